@@ -1,0 +1,139 @@
+# cacheform — build, test, lint, install, demo.
+# Every library comes through pkg-config; `make deps` installs what is missing.
+
+PREFIX     ?= /usr/local
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+
+LIB_PKGS  = yaml-0.1 libcurl json-c openssl libgit2 libpcre2-8
+FAKE_PKGS = libmicrohttpd json-c openssl
+TEST_PKGS = cmocka
+
+# Debian packages behind the pkg-config names above, plus the tools the tests use.
+DEB_PKGS = pkg-config libyaml-dev libcurl4-openssl-dev libjson-c-dev libssl-dev \
+	libgit2-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev bats jq git curl \
+	openssl clang cppcheck clang-format nodejs npm wrk
+
+WARN   = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+	 -Wmissing-prototypes -Wvla -Wwrite-strings -fno-common
+CSTD   = -std=c17
+OPT   ?= -O2 -g
+SAN    = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# VARIANT=release (bin/) or VARIANT=san (build/san/bin, used by `make test`).
+VARIANT ?= release
+ifeq ($(VARIANT),san)
+  VFLAGS = $(SAN) -O1 -g
+  BINDIR = build/san/bin
+else
+  VFLAGS = $(OPT)
+  BINDIR = bin
+endif
+OBJDIR = build/$(VARIANT)/obj
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(FAKE_PKGS) 2>/dev/null)
+LIB_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null)
+FAKE_LIBS  := $(shell $(PKG_CONFIG) --libs $(FAKE_PKGS) 2>/dev/null)
+TEST_LIBS  := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
+
+ALL_CFLAGS = $(CSTD) $(WARN) $(VFLAGS) -I. $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(VFLAGS) $(LDFLAGS)
+
+LIB_SRCS  = $(sort $(wildcard reconcile/*.c schema/*.c))
+CF_SRCS   = $(sort $(wildcard cmd/cacheform/*.c))
+FAKE_SRCS = $(sort $(wildcard cmd/fakecdn/*.c))
+UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+LIB_OBJS  = $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
+CF_OBJS   = $(CF_SRCS:%.c=$(OBJDIR)/%.o)
+FAKE_OBJS = $(FAKE_SRCS:%.c=$(OBJDIR)/%.o)
+LIBA      = $(OBJDIR)/libcacheform.a
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=build/$(VARIANT)/unit/%)
+FUZZ_REPLAY_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/$(VARIANT)/fuzz/%)
+
+.PHONY: all deps test unit-bins lint install demo bench bench-validate fuzz clean check-deps
+all: check-deps $(BINDIR)/cacheform $(if $(FAKE_SRCS),$(BINDIR)/fakecdn)
+
+# Installs the Debian packages that are missing when run as root; otherwise prints the one line to run.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing$$missing"; \
+	  (apt-get install -y -q $$missing >/dev/null || \
+	   (apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null)) || \
+	  { echo "deps: apt-get install failed:$$missing" >&2; exit 1; }; \
+	else \
+	  echo "deps: missing packages; run: sudo apt-get install -y$$missing" >&2; exit 1; \
+	fi
+
+check-deps:
+	@$(PKG_CONFIG) --exists $(LIB_PKGS) $(FAKE_PKGS) || $(MAKE) --no-print-directory deps
+
+$(OBJDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBA): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BINDIR)/cacheform: $(CF_OBJS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CF_OBJS) $(LIBA) $(LIB_LIBS)
+
+$(BINDIR)/fakecdn: $(FAKE_OBJS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(FAKE_OBJS) $(LIBA) $(FAKE_LIBS) $(LIB_LIBS)
+
+# Unit tests may include cmd/fakecdn/*.c modules directly when they test emulator code.
+build/$(VARIANT)/unit/%: tests/unit/%.c $(LIBA) $(filter-out $(OBJDIR)/cmd/fakecdn/main.o,$(FAKE_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(filter-out $(OBJDIR)/cmd/fakecdn/main.o,$(FAKE_OBJS)) $(LIBA) $(LIB_LIBS) $(FAKE_LIBS) $(TEST_LIBS)
+
+# Fuzz targets, built without clang as corpus replayers (tests/fuzz/replay.c supplies main).
+build/$(VARIANT)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBA) $(LIB_LIBS)
+
+unit-bins: $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
+
+# The one test command: sanitized build, unit tests, fuzz corpus replay, command-line tests.
+test: check-deps
+	@$(MAKE) --no-print-directory VARIANT=san all unit-bins
+	@VARIANT=san bash tests/run.sh
+
+lint:
+	@clang-format --dry-run --Werror $(LIB_SRCS) $(CF_SRCS) $(FAKE_SRCS) $(wildcard reconcile/*.h schema/*.h cmd/*/*.h)
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+	  --suppress=missingIncludeSystem -I. reconcile schema cmd
+	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|gets)\s*\(' $(LIB_SRCS) $(CF_SRCS) $(FAKE_SRCS) || \
+	  { echo "lint: banned function" >&2; exit 1; }
+	@echo "lint: ok"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 bin/cacheform bin/fakecdn $(DESTDIR)$(PREFIX)/bin/
+	if [ -f cmd/cacheform/cacheform.1 ]; then install -m 644 cmd/cacheform/cacheform.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+	if [ -f cmd/cacheform/cacheform.bash ]; then install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && \
+	  install -m 644 cmd/cacheform/cacheform.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cacheform; fi
+
+demo: check-deps all
+	@bash examples/demo.sh
+
+bench: check-deps all
+	@bash tests/bench/run.sh
+
+bench-validate: check-deps all
+	@bash tests/bench/run.sh validate
+
+fuzz:
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf bin build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,91 @@
+#include "reconcile/compat.h"
+#include "cmd/cacheform/cmd.h"
+
+#ifndef CACHEFORM_VERSION
+#define CACHEFORM_VERSION "0.1.0"
+#endif
+
+/* The one command table. Keep it sorted by how often users run each command. */
+static const struct cmd commands[] = {
+	{"version", cmd_version, "print the version", "version", NULL},
+	{"help", cmd_help, "show help for a command", "help [COMMAND]", NULL},
+};
+
+const struct cmd *cmd_find(const char *name)
+{
+	for (size_t i = 0; i < CF_ARRAY_LEN(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static const char exit_codes_help[] =
+	"Exit codes:\n"
+	"  0  success; no changes pending; configuration valid\n"
+	"  1  error: invalid configuration, network, authentication or API failure\n"
+	"  2  changes pending (--detailed-exitcode) or drift found\n"
+	"  3  refused by a safety threshold (re-run with --force)\n"
+	"  4  stale plan (re-plan)\n"
+	"  5  partial apply: some endpoints or purges failed, the rest were applied\n";
+
+static void usage_all(FILE *f)
+{
+	fprintf(f, "usage: cacheform COMMAND [OPTIONS]\n\nCommands:\n");
+	for (size_t i = 0; i < CF_ARRAY_LEN(commands); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n%s\nRun 'cacheform help COMMAND' for a command's options.\n",
+		exit_codes_help);
+}
+
+int cmd_version(int argc, char **argv)
+{
+	CF_UNUSED(argc);
+	CF_UNUSED(argv);
+	printf("cacheform %s\n", CACHEFORM_VERSION);
+	return EXIT_OK;
+}
+
+int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_all(stdout);
+		return EXIT_OK;
+	}
+	const struct cmd *c = cmd_find(argv[1]);
+	if (!c) {
+		fprintf(stderr, "cacheform help: unknown command '%s'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	printf("usage: cacheform %s\n\n%s\n", c->usage, c->summary);
+	if (c->opts) {
+		printf("\nOptions:\n");
+		opt_usage(stdout, c->opts);
+	}
+	printf("\n%s", exit_codes_help);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_all(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(1, argv + 1);
+	const struct cmd *c = cmd_find(argv[1]);
+	if (!c) {
+		fprintf(stderr, "cacheform: unknown command '%s' (see 'cacheform help')\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			char help_s[] = "help";
+			char *hv[] = {help_s, (char *)c->name};
+			return cmd_help(2, hv);
+		}
+	}
+	return c->fn(argc - 1, argv + 1);
+}

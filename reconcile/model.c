@@ -1,0 +1,321 @@
+#include "reconcile/compat.h"
+#include "reconcile/model.h"
+#include "reconcile/xmem.h"
+
+#include <ctype.h>
+
+#define MODEL_DEFAULT_MAX_CHANGE_PCT 30
+#define MODEL_DEFAULT_MIN_RULES	     5
+
+static const char *const provider_names[PROV__COUNT] = {
+	[PROV_AZURE_CHINA] = "azure-china",
+	[PROV_AZURE] = "azure",
+	[PROV_CDNPRO] = "cdnpro",
+};
+
+const char *provider_name(enum provider_kind p)
+{
+	return (unsigned)p < PROV__COUNT ? provider_names[p] : "?";
+}
+
+int provider_parse(const char *name, enum provider_kind *out)
+{
+	for (int i = 0; i < PROV__COUNT; i++) {
+		if (strcmp(name, provider_names[i]) == 0) {
+			*out = (enum provider_kind)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *rule_kind_name(enum rule_kind k)
+{
+	switch (k) {
+	case RULE_DIR: return "dir";
+	case RULE_SUFFIX: return "suffix";
+	case RULE_PATH: return "path";
+	}
+	return "?";
+}
+
+const char *endpoint_mode_name(enum endpoint_mode m)
+{
+	switch (m) {
+	case MODE_MANAGE: return "manage";
+	case MODE_OBSERVE: return "observe";
+	case MODE_PURGE_ONLY: return "purge-only";
+	}
+	return "?";
+}
+
+struct config *config_new(void)
+{
+	struct config *c = xcalloc(1, sizeof(*c));
+	c->safety.max_change_pct = MODEL_DEFAULT_MAX_CHANGE_PCT;
+	c->safety.min_rules = MODEL_DEFAULT_MIN_RULES;
+	return c;
+}
+
+void sval_set(struct sval *v, const char *s, const struct pos *pos)
+{
+	free(v->s);
+	v->s = xstrdup(s);
+	if (pos)
+		v->pos = *pos;
+}
+
+void mval_release(struct mval *m)
+{
+	free(m->text);
+	memset(m, 0, sizeof(*m));
+}
+
+void svec_push(struct svec *v, const char *s, const struct pos *pos)
+{
+	xgrow(&v->v, &v->cap, v->n + 1, sizeof(*v->v));
+	v->v[v->n].s = xstrdup(s);
+	if (pos)
+		v->v[v->n].pos = *pos;
+	else
+		memset(&v->v[v->n].pos, 0, sizeof(struct pos));
+	v->n++;
+}
+
+void svec_release(struct svec *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i].s);
+	free(v->v);
+	memset(v, 0, sizeof(*v));
+}
+
+bool svec_contains(const struct svec *v, const char *s)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i].s && strcmp(v->v[i].s, s) == 0)
+			return true;
+	return false;
+}
+
+struct rule *cache_add_rule(struct cache *c)
+{
+	xgrow(&c->rules, &c->cap, c->nrules + 1, sizeof(*c->rules));
+	struct rule *r = &c->rules[c->nrules++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+static void rule_release(struct rule *r)
+{
+	svec_release(&r->items);
+	free(r->name.s);
+}
+
+void cache_release(struct cache *c)
+{
+	for (size_t i = 0; i < c->nrules; i++)
+		rule_release(&c->rules[i]);
+	free(c->rules);
+	memset(c, 0, sizeof(*c));
+}
+
+void cache_copy(struct cache *dst, const struct cache *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->ignore_cache_control = src->ignore_cache_control;
+	dst->ignore_cookie = src->ignore_cookie;
+	dst->ignore_query_string = src->ignore_query_string;
+	for (size_t i = 0; i < src->nrules; i++) {
+		const struct rule *s = &src->rules[i];
+		struct rule *d = cache_add_rule(dst);
+		d->kind = s->kind;
+		d->ttl = s->ttl;
+		d->ttl_pos = s->ttl_pos;
+		d->pos = s->pos;
+		if (s->name.s)
+			sval_set(&d->name, s->name.s, &s->name.pos);
+		for (size_t j = 0; j < s->items.n; j++)
+			svec_push(&d->items, s->items.v[j].s, &s->items.v[j].pos);
+	}
+}
+
+bool rule_equal(const struct rule *a, const struct rule *b)
+{
+	if (a->kind != b->kind || a->ttl != b->ttl || a->items.n != b->items.n)
+		return false;
+	for (size_t i = 0; i < a->items.n; i++)
+		if (strcmp(a->items.v[i].s, b->items.v[i].s) != 0)
+			return false;
+	return true;
+}
+
+bool cache_equal(const struct cache *a, const struct cache *b)
+{
+	if (a->ignore_cache_control != b->ignore_cache_control ||
+	    a->ignore_cookie != b->ignore_cookie ||
+	    a->ignore_query_string != b->ignore_query_string || a->nrules != b->nrules)
+		return false;
+	for (size_t i = 0; i < a->nrules; i++)
+		if (!rule_equal(&a->rules[i], &b->rules[i]))
+			return false;
+	return true;
+}
+
+static void account_release(struct account *a)
+{
+	free(a->name.s);
+	struct mval *m[] = {&a->subscription, &a->key_id,	&a->key_value, &a->tenant,
+			    &a->client_id,    &a->client_secret, &a->user,	&a->api_key,
+			    &a->base_url,     &a->login_url,	&a->api_version, &a->ca_file};
+	for (size_t i = 0; i < CF_ARRAY_LEN(m); i++)
+		mval_release(m[i]);
+}
+
+static void endpoint_release(struct endpoint *e)
+{
+	free(e->name.s);
+	free(e->account_name.s);
+	free(e->remote.endpoint_id.s);
+	free(e->remote.resource_group.s);
+	free(e->remote.profile.s);
+	free(e->remote.endpoint.s);
+	free(e->remote.target.s);
+	svec_release(&e->hosts);
+	free(e->scheme.s);
+	cache_release(&e->cache);
+}
+
+static void purge_release(struct purge *p)
+{
+	free(p->id.s);
+	svec_release(&p->endpoints);
+	svec_release(&p->files);
+	svec_release(&p->dirs);
+	svec_release(&p->patterns);
+	svec_release(&p->regex);
+	svec_release(&p->preload);
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->naccounts; i++)
+		account_release(&c->accounts[i]);
+	for (size_t i = 0; i < c->nendpoints; i++)
+		endpoint_release(&c->endpoints[i]);
+	for (size_t i = 0; i < c->npurges; i++)
+		purge_release(&c->purges[i]);
+	for (size_t i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->accounts);
+	free(c->endpoints);
+	free(c->purges);
+	free(c->files);
+	free(c);
+}
+
+const char *config_intern_file(struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nfiles; i++)
+		if (strcmp(c->files[i], name) == 0)
+			return c->files[i];
+	xgrow(&c->files, &c->fcap, c->nfiles + 1, sizeof(*c->files));
+	c->files[c->nfiles] = xstrdup(name);
+	return c->files[c->nfiles++];
+}
+
+struct account *config_account(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->naccounts; i++)
+		if (c->accounts[i].name.s && strcmp(c->accounts[i].name.s, name) == 0)
+			return &c->accounts[i];
+	return NULL;
+}
+
+struct endpoint *config_endpoint(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nendpoints; i++)
+		if (c->endpoints[i].name.s && strcmp(c->endpoints[i].name.s, name) == 0)
+			return &c->endpoints[i];
+	return NULL;
+}
+
+struct purge *config_purge(const struct config *c, const char *id)
+{
+	for (size_t i = 0; i < c->npurges; i++)
+		if (c->purges[i].id.s && strcmp(c->purges[i].id.s, id) == 0)
+			return &c->purges[i];
+	return NULL;
+}
+
+static int64_t duration_unit(char u)
+{
+	switch (u) {
+	case 'w': return 604800;
+	case 'd': return 86400;
+	case 'h': return 3600;
+	case 'm': return 60;
+	case 's': return 1;
+	}
+	return 0;
+}
+
+int duration_parse(const char *s, int64_t *secs, const char **err)
+{
+	const char *order = "wdhms";
+	int64_t total = 0;
+	size_t next_unit = 0;
+	if (!s || !*s)
+		return *err = "empty duration", -1;
+	if (*s == '-')
+		return *err = "negative duration", -1;
+	while (*s) {
+		int64_t n = 0;
+		if (!isdigit((unsigned char)*s))
+			return *err = "expected a number of seconds or a duration such as 30d or 1h30m", -1;
+		for (; isdigit((unsigned char)*s); s++) {
+			if (n > (INT64_MAX - 9) / 10)
+				return *err = "duration overflows", -1;
+			n = n * 10 + (*s - '0');
+		}
+		int64_t unit = 1;
+		if (*s) {
+			const char *u = strchr(order + next_unit, *s);
+			if (!u || !*s)
+				return *err = "unknown or out-of-order duration unit (use w d h m s)", -1;
+			unit = duration_unit(*s);
+			next_unit = (size_t)(u - order) + 1;
+			s++;
+		} else if (next_unit) {
+			return *err = "missing unit after the last number", -1;
+		}
+		if (n > (MODEL_TTL_MAX - total) / unit)
+			return *err = "duration overflows (at most 100 years)", -1;
+		total += n * unit;
+	}
+	*secs = total;
+	return 0;
+}
+
+void duration_format(int64_t secs, char *buf, size_t n)
+{
+	static const char units[] = "wdhms";
+	size_t off = 0;
+	if (secs <= 0) {
+		snprintf(buf, n, "0");
+		return;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(units) - 1 && off < n; i++) {
+		int64_t u = duration_unit(units[i]);
+		if (secs >= u) {
+			int w = snprintf(buf + off, n - off, "%lld%c", (long long)(secs / u), units[i]);
+			if (w < 0)
+				return;
+			off += (size_t)w;
+			secs %= u;
+		}
+	}
+}

@@ -1,0 +1,183 @@
+/*
+ * The validated desired state, as plain structs. schema/ builds it from YAML; everything in
+ * reconcile/ reads it. No library type appears here.
+ *
+ * Ownership: a struct config owns everything reachable from it (strings, arrays, the file
+ * name table that every struct pos points into). Free it with config_free().
+ * Live state read from a provider uses the same struct cache, so desired and live compare
+ * with cache_equal().
+ */
+#ifndef CF_MODEL_H
+#define CF_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "reconcile/diag.h"
+
+#define MODEL_TTL_MAX INT64_C(3153600000) /* 100 years in seconds */
+
+enum provider_kind { PROV_AZURE_CHINA, PROV_AZURE, PROV_CDNPRO, PROV__COUNT };
+
+/* Returns "azure-china", "azure" or "cdnpro". */
+const char *provider_name(enum provider_kind p);
+/* Returns 0 and sets *out, or -1 for an unknown name. */
+int provider_parse(const char *name, enum provider_kind *out);
+
+/* A located string. */
+struct sval {
+	char *s; /* owned; NULL when the key was absent */
+	struct pos pos;
+};
+
+struct svec {
+	struct sval *v;
+	size_t n, cap;
+	struct pos pos; /* position of the sequence itself */
+};
+
+/*
+ * A scalar that may be indirect: {env: NAME} or {file: PATH}. Secrets are only ever held in
+ * this unresolved form in the model; reconcile/secret.h resolves them when a command needs them.
+ */
+enum mval_kind { MVAL_ABSENT, MVAL_LITERAL, MVAL_ENV, MVAL_FILE };
+struct mval {
+	enum mval_kind kind;
+	char *text; /* literal value, variable name or path; owned */
+	struct pos pos;
+};
+
+struct rate_limit {
+	bool set;
+	unsigned per_minute;
+	unsigned burst;
+};
+
+struct account {
+	struct sval name;
+	enum provider_kind provider;
+	struct pos pos;
+	/* azure-china: subscription key_id key_value; azure: subscription tenant client_id
+	 * client_secret; cdnpro: user api_key. */
+	struct mval subscription, key_id, key_value;
+	struct mval tenant, client_id, client_secret;
+	struct mval user, api_key;
+	struct mval base_url, login_url, api_version, ca_file;
+	struct rate_limit rate_limit;
+	int64_t timeout_s; /* 0 = module default */
+};
+
+enum rule_kind { RULE_DIR, RULE_SUFFIX, RULE_PATH };
+
+/* Returns "dir", "suffix" or "path". */
+const char *rule_kind_name(enum rule_kind k);
+
+struct rule {
+	enum rule_kind kind;
+	struct svec items; /* at least one; dir and path items start with '/', suffixes have no dot */
+	int64_t ttl;	   /* seconds; 0 = do not cache */
+	struct pos ttl_pos;
+	struct sval name; /* azure delivery-rule name; NULL = "cacheformN" */
+	struct pos pos;
+};
+
+struct cache {
+	bool ignore_cache_control;
+	bool ignore_cookie;
+	bool ignore_query_string;
+	struct rule *rules;
+	size_t nrules, cap;
+};
+
+enum endpoint_mode { MODE_MANAGE, MODE_OBSERVE, MODE_PURGE_ONLY };
+const char *endpoint_mode_name(enum endpoint_mode m);
+
+struct remote {
+	struct sval endpoint_id;			 /* azure-china */
+	struct sval resource_group, profile, endpoint; /* azure */
+	struct sval target;				 /* cdnpro: staging | production */
+};
+
+struct endpoint {
+	struct sval name;
+	const char *file; /* borrowed from the file table */
+	struct sval account_name;
+	struct account *account; /* resolved by validation; borrowed */
+	struct remote remote;
+	struct svec hosts;
+	struct sval scheme; /* "https" when absent */
+	enum endpoint_mode mode;
+	bool has_cache; /* a cache: block was given */
+	struct cache cache;
+	struct pos pos;
+};
+
+enum purge_action { PURGE_INVALIDATE, PURGE_DELETE };
+
+struct purge {
+	struct sval id;
+	const char *file; /* borrowed */
+	struct svec endpoints;
+	struct svec files, dirs, patterns, regex, preload;
+	enum purge_action action;
+	char content_hash[65]; /* hex SHA-256 of the manifest bytes */
+	struct pos pos;
+};
+
+struct safety {
+	int64_t max_change_pct; /* default 30 */
+	int64_t min_rules;	/* default 5 */
+};
+
+struct config {
+	int64_t version;
+	struct account *accounts;
+	size_t naccounts, acap;
+	struct endpoint *endpoints;
+	size_t nendpoints, ecap;
+	struct purge *purges;
+	size_t npurges, pcap;
+	struct safety safety;
+	char commit[41]; /* desired commit id when read with --ref or from a clean HEAD; "" otherwise */
+	/* file name table: every pos.file points into it */
+	char **files;
+	size_t nfiles, fcap;
+};
+
+/* Returns a new empty config with defaults set. Caller frees with config_free(). */
+struct config *config_new(void);
+void config_free(struct config *c);
+/* Returns a pointer to a stable copy of name in c's file table (interned). */
+const char *config_intern_file(struct config *c, const char *name);
+
+/* Lookups; return NULL when absent. Borrowed pointers valid until config_free(). */
+struct account *config_account(const struct config *c, const char *name);
+struct endpoint *config_endpoint(const struct config *c, const char *name);
+struct purge *config_purge(const struct config *c, const char *id);
+
+/* svec helpers: push copies s. */
+void svec_push(struct svec *v, const char *s, const struct pos *pos);
+void svec_release(struct svec *v);
+bool svec_contains(const struct svec *v, const char *s);
+
+void sval_set(struct sval *v, const char *s, const struct pos *pos);
+void mval_release(struct mval *m);
+
+/* Cache helpers. cache_add_rule returns the new zeroed rule (owned by c). */
+struct rule *cache_add_rule(struct cache *c);
+void cache_release(struct cache *c);
+void cache_copy(struct cache *dst, const struct cache *src);
+/* Exact comparison: flags, rule order, kinds, items in order, TTLs (names ignored). */
+bool cache_equal(const struct cache *a, const struct cache *b);
+bool rule_equal(const struct rule *a, const struct rule *b);
+
+/*
+ * Durations: "86400", "30d", "1h30m", "90s", "1w2d". Returns 0 and sets *secs, or -1 with a
+ * reason in err (static string) for negative, non-numeric, empty or overflowing input.
+ */
+int duration_parse(const char *s, int64_t *secs, const char **err);
+/* Writes the shortest w/d/h/m/s form of secs ("0" for zero) into buf. */
+void duration_format(int64_t secs, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * Capped string builder. Invariants: buf is never NULL and always NUL-terminated;
+ * len never exceeds max. An append that would pass max appends nothing, sets
+ * `overflow` and returns -1; the builder stays usable. Allocation failure exits (xmem).
+ */
+#ifndef CF_SB_H
+#define CF_SB_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+#define SB_DEFAULT_MAX ((size_t)64 << 20)
+
+struct sb {
+	char *buf;
+	size_t len;
+	size_t cap;
+	size_t max;
+	bool overflow;
+};
+
+/* Initialises an empty builder that refuses to grow past max bytes (0 = SB_DEFAULT_MAX). */
+void sb_init(struct sb *sb, size_t max);
+/* Frees the buffer; the builder is left empty and reusable. NULL-safe. */
+void sb_release(struct sb *sb);
+/* Empties the builder, keeping its allocation. */
+void sb_reset(struct sb *sb);
+/* Returns the buffer and leaves the builder empty; caller frees the returned string. */
+char *sb_detach(struct sb *sb);
+
+/* Appends; each returns 0, or -1 when the cap would be passed (nothing appended). */
+int sb_add(struct sb *sb, const void *p, size_t n);
+int sb_adds(struct sb *sb, const char *s);
+int sb_addc(struct sb *sb, char c);
+int sb_addf(struct sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sb_vaddf(struct sb *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Appends s as a JSON string literal, quotes included, escaping as RFC 8259 requires. */
+int sb_add_json_str(struct sb *sb, const char *s);
+/* Shortens the content to n bytes (n <= len). */
+void sb_truncate(struct sb *sb, size_t n);
+
+#endif

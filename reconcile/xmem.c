@@ -1,0 +1,67 @@
+#include "reconcile/compat.h"
+#include "reconcile/xmem.h"
+
+#define XMEM_MIN_GROW 8
+
+static void xmem_die(size_t n)
+{
+	fprintf(stderr, "cacheform: out of memory (allocating %zu bytes)\n", n);
+	exit(1);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		xmem_die(n);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		xmem_die(n * size);
+	return p;
+}
+
+void *xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		xmem_die(SIZE_MAX);
+	size_t bytes = n * size;
+	void *q = realloc(p, bytes ? bytes : 1);
+	if (!q)
+		xmem_die(n * size);
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	if (!s)
+		return NULL;
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void xgrow(void *arr, size_t *cap, size_t need, size_t esz)
+{
+	void **a = arr;
+	if (need <= *cap)
+		return;
+	size_t ncap = *cap ? *cap : XMEM_MIN_GROW;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			xmem_die(SIZE_MAX);
+		ncap *= 2;
+	}
+	*a = xreallocarray(*a, ncap, esz);
+	*cap = ncap;
+}
