@@ -20,16 +20,18 @@ CSTD   = -std=c17
 OPT   ?= -O2 -g
 SAN    = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-# VARIANT=release (bin/) or VARIANT=san (build/san/bin, used by `make test`).
+# VARIANT=release (bin/) or VARIANT=san ($(BUILD)/san/bin, used by `make test`).
+# BUILD lets several checkouts or people build side by side (BUILD=build/me).
+BUILD   ?= build
 VARIANT ?= release
 ifeq ($(VARIANT),san)
   VFLAGS = $(SAN) -O1 -g
-  BINDIR = build/san/bin
+  BINDIR = $(BUILD)/san/bin
 else
   VFLAGS = $(OPT)
-  BINDIR = bin
+  BINDIR = $(if $(filter build,$(BUILD)),bin,$(BUILD)/bin)
 endif
-OBJDIR = build/$(VARIANT)/obj
+OBJDIR = $(BUILD)/$(VARIANT)/obj
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(FAKE_PKGS) 2>/dev/null)
 LIB_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null)
@@ -49,8 +51,8 @@ LIB_OBJS  = $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
 CF_OBJS   = $(CF_SRCS:%.c=$(OBJDIR)/%.o)
 FAKE_OBJS = $(FAKE_SRCS:%.c=$(OBJDIR)/%.o)
 LIBA      = $(OBJDIR)/libcacheform.a
-UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=build/$(VARIANT)/unit/%)
-FUZZ_REPLAY_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/$(VARIANT)/fuzz/%)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/$(VARIANT)/unit/%)
+FUZZ_REPLAY_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/$(VARIANT)/fuzz/%)
 
 .PHONY: all deps test unit-bins lint install demo bench bench-validate fuzz clean check-deps
 all: check-deps $(BINDIR)/cacheform $(if $(FAKE_SRCS),$(BINDIR)/fakecdn)
@@ -90,12 +92,12 @@ $(BINDIR)/fakecdn: $(FAKE_OBJS) $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(FAKE_OBJS) $(LIBA) $(FAKE_LIBS) $(LIB_LIBS)
 
 # Unit tests may include cmd/fakecdn/*.c modules directly when they test emulator code.
-build/$(VARIANT)/unit/%: tests/unit/%.c $(LIBA) $(filter-out $(OBJDIR)/cmd/fakecdn/main.o,$(FAKE_OBJS))
+$(BUILD)/$(VARIANT)/unit/%: tests/unit/%.c $(LIBA) $(filter-out $(OBJDIR)/cmd/fakecdn/main.o,$(FAKE_OBJS))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(filter-out $(OBJDIR)/cmd/fakecdn/main.o,$(FAKE_OBJS)) $(LIBA) $(LIB_LIBS) $(FAKE_LIBS) $(TEST_LIBS)
 
 # Fuzz targets, built without clang as corpus replayers (tests/fuzz/replay.c supplies main).
-build/$(VARIANT)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
+$(BUILD)/$(VARIANT)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBA) $(LIB_LIBS)
 
@@ -104,7 +106,7 @@ unit-bins: $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
 # The one test command: sanitized build, unit tests, fuzz corpus replay, command-line tests.
 test: check-deps
 	@$(MAKE) --no-print-directory VARIANT=san all unit-bins
-	@VARIANT=san bash tests/run.sh
+	@BUILD=$(BUILD) VARIANT=san bash tests/run.sh
 
 lint:
 	@clang-format --dry-run --Werror $(LIB_SRCS) $(CF_SRCS) $(FAKE_SRCS) $(wildcard reconcile/*.h schema/*.h cmd/*/*.h)
@@ -136,4 +138,4 @@ fuzz:
 clean:
 	rm -rf bin build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

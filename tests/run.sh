@@ -5,16 +5,17 @@
 set -u
 cd "$(dirname "$0")/.."
 VARIANT=${VARIANT:-san}
-if [ "$VARIANT" = san ]; then BIN=$PWD/build/san/bin; else BIN=$PWD/bin; fi
+BUILD=${BUILD:-build}
+if [ "$VARIANT" = san ]; then BIN=$PWD/$BUILD/san/bin; else BIN=$PWD/bin; fi
 export CACHEFORM="$BIN/cacheform" FAKECDN="$BIN/fakecdn" TOP=$PWD
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}
-LOG=build/$VARIANT/test-logs
+LOG=$BUILD/$VARIANT/test-logs
 rm -rf "$LOG"; mkdir -p "$LOG"
 passed=0 failed=0
 
 # cmocka: one binary per module; TAP output counts each test.
-for t in build/$VARIANT/unit/test_*; do
+for t in $BUILD/$VARIANT/unit/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$LOG/$name.tap" 2>&1
@@ -26,7 +27,7 @@ for t in build/$VARIANT/unit/test_*; do
 done
 
 # Fuzz corpora replayed through the standalone driver: every file must run clean.
-for t in build/$VARIANT/fuzz/fuzz_*; do
+for t in $BUILD/$VARIANT/fuzz/fuzz_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	dir=tests/fuzz/corpus/${name#fuzz_}
