@@ -9,10 +9,14 @@ LIB_PKGS  = yaml-0.1 libcurl json-c openssl libgit2 libpcre2-8
 FAKE_PKGS = libmicrohttpd json-c openssl
 TEST_PKGS = cmocka
 
-# Debian packages behind the pkg-config names above, plus the tools the tests use.
-DEB_PKGS = pkg-config libyaml-dev libcurl4-openssl-dev libjson-c-dev libssl-dev \
-	libgit2-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev bats jq git curl \
-	openssl clang cppcheck clang-format nodejs npm wrk
+# Debian packages behind the pkg-config names above (checked with dpkg), and the tools the
+# tests, demo and benchmarks run (checked with command -v, since some machines carry them
+# from elsewhere, e.g. npm): COMMAND:PACKAGE.
+DEB_LIBS = pkg-config libyaml-dev libcurl4-openssl-dev libjson-c-dev libssl-dev \
+	libgit2-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev libclang-rt-14-dev
+DEB_TOOLS = bats:bats jq:jq git:git curl:curl openssl:openssl clang:clang cppcheck:cppcheck \
+	clang-format:clang-format node:nodejs npm:npm wrk:wrk shellcheck:shellcheck \
+	strace:strace groff:groff-base /usr/bin/time:time timeout:coreutils python3:python3
 
 WARN   = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	 -Wmissing-prototypes -Wvla -Wwrite-strings -fno-common
@@ -54,26 +58,34 @@ LIBA      = $(OBJDIR)/libcacheform.a
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/$(VARIANT)/unit/%)
 FUZZ_REPLAY_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/$(VARIANT)/fuzz/%)
 
-.PHONY: all deps test unit-bins lint install demo bench bench-validate fuzz clean check-deps
-all: check-deps $(BINDIR)/cacheform $(if $(FAKE_SRCS),$(BINDIR)/fakecdn)
+.PHONY: all binaries deps test unit-bins lint install demo bench bench-validate fuzz clean check-deps
+# Recursive so that pkg-config flags are read again after `deps` installed a library.
+all: check-deps
+	@$(MAKE) --no-print-directory binaries
+
+binaries: $(BINDIR)/cacheform $(BINDIR)/fakecdn
 
 # Installs the Debian packages that are missing when run as root; otherwise prints the one line to run.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@missing=""; for p in $(DEB_LIBS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	for t in $(DEB_TOOLS); do \
+	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
 	  echo "deps: installing$$missing"; \
-	  (apt-get install -y -q $$missing >/dev/null || \
-	   (apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null)) || \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null)) || \
 	  { echo "deps: apt-get install failed:$$missing" >&2; exit 1; }; \
 	else \
 	  echo "deps: missing packages; run: sudo apt-get install -y$$missing" >&2; exit 1; \
 	fi
 
+# Libraries are checked on every build; the tools only by the targets that use them.
 check-deps:
-	@$(PKG_CONFIG) --exists $(LIB_PKGS) $(FAKE_PKGS) || $(MAKE) --no-print-directory deps
+	@$(PKG_CONFIG) --exists $(LIB_PKGS) $(FAKE_PKGS) $(TEST_PKGS) 2>/dev/null || $(MAKE) --no-print-directory deps
 
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -104,8 +116,8 @@ $(BUILD)/$(VARIANT)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
 unit-bins: $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
 
 # The one test command: sanitized build, unit tests, fuzz corpus replay, command-line tests.
-test: check-deps
-	@$(MAKE) --no-print-directory VARIANT=san all unit-bins
+test: deps
+	@$(MAKE) --no-print-directory -j2 VARIANT=san binaries unit-bins
 	@BUILD=$(BUILD) VARIANT=san bash tests/run.sh
 
 lint:
@@ -123,17 +135,20 @@ install: all
 	if [ -f cmd/cacheform/cacheform.bash ]; then install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && \
 	  install -m 644 cmd/cacheform/cacheform.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cacheform; fi
 
-demo: check-deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@bash examples/demo.sh
 
-bench: check-deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@bash tests/bench/run.sh
 
-bench-validate: check-deps all
+bench-validate: deps
+	@$(MAKE) --no-print-directory all
 	@bash tests/bench/run.sh validate
 
-fuzz:
-	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+fuzz: deps
+	@BUILD=$(BUILD) bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf bin build

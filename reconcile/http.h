@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "reconcile/diag.h"
 
@@ -20,7 +22,8 @@ struct http_header {
 /* When a failed attempt may be repeated. */
 enum http_retry {
 	HTTP_RETRY_SAFE,   /* reads and whole-set writes (GET, PUT/PATCH of rules) */
-	HTTP_RETRY_UNSAFE, /* purge/preload POST: only when the provider provably did not accept it */
+	HTTP_RETRY_UNSAFE, /* purge/preload POST: only when the provider provably did not accept it
+			    */
 	HTTP_RETRY_NEVER,
 };
 
@@ -56,13 +59,15 @@ struct http_resp {
 	struct cf_err err; /* filled when rc != 0 */
 };
 
+/* Every field left 0 takes the module default (see http.c); HTTP_RETRY_NEVER on a request,
+ * not max_retries, is how a caller forbids retries. */
 struct http_opts {
-	unsigned parallelism; /* default 8 */
-	long connect_timeout_ms;
-	long total_timeout_ms;
-	size_t max_body; /* response size cap */
-	unsigned max_retries;
-	bool debug; /* trace exchanges to stderr, secrets redacted */
+	unsigned parallelism;	 /* default 8, at most 64 */
+	long connect_timeout_ms; /* default 10 s */
+	long total_timeout_ms;	 /* per attempt; default 60 s */
+	size_t max_body;	 /* response size cap; default 8 MiB */
+	unsigned max_retries;	 /* default 5 (6 attempts), at most 20 */
+	bool debug; /* trace exchanges to stderr, secrets redacted; also CACHEFORM_DEBUG=1 */
 };
 
 struct http_client;
@@ -80,7 +85,11 @@ void http_bucket(struct http_client *c, const char *key, unsigned rate_per_minut
  */
 int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n);
 
-/* Request helpers. http_req_init copies method, url and what. */
+/*
+ * Request helpers. http_req_init copies method, url and what; retry defaults to
+ * HTTP_RETRY_UNSAFE for POST and HTTP_RETRY_SAFE otherwise. http_req_header refuses
+ * nothing itself: http_run() refuses a request whose header holds CR, LF or a control byte.
+ */
 void http_req_init(struct http_req *r, const char *method, const char *url, const char *what);
 void http_req_header(struct http_req *r, const char *name, const char *value);
 /* Replaces a header of that name (case-insensitive) or adds it. */
@@ -89,10 +98,57 @@ void http_req_set_header(struct http_req *r, const char *name, const char *value
 void http_req_body(struct http_req *r, char *body, size_t len);
 void http_req_release(struct http_req *r);
 void http_resp_release(struct http_resp *r);
+/* Drops the answer (status, body, headers) and keeps rc, attempts and err. */
+void http_resp_clear(struct http_resp *r);
 /* Returns the first response header with that name (case-insensitive), or NULL. Borrowed. */
 const char *http_resp_header(const struct http_resp *r, const char *name);
 
 /* True when url's host is loopback (127.0.0.0/8, localhost, [::1]). */
 bool http_is_loopback_url(const char *url);
+
+/*
+ * Policy, exposed as pure functions so tests can check decisions without a network.
+ */
+
+/* How an attempt failed, independent of libcurl's codes. */
+enum http_fail {
+	HTTP_FAIL_NONE,	   /* an HTTP status arrived */
+	HTTP_FAIL_CONNECT, /* no connection, the request provably unsent: refused, DNS, connect
+			      timeout, TLS handshake */
+	HTTP_FAIL_TIMEOUT, /* the deadline passed after the request may have been sent */
+	HTTP_FAIL_NET,	   /* the connection broke after the request may have been sent */
+	HTTP_FAIL_FATAL,   /* retrying cannot help: TLS verification, size cap, bad URL */
+};
+
+struct http_retry_in {
+	enum http_retry policy;
+	enum http_fail fail;
+	long status;		      /* when fail == HTTP_FAIL_NONE */
+	const char *retry_after;      /* Retry-After value or NULL */
+	const char *rate_retry_after; /* x-rate-limit-retry-after-seconds value or NULL */
+	unsigned attempt;	      /* attempts made so far, >= 1 */
+	unsigned max_attempts;
+	time_t now;   /* wall clock, for a Retry-After HTTP date */
+	double scale; /* multiplies every delay, Retry-After included (CACHEFORM_RETRY_SCALE) */
+	uint32_t rnd; /* random bits for the jitter */
+};
+
+/* Returns true when the attempt should be repeated, with the wait in *delay_ms. */
+bool http_retry_decide(const struct http_retry_in *in, int64_t *delay_ms);
+
+/* Returns the wait a Retry-After value asks for in ms (delta-seconds or HTTP date relative
+ * to now; a past date is 0), or -1 when it cannot be parsed. */
+int64_t http_retry_after_ms(const char *value, time_t now);
+
+/* Token bucket in 1/60000 tokens, so a per-minute rate refills in whole units per ms. */
+struct http_tb {
+	int64_t level, cap, rate; /* rate: units per ms == tokens per minute */
+	int64_t last_ms;
+};
+
+/* A full bucket of `burst` tokens (at least 1) refilled at rate_per_minute (at least 1). */
+void http_tb_init(struct http_tb *b, unsigned rate_per_minute, unsigned burst, int64_t now_ms);
+/* Takes one token and returns 0, or takes nothing and returns the ms until one is there. */
+int64_t http_tb_take(struct http_tb *b, int64_t now_ms);
 
 #endif

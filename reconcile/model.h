@@ -52,6 +52,7 @@ struct rate_limit {
 	bool set;
 	unsigned per_minute;
 	unsigned burst;
+	struct pos pos; /* of the rate_limit value; file NULL = use the account's */
 };
 
 struct account {
@@ -66,6 +67,7 @@ struct account {
 	struct mval base_url, login_url, api_version, ca_file;
 	struct rate_limit rate_limit;
 	int64_t timeout_s; /* 0 = module default */
+	struct pos timeout_pos; /* file NULL = use the account's */
 };
 
 enum rule_kind { RULE_DIR, RULE_SUFFIX, RULE_PATH };
@@ -88,6 +90,8 @@ struct cache {
 	bool ignore_query_string;
 	struct rule *rules;
 	size_t nrules, cap;
+	struct pos pos;		    /* of the cache: block */
+	struct pos ignore_cookie_pos; /* file NULL = use pos */
 };
 
 enum endpoint_mode { MODE_MANAGE, MODE_OBSERVE, MODE_PURGE_ONLY };
@@ -111,6 +115,7 @@ struct endpoint {
 	bool has_cache; /* a cache: block was given */
 	struct cache cache;
 	struct pos pos;
+	struct pos mode_pos; /* file NULL = use pos */
 };
 
 enum purge_action { PURGE_INVALIDATE, PURGE_DELETE };
@@ -123,6 +128,7 @@ struct purge {
 	enum purge_action action;
 	char content_hash[65]; /* hex SHA-256 of the manifest bytes */
 	struct pos pos;
+	struct pos action_pos; /* file NULL = use pos */
 };
 
 struct safety {
@@ -132,6 +138,7 @@ struct safety {
 
 struct config {
 	int64_t version;
+	struct pos version_pos;
 	struct account *accounts;
 	size_t naccounts, acap;
 	struct endpoint *endpoints;

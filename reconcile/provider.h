@@ -1,6 +1,7 @@
 /*
  * One interface, three drivers (prov_azurecn.c, prov_azure.c, prov_cdnpro.c).
  *
+ * A *_req that fails leaves req zeroed (http_req_release on it is harmless).
  * Drivers do no I/O of their own: each operation is a pair, *_req building a struct
  * http_req and *_parse decoding the struct http_resp, so the engine can batch requests of
  * many endpoints through http_run() and the decoders can be fuzzed alone. The exceptions are
@@ -32,7 +33,21 @@ struct live_state {
 	struct foreign_rule *foreign;
 	size_t nforeign, fcap;
 	char digest[65]; /* hex SHA-256 of the canonical live state (prov_digest) */
+	/*
+	 * Added for azure, where the wire cannot always be said in the model's terms.
+	 * cache_control_unknown: no owned rule carries ignore_cache_control (none, or only
+	 *   BypassCache ones), so the live value is not observable; compare without it.
+	 * inexact: non-NULL (owned) when the live settings have no exact model form
+	 *   (queryStringCachingBehavior NotSet/BypassCaching, owned rules mixing Override and
+	 *   SetIfMissing); such a state differs from every desired state.
+	 * Use prov_cache_matches(), not cache_equal(), to compare desired with live.
+	 */
+	bool cache_control_unknown;
+	char *inexact;
 };
+
+/* True when live's cache is exactly desired (honours cache_control_unknown and inexact). */
+bool prov_cache_matches(const struct live_state *live, const struct cache *desired);
 
 void live_state_release(struct live_state *ls);
 
@@ -81,6 +96,8 @@ struct prov_ops {
 	/* Makes the account able to sign (azure: fetch or refresh the token through c). */
 	int (*account_ready)(struct prov_account *pa, struct http_client *c, struct cf_err *e);
 
+	/* NULL when the provider has no cache-rule API (cdnpro): its endpoints are purge-only,
+	 * and write_req/write_parse are NULL too. */
 	int (*read_req)(struct prov_account *pa, const struct endpoint *ep, struct http_req *req,
 			struct cf_err *e);
 	int (*read_parse)(const struct endpoint *ep, const struct http_resp *resp,

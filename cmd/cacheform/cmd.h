@@ -34,4 +34,28 @@ const struct cmd *cmd_find(const char *name);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
+/* cmd_validate.c */
+int cmd_validate(int argc, char **argv);
+extern const struct opt validate_opts[];
+
+/* cmd_diff.c */
+int cmd_diff(int argc, char **argv);
+extern const struct opt diff_opts[];
+
+/* cmd_plan.c, cmd_apply.c, cmd_ledger.c */
+int cmd_plan(int argc, char **argv);
+extern const struct opt plan_opts[];
+int cmd_apply(int argc, char **argv);
+extern const struct opt apply_opts[];
+int cmd_ledger(int argc, char **argv);
+extern const struct opt ledger_opts[];
+
+/* cmd_drift.c */
+int cmd_drift(int argc, char **argv);
+extern const struct opt drift_opts[];
+
+/* cmd_import.c */
+int cmd_import(int argc, char **argv);
+extern const struct opt import_opts[];
+
 #endif

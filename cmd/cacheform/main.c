@@ -7,6 +7,29 @@
 
 /* The one command table. Keep it sorted by how often users run each command. */
 static const struct cmd commands[] = {
+	{"plan", cmd_plan, "show what apply would change",
+	 "plan [--repo DIR] [--ref REV] [-e NAME]... [--out FILE] "
+	 "[--format text|json|markdown|github] [--detailed-exitcode] [--parallelism N] [--no-purges]",
+	 plan_opts},
+	{"apply", cmd_apply, "apply the plan (or a saved plan file)",
+	 "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--yes] [--force] [--keep-going] "
+	 "[--no-wait] [--timeout DURATION] [--parallelism N]",
+	 apply_opts},
+	{"validate", cmd_validate, "check the desired-state repository offline",
+	 "validate [--repo DIR] [--ref REV] [--strict] [--format text|json|github|sarif]",
+	 validate_opts},
+	{"drift", cmd_drift, "compare desired, live and last applied state",
+	 "drift [--repo DIR] [--ref REV] [-e NAME]... [--format text|json|markdown] [--shard I/N]",
+	 drift_opts},
+	{"diff", cmd_diff, "compare the desired state at two revisions (offline)",
+	 "diff --base REV [--head REV] [--repo DIR] [--format text|json|markdown] "
+	 "[--detailed-exitcode]",
+	 diff_opts},
+	{"ledger", cmd_ledger, "list, show or mark records of the ledger",
+	 "ledger list | show ID | mark ID... [--repo DIR]", ledger_opts},
+	{"import", cmd_import, "write endpoints/NAME.yaml from a live endpoint",
+	 "import --account NAME --remote KEY=VALUE... [--name NAME] [--host HOST]... [--repo DIR]",
+	 import_opts},
 	{"version", cmd_version, "print the version", "version", NULL},
 	{"help", cmd_help, "show help for a command", "help [COMMAND]", NULL},
 };
@@ -33,6 +56,8 @@ static void usage_all(FILE *f)
 	fprintf(f, "usage: cacheform COMMAND [OPTIONS]\n\nCommands:\n");
 	for (size_t i = 0; i < CF_ARRAY_LEN(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nGlobal option:\n  --debug    trace every HTTP exchange on stderr, secrets "
+		   "shown as <redacted>\n             (same as CACHEFORM_DEBUG=1)\n");
 	fprintf(f, "\n%s\nRun 'cacheform help COMMAND' for a command's options.\n",
 		exit_codes_help);
 }
@@ -65,8 +90,33 @@ int cmd_help(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/*
+ * --debug is global: every command that talks to a provider traces its HTTP exchanges. The
+ * HTTP module reads CACHEFORM_DEBUG, so the flag is turned into that variable and removed
+ * from argv before the command's own option table sees it.
+ */
+static int take_global_flags(int argc, char **argv)
+{
+	int n = 1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[n++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], "--debug") == 0) {
+			setenv("CACHEFORM_DEBUG", "1", 1);
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
+}
+
 int main(int argc, char **argv)
 {
+	argc = take_global_flags(argc, argv);
 	if (argc < 2) {
 		usage_all(stderr);
 		return EXIT_USAGE;

@@ -1,0 +1,181 @@
+/* cacheform apply: plan (or load a saved plan and prove it still holds), then execute it. */
+#include "reconcile/compat.h"
+#include "cmd/cacheform/cmd.h"
+
+#include <unistd.h>
+
+#include "reconcile/apply.h"
+#include "reconcile/engine.h"
+#include "reconcile/planfile.h"
+#include "reconcile/render.h"
+
+#define APPLY_ANSWER_MAX 16
+
+static const char *opt_repo, *opt_ref, *opt_timeout;
+static struct svec opt_only;
+static bool opt_yes, opt_force, opt_keep_going, opt_no_wait;
+static unsigned opt_parallelism;
+
+const struct opt apply_opts[] = {
+    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME", "apply only this endpoint (repeatable)"},
+    {"force", 0, OPT_BOOL, &opt_force, NULL, "apply even over the safety thresholds"},
+    {"keep-going", 0, OPT_BOOL, &opt_keep_going, NULL,
+     "a failed endpoint or purge does not stop the others (exit 5 when some failed)"},
+    {"no-wait", 0, OPT_BOOL, &opt_no_wait, NULL, "do not wait for asynchronous tasks"},
+    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N", "concurrent requests (default 8)"},
+    {"ref", 0, OPT_STR, &opt_ref, "REV", "read the desired state from this commit"},
+    {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
+    {"timeout", 0, OPT_STR, &opt_timeout, "DURATION",
+     "give up waiting for tasks after this (default 30m)"},
+    {"yes", 'y', OPT_BOOL, &opt_yes, NULL, "do not ask for confirmation"},
+    {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
+};
+
+/* Only the endpoints a plan file touches are read again (intersected with -e). */
+static void select_from_planfile(const struct planfile *pf, struct svec *only)
+{
+	struct svec sel = {0};
+	for (size_t i = 0; i < pf->neps; i++)
+		if (!opt_only.n || svec_contains(&opt_only, pf->eps[i].name))
+			svec_push(&sel, pf->eps[i].name, NULL);
+	svec_release(only);
+	*only = sel;
+}
+
+static bool confirm(void)
+{
+	char answer[APPLY_ANSWER_MAX];
+	printf("\nApply these changes? Only 'yes' is accepted: ");
+	fflush(stdout);
+	if (!fgets(answer, sizeof(answer), stdin))
+		return false;
+	return strcmp(answer, "yes\n") == 0 || strcmp(answer, "yes") == 0;
+}
+
+static void print_plan(const struct plan *p)
+{
+	struct render_opts ro = {RENDER_TEXT, render_want_color(STDOUT_FILENO)};
+	struct sb out;
+	sb_init(&out, 0);
+	render_plan(p, &ro, &out);
+	fwrite(out.buf, 1, out.len, stdout);
+	sb_release(&out);
+}
+
+static int outcome_exit(int rc, const struct apply_result *r, size_t plan_errors)
+{
+	if (rc < 0 && rc != CF_EAPI)
+		return EXIT_ERROR;
+	if (!r->failed && !plan_errors)
+		return EXIT_OK;
+	return opt_keep_going && (r->done || r->submitted) ? EXIT_PARTIAL : EXIT_ERROR;
+}
+
+/* Everything from the plan to the exit code, once the engine is open and read. */
+static int apply_plan(struct engine *en, const struct planfile *pf, struct plan *p)
+{
+	struct apply_opts ao = {opt_force, opt_keep_going, opt_no_wait, 0, isatty(STDERR_FILENO)};
+	struct apply_result r = {0};
+	struct plan_counts c;
+	struct cf_err e;
+	err_clear(&e);
+	if (opt_timeout) {
+		const char *why;
+		if (duration_parse(opt_timeout, &ao.timeout_s, &why) < 0 || ao.timeout_s == 0) {
+			fprintf(stderr, "cacheform apply: --timeout '%s': %s\n", opt_timeout,
+				why ? why : "must be positive");
+			return EXIT_USAGE;
+		}
+	}
+	if (pf) {
+		int rc = apply_check_planfile(p, pf, &e);
+		if (rc == CF_ECONFLICT) {
+			fprintf(stderr,
+				"stale plan: %s; nothing was applied (re-run 'cacheform plan')\n",
+				e.msg);
+			return EXIT_STALE;
+		}
+		if (rc < 0) {
+			err_print(&e);
+			return EXIT_ERROR;
+		}
+	}
+	print_plan(p);
+	plan_count(p, &c);
+	if (c.error && !opt_keep_going) {
+		fprintf(stderr,
+			"cacheform apply: %zu endpoint%s could not be read; nothing was "
+			"applied (--keep-going applies the others)\n",
+			c.error, c.error == 1 ? "" : "s");
+		return EXIT_ERROR;
+	}
+	if (!plan_has_changes(p) && !c.purges_pending)
+		return c.error ? EXIT_ERROR : EXIT_OK;
+	if (!opt_force && apply_safety_violations(p, stderr))
+		return EXIT_SAFETY;
+	if (!pf && !opt_yes) {
+		if (!isatty(STDIN_FILENO)) {
+			fprintf(stderr,
+				"cacheform apply: refusing to apply without a terminal; pass "
+				"--yes or a plan file\n");
+			return EXIT_ERROR;
+		}
+		if (!confirm()) {
+			fprintf(stderr, "apply cancelled\n");
+			return EXIT_ERROR;
+		}
+	}
+	int rc = apply_run(en, p, &ao, &r, &e);
+	apply_report(&r, stdout);
+	if (rc < 0 && rc != CF_EAPI)
+		err_print(&e);
+	int ex = outcome_exit(rc, &r, c.error);
+	apply_result_release(&r);
+	return ex;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	struct planfile pf = {0};
+	struct engine en;
+	struct plan p;
+	struct cf_err e;
+	int npos, ret = EXIT_ERROR;
+	bool have_pf = false;
+	if (opt_parse("apply", apply_opts, argc, argv, &npos) < 0)
+		return EXIT_USAGE;
+	if (npos > 1) {
+		fprintf(stderr, "cacheform apply: unexpected argument '%s'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	err_clear(&e);
+	plan_init(&p);
+	memset(&en, 0, sizeof(en));
+	if (npos == 1) {
+		if (planfile_read(argv[0], &pf, &e) < 0) {
+			err_print(&e);
+			goto out;
+		}
+		have_pf = true;
+		select_from_planfile(&pf, &opt_only);
+	}
+	struct engine_opts eo = {opt_repo, opt_ref, &opt_only, opt_parallelism, true};
+	struct engine_plan_opts po = {have_pf && pf.no_purges};
+	if (have_pf && pf.neps == 0 && pf.npurges == 0) {
+		printf("The plan is empty.\n");
+		ret = EXIT_OK;
+		goto out;
+	}
+	if (engine_open(&en, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
+	    engine_read_all(&en) < 0 || engine_plan(&en, &po, &p, &e) < 0) {
+		err_print(&e);
+		goto out;
+	}
+	ret = apply_plan(&en, have_pf ? &pf : NULL, &p);
+out:
+	plan_release(&p);
+	engine_close(&en);
+	planfile_release(&pf);
+	svec_release(&opt_only);
+	return ret;
+}

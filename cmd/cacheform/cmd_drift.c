@@ -1,0 +1,326 @@
+/*
+ * cacheform drift: read every selected endpoint and compare desired, live and last applied
+ * (reconcile/drift.h says how each difference is classified). Exit 2 on drift, 1 when an
+ * endpoint could not be checked (an incomplete check must not pass as clean), 0 otherwise.
+ * --shard I/N checks the endpoints whose name hashes to shard I of N (1-based).
+ */
+#include "reconcile/compat.h"
+#include "cmd/cacheform/cmd.h"
+#include "reconcile/drift.h"
+#include "reconcile/engine.h"
+#include "reconcile/repo_ledger.h"
+#include "reconcile/revdiff.h"
+#include "reconcile/sb.h"
+#include "reconcile/shard.h"
+
+#define DRIFT_SHORT_COMMIT 12
+#define DRIFT_MD_MARKER	   "<!-- cacheform -->"
+
+enum drift_format { DRF_TEXT, DRF_JSON, DRF_MARKDOWN };
+
+static const char *opt_repo, *opt_ref, *opt_format, *opt_shard;
+static struct svec opt_only;
+
+const struct opt drift_opts[] = {
+    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME", "check only this endpoint (repeatable)"},
+    {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json or markdown"},
+    {"ref", 0, OPT_STR, &opt_ref, "REV", "desired state at this commit instead of the files"},
+    {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
+    {"shard", 0, OPT_STR, &opt_shard, "I/N",
+     "check only shard I of N (1 <= I <= N), by a stable hash of the endpoint name"},
+    {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
+};
+
+struct drift_run {
+	struct engine en;
+	struct drift_report rep;
+	bool sharded;
+	struct shard shard;
+	char ledger_tip[41];
+};
+
+/* ---- wording shared by the formats ---- */
+
+static void class_reason(struct sb *sb, const struct drift_ep *d)
+{
+	char at[DRIFT_SHORT_COMMIT + 16] = "";
+	if (d->has_record)
+		snprintf(at, sizeof(at), " (%.*s)", DRIFT_SHORT_COMMIT,
+			 d->applied_commit[0] ? d->applied_commit : "unknown");
+	switch (d->cls) {
+	case DRIFT_IN_SYNC:
+		sb_adds(sb, "live matches the repository");
+		break;
+	case DRIFT_PENDING:
+		if (d->has_record)
+			sb_addf(sb, "the repository changed since the last apply%s", at);
+		else
+			sb_adds(sb, "never applied by cacheform: live differs from the repository");
+		break;
+	case DRIFT_EXTERNAL:
+		if (d->has_record)
+			sb_addf(sb, "live changed outside cacheform since the last apply%s", at);
+		else
+			sb_adds(sb,
+				"live differs from the repository (observe mode: cacheform never "
+				"writes it)");
+		break;
+	case DRIFT_BOTH:
+		sb_addf(sb, "the repository and live both changed since the last apply%s", at);
+		break;
+	case DRIFT_ERROR:
+		sb_addf(sb, "not checked: %s", d->error);
+		break;
+	}
+}
+
+static void change_lines(struct sb *sb, const char *indent, const struct drift_ep *d)
+{
+	revdiff_cache_lines(sb, indent, &d->live, &d->desired, &d->diff);
+}
+
+static void summary_line(struct sb *sb, const struct drift_report *r)
+{
+	sb_addf(sb, "%zu external, %zu pending, %zu both, %zu in sync, %zu not checked",
+		r->counts[DRIFT_EXTERNAL], r->counts[DRIFT_PENDING], r->counts[DRIFT_BOTH],
+		r->counts[DRIFT_IN_SYNC], r->counts[DRIFT_ERROR]);
+}
+
+static void scope_line(struct sb *sb, const struct drift_run *run)
+{
+	sb_addf(sb, "%zu endpoint%s", run->rep.n, run->rep.n == 1 ? "" : "s");
+	if (run->sharded)
+		sb_addf(sb, " in shard %u/%u", run->shard.index, run->shard.count);
+	if (run->en.commit[0])
+		sb_addf(sb, " at %.*s", DRIFT_SHORT_COMMIT, run->en.commit);
+	else
+		sb_adds(sb, " (working tree)");
+}
+
+/* ---- text ---- */
+
+static void render_text(struct sb *sb, const struct drift_run *run)
+{
+	const struct drift_report *r = &run->rep;
+	sb_adds(sb, "drift: ");
+	scope_line(sb, run);
+	sb_addc(sb, '\n');
+	for (size_t i = 0; i < r->n; i++) {
+		const struct drift_ep *d = &r->v[i];
+		sb_addf(sb, "%s (%s, account %s, %s): %s: ", d->name, provider_name(d->provider),
+			d->account, endpoint_mode_name(d->mode), drift_class_name(d->cls));
+		class_reason(sb, d);
+		sb_addc(sb, '\n');
+		if (d->cls != DRIFT_IN_SYNC && d->cls != DRIFT_ERROR) {
+			sb_addf(sb, "  %s\n",
+				d->mode == MODE_OBSERVE
+				    ? "the repository says (observe: never applied):"
+				    : "apply would change live:");
+			change_lines(sb, "    ", d);
+		}
+	}
+	sb_adds(sb, drift_found(r) ? "drift found: " : "no drift: ");
+	summary_line(sb, r);
+	sb_addc(sb, '\n');
+}
+
+/* ---- markdown ---- */
+
+static void render_markdown(struct sb *sb, const struct drift_run *run)
+{
+	const struct drift_report *r = &run->rep;
+	sb_adds(sb, DRIFT_MD_MARKER "\n### cacheform drift: ");
+	scope_line(sb, run);
+	sb_addf(sb, "\n\n**%s** ", drift_found(r) ? "Drift found:" : "No drift:");
+	summary_line(sb, r);
+	sb_adds(sb, ".\n\n| endpoint | provider | mode | status |\n|---|---|---|---|\n");
+	for (size_t i = 0; i < r->n; i++)
+		sb_addf(sb, "| %s | %s | %s | %s |\n", r->v[i].name,
+			provider_name(r->v[i].provider), endpoint_mode_name(r->v[i].mode),
+			drift_class_name(r->v[i].cls));
+	for (size_t i = 0; i < r->n; i++) {
+		const struct drift_ep *d = &r->v[i];
+		if (d->cls == DRIFT_IN_SYNC)
+			continue;
+		sb_addf(sb, "\n<details><summary><b>%s</b>: %s</summary>\n\n", d->name,
+			drift_class_name(d->cls));
+		/* reasons hold provider error text: keep them out of Markdown's reach */
+		sb_adds(sb, "```\n");
+		class_reason(sb, d);
+		sb_adds(sb, "\n```\n");
+		if (d->cls != DRIFT_ERROR) {
+			sb_adds(sb, "\n```diff\n");
+			change_lines(sb, "", d);
+			sb_adds(sb, "```\n");
+		}
+		sb_adds(sb, "\n</details>\n");
+	}
+}
+
+/* ---- json ---- */
+
+static void json_rule(struct sb *sb, const struct rule *r)
+{
+	if (!r) {
+		sb_adds(sb, "null");
+		return;
+	}
+	sb_addf(sb, "{\"kind\":\"%s\",\"items\":[", rule_kind_name(r->kind));
+	for (size_t i = 0; i < r->items.n; i++) {
+		if (i)
+			sb_addc(sb, ',');
+		sb_add_json_str(sb, r->items.v[i].s);
+	}
+	sb_addf(sb, "],\"ttl\":%lld}", (long long)r->ttl);
+}
+
+static void json_changes(struct sb *sb, const struct drift_ep *d)
+{
+	sb_adds(sb, ",\"changes\":[");
+	for (size_t i = 0; i < d->diff.n; i++) {
+		const struct diff_entry *de = &d->diff.v[i];
+		sb_addf(sb, "%s{\"op\":\"%s\",\"live\":", i ? "," : "", diff_op_name(de->op));
+		json_rule(sb, de->before >= 0 ? &d->live.rules[de->before] : NULL);
+		sb_adds(sb, ",\"desired\":");
+		json_rule(sb, de->after >= 0 ? &d->desired.rules[de->after] : NULL);
+		sb_addf(sb, ",\"live_position\":%ld,\"desired_position\":%ld}",
+			de->before < 0 ? -1 : de->before + 1, de->after < 0 ? -1 : de->after + 1);
+	}
+	sb_adds(sb, "],\"flags\":[");
+	for (size_t i = 0; i < d->diff.nflags; i++)
+		sb_addf(sb, "%s{\"flag\":\"%s\",\"live\":%s,\"desired\":%s}", i ? "," : "",
+			diff_flag_name(d->diff.flags[i].flag),
+			d->diff.flags[i].before ? "true" : "false",
+			d->diff.flags[i].after ? "true" : "false");
+	sb_addc(sb, ']');
+}
+
+static void json_ep(struct sb *sb, const struct drift_ep *d)
+{
+	struct sb reason;
+	sb_init(&reason, 0);
+	class_reason(&reason, d);
+	sb_adds(sb, "{\"name\":");
+	sb_add_json_str(sb, d->name);
+	sb_adds(sb, ",\"account\":");
+	sb_add_json_str(sb, d->account);
+	sb_addf(sb, ",\"provider\":\"%s\",\"mode\":\"%s\",\"status\":\"%s\",\"reason\":",
+		provider_name(d->provider), endpoint_mode_name(d->mode), drift_class_name(d->cls));
+	sb_add_json_str(sb, reason.buf);
+	if (d->has_record)
+		sb_addf(sb, ",\"last_applied\":{\"commit\":\"%s\",\"applied_at\":%lld}",
+			d->applied_commit, (long long)d->applied_at);
+	else
+		sb_adds(sb, ",\"last_applied\":null");
+	json_changes(sb, d);
+	sb_addc(sb, '}');
+	sb_release(&reason);
+}
+
+static void render_json(struct sb *sb, const struct drift_run *run)
+{
+	const struct drift_report *r = &run->rep;
+	sb_addf(sb, "{\"format_version\":1,\"commit\":\"%s\",\"ledger\":\"%s\",\"shard\":",
+		run->en.commit, run->ledger_tip);
+	if (run->sharded)
+		sb_addf(sb, "{\"index\":%u,\"count\":%u}", run->shard.index, run->shard.count);
+	else
+		sb_adds(sb, "null");
+	sb_addf(sb, ",\"drift\":%s,\"summary\":{", drift_found(r) ? "true" : "false");
+	for (int c = DRIFT_IN_SYNC; c <= DRIFT_ERROR; c++)
+		sb_addf(sb, "%s\"%s\":%zu", c ? "," : "", drift_class_name(c), r->counts[c]);
+	sb_adds(sb, "},\"endpoints\":[");
+	for (size_t i = 0; i < r->n; i++) {
+		sb_adds(sb, i ? ",\n" : "\n");
+		json_ep(sb, &r->v[i]);
+	}
+	sb_adds(sb, "]}\n");
+}
+
+/* ---- the command ---- */
+
+static int drift_parse_args(int argc, char **argv, enum drift_format *fmt, struct drift_run *run)
+{
+	int npos;
+	struct cf_err e;
+	if (opt_parse("drift", drift_opts, argc, argv, &npos) < 0)
+		return -1;
+	if (npos > 0) {
+		fprintf(stderr, "cacheform drift: unexpected argument '%s'\n", argv[0]);
+		return -1;
+	}
+	if (!opt_format || strcmp(opt_format, "text") == 0)
+		*fmt = DRF_TEXT;
+	else if (strcmp(opt_format, "json") == 0)
+		*fmt = DRF_JSON;
+	else if (strcmp(opt_format, "markdown") == 0)
+		*fmt = DRF_MARKDOWN;
+	else {
+		fprintf(stderr, "cacheform drift: --format must be text, json or markdown\n");
+		return -1;
+	}
+	if (opt_shard) {
+		if (shard_parse(opt_shard, &run->shard, &e) < 0) {
+			fprintf(stderr, "cacheform drift: %s\n", e.msg);
+			return -1;
+		}
+		run->sharded = true;
+	}
+	return 0;
+}
+
+static int drift_check(struct drift_run *run, struct cf_err *e)
+{
+	struct engine_opts eo = {opt_repo, opt_ref, &opt_only, 0, false};
+	int rc = engine_open(&run->en, &eo, e);
+	if (rc < 0)
+		return rc;
+	if (run->en.rl)
+		repo_ledger_tip(run->en.rl, run->ledger_tip, sizeof(run->ledger_tip));
+	if (run->sharded)
+		(void)drift_select_shard(&run->en, &run->shard);
+	rc = engine_connect(&run->en, e);
+	if (rc < 0)
+		return rc;
+	(void)engine_read_all(&run->en);
+	return drift_build(&run->en, &run->rep, e);
+}
+
+int cmd_drift(int argc, char **argv)
+{
+	struct drift_run run;
+	enum drift_format fmt = DRF_TEXT;
+	struct cf_err e;
+	struct sb out;
+	int ret = EXIT_ERROR;
+	memset(&run, 0, sizeof(run));
+	err_clear(&e);
+	sb_init(&out, 0);
+	if (drift_parse_args(argc, argv, &fmt, &run) < 0) {
+		ret = EXIT_USAGE;
+		goto done;
+	}
+	if (drift_check(&run, &e) < 0) {
+		err_print(&e);
+		goto done;
+	}
+	if (fmt == DRF_JSON)
+		render_json(&out, &run);
+	else if (fmt == DRF_MARKDOWN)
+		render_markdown(&out, &run);
+	else
+		render_text(&out, &run);
+	if (out.overflow || fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout)) {
+		fprintf(stderr, "cacheform drift: cannot write the output\n");
+		goto done;
+	}
+	ret = run.rep.counts[DRIFT_ERROR] ? EXIT_ERROR
+	      : drift_found(&run.rep)	  ? EXIT_CHANGES
+					  : EXIT_OK;
+done:
+	sb_release(&out);
+	drift_report_release(&run.rep);
+	engine_close(&run.en);
+	svec_release(&opt_only);
+	return ret;
+}

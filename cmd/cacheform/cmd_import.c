@@ -1,0 +1,330 @@
+/*
+ * cacheform import: read one live azure-china or azure endpoint through its driver and write
+ * endpoints/NAME.yaml so that a plan right after shows no change for it. It never overwrites:
+ * an existing file, endpoint name or remote in the repository is refused (delete or rename
+ * first), since two files managing one endpoint would fight. The written file is validated
+ * with the rest of the repository and removed again if it does not pass.
+ */
+#include "reconcile/compat.h"
+#include "cmd/cacheform/cmd.h"
+#include "reconcile/http.h"
+#include "reconcile/import.h"
+#include "reconcile/provider.h"
+#include "reconcile/repo.h"
+#include "reconcile/sb.h"
+#include "reconcile/xmem.h"
+#include "schema/check.h"
+#include "schema/load.h"
+#include "schema/report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define IMPORT_AZURE_HOST_SUFFIX ".azureedge.net" /* an azure endpoint's default host name */
+#define IMPORT_FILE_MODE	 0644
+#define IMPORT_DIR_MODE		 0755
+
+static const char *opt_account, *opt_name, *opt_repo;
+static struct svec opt_remote, opt_hosts;
+
+const struct opt import_opts[] = {
+    {"account", 0, OPT_STR, &opt_account, "NAME", "account in cacheform.yaml (required)"},
+    {"host", 0, OPT_STRLIST, &opt_hosts, "HOST",
+     "host name the endpoint serves (repeatable; required for azure-china, default for azure "
+     "ENDPOINT" IMPORT_AZURE_HOST_SUFFIX ")"},
+    {"name", 0, OPT_STR, &opt_name, "NAME",
+     "endpoint name and file name (default for azure: the remote endpoint)"},
+    {"remote", 0, OPT_STRLIST, &opt_remote, "KEY=VALUE",
+     "where the endpoint lives: endpoint_id= (azure-china); resource_group=, profile=, "
+     "endpoint= (azure)"},
+    {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
+    {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
+};
+
+struct import_run {
+	struct repo_src *src;
+	struct config *cfg;
+	struct endpoint ep;
+	struct live_state live;
+	char *path; /* absolute path of the file written */
+};
+
+/* ---- the endpoint to read, from the command line ---- */
+
+static struct sval *remote_slot(struct remote *r, enum provider_kind p, const char *key)
+{
+	if (p == PROV_AZURE_CHINA && strcmp(key, "endpoint_id") == 0)
+		return &r->endpoint_id;
+	if (p == PROV_AZURE && strcmp(key, "resource_group") == 0)
+		return &r->resource_group;
+	if (p == PROV_AZURE && strcmp(key, "profile") == 0)
+		return &r->profile;
+	if (p == PROV_AZURE && strcmp(key, "endpoint") == 0)
+		return &r->endpoint;
+	return NULL;
+}
+
+static int parse_remote(struct endpoint *ep, enum provider_kind p, struct cf_err *e)
+{
+	for (size_t i = 0; i < opt_remote.n; i++) {
+		const char *kv = opt_remote.v[i].s, *eq = strchr(kv, '=');
+		char *key = eq ? xstrndup(kv, (size_t)(eq - kv)) : NULL;
+		struct sval *slot = key ? remote_slot(&ep->remote, p, key) : NULL;
+		free(key);
+		if (!slot || !eq[1])
+			return err_set(e, CF_EINVAL,
+				       "--remote '%s': not a KEY=VALUE a %s endpoint has", kv,
+				       provider_name(p));
+		sval_set(slot, eq + 1, NULL);
+	}
+	bool ok = p == PROV_AZURE_CHINA ? ep->remote.endpoint_id.s != NULL
+					: ep->remote.resource_group.s && ep->remote.profile.s &&
+					      ep->remote.endpoint.s;
+	if (!ok)
+		return err_set(e, CF_EINVAL, "--remote needs %s",
+			       p == PROV_AZURE_CHINA ? "endpoint_id=ID"
+						     : "resource_group=, profile= and endpoint=");
+	return CF_OK;
+}
+
+static int build_endpoint(struct import_run *run, struct cf_err *e)
+{
+	struct endpoint *ep = &run->ep;
+	struct account *a = config_account(run->cfg, opt_account);
+	if (!a)
+		return err_set(e, CF_EINVAL, "unknown account '%s'", opt_account);
+	if (a->provider == PROV_CDNPRO)
+		return err_set(
+		    e, CF_EINVAL,
+		    "account '%s' is cdnpro: its cache rules live in Edge Logic, so there "
+		    "is nothing to import (write a purge-only endpoint by hand)",
+		    opt_account);
+	ep->account = a;
+	sval_set(&ep->account_name, opt_account, NULL);
+	int rc = parse_remote(ep, a->provider, e);
+	if (rc < 0)
+		return rc;
+	const char *name = opt_name ? opt_name : ep->remote.endpoint.s;
+	if (!name)
+		return err_set(e, CF_EINVAL, "--name NAME is required for %s endpoints",
+			       provider_name(a->provider));
+	sval_set(&ep->name, name, NULL);
+	for (size_t i = 0; i < opt_hosts.n; i++)
+		svec_push(&ep->hosts, opt_hosts.v[i].s, NULL);
+	if (!ep->hosts.n && a->provider == PROV_AZURE) {
+		struct sb h;
+		sb_init(&h, 0);
+		sb_addf(&h, "%s" IMPORT_AZURE_HOST_SUFFIX, ep->remote.endpoint.s);
+		svec_push(&ep->hosts, h.buf, NULL);
+		sb_release(&h);
+	}
+	if (!ep->hosts.n)
+		return err_set(e, CF_EINVAL,
+			       "--host HOST is required: the rules API does not return the host "
+			       "names, and purges are expanded against them");
+	ep->mode = MODE_MANAGE;
+	ep->has_cache = true;
+	return CF_OK;
+}
+
+static bool same_remote(const struct endpoint *a, const struct endpoint *b)
+{
+	const struct sval *x[] = {&a->remote.endpoint_id, &a->remote.resource_group,
+				  &a->remote.profile, &a->remote.endpoint};
+	const struct sval *y[] = {&b->remote.endpoint_id, &b->remote.resource_group,
+				  &b->remote.profile, &b->remote.endpoint};
+	if (a->account != b->account)
+		return false;
+	for (size_t i = 0; i < CF_ARRAY_LEN(x); i++)
+		if ((x[i]->s == NULL) != (y[i]->s == NULL) ||
+		    (x[i]->s && strcmp(x[i]->s, y[i]->s) != 0))
+			return false;
+	return true;
+}
+
+/* Refuses a name or remote the repository already has. */
+static int check_unclaimed(const struct import_run *run, struct cf_err *e)
+{
+	const struct endpoint *ep = &run->ep;
+	if (config_endpoint(run->cfg, ep->name.s))
+		return err_set(e, CF_EINVAL, "endpoint '%s' already exists in the repository",
+			       ep->name.s);
+	for (size_t i = 0; i < run->cfg->nendpoints; i++)
+		if (same_remote(&run->cfg->endpoints[i], ep))
+			return err_set(e, CF_EINVAL, "%s already manages that remote endpoint",
+				       run->cfg->endpoints[i].file);
+	return CF_OK;
+}
+
+/* ---- reading the live endpoint ---- */
+
+static int read_live(struct import_run *run, struct cf_err *e)
+{
+	const struct prov_ops *ops = prov_get(run->ep.account->provider);
+	struct prov_account *pa = NULL;
+	struct http_client *http = http_new(NULL);
+	struct http_req req;
+	struct http_resp resp;
+	bool sent = false;
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	int rc = ops->account_open(run->ep.account, repo_src_root(run->src), &pa, e);
+	if (rc == 0)
+		rc = ops->account_ready(pa, http, e);
+	if (rc == 0)
+		rc = ops->read_req(pa, &run->ep, &req, e);
+	if (rc == 0) {
+		sent = true;
+		(void)http_run(http, &req, &resp, 1);
+		rc = ops->read_parse(&run->ep, &resp, &run->live, e);
+	}
+	if (rc == 0 && !run->live.exists)
+		rc = err_set(e, CF_EAPI, "endpoint '%s' does not exist at the provider",
+			     run->ep.name.s);
+	if (sent) {
+		http_req_release(&req);
+		http_resp_release(&resp);
+	}
+	if (pa)
+		ops->account_close(pa);
+	http_free(http);
+	return rc;
+}
+
+/* ---- writing and checking the file ---- */
+
+static int write_new_file(const char *path, const struct sb *text, struct cf_err *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, IMPORT_FILE_MODE);
+	if (fd < 0)
+		return err_set(e, CF_EIO, "cannot create '%s': %s", path, strerror(errno));
+	ssize_t w = write(fd, text->buf, text->len);
+	int rc = (w < 0 || (size_t)w != text->len) ? CF_EIO : CF_OK;
+	if (close(fd) != 0)
+		rc = CF_EIO;
+	if (rc < 0) {
+		(void)unlink(path);
+		return err_set(e, CF_EIO, "cannot write '%s'", path);
+	}
+	return CF_OK;
+}
+
+static int write_file(struct import_run *run, struct cf_err *e)
+{
+	struct sb path, text;
+	sb_init(&path, 0);
+	sb_init(&text, 0);
+	sb_addf(&path, "%s/endpoints", repo_src_root(run->src));
+	if (mkdir(path.buf, IMPORT_DIR_MODE) != 0 && errno != EEXIST) {
+		int rc = err_set(e, CF_EIO, "cannot create '%s': %s", path.buf, strerror(errno));
+		sb_release(&path);
+		return rc;
+	}
+	sb_addf(&path, "/%s.yaml", run->ep.name.s);
+	import_yaml(&run->ep, &run->live, &text);
+	int rc = write_new_file(path.buf, &text, e);
+	run->path = sb_detach(&path);
+	sb_release(&text);
+	return rc;
+}
+
+/* Loads and checks the repository with the new file in it; prints findings on stderr. */
+static int validate_repo(const char *what, struct config **cfg, struct repo_src **src,
+			 struct cf_err *e)
+{
+	struct diag_list d;
+	struct report_opts ro = {REPORT_TEXT, opt_repo, NULL};
+	diag_init(&d);
+	int rc = repo_src_open(opt_repo, NULL, src, e);
+	if (rc == 0) {
+		(void)load_repo(*src, cfg, &d);
+		(void)check_config(*cfg, NULL, &d);
+		if (d.nerrors) {
+			diag_sort(&d);
+			(void)report_write(stderr, &d, &ro);
+			rc = err_set(e, CF_EINVAL, "%s does not validate", what);
+		}
+	}
+	diag_release(&d);
+	return rc;
+}
+
+static int recheck(struct import_run *run, struct cf_err *e)
+{
+	struct config *cfg = NULL;
+	struct repo_src *src = NULL;
+	int rc = validate_repo("the imported file", &cfg, &src, e);
+	if (rc < 0)
+		(void)unlink(run->path);
+	config_free(cfg);
+	repo_src_free(src);
+	return rc;
+}
+
+static void import_release(struct import_run *run)
+{
+	/* the endpoint belongs to no config, so its parts are released here */
+	free(run->ep.name.s);
+	free(run->ep.account_name.s);
+	free(run->ep.remote.endpoint_id.s);
+	free(run->ep.remote.resource_group.s);
+	free(run->ep.remote.profile.s);
+	free(run->ep.remote.endpoint.s);
+	svec_release(&run->ep.hosts);
+	live_state_release(&run->live);
+	config_free(run->cfg);
+	repo_src_free(run->src);
+	free(run->path);
+}
+
+static int import_parse_args(int argc, char **argv)
+{
+	int npos;
+	if (opt_parse("import", import_opts, argc, argv, &npos) < 0)
+		return -1;
+	if (npos > 0) {
+		fprintf(stderr, "cacheform import: unexpected argument '%s'\n", argv[0]);
+		return -1;
+	}
+	if (!opt_account || !opt_remote.n) {
+		fprintf(stderr, "cacheform import: --account NAME and --remote KEY=VALUE are "
+				"required\n");
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_import(int argc, char **argv)
+{
+	struct import_run run;
+	struct cf_err e;
+	int ret = EXIT_ERROR;
+	memset(&run, 0, sizeof(run));
+	err_clear(&e);
+	if (import_parse_args(argc, argv) < 0) {
+		ret = EXIT_USAGE;
+		goto done;
+	}
+	if (validate_repo("the repository", &run.cfg, &run.src, &e) < 0 ||
+	    build_endpoint(&run, &e) < 0 || check_unclaimed(&run, &e) < 0 ||
+	    read_live(&run, &e) < 0 || write_file(&run, &e) < 0 || recheck(&run, &e) < 0) {
+		fprintf(stderr, "cacheform import: %s\n", e.msg);
+		goto done;
+	}
+	printf("wrote endpoints/%s.yaml: %zu rule%s from %s account '%s'", run.ep.name.s,
+	       run.live.cache.nrules, run.live.cache.nrules == 1 ? "" : "s",
+	       provider_name(run.ep.account->provider), opt_account);
+	if (run.live.nforeign)
+		printf(" (%zu foreign delivery rule%s left at the provider)", run.live.nforeign,
+		       run.live.nforeign == 1 ? "" : "s");
+	printf("\nnext: git add endpoints/%s.yaml, then 'cacheform plan -e %s' shows no change\n",
+	       run.ep.name.s, run.ep.name.s);
+	ret = EXIT_OK;
+done:
+	import_release(&run);
+	svec_release(&opt_remote);
+	svec_release(&opt_hosts);
+	return ret;
+}

@@ -1,0 +1,342 @@
+#include "reconcile/compat.h"
+#include "cmd/fakecdn/fk_app.h"
+#include "cmd/fakecdn/fk_admin.h"
+#include "cmd/fakecdn/fk_arm.h"
+#include "cmd/fakecdn/fk_china.h"
+#include "cmd/fakecdn/fk_pro.h"
+#include "cmd/fakecdn/fk_util.h"
+#include "reconcile/sb.h"
+#include "reconcile/xmem.h"
+
+#include <errno.h>
+#include <strings.h>
+#include <time.h>
+
+#define PATH_BUF_MAX	 4096
+#define JOURNAL_LINE_MAX (16 << 10)
+#define ARM_FLAT_VERSION "2015-06-01"
+
+struct provider {
+	const char *name;
+	const struct fk_route *routes;
+	const size_t *nroutes;
+};
+
+/* Order matters only where patterns overlap: none do across providers. */
+static const struct provider provider_table[] = {
+    {"admin", fk_admin_routes, &fk_admin_nroutes},	 {"cdnpro", fk_pro_routes, &fk_pro_nroutes},
+    {"azure-china", fk_china_routes, &fk_china_nroutes}, {"azure", fk_arm_routes, &fk_arm_nroutes},
+    {"token", fk_token_routes, &fk_token_nroutes},
+};
+
+static bool pattern_match(const char *pattern, const char **seg, int nseg)
+{
+	char buf[256];
+	const char *pseg[FK_ROUTE_MAX_SEGMENTS];
+	int n = fk_split_path(pattern, buf, sizeof(buf), pseg, FK_ROUTE_MAX_SEGMENTS);
+
+	if (n != nseg)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (strcmp(pseg[i], "*") != 0 && strcasecmp(pseg[i], seg[i]) != 0)
+			return false;
+	return true;
+}
+
+struct match {
+	const struct provider *prov;
+	const struct fk_route *route; /* NULL: the path matched but not the method, or nothing */
+};
+
+static struct match route_find(const char *method, const char **seg, int nseg)
+{
+	struct match m = {NULL, NULL};
+
+	for (size_t p = 0; p < CF_ARRAY_LEN(provider_table); p++) {
+		const struct provider *prov = &provider_table[p];
+
+		for (size_t r = 0; r < *prov->nroutes; r++) {
+			if (!pattern_match(prov->routes[r].pattern, seg, nseg))
+				continue;
+			m.prov = prov;
+			if (strcmp(prov->routes[r].method, method) == 0) {
+				m.route = &prov->routes[r];
+				return m;
+			}
+		}
+	}
+	return m;
+}
+
+/* Guesses the provider of an unmatched path, so its 404 has the right shape. */
+static const char *guess_provider(const char **seg, int nseg)
+{
+	if (nseg == 0)
+		return "unknown";
+	if (strcmp(seg[0], "_fakecdn") == 0)
+		return "admin";
+	if (strcmp(seg[0], "cdn") == 0)
+		return "cdnpro";
+	if (strcasecmp(seg[0], "subscriptions") == 0)
+		return nseg >= 3 && strcasecmp(seg[2], "endpoints") == 0 ? "azure-china" : "azure";
+	return "unknown";
+}
+
+static void provider_error(struct fk_resp *resp, const struct fk_req *req, int status,
+			   const char *code, const char *msg)
+{
+	const char *p = resp->provider;
+
+	if (strcmp(p, "azure-china") == 0)
+		fk_error_china(resp, status, code, msg);
+	else if (strcmp(p, "azure") == 0)
+		fk_error_arm(resp, req, status, code, msg);
+	else if (strcmp(p, "cdnpro") == 0)
+		fk_error_pro(resp, status, code, msg);
+	else if (strcmp(p, "token") == 0)
+		fk_error_token(resp, status, "temporarily_unavailable", msg);
+	else
+		fk_error_admin(resp, status, msg);
+}
+
+static void not_routed(const struct match *m, const struct fk_req *req, const char **seg, int nseg,
+		       struct fk_resp *resp)
+{
+	resp->provider = m->prov ? m->prov->name : guess_provider(seg, nseg);
+	if (m->prov) {
+		provider_error(resp, req, 405, "MethodNotAllowed", "The method is not allowed.");
+		return;
+	}
+	provider_error(resp, req, 404, "NotFound", "No such resource.");
+}
+
+/* Snapshot of the fault decisions for one request, drawn under the lock. */
+struct fault_plan {
+	int64_t latency_ms;
+	int64_t retry_after_s;
+	bool drop, error, throttle, truncate, malformed;
+};
+
+static struct fault_plan plan_faults(struct fk_app *app, const char *provider, int64_t now)
+{
+	struct fault_plan fp;
+	const struct fk_knobs *k = &app->knobs;
+
+	memset(&fp, 0, sizeof(fp));
+	if (strcmp(provider, "admin") == 0 || (k->only[0] && strcmp(k->only, provider) != 0))
+		return fp;
+	app->provider_requests++;
+	fp.latency_ms = k->latency_ms;
+	fp.retry_after_s = k->retry_after_s;
+	fp.drop = k->drop_rate > 0 && fk_rand01() < k->drop_rate;
+	fp.throttle =
+	    now < k->throttle_until_ms ||
+	    (k->throttle_every > 0 && app->provider_requests % (uint64_t)k->throttle_every == 0);
+	fp.error = k->error_rate > 0 && fk_rand01() < k->error_rate;
+	fp.truncate = k->truncate_rate > 0 && fk_rand01() < k->truncate_rate;
+	fp.malformed = k->malformed_rate > 0 && fk_rand01() < k->malformed_rate;
+	return fp;
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void inject_throttle(struct fk_resp *resp, const struct fk_req *req, int64_t retry_s)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lld", (long long)retry_s);
+	if (strcmp(resp->provider, "azure-china") == 0)
+		fk_error_china(resp, 429, "RequestThrottled", "The request is throttled.");
+	else if (strcmp(resp->provider, "azure") == 0)
+		fk_error_arm(resp, req, 429, "TooManyRequests", "Rate limit is exceeded.");
+	else
+		provider_error(resp, req, 429, "TooManyRequests", "Too many requests.");
+	fk_resp_header(resp, "Retry-After", num);
+	if (strcmp(resp->provider, "cdnpro") == 0)
+		fk_resp_header(resp, "x-rate-limit-retry-after-seconds", num);
+}
+
+static void inject_error(struct fk_resp *resp, const struct fk_req *req)
+{
+	bool unavailable = fk_rand01() < 0.5;
+
+	if (strcmp(resp->provider, "azure-china") == 0)
+		fk_error_china(resp, unavailable ? 503 : 500, "InternalError",
+			       "An internal error occurred.");
+	else
+		provider_error(resp, req, unavailable ? 503 : 500,
+			       unavailable ? "ServiceUnavailable" : "InternalServerError",
+			       "An internal error occurred.");
+}
+
+/* Runs the handler under the lock; advances tasks first so every read sees due results. */
+static void run_locked(struct fk_app *app, const struct match *m, struct fk_req *req,
+		       const char **seg, int nseg, struct fk_resp *resp)
+{
+	struct cf_err e;
+
+	fk_tasks_advance(app, req->now_ms);
+	if (m->route)
+		m->route->fn(app, req, seg, nseg, resp);
+	else
+		not_routed(m, req, seg, nseg, resp);
+	if (fk_app_save(app, &e) < 0)
+		err_print(&e);
+}
+
+enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_resp *resp)
+{
+	char buf[PATH_BUF_MAX];
+	const char *seg[FK_ROUTE_MAX_SEGMENTS];
+	int nseg = fk_split_path(req->path, buf, sizeof(buf), seg, FK_ROUTE_MAX_SEGMENTS);
+	struct match m = {NULL, NULL};
+	struct fault_plan fp;
+	const char *fault = NULL;
+
+	if (nseg >= 0)
+		m = route_find(req->method, seg, nseg);
+	else
+		nseg = 0;
+	resp->provider = m.prov ? m.prov->name : guess_provider(seg, nseg);
+	resp->op = m.route ? m.route->op : "unknown";
+	pthread_mutex_lock(&app->mu);
+	fp = plan_faults(app, resp->provider, req->now_ms);
+	pthread_mutex_unlock(&app->mu);
+	if (fp.drop) {
+		resp->status = 0;
+		fk_journal_write(app, req, resp, "drop");
+		return FK_FAULT_DROP;
+	}
+	sleep_ms(fp.latency_ms);
+	req->now_ms = fk_now_ms();
+	if (fp.throttle || fp.error) {
+		fault = fp.throttle ? "throttle" : "error";
+		if (fp.throttle)
+			inject_throttle(resp, req, fp.retry_after_s);
+		else
+			inject_error(resp, req);
+	} else {
+		pthread_mutex_lock(&app->mu);
+		run_locked(app, &m, req, seg, nseg, resp);
+		pthread_mutex_unlock(&app->mu);
+	}
+	if (!fault && fp.truncate)
+		fault = "truncate";
+	else if (!fault && fp.malformed)
+		fault = "malformed";
+	fk_journal_write(app, req, resp, fault);
+	if (fault && strcmp(fault, "truncate") == 0)
+		return FK_FAULT_TRUNCATE;
+	return fault && strcmp(fault, "malformed") == 0 ? FK_FAULT_MALFORMED : FK_FAULT_NONE;
+}
+
+int fk_journal_open(struct fk_app *app, const char *path, struct cf_err *e)
+{
+	app->journal = fopen(path, "a");
+	if (!app->journal)
+		return err_set(e, CF_EIO, "cannot open journal '%s': %s", path, strerror(errno)),
+		       -1;
+	return 0;
+}
+
+void fk_journal_write(struct fk_app *app, const struct fk_req *req, const struct fk_resp *resp,
+		      const char *fault)
+{
+	char when[FK_TIME_LEN];
+	struct sb sb;
+
+	if (!app->journal)
+		return;
+	fk_fmt_time(req->now_ms, true, when);
+	sb_init(&sb, JOURNAL_LINE_MAX);
+	sb_addf(&sb, "{\"time\":\"%s\",\"provider\":\"%s\",\"op\":\"%s\",\"method\":", when,
+		resp->provider, resp->op);
+	sb_add_json_str(&sb, req->method);
+	sb_adds(&sb, ",\"path\":");
+	sb_add_json_str(&sb, req->path);
+	sb_adds(&sb, ",\"query\":");
+	sb_add_json_str(&sb, req->query);
+	sb_addf(&sb, ",\"status\":%d,\"auth\":%s,\"changed\":%s", resp->status,
+		resp->auth ? "true" : "false", resp->changed ? "true" : "false");
+	if (fault)
+		sb_addf(&sb, ",\"fault\":\"%s\"", fault);
+	sb_adds(&sb, "}\n");
+	pthread_mutex_lock(&app->jmu);
+	/* One write per line, flushed, so a test reading the journal never sees half a line. */
+	fwrite(sb.buf, 1, sb.len, app->journal);
+	fflush(app->journal);
+	pthread_mutex_unlock(&app->jmu);
+	sb_release(&sb);
+}
+
+void fk_error_china(struct fk_resp *resp, int status, const char *type, const char *msg)
+{
+	struct json_object *o = json_object_new_object(), *info = json_object_new_object();
+
+	json_object_object_add(info, "Type", json_object_new_string(type));
+	json_object_object_add(info, "Message", json_object_new_string(msg));
+	json_object_object_add(o, "Succeeded", json_object_new_boolean(false));
+	json_object_object_add(o, "ErrorInfo", info);
+	fk_resp_json(resp, status, o);
+	json_object_put(o);
+}
+
+void fk_error_arm(struct fk_resp *resp, const struct fk_req *req, int status, const char *code,
+		  const char *msg)
+{
+	const char *v = fk_req_arg(req, "api-version");
+	struct json_object *err = json_object_new_object(), *o;
+
+	json_object_object_add(err, "code", json_object_new_string(code));
+	json_object_object_add(err, "message", json_object_new_string(msg));
+	/* api-version 2015-06-01 declares the flat ErrorResponse; later ones wrap it. */
+	if (v && strcmp(v, ARM_FLAT_VERSION) == 0) {
+		o = err;
+	} else {
+		o = json_object_new_object();
+		json_object_object_add(o, "error", err);
+	}
+	fk_resp_json(resp, status, o);
+	json_object_put(o);
+}
+
+void fk_error_pro(struct fk_resp *resp, int status, const char *code, const char *msg)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "code", json_object_new_string(code));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	fk_resp_json(resp, status, o);
+	json_object_put(o);
+}
+
+void fk_error_token(struct fk_resp *resp, int status, const char *error, const char *desc)
+{
+	struct json_object *o = json_object_new_object();
+	char when[FK_TIME_LEN], trace[FK_UUID_LEN + 1];
+
+	fk_fmt_time(fk_now_ms(), false, when);
+	fk_uuid(trace);
+	json_object_object_add(o, "error", json_object_new_string(error));
+	json_object_object_add(o, "error_description", json_object_new_string(desc));
+	json_object_object_add(o, "timestamp", json_object_new_string(when));
+	json_object_object_add(o, "trace_id", json_object_new_string(trace));
+	json_object_object_add(o, "correlation_id", json_object_new_string(trace));
+	fk_resp_json(resp, status, o);
+	json_object_put(o);
+}
+
+void fk_error_admin(struct fk_resp *resp, int status, const char *msg)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	fk_resp_json(resp, status, o);
+	json_object_put(o);
+}

@@ -1,0 +1,45 @@
+/*
+ * Request dispatch: routes a request to a provider handler by its path, injects the
+ * configured faults, holds the state lock around the handler, saves the state and writes
+ * the journal line. fk_app_handle() is what the HTTP server calls and what unit tests drive.
+ */
+#ifndef FK_APP_H
+#define FK_APP_H
+
+#include "cmd/fakecdn/fk_http.h"
+#include "cmd/fakecdn/fk_state.h"
+
+#define FK_ROUTE_MAX_SEGMENTS 16
+
+/* seg[0..nseg) are the raw path segments. Runs with app->mu held. */
+typedef void (*fk_handler)(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
+			   struct fk_resp *resp);
+
+struct fk_route {
+	const char *method;
+	const char *pattern; /* segments separated by '/', "*" matches one segment */
+	const char *op;	     /* journal "op" */
+	fk_handler fn;
+};
+
+/* What the server must do with the answer beyond sending it. */
+enum fk_fault { FK_FAULT_NONE, FK_FAULT_DROP, FK_FAULT_TRUNCATE, FK_FAULT_MALFORMED };
+
+/* Handles req into resp; may sleep (latency knob). Never holds the lock while sleeping. */
+enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_resp *resp);
+
+/* Opens the journal for appending (line-buffered JSON). Returns -1 (e filled) on failure. */
+int fk_journal_open(struct fk_app *app, const char *path, struct cf_err *e);
+/* Appends one line for the exchange; fault names an injected fault or is NULL. */
+void fk_journal_write(struct fk_app *app, const struct fk_req *req, const struct fk_resp *resp,
+		      const char *fault);
+
+/* Error bodies in each provider's shape (used for injected faults too). */
+void fk_error_china(struct fk_resp *resp, int status, const char *type, const char *msg);
+void fk_error_arm(struct fk_resp *resp, const struct fk_req *req, int status, const char *code,
+		  const char *msg);
+void fk_error_pro(struct fk_resp *resp, int status, const char *code, const char *msg);
+void fk_error_token(struct fk_resp *resp, int status, const char *error, const char *desc);
+void fk_error_admin(struct fk_resp *resp, int status, const char *msg);
+
+#endif

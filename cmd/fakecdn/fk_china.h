@@ -1,0 +1,24 @@
+/*
+ * Azure CDN operated in China, REST v1.0 (azure-china-api.md): endpoints, cache rules
+ * (PUT is asynchronous: the rules read back change when the task succeeds), purges,
+ * preloads and task status, with AzureCDN signature verification.
+ */
+#ifndef FK_CHINA_H
+#define FK_CHINA_H
+
+#include "cmd/fakecdn/fk_app.h"
+
+extern const struct fk_route fk_china_routes[];
+extern const size_t fk_china_nroutes;
+
+/*
+ * Validates a CachePolicy body and returns its canonical form (TTL numbers, boolean flags)
+ * in *out, or NULL with the ErrorInfo.Type and a message. Shared with the admin surface.
+ */
+const char *fk_china_policy(struct json_object *in, struct json_object **out, char *msg,
+			    size_t msgsz);
+/* Finds a subscription / endpoint object in the state; NULL when absent. */
+struct json_object *fk_china_find_endpoint(struct fk_app *app, const char *endpoint_id,
+					   struct json_object **sub_out);
+
+#endif

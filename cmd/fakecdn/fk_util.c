@@ -1,0 +1,259 @@
+#include "reconcile/compat.h"
+#include "cmd/fakecdn/fk_util.h"
+#include "reconcile/xmem.h"
+
+#include <ctype.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/crypto.h>
+
+#define MS_PER_S   1000
+#define NS_PER_MS  1000000
+#define UUID_BYTES 16
+
+int64_t fk_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * MS_PER_S + ts.tv_nsec / NS_PER_MS;
+}
+
+void fk_fmt_time(int64_t ms, bool with_ms, char out[FK_TIME_LEN])
+{
+	time_t t = (time_t)(ms / MS_PER_S);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (with_ms)
+		snprintf(out, FK_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (int)(ms % MS_PER_S));
+	else
+		snprintf(out, FK_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void random_bytes(unsigned char *p, size_t n)
+{
+	/* RAND_bytes only fails when the DRBG cannot be seeded; ids must not repeat then. */
+	if (RAND_bytes(p, (int)n) != 1) {
+		fputs("fakecdn: no randomness available\n", stderr);
+		exit(1);
+	}
+}
+
+void fk_uuid(char out[FK_UUID_LEN + 1])
+{
+	unsigned char b[UUID_BYTES];
+	char hex[2 * UUID_BYTES + 1];
+
+	random_bytes(b, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	fk_hex(b, sizeof(b), false, hex);
+	snprintf(out, FK_UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+		 hex + 16, hex + 20);
+}
+
+void fk_random_hex(size_t n, char *out)
+{
+	unsigned char b[64];
+
+	if (n > sizeof(b))
+		n = sizeof(b);
+	random_bytes(b, n);
+	fk_hex(b, n, false, out);
+}
+
+double fk_rand01(void)
+{
+	uint64_t v;
+
+	random_bytes((unsigned char *)&v, sizeof(v));
+	return (double)(v >> 11) / (double)(UINT64_C(1) << 53);
+}
+
+void fk_hex(const unsigned char *p, size_t n, bool upper, char *out)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+char *fk_b64_encode(const unsigned char *p, size_t n)
+{
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return out;
+}
+
+unsigned char *fk_b64_decode(const char *s, size_t *n)
+{
+	size_t len = strlen(s);
+	unsigned char *out;
+	int got;
+
+	if (len == 0 || len % 4 != 0)
+		return NULL;
+	out = xmalloc(len / 4 * 3 + 1);
+	got = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
+	if (got < 0) {
+		free(out);
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts padding bytes as data; drop them. */
+	if (s[len - 1] == '=')
+		got--;
+	if (s[len - 2] == '=')
+		got--;
+	out[got] = '\0';
+	*n = (size_t)got;
+	return out;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+char *fk_url_decode(const char *s, size_t n, bool plus_space)
+{
+	char *out = xmalloc(n + 1);
+	size_t j = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '%') {
+			out[j++] = plus_space && s[i] == '+' ? ' ' : s[i];
+			continue;
+		}
+		if (i + 2 >= n || hexval((unsigned char)s[i + 1]) < 0 ||
+		    hexval((unsigned char)s[i + 2]) < 0) {
+			free(out);
+			return NULL;
+		}
+		out[j++] =
+		    (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+		i += 2;
+	}
+	out[j] = '\0';
+	return out;
+}
+
+bool fk_secure_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la != lb)
+		return false;
+	return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+int fk_split_path(const char *path, char *buf, size_t bufsz, const char **seg, int max)
+{
+	size_t len = strlen(path);
+	int count = 0;
+	char *p;
+
+	if (len + 1 > bufsz)
+		return -1;
+	memcpy(buf, path, len + 1);
+	p = buf;
+	while (*p) {
+		char *slash;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		if (count == max)
+			return -1;
+		seg[count++] = p;
+		slash = strchr(p, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+		p = slash + 1;
+	}
+	return count;
+}
+
+const char *fk_jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int64_t fk_jint(struct json_object *o, const char *key, int64_t fallback)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return fallback;
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return fallback;
+	return json_object_get_int64(v);
+}
+
+bool fk_jbool(struct json_object *o, const char *key, bool fallback)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_boolean))
+		return fallback;
+	return json_object_get_boolean(v);
+}
+
+struct json_object *fk_jarr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
+
+struct json_object *fk_jobj(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_object))
+		return NULL;
+	return v;
+}
+
+struct json_object *fk_jarr_ensure(struct json_object *o, const char *key)
+{
+	struct json_object *a = fk_jarr(o, key);
+
+	if (!a) {
+		a = json_object_new_array();
+		json_object_object_add(o, key, a);
+	}
+	return a;
+}
+
+char *fk_json_text(struct json_object *o)
+{
+	return xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+}

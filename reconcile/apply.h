@@ -1,0 +1,77 @@
+/*
+ * Executes a plan: one whole-set write per endpoint whose rules differ, then the purges not
+ * yet in the ledger, waiting for asynchronous tasks, re-reading written endpoints to confirm
+ * them, and recording everything in the ledger as it happens. Requests of many endpoints
+ * go through one http_run() batch per phase, so --parallelism bounds the concurrency.
+ *
+ * Order and recording rules (SPEC §4, §5):
+ *   - an endpoint's rule write happens before its purges; a failed write skips its purges;
+ *   - a purge is recorded "submitted" (with its task ids) right after the provider accepts
+ *     it and before polling, then "succeeded" or "failed";
+ *   - without keep_going the first failing phase stops everything after it.
+ */
+#ifndef CF_APPLY_H
+#define CF_APPLY_H
+
+#include <stdio.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "reconcile/diag.h"
+#include "reconcile/engine.h"
+#include "reconcile/plan.h"
+#include "reconcile/planfile.h"
+
+#define APPLY_DEFAULT_TIMEOUT_S 1800
+#define APPLY_POLL_FIRST_MS	200  /* first wait before polling a task */
+#define APPLY_POLL_MAX_MS	5000 /* the wait grows by half each round up to this */
+#define APPLY_RETRY_AFTER_MAX_S 30   /* a provider's poll hint is honoured up to this */
+
+struct apply_opts {
+	bool force, keep_going, no_wait;
+	int64_t timeout_s; /* 0 = APPLY_DEFAULT_TIMEOUT_S */
+	bool progress;	   /* print waiting progress on stderr (a terminal) */
+};
+
+enum apply_outcome { APPLY_DONE, APPLY_FAILED, APPLY_NOT_ATTEMPTED, APPLY_SUBMITTED };
+
+/* One line of the summary: an endpoint write or a purge on an endpoint. */
+struct apply_item {
+	char *what; /* owned: "endpoint 'www': cache rules" / "purge 'logo' on 'www'" */
+	enum apply_outcome outcome;
+	char *detail; /* owned; may be NULL */
+};
+
+struct apply_result {
+	struct apply_item *v;
+	size_t n, cap;
+	size_t done, failed, not_attempted, submitted;
+	size_t writes; /* write requests sent */
+};
+
+void apply_result_release(struct apply_result *r);
+
+/* Endpoints over the safety threshold (0 = none). Prints each one on f when f != NULL. */
+size_t apply_safety_violations(const struct plan *p, FILE *f);
+
+/*
+ * Checks a saved plan against a fresh one built from the same endpoints: every live digest
+ * and every endpoint's desired rules must be unchanged (otherwise CF_ECONFLICT: stale) and
+ * every purge it would run must carry the same content hash. Purges in fresh that the plan
+ * file does not run are dropped from fresh. Returns 0, or CF_ECONFLICT with e naming the
+ * first difference.
+ */
+int apply_check_planfile(struct plan *fresh, const struct planfile *pf, struct cf_err *e);
+
+/*
+ * Runs the plan. Returns 0 when every item is done (or submitted with no_wait), CF_EAPI
+ * when some failed (r says which), or another negative code for an error that stopped
+ * everything (e filled, e.g. the ledger could not be written). r is initialised here.
+ */
+int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *o,
+	      struct apply_result *r, struct cf_err *e);
+
+/* Prints the summary: done, failed and not attempted items, then counts. */
+void apply_report(const struct apply_result *r, FILE *f);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * Rule-level difference between a desired and a live cache policy.
+ *
+ * Rules are ordered (first match wins), so the diff is an alignment, not a set comparison:
+ * inserting one rule shows one add, a rule that only changed its TTL shows one change, and a
+ * rule that kept its content but moved relative to the others shows one move. The write is
+ * still whole-set; the diff exists so people can read the plan and so safety thresholds can
+ * count what an apply would remove or change.
+ */
+#ifndef CF_DIFF_H
+#define CF_DIFF_H
+
+#include <stddef.h>
+#include <stdbool.h>
+
+#include "reconcile/diag.h"
+#include "reconcile/model.h"
+
+/* Above this many rules on either side the alignment (O(n*m) cells) is refused. */
+#define DIFF_MAX_RULES 2000
+
+enum diff_op { DIFF_ADD, DIFF_REMOVE, DIFF_CHANGE, DIFF_MOVE };
+
+/* What a DIFF_CHANGE or DIFF_MOVE altered besides position. */
+enum diff_field {
+	DIFF_F_TTL = 1 << 0,
+	DIFF_F_ITEMS = 1 << 1,
+	DIFF_F_KIND = 1 << 2,
+};
+
+struct diff_entry {
+	enum diff_op op;
+	long before;	 /* index in live, -1 for DIFF_ADD */
+	long after;	 /* index in desired, -1 for DIFF_REMOVE */
+	unsigned fields; /* enum diff_field bits */
+};
+
+enum diff_flag { DIFF_FLAG_CACHE_CONTROL, DIFF_FLAG_COOKIE, DIFF_FLAG_QUERY_STRING };
+
+struct diff_flag_change {
+	enum diff_flag flag;
+	bool before, after;
+};
+
+struct cache_diff {
+	struct diff_entry *v; /* in reading order: by desired position, removals where they were */
+	size_t n, cap;
+	struct diff_flag_change flags[3];
+	size_t nflags;
+	size_t nadd, nremove, nchange, nmove, nsame;
+};
+
+/* Returns "ignore_cache_control", "ignore_cookie" or "ignore_query_string". */
+const char *diff_flag_name(enum diff_flag f);
+/* Returns "add", "remove", "change" or "move". */
+const char *diff_op_name(enum diff_op op);
+
+/*
+ * Fills out (initialised here) with the changes that turn live into desired. Both caches are
+ * borrowed. Returns 0, or CF_ELIMIT when either side has more than DIFF_MAX_RULES rules.
+ * Release with cache_diff_release().
+ */
+int diff_cache(const struct cache *desired, const struct cache *live, struct cache_diff *out,
+	       struct cf_err *e);
+void cache_diff_release(struct cache_diff *d);
+
+/* True when the diff has no rule or flag change. */
+bool cache_diff_empty(const struct cache_diff *d);
+/* Number of live rules removed, changed or moved (what safety thresholds count). */
+size_t cache_diff_disturbed(const struct cache_diff *d);
+
+#endif

@@ -1,0 +1,394 @@
+#include "reconcile/compat.h"
+#include "reconcile/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "reconcile/repo.h"
+#include "reconcile/repo_ledger.h"
+#include "reconcile/sb.h"
+#include "reconcile/xmem.h"
+#include "schema/check.h"
+#include "schema/load.h"
+
+#define ENGINE_DEFAULT_PARALLELISM 8
+#define ENGINE_CDNPRO_RATE	   30 /* requests per minute (CDN Pro's documented default) */
+#define ENGINE_CDNPRO_BURST	   60
+#define ENGINE_DIAG_SHOWN	   20 /* validation errors printed before "and N more" */
+#define DAY_S			   86400
+
+static void print_diags(const struct diag_list *d)
+{
+	size_t shown = 0;
+	for (size_t i = 0; i < d->n && shown < ENGINE_DIAG_SHOWN; i++) {
+		const struct diag *x = &d->v[i];
+		if (x->sev != DIAG_ERROR)
+			continue;
+		shown++;
+		if (x->pos.file)
+			fprintf(stderr, "%s:%u:%u: error: %s [%s]\n", x->pos.file, x->pos.line,
+				x->pos.col, x->msg, x->code);
+		else
+			fprintf(stderr, "error: %s [%s]\n", x->msg, x->code);
+	}
+	if (d->nerrors > shown)
+		fprintf(stderr, "... and %zu more (run 'cacheform validate')\n",
+			d->nerrors - shown);
+}
+
+static int load_and_check(struct engine *en, const struct engine_opts *o, struct cf_err *e)
+{
+	struct diag_list d;
+	struct check_opts co = {.strict = false};
+	int rc = repo_src_open(o->repo, o->ref, &en->src, e);
+	if (rc < 0)
+		return rc;
+	diag_init(&d);
+	(void)load_repo(en->src, &en->cfg, &d);
+	(void)check_config(en->cfg, &co, &d);
+	diag_sort(&d);
+	if (d.nerrors) {
+		print_diags(&d);
+		rc = err_set(e, CF_EINVAL, "the configuration has %zu error%s", d.nerrors,
+			     d.nerrors == 1 ? "" : "s");
+	}
+	diag_release(&d);
+	return rc;
+}
+
+static struct eng_account *account_slot(struct engine *en, const struct account *a)
+{
+	for (size_t i = 0; i < en->naccts; i++)
+		if (en->accts[i].a == a)
+			return &en->accts[i];
+	return NULL;
+}
+
+static int select_endpoints(struct engine *en, const struct svec *only, struct cf_err *e)
+{
+	const struct config *c = en->cfg;
+	for (size_t i = 0; only && i < only->n; i++)
+		if (!config_endpoint(c, only->v[i].s))
+			return err_set(e, CF_EINVAL, "unknown endpoint '%s' (-e)", only->v[i].s);
+	en->accts = xcalloc(c->naccounts + 1, sizeof(*en->accts));
+	for (size_t i = 0; i < c->naccounts; i++) {
+		en->accts[i].a = &c->accounts[i];
+		en->accts[i].ops = prov_get(c->accounts[i].provider);
+	}
+	en->naccts = c->naccounts;
+	en->eps = xcalloc(c->nendpoints + 1, sizeof(*en->eps));
+	for (size_t i = 0; i < c->nendpoints; i++) {
+		struct endpoint *ep = &c->endpoints[i];
+		if (only && only->n && !svec_contains(only, ep->name.s))
+			continue;
+		struct eng_endpoint *x = &en->eps[en->neps++];
+		x->ep = ep;
+		x->acct = account_slot(en, ep->account);
+		x->acct->used = true;
+	}
+	return 0;
+}
+
+int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e)
+{
+	memset(en, 0, sizeof(*en));
+	ledger_init(&en->led);
+	int rc = load_and_check(en, o, e);
+	if (rc < 0)
+		return rc;
+	snprintf(en->commit, sizeof(en->commit), "%s", en->cfg->commit);
+	rc = select_endpoints(en, o->only, e);
+	if (rc < 0)
+		return rc;
+	struct cf_err le;
+	err_clear(&le);
+	if (repo_ledger_open(repo_src_root(en->src), &en->rl, &le) < 0) {
+		en->rl = NULL;
+		if (o->need_ledger) {
+			*e = le;
+			return le.rc;
+		}
+	}
+	rc = engine_ledger_reload(en, e);
+	if (rc < 0)
+		return rc;
+	struct http_opts ho = {0};
+	ho.parallelism = o->parallelism ? o->parallelism : ENGINE_DEFAULT_PARALLELISM;
+	ho.max_retries = 4;
+	en->http = http_new(&ho);
+	return 0;
+}
+
+int engine_ledger_reload(struct engine *en, struct cf_err *e)
+{
+	ledger_release(&en->led);
+	ledger_init(&en->led);
+	return en->rl ? repo_ledger_read(en->rl, &en->led, e) : 0;
+}
+
+void engine_close(struct engine *en)
+{
+	for (size_t i = 0; i < en->neps; i++)
+		live_state_release(&en->eps[i].live);
+	free(en->eps);
+	for (size_t i = 0; i < en->naccts; i++)
+		if (en->accts[i].pa)
+			en->accts[i].ops->account_close(en->accts[i].pa);
+	free(en->accts);
+	http_free(en->http);
+	ledger_release(&en->led);
+	repo_ledger_close(en->rl);
+	config_free(en->cfg);
+	repo_src_free(en->src);
+	memset(en, 0, sizeof(*en));
+}
+
+static void account_buckets(struct engine *en, const struct account *a)
+{
+	if (a->rate_limit.set)
+		http_bucket(en->http, a->name.s, a->rate_limit.per_minute, a->rate_limit.burst);
+	else if (a->provider == PROV_CDNPRO)
+		http_bucket(en->http, a->name.s, ENGINE_CDNPRO_RATE, ENGINE_CDNPRO_BURST);
+}
+
+static void account_connect(struct engine *en, struct eng_account *x)
+{
+	x->tried = true;
+	err_clear(&x->err);
+	x->rc = x->ops->account_open(x->a, repo_src_root(en->src), &x->pa, &x->err);
+	if (x->rc == 0) {
+		account_buckets(en, x->a);
+		x->rc = x->ops->account_ready(x->pa, en->http, &x->err);
+	}
+}
+
+int engine_connect(struct engine *en, struct cf_err *e)
+{
+	CF_UNUSED(e);
+	for (size_t i = 0; i < en->naccts; i++)
+		if (en->accts[i].used && !en->accts[i].tried)
+			account_connect(en, &en->accts[i]);
+	for (size_t i = 0; i < en->neps; i++) {
+		struct eng_endpoint *x = &en->eps[i];
+		if (x->acct->rc < 0 && x->rc == 0) {
+			x->rc = x->acct->rc;
+			x->err = x->acct->err;
+		}
+	}
+	return 0;
+}
+
+bool engine_needs_read(const struct eng_endpoint *x)
+{
+	return x->ep->mode != MODE_PURGE_ONLY && x->acct->ops->read_req != NULL;
+}
+
+int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n)
+{
+	struct http_req *reqs = xcalloc(n + 1, sizeof(*reqs));
+	bool *sent = xcalloc(n + 1, sizeof(*sent));
+	for (size_t i = 0; i < n; i++) {
+		struct eng_endpoint *x = eps[i];
+		live_state_release(&x->live);
+		x->read = false;
+		if (x->acct->rc < 0)
+			continue;
+		x->rc = 0;
+		err_clear(&x->err);
+		x->rc = x->acct->ops->read_req(x->acct->pa, x->ep, &reqs[i], &x->err);
+		sent[i] = x->rc == 0;
+		if (!sent[i])
+			http_req_release(&reqs[i]);
+	}
+	/* http_run takes a dense array: requests that failed to build are skipped */
+	struct http_req *dense = xcalloc(n + 1, sizeof(*dense));
+	struct http_resp *dresp = xcalloc(n + 1, sizeof(*dresp));
+	size_t nd = 0;
+	for (size_t i = 0; i < n; i++)
+		if (sent[i])
+			dense[nd++] = reqs[i];
+	if (nd)
+		(void)http_run(en->http, dense, dresp, nd);
+	for (size_t i = 0, k = 0; i < n; i++) {
+		if (!sent[i])
+			continue;
+		struct eng_endpoint *x = eps[i];
+		x->rc = x->acct->ops->read_parse(x->ep, &dresp[k], &x->live, &x->err);
+		x->read = x->rc == 0;
+		http_req_release(&dense[k]);
+		http_resp_release(&dresp[k]);
+		k++;
+	}
+	free(dense);
+	free(dresp);
+	free(sent);
+	free(reqs);
+	return 0;
+}
+
+int engine_read_all(struct engine *en)
+{
+	struct eng_endpoint **v = xcalloc(en->neps + 1, sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; i < en->neps; i++)
+		if (engine_needs_read(&en->eps[i]))
+			v[n++] = &en->eps[i];
+	int rc = engine_read(en, v, n);
+	free(v);
+	return rc;
+}
+
+struct eng_endpoint *engine_endpoint(const struct engine *en, const char *name)
+{
+	for (size_t i = 0; i < en->neps; i++)
+		if (strcmp(en->eps[i].ep->name.s, name) == 0)
+			return &en->eps[i];
+	return NULL;
+}
+
+int64_t engine_quota_day_start(enum provider_kind p, int64_t now)
+{
+	int64_t off = p == PROV_AZURE_CHINA ? ENGINE_AZURECN_TZ_OFFSET_S : 0;
+	return (now + off) / DAY_S * DAY_S - off;
+}
+
+static void plan_endpoints(struct engine *en, struct plan *out, struct cf_err *e)
+{
+	for (size_t i = 0; i < en->neps; i++) {
+		struct eng_endpoint *x = &en->eps[i];
+		const char *why = x->rc < 0 ? x->err.msg : NULL;
+		const struct live_state *live = x->read ? &x->live : NULL;
+		if (!live && !why && engine_needs_read(x))
+			why = "live state was not read";
+		struct cf_err de;
+		err_clear(&de);
+		if (!plan_add_endpoint(out, x->ep, live, why, &en->cfg->safety, &de)) {
+			/* the diff was refused (too many rules): show the endpoint as an error */
+			plan_add_endpoint(out, x->ep, NULL, de.msg, &en->cfg->safety, e);
+		}
+	}
+}
+
+static void plan_purges(struct engine *en, struct plan *out)
+{
+	const struct config *c = en->cfg;
+	for (size_t i = 0; i < c->npurges; i++) {
+		const struct purge *m = &c->purges[i];
+		for (size_t j = 0; j < m->endpoints.n; j++) {
+			struct eng_endpoint *x = engine_endpoint(en, m->endpoints.v[j].s);
+			/* observe endpoints never write, purges included (CF424) */
+			if (!x || x->ep->mode == MODE_OBSERVE)
+				continue;
+			struct purge_batch *b = NULL;
+			size_t nb = x->acct->ops->split(x->ep, m, &b);
+			plan_add_purge(out, m, x->ep, b, nb, &en->led);
+			for (size_t k = 0; k < nb; k++)
+				purge_batch_release(&b[k]);
+			free(b);
+		}
+	}
+}
+
+static bool plan_needs_quota(const struct plan *p, const char *key)
+{
+	for (size_t i = 0; i < p->npurges; i++)
+		if (plan_purge_runs(&p->purges[i]) && strcmp(p->purges[i].quota, key) == 0)
+			return true;
+	return false;
+}
+
+/* azure-china: the ledger's records of today, per account. */
+static void quota_azurecn(struct engine *en, struct plan *out, const struct eng_endpoint *x,
+			  const char *key)
+{
+	int64_t now = (int64_t)time(NULL), files, dirs;
+	int64_t since = engine_quota_day_start(PROV_AZURE_CHINA, now);
+	ledger_usage(&en->led, x->ep->account_name.s, since, since + DAY_S, &files, &dirs);
+	int64_t fl = PLAN_AZURECN_FILES_PER_DAY - files, dl = PLAN_AZURECN_DIRS_PER_DAY - dirs;
+	plan_set_quota(out, key, PROV_AZURE_CHINA, true, fl < 0 ? 0 : fl, dl < 0 ? 0 : dl);
+}
+
+/* cdnpro: one purgeTokens request per account and target, all in one batch. */
+static void quota_remote(struct engine *en, struct plan *out, struct eng_endpoint **v, char **keys,
+			 size_t n)
+{
+	struct http_req *reqs = xcalloc(n + 1, sizeof(*reqs));
+	struct http_resp *resps = xcalloc(n + 1, sizeof(*resps));
+	struct eng_endpoint **who = xcalloc(n + 1, sizeof(*who));
+	char **wkeys = xcalloc(n + 1, sizeof(*wkeys));
+	size_t nr = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct cf_err qe;
+		if (v[i]->acct->ops->quota_req(v[i]->acct->pa, v[i]->ep, &reqs[nr], &qe) < 0) {
+			plan_set_quota(out, keys[i], v[i]->acct->a->provider, false, -1, -1);
+			continue;
+		}
+		who[nr] = v[i];
+		wkeys[nr++] = keys[i];
+	}
+	if (nr)
+		(void)http_run(en->http, reqs, resps, nr);
+	for (size_t i = 0; i < nr; i++) {
+		struct quota q = {0};
+		struct cf_err qe;
+		err_clear(&qe);
+		bool ok = who[i]->acct->ops->quota_parse(who[i]->ep, &resps[i], &q, &qe) == 0;
+		if (!ok)
+			fprintf(stderr, "warning: %s\n", qe.msg);
+		plan_set_quota(out, wkeys[i], who[i]->acct->a->provider, ok && q.known,
+			       q.files_left, q.dirs_left);
+		http_req_release(&reqs[i]);
+		http_resp_release(&resps[i]);
+	}
+	free(wkeys);
+	free(who);
+	free(resps);
+	free(reqs);
+}
+
+static void plan_quotas(struct engine *en, struct plan *out)
+{
+	struct eng_endpoint **v = xcalloc(en->neps + 1, sizeof(*v));
+	char **keys = xcalloc(en->neps + 1, sizeof(*keys));
+	size_t n = 0;
+	struct sb key;
+	sb_init(&key, 0);
+	for (size_t i = 0; i < en->neps; i++) {
+		struct eng_endpoint *x = &en->eps[i];
+		sb_reset(&key);
+		plan_quota_key(x->ep, &key);
+		if (plan_quota_find(out, key.buf) || !plan_needs_quota(out, key.buf) ||
+		    x->acct->rc < 0)
+			continue;
+		if (x->acct->a->provider == PROV_AZURE_CHINA) {
+			quota_azurecn(en, out, x, key.buf);
+		} else if (x->acct->ops->quota_req) {
+			plan_set_quota(out, key.buf, x->acct->a->provider, false, -1, -1);
+			v[n] = x;
+			keys[n++] = xstrdup(key.buf);
+		}
+	}
+	if (n)
+		quota_remote(en, out, v, keys, n);
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(v);
+	sb_release(&key);
+}
+
+int engine_plan(struct engine *en, const struct engine_plan_opts *o, struct plan *out,
+		struct cf_err *e)
+{
+	plan_init(out);
+	snprintf(out->commit, sizeof(out->commit), "%s", en->commit);
+	out->no_purges = o && o->no_purges;
+	plan_endpoints(en, out, e);
+	if (!out->no_purges) {
+		plan_purges(en, out);
+		plan_quotas(en, out);
+		plan_check_quotas(out);
+	}
+	return 0;
+}

@@ -1,0 +1,115 @@
+/*
+ * Shared plumbing of plan, apply (and anything else that talks to providers): load and
+ * check the desired state, select endpoints, open the accounts they use, read their live
+ * state in one batch through http_run() at --parallelism, load the ledger, and build the
+ * plan model from all of that.
+ *
+ * Ownership: struct engine owns the config, the HTTP client, the opened accounts, each
+ * selected endpoint's live state and the ledger snapshot; engine_close() frees them all.
+ */
+#ifndef CF_ENGINE_H
+#define CF_ENGINE_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "reconcile/diag.h"
+#include "reconcile/http.h"
+#include "reconcile/ledger.h"
+#include "reconcile/model.h"
+#include "reconcile/plan.h"
+#include "reconcile/provider.h"
+
+/* azure-china counts its daily quota in China Standard Time (UTC+8). */
+#define ENGINE_AZURECN_TZ_OFFSET_S (8 * 3600)
+
+struct engine_opts {
+	const char *repo;	 /* NULL = "." */
+	const char *ref;	 /* NULL = working tree */
+	const struct svec *only; /* -e NAME...; NULL or empty = every endpoint */
+	unsigned parallelism;	 /* 0 = default 8 */
+	bool need_ledger;	 /* fail when the repository has no git directory */
+};
+
+struct eng_account {
+	const struct account *a; /* borrowed from the config */
+	const struct prov_ops *ops;
+	struct prov_account *pa; /* NULL until opened */
+	bool used, tried;
+	int rc; /* 0, or why the account could not be opened or made ready */
+	struct cf_err err;
+};
+
+struct eng_endpoint {
+	struct endpoint *ep; /* borrowed from the config */
+	struct eng_account *acct;
+	struct live_state live;
+	bool read; /* live holds a fresh read */
+	int rc;	   /* 0, or the read failure */
+	struct cf_err err;
+};
+
+struct repo_src;
+struct repo_ledger;
+
+struct engine {
+	struct repo_src *src;
+	struct config *cfg;
+	struct http_client *http;
+	struct eng_account *accts;
+	size_t naccts;
+	struct eng_endpoint *eps; /* the selected endpoints, in repository order */
+	size_t neps;
+	struct repo_ledger *rl; /* NULL when the repository is not in git */
+	struct ledger led;	/* snapshot read at open (engine_ledger_reload refreshes) */
+	char commit[41];
+};
+
+/*
+ * Loads, checks (validation errors printed on stderr) and selects. Returns 0, or CF_EINVAL
+ * (invalid configuration, unknown -e name) / CF_EIO with e filled. engine_close() is always
+ * safe afterwards.
+ */
+int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e);
+void engine_close(struct engine *en);
+
+/* Re-reads the ledger snapshot from the ref. Returns 0 or a negative code. */
+int engine_ledger_reload(struct engine *en, struct cf_err *e);
+
+/* Opens and readies (token fetch) every account a selected endpoint uses. Failures are
+ * per account and reach its endpoints' rc; returns 0 unless nothing could proceed. */
+int engine_connect(struct engine *en, struct cf_err *e);
+
+/* True when the endpoint's live rules are read (managed or observed, with a read API). */
+bool engine_needs_read(const struct eng_endpoint *x);
+
+/*
+ * Reads the live state of the n endpoints in one http_run() batch. Per-endpoint failures
+ * land in each rc/err; returns 0.
+ */
+int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n);
+
+/* engine_read of every selected endpoint that needs a read. */
+int engine_read_all(struct engine *en);
+
+struct engine_plan_opts {
+	bool no_purges;
+};
+
+/*
+ * Builds the plan from the selected endpoints' reads, the purge manifests (split by each
+ * driver), the ledger and the quotas (azure-china from the ledger's records of today,
+ * cdnpro through one quota request per account and target, in one batch).
+ * Returns 0 or a negative code (e filled); out is initialised here either way.
+ */
+int engine_plan(struct engine *en, const struct engine_plan_opts *o, struct plan *out,
+		struct cf_err *e);
+
+/* The selected endpoint of that name, or NULL. */
+struct eng_endpoint *engine_endpoint(const struct engine *en, const char *name);
+
+/* Start of the current quota day for a provider (unix seconds). */
+int64_t engine_quota_day_start(enum provider_kind p, int64_t now);
+
+#endif

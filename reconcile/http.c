@@ -1,0 +1,713 @@
+/*
+ * The HTTP module: the only user of libcurl. One multi handle per client keeps the
+ * connection cache and a pool of easy handles alive across batches. http_run() is a single
+ * loop: start what may start (parallelism slot, retry time and bucket token permitting),
+ * let curl work, settle finished attempts, then poll until the next event or due time, so a
+ * request waiting for a retry or a token never blocks the others.
+ */
+#include "reconcile/compat.h"
+#include "reconcile/http.h"
+
+#include <curl/curl.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reconcile/redact.h"
+#include "reconcile/sb.h"
+#include "reconcile/sign.h"
+#include "reconcile/xmem.h"
+
+#define HTTP_PARALLELISM	8
+#define HTTP_PARALLELISM_MAX	64
+#define HTTP_CONNECT_TIMEOUT_MS 10000L
+#define HTTP_TOTAL_TIMEOUT_MS	60000L /* per attempt */
+#define HTTP_MAX_BODY		((size_t)8 << 20)
+#define HTTP_MAX_RETRIES	5 /* so 6 attempts */
+#define HTTP_MAX_RETRIES_MAX	20
+#define HTTP_RETRY_SCALE_MAX	100.0
+#define HTTP_MAX_RESP_HEADERS	256
+#define HTTP_MAX_HEADER_BYTES	((size_t)256 << 10)
+#define HTTP_POLL_MAX_MS	1000
+#define HTTP_NOTICE_MIN_MS	1000 /* retries waiting at least this long are announced */
+#define HTTP_TRACE_BODY_MAX	4096
+#define HTTP_USER_AGENT		"cacheform"
+#define HTTP_RETRY_SCALE_ENV	"CACHEFORM_RETRY_SCALE"
+#define HTTP_DEBUG_ENV		"CACHEFORM_DEBUG"
+#define HTTP_RATE_HEADER	"x-rate-limit-retry-after-seconds"
+
+struct bucket {
+	char *key;
+	struct http_tb tb;
+};
+
+struct http_client {
+	CURLM *multi;
+	struct http_opts o;
+	struct bucket *buckets;
+	size_t nbuckets, bcap;
+	CURL **idle; /* easy handles kept for reuse */
+	size_t nidle, icap;
+	double scale;
+	uint64_t rng;
+	unsigned seq; /* trace ids */
+};
+
+enum xstate { XS_WAIT, XS_RUN, XS_DONE };
+
+struct xfer {
+	struct http_client *c;
+	struct http_req *req;
+	struct http_resp *resp;
+	enum xstate st;
+	int64_t not_before; /* monotonic ms */
+	struct bucket *bucket;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	struct sb body;
+	size_t hbytes;
+	bool too_big;
+	unsigned id;
+	int64_t started;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t rng_next(struct http_client *c)
+{
+	/* xorshift64: jitter needs spread, not secrecy */
+	c->rng ^= c->rng << 13;
+	c->rng ^= c->rng >> 7;
+	c->rng ^= c->rng << 17;
+	return (uint32_t)(c->rng >> 32);
+}
+
+/* ---- URLs ---- */
+
+static bool host_is_loopback(const char *h)
+{
+	if (strcasecmp(h, "localhost") == 0 || strcmp(h, "[::1]") == 0)
+		return true;
+	unsigned a, b, c, d;
+	char tail;
+	if (sscanf(h, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4)
+		return false;
+	return a == 127 && b < 256 && c < 256 && d < 256 && strspn(h, "0123456789.") == strlen(h);
+}
+
+/* Returns the URL's scheme, host and user parts (each NULL when absent); 0 or -1. */
+static int url_parts(const char *url, char **scheme, char **host, char **user)
+{
+	*scheme = *host = *user = NULL;
+	CURLU *u = curl_url();
+	if (!u)
+		return -1;
+	int ret = -1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(u, CURLUPART_USER, user, 0) != CURLUE_OK)
+		*user = NULL;
+	ret = 0;
+out:
+	curl_url_cleanup(u);
+	return ret;
+}
+
+bool http_is_loopback_url(const char *url)
+{
+	char *scheme, *host, *user;
+	bool yes = false;
+	if (url && url_parts(url, &scheme, &host, &user) == 0)
+		yes = host_is_loopback(host);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	return yes;
+}
+
+/* Refuses, before any connection, what the transport policy does not allow. */
+static int check_url(const struct http_req *r, struct cf_err *e)
+{
+	char *scheme, *host, *user;
+	int ret = 0;
+	struct sb shown;
+	sb_init(&shown, 0);
+	redact_url(r->url ? r->url : "", &shown);
+	if (!r->url || url_parts(r->url, &scheme, &host, &user) < 0) {
+		ret = err_set(e, CF_EINVAL, "%s: cannot parse URL '%s'", r->what, shown.buf);
+		sb_release(&shown);
+		return ret;
+	}
+	if (user)
+		ret =
+		    err_set(e, CF_EINVAL, "%s: URL for '%s' carries user information; refusing it",
+			    r->what, host);
+	else if (strcasecmp(scheme, "http") == 0 && !host_is_loopback(host))
+		ret =
+		    err_set(e, CF_EINVAL,
+			    "%s: refusing plain http to '%s'; only loopback hosts may use http://",
+			    r->what, host);
+	else if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
+		ret = err_set(e, CF_EINVAL, "%s: unsupported URL scheme '%s'", r->what, scheme);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	sb_release(&shown);
+	return ret;
+}
+
+/* ---- client ---- */
+
+static double env_scale(void)
+{
+	const char *s = getenv(HTTP_RETRY_SCALE_ENV);
+	if (!s || !*s)
+		return 1.0;
+	char *end;
+	double v = strtod(s, &end);
+	if (*end || !(v >= 0) || v > HTTP_RETRY_SCALE_MAX) {
+		fprintf(stderr, "cacheform: ignoring %s='%s' (want a number from 0 to %g)\n",
+			HTTP_RETRY_SCALE_ENV, s, HTTP_RETRY_SCALE_MAX);
+		return 1.0;
+	}
+	return v;
+}
+
+struct http_client *http_new(const struct http_opts *opts)
+{
+	struct http_client *c = xcalloc(1, sizeof(*c));
+	if (opts)
+		c->o = *opts;
+	if (c->o.parallelism == 0)
+		c->o.parallelism = HTTP_PARALLELISM;
+	if (c->o.parallelism > HTTP_PARALLELISM_MAX)
+		c->o.parallelism = HTTP_PARALLELISM_MAX;
+	if (c->o.connect_timeout_ms <= 0)
+		c->o.connect_timeout_ms = HTTP_CONNECT_TIMEOUT_MS;
+	if (c->o.total_timeout_ms <= 0)
+		c->o.total_timeout_ms = HTTP_TOTAL_TIMEOUT_MS;
+	if (c->o.max_body == 0)
+		c->o.max_body = HTTP_MAX_BODY;
+	if (c->o.max_retries == 0)
+		c->o.max_retries = HTTP_MAX_RETRIES;
+	if (c->o.max_retries > HTTP_MAX_RETRIES_MAX)
+		c->o.max_retries = HTTP_MAX_RETRIES_MAX;
+	const char *dbg = getenv(HTTP_DEBUG_ENV);
+	if (dbg && strcmp(dbg, "1") == 0)
+		c->o.debug = true;
+	c->scale = env_scale();
+	c->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)now_ms();
+	if (!c->rng)
+		c->rng = 1;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	c->multi = curl_multi_init();
+	if (!c->multi) {
+		fprintf(stderr, "cacheform: cannot initialise libcurl\n");
+		exit(1);
+	}
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->o.parallelism);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)c->o.parallelism);
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->o.parallelism * 2);
+	return c;
+}
+
+void http_free(struct http_client *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nidle; i++)
+		curl_easy_cleanup(c->idle[i]);
+	free(c->idle);
+	for (size_t i = 0; i < c->nbuckets; i++)
+		free(c->buckets[i].key);
+	free(c->buckets);
+	curl_multi_cleanup(c->multi);
+	curl_global_cleanup();
+	free(c);
+}
+
+static struct bucket *bucket_find(struct http_client *c, const char *key)
+{
+	for (size_t i = 0; key && i < c->nbuckets; i++)
+		if (strcmp(c->buckets[i].key, key) == 0)
+			return &c->buckets[i];
+	return NULL;
+}
+
+void http_bucket(struct http_client *c, const char *key, unsigned rate_per_minute, unsigned burst)
+{
+	struct bucket *b = bucket_find(c, key);
+	if (!b) {
+		xgrow(&c->buckets, &c->bcap, c->nbuckets + 1, sizeof(*c->buckets));
+		b = &c->buckets[c->nbuckets++];
+		b->key = xstrdup(key);
+	}
+	http_tb_init(&b->tb, rate_per_minute, burst, now_ms());
+}
+
+static CURL *easy_get(struct http_client *c)
+{
+	if (c->nidle)
+		return c->idle[--c->nidle];
+	CURL *h = curl_easy_init();
+	if (!h) {
+		fprintf(stderr, "cacheform: cannot create a libcurl handle\n");
+		exit(1);
+	}
+	return h;
+}
+
+static void easy_put(struct http_client *c, CURL *h)
+{
+	curl_easy_reset(h);
+	xgrow(&c->idle, &c->icap, c->nidle + 1, sizeof(*c->idle));
+	c->idle[c->nidle++] = h;
+}
+
+/* ---- tracing ---- */
+
+static void trace_body(struct sb *t, const char *mark, const char *body, size_t len)
+{
+	if (!body || !len)
+		return;
+	struct sb red;
+	sb_init(&red, 0);
+	/* Redact the whole body first so truncation cannot split a secret out of a match. */
+	redact_body(body, len, &red);
+	size_t show = red.len > HTTP_TRACE_BODY_MAX ? HTTP_TRACE_BODY_MAX : red.len;
+	(void)sb_addf(t, "%s\n", mark);
+	for (size_t i = 0; i < show;) {
+		const char *nl = memchr(red.buf + i, '\n', show - i);
+		size_t end = nl ? (size_t)(nl - red.buf) : show;
+		(void)sb_addf(t, "%s ", mark);
+		(void)sb_add(t, red.buf + i, end - i);
+		(void)sb_addc(t, '\n');
+		i = end + 1;
+	}
+	if (red.len > HTTP_TRACE_BODY_MAX)
+		(void)sb_addf(t, "%s [%zu of %zu bytes shown]\n", mark, show, len);
+	sb_release(&red);
+}
+
+static void trace_request(const struct xfer *x)
+{
+	const struct http_req *r = x->req;
+	struct sb t;
+	sb_init(&t, 0);
+	(void)sb_addf(&t, "* [%u] %s (attempt %u)\n> %s ", x->id, r->what, x->resp->attempts,
+		      r->method);
+	redact_url(r->url, &t);
+	(void)sb_addc(&t, '\n');
+	for (size_t i = 0; i < r->nheaders; i++) {
+		(void)sb_addf(&t, "> %s: ", r->headers[i].name);
+		redact_header(r->headers[i].name, r->headers[i].value, &t);
+		(void)sb_addc(&t, '\n');
+	}
+	trace_body(&t, ">", r->body, r->body_len);
+	fwrite(t.buf, 1, t.len, stderr);
+	sb_release(&t);
+}
+
+static void trace_response(const struct xfer *x, CURLcode res, int64_t ms)
+{
+	const struct http_resp *r = x->resp;
+	struct sb t;
+	sb_init(&t, 0);
+	if (res == CURLE_OK)
+		(void)sb_addf(&t, "* [%u] %ld in %lld ms\n", x->id, r->status, (long long)ms);
+	else
+		(void)sb_addf(&t, "* [%u] failed after %lld ms: %s\n", x->id, (long long)ms,
+			      x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+	for (size_t i = 0; i < r->nheaders; i++) {
+		(void)sb_addf(&t, "< %s: ", r->headers[i].name);
+		redact_header(r->headers[i].name, r->headers[i].value, &t);
+		(void)sb_addc(&t, '\n');
+	}
+	trace_body(&t, "<", x->body.buf, x->body.len);
+	fwrite(t.buf, 1, t.len, stderr);
+	sb_release(&t);
+}
+
+/* ---- transfers ---- */
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	size_t n = size * nmemb;
+	if (sb_add(&x->body, p, n) < 0) {
+		x->too_big = true;
+		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+	}
+	return n;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	struct http_resp *r = x->resp;
+	size_t n = size * nmemb;
+	x->hbytes += n;
+	if (x->hbytes > HTTP_MAX_HEADER_BYTES || r->nheaders >= HTTP_MAX_RESP_HEADERS) {
+		x->too_big = true;
+		return 0;
+	}
+	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		/* a new status line (after 1xx): only the final header block counts */
+		http_resp_clear(r);
+		return n;
+	}
+	const char *colon = memchr(p, ':', n);
+	if (!colon || colon == p)
+		return n;
+	size_t vs = (size_t)(colon - p) + 1, ve = n;
+	while (vs < ve && (p[vs] == ' ' || p[vs] == '\t'))
+		vs++;
+	while (ve > vs &&
+	       (p[ve - 1] == '\r' || p[ve - 1] == '\n' || p[ve - 1] == ' ' || p[ve - 1] == '\t'))
+		ve--;
+	xgrow(&r->headers, &r->hcap, r->nheaders + 1, sizeof(*r->headers));
+	char *name = xstrndup(p, (size_t)(colon - p));
+	for (char *q = name; *q; q++)
+		*q = (char)(*q >= 'A' && *q <= 'Z' ? *q - 'A' + 'a' : *q);
+	r->headers[r->nheaders].name = name;
+	r->headers[r->nheaders].value = xstrndup(p + vs, ve - vs);
+	r->nheaders++;
+	return n;
+}
+
+/* Builds the header list; refuses header injection. Returns 0 or CF_EINVAL. */
+static int build_headers(struct xfer *x, struct cf_err *e)
+{
+	const struct http_req *r = x->req;
+	struct sb line;
+	int ret = 0;
+	sb_init(&line, 0);
+	for (size_t i = 0; i < r->nheaders && ret == 0; i++) {
+		const struct http_header *h = &r->headers[i];
+		if (!redact_header_valid(h->name, h->value)) {
+			ret =
+			    err_set(e, CF_EINVAL,
+				    "%s: header '%s' has a bad name or a control character in its "
+				    "value; refusing to send it",
+				    r->what, h->name);
+			break;
+		}
+		sb_reset(&line);
+		/* "Name;" is curl's spelling of a header with an empty value */
+		if (*h->value)
+			(void)sb_addf(&line, "%s: %s", h->name, h->value);
+		else
+			(void)sb_addf(&line, "%s;", h->name);
+		x->hdrs = curl_slist_append(x->hdrs, line.buf);
+	}
+	/* no "Expect: 100-continue" round trip before a body */
+	x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+	sign_wipe(line.buf, line.len);
+	sb_release(&line);
+	if (!x->hdrs && ret == 0)
+		ret = err_set(e, CF_EINVAL, "%s: cannot build headers", r->what);
+	return ret;
+}
+
+static void set_method(CURL *h, const struct http_req *r)
+{
+	if (strcasecmp(r->method, "GET") == 0 && !r->body) {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		return;
+	}
+	if (strcasecmp(r->method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+		return;
+	}
+	if (r->body || strcasecmp(r->method, "DELETE") != 0) {
+		/* POST/PUT/PATCH always carry a body, if empty, so Content-Length: 0 is sent */
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+	}
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+}
+
+static void configure(struct xfer *x)
+{
+	const struct http_client *c = x->c;
+	const struct http_req *r = x->req;
+	CURL *h = x->easy;
+	long total = r->timeout_ms > 0 ? r->timeout_ms : c->o.total_timeout_ms;
+	long conn = c->o.connect_timeout_ms < total ? c->o.connect_timeout_ms : total;
+
+	curl_easy_setopt(h, CURLOPT_URL, r->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (r->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
+	if (http_is_loopback_url(r->url))
+		curl_easy_setopt(h, CURLOPT_PROXY,
+				 ""); /* an http_proxy must not see local traffic */
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, conn);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->o.max_body);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+	set_method(h, r);
+}
+
+/* Ends a request for good. */
+static void finish(struct xfer *x, int rc)
+{
+	x->resp->rc = rc;
+	x->st = XS_DONE;
+}
+
+/* Starts one attempt: sign, validate, hand to curl. A refusal ends the request. */
+static void start_attempt(struct xfer *x)
+{
+	struct http_resp *resp = x->resp;
+	struct cf_err *e = &resp->err;
+	int rc;
+
+	http_resp_clear(resp);
+	err_clear(e);
+	resp->attempts++;
+	if (x->req->sign && (rc = x->req->sign(x->req->sign_ctx, x->req, e)) < 0) {
+		if (!e->msg[0])
+			err_set(e, rc, "%s: cannot sign the request", x->req->what);
+		finish(x, rc);
+		return;
+	}
+	if ((rc = build_headers(x, e)) < 0) {
+		curl_slist_free_all(x->hdrs);
+		x->hdrs = NULL;
+		finish(x, rc);
+		return;
+	}
+	sb_init(&x->body, x->c->o.max_body);
+	x->hbytes = 0;
+	x->too_big = false;
+	x->errbuf[0] = '\0';
+	x->easy = easy_get(x->c);
+	configure(x);
+	if (x->c->o.debug)
+		trace_request(x);
+	x->started = now_ms();
+	x->st = XS_RUN;
+	curl_multi_add_handle(x->c->multi, x->easy);
+}
+
+static enum http_fail classify(CURL *h, CURLcode res, bool too_big)
+{
+	curl_off_t pre = 0;
+	switch (res) {
+	case CURLE_OK:
+		return HTTP_FAIL_NONE;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+		return HTTP_FAIL_CONNECT;
+	case CURLE_OPERATION_TIMEDOUT:
+		/* no pretransfer time: the connection never got to sending the request */
+		if (curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre == 0)
+			return HTTP_FAIL_CONNECT;
+		return HTTP_FAIL_TIMEOUT;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_FILESIZE_EXCEEDED:
+		return HTTP_FAIL_FATAL;
+	case CURLE_WRITE_ERROR:
+		return too_big ? HTTP_FAIL_FATAL : HTTP_FAIL_NET;
+	default:
+		return too_big ? HTTP_FAIL_FATAL : HTTP_FAIL_NET;
+	}
+}
+
+/* Fills the error record of a request that ends without a usable answer. */
+static int fail_rc(struct xfer *x, CURLcode res, enum http_fail f)
+{
+	struct http_resp *r = x->resp;
+	const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(res);
+	const char *what = x->req->what;
+	if (x->too_big || res == CURLE_FILESIZE_EXCEEDED)
+		return err_set(&r->err, CF_ELIMIT, "%s: response larger than %zu bytes", what,
+			       x->c->o.max_body);
+	if (f == HTTP_FAIL_TIMEOUT || res == CURLE_OPERATION_TIMEDOUT)
+		return err_set(&r->err, CF_ETIMEOUT, "%s: timed out: %s (%u attempt%s)", what, why,
+			       r->attempts, r->attempts == 1 ? "" : "s");
+	return err_set(&r->err, CF_ENET, "%s: %s (%u attempt%s)", what, why, r->attempts,
+		       r->attempts == 1 ? "" : "s");
+}
+
+static void announce_retry(const struct xfer *x, CURLcode res, int64_t delay, unsigned left)
+{
+	if (!x->c->o.debug && delay < HTTP_NOTICE_MIN_MS)
+		return;
+	char why[CURL_ERROR_SIZE + 32];
+	if (res == CURLE_OK)
+		snprintf(why, sizeof(why), "HTTP %ld", x->resp->status);
+	else
+		snprintf(why, sizeof(why), "%s",
+			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+	fprintf(stderr, "cacheform: %s: %s; retrying in %.1f s (%u left)\n", x->req->what, why,
+		(double)delay / 1000.0, left);
+}
+
+/* Settles a finished attempt: keep the answer, then retry or end. */
+static void settle(struct xfer *x, CURLcode res)
+{
+	struct http_client *c = x->c;
+	struct http_resp *r = x->resp;
+	long status = 0;
+	int64_t t = now_ms(), delay = 0;
+
+	curl_multi_remove_handle(c->multi, x->easy);
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	enum http_fail f = classify(x->easy, res, x->too_big);
+	r->status = res == CURLE_OK ? status : 0;
+	if (c->o.debug)
+		trace_response(x, res, t - x->started);
+	r->body_len = x->body.len;
+	r->body = sb_detach(&x->body);
+	struct http_retry_in in = {
+	    .policy = x->req->retry,
+	    .fail = f,
+	    .status = r->status,
+	    .retry_after = http_resp_header(r, "retry-after"),
+	    .rate_retry_after = http_resp_header(r, HTTP_RATE_HEADER),
+	    .attempt = r->attempts,
+	    .max_attempts = c->o.max_retries + 1,
+	    .now = time(NULL),
+	    .scale = c->scale,
+	    .rnd = rng_next(c),
+	};
+	if (http_retry_decide(&in, &delay)) {
+		announce_retry(x, res, delay, in.max_attempts - in.attempt);
+		x->st = XS_WAIT;
+		x->not_before = t + delay;
+	} else {
+		finish(x, f == HTTP_FAIL_NONE ? 0 : fail_rc(x, res, f));
+	}
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	easy_put(c, x->easy);
+	x->easy = NULL;
+}
+
+/* Starts every waiting request whose time has come and that gets a slot and a token.
+ * Returns the ms until the next waiting request may be due (-1 when none waits). */
+static int64_t start_due(struct xfer *xs, size_t n, unsigned *running, unsigned par)
+{
+	int64_t next = -1;
+	for (size_t i = 0; i < n; i++) {
+		struct xfer *x = &xs[i];
+		if (x->st != XS_WAIT)
+			continue;
+		int64_t now = now_ms();
+		if (x->not_before <= now && *running < par) {
+			int64_t wait = x->bucket ? http_tb_take(&x->bucket->tb, now) : 0;
+			if (wait == 0) {
+				start_attempt(x);
+				*running += x->st == XS_RUN;
+				continue;
+			}
+			x->not_before = now + wait;
+		}
+		if (x->not_before > now || *running < par) {
+			int64_t d = x->not_before > now ? x->not_before - now : 0;
+			if (next < 0 || d < next)
+				next = d;
+		}
+	}
+	return next;
+}
+
+/* Hands finished attempts to settle(). Returns how many ended their attempt. */
+static unsigned reap(struct http_client *c)
+{
+	CURLMsg *m;
+	int left;
+	unsigned done = 0;
+	while ((m = curl_multi_info_read(c->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		struct xfer *x = NULL;
+		CURLcode res = m->data.result;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (!x)
+			continue;
+		settle(x, res);
+		done++;
+	}
+	return done;
+}
+
+static void xfers_setup(struct http_client *c, struct xfer *xs, struct http_req *reqs,
+			struct http_resp *resps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct xfer *x = &xs[i];
+		memset(&resps[i], 0, sizeof(resps[i]));
+		x->c = c;
+		x->req = &reqs[i];
+		x->resp = &resps[i];
+		x->id = ++c->seq;
+		x->st = XS_WAIT;
+		x->bucket = bucket_find(c, reqs[i].bucket);
+		sb_init(&x->body, c->o.max_body);
+		int rc = check_url(x->req, &x->resp->err);
+		if (rc < 0)
+			finish(x, rc);
+	}
+}
+
+int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n)
+{
+	struct xfer *xs = n ? xcalloc(n, sizeof(*xs)) : NULL;
+	unsigned running = 0;
+	int ret = 0;
+
+	xfers_setup(c, xs, reqs, resps, n);
+	for (;;) {
+		int64_t next = start_due(xs, n, &running, c->o.parallelism);
+		if (running == 0 && next < 0)
+			break;
+		int still = 0;
+		curl_multi_perform(c->multi, &still);
+		running -= reap(c);
+		next = start_due(xs, n, &running, c->o.parallelism);
+		if (running == 0 && next < 0)
+			break;
+		int wait = HTTP_POLL_MAX_MS;
+		if (next >= 0 && next < wait)
+			wait = (int)next;
+		if (running > 0 || wait > 0)
+			curl_multi_poll(c->multi, NULL, 0, wait, NULL);
+	}
+	for (size_t i = 0; i < n; i++) {
+		sb_release(&xs[i].body);
+		if (ret == 0 && resps[i].rc < 0)
+			ret = resps[i].rc;
+	}
+	free(xs);
+	return ret;
+}

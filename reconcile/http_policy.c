@@ -1,0 +1,166 @@
+/*
+ * Transport policy of the HTTP module as pure functions (SPEC §6): which failed attempts are
+ * repeated and after how long, and the per-account token bucket. No I/O and no clock of
+ * their own, so tests can check every decision.
+ */
+#include "reconcile/compat.h"
+#include "reconcile/http.h"
+
+#include <time.h>
+
+#define HTTP_RETRY_BASE_MS	200
+#define HTTP_RETRY_CAP_MS	30000
+#define HTTP_RETRY_AFTER_MAX_MS 300000 /* a longer Retry-After is not waited for */
+#define HTTP_SECONDS_DIGITS_MAX 9      /* delta-seconds beyond ~31 years are nonsense */
+#define TB_UNIT			60000  /* bucket units per token: ms per minute */
+
+static bool is_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return n > 0;
+}
+
+/* Parses "12" or "1.5" seconds into ms; -1 when malformed. */
+static int64_t seconds_ms(const char *v)
+{
+	size_t ip = strspn(v, "0123456789");
+	if (ip == 0 || ip > HTTP_SECONDS_DIGITS_MAX)
+		return -1;
+	int64_t ms = strtoll(v, NULL, 10) * 1000;
+	if (v[ip] == '\0')
+		return ms;
+	if (v[ip] != '.')
+		return -1;
+	const char *f = v + ip + 1;
+	size_t fl = strlen(f);
+	if (!is_digits(f, fl))
+		return -1;
+	int64_t scale = 100;
+	for (size_t i = 0; i < fl && scale; i++, scale /= 10)
+		ms += (f[i] - '0') * scale;
+	return ms;
+}
+
+/*
+ * Parses an IMF-fixdate ("Wed, 21 Oct 2015 07:28:00 GMT", RFC 9110 §5.6.7), the only form
+ * servers may send. Returns 0 and sets *out, or -1.
+ */
+static int parse_imf_date(const char *s, time_t *out)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char wd[4], mon[4], zone[4], tail;
+	struct tm tm = {0};
+	if (sscanf(s, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d %3s%c", wd, &tm.tm_mday, mon,
+		   &tm.tm_year, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, zone, &tail) != 8 ||
+	    strcmp(zone, "GMT") != 0 || strlen(mon) != 3)
+		return -1;
+	const char *m = strstr(months, mon);
+	if (!m || (m - months) % 3 != 0 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+	    tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
+		return -1;
+	tm.tm_mon = (int)((m - months) / 3);
+	tm.tm_year -= 1900;
+	*out = timegm(&tm);
+	return *out == (time_t)-1 ? -1 : 0;
+}
+
+int64_t http_retry_after_ms(const char *value, time_t now)
+{
+	if (!value)
+		return -1;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	char buf[64];
+	size_t n = strlen(value);
+	while (n && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, value, n);
+	buf[n] = '\0';
+	if (buf[0] >= '0' && buf[0] <= '9')
+		return seconds_ms(buf);
+	time_t t;
+	if (parse_imf_date(buf, &t) < 0)
+		return -1;
+	return t <= now ? 0 : (int64_t)(t - now) * 1000;
+}
+
+static bool status_retryable(long st)
+{
+	return st == 408 || st == 429 || st == 500 || st == 502 || st == 503 || st == 504;
+}
+
+/* Only these prove the provider did not take the request (SPEC §6). */
+static bool unsafe_retryable(enum http_fail f, long st)
+{
+	if (f == HTTP_FAIL_CONNECT)
+		return true;
+	return f == HTTP_FAIL_NONE && (st == 429 || st == 503);
+}
+
+static bool policy_allows(const struct http_retry_in *in)
+{
+	switch (in->policy) {
+	case HTTP_RETRY_NEVER:
+		return false;
+	case HTTP_RETRY_UNSAFE:
+		return unsafe_retryable(in->fail, in->status);
+	case HTTP_RETRY_SAFE:
+		break;
+	}
+	if (in->fail == HTTP_FAIL_NONE)
+		return status_retryable(in->status);
+	return in->fail != HTTP_FAIL_FATAL;
+}
+
+bool http_retry_decide(const struct http_retry_in *in, int64_t *delay_ms)
+{
+	*delay_ms = 0;
+	if (in->attempt >= in->max_attempts || !policy_allows(in))
+		return false;
+	int64_t backoff = HTTP_RETRY_BASE_MS;
+	for (unsigned i = 1; i < in->attempt && backoff < HTTP_RETRY_CAP_MS; i++)
+		backoff *= 2;
+	if (backoff > HTTP_RETRY_CAP_MS)
+		backoff = HTTP_RETRY_CAP_MS;
+	/* "equal jitter": at least half the backoff, so retries still spread out */
+	int64_t delay = backoff / 2 + (int64_t)(in->rnd % (uint32_t)(backoff / 2 + 1));
+	int64_t asked = -1;
+	if (in->fail == HTTP_FAIL_NONE) {
+		int64_t a = http_retry_after_ms(in->retry_after, in->now);
+		int64_t b = http_retry_after_ms(in->rate_retry_after, in->now);
+		asked = a > b ? a : b;
+	}
+	if (asked > HTTP_RETRY_AFTER_MAX_MS)
+		return false;
+	if (asked >= 0)
+		delay = asked + (int64_t)(in->rnd % (uint32_t)(asked / 10 + 1));
+	double scaled = (double)delay * in->scale;
+	*delay_ms = scaled < 0 ? 0 : (int64_t)scaled;
+	return true;
+}
+
+void http_tb_init(struct http_tb *b, unsigned rate_per_minute, unsigned burst, int64_t now_ms_)
+{
+	b->rate = rate_per_minute ? rate_per_minute : 1;
+	b->cap = (int64_t)(burst ? burst : 1) * TB_UNIT;
+	b->level = b->cap;
+	b->last_ms = now_ms_;
+}
+
+int64_t http_tb_take(struct http_tb *b, int64_t now)
+{
+	if (now > b->last_ms) {
+		int64_t add = (now - b->last_ms) * b->rate;
+		b->level = add > b->cap - b->level ? b->cap : b->level + add;
+		b->last_ms = now;
+	}
+	if (b->level >= TB_UNIT) {
+		b->level -= TB_UNIT;
+		return 0;
+	}
+	return (TB_UNIT - b->level + b->rate - 1) / b->rate;
+}

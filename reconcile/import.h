@@ -1,0 +1,24 @@
+/*
+ * `cacheform import`: the YAML of an endpoint file written from a live endpoint, such that
+ * loading it gives back the same struct cache (so a plan right after shows no change).
+ * Pure: the caller reads the live state through the driver and writes the file.
+ */
+#ifndef CF_IMPORT_H
+#define CF_IMPORT_H
+
+#include "reconcile/model.h"
+#include "reconcile/provider.h"
+#include "reconcile/sb.h"
+
+/*
+ * Appends endpoints/NAME.yaml's text for ep (name, account_name, remote and hosts set; the
+ * account resolved) whose live state is live. Rules named like cacheform's own default
+ * ("cacheformN" at position N) get no name: key. Delivery rules cacheform does not own are
+ * listed in a comment (they stay at the provider and plan preserves them).
+ */
+void import_yaml(const struct endpoint *ep, const struct live_state *live, struct sb *out);
+
+/* Appends s as a YAML scalar, quoted when a plain scalar would not read back as this string. */
+void import_yaml_scalar(const char *s, struct sb *out);
+
+#endif

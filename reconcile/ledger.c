@@ -1,0 +1,412 @@
+#include "reconcile/compat.h"
+#include "reconcile/ledger.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "reconcile/planfile.h"
+#include "reconcile/xmem.h"
+
+#define LEDGER_MAX_DEPTH 16
+
+#define J     planfile_json_new
+#define jadd  planfile_json_add
+#define jpush planfile_json_push
+
+const char *ledger_status_name(enum ledger_status s)
+{
+	static const char *const names[] = {"submitted", "succeeded", "failed", "marked"};
+	return (size_t)s < CF_ARRAY_LEN(names) ? names[s] : "?";
+}
+
+bool ledger_status_final(enum ledger_status s)
+{
+	return s != LEDGER_SUBMITTED;
+}
+
+static int ledger_status_parse(const char *s, enum ledger_status *out)
+{
+	for (int i = LEDGER_SUBMITTED; i <= LEDGER_MARKED; i++)
+		if (strcmp(s, ledger_status_name((enum ledger_status)i)) == 0) {
+			*out = (enum ledger_status)i;
+			return 0;
+		}
+	return -1;
+}
+
+void ledger_init(struct ledger *l)
+{
+	memset(l, 0, sizeof(*l));
+}
+
+void ledger_purge_release(struct ledger_purge *p)
+{
+	if (!p)
+		return;
+	free(p->id);
+	free(p->endpoint);
+	free(p->account);
+	free(p->message);
+	for (size_t i = 0; i < p->ntasks; i++) {
+		free(p->tasks[i].id);
+		free(p->tasks[i].poll_url);
+	}
+	free(p->tasks);
+	memset(p, 0, sizeof(*p));
+}
+
+void ledger_endpoint_release(struct ledger_endpoint *ep)
+{
+	if (!ep)
+		return;
+	free(ep->name);
+	free(ep->account);
+	cache_release(&ep->cache);
+	memset(ep, 0, sizeof(*ep));
+}
+
+void ledger_release(struct ledger *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->npurges; i++)
+		ledger_purge_release(&l->purges[i]);
+	free(l->purges);
+	for (size_t i = 0; i < l->nendpoints; i++)
+		ledger_endpoint_release(&l->endpoints[i]);
+	free(l->endpoints);
+	memset(l, 0, sizeof(*l));
+}
+
+void ledger_purge_add_task(struct ledger_purge *p, const char *id, const char *poll_url,
+			   bool preload)
+{
+	xgrow(&p->tasks, &p->tcap, p->ntasks + 1, sizeof(*p->tasks));
+	struct ledger_task *t = &p->tasks[p->ntasks++];
+	t->id = xstrdup(id ? id : "");
+	t->poll_url = xstrdup(poll_url);
+	t->preload = preload;
+}
+
+void ledger_purge_copy(struct ledger_purge *dst, const struct ledger_purge *src)
+{
+	*dst = *src;
+	dst->id = xstrdup(src->id);
+	dst->endpoint = xstrdup(src->endpoint);
+	dst->account = xstrdup(src->account);
+	dst->message = xstrdup(src->message);
+	dst->tasks = NULL;
+	dst->ntasks = dst->tcap = 0;
+	for (size_t i = 0; i < src->ntasks; i++)
+		ledger_purge_add_task(dst, src->tasks[i].id, src->tasks[i].poll_url,
+				      src->tasks[i].preload);
+}
+
+void ledger_endpoint_copy(struct ledger_endpoint *dst, const struct ledger_endpoint *src)
+{
+	*dst = *src;
+	dst->name = xstrdup(src->name);
+	dst->account = xstrdup(src->account);
+	cache_copy(&dst->cache, &src->cache);
+}
+
+struct ledger_purge *ledger_find_purge(const struct ledger *l, const char *id, const char *endpoint)
+{
+	for (size_t i = 0; i < l->npurges; i++)
+		if (strcmp(l->purges[i].id, id) == 0 &&
+		    strcmp(l->purges[i].endpoint, endpoint) == 0)
+			return &l->purges[i];
+	return NULL;
+}
+
+struct ledger_endpoint *ledger_find_endpoint(const struct ledger *l, const char *name)
+{
+	for (size_t i = 0; i < l->nendpoints; i++)
+		if (strcmp(l->endpoints[i].name, name) == 0)
+			return &l->endpoints[i];
+	return NULL;
+}
+
+void ledger_put_purge(struct ledger *l, const struct ledger_purge *p)
+{
+	struct ledger_purge *old = ledger_find_purge(l, p->id, p->endpoint);
+	if (old) {
+		struct ledger_purge copy;
+		ledger_purge_copy(&copy, p);
+		ledger_purge_release(old);
+		*old = copy;
+		return;
+	}
+	xgrow(&l->purges, &l->pcap, l->npurges + 1, sizeof(*l->purges));
+	ledger_purge_copy(&l->purges[l->npurges++], p);
+}
+
+void ledger_put_endpoint(struct ledger *l, const struct ledger_endpoint *ep)
+{
+	struct ledger_endpoint *old = ledger_find_endpoint(l, ep->name);
+	if (old) {
+		struct ledger_endpoint copy;
+		ledger_endpoint_copy(&copy, ep);
+		ledger_endpoint_release(old);
+		*old = copy;
+		return;
+	}
+	xgrow(&l->endpoints, &l->ecap, l->nendpoints + 1, sizeof(*l->endpoints));
+	ledger_endpoint_copy(&l->endpoints[l->nendpoints++], ep);
+}
+
+void ledger_usage(const struct ledger *l, const char *account, int64_t since, int64_t until,
+		  int64_t *files, int64_t *dirs)
+{
+	*files = *dirs = 0;
+	for (size_t i = 0; i < l->npurges; i++) {
+		const struct ledger_purge *p = &l->purges[i];
+		if (!p->account || strcmp(p->account, account) != 0 || p->status == LEDGER_MARKED)
+			continue;
+		if (p->submitted_at < since || p->submitted_at >= until)
+			continue;
+		*files += p->files;
+		*dirs += p->dirs;
+	}
+}
+
+void ledger_path_component(const char *s, struct sb *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (size_t i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '_' || c == '-' || (c == '.' && i > 0);
+		if (keep) {
+			sb_addc(out, (char)c);
+		} else {
+			sb_addc(out, '%');
+			sb_addc(out, hex[c >> 4]);
+			sb_addc(out, hex[c & 15]);
+		}
+	}
+}
+
+/* ---- codec ---- */
+
+static struct json_object *jstr(const char *s)
+{
+	return s ? J(json_object_new_string(s)) : NULL;
+}
+
+static struct json_object *jtime(int64_t t)
+{
+	if (!t)
+		return NULL;
+	char buf[32];
+	planfile_time_format(t, buf, sizeof(buf));
+	return J(json_object_new_string(buf));
+}
+
+static int emit(struct json_object *o, struct sb *out)
+{
+	const char *s = planfile_json_text(o);
+	int rc = sb_adds(out, s) < 0 || sb_addc(out, '\n') < 0 ? -1 : 0;
+	json_object_put(o);
+	return rc;
+}
+
+int ledger_purge_encode(const struct ledger_purge *p, struct sb *out)
+{
+	struct json_object *o = J(json_object_new_object());
+	jadd(o, "format_version", J(json_object_new_int(LEDGER_FORMAT_VERSION)));
+	jadd(o, "purge", J(json_object_new_string(p->id)));
+	jadd(o, "endpoint", J(json_object_new_string(p->endpoint)));
+	jadd(o, "account", jstr(p->account));
+	jadd(o, "content_hash", J(json_object_new_string(p->content_hash)));
+	jadd(o, "status", J(json_object_new_string(ledger_status_name(p->status))));
+	struct json_object *tasks = J(json_object_new_array());
+	for (size_t i = 0; i < p->ntasks; i++) {
+		struct json_object *t = J(json_object_new_object());
+		jadd(t, "id", J(json_object_new_string(p->tasks[i].id)));
+		jadd(t, "poll_url", jstr(p->tasks[i].poll_url));
+		jadd(t, "preload", J(json_object_new_boolean(p->tasks[i].preload)));
+		jpush(tasks, t);
+	}
+	jadd(o, "tasks", tasks);
+	jadd(o, "batches", J(json_object_new_int64((int64_t)p->batches)));
+	jadd(o, "files", J(json_object_new_int64(p->files)));
+	jadd(o, "dirs", J(json_object_new_int64(p->dirs)));
+	jadd(o, "submitted_at", jtime(p->submitted_at));
+	jadd(o, "finished_at", jtime(p->finished_at));
+	jadd(o, "desired_commit", p->commit[0] ? J(json_object_new_string(p->commit)) : NULL);
+	jadd(o, "message", jstr(p->message));
+	return emit(o, out);
+}
+
+int ledger_endpoint_encode(const struct ledger_endpoint *ep, struct sb *out)
+{
+	struct json_object *o = J(json_object_new_object());
+	jadd(o, "format_version", J(json_object_new_int(LEDGER_FORMAT_VERSION)));
+	jadd(o, "endpoint", J(json_object_new_string(ep->name)));
+	jadd(o, "account", jstr(ep->account));
+	jadd(o, "desired_commit", ep->commit[0] ? J(json_object_new_string(ep->commit)) : NULL);
+	jadd(o, "live_digest", J(json_object_new_string(ep->digest)));
+	jadd(o, "applied_at", jtime(ep->applied_at));
+	jadd(o, "rules_applied", J(json_object_new_int64((int64_t)ep->cache.nrules)));
+	jadd(o, "cache", planfile_cache_to_json(&ep->cache));
+	return emit(o, out);
+}
+
+static struct json_object *parse(const char *json, size_t len, struct cf_err *e)
+{
+	if (len > LEDGER_RECORD_MAX) {
+		err_set(e, CF_ELIMIT, "ledger record larger than %zu bytes", LEDGER_RECORD_MAX);
+		return NULL;
+	}
+	const char *why;
+	struct json_object *o = planfile_json_parse(json, len, LEDGER_MAX_DEPTH, &why);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		err_set(e, CF_EINVAL, "ledger record is not a JSON object%s%s", why ? ": " : "",
+			why ? why : "");
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* Typed getters: absent or null gives the default; a wrong type is an error. */
+static int opt_str(struct json_object *o, const char *k, char **dst, struct cf_err *e)
+{
+	struct json_object *v;
+	*dst = NULL;
+	if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return err_set(e, CF_EINVAL, "ledger field '%s' is not a string", k);
+	*dst = xstrdup(json_object_get_string(v));
+	return 0;
+}
+
+static int opt_fixed(struct json_object *o, const char *k, char *dst, size_t n, struct cf_err *e)
+{
+	char *s = NULL;
+	dst[0] = 0;
+	if (opt_str(o, k, &s, e) < 0)
+		return CF_EINVAL;
+	if (s && strlen(s) >= n) {
+		free(s);
+		return err_set(e, CF_EINVAL, "ledger field '%s' is too long", k);
+	}
+	if (s)
+		memcpy(dst, s, strlen(s) + 1);
+	free(s);
+	return 0;
+}
+
+static int opt_int(struct json_object *o, const char *k, int64_t *dst, struct cf_err *e)
+{
+	struct json_object *v;
+	*dst = 0;
+	if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return err_set(e, CF_EINVAL, "ledger field '%s' is not an integer", k);
+	*dst = json_object_get_int64(v);
+	return *dst < 0 ? err_set(e, CF_EINVAL, "ledger field '%s' is negative", k) : 0;
+}
+
+static int opt_time(struct json_object *o, const char *k, int64_t *dst, struct cf_err *e)
+{
+	char buf[40];
+	*dst = 0;
+	if (opt_fixed(o, k, buf, sizeof(buf), e) < 0)
+		return CF_EINVAL;
+	if (buf[0] && planfile_time_parse(buf, dst) < 0)
+		return err_set(e, CF_EINVAL, "ledger field '%s' is not a UTC time", k);
+	return 0;
+}
+
+static int purge_tasks(struct json_object *o, struct ledger_purge *p, struct cf_err *e)
+{
+	struct json_object *a;
+	if (!json_object_object_get_ex(o, "tasks", &a) || !json_object_is_type(a, json_type_array))
+		return err_set(e, CF_EINVAL, "ledger field 'tasks' is not an array");
+	if (json_object_array_length(a) > LEDGER_MAX_TASKS)
+		return err_set(e, CF_ELIMIT, "ledger record has too many tasks");
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		struct json_object *t = json_object_array_get_idx(a, i), *pl;
+		char *id = NULL, *url = NULL;
+		if (!json_object_is_type(t, json_type_object) || opt_str(t, "id", &id, e) < 0 ||
+		    opt_str(t, "poll_url", &url, e) < 0 || !id) {
+			free(id);
+			free(url);
+			return err_set(e, CF_EINVAL, "ledger task %zu is malformed", i);
+		}
+		bool preload =
+		    json_object_object_get_ex(t, "preload", &pl) && json_object_get_boolean(pl);
+		ledger_purge_add_task(p, id, url, preload);
+		free(id);
+		free(url);
+	}
+	return 0;
+}
+
+int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, struct cf_err *e)
+{
+	memset(out, 0, sizeof(*out));
+	struct json_object *o = parse(json, len, e);
+	if (!o)
+		return CF_EINVAL;
+	char status[16];
+	int64_t batches = 0;
+	int rc = CF_EINVAL;
+	if (opt_str(o, "purge", &out->id, e) < 0 || opt_str(o, "endpoint", &out->endpoint, e) < 0 ||
+	    opt_str(o, "account", &out->account, e) < 0 ||
+	    opt_fixed(o, "content_hash", out->content_hash, sizeof(out->content_hash), e) < 0 ||
+	    opt_fixed(o, "status", status, sizeof(status), e) < 0 || purge_tasks(o, out, e) < 0 ||
+	    opt_int(o, "batches", &batches, e) < 0 || opt_int(o, "files", &out->files, e) < 0 ||
+	    opt_int(o, "dirs", &out->dirs, e) < 0 ||
+	    opt_time(o, "submitted_at", &out->submitted_at, e) < 0 ||
+	    opt_time(o, "finished_at", &out->finished_at, e) < 0 ||
+	    opt_fixed(o, "desired_commit", out->commit, sizeof(out->commit), e) < 0 ||
+	    opt_str(o, "message", &out->message, e) < 0)
+		goto out;
+	if (!out->id || !out->endpoint || ledger_status_parse(status, &out->status) < 0) {
+		err_set(e, CF_EINVAL, "ledger record lacks purge, endpoint or a known status");
+		goto out;
+	}
+	out->batches = (size_t)batches;
+	rc = 0;
+out:
+	if (rc < 0)
+		ledger_purge_release(out);
+	json_object_put(o);
+	return rc;
+}
+
+int ledger_endpoint_decode(const char *json, size_t len, struct ledger_endpoint *out,
+			   struct cf_err *e)
+{
+	memset(out, 0, sizeof(*out));
+	struct json_object *o = parse(json, len, e), *cache;
+	if (!o)
+		return CF_EINVAL;
+	int rc = CF_EINVAL;
+	if (opt_str(o, "endpoint", &out->name, e) < 0 ||
+	    opt_str(o, "account", &out->account, e) < 0 ||
+	    opt_fixed(o, "desired_commit", out->commit, sizeof(out->commit), e) < 0 ||
+	    opt_fixed(o, "live_digest", out->digest, sizeof(out->digest), e) < 0 ||
+	    opt_time(o, "applied_at", &out->applied_at, e) < 0)
+		goto out;
+	if (!out->name) {
+		err_set(e, CF_EINVAL, "ledger endpoint record lacks 'endpoint'");
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "cache", &cache) &&
+	    planfile_cache_from_json(cache, &out->cache, e) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		ledger_endpoint_release(out);
+	json_object_put(o);
+	return rc;
+}

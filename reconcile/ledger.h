@@ -1,0 +1,113 @@
+/*
+ * The ledger's records and their JSON codec (no git here: reconcile/repo_ledger.h stores
+ * them on refs/cacheform/ledger).
+ *
+ * A purge record is keyed by (manifest id, endpoint) and lives at
+ * purges/<id>/<endpoint>.json; an endpoint record lives at endpoints/<name>.json. Both are
+ * small JSON documents with "format_version": 1 so other tools can read the ref.
+ */
+#ifndef CF_LEDGER_H
+#define CF_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "reconcile/diag.h"
+#include "reconcile/model.h"
+#include "reconcile/sb.h"
+
+#define LEDGER_FORMAT_VERSION 1
+#define LEDGER_RECORD_MAX     ((size_t)1 << 20) /* one record's JSON; a bound for reading */
+#define LEDGER_MAX_TASKS      4096
+
+enum ledger_status {
+	LEDGER_SUBMITTED, /* the provider accepted (some of) its requests; result not known yet */
+	LEDGER_SUCCEEDED,
+	LEDGER_FAILED,
+	LEDGER_MARKED, /* recorded by `ledger mark`, never run by cacheform */
+};
+
+/* Returns "submitted", "succeeded", "failed" or "marked". */
+const char *ledger_status_name(enum ledger_status s);
+/* True for every status after which a purge must not run again. */
+bool ledger_status_final(enum ledger_status s);
+
+struct ledger_task {
+	char *id;	/* owned */
+	char *poll_url; /* owned; may be NULL */
+	bool preload;	/* a preload task (runs after the purge tasks succeeded) */
+};
+
+struct ledger_purge {
+	char *id;	/* owned: manifest id */
+	char *endpoint; /* owned */
+	char *account;	/* owned; may be NULL for marked records */
+	char content_hash[65];
+	enum ledger_status status;
+	struct ledger_task *tasks; /* owned */
+	size_t ntasks, tcap;
+	size_t batches;	     /* requests the manifest needs (purge + preload); 0 = unknown */
+	int64_t files, dirs; /* entries counted against daily quotas */
+	int64_t submitted_at, finished_at; /* unix seconds; 0 = not yet */
+	char commit[41];		   /* desired commit it was applied from; may be "" */
+	char *message;			   /* owned; failure detail or mark reason; may be NULL */
+};
+
+struct ledger_endpoint {
+	char *name;    /* owned */
+	char *account; /* owned */
+	char commit[41];
+	char digest[65]; /* live digest read back after the apply */
+	int64_t applied_at;
+	struct cache cache; /* the rules applied (owned) */
+};
+
+struct ledger {
+	struct ledger_purge *purges;
+	size_t npurges, pcap;
+	struct ledger_endpoint *endpoints;
+	size_t nendpoints, ecap;
+};
+
+void ledger_init(struct ledger *l);
+void ledger_release(struct ledger *l);
+void ledger_purge_release(struct ledger_purge *p);
+void ledger_endpoint_release(struct ledger_endpoint *ep);
+/* Deep copies; dst is overwritten (not released first). */
+void ledger_purge_copy(struct ledger_purge *dst, const struct ledger_purge *src);
+void ledger_endpoint_copy(struct ledger_endpoint *dst, const struct ledger_endpoint *src);
+/* Appends a task (strings copied). */
+void ledger_purge_add_task(struct ledger_purge *p, const char *id, const char *poll_url,
+			   bool preload);
+
+/* Lookups; borrowed results valid until the ledger changes, NULL when absent. */
+struct ledger_purge *ledger_find_purge(const struct ledger *l, const char *id,
+				       const char *endpoint);
+struct ledger_endpoint *ledger_find_endpoint(const struct ledger *l, const char *name);
+/* Adds or replaces a record (deep copy). */
+void ledger_put_purge(struct ledger *l, const struct ledger_purge *p);
+void ledger_put_endpoint(struct ledger *l, const struct ledger_endpoint *ep);
+
+/*
+ * Sums files and dirs of the account's records submitted in [since, until) (unix seconds):
+ * the quota already spent today.
+ */
+void ledger_usage(const struct ledger *l, const char *account, int64_t since, int64_t until,
+		  int64_t *files, int64_t *dirs);
+
+/* Encoders append one record as JSON to out (0, or -1 when out's cap was hit). */
+int ledger_purge_encode(const struct ledger_purge *p, struct sb *out);
+int ledger_endpoint_encode(const struct ledger_endpoint *ep, struct sb *out);
+/* Decoders fill *out (initialised here) from len bytes of JSON. Return 0 or CF_EINVAL. */
+int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, struct cf_err *e);
+int ledger_endpoint_decode(const char *json, size_t len, struct ledger_endpoint *out,
+			   struct cf_err *e);
+
+/*
+ * Writes s into out as one safe file-name component: [A-Za-z0-9_-] and '.' (not first)
+ * kept, everything else as %XX, so ids with '/' or ".." cannot escape their directory.
+ */
+void ledger_path_component(const char *s, struct sb *out);
+
+#endif

@@ -1,0 +1,287 @@
+#include "reconcile/compat.h"
+#include "reconcile/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconcile/sb.h"
+#include "reconcile/xmem.h"
+
+const char *plan_ep_action_name(enum plan_ep_action a)
+{
+	static const char *const names[] = {"none", "update", "drift", "unmanaged", "error"};
+	return (size_t)a < CF_ARRAY_LEN(names) ? names[a] : "?";
+}
+
+const char *plan_purge_state_name(enum plan_purge_state s)
+{
+	static const char *const names[] = {"run", "retry", "pending", "edited", "over-quota"};
+	return (size_t)s < CF_ARRAY_LEN(names) ? names[s] : "?";
+}
+
+void plan_init(struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+static void plan_endpoint_release(struct plan_endpoint *pe)
+{
+	free(pe->name);
+	free(pe->account);
+	free(pe->error);
+	free(pe->inexact);
+	cache_release(&pe->desired);
+	cache_release(&pe->live);
+	cache_diff_release(&pe->diff);
+	for (size_t i = 0; i < pe->nforeign; i++)
+		free(pe->foreign[i].name);
+	free(pe->foreign);
+}
+
+void plan_release(struct plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->neps; i++)
+		plan_endpoint_release(&p->eps[i]);
+	free(p->eps);
+	for (size_t i = 0; i < p->npurges; i++) {
+		free(p->purges[i].id);
+		free(p->purges[i].endpoint);
+		free(p->purges[i].account);
+		free(p->purges[i].quota);
+	}
+	free(p->purges);
+	for (size_t i = 0; i < p->nquotas; i++)
+		free(p->quotas[i].account);
+	free(p->quotas);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The safety share counts what an apply would disturb among the rules that exist now. */
+static void plan_safety(struct plan_endpoint *pe, const struct safety *s)
+{
+	pe->existing = pe->live.nrules;
+	pe->disturbed = cache_diff_disturbed(&pe->diff);
+	pe->pct = pe->existing ? (unsigned)(pe->disturbed * 100 / pe->existing) : 0;
+	pe->safety_applies =
+	    s && pe->action == PLAN_EP_UPDATE && (int64_t)pe->existing >= s->min_rules;
+	pe->safety_exceeded = pe->safety_applies && (int64_t)pe->pct > s->max_change_pct;
+}
+
+static void plan_copy_foreign(struct plan_endpoint *pe, const struct live_state *live)
+{
+	if (!live->nforeign)
+		return;
+	pe->foreign = xcalloc(live->nforeign, sizeof(*pe->foreign));
+	for (size_t i = 0; i < live->nforeign; i++) {
+		pe->foreign[i].name = xstrdup(live->foreign[i].name ? live->foreign[i].name : "");
+		pe->foreign[i].order = live->foreign[i].order;
+	}
+	pe->nforeign = live->nforeign;
+}
+
+struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *ep,
+					const struct live_state *live, const char *read_error,
+					const struct safety *s, struct cf_err *e)
+{
+	xgrow(&p->eps, &p->ecap, p->neps + 1, sizeof(*p->eps));
+	struct plan_endpoint *pe = &p->eps[p->neps];
+	memset(pe, 0, sizeof(*pe));
+	pe->name = xstrdup(ep->name.s);
+	pe->account = xstrdup(ep->account_name.s ? ep->account_name.s : "");
+	pe->provider = ep->account ? ep->account->provider : PROV_AZURE_CHINA;
+	pe->mode = ep->mode;
+	cache_copy(&pe->desired, &ep->cache);
+	if (ep->mode == MODE_PURGE_ONLY && !read_error) {
+		pe->action = PLAN_EP_UNMANAGED;
+	} else if (!live || read_error) {
+		pe->action = PLAN_EP_ERROR;
+		pe->error = xstrdup(read_error ? read_error : "live state was not read");
+	} else if (!live->exists) {
+		pe->action = PLAN_EP_ERROR;
+		pe->error = xstrdup("endpoint does not exist at the provider");
+	} else {
+		pe->read = true;
+		memcpy(pe->digest, live->digest, sizeof(pe->digest));
+		cache_copy(&pe->live, &live->cache);
+		/* an unobservable flag is not a difference (prov_cache_matches agrees) */
+		if (live->cache_control_unknown)
+			pe->live.ignore_cache_control = pe->desired.ignore_cache_control;
+		pe->inexact = xstrdup(live->inexact);
+		plan_copy_foreign(pe, live);
+		if (diff_cache(&pe->desired, &pe->live, &pe->diff, e) < 0) {
+			plan_endpoint_release(pe);
+			return NULL;
+		}
+		if (cache_diff_empty(&pe->diff) && !pe->inexact)
+			pe->action = PLAN_EP_NONE;
+		else
+			pe->action = ep->mode == MODE_OBSERVE ? PLAN_EP_DRIFT : PLAN_EP_UPDATE;
+	}
+	p->neps++;
+	plan_safety(pe, s);
+	return pe;
+}
+
+static void plan_purge_cost(struct plan_purge *pp, const struct purge_batch *b, size_t nb)
+{
+	for (size_t i = 0; i < nb; i++) {
+		if (b[i].kind == BATCH_PRELOAD) {
+			pp->preloads += (int64_t)b[i].files.n;
+			continue;
+		}
+		pp->files += (int64_t)b[i].files.n;
+		pp->dirs += (int64_t)b[i].dirs.n;
+		pp->patterns += (int64_t)b[i].patterns.n;
+		pp->regex += (int64_t)b[i].regex.n;
+	}
+	pp->requests = nb;
+}
+
+struct plan_purge *plan_add_purge(struct plan *p, const struct purge *m, const struct endpoint *ep,
+				  const struct purge_batch *b, size_t nb, const struct ledger *led)
+{
+	const struct ledger_purge *rec = led ? ledger_find_purge(led, m->id.s, ep->name.s) : NULL;
+	enum plan_purge_state st = PLAN_PURGE_RUN;
+	if (rec && rec->status == LEDGER_FAILED)
+		st = PLAN_PURGE_RETRY;
+	else if (rec && strcmp(rec->content_hash, m->content_hash) != 0 &&
+		 rec->status != LEDGER_MARKED)
+		st = PLAN_PURGE_EDITED;
+	else if (rec && rec->status == LEDGER_SUBMITTED)
+		st = PLAN_PURGE_PENDING;
+	else if (rec)
+		return NULL;
+	xgrow(&p->purges, &p->pcap, p->npurges + 1, sizeof(*p->purges));
+	struct plan_purge *pp = &p->purges[p->npurges++];
+	memset(pp, 0, sizeof(*pp));
+	pp->id = xstrdup(m->id.s);
+	pp->endpoint = xstrdup(ep->name.s);
+	pp->account = xstrdup(ep->account_name.s ? ep->account_name.s : "");
+	pp->provider = ep->account ? ep->account->provider : PROV_AZURE_CHINA;
+	struct sb key;
+	sb_init(&key, 0);
+	plan_quota_key(ep, &key);
+	pp->quota = sb_detach(&key);
+	memcpy(pp->content_hash, m->content_hash, sizeof(pp->content_hash));
+	if (rec && st != PLAN_PURGE_RETRY)
+		memcpy(pp->recorded_hash, rec->content_hash, sizeof(pp->recorded_hash));
+	pp->state = st;
+	plan_purge_cost(pp, b, nb);
+	struct plan_endpoint *pe = plan_endpoint_find(p, ep->name.s);
+	/* nothing can be sent for an endpoint that could not be read or whose account failed */
+	pp->blocked = pe && pe->action == PLAN_EP_ERROR;
+	return pp;
+}
+
+void plan_quota_key(const struct endpoint *ep, struct sb *out)
+{
+	sb_adds(out, ep->account_name.s ? ep->account_name.s : "");
+	if (ep->account && ep->account->provider == PROV_CDNPRO)
+		sb_addf(out, ":%s", ep->remote.target.s ? ep->remote.target.s : "production");
+}
+
+struct plan_quota *plan_quota_find(const struct plan *p, const char *key)
+{
+	for (size_t i = 0; i < p->nquotas; i++)
+		if (strcmp(p->quotas[i].account, key) == 0)
+			return &p->quotas[i];
+	return NULL;
+}
+
+struct plan_endpoint *plan_endpoint_find(const struct plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->neps; i++)
+		if (strcmp(p->eps[i].name, name) == 0)
+			return &p->eps[i];
+	return NULL;
+}
+
+void plan_set_quota(struct plan *p, const char *key, enum provider_kind prov, bool known,
+		    int64_t files_left, int64_t dirs_left)
+{
+	struct plan_quota *q = plan_quota_find(p, key);
+	if (!q) {
+		xgrow(&p->quotas, &p->qcap, p->nquotas + 1, sizeof(*p->quotas));
+		q = &p->quotas[p->nquotas++];
+		memset(q, 0, sizeof(*q));
+		q->account = xstrdup(key);
+	}
+	q->provider = prov;
+	q->known = known;
+	q->files_left = files_left;
+	q->dirs_left = dirs_left;
+}
+
+bool plan_purge_runs(const struct plan_purge *pp)
+{
+	return (pp->state == PLAN_PURGE_RUN || pp->state == PLAN_PURGE_RETRY) && !pp->blocked;
+}
+
+void plan_check_quotas(struct plan *p)
+{
+	for (size_t i = 0; i < p->npurges; i++) {
+		struct plan_purge *pp = &p->purges[i];
+		struct plan_quota *q = plan_quota_find(p, pp->quota);
+		if (!plan_purge_runs(pp) || !q || !q->known)
+			continue;
+		/* cdnpro spends directory tokens on dirs, wildcard patterns and regex alike */
+		int64_t dirs = pp->dirs + pp->patterns + pp->regex;
+		bool fits = (q->files_left < 0 || q->files_planned + pp->files <= q->files_left) &&
+			    (q->dirs_left < 0 || q->dirs_planned + dirs <= q->dirs_left);
+		if (!fits) {
+			pp->state = PLAN_PURGE_OVER_QUOTA;
+			q->exceeded = true;
+			continue;
+		}
+		q->files_planned += pp->files;
+		q->dirs_planned += dirs;
+	}
+}
+
+void plan_count(const struct plan *p, struct plan_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < p->neps; i++) {
+		const struct plan_endpoint *pe = &p->eps[i];
+		switch (pe->action) {
+		case PLAN_EP_UPDATE:
+			c->update++;
+			break;
+		case PLAN_EP_DRIFT:
+			c->drift++;
+			break;
+		case PLAN_EP_ERROR:
+			c->error++;
+			break;
+		case PLAN_EP_UNMANAGED:
+			c->unmanaged++;
+			break;
+		case PLAN_EP_NONE:
+			c->same++;
+			break;
+		}
+		if (pe->action == PLAN_EP_UPDATE) {
+			c->added += pe->diff.nadd;
+			c->removed += pe->diff.nremove;
+			c->changed += pe->diff.nchange;
+			c->moved += pe->diff.nmove;
+		}
+		c->safety_exceeded += pe->safety_exceeded;
+	}
+	for (size_t i = 0; i < p->npurges; i++) {
+		const struct plan_purge *pp = &p->purges[i];
+		c->purges_run += plan_purge_runs(pp);
+		c->purges_pending += pp->state == PLAN_PURGE_PENDING;
+		c->purges_edited += pp->state == PLAN_PURGE_EDITED;
+		c->purges_over_quota += pp->state == PLAN_PURGE_OVER_QUOTA;
+	}
+}
+
+bool plan_has_changes(const struct plan *p)
+{
+	struct plan_counts c;
+	plan_count(p, &c);
+	return c.update || c.purges_run || c.purges_over_quota;
+}

@@ -1,0 +1,912 @@
+/*
+ * Driver for Azure Resource Manager Microsoft.Cdn endpoints: cache rules are delivery rules
+ * with one condition and one CacheExpiration action plus queryStringCachingBehavior (GET /
+ * PATCH endpoint); purge and load are long-running operations; auth is an Entra ID
+ * client-credentials token kept in the account and refreshed before it expires.
+ * Delivery rules of any other shape are foreign: kept as JSON text and written back.
+ */
+#include "reconcile/compat.h"
+
+#include <strings.h>
+#include <json-c/json.h>
+
+#include "reconcile/codec.h"
+#include "reconcile/prov_int.h"
+#include "reconcile/secret.h"
+#include "reconcile/sign.h"
+#include "reconcile/xmem.h"
+
+#define AZ_DEFAULT_BASE	 "https://management.azure.com"
+#define AZ_DEFAULT_LOGIN "https://login.microsoftonline.com"
+#define AZ_DEFAULT_API	 "2024-09-01"
+#define AZ_SCOPE	 "https://management.azure.com/.default"
+#define AZ_MAX_PATHS	 100 /* contentPaths per purge request (SPEC §6) */
+#define AZ_MAX_LOAD	 50  /* per load request: the service processes 50 paths at a time */
+#define AZ_MAX_RULES	 25  /* delivery rules per endpoint, preserved ones included */
+#define AZ_TOKEN_TTL_MAX (INT64_C(86400) * 7) /* an expires_in we believe */
+#define AZ_ODATA_BEFORE	 "2022"		      /* api-versions older than this use @odata.type */
+#define AZ_ODATA_PREFIX	 "#Microsoft.Azure.Cdn.Models."
+#define AZ_DURATION_MAX	 32
+#define AZ_AUTH_MAX	 (PROV_TOKEN_MAX + 16)
+
+#define OP_TOKEN "fetch access token"
+#define OP_READ	 "read endpoint"
+#define OP_WRITE "write delivery rules"
+#define OP_PURGE "submit purge"
+#define OP_LOAD	 "submit load"
+#define OP_POLL	 "poll operation"
+
+#define OPT CODEC_OPTIONAL
+
+#define T_PATH	"DeliveryRuleUrlPathMatchConditionParameters"
+#define T_EXT	"DeliveryRuleUrlFileExtensionMatchConditionParameters"
+#define T_CACHE "DeliveryRuleCacheExpirationActionParameters"
+
+static const struct prov_field az_fields[] = {
+    {"subscription", offsetof(struct account, subscription),
+     offsetof(struct prov_account, subscription), true, NULL},
+    {"tenant", offsetof(struct account, tenant), offsetof(struct prov_account, tenant), true, NULL},
+    {"client_id", offsetof(struct account, client_id), offsetof(struct prov_account, client_id),
+     true, NULL},
+    {"client_secret", offsetof(struct account, client_secret),
+     offsetof(struct prov_account, client_secret), true, NULL},
+    {"login_url", offsetof(struct account, login_url), offsetof(struct prov_account, login_url),
+     false, AZ_DEFAULT_LOGIN},
+    {"api_version", offsetof(struct account, api_version),
+     offsetof(struct prov_account, api_version), false, AZ_DEFAULT_API},
+};
+
+static int az_open(const struct account *a, const char *repo_root, struct prov_account **out,
+		   struct cf_err *e)
+{
+	int rc = prov_account_open(a, repo_root, az_fields, CF_ARRAY_LEN(az_fields),
+				   AZ_DEFAULT_BASE, out, e);
+	if (rc == 0 && strspn((*out)->api_version, "0123456789abcdefghijklmnopqrstuvwxyz-") !=
+			   strlen((*out)->api_version)) {
+		rc =
+		    err_set(e, CF_EINVAL, "account '%s': api_version '%.40s' is not an api-version",
+			    a->name.s, (*out)->api_version);
+		prov_account_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* ---- token ---- */
+
+bool prov_azure_token_fresh(const struct prov_account *pa, time_t now)
+{
+	return pa->token && now + PROV_TOKEN_MARGIN_S < pa->token_expires;
+}
+
+int prov_azure_token_req(struct prov_account *pa, struct http_req *req, struct cf_err *e)
+{
+	struct sb url, body;
+	char what[128];
+	sb_init(&url, PROV_URL_MAX);
+	sb_init(&body, PROV_URL_MAX);
+	sb_addf(&url, "%s/", pa->login_url);
+	prov_add_segment(&url, pa->tenant);
+	sb_adds(&url, "/oauth2/v2.0/token");
+	sb_adds(&body, "client_id=");
+	prov_add_form(&body, pa->client_id);
+	sb_adds(&body, "&scope=");
+	prov_add_form(&body, AZ_SCOPE);
+	sb_adds(&body, "&client_secret=");
+	prov_add_form(&body, pa->client_secret);
+	sb_adds(&body, "&grant_type=client_credentials");
+	if (url.overflow || body.overflow) {
+		sign_wipe(body.buf, body.len);
+		sb_release(&url);
+		sb_release(&body);
+		return err_set(e, CF_ELIMIT, "account '%s': token request too long", pa->name);
+	}
+	snprintf(what, sizeof(what), "account '%s': %s", pa->name, OP_TOKEN);
+	http_req_init(req, "POST", url.buf, what);
+	req->retry = HTTP_RETRY_SAFE; /* asking for a token twice does no harm */
+	req->ca_file = pa->ca_file;
+	req->timeout_ms = pa->timeout_ms;
+	http_req_header(req, "Content-Type", "application/x-www-form-urlencoded");
+	http_req_header(req, "Accept", "application/json");
+	size_t len = body.len;
+	http_req_body(req, sb_detach(&body), len);
+	sb_release(&url);
+	return 0;
+}
+
+/* Goes into an HTTP header: printable ASCII without spaces, and bounded. */
+static bool token_ok(const char *t)
+{
+	size_t n = strlen(t);
+	if (n == 0 || n > PROV_TOKEN_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (t[i] <= ' ' || t[i] > '~')
+			return false;
+	return true;
+}
+
+static int az_token_error(struct prov_account *pa, const struct http_resp *resp, struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	const char *code = NULL, *msg = NULL;
+	if (codec_parse_obj(resp->body, resp->body_len, &root, NULL) == 0) {
+		codec_str(root, "error", OPT, &code, NULL);
+		codec_str(root, "error_description", OPT, &msg, NULL);
+	}
+	int rc = prov_account_http_error(pa, OP_TOKEN, resp, code, msg, e);
+	codec_put(root);
+	return rc == CF_EAPI && resp->status >= 400 && resp->status < 500 ? CF_EAUTH : rc;
+}
+
+static int decode_token(struct prov_account *pa, struct json_object *root, time_t now,
+			struct cf_err *e)
+{
+	const char *tok, *type = NULL;
+	int64_t ttl;
+	/* v2.0 sends expires_in as a number, v1 as a string: accept both */
+	int rc = codec_str(root, "access_token", 0, &tok, e);
+	if (rc == 0 && !token_ok(tok))
+		rc = err_set(e, CF_EAPI, "'access_token' is not a bearer token");
+	if (rc == 0)
+		rc = codec_str(root, "token_type", OPT, &type, e);
+	if (rc == 0 && type && strcasecmp(type, "Bearer") != 0)
+		rc = err_set(e, CF_EAPI, "token_type '%.20s', want Bearer", type);
+	if (rc == 0)
+		rc = codec_int(root, "expires_in", CODEC_LOOSE, 1, AZ_TOKEN_TTL_MAX, &ttl, NULL, e);
+	if (rc != 0)
+		return rc;
+	secret_free(pa->token);
+	pa->token = xstrdup(tok);
+	pa->token_expires = now + (time_t)ttl;
+	return 0;
+}
+
+int prov_azure_token_parse(struct prov_account *pa, const struct http_resp *resp, time_t now,
+			   struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	int rc = prov_resp_transport(resp, e);
+	if (rc != 0)
+		return rc;
+	if (resp->status != 200)
+		return az_token_error(pa, resp, e);
+	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
+	if (rc == 0)
+		rc = decode_token(pa, root, now, e);
+	codec_put(root);
+	if (rc != 0)
+		err_prefix(e, "account '%s' (azure): %s: unexpected response", pa->name, OP_TOKEN);
+	return rc;
+}
+
+static int az_ready(struct prov_account *pa, struct http_client *c, struct cf_err *e)
+{
+	struct http_req req;
+	struct http_resp resp;
+	/* expiry counts from before the request left, so a slow answer errs on the safe side */
+	time_t t0 = prov_now(pa);
+	if (prov_azure_token_fresh(pa, t0))
+		return 0;
+	int rc = prov_azure_token_req(pa, &req, e);
+	if (rc != 0)
+		return rc;
+	memset(&resp, 0, sizeof(resp));
+	http_run(c, &req, &resp, 1);
+	rc = prov_azure_token_parse(pa, &resp, t0, e);
+	if (req.body)
+		sign_wipe(req.body, req.body_len);
+	http_req_release(&req);
+	if (resp.body)
+		sign_wipe(resp.body, resp.body_len);
+	http_resp_release(&resp);
+	return rc;
+}
+
+static int az_sign(void *ctx, struct http_req *req, struct cf_err *e)
+{
+	struct prov_account *pa = ctx;
+	struct sb auth;
+	if (!pa->token)
+		return err_set(e, CF_EAUTH, "%s: no access token (account not ready)", req->what);
+	sb_init(&auth, AZ_AUTH_MAX);
+	sb_addf(&auth, "Bearer %s", pa->token);
+	http_req_set_header(req, "Authorization", auth.buf);
+	sign_wipe(auth.buf, auth.len);
+	sb_release(&auth);
+	return 0;
+}
+
+/* ---- requests ---- */
+
+static int az_url(const struct prov_account *pa, const struct endpoint *ep, const char *tail,
+		  struct sb *sb, struct cf_err *e)
+{
+	const struct remote *r = &ep->remote;
+	if (!r->resource_group.s || !r->profile.s || !r->endpoint.s)
+		return err_set(e, CF_EINVAL,
+			       "endpoint '%s': remote needs resource_group, profile "
+			       "and endpoint",
+			       ep->name.s);
+	sb_init(sb, PROV_URL_MAX);
+	sb_addf(sb, "%s/subscriptions/", pa->base_url);
+	prov_add_segment(sb, pa->subscription);
+	sb_adds(sb, "/resourceGroups/");
+	prov_add_segment(sb, r->resource_group.s);
+	sb_adds(sb, "/providers/Microsoft.Cdn/profiles/");
+	prov_add_segment(sb, r->profile.s);
+	sb_adds(sb, "/endpoints/");
+	prov_add_segment(sb, r->endpoint.s);
+	sb_addf(sb, "%s?api-version=%s", tail, pa->api_version);
+	if (sb->overflow) {
+		sb_release(sb);
+		return err_set(e, CF_ELIMIT, "request URL over %d bytes", PROV_URL_MAX);
+	}
+	return 0;
+}
+
+static int az_start(struct prov_account *pa, const struct endpoint *ep, const char *method,
+		    const char *tail, const char *op, struct http_req *req, struct cf_err *e)
+{
+	struct sb url;
+	memset(req, 0, sizeof(*req));
+	int rc = az_url(pa, ep, tail, &url, e);
+	if (rc != 0)
+		return rc;
+	prov_req_start(req, pa, ep, method, url.buf, op, az_sign);
+	sb_release(&url);
+	return 0;
+}
+
+/* ARM errors are flat {code,message} (2015-06-01) or wrapped {"error":{code,message}}. */
+static int az_error(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		    struct cf_err *e)
+{
+	struct json_object *root = NULL, *inner = NULL;
+	const char *code = NULL, *msg = NULL;
+	if (codec_parse_obj(resp->body, resp->body_len, &root, NULL) == 0) {
+		if (codec_obj(root, "error", OPT, &inner, NULL) != 0 || !inner)
+			inner = root;
+		codec_str(inner, "code", OPT, &code, NULL);
+		codec_str(inner, "message", OPT, &msg, NULL);
+	}
+	int rc = prov_http_error(ep, op, resp, code,
+				 msg ? msg : (code || !resp->body ? NULL : resp->body), e);
+	codec_put(root);
+	return rc;
+}
+
+/* ---- durations [d.]hh:mm:ss ---- */
+
+static int two_digits(const char *p, int max)
+{
+	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+		return -1;
+	int v = (p[0] - '0') * 10 + (p[1] - '0');
+	return v <= max ? v : -1;
+}
+
+static int parse_duration(const char *s, int64_t *out)
+{
+	int64_t days = 0;
+	const char *dot = strchr(s, '.');
+	if (dot) {
+		size_t nd = (size_t)(dot - s);
+		if (nd == 0 || nd > 6 || strspn(s, "0123456789") != nd)
+			return -1;
+		days = strtoll(s, NULL, 10);
+		s = dot + 1;
+	}
+	if (strlen(s) != 8 || s[2] != ':' || s[5] != ':')
+		return -1;
+	int h = two_digits(s, 23), m = two_digits(s + 3, 59), sec = two_digits(s + 6, 59);
+	if (h < 0 || m < 0 || sec < 0)
+		return -1;
+	*out = days * 86400 + h * 3600 + m * 60 + sec;
+	return *out <= MODEL_TTL_MAX ? 0 : -1;
+}
+
+static void format_duration(int64_t secs, char *buf, size_t n)
+{
+	int64_t d = secs / 86400, r = secs % 86400;
+	int h = (int)(r / 3600), m = (int)(r % 3600 / 60), s = (int)(r % 60);
+	if (d > 0)
+		snprintf(buf, n, "%lld.%02d:%02d:%02d", (long long)d, h, m, s);
+	else
+		snprintf(buf, n, "%02d:%02d:%02d", h, m, s);
+}
+
+/* ---- delivery rules: decoding ---- */
+
+enum cc_behaviour { CC_BYPASS, CC_OVERRIDE, CC_IF_MISSING };
+
+struct owned {
+	int order;
+	struct rule rule;
+	enum cc_behaviour cc;
+};
+
+/* The discriminator, when present, must name the expected parameter type; both the new
+ * `typeName` and the older `@odata.type` ("#Microsoft.Azure.Cdn.Models.X") are accepted. */
+static int check_type(struct json_object *params, const char *want, struct cf_err *e)
+{
+	const char *t = NULL, *o = NULL;
+	int rc = codec_str(params, "typeName", OPT, &t, e);
+	if (rc == 0)
+		rc = codec_str(params, "@odata.type", OPT, &o, e);
+	if (rc != 0)
+		return rc;
+	const char *got = t ? t : o;
+	if (!got)
+		return 0;
+	size_t gl = strlen(got), wl = strlen(want);
+	if (gl >= wl && strcmp(got + gl - wl, want) == 0 && (gl == wl || got[gl - wl - 1] == '.'))
+		return 0;
+	return err_set(e, CF_EAPI, "parameters type '%.80s', want '%s'", got, want);
+}
+
+/* Fills r from a condition if it has one of cacheform's three shapes; *mine false otherwise. */
+static int decode_condition(struct json_object *c, struct rule *r, bool *mine, struct cf_err *e)
+{
+	struct json_object *p, *vals, *tr;
+	const char *name, *op;
+	bool neg = false;
+	size_t nv = 0, nt = 0;
+	*mine = false;
+	int rc = codec_str(c, "name", 0, &name, e);
+	if (rc == 0)
+		rc = codec_obj(c, "parameters", 0, &p, e);
+	if (rc != 0)
+		return rc;
+	bool path = strcmp(name, "UrlPath") == 0, ext = strcmp(name, "UrlFileExtension") == 0;
+	if (!path && !ext)
+		return 0;
+	rc = check_type(p, path ? T_PATH : T_EXT, e);
+	if (rc == 0)
+		rc = codec_str(p, "operator", 0, &op, e);
+	if (rc == 0)
+		rc = codec_bool(p, "negateCondition", OPT, &neg, NULL, e);
+	if (rc == 0)
+		rc = codec_arr(p, "transforms", OPT, &tr, &nt, e);
+	if (rc == 0)
+		rc = codec_arr(p, "matchValues", OPT, &vals, &nv, e);
+	if (rc != 0 || neg || nt > 0 || nv == 0)
+		return rc;
+	if (path && strcasecmp(op, "BeginsWith") == 0)
+		r->kind = RULE_DIR;
+	else if (strcasecmp(op, "Equal") == 0)
+		r->kind = path ? RULE_PATH : RULE_SUFFIX;
+	else
+		return 0;
+	for (size_t i = 0; i < nv; i++) {
+		const char *s;
+		rc = codec_as_str(codec_at(vals, i), "matchValues[]", &s, e);
+		if (rc != 0)
+			return rc;
+		if (!*s || svec_contains(&r->items, s))
+			return 0; /* not a list cacheform could have written */
+		svec_push(&r->items, s, NULL);
+	}
+	*mine = true;
+	return 0;
+}
+
+static int decode_action(struct json_object *a, struct owned *o, bool *mine, struct cf_err *e)
+{
+	struct json_object *p;
+	const char *name, *beh, *type, *dur = NULL;
+	*mine = false;
+	int rc = codec_str(a, "name", 0, &name, e);
+	if (rc == 0)
+		rc = codec_obj(a, "parameters", 0, &p, e);
+	if (rc != 0 || strcmp(name, "CacheExpiration") != 0)
+		return rc;
+	rc = check_type(p, T_CACHE, e);
+	if (rc == 0)
+		rc = codec_str(p, "cacheBehavior", 0, &beh, e);
+	if (rc == 0)
+		rc = codec_str(p, "cacheType", 0, &type, e);
+	if (rc == 0)
+		rc = codec_str(p, "cacheDuration", OPT, &dur, e);
+	if (rc != 0 || strcmp(type, "All") != 0)
+		return rc;
+	if (strcmp(beh, "BypassCache") == 0) {
+		o->cc = CC_BYPASS;
+		o->rule.ttl = 0;
+		*mine = dur == NULL;
+		return 0;
+	}
+	if (strcmp(beh, "Override") == 0)
+		o->cc = CC_OVERRIDE;
+	else if (strcmp(beh, "SetIfMissing") == 0)
+		o->cc = CC_IF_MISSING;
+	else
+		return err_set(e, CF_EAPI, "unknown cacheBehavior '%.40s'", beh);
+	if (!dur || parse_duration(dur, &o->rule.ttl) != 0)
+		return err_set(e, CF_EAPI, "cacheDuration '%.40s' is not [d.]hh:mm:ss",
+			       dur ? dur : "null");
+	*mine = o->rule.ttl > 0; /* Override for 0 s has no model form (ttl 0 is BypassCache) */
+	return 0;
+}
+
+/* One delivery rule: owned (filled into o) or not. */
+static int decode_rule(struct json_object *r, struct owned *o, bool *mine, struct cf_err *e)
+{
+	struct json_object *conds, *acts;
+	const char *name = NULL;
+	int64_t order;
+	size_t nc, na;
+	bool cmine = false, amine = false;
+	*mine = false;
+	int rc = codec_as_obj(r, "rule", e);
+	if (rc == 0)
+		rc = codec_int(r, "order", 0, 0, INT32_MAX, &order, NULL, e);
+	if (rc == 0)
+		rc = codec_str(r, "name", OPT, &name, e);
+	if (rc == 0)
+		rc = codec_arr(r, "conditions", OPT, &conds, &nc, e);
+	if (rc == 0)
+		rc = codec_arr(r, "actions", 0, &acts, &na, e);
+	if (rc != 0)
+		return rc;
+	o->order = (int)order;
+	if (nc != 1 || na != 1)
+		return 0;
+	rc = decode_condition(codec_at(conds, 0), &o->rule, &cmine, e);
+	if (rc == 0 && cmine)
+		rc = decode_action(codec_at(acts, 0), o, &amine, e);
+	if (rc == 0 && amine && name)
+		sval_set(&o->rule.name, name, NULL);
+	*mine = cmine && amine;
+	return rc;
+}
+
+static void rule_clear(struct rule *r)
+{
+	svec_release(&r->items);
+	free(r->name.s);
+	memset(r, 0, sizeof(*r));
+}
+
+static void add_foreign(struct live_state *ls, struct json_object *r, int order)
+{
+	const char *name = NULL;
+	codec_str(r, "name", OPT, &name, NULL);
+	xgrow(&ls->foreign, &ls->fcap, ls->nforeign + 1, sizeof(*ls->foreign));
+	struct foreign_rule *f = &ls->foreign[ls->nforeign++];
+	f->name = xstrdup(name ? name : "");
+	f->order = order;
+	f->json = xstrdup(codec_text(r));
+}
+
+static int cmp_owned(const void *a, const void *b)
+{
+	const struct owned *x = a, *y = b;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+static void add_inexact(struct live_state *ls, const char *why)
+{
+	struct sb sb;
+	sb_init(&sb, 0);
+	if (ls->inexact)
+		sb_addf(&sb, "%s; ", ls->inexact);
+	sb_adds(&sb, why);
+	free(ls->inexact);
+	ls->inexact = sb_detach(&sb);
+}
+
+/* ignore_cache_control is carried by every Override/SetIfMissing rule; BypassCache rules
+ * say nothing about it. */
+static void derive_cache_control(struct live_state *ls, const struct owned *o, size_t n)
+{
+	size_t over = 0, ifmiss = 0;
+	for (size_t i = 0; i < n; i++) {
+		over += o[i].cc == CC_OVERRIDE;
+		ifmiss += o[i].cc == CC_IF_MISSING;
+	}
+	ls->cache.ignore_cache_control = over > 0 && ifmiss == 0;
+	ls->cache_control_unknown = over == 0 && ifmiss == 0;
+	if (over && ifmiss)
+		add_inexact(ls, "cache rules mix Override and SetIfMissing");
+}
+
+static int decode_rules(struct json_object *rules, size_t n, struct live_state *ls,
+			struct cf_err *e)
+{
+	struct owned *o = xcalloc(n ? n : 1, sizeof(*o));
+	size_t no = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		bool mine = false;
+		struct json_object *r = codec_at(rules, i);
+		rc = decode_rule(r, &o[no], &mine, e);
+		if (rc != 0)
+			err_prefix(e, "deliveryPolicy.rules[%zu]", i);
+		else if (mine)
+			no++;
+		else {
+			add_foreign(ls, r, o[no].order);
+			rule_clear(&o[no].rule);
+		}
+	}
+	if (rc == 0) {
+		qsort(o, no, sizeof(*o), cmp_owned);
+		derive_cache_control(ls, o, no);
+		for (size_t i = 0; i < no; i++) {
+			*cache_add_rule(&ls->cache) = o[i].rule;
+			memset(&o[i].rule, 0, sizeof(o[i].rule));
+		}
+	}
+	for (size_t i = 0; i <= no && i < n; i++)
+		rule_clear(&o[i].rule);
+	free(o);
+	return rc;
+}
+
+/* IgnoreQueryString / UseQueryString are the model's two values; NotSet (also what an
+ * absent value means) and BypassCaching are neither, so they read as inexact and any plan
+ * writes the desired value. */
+static int decode_qs(struct json_object *props, struct live_state *ls, struct cf_err *e)
+{
+	const char *q = NULL;
+	int rc = codec_str(props, "queryStringCachingBehavior", OPT, &q, e);
+	if (rc != 0)
+		return rc;
+	if (q && strcmp(q, "IgnoreQueryString") == 0)
+		ls->cache.ignore_query_string = true;
+	else if (q && strcmp(q, "UseQueryString") == 0)
+		ls->cache.ignore_query_string = false;
+	else if (!q || strcmp(q, "NotSet") == 0 || strcmp(q, "BypassCaching") == 0)
+		add_inexact(ls, q && strcmp(q, "BypassCaching") == 0
+				    ? "queryStringCachingBehavior is BypassCaching"
+				    : "queryStringCachingBehavior is NotSet");
+	else
+		rc = err_set(e, CF_EAPI, "unknown queryStringCachingBehavior '%.40s'", q);
+	return rc;
+}
+
+static int decode_endpoint(struct json_object *root, struct live_state *ls, struct cf_err *e)
+{
+	struct json_object *props, *policy, *rules = NULL;
+	size_t n = 0;
+	int rc = codec_obj(root, "properties", 0, &props, e);
+	if (rc == 0)
+		rc = codec_obj(props, "deliveryPolicy", OPT, &policy, e);
+	if (rc == 0 && policy)
+		rc = codec_arr(policy, "rules", 0, &rules, &n, e);
+	if (rc == 0)
+		rc = decode_rules(rules, n, ls, e);
+	if (rc == 0)
+		rc = decode_qs(props, ls, e);
+	return rc;
+}
+
+static int az_read_req(struct prov_account *pa, const struct endpoint *ep, struct http_req *req,
+		       struct cf_err *e)
+{
+	return az_start(pa, ep, "GET", "", OP_READ, req, e);
+}
+
+static int az_read_parse(const struct endpoint *ep, const struct http_resp *resp,
+			 struct live_state *out, struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	int rc = prov_resp_transport(resp, e);
+	memset(out, 0, sizeof(*out));
+	if (rc != 0)
+		return rc;
+	if (resp->status != 200)
+		return az_error(ep, OP_READ, resp, e);
+	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
+	if (rc == 0)
+		rc = decode_endpoint(root, out, e);
+	codec_put(root);
+	if (rc != 0) {
+		live_state_release(out);
+		return prov_decode_error(ep, OP_READ, rc, e);
+	}
+	out->exists = true; /* ignore_cookie is not expressible: always false */
+	prov_digest(out);
+	return 0;
+}
+
+/* ---- delivery rules: encoding ---- */
+
+static void add_type(struct sb *sb, const struct prov_account *pa, const char *type)
+{
+	if (strcmp(pa->api_version, AZ_ODATA_BEFORE) < 0)
+		sb_addf(sb, "\"@odata.type\":\"%s%s\"", AZ_ODATA_PREFIX, type);
+	else
+		sb_addf(sb, "\"typeName\":\"%s\"", type);
+}
+
+static void encode_owned(struct sb *sb, const struct prov_account *pa, const struct cache *c,
+			 size_t i, int order)
+{
+	const struct rule *r = &c->rules[i];
+	bool ext = r->kind == RULE_SUFFIX;
+	sb_adds(sb, "{\"name\":");
+	if (r->name.s)
+		sb_add_json_str(sb, r->name.s);
+	else
+		sb_addf(sb, "\"cacheform%zu\"", i + 1);
+	sb_addf(sb, ",\"order\":%d,\"conditions\":[{\"name\":\"%s\",\"parameters\":{", order,
+		ext ? "UrlFileExtension" : "UrlPath");
+	add_type(sb, pa, ext ? T_EXT : T_PATH);
+	sb_addf(sb, ",\"operator\":\"%s\",\"negateCondition\":false,\"matchValues\":[",
+		r->kind == RULE_DIR ? "BeginsWith" : "Equal");
+	for (size_t j = 0; j < r->items.n; j++) {
+		sb_adds(sb, j ? "," : "");
+		sb_add_json_str(sb, r->items.v[j].s);
+	}
+	sb_adds(sb, "],\"transforms\":[]}}],\"actions\":[{\"name\":\"CacheExpiration\","
+		    "\"parameters\":{");
+	add_type(sb, pa, T_CACHE);
+	if (r->ttl == 0) {
+		sb_adds(sb, ",\"cacheBehavior\":\"BypassCache\",\"cacheType\":\"All\"}}]}");
+		return;
+	}
+	char dur[AZ_DURATION_MAX];
+	format_duration(r->ttl, dur, sizeof(dur));
+	sb_addf(sb, ",\"cacheBehavior\":\"%s\",\"cacheType\":\"All\",\"cacheDuration\":\"%s\"}}]}",
+		c->ignore_cache_control ? "Override" : "SetIfMissing", dur);
+}
+
+static int cmp_foreign(const void *a, const void *b)
+{
+	const struct foreign_rule *x = *(const struct foreign_rule *const *)a;
+	const struct foreign_rule *y = *(const struct foreign_rule *const *)b;
+	if (x->order != y->order)
+		return (x->order > y->order) - (x->order < y->order);
+	return (x > y) - (x < y); /* stable: keep the order they were read in */
+}
+
+static int encode_foreign(struct sb *sb, const struct foreign_rule *f, int order, struct cf_err *e)
+{
+	char *text = codec_set_int(f->json, "order", order);
+	if (!text)
+		return err_set(e, CF_EINVAL, "preserved delivery rule '%s' is not a JSON object",
+			       f->name);
+	sb_adds(sb, text);
+	free(text);
+	return 0;
+}
+
+/*
+ * Rules in order: a foreign global rule (order 0) first, then slots 1..M where each foreign
+ * rule keeps its order when it can and cacheform's rules fill the gaps in their own order.
+ * Orders come out consecutive, as the service requires.
+ */
+static int encode_rules(struct sb *sb, const struct prov_account *pa, const struct cache *c,
+			const struct live_state *live, struct cf_err *e)
+{
+	size_t nf = live ? live->nforeign : 0, fi = 0, oi = 0;
+	const struct foreign_rule **f = xcalloc(nf ? nf : 1, sizeof(*f));
+	int rc = 0, slot = 0;
+	for (size_t i = 0; i < nf; i++)
+		f[i] = &live->foreign[i];
+	qsort(f, nf, sizeof(*f), cmp_foreign);
+	if (nf + c->nrules > AZ_MAX_RULES)
+		rc = err_set(e, CF_ELIMIT,
+			     "%zu cache rules and %zu preserved rules exceed the "
+			     "%d delivery rules azure allows",
+			     c->nrules, nf, AZ_MAX_RULES);
+	if (rc == 0 && nf > 0 && f[0]->order == 0)
+		rc = encode_foreign(sb, f[fi++], slot, e);
+	while (rc == 0 && (fi < nf || oi < c->nrules)) {
+		sb_adds(sb, fi + oi > 0 ? "," : "");
+		slot++;
+		if (fi < nf && (f[fi]->order <= slot || oi == c->nrules))
+			rc = encode_foreign(sb, f[fi++], slot, e);
+		else
+			encode_owned(sb, pa, c, oi++, slot);
+	}
+	free(f);
+	return rc;
+}
+
+static int az_write_req(struct prov_account *pa, const struct endpoint *ep,
+			const struct live_state *live, struct http_req *req, struct cf_err *e)
+{
+	struct sb body;
+	int rc = az_start(pa, ep, "PATCH", "", OP_WRITE, req, e);
+	if (rc != 0)
+		return rc;
+	sb_init(&body, PROV_BODY_MAX);
+	sb_adds(&body, "{\"properties\":{\"deliveryPolicy\":{\"description\":\"cacheform\","
+		       "\"rules\":[");
+	rc = encode_rules(&body, pa, &ep->cache, live, e);
+	sb_addf(&body, "]},\"queryStringCachingBehavior\":\"%s\"}}",
+		ep->cache.ignore_query_string ? "IgnoreQueryString" : "UseQueryString");
+	if (rc == 0)
+		rc = prov_req_json(req, &body, e);
+	else
+		http_req_release(req);
+	sb_release(&body);
+	return rc;
+}
+
+/* ---- long-running operations ---- */
+
+/* 200: done. 202: running, polled at Azure-AsyncOperation (else Location). */
+static int parse_lro_start(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+			   struct task *t, struct cf_err *e)
+{
+	int rc = prov_resp_transport(resp, e);
+	memset(t, 0, sizeof(*t));
+	if (rc != 0)
+		return rc;
+	if (resp->status == 200 || resp->status == 201 || resp->status == 204) {
+		t->state = TASK_SUCCEEDED;
+		return 0;
+	}
+	if (resp->status != 202)
+		return az_error(ep, op, resp, e);
+	const char *url = http_resp_header(resp, "azure-asyncoperation");
+	if (!url || !*url)
+		url = http_resp_header(resp, "location");
+	if (!url || !*url)
+		return prov_decode_error(
+		    ep, op, err_set(e, CF_EAPI, "202 without Azure-AsyncOperation or Location"), e);
+	if (strlen(url) > PROV_URL_MAX || strncasecmp(url, "http", 4) != 0 ||
+	    strpbrk(url, " \t\r\n"))
+		return prov_decode_error(
+		    ep, op, err_set(e, CF_EAPI, "operation URL '%.80s' is not usable", url), e);
+	t->state = TASK_RUNNING;
+	t->poll_url = xstrdup(url);
+	t->id = prov_last_segment(url);
+	t->retry_after_s = prov_retry_after(resp);
+	return 0;
+}
+
+static int az_write_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *out,
+			  struct cf_err *e)
+{
+	return parse_lro_start(ep, OP_WRITE, resp, out, e);
+}
+
+static size_t az_split(const struct endpoint *ep, const struct purge *p, struct purge_batch **out)
+{
+	const struct prov_caps purge_caps = {AZ_MAX_PATHS, AZ_MAX_PATHS, 0, AZ_MAX_PATHS};
+	const struct prov_caps load_caps = {AZ_MAX_LOAD, 0, 0, AZ_MAX_LOAD};
+	struct svec files = {0}, dirs = {0}, none1 = {0}, none2 = {0};
+	struct sb sb;
+	size_t n = 0;
+	CF_UNUSED(ep); /* paths are relative to the endpoint: no host expansion */
+	*out = NULL;
+	sb_init(&sb, PROV_URL_MAX * 2);
+	for (size_t i = 0; i < p->files.n; i++)
+		prov_svec_add_unique(&files, prov_url_path(p->files.v[i].s));
+	for (size_t i = 0; i < p->dirs.n; i++) {
+		sb_reset(&sb);
+		sb_addf(&sb, "%s*",
+			prov_url_path(p->dirs.v[i].s)); /* "/img/" becomes "/img/" plus a star */
+		prov_svec_add_unique(&dirs, sb.buf);
+	}
+	sb_release(&sb);
+	prov_pack(BATCH_PURGE, p->action, &files, &dirs, &none1, &none2, &purge_caps, out, &n);
+	for (size_t i = 0; i < p->preload.n; i++)
+		prov_svec_add_unique(&files, prov_url_path(p->preload.v[i].s));
+	prov_pack(BATCH_PRELOAD, p->action, &files, &dirs, &none1, &none2, &load_caps, out, &n);
+	return n;
+}
+
+static int az_batch_req(struct prov_account *pa, const struct endpoint *ep,
+			const struct purge_batch *b, struct http_req *req, struct cf_err *e)
+{
+	bool purge = b->kind == BATCH_PURGE;
+	struct sb body;
+	int rc = az_start(pa, ep, "POST", purge ? "/purge" : "/load", purge ? OP_PURGE : OP_LOAD,
+			  req, e);
+	if (rc != 0)
+		return rc;
+	sb_init(&body, PROV_BODY_MAX);
+	sb_adds(&body, "{\"contentPaths\":[");
+	for (size_t i = 0; i < b->files.n + b->dirs.n; i++) {
+		sb_adds(&body, i ? "," : "");
+		sb_add_json_str(&body,
+				i < b->files.n ? b->files.v[i].s : b->dirs.v[i - b->files.n].s);
+	}
+	sb_adds(&body, "]}");
+	rc = prov_req_json(req, &body, e);
+	sb_release(&body);
+	return rc;
+}
+
+static int az_batch_parse(const struct endpoint *ep, const struct purge_batch *b,
+			  const struct http_resp *resp, struct task *out, struct cf_err *e)
+{
+	return parse_lro_start(ep, b->kind == BATCH_PURGE ? OP_PURGE : OP_LOAD, resp, out, e);
+}
+
+/* The bearer token goes only back to the service it was issued for. */
+static int az_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
+		       struct http_req *req, struct cf_err *e)
+{
+	memset(req, 0, sizeof(*req));
+	if (!t->poll_url)
+		return err_set(e, CF_EINVAL, "endpoint '%s': operation has no status URL",
+			       ep->name.s);
+	if (!prov_same_origin(t->poll_url, pa->base_url))
+		return err_set(e, CF_EAPI, "endpoint '%s': status URL '%.80s' is not on %s",
+			       ep->name.s, t->poll_url, pa->base_url);
+	prov_req_start(req, pa, ep, "GET", t->poll_url, OP_POLL, az_sign);
+	return 0;
+}
+
+static int decode_status(struct json_object *root, struct task *t, struct cf_err *e)
+{
+	struct json_object *err = NULL;
+	const char *st = NULL, *code = NULL, *msg = NULL;
+	int rc = codec_str(root, "status", OPT, &st, e);
+	if (rc == 0)
+		rc = codec_obj(root, "error", OPT, &err, e);
+	if (rc == 0 && err)
+		rc = codec_str(err, "code", OPT, &code, e);
+	if (rc == 0 && err)
+		rc = codec_str(err, "message", OPT, &msg, e);
+	if (rc != 0)
+		return rc;
+	/* no status: a Location poll answering with the finished resource */
+	if (!st || strcmp(st, "Succeeded") == 0) {
+		t->state = TASK_SUCCEEDED;
+	} else if (strcmp(st, "Failed") == 0 || strcmp(st, "Canceled") == 0) {
+		struct sb sb;
+		sb_init(&sb, PROV_ERR_TEXT_MAX * 2);
+		sb_addf(&sb, "%s%s%s%s%s", st, code ? " " : "", code ? code : "", msg ? ": " : "",
+			msg ? msg : "");
+		t->state = TASK_FAILED;
+		free(t->message);
+		t->message = sb_detach(&sb);
+	} else {
+		t->state = TASK_RUNNING; /* ARM: every other value means still running */
+	}
+	return 0;
+}
+
+static int az_poll_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *t,
+			 struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	int rc = prov_resp_transport(resp, e);
+	if (rc != 0)
+		return rc;
+	t->retry_after_s = prov_retry_after(resp);
+	if (resp->status == 202) {
+		t->state = TASK_RUNNING;
+		return 0;
+	}
+	if (resp->status != 200 && resp->status != 204)
+		return az_error(ep, OP_POLL, resp, e);
+	if (resp->status == 204 || !resp->body || resp->body_len == 0) {
+		t->state = TASK_SUCCEEDED;
+		return 0;
+	}
+	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
+	if (rc == 0)
+		rc = decode_status(root, t, e);
+	codec_put(root);
+	return rc != 0 ? prov_decode_error(ep, OP_POLL, rc, e) : 0;
+}
+
+const struct prov_ops prov_azure_ops = {
+    .kind = PROV_AZURE,
+    .max_files = AZ_MAX_PATHS,
+    .max_dirs = AZ_MAX_PATHS,
+    .max_regex = 0,
+    .account_open = az_open,
+    .account_close = prov_account_close,
+    .account_ready = az_ready,
+    .read_req = az_read_req,
+    .read_parse = az_read_parse,
+    .write_req = az_write_req,
+    .write_parse = az_write_parse,
+    .split = az_split,
+    .batch_req = az_batch_req,
+    .batch_parse = az_batch_parse,
+    .poll_req = az_poll_req,
+    .poll_parse = az_poll_parse,
+    .quota_req = NULL,
+    .quota_parse = NULL,
+};

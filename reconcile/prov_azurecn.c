@@ -1,0 +1,489 @@
+/*
+ * Driver for Azure CDN in China (restapi.cdn.azure.cn, REST v1.0): cache rules through
+ * GET/PUT cacherules, purges and preloads as async tasks polled through operations/{id}.
+ * Wire keys are matched case-insensitively and booleans/TTLs accepted as strings, because the
+ * service's own documents and captured responses disagree on both (reference §2.1, §2.2).
+ */
+#include "reconcile/compat.h"
+
+#include <ctype.h>
+#include <strings.h>
+#include <json-c/json.h>
+
+#include "reconcile/codec.h"
+#include "reconcile/prov_int.h"
+#include "reconcile/sign.h"
+#include "reconcile/xmem.h"
+
+#define AZCN_DEFAULT_BASE "https://restapi.cdn.azure.cn"
+#define AZCN_API_QUERY	  "?apiVersion=1.0" /* always sent: it fixes the signed query line */
+#define AZCN_MAX_ITEMS	  100		    /* Files + Directories per request (SPEC §6) */
+#define AZCN_ID_MAX	  64		    /* subscription and endpoint ids (GUIDs) */
+#define AZCN_AUTH_MAX	  512
+
+#define OP_READ	   "read cache rules"
+#define OP_WRITE   "write cache rules"
+#define OP_PURGE   "submit purge"
+#define OP_PRELOAD "submit preload"
+#define OP_POLL	   "poll task"
+
+#define KEYS  (CODEC_CI | CODEC_LOOSE)
+#define OKEYS (CODEC_CI | CODEC_LOOSE | CODEC_OPTIONAL)
+
+static const struct prov_field azcn_fields[] = {
+    {"subscription", offsetof(struct account, subscription),
+     offsetof(struct prov_account, subscription), true, NULL},
+    {"key_id", offsetof(struct account, key_id), offsetof(struct prov_account, key_id), true, NULL},
+    {"key_value", offsetof(struct account, key_value), offsetof(struct prov_account, key_value),
+     true, NULL},
+};
+
+static int azcn_open(const struct account *a, const char *repo_root, struct prov_account **out,
+		     struct cf_err *e)
+{
+	return prov_account_open(a, repo_root, azcn_fields, CF_ARRAY_LEN(azcn_fields),
+				 AZCN_DEFAULT_BASE, out, e);
+}
+
+static int azcn_ready(struct prov_account *pa, struct http_client *c, struct cf_err *e)
+{
+	CF_UNUSED(pa);
+	CF_UNUSED(c);
+	CF_UNUSED(e);
+	return 0; /* HMAC keys need no exchange */
+}
+
+static int azcn_sign(void *ctx, struct http_req *req, struct cf_err *e)
+{
+	struct prov_account *pa = ctx;
+	char date[SIGN_AZURECN_DATE_LEN + 1];
+	struct sb auth;
+	int rc = 0;
+	sign_azurecn_date(prov_now(pa), date, sizeof(date));
+	sb_init(&auth, AZCN_AUTH_MAX);
+	if (sign_azurecn_auth(pa->key_id, pa->key_value, req->method, req->url, date, &auth) != 0)
+		rc = err_set(e, CF_EINVAL, "%s: cannot sign the request", req->what);
+	if (rc == 0) {
+		http_req_set_header(req, "x-azurecdn-request-date", date);
+		http_req_set_header(req, "Authorization", auth.buf);
+	}
+	sign_wipe(auth.buf, auth.len);
+	sb_release(&auth);
+	return rc;
+}
+
+/* GUIDs go into the path lower-cased: the C# sample signs a lower-cased path, the others
+ * the path as sent, and lower case satisfies both (reference §1.4). */
+static int add_id(struct sb *sb, const char *field, const char *id, struct cf_err *e)
+{
+	size_t n = id ? strlen(id) : 0;
+	if (n == 0 || n > AZCN_ID_MAX || strspn(id, "0123456789abcdefABCDEF-") != n)
+		return err_set(e, CF_EINVAL, "%s '%.70s' is not a GUID", field, id ? id : "");
+	for (size_t i = 0; i < n; i++)
+		sb_addc(sb, (char)tolower((unsigned char)id[i]));
+	return 0;
+}
+
+/* {base}/subscriptions/{sub}/endpoints/{ep}/{tail}[/{id}]?apiVersion=1.0 */
+static int azcn_url(const struct prov_account *pa, const struct endpoint *ep, const char *tail,
+		    const char *id, struct sb *sb, struct cf_err *e)
+{
+	sb_init(sb, PROV_URL_MAX);
+	sb_adds(sb, pa->base_url);
+	sb_adds(sb, "/subscriptions/");
+	int rc = add_id(sb, "subscription", pa->subscription, e);
+	if (rc == 0)
+		sb_adds(sb, "/endpoints/");
+	if (rc == 0)
+		rc = add_id(sb, "remote.endpoint_id", ep->remote.endpoint_id.s, e);
+	if (rc == 0) {
+		sb_addf(sb, "/%s", tail);
+		if (id && prov_valid_id(id))
+			sb_addf(sb, "/%s", id);
+		else if (id)
+			rc = err_set(e, CF_EAPI, "task id '%.70s' is not usable in a URL", id);
+	}
+	if (rc == 0 && (sb_adds(sb, AZCN_API_QUERY) != 0 || sb->overflow))
+		rc = err_set(e, CF_ELIMIT, "request URL over %d bytes", PROV_URL_MAX);
+	if (rc != 0)
+		sb_release(sb);
+	return rc;
+}
+
+static int azcn_start(struct prov_account *pa, const struct endpoint *ep, const char *method,
+		      const char *tail, const char *id, const char *op, struct http_req *req,
+		      struct cf_err *e)
+{
+	struct sb url;
+	memset(req, 0, sizeof(*req));
+	int rc = azcn_url(pa, ep, tail, id, &url, e);
+	if (rc != 0)
+		return rc;
+	prov_req_start(req, pa, ep, method, url.buf, op, azcn_sign);
+	sb_release(&url);
+	return 0;
+}
+
+/* ---- errors ---- */
+
+/* Non-2xx: the envelope {"Succeeded":false,"ErrorInfo":{"Type","Message"}} when it decodes,
+ * else the raw body as the message. */
+static int azcn_error(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		      struct cf_err *e)
+{
+	struct json_object *root = NULL, *info = NULL;
+	const char *type = NULL, *msg = NULL;
+	if (codec_parse_obj(resp->body, resp->body_len, &root, NULL) == 0 &&
+	    codec_obj(root, "ErrorInfo", CODEC_CI, &info, NULL) == 0) {
+		codec_str(info, "Type", OKEYS, &type, NULL);
+		codec_str(info, "Message", OKEYS, &msg, NULL);
+	}
+	int rc = prov_http_error(ep, op, resp, type, msg ? msg : (type ? NULL : resp->body), e);
+	codec_put(root);
+	return rc;
+}
+
+/* ---- cache policy ---- */
+
+static const struct {
+	const char *wire;
+	enum rule_kind kind;
+} azcn_kinds[] = {{"Dir", RULE_DIR}, {"Suffix", RULE_SUFFIX}, {"FullUri", RULE_PATH}};
+
+static int decode_items(struct json_object *arr, size_t n, struct rule *r, struct cf_err *e)
+{
+	if (n == 0)
+		return err_set(e, CF_EAPI, "'Items' is empty");
+	for (size_t i = 0; i < n; i++) {
+		const char *s;
+		int rc = codec_as_str(codec_at(arr, i), "Items[]", &s, e);
+		if (rc != 0)
+			return rc;
+		if (!*s)
+			return err_set(e, CF_EAPI, "'Items' has an empty string");
+		svec_push(&r->items, s, NULL);
+	}
+	return 0;
+}
+
+static int decode_rule(struct json_object *o, struct rule *r, struct cf_err *e)
+{
+	const char *type;
+	struct json_object *items;
+	size_t n;
+	int rc = codec_as_obj(o, "rule", e);
+	if (rc == 0)
+		rc = codec_str(o, "Type", KEYS, &type, e);
+	for (size_t i = 0; rc == 0 && i <= CF_ARRAY_LEN(azcn_kinds); i++) {
+		if (i == CF_ARRAY_LEN(azcn_kinds))
+			rc = err_set(e, CF_EAPI, "unknown rule Type '%.40s'", type);
+		else if (strcasecmp(type, azcn_kinds[i].wire) == 0) {
+			r->kind = azcn_kinds[i].kind;
+			break;
+		}
+	}
+	if (rc == 0)
+		rc = codec_int(o, "TTL", KEYS, 0, MODEL_TTL_MAX, &r->ttl, NULL, e);
+	if (rc == 0)
+		rc = codec_arr(o, "Items", KEYS, &items, &n, e);
+	if (rc == 0)
+		rc = decode_items(items, n, r, e);
+	return rc;
+}
+
+static int decode_policy(struct json_object *root, struct cache *c, struct cf_err *e)
+{
+	struct json_object *rules;
+	size_t n;
+	int rc = codec_bool(root, "IgnoreCacheControl", KEYS, &c->ignore_cache_control, NULL, e);
+	if (rc == 0)
+		rc = codec_bool(root, "IgnoreCookie", KEYS, &c->ignore_cookie, NULL, e);
+	if (rc == 0)
+		rc = codec_bool(root, "IgnoreQueryString", KEYS, &c->ignore_query_string, NULL, e);
+	/* A policy without rules may come back as null; the flags above are still required. */
+	if (rc == 0)
+		rc = codec_arr(root, "Rules", OKEYS, &rules, &n, e);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = decode_rule(codec_at(rules, i), cache_add_rule(c), e);
+		if (rc != 0)
+			err_prefix(e, "Rules[%zu]", i);
+	}
+	return rc;
+}
+
+static int azcn_read_req(struct prov_account *pa, const struct endpoint *ep, struct http_req *req,
+			 struct cf_err *e)
+{
+	return azcn_start(pa, ep, "GET", "cacherules", NULL, OP_READ, req, e);
+}
+
+static int azcn_read_parse(const struct endpoint *ep, const struct http_resp *resp,
+			   struct live_state *out, struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	int rc = prov_resp_transport(resp, e);
+	memset(out, 0, sizeof(*out));
+	if (rc != 0)
+		return rc;
+	if (resp->status != 200)
+		return azcn_error(ep, OP_READ, resp, e);
+	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
+	if (rc == 0)
+		rc = decode_policy(root, &out->cache, e);
+	codec_put(root);
+	if (rc != 0) {
+		live_state_release(out);
+		return prov_decode_error(ep, OP_READ, rc, e);
+	}
+	out->exists = true;
+	prov_digest(out);
+	return 0;
+}
+
+static const char *kind_wire(enum rule_kind k)
+{
+	for (size_t i = 0; i < CF_ARRAY_LEN(azcn_kinds); i++)
+		if (azcn_kinds[i].kind == k)
+			return azcn_kinds[i].wire;
+	return "?";
+}
+
+static void add_str_array(struct sb *sb, const struct svec *v)
+{
+	sb_addc(sb, '[');
+	for (size_t i = 0; i < v->n; i++) {
+		if (i)
+			sb_addc(sb, ',');
+		sb_add_json_str(sb, v->v[i].s);
+	}
+	sb_addc(sb, ']');
+}
+
+/* The whole policy, strict JSON (the documented example's trailing comma is not copied). */
+static void encode_policy(const struct cache *c, struct sb *sb)
+{
+	sb_adds(sb, "{\"Rules\":[");
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct rule *r = &c->rules[i];
+		sb_addf(sb, "%s{\"Type\":\"%s\",\"Items\":", i ? "," : "", kind_wire(r->kind));
+		add_str_array(sb, &r->items);
+		sb_addf(sb, ",\"TTL\":%lld}", (long long)r->ttl);
+	}
+	sb_addf(sb, "],\"IgnoreCacheControl\":%s,\"IgnoreCookie\":%s,\"IgnoreQueryString\":%s}",
+		c->ignore_cache_control ? "true" : "false", c->ignore_cookie ? "true" : "false",
+		c->ignore_query_string ? "true" : "false");
+}
+
+static int azcn_write_req(struct prov_account *pa, const struct endpoint *ep,
+			  const struct live_state *live, struct http_req *req, struct cf_err *e)
+{
+	struct sb body;
+	CF_UNUSED(live); /* the policy is replaced whole; nothing foreign to keep */
+	int rc = azcn_start(pa, ep, "PUT", "cacherules", NULL, OP_WRITE, req, e);
+	if (rc != 0)
+		return rc;
+	sb_init(&body, PROV_BODY_MAX);
+	encode_policy(&ep->cache, &body);
+	rc = prov_req_json(req, &body, e);
+	sb_release(&body);
+	return rc;
+}
+
+/* ---- tasks ---- */
+
+static int task_status(const char *s, enum task_state *out, struct cf_err *e)
+{
+	static const struct {
+		const char *wire;
+		enum task_state st;
+	} map[] = {
+	    {"NotSet", TASK_RUNNING},  {"Processing", TASK_RUNNING},  {"Running", TASK_RUNNING},
+	    {"Waiting", TASK_RUNNING}, {"Succeeded", TASK_SUCCEEDED}, {"Succeed", TASK_SUCCEEDED},
+	    {"Failed", TASK_FAILED},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(map); i++)
+		if (strcasecmp(s, map[i].wire) == 0) {
+			*out = map[i].st;
+			return 0;
+		}
+	return err_set(e, CF_EAPI, "unknown task status '%.40s'", s);
+}
+
+/* {"Succeeded":true,"IsAsync":true,"AsyncInfo":{"TaskTrackId":…,"TaskStatus":…}} */
+static int decode_envelope(struct json_object *root, struct task *t, struct cf_err *e)
+{
+	struct json_object *info = NULL;
+	bool ok = false, present = false, async = false;
+	const char *id = NULL, *st = NULL;
+	int rc = codec_bool(root, "Succeeded", OKEYS, &ok, &present, e);
+	if (rc == 0 && !present)
+		rc = codec_bool(root, "Succeed", KEYS, &ok, NULL, e);
+	if (rc == 0 && !ok)
+		return err_set(e, CF_EAPI, "success status with \"Succeeded\": false");
+	if (rc == 0)
+		rc = codec_bool(root, "IsAsync", OKEYS, &async, NULL, e);
+	if (rc == 0)
+		rc = codec_obj(root, "AsyncInfo", async ? KEYS : OKEYS, &info, e);
+	if (rc != 0)
+		return rc;
+	if (!info) {
+		t->state = TASK_SUCCEEDED; /* applied synchronously */
+		return 0;
+	}
+	rc = codec_str(info, "TaskTrackId", KEYS, &id, e);
+	if (rc == 0 && !prov_valid_id(id))
+		rc = err_set(e, CF_EAPI, "TaskTrackId '%.70s' is not a task id", id);
+	if (rc == 0)
+		rc = codec_str(info, "TaskStatus", OKEYS, &st, e);
+	t->state = TASK_RUNNING;
+	if (rc == 0 && st)
+		rc = task_status(st, &t->state, e);
+	if (rc == 0)
+		t->id = xstrdup(id);
+	return rc;
+}
+
+static int parse_accepted(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+			  struct task *t, struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	int rc = prov_resp_transport(resp, e);
+	memset(t, 0, sizeof(*t));
+	if (rc != 0)
+		return rc;
+	if (resp->status != 200 && resp->status != 202)
+		return azcn_error(ep, op, resp, e);
+	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
+	if (rc == 0)
+		rc = decode_envelope(root, t, e);
+	codec_put(root);
+	if (rc != 0) {
+		task_release(t);
+		return prov_decode_error(ep, op, rc, e);
+	}
+	t->retry_after_s = prov_retry_after(resp);
+	return 0;
+}
+
+static int azcn_write_parse(const struct endpoint *ep, const struct http_resp *resp,
+			    struct task *out, struct cf_err *e)
+{
+	return parse_accepted(ep, OP_WRITE, resp, out, e);
+}
+
+/* ---- purges and preloads ---- */
+
+static size_t azcn_split(const struct endpoint *ep, const struct purge *p, struct purge_batch **out)
+{
+	const struct prov_caps purge_caps = {AZCN_MAX_ITEMS, AZCN_MAX_ITEMS, 0, AZCN_MAX_ITEMS};
+	const struct prov_caps load_caps = {AZCN_MAX_ITEMS, 0, 0, AZCN_MAX_ITEMS};
+	struct svec files = {0}, dirs = {0}, none1 = {0}, none2 = {0};
+	size_t n = 0;
+	*out = NULL;
+	/* patterns and regex are cdnpro-only (validation refuses them here) */
+	prov_expand_urls(ep, &p->files, "", &files);
+	prov_expand_urls(ep, &p->dirs, "", &dirs);
+	prov_pack(BATCH_PURGE, p->action, &files, &dirs, &none1, &none2, &purge_caps, out, &n);
+	prov_expand_urls(ep, &p->preload, "", &files);
+	prov_pack(BATCH_PRELOAD, p->action, &files, &dirs, &none1, &none2, &load_caps, out, &n);
+	return n;
+}
+
+static int azcn_batch_req(struct prov_account *pa, const struct endpoint *ep,
+			  const struct purge_batch *b, struct http_req *req, struct cf_err *e)
+{
+	bool purge = b->kind == BATCH_PURGE;
+	struct sb body;
+	int rc = azcn_start(pa, ep, "POST", purge ? "purges" : "preloads", NULL,
+			    purge ? OP_PURGE : OP_PRELOAD, req, e);
+	if (rc != 0)
+		return rc;
+	sb_init(&body, PROV_BODY_MAX);
+	sb_adds(&body, "{\"Files\":");
+	add_str_array(&body, &b->files);
+	if (purge && b->dirs.n) {
+		sb_adds(&body, ",\"Directories\":");
+		add_str_array(&body, &b->dirs);
+	}
+	sb_addc(&body, '}');
+	rc = prov_req_json(req, &body, e);
+	sb_release(&body);
+	return rc;
+}
+
+static int azcn_batch_parse(const struct endpoint *ep, const struct purge_batch *b,
+			    const struct http_resp *resp, struct task *out, struct cf_err *e)
+{
+	return parse_accepted(ep, b->kind == BATCH_PURGE ? OP_PURGE : OP_PRELOAD, resp, out, e);
+}
+
+/* Every task (rule write, purge, preload) is polled through operations/{id}: it is the one
+ * query that needs nothing but the id, so a task resumed from the ledger polls the same way. */
+static int azcn_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
+			 struct http_req *req, struct cf_err *e)
+{
+	memset(req, 0, sizeof(*req));
+	if (!t->id)
+		return err_set(e, CF_EINVAL, "endpoint '%s': task has no id to poll", ep->name.s);
+	return azcn_start(pa, ep, "GET", "operations", t->id, OP_POLL, req, e);
+}
+
+/* Operation: {Id, Type, Status, Message, Start, End, EndpointId, SubscriptionId} */
+static int decode_operation(struct json_object *root, struct task *t, struct cf_err *e)
+{
+	const char *id = NULL, *st, *msg = NULL;
+	int rc = codec_str(root, "Id", OKEYS, &id, e);
+	if (rc == 0 && id && t->id && strcasecmp(id, t->id) != 0)
+		rc = err_set(e, CF_EAPI, "operation '%.70s' answered for task '%s'", id, t->id);
+	if (rc == 0)
+		rc = codec_str(root, "Status", KEYS, &st, e);
+	if (rc == 0)
+		rc = task_status(st, &t->state, e);
+	if (rc == 0)
+		rc = codec_str(root, "Message", OKEYS, &msg, e);
+	if (rc == 0 && t->state == TASK_FAILED) {
+		free(t->message);
+		t->message = xstrdup(msg && *msg ? msg : "the provider reported the task failed");
+	}
+	return rc;
+}
+
+static int azcn_poll_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *t,
+			   struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	int rc = prov_resp_transport(resp, e);
+	if (rc != 0)
+		return rc;
+	if (resp->status != 200)
+		return azcn_error(ep, OP_POLL, resp, e);
+	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
+	if (rc == 0)
+		rc = decode_operation(root, t, e);
+	codec_put(root);
+	if (rc != 0)
+		return prov_decode_error(ep, OP_POLL, rc, e);
+	t->retry_after_s = prov_retry_after(resp);
+	return 0;
+}
+
+const struct prov_ops prov_azurecn_ops = {
+    .kind = PROV_AZURE_CHINA,
+    .max_files = AZCN_MAX_ITEMS,
+    .max_dirs = AZCN_MAX_ITEMS,
+    .max_regex = 0,
+    .account_open = azcn_open,
+    .account_close = prov_account_close,
+    .account_ready = azcn_ready,
+    .read_req = azcn_read_req,
+    .read_parse = azcn_read_parse,
+    .write_req = azcn_write_req,
+    .write_parse = azcn_write_parse,
+    .split = azcn_split,
+    .batch_req = azcn_batch_req,
+    .batch_parse = azcn_batch_parse,
+    .poll_req = azcn_poll_req,
+    .poll_parse = azcn_poll_parse,
+    .quota_req = NULL,
+    .quota_parse = NULL,
+};

@@ -1,0 +1,496 @@
+/* Driver table, live-state digest, error lines and the helpers the three drivers share. */
+#include "reconcile/compat.h"
+
+#include <strings.h>
+#include <time.h>
+#include <openssl/evp.h>
+
+#include "reconcile/prov_int.h"
+#include "reconcile/secret.h"
+#include "reconcile/sign.h"
+#include "reconcile/xmem.h"
+
+#define PROV_DIGEST_MAGIC    "cacheform-live/1\n"
+#define PROV_DIGEST_MAX	     ((size_t)16 << 20) /* canonical form of one endpoint's live state */
+#define PROV_RETRY_AFTER_MAX 3600		/* seconds; longer hints are clamped */
+#define PROV_WHAT_MAX	     256
+
+const struct prov_ops *prov_get(enum provider_kind kind)
+{
+	switch (kind) {
+	case PROV_AZURE_CHINA:
+		return &prov_azurecn_ops;
+	case PROV_AZURE:
+		return &prov_azure_ops;
+	case PROV_CDNPRO:
+		return &prov_cdnpro_ops;
+	case PROV__COUNT:
+		break;
+	}
+	return NULL;
+}
+
+const char *task_state_name(enum task_state s)
+{
+	switch (s) {
+	case TASK_NONE:
+		return "none";
+	case TASK_RUNNING:
+		return "running";
+	case TASK_SUCCEEDED:
+		return "succeeded";
+	case TASK_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+void live_state_release(struct live_state *ls)
+{
+	if (!ls)
+		return;
+	cache_release(&ls->cache);
+	for (size_t i = 0; i < ls->nforeign; i++) {
+		free(ls->foreign[i].name);
+		free(ls->foreign[i].json);
+	}
+	free(ls->foreign);
+	free(ls->inexact);
+	memset(ls, 0, sizeof(*ls));
+}
+
+void task_release(struct task *t)
+{
+	if (!t)
+		return;
+	free(t->id);
+	free(t->poll_url);
+	free(t->message);
+	memset(t, 0, sizeof(*t));
+}
+
+void purge_batch_release(struct purge_batch *b)
+{
+	if (!b)
+		return;
+	svec_release(&b->files);
+	svec_release(&b->dirs);
+	svec_release(&b->patterns);
+	svec_release(&b->regex);
+	memset(b, 0, sizeof(*b));
+}
+
+bool prov_cache_matches(const struct live_state *live, const struct cache *desired)
+{
+	if (!live->exists || live->inexact)
+		return false;
+	if (!live->cache_control_unknown)
+		return cache_equal(&live->cache, desired);
+	struct cache probe = live->cache;
+	probe.ignore_cache_control = desired->ignore_cache_control;
+	return cache_equal(&probe, desired);
+}
+
+/* ---- digest ---- */
+
+/* Length-prefixed strings keep the serialisation unambiguous whatever the bytes are. */
+static void dig_str(struct sb *sb, const char *s)
+{
+	s = s ? s : "";
+	sb_addf(sb, "%zu:", strlen(s));
+	sb_adds(sb, s);
+}
+
+static void dig_cache(struct sb *sb, const struct cache *c)
+{
+	sb_addf(sb, "icc %d icookie %d iqs %d rules %zu\n", c->ignore_cache_control,
+		c->ignore_cookie, c->ignore_query_string, c->nrules);
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct rule *r = &c->rules[i];
+		sb_addf(sb, "rule %s %lld ", rule_kind_name(r->kind), (long long)r->ttl);
+		dig_str(sb, r->name.s);
+		sb_addf(sb, " %zu\n", r->items.n);
+		for (size_t j = 0; j < r->items.n; j++) {
+			sb_adds(sb, "item ");
+			dig_str(sb, r->items.v[j].s);
+			sb_addc(sb, '\n');
+		}
+	}
+}
+
+void prov_digest(struct live_state *ls)
+{
+	struct sb sb;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	sb_init(&sb, PROV_DIGEST_MAX);
+	sb_adds(&sb, PROV_DIGEST_MAGIC);
+	sb_addf(&sb, "exists %d ccunknown %d inexact ", ls->exists, ls->cache_control_unknown);
+	dig_str(&sb, ls->inexact);
+	sb_addc(&sb, '\n');
+	dig_cache(&sb, &ls->cache);
+	sb_addf(&sb, "foreign %zu\n", ls->nforeign);
+	for (size_t i = 0; i < ls->nforeign; i++) {
+		sb_addf(&sb, "f %d ", ls->foreign[i].order);
+		dig_str(&sb, ls->foreign[i].name);
+		sb_addc(&sb, ' ');
+		dig_str(&sb, ls->foreign[i].json);
+		sb_addc(&sb, '\n');
+	}
+	/* An overflowed form still hashes deterministically; mark it so it cannot collide
+	 * with a complete one. */
+	if (sb.overflow)
+		sb_adds(&sb, "!overflow");
+	EVP_Digest(sb.buf, sb.len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < mdlen && i < 32; i++)
+		snprintf(ls->digest + 2 * i, 3, "%02x", md[i]);
+	sb_release(&sb);
+}
+
+/* ---- error lines ---- */
+
+/* Copies a provider's text into out: control characters become spaces, and it is cut at
+ * PROV_ERR_TEXT_MAX bytes on a UTF-8 boundary so one line stays one line. */
+static void clean_text(const char *s, char *out, size_t n)
+{
+	size_t o = 0, cap = n - 1 < PROV_ERR_TEXT_MAX ? n - 1 : PROV_ERR_TEXT_MAX;
+	bool cut = false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (o >= cap) {
+			cut = true;
+			break;
+		}
+		out[o++] = (*p < 0x20 || *p == 0x7f) ? ' ' : (char)*p;
+	}
+	if (cut) {
+		while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80)
+			o--;
+		if (o + 3 <= n - 1) {
+			out[o++] = '.';
+			out[o++] = '.';
+			out[o++] = '.';
+		}
+	}
+	out[o] = '\0';
+}
+
+static int http_error_line(const char *subject, const char *op, const struct http_resp *resp,
+			   const char *code, const char *msg, struct cf_err *e)
+{
+	char ctext[32], mtext[PROV_ERR_TEXT_MAX + 4];
+	int rc = (resp->status == 401 || resp->status == 403) ? CF_EAUTH : CF_EAPI;
+	clean_text(code ? code : "", ctext, sizeof(ctext));
+	clean_text(msg ? msg : "", mtext, sizeof(mtext));
+	err_set(e, rc, "%s: %s: HTTP %ld%s%s%s%s", subject, op, resp->status, ctext[0] ? " " : "",
+		ctext, mtext[0] ? ": " : "", mtext);
+	if (e)
+		snprintf(e->code, sizeof(e->code), "%s", ctext);
+	return rc;
+}
+
+int prov_http_error(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		    const char *code, const char *msg, struct cf_err *e)
+{
+	char subject[PROV_WHAT_MAX];
+	const char *prov = ep->account ? provider_name(ep->account->provider) : "?";
+	snprintf(subject, sizeof(subject), "endpoint '%s' (%s)", ep->name.s, prov);
+	return http_error_line(subject, op, resp, code, msg, e);
+}
+
+int prov_account_http_error(const struct prov_account *pa, const char *op,
+			    const struct http_resp *resp, const char *code, const char *msg,
+			    struct cf_err *e)
+{
+	char subject[PROV_WHAT_MAX];
+	snprintf(subject, sizeof(subject), "account '%s' (%s)", pa->name, provider_name(pa->kind));
+	return http_error_line(subject, op, resp, code, msg, e);
+}
+
+int prov_resp_transport(const struct http_resp *resp, struct cf_err *e)
+{
+	if (resp->rc == 0)
+		return 0;
+	if (e)
+		*e = resp->err;
+	return resp->rc;
+}
+
+int prov_decode_error(const struct endpoint *ep, const char *op, int rc, struct cf_err *e)
+{
+	const char *prov = ep->account ? provider_name(ep->account->provider) : "?";
+	err_prefix(e, "endpoint '%s' (%s): %s: unexpected response", ep->name.s, prov, op);
+	return rc;
+}
+
+/* ---- accounts ---- */
+
+static int open_field(const struct account *a, const char *repo_root, const struct prov_field *f,
+		      struct prov_account *pa, struct cf_err *e)
+{
+	const struct mval *m = (const struct mval *)((const char *)a + f->model_off);
+	char **dst = (char **)((char *)pa + f->pa_off);
+	char what[PROV_WHAT_MAX];
+	snprintf(what, sizeof(what), "account '%s': %s", a->name.s, f->name);
+	if (m->kind == MVAL_ABSENT) {
+		if (f->required)
+			return err_set(e, CF_EINVAL, "%s is missing", what);
+		*dst = xstrdup(f->default_val);
+		return 0;
+	}
+	return secret_resolve(m, repo_root, what, dst, e);
+}
+
+/* SPEC §2.1: https everywhere, plain http only towards this machine. */
+static int check_base(const char *name, const char *field, char *url, struct cf_err *e)
+{
+	size_t n = strlen(url);
+	while (n > 0 && url[n - 1] == '/')
+		url[--n] = '\0';
+	if (strncasecmp(url, "https://", 8) == 0 && n > 8)
+		return 0;
+	if (strncasecmp(url, "http://", 7) == 0 && http_is_loopback_url(url))
+		return 0;
+	return err_set(e, CF_EINVAL,
+		       "account '%s': %s must be an https:// URL (http:// only for loopback)", name,
+		       field);
+}
+
+int prov_account_open(const struct account *a, const char *repo_root,
+		      const struct prov_field *fields, size_t nfields, const char *default_base,
+		      struct prov_account **out, struct cf_err *e)
+{
+	const struct prov_field common[] = {
+	    {"base_url", offsetof(struct account, base_url),
+	     offsetof(struct prov_account, base_url), false, default_base},
+	    {"ca_file", offsetof(struct account, ca_file), offsetof(struct prov_account, ca_file),
+	     false, NULL},
+	};
+	struct prov_account *pa = xcalloc(1, sizeof(*pa));
+	int rc = 0;
+	pa->kind = a->provider;
+	pa->name = xstrdup(a->name.s);
+	pa->timeout_ms = a->timeout_s > 0 ? (long)(a->timeout_s * 1000) : 0;
+	for (size_t i = 0; i < CF_ARRAY_LEN(common) && rc == 0; i++)
+		rc = open_field(a, repo_root, &common[i], pa, e);
+	for (size_t i = 0; i < nfields && rc == 0; i++)
+		rc = open_field(a, repo_root, &fields[i], pa, e);
+	if (rc == 0)
+		rc = check_base(a->name.s, "base_url", pa->base_url, e);
+	if (rc == 0 && pa->login_url)
+		rc = check_base(a->name.s, "login_url", pa->login_url, e);
+	if (rc != 0) {
+		prov_account_close(pa);
+		pa = NULL;
+	}
+	*out = pa;
+	return rc;
+}
+
+void prov_account_close(struct prov_account *pa)
+{
+	if (!pa)
+		return;
+	char **s[] = {&pa->name,	  &pa->base_url,  &pa->ca_file,	    &pa->subscription,
+		      &pa->key_id,	  &pa->key_value, &pa->tenant,	    &pa->client_id,
+		      &pa->client_secret, &pa->login_url, &pa->api_version, &pa->token,
+		      &pa->user,	  &pa->api_key};
+	for (size_t i = 0; i < CF_ARRAY_LEN(s); i++)
+		secret_free(*s[i]);
+	sign_wipe(pa, sizeof(*pa));
+	free(pa);
+}
+
+time_t prov_now(const struct prov_account *pa)
+{
+	return pa->fixed_now ? pa->fixed_now : time(NULL);
+}
+
+/* ---- requests ---- */
+
+void prov_req_start(struct http_req *req, struct prov_account *pa, const struct endpoint *ep,
+		    const char *method, const char *url, const char *op, http_sign_fn sign)
+{
+	char what[PROV_WHAT_MAX];
+	snprintf(what, sizeof(what), "endpoint '%s': %s", ep ? ep->name.s : "?", op);
+	http_req_init(req, method, url, what);
+	req->retry = strcmp(method, "POST") == 0 ? HTTP_RETRY_UNSAFE : HTTP_RETRY_SAFE;
+	req->bucket = pa->name;
+	req->ca_file = pa->ca_file;
+	req->timeout_ms = pa->timeout_ms;
+	req->sign = sign;
+	req->sign_ctx = pa;
+	http_req_header(req, "Accept", "application/json");
+}
+
+int prov_req_json(struct http_req *req, struct sb *sb, struct cf_err *e)
+{
+	if (sb->overflow) {
+		err_set(e, CF_ELIMIT, "%s: request body over %zu bytes", req->what, sb->max);
+		http_req_release(req);
+		return CF_ELIMIT;
+	}
+	size_t len = sb->len;
+	http_req_body(req, sb_detach(sb), len);
+	http_req_header(req, "Content-Type", "application/json");
+	return 0;
+}
+
+static bool unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+int prov_add_segment(struct sb *sb, const char *s)
+{
+	int r = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && r == 0; p++)
+		r = unreserved(*p) ? sb_addc(sb, (char)*p) : sb_addf(sb, "%%%02X", *p);
+	return r;
+}
+
+int prov_add_form(struct sb *sb, const char *s)
+{
+	int r = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && r == 0; p++)
+		r = *p == ' '	     ? sb_addc(sb, '+')
+		    : unreserved(*p) ? sb_addc(sb, (char)*p)
+				     : sb_addf(sb, "%%%02X", *p);
+	return r;
+}
+
+/* ---- URLs ---- */
+
+bool prov_valid_id(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > PROV_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!unreserved((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+char *prov_last_segment(const char *url)
+{
+	size_t end = strcspn(url, "?#");
+	while (end > 0 && url[end - 1] == '/')
+		end--;
+	size_t start = end;
+	while (start > 0 && url[start - 1] != '/')
+		start--;
+	size_t n = end - start;
+	if (n == 0 || n > PROV_ID_MAX)
+		return NULL;
+	for (size_t i = start; i < end; i++)
+		if (!unreserved((unsigned char)url[i]))
+			return NULL;
+	return xstrndup(url + start, n);
+}
+
+/* Length of "scheme://authority" at the start of url, 0 when url is not absolute. */
+static size_t origin_len(const char *url)
+{
+	const char *p = strstr(url, "://");
+	if (!p || p == url || strcspn(url, ":/?#") != (size_t)(p - url))
+		return 0;
+	p += 3;
+	return (size_t)(p - url) + strcspn(p, "/?#");
+}
+
+bool prov_same_origin(const char *url, const char *base)
+{
+	size_t a = origin_len(url), b = origin_len(base);
+	return a > 0 && a == b && strncasecmp(url, base, a) == 0;
+}
+
+int prov_retry_after(const struct http_resp *resp)
+{
+	const char *v = http_resp_header(resp, "retry-after");
+	if (!v || !*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 6)
+		return 0;
+	long s = strtol(v, NULL, 10);
+	return s > PROV_RETRY_AFTER_MAX ? PROV_RETRY_AFTER_MAX : (int)s;
+}
+
+/* ---- purge expansion and packing ---- */
+
+static bool is_absolute(const char *s)
+{
+	return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
+}
+
+const char *prov_url_path(const char *s)
+{
+	size_t o = is_absolute(s) ? origin_len(s) : 0;
+	return s[o] ? s + o : "/";
+}
+
+void prov_svec_add_unique(struct svec *v, const char *s)
+{
+	if (!svec_contains(v, s))
+		svec_push(v, s, NULL);
+}
+
+void prov_expand_urls(const struct endpoint *ep, const struct svec *in, const char *suffix,
+		      struct svec *out)
+{
+	const char *scheme = ep->scheme.s ? ep->scheme.s : "https";
+	struct sb sb;
+	sb_init(&sb, PROV_URL_MAX * 2);
+	for (size_t i = 0; i < in->n; i++) {
+		const char *item = in->v[i].s;
+		if (is_absolute(item)) {
+			sb_reset(&sb);
+			sb_adds(&sb, item);
+			sb_adds(&sb, suffix);
+			prov_svec_add_unique(out, sb.buf);
+			continue;
+		}
+		for (size_t h = 0; h < ep->hosts.n; h++) {
+			sb_reset(&sb);
+			sb_addf(&sb, "%s://%s%s%s", scheme, ep->hosts.v[h].s, item, suffix);
+			prov_svec_add_unique(out, sb.buf);
+		}
+	}
+	sb_release(&sb);
+}
+
+static size_t take(struct svec *dst, const struct svec *src, size_t *at, size_t room)
+{
+	size_t k = 0;
+	for (; k < room && *at < src->n; k++, (*at)++)
+		svec_push(dst, src->v[*at].s, NULL);
+	return k;
+}
+
+static size_t min_sz(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+void prov_pack(enum batch_kind kind, enum purge_action action, struct svec *files,
+	       struct svec *dirs, struct svec *patterns, struct svec *regex,
+	       const struct prov_caps *caps, struct purge_batch **out, size_t *n)
+{
+	size_t fi = 0, di = 0, pi = 0, ri = 0;
+	size_t cap = *n;
+	while (fi < files->n || di < dirs->n || pi < patterns->n || ri < regex->n) {
+		struct purge_batch b = {.kind = kind, .action = action};
+		size_t total = caps->max_total ? caps->max_total : SIZE_MAX;
+		total -= take(&b.files, files, &fi, min_sz(caps->max_files, total));
+		size_t d = take(&b.dirs, dirs, &di, min_sz(caps->max_dirs, total));
+		total -= d;
+		total -= take(&b.patterns, patterns, &pi, min_sz(caps->max_dirs - d, total));
+		take(&b.regex, regex, &ri, min_sz(caps->max_regex, total));
+		if (!b.files.n && !b.dirs.n && !b.patterns.n && !b.regex.n)
+			break; /* a kind with cap 0: the driver never passes one (validation) */
+		xgrow(out, &cap, *n + 1, sizeof(**out));
+		(*out)[(*n)++] = b;
+	}
+	svec_release(files);
+	svec_release(dirs);
+	svec_release(patterns);
+	svec_release(regex);
+}

@@ -1,0 +1,42 @@
+/*
+ * Making HTTP exchanges safe to print, and headers safe to send. Pure functions over
+ * strings: credentials (Authorization values, signatures, tokens, secret JSON members and
+ * form fields, Bearer values) become "<redacted>", and control bytes are escaped so a
+ * hostile response cannot drive the terminal.
+ */
+#ifndef CF_REDACT_H
+#define CF_REDACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "reconcile/sb.h"
+
+#define REDACT_MARK "<redacted>"
+
+/*
+ * True when a header, JSON member, form field or query parameter of this name carries a
+ * credential (case-insensitive; '-' and '_' ignored): authorization, cookie, sig,
+ * api keys, and names ending in token, secret, password, secretkey or signature.
+ */
+bool redact_name_is_secret(const char *name, size_t n);
+
+/* Appends a header value as it may be printed: a secret one keeps only its auth scheme
+ * ("Basic <redacted>"). Control bytes are escaped. */
+void redact_header(const char *name, const char *value, struct sb *out);
+
+/* Appends url with the values of secret query parameters replaced. */
+void redact_url(const char *url, struct sb *out);
+
+/* Appends body[0..len) with secret JSON string members, secret form fields and Bearer
+ * values replaced, control bytes escaped. */
+void redact_body(const char *body, size_t len, struct sb *out);
+
+/* Appends s[0..n) with control bytes other than LF and TAB written as \xNN. */
+void redact_escape(const char *s, size_t n, struct sb *out);
+
+/* True when name is an RFC 9110 token and value holds no CR, LF or other control byte
+ * except TAB: what may go on the wire without letting a value inject a header. */
+bool redact_header_valid(const char *name, const char *value);
+
+#endif

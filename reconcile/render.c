@@ -1,0 +1,497 @@
+#include "reconcile/compat.h"
+#include "reconcile/render.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reconcile/planfile.h"
+
+#define COMMIT_SHOWN 12 /* hex digits of a commit id in human output */
+#define HASH_SHOWN   12
+
+#define C_RESET "\033[0m"
+#define C_ADD	"\033[32m"
+#define C_DEL	"\033[31m"
+#define C_CHG	"\033[33m"
+#define C_DIM	"\033[2m"
+#define C_BOLD	"\033[1m"
+
+int render_format_parse(const char *s, enum render_format *out)
+{
+	static const char *const names[] = {"text", "json", "markdown", "github"};
+	for (size_t i = 0; i < CF_ARRAY_LEN(names); i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum render_format)i;
+			return 0;
+		}
+	return -1;
+}
+
+bool render_want_color(int fd)
+{
+	const char *nc = getenv("NO_COLOR");
+	return isatty(fd) && !(nc && *nc);
+}
+
+static void ttl_text(int64_t ttl, struct sb *out)
+{
+	char buf[32];
+	duration_format(ttl, buf, sizeof(buf));
+	sb_adds(out, buf);
+	if (ttl == 0)
+		sb_adds(out, " (no cache)");
+}
+
+void render_rule(const struct rule *r, struct sb *out)
+{
+	sb_addf(out, "%s ", rule_kind_name(r->kind));
+	for (size_t i = 0; i < r->items.n; i++)
+		sb_addf(out, "%s%s", i ? ", " : "", r->items.v[i].s);
+	sb_adds(out, "  ttl ");
+	ttl_text(r->ttl, out);
+}
+
+/* ---- one line per change, shared by text and markdown (diff blocks) ---- */
+
+static char change_sign(enum diff_op op)
+{
+	switch (op) {
+	case DIFF_ADD:
+		return '+';
+	case DIFF_REMOVE:
+		return '-';
+	case DIFF_CHANGE:
+		return '~';
+	case DIFF_MOVE:
+		return '>';
+	}
+	return '?';
+}
+
+static void change_line(const struct plan_endpoint *pe, const struct diff_entry *d, struct sb *out)
+{
+	const struct rule *before = d->before >= 0 ? &pe->live.rules[d->before] : NULL;
+	const struct rule *after = d->after >= 0 ? &pe->desired.rules[d->after] : NULL;
+	switch (d->op) {
+	case DIFF_ADD:
+		sb_addf(out, "rule %ld: ", d->after + 1);
+		render_rule(after, out);
+		break;
+	case DIFF_REMOVE:
+		sb_addf(out, "rule %ld: ", d->before + 1);
+		render_rule(before, out);
+		break;
+	case DIFF_CHANGE:
+	case DIFF_MOVE:
+		if (d->op == DIFF_MOVE)
+			sb_addf(out, "rule %ld (was %ld): ", d->after + 1, d->before + 1);
+		else
+			sb_addf(out, "rule %ld: ", d->after + 1);
+		render_rule(after, out);
+		if (d->fields & (DIFF_F_ITEMS | DIFF_F_KIND)) {
+			sb_adds(out, "  (was ");
+			render_rule(before, out);
+			sb_addc(out, ')');
+		} else if (d->fields & DIFF_F_TTL) {
+			sb_adds(out, "  (ttl was ");
+			ttl_text(before->ttl, out);
+			sb_addc(out, ')');
+		}
+		break;
+	}
+}
+
+static const char *sign_color(char sign)
+{
+	return sign == '+' ? C_ADD : sign == '-' ? C_DEL : C_CHG;
+}
+
+static void ep_changes(const struct plan_endpoint *pe, const char *indent, bool color,
+		       struct sb *out)
+{
+	for (size_t i = 0; i < pe->diff.n; i++) {
+		char s = change_sign(pe->diff.v[i].op);
+		sb_addf(out, "%s%s%c ", indent, color ? sign_color(s) : "", s);
+		change_line(pe, &pe->diff.v[i], out);
+		sb_addf(out, "%s\n", color ? C_RESET : "");
+	}
+	for (size_t i = 0; i < pe->diff.nflags; i++) {
+		const struct diff_flag_change *f = &pe->diff.flags[i];
+		sb_addf(out, "%s%s~ %s: %s -> %s%s\n", indent, color ? C_CHG : "",
+			diff_flag_name(f->flag), f->before ? "true" : "false",
+			f->after ? "true" : "false", color ? C_RESET : "");
+	}
+	if (pe->inexact)
+		sb_addf(out, "%s~ live settings have no exact form (%s); rewritten\n", indent,
+			pe->inexact);
+	for (size_t i = 0; i < pe->nforeign; i++)
+		sb_addf(out,
+			"%s= delivery rule '%s' (order %d) not managed by cacheform; preserved\n",
+			indent, pe->foreign[i].name, pe->foreign[i].order);
+}
+
+static void ep_summary(const struct plan_endpoint *pe, struct sb *out)
+{
+	const struct cache_diff *d = &pe->diff;
+	sb_addf(out, "%zu added, %zu changed, %zu removed, %zu moved", d->nadd, d->nchange,
+		d->nremove, d->nmove);
+	if (d->nflags)
+		sb_addf(out, ", %zu flag%s", d->nflags, d->nflags == 1 ? "" : "s");
+}
+
+static void safety_line(const struct plan_endpoint *pe, const char *indent, struct sb *out)
+{
+	if (pe->safety_exceeded)
+		sb_addf(out,
+			"%s! safety: %u%% of %zu existing rules removed, changed or moved "
+			"(over the limit; apply needs --force)\n",
+			indent, pe->pct, pe->existing);
+}
+
+/* ---- text ---- */
+
+static void text_endpoint(const struct plan_endpoint *pe, bool color, struct sb *out)
+{
+	const char *b = color ? C_BOLD : "", *r = color ? C_RESET : "";
+	sb_addf(out, "%s%s%s (%s, account %s", b, pe->name, r, provider_name(pe->provider),
+		pe->account);
+	if (pe->mode != MODE_MANAGE)
+		sb_addf(out, ", mode %s", endpoint_mode_name(pe->mode));
+	sb_adds(out, "): ");
+	switch (pe->action) {
+	case PLAN_EP_NONE:
+		sb_adds(out, "no changes\n");
+		break;
+	case PLAN_EP_UNMANAGED:
+		sb_adds(out, "cache rules not managed (purge-only)\n");
+		break;
+	case PLAN_EP_ERROR:
+		sb_addf(out, "%serror%s: %s\n", color ? C_DEL : "", r, pe->error);
+		break;
+	case PLAN_EP_UPDATE:
+	case PLAN_EP_DRIFT:
+		sb_adds(out, pe->action == PLAN_EP_UPDATE ? "update cache rules ("
+							  : "drift, not written (observe) (");
+		ep_summary(pe, out);
+		sb_adds(out, ")\n");
+		ep_changes(pe, "    ", color, out);
+		safety_line(pe, "    ", out);
+		return;
+	}
+	if (pe->action == PLAN_EP_NONE)
+		ep_changes(pe, "    ", false, out);
+}
+
+static void purge_desc(const struct plan_purge *pp, struct sb *out)
+{
+	sb_addf(out, "%" PRId64 " file%s, %" PRId64 " dir%s", pp->files, pp->files == 1 ? "" : "s",
+		pp->dirs, pp->dirs == 1 ? "" : "s");
+	if (pp->patterns)
+		sb_addf(out, ", %" PRId64 " pattern%s", pp->patterns, pp->patterns == 1 ? "" : "s");
+	if (pp->regex)
+		sb_addf(out, ", %" PRId64 " regex", pp->regex);
+	if (pp->preloads)
+		sb_addf(out, ", %" PRId64 " preload%s", pp->preloads, pp->preloads == 1 ? "" : "s");
+	sb_addf(out, " in %zu request%s", pp->requests, pp->requests == 1 ? "" : "s");
+}
+
+static void purge_state_text(const struct plan_purge *pp, struct sb *out)
+{
+	if (pp->blocked) {
+		sb_adds(out, "blocked: its endpoint could not be read");
+		return;
+	}
+	switch (pp->state) {
+	case PLAN_PURGE_RUN:
+		sb_adds(out, "will run");
+		break;
+	case PLAN_PURGE_RETRY:
+		sb_adds(out, "will run again (the last attempt failed)");
+		break;
+	case PLAN_PURGE_PENDING:
+		sb_adds(out, "submitted earlier; apply waits for its result");
+		break;
+	case PLAN_PURGE_EDITED:
+		sb_addf(out,
+			"edited after it ran (recorded %.*s, now %.*s); not run again, "
+			"use a new purge id",
+			HASH_SHOWN, pp->recorded_hash, HASH_SHOWN, pp->content_hash);
+		break;
+	case PLAN_PURGE_OVER_QUOTA:
+		sb_adds(out, "refused: exceeds the daily purge quota");
+		break;
+	}
+}
+
+static void text_purges(const struct plan *p, bool color, struct sb *out)
+{
+	if (p->no_purges) {
+		sb_adds(out, "\nPurges: not planned (--no-purges)\n");
+		return;
+	}
+	if (!p->npurges)
+		return;
+	sb_adds(out, "\nPurges:\n");
+	for (size_t i = 0; i < p->npurges; i++) {
+		const struct plan_purge *pp = &p->purges[i];
+		char s = plan_purge_runs(pp) ? '+' : pp->state == PLAN_PURGE_PENDING ? '~' : '!';
+		sb_addf(out, "  %s%c%s %s on %s: ", color ? sign_color(s) : "", s,
+			color ? C_RESET : "", pp->id, pp->endpoint);
+		purge_desc(pp, out);
+		sb_adds(out, "; ");
+		purge_state_text(pp, out);
+		sb_addc(out, '\n');
+	}
+}
+
+static void quota_text(const struct plan_quota *q, const char *indent, struct sb *out)
+{
+	if (!q->known) {
+		sb_addf(out, "%s%s (%s): remaining quota unknown\n", indent, q->account,
+			provider_name(q->provider));
+		return;
+	}
+	sb_addf(out,
+		"%s%s (%s): this plan uses %" PRId64 " of %" PRId64 " file and %" PRId64
+		" of %" PRId64 " directory purges left today%s\n",
+		indent, q->account, provider_name(q->provider), q->files_planned, q->files_left,
+		q->dirs_planned, q->dirs_left, q->exceeded ? "; some purges do not fit" : "");
+}
+
+static void text_footer(const struct plan *p, struct sb *out)
+{
+	struct plan_counts c;
+	plan_count(p, &c);
+	if (!plan_has_changes(p) && !c.error && !c.drift) {
+		sb_adds(out, "\nNo changes. Live state matches the repository.\n");
+		return;
+	}
+	sb_addf(out,
+		"\nPlan: %zu endpoint%s to update (%zu added, %zu changed, %zu removed, "
+		"%zu moved), %zu purge%s to run",
+		c.update, c.update == 1 ? "" : "s", c.added, c.changed, c.removed, c.moved,
+		c.purges_run, c.purges_run == 1 ? "" : "s");
+	if (c.drift)
+		sb_addf(out, ", %zu drifted (observe)", c.drift);
+	if (c.purges_over_quota)
+		sb_addf(out, ", %zu over quota", c.purges_over_quota);
+	if (c.error)
+		sb_addf(out, ", %zu error%s", c.error, c.error == 1 ? "" : "s");
+	sb_adds(out, ".\n");
+	if (c.safety_exceeded)
+		sb_addf(
+		    out,
+		    "%zu endpoint%s exceed the safety threshold; apply refuses without --force.\n",
+		    c.safety_exceeded, c.safety_exceeded == 1 ? "" : "s");
+}
+
+static void render_text(const struct plan *p, bool color, struct sb *out)
+{
+	if (p->commit[0])
+		sb_addf(out, "cacheform plan for commit %.*s\n\n", COMMIT_SHOWN, p->commit);
+	else
+		sb_adds(out, "cacheform plan\n\n");
+	for (size_t i = 0; i < p->neps; i++)
+		text_endpoint(&p->eps[i], color, out);
+	text_purges(p, color, out);
+	if (p->nquotas) {
+		sb_adds(out, "\nQuotas:\n");
+		for (size_t i = 0; i < p->nquotas; i++)
+			quota_text(&p->quotas[i], "  ", out);
+	}
+	text_footer(p, out);
+}
+
+/* ---- markdown ---- */
+
+/* Table cells: escape what would end the cell or start markup. */
+static void md_cell(const char *s, struct sb *out)
+{
+	for (; *s; s++) {
+		if (*s == '|' || *s == '\\' || *s == '`' || *s == '*' || *s == '_' || *s == '<' ||
+		    *s == '>' || *s == '[' || *s == ']')
+			sb_addc(out, '\\');
+		sb_addc(out, *s == '\n' ? ' ' : *s);
+	}
+}
+
+static void md_table(const struct plan *p, struct sb *out)
+{
+	sb_adds(out, "| Endpoint | Provider | Action | Added | Changed | Removed | Moved |\n"
+		     "|---|---|---|---:|---:|---:|---:|\n");
+	for (size_t i = 0; i < p->neps; i++) {
+		const struct plan_endpoint *pe = &p->eps[i];
+		sb_adds(out, "| ");
+		md_cell(pe->name, out);
+		sb_addf(out, " | %s | %s%s | %zu | %zu | %zu | %zu |\n",
+			provider_name(pe->provider), plan_ep_action_name(pe->action),
+			pe->safety_exceeded ? " (safety)" : "", pe->diff.nadd, pe->diff.nchange,
+			pe->diff.nremove, pe->diff.nmove);
+	}
+}
+
+static void md_purges(const struct plan *p, struct sb *out)
+{
+	if (!p->npurges)
+		return;
+	sb_adds(out, "\n| Purge | Endpoint | State | Cost |\n|---|---|---|---|\n");
+	for (size_t i = 0; i < p->npurges; i++) {
+		const struct plan_purge *pp = &p->purges[i];
+		struct sb cost;
+		sb_init(&cost, 0);
+		purge_desc(pp, &cost);
+		sb_adds(out, "| ");
+		md_cell(pp->id, out);
+		sb_adds(out, " | ");
+		md_cell(pp->endpoint, out);
+		sb_addf(out, " | %s%s | %s |\n", plan_purge_state_name(pp->state),
+			pp->blocked ? " (blocked)" : "", cost.buf);
+		sb_release(&cost);
+	}
+}
+
+/* Inside a ```diff block the only thing to avoid is a line that closes the fence. */
+static void md_details(const struct plan_endpoint *pe, struct sb *out)
+{
+	sb_adds(out, "\n<details><summary>");
+	md_cell(pe->name, out);
+	sb_addf(out, ": %s", plan_ep_action_name(pe->action));
+	if (pe->action == PLAN_EP_UPDATE || pe->action == PLAN_EP_DRIFT) {
+		sb_adds(out, " (");
+		ep_summary(pe, out);
+		sb_addc(out, ')');
+	}
+	sb_adds(out, "</summary>\n\n");
+	if (pe->action == PLAN_EP_ERROR) {
+		sb_adds(out, "Error: ");
+		md_cell(pe->error, out);
+		sb_adds(out, "\n\n</details>\n");
+		return;
+	}
+	struct sb body;
+	sb_init(&body, 0);
+	ep_changes(pe, "", false, &body);
+	safety_line(pe, "", &body);
+	for (char *q = strstr(body.buf, "```"); q; q = strstr(q, "```"))
+		*q = '\'';
+	const char *empty = pe->action == PLAN_EP_UNMANAGED
+				? "  cache rules not managed (purge-only)\n"
+				: "  no changes\n";
+	sb_addf(out, "```diff\n%s```\n\n</details>\n", body.len ? body.buf : empty);
+	sb_release(&body);
+}
+
+static void render_markdown(const struct plan *p, struct sb *out)
+{
+	struct plan_counts c;
+	plan_count(p, &c);
+	sb_adds(out, "<!-- cacheform -->\n### cacheform plan\n\n");
+	if (p->commit[0])
+		sb_addf(out, "Desired commit `%.*s`. ", COMMIT_SHOWN, p->commit);
+	sb_addf(out, "**%zu** to update, **%zu** purge%s to run, %zu drifted, %zu error%s.\n\n",
+		c.update, c.purges_run, c.purges_run == 1 ? "" : "s", c.drift, c.error,
+		c.error == 1 ? "" : "s");
+	md_table(p, out);
+	md_purges(p, out);
+	if (p->nquotas)
+		sb_adds(out, "\n**Purge quotas**\n\n");
+	for (size_t i = 0; i < p->nquotas; i++)
+		quota_text(&p->quotas[i], "- ", out);
+	for (size_t i = 0; i < p->neps; i++)
+		md_details(&p->eps[i], out);
+	if (c.safety_exceeded)
+		sb_adds(out,
+			"\n> [!WARNING]\n> Safety threshold exceeded; apply needs `--force`.\n");
+}
+
+/* ---- github workflow commands ---- */
+
+static void gh_data(const char *s, struct sb *out)
+{
+	for (; *s; s++) {
+		if (*s == '%')
+			sb_adds(out, "%25");
+		else if (*s == '\r')
+			sb_adds(out, "%0D");
+		else if (*s == '\n')
+			sb_adds(out, "%0A");
+		else
+			sb_addc(out, *s);
+	}
+}
+
+static void gh_cmd(const char *level, const char *title, const char *msg, struct sb *out)
+{
+	sb_addf(out, "::%s title=%s::", level, title);
+	gh_data(msg, out);
+	sb_addc(out, '\n');
+}
+
+static void gh_endpoint(const struct plan_endpoint *pe, struct sb *out)
+{
+	struct sb m;
+	sb_init(&m, 0);
+	sb_addf(&m, "%s: ", pe->name);
+	if (pe->action == PLAN_EP_ERROR) {
+		sb_adds(&m, pe->error);
+		gh_cmd("error", "cacheform", m.buf, out);
+	} else if (pe->action == PLAN_EP_UPDATE || pe->action == PLAN_EP_DRIFT) {
+		sb_adds(&m, pe->action == PLAN_EP_UPDATE ? "update cache rules ("
+							 : "drift (observe) (");
+		ep_summary(pe, &m);
+		sb_adds(&m, ")\n");
+		ep_changes(pe, "", false, &m);
+		gh_cmd(pe->action == PLAN_EP_UPDATE ? "notice" : "warning",
+		       pe->action == PLAN_EP_UPDATE ? "cacheform plan" : "cacheform drift", m.buf,
+		       out);
+		if (pe->safety_exceeded) {
+			sb_reset(&m);
+			sb_addf(&m, "%s: %u%% of %zu existing rules disturbed; apply needs --force",
+				pe->name, pe->pct, pe->existing);
+			gh_cmd("warning", "cacheform safety", m.buf, out);
+		}
+	}
+	sb_release(&m);
+}
+
+static void render_github(const struct plan *p, struct sb *out)
+{
+	for (size_t i = 0; i < p->neps; i++)
+		gh_endpoint(&p->eps[i], out);
+	for (size_t i = 0; i < p->npurges; i++) {
+		const struct plan_purge *pp = &p->purges[i];
+		struct sb m;
+		sb_init(&m, 0);
+		sb_addf(&m, "%s on %s: ", pp->id, pp->endpoint);
+		purge_desc(pp, &m);
+		sb_adds(&m, "; ");
+		purge_state_text(pp, &m);
+		gh_cmd(plan_purge_runs(pp) || pp->state == PLAN_PURGE_PENDING ? "notice"
+									      : "warning",
+		       "cacheform purge", m.buf, out);
+		sb_release(&m);
+	}
+	sb_adds(out, "::group::cacheform plan\n");
+	render_text(p, false, out);
+	sb_adds(out, "::endgroup::\n");
+}
+
+int render_plan(const struct plan *p, const struct render_opts *o, struct sb *out)
+{
+	switch (o->format) {
+	case RENDER_TEXT:
+		render_text(p, o->color, out);
+		break;
+	case RENDER_JSON:
+		return planfile_encode(p, out);
+	case RENDER_MARKDOWN:
+		render_markdown(p, out);
+		break;
+	case RENDER_GITHUB:
+		render_github(p, out);
+		break;
+	}
+	return out->overflow ? -1 : 0;
+}

@@ -1,0 +1,578 @@
+#include "reconcile/compat.h"
+#include "reconcile/repo.h"
+#include "reconcile/sb.h"
+#include "reconcile/xmem.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#define REPO_PATH_MAX	4096	/* longest relative path accepted */
+#define REPO_LIST_MAX	1000000 /* entries listed from one directory */
+#define REPO_LINK_HOPS	8	/* symbolic links followed inside a commit's tree */
+#define REPO_READ_CHUNK 65536
+
+struct repo_src {
+	char *root; /* realpath of the directory */
+	char *ref;  /* NULL: working tree */
+	git_repository *git;
+	git_tree *tree; /* --ref: the tree of root's directory inside the commit */
+	char *okdir;	/* last directory (relative) found to resolve inside root */
+	char commit[GIT_OID_HEXSZ + 1];
+};
+
+static const char *repo_git_msg(void)
+{
+	const git_error *ge = git_error_last();
+	return ge && ge->message ? ge->message : "unknown libgit2 error";
+}
+
+/* A relative path whose components are all ordinary names: no "", ".", ".." or leading '/'. */
+static bool repo_path_ok(const char *p)
+{
+	size_t n = strnlen(p, REPO_PATH_MAX + 1);
+	if (n == 0 || n > REPO_PATH_MAX || p[0] == '/')
+		return false;
+	while (*p) {
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == 0 || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (!end)
+			break;
+		p = end + 1;
+		if (!*p)
+			return false;
+	}
+	return true;
+}
+
+static bool repo_under_root(const struct repo_src *src, const char *real)
+{
+	size_t n = strlen(src->root);
+	if (n == 1) /* root is "/" */
+		return real[0] == '/';
+	return strncmp(real, src->root, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
+/* Finds the subdirectory of the work tree that root is, so --ref reads the same place. */
+static int repo_prefix(struct repo_src *src, struct sb *prefix, struct cf_err *e)
+{
+	const char *wd = git_repository_workdir(src->git);
+	if (!wd)
+		return 0; /* bare repository: the commit's root is the repository root */
+	char *real = realpath(wd, NULL);
+	if (!real)
+		return err_set(e, CF_EIO, "cannot resolve '%s': %s", wd, strerror(errno));
+	size_t n = strlen(real);
+	int ret = 0;
+	if (strncmp(src->root, real, n) == 0 && src->root[n] == '/')
+		ret = sb_adds(prefix, src->root + n + 1) < 0
+			  ? err_set(e, CF_ELIMIT, "repository path too long")
+			  : 0;
+	free(real);
+	return ret;
+}
+
+static int repo_open_tree(struct repo_src *src, git_commit *commit, struct cf_err *e)
+{
+	git_tree *top = NULL;
+	git_tree_entry *te = NULL;
+	struct sb prefix;
+	int ret;
+	sb_init(&prefix, REPO_PATH_MAX);
+	if (git_commit_tree(&top, commit) < 0) {
+		ret = err_set(e, CF_EIO, "cannot read the tree of '%s': %s", src->ref,
+			      repo_git_msg());
+		goto out;
+	}
+	ret = repo_prefix(src, &prefix, e);
+	if (ret < 0 || prefix.len == 0) {
+		src->tree = top;
+		top = NULL;
+		goto out;
+	}
+	if (git_tree_entry_bypath(&te, top, prefix.buf) < 0 ||
+	    git_tree_entry_type(te) != GIT_OBJECT_TREE ||
+	    git_tree_lookup(&src->tree, src->git, git_tree_entry_id(te)) < 0)
+		ret = err_set(e, CF_EIO, "directory '%s' does not exist in '%s'", prefix.buf,
+			      src->ref);
+out:
+	git_tree_entry_free(te);
+	git_tree_free(top);
+	sb_release(&prefix);
+	return ret;
+}
+
+static int repo_open_ref(struct repo_src *src, struct cf_err *e)
+{
+	git_object *obj = NULL;
+	git_commit *commit = NULL;
+	int ret = 0;
+	if (!src->git)
+		return err_set(e, CF_EIO, "'%s' is not a git repository (needed for --ref)",
+			       src->root);
+	if (git_revparse_single(&obj, src->git, src->ref) < 0 ||
+	    git_object_peel((git_object **)&commit, obj, GIT_OBJECT_COMMIT) < 0) {
+		ret = err_set(e, CF_EINVAL, "unknown revision '%s': %s", src->ref, repo_git_msg());
+		goto out;
+	}
+	git_oid_tostr(src->commit, sizeof(src->commit), git_commit_id(commit));
+	ret = repo_open_tree(src, commit, e);
+out:
+	git_commit_free(commit);
+	git_object_free(obj);
+	return ret;
+}
+
+int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struct cf_err *e)
+{
+	struct repo_src *src = xcalloc(1, sizeof(*src));
+	struct stat st;
+	git_oid head;
+	int ret = 0;
+	git_libgit2_init();
+	src->ref = xstrdup(ref);
+	src->root = realpath(dir ? dir : ".", NULL);
+	if (!src->root || stat(src->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		ret = err_set(e, CF_EIO, "repository '%s' is not a directory", dir ? dir : ".");
+		goto fail;
+	}
+	/* Not being a git repository is fine for the working tree; --ref reports it. */
+	if (git_repository_open_ext(&src->git, src->root, 0, NULL) < 0)
+		src->git = NULL;
+	if (ref) {
+		ret = repo_open_ref(src, e);
+		if (ret < 0)
+			goto fail;
+	} else if (src->git && git_reference_name_to_id(&head, src->git, "HEAD") == 0) {
+		git_oid_tostr(src->commit, sizeof(src->commit), &head);
+	}
+	*out = src;
+	return 0;
+fail:
+	repo_src_free(src);
+	return ret;
+}
+
+void repo_src_free(struct repo_src *src)
+{
+	if (!src)
+		return;
+	git_tree_free(src->tree);
+	git_repository_free(src->git);
+	free(src->okdir);
+	free(src->root);
+	free(src->ref);
+	free(src);
+	git_libgit2_shutdown();
+}
+
+const char *repo_src_commit(const struct repo_src *src)
+{
+	return src->commit;
+}
+
+const char *repo_src_root(const struct repo_src *src)
+{
+	return src->root;
+}
+
+const char *repo_src_ref(const struct repo_src *src)
+{
+	return src->ref;
+}
+
+static bool repo_name_wanted(const char *name)
+{
+	size_t n = strlen(name);
+	if (name[0] == '.')
+		return false;
+	return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
+	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+}
+
+static int repo_push_name(struct svec *names, const char *dir, const char *name, struct cf_err *e)
+{
+	struct sb p;
+	if (names->n >= REPO_LIST_MAX)
+		return err_set(e, CF_ELIMIT, "more than %d files in '%s'", REPO_LIST_MAX, dir);
+	sb_init(&p, REPO_PATH_MAX);
+	if (sb_addf(&p, "%s/%s", dir, name) < 0) {
+		sb_release(&p);
+		return err_set(e, CF_ELIMIT, "path '%s/%s' is too long", dir, name);
+	}
+	svec_push(names, p.buf, NULL);
+	sb_release(&p);
+	return 0;
+}
+
+static int repo_list_wt(struct repo_src *src, const char *dir, struct svec *names, struct cf_err *e)
+{
+	struct sb full;
+	char *real = NULL;
+	DIR *dh = NULL;
+	struct dirent *de;
+	int ret = 0;
+	sb_init(&full, REPO_PATH_MAX * 2);
+	(void)sb_addf(&full, "%s/%s", src->root, dir);
+	real = realpath(full.buf, NULL);
+	if (!real) {
+		if (errno != ENOENT)
+			ret = err_set(e, CF_EIO, "cannot open directory '%s': %s", dir,
+				      strerror(errno));
+		goto out;
+	}
+	if (!repo_under_root(src, real)) {
+		ret = err_setat(e, CF_EINVAL, NULL, REPO_CODE_ESCAPE,
+				"directory '%s' leads outside the repository", dir);
+		goto out;
+	}
+	dh = opendir(real);
+	if (!dh) {
+		ret = err_set(e, CF_EIO, "cannot open directory '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	while (ret == 0 && (de = readdir(dh)) != NULL)
+		if (repo_name_wanted(de->d_name))
+			ret = repo_push_name(names, dir, de->d_name, e);
+out:
+	if (dh)
+		closedir(dh);
+	free(real);
+	sb_release(&full);
+	return ret;
+}
+
+static int repo_list_tree(struct repo_src *src, const char *dir, struct svec *names,
+			  struct cf_err *e)
+{
+	git_tree_entry *te = NULL;
+	git_tree *t = NULL;
+	int ret = 0, r = git_tree_entry_bypath(&te, src->tree, dir);
+	if (r == GIT_ENOTFOUND)
+		return 0;
+	if (r < 0 || git_tree_entry_type(te) != GIT_OBJECT_TREE ||
+	    git_tree_lookup(&t, src->git, git_tree_entry_id(te)) < 0) {
+		ret = err_set(e, CF_EIO, "'%s' is not a directory in '%s'", dir, src->ref);
+		goto out;
+	}
+	for (size_t i = 0, n = git_tree_entrycount(t); ret == 0 && i < n; i++) {
+		const char *name = git_tree_entry_name(git_tree_entry_byindex(t, i));
+		if (repo_name_wanted(name))
+			ret = repo_push_name(names, dir, name, e);
+	}
+out:
+	git_tree_free(t);
+	git_tree_entry_free(te);
+	return ret;
+}
+
+static int repo_sval_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sval *)a)->s, ((const struct sval *)b)->s);
+}
+
+int repo_src_list(struct repo_src *src, const char *dir, struct svec *names, struct cf_err *e)
+{
+	size_t first = names->n;
+	if (!repo_path_ok(dir))
+		return err_set(e, CF_EINVAL, "invalid directory name '%s'", dir);
+	int ret = src->tree ? repo_list_tree(src, dir, names, e) : repo_list_wt(src, dir, names, e);
+	if (ret == 0 && names->n - first > 1)
+		qsort(names->v + first, names->n - first, sizeof(*names->v), repo_sval_cmp);
+	return ret;
+}
+
+static struct pos repo_pos(const char *path)
+{
+	struct pos p = {path, 0, 0};
+	return p;
+}
+
+static int repo_too_big(const char *path, size_t size, size_t max, struct cf_err *e)
+{
+	struct pos p = repo_pos(path);
+	return err_setat(e, CF_ELIMIT, &p, REPO_CODE_SIZE,
+			 "file is %zu bytes, more than the limit of %zu bytes", size, max);
+}
+
+/* Reads at most max+1 bytes from fd, so a file that grew after fstat is still refused. */
+static int repo_read_fd(int fd, const char *path, size_t hint, size_t max, char **buf, size_t *len,
+			struct cf_err *e)
+{
+	size_t cap = (hint < max ? hint : max) + 1, n = 0;
+	char *b = xmalloc(cap + 1);
+	for (;;) {
+		if (n == cap) {
+			if (cap > max) {
+				free(b);
+				return repo_too_big(path, n, max, e);
+			}
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			b = xreallocarray(b, cap + 1, 1);
+		}
+		size_t want = cap - n < REPO_READ_CHUNK ? cap - n : REPO_READ_CHUNK;
+		ssize_t r = read(fd, b + n, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			struct pos p = repo_pos(path);
+			free(b);
+			return err_setat(e, CF_EIO, &p, REPO_CODE_IO, "cannot read: %s",
+					 strerror(errno));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > max) {
+		free(b);
+		return repo_too_big(path, n, max, e);
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/*
+ * Whether path's directory resolves inside root. The answer for the last directory is kept:
+ * a repository's files sit in two or three directories, and realpath costs a system call per
+ * component.
+ */
+static bool repo_dir_inside(struct repo_src *src, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	struct sb full;
+	bool ok;
+	if (src->okdir && strlen(src->okdir) == n && strncmp(src->okdir, path, n) == 0)
+		return true;
+	sb_init(&full, REPO_PATH_MAX * 2);
+	(void)sb_adds(&full, src->root);
+	if (n)
+		(void)sb_addc(&full, '/'), (void)sb_add(&full, path, n);
+	char *real = realpath(full.buf, NULL);
+	ok = real && repo_under_root(src, real);
+	if (ok) {
+		free(src->okdir);
+		src->okdir = xstrndup(path, n);
+	}
+	free(real);
+	sb_release(&full);
+	return ok;
+}
+
+/* Opens root/path when no symbolic link is involved; -1 (errno ELOOP) for a final link. */
+static int repo_open_direct(struct repo_src *src, const char *path)
+{
+	struct sb full;
+	int fd;
+	if (!repo_dir_inside(src, path)) {
+		errno = ELOOP;
+		return -1;
+	}
+	sb_init(&full, REPO_PATH_MAX * 2);
+	(void)sb_addf(&full, "%s/%s", src->root, path);
+	/* O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it. */
+	fd = open(full.buf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	sb_release(&full);
+	return fd;
+}
+
+/* Opens through symbolic links, refusing any that resolve outside root. */
+static int repo_open_resolved(struct repo_src *src, const char *path, int *fd, struct cf_err *e)
+{
+	struct pos p = repo_pos(path);
+	struct sb full;
+	char *real;
+	int ret = 0;
+	sb_init(&full, REPO_PATH_MAX * 2);
+	(void)sb_addf(&full, "%s/%s", src->root, path);
+	real = realpath(full.buf, NULL);
+	if (!real)
+		ret = err_setat(e, CF_EIO, &p, REPO_CODE_IO, "cannot open: %s", strerror(errno));
+	else if (!repo_under_root(src, real))
+		ret = err_setat(e, CF_EINVAL, &p, REPO_CODE_ESCAPE,
+				"symbolic link leads outside the repository");
+	else if ((*fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		ret = err_setat(e, CF_EIO, &p, REPO_CODE_IO, "cannot open: %s", strerror(errno));
+	free(real);
+	sb_release(&full);
+	return ret;
+}
+
+static int repo_open_wt(struct repo_src *src, const char *path, int *fd, struct stat *st,
+			struct cf_err *e)
+{
+	struct pos p = repo_pos(path);
+	int ret = 0;
+	*fd = repo_open_direct(src, path);
+	if (*fd < 0 && errno != ELOOP && errno != ENOENT)
+		return err_setat(e, CF_EIO, &p, REPO_CODE_IO, "cannot open: %s", strerror(errno));
+	if (*fd < 0) {
+		ret = repo_open_resolved(src, path, fd, e);
+		if (ret < 0)
+			return ret;
+	}
+	if (fstat(*fd, st) < 0)
+		return err_setat(e, CF_EIO, &p, REPO_CODE_IO, "cannot open: %s", strerror(errno));
+	if (!S_ISREG(st->st_mode))
+		return err_setat(e, CF_EIO, &p, REPO_CODE_IO, "not a regular file");
+	return 0;
+}
+
+static int repo_read_wt(struct repo_src *src, const char *path, size_t max, char **buf, size_t *len,
+			struct cf_err *e)
+{
+	struct stat st;
+	int fd = -1;
+	int ret = repo_open_wt(src, path, &fd, &st, e);
+	if (ret < 0)
+		goto out;
+	if ((uint64_t)st.st_size > (uint64_t)max) {
+		ret = repo_too_big(path, (size_t)st.st_size, max, e);
+		goto out;
+	}
+	ret = repo_read_fd(fd, path, (size_t)st.st_size, max, buf, len, e);
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Appends link target to the directory of from, resolving ".."; fails when it leaves root. */
+static int repo_link_join(const char *from, const char *target, struct sb *out)
+{
+	const char *slash = strrchr(from, '/');
+	sb_reset(out);
+	if (target[0] == '/')
+		return -1;
+	if (slash && sb_add(out, from, (size_t)(slash - from)) < 0)
+		return -1;
+	for (const char *p = target; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			char *up = strrchr(out->buf, '/');
+			if (out->len == 0)
+				return -1;
+			sb_truncate(out, up ? (size_t)(up - out->buf) : 0);
+		} else if (n > 0 && !(n == 1 && p[0] == '.')) {
+			if ((out->len && sb_addc(out, '/') < 0) || sb_add(out, p, n) < 0)
+				return -1;
+		}
+		p += n + (p[n] == '/');
+	}
+	return out->len ? 0 : -1;
+}
+
+static int repo_blob_size(struct repo_src *src, const git_oid *id, size_t *size)
+{
+	git_odb *odb = NULL;
+	git_object_t type = GIT_OBJECT_INVALID;
+	int r = git_repository_odb(&odb, src->git);
+	if (r == 0)
+		r = git_odb_read_header(size, &type, odb, id);
+	git_odb_free(odb);
+	return r < 0 || type != GIT_OBJECT_BLOB ? -1 : 0;
+}
+
+static int repo_blob_copy(struct repo_src *src, const git_oid *id, char **buf, size_t *len)
+{
+	git_blob *blob = NULL;
+	if (git_blob_lookup(&blob, src->git, id) < 0)
+		return -1;
+	size_t n = (size_t)git_blob_rawsize(blob);
+	*buf = xmalloc(n + 1);
+	memcpy(*buf, git_blob_rawcontent(blob), n);
+	(*buf)[n] = '\0';
+	*len = n;
+	git_blob_free(blob);
+	return 0;
+}
+
+/* Looks path up in the tree, following in-tree symbolic links; *te is the final blob entry. */
+static int repo_tree_find(struct repo_src *src, const char *path, git_tree_entry **te,
+			  struct cf_err *e)
+{
+	struct pos p = repo_pos(path);
+	struct sb cur, next;
+	char *target = NULL;
+	size_t tlen;
+	int ret = 0;
+	sb_init(&cur, REPO_PATH_MAX);
+	sb_init(&next, REPO_PATH_MAX);
+	(void)sb_adds(&cur, path);
+	for (int hop = 0;; hop++) {
+		if (git_tree_entry_bypath(te, src->tree, cur.buf) < 0) {
+			ret = err_setat(e, CF_EIO, &p, REPO_CODE_IO, "no such file in '%s'",
+					src->ref);
+			goto out;
+		}
+		if (git_tree_entry_filemode(*te) != GIT_FILEMODE_LINK)
+			break;
+		if (hop == REPO_LINK_HOPS ||
+		    repo_blob_copy(src, git_tree_entry_id(*te), &target, &tlen) < 0 ||
+		    repo_link_join(cur.buf, target, &next) < 0) {
+			ret = err_setat(e, CF_EINVAL, &p, REPO_CODE_ESCAPE,
+					"symbolic link leads outside the repository");
+			goto out;
+		}
+		free(target);
+		target = NULL;
+		git_tree_entry_free(*te);
+		*te = NULL;
+		sb_reset(&cur);
+		(void)sb_add(&cur, next.buf, next.len);
+	}
+	if (git_tree_entry_type(*te) != GIT_OBJECT_BLOB)
+		ret = err_setat(e, CF_EIO, &p, REPO_CODE_IO, "not a regular file");
+out:
+	if (ret < 0) {
+		git_tree_entry_free(*te);
+		*te = NULL;
+	}
+	free(target);
+	sb_release(&cur);
+	sb_release(&next);
+	return ret;
+}
+
+static int repo_read_tree(struct repo_src *src, const char *path, size_t max, char **buf,
+			  size_t *len, struct cf_err *e)
+{
+	struct pos p = repo_pos(path);
+	git_tree_entry *te = NULL;
+	size_t size = 0;
+	int ret = repo_tree_find(src, path, &te, e);
+	if (ret < 0)
+		return ret;
+	/* The object header gives the size without inflating the blob. */
+	if (repo_blob_size(src, git_tree_entry_id(te), &size) < 0)
+		ret = err_setat(e, CF_EIO, &p, REPO_CODE_IO, "cannot read: %s", repo_git_msg());
+	else if (size > max)
+		ret = repo_too_big(path, size, max, e);
+	else if (repo_blob_copy(src, git_tree_entry_id(te), buf, len) < 0)
+		ret = err_setat(e, CF_EIO, &p, REPO_CODE_IO, "cannot read: %s", repo_git_msg());
+	git_tree_entry_free(te);
+	return ret;
+}
+
+int repo_src_read(struct repo_src *src, const char *path, size_t max_bytes, char **buf, size_t *len,
+		  struct cf_err *e)
+{
+	if (!repo_path_ok(path)) {
+		struct pos p = repo_pos(path);
+		return err_setat(e, CF_EINVAL, &p, REPO_CODE_ESCAPE,
+				 "path must be relative to the repository, without '.' or '..'");
+	}
+	if (src->tree)
+		return repo_read_tree(src, path, max_bytes, buf, len, e);
+	return repo_read_wt(src, path, max_bytes, buf, len, e);
+}

@@ -1,0 +1,63 @@
+/*
+ * A read-only source of desired-state files: either the working tree under a directory or the
+ * tree of one git commit read straight from the object database (no checkout).
+ *
+ * Paths given to and returned by this module are relative to the repository root, use '/'
+ * and never contain "." or ".." components. Files (and symbolic links) that resolve outside
+ * the root are refused. libgit2 stays inside this module (and repo_ledger.c).
+ */
+#ifndef CF_REPO_H
+#define CF_REPO_H
+
+#include <stddef.h>
+
+#include "reconcile/diag.h"
+#include "reconcile/model.h"
+
+/* Error codes this module puts in struct cf_err (see schema/load.h for the whole CF1xx table). */
+#define REPO_CODE_IO	 "CF100" /* cannot open, list or read */
+#define REPO_CODE_SIZE	 "CF101" /* file larger than the caller's cap */
+#define REPO_CODE_ESCAPE "CF102" /* path or symbolic link leads outside the repository */
+
+struct repo_src;
+
+/*
+ * Opens dir (default "." when NULL) as a source. ref NULL reads the working tree; otherwise ref
+ * is any revision git understands (branch, tag, sha, HEAD~2) and that commit's tree is read.
+ * dir may be a subdirectory of a git repository; --ref then reads the same subdirectory.
+ * Returns 0 and sets *out (caller frees with repo_src_free), or CF_EIO/CF_EINVAL and fills e.
+ */
+int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struct cf_err *e);
+
+/* Frees the source. NULL-safe. */
+void repo_src_free(struct repo_src *src);
+
+/*
+ * Appends to names, sorted bytewise, "DIR/NAME" for every entry of directory dir whose name
+ * ends in ".yaml" or ".yml" and does not start with '.'. A missing directory lists nothing.
+ * Returns 0, or CF_EIO/CF_EINVAL and fills e. Strings in names are owned by names.
+ */
+int repo_src_list(struct repo_src *src, const char *dir, struct svec *names, struct cf_err *e);
+
+/*
+ * Reads the regular file at path. A file larger than max_bytes is refused with CF_ELIMIT
+ * before its content is read. On success *buf (NUL-terminated, caller frees) holds *len
+ * bytes. Errors carry pos.file = path (the caller's pointer, borrowed) and a REPO_CODE_*.
+ * A missing file is CF_EIO with e->code REPO_CODE_IO.
+ */
+int repo_src_read(struct repo_src *src, const char *path, size_t max_bytes, char **buf, size_t *len,
+		  struct cf_err *e);
+
+/*
+ * Returns the 40-hex id of the commit read (--ref), or of HEAD when reading the working tree of
+ * a git repository; "" when there is none. Borrowed; valid until repo_src_free.
+ */
+const char *repo_src_commit(const struct repo_src *src);
+
+/* Returns the absolute, symlink-free repository root (for {file: PATH}). Borrowed. */
+const char *repo_src_root(const struct repo_src *src);
+
+/* Returns the revision given to repo_src_open, or NULL for the working tree. Borrowed. */
+const char *repo_src_ref(const struct repo_src *src);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * The ledger's storage: refs/cacheform/ledger in the desired-state repository, a chain of
+ * commits (never on a branch) whose tree holds purges/<id>/<endpoint>.json and
+ * endpoints/<name>.json (see ledger.h). The ledger half of the repository module; the only
+ * place libgit2 is used for the ledger.
+ *
+ * Every update is a compare-and-swap on the ref: build a commit on top of the tip that was
+ * read, move the ref only if it still points there, otherwise re-read and re-apply the same
+ * upserts. Two processes recording at once therefore both keep their records.
+ */
+#ifndef CF_REPO_LEDGER_H
+#define CF_REPO_LEDGER_H
+
+#include <stddef.h>
+
+#include "reconcile/diag.h"
+#include "reconcile/ledger.h"
+
+#define REPO_LEDGER_REF		"refs/cacheform/ledger"
+#define REPO_LEDGER_CAS_TRIES	500 /* attempts before giving up on a contended ref */
+#define REPO_LEDGER_MAX_RECORDS 100000
+
+struct repo_ledger;
+
+/*
+ * Opens the git repository containing dir (searching upwards). Returns 0, or CF_EIO when
+ * dir is not inside a git repository. Caller closes with repo_ledger_close().
+ */
+int repo_ledger_open(const char *dir, struct repo_ledger **out, struct cf_err *e);
+void repo_ledger_close(struct repo_ledger *rl);
+
+/* Reads every record at the ref's tip into *out (initialised here; empty when the ref does
+ * not exist yet). Returns 0, CF_EIO or CF_EINVAL (a malformed record, named). */
+int repo_ledger_read(struct repo_ledger *rl, struct ledger *out, struct cf_err *e);
+
+/*
+ * Adds or replaces np purge records and nep endpoint records in one commit, by
+ * compare-and-swap with retries. A purge record already final at the tip is never replaced
+ * by a "submitted" one (a concurrent apply finished it). Returns 0, CF_ECONFLICT after
+ * REPO_LEDGER_CAS_TRIES lost races, or CF_EIO.
+ */
+int repo_ledger_record(struct repo_ledger *rl, const struct ledger_purge *p, size_t np,
+		       const struct ledger_endpoint *eps, size_t nep, const char *message,
+		       struct cf_err *e);
+
+/* Returns the ref's tip as 40 hex digits into buf (>= 41 bytes), "" when absent. */
+void repo_ledger_tip(struct repo_ledger *rl, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * The desired-state repository as YAML -> struct config, with every YAML-level check:
+ * syntax, size, depth, aliases, encoding, duplicate and unknown keys, types.
+ * Content rules (characters, URLs, references, provider limits, lints, secrets) are
+ * schema/check.c's. libyaml stays inside load.c.
+ *
+ * Stable codes (README table):
+ *   CF100 file cannot be read (missing cacheform.yaml, not a regular file, I/O)
+ *   CF101 file larger than LOAD_MAX_FILE_BYTES
+ *   CF102 path or symbolic link leads outside the repository
+ *   CF103 invalid UTF-8
+ *   CF104 NUL byte
+ *   CF105 YAML syntax error
+ *   CF106 nesting deeper than LOAD_MAX_DEPTH
+ *   CF107 too many nodes or anchors, or aliases expanding beyond LOAD_MAX_ALIAS_NODES
+ *   CF108 undefined or self-referencing alias
+ *   CF109 empty file or more than one YAML document
+ *   CF110 duplicate key
+ *   CF111 unknown key
+ *   CF112 wrong type (a map where a string is expected, a quoted boolean, ...)
+ *   CF113 required key missing
+ *   CF114 value not one of the allowed words, or an integer out of range
+ *   CF115 invalid integer or duration
+ *   CF116 a cache rule needs exactly one of dir, suffix, path
+ *   CF117 malformed {env: NAME} or {file: PATH}
+ *   CF118 too many errors in one file; the rest of the file is not reported
+ */
+#ifndef CF_LOAD_H
+#define CF_LOAD_H
+
+#include <stddef.h>
+
+#include "reconcile/diag.h"
+#include "reconcile/model.h"
+#include "reconcile/repo.h"
+
+#define LOAD_MAX_FILE_BYTES ((size_t)8 << 20)
+
+enum load_kind { LOAD_SETTINGS, LOAD_ENDPOINT, LOAD_PURGE };
+
+/*
+ * Loads cacheform.yaml, endpoints/ *.yaml|yml and purges/ *.yaml|yml from src into a new
+ * config, going on past errors so that every file's errors are added to d.
+ * *out is always set (caller frees with config_free); with errors it holds what could be
+ * read, which is enough for schema/check.c to report further errors (objects missing a
+ * required key are left out).
+ * Returns 0 when no error was added, CF_EINVAL when some were, CF_EIO when a directory
+ * could not be listed (also added to d).
+ */
+int load_repo(struct repo_src *src, struct config **out, struct diag_list *d);
+
+/*
+ * Loads one file's bytes (of the given kind) into c, as load_repo does for each file.
+ * file is the name used in positions (interned into c). Returns 0, or CF_EINVAL when errors
+ * were added to d.
+ */
+int load_buffer(struct config *c, enum load_kind kind, const char *file, const char *buf,
+		size_t len, struct diag_list *d);
+
+#endif

@@ -1,0 +1,399 @@
+#!/usr/bin/env bash
+# `make bench`: reproducible benchmarks of cacheform against fakecdn on loopback.
+#
+#   bash tests/bench/run.sh [validate|plan|apply|cdnpro|baseline]...   (default: all of them)
+#
+#   validate  10,000 endpoints x 20 rules + 1,000 purges against a bare libyaml parse
+#             (tests/bench/validate.sh; targets: time <= 2x, peak RSS <= 5x the input)
+#   plan      1,000 endpoints (azure-china + azure), fakecdn latency 50 ms, parallelism 1 (on a
+#             200-endpoint subset: P1_ENDPOINTS), 8, 16, 32: wall time against the floor
+#             (minimum requests x latency / parallelism; target <= 1.25x at 8, 16 and 32) and
+#             requests made (fakecdn journal) against the minimum (one read per endpoint plus
+#             one token per azure account)
+#   apply     the same fleet with 10% of the endpoints changed and 200 purge manifests:
+#             rule writes and purge requests against the minimum (one write per changed
+#             endpoint, purges packed by the 100-item per-request cap), wall time against the
+#             floor (minimum requests x latency / parallelism + two task waits)
+#   cdnpro    purge manifests on cdnpro at its default 30/min bucket with burst 60: zero 429
+#             answers and wall time within 10% of the bucket's own floor
+#   baseline  tests/bench/baseline.sh (curl + openssl + jq, one request per URL, one after
+#             another) doing the apply benchmark's rule and purge job: speed-up and request ratio
+#
+# Results: a table on stdout and bench/results.json. Env: CACHEFORM, FAKECDN (default bin/),
+# LATENCY_MS (50), ENDPOINTS (1000), P1_ENDPOINTS (200), APPLY_PARALLELISM (16),
+# PRO_PURGES (45), TASK_DELAY_MS (200), KEEP=1 keeps the work directory.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+TOP=$PWD
+CACHEFORM=${CACHEFORM:-$TOP/bin/cacheform}
+FAKECDN=${FAKECDN:-$TOP/bin/fakecdn}
+LATENCY_MS=${LATENCY_MS:-50}
+ENDPOINTS=${ENDPOINTS:-1000}
+P1_ENDPOINTS=${P1_ENDPOINTS:-200}
+APPLY_PARALLELISM=${APPLY_PARALLELISM:-16}
+PRO_PURGES=${PRO_PURGES:-45}
+TASK_DELAY_MS=${TASK_DELAY_MS:-200}
+PLAN_TARGET=1.25 BUCKET_TARGET=1.10
+RESULTS_DIR=$TOP/bench
+RESULTS=$RESULTS_DIR/results.json
+
+for tool in jq curl openssl awk git; do
+	command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
+done
+for bin in "$CACHEFORM" "$FAKECDN"; do
+	[ -x "$bin" ] || { echo "bench: $bin is missing (run make)" >&2; exit 1; }
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cf-bench.XXXXXX")
+FK_PID=
+cleanup() {
+	fakecdn_stop
+	if [ -n "${KEEP:-}" ]; then echo "bench: work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SECTIONS=("$@")
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(validate plan apply cdnpro baseline)
+want() {
+	local s
+	for s in "${SECTIONS[@]}"; do [ "$s" = "$1" ] && return 0; done
+	return 1
+}
+
+now_ms() { date +%s%3N; }
+# secs MS: milliseconds as seconds with three decimals
+secs() { awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "null" && a <= b) }'; }
+
+# ---- fakecdn ----
+# fakecdn_start NAME ARGS...: a fresh emulator on a free port with journal $WORK/NAME.jsonl.
+fakecdn_start() {
+	local name=$1
+	shift
+	rm -f "$WORK/$name.port" "$WORK/$name.jsonl"
+	"$FAKECDN" --state "$WORK/fleet/state.json" --port 0 --port-file "$WORK/$name.port" \
+		--journal "$WORK/$name.jsonl" "$@" 2>"$WORK/$name.fakecdn.log" &
+	FK_PID=$!
+	local i
+	for i in $(seq 400); do
+		[ -s "$WORK/$name.port" ] && break
+		kill -0 "$FK_PID" 2>/dev/null || { cat "$WORK/$name.fakecdn.log" >&2; FK_PID=; return 1; }
+		sleep 0.05
+	done
+	[ -s "$WORK/$name.port" ] || { echo "bench: fakecdn did not start" >&2; return 1; }
+	FAKECDN_URL=http://127.0.0.1:$(cat "$WORK/$name.port")
+	export FAKECDN_URL
+	JOURNAL=$WORK/$name.jsonl
+}
+
+fakecdn_stop() {
+	[ -n "${FK_PID:-}" ] || return 0
+	kill -TERM "$FK_PID" 2>/dev/null || true
+	wait "$FK_PID" 2>/dev/null || true
+	FK_PID=
+}
+
+# journal_stats JOURNAL: one JSON object: provider requests, per "provider op" counts, 429s, and
+# per op the first and last answer time (s) relative to the first request.
+journal_stats() {
+	jq -s --argjson lat "$LATENCY_MS" '
+		map(select(.provider != "admin"))
+		| map(. + {ms: ((.time[0:19] + "Z" | fromdateiso8601) * 1000 + (.time[20:23] | tonumber))}) as $r
+		| ($r | map(.ms) | min // 0) as $t0
+		| {requests: ($r | length),
+		   status_429: ($r | map(select(.status == 429)) | length),
+		   faults: ($r | map(select(.fault != null)) | length),
+		   span_s: ((($r | map(.ms) | max // 0) - $t0 + $lat) / 1000),
+		   first_ms: $t0, last_ms: ($r | map(.ms) | max // 0),
+		   ops: ($r | group_by(.provider + " " + .op)
+			| map({key: (.[0].provider + " " + .[0].op),
+			       value: {n: length, first_s: (((map(.ms) | min) - $t0) / 1000),
+				       last_s: (((map(.ms) | max) - $t0) / 1000)}}) | from_entries)}' "$1"
+}
+# outside ST T0 T1: seconds of the run spent before the first request was sent and after the
+# last answer (process start, repository load, ledger commits, exit).
+outside() {
+	jq -r --argjson t0 "$2" --argjson t1 "$3" --argjson lat "$LATENCY_MS" \
+		'"\((.first_ms - $lat - $t0) / 1000) \(($t1 - .last_ms) / 1000)"' <<<"$1"
+}
+op_count() { jq -r --arg k "$2" '.ops[$k].n // 0' <<<"$1"; }
+
+# ---- credentials of the generated state (fakecdn's example credentials) ----
+export AZURECDN_KEY_ID=fakecdn-rw AZURECDN_KEY_VALUE=fakecdn-rw-secret
+export AZURE_SUBSCRIPTION_ID=11111111-1111-4111-8111-111111111111
+export AZURE_TENANT_ID=22222222-2222-4222-8222-222222222222
+export AZURE_CLIENT_ID=33333333-3333-4333-8333-333333333333 AZURE_CLIENT_SECRET=fakecdn-client-secret
+export CDNPRO_USER=fakecdn CDNPRO_API_KEY=fakecdn-api-key
+export NO_COLOR=1
+
+RES=$WORK/results.d
+mkdir -p "$RES"
+ROWS=$WORK/rows.tsv
+: >"$ROWS"
+# row NAME REQUESTS MIN_REQUESTS WALL_S FLOOR_S TARGET RESULT
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; }
+
+# ---- validate ----
+if want validate; then
+	echo "== validate: 10,000 endpoints x 20 rules + 1,000 purges" >&2
+	CACHEFORM=$CACHEFORM bash tests/bench/validate.sh >"$WORK/validate.txt" 2>&1
+	vrc=$?
+	sed 's/^/   /' "$WORK/validate.txt" >&2
+	if [ -s tests/bench/out/validate.json ] && jq -e . tests/bench/out/validate.json >/dev/null 2>&1; then
+		cp tests/bench/out/validate.json "$RES/validate.json"
+		v=$RES/validate.json
+		row "validate: wall vs libyaml" - - "$(jq -r .validate_seconds "$v")" "$(jq -r .floor_seconds "$v")" "<= 2.0x" \
+			"$(jq -r 'if .time_ratio <= 2.0 then "ok" else "MISSED" end' "$v")"
+		row "validate: peak RSS vs input (MB)" - - "$(jq -r '.validate_peak_rss_kb / 1024 * 100 | round / 100' "$v")" \
+			"$(jq -r '.input_bytes / 1048576 * 100 | round / 100' "$v")" "<= 5.0x" \
+			"$(jq -r 'if .rss_ratio <= 5.0 then "ok" else "MISSED" end' "$v")"
+	else
+		echo "{\"benchmark\":\"validate\",\"error\":\"validate.sh failed (exit $vrc)\"}" >"$RES/validate.json"
+		row "validate" - - - - "<= 2.0x" "FAILED"
+	fi
+fi
+
+# ---- the fleet for plan, apply, cdnpro and baseline ----
+if want plan || want apply || want cdnpro || want baseline; then
+	bash tests/bench/gen_fleet.sh "$WORK/fleet" "$ENDPOINTS" 10 200 4 "$PRO_PURGES" 5 ||
+		{ echo "bench: fleet generation failed" >&2; exit 1; }
+	# shellcheck disable=SC1091
+	. "$WORK/fleet/expect.env"
+	for r in repo repo-pro; do
+		git -C "$WORK/fleet/$r" init -q -b main &&
+			git -C "$WORK/fleet/$r" add -A &&
+			git -C "$WORK/fleet/$r" -c user.name=bench -c user.email=bench@example.com \
+				-c commit.gpgsign=false commit -q -m "bench fleet" ||
+			{ echo "bench: git init of $r failed" >&2; exit 1; }
+	done
+	REPO=$WORK/fleet/repo
+fi
+
+# ---- plan ----
+if want plan; then
+	echo "== plan: $ENDPOINTS endpoints, latency ${LATENCY_MS} ms" >&2
+	: >"$RES/plan.jsonl"
+	for p in 1 8 16 32; do
+		eps=() n=$FLEET_ENDPOINTS
+		if [ "$p" = 1 ] && [ "$P1_ENDPOINTS" -lt "$FLEET_ENDPOINTS" ]; then
+			# The first P1_ENDPOINTS endpoints of the fleet: half azure-china, half azure.
+			n=$P1_ENDPOINTS
+			for i in $(seq 0 $((n - 1))); do
+				if [ $((i % 2)) = 0 ]; then eps+=(-e "$(printf 'cn%04d' "$i")"); else eps+=(-e "$(printf 'az%04d' "$i")"); fi
+			done
+		fi
+		# one read per endpoint plus one token for the azure account
+		min=$((n + 1))
+		fakecdn_start "plan-p$p" --latency "$LATENCY_MS" || exit 1
+		t0=$(now_ms)
+		(cd "$REPO" && "$CACHEFORM" plan --parallelism "$p" "${eps[@]}" >"$WORK/plan-p$p.out" 2>&1)
+		rc=$?
+		t1=$(now_ms)
+		fakecdn_stop
+		st=$(journal_stats "$JOURNAL")
+		req=$(jq .requests <<<"$st")
+		wall=$(secs $((t1 - t0)))
+		floor=$(awk -v m="$min" -v l="$LATENCY_MS" -v p="$p" 'BEGIN { printf "%.3f", m * l / p / 1000 }')
+		wr=$(ratio "$wall" "$floor")
+		read -r pre post < <(outside "$st" "$t0" "$t1")
+		effp=$(awk -v r="$req" -v l="$LATENCY_MS" -v s="$(jq .span_s <<<"$st")" 'BEGIN { printf "%.1f", r * l / 1000 / s }')
+		target=null result=info
+		if [ "$p" -ge 8 ]; then
+			target=$PLAN_TARGET
+			if [ "$rc" = 0 ] && le "$wr" "$PLAN_TARGET" && [ "$req" -le "$min" ]; then result=ok; else result=MISSED; fi
+		fi
+		[ "$rc" = 0 ] || { result=FAILED; sed 's/^/   /' "$WORK/plan-p$p.out" | tail -5 >&2; }
+		jq -cn --argjson p "$p" --argjson n "$n" --argjson req "$req" --argjson min "$min" \
+			--argjson wall "$wall" --argjson floor "$floor" --argjson wr "$wr" --argjson effp "$effp" \
+			--argjson target "$target" --arg result "$result" --argjson rc "$rc" --argjson st "$st" \
+			--argjson pre "$pre" --argjson post "$post" \
+			'{parallelism: $p, endpoints: $n, exit_code: $rc, requests: $req, min_requests: $min,
+			  request_ratio: ($req / $min), wall_s: $wall, floor_s: $floor, wall_ratio: $wr,
+			  before_first_request_s: $pre, after_last_answer_s: $post,
+			  effective_parallelism: $effp, target: $target, result: $result, journal: $st}' >>"$RES/plan.jsonl"
+		label="plan p=$p"
+		[ "$n" != "$FLEET_ENDPOINTS" ] && label="plan p=$p ($n endpoints)"
+		row "$label" "$req" "$min" "$wall" "$floor" "$([ "$target" = null ] && echo - || echo "<= ${target}x")" "$result"
+		echo "   p=$p: $req requests (min $min), ${wall}s vs floor ${floor}s = ${wr}x, effective parallelism $effp, ${pre}s before the first request, ${post}s after the last" >&2
+	done
+fi
+
+# ---- apply ----
+APPLY_WALL=
+if want apply; then
+	echo "== apply: $FLEET_ENDPOINTS endpoints, $FLEET_CHANGED changed, $FLEET_PURGES purge manifests, p=$APPLY_PARALLELISM" >&2
+	fakecdn_start apply --latency "$LATENCY_MS" --task-delay "$TASK_DELAY_MS" || exit 1
+	t0=$(now_ms)
+	(cd "$REPO" && "$CACHEFORM" apply --yes --parallelism "$APPLY_PARALLELISM" >"$WORK/apply.out" 2>&1)
+	rc=$?
+	t1=$(now_ms)
+	napply=$(wc -l <"$JOURNAL")
+	# Confirm the job is done: a second plan must find nothing to change (not counted).
+	(cd "$REPO" && "$CACHEFORM" plan --detailed-exitcode --parallelism 32 >"$WORK/apply-replan.out" 2>&1)
+	replan_rc=$?
+	fakecdn_stop
+	head -n "$napply" "$JOURNAL" >"$WORK/apply-only.jsonl"
+	st=$(journal_stats "$WORK/apply-only.jsonl")
+	wall=$(secs $((t1 - t0)))
+	APPLY_WALL=$wall
+	writes=$(($(op_count "$st" "azure-china write_rules") + $(op_count "$st" "azure write_rules")))
+	purges=$(($(op_count "$st" "azure-china purge") + $(op_count "$st" "azure purge")))
+	polls=$(($(op_count "$st" "azure-china poll") + $(op_count "$st" "azure poll")))
+	reads=$(($(op_count "$st" "azure-china read_rules") + $(op_count "$st" "azure read_rules")))
+	tokens=$(op_count "$st" "token token")
+	req=$(jq .requests <<<"$st")
+	read -r pre post < <(outside "$st" "$t0" "$t1")
+	cn_changed=$(cut -f1 "$WORK/fleet/jobs/rules.tsv" | grep -c '^azure-china$')
+	# Minimum: token + one read per endpoint + one write per changed endpoint + one poll per
+	# asynchronous rule write (azure-china) + one confirming re-read per written endpoint +
+	# purges packed by the caps + one poll per purge task.
+	min=$((1 + FLEET_ENDPOINTS + FLEET_CHANGED + cn_changed + FLEET_CHANGED + MIN_PURGE_REQUESTS * 2))
+	min_writes=$((FLEET_CHANGED + MIN_PURGE_REQUESTS))
+	floor=$(awk -v m="$min" -v l="$LATENCY_MS" -v p="$APPLY_PARALLELISM" -v td="$TASK_DELAY_MS" \
+		'BEGIN { printf "%.3f", (m * l / p + 2 * td) / 1000 }')
+	wr=$(ratio "$wall" "$floor")
+	result=ok
+	if [ "$rc" != 0 ] || [ "$replan_rc" != 0 ]; then
+		result=FAILED
+		tail -5 "$WORK/apply.out" | sed 's/^/   /' >&2
+		tail -5 "$WORK/apply-replan.out" | sed 's/^/   /' >&2
+	elif [ "$writes" -ne "$FLEET_CHANGED" ] || [ "$purges" -ne "$MIN_PURGE_REQUESTS" ]; then
+		result=MISSED
+	fi
+	wresult=info
+	le "$wr" "$PLAN_TARGET" && wresult=ok || wresult=MISSED
+	[ "$result" = FAILED ] && wresult=FAILED
+	jq -n --argjson rc "$rc" --argjson replan "$replan_rc" --argjson p "$APPLY_PARALLELISM" \
+		--argjson eps "$FLEET_ENDPOINTS" --argjson changed "$FLEET_CHANGED" --argjson manifests "$FLEET_PURGES" \
+		--argjson writes "$writes" --argjson purges "$purges" --argjson polls "$polls" --argjson reads "$reads" \
+		--argjson tokens "$tokens" --argjson req "$req" --argjson min "$min" --argjson minp "$MIN_PURGE_REQUESTS" \
+		--argjson wall "$wall" --argjson floor "$floor" --argjson wr "$wr" --argjson td "$TASK_DELAY_MS" \
+		--arg result "$result" --arg wresult "$wresult" --argjson st "$st" \
+		--argjson pre "$pre" --argjson post "$post" \
+		'{before_first_request_s: $pre, after_last_answer_s: $post, endpoints: $eps, changed: $changed, purge_manifests: $manifests, parallelism: $p, task_delay_ms: $td,
+		  exit_code: $rc, replan_exit_code: $replan,
+		  rule_writes: $writes, min_rule_writes: $changed, purge_requests: $purges, min_purge_requests: $minp,
+		  write_ratio: (($writes + $purges) / ($changed + $minp)),
+		  reads: $reads, tokens: $tokens, polls: $polls, requests: $req, min_requests: $min,
+		  request_ratio: ($req / $min), wall_s: $wall, floor_s: $floor, wall_ratio: $wr,
+		  writes_result: $result, wall_target: 1.25, wall_result: $wresult,
+		  journal: $st}' >"$RES/apply.json"
+	row "apply writes (rules+purges)" "$((writes + purges))" "$min_writes" - - "= min" "$result"
+	row "apply p=$APPLY_PARALLELISM (all requests)" "$req" "$min" "$wall" "$floor" "<= 1.25x" "$wresult"
+	echo "   rule writes $writes (min $FLEET_CHANGED), purge requests $purges (min $MIN_PURGE_REQUESTS), polls $polls, reads $reads" >&2
+	echo "   ${wall}s vs floor ${floor}s = ${wr}x (${pre}s before the first request, ${post}s after the last); re-plan exit $replan_rc" >&2
+	jq -r '.journal.ops | to_entries | sort_by(.value.first_s)[] | "     \(.key): \(.value.n) answered between \(.value.first_s)s and \(.value.last_s)s"' "$RES/apply.json" >&2
+fi
+
+# ---- cdnpro: the token bucket ----
+if want cdnpro; then
+	echo "== cdnpro: $PRO_PURGES purge manifests at 30/min, burst 60 (about a minute)" >&2
+	fakecdn_start cdnpro --latency "$LATENCY_MS" --task-delay 0 || exit 1
+	t0=$(now_ms)
+	(cd "$WORK/fleet/repo-pro" && "$CACHEFORM" apply --yes >"$WORK/cdnpro.out" 2>&1)
+	rc=$?
+	t1=$(now_ms)
+	fakecdn_stop
+	st=$(journal_stats "$JOURNAL")
+	req=$(jq .requests <<<"$st")
+	n429=$(jq .status_429 <<<"$st")
+	purges=$(op_count "$st" "cdnpro purge")
+	polls=$(op_count "$st" "cdnpro poll")
+	quota=$(op_count "$st" "cdnpro quota")
+	rate=30 burst=60
+	# Minimum: one purgeTokens per account and target, one purge and one status poll per manifest.
+	min=$((1 + PRO_PURGES * 2))
+	wall=$(secs $((t1 - t0)))
+	bfloor() { awk -v r="$1" -v b="$burst" -v rate="$rate" 'BEGIN { x = r - b; if (x < 0) x = 0; printf "%.3f", x * 60 / rate }'; }
+	floor_min=$(bfloor "$min")
+	floor_act=$(bfloor "$req")
+	wr=$(ratio "$wall" "$floor_min")
+	wra=$(ratio "$wall" "$floor_act")
+	# How close the client ran to the emulator's bucket: the smallest slack (ms) of a request
+	# sent after the burst against its earliest allowed time (first request + k x 60/rate s).
+	margin=$(jq -s --argjson b "$burst" --argjson r "$rate" '
+		map(select(.provider == "cdnpro") | (.time[0:19] + "Z" | fromdateiso8601) * 1000 + (.time[20:23] | tonumber))
+		| sort | . as $t | [range($b; length) | $t[.] - $t[0] - (. - $b + 1) * 60000 / $r] | min // null' "$JOURNAL")
+	result=ok
+	if [ "$rc" != 0 ]; then result=FAILED; tail -5 "$WORK/cdnpro.out" | sed 's/^/   /' >&2
+	elif [ "$n429" -ne 0 ] || ! le "$wr" "$BUCKET_TARGET"; then result=MISSED
+	elif le "$margin" 9; then result="ok (slack ${margin} ms: 429 risk)"; fi
+	jq -n --argjson rc "$rc" --argjson manifests "$PRO_PURGES" --argjson req "$req" --argjson min "$min" \
+		--argjson purges "$purges" --argjson polls "$polls" --argjson quota "$quota" --argjson n429 "$n429" \
+		--argjson wall "$wall" --argjson fmin "$floor_min" --argjson fact "$floor_act" --argjson wr "$wr" \
+		--argjson wra "$wra" --arg result "$result" --argjson st "$st" --argjson margin "$margin" \
+		'{bucket_min_slack_ms: $margin, purge_manifests: $manifests, rate_per_minute: 30, burst: 60, exit_code: $rc,
+		  requests: $req, min_requests: $min, purge_requests: $purges, polls: $polls, quota_requests: $quota,
+		  answers_429: $n429, wall_s: $wall, bucket_floor_s: $fmin, bucket_floor_actual_requests_s: $fact,
+		  wall_ratio: $wr, wall_ratio_actual_requests: $wra, target: 1.10, result: $result, journal: $st}' >"$RES/cdnpro.json"
+	row "cdnpro bucket ($n429 x 429)" "$req" "$min" "$wall" "$floor_min" "<= 1.10x, 0 x 429" "$result"
+	echo "   $req requests (min $min: 1 quota + $PRO_PURGES purges + $PRO_PURGES polls), $n429 answered 429;" \
+		"smallest slack against the emulator's bucket: ${margin} ms" >&2
+	echo "   ${wall}s vs bucket floor ${floor_min}s = ${wr}x (floor of the requests made: ${floor_act}s, ${wra}x)" >&2
+fi
+
+# ---- baseline ----
+if want baseline; then
+	echo "== baseline: curl + openssl, one request per URL, serial" >&2
+	fakecdn_start baseline --latency "$LATENCY_MS" --task-delay "$TASK_DELAY_MS" || exit 1
+	t0=$(now_ms)
+	bash tests/bench/baseline.sh "$WORK/fleet/jobs" "$FAKECDN_URL" >"$WORK/baseline.out" 2>&1
+	rc=$?
+	t1=$(now_ms)
+	sleep "$(secs "$TASK_DELAY_MS")"
+	# The same job: the plan afterwards finds no rule left to change.
+	(cd "$REPO" && "$CACHEFORM" plan --no-purges --detailed-exitcode --parallelism 32 >"$WORK/baseline-replan.out" 2>&1)
+	replan_rc=$?
+	fakecdn_stop
+	st=$(journal_stats "$JOURNAL")
+	req=$(($(wc -l <"$WORK/fleet/jobs/rules.tsv") + $(wc -l <"$WORK/fleet/jobs/purges.tsv") + 1))
+	bwrites=$((req - 1))
+	wall=$(secs $((t1 - t0)))
+	cf_wall=${APPLY_WALL:-$(jq -r '.wall_s // empty' "$RES/apply.json" 2>/dev/null)}
+	cf_req=$(jq -r '.requests // empty' "$RES/apply.json" 2>/dev/null)
+	cf_writes=$(jq -r '(.rule_writes + .purge_requests) // empty' "$RES/apply.json" 2>/dev/null)
+	speedup=$( [ -n "$cf_wall" ] && ratio "$wall" "$cf_wall" || echo null)
+	rreq=$( [ -n "$cf_req" ] && ratio "$req" "$cf_req" || echo null)
+	rwrites=$( [ -n "$cf_writes" ] && ratio "$bwrites" "$cf_writes" || echo null)
+	result=info
+	[ "$rc" = 0 ] && [ "$replan_rc" = 0 ] || { result=FAILED; tail -3 "$WORK/baseline.out" "$WORK/baseline-replan.out" | sed 's/^/   /' >&2; }
+	jq -n --argjson rc "$rc" --argjson replan "$replan_rc" --argjson req "$req" --argjson bw "$bwrites" \
+		--argjson wall "$wall" --argjson speedup "$speedup" --argjson rreq "$rreq" --argjson rw "$rwrites" \
+		--arg out "$(tail -1 "$WORK/baseline.out")" --arg result "$result" \
+		'{exit_code: $rc, replan_exit_code: $replan, requests: $req, write_requests: $bw, wall_s: $wall,
+		  summary: $out, cacheform_speedup: $speedup, request_ratio_baseline_to_cacheform: $rreq,
+		  write_request_ratio_baseline_to_cacheform: $rw, result: $result,
+		  note: "serial, one request per URL; does not read endpoints, wait for tasks or confirm"}' >"$RES/baseline.json"
+	row "baseline (curl, serial)" "$req" - "$wall" - "-" "$result"
+	echo "   $req requests in ${wall}s: cacheform apply is ${speedup}x faster; baseline sends ${rwrites}x the write requests" >&2
+fi
+
+# ---- results ----
+mkdir -p "$RESULTS_DIR"
+# Only a run of every section is "the" result; a partial run (make bench-validate) writes its own file.
+if [ $# -gt 0 ]; then RESULTS=$RESULTS_DIR/results-$(IFS=-; echo "$*").json; fi
+slurp() { if [ -s "$1" ]; then cat "$1"; else echo null; fi; }
+plan_json=null
+[ -s "$RES/plan.jsonl" ] && plan_json=$(jq -s . "$RES/plan.jsonl")
+jq -n --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg version "$("$CACHEFORM" version 2>/dev/null | head -1)" \
+	--arg host "$(uname -srm)" --argjson cores "$(nproc)" --argjson lat "$LATENCY_MS" \
+	--argjson validate "$(slurp "$RES/validate.json")" --argjson plan "$plan_json" \
+	--argjson apply "$(slurp "$RES/apply.json")" --argjson cdnpro "$(slurp "$RES/cdnpro.json")" \
+	--argjson baseline "$(slurp "$RES/baseline.json")" \
+	'{format_version: 1, generated_at: $when, cacheform: $version, host: $host, cores: $cores,
+	  latency_ms: $lat, validate: $validate, plan: $plan, apply: $apply, cdnpro: $cdnpro, baseline: $baseline}' \
+	>"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
+
+printf '\n%-34s %9s %9s %9s %9s %8s %-18s %s\n' benchmark requests minimum "wall" floor ratio target result
+awk -F'\t' '{
+	r = ($5 != "-" && $5 + 0 > 0 && $4 != "-") ? sprintf("%.2fx", $4 / $5) : "-"
+	printf "%-34s %9s %9s %9s %9s %8s %-18s %s\n", $1, $2, $3, $4, $5, r, $6, $7
+}' "$ROWS"
+if [ -s "$RES/baseline.json" ]; then
+	jq -r '"baseline: \(.requests) requests in \(.wall_s)s; cacheform apply is \(.cacheform_speedup)x faster and the baseline sends \(.write_request_ratio_baseline_to_cacheform)x its write requests (all requests: \(.request_ratio_baseline_to_cacheform)x; the baseline reads nothing and waits for nothing)"' "$RES/baseline.json"
+fi
+echo
+echo "results: ${RESULTS#"$TOP"/}"
+! grep -q $'\tFAILED$' "$ROWS"

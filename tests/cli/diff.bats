@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# cacheform diff: the desired state at two revisions, offline.
+load gitops_helpers
+
+setup() {
+	R="$BATS_TEST_TMPDIR/repo"
+	gitops_repo "$R"
+	unset AZURECDN_KEY_ID AZURECDN_KEY_VALUE
+}
+
+@test "diff: identical revisions report no changes and exit 0 even with --detailed-exitcode" {
+	run "$CACHEFORM" diff --repo "$R" --base HEAD --detailed-exitcode
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no changes"* ]]
+}
+
+@test "diff: a changed TTL and a new suffix show as rule changes; --detailed-exitcode exits 2" {
+	sed -i 's/ttl: 1d$/ttl: 2d/; s/suffix: \[jpg, png\]/suffix: [jpg, png, gif]/' "$R/endpoints/www.yaml"
+	run "$CACHEFORM" diff --repo "$R" --base HEAD
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"endpoint www (azure-china, account cn): changed, 2 changed"* ]]
+	[[ "$output" == *"~ rule 2: dir /pic/, /doc/  ttl 2d  (was dir /pic/, /doc/  ttl 1d)"* ]]
+	[[ "$output" == *"~ rule 3: suffix jpg, png, gif  ttl "*"  (was suffix jpg, png  ttl "* ]]
+	[[ "$output" != *"endpoint img"* ]]
+	run "$CACHEFORM" diff --repo "$R" --base HEAD --detailed-exitcode
+	[ "$status" -eq 2 ]
+}
+
+@test "diff: inserted rule is one add, flags and settings are listed" {
+	sed -i 's/^  rules:$/  rules:\n    - dir: [\/api\/]\n      ttl: 0/; s/ignore_query_string: true/ignore_query_string: false/' "$R/endpoints/www.yaml"
+	sed -i 's/mode: observe/mode: manage/' "$R/endpoints/img.yaml"
+	run "$CACHEFORM" diff --repo "$R" --base HEAD
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"+ rule 1: dir /api/  ttl 0"* ]]
+	[[ "$output" == *"changed, 1 added"* ]]
+	[[ "$output" == *"~ ignore_query_string: true -> false"* ]]
+	[[ "$output" == *"~ mode: observe -> manage"* ]]
+	[[ "$output" != *"- rule"* && "$output" != *"~ rule"* ]]
+}
+
+@test "diff: endpoints added and removed" {
+	git -C "$R" rm -q endpoints/img.yaml
+	sed 's/endpoint: www/endpoint: shop/; s/8137ecc4/9137ecc4/; s/www.example.cn/shop.example.cn/' \
+		"$R/endpoints/www.yaml" >"$R/endpoints/shop.yaml"
+	run "$CACHEFORM" diff --repo "$R" --base HEAD --format json
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	run jq -r '.endpoints[] | "\(.name) \(.change) \(.rules | length)"' <<<"$output"
+	[ "$output" = $'img removed 0\nshop added 3' ]
+}
+
+@test "diff: new purges run on merge, edited ones are flagged, removed ones change nothing" {
+	printf 'purge: 2026-12-01-css\nendpoints: [www]\ndirs: [/doc/]\n' >"$R/purges/2026-12-01-css.yaml"
+	echo "preload: [/logo.png]" >>"$R/purges/2026-11-21-logo.yaml"
+	run "$CACHEFORM" diff --repo "$R" --base HEAD --detailed-exitcode
+	assert_no_sanitizer
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"purge 2026-12-01-css on www: runs on merge"* ]]
+	[[ "$output" == *"purge 2026-11-21-logo on www: edited"* ]]
+	gitops_commit "$R" "two purges"
+	git -C "$R" rm -q purges/2026-12-01-css.yaml
+	run "$CACHEFORM" diff --repo "$R" --base HEAD --detailed-exitcode --format json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.changed' <<<"$output")" = false ]
+	[ "$(jq -r '.purges[0] | "\(.id) \(.change) \(.runs_on_merge)"' <<<"$output")" = "2026-12-01-css removed false" ]
+}
+
+@test "diff: validation errors in the head exit 1 with their location" {
+	sed -i 's|dir: \[/pic/, /doc/\]|dir: [/pic/, doc.d/]|' "$R/endpoints/www.yaml"
+	run "$CACHEFORM" diff --repo "$R" --base HEAD --detailed-exitcode
+	assert_no_sanitizer
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"validation of the head:"* ]]
+	[[ "$output" =~ endpoints/www\.yaml:[0-9]+:[0-9]+:\ error:.*\[CF30[23]\] ]]
+	run "$CACHEFORM" diff --repo "$R" --base HEAD --format json
+	[ "$status" -eq 1 ]
+	[ "$(jq -r '.validation.valid' <<<"$output")" = false ]
+	jq -e '.validation.diagnostics[] | select(.file | endswith("endpoints/www.yaml")) | .line > 0' <<<"$output"
+}
+
+@test "diff: markdown starts with the bot marker and folds each endpoint" {
+	sed -i 's/ttl: 1d$/ttl: 2d/' "$R/endpoints/www.yaml"
+	run "$CACHEFORM" diff --repo "$R" --base HEAD --format markdown
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "<!-- cacheform -->" ]
+	[[ "$output" == *"| www | azure-china | changed | 1 changed |"* ]]
+	[[ "$output" == *"<details><summary><b>www</b>: changed</summary>"* ]]
+	[[ "$output" == *$'```diff\n~ rule 2: dir /pic/, /doc/  ttl 2d  (was dir /pic/, /doc/  ttl 1d)\n```'* ]]
+}
+
+@test "diff: markdown escapes messages so a finding cannot break the comment" {
+	sed -i 's/endpoints: \[www\]/endpoints: [www, "x|<b>"]/' "$R/purges/2026-11-21-logo.yaml"
+	run "$CACHEFORM" diff --repo "$R" --base HEAD --format markdown
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'x\|\<b\>'* ]]
+	[[ "$output" != *"x|<b>"*"CF"* ]]
+}
+
+@test "diff: --head compares two commits and ignores the working tree" {
+	sed -i 's/ttl: 30d/ttl: 60d/' "$R/endpoints/www.yaml"
+	gitops_commit "$R" "longer ttl"
+	sed -i 's/ttl: 0$/ttl: 1m/' "$R/endpoints/www.yaml" # uncommitted: must not show
+	run "$CACHEFORM" diff --repo "$R" --base HEAD~1 --head HEAD --format json
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.head.worktree' <<<"$output")" = false ]
+	[ "$(jq -r '.head.commit' <<<"$output")" = "$(git -C "$R" rev-parse HEAD)" ]
+	[ "$(jq -r '.base.commit' <<<"$output")" = "$(git -C "$R" rev-parse HEAD~1)" ]
+	run jq -c '[.endpoints[].rules[] | [.op, .before, .after, .old.ttl, .new.ttl]]' <<<"$output"
+	[ "$output" = '[["change",3,3,2592000,5184000]]' ]
+}
+
+@test "diff: opens no network socket and needs no credentials" {
+	# Point the account at a loopback port: whatever the tool did, it could not reach a CDN.
+	R2="$BATS_TEST_TMPDIR/repo2"
+	gitops_repo "$R2" "http://127.0.0.1:9"
+	sed -i 's/ttl: 1d$/ttl: 2d/' "$R2/endpoints/www.yaml"
+	# LeakSanitizer cannot run under ptrace; leaks are checked by every other test.
+	ASAN_OPTIONS=detect_leaks=0 run strace -f -qq -e trace=socket,connect -o "$BATS_TEST_TMPDIR/trace" \
+		"$CACHEFORM" diff --repo "$R2" --base HEAD --detailed-exitcode
+	[ "$status" -eq 2 ]
+	[ -f "$BATS_TEST_TMPDIR/trace" ]
+	! grep -E 'AF_INET|AF_INET6' "$BATS_TEST_TMPDIR/trace"
+	# And it works in a namespace with no network at all.
+	run unshare -n "$CACHEFORM" diff --repo "$R2" --base HEAD --detailed-exitcode
+	[ "$status" -eq 2 ]
+}
+
+@test "diff: the strace check is live (it sees a process that does connect)" {
+	run strace -f -qq -e trace=socket,connect -o "$BATS_TEST_TMPDIR/trace" \
+		bash -c 'exec 3<>/dev/tcp/127.0.0.1/9'
+	grep -E 'AF_INET' "$BATS_TEST_TMPDIR/trace"
+}
+
+@test "diff: usage errors exit 129; an unknown revision exits 1" {
+	run "$CACHEFORM" diff --repo "$R"
+	[ "$status" -eq 129 ]
+	[[ "$output" == *"--base REV is required"* ]]
+	run "$CACHEFORM" diff --repo "$R" --base HEAD --format yaml
+	[ "$status" -eq 129 ]
+	run "$CACHEFORM" diff --repo "$R" --base no-such-branch
+	assert_no_sanitizer
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no-such-branch"* ]]
+}

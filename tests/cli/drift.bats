@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# cacheform drift against fakecdn: desired (repository) vs live (emulator) vs last applied
+# (ledger), classified pending / external / both; sharding; exit codes.
+load gitops_helpers
+load fakecdn_helpers
+
+# A console user's edit of www's rules, through the emulator's admin surface.
+CONSOLE_RULES='{"Rules":[{"Type":"FullUri","Items":["/index.html"],"TTL":0},{"Type":"Dir","Items":["/pic/","/doc/"],"TTL":60},{"Type":"Suffix","Items":["jpg","png"],"TTL":2592000}],"IgnoreCacheControl":false,"IgnoreCookie":false,"IgnoreQueryString":true}'
+
+setup() {
+	fakecdn_start
+	R="$BATS_TEST_TMPDIR/repo"
+	gitops_repo "$R" "$FAKECDN_URL"
+	git -C "$R" rm -q -r purges # drift is about rules; no purge to wait for
+	# An endpoint whose rules cacheform does not manage: never read, never reported.
+	sed 's/endpoint: www/endpoint: dl/; s/^cache:.*//; s/^  .*rules.*//; /^    /d; s/^  ignore.*//' \
+		"$R/endpoints/www.yaml" >"$R/endpoints/dl.yaml"
+	printf 'mode: purge-only\n' >>"$R/endpoints/dl.yaml"
+	gitops_commit "$R" "fixture"
+	export AZURECDN_KEY_ID=$CN_KEY_ID AZURECDN_KEY_VALUE=$CN_KEY_VALUE
+}
+
+teardown() {
+	fakecdn_stop
+}
+
+applied() {
+	run "$CACHEFORM" apply --repo "$R" --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "drift: before any apply a managed difference is pending, an observed one external" {
+	run "$CACHEFORM" drift --repo "$R" --format json
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 2 ]
+	run jq -r '.endpoints[] | "\(.name) \(.status) \(.last_applied)"' <<<"$output"
+	[ "$output" = $'img external null\nwww pending null' ]
+}
+
+@test "drift: right after apply the managed endpoint is in sync and drift exits 0" {
+	applied
+	run "$CACHEFORM" drift --repo "$R" -e www
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"www (azure-china, account cn, manage): in-sync"* ]]
+	[[ "$output" == *"no drift: 0 external, 0 pending, 0 both, 1 in sync, 0 not checked"* ]]
+}
+
+@test "drift: a console edit after apply is external, naming the applied commit" {
+	applied
+	commit=$(git -C "$R" rev-parse HEAD)
+	run admin_curl PUT "azure-china/$CN_EP/cacherules" "$CONSOLE_RULES"
+	[ "$(http_status)" = 200 ]
+	run "$CACHEFORM" drift --repo "$R" -e www
+	assert_no_sanitizer
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"www (azure-china, account cn, manage): external: live changed outside cacheform since the last apply (${commit:0:12})"* ]]
+	[[ "$output" == *"~ rule 2: dir /pic/, /doc/  ttl 1d  (was dir /pic/, /doc/  ttl 1m)"* ]]
+	run "$CACHEFORM" drift --repo "$R" -e www --format json
+	[ "$(jq -r '.endpoints[0] | "\(.status) \(.last_applied.commit)"' <<<"$output")" = "external $commit" ]
+	[ "$(jq -c '.endpoints[0].changes[0] | [.op, .live.ttl, .desired.ttl]' <<<"$output")" = '["change",60,86400]' ]
+}
+
+@test "drift: a repository change after apply is pending; with a console edit too it is both" {
+	applied
+	sed -i 's/ttl: 30d/ttl: 7d/' "$R/endpoints/www.yaml"
+	gitops_commit "$R" "shorter ttl"
+	run "$CACHEFORM" drift --repo "$R" -e www --format json
+	assert_no_sanitizer
+	[ "$status" -eq 2 ]
+	[ "$(jq -r '.endpoints[0].status' <<<"$output")" = pending ]
+	run admin_curl PUT "azure-china/$CN_EP/cacherules" "$CONSOLE_RULES"
+	run "$CACHEFORM" drift --repo "$R" -e www --format json
+	[ "$status" -eq 2 ]
+	[ "$(jq -r '.endpoints[0].status' <<<"$output")" = both ]
+	[ "$(jq -r '.summary.both' <<<"$output")" = 1 ]
+}
+
+@test "drift: --ref reads the desired state of an older commit" {
+	applied
+	sed -i 's/ttl: 30d/ttl: 7d/' "$R/endpoints/www.yaml"
+	gitops_commit "$R" "shorter ttl"
+	run "$CACHEFORM" drift --repo "$R" -e www --ref HEAD~1
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"in-sync"* ]]
+}
+
+@test "drift: purge-only endpoints are not read or reported" {
+	run "$CACHEFORM" drift --repo "$R" --format json
+	[ "$(jq -r '[.endpoints[].name] | index("dl")' <<<"$output")" = null ]
+	[ "$(journal_count read_rules)" -eq 2 ] # www and img; dl (same remote as www) is not read
+}
+
+@test "drift: markdown has the marker, a table row per endpoint and details for drift" {
+	run "$CACHEFORM" drift --repo "$R" --format markdown
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "<!-- cacheform -->" ]
+	[[ "$output" == *"| www | azure-china | manage | pending |"* ]]
+	[[ "$output" == *"| img | azure-china | observe | external |"* ]]
+	[[ "$output" == *"<details><summary><b>www</b>: pending</summary>"* ]]
+}
+
+@test "drift: shards 1..N partition the endpoints, each read only by its shard" {
+	for i in 1 2 3; do
+		mkdir -p "$R/endpoints"
+		sed "s/endpoint: www/endpoint: www$i/" "$R/endpoints/www.yaml" >"$R/endpoints/www$i.yaml"
+	done
+	all=""
+	for n in 2 3; do
+		seen=""
+		for i in $(seq 1 "$n"); do
+			run "$CACHEFORM" drift --repo "$R" --shard "$i/$n" --format json
+			assert_no_sanitizer
+			[ "$status" -ne 1 ]
+			[ "$(jq -c '.shard' <<<"$output")" = "{\"index\":$i,\"count\":$n}" ]
+			seen="$seen $(jq -r '.endpoints[].name' <<<"$output" | tr '\n' ' ')"
+		done
+		sorted=$(tr ' ' '\n' <<<"$seen" | sed '/^$/d' | sort | tr '\n' ' ')
+		[ "$sorted" = "img www www1 www2 www3 " ]
+		reads=$((${reads:-0} + 5))
+		[ "$(journal_count read_rules)" -eq "$reads" ] # no endpoint read twice
+	done
+	# Golden assignment (FNV-1a 64 of the name, tests/unit/test_shard.c): www is in 1/4.
+	run "$CACHEFORM" drift --repo "$R" --shard 1/4 --format json
+	[[ "$(jq -r '.endpoints[].name' <<<"$output")" == *www* ]]
+}
+
+@test "drift: a bad --shard is a usage error" {
+	for s in 0/4 5/4 1/0 x 1/4/2 -1/4; do
+		run "$CACHEFORM" drift --repo "$R" --shard "$s"
+		[ "$status" -eq 129 ]
+		[[ "$output" == *"--shard"* ]]
+	done
+}
+
+@test "drift: an endpoint that cannot be read makes the run fail (exit 1), not pass" {
+	export AZURECDN_KEY_VALUE=wrong-secret
+	run "$CACHEFORM" drift --repo "$R" --format json
+	assert_no_sanitizer
+	[ "$status" -eq 1 ]
+	[ "$(jq -r '.summary.error' <<<"$output")" = 2 ]
+	[[ "$(jq -r '.endpoints[0].reason' <<<"$output")" == "not checked: "* ]]
+	[[ "$output" != *wrong-secret* ]]
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bats
+# cacheform import against fakecdn: the written file validates and plans to no change.
+load gitops_helpers
+load fakecdn_helpers
+
+setup() {
+	fakecdn_start
+	R="$BATS_TEST_TMPDIR/repo"
+	gitops_repo "$R" "$FAKECDN_URL"
+	git -C "$R" rm -q -r purges endpoints/www.yaml
+	gitops_commit "$R" "only img"
+	export AZURECDN_KEY_ID=$CN_KEY_ID AZURECDN_KEY_VALUE=$CN_KEY_VALUE
+}
+
+teardown() {
+	fakecdn_stop
+}
+
+azure_repo() {
+	cat >>"$R/cacheform.yaml" <<YAML
+  global:
+    provider: azure
+    subscription: {env: AZURE_SUBSCRIPTION_ID}
+    tenant: {env: AZURE_TENANT_ID}
+    client_id: {env: AZURE_CLIENT_ID}
+    client_secret: {env: AZURE_CLIENT_SECRET}
+    base_url: $FAKECDN_URL
+    login_url: $FAKECDN_URL
+YAML
+	export AZURE_SUBSCRIPTION_ID=$ARM_SUB AZURE_TENANT_ID=$ARM_TENANT AZURE_CLIENT_ID=$ARM_CLIENT \
+		AZURE_CLIENT_SECRET=$ARM_SECRET
+}
+
+@test "import: an azure-china endpoint round-trips: plan right after shows no change" {
+	run "$CACHEFORM" import --repo "$R" --account cn --remote "endpoint_id=$CN_EP" --name www --host www.example.cn
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"wrote endpoints/www.yaml: 4 rules from azure-china account 'cn'"* ]]
+	grep -q '^    - dir: \[/pic/, /doc/\]$' "$R/endpoints/www.yaml"
+	grep -q '^      ttl: 30d$' "$R/endpoints/www.yaml"
+	run "$CACHEFORM" validate --repo "$R"
+	[ "$status" -eq 0 ]
+	run "$CACHEFORM" plan --repo "$R" -e www --detailed-exitcode
+	echo "$output"
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	[ "$(journal_count write_rules)" -eq 0 ]
+}
+
+@test "import: the round trip holds after a console edit of the live rules" {
+	body='{"Rules":[{"Type":"Suffix","Items":["7z","true","a#b"],"TTL":90},{"Type":"Dir","Items":["/"],"TTL":93784}],"IgnoreCacheControl":true,"IgnoreCookie":true,"IgnoreQueryString":false}'
+	run admin_curl PUT "azure-china/$CN_EP/cacherules" "$body"
+	[ "$(http_status)" = 200 ]
+	run "$CACHEFORM" import --repo "$R" --account cn --remote "endpoint_id=$CN_EP" --name www --host www.example.cn
+	[ "$status" -eq 0 ]
+	cat "$R/endpoints/www.yaml"
+	grep -q "suffix: \['7z', 'true', 'a#b'\]" "$R/endpoints/www.yaml"
+	grep -q '^      ttl: 1d2h3m4s$' "$R/endpoints/www.yaml"
+	run "$CACHEFORM" plan --repo "$R" -e www --detailed-exitcode
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "import: an azure endpoint keeps rule names and leaves foreign delivery rules alone" {
+	azure_repo
+	run "$CACHEFORM" import --repo "$R" --account global --remote resource_group=web-rg \
+		--remote profile=web-cdn --remote endpoint=shop
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"(1 foreign delivery rule left at the provider)"* ]]
+	grep -q '^hosts: \[shop.azureedge.net\]$' "$R/endpoints/shop.yaml"
+	grep -q '^      name: noCacheCheckout$' "$R/endpoints/shop.yaml"
+	! grep -q 'ignore_cookie' "$R/endpoints/shop.yaml"
+	run "$CACHEFORM" plan --repo "$R" -e shop --detailed-exitcode
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "import: never overwrites a file, a name or a remote the repository has" {
+	run "$CACHEFORM" import --repo "$R" --account cn --remote "endpoint_id=$CN_EP" --name img --host a.example.cn
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"endpoint 'img' already exists"* ]]
+	run "$CACHEFORM" import --repo "$R" --account cn --remote endpoint_id=2b6a1f0e-3c44-4d8e-9a51-7f1d0c2e4b93 --name other --host a.example.cn
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"endpoints/img.yaml already manages that remote endpoint"* ]]
+	echo "# hand-written" >"$R/endpoints/www.yaml.keep"
+	cp "$R/endpoints/www.yaml.keep" "$R/endpoints/www.yaml"
+	run "$CACHEFORM" import --repo "$R" --account cn --remote "endpoint_id=$CN_EP" --name www --host www.example.cn
+	[ "$status" -eq 1 ]
+	cmp "$R/endpoints/www.yaml" "$R/endpoints/www.yaml.keep"
+	[ "$(journal_count read_rules)" -eq 0 ]
+}
+
+@test "import: an endpoint the provider does not have is an error and writes nothing" {
+	run "$CACHEFORM" import --repo "$R" --account cn --remote endpoint_id=00000000-0000-4000-8000-000000000000 --name ghost --host g.example.cn
+	assert_no_sanitizer
+	[ "$status" -eq 1 ]
+	[ ! -e "$R/endpoints/ghost.yaml" ]
+}
+
+@test "import: command-line mistakes" {
+	run "$CACHEFORM" import --repo "$R" --account cn
+	[ "$status" -eq 129 ]
+	run "$CACHEFORM" import --repo "$R" --account nope --remote endpoint_id=x --name a --host h
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unknown account 'nope'"* ]]
+	run "$CACHEFORM" import --repo "$R" --account cn --remote profile=x --name a --host h
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--remote 'profile=x'"* ]]
+	run "$CACHEFORM" import --repo "$R" --account cn --remote "endpoint_id=$CN_EP" --host h
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--name NAME is required"* ]]
+	run "$CACHEFORM" import --repo "$R" --account cn --remote "endpoint_id=$CN_EP" --name www
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--host HOST is required"* ]]
+	[ "$(journal_count read_rules)" -eq 0 ]
+}

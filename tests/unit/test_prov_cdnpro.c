@@ -1,0 +1,411 @@
+/* Unit tests: cdnpro driver — purge/prefetch batching and bodies, Location tasks, status,
+ * quota, signing. */
+#include "reconcile/compat.h"
+#include <stdarg.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "reconcile/provider.h"
+#include "reconcile/sign.h"
+#include "tests/unit/prov_fixture.h"
+
+#define BASE "http://127.0.0.1:8099"
+
+struct fx {
+	struct account a;
+	struct endpoint ep;
+	struct prov_account *pa;
+	const struct prov_ops *ops;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	struct cf_err e;
+	f->a.name.s = xstrdup("pro");
+	f->a.provider = PROV_CDNPRO;
+	fx_lit(&f->a.user, "alice");
+	fx_lit(&f->a.api_key, "k3y");
+	fx_lit(&f->a.base_url, BASE);
+	f->ep.name.s = xstrdup("dl");
+	f->ep.account = &f->a;
+	f->ep.mode = MODE_PURGE_ONLY;
+	f->ep.remote.target.s = xstrdup("production");
+	fx_svec(&f->ep.hosts, "dl.example.com|cdn.example.com");
+	f->ep.scheme.s = xstrdup("http");
+	f->ops = prov_get(PROV_CDNPRO);
+	if (f->ops->account_open(&f->a, NULL, &f->pa, &e) != 0)
+		return -1;
+	f->pa->fixed_now = 1337283478; /* Thu, 17 May 2012 19:37:58 GMT */
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	f->ops->account_close(f->pa);
+	fx_endpoint_release(&f->ep);
+	fx_account_release(&f->a);
+	free(f);
+	return 0;
+}
+
+static void test_prov_cdnpro__capabilities(void **state)
+{
+	struct fx *f = *state;
+	assert_null(f->ops->read_req);
+	assert_null(f->ops->read_parse);
+	assert_null(f->ops->write_req);
+	assert_null(f->ops->write_parse);
+	assert_non_null(f->ops->quota_req);
+	assert_int_equal(f->ops->max_files, 1000);
+	assert_int_equal(f->ops->max_dirs, 20);
+	assert_int_equal(f->ops->max_regex, 2);
+	struct prov_account *pa;
+	struct cf_err e;
+	mval_release(&f->a.api_key);
+	assert_int_equal(f->ops->account_open(&f->a, NULL, &pa, &e), CF_EINVAL);
+	assert_non_null(strstr(e.msg, "api_key"));
+	fx_lit(&f->a.api_key, "k3y");
+}
+
+static void test_prov_cdnpro__split_caps(void **state)
+{
+	struct fx *f = *state;
+	struct purge p = {0};
+	struct purge_batch *b;
+	char s[64];
+	for (int i = 0; i < 600; i++) { /* x2 hosts = 1200 files */
+		snprintf(s, sizeof(s), "/f%d", i);
+		svec_push(&p.files, s, NULL);
+	}
+	for (int i = 0; i < 8; i++) { /* x2 hosts = 16 dirUrls */
+		snprintf(s, sizeof(s), "/d%d/", i);
+		svec_push(&p.dirs, s, NULL);
+	}
+	fx_svec(&p.patterns, "https://dl.example.com/a/*.css|https://dl.example.com/b/**|"
+			     "https://dl.example.com/c/*.js|https://dl.example.com/d/*|"
+			     "https://dl.example.com/e/*|/f/*.png");
+	fx_svec(&p.regex, "https://dl.example.com/v[0-9]+/.*|any://dl.example.com/x.*|"
+			  "http://dl.example.com/y.*");
+	fx_svec(&p.preload, "/index.html");
+	p.action = PURGE_DELETE;
+	size_t n = f->ops->split(&f->ep, &p, &b);
+	/* files 1200 -> 2 requests; dirUrls 16 + 7 = 23 -> 2; regex 3 -> 2; preload 1 */
+	assert_int_equal(n, 3);
+	assert_int_equal(b[0].files.n, 1000);
+	assert_int_equal(b[0].dirs.n + b[0].patterns.n, 20);
+	assert_int_equal(b[0].dirs.n, 16);
+	assert_int_equal(b[0].regex.n, 2);
+	assert_int_equal(b[0].action, PURGE_DELETE);
+	assert_int_equal(b[1].files.n, 200);
+	assert_int_equal(b[1].patterns.n, 3);
+	assert_int_equal(b[1].regex.n, 1);
+	assert_string_equal(b[0].files.v[0].s, "http://dl.example.com/f0");
+	assert_string_equal(b[0].files.v[1].s, "http://cdn.example.com/f0");
+	assert_string_equal(b[0].dirs.v[0].s, "http://dl.example.com/d0/**");
+	assert_string_equal(b[1].patterns.v[2].s, "http://cdn.example.com/f/*.png");
+	assert_int_equal(b[2].kind, BATCH_PRELOAD);
+	assert_int_equal(b[2].files.n, 2);
+	fx_batches_release(b, n);
+	fx_purge_release(&p);
+
+	/* 1000 exactly is one request, 1001 two */
+	for (int k = 0; k < 2; k++) {
+		struct purge q = {0};
+		for (int i = 0; i < 1000 + k; i++) {
+			snprintf(s, sizeof(s), "https://dl.example.com/%d", i);
+			svec_push(&q.files, s, NULL);
+		}
+		n = f->ops->split(&f->ep, &q, &b);
+		assert_int_equal(n, (size_t)(1 + k));
+		fx_batches_release(b, n);
+		fx_purge_release(&q);
+	}
+}
+
+static void test_prov_cdnpro__batch_bodies(void **state)
+{
+	struct fx *f = *state;
+	struct purge_batch b = {.kind = BATCH_PURGE, .action = PURGE_INVALIDATE};
+	struct http_req req;
+	struct cf_err e;
+	fx_svec(&b.files, "http://dl.example.com/a.png");
+	fx_svec(&b.dirs, "http://dl.example.com/img/**");
+	fx_svec(&b.patterns, "http://dl.example.com/x/*.css");
+	fx_svec(&b.regex, "https://dl.example.com/v[0-9]+/.*\\.js");
+	assert_int_equal(f->ops->batch_req(f->pa, &f->ep, &b, &req, &e), 0);
+	assert_string_equal(req.method, "POST");
+	assert_string_equal(req.url, BASE "/cdn/purges");
+	assert_int_equal(req.retry, HTTP_RETRY_UNSAFE);
+	assert_string_equal(req.bucket, "pro");
+	assert_string_equal(fx_req_header(&req, "Content-Type"), "application/json");
+	assert_string_equal(req.body,
+			    "{\"target\":\"production\",\"action\":\"invalidate\",\"fileUrls\":["
+			    "\"http://dl.example.com/a.png\"],\"dirUrls\":[\"http://dl.example.com/"
+			    "img/**\",\"http://dl.example.com/x/*.css\"],\"regexPatterns\":["
+			    "\"https://dl.example.com/v[0-9]+/.*\\\\.js\"]}");
+	http_req_release(&req);
+	/* only the kinds present are sent */
+	svec_release(&b.files);
+	svec_release(&b.dirs);
+	svec_release(&b.regex);
+	b.action = PURGE_DELETE;
+	assert_int_equal(f->ops->batch_req(f->pa, &f->ep, &b, &req, &e), 0);
+	assert_string_equal(req.body, "{\"target\":\"production\",\"action\":\"delete\","
+				      "\"dirUrls\":[\"http://dl.example.com/x/*.css\"]}");
+	http_req_release(&req);
+	purge_batch_release(&b);
+
+	struct purge_batch pre = {.kind = BATCH_PRELOAD};
+	fx_svec(&pre.files, "http://dl.example.com/a|http://dl.example.com/b");
+	assert_int_equal(f->ops->batch_req(f->pa, &f->ep, &pre, &req, &e), 0);
+	assert_string_equal(req.url, BASE "/cdn/prefetches");
+	assert_string_equal(req.body, "{\"fileList\":[{\"url\":\"http://dl.example.com/a\"},"
+				      "{\"url\":\"http://dl.example.com/b\"}]}");
+	http_req_release(&req);
+
+	free(f->ep.remote.target.s);
+	f->ep.remote.target.s = xstrdup("prod");
+	assert_int_equal(f->ops->batch_req(f->pa, &f->ep, &pre, &req, &e), 0);
+	http_req_release(&req);
+	pre.kind = BATCH_PURGE;
+	assert_int_equal(f->ops->batch_req(f->pa, &f->ep, &pre, &req, &e), CF_EINVAL);
+	assert_null(req.url);
+	purge_batch_release(&pre);
+}
+
+static void test_prov_cdnpro__sign(void **state)
+{
+	struct fx *f = *state;
+	struct purge_batch b = {.kind = BATCH_PURGE};
+	struct http_req req;
+	struct cf_err e;
+	struct sb want;
+	fx_svec(&b.files, "http://dl.example.com/a.png");
+	assert_int_equal(f->ops->batch_req(f->pa, &f->ep, &b, &req, &e), 0);
+	assert_int_equal(req.sign(req.sign_ctx, &req, &e), 0);
+	assert_string_equal(fx_req_header(&req, "Date"), "Thu, 17 May 2012 19:37:58 GMT");
+	sb_init(&want, 0);
+	sign_cdnpro_auth("alice", "k3y", "Thu, 17 May 2012 19:37:58 GMT", &want);
+	assert_string_equal(fx_req_header(&req, "Authorization"), want.buf);
+	assert_int_equal(strncmp(want.buf, "Basic ", 6), 0);
+	sb_release(&want);
+	http_req_release(&req);
+	purge_batch_release(&b);
+}
+
+static const struct {
+	long status;
+	const char *location, *body;
+	int rc;
+	const char *id, *poll;
+} created_cases[] = {
+    {201, BASE "/cdn/purges/5dca2205f9e9cc0001df7b33", NULL, 0, "5dca2205f9e9cc0001df7b33",
+     BASE "/cdn/purges/5dca2205f9e9cc0001df7b33"},
+    {201, "/cdn/purges/e91e8674-c2c5-4440-a1de-8b2ea99293dd", "", 0,
+     "e91e8674-c2c5-4440-a1de-8b2ea99293dd", "/cdn/purges/e91e8674-c2c5-4440-a1de-8b2ea99293dd"},
+    {201, NULL, NULL, CF_EAPI, NULL, NULL},
+    {201, BASE "/cdn/purges/", NULL, CF_EAPI, NULL, NULL},
+    {201, BASE "/cdn/prefetches/p1", NULL, CF_EAPI, NULL, NULL},
+    {201, BASE "/cdn/purges/p1/extra", NULL, CF_EAPI, NULL, NULL},
+    {201, "https://ngapi.cdnetworks.com/cdn/purges/p1?x=1", NULL, 0, "p1",
+     "https://ngapi.cdnetworks.com/cdn/purges/p1?x=1"},
+    {201, "cdn/purges/x", NULL, CF_EAPI, NULL, NULL},
+    {201, BASE "/cdn/purges/a%2Fb", NULL, CF_EAPI, NULL, NULL},
+    {400, NULL,
+     "{\"code\":\"InvalidPurgeUrl\",\"message\":\"The host 'test.domain.info' has not been "
+     "deployed in the 'production' environment.\"}",
+     CF_EAPI, NULL, NULL},
+    {403, NULL, "{\"code\":\"AccessDenied\",\"message\":\"Please enter valid credentials.\"}",
+     CF_EAUTH, NULL, NULL},
+    {401, NULL, "{\"status\":0,\"result\":\"account name does not exist.\"}", CF_EAUTH, NULL, NULL},
+};
+
+static void test_prov_cdnpro__created(void **state)
+{
+	struct fx *f = *state;
+	struct purge_batch b = {.kind = BATCH_PURGE};
+	for (size_t i = 0; i < CF_ARRAY_LEN(created_cases); i++) {
+		struct http_resp resp;
+		struct task t;
+		struct cf_err e;
+		fx_resp(&resp, created_cases[i].status, created_cases[i].body);
+		if (created_cases[i].location)
+			fx_resp_header(&resp, "Location", created_cases[i].location);
+		int rc = f->ops->batch_parse(&f->ep, &b, &resp, &t, &e);
+		if (rc != created_cases[i].rc)
+			fail_msg("case %zu: rc %d (%s)", i, rc, e.msg);
+		if (rc == 0) {
+			assert_int_equal(t.state, TASK_RUNNING);
+			assert_string_equal(t.id, created_cases[i].id);
+			assert_string_equal(t.poll_url, created_cases[i].poll);
+		} else {
+			assert_non_null(strstr(e.msg, "endpoint 'dl' (cdnpro): submit purge"));
+		}
+		task_release(&t);
+		http_resp_release(&resp);
+	}
+	struct http_resp resp;
+	struct task t;
+	struct cf_err e;
+	fx_resp(&resp, 400, created_cases[9].body);
+	f->ops->batch_parse(&f->ep, &b, &resp, &t, &e);
+	assert_string_equal(e.msg,
+			    "endpoint 'dl' (cdnpro): submit purge: HTTP 400 InvalidPurgeUrl: "
+			    "The host 'test.domain.info' has not been deployed in the "
+			    "'production' environment.");
+	assert_string_equal(e.code, "InvalidPurgeUrl");
+	http_resp_release(&resp);
+}
+
+static void test_prov_cdnpro__poll_req(void **state)
+{
+	struct fx *f = *state;
+	struct http_req req;
+	struct cf_err e;
+	const struct {
+		const char *id, *poll;
+		int rc;
+		const char *url;
+	} cases[] = {
+	    {"p1", BASE "/cdn/prefetches/p1", 0, BASE "/cdn/prefetches/p1"},
+	    {"p1", "/cdn/purges/p1", 0, BASE "/cdn/purges/p1"},
+	    {"p1", NULL, 0, BASE "/cdn/purges/p1"},
+	    {"p1", "https://evil.test/cdn/purges/p1", CF_EAPI, NULL},
+	    {"p1", "http://127.0.0.1:8100/cdn/purges/p1", CF_EAPI, NULL},
+	    {"../x", NULL, CF_EINVAL, NULL},
+	    {NULL, NULL, CF_EINVAL, NULL},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		struct task t = {.state = TASK_RUNNING,
+				 .id = xstrdup(cases[i].id),
+				 .poll_url = xstrdup(cases[i].poll)};
+		int rc = f->ops->poll_req(f->pa, &f->ep, &t, &req, &e);
+		if (rc != cases[i].rc)
+			fail_msg("case %zu: rc %d (%s)", i, rc, e.msg);
+		if (rc == 0) {
+			assert_string_equal(req.method, "GET");
+			assert_string_equal(req.url, cases[i].url);
+			assert_int_equal(req.retry, HTTP_RETRY_SAFE);
+		} else {
+			assert_null(req.url);
+		}
+		http_req_release(&req);
+		task_release(&t);
+	}
+}
+
+static const struct {
+	const char *body;
+	int rc;
+	enum task_state st;
+	const char *msg;
+} status_cases[] = {
+    {"{\"submissionTime\":\"2019-11-21T12:00:42Z\",\"finishTime\":\"2019-11-21T12:03:47Z\","
+     "\"status\":\"finished\",\"fileUrls\":[\"http://download.info/sun.jpg\"],\"action\":"
+     "\"invalidate\",\"target\":\"production\",\"apiRequestId\":\"38738aeb12406c27\","
+     "\"customerId\":10000021,\"successRate\":100}",
+     0, TASK_SUCCEEDED, NULL},
+    {"{\"status\":\"waiting\",\"successRate\":0}", 0, TASK_RUNNING, NULL},
+    {"{\"status\":\"inprogress\",\"successRate\":40}", 0, TASK_RUNNING, NULL},
+    {"{\"status\":\"finished\"}", 0, TASK_SUCCEEDED, NULL},
+    {"{\"status\":\"finished\",\"successRate\":80}", 0, TASK_FAILED,
+     "finished with success rate 80%"},
+    {"{\"name\":\"x\",\"fileList\":[],\"metadata\":{\"status\":\"finished\",\"successRate\":"
+     "100}}",
+     0, TASK_SUCCEEDED, NULL},
+    {"{\"metaData\":{\"status\":\"inprogress\"}}", 0, TASK_RUNNING, NULL},
+    {"{\"status\":\"exploded\"}", CF_EAPI, TASK_NONE, NULL},
+    {"{\"status\":\"finished\",\"successRate\":\"100\"}", CF_EAPI, TASK_NONE, NULL},
+    {"{\"status\":\"finished\",\"successRate\":101}", CF_EAPI, TASK_NONE, NULL},
+    {"{\"status\":\"finished\",\"successRate\":99.5}", CF_EAPI, TASK_NONE, NULL},
+    {"{\"submissionTime\":\"x\"}", CF_EAPI, TASK_NONE, NULL},
+    {"{\"metadata\":{\"successRate\":100}}", CF_EAPI, TASK_NONE, NULL},
+    {"{\"status\":\"finished\"", CF_EAPI, TASK_NONE, NULL},
+    {"[]", CF_EAPI, TASK_NONE, NULL},
+};
+
+static void test_prov_cdnpro__poll_parse(void **state)
+{
+	struct fx *f = *state;
+	struct task t = {.state = TASK_RUNNING, .id = xstrdup("p1")};
+	for (size_t i = 0; i < CF_ARRAY_LEN(status_cases); i++) {
+		struct http_resp resp;
+		struct cf_err e;
+		t.state = TASK_RUNNING;
+		fx_resp(&resp, 200, status_cases[i].body);
+		int rc = f->ops->poll_parse(&f->ep, &resp, &t, &e);
+		if (rc != status_cases[i].rc)
+			fail_msg("case %zu: rc %d (%s)", i, rc, e.msg);
+		if (rc == 0)
+			assert_int_equal(t.state, status_cases[i].st);
+		if (status_cases[i].msg)
+			assert_string_equal(t.message, status_cases[i].msg);
+		http_resp_release(&resp);
+	}
+	struct http_resp resp;
+	struct cf_err e;
+	fx_resp(&resp, 404,
+		"{\"code\":\"InvalidPurgeTaskId\",\"message\":\"The specified purge task ID does "
+		"not exist or has been deleted.\"}");
+	assert_int_equal(f->ops->poll_parse(&f->ep, &resp, &t, &e), CF_EAPI);
+	assert_string_equal(e.code, "InvalidPurgeTaskId");
+	http_resp_release(&resp);
+	task_release(&t);
+}
+
+static void test_prov_cdnpro__quota(void **state)
+{
+	struct fx *f = *state;
+	struct http_req req;
+	struct cf_err e;
+	assert_int_equal(f->ops->quota_req(f->pa, &f->ep, &req, &e), 0);
+	assert_string_equal(req.method, "GET");
+	assert_string_equal(req.url, BASE "/cdn/purges/purgeTokens?target=production");
+	http_req_release(&req);
+	const struct {
+		const char *body;
+		int rc;
+		int64_t files, dirs;
+	} cases[] = {
+	    {"{\"filePurgeTokens\":200,\"dirPurgeTokens\":20}", 0, 200, 20},
+	    {"{\"filePurgeTokens\":-5,\"dirPurgeTokens\":0}", 0, 0, 0},
+	    {"{\"filePurgeTokens\":200}", CF_EAPI, 0, 0},
+	    {"{\"filePurgeTokens\":\"200\",\"dirPurgeTokens\":20}", CF_EAPI, 0, 0},
+	    {"{\"filePurgeTokens\":2.5,\"dirPurgeTokens\":20}", CF_EAPI, 0, 0},
+	    {"{\"filePurgeTokens\":null,\"dirPurgeTokens\":20}", CF_EAPI, 0, 0},
+	    {"", CF_EAPI, 0, 0},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		struct http_resp resp;
+		struct quota q;
+		fx_resp(&resp, 200, cases[i].body);
+		int rc = f->ops->quota_parse(&f->ep, &resp, &q, &e);
+		if (rc != cases[i].rc)
+			fail_msg("case %zu: rc %d (%s)", i, rc, e.msg);
+		assert_int_equal(q.known, rc == 0);
+		if (rc == 0) {
+			assert_int_equal(q.files_left, cases[i].files);
+			assert_int_equal(q.dirs_left, cases[i].dirs);
+		}
+		http_resp_release(&resp);
+	}
+	free(f->ep.remote.target.s);
+	f->ep.remote.target.s = xstrdup("production&x=1");
+	assert_int_equal(f->ops->quota_req(f->pa, &f->ep, &req, &e), CF_EINVAL);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_prov_cdnpro__capabilities), T(test_prov_cdnpro__split_caps),
+	    T(test_prov_cdnpro__batch_bodies), T(test_prov_cdnpro__sign),
+	    T(test_prov_cdnpro__created),      T(test_prov_cdnpro__poll_req),
+	    T(test_prov_cdnpro__poll_parse),   T(test_prov_cdnpro__quota),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
