@@ -120,10 +120,12 @@ test: deps
 	@$(MAKE) --no-print-directory -j2 VARIANT=san binaries unit-bins
 	@BUILD=$(BUILD) VARIANT=san bash tests/run.sh
 
+# cppcheck 2.10 reports a buffer that snprintf fills through a pointer as uninitialised
+# across translation units (ctuuninitvar); that check is off, the rest are errors.
 lint:
 	@clang-format --dry-run --Werror $(LIB_SRCS) $(CF_SRCS) $(FAKE_SRCS) $(wildcard reconcile/*.h schema/*.h cmd/*/*.h)
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-	  --suppress=missingIncludeSystem -I. reconcile schema cmd
+	  --suppress=missingIncludeSystem --suppress=ctuuninitvar -I. reconcile schema cmd
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|gets)\s*\(' $(LIB_SRCS) $(CF_SRCS) $(FAKE_SRCS) || \
 	  { echo "lint: banned function" >&2; exit 1; }
 	@echo "lint: ok"

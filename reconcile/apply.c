@@ -13,6 +13,7 @@
 #include "reconcile/xmem.h"
 
 #define APPLY_LEDGER_MSG_MAX 200
+#define APPLY_ERR_SHOWN	     200 /* bytes of a poll's last error kept for the report */
 
 /* ---- result ---- */
 
@@ -150,6 +151,7 @@ int apply_check_planfile(struct plan *fresh, const struct planfile *pf, struct c
 		const struct planfile_purge *want = planfile_purge_find(pf, pp->id, pp->endpoint);
 		bool planned =
 		    want && (want->state == PLAN_PURGE_RUN || want->state == PLAN_PURGE_RETRY ||
+			     want->state == PLAN_PURGE_RETRY_UNKNOWN ||
 			     want->state == PLAN_PURGE_PENDING);
 		if (planned && strcmp(want->content_hash, pp->content_hash) != 0)
 			return err_set(e, CF_ECONFLICT,
@@ -164,13 +166,75 @@ int apply_check_planfile(struct plan *fresh, const struct planfile *pf, struct c
 
 /* ---- run context ---- */
 
+/* One task's poll schedule: first after APPLY_POLL_FIRST_MS, then growing by half; and its
+ * failed polls in a row, up to APPLY_POLL_FAILS_MAX (then gave_up: no longer waited for). */
+struct pclock {
+	int64_t due_ms, delay_ms;
+	unsigned fails;
+	bool gave_up;
+	char last_err[APPLY_ERR_SHOWN];
+};
+
+enum wstate {
+	W_SUBMIT,  /* the write request is to be sent */
+	W_POLL,	   /* the provider's task runs */
+	W_CONFIRM, /* to be re-read */
+	W_END,	   /* confirmed, failed, or left submitted (--no-wait) */
+};
+
+struct wjob {
+	const struct plan_endpoint *pe;
+	struct eng_endpoint *x;
+	struct task t;
+	struct pclock pc;
+	size_t item;
+	enum wstate st;
+	bool ok; /* confirmed, or submitted under --no-wait: its purges may go */
+};
+
+enum pstate {
+	P_GATED,  /* waiting for its endpoint's rule write */
+	P_ACTIVE, /* submitting or polling batches of the current kind */
+	P_END,	  /* finished (item outcome set) */
+};
+
+struct pjob {
+	const struct plan_purge *pp;
+	struct eng_endpoint *x;
+	struct wjob *w; /* its endpoint's rule write, or NULL */
+	struct purge_batch *b;
+	size_t nb;
+	struct task *t;	    /* one per batch */
+	struct pclock *pc;  /* one per batch */
+	bool *sent;
+	bool *unknown; /* the batch's answer could not be read: it may have been accepted */
+	struct ledger_purge rec;
+	size_t item;
+	enum pstate st;
+	enum batch_kind kind; /* the kind being submitted or polled */
+	/* accepted: the provider holds (or may hold) some of it, so it has a record; dirty: rec
+	 * changed since it was last committed; refused: a batch was refused or a task failed */
+	bool accepted, dirty, refused;
+	bool resumed; /* pending from an earlier run whose tasks carry no batch index: its
+			 purge batches are never resent */
+	char *why;
+};
+
 struct ctx {
 	struct engine *en;
 	const struct plan *p;
 	const struct apply_opts *o;
 	struct apply_result *r;
 	int64_t deadline_ms;
-	bool stop; /* a failure without keep_going */
+	bool stop; /* a failure without keep_going: nothing new starts */
+	struct wjob *w;
+	size_t nw;
+	struct pjob *j;
+	int64_t noted_ms; /* last "still waiting" line (no terminal) */
+	size_t nj;
+	/* endpoint records confirmed since the last commit (cache borrowed) */
+	struct ledger_endpoint *eprec;
+	size_t neprec, eprec_cap;
 };
 
 static int64_t now_ms(void)
@@ -194,253 +258,339 @@ static void failed(struct ctx *c, size_t item, const char *why)
 		c->stop = true;
 }
 
-/* ---- waiting for tasks ---- */
-
-struct pollee {
-	struct task *t;
-	struct eng_endpoint *x;
-};
-
 static bool running(const struct task *t)
 {
 	return t->state == TASK_RUNNING;
 }
 
-static void poll_round(struct ctx *c, struct pollee *v, size_t n)
+/* A provider's poll hint wins over the growing delay, up to APPLY_RETRY_AFTER_MAX_S. */
+static int64_t hinted(const struct task *t, int64_t delay)
 {
-	struct http_req *reqs = xcalloc(n + 1, sizeof(*reqs));
-	struct http_resp *resps = xcalloc(n + 1, sizeof(*resps));
-	size_t *idx = xcalloc(n + 1, sizeof(*idx)), nr = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct cf_err e;
-		if (!running(v[i].t))
-			continue;
-		err_clear(&e);
-		if (v[i].x->acct->ops->poll_req(v[i].x->acct->pa, v[i].x->ep, v[i].t, &reqs[nr],
-						&e) < 0) {
-			http_req_release(&reqs[nr]);
-			v[i].t->state = TASK_FAILED;
-			free(v[i].t->message);
-			v[i].t->message = xstrdup(e.msg);
-			continue;
-		}
-		idx[nr++] = i;
-	}
-	if (nr)
-		(void)http_run(c->en->http, reqs, resps, nr);
-	for (size_t k = 0; k < nr; k++) {
-		struct pollee *pl = &v[idx[k]];
-		struct cf_err e;
-		err_clear(&e);
-		/* a failed poll is not a failed task: keep polling until the deadline */
-		if (pl->x->acct->ops->poll_parse(pl->x->ep, &resps[k], pl->t, &e) < 0)
-			pl->t->state = TASK_RUNNING;
-		http_req_release(&reqs[k]);
-		http_resp_release(&resps[k]);
-	}
-	free(idx);
-	free(resps);
-	free(reqs);
+	if (!t->retry_after_s)
+		return delay;
+	return (t->retry_after_s > APPLY_RETRY_AFTER_MAX_S ? APPLY_RETRY_AFTER_MAX_S
+							   : t->retry_after_s) *
+	       (int64_t)1000;
 }
 
-/* Polls until no task runs or the deadline passes. Returns the number still running. */
-static size_t wait_tasks(struct ctx *c, struct pollee *v, size_t n)
+/* Called when the task became known, at the end of the round that created it, so the
+ * first poll never comes before the provider had APPLY_POLL_FIRST_MS to finish it. */
+static void pclock_start(struct pclock *pc, const struct task *t, int64_t now)
 {
-	int64_t delay = APPLY_POLL_FIRST_MS, start = now_ms();
-	for (;;) {
-		size_t left = 0;
-		int64_t hint = 0;
-		for (size_t i = 0; i < n; i++)
-			if (running(v[i].t)) {
-				left++;
-				if (v[i].t->retry_after_s > hint)
-					hint = v[i].t->retry_after_s;
+	pc->delay_ms = APPLY_POLL_FIRST_MS;
+	pc->due_ms = now + hinted(t, pc->delay_ms);
+}
+
+static void pclock_next(struct pclock *pc, const struct task *t, int64_t now)
+{
+	pc->delay_ms =
+	    pc->delay_ms * 3 / 2 > APPLY_POLL_MAX_MS ? APPLY_POLL_MAX_MS : pc->delay_ms * 3 / 2;
+	pc->due_ms = now + hinted(t, pc->delay_ms);
+}
+
+/* ---- one round: every request that may go now, in one http_run() ---- */
+
+enum rkind { R_WRITE, R_WPOLL, R_CONFIRM, R_BATCH, R_BPOLL };
+
+struct rtag {
+	enum rkind k;
+	size_t i, b; /* wjob or pjob index; batch index */
+};
+
+struct round {
+	struct http_req *reqs;
+	struct rtag *tags;
+	size_t n, rcap, tcap;
+	bool accepted; /* a purge or preload batch was accepted: commit before polling */
+};
+
+/* Returns the next request slot, tagged; the caller fills it or calls round_drop(). */
+static struct http_req *round_slot(struct round *rd, enum rkind k, size_t i, size_t b)
+{
+	xgrow(&rd->reqs, &rd->rcap, rd->n + 1, sizeof(*rd->reqs));
+	xgrow(&rd->tags, &rd->tcap, rd->n + 1, sizeof(*rd->tags));
+	memset(&rd->reqs[rd->n], 0, sizeof(*rd->reqs));
+	rd->tags[rd->n] = (struct rtag){k, i, b};
+	return &rd->reqs[rd->n++];
+}
+
+static void round_drop(struct round *rd)
+{
+	http_req_release(&rd->reqs[--rd->n]);
+}
+
+static void task_fail(struct task *t, const char *why)
+{
+	t->state = TASK_FAILED;
+	free(t->message);
+	t->message = xstrdup(why);
+}
+
+/* Adds a poll of t when it is due; a poll that cannot be built fails the task. */
+static void add_poll(struct round *rd, enum rkind k, size_t i, size_t b, struct eng_endpoint *x,
+		     struct task *t, const struct pclock *pc, int64_t now)
+{
+	struct cf_err e;
+	if (!running(t) || pc->gave_up || pc->due_ms > now || !x->acct->ops->poll_req)
+		return;
+	err_clear(&e);
+	if (x->acct->ops->poll_req(x->acct->pa, x->ep, t, round_slot(rd, k, i, b), &e) < 0) {
+		round_drop(rd);
+		task_fail(t, e.msg);
+	}
+}
+
+static void collect_writes(struct ctx *c, struct round *rd, int64_t now)
+{
+	for (size_t i = 0; i < c->nw; i++) {
+		struct wjob *w = &c->w[i];
+		const struct prov_ops *ops = w->x->acct->ops;
+		struct cf_err e;
+		err_clear(&e);
+		if (w->st == W_POLL) {
+			add_poll(rd, R_WPOLL, i, 0, w->x, &w->t, &w->pc, now);
+		} else if (w->st == W_CONFIRM) {
+			if (ops->read_req(w->x->acct->pa, w->x->ep, round_slot(rd, R_CONFIRM, i, 0),
+					  &e) < 0) {
+				round_drop(rd);
+				failed(c, w->item, e.msg);
+				w->st = W_END;
 			}
-		if (!left)
-			break;
-		if (c->o->progress)
-			fprintf(stderr, "\rwaiting for %zu task%s (%" PRId64 " s)   ", left,
-				left == 1 ? "" : "s", (now_ms() - start) / 1000);
-		int64_t wait =
-		    hint ? (hint > APPLY_RETRY_AFTER_MAX_S ? APPLY_RETRY_AFTER_MAX_S : hint) * 1000
-			 : delay;
-		if (now_ms() + wait > c->deadline_ms) {
-			if (c->o->progress)
-				fprintf(stderr, "\n");
-			return left;
+		} else if (w->st == W_SUBMIT) {
+			if (!ops->write_req) {
+				failed(c, w->item, "the provider has no cache-rule API");
+				w->st = W_END;
+			} else if (ops->write_req(w->x->acct->pa, w->x->ep, &w->x->live,
+						  round_slot(rd, R_WRITE, i, 0), &e) < 0) {
+				round_drop(rd);
+				failed(c, w->item, e.msg);
+				w->st = W_END;
+			}
 		}
-		sleep_ms(wait);
-		delay = delay * 3 / 2 > APPLY_POLL_MAX_MS ? APPLY_POLL_MAX_MS : delay * 3 / 2;
-		poll_round(c, v, n);
 	}
-	if (c->o->progress)
-		fprintf(stderr, "\r%40s\r", "");
-	return 0;
 }
 
-/* ---- phase 1: rule writes ---- */
-
-struct wjob {
-	const struct plan_endpoint *pe;
-	struct eng_endpoint *x;
-	struct task t;
-	size_t item;
-	bool ok;
-};
-
-static void write_submit(struct ctx *c, struct wjob *w, size_t n)
+static void pjob_fail(struct pjob *j, const char *why)
 {
-	struct http_req *reqs = xcalloc(n + 1, sizeof(*reqs));
-	struct http_resp *resps = xcalloc(n + 1, sizeof(*resps));
-	size_t *idx = xcalloc(n + 1, sizeof(*idx)), nr = 0;
-	for (size_t i = 0; i < n; i++) {
+	if (!j->why)
+		j->why = xstrdup(why);
+}
+
+/* Sends the unsent batches of the job's current kind. */
+static void collect_batches(struct ctx *c, struct round *rd, size_t ji)
+{
+	struct pjob *j = &c->j[ji];
+	if (j->kind == BATCH_PURGE && j->resumed)
+		return;
+	for (size_t b = 0; b < j->nb; b++) {
 		struct cf_err e;
+		if (j->b[b].kind != j->kind || j->sent[b])
+			continue;
 		err_clear(&e);
-		const struct prov_ops *ops = w[i].x->acct->ops;
-		if (!ops->write_req) {
-			failed(c, w[i].item, "the provider has no cache-rule API");
-			continue;
+		if (j->x->acct->ops->batch_req(j->x->acct->pa, j->x->ep, &j->b[b],
+					       round_slot(rd, R_BATCH, ji, b), &e) < 0) {
+			round_drop(rd);
+			pjob_fail(j, e.msg);
+			/* never sent: kind_state() reports it, the job fails at its end */
 		}
-		if (ops->write_req(w[i].x->acct->pa, w[i].x->ep, &w[i].x->live, &reqs[nr], &e) <
-		    0) {
-			http_req_release(&reqs[nr]);
-			failed(c, w[i].item, e.msg);
-			continue;
-		}
-		idx[nr++] = i;
 	}
-	if (nr)
-		(void)http_run(c->en->http, reqs, resps, nr);
-	c->r->writes += nr;
-	for (size_t k = 0; k < nr; k++) {
-		struct wjob *wj = &w[idx[k]];
-		struct cf_err e;
-		err_clear(&e);
-		if (wj->x->acct->ops->write_parse(wj->x->ep, &resps[k], &wj->t, &e) < 0)
-			failed(c, wj->item, e.msg);
+}
+
+static bool sent_all(const struct pjob *j, enum batch_kind kind)
+{
+	for (size_t b = 0; b < j->nb; b++)
+		if (j->b[b].kind == kind && !j->sent[b])
+			return false;
+	return true;
+}
+
+/* Gate of a purge job: may it start? Sets the outcome when it never will. */
+static bool gate_open(struct ctx *c, struct pjob *j)
+{
+	if (j->w && j->w->st != W_END)
+		return false;
+	if (j->w && !j->w->ok) {
+		item_set(c->r, j->item, APPLY_NOT_ATTEMPTED, "the endpoint's rule write failed");
+		j->st = P_END;
+		return false;
+	}
+	if (c->stop) {
+		item_set(c->r, j->item, APPLY_NOT_ATTEMPTED, NULL);
+		j->st = P_END;
+		return false;
+	}
+	j->st = P_ACTIVE;
+	return true;
+}
+
+static void collect_purges(struct ctx *c, struct round *rd, int64_t now)
+{
+	for (size_t i = 0; i < c->nj; i++) {
+		struct pjob *j = &c->j[i];
+		if (j->st == P_GATED && !gate_open(c, j))
+			continue;
+		if (j->st != P_ACTIVE)
+			continue;
+		for (size_t b = 0; b < j->nb; b++)
+			if (j->sent[b] && !c->o->no_wait)
+				add_poll(rd, R_BPOLL, i, b, j->x, &j->t[b], &j->pc[b], now);
+		if (!sent_all(j, j->kind) && !j->why)
+			collect_batches(c, rd, i);
+	}
+}
+
+/* ---- answers ---- */
+
+static void write_done(struct ctx *c, struct wjob *w, int64_t now)
+{
+	if (w->pc.gave_up) {
+		char msg[APPLY_ERR_SHOWN * 2];
+		snprintf(msg, sizeof(msg),
+			 "gave up on task %s after %u failed polls in a row (last error: %s)",
+			 w->t.id ? w->t.id : "?", w->pc.fails, w->pc.last_err);
+		failed(c, w->item, msg);
+		w->st = W_END;
+	} else if (w->t.state == TASK_FAILED) {
+		failed(c, w->item, w->t.message ? w->t.message : "the provider's task failed");
+		w->st = W_END;
+	} else if (!running(&w->t)) {
+		w->st = W_CONFIRM;
+	} else if (c->o->no_wait || !w->x->acct->ops->poll_req) {
+		item_set(c->r, w->item, APPLY_SUBMITTED, w->t.id ? w->t.id : NULL);
+		w->ok = true; /* as before --no-wait: its purges go without the confirmation */
+		w->st = W_END;
+	} else {
+		if (w->st != W_POLL)
+			pclock_start(&w->pc, &w->t, now);
 		else
-			wj->ok = true;
-		http_req_release(&reqs[k]);
+			pclock_next(&w->pc, &w->t, now);
+		w->st = W_POLL;
+	}
+}
+
+static void confirm_done(struct ctx *c, struct wjob *w, const struct http_resp *resp)
+{
+	struct eng_endpoint *x = w->x;
+	w->st = W_END;
+	live_state_release(&x->live);
+	err_clear(&x->err);
+	x->rc = x->acct->ops->read_parse(x->ep, resp, &x->live, &x->err);
+	x->read = x->rc == 0;
+	if (x->rc < 0) {
+		failed(c, w->item, x->err.msg);
+		return;
+	}
+	if (!prov_cache_matches(&x->live, &x->ep->cache)) {
+		failed(c, w->item, "the live rules do not match the desired rules after the write");
+		return;
+	}
+	w->ok = true;
+	item_set(c->r, w->item, APPLY_DONE, NULL);
+	xgrow(&c->eprec, &c->eprec_cap, c->neprec + 1, sizeof(*c->eprec));
+	struct ledger_endpoint *le = &c->eprec[c->neprec++];
+	memset(le, 0, sizeof(*le));
+	le->name = x->ep->name.s;
+	le->account = x->ep->account_name.s;
+	snprintf(le->commit, sizeof(le->commit), "%s", c->en->commit);
+	memcpy(le->digest, x->live.digest, sizeof(le->digest));
+	le->applied_at = (int64_t)time(NULL);
+	le->cache = x->ep->cache; /* borrowed for encoding only */
+}
+
+/*
+ * Only an HTTP error status proves the provider refused a purge or preload request; a broken
+ * connection, a timeout or an unreadable 2xx answer may come after it was accepted.
+ */
+static bool answer_unknown(const struct http_resp *resp)
+{
+	return resp->rc != 0 || (resp->status >= 200 && resp->status < 300);
+}
+
+static void batch_done(struct round *rd, struct pjob *j, size_t b, const struct http_resp *resp,
+		       int64_t now)
+{
+	struct cf_err e;
+	err_clear(&e);
+	if (j->x->acct->ops->batch_parse(j->x->ep, &j->b[b], resp, &j->t[b], &e) < 0) {
+		if (!answer_unknown(resp)) {
+			j->refused = true;
+			pjob_fail(j, e.msg);
+			return;
+		}
+		/* recorded now, like an accepted batch: the next apply sends it once more */
+		struct sb msg;
+		sb_init(&msg, 0);
+		sb_addf(&msg, "%s; the provider may have accepted it, so it is recorded as unknown "
+			      "and the next apply sends it once more", e.msg);
+		pjob_fail(j, msg.buf);
+		sb_release(&msg);
+		j->unknown[b] = true;
+		j->accepted = j->dirty = rd->accepted = true;
+		return;
+	}
+	j->sent[b] = true;
+	j->accepted = j->dirty = true;
+	rd->accepted = true;
+	if (!j->rec.submitted_at)
+		j->rec.submitted_at = (int64_t)time(NULL);
+	pclock_start(&j->pc[b], &j->t[b], now);
+}
+
+/* A failed poll is not a failed task: poll again, but after APPLY_POLL_FAILS_MAX failures
+ * in a row stop waiting for it (gave_up) rather than stay silent until the deadline. */
+static void poll_parse(struct eng_endpoint *x, struct task *t, struct pclock *pc,
+		       const struct http_resp *resp)
+{
+	struct cf_err e;
+	err_clear(&e);
+	if (x->acct->ops->poll_parse(x->ep, resp, t, &e) < 0) {
+		t->state = TASK_RUNNING;
+		snprintf(pc->last_err, sizeof(pc->last_err), "%s", e.msg);
+		pc->gave_up = ++pc->fails >= APPLY_POLL_FAILS_MAX;
+	} else {
+		pc->fails = 0;
+	}
+}
+
+static void write_answer(struct ctx *c, struct wjob *w, enum rkind k,
+			 const struct http_resp *resp, int64_t now)
+{
+	struct cf_err e;
+	err_clear(&e);
+	if (k == R_WPOLL) {
+		poll_parse(w->x, &w->t, &w->pc, resp);
+	} else if (w->x->acct->ops->write_parse(w->x->ep, resp, &w->t, &e) < 0) {
+		failed(c, w->item, e.msg);
+		w->st = W_END;
+		return;
+	}
+	write_done(c, w, now);
+}
+
+static void round_answers(struct ctx *c, struct round *rd, struct http_resp *resps)
+{
+	int64_t now = now_ms();
+	for (size_t k = 0; k < rd->n; k++) {
+		const struct rtag *tg = &rd->tags[k];
+		if (tg->k == R_WRITE || tg->k == R_WPOLL) {
+			write_answer(c, &c->w[tg->i], tg->k, &resps[k], now);
+		} else if (tg->k == R_CONFIRM) {
+			confirm_done(c, &c->w[tg->i], &resps[k]);
+		} else if (tg->k == R_BATCH) {
+			batch_done(rd, &c->j[tg->i], tg->b, &resps[k], now);
+		} else {
+			struct pjob *j = &c->j[tg->i];
+			poll_parse(j->x, &j->t[tg->b], &j->pc[tg->b], &resps[k]);
+			if (running(&j->t[tg->b]) && !j->pc[tg->b].gave_up)
+				pclock_next(&j->pc[tg->b], &j->t[tg->b], now);
+		}
+		http_req_release(&rd->reqs[k]);
 		http_resp_release(&resps[k]);
 	}
-	free(idx);
-	free(resps);
-	free(reqs);
+	rd->n = 0;
 }
 
-static void write_wait(struct ctx *c, struct wjob *w, size_t n)
-{
-	struct pollee *v = xcalloc(n + 1, sizeof(*v));
-	size_t np = 0;
-	for (size_t i = 0; i < n; i++)
-		if (w[i].ok && running(&w[i].t) && w[i].x->acct->ops->poll_req)
-			v[np++] = (struct pollee){&w[i].t, w[i].x};
-	if (np && !c->o->no_wait)
-		wait_tasks(c, v, np);
-	free(v);
-	for (size_t i = 0; i < n; i++) {
-		if (!w[i].ok)
-			continue;
-		if (w[i].t.state == TASK_FAILED) {
-			w[i].ok = false;
-			failed(c, w[i].item,
-			       w[i].t.message ? w[i].t.message : "the provider's task failed");
-		} else if (running(&w[i].t) && !c->o->no_wait) {
-			w[i].ok = false;
-			failed(c, w[i].item, "timed out waiting for the provider's task");
-		}
-	}
-}
-
-/* Re-reads written endpoints, confirms them and records them in the ledger. */
-static int write_confirm(struct ctx *c, struct wjob *w, size_t n, struct cf_err *e)
-{
-	struct eng_endpoint **v = xcalloc(n + 1, sizeof(*v));
-	struct ledger_endpoint *recs = xcalloc(n + 1, sizeof(*recs));
-	size_t nv = 0, nrec = 0;
-	for (size_t i = 0; i < n; i++)
-		if (w[i].ok && !running(&w[i].t))
-			v[nv++] = w[i].x;
-	if (nv)
-		engine_read(c->en, v, nv);
-	for (size_t i = 0; i < n; i++) {
-		struct wjob *wj = &w[i];
-		if (!wj->ok)
-			continue;
-		if (running(&wj->t)) {
-			item_set(c->r, wj->item, APPLY_SUBMITTED, wj->t.id ? wj->t.id : NULL);
-			continue;
-		}
-		if (wj->x->rc < 0) {
-			failed(c, wj->item, wj->x->err.msg);
-			continue;
-		}
-		if (!prov_cache_matches(&wj->x->live, &wj->x->ep->cache)) {
-			failed(c, wj->item,
-			       "the live rules do not match the desired rules after the write");
-			continue;
-		}
-		item_set(c->r, wj->item, APPLY_DONE, NULL);
-		struct ledger_endpoint *le = &recs[nrec++];
-		le->name = wj->x->ep->name.s;
-		le->account = wj->x->ep->account_name.s;
-		snprintf(le->commit, sizeof(le->commit), "%s", c->en->commit);
-		memcpy(le->digest, wj->x->live.digest, sizeof(le->digest));
-		le->applied_at = (int64_t)time(NULL);
-		le->cache = wj->x->ep->cache; /* borrowed for encoding only */
-	}
-	int rc = 0;
-	if (nrec && c->en->rl)
-		rc = repo_ledger_record(c->en->rl, NULL, 0, recs, nrec,
-					"cacheform apply: cache rules", e);
-	free(recs);
-	free(v);
-	return rc;
-}
-
-static int phase_writes(struct ctx *c, bool *ep_failed, struct cf_err *e)
-{
-	const struct plan *p = c->p;
-	struct wjob *w = xcalloc(p->neps + 1, sizeof(*w));
-	size_t n = 0;
-	for (size_t i = 0; i < p->neps; i++) {
-		if (p->eps[i].action != PLAN_EP_UPDATE)
-			continue;
-		w[n].pe = &p->eps[i];
-		w[n].x = engine_endpoint(c->en, p->eps[i].name);
-		w[n].item = item_add(c->r, "endpoint '%s': cache rules", p->eps[i].name);
-		n++;
-	}
-	int rc = 0;
-	if (n) {
-		write_submit(c, w, n);
-		write_wait(c, w, n);
-		rc = write_confirm(c, w, n, e);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!w[i].ok || c->r->v[w[i].item].outcome == APPLY_FAILED)
-			ep_failed[w[i].pe - p->eps] = true;
-		task_release(&w[i].t);
-	}
-	free(w);
-	return rc;
-}
-
-/* ---- phase 2: purges ---- */
-
-struct pjob {
-	const struct plan_purge *pp;
-	struct eng_endpoint *x;
-	struct purge_batch *b;
-	size_t nb;
-	struct task *t; /* one per batch */
-	bool *sent;
-	struct ledger_purge rec;
-	size_t item;
-	bool active, accepted;
-	bool resumed; /* pending from an earlier run: its purge batches are never resent */
-	char *why;
-};
+/* ---- purge jobs ---- */
 
 static void pjob_release(struct pjob *j)
 {
@@ -450,20 +600,16 @@ static void pjob_release(struct pjob *j)
 	}
 	free(j->b);
 	free(j->t);
+	free(j->pc);
 	free(j->sent);
+	free(j->unknown);
 	free(j->why);
 	ledger_purge_release(&j->rec);
 }
 
-static void pjob_fail(struct pjob *j, const char *why)
-{
-	if (!j->why)
-		j->why = xstrdup(why);
-}
-
 /* Gives a recorded task to the next unsent batch of its kind (batches split the same way
  * on every run, and tasks were recorded in batch order). */
-static void resume_task(struct pjob *j, const struct ledger_task *lt)
+static void resume_task(struct pjob *j, const struct ledger_task *lt, int64_t now)
 {
 	enum batch_kind kind = lt->preload ? BATCH_PRELOAD : BATCH_PURGE;
 	for (size_t b = 0; b < j->nb; b++)
@@ -472,25 +618,38 @@ static void resume_task(struct pjob *j, const struct ledger_task *lt)
 			j->t[b].id = xstrdup(lt->id);
 			j->t[b].poll_url = xstrdup(lt->poll_url);
 			j->sent[b] = true;
+			pclock_start(&j->pc[b], &j->t[b], now);
 			return;
 		}
 }
 
+static struct wjob *wjob_of(struct ctx *c, const char *endpoint)
+{
+	for (size_t i = 0; i < c->nw; i++)
+		if (strcmp(c->w[i].pe->name, endpoint) == 0)
+			return &c->w[i];
+	return NULL;
+}
+
 static void pjob_init(struct ctx *c, struct pjob *j, const struct plan_purge *pp)
 {
+	int64_t now = now_ms();
 	j->pp = pp;
 	j->x = engine_endpoint(c->en, pp->endpoint);
+	j->w = wjob_of(c, pp->endpoint);
 	const struct purge *m = config_purge(c->en->cfg, pp->id);
 	j->nb = j->x->acct->ops->split(j->x->ep, m, &j->b);
 	j->t = xcalloc(j->nb + 1, sizeof(*j->t));
+	j->pc = xcalloc(j->nb + 1, sizeof(*j->pc));
 	j->sent = xcalloc(j->nb + 1, sizeof(*j->sent));
 	j->item = item_add(c->r, "purge '%s' on '%s'", pp->id, pp->endpoint);
+	j->kind = BATCH_PURGE;
 	struct ledger_purge *old = ledger_find_purge(&c->en->led, pp->id, pp->endpoint);
 	if (pp->state == PLAN_PURGE_PENDING && old) {
 		/* resume: the tasks recorded by an earlier run are polled, not resubmitted */
 		ledger_purge_copy(&j->rec, old);
 		for (size_t i = 0; i < old->ntasks; i++)
-			resume_task(j, &old->tasks[i]);
+			resume_task(j, &old->tasks[i], now);
 		j->accepted = old->ntasks > 0;
 		j->resumed = true;
 		return;
@@ -523,184 +682,291 @@ static int kind_state(struct pjob *j, enum batch_kind kind)
 	return st;
 }
 
-/* Sends the batches of one kind that are not sent yet, for every active job, in one run. */
-static void submit_kind(struct ctx *c, struct pjob *jobs, size_t n, enum batch_kind kind)
+static bool any_running(const struct pjob *j)
 {
-	size_t cap = 0;
-	for (size_t i = 0; i < n; i++)
-		cap += jobs[i].nb;
-	struct http_req *reqs = xcalloc(cap + 1, sizeof(*reqs));
-	struct http_resp *resps = xcalloc(cap + 1, sizeof(*resps));
-	struct {
-		size_t j, b;
-	} *idx = xcalloc(cap + 1, sizeof(*idx));
-	size_t nr = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct pjob *j = &jobs[i];
-		if ((kind == BATCH_PURGE && j->resumed) ||
-		    (kind == BATCH_PRELOAD && (!j->active || kind_state(j, BATCH_PURGE) != 1)))
-			continue;
-		for (size_t b = 0; j->active && b < j->nb; b++) {
-			struct cf_err e;
-			if (j->b[b].kind != kind || j->sent[b])
-				continue;
-			err_clear(&e);
-			if (j->x->acct->ops->batch_req(j->x->acct->pa, j->x->ep, &j->b[b],
-						       &reqs[nr], &e) < 0) {
-				http_req_release(&reqs[nr]);
-				pjob_fail(j, e.msg);
-				continue;
-			}
-			idx[nr].j = i;
-			idx[nr++].b = b;
-		}
-	}
-	if (nr)
-		(void)http_run(c->en->http, reqs, resps, nr);
-	for (size_t k = 0; k < nr; k++) {
-		struct pjob *j = &jobs[idx[k].j];
-		size_t b = idx[k].b;
-		struct cf_err e;
-		err_clear(&e);
-		if (j->x->acct->ops->batch_parse(j->x->ep, &j->b[b], &resps[k], &j->t[b], &e) < 0) {
-			pjob_fail(j, e.msg);
-		} else {
-			j->sent[b] = true;
-			j->accepted = true;
-			ledger_purge_add_task(&j->rec, j->t[b].id, j->t[b].poll_url,
-					      kind == BATCH_PRELOAD);
-			if (!j->rec.submitted_at)
-				j->rec.submitted_at = (int64_t)time(NULL);
-		}
-		http_req_release(&reqs[k]);
-		http_resp_release(&resps[k]);
-	}
-	free(idx);
-	free(resps);
-	free(reqs);
+	for (size_t b = 0; b < j->nb; b++)
+		if (j->sent[b] && running(&j->t[b]))
+			return true;
+	return false;
 }
 
-/* Records every accepted job's current record in one compare-and-swap commit. */
-static int record_jobs(struct ctx *c, struct pjob *jobs, size_t n, const char *msg,
-		       struct cf_err *e)
+/* Sets the job's outcome and final record; timed_out: its tasks are no longer waited for. */
+static void finish_job(struct ctx *c, struct pjob *j, bool timed_out)
 {
-	struct ledger_purge *recs = xcalloc(n + 1, sizeof(*recs));
-	size_t nr = 0;
-	for (size_t i = 0; i < n; i++)
-		if (jobs[i].active && jobs[i].accepted)
-			recs[nr++] = jobs[i].rec; /* shallow: borrowed for encoding */
-	int rc = 0;
-	if (nr && c->en->rl)
-		rc = repo_ledger_record(c->en->rl, recs, nr, NULL, 0, msg, e);
-	free(recs);
-	return rc;
-}
-
-static void wait_kind(struct ctx *c, struct pjob *jobs, size_t n, enum batch_kind kind)
-{
-	size_t cap = 0, np = 0;
-	for (size_t i = 0; i < n; i++)
-		cap += jobs[i].nb;
-	struct pollee *v = xcalloc(cap + 1, sizeof(*v));
-	for (size_t i = 0; i < n; i++)
-		for (size_t b = 0; jobs[i].active && b < jobs[i].nb; b++)
-			if (jobs[i].b[b].kind == kind && jobs[i].sent[b] &&
-			    running(&jobs[i].t[b]) && jobs[i].x->acct->ops->poll_req)
-				v[np++] = (struct pollee){&jobs[i].t[b], jobs[i].x};
-	if (np)
-		wait_tasks(c, v, np);
-	free(v);
-}
-
-static void finish_job(struct ctx *c, struct pjob *j)
-{
-	if (!j->active)
-		return;
 	int ps = kind_state(j, BATCH_PURGE);
 	int ls = ps == 1 ? kind_state(j, BATCH_PRELOAD) : 0;
+	j->st = P_END;
 	if (ps < 0 || ls < 0) {
 		j->rec.status = LEDGER_FAILED;
 		j->rec.finished_at = (int64_t)time(NULL);
 		free(j->rec.message);
 		j->rec.message = xstrdup(j->why ? j->why : "a batch was not accepted");
+		j->dirty = j->accepted;
 		failed(c, j->item, j->rec.message);
 	} else if (ps == 1 && ls == 1) {
 		j->rec.status = LEDGER_SUCCEEDED;
 		j->rec.finished_at = (int64_t)time(NULL);
+		j->dirty = true;
 		item_set(c->r, j->item, APPLY_DONE, NULL);
 	} else if (c->o->no_wait) {
 		item_set(c->r, j->item, APPLY_SUBMITTED, NULL);
-	} else {
+	} else if (timed_out) {
 		failed(c, j->item, "timed out waiting for the provider's task");
+	} else {
+		j->st = P_ACTIVE; /* still running */
 	}
 }
 
-static bool purge_can_run(struct ctx *c, const struct plan_purge *pp, const bool *ep_failed,
-			  size_t item)
+/*
+ * Moves active jobs on once nothing of theirs runs: from purges to preloads (never under
+ * --no-wait, as before), or to their end.
+ */
+static void advance_jobs(struct ctx *c)
 {
-	const struct plan_endpoint *pe = plan_endpoint_find(c->p, pp->endpoint);
-	if (pp->state == PLAN_PURGE_OVER_QUOTA) {
-		failed(c, item, "refused: it would exceed the daily purge quota");
+	for (size_t i = 0; i < c->nj; i++) {
+		struct pjob *j = &c->j[i];
+		if (j->st != P_ACTIVE || any_running(j))
+			continue;
+		if (!sent_all(j, j->kind) && !j->why && !(j->kind == BATCH_PURGE && j->resumed))
+			continue; /* batches still to send */
+		if (j->kind == BATCH_PURGE && !c->o->no_wait && !j->why &&
+		    kind_state(j, BATCH_PURGE) == 1 && !sent_all(j, BATCH_PRELOAD)) {
+			j->kind = BATCH_PRELOAD;
+			continue;
+		}
+		finish_job(c, j, false);
+	}
+}
+
+/* ---- the ledger ---- */
+
+/* Endpoint records of the in-sync managed endpoints whose ledger record is missing or says
+ * something else (appended to c->eprec). */
+static void collect_in_sync(struct engine *en, const struct plan *p, struct ledger_endpoint **v,
+			    size_t *n, size_t *cap)
+{
+	for (size_t i = 0; i < p->neps; i++) {
+		const struct plan_endpoint *pe = &p->eps[i];
+		struct eng_endpoint *x = engine_endpoint(en, pe->name);
+		if (pe->action != PLAN_EP_NONE || pe->mode != MODE_MANAGE || !x || !x->read ||
+		    !x->live.exists)
+			continue;
+		const struct ledger_endpoint *old = ledger_find_endpoint(&en->led, pe->name);
+		/*
+		 * An unchanged record is kept even when the desired commit moved: it still
+		 * says what was last confirmed, and a converged fleet's re-apply then makes
+		 * no ledger commit at all.
+		 */
+		if (old && strcmp(old->digest, x->live.digest) == 0 &&
+		    strcmp(old->account ? old->account : "", x->ep->account_name.s) == 0 &&
+		    cache_equal(&old->cache, &x->ep->cache))
+			continue;
+		xgrow(v, cap, *n + 1, sizeof(**v));
+		struct ledger_endpoint *le = &(*v)[(*n)++];
+		memset(le, 0, sizeof(*le));
+		le->name = x->ep->name.s;
+		le->account = x->ep->account_name.s;
+		snprintf(le->commit, sizeof(le->commit), "%s", en->commit);
+		memcpy(le->digest, x->live.digest, sizeof(le->digest));
+		le->applied_at = (int64_t)time(NULL);
+		le->cache = x->ep->cache; /* borrowed for encoding only */
+	}
+}
+
+/* Commits every changed purge record and the pending endpoint records in one
+ * compare-and-swap commit (none when there is nothing to say). */
+static int commit(struct ctx *c, const char *msg, struct cf_err *e)
+{
+	struct ledger_purge *recs = xcalloc(c->nj + 1, sizeof(*recs));
+	size_t nr = 0;
+	int rc = 0;
+	for (size_t i = 0; i < c->nj; i++)
+		if (c->j[i].dirty && c->j[i].accepted)
+			recs[nr++] = c->j[i].rec; /* shallow: borrowed for encoding */
+	if ((nr || c->neprec) && c->en->rl)
+		rc = repo_ledger_record(c->en->rl, recs, nr, c->eprec, c->neprec, msg, e);
+	if (rc == 0) {
+		for (size_t i = 0; i < c->nj; i++)
+			c->j[i].dirty = false;
+		c->neprec = 0;
+	}
+	free(recs);
+	return rc;
+}
+
+int apply_record_in_sync(struct engine *en, const struct plan *p, struct cf_err *e)
+{
+	struct ledger_endpoint *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	collect_in_sync(en, p, &v, &n, &cap);
+	if (n && en->rl)
+		rc = repo_ledger_record(en->rl, NULL, 0, v, n, "cacheform apply: endpoints in sync",
+					e);
+	free(v);
+	return rc;
+}
+
+/* ---- the loop ---- */
+
+static size_t tasks_waiting(const struct ctx *c, int64_t *next_due)
+{
+	size_t n = 0;
+	*next_due = INT64_MAX;
+	for (size_t i = 0; i < c->nw; i++)
+		if (c->w[i].st == W_POLL) {
+			n++;
+			if (c->w[i].pc.due_ms < *next_due)
+				*next_due = c->w[i].pc.due_ms;
+		}
+	for (size_t i = 0; i < c->nj && !c->o->no_wait; i++)
+		for (size_t b = 0; c->j[i].st == P_ACTIVE && b < c->j[i].nb; b++)
+			if (c->j[i].sent[b] && running(&c->j[i].t[b]) &&
+			    c->j[i].x->acct->ops->poll_req) {
+				n++;
+				if (c->j[i].pc[b].due_ms < *next_due)
+					*next_due = c->j[i].pc[b].due_ms;
+			}
+	return n;
+}
+
+/* Sleeps until the next poll is due. Returns false when that is past the deadline. */
+static bool wait_next(struct ctx *c, size_t left, int64_t due, int64_t since)
+{
+	int64_t now = now_ms();
+	if (c->o->progress)
+		fprintf(stderr, "\rwaiting for %zu task%s (%" PRId64 " s)   ", left,
+			left == 1 ? "" : "s", (now - since) / 1000);
+	if (due > c->deadline_ms) {
+		if (c->o->progress)
+			fprintf(stderr, "\n");
 		return false;
 	}
-	if (pp->blocked || (pe && ep_failed[pe - c->p->eps])) {
-		item_set(c->r, item, APPLY_NOT_ATTEMPTED, "the endpoint's rule write failed");
-		return false;
-	}
-	if (c->stop) {
-		item_set(c->r, item, APPLY_NOT_ATTEMPTED, NULL);
-		return false;
-	}
+	if (due > now)
+		sleep_ms(due - now);
 	return true;
 }
 
-static int phase_purges(struct ctx *c, const bool *ep_failed, struct cf_err *e)
+/* Rounds until nothing is left to send or wait for (or the deadline passes). */
+static int run_rounds(struct ctx *c, struct cf_err *e)
+{
+	struct round rd = {0};
+	int64_t start = now_ms();
+	bool waited = false;
+	int rc = 0;
+	for (;;) {
+		int64_t now = now_ms(), due;
+		advance_jobs(c);
+		collect_writes(c, &rd, now);
+		collect_purges(c, &rd, now);
+		if (rd.n == 0) {
+			size_t left = tasks_waiting(c, &due);
+			if (!left)
+				break;
+			waited = true;
+			if (!wait_next(c, left, due, start))
+				break;
+			continue;
+		}
+		struct http_resp *resps = xcalloc(rd.n + 1, sizeof(*resps));
+		for (size_t k = 0; k < rd.n; k++)
+			c->r->writes += rd.tags[k].k == R_WRITE;
+		(void)http_run(c->en->http, rd.reqs, resps, rd.n);
+		rd.accepted = false;
+		round_answers(c, &rd, resps);
+		free(resps);
+		/* recorded as submitted before any polling, so a crash cannot lose an accepted
+		 * purge; confirmed endpoints ride along */
+		if (rd.accepted && (rc = commit(c, "cacheform apply: purges submitted", e)) < 0)
+			break;
+	}
+	if (waited && c->o->progress)
+		fprintf(stderr, "\r%40s\r", "");
+	free(rd.reqs);
+	free(rd.tags);
+	return rc;
+}
+
+/* Outcomes of whatever the loop left behind (deadline passed, or stopped). */
+static void settle_left(struct ctx *c)
+{
+	for (size_t i = 0; i < c->nw; i++)
+		if (c->w[i].st == W_POLL) {
+			c->w[i].st = W_END;
+			failed(c, c->w[i].item, "timed out waiting for the provider's task");
+		}
+	for (size_t i = 0; i < c->nj; i++) {
+		struct pjob *j = &c->j[i];
+		if (j->st == P_GATED)
+			(void)gate_open(c, j);
+		if (j->st == P_ACTIVE && !j->accepted && !j->resumed && !j->why) {
+			item_set(c->r, j->item, APPLY_NOT_ATTEMPTED, NULL);
+			j->st = P_END;
+		}
+		if (j->st == P_ACTIVE)
+			finish_job(c, j, true);
+	}
+}
+
+static void plan_jobs(struct ctx *c)
 {
 	const struct plan *p = c->p;
-	struct pjob *jobs = xcalloc(p->npurges + 1, sizeof(*jobs));
-	size_t n = 0;
-	int rc = 0;
+	c->w = xcalloc(p->neps + 1, sizeof(*c->w));
+	for (size_t i = 0; i < p->neps; i++) {
+		if (p->eps[i].action != PLAN_EP_UPDATE)
+			continue;
+		struct wjob *w = &c->w[c->nw++];
+		w->pe = &p->eps[i];
+		w->x = engine_endpoint(c->en, p->eps[i].name);
+		w->item = item_add(c->r, "endpoint '%s': cache rules", p->eps[i].name);
+	}
+	c->j = xcalloc(p->npurges + 1, sizeof(*c->j));
 	for (size_t i = 0; i < p->npurges; i++) {
 		const struct plan_purge *pp = &p->purges[i];
 		if (!plan_purge_runs(pp) && pp->state != PLAN_PURGE_PENDING &&
 		    pp->state != PLAN_PURGE_OVER_QUOTA)
 			continue;
-		pjob_init(c, &jobs[n], pp);
-		jobs[n].active = purge_can_run(c, pp, ep_failed, jobs[n].item);
-		n++;
+		struct pjob *j = &c->j[c->nj++];
+		pjob_init(c, j, pp);
+		if (pp->state == PLAN_PURGE_OVER_QUOTA) {
+			/* refused by the plan, not failed at the provider: the purges that fit
+			 * the quota still run (the exit code reports the refusal) */
+			item_set(c->r, j->item, APPLY_FAILED,
+				 "refused: it would exceed the daily purge quota");
+			j->st = P_END;
+		} else if (pp->blocked) {
+			item_set(c->r, j->item, APPLY_NOT_ATTEMPTED,
+				 "the endpoint's rule write failed");
+			j->st = P_END;
+		}
 	}
-	submit_kind(c, jobs, n, BATCH_PURGE);
-	/* recorded as submitted before any polling, so a crash cannot lose an accepted purge */
-	rc = record_jobs(c, jobs, n, "cacheform apply: purges submitted", e);
-	if (rc == 0 && !c->o->no_wait) {
-		wait_kind(c, jobs, n, BATCH_PURGE);
-		submit_kind(c, jobs, n, BATCH_PRELOAD);
-		rc = record_jobs(c, jobs, n, "cacheform apply: preloads submitted", e);
-		if (rc == 0)
-			wait_kind(c, jobs, n, BATCH_PRELOAD);
-	}
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		finish_job(c, &jobs[i]);
-	if (rc == 0)
-		rc = record_jobs(c, jobs, n, "cacheform apply: purges finished", e);
-	for (size_t i = 0; i < n; i++)
-		pjob_release(&jobs[i]);
-	free(jobs);
-	return rc;
 }
 
 int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *o,
 	      struct apply_result *r, struct cf_err *e)
 {
 	memset(r, 0, sizeof(*r));
-	struct ctx c = {en, p, o, r, 0, false};
+	struct ctx c = {0};
+	c.en = en;
+	c.p = p;
+	c.o = o;
+	c.r = r;
 	c.deadline_ms =
 	    now_ms() + (o->timeout_s > 0 ? o->timeout_s : APPLY_DEFAULT_TIMEOUT_S) * 1000;
-	bool *ep_failed = xcalloc(p->neps + 1, sizeof(*ep_failed));
-	int rc = phase_writes(&c, ep_failed, e);
-	if (rc == 0)
-		rc = phase_purges(&c, ep_failed, e);
-	free(ep_failed);
+	plan_jobs(&c);
+	int rc = run_rounds(&c, e);
+	if (rc == 0) {
+		settle_left(&c);
+		collect_in_sync(en, p, &c.eprec, &c.neprec, &c.eprec_cap);
+		rc = commit(&c, "cacheform apply: finished", e);
+	}
+	for (size_t i = 0; i < c.nw; i++)
+		task_release(&c.w[i].t);
+	for (size_t i = 0; i < c.nj; i++)
+		pjob_release(&c.j[i]);
+	free(c.w);
+	free(c.j);
+	free(c.eprec);
 	result_count(r);
 	if (rc < 0)
 		return rc;

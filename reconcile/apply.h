@@ -1,14 +1,26 @@
 /*
- * Executes a plan: one whole-set write per endpoint whose rules differ, then the purges not
- * yet in the ledger, waiting for asynchronous tasks, re-reading written endpoints to confirm
- * them, and recording everything in the ledger as it happens. Requests of many endpoints
- * go through one http_run() batch per phase, so --parallelism bounds the concurrency.
+ * Executes a plan: one whole-set write per endpoint whose rules differ, the purges not yet
+ * in the ledger, waiting for asynchronous tasks, re-reading written endpoints to confirm
+ * them, and recording everything in the ledger. The run is a series of rounds, each one
+ * http_run() batch of every request that may go at that moment (writes, confirming reads,
+ * purge and preload batches, due polls), so --parallelism bounds the concurrency and no
+ * endpoint waits for another's steps: the purges of endpoints without a rule write go in
+ * the first round with the writes, an endpoint's purges go as soon as its write is
+ * confirmed.
  *
  * Order and recording rules (SPEC §4, §5):
- *   - an endpoint's rule write happens before its purges; a failed write skips its purges;
- *   - a purge is recorded "submitted" (with its task ids) right after the provider accepts
- *     it and before polling, then "succeeded" or "failed";
- *   - without keep_going the first failing phase stops everything after it.
+ *   - an endpoint's rule write happens (and is confirmed) before its purges; a failed write
+ *     skips its purges;
+ *   - a purge is recorded "submitted" (with its task ids) right after the round in which
+ *     the provider accepted it and before it is polled, then "succeeded" or "failed"; each
+ *     task carries its batch index and state, so a later run polls the accepted batches and
+ *     sends only those never accepted (or whose task failed); a batch whose answer could not
+ *     be read (broken connection, unreadable 2xx) is recorded "unknown": the next apply
+ *     sends it once more, never this one; all
+ *     records of one round go in one compare-and-swap commit, and the final records, the
+ *     confirmed endpoints and the in-sync endpoints (apply_record_in_sync) in one more;
+ *   - without keep_going the first failure stops everything not yet started; requests
+ *     already sent in the same round (other endpoints' purges) finish and are recorded.
  */
 #ifndef CF_APPLY_H
 #define CF_APPLY_H
@@ -26,11 +38,19 @@
 #define APPLY_POLL_FIRST_MS	200  /* first wait before polling a task */
 #define APPLY_POLL_MAX_MS	5000 /* the wait grows by half each round up to this */
 #define APPLY_RETRY_AFTER_MAX_S 30   /* a provider's poll hint is honoured up to this */
+/* Failed polls in a row after which a task is no longer waited for: it stays "submitted" in
+ * the ledger, the next apply polls it again, and this one fails naming it. Each failed poll
+ * has already been retried by the HTTP layer, so this many means the provider (or the way
+ * to it) is down, not a blip. */
+#define APPLY_POLL_FAILS_MAX 5
+#define APPLY_NOTE_EVERY_S   60 /* without a terminal: one "still waiting" line at most this often */
+#define APPLY_NOTE_SHOWN     3	/* pending tasks named in that line */
 
 struct apply_opts {
 	bool force, keep_going, no_wait;
 	int64_t timeout_s; /* 0 = APPLY_DEFAULT_TIMEOUT_S */
 	bool progress;	   /* print waiting progress on stderr (a terminal) */
+	int64_t note_every_s; /* no terminal: "still waiting" line interval; 0 = APPLY_NOTE_EVERY_S */
 };
 
 enum apply_outcome { APPLY_DONE, APPLY_FAILED, APPLY_NOT_ATTEMPTED, APPLY_SUBMITTED };
@@ -70,6 +90,15 @@ int apply_check_planfile(struct plan *fresh, const struct planfile *pf, struct c
  */
 int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *o,
 	      struct apply_result *r, struct cf_err *e);
+
+/*
+ * Records every selected managed endpoint the plan found in sync (action none, live read)
+ * whose ledger record is missing or differs in live digest, account or rules, in one
+ * compare-and-swap commit (none when every record already holds). apply_run() does the same
+ * as part of its last commit; this is for an apply that finds nothing to change, so a later
+ * console edit is reported by drift as external, not pending. Returns 0 or a negative code.
+ */
+int apply_record_in_sync(struct engine *en, const struct plan *p, struct cf_err *e);
 
 /* Prints the summary: done, failed and not attempted items, then counts. */
 void apply_report(const struct apply_result *r, FILE *f);

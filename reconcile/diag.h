@@ -17,12 +17,12 @@
 /* Return codes shared by every module. */
 enum cf_rc {
 	CF_OK = 0,
-	CF_EINVAL = -1,	 /* bad input (configuration, arguments, plan file) */
-	CF_EIO = -2,	 /* file system or git failure */
-	CF_ENET = -3,	 /* network failure after retries */
-	CF_EAUTH = -4,	 /* authentication refused */
-	CF_EAPI = -5,	 /* provider answered with an error */
-	CF_ELIMIT = -6,	 /* a size, depth or quota bound was hit */
+	CF_EINVAL = -1,	   /* bad input (configuration, arguments, plan file) */
+	CF_EIO = -2,	   /* file system or git failure */
+	CF_ENET = -3,	   /* network failure after retries */
+	CF_EAUTH = -4,	   /* authentication refused */
+	CF_EAPI = -5,	   /* provider answered with an error */
+	CF_ELIMIT = -6,	   /* a size, depth or quota bound was hit */
 	CF_ECONFLICT = -7, /* compare-and-swap lost, stale plan */
 	CF_ETIMEOUT = -8,
 };
@@ -36,8 +36,8 @@ struct pos {
 
 struct cf_err {
 	int rc;
-	struct pos pos;	   /* file == NULL when the error has no location */
-	char code[32];	   /* stable code, e.g. "CF0101" or a provider code; may be empty */
+	struct pos pos; /* file == NULL when the error has no location */
+	char code[32];	/* stable code, e.g. "CF0101" or a provider code; may be empty */
 	char msg[CF_ERR_MSG_MAX];
 };
 
@@ -59,7 +59,7 @@ struct diag {
 	enum diag_sev sev;
 	struct pos pos;
 	char code[16];
-	char *msg; /* owned */
+	char *msg;  /* owned */
 	size_t seq; /* insertion order, keeps sorting stable */
 };
 

@@ -140,13 +140,18 @@ bool http_retry_decide(const struct http_retry_in *in, int64_t *delay_ms);
  * to now; a past date is 0), or -1 when it cannot be parsed. */
 int64_t http_retry_after_ms(const char *value, time_t now);
 
-/* Token bucket in 1/60000 tokens, so a per-minute rate refills in whole units per ms. */
+/* Token bucket in 1/6,000,000 tokens, so a per-minute rate refills in whole units per ms. */
 struct http_tb {
-	int64_t level, cap, rate; /* rate: units per ms == tokens per minute */
-	int64_t last_ms;
+	int64_t level, cap, rate; /* rate: units per ms (98 x tokens per minute: paced 2% under) */
+	int64_t last_ms; /* refilled up to here; after an idle burst start, in the future */
+	int64_t full_ms; /* when the bucket last became full */
 };
 
-/* A full bucket of `burst` tokens (at least 1) refilled at rate_per_minute (at least 1). */
+/*
+ * A full bucket of `burst` tokens (at least 1) refilled a little slower than rate_per_minute
+ * (at least 1), with the refill after an idle spell starting a little after the first take,
+ * so a provider bucket at exactly that rate never refuses (see http_policy.c).
+ */
 void http_tb_init(struct http_tb *b, unsigned rate_per_minute, unsigned burst, int64_t now_ms);
 /* Takes one token and returns 0, or takes nothing and returns the ms until one is there. */
 int64_t http_tb_take(struct http_tb *b, int64_t now_ms);

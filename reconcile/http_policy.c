@@ -12,7 +12,23 @@
 #define HTTP_RETRY_CAP_MS	30000
 #define HTTP_RETRY_AFTER_MAX_MS 300000 /* a longer Retry-After is not waited for */
 #define HTTP_SECONDS_DIGITS_MAX 9      /* delta-seconds beyond ~31 years are nonsense */
-#define TB_UNIT			60000  /* bucket units per token: ms per minute */
+/*
+ * The bucket runs a little behind the rate it is given, because the provider's own bucket
+ * runs at exactly that rate on its clock: a client at the same rate lands within
+ * milliseconds of the limit on every request after the burst and a few ms of network
+ * jitter turn into 429s. TB_PACE_PCT below the rate buys 2% of one interval per request
+ * (40 ms at cdnpro's 30/min), growing with every further request.
+ */
+#define TB_PACE_SCALE 100 /* units per token per (token per minute) */
+#define TB_PACE_PCT   2
+#define TB_UNIT	      (60000 * TB_PACE_SCALE) /* bucket units per token */
+/*
+ * After an idle spell both buckets are full, and the provider's starts refilling when it
+ * handles our first request, up to one connection set-up later than we sent it (the first
+ * request opens the connection; later ones reuse it and arrive sooner). So a refill after
+ * an idle full bucket starts this much after the take that opened it.
+ */
+#define TB_START_LAG_MS 50
 
 static bool is_digits(const char *s, size_t n)
 {
@@ -145,22 +161,40 @@ bool http_retry_decide(const struct http_retry_in *in, int64_t *delay_ms)
 
 void http_tb_init(struct http_tb *b, unsigned rate_per_minute, unsigned burst, int64_t now_ms_)
 {
-	b->rate = rate_per_minute ? rate_per_minute : 1;
+	b->rate = (int64_t)(rate_per_minute ? rate_per_minute : 1) * (TB_PACE_SCALE - TB_PACE_PCT);
 	b->cap = (int64_t)(burst ? burst : 1) * TB_UNIT;
 	b->level = b->cap;
 	b->last_ms = now_ms_;
+	b->full_ms = now_ms_ - TB_START_LAG_MS; /* idle from the start */
+}
+
+/* Adds what accrued since last_ms; notes when the bucket became full. */
+static void tb_refill(struct http_tb *b, int64_t now)
+{
+	if (now <= b->last_ms)
+		return;
+	int64_t add = (now - b->last_ms) * b->rate;
+	if (add >= b->cap - b->level) {
+		if (b->level < b->cap)
+			b->full_ms = b->last_ms + (b->cap - b->level + b->rate - 1) / b->rate;
+		b->level = b->cap;
+	} else {
+		b->level += add;
+	}
+	b->last_ms = now;
 }
 
 int64_t http_tb_take(struct http_tb *b, int64_t now)
 {
-	if (now > b->last_ms) {
-		int64_t add = (now - b->last_ms) * b->rate;
-		b->level = add > b->cap - b->level ? b->cap : b->level + add;
-		b->last_ms = now;
-	}
+	tb_refill(b, now);
 	if (b->level >= TB_UNIT) {
+		/* a bucket full for a while (not just refilled by pacing) opens a burst */
+		bool idle = b->level == b->cap && now - b->full_ms >= TB_START_LAG_MS;
 		b->level -= TB_UNIT;
+		if (idle && b->last_ms <= now)
+			b->last_ms = now + TB_START_LAG_MS;
 		return 0;
 	}
-	return (TB_UNIT - b->level + b->rate - 1) / b->rate;
+	int64_t ahead = b->last_ms > now ? b->last_ms - now : 0;
+	return ahead + (TB_UNIT - b->level + b->rate - 1) / b->rate;
 }

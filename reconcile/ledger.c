@@ -17,20 +17,37 @@
 
 const char *ledger_status_name(enum ledger_status s)
 {
-	static const char *const names[] = {"submitted", "succeeded", "failed", "marked"};
+	static const char *const names[] = {"submitted", "succeeded", "failed", "marked",
+					    "unknown"};
 	return (size_t)s < CF_ARRAY_LEN(names) ? names[s] : "?";
 }
 
 bool ledger_status_final(enum ledger_status s)
 {
-	return s != LEDGER_SUBMITTED;
+	return s != LEDGER_SUBMITTED && s != LEDGER_UNKNOWN;
 }
 
 static int ledger_status_parse(const char *s, enum ledger_status *out)
 {
-	for (int i = LEDGER_SUBMITTED; i <= LEDGER_MARKED; i++)
+	for (int i = LEDGER_SUBMITTED; i <= LEDGER_UNKNOWN; i++)
 		if (strcmp(s, ledger_status_name((enum ledger_status)i)) == 0) {
 			*out = (enum ledger_status)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *ledger_task_state_name(enum ledger_task_state s)
+{
+	static const char *const names[] = {"running", "succeeded", "failed", "unknown"};
+	return (size_t)s < CF_ARRAY_LEN(names) ? names[s] : "?";
+}
+
+static int ledger_task_state_parse(const char *s, enum ledger_task_state *out)
+{
+	for (int i = LTASK_RUNNING; i <= LTASK_UNKNOWN; i++)
+		if (strcmp(s, ledger_task_state_name((enum ledger_task_state)i)) == 0) {
+			*out = (enum ledger_task_state)i;
 			return 0;
 		}
 	return -1;
@@ -49,12 +66,19 @@ void ledger_purge_release(struct ledger_purge *p)
 	free(p->endpoint);
 	free(p->account);
 	free(p->message);
+	ledger_purge_clear_tasks(p);
+	memset(p, 0, sizeof(*p));
+}
+
+void ledger_purge_clear_tasks(struct ledger_purge *p)
+{
 	for (size_t i = 0; i < p->ntasks; i++) {
 		free(p->tasks[i].id);
 		free(p->tasks[i].poll_url);
 	}
 	free(p->tasks);
-	memset(p, 0, sizeof(*p));
+	p->tasks = NULL;
+	p->ntasks = p->tcap = 0;
 }
 
 void ledger_endpoint_release(struct ledger_endpoint *ep)
@@ -88,6 +112,15 @@ void ledger_purge_add_task(struct ledger_purge *p, const char *id, const char *p
 	t->id = xstrdup(id ? id : "");
 	t->poll_url = xstrdup(poll_url);
 	t->preload = preload;
+	t->batch = -1;
+	t->state = LTASK_RUNNING;
+}
+
+void ledger_purge_push_task(struct ledger_purge *p, const struct ledger_task *t)
+{
+	ledger_purge_add_task(p, t->id, t->poll_url, t->preload);
+	p->tasks[p->ntasks - 1].batch = t->batch;
+	p->tasks[p->ntasks - 1].state = t->state;
 }
 
 void ledger_purge_copy(struct ledger_purge *dst, const struct ledger_purge *src)
@@ -100,8 +133,7 @@ void ledger_purge_copy(struct ledger_purge *dst, const struct ledger_purge *src)
 	dst->tasks = NULL;
 	dst->ntasks = dst->tcap = 0;
 	for (size_t i = 0; i < src->ntasks; i++)
-		ledger_purge_add_task(dst, src->tasks[i].id, src->tasks[i].poll_url,
-				      src->tasks[i].preload);
+		ledger_purge_push_task(dst, &src->tasks[i]);
 }
 
 void ledger_endpoint_copy(struct ledger_endpoint *dst, const struct ledger_endpoint *src)
@@ -228,6 +260,10 @@ int ledger_purge_encode(const struct ledger_purge *p, struct sb *out)
 		jadd(t, "id", J(json_object_new_string(p->tasks[i].id)));
 		jadd(t, "poll_url", jstr(p->tasks[i].poll_url));
 		jadd(t, "preload", J(json_object_new_boolean(p->tasks[i].preload)));
+		if (p->tasks[i].batch >= 0)
+			jadd(t, "batch", J(json_object_new_int64(p->tasks[i].batch)));
+		jadd(t, "state", J(json_object_new_string(
+				     ledger_task_state_name(p->tasks[i].state))));
 		jpush(tasks, t);
 	}
 	jadd(o, "tasks", tasks);
@@ -324,6 +360,25 @@ static int opt_time(struct json_object *o, const char *k, int64_t *dst, struct c
 	return 0;
 }
 
+/* "batch" and "state" of one task; both optional (older records lack them). */
+static int task_batch_state(struct json_object *t, struct ledger_task *lt, struct cf_err *e)
+{
+	struct json_object *v;
+	lt->batch = -1;
+	lt->state = LTASK_RUNNING;
+	if (json_object_object_get_ex(t, "batch", &v) && !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+		    json_object_get_int64(v) >= LEDGER_MAX_TASKS)
+			return err_set(e, CF_EINVAL, "ledger task field 'batch' is out of range");
+		lt->batch = json_object_get_int64(v);
+	}
+	if (json_object_object_get_ex(t, "state", &v) && !json_object_is_type(v, json_type_null) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	     ledger_task_state_parse(json_object_get_string(v), &lt->state) < 0))
+		return err_set(e, CF_EINVAL, "ledger task field 'state' is not a known state");
+	return 0;
+}
+
 static int purge_tasks(struct json_object *o, struct ledger_purge *p, struct cf_err *e)
 {
 	struct json_object *a;
@@ -333,18 +388,19 @@ static int purge_tasks(struct json_object *o, struct ledger_purge *p, struct cf_
 		return err_set(e, CF_ELIMIT, "ledger record has too many tasks");
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *t = json_object_array_get_idx(a, i), *pl;
-		char *id = NULL, *url = NULL;
-		if (!json_object_is_type(t, json_type_object) || opt_str(t, "id", &id, e) < 0 ||
-		    opt_str(t, "poll_url", &url, e) < 0 || !id) {
-			free(id);
-			free(url);
+		struct ledger_task lt = {0};
+		if (!json_object_is_type(t, json_type_object) || opt_str(t, "id", &lt.id, e) < 0 ||
+		    opt_str(t, "poll_url", &lt.poll_url, e) < 0 || !lt.id ||
+		    task_batch_state(t, &lt, e) < 0) {
+			free(lt.id);
+			free(lt.poll_url);
 			return err_set(e, CF_EINVAL, "ledger task %zu is malformed", i);
 		}
-		bool preload =
+		lt.preload =
 		    json_object_object_get_ex(t, "preload", &pl) && json_object_get_boolean(pl);
-		ledger_purge_add_task(p, id, url, preload);
-		free(id);
-		free(url);
+		ledger_purge_push_task(p, &lt);
+		free(lt.id);
+		free(lt.poll_url);
 	}
 	return 0;
 }

@@ -25,18 +25,34 @@ enum ledger_status {
 	LEDGER_SUBMITTED, /* the provider accepted (some of) its requests; result not known yet */
 	LEDGER_SUCCEEDED,
 	LEDGER_FAILED,
-	LEDGER_MARKED, /* recorded by `ledger mark`, never run by cacheform */
+	LEDGER_MARKED,	/* recorded by `ledger mark`, never run by cacheform */
+	LEDGER_UNKNOWN, /* the answer to a request could not be read: it may have been
+			   accepted; its batches are sent again once, by the next apply */
 };
 
-/* Returns "submitted", "succeeded", "failed" or "marked". */
+/* Returns "submitted", "succeeded", "failed", "marked" or "unknown". */
 const char *ledger_status_name(enum ledger_status s);
-/* True for every status after which a purge must not run again. */
+/* True for every status that a later "submitted" record must not replace (unknown is not:
+ * the next apply resends its batches and records them as submitted). */
 bool ledger_status_final(enum ledger_status s);
 
+/* What is known of one request (batch) of a manifest. */
+enum ledger_task_state {
+	LTASK_RUNNING,	 /* accepted; its task's result not known yet */
+	LTASK_SUCCEEDED, /* accepted and its task succeeded: never sent or polled again */
+	LTASK_FAILED,	 /* accepted and its task failed: sent again by a retry */
+	LTASK_UNKNOWN,	 /* answer unreadable (id may be ""): sent again once by the next apply */
+};
+/* Returns "running", "succeeded", "failed" or "unknown". */
+const char *ledger_task_state_name(enum ledger_task_state s);
+
 struct ledger_task {
-	char *id;	/* owned */
+	char *id;	/* owned; "" for an unknown batch */
 	char *poll_url; /* owned; may be NULL */
 	bool preload;	/* a preload task (runs after the purge tasks succeeded) */
+	int64_t batch;	/* index of the request among the manifest's batches; -1 = not
+			   recorded (records before per-batch tracking) */
+	enum ledger_task_state state;
 };
 
 struct ledger_purge {
@@ -77,9 +93,13 @@ void ledger_endpoint_release(struct ledger_endpoint *ep);
 /* Deep copies; dst is overwritten (not released first). */
 void ledger_purge_copy(struct ledger_purge *dst, const struct ledger_purge *src);
 void ledger_endpoint_copy(struct ledger_endpoint *dst, const struct ledger_endpoint *src);
-/* Appends a task (strings copied). */
+/* Appends a task (strings copied), batch -1 and state running. */
 void ledger_purge_add_task(struct ledger_purge *p, const char *id, const char *poll_url,
 			   bool preload);
+/* Appends a copy of t. */
+void ledger_purge_push_task(struct ledger_purge *p, const struct ledger_task *t);
+/* Frees the tasks (the record keeps its other fields). */
+void ledger_purge_clear_tasks(struct ledger_purge *p);
 
 /* Lookups; borrowed results valid until the ledger changes, NULL when absent. */
 struct ledger_purge *ledger_find_purge(const struct ledger *l, const char *id,

@@ -6,11 +6,13 @@
 
 #define MODEL_DEFAULT_MAX_CHANGE_PCT 30
 #define MODEL_DEFAULT_MIN_RULES	     5
+#define MODEL_ARENA_CHUNK	     65536		     /* bytes per arena chunk */
+#define MODEL_ARENA_BIG		     (MODEL_ARENA_CHUNK / 4) /* larger requests get their own */
 
 static const char *const provider_names[PROV__COUNT] = {
-	[PROV_AZURE_CHINA] = "azure-china",
-	[PROV_AZURE] = "azure",
-	[PROV_CDNPRO] = "cdnpro",
+    [PROV_AZURE_CHINA] = "azure-china",
+    [PROV_AZURE] = "azure",
+    [PROV_CDNPRO] = "cdnpro",
 };
 
 const char *provider_name(enum provider_kind p)
@@ -32,9 +34,12 @@ int provider_parse(const char *name, enum provider_kind *out)
 const char *rule_kind_name(enum rule_kind k)
 {
 	switch (k) {
-	case RULE_DIR: return "dir";
-	case RULE_SUFFIX: return "suffix";
-	case RULE_PATH: return "path";
+	case RULE_DIR:
+		return "dir";
+	case RULE_SUFFIX:
+		return "suffix";
+	case RULE_PATH:
+		return "path";
 	}
 	return "?";
 }
@@ -42,11 +47,101 @@ const char *rule_kind_name(enum rule_kind k)
 const char *endpoint_mode_name(enum endpoint_mode m)
 {
 	switch (m) {
-	case MODE_MANAGE: return "manage";
-	case MODE_OBSERVE: return "observe";
-	case MODE_PURGE_ONLY: return "purge-only";
+	case MODE_MANAGE:
+		return "manage";
+	case MODE_OBSERVE:
+		return "observe";
+	case MODE_PURGE_ONLY:
+		return "purge-only";
 	}
 	return "?";
+}
+
+/* ---- the config's arena: bump allocation, freed at once by config_free ---- */
+
+struct model_chunk {
+	struct model_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+struct model_arena {
+	struct model_chunk *head; /* the chunk being filled; big blocks are linked behind it */
+};
+
+static struct model_chunk *model_chunk_new(size_t cap)
+{
+	struct model_chunk *k = xmalloc(sizeof(*k) + cap);
+	k->next = NULL;
+	k->used = 0;
+	k->cap = cap;
+	return k;
+}
+
+/*
+ * Returns n bytes aligned to align (a power of two, at most that of max_align_t). Strings ask
+ * for alignment 1, so millions of short items cost their length, not a malloc chunk each.
+ */
+static void *model_arena_alloc(struct config *c, size_t n, size_t align)
+{
+	if (!c->arena)
+		c->arena = xcalloc(1, sizeof(*c->arena));
+	struct model_arena *a = c->arena;
+	if (n > MODEL_ARENA_BIG) {
+		struct model_chunk *k = model_chunk_new(n);
+		k->used = n;
+		/* Behind the head, so the head's free space is not given up. */
+		k->next = a->head ? a->head->next : NULL;
+		if (a->head)
+			a->head->next = k;
+		else
+			a->head = k;
+		return k->data;
+	}
+	struct model_chunk *k = a->head;
+	size_t off = k ? (k->used + align - 1) & ~(align - 1) : 0;
+	if (!k || off + n > k->cap) {
+		k = model_chunk_new(MODEL_ARENA_CHUNK);
+		k->next = a->head;
+		a->head = k;
+		off = 0;
+	}
+	k->used = off + n;
+	return (char *)k->data + off;
+}
+
+static void model_arena_free(struct model_arena *a)
+{
+	if (!a)
+		return;
+	for (struct model_chunk *k = a->head, *next; k; k = next) {
+		next = k->next;
+		free(k);
+	}
+	free(a);
+}
+
+char *config_strndup(struct config *c, const char *s, size_t len)
+{
+	if (len == SIZE_MAX)
+		return xstrndup(s, len); /* dies with the size asked for */
+	char *p = model_arena_alloc(c, len + 1, 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+void *config_alloc(struct config *c, size_t n, size_t esz)
+{
+	if (esz && n > SIZE_MAX / esz)
+		return xcalloc(n, esz); /* dies with the size asked for */
+	/* The largest power of two dividing esz is enough for any element of that size. */
+	size_t align = esz & (~esz + 1);
+	if (align == 0 || align > _Alignof(max_align_t))
+		align = _Alignof(max_align_t);
+	void *p = model_arena_alloc(c, n * esz, align);
+	memset(p, 0, n * esz);
+	return p;
 }
 
 struct config *config_new(void)
@@ -71,8 +166,28 @@ void mval_release(struct mval *m)
 	memset(m, 0, sizeof(*m));
 }
 
+bool svec_borrowed(const struct svec *v)
+{
+	return v->cap == 0 && v->v != NULL;
+}
+
+/* Copies a borrowed v's array and strings to the heap, so that v can grow and be freed. */
+static void svec_own(struct svec *v)
+{
+	if (!svec_borrowed(v))
+		return;
+	struct sval *arena_v = v->v;
+	v->v = xcalloc(v->n ? v->n : 1, sizeof(*v->v));
+	v->cap = v->n ? v->n : 1;
+	for (size_t i = 0; i < v->n; i++) {
+		v->v[i].s = xstrdup(arena_v[i].s);
+		v->v[i].pos = arena_v[i].pos;
+	}
+}
+
 void svec_push(struct svec *v, const char *s, const struct pos *pos)
 {
+	svec_own(v);
 	xgrow(&v->v, &v->cap, v->n + 1, sizeof(*v->v));
 	v->v[v->n].s = xstrdup(s);
 	if (pos)
@@ -84,6 +199,10 @@ void svec_push(struct svec *v, const char *s, const struct pos *pos)
 
 void svec_release(struct svec *v)
 {
+	if (svec_borrowed(v)) {
+		memset(v, 0, sizeof(*v));
+		return;
+	}
 	for (size_t i = 0; i < v->n; i++)
 		free(v->v[i].s);
 	free(v->v);
@@ -165,9 +284,9 @@ bool cache_equal(const struct cache *a, const struct cache *b)
 static void account_release(struct account *a)
 {
 	free(a->name.s);
-	struct mval *m[] = {&a->subscription, &a->key_id,	&a->key_value, &a->tenant,
-			    &a->client_id,    &a->client_secret, &a->user,	&a->api_key,
-			    &a->base_url,     &a->login_url,	&a->api_version, &a->ca_file};
+	struct mval *m[] = {&a->subscription, &a->key_id,	 &a->key_value,	  &a->tenant,
+			    &a->client_id,    &a->client_secret, &a->user,	  &a->api_key,
+			    &a->base_url,     &a->login_url,	 &a->api_version, &a->ca_file};
 	for (size_t i = 0; i < CF_ARRAY_LEN(m); i++)
 		mval_release(m[i]);
 }
@@ -213,6 +332,7 @@ void config_free(struct config *c)
 	free(c->endpoints);
 	free(c->purges);
 	free(c->files);
+	model_arena_free(c->arena);
 	free(c);
 }
 
@@ -253,11 +373,16 @@ struct purge *config_purge(const struct config *c, const char *id)
 static int64_t duration_unit(char u)
 {
 	switch (u) {
-	case 'w': return 604800;
-	case 'd': return 86400;
-	case 'h': return 3600;
-	case 'm': return 60;
-	case 's': return 1;
+	case 'w':
+		return 604800;
+	case 'd':
+		return 86400;
+	case 'h':
+		return 3600;
+	case 'm':
+		return 60;
+	case 's':
+		return 1;
 	}
 	return 0;
 }
@@ -274,7 +399,9 @@ int duration_parse(const char *s, int64_t *secs, const char **err)
 	while (*s) {
 		int64_t n = 0;
 		if (!isdigit((unsigned char)*s))
-			return *err = "expected a number of seconds or a duration such as 30d or 1h30m", -1;
+			return *err = "expected a number of seconds or a duration such as 30d or "
+				      "1h30m",
+			       -1;
 		for (; isdigit((unsigned char)*s); s++) {
 			if (n > (INT64_MAX - 9) / 10)
 				return *err = "duration overflows", -1;
@@ -284,7 +411,9 @@ int duration_parse(const char *s, int64_t *secs, const char **err)
 		if (*s) {
 			const char *u = strchr(order + next_unit, *s);
 			if (!u || !*s)
-				return *err = "unknown or out-of-order duration unit (use w d h m s)", -1;
+				return *err =
+					   "unknown or out-of-order duration unit (use w d h m s)",
+				       -1;
 			unit = duration_unit(*s);
 			next_unit = (size_t)(u - order) + 1;
 			s++;
@@ -311,7 +440,8 @@ void duration_format(int64_t secs, char *buf, size_t n)
 	for (size_t i = 0; i < sizeof(units) - 1 && off < n; i++) {
 		int64_t u = duration_unit(units[i]);
 		if (secs >= u) {
-			int w = snprintf(buf + off, n - off, "%lld%c", (long long)(secs / u), units[i]);
+			int w =
+			    snprintf(buf + off, n - off, "%lld%c", (long long)(secs / u), units[i]);
 			if (w < 0)
 				return;
 			off += (size_t)w;

@@ -4,6 +4,9 @@
  *
  * Ownership: a struct config owns everything reachable from it (strings, arrays, the file
  * name table that every struct pos points into). Free it with config_free().
+ * Lists read from YAML (rule items, hosts, purge entries) are the bulk of a large config, so the
+ * loader packs their arrays and strings into the config's arena (config_strndup, config_alloc)
+ * instead of one heap block per string; see struct svec for how such lists stay safe to edit.
  * Live state read from a provider uses the same struct cache, so desired and live compare
  * with cache_equal().
  */
@@ -31,6 +34,13 @@ struct sval {
 	struct pos pos;
 };
 
+/*
+ * A list of located strings. Usually the array and every string are heap blocks owned by the
+ * svec (cap > 0). A "borrowed" svec (cap == 0 with v != NULL, see svec_borrowed) has its array
+ * and strings in a config's arena: svec_release only forgets it, and svec_push first copies it
+ * to the heap, so code that builds or edits lists needs no change. Strings may be edited in
+ * place either way; never free() or realloc() them or the array directly.
+ */
 struct svec {
 	struct sval *v;
 	size_t n, cap;
@@ -66,7 +76,7 @@ struct account {
 	struct mval user, api_key;
 	struct mval base_url, login_url, api_version, ca_file;
 	struct rate_limit rate_limit;
-	int64_t timeout_s; /* 0 = module default */
+	int64_t timeout_s;	/* 0 = module default */
 	struct pos timeout_pos; /* file NULL = use the account's */
 };
 
@@ -77,8 +87,9 @@ const char *rule_kind_name(enum rule_kind k);
 
 struct rule {
 	enum rule_kind kind;
-	struct svec items; /* at least one; dir and path items start with '/', suffixes have no dot */
-	int64_t ttl;	   /* seconds; 0 = do not cache */
+	struct svec
+	    items;   /* at least one; dir and path items start with '/', suffixes have no dot */
+	int64_t ttl; /* seconds; 0 = do not cache */
 	struct pos ttl_pos;
 	struct sval name; /* azure delivery-rule name; NULL = "cacheformN" */
 	struct pos pos;
@@ -90,7 +101,7 @@ struct cache {
 	bool ignore_query_string;
 	struct rule *rules;
 	size_t nrules, cap;
-	struct pos pos;		    /* of the cache: block */
+	struct pos pos;		      /* of the cache: block */
 	struct pos ignore_cookie_pos; /* file NULL = use pos */
 };
 
@@ -98,9 +109,9 @@ enum endpoint_mode { MODE_MANAGE, MODE_OBSERVE, MODE_PURGE_ONLY };
 const char *endpoint_mode_name(enum endpoint_mode m);
 
 struct remote {
-	struct sval endpoint_id;			 /* azure-china */
+	struct sval endpoint_id;		       /* azure-china */
 	struct sval resource_group, profile, endpoint; /* azure */
-	struct sval target;				 /* cdnpro: staging | production */
+	struct sval target;			       /* cdnpro: staging | production */
 };
 
 struct endpoint {
@@ -136,6 +147,8 @@ struct safety {
 	int64_t min_rules;	/* default 5 */
 };
 
+struct model_arena;
+
 struct config {
 	int64_t version;
 	struct pos version_pos;
@@ -146,10 +159,12 @@ struct config {
 	struct purge *purges;
 	size_t npurges, pcap;
 	struct safety safety;
-	char commit[41]; /* desired commit id when read with --ref or from a clean HEAD; "" otherwise */
+	char commit[41]; /* desired commit id when read with --ref or from a clean HEAD; ""
+			    otherwise */
 	/* file name table: every pos.file points into it */
 	char **files;
 	size_t nfiles, fcap;
+	struct model_arena *arena; /* borrowed svecs' arrays and strings; NULL until first use */
 };
 
 /* Returns a new empty config with defaults set. Caller frees with config_free(). */
@@ -163,9 +178,17 @@ struct account *config_account(const struct config *c, const char *name);
 struct endpoint *config_endpoint(const struct config *c, const char *name);
 struct purge *config_purge(const struct config *c, const char *id);
 
-/* svec helpers: push copies s. */
+/* Returns a NUL-terminated copy of the first len bytes of s in c's arena, freed by config_free. */
+char *config_strndup(struct config *c, const char *s, size_t len);
+/* Returns n zeroed elements of esz bytes in c's arena, freed by config_free. Never NULL. */
+void *config_alloc(struct config *c, size_t n, size_t esz);
+
+/* svec helpers: push copies s (a borrowed v is copied to the heap first). */
 void svec_push(struct svec *v, const char *s, const struct pos *pos);
+/* Frees an owned v, forgets a borrowed one; v is empty afterwards either way. */
 void svec_release(struct svec *v);
+/* Whether v's array and strings live in a config's arena (see struct svec). */
+bool svec_borrowed(const struct svec *v);
 bool svec_contains(const struct svec *v, const char *s);
 
 void sval_set(struct sval *v, const char *s, const struct pos *pos);

@@ -15,7 +15,8 @@ const char *plan_ep_action_name(enum plan_ep_action a)
 
 const char *plan_purge_state_name(enum plan_purge_state s)
 {
-	static const char *const names[] = {"run", "retry", "pending", "edited", "over-quota"};
+	static const char *const names[] = {"run",    "retry",	    "pending",
+					    "edited", "over-quota", "retry-unknown"};
 	return (size_t)s < CF_ARRAY_LEN(names) ? names[s] : "?";
 }
 
@@ -146,6 +147,8 @@ struct plan_purge *plan_add_purge(struct plan *p, const struct purge *m, const s
 	enum plan_purge_state st = PLAN_PURGE_RUN;
 	if (rec && rec->status == LEDGER_FAILED)
 		st = PLAN_PURGE_RETRY;
+	else if (rec && rec->status == LEDGER_UNKNOWN)
+		st = PLAN_PURGE_RETRY_UNKNOWN;
 	else if (rec && strcmp(rec->content_hash, m->content_hash) != 0 &&
 		 rec->status != LEDGER_MARKED)
 		st = PLAN_PURGE_EDITED;
@@ -165,7 +168,7 @@ struct plan_purge *plan_add_purge(struct plan *p, const struct purge *m, const s
 	plan_quota_key(ep, &key);
 	pp->quota = sb_detach(&key);
 	memcpy(pp->content_hash, m->content_hash, sizeof(pp->content_hash));
-	if (rec && st != PLAN_PURGE_RETRY)
+	if (rec && st != PLAN_PURGE_RETRY && st != PLAN_PURGE_RETRY_UNKNOWN)
 		memcpy(pp->recorded_hash, rec->content_hash, sizeof(pp->recorded_hash));
 	pp->state = st;
 	plan_purge_cost(pp, b, nb);
@@ -216,7 +219,9 @@ void plan_set_quota(struct plan *p, const char *key, enum provider_kind prov, bo
 
 bool plan_purge_runs(const struct plan_purge *pp)
 {
-	return (pp->state == PLAN_PURGE_RUN || pp->state == PLAN_PURGE_RETRY) && !pp->blocked;
+	return (pp->state == PLAN_PURGE_RUN || pp->state == PLAN_PURGE_RETRY ||
+		pp->state == PLAN_PURGE_RETRY_UNKNOWN) &&
+	       !pp->blocked;
 }
 
 void plan_check_quotas(struct plan *p)

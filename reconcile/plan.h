@@ -65,8 +65,10 @@ enum plan_purge_state {
 	PLAN_PURGE_PENDING,    /* submitted earlier; apply waits for its result */
 	PLAN_PURGE_EDITED,     /* ran with other content: reported, not run */
 	PLAN_PURGE_OVER_QUOTA, /* would exceed the daily quota: refused */
+	PLAN_PURGE_RETRY_UNKNOWN, /* in the ledger as unknown (an answer could not be read):
+				     its unconfirmed batches are sent again, once */
 };
-/* Returns "run", "retry", "pending", "edited" or "over-quota". */
+/* Returns "run", "retry", "pending", "edited", "over-quota" or "retry-unknown". */
 const char *plan_purge_state_name(enum plan_purge_state s);
 
 struct plan_purge {
@@ -116,8 +118,8 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 
 /*
  * Adds one manifest for one endpoint, given the batches the driver split it into. The
- * ledger (may be NULL) decides the state: absent → run, failed → retry, submitted →
- * pending, other final states with the same content hash → not added (returns NULL), with
+ * ledger (may be NULL) decides the state: absent → run, failed → retry, unknown →
+ * retry-unknown, submitted → pending, other final states with the same content hash → not added (returns NULL), with
  * another hash → edited.
  */
 struct plan_purge *plan_add_purge(struct plan *p, const struct purge *m, const struct endpoint *ep,

@@ -48,7 +48,11 @@ struct planfile {
 /* Appends the plan's JSON document (with a trailing newline) to out. Returns 0 or -1 (cap). */
 int planfile_encode(const struct plan *p, struct sb *out);
 
-/* Parses a plan document into *out (initialised here). Returns 0 or CF_EINVAL. */
+/*
+ * Parses a plan document into *out (initialised here), refusing anything `plan` could not
+ * have written; the message names the JSON path ("endpoints[3].desired.rules[0].items: empty
+ * list") or the byte offset of a syntax error. Returns 0, CF_EINVAL or CF_ELIMIT.
+ */
 int planfile_decode(const char *json, size_t len, struct planfile *out, struct cf_err *e);
 /* Reads and parses a plan file. Returns 0, CF_EIO or CF_EINVAL. */
 int planfile_read(const char *path, struct planfile *out, struct cf_err *e);
@@ -76,7 +80,8 @@ void planfile_json_add(struct json_object *obj, const char *key, struct json_obj
 void planfile_json_push(struct json_object *arr, struct json_object *v);
 /*
  * Parses exactly len bytes (one value, nothing after it) with nesting bounded by depth.
- * Returns the root (caller puts), or NULL with *why describing the syntax error.
+ * Returns the root (caller puts), or NULL with *why describing the syntax error ("unexpected
+ * end of input" for a truncated document). NULL with *why NULL: the document is `null`.
  */
 struct json_object *planfile_json_parse(const char *json, size_t len, int depth, const char **why);
 /* Pretty JSON text of o (borrowed from o). */

@@ -2,7 +2,8 @@
  * Driver for Azure Resource Manager Microsoft.Cdn endpoints: cache rules are delivery rules
  * with one condition and one CacheExpiration action plus queryStringCachingBehavior (GET /
  * PATCH endpoint); purge and load are long-running operations; auth is an Entra ID
- * client-credentials token kept in the account and refreshed before it expires.
+ * client-credentials token kept in the account and refreshed before it expires
+ * (prov_token.c).
  * Delivery rules of any other shape are foreign: kept as JSON text and written back.
  */
 #include "reconcile/compat.h"
@@ -12,24 +13,18 @@
 
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
-#include "reconcile/secret.h"
-#include "reconcile/sign.h"
 #include "reconcile/xmem.h"
 
 #define AZ_DEFAULT_BASE	 "https://management.azure.com"
 #define AZ_DEFAULT_LOGIN "https://login.microsoftonline.com"
 #define AZ_DEFAULT_API	 "2024-09-01"
-#define AZ_SCOPE	 "https://management.azure.com/.default"
-#define AZ_MAX_PATHS	 100 /* contentPaths per purge request (SPEC §6) */
-#define AZ_MAX_LOAD	 50  /* per load request: the service processes 50 paths at a time */
-#define AZ_MAX_RULES	 25  /* delivery rules per endpoint, preserved ones included */
-#define AZ_TOKEN_TTL_MAX (INT64_C(86400) * 7) /* an expires_in we believe */
-#define AZ_ODATA_BEFORE	 "2022"		      /* api-versions older than this use @odata.type */
+#define AZ_MAX_PATHS	 100	/* contentPaths per purge request (SPEC §6) */
+#define AZ_MAX_LOAD	 50	/* per load request: the service processes 50 paths at a time */
+#define AZ_MAX_RULES	 25	/* delivery rules per endpoint, preserved ones included */
+#define AZ_ODATA_BEFORE	 "2022" /* api-versions older than this use @odata.type */
 #define AZ_ODATA_PREFIX	 "#Microsoft.Azure.Cdn.Models."
 #define AZ_DURATION_MAX	 32
-#define AZ_AUTH_MAX	 (PROV_TOKEN_MAX + 16)
 
-#define OP_TOKEN "fetch access token"
 #define OP_READ	 "read endpoint"
 #define OP_WRITE "write delivery rules"
 #define OP_PURGE "submit purge"
@@ -72,209 +67,36 @@ static int az_open(const struct account *a, const char *repo_root, struct prov_a
 	return rc;
 }
 
-/* ---- token ---- */
-
-bool prov_azure_token_fresh(const struct prov_account *pa, time_t now)
-{
-	return pa->token && now + PROV_TOKEN_MARGIN_S < pa->token_expires;
-}
-
-int prov_azure_token_req(struct prov_account *pa, struct http_req *req, struct cf_err *e)
-{
-	struct sb url, body;
-	char what[128];
-	sb_init(&url, PROV_URL_MAX);
-	sb_init(&body, PROV_URL_MAX);
-	sb_addf(&url, "%s/", pa->login_url);
-	prov_add_segment(&url, pa->tenant);
-	sb_adds(&url, "/oauth2/v2.0/token");
-	sb_adds(&body, "client_id=");
-	prov_add_form(&body, pa->client_id);
-	sb_adds(&body, "&scope=");
-	prov_add_form(&body, AZ_SCOPE);
-	sb_adds(&body, "&client_secret=");
-	prov_add_form(&body, pa->client_secret);
-	sb_adds(&body, "&grant_type=client_credentials");
-	if (url.overflow || body.overflow) {
-		sign_wipe(body.buf, body.len);
-		sb_release(&url);
-		sb_release(&body);
-		return err_set(e, CF_ELIMIT, "account '%s': token request too long", pa->name);
-	}
-	snprintf(what, sizeof(what), "account '%s': %s", pa->name, OP_TOKEN);
-	http_req_init(req, "POST", url.buf, what);
-	req->retry = HTTP_RETRY_SAFE; /* asking for a token twice does no harm */
-	req->ca_file = pa->ca_file;
-	req->timeout_ms = pa->timeout_ms;
-	http_req_header(req, "Content-Type", "application/x-www-form-urlencoded");
-	http_req_header(req, "Accept", "application/json");
-	size_t len = body.len;
-	http_req_body(req, sb_detach(&body), len);
-	sb_release(&url);
-	return 0;
-}
-
-/* Goes into an HTTP header: printable ASCII without spaces, and bounded. */
-static bool token_ok(const char *t)
-{
-	size_t n = strlen(t);
-	if (n == 0 || n > PROV_TOKEN_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (t[i] <= ' ' || t[i] > '~')
-			return false;
-	return true;
-}
-
-static int az_token_error(struct prov_account *pa, const struct http_resp *resp, struct cf_err *e)
-{
-	struct json_object *root = NULL;
-	const char *code = NULL, *msg = NULL;
-	if (codec_parse_obj(resp->body, resp->body_len, &root, NULL) == 0) {
-		codec_str(root, "error", OPT, &code, NULL);
-		codec_str(root, "error_description", OPT, &msg, NULL);
-	}
-	int rc = prov_account_http_error(pa, OP_TOKEN, resp, code, msg, e);
-	codec_put(root);
-	return rc == CF_EAPI && resp->status >= 400 && resp->status < 500 ? CF_EAUTH : rc;
-}
-
-static int decode_token(struct prov_account *pa, struct json_object *root, time_t now,
-			struct cf_err *e)
-{
-	const char *tok, *type = NULL;
-	int64_t ttl;
-	/* v2.0 sends expires_in as a number, v1 as a string: accept both */
-	int rc = codec_str(root, "access_token", 0, &tok, e);
-	if (rc == 0 && !token_ok(tok))
-		rc = err_set(e, CF_EAPI, "'access_token' is not a bearer token");
-	if (rc == 0)
-		rc = codec_str(root, "token_type", OPT, &type, e);
-	if (rc == 0 && type && strcasecmp(type, "Bearer") != 0)
-		rc = err_set(e, CF_EAPI, "token_type '%.20s', want Bearer", type);
-	if (rc == 0)
-		rc = codec_int(root, "expires_in", CODEC_LOOSE, 1, AZ_TOKEN_TTL_MAX, &ttl, NULL, e);
-	if (rc != 0)
-		return rc;
-	secret_free(pa->token);
-	pa->token = xstrdup(tok);
-	pa->token_expires = now + (time_t)ttl;
-	return 0;
-}
-
-int prov_azure_token_parse(struct prov_account *pa, const struct http_resp *resp, time_t now,
-			   struct cf_err *e)
-{
-	struct json_object *root = NULL;
-	int rc = prov_resp_transport(resp, e);
-	if (rc != 0)
-		return rc;
-	if (resp->status != 200)
-		return az_token_error(pa, resp, e);
-	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
-	if (rc == 0)
-		rc = decode_token(pa, root, now, e);
-	codec_put(root);
-	if (rc != 0)
-		err_prefix(e, "account '%s' (azure): %s: unexpected response", pa->name, OP_TOKEN);
-	return rc;
-}
-
-static int az_ready(struct prov_account *pa, struct http_client *c, struct cf_err *e)
-{
-	struct http_req req;
-	struct http_resp resp;
-	/* expiry counts from before the request left, so a slow answer errs on the safe side */
-	time_t t0 = prov_now(pa);
-	if (prov_azure_token_fresh(pa, t0))
-		return 0;
-	int rc = prov_azure_token_req(pa, &req, e);
-	if (rc != 0)
-		return rc;
-	memset(&resp, 0, sizeof(resp));
-	http_run(c, &req, &resp, 1);
-	rc = prov_azure_token_parse(pa, &resp, t0, e);
-	if (req.body)
-		sign_wipe(req.body, req.body_len);
-	http_req_release(&req);
-	if (resp.body)
-		sign_wipe(resp.body, resp.body_len);
-	http_resp_release(&resp);
-	return rc;
-}
-
-static int az_sign(void *ctx, struct http_req *req, struct cf_err *e)
-{
-	struct prov_account *pa = ctx;
-	struct sb auth;
-	if (!pa->token)
-		return err_set(e, CF_EAUTH, "%s: no access token (account not ready)", req->what);
-	sb_init(&auth, AZ_AUTH_MAX);
-	sb_addf(&auth, "Bearer %s", pa->token);
-	http_req_set_header(req, "Authorization", auth.buf);
-	sign_wipe(auth.buf, auth.len);
-	sb_release(&auth);
-	return 0;
-}
-
 /* ---- requests ---- */
 
-static int az_url(const struct prov_account *pa, const struct endpoint *ep, const char *tail,
-		  struct sb *sb, struct cf_err *e)
+/* {base}/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Cdn/profiles/{profile}/
+ * endpoints/{endpoint}{tail}?api-version={v} */
+static int az_start(struct prov_account *pa, const struct endpoint *ep, const char *method,
+		    const char *tail, const char *op, struct http_req *req, struct cf_err *e)
 {
 	const struct remote *r = &ep->remote;
+	struct sb url;
+	memset(req, 0, sizeof(*req));
 	if (!r->resource_group.s || !r->profile.s || !r->endpoint.s)
 		return err_set(e, CF_EINVAL,
 			       "endpoint '%s': remote needs resource_group, profile "
 			       "and endpoint",
 			       ep->name.s);
-	sb_init(sb, PROV_URL_MAX);
-	sb_addf(sb, "%s/subscriptions/", pa->base_url);
-	prov_add_segment(sb, pa->subscription);
-	sb_adds(sb, "/resourceGroups/");
-	prov_add_segment(sb, r->resource_group.s);
-	sb_adds(sb, "/providers/Microsoft.Cdn/profiles/");
-	prov_add_segment(sb, r->profile.s);
-	sb_adds(sb, "/endpoints/");
-	prov_add_segment(sb, r->endpoint.s);
-	sb_addf(sb, "%s?api-version=%s", tail, pa->api_version);
-	if (sb->overflow) {
-		sb_release(sb);
-		return err_set(e, CF_ELIMIT, "request URL over %d bytes", PROV_URL_MAX);
-	}
-	return 0;
-}
-
-static int az_start(struct prov_account *pa, const struct endpoint *ep, const char *method,
-		    const char *tail, const char *op, struct http_req *req, struct cf_err *e)
-{
-	struct sb url;
-	memset(req, 0, sizeof(*req));
-	int rc = az_url(pa, ep, tail, &url, e);
-	if (rc != 0)
-		return rc;
-	prov_req_start(req, pa, ep, method, url.buf, op, az_sign);
-	sb_release(&url);
-	return 0;
+	sb_init(&url, PROV_URL_MAX);
+	sb_addf(&url, "%s/subscriptions/", pa->base_url);
+	prov_add_segment(&url, pa->subscription);
+	sb_adds(&url, "/resourceGroups/");
+	prov_add_segment(&url, r->resource_group.s);
+	sb_adds(&url, "/providers/Microsoft.Cdn/profiles/");
+	prov_add_segment(&url, r->profile.s);
+	sb_adds(&url, "/endpoints/");
+	prov_add_segment(&url, r->endpoint.s);
+	sb_addf(&url, "%s?api-version=%s", tail, pa->api_version);
+	return prov_req_url(req, pa, ep, method, &url, op, prov_azure_sign, e);
 }
 
 /* ARM errors are flat {code,message} (2015-06-01) or wrapped {"error":{code,message}}. */
-static int az_error(const struct endpoint *ep, const char *op, const struct http_resp *resp,
-		    struct cf_err *e)
-{
-	struct json_object *root = NULL, *inner = NULL;
-	const char *code = NULL, *msg = NULL;
-	if (codec_parse_obj(resp->body, resp->body_len, &root, NULL) == 0) {
-		if (codec_obj(root, "error", OPT, &inner, NULL) != 0 || !inner)
-			inner = root;
-		codec_str(inner, "code", OPT, &code, NULL);
-		codec_str(inner, "message", OPT, &msg, NULL);
-	}
-	int rc = prov_http_error(ep, op, resp, code,
-				 msg ? msg : (code || !resp->body ? NULL : resp->body), e);
-	codec_put(root);
-	return rc;
-}
+static const struct prov_err_shape az_err = {"error", true, "code", "message", 0};
 
 /* ---- durations [d.]hh:mm:ss ---- */
 
@@ -566,8 +388,9 @@ static int decode_qs(struct json_object *props, struct live_state *ls, struct cf
 	return rc;
 }
 
-static int decode_endpoint(struct json_object *root, struct live_state *ls, struct cf_err *e)
+static int decode_endpoint(struct json_object *root, void *out, struct cf_err *e)
 {
+	struct live_state *ls = out;
 	struct json_object *props, *policy, *rules = NULL;
 	size_t n = 0;
 	int rc = codec_obj(root, "properties", 0, &props, e);
@@ -588,27 +411,11 @@ static int az_read_req(struct prov_account *pa, const struct endpoint *ep, struc
 	return az_start(pa, ep, "GET", "", OP_READ, req, e);
 }
 
+/* ignore_cookie is not expressible: it always reads false */
 static int az_read_parse(const struct endpoint *ep, const struct http_resp *resp,
 			 struct live_state *out, struct cf_err *e)
 {
-	struct json_object *root = NULL;
-	int rc = prov_resp_transport(resp, e);
-	memset(out, 0, sizeof(*out));
-	if (rc != 0)
-		return rc;
-	if (resp->status != 200)
-		return az_error(ep, OP_READ, resp, e);
-	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
-	if (rc == 0)
-		rc = decode_endpoint(root, out, e);
-	codec_put(root);
-	if (rc != 0) {
-		live_state_release(out);
-		return prov_decode_error(ep, OP_READ, rc, e);
-	}
-	out->exists = true; /* ignore_cookie is not expressible: always false */
-	prov_digest(out);
-	return 0;
+	return prov_parse_live(ep, OP_READ, resp, &az_err, decode_endpoint, out, e);
 }
 
 /* ---- delivery rules: encoding ---- */
@@ -742,21 +549,17 @@ static int parse_lro_start(const struct endpoint *ep, const char *op, const stru
 		return 0;
 	}
 	if (resp->status != 202)
-		return az_error(ep, op, resp, e);
+		return prov_api_error(ep, op, resp, &az_err, e);
 	const char *url = http_resp_header(resp, "azure-asyncoperation");
 	if (!url || !*url)
 		url = http_resp_header(resp, "location");
 	if (!url || !*url)
 		return prov_decode_error(
 		    ep, op, err_set(e, CF_EAPI, "202 without Azure-AsyncOperation or Location"), e);
-	if (strlen(url) > PROV_URL_MAX || strncasecmp(url, "http", 4) != 0 ||
-	    strpbrk(url, " \t\r\n"))
+	if (!prov_header_url_ok(url) || strncasecmp(url, "http", 4) != 0)
 		return prov_decode_error(
 		    ep, op, err_set(e, CF_EAPI, "operation URL '%.80s' is not usable", url), e);
-	t->state = TASK_RUNNING;
-	t->poll_url = xstrdup(url);
-	t->id = prov_last_segment(url);
-	t->retry_after_s = prov_retry_after(resp);
+	prov_task_running(t, resp, prov_last_segment(url), url);
 	return 0;
 }
 
@@ -770,26 +573,22 @@ static size_t az_split(const struct endpoint *ep, const struct purge *p, struct 
 {
 	const struct prov_caps purge_caps = {AZ_MAX_PATHS, AZ_MAX_PATHS, 0, AZ_MAX_PATHS};
 	const struct prov_caps load_caps = {AZ_MAX_LOAD, 0, 0, AZ_MAX_LOAD};
-	struct svec files = {0}, dirs = {0}, none1 = {0}, none2 = {0};
+	struct prov_items x = {0};
 	struct sb sb;
-	size_t n = 0;
 	CF_UNUSED(ep); /* paths are relative to the endpoint: no host expansion */
-	*out = NULL;
 	sb_init(&sb, PROV_URL_MAX * 2);
 	for (size_t i = 0; i < p->files.n; i++)
-		prov_svec_add_unique(&files, prov_url_path(p->files.v[i].s));
+		prov_svec_add_unique(&x.files, prov_url_path(p->files.v[i].s));
 	for (size_t i = 0; i < p->dirs.n; i++) {
 		sb_reset(&sb);
 		sb_addf(&sb, "%s*",
 			prov_url_path(p->dirs.v[i].s)); /* "/img/" becomes "/img/" plus a star */
-		prov_svec_add_unique(&dirs, sb.buf);
+		prov_svec_add_unique(&x.dirs, sb.buf);
 	}
 	sb_release(&sb);
-	prov_pack(BATCH_PURGE, p->action, &files, &dirs, &none1, &none2, &purge_caps, out, &n);
 	for (size_t i = 0; i < p->preload.n; i++)
-		prov_svec_add_unique(&files, prov_url_path(p->preload.v[i].s));
-	prov_pack(BATCH_PRELOAD, p->action, &files, &dirs, &none1, &none2, &load_caps, out, &n);
-	return n;
+		prov_svec_add_unique(&x.preload, prov_url_path(p->preload.v[i].s));
+	return prov_split_pack(p->action, &x, &purge_caps, &load_caps, out);
 }
 
 static int az_batch_req(struct prov_account *pa, const struct endpoint *ep,
@@ -802,13 +601,9 @@ static int az_batch_req(struct prov_account *pa, const struct endpoint *ep,
 	if (rc != 0)
 		return rc;
 	sb_init(&body, PROV_BODY_MAX);
-	sb_adds(&body, "{\"contentPaths\":[");
-	for (size_t i = 0; i < b->files.n + b->dirs.n; i++) {
-		sb_adds(&body, i ? "," : "");
-		sb_add_json_str(&body,
-				i < b->files.n ? b->files.v[i].s : b->dirs.v[i - b->files.n].s);
-	}
-	sb_adds(&body, "]}");
+	sb_adds(&body, "{\"contentPaths\":");
+	prov_add_str_array(&body, &b->files, &b->dirs);
+	sb_addc(&body, '}');
 	rc = prov_req_json(req, &body, e);
 	sb_release(&body);
 	return rc;
@@ -828,15 +623,13 @@ static int az_poll_req(struct prov_account *pa, const struct endpoint *ep, const
 	if (!t->poll_url)
 		return err_set(e, CF_EINVAL, "endpoint '%s': operation has no status URL",
 			       ep->name.s);
-	if (!prov_same_origin(t->poll_url, pa->base_url))
-		return err_set(e, CF_EAPI, "endpoint '%s': status URL '%.80s' is not on %s",
-			       ep->name.s, t->poll_url, pa->base_url);
-	prov_req_start(req, pa, ep, "GET", t->poll_url, OP_POLL, az_sign);
-	return 0;
+	return prov_req_status_url(req, pa, ep, t->poll_url, "status URL", OP_POLL, prov_azure_sign,
+				   e);
 }
 
-static int decode_status(struct json_object *root, struct task *t, struct cf_err *e)
+static int decode_status(struct json_object *root, void *out, struct cf_err *e)
 {
+	struct task *t = out;
 	struct json_object *err = NULL;
 	const char *st = NULL, *code = NULL, *msg = NULL;
 	int rc = codec_str(root, "status", OPT, &st, e);
@@ -865,10 +658,10 @@ static int decode_status(struct json_object *root, struct task *t, struct cf_err
 	return 0;
 }
 
+/* 202: still running; 204 or an empty 200: done (a Location poll may answer so). */
 static int az_poll_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *t,
 			 struct cf_err *e)
 {
-	struct json_object *root = NULL;
 	int rc = prov_resp_transport(resp, e);
 	if (rc != 0)
 		return rc;
@@ -877,17 +670,11 @@ static int az_poll_parse(const struct endpoint *ep, const struct http_resp *resp
 		t->state = TASK_RUNNING;
 		return 0;
 	}
-	if (resp->status != 200 && resp->status != 204)
-		return az_error(ep, OP_POLL, resp, e);
-	if (resp->status == 204 || !resp->body || resp->body_len == 0) {
+	if (resp->status == 204 || (resp->status == 200 && (!resp->body || resp->body_len == 0))) {
 		t->state = TASK_SUCCEEDED;
 		return 0;
 	}
-	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
-	if (rc == 0)
-		rc = decode_status(root, t, e);
-	codec_put(root);
-	return rc != 0 ? prov_decode_error(ep, OP_POLL, rc, e) : 0;
+	return prov_parse_json(ep, OP_POLL, resp, &az_err, 0, decode_status, t, e);
 }
 
 const struct prov_ops prov_azure_ops = {
@@ -897,7 +684,7 @@ const struct prov_ops prov_azure_ops = {
     .max_regex = 0,
     .account_open = az_open,
     .account_close = prov_account_close,
-    .account_ready = az_ready,
+    .account_ready = prov_azure_ready,
     .read_req = az_read_req,
     .read_parse = az_read_parse,
     .write_req = az_write_req,

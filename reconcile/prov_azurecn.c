@@ -45,31 +45,15 @@ static int azcn_open(const struct account *a, const char *repo_root, struct prov
 				 AZCN_DEFAULT_BASE, out, e);
 }
 
-static int azcn_ready(struct prov_account *pa, struct http_client *c, struct cf_err *e)
-{
-	CF_UNUSED(pa);
-	CF_UNUSED(c);
-	CF_UNUSED(e);
-	return 0; /* HMAC keys need no exchange */
-}
-
 static int azcn_sign(void *ctx, struct http_req *req, struct cf_err *e)
 {
 	struct prov_account *pa = ctx;
 	char date[SIGN_AZURECN_DATE_LEN + 1];
 	struct sb auth;
-	int rc = 0;
 	sign_azurecn_date(prov_now(pa), date, sizeof(date));
 	sb_init(&auth, AZCN_AUTH_MAX);
-	if (sign_azurecn_auth(pa->key_id, pa->key_value, req->method, req->url, date, &auth) != 0)
-		rc = err_set(e, CF_EINVAL, "%s: cannot sign the request", req->what);
-	if (rc == 0) {
-		http_req_set_header(req, "x-azurecdn-request-date", date);
-		http_req_set_header(req, "Authorization", auth.buf);
-	}
-	sign_wipe(auth.buf, auth.len);
-	sb_release(&auth);
-	return rc;
+	int rc = sign_azurecn_auth(pa->key_id, pa->key_value, req->method, req->url, date, &auth);
+	return prov_sign_finish(req, "x-azurecdn-request-date", date, &auth, rc, e);
 }
 
 /* GUIDs go into the path lower-cased: the C# sample signs a lower-cased path, the others
@@ -85,63 +69,33 @@ static int add_id(struct sb *sb, const char *field, const char *id, struct cf_er
 }
 
 /* {base}/subscriptions/{sub}/endpoints/{ep}/{tail}[/{id}]?apiVersion=1.0 */
-static int azcn_url(const struct prov_account *pa, const struct endpoint *ep, const char *tail,
-		    const char *id, struct sb *sb, struct cf_err *e)
-{
-	sb_init(sb, PROV_URL_MAX);
-	sb_adds(sb, pa->base_url);
-	sb_adds(sb, "/subscriptions/");
-	int rc = add_id(sb, "subscription", pa->subscription, e);
-	if (rc == 0)
-		sb_adds(sb, "/endpoints/");
-	if (rc == 0)
-		rc = add_id(sb, "remote.endpoint_id", ep->remote.endpoint_id.s, e);
-	if (rc == 0) {
-		sb_addf(sb, "/%s", tail);
-		if (id && prov_valid_id(id))
-			sb_addf(sb, "/%s", id);
-		else if (id)
-			rc = err_set(e, CF_EAPI, "task id '%.70s' is not usable in a URL", id);
-	}
-	if (rc == 0 && (sb_adds(sb, AZCN_API_QUERY) != 0 || sb->overflow))
-		rc = err_set(e, CF_ELIMIT, "request URL over %d bytes", PROV_URL_MAX);
-	if (rc != 0)
-		sb_release(sb);
-	return rc;
-}
-
 static int azcn_start(struct prov_account *pa, const struct endpoint *ep, const char *method,
 		      const char *tail, const char *id, const char *op, struct http_req *req,
 		      struct cf_err *e)
 {
 	struct sb url;
 	memset(req, 0, sizeof(*req));
-	int rc = azcn_url(pa, ep, tail, id, &url, e);
-	if (rc != 0)
+	sb_init(&url, PROV_URL_MAX);
+	sb_adds(&url, pa->base_url);
+	sb_adds(&url, "/subscriptions/");
+	int rc = add_id(&url, "subscription", pa->subscription, e);
+	if (rc == 0)
+		sb_adds(&url, "/endpoints/");
+	if (rc == 0)
+		rc = add_id(&url, "remote.endpoint_id", ep->remote.endpoint_id.s, e);
+	if (rc == 0 && id && !prov_valid_id(id))
+		rc = err_set(e, CF_EAPI, "task id '%.70s' is not usable in a URL", id);
+	if (rc != 0) {
+		sb_release(&url);
 		return rc;
-	prov_req_start(req, pa, ep, method, url.buf, op, azcn_sign);
-	sb_release(&url);
-	return 0;
+	}
+	sb_addf(&url, "/%s%s%s" AZCN_API_QUERY, tail, id ? "/" : "", id ? id : "");
+	return prov_req_url(req, pa, ep, method, &url, op, azcn_sign, e);
 }
-
-/* ---- errors ---- */
 
 /* Non-2xx: the envelope {"Succeeded":false,"ErrorInfo":{"Type","Message"}} when it decodes,
  * else the raw body as the message. */
-static int azcn_error(const struct endpoint *ep, const char *op, const struct http_resp *resp,
-		      struct cf_err *e)
-{
-	struct json_object *root = NULL, *info = NULL;
-	const char *type = NULL, *msg = NULL;
-	if (codec_parse_obj(resp->body, resp->body_len, &root, NULL) == 0 &&
-	    codec_obj(root, "ErrorInfo", CODEC_CI, &info, NULL) == 0) {
-		codec_str(info, "Type", OKEYS, &type, NULL);
-		codec_str(info, "Message", OKEYS, &msg, NULL);
-	}
-	int rc = prov_http_error(ep, op, resp, type, msg ? msg : (type ? NULL : resp->body), e);
-	codec_put(root);
-	return rc;
-}
+static const struct prov_err_shape azcn_err = {"ErrorInfo", false, "Type", "Message", KEYS};
 
 /* ---- cache policy ---- */
 
@@ -191,8 +145,9 @@ static int decode_rule(struct json_object *o, struct rule *r, struct cf_err *e)
 	return rc;
 }
 
-static int decode_policy(struct json_object *root, struct cache *c, struct cf_err *e)
+static int decode_policy(struct json_object *root, void *out, struct cf_err *e)
 {
+	struct cache *c = &((struct live_state *)out)->cache;
 	struct json_object *rules;
 	size_t n;
 	int rc = codec_bool(root, "IgnoreCacheControl", KEYS, &c->ignore_cache_control, NULL, e);
@@ -220,24 +175,7 @@ static int azcn_read_req(struct prov_account *pa, const struct endpoint *ep, str
 static int azcn_read_parse(const struct endpoint *ep, const struct http_resp *resp,
 			   struct live_state *out, struct cf_err *e)
 {
-	struct json_object *root = NULL;
-	int rc = prov_resp_transport(resp, e);
-	memset(out, 0, sizeof(*out));
-	if (rc != 0)
-		return rc;
-	if (resp->status != 200)
-		return azcn_error(ep, OP_READ, resp, e);
-	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
-	if (rc == 0)
-		rc = decode_policy(root, &out->cache, e);
-	codec_put(root);
-	if (rc != 0) {
-		live_state_release(out);
-		return prov_decode_error(ep, OP_READ, rc, e);
-	}
-	out->exists = true;
-	prov_digest(out);
-	return 0;
+	return prov_parse_live(ep, OP_READ, resp, &azcn_err, decode_policy, out, e);
 }
 
 static const char *kind_wire(enum rule_kind k)
@@ -248,17 +186,6 @@ static const char *kind_wire(enum rule_kind k)
 	return "?";
 }
 
-static void add_str_array(struct sb *sb, const struct svec *v)
-{
-	sb_addc(sb, '[');
-	for (size_t i = 0; i < v->n; i++) {
-		if (i)
-			sb_addc(sb, ',');
-		sb_add_json_str(sb, v->v[i].s);
-	}
-	sb_addc(sb, ']');
-}
-
 /* The whole policy, strict JSON (the documented example's trailing comma is not copied). */
 static void encode_policy(const struct cache *c, struct sb *sb)
 {
@@ -266,7 +193,7 @@ static void encode_policy(const struct cache *c, struct sb *sb)
 	for (size_t i = 0; i < c->nrules; i++) {
 		const struct rule *r = &c->rules[i];
 		sb_addf(sb, "%s{\"Type\":\"%s\",\"Items\":", i ? "," : "", kind_wire(r->kind));
-		add_str_array(sb, &r->items);
+		prov_add_str_array(sb, &r->items, NULL);
 		sb_addf(sb, ",\"TTL\":%lld}", (long long)r->ttl);
 	}
 	sb_addf(sb, "],\"IgnoreCacheControl\":%s,\"IgnoreCookie\":%s,\"IgnoreQueryString\":%s}",
@@ -310,8 +237,9 @@ static int task_status(const char *s, enum task_state *out, struct cf_err *e)
 }
 
 /* {"Succeeded":true,"IsAsync":true,"AsyncInfo":{"TaskTrackId":…,"TaskStatus":…}} */
-static int decode_envelope(struct json_object *root, struct task *t, struct cf_err *e)
+static int decode_envelope(struct json_object *root, void *out, struct cf_err *e)
 {
+	struct task *t = out;
 	struct json_object *info = NULL;
 	bool ok = false, present = false, async = false;
 	const char *id = NULL, *st = NULL;
@@ -346,23 +274,11 @@ static int decode_envelope(struct json_object *root, struct task *t, struct cf_e
 static int parse_accepted(const struct endpoint *ep, const char *op, const struct http_resp *resp,
 			  struct task *t, struct cf_err *e)
 {
-	struct json_object *root = NULL;
-	int rc = prov_resp_transport(resp, e);
 	memset(t, 0, sizeof(*t));
+	int rc = prov_parse_task(ep, op, resp, &azcn_err, 202, decode_envelope, t, e);
 	if (rc != 0)
-		return rc;
-	if (resp->status != 200 && resp->status != 202)
-		return azcn_error(ep, op, resp, e);
-	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
-	if (rc == 0)
-		rc = decode_envelope(root, t, e);
-	codec_put(root);
-	if (rc != 0) {
 		task_release(t);
-		return prov_decode_error(ep, op, rc, e);
-	}
-	t->retry_after_s = prov_retry_after(resp);
-	return 0;
+	return rc;
 }
 
 static int azcn_write_parse(const struct endpoint *ep, const struct http_resp *resp,
@@ -377,16 +293,12 @@ static size_t azcn_split(const struct endpoint *ep, const struct purge *p, struc
 {
 	const struct prov_caps purge_caps = {AZCN_MAX_ITEMS, AZCN_MAX_ITEMS, 0, AZCN_MAX_ITEMS};
 	const struct prov_caps load_caps = {AZCN_MAX_ITEMS, 0, 0, AZCN_MAX_ITEMS};
-	struct svec files = {0}, dirs = {0}, none1 = {0}, none2 = {0};
-	size_t n = 0;
-	*out = NULL;
+	struct prov_items x = {0};
 	/* patterns and regex are cdnpro-only (validation refuses them here) */
-	prov_expand_urls(ep, &p->files, "", &files);
-	prov_expand_urls(ep, &p->dirs, "", &dirs);
-	prov_pack(BATCH_PURGE, p->action, &files, &dirs, &none1, &none2, &purge_caps, out, &n);
-	prov_expand_urls(ep, &p->preload, "", &files);
-	prov_pack(BATCH_PRELOAD, p->action, &files, &dirs, &none1, &none2, &load_caps, out, &n);
-	return n;
+	prov_expand_urls(ep, &p->files, "", &x.files);
+	prov_expand_urls(ep, &p->dirs, "", &x.dirs);
+	prov_expand_urls(ep, &p->preload, "", &x.preload);
+	return prov_split_pack(p->action, &x, &purge_caps, &load_caps, out);
 }
 
 static int azcn_batch_req(struct prov_account *pa, const struct endpoint *ep,
@@ -400,10 +312,10 @@ static int azcn_batch_req(struct prov_account *pa, const struct endpoint *ep,
 		return rc;
 	sb_init(&body, PROV_BODY_MAX);
 	sb_adds(&body, "{\"Files\":");
-	add_str_array(&body, &b->files);
+	prov_add_str_array(&body, &b->files, NULL);
 	if (purge && b->dirs.n) {
 		sb_adds(&body, ",\"Directories\":");
-		add_str_array(&body, &b->dirs);
+		prov_add_str_array(&body, &b->dirs, NULL);
 	}
 	sb_addc(&body, '}');
 	rc = prov_req_json(req, &body, e);
@@ -429,8 +341,9 @@ static int azcn_poll_req(struct prov_account *pa, const struct endpoint *ep, con
 }
 
 /* Operation: {Id, Type, Status, Message, Start, End, EndpointId, SubscriptionId} */
-static int decode_operation(struct json_object *root, struct task *t, struct cf_err *e)
+static int decode_operation(struct json_object *root, void *out, struct cf_err *e)
 {
+	struct task *t = out;
 	const char *id = NULL, *st, *msg = NULL;
 	int rc = codec_str(root, "Id", OKEYS, &id, e);
 	if (rc == 0 && id && t->id && strcasecmp(id, t->id) != 0)
@@ -451,20 +364,7 @@ static int decode_operation(struct json_object *root, struct task *t, struct cf_
 static int azcn_poll_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *t,
 			   struct cf_err *e)
 {
-	struct json_object *root = NULL;
-	int rc = prov_resp_transport(resp, e);
-	if (rc != 0)
-		return rc;
-	if (resp->status != 200)
-		return azcn_error(ep, OP_POLL, resp, e);
-	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
-	if (rc == 0)
-		rc = decode_operation(root, t, e);
-	codec_put(root);
-	if (rc != 0)
-		return prov_decode_error(ep, OP_POLL, rc, e);
-	t->retry_after_s = prov_retry_after(resp);
-	return 0;
+	return prov_parse_task(ep, OP_POLL, resp, &azcn_err, 0, decode_operation, t, e);
 }
 
 const struct prov_ops prov_azurecn_ops = {
@@ -474,7 +374,7 @@ const struct prov_ops prov_azurecn_ops = {
     .max_regex = 0,
     .account_open = azcn_open,
     .account_close = prov_account_close,
-    .account_ready = azcn_ready,
+    .account_ready = prov_ready_none, /* HMAC keys need no exchange */
     .read_req = azcn_read_req,
     .read_parse = azcn_read_parse,
     .write_req = azcn_write_req,

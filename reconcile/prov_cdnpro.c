@@ -43,62 +43,27 @@ static int pro_open(const struct account *a, const char *repo_root, struct prov_
 				 PRO_DEFAULT_BASE, out, e);
 }
 
-static int pro_ready(struct prov_account *pa, struct http_client *c, struct cf_err *e)
-{
-	CF_UNUSED(pa);
-	CF_UNUSED(c);
-	CF_UNUSED(e);
-	return 0; /* each request signs its own Date */
-}
-
 static int pro_sign(void *ctx, struct http_req *req, struct cf_err *e)
 {
 	struct prov_account *pa = ctx;
 	char date[SIGN_RFC1123_DATE_MAX];
 	struct sb auth;
-	int rc = 0;
 	sign_rfc1123_date(prov_now(pa), date, sizeof(date));
 	sb_init(&auth, PRO_AUTH_MAX);
-	if (sign_cdnpro_auth(pa->user, pa->api_key, date, &auth) != 0)
-		rc = err_set(e, CF_EINVAL, "%s: cannot sign the request", req->what);
-	if (rc == 0) {
-		http_req_set_header(req, "Date", date);
-		http_req_set_header(req, "Authorization", auth.buf);
-	}
-	sign_wipe(auth.buf, auth.len);
-	sb_release(&auth);
-	return rc;
+	int rc = sign_cdnpro_auth(pa->user, pa->api_key, date, &auth);
+	return prov_sign_finish(req, "Date", date, &auth, rc, e);
 }
 
 static int pro_start(struct prov_account *pa, const struct endpoint *ep, const char *method,
 		     const char *path, const char *op, struct http_req *req, struct cf_err *e)
 {
 	struct sb url;
-	memset(req, 0, sizeof(*req));
 	sb_init(&url, PROV_URL_MAX);
 	sb_addf(&url, "%s%s", pa->base_url, path);
-	if (url.overflow) {
-		sb_release(&url);
-		return err_set(e, CF_ELIMIT, "request URL over %d bytes", PROV_URL_MAX);
-	}
-	prov_req_start(req, pa, ep, method, url.buf, op, pro_sign);
-	sb_release(&url);
-	return 0;
+	return prov_req_url(req, pa, ep, method, &url, op, pro_sign, e);
 }
 
-static int pro_error(const struct endpoint *ep, const char *op, const struct http_resp *resp,
-		     struct cf_err *e)
-{
-	struct json_object *root = NULL;
-	const char *code = NULL, *msg = NULL;
-	if (codec_parse_obj(resp->body, resp->body_len, &root, NULL) == 0) {
-		codec_str(root, "code", OPT, &code, NULL);
-		codec_str(root, "message", OPT, &msg, NULL);
-	}
-	int rc = prov_http_error(ep, op, resp, code, msg ? msg : (code ? NULL : resp->body), e);
-	codec_put(root);
-	return rc;
-}
+static const struct prov_err_shape pro_err = {NULL, false, "code", "message", 0};
 
 static const char *target_of(const struct endpoint *ep)
 {
@@ -122,31 +87,23 @@ static size_t pro_split(const struct endpoint *ep, const struct purge *p, struct
 {
 	const struct prov_caps purge_caps = {PRO_MAX_FILES, PRO_MAX_DIRS, PRO_MAX_REGEX, 0};
 	const struct prov_caps load_caps = {PRO_MAX_PREFETCH, 0, 0, 0};
-	struct svec files = {0}, dirs = {0}, pats = {0}, regex = {0};
-	size_t n = 0;
-	*out = NULL;
-	prov_expand_urls(ep, &p->files, "", &files);
-	prov_expand_urls(ep, &p->dirs, PRO_DIR_WILDCARD, &dirs);
-	prov_expand_urls(ep, &p->patterns, "", &pats);
+	struct prov_items x = {0};
+	prov_expand_urls(ep, &p->files, "", &x.files);
+	prov_expand_urls(ep, &p->dirs, PRO_DIR_WILDCARD, &x.dirs);
+	prov_expand_urls(ep, &p->patterns, "", &x.patterns);
 	for (size_t i = 0; i < p->regex.n; i++)
-		prov_svec_add_unique(&regex, p->regex.v[i].s);
-	prov_pack(BATCH_PURGE, p->action, &files, &dirs, &pats, &regex, &purge_caps, out, &n);
-	prov_expand_urls(ep, &p->preload, "", &files);
-	prov_pack(BATCH_PRELOAD, p->action, &files, &dirs, &pats, &regex, &load_caps, out, &n);
-	return n;
+		prov_svec_add_unique(&x.regex, p->regex.v[i].s);
+	prov_expand_urls(ep, &p->preload, "", &x.preload);
+	return prov_split_pack(p->action, &x, &purge_caps, &load_caps, out);
 }
 
+/* ,"key":[a…, b…] when there is anything to send */
 static void add_urls(struct sb *sb, const char *key, const struct svec *a, const struct svec *b)
 {
-	size_t na = a->n, nb = b ? b->n : 0;
-	if (na + nb == 0)
+	if (a->n + (b ? b->n : 0) == 0)
 		return;
-	sb_addf(sb, ",\"%s\":[", key);
-	for (size_t i = 0; i < na + nb; i++) {
-		sb_adds(sb, i ? "," : "");
-		sb_add_json_str(sb, i < na ? a->v[i].s : b->v[i - na].s);
-	}
-	sb_addc(sb, ']');
+	sb_addf(sb, ",\"%s\":", key);
+	prov_add_str_array(sb, a, b);
 }
 
 static void encode_purge(const struct endpoint *ep, const struct purge_batch *b, struct sb *sb)
@@ -197,8 +154,7 @@ static int pro_batch_req(struct prov_account *pa, const struct endpoint *ep,
  * header is missing or has another shape. */
 static char *task_id(const char *loc, const char *prefix)
 {
-	if (!loc || strlen(loc) > PROV_URL_MAX || strpbrk(loc, " \t\r\n") ||
-	    (loc[0] != '/' && strncasecmp(loc, "http", 4) != 0))
+	if (!prov_header_url_ok(loc) || (loc[0] != '/' && strncasecmp(loc, "http", 4) != 0))
 		return NULL;
 	const char *path = prov_url_path(loc);
 	size_t n = strlen(prefix);
@@ -223,17 +179,14 @@ static int pro_batch_parse(const struct endpoint *ep, const struct purge_batch *
 	if (rc != 0)
 		return rc;
 	if (resp->status != 201 && resp->status != 200 && resp->status != 202)
-		return pro_error(ep, op, resp, e);
+		return prov_api_error(ep, op, resp, &pro_err, e);
 	const char *loc = http_resp_header(resp, "location");
 	char *id = task_id(loc, b->kind == BATCH_PURGE ? "/cdn/purges/" : "/cdn/prefetches/");
 	if (!id)
 		return prov_decode_error(
 		    ep, op,
 		    err_set(e, CF_EAPI, "no usable Location header ('%.80s')", loc ? loc : ""), e);
-	t->state = TASK_RUNNING;
-	t->id = id;
-	t->poll_url = xstrdup(loc);
-	t->retry_after_s = prov_retry_after(resp);
+	prov_task_running(t, resp, id, loc);
 	return 0;
 }
 
@@ -245,13 +198,9 @@ static int pro_poll_req(struct prov_account *pa, const struct endpoint *ep, cons
 	struct sb path;
 	int rc = 0;
 	memset(req, 0, sizeof(*req));
-	if (t->poll_url && strncasecmp(t->poll_url, "http", 4) == 0) {
-		if (!prov_same_origin(t->poll_url, pa->base_url))
-			return err_set(e, CF_EAPI, "endpoint '%s': task URL '%.80s' is not on %s",
-				       ep->name.s, t->poll_url, pa->base_url);
-		prov_req_start(req, pa, ep, "GET", t->poll_url, OP_POLL, pro_sign);
-		return 0;
-	}
+	if (t->poll_url && strncasecmp(t->poll_url, "http", 4) == 0)
+		return prov_req_status_url(req, pa, ep, t->poll_url, "task URL", OP_POLL, pro_sign,
+					   e);
 	if (!t->poll_url && (!t->id || !prov_valid_id(t->id)))
 		return err_set(e, CF_EINVAL, "endpoint '%s': task has no usable id", ep->name.s);
 	sb_init(&path, PROV_URL_MAX);
@@ -283,8 +232,9 @@ static int pro_status(const char *s, enum task_state *out, struct cf_err *e)
  * "finished" with a successRate below 100 is a failure: some URLs were not purged, and a
  * ledger entry saying "succeeded" would hide that.
  */
-static int decode_task(struct json_object *root, struct task *t, struct cf_err *e)
+static int decode_task(struct json_object *root, void *out, struct cf_err *e)
 {
+	struct task *t = out;
 	struct json_object *meta = NULL, *src = root;
 	const char *st = NULL;
 	int64_t rate = 100;
@@ -314,20 +264,7 @@ static int decode_task(struct json_object *root, struct task *t, struct cf_err *
 static int pro_poll_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *t,
 			  struct cf_err *e)
 {
-	struct json_object *root = NULL;
-	int rc = prov_resp_transport(resp, e);
-	if (rc != 0)
-		return rc;
-	if (resp->status != 200)
-		return pro_error(ep, OP_POLL, resp, e);
-	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
-	if (rc == 0)
-		rc = decode_task(root, t, e);
-	codec_put(root);
-	if (rc != 0)
-		return prov_decode_error(ep, OP_POLL, rc, e);
-	t->retry_after_s = prov_retry_after(resp);
-	return 0;
+	return prov_parse_task(ep, OP_POLL, resp, &pro_err, 0, decode_task, t, e);
 }
 
 /* ---- quota ---- */
@@ -344,28 +281,26 @@ static int pro_quota_req(struct prov_account *pa, const struct endpoint *ep, str
 	return pro_start(pa, ep, "GET", path, OP_QUOTA, req, e);
 }
 
+/* negative counts are possible: a day may overdraw the next day's quota */
+static int decode_quota(struct json_object *root, void *out, struct cf_err *e)
+{
+	struct quota *q = out;
+	int rc = codec_int(root, "filePurgeTokens", 0, -PRO_TOKENS_MAX, PRO_TOKENS_MAX,
+			   &q->files_left, NULL, e);
+	if (rc == 0)
+		rc = codec_int(root, "dirPurgeTokens", 0, -PRO_TOKENS_MAX, PRO_TOKENS_MAX,
+			       &q->dirs_left, NULL, e);
+	return rc;
+}
+
 static int pro_quota_parse(const struct endpoint *ep, const struct http_resp *resp,
 			   struct quota *out, struct cf_err *e)
 {
-	struct json_object *root = NULL;
-	int rc = prov_resp_transport(resp, e);
 	memset(out, 0, sizeof(*out));
-	if (rc != 0)
-		return rc;
-	if (resp->status != 200)
-		return pro_error(ep, OP_QUOTA, resp, e);
-	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
-	/* negative counts are possible: a day may overdraw the next day's quota */
-	if (rc == 0)
-		rc = codec_int(root, "filePurgeTokens", 0, -PRO_TOKENS_MAX, PRO_TOKENS_MAX,
-			       &out->files_left, NULL, e);
-	if (rc == 0)
-		rc = codec_int(root, "dirPurgeTokens", 0, -PRO_TOKENS_MAX, PRO_TOKENS_MAX,
-			       &out->dirs_left, NULL, e);
-	codec_put(root);
+	int rc = prov_parse_json(ep, OP_QUOTA, resp, &pro_err, 0, decode_quota, out, e);
 	if (rc != 0) {
 		memset(out, 0, sizeof(*out));
-		return prov_decode_error(ep, OP_QUOTA, rc, e);
+		return rc;
 	}
 	/* an overdrawn day reads as nothing left (-1 would mean unlimited) */
 	out->files_left = out->files_left < 0 ? 0 : out->files_left;
@@ -381,7 +316,7 @@ const struct prov_ops prov_cdnpro_ops = {
     .max_regex = PRO_MAX_REGEX,
     .account_open = pro_open,
     .account_close = prov_account_close,
-    .account_ready = pro_ready,
+    .account_ready = prov_ready_none, /* each request signs its own Date */
     .read_req = NULL,
     .read_parse = NULL,
     .write_req = NULL,

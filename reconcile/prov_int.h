@@ -109,15 +109,98 @@ void prov_pack(enum batch_kind kind, enum purge_action action, struct svec *file
 	       struct svec *dirs, struct svec *patterns, struct svec *regex,
 	       const struct prov_caps *caps, struct purge_batch **out, size_t *n);
 
+/* ---- shared by the drivers' request and response code (provider.c) ---- */
+
+struct json_object;
+
+/* Where a provider's error body keeps its code and message. */
+struct prov_err_shape {
+	const char *wrap;  /* member object holding them ("error"); NULL: the root itself */
+	bool wrap_or_root; /* wrap absent or not an object: look in the root instead */
+	const char *code, *msg;
+	unsigned flags; /* codec flags for the lookups (CODEC_CI, CODEC_LOOSE) */
+};
+
+/* Code and message from resp's body as shape says (NULL when absent); *root is the parsed
+ * body they point into (NULL when it is no JSON object), for the caller to codec_put. */
+void prov_error_fields(const struct http_resp *resp, const struct prov_err_shape *shape,
+		       struct json_object **root, const char **code, const char **msg);
+/* prov_http_error with code and message from the body; without either, the raw body is the
+ * message. */
+int prov_api_error(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		   const struct prov_err_shape *shape, struct cf_err *e);
+
+/* Fills out from the decoded JSON object root; returns 0 or a negative cf_rc with e set. */
+typedef int (*prov_decode_fn)(struct json_object *root, void *out, struct cf_err *e);
+
+/*
+ * A JSON answer the way every driver takes it: a transport failure passes through, a status
+ * other than 200 (and ok_too, when not 0) is the provider's error line, and a body that does
+ * not decode with fn is "endpoint 'x' (provider): OP: unexpected response: …".
+ */
+int prov_parse_json(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		    const struct prov_err_shape *shape, long ok_too, prov_decode_fn fn, void *out,
+		    struct cf_err *e);
+/* read_parse for a cache-rule API: out zeroed, filled by fn, marked existing and digested;
+ * released again on failure. */
+int prov_parse_live(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		    const struct prov_err_shape *shape, prov_decode_fn fn, struct live_state *out,
+		    struct cf_err *e);
+/* prov_parse_json into a task, which takes the Retry-After hint on success. */
+int prov_parse_task(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		    const struct prov_err_shape *shape, long ok_too, prov_decode_fn fn,
+		    struct task *t, struct cf_err *e);
+/* Marks t running on the provider's id and status URL (taken), with the Retry-After hint. */
+void prov_task_running(struct task *t, const struct http_resp *resp, char *id, const char *url);
+
+/* Request start for a URL built in *url (released here): CF_ELIMIT when it overflowed. */
+int prov_req_url(struct http_req *req, struct prov_account *pa, const struct endpoint *ep,
+		 const char *method, struct sb *url, const char *op, http_sign_fn sign,
+		 struct cf_err *e);
+/* GET of an absolute status URL a provider handed back; our credentials go only to base_url's
+ * origin, anything else is CF_EAPI ("endpoint 'x': WHAT 'url' is not on base"). */
+int prov_req_status_url(struct http_req *req, struct prov_account *pa, const struct endpoint *ep,
+			const char *url, const char *what, const char *op, http_sign_fn sign,
+			struct cf_err *e);
+/* True for a URL from a response header we may store and request later: 1..PROV_URL_MAX
+ * bytes, no spaces or control bytes. */
+bool prov_header_url_ok(const char *url);
+
+/* Ends a signer: on sign_rc == 0 sets date_header (unless NULL) to date and Authorization to
+ * auth; wipes and releases auth either way. */
+int prov_sign_finish(struct http_req *req, const char *date_header, const char *date,
+		     struct sb *auth, int sign_rc, struct cf_err *e);
+/* account_ready for drivers whose keys sign each request alone. */
+int prov_ready_none(struct prov_account *pa, struct http_client *c, struct cf_err *e);
+
+/* Appends a JSON array of the strings of a then b (b may be NULL). */
+void prov_add_str_array(struct sb *sb, const struct svec *a, const struct svec *b);
+
+/* What a driver's split expanded, still to be packed. */
+struct prov_items {
+	struct svec files, dirs, patterns, regex, preload;
+};
+
+/* Packs x into purge batches then preload batches (split's result); takes x's items. */
+size_t prov_split_pack(enum purge_action action, struct prov_items *x,
+		       const struct prov_caps *purge_caps, const struct prov_caps *load_caps,
+		       struct purge_batch **out);
+
 /* Driver tables (provider.c hands them out through prov_get). */
 extern const struct prov_ops prov_azurecn_ops;
 extern const struct prov_ops prov_azure_ops;
 extern const struct prov_ops prov_cdnpro_ops;
 
-/* azure token handling, pure so tests can drive it on a fake clock. */
+/* ---- azure Entra ID token (prov_token.c) ---- */
+
+/* Request and answer are pure so tests can drive them on a fake clock. */
 bool prov_azure_token_fresh(const struct prov_account *pa, time_t now);
 int prov_azure_token_req(struct prov_account *pa, struct http_req *req, struct cf_err *e);
 int prov_azure_token_parse(struct prov_account *pa, const struct http_resp *resp, time_t now,
 			   struct cf_err *e);
+/* account_ready: fetches a token through c unless the one held is fresh. */
+int prov_azure_ready(struct prov_account *pa, struct http_client *c, struct cf_err *e);
+/* Signer: "Authorization: Bearer <token>"; CF_EAUTH without a token. */
+int prov_azure_sign(void *ctx, struct http_req *req, struct cf_err *e);
 
 #endif

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <openssl/evp.h>
 
+#include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/secret.h"
 #include "reconcile/sign.h"
@@ -222,6 +223,86 @@ int prov_decode_error(const struct endpoint *ep, const char *op, int rc, struct 
 	return rc;
 }
 
+void prov_error_fields(const struct http_resp *resp, const struct prov_err_shape *shape,
+		       struct json_object **root, const char **code, const char **msg)
+{
+	struct json_object *in = NULL;
+	unsigned opt = shape->flags | CODEC_OPTIONAL;
+	*code = *msg = NULL;
+	if (codec_parse_obj(resp->body, resp->body_len, root, NULL) != 0)
+		return;
+	in = *root;
+	if (shape->wrap && (codec_obj(*root, shape->wrap, opt, &in, NULL) != 0 || !in))
+		in = shape->wrap_or_root ? *root : NULL;
+	if (!in)
+		return;
+	codec_str(in, shape->code, opt, code, NULL);
+	codec_str(in, shape->msg, opt, msg, NULL);
+}
+
+int prov_api_error(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		   const struct prov_err_shape *shape, struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	const char *code, *msg;
+	prov_error_fields(resp, shape, &root, &code, &msg);
+	int rc = prov_http_error(ep, op, resp, code, msg ? msg : (code ? NULL : resp->body), e);
+	codec_put(root);
+	return rc;
+}
+
+/* ---- answers ---- */
+
+int prov_parse_json(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		    const struct prov_err_shape *shape, long ok_too, prov_decode_fn fn, void *out,
+		    struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	int rc = prov_resp_transport(resp, e);
+	if (rc != 0)
+		return rc;
+	if (resp->status != 200 && (ok_too == 0 || resp->status != ok_too))
+		return prov_api_error(ep, op, resp, shape, e);
+	rc = codec_parse_obj(resp->body, resp->body_len, &root, e);
+	if (rc == 0)
+		rc = fn(root, out, e);
+	codec_put(root);
+	return rc != 0 ? prov_decode_error(ep, op, rc, e) : 0;
+}
+
+int prov_parse_live(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		    const struct prov_err_shape *shape, prov_decode_fn fn, struct live_state *out,
+		    struct cf_err *e)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = prov_parse_json(ep, op, resp, shape, 0, fn, out, e);
+	if (rc != 0) {
+		live_state_release(out);
+		return rc;
+	}
+	out->exists = true;
+	prov_digest(out);
+	return 0;
+}
+
+int prov_parse_task(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		    const struct prov_err_shape *shape, long ok_too, prov_decode_fn fn,
+		    struct task *t, struct cf_err *e)
+{
+	int rc = prov_parse_json(ep, op, resp, shape, ok_too, fn, t, e);
+	if (rc == 0)
+		t->retry_after_s = prov_retry_after(resp);
+	return rc;
+}
+
+void prov_task_running(struct task *t, const struct http_resp *resp, char *id, const char *url)
+{
+	t->state = TASK_RUNNING;
+	t->id = id;
+	t->poll_url = xstrdup(url);
+	t->retry_after_s = prov_retry_after(resp);
+}
+
 /* ---- accounts ---- */
 
 static int open_field(const struct account *a, const char *repo_root, const struct prov_field *f,
@@ -322,6 +403,55 @@ void prov_req_start(struct http_req *req, struct prov_account *pa, const struct 
 	http_req_header(req, "Accept", "application/json");
 }
 
+int prov_req_url(struct http_req *req, struct prov_account *pa, const struct endpoint *ep,
+		 const char *method, struct sb *url, const char *op, http_sign_fn sign,
+		 struct cf_err *e)
+{
+	int rc = 0;
+	memset(req, 0, sizeof(*req));
+	if (url->overflow)
+		rc = err_set(e, CF_ELIMIT, "request URL over %d bytes", PROV_URL_MAX);
+	else
+		prov_req_start(req, pa, ep, method, url->buf, op, sign);
+	sb_release(url);
+	return rc;
+}
+
+int prov_req_status_url(struct http_req *req, struct prov_account *pa, const struct endpoint *ep,
+			const char *url, const char *what, const char *op, http_sign_fn sign,
+			struct cf_err *e)
+{
+	memset(req, 0, sizeof(*req));
+	if (!prov_same_origin(url, pa->base_url))
+		return err_set(e, CF_EAPI, "endpoint '%s': %s '%.80s' is not on %s", ep->name.s,
+			       what, url, pa->base_url);
+	prov_req_start(req, pa, ep, "GET", url, op, sign);
+	return 0;
+}
+
+int prov_sign_finish(struct http_req *req, const char *date_header, const char *date,
+		     struct sb *auth, int sign_rc, struct cf_err *e)
+{
+	int rc = 0;
+	if (sign_rc != 0)
+		rc = err_set(e, CF_EINVAL, "%s: cannot sign the request", req->what);
+	if (rc == 0 && date_header)
+		http_req_set_header(req, date_header, date);
+	if (rc == 0)
+		http_req_set_header(req, "Authorization", auth->buf);
+	sign_wipe(auth->buf, auth->len);
+	sb_release(auth);
+	return rc;
+}
+
+int prov_ready_none(struct prov_account *pa, struct http_client *c, struct cf_err *e)
+{
+	CF_UNUSED(pa);
+	CF_UNUSED(c);
+	CF_UNUSED(e);
+	return 0;
+}
+
 int prov_req_json(struct http_req *req, struct sb *sb, struct cf_err *e)
 {
 	if (sb->overflow) {
@@ -359,7 +489,29 @@ int prov_add_form(struct sb *sb, const char *s)
 	return r;
 }
 
+void prov_add_str_array(struct sb *sb, const struct svec *a, const struct svec *b)
+{
+	size_t na = a->n, nb = b ? b->n : 0;
+	sb_addc(sb, '[');
+	for (size_t i = 0; i < na + nb; i++) {
+		sb_adds(sb, i ? "," : "");
+		sb_add_json_str(sb, i < na ? a->v[i].s : b->v[i - na].s);
+	}
+	sb_addc(sb, ']');
+}
+
 /* ---- URLs ---- */
+
+bool prov_header_url_ok(const char *url)
+{
+	size_t n = url ? strlen(url) : 0;
+	if (n == 0 || n > PROV_URL_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
+			return false;
+	return true;
+}
 
 bool prov_valid_id(const char *s)
 {
@@ -493,4 +645,18 @@ void prov_pack(enum batch_kind kind, enum purge_action action, struct svec *file
 	svec_release(dirs);
 	svec_release(patterns);
 	svec_release(regex);
+}
+
+size_t prov_split_pack(enum purge_action action, struct prov_items *x,
+		       const struct prov_caps *purge_caps, const struct prov_caps *load_caps,
+		       struct purge_batch **out)
+{
+	size_t n = 0;
+	*out = NULL;
+	prov_pack(BATCH_PURGE, action, &x->files, &x->dirs, &x->patterns, &x->regex, purge_caps,
+		  out, &n);
+	/* the first pack emptied the other kinds: preloads go alone */
+	prov_pack(BATCH_PRELOAD, action, &x->preload, &x->dirs, &x->patterns, &x->regex, load_caps,
+		  out, &n);
+	return n;
 }

@@ -222,6 +222,10 @@ static void purge_state_text(const struct plan_purge *pp, struct sb *out)
 	case PLAN_PURGE_OVER_QUOTA:
 		sb_adds(out, "refused: exceeds the daily purge quota");
 		break;
+	case PLAN_PURGE_RETRY_UNKNOWN:
+		sb_adds(out, "will send again the requests whose answer could not be read (they "
+			     "may have been accepted: sent once more)");
+		break;
 	}
 }
 

@@ -25,8 +25,29 @@ struct repo_src {
 	char commit[GIT_OID_HEXSZ + 1];
 };
 
+/*
+ * Out of memory ends the process (reconcile/xmem.h), even when a library or the C library
+ * reported it as an error: "cannot open directory: Cannot allocate memory" or a libgit2
+ * failure must not be mistaken for a repository problem. Call right after a C library call
+ * failed.
+ */
+static void repo_check_errno(void)
+{
+	if (errno == ENOMEM)
+		xmem_oom("the C library");
+}
+
+/* Call right after a libgit2 call failed. */
+static void repo_check_git(void)
+{
+	const git_error *ge = git_error_last();
+	if (ge && ge->klass == GIT_ERROR_NOMEMORY)
+		xmem_oom("libgit2");
+}
+
 static const char *repo_git_msg(void)
 {
+	repo_check_git();
 	const git_error *ge = git_error_last();
 	return ge && ge->message ? ge->message : "unknown libgit2 error";
 }
@@ -68,6 +89,8 @@ static int repo_prefix(struct repo_src *src, struct sb *prefix, struct cf_err *e
 		return 0; /* bare repository: the commit's root is the repository root */
 	char *real = realpath(wd, NULL);
 	if (!real)
+		repo_check_errno();
+	if (!real)
 		return err_set(e, CF_EIO, "cannot resolve '%s': %s", wd, strerror(errno));
 	size_t n = strlen(real);
 	int ret = 0;
@@ -99,9 +122,11 @@ static int repo_open_tree(struct repo_src *src, git_commit *commit, struct cf_er
 	}
 	if (git_tree_entry_bypath(&te, top, prefix.buf) < 0 ||
 	    git_tree_entry_type(te) != GIT_OBJECT_TREE ||
-	    git_tree_lookup(&src->tree, src->git, git_tree_entry_id(te)) < 0)
+	    git_tree_lookup(&src->tree, src->git, git_tree_entry_id(te)) < 0) {
+		repo_check_git();
 		ret = err_set(e, CF_EIO, "directory '%s' does not exist in '%s'", prefix.buf,
 			      src->ref);
+	}
 out:
 	git_tree_entry_free(te);
 	git_tree_free(top);
@@ -139,19 +164,27 @@ int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struc
 	git_libgit2_init();
 	src->ref = xstrdup(ref);
 	src->root = realpath(dir ? dir : ".", NULL);
+	if (!src->root)
+		repo_check_errno();
 	if (!src->root || stat(src->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		ret = err_set(e, CF_EIO, "repository '%s' is not a directory", dir ? dir : ".");
 		goto fail;
 	}
 	/* Not being a git repository is fine for the working tree; --ref reports it. */
-	if (git_repository_open_ext(&src->git, src->root, 0, NULL) < 0)
+	if (git_repository_open_ext(&src->git, src->root, 0, NULL) < 0) {
+		repo_check_git();
 		src->git = NULL;
+	}
 	if (ref) {
 		ret = repo_open_ref(src, e);
 		if (ret < 0)
 			goto fail;
-	} else if (src->git && git_reference_name_to_id(&head, src->git, "HEAD") == 0) {
-		git_oid_tostr(src->commit, sizeof(src->commit), &head);
+	} else if (src->git) {
+		/* No HEAD (an unborn branch) leaves the commit empty; no memory is not that. */
+		if (git_reference_name_to_id(&head, src->git, "HEAD") == 0)
+			git_oid_tostr(src->commit, sizeof(src->commit), &head);
+		else
+			repo_check_git();
 	}
 	*out = src;
 	return 0;
@@ -223,6 +256,7 @@ static int repo_list_wt(struct repo_src *src, const char *dir, struct svec *name
 	(void)sb_addf(&full, "%s/%s", src->root, dir);
 	real = realpath(full.buf, NULL);
 	if (!real) {
+		repo_check_errno();
 		if (errno != ENOENT)
 			ret = err_set(e, CF_EIO, "cannot open directory '%s': %s", dir,
 				      strerror(errno));
@@ -235,6 +269,7 @@ static int repo_list_wt(struct repo_src *src, const char *dir, struct svec *name
 	}
 	dh = opendir(real);
 	if (!dh) {
+		repo_check_errno();
 		ret = err_set(e, CF_EIO, "cannot open directory '%s': %s", dir, strerror(errno));
 		goto out;
 	}
@@ -255,10 +290,13 @@ static int repo_list_tree(struct repo_src *src, const char *dir, struct svec *na
 	git_tree_entry *te = NULL;
 	git_tree *t = NULL;
 	int ret = 0, r = git_tree_entry_bypath(&te, src->tree, dir);
+	if (r < 0)
+		repo_check_git();
 	if (r == GIT_ENOTFOUND)
 		return 0;
 	if (r < 0 || git_tree_entry_type(te) != GIT_OBJECT_TREE ||
 	    git_tree_lookup(&t, src->git, git_tree_entry_id(te)) < 0) {
+		repo_check_git();
 		ret = err_set(e, CF_EIO, "'%s' is not a directory in '%s'", dir, src->ref);
 		goto out;
 	}
@@ -359,6 +397,8 @@ static bool repo_dir_inside(struct repo_src *src, const char *path)
 	if (n)
 		(void)sb_addc(&full, '/'), (void)sb_add(&full, path, n);
 	char *real = realpath(full.buf, NULL);
+	if (!real)
+		repo_check_errno();
 	ok = real && repo_under_root(src, real);
 	if (ok) {
 		free(src->okdir);
@@ -382,6 +422,8 @@ static int repo_open_direct(struct repo_src *src, const char *path)
 	(void)sb_addf(&full, "%s/%s", src->root, path);
 	/* O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it. */
 	fd = open(full.buf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0)
+		repo_check_errno();
 	sb_release(&full);
 	return fd;
 }
@@ -396,6 +438,8 @@ static int repo_open_resolved(struct repo_src *src, const char *path, int *fd, s
 	sb_init(&full, REPO_PATH_MAX * 2);
 	(void)sb_addf(&full, "%s/%s", src->root, path);
 	real = realpath(full.buf, NULL);
+	if (!real)
+		repo_check_errno();
 	if (!real)
 		ret = err_setat(e, CF_EIO, &p, REPO_CODE_IO, "cannot open: %s", strerror(errno));
 	else if (!repo_under_root(src, real))
@@ -479,6 +523,8 @@ static int repo_blob_size(struct repo_src *src, const git_oid *id, size_t *size)
 	int r = git_repository_odb(&odb, src->git);
 	if (r == 0)
 		r = git_odb_read_header(size, &type, odb, id);
+	if (r < 0)
+		repo_check_git();
 	git_odb_free(odb);
 	return r < 0 || type != GIT_OBJECT_BLOB ? -1 : 0;
 }
@@ -486,8 +532,10 @@ static int repo_blob_size(struct repo_src *src, const git_oid *id, size_t *size)
 static int repo_blob_copy(struct repo_src *src, const git_oid *id, char **buf, size_t *len)
 {
 	git_blob *blob = NULL;
-	if (git_blob_lookup(&blob, src->git, id) < 0)
+	if (git_blob_lookup(&blob, src->git, id) < 0) {
+		repo_check_git();
 		return -1;
+	}
 	size_t n = (size_t)git_blob_rawsize(blob);
 	*buf = xmalloc(n + 1);
 	memcpy(*buf, git_blob_rawcontent(blob), n);
@@ -511,6 +559,7 @@ static int repo_tree_find(struct repo_src *src, const char *path, git_tree_entry
 	(void)sb_adds(&cur, path);
 	for (int hop = 0;; hop++) {
 		if (git_tree_entry_bypath(te, src->tree, cur.buf) < 0) {
+			repo_check_git();
 			ret = err_setat(e, CF_EIO, &p, REPO_CODE_IO, "no such file in '%s'",
 					src->ref);
 			goto out;

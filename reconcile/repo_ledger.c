@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
 
 #include "reconcile/sb.h"
 #include "reconcile/xmem.h"
@@ -20,9 +22,17 @@
  * that died holding it (SIGKILL in CI) and is removed, so a killed apply cannot wedge the ledger.
  */
 #define REPO_LEDGER_STALE_LOCK_S 2
+/*
+ * A commit's new objects (one blob per record, trees, the commit) are collected in memory
+ * and written as one pack before the ref moves: as loose objects every record cost a file
+ * creation, and a fleet-wide commit (a first apply records every in-sync endpoint) took
+ * a second. The in-memory backend sits above the repository's own so it takes the writes.
+ */
+#define REPO_LEDGER_MEMPACK_PRIORITY 999
 
 struct repo_ledger {
 	git_repository *repo;
+	git_odb_backend *mem; /* owned by the repository's odb; NULL: loose objects */
 };
 
 static int git_fail(struct cf_err *e, const char *what)
@@ -30,6 +40,43 @@ static int git_fail(struct cf_err *e, const char *what)
 	const git_error *ge = git_error_last();
 	return err_set(e, CF_EIO, "ledger: %s: %s", what,
 		       ge && ge->message ? ge->message : "unknown error");
+}
+
+/* Returns the in-memory backend added to repo's odb, or NULL (objects then go loose). */
+static git_odb_backend *mempack_attach(git_repository *repo)
+{
+	git_odb *odb = NULL;
+	git_odb_backend *mem = NULL;
+	if (git_repository_odb(&odb, repo) < 0)
+		return NULL;
+	if (git_mempack_new(&mem) == 0 &&
+	    git_odb_add_backend(odb, mem, REPO_LEDGER_MEMPACK_PRIORITY) < 0) {
+		mem->free(mem);
+		mem = NULL;
+	}
+	git_odb_free(odb);
+	return mem;
+}
+
+/* Writes the objects collected in memory as one pack in the repository. */
+static int mempack_flush(struct repo_ledger *rl, struct cf_err *e)
+{
+	git_buf pack = {0};
+	git_odb *odb = NULL;
+	git_odb_writepack *wp = NULL;
+	git_indexer_progress st;
+	int rc = 0;
+	memset(&st, 0, sizeof(st));
+	if (git_mempack_dump(&pack, rl->repo, rl->mem) < 0 ||
+	    git_repository_odb(&odb, rl->repo) < 0 ||
+	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0 ||
+	    wp->append(wp, pack.ptr, pack.size, &st) < 0 || wp->commit(wp, &st) < 0)
+		rc = git_fail(e, "cannot write the ledger objects");
+	if (wp)
+		wp->free(wp);
+	git_odb_free(odb);
+	git_buf_dispose(&pack);
+	return rc;
 }
 
 int repo_ledger_open(const char *dir, struct repo_ledger **out, struct cf_err *e)
@@ -42,6 +89,7 @@ int repo_ledger_open(const char *dir, struct repo_ledger **out, struct cf_err *e
 	}
 	*out = xcalloc(1, sizeof(**out));
 	(*out)->repo = repo;
+	(*out)->mem = mempack_attach(repo);
 	return 0;
 }
 
@@ -351,6 +399,9 @@ static int cas_once(struct repo_ledger *rl, const struct ledger_purge *p, size_t
 		rc = git_fail(e, "cannot write the ledger commit");
 		goto out;
 	}
+	/* the objects are on disk before the ref can point at them */
+	if (rl->mem && (rc = mempack_flush(rl, e)) < 0)
+		goto out;
 	/*
 	 * The expected old value is checked under the ref's lock. A zero id means "must not
 	 * exist yet": git_reference_create(force=0) checks existence before locking, so two
@@ -365,6 +416,8 @@ static int cas_once(struct repo_ledger *rl, const struct ledger_purge *p, size_t
 	else if (r < 0)
 		rc = git_fail(e, "cannot update " REPO_LEDGER_REF);
 out:
+	if (rl->mem)
+		git_mempack_reset(rl->mem); /* after a lost race too: the next round rebuilds */
 	git_reference_free(ref);
 	git_signature_free(sig);
 	git_commit_free(parent);

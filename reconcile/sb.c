@@ -111,11 +111,21 @@ int sb_add_json_str(struct sb *sb, const char *s)
 	int r = sb_addc(sb, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p && r == 0; p++) {
 		switch (*p) {
-		case '"': r = sb_adds(sb, "\\\""); break;
-		case '\\': r = sb_adds(sb, "\\\\"); break;
-		case '\n': r = sb_adds(sb, "\\n"); break;
-		case '\r': r = sb_adds(sb, "\\r"); break;
-		case '\t': r = sb_adds(sb, "\\t"); break;
+		case '"':
+			r = sb_adds(sb, "\\\"");
+			break;
+		case '\\':
+			r = sb_adds(sb, "\\\\");
+			break;
+		case '\n':
+			r = sb_adds(sb, "\\n");
+			break;
+		case '\r':
+			r = sb_adds(sb, "\\r");
+			break;
+		case '\t':
+			r = sb_adds(sb, "\\t");
+			break;
 		default:
 			if (*p < 0x20)
 				r = sb_addf(sb, "\\u%04x", *p);

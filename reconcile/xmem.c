@@ -3,9 +3,17 @@
 
 #define XMEM_MIN_GROW 8
 
+static void xmem_die(size_t n) __attribute__((noreturn));
+
 static void xmem_die(size_t n)
 {
 	fprintf(stderr, "cacheform: out of memory (allocating %zu bytes)\n", n);
+	exit(1);
+}
+
+void xmem_oom(const char *what)
+{
+	fprintf(stderr, "cacheform: out of memory (in %s)\n", what);
 	exit(1);
 }
 

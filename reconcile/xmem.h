@@ -18,6 +18,13 @@ char *xstrdup(const char *s);
 /* Returns a NUL-terminated copy of the first n bytes of s. Caller frees. */
 char *xstrndup(const char *s, size_t n);
 
+/*
+ * Ends the process the way every out-of-memory does: "cacheform: out of memory (in WHAT)",
+ * exit 1. For allocation failures a library reports as an ordinary error (libyaml, json-c,
+ * libgit2, PCRE2, OpenSSL), so they are never mistaken for a problem with the input.
+ */
+void xmem_oom(const char *what) __attribute__((noreturn));
+
 /* Grows *arr (element size esz) so that index `need - 1` fits; *cap is updated. */
 void xgrow(void *arr, size_t *cap, size_t need, size_t esz);
 

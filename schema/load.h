@@ -2,7 +2,8 @@
  * The desired-state repository as YAML -> struct config, with every YAML-level check:
  * syntax, size, depth, aliases, encoding, duplicate and unknown keys, types.
  * Content rules (characters, URLs, references, provider limits, lints, secrets) are
- * schema/check.c's. libyaml stays inside load.c.
+ * schema/check.c's. libyaml stays inside schema/ytree.c (bytes -> node tree); load.c turns the
+ * tree into the model.
  *
  * Stable codes (README table):
  *   CF100 file cannot be read (missing cacheform.yaml, not a regular file, I/O)
@@ -11,8 +12,8 @@
  *   CF103 invalid UTF-8
  *   CF104 NUL byte
  *   CF105 YAML syntax error
- *   CF106 nesting deeper than LOAD_MAX_DEPTH
- *   CF107 too many nodes or anchors, or aliases expanding beyond LOAD_MAX_ALIAS_NODES
+ *   CF106 nesting deeper than YTREE_MAX_DEPTH
+ *   CF107 too many nodes or anchors, or aliases expanding beyond YTREE_MAX_ALIAS_NODES
  *   CF108 undefined or self-referencing alias
  *   CF109 empty file or more than one YAML document
  *   CF110 duplicate key

@@ -1,5 +1,6 @@
 #include "reconcile/compat.h"
 #include "schema/urlcheck.h"
+#include "reconcile/xmem.h"
 
 #include <limits.h>
 
@@ -567,6 +568,10 @@ static enum url_problem re_compile(const char *re, char *msg, size_t msgsz, size
 	if (rx) {
 		pcre2_code_free(rx);
 		return URL_OK;
+	}
+	/* Out of memory ends the process (reconcile/xmem.h); it is not a problem of the regex. */
+	if (code == PCRE2_ERROR_HEAP_FAILED) {
+		xmem_oom("compiling a regex");
 	}
 	*off = (size_t)eoff;
 	if (msgsz && pcre2_get_error_message(code, (PCRE2_UCHAR *)msg, msgsz) < 0)

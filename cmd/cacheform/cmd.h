@@ -11,20 +11,20 @@
 
 /* Exit codes (SPEC §4), stable and documented in the README and `cacheform help`. */
 enum cf_exit {
-	EXIT_OK = 0,	   /* success; no changes pending; configuration valid */
-	EXIT_ERROR = 1,	   /* invalid configuration, network, authentication or API failure */
-	EXIT_CHANGES = 2,  /* changes pending (--detailed-exitcode) or drift found */
-	EXIT_SAFETY = 3,   /* refused by a safety threshold (re-run with --force) */
-	EXIT_STALE = 4,	   /* stale plan (re-plan) */
-	EXIT_PARTIAL = 5,  /* partial apply */
-	EXIT_USAGE = 129,  /* bad command line */
+	EXIT_OK = 0,	  /* success; no changes pending; configuration valid */
+	EXIT_ERROR = 1,	  /* invalid configuration, network, authentication or API failure */
+	EXIT_CHANGES = 2, /* changes pending (--detailed-exitcode) or drift found */
+	EXIT_SAFETY = 3,  /* refused by a safety threshold (re-run with --force) */
+	EXIT_STALE = 4,	  /* stale plan (re-plan) */
+	EXIT_PARTIAL = 5, /* partial apply */
+	EXIT_USAGE = 129, /* bad command line */
 };
 
 struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *summary;
-	const char *usage;	 /* one line after "cacheform " */
+	const char *usage;	/* one line after "cacheform " */
 	const struct opt *opts; /* may be NULL */
 };
 

@@ -109,8 +109,14 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 			c.error, c.error == 1 ? "" : "s");
 		return EXIT_ERROR;
 	}
-	if (!plan_has_changes(p) && !c.purges_pending)
+	if (!plan_has_changes(p) && !c.purges_pending) {
+		/* nothing to write, but the endpoints confirmed in sync get their record */
+		if (apply_record_in_sync(en, p, &e) < 0) {
+			err_print(&e);
+			return EXIT_ERROR;
+		}
 		return c.error ? EXIT_ERROR : EXIT_OK;
+	}
 	if (!opt_force && apply_safety_violations(p, stderr))
 		return EXIT_SAFETY;
 	if (!pf && !opt_yes) {

@@ -7,31 +7,31 @@
 
 /* The one command table. Keep it sorted by how often users run each command. */
 static const struct cmd commands[] = {
-	{"plan", cmd_plan, "show what apply would change",
-	 "plan [--repo DIR] [--ref REV] [-e NAME]... [--out FILE] "
-	 "[--format text|json|markdown|github] [--detailed-exitcode] [--parallelism N] [--no-purges]",
-	 plan_opts},
-	{"apply", cmd_apply, "apply the plan (or a saved plan file)",
-	 "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--yes] [--force] [--keep-going] "
-	 "[--no-wait] [--timeout DURATION] [--parallelism N]",
-	 apply_opts},
-	{"validate", cmd_validate, "check the desired-state repository offline",
-	 "validate [--repo DIR] [--ref REV] [--strict] [--format text|json|github|sarif]",
-	 validate_opts},
-	{"drift", cmd_drift, "compare desired, live and last applied state",
-	 "drift [--repo DIR] [--ref REV] [-e NAME]... [--format text|json|markdown] [--shard I/N]",
-	 drift_opts},
-	{"diff", cmd_diff, "compare the desired state at two revisions (offline)",
-	 "diff --base REV [--head REV] [--repo DIR] [--format text|json|markdown] "
-	 "[--detailed-exitcode]",
-	 diff_opts},
-	{"ledger", cmd_ledger, "list, show or mark records of the ledger",
-	 "ledger list | show ID | mark ID... [--repo DIR]", ledger_opts},
-	{"import", cmd_import, "write endpoints/NAME.yaml from a live endpoint",
-	 "import --account NAME --remote KEY=VALUE... [--name NAME] [--host HOST]... [--repo DIR]",
-	 import_opts},
-	{"version", cmd_version, "print the version", "version", NULL},
-	{"help", cmd_help, "show help for a command", "help [COMMAND]", NULL},
+    {"plan", cmd_plan, "show what apply would change",
+     "plan [--repo DIR] [--ref REV] [-e NAME]... [--out FILE] "
+     "[--format text|json|markdown|github] [--detailed-exitcode] [--parallelism N] [--no-purges]",
+     plan_opts},
+    {"apply", cmd_apply, "apply the plan (or a saved plan file)",
+     "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--yes] [--force] [--keep-going] "
+     "[--no-wait] [--timeout DURATION] [--parallelism N]",
+     apply_opts},
+    {"validate", cmd_validate, "check the desired-state repository offline",
+     "validate [--repo DIR] [--ref REV] [--strict] [--format text|json|github|sarif]",
+     validate_opts},
+    {"drift", cmd_drift, "compare desired, live and last applied state",
+     "drift [--repo DIR] [--ref REV] [-e NAME]... [--format text|json|markdown] [--shard I/N]",
+     drift_opts},
+    {"diff", cmd_diff, "compare the desired state at two revisions (offline)",
+     "diff --base REV [--head REV] [--repo DIR] [--format text|json|markdown] "
+     "[--detailed-exitcode]",
+     diff_opts},
+    {"ledger", cmd_ledger, "list, show or mark records of the ledger",
+     "ledger list | show ID | mark ID... [--repo DIR]", ledger_opts},
+    {"import", cmd_import, "write endpoints/NAME.yaml from a live endpoint",
+     "import --account NAME --remote KEY=VALUE... [--name NAME] [--host HOST]... [--repo DIR]",
+     import_opts},
+    {"version", cmd_version, "print the version", "version", NULL},
+    {"help", cmd_help, "show help for a command", "help [COMMAND]", NULL},
 };
 
 const struct cmd *cmd_find(const char *name)
@@ -43,13 +43,13 @@ const struct cmd *cmd_find(const char *name)
 }
 
 static const char exit_codes_help[] =
-	"Exit codes:\n"
-	"  0  success; no changes pending; configuration valid\n"
-	"  1  error: invalid configuration, network, authentication or API failure\n"
-	"  2  changes pending (--detailed-exitcode) or drift found\n"
-	"  3  refused by a safety threshold (re-run with --force)\n"
-	"  4  stale plan (re-plan)\n"
-	"  5  partial apply: some endpoints or purges failed, the rest were applied\n";
+    "Exit codes:\n"
+    "  0  success; no changes pending; configuration valid\n"
+    "  1  error: invalid configuration, network, authentication or API failure\n"
+    "  2  changes pending (--detailed-exitcode) or drift found\n"
+    "  3  refused by a safety threshold (re-run with --force)\n"
+    "  4  stale plan (re-plan)\n"
+    "  5  partial apply: some endpoints or purges failed, the rest were applied\n";
 
 static void usage_all(FILE *f)
 {
@@ -127,7 +127,8 @@ int main(int argc, char **argv)
 		return cmd_version(1, argv + 1);
 	const struct cmd *c = cmd_find(argv[1]);
 	if (!c) {
-		fprintf(stderr, "cacheform: unknown command '%s' (see 'cacheform help')\n", argv[1]);
+		fprintf(stderr, "cacheform: unknown command '%s' (see 'cacheform help')\n",
+			argv[1]);
 		return EXIT_USAGE;
 	}
 	for (int i = 2; i < argc; i++) {

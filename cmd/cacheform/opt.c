@@ -38,8 +38,9 @@ static int opt_store(const char *cmd, const struct opt *o, const char *val)
 		errno = 0;
 		unsigned long v = strtoul(val, &end, 10);
 		if (errno || end == val || *end || val[0] == '-' || v > OPT_UINT_MAX) {
-			fprintf(stderr, "cacheform %s: --%s: '%s' is not a number between 0 and %u\n",
-				cmd, o->lname, val, OPT_UINT_MAX);
+			fprintf(stderr,
+				"cacheform %s: --%s: '%s' is not a number between 0 and %u\n", cmd,
+				o->lname, val, OPT_UINT_MAX);
 			return -1;
 		}
 		*(unsigned *)o->dest = (unsigned)v;
@@ -97,7 +98,8 @@ int opt_parse(const char *cmd, const struct opt *opts, int argc, char **argv, in
 			o = opt_find_short(opts, a[1]);
 		}
 		if (!o) {
-			fprintf(stderr, "cacheform %s: unknown option '%s' (see 'cacheform help %s')\n",
+			fprintf(stderr,
+				"cacheform %s: unknown option '%s' (see 'cacheform help %s')\n",
 				cmd, a, cmd);
 			return -1;
 		}

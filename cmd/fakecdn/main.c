@@ -274,10 +274,13 @@ out:
 	if (app.state) {
 		/* Tasks that fell due since the last request are recorded before exiting. */
 		fk_tasks_advance(&app, fk_now_ms());
-		if (fk_app_save(&app, &e) < 0)
-			err_print(&e), status = 1;
-		fk_app_release(&app);
+		if (fk_app_save(&app, &e) < 0) {
+			err_print(&e);
+			status = 1;
+		}
 	}
+	/* fk_app_init ran (it initialises the locks first), even when it failed part-way. */
+	fk_app_release(&app);
 	json_object_put(o.knobs);
 	return status;
 }

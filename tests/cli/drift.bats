@@ -63,6 +63,51 @@ applied() {
 	[ "$(jq -c '.endpoints[0].changes[0] | [.op, .live.ttl, .desired.ttl]' <<<"$output")" = '["change",60,86400]' ]
 }
 
+# Forgets every apply, as in a repository adopted with its endpoints already in sync.
+forget_ledger() {
+	git -C "$R" update-ref -d refs/cacheform/ledger
+	run "$CACHEFORM" ledger list --repo "$R"
+	[[ "$output" != *www* ]]
+}
+
+@test "drift: an apply with nothing to write records the in-sync endpoint; a console edit is then external" {
+	applied
+	forget_ledger
+	: >"$FAKECDN_JOURNAL"
+	applied
+	[ "$(journal_count write_rules)" -eq 0 ]
+	run "$CACHEFORM" ledger list --repo "$R"
+	grep -Eq "^www +[0-9T:Z-]+ +$(git -C "$R" rev-parse --short=12 HEAD) " <<<"$output"
+	[[ "$output" != *img* ]] # observe-mode endpoints are never recorded as applied
+	# converged: a re-apply finds every record holding and makes no ledger commit
+	tip=$(git -C "$R" rev-parse refs/cacheform/ledger)
+	applied
+	[ "$(git -C "$R" rev-parse refs/cacheform/ledger)" = "$tip" ]
+	run admin_curl PUT "azure-china/$CN_EP/cacherules" "$CONSOLE_RULES"
+	[ "$(http_status)" = 200 ]
+	run "$CACHEFORM" drift --repo "$R" -e www --format json
+	assert_no_sanitizer
+	[ "$status" -eq 2 ]
+	[ "$(jq -r '.endpoints[0].status' <<<"$output")" = external ]
+}
+
+@test "drift: an apply that only purges records the in-sync endpoint in the same ledger commits" {
+	applied
+	forget_ledger
+	mkdir -p "$R/purges"
+	printf 'purge: drift-p1\nendpoints: [www]\nfiles: [/x.png]\n' >"$R/purges/drift-p1.yaml"
+	gitops_commit "$R" "a purge"
+	applied
+	# one commit when the purge was accepted, one at the end (the endpoint record rides along)
+	[ "$(git -C "$R" rev-list --count refs/cacheform/ledger)" -eq 2 ]
+	run "$CACHEFORM" ledger show www --repo "$R"
+	[ "$(jq -r .desired_commit <<<"$output")" = "$(git -C "$R" rev-parse HEAD)" ]
+	run admin_curl PUT "azure-china/$CN_EP/cacherules" "$CONSOLE_RULES"
+	run "$CACHEFORM" drift --repo "$R" -e www --format json
+	[ "$status" -eq 2 ]
+	[ "$(jq -r '.endpoints[0].status' <<<"$output")" = external ]
+}
+
 @test "drift: a repository change after apply is pending; with a console edit too it is both" {
 	applied
 	sed -i 's/ttl: 30d/ttl: 7d/' "$R/endpoints/www.yaml"

@@ -631,6 +631,9 @@ pro_error_is() { # STATUS CODE
 	[ "$status" -eq 2 ]
 	run "$FAKECDN" --state /nonexistent --port 0
 	[ "$status" -eq 1 ]
+	run "$FAKECDN" --state "$(state_with '.settings.error_rate = 5')" --port 0
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"bad value for knob 'error_rate'"* ]]
 	fakecdn_start
 	fakecdn_stop
 }

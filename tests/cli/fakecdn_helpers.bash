@@ -13,6 +13,7 @@
 #   admin_curl METHOD PATH [BODY]    admin request under /_fakecdn/
 # curl helpers print the body, then a last line "HTTP <status>"; headers go to $CURL_HEADERS.
 
+# shellcheck disable=SC2034,SC2154 # credentials are used, and $output set, by the loading bats files
 : "${TOP:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
 : "${FAKECDN:=$TOP/bin/fakecdn}"
 FAKECDN_EXAMPLE_STATE="$TOP/examples/fakecdn/state.json"

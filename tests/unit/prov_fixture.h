@@ -8,6 +8,17 @@
 #include "reconcile/prov_int.h"
 #include "reconcile/xmem.h"
 
+/* One opened account and one endpoint on it: every driver test's state. */
+struct fx {
+	struct account a;
+	struct endpoint ep;
+	struct prov_account *pa;
+	const struct prov_ops *ops;
+};
+
+/* Registers a test with the file's own setup and the shared teardown. */
+#define FX_TEST(name) cmocka_unit_test_setup_teardown(name, setup, fx_teardown)
+
 static inline void fx_lit(struct mval *m, const char *s)
 {
 	m->kind = MVAL_LITERAL;
@@ -65,6 +76,28 @@ static inline void fx_resp(struct http_resp *r, long status, const char *body)
 	}
 }
 
+/* read_parse of one canned answer; the response is released, ls is the caller's. */
+static inline int fx_read(struct fx *f, long status, const char *body, struct live_state *ls,
+			  struct cf_err *e)
+{
+	struct http_resp resp;
+	fx_resp(&resp, status, body);
+	int rc = f->ops->read_parse(&f->ep, &resp, ls, e);
+	http_resp_release(&resp);
+	return rc;
+}
+
+/* poll_parse of one canned answer into t. */
+static inline int fx_poll(struct fx *f, long status, const char *body, struct task *t,
+			  struct cf_err *e)
+{
+	struct http_resp resp;
+	fx_resp(&resp, status, body);
+	int rc = f->ops->poll_parse(&f->ep, &resp, t, e);
+	http_resp_release(&resp);
+	return rc;
+}
+
 static inline void fx_resp_header(struct http_resp *r, const char *name, const char *value)
 {
 	xgrow(&r->headers, &r->hcap, r->nheaders + 1, sizeof(*r->headers));
@@ -112,6 +145,41 @@ static inline void fx_batches_release(struct purge_batch *b, size_t n)
 	for (size_t i = 0; i < n; i++)
 		purge_batch_release(&b[i]);
 	free(b);
+}
+
+/* Account `account` of kind at base, endpoint `endpoint` on hosts ("a|b"); the test's setup
+ * adds the provider's own fields, then calls fx_open. */
+static inline struct fx *fx_new(enum provider_kind kind, const char *account, const char *base,
+				const char *endpoint, const char *hosts)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	f->a.name.s = xstrdup(account);
+	f->a.provider = kind;
+	fx_lit(&f->a.base_url, base);
+	f->ep.name.s = xstrdup(endpoint);
+	f->ep.account = &f->a;
+	fx_svec(&f->ep.hosts, hosts);
+	return f;
+}
+
+static inline int fx_open(struct fx *f, void **state)
+{
+	struct cf_err e;
+	f->ops = prov_get(f->a.provider);
+	if (f->ops->account_open(&f->a, NULL, &f->pa, &e) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static inline int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	f->ops->account_close(f->pa);
+	fx_endpoint_release(&f->ep);
+	fx_account_release(&f->a);
+	free(f);
+	return 0;
 }
 
 #endif

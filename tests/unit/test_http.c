@@ -157,36 +157,127 @@ static void test_http__token_bucket(void **state)
 {
 	(void)state;
 	struct http_tb b;
-	/* cdnpro default: 30/min, burst 60 -> 60 immediate, then one per 2 s */
+	/*
+	 * cdnpro default: 30/min, burst 60 -> 60 immediate; then one per 2041 ms (2% under
+	 * 2000), the first of them 50 ms later still (the refill after an idle burst lags).
+	 */
 	http_tb_init(&b, 30, 60, 0);
 	for (int i = 0; i < 60; i++)
 		assert_int_equal(http_tb_take(&b, 0), 0);
-	assert_int_equal(http_tb_take(&b, 0), 2000);
-	assert_int_equal(http_tb_take(&b, 1500), 500);
-	assert_int_equal(http_tb_take(&b, 2000), 0);
-	assert_int_equal(http_tb_take(&b, 2000), 2000);
+	assert_int_equal(http_tb_take(&b, 0), 2091);
+	assert_int_equal(http_tb_take(&b, 1500), 591);
+	assert_int_equal(http_tb_take(&b, 2091), 0);
+	assert_int_equal(http_tb_take(&b, 2091), 2041);
 
+	/* 120/min, burst 2: paced at 510.2 ms per token (500 x 100/98) */
 	const struct tb_step steps[] = {
 	    {0, 0},
 	    {0, 0},
-	    {0, 500},
-	    {499, 1},
-	    {500, 0},
-	    {500, 500},
-	    /* a long idle refills only up to the burst */
+	    {0, 561}, /* 50 ms lag + 511 */
+	    {560, 1},
+	    {561, 0},
+	    {561, 510}, /* the fraction left over from the last refill counts */
+	    /* a long idle refills only up to the burst, and opens the next burst with the lag */
 	    {100000, 0},
 	    {100000, 0},
-	    {100000, 500},
-	    {100250, 250},
+	    {100000, 561},
+	    {100250, 311},
 	};
 	http_tb_init(&b, 120, 2, 0);
 	for (size_t i = 0; i < CF_ARRAY_LEN(steps); i++)
 		assert_int_equal(http_tb_take(&b, steps[i].t), steps[i].wait);
 
-	/* a clock that goes backwards takes nothing extra */
+	/* burst 1 taken as soon as it refills: no lag on a bucket that was never idle */
+	const struct tb_step paced[] = {{0, 0}, {0, 153}, {153, 0}, {153, 103}, {256, 0}, {256, 103}};
+	http_tb_init(&b, 600, 1, 0);
+	for (size_t i = 0; i < CF_ARRAY_LEN(paced); i++)
+		assert_int_equal(http_tb_take(&b, paced[i].t), paced[i].wait);
+
+	/* a clock that goes backwards takes nothing extra: the token is due on the bucket's clock */
 	http_tb_init(&b, 60, 1, 5000);
 	assert_int_equal(http_tb_take(&b, 5000), 0);
-	assert_int_equal(http_tb_take(&b, 4000), 1000);
+	assert_int_equal(http_tb_take(&b, 4000), 2071);
+}
+
+/*
+ * The provider's bucket at exactly the configured rate, as fakecdn and CDN Pro run it: full,
+ * refilling from the moment it handles the first request (double tokens, like fk_pro.c).
+ */
+struct srv_tb {
+	double level, burst, per_ms;
+	int64_t last;
+	bool started;
+};
+
+static bool srv_tb_take(struct srv_tb *s, int64_t t)
+{
+	if (!s->started) {
+		s->started = true;
+		s->last = t;
+	}
+	if (t > s->last) {
+		s->level += (double)(t - s->last) * s->per_ms;
+		s->last = t;
+	}
+	if (s->level > s->burst)
+		s->level = s->burst;
+	if (s->level < 1.0)
+		return false;
+	s->level -= 1.0;
+	return true;
+}
+
+struct tb_race {
+	unsigned rate, burst, requests;
+	int64_t first_delay_ms; /* one-way delay of the first request (connection set-up) */
+	int64_t jitter_ms;	/* later requests arrive after 0..jitter_ms */
+	int64_t idle_ms;	/* pause after request `idle_after` (0 = none) */
+	unsigned idle_after;
+};
+
+/* Drives the client bucket on a fake clock against a provider bucket at exactly the same
+ * rate: no request may be refused, and the last one must go within 3% of the floor. */
+static void test_http__token_bucket_vs_provider(void **state)
+{
+	(void)state;
+	const struct tb_race cases[] = {
+	    {30, 60, 91, 5, 3, 0, 0},	   /* the cdnpro benchmark: 45 purges + 45 polls + quota */
+	    {30, 60, 91, 45, 0, 0, 0},	   /* a slow first connection */
+	    {30, 60, 130, 5, 30, 0, 0},	   /* jitter of up to 30 ms on every request */
+	    {600, 10, 200, 20, 1, 0, 0},   /* a fast bucket: 100 ms per token */
+	    {30, 60, 200, 40, 2, 300000, 100}, /* idle long enough to refill, then a second burst */
+	};
+	for (size_t c = 0; c < CF_ARRAY_LEN(cases); c++) {
+		const struct tb_race *k = &cases[c];
+		struct http_tb b;
+		struct srv_tb s = {(double)k->burst, (double)k->burst, k->rate / 60000.0, 0, false};
+		int64_t t = 1000, start = t;
+		unsigned counted = k->requests;
+		uint32_t rnd = 12345;
+		http_tb_init(&b, k->rate, k->burst, 0);
+		for (unsigned i = 0; i < k->requests; i++) {
+			if (k->idle_ms && i == k->idle_after) {
+				/* both buckets refill: only the pacing after the pause counts */
+				t += k->idle_ms;
+				start = t;
+				counted = k->requests - k->idle_after;
+			}
+			int64_t w;
+			while ((w = http_tb_take(&b, t)) > 0)
+				t += w;
+			rnd = rnd * 1103515245u + 12345u;
+			int64_t delay = i == 0 || i == k->idle_after
+					    ? k->first_delay_ms
+					    : (int64_t)(rnd >> 16) % (k->jitter_ms + 1);
+			if (!srv_tb_take(&s, t + delay))
+				fail_msg("case %zu: request %u refused by the provider's bucket", c, i);
+		}
+		int64_t over = counted > k->burst ? counted - k->burst : 0;
+		int64_t floor_ms = over * 60000 / k->rate, spent = t - start;
+		print_message("case %zu: last request after %lld ms, floor %lld ms\n", c,
+			      (long long)spent, (long long)floor_ms);
+		assert_true(spent <= floor_ms * 103 / 100 + 100);
+	}
 }
 
 static void test_http__loopback(void **state)
@@ -803,6 +894,7 @@ int main(void)
 	    cmocka_unit_test(test_http__retry_backoff_cap_and_scale),
 	    cmocka_unit_test(test_http__retry_after_parse),
 	    cmocka_unit_test(test_http__token_bucket),
+	    cmocka_unit_test(test_http__token_bucket_vs_provider),
 	    cmocka_unit_test(test_http__loopback),
 	};
 	const struct CMUnitTest live[] = {

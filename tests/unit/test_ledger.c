@@ -199,6 +199,53 @@ static void test_ledger__store_roundtrip(void **state)
 	free(dir);
 }
 
+#define PACKED_RECORDS 300
+
+/*
+ * A commit's objects are written as one pack, not one loose file per record (a fleet's
+ * first apply records every endpoint), and git itself reads the result.
+ */
+static void test_ledger__one_pack_per_commit(void **state)
+{
+	(void)state;
+	char *dir = temp_repo();
+	struct repo_ledger *rl;
+	struct ledger_endpoint *eps = calloc(PACKED_RECORDS, sizeof(*eps));
+	assert_non_null(eps);
+	assert_int_equal(repo_ledger_open(dir, &rl, NULL), 0);
+	for (int i = 0; i < PACKED_RECORDS; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "ep%04d", i);
+		eps[i].name = xstrdup(name);
+		memcpy(eps[i].digest, HASH_B, sizeof(HASH_B));
+	}
+	assert_int_equal(repo_ledger_record(rl, NULL, 0, eps, PACKED_RECORDS, "many", NULL), 0);
+	struct ledger l;
+	assert_int_equal(repo_ledger_read(rl, &l, NULL), 0);
+	assert_int_equal(l.nendpoints, PACKED_RECORDS);
+	ledger_release(&l);
+	const char *checks[] = {
+	    "test $(find .git/objects -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | wc -l) = 0",
+	    "test $(ls .git/objects/pack/ | grep -c '[.]pack$') = 1",
+	    "git fsck --full >/dev/null 2>&1",
+	    "git cat-file -p refs/cacheform/ledger:endpoints/ep0299.json | grep -q ep0299",
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(checks); i++) {
+		struct sb cmd;
+		sb_init(&cmd, 0);
+		sb_addf(&cmd, "cd '%s' && %s", dir, checks[i]);
+		print_message("%s\n", cmd.buf);
+		assert_int_equal(system(cmd.buf), 0);
+		sb_release(&cmd);
+	}
+	for (int i = 0; i < PACKED_RECORDS; i++)
+		ledger_endpoint_release(&eps[i]);
+	free(eps);
+	repo_ledger_close(rl);
+	rm_rf(dir);
+	free(dir);
+}
+
 static int writer(const char *dir, int w)
 {
 	struct repo_ledger *rl;
@@ -295,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(test_ledger__path_component),
 	    cmocka_unit_test(test_ledger__usage),
 	    cmocka_unit_test(test_ledger__store_roundtrip),
+	    cmocka_unit_test(test_ledger__one_pack_per_commit),
 	    cmocka_unit_test(test_ledger__concurrent_writers),
 	    cmocka_unit_test(test_ledger__stale_lock),
 	    cmocka_unit_test(test_ledger__not_a_repo),

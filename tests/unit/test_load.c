@@ -1,12 +1,23 @@
 /* Unit tests: YAML -> struct config, and every YAML-level rejection with its code and place. */
 #include "reconcile/compat.h"
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <setjmp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
+/* Only to make libyaml and libgit2 report running out of memory (see "out of memory" below);
+ * the code under test keeps them to schema/ytree.c and reconcile/repo.c. */
+#include <git2.h>
+#include <yaml.h>
 
 #include "reconcile/sb.h"
 #include "reconcile/xmem.h"
 #include "schema/load.h"
+#include "reconcile/repo.h"
 
 struct reject_case {
 	enum load_kind kind;
@@ -356,6 +367,10 @@ static void test_load__endpoint(void **state)
 	assert_int_equal(e->cache.rules[2].ttl, 0);
 	assert_string_equal(e->cache.rules[2].name.s, "home");
 	assert_null(e->cache.rules[0].name.s);
+	/* Lists live in the config's arena (validate's memory bound), not one block per item. */
+	assert_true(svec_borrowed(&e->hosts));
+	assert_true(svec_borrowed(&e->cache.rules[0].items));
+	assert_string_equal(e->cache.rules[0].items.v[1].s, "/doc/");
 	diag_release(&d);
 	config_free(c);
 }
@@ -381,6 +396,133 @@ static void test_load__purge_hash(void **state)
 	config_free(c);
 }
 
+/* ---- out of memory: libraries that report it as an error end the process like xmem ---- */
+
+enum oom_fake { FAKE_NONE, FAKE_YAML_INIT, FAKE_YAML_PARSE, FAKE_OPENDIR, FAKE_GIT_OPEN };
+static enum oom_fake oom_fake; /* set only in the forked child */
+
+/* These preempt the libraries' definitions; without a fake they forward (RTLD_NEXT). */
+int yaml_parser_initialize(yaml_parser_t *p)
+{
+	int (*real)(yaml_parser_t *) =
+	    (int (*)(yaml_parser_t *))dlsym(RTLD_NEXT, "yaml_parser_initialize");
+	return oom_fake == FAKE_YAML_INIT ? 0 : real(p);
+}
+
+int yaml_parser_parse(yaml_parser_t *p, yaml_event_t *ev)
+{
+	int (*real)(yaml_parser_t *, yaml_event_t *) =
+	    (int (*)(yaml_parser_t *, yaml_event_t *))dlsym(RTLD_NEXT, "yaml_parser_parse");
+	if (oom_fake != FAKE_YAML_PARSE)
+		return real(p, ev);
+	p->error = YAML_MEMORY_ERROR; /* what libyaml sets when its allocator fails */
+	p->problem = NULL;
+	return 0;
+}
+
+DIR *opendir(const char *name)
+{
+	DIR *(*real)(const char *) = (DIR * (*)(const char *)) dlsym(RTLD_NEXT, "opendir");
+	if (oom_fake != FAKE_OPENDIR)
+		return real(name);
+	errno = ENOMEM;
+	return NULL;
+}
+
+int git_repository_open_ext(git_repository **out, const char *path, unsigned int flags,
+			    const char *ceiling)
+{
+	int (*real)(git_repository **, const char *, unsigned int, const char *) =
+	    (int (*)(git_repository **, const char *, unsigned int, const char *))dlsym(
+		RTLD_NEXT, "git_repository_open_ext");
+	if (oom_fake != FAKE_GIT_OPEN)
+		return real(out, path, flags, ceiling);
+	git_error_set_oom();
+	return -1;
+}
+
+void __lsan_disable(void) __attribute__((weak));
+
+static char oom_repo[64];
+
+/* Loads oom_repo (or one buffer for the YAML fakes); exits 0 when the load returned. */
+static void oom_child(void)
+{
+	struct config *c = config_new();
+	struct diag_list d;
+	diag_init(&d);
+	if (oom_fake == FAKE_YAML_INIT || oom_fake == FAKE_YAML_PARSE) {
+		(void)load_one_str(c, LOAD_ENDPOINT, EP_HEAD, &d);
+	} else {
+		struct repo_src *src = NULL;
+		struct config *rc = NULL;
+		struct cf_err e;
+		if (repo_src_open(oom_repo, NULL, &src, &e) == 0)
+			(void)load_repo(src, &rc, &d);
+		config_free(rc);
+		repo_src_free(src);
+	}
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "%s %s\n", d.v[i].code, d.v[i].msg);
+	_exit(0);
+}
+
+/* Runs oom_child with fake f in a child; asserts it exited 1 through the out-of-memory path. */
+static void expect_oom_exit(enum oom_fake f)
+{
+	int fds[2];
+	char out[4096];
+	size_t n = 0;
+	ssize_t r;
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (__lsan_disable)
+			__lsan_disable(); /* exiting on out of memory leaks by design */
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		oom_fake = f;
+		oom_child();
+	}
+	close(fds[1]);
+	while ((r = read(fds[0], out + n, sizeof(out) - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(fds[0]);
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || !strstr(out, "cacheform: out of memory"))
+		print_error("fake %d: wait status 0x%x, output:\n%s\n", (int)f, st, out);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	assert_non_null(strstr(out, "cacheform: out of memory"));
+}
+
+static void test_load__out_of_memory(void **state)
+{
+	(void)state;
+	const char *tmp = getenv("TMPDIR");
+	char path[128];
+	snprintf(oom_repo, sizeof(oom_repo), "%s/cf-load-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(oom_repo));
+	snprintf(path, sizeof(path), "%s/cacheform.yaml", oom_repo);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("version: 1\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/endpoints", oom_repo);
+	assert_int_equal(mkdir(path, 0700), 0);
+	expect_oom_exit(FAKE_YAML_INIT);
+	expect_oom_exit(FAKE_YAML_PARSE);
+	expect_oom_exit(FAKE_OPENDIR);
+	expect_oom_exit(FAKE_GIT_OPEN);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/cacheform.yaml", oom_repo);
+	remove(path);
+	rmdir(oom_repo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +537,7 @@ int main(void)
 	    cmocka_unit_test(test_load__settings),
 	    cmocka_unit_test(test_load__endpoint),
 	    cmocka_unit_test(test_load__purge_hash),
+	    cmocka_unit_test(test_load__out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,6 +92,61 @@ static void test_model__cache_equal(void **state)
 	cache_release(&b);
 }
 
+/* A list packed into a config's arena behaves like an owned one for every svec helper. */
+static void test_model__borrowed_svec(void **state)
+{
+	(void)state;
+	struct config *c = config_new();
+	struct pos p = {"t.yaml", 3, 7};
+	struct svec v = {0};
+	v.v = config_alloc(c, 2, sizeof(*v.v));
+	v.v[0].s = config_strndup(c, "/img/xyz", 5);
+	v.v[0].pos = p;
+	v.v[1].s = config_strndup(c, "/doc/", 5);
+	v.n = 2;
+	assert_true(svec_borrowed(&v));
+	assert_string_equal(v.v[0].s, "/img/");
+	assert_true(svec_contains(&v, "/doc/"));
+
+	/* pushing copies the list to the heap first; the arena copy is left alone */
+	struct svec w = v;
+	svec_push(&w, "/js/", NULL);
+	assert_false(svec_borrowed(&w));
+	assert_int_equal(w.n, 3);
+	assert_ptr_not_equal(w.v[0].s, v.v[0].s);
+	assert_string_equal(w.v[0].s, "/img/");
+	assert_int_equal(w.v[0].pos.line, 7 - 4);
+	assert_string_equal(w.v[2].s, "/js/");
+	svec_release(&w); /* frees heap strings: ASan reports any arena pointer freed */
+
+	/* releasing a borrowed list, alone or in a rule, only forgets it */
+	struct cache cache;
+	memset(&cache, 0, sizeof(cache));
+	cache_add_rule(&cache)->items = v;
+	struct cache copy;
+	cache_copy(&copy, &cache);
+	assert_true(cache_equal(&copy, &cache));
+	assert_false(svec_borrowed(&copy.rules[0].items));
+	cache_release(&copy);
+	cache_release(&cache);
+	svec_release(&v);
+	assert_null(v.v);
+	assert_int_equal(v.n, 0);
+
+	/* many blocks, one bigger than a chunk, alignment kept for arrays */
+	for (int i = 0; i < 10000; i++) {
+		struct sval *a = config_alloc(c, 3, sizeof(*a));
+		assert_int_equal((uintptr_t)a % _Alignof(struct sval), 0);
+		assert_null(a[2].s);
+		(void)config_strndup(c, "abc", 1 + (size_t)(i % 3));
+	}
+	char big[100000];
+	memset(big, 'x', sizeof(big));
+	char *b = config_strndup(c, big, sizeof(big));
+	assert_int_equal(strlen(b), sizeof(big));
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -99,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_model__duration_format_roundtrip),
 		cmocka_unit_test(test_model__sb_cap),
 		cmocka_unit_test(test_model__cache_equal),
+		cmocka_unit_test(test_model__borrowed_svec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

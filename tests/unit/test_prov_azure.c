@@ -13,47 +13,21 @@
 	     "web-cdn/endpoints/www"
 #define API "?api-version=2024-09-01"
 
-struct fx {
-	struct account a;
-	struct endpoint ep;
-	struct prov_account *pa;
-	const struct prov_ops *ops;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
-	struct cf_err e;
-	f->a.name.s = xstrdup("global");
-	f->a.provider = PROV_AZURE;
+	struct fx *f = fx_new(PROV_AZURE, "global", BASE, "www", "www.example.com|cdn.example.com");
 	fx_lit(&f->a.subscription, "sub-1");
 	fx_lit(&f->a.tenant, "tenant-1");
 	fx_lit(&f->a.client_id, "app-1");
 	fx_lit(&f->a.client_secret, "s3cr&t=+/ x");
-	fx_lit(&f->a.base_url, BASE);
 	fx_lit(&f->a.login_url, "https://login.test/");
-	f->ep.name.s = xstrdup("www");
-	f->ep.account = &f->a;
 	f->ep.remote.resource_group.s = xstrdup("web-rg");
 	f->ep.remote.profile.s = xstrdup("web-cdn");
 	f->ep.remote.endpoint.s = xstrdup("www");
-	fx_svec(&f->ep.hosts, "www.example.com|cdn.example.com");
-	f->ops = prov_get(PROV_AZURE);
-	if (f->ops->account_open(&f->a, NULL, &f->pa, &e) != 0)
+	if (fx_open(f, state) != 0)
 		return -1;
 	f->pa->token = xstrdup("tok-abc");
 	f->pa->token_expires = 2000000000;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	f->ops->account_close(f->pa);
-	fx_endpoint_release(&f->ep);
-	fx_account_release(&f->a);
-	free(f);
 	return 0;
 }
 
@@ -229,32 +203,26 @@ static const char *const full_endpoint = ENDPOINT(
 	CACHEA(
 	    "SetIfMissing",
 	    ",\"cacheDuration\":\"30.00:00:00\"")) "," GLOBAL_RULE
-						   "," RULE("pics", 1,
-							    PATHC("BeginsWith",
-								  "\"/pic/\",\"/doc/\""),
-							    CACHEA(
-								"SetIfMissing",
-								",\"cacheDuration\":\"1.00:00:"
-								"00\"")) "," IP_RULE
-									 "," RULE(
-									     "cacheform3", 4,
-									     PATHC(
-										 "Equal",
+						   "," RULE(
+						       "pics", 1,
+						       PATHC("BeginsWith", "\"/pic/\",\"/doc/\""),
+						       CACHEA("SetIfMissing",
+							      ",\"cacheDuration\":\"1.00:00:"
+							      "00\"")) "," IP_RULE
+								       "," RULE(
+									   "cacheform3", 4,
+									   PATHC("Equal",
 										 "\"/index.html\""),
-									     CACHEA("BypassCache",
-										    ",\"cacheDurati"
-										    "on\":null")),
+									   CACHEA("BypassCache",
+										  ",\"cacheDurati"
+										  "on\":null")),
     "\"IgnoreQueryString\"");
 
 static void read_ok(struct fx *f, const char *body, struct live_state *ls)
 {
-	struct http_resp resp;
 	struct cf_err e;
-	fx_resp(&resp, 200, body);
-	int rc = f->ops->read_parse(&f->ep, &resp, ls, &e);
-	if (rc != 0)
+	if (fx_read(f, 200, body, ls, &e) != 0)
 		fail_msg("read_parse: %s", e.msg);
-	http_resp_release(&resp);
 }
 
 static void test_prov_azure__read_owned_and_foreign(void **state)
@@ -442,16 +410,12 @@ static void test_prov_azure__read_rejects(void **state)
 {
 	struct fx *f = *state;
 	for (size_t i = 0; i < CF_ARRAY_LEN(read_bad); i++) {
-		struct http_resp resp;
 		struct live_state ls;
 		struct cf_err e;
-		fx_resp(&resp, 200, read_bad[i]);
-		int rc = f->ops->read_parse(&f->ep, &resp, &ls, &e);
-		if (rc == 0)
+		if (fx_read(f, 200, read_bad[i], &ls, &e) == 0)
 			fail_msg("accepted bad endpoint %zu", i);
 		assert_false(ls.exists);
 		assert_non_null(strstr(e.msg, "endpoint 'www' (azure): read endpoint"));
-		http_resp_release(&resp);
 	}
 }
 
@@ -745,17 +709,14 @@ static void test_prov_azure__poll(void **state)
 	t.poll_url = xstrdup("https://arm.test.evil/x");
 	assert_int_equal(f->ops->poll_req(f->pa, &f->ep, &t, &req, &e), CF_EAPI);
 	for (size_t i = 0; i < CF_ARRAY_LEN(poll_cases); i++) {
-		struct http_resp resp;
 		t.state = TASK_RUNNING;
-		fx_resp(&resp, poll_cases[i].status, poll_cases[i].body);
-		int rc = f->ops->poll_parse(&f->ep, &resp, &t, &e);
+		int rc = fx_poll(f, poll_cases[i].status, poll_cases[i].body, &t, &e);
 		if (rc != poll_cases[i].rc)
 			fail_msg("case %zu: rc %d (%s)", i, rc, e.msg);
 		if (rc == 0)
 			assert_int_equal(t.state, poll_cases[i].st);
 		if (poll_cases[i].msg)
 			assert_string_equal(t.message, poll_cases[i].msg);
-		http_resp_release(&resp);
 	}
 	task_release(&t);
 	assert_null(f->ops->quota_req);
@@ -788,24 +749,22 @@ static void test_prov_azure__digest_sees_foreign(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_prov_azure__token_refresh_decision),
-	    T(test_prov_azure__token_req),
-	    T(test_prov_azure__token_parse),
-	    T(test_prov_azure__sign_bearer),
-	    T(test_prov_azure__read_owned_and_foreign),
-	    T(test_prov_azure__read_variations),
-	    T(test_prov_azure__read_rejects),
-	    T(test_prov_azure__cache_matches),
-	    T(test_prov_azure__write_body_exact),
-	    T(test_prov_azure__write_keeps_foreign),
-	    T(test_prov_azure__write_rule_limit),
-	    T(test_prov_azure__lro_start),
-	    T(test_prov_azure__split_and_batch),
-	    T(test_prov_azure__poll),
-	    T(test_prov_azure__digest_sees_foreign),
+	    FX_TEST(test_prov_azure__token_refresh_decision),
+	    FX_TEST(test_prov_azure__token_req),
+	    FX_TEST(test_prov_azure__token_parse),
+	    FX_TEST(test_prov_azure__sign_bearer),
+	    FX_TEST(test_prov_azure__read_owned_and_foreign),
+	    FX_TEST(test_prov_azure__read_variations),
+	    FX_TEST(test_prov_azure__read_rejects),
+	    FX_TEST(test_prov_azure__cache_matches),
+	    FX_TEST(test_prov_azure__write_body_exact),
+	    FX_TEST(test_prov_azure__write_keeps_foreign),
+	    FX_TEST(test_prov_azure__write_rule_limit),
+	    FX_TEST(test_prov_azure__lro_start),
+	    FX_TEST(test_prov_azure__split_and_batch),
+	    FX_TEST(test_prov_azure__poll),
+	    FX_TEST(test_prov_azure__digest_sees_foreign),
 	};
-#undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

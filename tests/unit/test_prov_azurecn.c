@@ -16,43 +16,18 @@
 	BASE "/subscriptions/e0fbea86-6cf2-4b2d-81e2-9c59f4f96bcb/endpoints/"                      \
 	     "8137ecc4-71c4-11e7-8259-0017fa00a611"
 
-struct fx {
-	struct account a;
-	struct endpoint ep;
-	struct prov_account *pa;
-	const struct prov_ops *ops;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
-	struct cf_err e;
-	f->a.name.s = xstrdup("cn");
-	f->a.provider = PROV_AZURE_CHINA;
+	struct fx *f =
+	    fx_new(PROV_AZURE_CHINA, "cn", BASE "/", "www", "www.example.com|img.example.com");
 	fx_lit(&f->a.subscription, SUB);
 	fx_lit(&f->a.key_id, "kid");
 	fx_lit(&f->a.key_value, "secretvalue");
-	fx_lit(&f->a.base_url, BASE "/");
-	f->ep.name.s = xstrdup("www");
-	f->ep.account = &f->a;
 	f->ep.remote.endpoint_id.s = xstrdup(EPID);
-	fx_svec(&f->ep.hosts, "www.example.com|img.example.com");
 	f->ep.scheme.s = xstrdup("https");
-	f->ops = prov_get(PROV_AZURE_CHINA);
-	if (f->ops->account_open(&f->a, NULL, &f->pa, &e) != 0)
+	if (fx_open(f, state) != 0)
 		return -1;
 	f->pa->fixed_now = 1500000000; /* 2017-07-14 02:40:00 UTC */
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	f->ops->account_close(f->pa);
-	fx_endpoint_release(&f->ep);
-	fx_account_release(&f->a);
-	free(f);
 	return 0;
 }
 
@@ -215,11 +190,9 @@ static void test_prov_azurecn__read_parse_variations(void **state)
 {
 	struct fx *f = *state;
 	for (size_t i = 0; i < CF_ARRAY_LEN(policy_ok); i++) {
-		struct http_resp resp;
 		struct live_state ls;
 		struct cf_err e;
-		fx_resp(&resp, 200, policy_ok[i]);
-		assert_int_equal(f->ops->read_parse(&f->ep, &resp, &ls, &e), 0);
+		assert_int_equal(fx_read(f, 200, policy_ok[i], &ls, &e), 0);
 		assert_true(ls.exists);
 		assert_false(ls.cache_control_unknown);
 		assert_null(ls.inexact);
@@ -227,7 +200,6 @@ static void test_prov_azurecn__read_parse_variations(void **state)
 		want_doc_policy(&ls.cache);
 		assert_int_equal(strlen(ls.digest), 64);
 		live_state_release(&ls);
-		http_resp_release(&resp);
 	}
 }
 
@@ -235,37 +207,34 @@ static void test_prov_azurecn__read_parse_rejects(void **state)
 {
 	struct fx *f = *state;
 	for (size_t i = 0; i < CF_ARRAY_LEN(policy_bad); i++) {
-		struct http_resp resp;
 		struct live_state ls;
 		struct cf_err e;
 		err_clear(&e);
-		fx_resp(&resp, 200, policy_bad[i]);
-		int rc = f->ops->read_parse(&f->ep, &resp, &ls, &e);
+		int rc = fx_read(f, 200, policy_bad[i], &ls, &e);
 		if (rc == 0)
 			fail_msg("accepted bad policy %zu: %s", i, policy_bad[i]);
 		assert_true(rc < 0);
 		assert_false(ls.exists);
 		assert_int_equal(ls.cache.nrules, 0);
 		assert_non_null(strstr(e.msg, "endpoint 'www' (azure-china): read cache rules"));
-		http_resp_release(&resp);
 	}
 }
 
 static void test_prov_azurecn__null_rules_is_empty(void **state)
 {
 	struct fx *f = *state;
-	struct http_resp resp;
 	struct live_state ls;
 	struct cf_err e;
-	fx_resp(&resp, 200,
-		"{\"Rules\":null,\"IgnoreCacheControl\":true,\"IgnoreCookie\":false,"
-		"\"IgnoreQueryString\":true}");
-	assert_int_equal(f->ops->read_parse(&f->ep, &resp, &ls, &e), 0);
+	assert_int_equal(
+	    fx_read(f, 200,
+		    "{\"Rules\":null,\"IgnoreCacheControl\":true,\"IgnoreCookie\":false,"
+		    "\"IgnoreQueryString\":true}",
+		    &ls, &e),
+	    0);
 	assert_int_equal(ls.cache.nrules, 0);
 	assert_true(ls.cache.ignore_cache_control);
 	assert_true(ls.cache.ignore_query_string);
 	live_state_release(&ls);
-	http_resp_release(&resp);
 }
 
 /* ---- errors ---- */
@@ -295,13 +264,11 @@ static void test_prov_azurecn__error_lines(void **state)
 {
 	struct fx *f = *state;
 	for (size_t i = 0; i < CF_ARRAY_LEN(error_cases); i++) {
-		struct http_resp resp;
 		struct live_state ls;
 		struct cf_err e;
-		fx_resp(&resp, error_cases[i].status, error_cases[i].body);
-		assert_int_equal(f->ops->read_parse(&f->ep, &resp, &ls, &e), error_cases[i].rc);
+		assert_int_equal(fx_read(f, error_cases[i].status, error_cases[i].body, &ls, &e),
+				 error_cases[i].rc);
 		assert_string_equal(e.msg, error_cases[i].want);
-		http_resp_release(&resp);
 	}
 }
 
@@ -561,17 +528,14 @@ static void test_prov_azurecn__poll(void **state)
 	assert_string_equal(req.url, EPURL "/operations/T1?apiVersion=1.0");
 	http_req_release(&req);
 	for (size_t i = 0; i < CF_ARRAY_LEN(op_cases); i++) {
-		struct http_resp resp;
 		t.state = TASK_RUNNING;
-		fx_resp(&resp, 200, op_cases[i].body);
-		int rc = f->ops->poll_parse(&f->ep, &resp, &t, &e);
+		int rc = fx_poll(f, 200, op_cases[i].body, &t, &e);
 		if (rc != op_cases[i].rc)
 			fail_msg("case %zu: rc %d (%s)", i, rc, e.msg);
 		if (rc == 0)
 			assert_int_equal(t.state, op_cases[i].st);
 		if (rc == 0 && t.state == TASK_FAILED)
 			assert_string_equal(t.message, "origin unreachable");
-		http_resp_release(&resp);
 	}
 	task_release(&t);
 	struct task bad = {.state = TASK_RUNNING, .id = xstrdup("a/b")};
@@ -584,14 +548,11 @@ static void test_prov_azurecn__poll(void **state)
 
 static void digest_of(struct fx *f, const char *body, char out[65])
 {
-	struct http_resp resp;
 	struct live_state ls;
 	struct cf_err e;
-	fx_resp(&resp, 200, body);
-	assert_int_equal(f->ops->read_parse(&f->ep, &resp, &ls, &e), 0);
+	assert_int_equal(fx_read(f, 200, body, &ls, &e), 0);
 	memcpy(out, ls.digest, 65);
 	live_state_release(&ls);
-	http_resp_release(&resp);
 }
 
 static void test_prov_azurecn__digest(void **state)
@@ -637,28 +598,21 @@ static void test_prov_azurecn__digest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__account_open_errors, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__read_req, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__read_parse_variations, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__read_parse_rejects, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__null_rules_is_empty, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__error_lines, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__error_message_capped, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__transport_error_passes_through,
-					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__write_req_body, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__write_read_roundtrip, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__write_parse, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__split_expands_and_caps, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__split_exact_cap, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__poll, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prov_azurecn__digest, setup, teardown),
+	    FX_TEST(test_prov_azurecn__account_open_errors),
+	    FX_TEST(test_prov_azurecn__read_req),
+	    FX_TEST(test_prov_azurecn__read_parse_variations),
+	    FX_TEST(test_prov_azurecn__read_parse_rejects),
+	    FX_TEST(test_prov_azurecn__null_rules_is_empty),
+	    FX_TEST(test_prov_azurecn__error_lines),
+	    FX_TEST(test_prov_azurecn__error_message_capped),
+	    FX_TEST(test_prov_azurecn__transport_error_passes_through),
+	    FX_TEST(test_prov_azurecn__write_req_body),
+	    FX_TEST(test_prov_azurecn__write_read_roundtrip),
+	    FX_TEST(test_prov_azurecn__write_parse),
+	    FX_TEST(test_prov_azurecn__split_expands_and_caps),
+	    FX_TEST(test_prov_azurecn__split_exact_cap),
+	    FX_TEST(test_prov_azurecn__poll),
+	    FX_TEST(test_prov_azurecn__digest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

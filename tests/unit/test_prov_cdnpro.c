@@ -11,43 +11,17 @@
 
 #define BASE "http://127.0.0.1:8099"
 
-struct fx {
-	struct account a;
-	struct endpoint ep;
-	struct prov_account *pa;
-	const struct prov_ops *ops;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
-	struct cf_err e;
-	f->a.name.s = xstrdup("pro");
-	f->a.provider = PROV_CDNPRO;
+	struct fx *f = fx_new(PROV_CDNPRO, "pro", BASE, "dl", "dl.example.com|cdn.example.com");
 	fx_lit(&f->a.user, "alice");
 	fx_lit(&f->a.api_key, "k3y");
-	fx_lit(&f->a.base_url, BASE);
-	f->ep.name.s = xstrdup("dl");
-	f->ep.account = &f->a;
 	f->ep.mode = MODE_PURGE_ONLY;
 	f->ep.remote.target.s = xstrdup("production");
-	fx_svec(&f->ep.hosts, "dl.example.com|cdn.example.com");
 	f->ep.scheme.s = xstrdup("http");
-	f->ops = prov_get(PROV_CDNPRO);
-	if (f->ops->account_open(&f->a, NULL, &f->pa, &e) != 0)
+	if (fx_open(f, state) != 0)
 		return -1;
 	f->pa->fixed_now = 1337283478; /* Thu, 17 May 2012 19:37:58 GMT */
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	f->ops->account_close(f->pa);
-	fx_endpoint_release(&f->ep);
-	fx_account_release(&f->a);
-	free(f);
 	return 0;
 }
 
@@ -331,28 +305,24 @@ static void test_prov_cdnpro__poll_parse(void **state)
 {
 	struct fx *f = *state;
 	struct task t = {.state = TASK_RUNNING, .id = xstrdup("p1")};
+	struct cf_err e;
 	for (size_t i = 0; i < CF_ARRAY_LEN(status_cases); i++) {
-		struct http_resp resp;
-		struct cf_err e;
 		t.state = TASK_RUNNING;
-		fx_resp(&resp, 200, status_cases[i].body);
-		int rc = f->ops->poll_parse(&f->ep, &resp, &t, &e);
+		int rc = fx_poll(f, 200, status_cases[i].body, &t, &e);
 		if (rc != status_cases[i].rc)
 			fail_msg("case %zu: rc %d (%s)", i, rc, e.msg);
 		if (rc == 0)
 			assert_int_equal(t.state, status_cases[i].st);
 		if (status_cases[i].msg)
 			assert_string_equal(t.message, status_cases[i].msg);
-		http_resp_release(&resp);
 	}
-	struct http_resp resp;
-	struct cf_err e;
-	fx_resp(&resp, 404,
-		"{\"code\":\"InvalidPurgeTaskId\",\"message\":\"The specified purge task ID does "
-		"not exist or has been deleted.\"}");
-	assert_int_equal(f->ops->poll_parse(&f->ep, &resp, &t, &e), CF_EAPI);
+	assert_int_equal(
+	    fx_poll(f, 404,
+		    "{\"code\":\"InvalidPurgeTaskId\",\"message\":\"The specified purge "
+		    "task ID does not exist or has been deleted.\"}",
+		    &t, &e),
+	    CF_EAPI);
 	assert_string_equal(e.code, "InvalidPurgeTaskId");
-	http_resp_release(&resp);
 	task_release(&t);
 }
 
@@ -399,13 +369,11 @@ static void test_prov_cdnpro__quota(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_prov_cdnpro__capabilities), T(test_prov_cdnpro__split_caps),
-	    T(test_prov_cdnpro__batch_bodies), T(test_prov_cdnpro__sign),
-	    T(test_prov_cdnpro__created),      T(test_prov_cdnpro__poll_req),
-	    T(test_prov_cdnpro__poll_parse),   T(test_prov_cdnpro__quota),
+	    FX_TEST(test_prov_cdnpro__capabilities), FX_TEST(test_prov_cdnpro__split_caps),
+	    FX_TEST(test_prov_cdnpro__batch_bodies), FX_TEST(test_prov_cdnpro__sign),
+	    FX_TEST(test_prov_cdnpro__created),	     FX_TEST(test_prov_cdnpro__poll_req),
+	    FX_TEST(test_prov_cdnpro__poll_parse),   FX_TEST(test_prov_cdnpro__quota),
 	};
-#undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,13 @@
 /* Unit tests: URL splitting, host predicates, purge/preload/base URL and CDN Pro regex checks. */
 #include "reconcile/compat.h"
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <setjmp.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "schema/urlcheck.h"
 
@@ -340,13 +345,68 @@ static void test_urlcheck__problem_str(void **state)
 	assert_string_equal(url_problem_str((enum url_problem)999), "?");
 }
 
+/* pcre2 reports a failed allocation as a compile error; the fake below makes it do that. */
+static bool fake_pcre2_oom;
+
+pcre2_code *pcre2_compile_8(PCRE2_SPTR re, PCRE2_SIZE len, uint32_t opts, int *code,
+			    PCRE2_SIZE *off, pcre2_compile_context *cc)
+{
+	pcre2_code *(*real)(PCRE2_SPTR, PCRE2_SIZE, uint32_t, int *, PCRE2_SIZE *,
+			    pcre2_compile_context *) =
+	    (pcre2_code * (*)(PCRE2_SPTR, PCRE2_SIZE, uint32_t, int *, PCRE2_SIZE *,
+			      pcre2_compile_context *)) dlsym(RTLD_NEXT, "pcre2_compile_8");
+	if (!fake_pcre2_oom)
+		return real(re, len, opts, code, off, cc);
+	*code = PCRE2_ERROR_HEAP_FAILED;
+	*off = 0;
+	return NULL;
+}
+
+void __lsan_disable(void) __attribute__((weak));
+
+/* Out of memory in pcre2 ends the process like xmem does, not as "invalid regex". */
+static void test_urlcheck__regex_out_of_memory(void **state)
+{
+	(void)state;
+	int fds[2];
+	char out[1024];
+	ssize_t n;
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const char *h;
+		size_t hl;
+		if (__lsan_disable)
+			__lsan_disable();
+		dup2(fds[1], STDERR_FILENO);
+		fake_pcre2_oom = true;
+		(void)url_check_regex("https://h.example.com/v[0-9]+/a", &h, &hl, NULL, 0, NULL);
+		_exit(0);
+	}
+	close(fds[1]);
+	n = read(fds[0], out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	assert_non_null(strstr(out, "cacheform: out of memory"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_urlcheck__split),  cmocka_unit_test(test_urlcheck__hosts),
-	    cmocka_unit_test(test_urlcheck__base),   cmocka_unit_test(test_urlcheck__check),
-	    cmocka_unit_test(test_urlcheck__length), cmocka_unit_test(test_urlcheck__azure_load),
-	    cmocka_unit_test(test_urlcheck__regex),  cmocka_unit_test(test_urlcheck__problem_str),
+	    cmocka_unit_test(test_urlcheck__split),
+	    cmocka_unit_test(test_urlcheck__hosts),
+	    cmocka_unit_test(test_urlcheck__base),
+	    cmocka_unit_test(test_urlcheck__check),
+	    cmocka_unit_test(test_urlcheck__length),
+	    cmocka_unit_test(test_urlcheck__azure_load),
+	    cmocka_unit_test(test_urlcheck__regex),
+	    cmocka_unit_test(test_urlcheck__problem_str),
+	    cmocka_unit_test(test_urlcheck__regex_out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,71 @@
+/*
+ * Internal to the check module (schema/check.c, schema/check_purge.c): the shared context,
+ * the message and lookup helpers. Not for use elsewhere; schema/check.h is the interface.
+ * check.c owns accounts, endpoints, cache rules, lints and provider limits and the helpers
+ * below; check_purge.c owns the purge manifests.
+ */
+#ifndef CF_CHECK_INT_H
+#define CF_CHECK_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "reconcile/diag.h"
+#include "reconcile/model.h"
+
+#define CHECK_QUOTE_MAX	     80 /* bytes of a user value quoted in a message */
+#define CHECK_SCHEME_SEP_LEN 3	/* "://" */
+
+#define ERR(x, p, code, ...)  diag_add((x)->d, DIAG_ERROR, (p), (code), __VA_ARGS__)
+#define WARN(x, p, code, ...) diag_add((x)->d, DIAG_WARNING, (p), (code), __VA_ARGS__)
+#define NOTE(x, p, code, ...) diag_add((x)->d, DIAG_NOTICE, (p), (code), __VA_ARGS__)
+
+/* Open-addressing string → index table, so name lookups stay O(1) for 10,000 endpoints. */
+struct check_nidx {
+	const char **key; /* borrowed from the config */
+	size_t *val;
+	size_t mask;
+};
+
+struct check_cover; /* check.c's lint scratch */
+
+struct check_ctx {
+	struct config *c;
+	struct diag_list *d;
+	struct check_nidx accounts, endpoints;
+	struct check_cover *cov; /* scratch, one per item of the rule being linted */
+	size_t covcap;
+	bool no_settings; /* cacheform.yaml failed to load: do not blame every endpoint */
+};
+
+/* A message-safe rendering of a user value: control bytes escaped, long values cut. */
+struct check_qbuf {
+	char s[CHECK_QUOTE_MAX * 4 + 8];
+};
+
+/* Returns s rendered into b (valid while b is). */
+const char *check_quote(struct check_qbuf *b, const char *s);
+/* Returns p when it carries a location, else the fallback (the enclosing object). */
+const struct pos *check_at(const struct pos *p, const struct pos *fallback);
+
+/* A table for n keys; caller releases. */
+void check_nidx_init(struct check_nidx *x, size_t n);
+void check_nidx_release(struct check_nidx *x);
+/* Adds key → val; returns false (and *prev) when key is already there. Capacity ≥ 2n. */
+bool check_nidx_put(struct check_nidx *x, const char *key, size_t val, size_t *prev);
+bool check_nidx_get(const struct check_nidx *x, const char *key, size_t *val);
+
+typedef void check_dup_fn(struct check_ctx *x, const struct sval *dup, const struct sval *first,
+			  const void *arg);
+/* Calls fn for every item of v equal to an earlier one: pairwise when small, hashed beyond. */
+void check_find_dups(struct check_ctx *x, const struct svec *v, check_dup_fn *fn, const void *arg);
+
+/* Checks a required name (account, endpoint, purge id), reporting what is wrong; returns
+ * false when it is absent. */
+bool check_name(struct check_ctx *x, const struct sval *v, const struct pos *owner,
+		const char *what);
+
+/* Checks every purge manifest (check_purge.c). Needs x->endpoints and endpoint->account. */
+void check_purges(struct check_ctx *x);
+
+#endif
