@@ -150,9 +150,9 @@ int apply_check_planfile(struct plan *fresh, const struct planfile *pf, struct c
 		struct plan_purge *pp = &fresh->purges[i];
 		const struct planfile_purge *want = planfile_purge_find(pf, pp->id, pp->endpoint);
 		bool planned =
-		    want && (want->state == PLAN_PURGE_RUN || want->state == PLAN_PURGE_RETRY ||
-			     want->state == PLAN_PURGE_RETRY_UNKNOWN ||
-			     want->state == PLAN_PURGE_PENDING);
+		    want &&
+		    (want->state == PLAN_PURGE_RUN || want->state == PLAN_PURGE_RETRY ||
+		     want->state == PLAN_PURGE_RETRY_UNKNOWN || want->state == PLAN_PURGE_PENDING);
 		if (planned && strcmp(want->content_hash, pp->content_hash) != 0)
 			return err_set(e, CF_ECONFLICT,
 				       "purge '%s' was edited since the plan was made", pp->id);
@@ -204,8 +204,8 @@ struct pjob {
 	struct wjob *w; /* its endpoint's rule write, or NULL */
 	struct purge_batch *b;
 	size_t nb;
-	struct task *t;	    /* one per batch */
-	struct pclock *pc;  /* one per batch */
+	struct task *t;	   /* one per batch */
+	struct pclock *pc; /* one per batch */
 	bool *sent;
 	bool *unknown; /* the batch's answer could not be read: it may have been accepted */
 	struct ledger_purge rec;
@@ -390,6 +390,7 @@ static void collect_batches(struct ctx *c, struct round *rd, size_t ji)
 		if (j->x->acct->ops->batch_req(j->x->acct->pa, j->x->ep, &j->b[b],
 					       round_slot(rd, R_BATCH, ji, b), &e) < 0) {
 			round_drop(rd);
+			j->refused = true;
 			pjob_fail(j, e.msg);
 			/* never sent: kind_state() reports it, the job fails at its end */
 		}
@@ -520,8 +521,10 @@ static void batch_done(struct round *rd, struct pjob *j, size_t b, const struct 
 		/* recorded now, like an accepted batch: the next apply sends it once more */
 		struct sb msg;
 		sb_init(&msg, 0);
-		sb_addf(&msg, "%s; the provider may have accepted it, so it is recorded as unknown "
-			      "and the next apply sends it once more", e.msg);
+		sb_addf(&msg,
+			"%s; the provider may have accepted it, so it is recorded as unknown "
+			"and the next apply sends it once more",
+			e.msg);
 		pjob_fail(j, msg.buf);
 		sb_release(&msg);
 		j->unknown[b] = true;
@@ -545,15 +548,16 @@ static void poll_parse(struct eng_endpoint *x, struct task *t, struct pclock *pc
 	err_clear(&e);
 	if (x->acct->ops->poll_parse(x->ep, resp, t, &e) < 0) {
 		t->state = TASK_RUNNING;
-		snprintf(pc->last_err, sizeof(pc->last_err), "%s", e.msg);
+		snprintf(pc->last_err, sizeof(pc->last_err), "%.*s", (int)sizeof(pc->last_err) - 1,
+			 e.msg);
 		pc->gave_up = ++pc->fails >= APPLY_POLL_FAILS_MAX;
 	} else {
 		pc->fails = 0;
 	}
 }
 
-static void write_answer(struct ctx *c, struct wjob *w, enum rkind k,
-			 const struct http_resp *resp, int64_t now)
+static void write_answer(struct ctx *c, struct wjob *w, enum rkind k, const struct http_resp *resp,
+			 int64_t now)
 {
 	struct cf_err e;
 	err_clear(&e);
@@ -623,6 +627,63 @@ static void resume_task(struct pjob *j, const struct ledger_task *lt, int64_t no
 		}
 }
 
+/* True when every recorded task names a batch of its kind (records written since per-batch
+ * tracking), so the fate of each batch is known. */
+static bool tasks_indexed(const struct pjob *j, const struct ledger_purge *old)
+{
+	for (size_t i = 0; i < old->ntasks; i++) {
+		const struct ledger_task *lt = &old->tasks[i];
+		if (lt->batch < 0 || (size_t)lt->batch >= j->nb ||
+		    (j->b[lt->batch].kind == BATCH_PRELOAD) != lt->preload)
+			return false;
+	}
+	return old->ntasks > 0;
+}
+
+/* Takes over what an earlier run got accepted: running tasks are polled, succeeded ones are
+ * done; failed and unknown batches stay unsent, so they go again (the unknown ones once:
+ * this run records their new outcome). */
+static void adopt_tasks(struct pjob *j, const struct ledger_purge *old, int64_t now)
+{
+	ledger_purge_copy(&j->rec, old);
+	j->rec.status = LEDGER_SUBMITTED;
+	j->rec.finished_at = 0;
+	free(j->rec.message);
+	j->rec.message = NULL;
+	j->accepted = true;
+	for (size_t i = 0; i < old->ntasks; i++) {
+		const struct ledger_task *lt = &old->tasks[i];
+		size_t b = (size_t)lt->batch;
+		if (lt->state != LTASK_RUNNING && lt->state != LTASK_SUCCEEDED)
+			continue;
+		task_release(&j->t[b]);
+		j->t[b].state = lt->state == LTASK_SUCCEEDED ? TASK_SUCCEEDED : TASK_RUNNING;
+		j->t[b].id = xstrdup(lt->id);
+		j->t[b].poll_url = xstrdup(lt->poll_url);
+		j->sent[b] = true;
+		pclock_start(&j->pc[b], &j->t[b], now);
+	}
+}
+
+/* Rewrites the record's tasks from the batches: one per batch accepted or unknown. */
+static void rec_tasks(struct pjob *j)
+{
+	ledger_purge_clear_tasks(&j->rec);
+	for (size_t b = 0; b < j->nb; b++) {
+		if (!j->sent[b] && !j->unknown[b])
+			continue;
+		ledger_purge_add_task(&j->rec, j->sent[b] ? j->t[b].id : NULL,
+				      j->sent[b] ? j->t[b].poll_url : NULL,
+				      j->b[b].kind == BATCH_PRELOAD);
+		struct ledger_task *lt = &j->rec.tasks[j->rec.ntasks - 1];
+		lt->batch = (int64_t)b;
+		lt->state = !j->sent[b]			      ? LTASK_UNKNOWN
+			    : j->t[b].state == TASK_SUCCEEDED ? LTASK_SUCCEEDED
+			    : j->t[b].state == TASK_FAILED    ? LTASK_FAILED
+							      : LTASK_RUNNING;
+	}
+}
+
 static struct wjob *wjob_of(struct ctx *c, const char *endpoint)
 {
 	for (size_t i = 0; i < c->nw; i++)
@@ -642,9 +703,19 @@ static void pjob_init(struct ctx *c, struct pjob *j, const struct plan_purge *pp
 	j->t = xcalloc(j->nb + 1, sizeof(*j->t));
 	j->pc = xcalloc(j->nb + 1, sizeof(*j->pc));
 	j->sent = xcalloc(j->nb + 1, sizeof(*j->sent));
+	j->unknown = xcalloc(j->nb + 1, sizeof(*j->unknown));
 	j->item = item_add(c->r, "purge '%s' on '%s'", pp->id, pp->endpoint);
 	j->kind = BATCH_PURGE;
 	struct ledger_purge *old = ledger_find_purge(&c->en->led, pp->id, pp->endpoint);
+	bool again = pp->state == PLAN_PURGE_PENDING || pp->state == PLAN_PURGE_RETRY ||
+		     pp->state == PLAN_PURGE_RETRY_UNKNOWN;
+	if (again && old && strcmp(old->content_hash, pp->content_hash) == 0 &&
+	    tasks_indexed(j, old)) {
+		/* only the batches never accepted (or whose task failed) are sent */
+		adopt_tasks(j, old, now);
+		j->rec.batches = j->nb;
+		return;
+	}
 	if (pp->state == PLAN_PURGE_PENDING && old) {
 		/* resume: the tasks recorded by an earlier run are polled, not resubmitted */
 		ledger_purge_copy(&j->rec, old);
@@ -685,9 +756,42 @@ static int kind_state(struct pjob *j, enum batch_kind kind)
 static bool any_running(const struct pjob *j)
 {
 	for (size_t b = 0; b < j->nb; b++)
-		if (j->sent[b] && running(&j->t[b]))
+		if (j->sent[b] && running(&j->t[b]) && !j->pc[b].gave_up)
 			return true;
 	return false;
+}
+
+/* A task no longer waited for (APPLY_POLL_FAILS_MAX failed polls): its batch, or nb. */
+static size_t gave_up_on(const struct pjob *j)
+{
+	for (size_t b = 0; b < j->nb; b++)
+		if (j->sent[b] && running(&j->t[b]) && j->pc[b].gave_up)
+			return b;
+	return j->nb;
+}
+
+/* Unknown when the only trouble is answers that could not be read. */
+static enum ledger_status failure_status(const struct pjob *j)
+{
+	bool unknown = false;
+	for (size_t b = 0; b < j->nb; b++) {
+		if (j->sent[b] && j->t[b].state == TASK_FAILED)
+			return LEDGER_FAILED;
+		unknown |= j->unknown[b];
+	}
+	return unknown && !j->refused ? LEDGER_UNKNOWN : LEDGER_FAILED;
+}
+
+static void gave_up_fail(struct ctx *c, struct pjob *j, size_t b)
+{
+	char msg[APPLY_ERR_SHOWN * 3];
+	snprintf(msg, sizeof(msg),
+		 "gave up on %s task %s after %u failed polls in a row (last error: %s); it "
+		 "stays submitted in the ledger and the next apply polls it again",
+		 j->b[b].kind == BATCH_PRELOAD ? "preload" : "purge", j->t[b].id ? j->t[b].id : "?",
+		 j->pc[b].fails, j->pc[b].last_err);
+	j->dirty = true; /* the other tasks' states */
+	failed(c, j->item, msg);
 }
 
 /* Sets the job's outcome and final record; timed_out: its tasks are no longer waited for. */
@@ -695,9 +799,10 @@ static void finish_job(struct ctx *c, struct pjob *j, bool timed_out)
 {
 	int ps = kind_state(j, BATCH_PURGE);
 	int ls = ps == 1 ? kind_state(j, BATCH_PRELOAD) : 0;
+	size_t g = gave_up_on(j);
 	j->st = P_END;
 	if (ps < 0 || ls < 0) {
-		j->rec.status = LEDGER_FAILED;
+		j->rec.status = failure_status(j);
 		j->rec.finished_at = (int64_t)time(NULL);
 		free(j->rec.message);
 		j->rec.message = xstrdup(j->why ? j->why : "a batch was not accepted");
@@ -710,6 +815,8 @@ static void finish_job(struct ctx *c, struct pjob *j, bool timed_out)
 		item_set(c->r, j->item, APPLY_DONE, NULL);
 	} else if (c->o->no_wait) {
 		item_set(c->r, j->item, APPLY_SUBMITTED, NULL);
+	} else if (g < j->nb) {
+		gave_up_fail(c, j, g);
 	} else if (timed_out) {
 		failed(c, j->item, "timed out waiting for the provider's task");
 	} else {
@@ -719,10 +826,11 @@ static void finish_job(struct ctx *c, struct pjob *j, bool timed_out)
 
 /*
  * Moves active jobs on once nothing of theirs runs: from purges to preloads (never under
- * --no-wait, as before), or to their end.
+ * --no-wait, as before), or to their end. Returns true when a job moved to its preloads.
  */
-static void advance_jobs(struct ctx *c)
+static bool advance_jobs(struct ctx *c)
 {
+	bool moved = false;
 	for (size_t i = 0; i < c->nj; i++) {
 		struct pjob *j = &c->j[i];
 		if (j->st != P_ACTIVE || any_running(j))
@@ -732,10 +840,12 @@ static void advance_jobs(struct ctx *c)
 		if (j->kind == BATCH_PURGE && !c->o->no_wait && !j->why &&
 		    kind_state(j, BATCH_PURGE) == 1 && !sent_all(j, BATCH_PRELOAD)) {
 			j->kind = BATCH_PRELOAD;
+			moved = true;
 			continue;
 		}
 		finish_job(c, j, false);
 	}
+	return moved;
 }
 
 /* ---- the ledger ---- */
@@ -781,8 +891,10 @@ static int commit(struct ctx *c, const char *msg, struct cf_err *e)
 	size_t nr = 0;
 	int rc = 0;
 	for (size_t i = 0; i < c->nj; i++)
-		if (c->j[i].dirty && c->j[i].accepted)
+		if (c->j[i].dirty && c->j[i].accepted) {
+			rec_tasks(&c->j[i]);
 			recs[nr++] = c->j[i].rec; /* shallow: borrowed for encoding */
+		}
 	if ((nr || c->neprec) && c->en->rl)
 		rc = repo_ledger_record(c->en->rl, recs, nr, c->eprec, c->neprec, msg, e);
 	if (rc == 0) {
@@ -814,14 +926,14 @@ static size_t tasks_waiting(const struct ctx *c, int64_t *next_due)
 	size_t n = 0;
 	*next_due = INT64_MAX;
 	for (size_t i = 0; i < c->nw; i++)
-		if (c->w[i].st == W_POLL) {
+		if (c->w[i].st == W_POLL && !c->w[i].pc.gave_up) {
 			n++;
 			if (c->w[i].pc.due_ms < *next_due)
 				*next_due = c->w[i].pc.due_ms;
 		}
 	for (size_t i = 0; i < c->nj && !c->o->no_wait; i++)
 		for (size_t b = 0; c->j[i].st == P_ACTIVE && b < c->j[i].nb; b++)
-			if (c->j[i].sent[b] && running(&c->j[i].t[b]) &&
+			if (c->j[i].sent[b] && running(&c->j[i].t[b]) && !c->j[i].pc[b].gave_up &&
 			    c->j[i].x->acct->ops->poll_req) {
 				n++;
 				if (c->j[i].pc[b].due_ms < *next_due)
@@ -830,10 +942,47 @@ static size_t tasks_waiting(const struct ctx *c, int64_t *next_due)
 	return n;
 }
 
+/* Appends "purge 'id' on 'ep' (task T)" for up to APPLY_NOTE_SHOWN waited-for tasks. */
+static void pending_names(const struct ctx *c, struct sb *out)
+{
+	size_t shown = 0;
+	for (size_t i = 0; i < c->nw && shown < APPLY_NOTE_SHOWN; i++)
+		if (c->w[i].st == W_POLL && !c->w[i].pc.gave_up && ++shown)
+			sb_addf(out, "%srules of '%s' (task %s)", shown > 1 ? ", " : "",
+				c->w[i].pe->name, c->w[i].t.id ? c->w[i].t.id : "?");
+	for (size_t i = 0; i < c->nj; i++) {
+		const struct pjob *j = &c->j[i];
+		for (size_t b = 0; j->st == P_ACTIVE && b < j->nb && shown < APPLY_NOTE_SHOWN; b++)
+			if (j->sent[b] && running(&j->t[b]) && !j->pc[b].gave_up && ++shown)
+				sb_addf(out, "%s%s '%s' on '%s' (task %s)", shown > 1 ? ", " : "",
+					j->b[b].kind == BATCH_PRELOAD ? "preload" : "purge",
+					j->pp->id, j->pp->endpoint, j->t[b].id ? j->t[b].id : "?");
+	}
+}
+
+/* Without a terminal (CI logs): one line saying what is still pending, at most every
+ * note_every_s, so a long wait is never silent. */
+static void note_waiting(struct ctx *c, size_t left, int64_t now, int64_t since)
+{
+	int64_t every =
+	    (c->o->note_every_s > 0 ? c->o->note_every_s : APPLY_NOTE_EVERY_S) * (int64_t)1000;
+	if (c->o->progress || now - (c->noted_ms ? c->noted_ms : since) < every)
+		return;
+	struct sb names;
+	sb_init(&names, 0);
+	pending_names(c, &names);
+	c->noted_ms = now;
+	fprintf(stderr, "cacheform: still waiting after %" PRId64 " s for %zu task%s: %s%s\n",
+		(now - since) / 1000, left, left == 1 ? "" : "s", names.buf ? names.buf : "",
+		left > APPLY_NOTE_SHOWN ? ", ..." : "");
+	sb_release(&names);
+}
+
 /* Sleeps until the next poll is due. Returns false when that is past the deadline. */
 static bool wait_next(struct ctx *c, size_t left, int64_t due, int64_t since)
 {
 	int64_t now = now_ms();
+	note_waiting(c, left, now, since);
 	if (c->o->progress)
 		fprintf(stderr, "\rwaiting for %zu task%s (%" PRId64 " s)   ", left,
 			left == 1 ? "" : "s", (now - since) / 1000);
@@ -861,6 +1010,10 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 		collect_purges(c, &rd, now);
 		if (rd.n == 0) {
 			size_t left = tasks_waiting(c, &due);
+			/* a job whose purges an earlier run finished moves to its preloads only
+			 * once it was opened, in this round: give it the next one */
+			if (!left && advance_jobs(c))
+				continue;
 			if (!left)
 				break;
 			waited = true;

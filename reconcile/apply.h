@@ -43,14 +43,16 @@
  * has already been retried by the HTTP layer, so this many means the provider (or the way
  * to it) is down, not a blip. */
 #define APPLY_POLL_FAILS_MAX 5
-#define APPLY_NOTE_EVERY_S   60 /* without a terminal: one "still waiting" line at most this often */
-#define APPLY_NOTE_SHOWN     3	/* pending tasks named in that line */
+/* Without a terminal: one "still waiting" line at most this often, naming this many tasks. */
+#define APPLY_NOTE_EVERY_S 60
+#define APPLY_NOTE_SHOWN   3
 
 struct apply_opts {
 	bool force, keep_going, no_wait;
 	int64_t timeout_s; /* 0 = APPLY_DEFAULT_TIMEOUT_S */
 	bool progress;	   /* print waiting progress on stderr (a terminal) */
-	int64_t note_every_s; /* no terminal: "still waiting" line interval; 0 = APPLY_NOTE_EVERY_S */
+	int64_t
+	    note_every_s; /* no terminal: "still waiting" line interval; 0 = APPLY_NOTE_EVERY_S */
 };
 
 enum apply_outcome { APPLY_DONE, APPLY_FAILED, APPLY_NOT_ATTEMPTED, APPLY_SUBMITTED };

@@ -262,8 +262,8 @@ int ledger_purge_encode(const struct ledger_purge *p, struct sb *out)
 		jadd(t, "preload", J(json_object_new_boolean(p->tasks[i].preload)));
 		if (p->tasks[i].batch >= 0)
 			jadd(t, "batch", J(json_object_new_int64(p->tasks[i].batch)));
-		jadd(t, "state", J(json_object_new_string(
-				     ledger_task_state_name(p->tasks[i].state))));
+		jadd(t, "state",
+		     J(json_object_new_string(ledger_task_state_name(p->tasks[i].state))));
 		jpush(tasks, t);
 	}
 	jadd(o, "tasks", tasks);

@@ -60,11 +60,11 @@ struct plan_endpoint {
 };
 
 enum plan_purge_state {
-	PLAN_PURGE_RUN,	       /* not in the ledger: will be submitted */
-	PLAN_PURGE_RETRY,      /* in the ledger as failed: will be submitted again */
-	PLAN_PURGE_PENDING,    /* submitted earlier; apply waits for its result */
-	PLAN_PURGE_EDITED,     /* ran with other content: reported, not run */
-	PLAN_PURGE_OVER_QUOTA, /* would exceed the daily quota: refused */
+	PLAN_PURGE_RUN,		  /* not in the ledger: will be submitted */
+	PLAN_PURGE_RETRY,	  /* in the ledger as failed: will be submitted again */
+	PLAN_PURGE_PENDING,	  /* submitted earlier; apply waits for its result */
+	PLAN_PURGE_EDITED,	  /* ran with other content: reported, not run */
+	PLAN_PURGE_OVER_QUOTA,	  /* would exceed the daily quota: refused */
 	PLAN_PURGE_RETRY_UNKNOWN, /* in the ledger as unknown (an answer could not be read):
 				     its unconfirmed batches are sent again, once */
 };
@@ -119,8 +119,8 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 /*
  * Adds one manifest for one endpoint, given the batches the driver split it into. The
  * ledger (may be NULL) decides the state: absent → run, failed → retry, unknown →
- * retry-unknown, submitted → pending, other final states with the same content hash → not added (returns NULL), with
- * another hash → edited.
+ * retry-unknown, submitted → pending, other final states with the same content hash → not added
+ * (returns NULL), with another hash → edited.
  */
 struct plan_purge *plan_add_purge(struct plan *p, const struct purge *m, const struct endpoint *ep,
 				  const struct purge_batch *b, size_t nb, const struct ledger *led);

@@ -27,7 +27,6 @@
 #define jadd  planfile_json_add
 #define jpush planfile_json_push
 
-
 struct json_object *planfile_json_new(struct json_object *o)
 {
 	if (!o)

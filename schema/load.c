@@ -17,30 +17,14 @@
 #define LOAD_MSG_MAX 1024
 
 /* Shorthand for the field tables below (struct yread_field). */
-#define FSV(T, k, m)                                                                               \
-	{                                                                                          \
-#k, F_SVAL, offsetof(T, m), NULL, false                                            \
-	}
-#define FREQ(T, k, m)                                                                              \
-	{                                                                                          \
-#k, F_SVAL, offsetof(T, m), NULL, true                                             \
-	}
-#define FVEC(T, k, m)                                                                              \
-	{                                                                                          \
-#k, F_SVEC, offsetof(T, m), NULL, false                                            \
-	}
-#define FMV(T, k)                                                                                  \
-	{                                                                                          \
-#k, F_MVAL, offsetof(T, k), NULL, false                                            \
-	}
-#define FBOOL(T, k)                                                                                \
-	{                                                                                          \
-#k, F_BOOL, offsetof(T, k), NULL, false                                            \
-	}
-#define FFN(k, fn)                                                                                 \
-	{                                                                                          \
-		k, F_FN, 0, fn, false                                                              \
-	}
+/* clang-format off */
+#define FSV(T, k, m)  { #k, F_SVAL, offsetof(T, m), NULL, false }
+#define FREQ(T, k, m) { #k, F_SVAL, offsetof(T, m), NULL, true }
+#define FVEC(T, k, m) { #k, F_SVEC, offsetof(T, m), NULL, false }
+#define FMV(T, k)     { #k, F_MVAL, offsetof(T, k), NULL, false }
+#define FBOOL(T, k)   { #k, F_BOOL, offsetof(T, k), NULL, false }
+#define FFN(k, fn)    { k, F_FN, 0, fn, false }
+/* clang-format on */
 
 /* ---- cacheform.yaml ---- */
 

@@ -2,6 +2,7 @@
 #include "reconcile/compat.h"
 #include "cmd/cacheform/cmd.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "reconcile/apply.h"
@@ -10,6 +11,10 @@
 #include "reconcile/render.h"
 
 #define APPLY_ANSWER_MAX 16
+/* Seconds between "still waiting" lines without a terminal (default APPLY_NOTE_EVERY_S);
+ * for CI systems that kill a job silent for too long, and for tests. */
+#define APPLY_NOTE_ENV	 "CACHEFORM_PROGRESS_EVERY"
+#define APPLY_NOTE_MAX_S 86400
 
 static const char *opt_repo, *opt_ref, *opt_timeout;
 static struct svec opt_only;
@@ -71,10 +76,22 @@ static int outcome_exit(int rc, const struct apply_result *r, size_t plan_errors
 	return opt_keep_going && (r->done || r->submitted) ? EXIT_PARTIAL : EXIT_ERROR;
 }
 
+/* APPLY_NOTE_ENV as whole seconds in [1, APPLY_NOTE_MAX_S]; 0 (the default) otherwise. */
+static int64_t note_every(void)
+{
+	const char *v = getenv(APPLY_NOTE_ENV);
+	char *end = NULL;
+	if (!v || !*v)
+		return 0;
+	long long n = strtoll(v, &end, 10);
+	return *end || n < 1 || n > APPLY_NOTE_MAX_S ? 0 : (int64_t)n;
+}
+
 /* Everything from the plan to the exit code, once the engine is open and read. */
 static int apply_plan(struct engine *en, const struct planfile *pf, struct plan *p)
 {
-	struct apply_opts ao = {opt_force, opt_keep_going, opt_no_wait, 0, isatty(STDERR_FILENO)};
+	struct apply_opts ao = {opt_force, opt_keep_going,	  opt_no_wait,
+				0,	   isatty(STDERR_FILENO), note_every()};
 	struct apply_result r = {0};
 	struct plan_counts c;
 	struct cf_err e;

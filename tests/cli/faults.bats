@@ -345,3 +345,169 @@ Y
 	# the purge went out once; the preload once it is known the purge succeeded
 	requests_vs_expected -eq
 }
+
+# ---- deterministic faults on chosen requests: a proxy in front of fakecdn for the cn account.
+# proxy_rules JSON: [{"method", "path_re", "action": "error"|"malformed", "times": N}]; times -1
+# is every time. "error" answers 500 without forwarding (the provider never saw it);
+# "malformed" forwards, then replaces the provider's answer body (it processed the request).
+
+proxy_start() {
+	PROXY_RULES=$BATS_TEST_TMPDIR/proxy-rules.json
+	echo '[]' >"$PROXY_RULES"
+	cat >"$BATS_TEST_TMPDIR/proxy.py" <<'PY'
+import http.server, http.client, json, re, sys, threading
+upstream_port = int(sys.argv[1]); rules_path = sys.argv[2]; port_file = sys.argv[3]
+lock = threading.Lock()
+HOP = {'connection', 'keep-alive', 'transfer-encoding', 'content-length'}
+def take(method, path):
+    with lock:
+        try: rules = json.load(open(rules_path))
+        except (OSError, ValueError): return None
+        for r in rules:
+            if r['method'] == method and re.search(r['path_re'], path) and r.get('times', -1) != 0:
+                if r.get('times', -1) > 0:
+                    r['times'] -= 1
+                    json.dump(rules, open(rules_path, 'w'))
+                return r['action']
+    return None
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def reply(self, status, headers, body):
+        self.send_response(status)
+        for k, v in headers:
+            if k.lower() not in HOP: self.send_header(k, v)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def answer(self):
+        n = int(self.headers.get('Content-Length') or 0)
+        body = self.rfile.read(n) if n else None
+        action = take(self.command, self.path.split('?')[0])
+        if action == 'error':
+            return self.reply(500, [('Content-Type', 'application/json')], b'{"error":"injected"}')
+        c = http.client.HTTPConnection('127.0.0.1', upstream_port, timeout=30)
+        c.request(self.command, self.path, body,
+                  {k: v for k, v in self.headers.items() if k.lower() not in HOP})
+        r = c.getresponse()
+        data = r.read()
+        if action == 'malformed':
+            data = b'{"malformed'
+        self.reply(r.status, r.getheaders(), data)
+    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = answer
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+open(port_file, 'w').write(str(s.server_address[1]))
+s.serve_forever()
+PY
+	python3 "$BATS_TEST_TMPDIR/proxy.py" "$FAKECDN_PORT" "$PROXY_RULES" "$BATS_TEST_TMPDIR/proxy.port" &
+	STUB_PID=$!
+	local i
+	for i in $(seq 1 100); do [ -s "$BATS_TEST_TMPDIR/proxy.port" ] && break; sleep 0.05; done
+	local url=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/proxy.port")
+	awk -v u="$url" '/^  cn:/{cn=1} /^  [a-z]+:$/ && !/^  cn:/{cn=0} cn && /base_url:/{sub(/base_url: .*/, "base_url: " u)} {print}' \
+		cacheform.yaml >cacheform.yaml.new && mv cacheform.yaml.new cacheform.yaml
+	grep -q "base_url: $url" cacheform.yaml
+}
+
+proxy_rules() {
+	printf '%s\n' "$1" >"$PROXY_RULES"
+}
+
+# One azure-china endpoint (www, through the proxy), its rules applied, then one manifest
+# p-www; $1: extra YAML for it.
+www_repo() {
+	cd "$BATS_TEST_TMPDIR"
+	rm -rf "$R"
+	repo_init "$R" www
+	cd "$R"
+	rm -f purges/*.yaml
+	proxy_start
+	repo_commit "$R" www
+	bounded apply --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	printf 'purge: p-www\nendpoints: [www]\nfiles: [/a.png]\n%s' "${1:-}" >purges/p-www.yaml
+	repo_commit "$R" p-www
+}
+
+# accepted OP: requests of that op ("purge" or "preload") the provider accepted.
+accepted() {
+	jq -c --arg op "$1" 'select(.op == $op and .changed == true)' "$FAKECDN_JOURNAL" | wc -l
+}
+
+# purge_record: the ledger's JSON record of p-www on www.
+purge_record() {
+	git cat-file -p refs/cacheform/ledger:purges/p-www/www.json
+}
+
+@test "a purge accepted before its preload was refused is not sent again: only the preload is" {
+	www_repo 'preload: [/index.html]
+'
+	proxy_rules '[{"method":"POST","path_re":"/preloads$","action":"error","times":-1}]'
+	bounded apply --yes
+	[ "$status" -eq 1 ]
+	[ "$(accepted purge)" -eq 1 ]
+	[ "$(accepted preload)" -eq 0 ]
+	purge_record | jq -e '.status == "failed" and ([.tasks[] | select(.preload == false and .batch == 0 and .state == "succeeded")] | length == 1)'
+	bounded plan --format json
+	[ "$(printf '%s\n' "$output" | jq -r '.purges[] | select(.id == "p-www") | .state')" = retry ]
+	# still refused: the retry sends the preload again, never the purge
+	bounded apply --yes
+	[ "$status" -eq 1 ]
+	[ "$(accepted purge)" -eq 1 ]
+	proxy_rules '[]'
+	bounded apply --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	[ "$(accepted purge)" -eq 1 ]
+	[ "$(accepted preload)" -eq 1 ]
+	purge_record | jq -e '.status == "succeeded"'
+	bounded plan --detailed-exitcode
+	[ "$status" -eq 0 ]
+}
+
+@test "an unreadable answer to a purge: recorded unknown, retry-unknown in the plan, sent once more" {
+	www_repo
+	proxy_rules '[{"method":"POST","path_re":"/purges$","action":"malformed","times":1}]'
+	bounded apply --yes
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"may have accepted it"* ]]
+	[ "$(accepted purge)" -eq 1 ]
+	purge_record | jq -e '.status == "unknown" and .tasks[0].state == "unknown" and .tasks[0].batch == 0'
+	[ "$(ledger_records)" = "www unknown" ]
+	bounded plan --format json
+	[ "$(printf '%s\n' "$output" | jq -r '.purges[] | select(.id == "p-www") | .state')" = retry-unknown ]
+	bounded plan --detailed-exitcode
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"could not be read"* ]]
+	bounded apply --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	[ "$(accepted purge)" -eq 2 ]
+	purge_record | jq -e '.status == "succeeded"'
+	# settled: never sent again
+	bounded apply --yes
+	[ "$status" -eq 0 ]
+	[ "$(accepted purge)" -eq 2 ]
+}
+
+@test "polls that keep failing: apply gives up on the task, names it, leaves it submitted" {
+	www_repo
+	proxy_rules '[{"method":"GET","path_re":"/operations/","action":"error","times":-1}]'
+	local t0=$SECONDS
+	CACHEFORM_PROGRESS_EVERY=1 bounded apply --yes
+	[ "$status" -eq 1 ]
+	[ $((SECONDS - t0)) -lt 30 ] || { echo "$output" >&2; return 1; }
+	local id
+	id=$(purge_record | jq -r '.tasks[0].id')
+	[ -n "$id" ] || { echo "$output" >&2; return 1; }
+	[[ "$output" == *"purge 'p-www' on 'www': gave up on purge task $id after 5 failed polls"* ]]
+	[[ "$output" == *"last error: "*"500"* ]]
+	# without a terminal, a line at most every CACHEFORM_PROGRESS_EVERY seconds
+	[[ "$output" == *"still waiting after "*"purge 'p-www' on 'www' (task $id)"* ]]
+	purge_record | jq -e '.status == "submitted"'
+	bounded plan --format json
+	[ "$(printf '%s\n' "$output" | jq -r '.purges[] | select(.id == "p-www") | .state')" = pending ]
+	proxy_rules '[]'
+	bounded apply --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	[ "$(accepted purge)" -eq 1 ]
+	purge_record | jq -e '.status == "succeeded"'
+}

@@ -62,6 +62,42 @@ static void test_ledger__purge_roundtrip(void **state)
 	sb_release(&sb);
 }
 
+/* Per-batch fate and the unknown status survive a round trip; older tasks read as batch -1. */
+static void test_ledger__batch_states(void **state)
+{
+	(void)state;
+	struct ledger_purge p, q;
+	struct sb sb;
+	purge_fill(&p, "2026-logo", "www", LEDGER_UNKNOWN);
+	ledger_purge_add_task(&p, "task-1", NULL, false);
+	p.tasks[0].batch = 0;
+	p.tasks[0].state = LTASK_SUCCEEDED;
+	ledger_purge_add_task(&p, "", NULL, true);
+	p.tasks[1].batch = 2;
+	p.tasks[1].state = LTASK_UNKNOWN;
+	sb_init(&sb, 0);
+	assert_int_equal(ledger_purge_encode(&p, &sb), 0);
+	assert_non_null(strstr(sb.buf, "\"status\": \"unknown\""));
+	assert_int_equal(ledger_purge_decode(sb.buf, sb.len, &q, NULL), 0);
+	assert_int_equal(q.status, LEDGER_UNKNOWN);
+	assert_false(ledger_status_final(LEDGER_UNKNOWN)); /* a retry's "submitted" replaces it */
+	assert_int_equal(q.ntasks, 2);
+	assert_int_equal(q.tasks[0].batch, 0);
+	assert_int_equal(q.tasks[0].state, LTASK_SUCCEEDED);
+	assert_int_equal(q.tasks[1].batch, 2);
+	assert_int_equal(q.tasks[1].state, LTASK_UNKNOWN);
+	assert_string_equal(q.tasks[1].id, "");
+	ledger_purge_release(&q);
+	static const char old[] = "{\"purge\": \"x\", \"endpoint\": \"e\", \"status\": "
+				  "\"submitted\", \"tasks\": [{\"id\": \"t\"}]}";
+	assert_int_equal(ledger_purge_decode(old, strlen(old), &q, NULL), 0);
+	assert_int_equal(q.tasks[0].batch, -1);
+	assert_int_equal(q.tasks[0].state, LTASK_RUNNING);
+	ledger_purge_release(&q);
+	ledger_purge_release(&p);
+	sb_release(&sb);
+}
+
 static void test_ledger__decode_rejects(void **state)
 {
 	(void)state;
@@ -75,6 +111,10 @@ static void test_ledger__decode_rejects(void **state)
 	    "\"files\": -1}",
 	    "{\"purge\": \"x\", \"endpoint\": \"e\", \"status\": \"failed\", \"tasks\": [], "
 	    "\"submitted_at\": \"yesterday\"}",
+	    "{\"purge\": \"x\", \"endpoint\": \"e\", \"status\": \"failed\", \"tasks\": "
+	    "[{\"id\": \"t\", \"batch\": -1}]}",
+	    "{\"purge\": \"x\", \"endpoint\": \"e\", \"status\": \"failed\", \"tasks\": "
+	    "[{\"id\": \"t\", \"state\": \"lost\"}]}",
 	};
 	for (size_t i = 0; i < CF_ARRAY_LEN(bad); i++) {
 		struct ledger_purge p;
@@ -338,6 +378,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ledger__purge_roundtrip),
+	    cmocka_unit_test(test_ledger__batch_states),
 	    cmocka_unit_test(test_ledger__decode_rejects),
 	    cmocka_unit_test(test_ledger__path_component),
 	    cmocka_unit_test(test_ledger__usage),

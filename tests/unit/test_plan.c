@@ -192,6 +192,7 @@ static void test_plan__purge_states(void **state)
 	ledger_with(&l, "failed", HASH_A, LEDGER_FAILED);
 	ledger_with(&l, "pending", HASH_A, LEDGER_SUBMITTED);
 	ledger_with(&l, "marked", HASH_B, LEDGER_MARKED);
+	ledger_with(&l, "unknown", HASH_A, LEDGER_UNKNOWN);
 	make_batch(&b[0], 3, 1);
 	make_batch(&b[1], 2, 0);
 	plan_add_endpoint(&p, &f.ep, &f.live, NULL, &f.safety, NULL);
@@ -203,6 +204,7 @@ static void test_plan__purge_states(void **state)
 		{"new", HASH_A, PLAN_PURGE_RUN},     {"done", HASH_A, -1},
 		{"edited", HASH_B, PLAN_PURGE_EDITED}, {"failed", HASH_A, PLAN_PURGE_RETRY},
 		{"pending", HASH_A, PLAN_PURGE_PENDING}, {"marked", HASH_A, -1},
+		{"unknown", HASH_A, PLAN_PURGE_RETRY_UNKNOWN},
 	};
 	for (size_t i = 0; i < CF_ARRAY_LEN(rows); i++) {
 		make_purge(&m, rows[i].id, rows[i].hash);
@@ -216,6 +218,9 @@ static void test_plan__purge_states(void **state)
 			assert_int_equal(pp->dirs, 1);
 			assert_int_equal(pp->requests, 2);
 			assert_string_equal(pp->quota, "cn");
+			assert_int_equal(plan_purge_runs(pp),
+					 rows[i].state != PLAN_PURGE_EDITED &&
+					     rows[i].state != PLAN_PURGE_PENDING);
 		}
 		free(m.id.s);
 	}
