@@ -29,6 +29,26 @@ int render_format_parse(const char *s, enum render_format *out)
 	return -1;
 }
 
+void render_rule_json(const struct rule *r, struct sb *sb)
+{
+	if (!r) {
+		sb_adds(sb, "null");
+		return;
+	}
+	sb_addf(sb, "{\"kind\":\"%s\",\"items\":[", rule_kind_name(r->kind));
+	for (size_t i = 0; i < r->items.n; i++) {
+		if (i)
+			sb_addc(sb, ',');
+		sb_add_json_str(sb, r->items.v[i].s);
+	}
+	sb_addf(sb, "],\"ttl\":%lld,\"name\":", (long long)r->ttl);
+	if (r->name.s)
+		sb_add_json_str(sb, r->name.s);
+	else
+		sb_adds(sb, "null");
+	sb_addc(sb, '}');
+}
+
 bool render_want_color(int fd)
 {
 	const char *nc = getenv("NO_COLOR");

@@ -27,6 +27,12 @@ int render_plan(const struct plan *p, const struct render_opts *o, struct sb *ou
 /* Appends one rule as "suffix jpg, png  ttl 30d" (no colour, no newline). */
 void render_rule(const struct rule *r, struct sb *out);
 
+/*
+ * Appends one rule as JSON, {"kind","items","ttl","name"} ("null" when r is NULL; name null when
+ * the rule has none), for the documents diff and drift write themselves.
+ */
+void render_rule_json(const struct rule *r, struct sb *out);
+
 /* True when colour is wanted on this stream: a terminal and NO_COLOR unset or empty. */
 bool render_want_color(int fd);
 

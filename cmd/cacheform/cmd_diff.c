@@ -272,26 +272,6 @@ static void render_markdown(struct sb *sb, const struct side *base, const struct
 
 /* ---- json (format_version 1) ---- */
 
-static void json_rule(struct sb *sb, const struct rule *r)
-{
-	if (!r) {
-		sb_adds(sb, "null");
-		return;
-	}
-	sb_addf(sb, "{\"kind\":\"%s\",\"items\":[", rule_kind_name(r->kind));
-	for (size_t i = 0; i < r->items.n; i++) {
-		if (i)
-			sb_addc(sb, ',');
-		sb_add_json_str(sb, r->items.v[i].s);
-	}
-	sb_addf(sb, "],\"ttl\":%lld,\"name\":", (long long)r->ttl);
-	if (r->name.s)
-		sb_add_json_str(sb, r->name.s);
-	else
-		sb_adds(sb, "null");
-	sb_addc(sb, '}');
-}
-
 static void json_side(struct sb *sb, const struct side *s)
 {
 	sb_adds(sb, "{\"rev\":");
@@ -316,9 +296,9 @@ static void json_ep_rules(struct sb *sb, const struct revdiff_ep *x)
 		sb_addf(sb, "%s{\"op\":\"%s\",\"before\":%ld,\"after\":%ld,\"old\":", i ? "," : "",
 			diff_op_name(de->op), de->before < 0 ? -1 : de->before + 1,
 			de->after < 0 ? -1 : de->after + 1);
-		json_rule(sb, rule_at(x->base, de->before));
+		render_rule_json(rule_at(x->base, de->before), sb);
 		sb_adds(sb, ",\"new\":");
-		json_rule(sb, rule_at(x->head, de->after));
+		render_rule_json(rule_at(x->head, de->after), sb);
 		sb_addc(sb, '}');
 	}
 	sb_addc(sb, ']');

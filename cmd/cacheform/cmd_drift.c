@@ -8,6 +8,7 @@
 #include "cmd/cacheform/cmd.h"
 #include "reconcile/drift.h"
 #include "reconcile/engine.h"
+#include "reconcile/render.h"
 #include "reconcile/repo_ledger.h"
 #include "reconcile/revdiff.h"
 #include "reconcile/sb.h"
@@ -159,30 +160,15 @@ static void render_markdown(struct sb *sb, const struct drift_run *run)
 
 /* ---- json ---- */
 
-static void json_rule(struct sb *sb, const struct rule *r)
-{
-	if (!r) {
-		sb_adds(sb, "null");
-		return;
-	}
-	sb_addf(sb, "{\"kind\":\"%s\",\"items\":[", rule_kind_name(r->kind));
-	for (size_t i = 0; i < r->items.n; i++) {
-		if (i)
-			sb_addc(sb, ',');
-		sb_add_json_str(sb, r->items.v[i].s);
-	}
-	sb_addf(sb, "],\"ttl\":%lld}", (long long)r->ttl);
-}
-
 static void json_changes(struct sb *sb, const struct drift_ep *d)
 {
 	sb_adds(sb, ",\"changes\":[");
 	for (size_t i = 0; i < d->diff.n; i++) {
 		const struct diff_entry *de = &d->diff.v[i];
 		sb_addf(sb, "%s{\"op\":\"%s\",\"live\":", i ? "," : "", diff_op_name(de->op));
-		json_rule(sb, de->before >= 0 ? &d->live.rules[de->before] : NULL);
+		render_rule_json(de->before >= 0 ? &d->live.rules[de->before] : NULL, sb);
 		sb_adds(sb, ",\"desired\":");
-		json_rule(sb, de->after >= 0 ? &d->desired.rules[de->after] : NULL);
+		render_rule_json(de->after >= 0 ? &d->desired.rules[de->after] : NULL, sb);
 		sb_addf(sb, ",\"live_position\":%ld,\"desired_position\":%ld}",
 			de->before < 0 ? -1 : de->before + 1, de->after < 0 ? -1 : de->after + 1);
 	}

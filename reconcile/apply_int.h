@@ -1,0 +1,142 @@
+/*
+ * Internals of apply_run() shared by its three files; nothing outside reconcile/apply*.c
+ * includes this. apply.c runs the rounds and the endpoint writes and keeps the result and the
+ * ledger commits; apply_purge.c drives the purge and preload jobs and their ledger records;
+ * apply_poll.c schedules task polls and the waits between rounds.
+ */
+#ifndef CF_APPLY_INT_H
+#define CF_APPLY_INT_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "reconcile/apply.h"
+#include "reconcile/http.h"
+#include "reconcile/ledger.h"
+#include "reconcile/provider.h"
+
+#define APPLY_ERR_SHOWN 200 /* bytes of a poll's last error kept for the report */
+
+/* One task's poll schedule: first after APPLY_POLL_FIRST_MS, then growing by half; and its
+ * failed polls in a row, up to APPLY_POLL_FAILS_MAX (then gave_up: no longer waited for). */
+struct pclock {
+	int64_t due_ms, delay_ms;
+	unsigned fails;
+	bool gave_up;
+	char last_err[APPLY_ERR_SHOWN];
+};
+
+enum wstate {
+	W_SUBMIT,  /* the write request is to be sent */
+	W_POLL,	   /* the provider's task runs */
+	W_CONFIRM, /* to be re-read */
+	W_END,	   /* confirmed, failed, or left submitted (--no-wait) */
+};
+
+struct wjob {
+	const struct plan_endpoint *pe;
+	struct eng_endpoint *x;
+	struct task t;
+	struct pclock pc;
+	size_t item;
+	enum wstate st;
+	bool ok; /* confirmed, or submitted under --no-wait: its purges may go */
+};
+
+enum pstate {
+	P_GATED,  /* waiting for its endpoint's rule write */
+	P_ACTIVE, /* submitting or polling batches of the current kind */
+	P_END,	  /* finished (item outcome set) */
+};
+
+struct pjob {
+	const struct plan_purge *pp;
+	struct eng_endpoint *x;
+	struct wjob *w; /* its endpoint's rule write, or NULL */
+	struct purge_batch *b;
+	size_t nb;
+	struct task *t;	   /* one per batch */
+	struct pclock *pc; /* one per batch */
+	bool *sent;
+	bool *unknown; /* the batch's answer could not be read: it may have been accepted */
+	struct ledger_purge rec;
+	size_t item;
+	enum pstate st;
+	enum batch_kind kind; /* the kind being submitted or polled */
+	/* accepted: the provider holds (or may hold) some of it, so it has a record; dirty: rec
+	 * changed since it was last committed; refused: a batch was refused or a task failed */
+	bool accepted, dirty, refused;
+	bool resumed; /* pending from an earlier run whose tasks carry no batch index: its
+			 purge batches are never resent */
+	char *why;
+};
+
+struct ctx {
+	struct engine *en;
+	const struct plan *p;
+	const struct apply_opts *o;
+	struct apply_result *r;
+	int64_t deadline_ms;
+	bool stop; /* a failure without keep_going: nothing new starts */
+	struct wjob *w;
+	size_t nw;
+	struct pjob *j;
+	int64_t noted_ms; /* last "still waiting" line (no terminal) */
+	size_t nj;
+	/* endpoint records confirmed since the last commit (cache borrowed) */
+	struct ledger_endpoint *eprec;
+	size_t neprec, eprec_cap;
+};
+
+enum rkind { R_WRITE, R_WPOLL, R_CONFIRM, R_BATCH, R_BPOLL };
+
+struct rtag {
+	enum rkind k;
+	size_t i, b; /* wjob or pjob index; batch index */
+};
+
+struct round {
+	struct http_req *reqs;
+	struct rtag *tags;
+	size_t n, rcap, tcap;
+	bool accepted; /* a purge or preload batch was accepted: commit before polling */
+};
+
+/* ---- apply.c: result items, failures, round slots ---- */
+
+size_t apply_item_add(struct apply_result *r, const char *fmt, ...) CF_PRINTF(2, 3);
+void apply_item_set(struct apply_result *r, size_t i, enum apply_outcome o, const char *detail);
+/* Sets the item failed; without keep_going nothing new starts after it. */
+void apply_failed(struct ctx *c, size_t item, const char *why);
+/* Returns the next request slot, tagged; the caller fills it or calls apply_round_drop(). */
+struct http_req *apply_round_slot(struct round *rd, enum rkind k, size_t i, size_t b);
+void apply_round_drop(struct round *rd);
+
+/* ---- apply_poll.c: task polls and waiting ---- */
+
+int64_t apply_now_ms(void);
+bool apply_task_running(const struct task *t);
+void apply_pclock_start(struct pclock *pc, const struct task *t, int64_t now);
+void apply_pclock_next(struct pclock *pc, const struct task *t, int64_t now);
+void apply_poll_add(struct round *rd, enum rkind k, size_t i, size_t b, struct eng_endpoint *x,
+		    struct task *t, const struct pclock *pc, int64_t now);
+void apply_poll_parse(struct eng_endpoint *x, struct task *t, struct pclock *pc,
+		      const struct http_resp *resp);
+/* Tasks still waited for, and in next_due when the first of them is due. */
+size_t apply_tasks_waiting(const struct ctx *c, int64_t *next_due);
+bool apply_wait_next(struct ctx *c, size_t left, int64_t due, int64_t since);
+
+/* ---- apply_purge.c: purge and preload jobs ---- */
+
+/* Creates a job for every purge the plan runs, resumes or refuses (after the write jobs). */
+void apply_purge_plan(struct ctx *c);
+void apply_purge_release(struct pjob *j);
+void apply_purge_collect(struct ctx *c, struct round *rd, int64_t now);
+void apply_purge_batch_done(struct round *rd, struct pjob *j, size_t b,
+			    const struct http_resp *resp, int64_t now);
+bool apply_purge_advance(struct ctx *c);
+void apply_purge_rec_tasks(struct pjob *j);
+/* Outcomes of the jobs the loop left behind (deadline passed, or stopped). */
+void apply_purge_settle(struct ctx *c);
+
+#endif
