@@ -11,6 +11,8 @@
 #include "reconcile/sb.h"
 #include "reconcile/xmem.h"
 
+#define APPLY_REPORT_LINE_MAX 2048 /* one summary line; longer details are cut */
+
 /* ---- result ---- */
 
 size_t apply_item_add(struct apply_result *r, const char *fmt, ...)
@@ -63,16 +65,33 @@ static void result_count(struct apply_result *r)
 		}
 }
 
+/*
+ * "what: detail", except that a provider error is already a whole line naming the endpoint
+ * ("endpoint 'www' (azure-china): write cache rules: HTTP 403 ..."): it is shown alone rather
+ * than after a second "endpoint 'www': ".
+ */
+static const char *item_line(const struct apply_item *it, char *buf, size_t n)
+{
+	static const char subject[] = "endpoint '";
+	if (!it->detail)
+		return it->what;
+	if (strncmp(it->what, subject, sizeof(subject) - 1) == 0 &&
+	    strncmp(it->detail, subject, sizeof(subject) - 1) == 0)
+		return it->detail;
+	snprintf(buf, n, "%s: %s", it->what, it->detail);
+	return buf;
+}
+
 void apply_report(const struct apply_result *r, FILE *f)
 {
 	static const char *const label[] = {"done", "FAILED", "not attempted", "submitted"};
+	char line[APPLY_REPORT_LINE_MAX];
 	for (int o = APPLY_DONE; o <= APPLY_SUBMITTED; o++)
 		for (size_t i = 0; i < r->n; i++) {
 			const struct apply_item *it = &r->v[i];
 			if ((int)it->outcome != o)
 				continue;
-			fprintf(f, "  %-13s %s%s%s\n", label[o], it->what, it->detail ? ": " : "",
-				it->detail ? it->detail : "");
+			fprintf(f, "  %-13s %s\n", label[o], item_line(it, line, sizeof(line)));
 		}
 	fprintf(f, "Apply: %zu done, %zu failed, %zu not attempted", r->done, r->failed,
 		r->not_attempted);

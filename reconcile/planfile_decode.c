@@ -504,6 +504,24 @@ struct json_object *planfile_parse_once(const char *json, size_t len, int depth,
 	return root;
 }
 
+/*
+ * Compares two parses by their text, not with json_object_equal(): NaN, which json-c accepts,
+ * is unequal to itself. A serialisation that fails is out of memory.
+ */
+static bool same_json(struct json_object *a, struct json_object *b)
+{
+	const char *ta = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);
+	if (!ta)
+		xmem_oom("json-c");
+	char *copy = xstrdup(ta);
+	const char *tb = json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN);
+	if (!tb)
+		xmem_oom("json-c");
+	bool same = strcmp(copy, tb) == 0;
+	free(copy);
+	return same;
+}
+
 /* planfile_json_parse, with the byte offset of a syntax error in *at. */
 static struct json_object *json_parse_at(const char *json, size_t len, int depth, const char **why,
 					 size_t *at)
@@ -522,7 +540,7 @@ static struct json_object *json_parse_at(const char *json, size_t len, int depth
 	size_t at2;
 	struct json_object *root = planfile_parse_once(json, len, depth, why, at);
 	struct json_object *other = planfile_parse_once(json, len, depth, &again, &at2);
-	bool agree = root ? other && json_object_equal(root, other) : !other && *at == at2;
+	bool agree = root ? other && same_json(root, other) : !other && *at == at2;
 	json_object_put(other);
 	if (!agree) {
 		json_object_put(root);
