@@ -437,7 +437,9 @@ void duration_format(int64_t secs, char *buf, size_t n)
 		return;
 	}
 	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(units) - 1 && off < n; i++) {
+	/* Weeks only for a whole number of them: people write 30d, and "4w2d" reads badly. */
+	size_t first = secs % duration_unit('w') == 0 ? 0 : 1;
+	for (size_t i = first; i < sizeof(units) - 1 && off < n; i++) {
 		int64_t u = duration_unit(units[i]);
 		if (secs >= u) {
 			int w =

@@ -14,11 +14,21 @@ struct dur_case {
 };
 
 static const struct dur_case dur_cases[] = {
-	{"0", 1, 0},	       {"86400", 1, 86400},	{"30d", 1, 2592000},
-	{"1h30m", 1, 5400},    {"90s", 1, 90},		{"1w2d", 1, 777600},
-	{"", 0, 0},	       {"-1", 0, 0},		{"1x", 0, 0},
-	{"1m1h", 0, 0},	       {"1d2", 0, 0},		{"abc", 0, 0},
-	{"99999999999999999999", 0, 0}, {"3153600001", 0, 0}, {"1.5h", 0, 0},
+    {"0", 1, 0},
+    {"86400", 1, 86400},
+    {"30d", 1, 2592000},
+    {"1h30m", 1, 5400},
+    {"90s", 1, 90},
+    {"1w2d", 1, 777600},
+    {"", 0, 0},
+    {"-1", 0, 0},
+    {"1x", 0, 0},
+    {"1m1h", 0, 0},
+    {"1d2", 0, 0},
+    {"abc", 0, 0},
+    {"99999999999999999999", 0, 0},
+    {"3153600001", 0, 0},
+    {"1.5h", 0, 0},
 };
 
 static void test_model__duration_parse(void **state)
@@ -49,6 +59,26 @@ static void test_model__duration_format_roundtrip(void **state)
 		duration_format(v[i], buf, sizeof(buf));
 		assert_int_equal(duration_parse(buf, &back, &why), 0);
 		assert_int_equal(back, v[i]);
+	}
+}
+
+struct fmt_case {
+	int64_t secs;
+	const char *text;
+};
+
+static const struct fmt_case fmt_cases[] = {
+    {0, "0"},	     {59, "59s"},      {5400, "1h30m"}, {86400, "1d"},	     {604800, "1w"},
+    {1209600, "2w"}, {2592000, "30d"}, {777600, "9d"},	{90061, "1d1h1m1s"},
+};
+
+static void test_model__duration_format_text(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(fmt_cases); i++) {
+		char buf[64];
+		duration_format(fmt_cases[i].secs, buf, sizeof(buf));
+		assert_string_equal(buf, fmt_cases[i].text);
 	}
 }
 
@@ -150,11 +180,12 @@ static void test_model__borrowed_svec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_model__duration_parse),
-		cmocka_unit_test(test_model__duration_format_roundtrip),
-		cmocka_unit_test(test_model__sb_cap),
-		cmocka_unit_test(test_model__cache_equal),
-		cmocka_unit_test(test_model__borrowed_svec),
+	    cmocka_unit_test(test_model__duration_parse),
+	    cmocka_unit_test(test_model__duration_format_roundtrip),
+	    cmocka_unit_test(test_model__duration_format_text),
+	    cmocka_unit_test(test_model__sb_cap),
+	    cmocka_unit_test(test_model__cache_equal),
+	    cmocka_unit_test(test_model__borrowed_svec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
