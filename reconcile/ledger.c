@@ -189,6 +189,13 @@ void ledger_put_endpoint(struct ledger *l, const struct ledger_endpoint *ep)
 	ledger_endpoint_copy(&l->endpoints[l->nendpoints++], ep);
 }
 
+/* a + b for a, b >= 0, stopping at INT64_MAX: counts come from records other pipelines push,
+ * and an absurd one must read as "quota spent", not overflow. */
+static int64_t add_saturating(int64_t a, int64_t b)
+{
+	return b > INT64_MAX - a ? INT64_MAX : a + b;
+}
+
 void ledger_usage(const struct ledger *l, const char *account, int64_t since, int64_t until,
 		  int64_t *files, int64_t *dirs)
 {
@@ -199,8 +206,8 @@ void ledger_usage(const struct ledger *l, const char *account, int64_t since, in
 			continue;
 		if (p->submitted_at < since || p->submitted_at >= until)
 			continue;
-		*files += p->files;
-		*dirs += p->dirs;
+		*files = add_saturating(*files, p->files);
+		*dirs = add_saturating(*dirs, p->dirs);
 	}
 }
 

@@ -2,9 +2,10 @@
 # Fault injection: cacheform plan/apply against a fakecdn that fails in the ways real networks
 # and providers do (random 5xx, 429 storms, dropped connections, truncated and malformed
 # bodies, wrong JSON types, huge bodies, answers slower than the timeout, TLS from the wrong
-# CA). Every scenario must end converged (after the faults stop) or with a clear message and
-# a documented exit code; never a crash, a hang (every run is under `timeout`), a sanitizer
-# report, or a ledger that disagrees with what the provider received (journal).
+# CA or for the wrong host name). Every scenario must end converged (after the faults stop) or
+# with a clear message and a documented exit code; never a crash, a hang (every run is under
+# `timeout`), a sanitizer report, or a ledger that disagrees with what the provider received
+# (journal).
 load helpers
 load reconcile_helpers
 
@@ -302,6 +303,42 @@ use_tls() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"certificate"* || "$output" == *"SSL"* || "$output" == *"TLS"* ]]
 	[ "$(jq -c 'select(.provider != "admin")' "$FAKECDN_JOURNAL" | wc -l)" -eq 0 ]
+	use_tls "$BATS_TEST_TMPDIR/pki/ca.pem"
+	bounded plan
+	[ "$status" -eq 0 ]
+	[ "$(journal_ops read_rules)" -gt 0 ]
+}
+
+# A server certificate signed by the trusted CA (make_certs first) but issued for another
+# host name: CN and SAN other.example, so neither 127.0.0.1 nor localhost matches it.
+make_wrong_name_cert() {
+	local d=$BATS_TEST_TMPDIR/pki
+	openssl req -newkey rsa:2048 -nodes -subj /CN=other.example -keyout "$d/wrong-name.key" \
+		-out "$d/wrong-name.csr" 2>/dev/null
+	printf 'subjectAltName=DNS:other.example\n' >"$d/wrong-name.ext"
+	openssl x509 -req -in "$d/wrong-name.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+		-CAcreateserial -days 2 -extfile "$d/wrong-name.ext" -out "$d/wrong-name.pem" 2>/dev/null
+	[ -s "$d/wrong-name.pem" ]
+}
+
+@test "TLS: a trusted certificate for another host name is refused before any request" {
+	make_certs
+	make_wrong_name_cert
+	fakecdn_stop
+	fakecdn_start "" --task-delay 20 --tls-cert "$BATS_TEST_TMPDIR/pki/wrong-name.pem" \
+		--tls-key "$BATS_TEST_TMPDIR/pki/wrong-name.key"
+	use_tls "$BATS_TEST_TMPDIR/pki/ca.pem"
+	bounded plan
+	[ "$status" -eq 1 ]
+	# libcurl (OpenSSL): "SSL: no alternative certificate subject name matches target host
+	# name '127.0.0.1'"; a refused peer is fatal, so no retries either
+	[[ "$output" == *"certificate subject name"*"127.0.0.1"* ]] || { echo "$output" >&2; return 1; }
+	[[ "$output" == *"(1 attempt)"* && "$output" != *"attempts)"* ]]
+	[ "$(jq -c 'select(.provider != "admin")' "$FAKECDN_JOURNAL" | wc -l)" -eq 0 ]
+	# positive control: the same CA, a certificate for IP:127.0.0.1 and DNS:localhost
+	fakecdn_stop
+	fakecdn_start "" --task-delay 20 --tls-cert "$BATS_TEST_TMPDIR/pki/server.pem" \
+		--tls-key "$BATS_TEST_TMPDIR/pki/server.key"
 	use_tls "$BATS_TEST_TMPDIR/pki/ca.pem"
 	bounded plan
 	[ "$status" -eq 0 ]

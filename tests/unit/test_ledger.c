@@ -161,6 +161,30 @@ static void test_ledger__usage(void **state)
 	ledger_release(&l);
 }
 
+/* Counts in a pushed record are untrusted: a sum past INT64_MAX stops there (quota spent). */
+static void test_ledger__usage_saturates(void **state)
+{
+	(void)state;
+	static const char huge[] =
+	    "{\"purge\": \"p\", \"endpoint\": \"e\", \"account\": \"cn\", \"status\": "
+	    "\"succeeded\", \"tasks\": [], \"files\": 9223372036854775807, \"dirs\": 1, "
+	    "\"submitted_at\": \"2025-11-21T09:00:00Z\"}";
+	struct ledger l;
+	struct ledger_purge p;
+	int64_t f, d;
+	ledger_init(&l);
+	assert_int_equal(ledger_purge_decode(huge, strlen(huge), &p, NULL), 0);
+	ledger_put_purge(&l, &p);
+	ledger_purge_release(&p);
+	purge_fill(&p, "a", "www", LEDGER_SUCCEEDED);
+	ledger_put_purge(&l, &p);
+	ledger_purge_release(&p);
+	ledger_usage(&l, "cn", 0, INT64_MAX, &f, &d);
+	assert_true(f == INT64_MAX);
+	assert_int_equal(d, 2);
+	ledger_release(&l);
+}
+
 /* A fresh git repository in a temporary directory; the path is returned (caller frees). */
 static char *temp_repo(void)
 {
@@ -345,8 +369,10 @@ static void test_ledger__stale_lock(void **state)
 	struct ledger_purge p;
 	struct sb cmd;
 	sb_init(&cmd, 0);
-	sb_addf(&cmd, "mkdir -p '%s/.git/refs/cacheform' && touch -d '1 minute ago' "
-		      "'%s/.git/refs/cacheform/ledger.lock'", dir, dir);
+	sb_addf(&cmd,
+		"mkdir -p '%s/.git/refs/cacheform' && touch -d '1 minute ago' "
+		"'%s/.git/refs/cacheform/ledger.lock'",
+		dir, dir);
 	assert_int_equal(system(cmd.buf), 0);
 	assert_int_equal(repo_ledger_open(dir, &rl, NULL), 0);
 	purge_fill(&p, "x", "www", LEDGER_SUBMITTED);
@@ -382,6 +408,7 @@ int main(void)
 	    cmocka_unit_test(test_ledger__decode_rejects),
 	    cmocka_unit_test(test_ledger__path_component),
 	    cmocka_unit_test(test_ledger__usage),
+	    cmocka_unit_test(test_ledger__usage_saturates),
 	    cmocka_unit_test(test_ledger__store_roundtrip),
 	    cmocka_unit_test(test_ledger__one_pack_per_commit),
 	    cmocka_unit_test(test_ledger__concurrent_writers),
