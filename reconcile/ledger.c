@@ -356,6 +356,23 @@ static int opt_int(struct json_object *o, const char *k, int64_t *dst, struct cf
 	return *dst < 0 ? err_set(e, CF_EINVAL, "ledger field '%s' is negative", k) : 0;
 }
 
+/*
+ * A record written by a newer cacheform (another format_version) is refused rather than read
+ * with this version's meaning; a record without one predates the field.
+ */
+static int check_format(struct json_object *o, struct cf_err *e)
+{
+	int64_t v;
+	if (opt_int(o, "format_version", &v, e) < 0)
+		return CF_EINVAL;
+	if (v != 0 && v != LEDGER_FORMAT_VERSION)
+		return err_set(e, CF_EINVAL,
+			       "ledger record has format_version %lld; this cacheform reads %d "
+			       "(upgrade cacheform)",
+			       (long long)v, LEDGER_FORMAT_VERSION);
+	return 0;
+}
+
 static int opt_time(struct json_object *o, const char *k, int64_t *dst, struct cf_err *e)
 {
 	char buf[40];
@@ -421,7 +438,8 @@ int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, 
 	char status[16];
 	int64_t batches = 0;
 	int rc = CF_EINVAL;
-	if (opt_str(o, "purge", &out->id, e) < 0 || opt_str(o, "endpoint", &out->endpoint, e) < 0 ||
+	if (check_format(o, e) < 0 || opt_str(o, "purge", &out->id, e) < 0 ||
+	    opt_str(o, "endpoint", &out->endpoint, e) < 0 ||
 	    opt_str(o, "account", &out->account, e) < 0 ||
 	    opt_fixed(o, "content_hash", out->content_hash, sizeof(out->content_hash), e) < 0 ||
 	    opt_fixed(o, "status", status, sizeof(status), e) < 0 || purge_tasks(o, out, e) < 0 ||
@@ -453,7 +471,7 @@ int ledger_endpoint_decode(const char *json, size_t len, struct ledger_endpoint 
 	if (!o)
 		return CF_EINVAL;
 	int rc = CF_EINVAL;
-	if (opt_str(o, "endpoint", &out->name, e) < 0 ||
+	if (check_format(o, e) < 0 || opt_str(o, "endpoint", &out->name, e) < 0 ||
 	    opt_str(o, "account", &out->account, e) < 0 ||
 	    opt_fixed(o, "desired_commit", out->commit, sizeof(out->commit), e) < 0 ||
 	    opt_fixed(o, "live_digest", out->digest, sizeof(out->digest), e) < 0 ||

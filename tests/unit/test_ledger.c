@@ -115,6 +115,10 @@ static void test_ledger__decode_rejects(void **state)
 	    "[{\"id\": \"t\", \"batch\": -1}]}",
 	    "{\"purge\": \"x\", \"endpoint\": \"e\", \"status\": \"failed\", \"tasks\": "
 	    "[{\"id\": \"t\", \"state\": \"lost\"}]}",
+	    "{\"format_version\": 2, \"purge\": \"x\", \"endpoint\": \"e\", \"status\": "
+	    "\"failed\", \"tasks\": []}",
+	    "{\"format_version\": \"1\", \"purge\": \"x\", \"endpoint\": \"e\", \"status\": "
+	    "\"failed\", \"tasks\": []}",
 	};
 	for (size_t i = 0; i < CF_ARRAY_LEN(bad); i++) {
 		struct ledger_purge p;
