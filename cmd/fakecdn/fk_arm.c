@@ -87,20 +87,6 @@ static bool in_list(const char *s, const char *const *list, size_t n)
 
 /* ---- state lookups ---- */
 
-static struct json_object *find_ci(struct json_object *arr, const char *key, const char *val)
-{
-	size_t n = arr ? json_object_array_length(arr) : 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(arr, i);
-		const char *v = fk_jstr(o, key);
-
-		if (v && val && strcasecmp(v, val) == 0)
-			return o;
-	}
-	return NULL;
-}
-
 static struct json_object *arm_subs(struct fk_app *app)
 {
 	return fk_jarr(fk_jobj(app->state, "azure"), "subscriptions");
@@ -467,8 +453,8 @@ static bool check_form(struct fk_app *app, const struct token_form *f, const cha
 		       struct fk_resp *resp)
 {
 	struct json_object *tenants = fk_jarr(fk_jobj(app->state, "azure"), "tenants");
-	struct json_object *ten = find_ci(tenants, "id", tenant);
-	struct json_object *client = find_ci(fk_jarr(ten, "clients"), "client_id", f->id);
+	struct json_object *ten = fk_jfind(tenants, "id", tenant);
+	struct json_object *client = fk_jfind(fk_jarr(ten, "clients"), "client_id", f->id);
 	const char *secret = fk_jstr(client, "client_secret"), *code = "invalid_request";
 	size_t sl = f->scope ? strlen(f->scope) : 0, xl = strlen(ARM_SCOPE_SUFFIX);
 	char msg[MSG_MAX];
@@ -566,7 +552,7 @@ static struct json_object *begin(struct fk_app *app, const struct fk_req *req, c
 				 struct fk_resp *resp)
 {
 	const char *auth = fk_req_header(req, "Authorization");
-	struct json_object *sub = find_ci(arm_subs(app), "id", sub_id);
+	struct json_object *sub = fk_jfind(arm_subs(app), "id", sub_id);
 	const struct fk_token *tok = NULL;
 	char msg[MSG_MAX];
 
@@ -622,7 +608,7 @@ static struct json_object *begin_endpoint(struct fk_app *app, const struct fk_re
 	ep = fk_arm_find_endpoint(app, seg[1], seg[3], seg[7], seg[9]);
 	if (ep)
 		return ep;
-	if (!find_ci(fk_jarr(sub, "endpoints"), "resource_group", seg[3])) {
+	if (!fk_jfind(fk_jarr(sub, "endpoints"), "resource_group", seg[3])) {
 		snprintf(msg, sizeof(msg), "Resource group '%s' could not be found.", seg[3]);
 		fk_error_arm(resp, req, 404, "ResourceGroupNotFound", msg);
 	} else {

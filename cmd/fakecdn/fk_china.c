@@ -25,20 +25,6 @@ struct ctx {
 	const char *ep_id;
 };
 
-static struct json_object *find_by_id(struct json_object *arr, const char *id)
-{
-	size_t n = arr ? json_object_array_length(arr) : 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(arr, i);
-		const char *v = fk_jstr(o, "id");
-
-		if (v && strcasecmp(v, id) == 0)
-			return o;
-	}
-	return NULL;
-}
-
 static struct json_object *subscriptions(struct fk_app *app)
 {
 	return fk_jarr(fk_jobj(app->state, "azure_china"), "subscriptions");
@@ -52,7 +38,7 @@ struct json_object *fk_china_find_endpoint(struct fk_app *app, const char *endpo
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *sub = json_object_array_get_idx(subs, i);
-		struct json_object *ep = find_by_id(fk_jarr(sub, "endpoints"), endpoint_id);
+		struct json_object *ep = fk_jfind(fk_jarr(sub, "endpoints"), "id", endpoint_id);
 
 		if (ep) {
 			if (sub_out)
@@ -81,7 +67,7 @@ static bool begin(struct fk_app *app, const struct fk_req *req, const char **seg
 	fk_resp_header(resp, "X-Correlation-Id", id);
 	memset(c, 0, sizeof(*c));
 	c->sub_id = seg[1];
-	c->sub = find_by_id(subscriptions(app), c->sub_id);
+	c->sub = fk_jfind(subscriptions(app), "id", c->sub_id);
 	if (!c->sub) {
 		fk_error_china(resp, 404, "SubscriptionNotFound",
 			       "The subscription was not found.");
@@ -107,7 +93,7 @@ static bool begin(struct fk_app *app, const struct fk_req *req, const char **seg
 	if (nseg < 4)
 		return true;
 	c->ep_id = seg[3];
-	c->ep = find_by_id(fk_jarr(c->sub, "endpoints"), c->ep_id);
+	c->ep = fk_jfind(fk_jarr(c->sub, "endpoints"), "id", c->ep_id);
 	if (!c->ep && fk_china_find_endpoint(app, c->ep_id, &owner)) {
 		fk_error_china(resp, 403, "EndpointDoesNotBelongToSubscription",
 			       "The endpoint does not belong to the subscription.");

@@ -334,26 +334,12 @@ const char *fk_task_status(struct json_object *task)
 	return s ? s : "running";
 }
 
-static struct json_object *find_by(struct json_object *arr, const char *key, const char *val)
-{
-	size_t n = arr ? json_object_array_length(arr) : 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(arr, i);
-		const char *v = fk_jstr(o, key);
-
-		if (v && val && strcasecmp(v, val) == 0)
-			return o;
-	}
-	return NULL;
-}
-
 /* A cache-rules task applies its staged policy when it succeeds. */
 static void apply_staged_rules(struct fk_app *app, struct json_object *t)
 {
 	struct json_object *subs = fk_jarr(fk_jobj(app->state, "azure_china"), "subscriptions");
-	struct json_object *sub = find_by(subs, "id", fk_jstr(t, "subscription"));
-	struct json_object *ep = find_by(fk_jarr(sub, "endpoints"), "id", fk_jstr(t, "endpoint"));
+	struct json_object *sub = fk_jfind(subs, "id", fk_jstr(t, "subscription"));
+	struct json_object *ep = fk_jfind(fk_jarr(sub, "endpoints"), "id", fk_jstr(t, "endpoint"));
 	struct json_object *rules = fk_jobj(t, "rules");
 
 	if (ep && rules)

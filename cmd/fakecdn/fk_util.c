@@ -200,6 +200,20 @@ const char *fk_jstr(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+struct json_object *fk_jfind(struct json_object *arr, const char *key, const char *val)
+{
+	size_t n = arr ? json_object_array_length(arr) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		const char *v = fk_jstr(o, key);
+
+		if (v && val && strcasecmp(v, val) == 0)
+			return o;
+	}
+	return NULL;
+}
+
 int64_t fk_jint(struct json_object *o, const char *key, int64_t fallback)
 {
 	struct json_object *v;

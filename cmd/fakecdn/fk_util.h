@@ -46,6 +46,9 @@ const char *fk_jstr(struct json_object *o, const char *key);
 int64_t fk_jint(struct json_object *o, const char *key, int64_t fallback);
 bool fk_jbool(struct json_object *o, const char *key, bool fallback);
 struct json_object *fk_jarr(struct json_object *o, const char *key);
+/* The first object of arr whose string member key equals val, ignoring case (ids and names
+ * arrive in either case, as the services treat them); NULL when none or val is NULL. Borrowed. */
+struct json_object *fk_jfind(struct json_object *arr, const char *key, const char *val);
 struct json_object *fk_jobj(struct json_object *o, const char *key);
 /* Returns o[key], creating an empty array there when absent. */
 struct json_object *fk_jarr_ensure(struct json_object *o, const char *key);
