@@ -45,7 +45,7 @@ TEST_LIBS  := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 ALL_CFLAGS = $(CSTD) $(WARN) $(VFLAGS) -I. $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(VFLAGS) $(LDFLAGS)
 
-LIB_SRCS  = $(sort $(wildcard reconcile/*.c schema/*.c))
+LIB_SRCS  = $(sort $(wildcard reconcile/base/*.c reconcile/*.c schema/*.c))
 CF_SRCS   = $(sort $(wildcard cmd/cacheform/*.c))
 FAKE_SRCS = $(sort $(wildcard cmd/fakecdn/*.c))
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
@@ -123,11 +123,12 @@ test: deps
 # cppcheck 2.10 reports a buffer that snprintf fills through a pointer as uninitialised
 # across translation units (ctuuninitvar); that check is off, the rest are errors.
 lint:
-	@clang-format --dry-run --Werror $(LIB_SRCS) $(CF_SRCS) $(FAKE_SRCS) $(wildcard reconcile/*.h schema/*.h cmd/*/*.h)
+	@clang-format --dry-run --Werror $(LIB_SRCS) $(CF_SRCS) $(FAKE_SRCS) $(wildcard reconcile/*.h reconcile/base/*.h schema/*.h cmd/*/*.h)
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress=ctuuninitvar -I. reconcile schema cmd
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|gets)\s*\(' $(LIB_SRCS) $(CF_SRCS) $(FAKE_SRCS) || \
 	  { echo "lint: banned function" >&2; exit 1; }
+	@bash tests/lint_layers.sh
 	@echo "lint: ok"
 
 install: all

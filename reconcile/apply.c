@@ -1,4 +1,4 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/apply.h"
 
 #include <stdarg.h>
@@ -8,8 +8,8 @@
 
 #include "reconcile/apply_int.h"
 #include "reconcile/repo_ledger.h"
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 #define APPLY_REPORT_LINE_MAX 2048 /* one summary line; longer details are cut */
 

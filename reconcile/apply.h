@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 #include "reconcile/engine.h"
 #include "reconcile/plan.h"
 #include "reconcile/planfile.h"

@@ -2,7 +2,7 @@
  * Task polling for apply_run(): when each running task is next polled, reading a poll's
  * answer, and the waits (with progress and "still waiting" lines) between rounds.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/apply_int.h"
 
 #include <errno.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 int64_t apply_now_ms(void)
 {

@@ -3,7 +3,7 @@
  * endpoint's rule write is confirmed, its tasks polled, and its ledger record kept in step
  * (taken over from an earlier run, rewritten from the batches before each commit).
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/apply_int.h"
 
 #include <stdio.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 /* ---- jobs ---- */
 

@@ -1,12 +1,12 @@
 /* JSON decoding with type-checking getters (json-c stays in here and in prov_*.c). */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include <errno.h>
 #include <strings.h>
 #include <json-c/json.h>
 
 #include "reconcile/codec.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #define CODEC_INT_DIGITS_MAX 19 /* decimal digits of INT64_MAX */
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 
 #define CODEC_MAX_DEPTH 32		  /* nesting of a provider response */
 #define CODEC_MAX_BODY	((size_t)8 << 20) /* bytes of one response we agree to parse */

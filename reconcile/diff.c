@@ -1,10 +1,10 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/diff.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 /*
  * Alignment scores. An identical rule is worth more than any partial match so that the

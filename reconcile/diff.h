@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
-#include "reconcile/model.h"
+#include "reconcile/base/diag.h"
+#include "reconcile/base/model.h"
 
 /* Above this many rules on either side the alignment (O(n*m) cells) is refused. */
 #define DIFF_MAX_RULES 2000

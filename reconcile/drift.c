@@ -1,6 +1,6 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/drift.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 const char *drift_class_name(enum drift_class c)
 {

@@ -20,10 +20,10 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 #include "reconcile/diff.h"
 #include "reconcile/engine.h"
-#include "reconcile/model.h"
+#include "reconcile/base/model.h"
 #include "reconcile/shard.h"
 
 enum drift_class { DRIFT_IN_SYNC, DRIFT_PENDING, DRIFT_EXTERNAL, DRIFT_BOTH, DRIFT_ERROR };

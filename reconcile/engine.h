@@ -14,19 +14,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 #include "reconcile/http.h"
 #include "reconcile/ledger.h"
-#include "reconcile/model.h"
+#include "reconcile/base/model.h"
 #include "reconcile/plan.h"
 #include "reconcile/provider.h"
 
 /* azure-china counts its daily quota in China Standard Time (UTC+8). */
 #define ENGINE_AZURECN_TZ_OFFSET_S (8 * 3600)
 
+struct repo_src;
+
 struct engine_opts {
-	const char *repo;	 /* NULL = "." */
-	const char *ref;	 /* NULL = working tree */
+	struct repo_src *src;	 /* the loaded repository; the engine takes ownership */
+	struct config *cfg;	 /* validated (cmd_load); the engine takes ownership */
 	const struct svec *only; /* -e NAME...; NULL or empty = every endpoint */
 	unsigned parallelism;	 /* 0 = default 8 */
 	bool need_ledger;	 /* fail when the repository has no git directory */
@@ -50,7 +52,6 @@ struct eng_endpoint {
 	struct cf_err err;
 };
 
-struct repo_src;
 struct repo_ledger;
 
 struct engine {

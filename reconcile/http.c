@@ -5,7 +5,7 @@
  * let curl work, settle finished attempts, then poll until the next event or due time, so a
  * request waiting for a retry or a token never blocks the others.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/http.h"
 
 #include <curl/curl.h>
@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "reconcile/redact.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 #include "reconcile/sign.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #define HTTP_PARALLELISM	8
 #define HTTP_PARALLELISM_MAX	64

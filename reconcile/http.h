@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 
 struct http_header {
 	char *name;  /* owned */

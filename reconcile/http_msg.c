@@ -2,12 +2,12 @@
  * Requests and responses of the HTTP module as plain data: building, header lookup,
  * release. No libcurl here; http.c turns these into transfers.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/http.h"
 
 #include <strings.h>
 
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 void http_req_init(struct http_req *r, const char *method, const char *url, const char *what)
 {

@@ -3,7 +3,7 @@
  * repeated and after how long, and the per-account token bucket. No I/O and no clock of
  * their own, so tests can check every decision.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/http.h"
 
 #include <time.h>

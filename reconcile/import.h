@@ -6,9 +6,9 @@
 #ifndef CF_IMPORT_H
 #define CF_IMPORT_H
 
-#include "reconcile/model.h"
+#include "reconcile/base/model.h"
 #include "reconcile/provider.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 
 /*
  * Appends endpoints/NAME.yaml's text for ep (name, account_name, remote and hosts set; the

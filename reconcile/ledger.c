@@ -1,4 +1,4 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/ledger.h"
 
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 
 #include "reconcile/planfile.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #define LEDGER_MAX_DEPTH 16
 

@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
-#include "reconcile/model.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/diag.h"
+#include "reconcile/base/model.h"
+#include "reconcile/base/sb.h"
 
 #define LEDGER_FORMAT_VERSION 1
 #define LEDGER_RECORD_MAX     ((size_t)1 << 20) /* one record's JSON; a bound for reading */

@@ -1,11 +1,11 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/plan.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 const char *plan_ep_action_name(enum plan_ep_action a)
 {

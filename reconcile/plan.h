@@ -14,10 +14,10 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 #include "reconcile/diff.h"
 #include "reconcile/ledger.h"
-#include "reconcile/model.h"
+#include "reconcile/base/model.h"
 #include "reconcile/provider.h"
 
 /* azure-china daily purge quota per subscription (SPEC §6). */

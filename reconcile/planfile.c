@@ -1,4 +1,4 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/planfile.h"
 
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <json-c/json.h>
 
 #include "reconcile/planfile_int.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 /*
  * Encoding half of the plan-file codec: plan -> JSON, the json-c wrappers and the cache

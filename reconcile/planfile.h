@@ -14,10 +14,10 @@
 #include <stddef.h>
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
-#include "reconcile/model.h"
+#include "reconcile/base/diag.h"
+#include "reconcile/base/model.h"
 #include "reconcile/plan.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 
 #define PLANFILE_FORMAT_VERSION 1
 #define PLANFILE_MAX_BYTES	((size_t)64 << 20)

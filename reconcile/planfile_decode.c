@@ -1,4 +1,4 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/planfile.h"
 
 #include <ctype.h>
@@ -11,7 +11,7 @@
 #include <json-c/json.h>
 
 #include "reconcile/planfile_int.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #define PLANFILE_PATH_MAX   192 /* longest JSON path an error message names */
 #define PLANFILE_NAME_MAX   128 /* CHECK_NAME_MAX: the names the loader accepts */

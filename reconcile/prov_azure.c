@@ -6,14 +6,14 @@
  * (prov_token.c).
  * Delivery rules of any other shape are foreign: kept as JSON text and written back.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include <strings.h>
 #include <json-c/json.h>
 
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #define AZ_DEFAULT_BASE	 "https://management.azure.com"
 #define AZ_DEFAULT_LOGIN "https://login.microsoftonline.com"

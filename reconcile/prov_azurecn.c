@@ -4,7 +4,7 @@
  * Wire keys are matched case-insensitively and booleans/TTLs accepted as strings, because the
  * service's own documents and captured responses disagree on both (reference §2.1, §2.2).
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include <ctype.h>
 #include <strings.h>
@@ -13,7 +13,7 @@
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/sign.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #define AZCN_DEFAULT_BASE "https://restapi.cdn.azure.cn"
 #define AZCN_API_QUERY	  "?apiVersion=1.0" /* always sent: it fixes the signed query line */

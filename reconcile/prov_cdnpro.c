@@ -4,7 +4,7 @@
  * Cache rules live in Edge Logic and are out of scope, so read/write are NULL and the
  * endpoints are purge-only.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include <strings.h>
 #include <json-c/json.h>
@@ -12,7 +12,7 @@
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/sign.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #define PRO_DEFAULT_BASE "https://ngapi.cdnetworks.com"
 #define PRO_MAX_FILES	 1000 /* fileUrls per purge (maxFilePurgeEntries default) */

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "reconcile/provider.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 
 #define PROV_URL_MAX	    8192	      /* a request URL we build or accept in a header */
 #define PROV_BODY_MAX	    ((size_t)4 << 20) /* a request body we build */

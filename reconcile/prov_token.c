@@ -3,7 +3,7 @@
  * and the bearer signer. The token lives in the account (prov_account.token) and is
  * refreshed PROV_TOKEN_MARGIN_S before it expires.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include <strings.h>
 #include <json-c/json.h>
@@ -12,7 +12,7 @@
 #include "reconcile/prov_int.h"
 #include "reconcile/secret.h"
 #include "reconcile/sign.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #define TOK_SCOPE    "https://management.azure.com/.default"
 #define TOK_TTL_MAX  (INT64_C(86400) * 7) /* an expires_in we believe */

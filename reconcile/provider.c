@@ -1,5 +1,5 @@
 /* Driver table, live-state digest, error lines and the helpers the three drivers share. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include <strings.h>
 #include <time.h>
@@ -9,7 +9,7 @@
 #include "reconcile/prov_int.h"
 #include "reconcile/secret.h"
 #include "reconcile/sign.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #define PROV_DIGEST_MAGIC    "cacheform-live/1\n"
 #define PROV_DIGEST_MAX	     ((size_t)16 << 20) /* canonical form of one endpoint's live state */

@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
-#include "reconcile/model.h"
+#include "reconcile/base/diag.h"
+#include "reconcile/base/model.h"
 #include "reconcile/http.h"
 
 /* A delivery rule cacheform does not own (azure); kept verbatim and written back as is. */

@@ -3,7 +3,7 @@
  * so each scanner falls back to copying bytes rather than failing: a trace line that is
  * slightly wrong is fine, a leaked token is not.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/redact.h"
 
 #include <ctype.h>

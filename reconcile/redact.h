@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 
 #define REDACT_MARK "<redacted>"
 

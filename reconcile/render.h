@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 #include "reconcile/plan.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 
 enum render_format { RENDER_TEXT, RENDER_JSON, RENDER_MARKDOWN, RENDER_GITHUB };
 

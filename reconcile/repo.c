@@ -1,7 +1,7 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/repo.h"
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,7 +26,7 @@ struct repo_src {
 };
 
 /*
- * Out of memory ends the process (reconcile/xmem.h), even when a library or the C library
+ * Out of memory ends the process (reconcile/base/xmem.h), even when a library or the C library
  * reported it as an error: "cannot open directory: Cannot allocate memory" or a libgit2
  * failure must not be mistaken for a repository problem. Call right after a C library call
  * failed.
@@ -624,4 +624,21 @@ int repo_src_read(struct repo_src *src, const char *path, size_t max_bytes, char
 	if (src->tree)
 		return repo_read_tree(src, path, max_bytes, buf, len, e);
 	return repo_read_wt(src, path, max_bytes, buf, len, e);
+}
+
+static int source_list(void *ctx, const char *dir, struct svec *names, struct cf_err *e)
+{
+	return repo_src_list(ctx, dir, names, e);
+}
+
+static int source_read(void *ctx, const char *path, size_t max, char **buf, size_t *len,
+		       struct cf_err *e)
+{
+	return repo_src_read(ctx, path, max, buf, len, e);
+}
+
+struct cf_source repo_src_source(struct repo_src *src)
+{
+	struct cf_source s = {src, source_list, source_read, repo_src_commit(src)};
+	return s;
 }

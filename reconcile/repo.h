@@ -11,13 +11,14 @@
 
 #include <stddef.h>
 
-#include "reconcile/diag.h"
-#include "reconcile/model.h"
+#include "reconcile/base/diag.h"
+#include "reconcile/base/model.h"
+#include "reconcile/base/source.h"
 
-/* Error codes this module puts in struct cf_err (see schema/load.h for the whole CF1xx table). */
-#define REPO_CODE_IO	 "CF100" /* cannot open, list or read */
-#define REPO_CODE_SIZE	 "CF101" /* file larger than the caller's cap */
-#define REPO_CODE_ESCAPE "CF102" /* path or symbolic link leads outside the repository */
+/* Error codes: SOURCE_CODE_* (reconcile/base/source.h). */
+#define REPO_CODE_IO	 SOURCE_CODE_IO
+#define REPO_CODE_SIZE	 SOURCE_CODE_SIZE
+#define REPO_CODE_ESCAPE SOURCE_CODE_ESCAPE
 
 struct repo_src;
 
@@ -53,6 +54,9 @@ int repo_src_read(struct repo_src *src, const char *path, size_t max_bytes, char
  * a git repository; "" when there is none. Borrowed; valid until repo_src_free.
  */
 const char *repo_src_commit(const struct repo_src *src);
+
+/* Returns src as the loader's file source (borrowing src; valid until repo_src_free). */
+struct cf_source repo_src_source(struct repo_src *src);
 
 /* Returns the absolute, symlink-free repository root (for {file: PATH}). Borrowed. */
 const char *repo_src_root(const struct repo_src *src);

@@ -1,4 +1,4 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/repo_ledger.h"
 
 #include <stdlib.h>
@@ -11,8 +11,8 @@
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 #define REPO_LEDGER_SIG_NAME	   "cacheform"
 #define REPO_LEDGER_SIG_EMAIL	   "cacheform@localhost"

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 #include "reconcile/ledger.h"
 
 #define REPO_LEDGER_REF		"refs/cacheform/ledger"

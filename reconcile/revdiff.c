@@ -1,7 +1,7 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/render.h"
 #include "reconcile/revdiff.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 const char *revdiff_ep_kind_name(enum revdiff_ep_kind k)
 {

@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 #include "reconcile/diff.h"
-#include "reconcile/model.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/model.h"
+#include "reconcile/base/sb.h"
 
 enum revdiff_ep_kind { REVDIFF_EP_ADDED, REVDIFF_EP_REMOVED, REVDIFF_EP_CHANGED };
 enum revdiff_purge_kind { REVDIFF_PURGE_NEW, REVDIFF_PURGE_EDITED, REVDIFF_PURGE_REMOVED };

@@ -2,7 +2,7 @@
  * Secret resolution. A secret file must be private to its owner: a key that other local
  * users can read is already leaked, so refusing it is the only safe answer.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/secret.h"
 
 #include <errno.h>
@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 #include "reconcile/sign.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #define SECRET_PERM_MASK 077 /* any group or other permission bit */
 

@@ -6,8 +6,8 @@
 #ifndef CF_SECRET_H
 #define CF_SECRET_H
 
-#include "reconcile/diag.h"
-#include "reconcile/model.h"
+#include "reconcile/base/diag.h"
+#include "reconcile/base/model.h"
 
 #define SECRET_FILE_MAX 65536 /* bytes; a key or password file, not a data file */
 

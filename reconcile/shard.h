@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 
 #define SHARD_MAX_COUNT 4096u /* more shards than this is a typo, not a fleet */
 

@@ -2,7 +2,7 @@
  * AzureCDN and CDN Pro request signing (reference/azure-china-api.md §1,
  * reference/cdnpro-api.md §2.1). OpenSSL is used only for HMAC and base64.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "reconcile/sign.h"
 
 #include <time.h>
@@ -10,8 +10,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 /* A signed URL has a handful of query pairs; more is not a URL we built. */
 #define SIGN_MAX_QUERY_PAIRS 64

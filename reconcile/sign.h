@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 
 #define SIGN_AZURECN_DATE_LEN 19 /* "yyyy-MM-dd HH:mm:ss" */
 #define SIGN_RFC1123_DATE_MAX 40

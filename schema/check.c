@@ -1,10 +1,10 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "schema/check.h"
 
 #include <ctype.h>
 #include <strings.h>
 
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 #include "schema/check_int.h"
 #include "schema/urlcheck.h"
 

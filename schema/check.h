@@ -75,8 +75,8 @@
 
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
-#include "reconcile/model.h"
+#include "reconcile/base/diag.h"
+#include "reconcile/base/model.h"
 
 #define CHECK_ITEM_MAX	       1024 /* a cache rule item */
 #define CHECK_NAME_MAX	       128  /* account, endpoint and purge names */

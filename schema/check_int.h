@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "reconcile/diag.h"
-#include "reconcile/model.h"
+#include "reconcile/base/diag.h"
+#include "reconcile/base/model.h"
 
 #define CHECK_QUOTE_MAX	     80 /* bytes of a user value quoted in a message */
 #define CHECK_SCHEME_SEP_LEN 3	/* "://" */

@@ -3,10 +3,10 @@
  * references, URL and path entries against the endpoints' hosts, cdnpro-only lists and regex,
  * azure preload paths, duplicates. Part of the check module (schema/check_int.h).
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "schema/check.h"
 
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 #include "schema/check_int.h"
 #include "schema/urlcheck.h"
 

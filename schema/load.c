@@ -3,11 +3,11 @@
  * tables over schema/yread.h, and reading the repository file by file. Knows nothing of
  * libyaml; the tree of each file is freed as soon as the file is converted.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "schema/load.h"
 #include "schema/yread.h"
 #include "schema/ytree.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -446,14 +446,14 @@ int load_buffer(struct config *c, enum load_kind kind, const char *file, const c
 	return ret;
 }
 
-static int load_path(struct yread *x, struct repo_src *src, enum load_kind kind, const char *path)
+static int load_path(struct yread *x, const struct cf_source *src, enum load_kind kind, const char *path)
 {
 	struct cf_err e;
 	char *buf = NULL;
 	size_t len = 0;
 	const char *file = load_intern(x->c, path);
 	err_clear(&e);
-	if (repo_src_read(src, file, LOAD_MAX_FILE_BYTES, &buf, &len, &e) < 0) {
+	if (src->read(src->ctx, file, LOAD_MAX_FILE_BYTES, &buf, &len, &e) < 0) {
 		/* Whole-file problems point at the file's first character. */
 		e.pos.file = file;
 		e.pos.line = e.pos.col = 1;
@@ -465,15 +465,15 @@ static int load_path(struct yread *x, struct repo_src *src, enum load_kind kind,
 	return ret;
 }
 
-static int load_dir(struct yread *x, struct repo_src *src, const char *dir, enum load_kind kind)
+static int load_dir(struct yread *x, const struct cf_source *src, const char *dir, enum load_kind kind)
 {
 	struct svec names = {0};
 	struct cf_err e;
 	int ret = 0;
 	err_clear(&e);
-	if (repo_src_list(src, dir, &names, &e) < 0) {
+	if (src->list(src->ctx, dir, &names, &e) < 0) {
 		if (!e.code[0])
-			snprintf(e.code, sizeof(e.code), "%s", REPO_CODE_IO);
+			snprintf(e.code, sizeof(e.code), "%s", SOURCE_CODE_IO);
 		diag_add_err(x->t.d, &e);
 		ret = CF_EIO;
 	}
@@ -484,12 +484,12 @@ static int load_dir(struct yread *x, struct repo_src *src, const char *dir, enum
 	return ret;
 }
 
-int load_repo(struct repo_src *src, struct config **out, struct diag_list *d)
+int load_repo(const struct cf_source *src, struct config **out, struct diag_list *d)
 {
 	struct yread x;
 	int ret, r;
 	load_ctx_init(&x, config_new(), d);
-	snprintf(x.c->commit, sizeof(x.c->commit), "%s", repo_src_commit(src));
+	snprintf(x.c->commit, sizeof(x.c->commit), "%s", src->commit);
 	ret = load_path(&x, src, LOAD_SETTINGS, "cacheform.yaml");
 	r = load_dir(&x, src, "endpoints", LOAD_ENDPOINT);
 	ret = ret == CF_EIO || r == CF_EIO ? CF_EIO : ret ? ret : r;

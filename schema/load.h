@@ -31,13 +31,14 @@
 
 #include <stddef.h>
 
-#include "reconcile/diag.h"
-#include "reconcile/model.h"
-#include "reconcile/repo.h"
+#include "reconcile/base/diag.h"
+#include "reconcile/base/model.h"
+#include "reconcile/base/source.h"
 
 #define LOAD_MAX_FILE_BYTES ((size_t)8 << 20)
 
 enum load_kind { LOAD_SETTINGS, LOAD_ENDPOINT, LOAD_PURGE };
+
 
 /*
  * Loads cacheform.yaml, endpoints/ *.yaml|yml and purges/ *.yaml|yml from src into a new
@@ -48,7 +49,7 @@ enum load_kind { LOAD_SETTINGS, LOAD_ENDPOINT, LOAD_PURGE };
  * Returns 0 when no error was added, CF_EINVAL when some were, CF_EIO when a directory
  * could not be listed (also added to d).
  */
-int load_repo(struct repo_src *src, struct config **out, struct diag_list *d);
+int load_repo(const struct cf_source *src, struct config **out, struct diag_list *d);
 
 /*
  * Loads one file's bytes (of the given kind) into c, as load_repo does for each file.

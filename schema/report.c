@@ -1,6 +1,6 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "schema/report.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 
 #include <unistd.h>
 

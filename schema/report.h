@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 
 enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_GITHUB, REPORT_SARIF };
 

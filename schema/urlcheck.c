@@ -1,6 +1,6 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "schema/urlcheck.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #include <limits.h>
 
@@ -569,7 +569,7 @@ static enum url_problem re_compile(const char *re, char *msg, size_t msgsz, size
 		pcre2_code_free(rx);
 		return URL_OK;
 	}
-	/* Out of memory ends the process (reconcile/xmem.h); it is not a problem of the regex. */
+	/* Out of memory ends the process (reconcile/base/xmem.h); it is not a problem of the regex. */
 	if (code == PCRE2_ERROR_HEAP_FAILED) {
 		xmem_oom("compiling a regex");
 	}

@@ -1,7 +1,7 @@
 /* Node tree -> plain structs: typed readers and field tables (see yread.h). */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "schema/yread.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #define YREAD_MSG_MAX	 1024
 #define YREAD_SMALL_MAP	 16 /* maps up to this size check duplicates pairwise */

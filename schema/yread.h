@@ -4,7 +4,7 @@
  * of which files hold what; schema/load.c has the field tables for cacheform's three kinds of
  * file. Every reader reports its own error (on the tree's diag_list) and goes on.
  *
- * Lists are packed into the config's arena (borrowed svecs, see reconcile/model.h).
+ * Lists are packed into the config's arena (borrowed svecs, see reconcile/base/model.h).
  */
 #ifndef CF_YREAD_H
 #define CF_YREAD_H
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "reconcile/model.h"
+#include "reconcile/base/model.h"
 #include "schema/ytree.h"
 
 /* The config being filled and the tree of the file being read. */

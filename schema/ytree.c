@@ -1,7 +1,7 @@
 /* YAML bytes -> node tree (see ytree.h). The only file that includes yaml.h. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "schema/ytree.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 
 #define YTREE_MAX_DEPTH	      64     /* nested collections in one file */
 #define YTREE_MAX_NODES	      500000 /* nodes in one file, before alias expansion */

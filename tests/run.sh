@@ -14,6 +14,13 @@ LOG=$BUILD/$VARIANT/test-logs
 rm -rf "$LOG"; mkdir -p "$LOG"
 passed=0 failed=0
 
+# The layering ARCHITECTURE.md states (include rules, libraries at the edge).
+if bash tests/lint_layers.sh >"$LOG/lint_layers.log" 2>&1; then
+	passed=$((passed + 1)); echo "ok   lint-layers"
+else
+	failed=$((failed + 1)); echo "FAIL lint-layers"; cat "$LOG/lint_layers.log"
+fi
+
 # cmocka: one binary per module; TAP output counts each test.
 for t in $BUILD/$VARIANT/unit/test_*; do
 	[ -x "$t" ] || continue

@@ -1,6 +1,7 @@
 /* cacheform apply: plan (or load a saved plan and prove it still holds), then execute it. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
+#include "cmd/cacheform/cmd_load.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -182,14 +183,14 @@ int cmd_apply(int argc, char **argv)
 		have_pf = true;
 		select_from_planfile(&pf, &opt_only);
 	}
-	struct engine_opts eo = {opt_repo, opt_ref, &opt_only, opt_parallelism, true};
+	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, true};
 	struct engine_plan_opts po = {have_pf && pf.no_purges};
 	if (have_pf && pf.neps == 0 && pf.npurges == 0) {
 		printf("The plan is empty.\n");
 		ret = EXIT_OK;
 		goto out;
 	}
-	if (engine_open(&en, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
+	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
 	    engine_read_all(&en) < 0 || engine_plan(&en, &po, &p, &e) < 0) {
 		err_print(&e);
 		goto out;

@@ -5,14 +5,14 @@
  * merge, and whether the head validates. Without --head the working tree is the head (what
  * the checked-out pull request holds, uncommitted edits included).
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
+#include "cmd/cacheform/cmd_load.h"
 #include "reconcile/render.h"
 #include "reconcile/repo.h"
 #include "reconcile/revdiff.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 #include "schema/check.h"
-#include "schema/load.h"
 #include "schema/report.h"
 
 #define DIFF_SHORT_COMMIT 12
@@ -42,18 +42,21 @@ struct side {
 
 static int side_load(struct side *s, const char *rev, struct cf_err *e)
 {
-	struct repo_src *src = NULL;
+	struct cmd_repo r;
 	s->rev = rev;
-	diag_init(&s->diags);
-	int rc = repo_src_open(opt_repo, rev, &src, e);
-	if (rc < 0)
+	int rc = cmd_load(opt_repo, rev, NULL, &r);
+	s->diags = r.diags;
+	diag_init(&r.diags);
+	if (!r.src) {
+		rc = err_set(e, CF_EIO, "%s",
+			     s->diags.n ? s->diags.v[0].msg : "cannot open the repository");
+		cmd_repo_release(&r);
 		return rc;
-	snprintf(s->commit, sizeof(s->commit), "%s", repo_src_commit(src));
-	(void)load_repo(src, &s->cfg, &s->diags);
-	/* check_config also normalises (".jpg" -> "jpg"), so both sides compare alike. */
-	(void)check_config(s->cfg, NULL, &s->diags);
-	diag_sort(&s->diags);
-	repo_src_free(src);
+	}
+	snprintf(s->commit, sizeof(s->commit), "%s", r.cfg->commit);
+	s->cfg = r.cfg;
+	r.cfg = NULL;
+	cmd_repo_release(&r);
 	return CF_OK;
 }
 

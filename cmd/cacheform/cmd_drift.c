@@ -4,14 +4,15 @@
  * endpoint could not be checked (an incomplete check must not pass as clean), 0 otherwise.
  * --shard I/N checks the endpoints whose name hashes to shard I of N (1-based).
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
+#include "cmd/cacheform/cmd_load.h"
 #include "reconcile/drift.h"
 #include "reconcile/engine.h"
 #include "reconcile/render.h"
 #include "reconcile/repo_ledger.h"
 #include "reconcile/revdiff.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 #include "reconcile/shard.h"
 
 #define DRIFT_SHORT_COMMIT 12
@@ -257,8 +258,8 @@ static int drift_parse_args(int argc, char **argv, enum drift_format *fmt, struc
 
 static int drift_check(struct drift_run *run, struct cf_err *e)
 {
-	struct engine_opts eo = {opt_repo, opt_ref, &opt_only, 0, false};
-	int rc = engine_open(&run->en, &eo, e);
+	struct engine_opts eo = {NULL, NULL, &opt_only, 0, false};
+	int rc = cmd_engine_open(&run->en, opt_repo, opt_ref, &eo, e);
 	if (rc < 0)
 		return rc;
 	if (run->en.rl)

@@ -5,16 +5,16 @@
  * first), since two files managing one endpoint would fight. The written file is validated
  * with the rest of the repository and removed again if it does not pass.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
+#include "cmd/cacheform/cmd_load.h"
 #include "reconcile/http.h"
 #include "reconcile/import.h"
 #include "reconcile/provider.h"
 #include "reconcile/repo.h"
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 #include "schema/check.h"
-#include "schema/load.h"
 #include "schema/report.h"
 
 #include <errno.h>
@@ -234,20 +234,14 @@ static int write_file(struct import_run *run, struct cf_err *e)
 static int validate_repo(const char *what, struct config **cfg, struct repo_src **src,
 			 struct cf_err *e)
 {
-	struct diag_list d;
-	struct report_opts ro = {REPORT_TEXT, opt_repo, NULL};
-	diag_init(&d);
-	int rc = repo_src_open(opt_repo, NULL, src, e);
-	if (rc == 0) {
-		(void)load_repo(*src, cfg, &d);
-		(void)check_config(*cfg, NULL, &d);
-		if (d.nerrors) {
-			diag_sort(&d);
-			(void)report_write(stderr, &d, &ro);
-			rc = err_set(e, CF_EINVAL, "%s does not validate", what);
-		}
+	struct cmd_repo r;
+	int rc = cmd_load(opt_repo, NULL, NULL, &r);
+	if (rc < 0) {
+		(void)cmd_load_print(stderr, &r);
+		rc = err_set(e, CF_EINVAL, "%s does not validate", what);
 	}
-	diag_release(&d);
+	cmd_repo_take(&r, src, cfg);
+	cmd_repo_release(&r);
 	return rc;
 }
 

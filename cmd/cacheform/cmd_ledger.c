@@ -1,6 +1,7 @@
 /* cacheform ledger list | show ID | mark ID...: read and adopt records on refs/cacheform/ledger. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
+#include "cmd/cacheform/cmd_load.h"
 
 #include <inttypes.h>
 #include <time.h>
@@ -9,7 +10,7 @@
 #include "reconcile/ledger.h"
 #include "reconcile/planfile.h"
 #include "reconcile/repo_ledger.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 static const char *opt_repo, *opt_message;
 
@@ -96,12 +97,12 @@ static int ledger_mark(char **ids, int n)
 {
 	struct engine en;
 	struct cf_err e;
-	struct engine_opts eo = {opt_repo, NULL, NULL, 0, true};
+	struct engine_opts eo = {NULL, NULL, NULL, 0, true};
 	struct ledger_purge *recs = NULL;
 	size_t nrec = 0, cap = 0;
 	int ret = EXIT_ERROR;
 	err_clear(&e);
-	if (engine_open(&en, &eo, &e) < 0) {
+	if (cmd_engine_open(&en, opt_repo, NULL, &eo, &e) < 0) {
 		err_print(&e);
 		goto out;
 	}

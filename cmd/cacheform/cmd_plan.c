@@ -1,6 +1,7 @@
 /* cacheform plan: read every selected endpoint once, diff it, print the plan. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
+#include "cmd/cacheform/cmd_load.h"
 
 #include <unistd.h>
 
@@ -69,9 +70,9 @@ int cmd_plan(int argc, char **argv)
 	}
 	err_clear(&e);
 	plan_init(&p);
-	struct engine_opts eo = {opt_repo, opt_ref, &opt_only, opt_parallelism, false};
+	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false};
 	struct engine_plan_opts po = {opt_no_purges};
-	if (engine_open(&en, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
+	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
 	    engine_read_all(&en) < 0 || engine_plan(&en, &po, &p, &e) < 0) {
 		err_print(&e);
 		goto out;

@@ -1,9 +1,7 @@
 /* cacheform validate: load the desired state, check it offline, report every finding. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
-#include "reconcile/repo.h"
-#include "schema/check.h"
-#include "schema/load.h"
+#include "cmd/cacheform/cmd_load.h"
 #include "schema/report.h"
 
 static const char *opt_repo, *opt_ref, *opt_format;
@@ -16,22 +14,6 @@ const struct opt validate_opts[] = {
     {"strict", 0, OPT_BOOL, &opt_strict, NULL, "treat warnings as errors"},
     {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
 };
-
-/* Loads and checks; every problem, even failing to open the repository, lands in d. */
-static void validate_run(struct diag_list *d, struct config **c)
-{
-	struct repo_src *src = NULL;
-	struct check_opts co = {.strict = opt_strict};
-	struct cf_err e;
-	err_clear(&e);
-	if (repo_src_open(opt_repo, opt_ref, &src, &e) < 0) {
-		diag_add_err(d, &e);
-		return;
-	}
-	(void)load_repo(src, c, d);
-	(void)check_config(*c, &co, d);
-	repo_src_free(src);
-}
 
 static void validate_summary(const struct config *c, const struct diag_list *d)
 {
@@ -48,8 +30,8 @@ static void validate_summary(const struct config *c, const struct diag_list *d)
 int cmd_validate(int argc, char **argv)
 {
 	struct report_opts ro = {REPORT_TEXT, NULL, NULL};
-	struct diag_list d;
-	struct config *c = NULL;
+	struct cmd_repo r;
+	struct check_opts co = {.strict = false};
 	int npos, ret;
 	if (opt_parse("validate", validate_opts, argc, argv, &npos) < 0)
 		return EXIT_USAGE;
@@ -63,15 +45,15 @@ int cmd_validate(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	ro.path_prefix = opt_repo;
-	diag_init(&d);
-	validate_run(&d, &c);
-	diag_sort(&d);
-	ret = d.nerrors ? EXIT_ERROR : EXIT_OK;
-	if (report_write(stdout, &d, &ro) < 0)
+	co.strict = opt_strict;
+	(void)cmd_load(opt_repo, opt_ref, &co, &r);
+	ret = r.diags.nerrors ? EXIT_ERROR : EXIT_OK;
+	if (report_write(stdout, &r.diags, &ro) < 0)
 		ret = EXIT_ERROR;
-	if (ro.format == REPORT_TEXT && c)
-		validate_summary(c, &d);
-	config_free(c);
-	diag_release(&d);
+	if (ro.format == REPORT_TEXT && r.cfg)
+		validate_summary(r.cfg, &r.diags);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		ret = EXIT_ERROR;
+	cmd_repo_release(&r);
 	return ret;
 }

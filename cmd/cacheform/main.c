@@ -1,4 +1,4 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
 
 #ifndef CACHEFORM_VERSION

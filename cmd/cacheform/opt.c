@@ -1,4 +1,4 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/cacheform/opt.h"
 
 #include <errno.h>

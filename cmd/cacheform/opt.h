@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 
-#include "reconcile/model.h"
+#include "reconcile/base/model.h"
 
 enum opt_type {
 	OPT_BOOL,    /* bool *; no argument */

@@ -1,4 +1,4 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_admin.h"
 #include "cmd/fakecdn/fk_arm.h"
 #include "cmd/fakecdn/fk_china.h"

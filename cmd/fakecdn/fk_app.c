@@ -1,12 +1,12 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_app.h"
 #include "cmd/fakecdn/fk_admin.h"
 #include "cmd/fakecdn/fk_arm.h"
 #include "cmd/fakecdn/fk_china.h"
 #include "cmd/fakecdn/fk_pro.h"
 #include "cmd/fakecdn/fk_util.h"
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 #include <errno.h>
 #include <strings.h>

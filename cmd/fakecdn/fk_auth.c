@@ -1,8 +1,8 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_auth.h"
 #include "cmd/fakecdn/fk_util.h"
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 #include <ctype.h>
 #include <strings.h>

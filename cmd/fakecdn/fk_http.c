@@ -1,7 +1,7 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_http.h"
 #include "cmd/fakecdn/fk_util.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #include <strings.h>
 

@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 #include "cmd/fakecdn/fk_http.h"
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 
 #define FK_TOKEN_HEX 64
 

@@ -1,6 +1,6 @@
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_util.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #include <ctype.h>
 #include <time.h>

@@ -3,12 +3,12 @@
  * (azure-china, azure ARM + Entra ID tokens, cdnpro), with a JSON state file, a journal of
  * every request and fault injection. See examples/fakecdn/README.md.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_app.h"
 #include "cmd/fakecdn/fk_server.h"
 #include "cmd/fakecdn/fk_state.h"
 #include "cmd/fakecdn/fk_util.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,6 +1,6 @@
 /* The azurecn driver's response decoders on hostile responses (see fuzz_prov.h for the input
  * layout and the properties checked). */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include "tests/fuzz/fuzz_prov.h"
 

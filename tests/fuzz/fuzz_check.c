@@ -11,7 +11,7 @@
  * base URL is https (or loopback http), and no host, purge URL or cache item carries a control byte
  * (header injection).
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include "schema/check.h"
 #include "schema/load.h"

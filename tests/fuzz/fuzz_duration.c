@@ -3,9 +3,9 @@
  * 0..MODEL_TTL_MAX, failures name a reason, and duration_format's output parses back to the
  * same number of seconds.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
-#include "reconcile/model.h"
+#include "reconcile/base/model.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

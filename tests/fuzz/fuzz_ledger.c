@@ -8,13 +8,13 @@
  * LEDGER_MAX_TASKS with batch indices in range; it survives encode -> decode unchanged; its
  * names map to one safe path component; and summing its quota usage cannot overflow.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include <string.h>
 
 #include "reconcile/ledger.h"
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 #include "tests/fuzz/fuzz.h"
 
 #define FUZZ_SB_CAP   ((size_t)8 << 20)

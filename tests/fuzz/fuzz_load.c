@@ -5,7 +5,7 @@
  * code and a message and points into the config's file table, and whatever the loader put in
  * the model is within the model's documented ranges.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include "schema/load.h"
 #include "tests/fuzz/fuzz.h"

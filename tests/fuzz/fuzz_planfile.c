@@ -6,7 +6,7 @@
  * purges, purges only for endpoints in the plan, and desired caches whose rules have items and
  * TTLs within the model's range.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include "reconcile/planfile.h"
 #include "tests/fuzz/fuzz.h"

@@ -14,7 +14,7 @@
 #ifndef CF_FUZZ_PROV_H
 #define CF_FUZZ_PROV_H
 
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include <time.h>
 
@@ -22,7 +22,7 @@
 #include "reconcile/prov_int.h"
 #include "reconcile/provider.h"
 #include "reconcile/redact.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 #include "tests/fuzz/fuzz.h"
 
 #define FUZZ_BASE "https://cdn.fuzz.invalid"

@@ -5,7 +5,7 @@
  * within the length cap, no "." or ".." path segment (plain or percent-encoded), a base URL
  * is https or loopback http, and url_split's pieces lie inside the input.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include <ctype.h>
 #include <strings.h>

@@ -6,7 +6,7 @@
  * (a sanitizer report or crash aborts the process with its own status), 1 on an I/O error or
  * when no input was found at all.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "reconcile/prov_int.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/xmem.h"
 
 /* One opened account and one endpoint on it: every driver test's state. */
 struct fx {

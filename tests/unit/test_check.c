@@ -2,13 +2,13 @@
  * Unit tests: every content rule of schema/check.c. Configs are built programmatically with
  * known positions; a rejected row asserts the code, the severity and file:line:col.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "reconcile/model.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/model.h"
+#include "reconcile/base/xmem.h"
 #include "schema/check.h"
 #include "schema/urlcheck.h"
 

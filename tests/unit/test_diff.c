@@ -1,12 +1,12 @@
 /* Unit tests: rule alignment (adds, removes, changes, moves) and flag changes. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include "reconcile/diff.h"
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 /*
  * Builds a cache from "d:/a,/b=60 s:jpg=3600 p:/x=0": space-separated rules, kind letter,

@@ -1,6 +1,6 @@
 /* Unit tests of fakecdn's own pieces: signature checks (vectors computed with the openssl
  * command line, not with cacheform's signing code), date parsing, validators, dispatch. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>

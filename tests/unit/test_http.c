@@ -4,7 +4,7 @@
  * 127.0.0.1 by this file. The server records every request's arrival in shared memory so
  * tests can check ordering, attempt counts and connection reuse.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "reconcile/http.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 
 /* ---- retry decisions ---- */
 
@@ -797,7 +797,7 @@ static void test_http__tls_verification(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/cf-tls-XXXXXX", u[64], ca[64];
-	int port;
+	int port = 0;
 	assert_non_null(mkdtemp(dir));
 	pid_t pid = tls_server_start(dir, &port);
 	if (pid < 0)

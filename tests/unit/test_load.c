@@ -1,5 +1,5 @@
 /* Unit tests: YAML -> struct config, and every YAML-level rejection with its code and place. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -14,8 +14,8 @@
 #include <git2.h>
 #include <yaml.h>
 
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 #include "schema/load.h"
 #include "reconcile/repo.h"
 
@@ -458,7 +458,10 @@ static void oom_child(void)
 		struct config *rc = NULL;
 		struct cf_err e;
 		if (repo_src_open(oom_repo, NULL, &src, &e) == 0)
-			(void)load_repo(src, &rc, &d);
+			{
+			struct cf_source ls = repo_src_source(src);
+			(void)load_repo(&ls, &rc, &d);
+		}
 		config_free(rc);
 		repo_src_free(src);
 	}

@@ -1,11 +1,11 @@
 /* Unit tests: durations, string builder, cache comparison. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "reconcile/model.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/model.h"
+#include "reconcile/base/sb.h"
 
 struct dur_case {
 	const char *in;

@@ -19,7 +19,7 @@
  * oom_begin() and oom_end(), and only in the forked children that set a target.
  * Children turn leak checking off: exiting on OOM leaks by design.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -35,13 +35,13 @@
 
 #include "reconcile/diff.h"
 #include "reconcile/ledger.h"
-#include "reconcile/model.h"
+#include "reconcile/base/model.h"
 #include "reconcile/plan.h"
 #include "reconcile/planfile.h"
 #include "reconcile/provider.h"
 #include "reconcile/repo.h"
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 #include "schema/load.h"
 
 /* ---- the interposed allocator ---- */
@@ -324,7 +324,10 @@ static int scenario_load(void)
 	oom_begin();
 	int rc = repo_src_open(repo_dir, NULL, &src, &e);
 	if (rc == 0) {
-		rc = load_repo(src, &c, &d);
+		{
+			struct cf_source ls = repo_src_source(src);
+			rc = load_repo(&ls, &c, &d);
+		}
 		config_free(c);
 		repo_src_free(src);
 	}

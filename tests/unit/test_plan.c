@@ -1,13 +1,13 @@
 /* Unit tests: plan decisions (actions, safety, purge states, quotas) and the renderers. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include "reconcile/plan.h"
 #include "reconcile/render.h"
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define HASH_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"

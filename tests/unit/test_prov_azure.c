@@ -1,5 +1,5 @@
 /* Unit tests: azure (ARM) driver — token caching, delivery-rule mapping, foreign rules, LROs. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>

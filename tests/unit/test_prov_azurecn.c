@@ -1,6 +1,6 @@
 /* Unit tests: azure-china driver (request building, decoding, batching), shared provider
  * helpers (error line, digest, expansion). */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>

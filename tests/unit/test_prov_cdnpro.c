@@ -1,6 +1,6 @@
 /* Unit tests: cdnpro driver — purge/prefetch batching and bodies, Location tasks, status,
  * quota, signing. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>

@@ -1,11 +1,11 @@
 /* Unit tests: redaction of traces and header validity. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include "reconcile/redact.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 
 struct hdr_case {
 	const char *name, *value, *want;

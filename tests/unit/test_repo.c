@@ -1,5 +1,5 @@
 /* Unit tests: reading the repository from the working tree and from git commits (--ref). */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "reconcile/repo.h"
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 
 #define T_CMD_MAX 8192
 

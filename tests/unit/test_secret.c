@@ -1,5 +1,5 @@
 /* Unit tests: secret resolution from literals, the environment and private files. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 #include "reconcile/secret.h"
 
 struct fixture {

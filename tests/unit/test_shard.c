@@ -1,5 +1,5 @@
 /* Unit tests: drift sharding (reconcile/shard.c). */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>

@@ -5,12 +5,12 @@
  *   printf '%s' "$DATE" | openssl dgst -sha1 -hmac "$KEY" -binary | base64
  * and the dates with `date -u -d @T`.
  */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "reconcile/sb.h"
+#include "reconcile/base/sb.h"
 #include "reconcile/sign.h"
 
 #define AZ_KEY "dGVzdGtleQ==" /* used as UTF-8 bytes, not base64-decoded */

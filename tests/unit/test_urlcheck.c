@@ -1,5 +1,5 @@
 /* Unit tests: URL splitting, host predicates, purge/preload/base URL and CDN Pro regex checks. */
-#include "reconcile/compat.h"
+#include "reconcile/base/compat.h"
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <setjmp.h>

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "reconcile/diag.h"
+#include "reconcile/base/diag.h"
 
 #define MODEL_TTL_MAX INT64_C(3153600000) /* 100 years in seconds */
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "reconcile/banned.h"
+#include "reconcile/base/banned.h"
 
 #define CF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CF_UNUSED(x)	(void)(x)

@@ -1,7 +1,7 @@
-#include "reconcile/compat.h"
-#include "reconcile/diag.h"
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/compat.h"
+#include "reconcile/base/diag.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 #include <stdarg.h>
 

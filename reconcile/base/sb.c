@@ -1,6 +1,6 @@
-#include "reconcile/compat.h"
-#include "reconcile/sb.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/compat.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
 
 #define SB_INITIAL_CAP 64
 

@@ -1,6 +1,6 @@
-#include "reconcile/compat.h"
-#include "reconcile/model.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/compat.h"
+#include "reconcile/base/model.h"
+#include "reconcile/base/xmem.h"
 
 #include <ctype.h>
 

@@ -1,5 +1,5 @@
-#include "reconcile/compat.h"
-#include "reconcile/xmem.h"
+#include "reconcile/base/compat.h"
+#include "reconcile/base/xmem.h"
 
 #define XMEM_MIN_GROW 8
 

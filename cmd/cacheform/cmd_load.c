@@ -1,0 +1,84 @@
+/* Load once: --repo/--ref -> a validated configuration, for every command. */
+#include "reconcile/base/compat.h"
+#include "cmd/cacheform/cmd_load.h"
+
+#include <string.h>
+
+#include "reconcile/base/sb.h"
+#include "reconcile/repo.h"
+#include "schema/load.h"
+#include "schema/report.h"
+
+int cmd_load(const char *dir, const char *ref, const struct check_opts *co, struct cmd_repo *r)
+{
+	struct cf_err e;
+	memset(r, 0, sizeof(*r));
+	r->dir = dir;
+	diag_init(&r->diags);
+	err_clear(&e);
+	if (repo_src_open(dir, ref, &r->src, &e) < 0) {
+		diag_add_err(&r->diags, &e);
+		return e.rc < 0 ? e.rc : CF_EIO;
+	}
+	struct cf_source ls = repo_src_source(r->src);
+	(void)load_repo(&ls, &r->cfg, &r->diags);
+	/* check_config also normalises (".jpg" -> "jpg"), so every command compares alike. */
+	(void)check_config(r->cfg, co, &r->diags);
+	diag_sort(&r->diags);
+	return r->diags.nerrors ? CF_EINVAL : 0;
+}
+
+int cmd_load_print(FILE *f, const struct cmd_repo *r)
+{
+	struct diag_list shown;
+	struct report_opts ro = {REPORT_TEXT, r->dir, NULL};
+	diag_init(&shown);
+	for (size_t i = 0; i < r->diags.n && shown.nerrors < CMD_LOAD_DIAG_SHOWN; i++)
+		if (r->diags.v[i].sev == DIAG_ERROR)
+			diag_add(&shown, DIAG_ERROR, &r->diags.v[i].pos, r->diags.v[i].code, "%s",
+				 r->diags.v[i].msg);
+	int rc = report_write(f, &shown, &ro);
+	if (rc == 0 && r->diags.nerrors > shown.nerrors &&
+	    fprintf(f, "... and %zu more (run 'cacheform validate')\n",
+		    r->diags.nerrors - shown.nerrors) < 0)
+		rc = CF_EIO;
+	diag_release(&shown);
+	return rc;
+}
+
+void cmd_repo_take(struct cmd_repo *r, struct repo_src **src, struct config **cfg)
+{
+	*src = r->src;
+	*cfg = r->cfg;
+	r->src = NULL;
+	r->cfg = NULL;
+}
+
+int cmd_engine_open(struct engine *en, const char *dir, const char *ref,
+		    struct engine_opts *o, struct cf_err *e)
+{
+	struct cmd_repo r;
+	memset(en, 0, sizeof(*en));
+	int rc = cmd_load(dir, ref, NULL, &r);
+	if (rc < 0) {
+		(void)cmd_load_print(stderr, &r);
+		if (r.diags.nerrors)
+			rc = err_set(e, CF_EINVAL, "the configuration has %zu error%s",
+				     r.diags.nerrors, r.diags.nerrors == 1 ? "" : "s");
+		cmd_repo_release(&r);
+		return rc;
+	}
+	cmd_repo_take(&r, &o->src, &o->cfg);
+	cmd_repo_release(&r);
+	return engine_open(en, o, e);
+}
+
+void cmd_repo_release(struct cmd_repo *r)
+{
+	if (!r)
+		return;
+	config_free(r->cfg);
+	repo_src_free(r->src);
+	diag_release(&r->diags);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,56 @@
+/*
+ * Load once: the one place a command turns --repo/--ref into a validated configuration.
+ * Every command that reads the desired state calls cmd_load(), so they all open the
+ * repository the same way, check it the same way and print findings the same way (with the
+ * --repo prefix). The engine (reconcile/) then receives plain validated structs.
+ */
+#ifndef CF_CMD_LOAD_H
+#define CF_CMD_LOAD_H
+
+#include <stdio.h>
+
+#include "reconcile/base/diag.h"
+#include "reconcile/base/model.h"
+#include "reconcile/engine.h"
+#include "schema/check.h"
+
+#define CMD_LOAD_DIAG_SHOWN 20 /* errors printed by cmd_load_print before "and N more" */
+
+struct repo_src;
+
+struct cmd_repo {
+	const char *dir;	/* --repo as given (NULL = "."), for printed paths */
+	struct repo_src *src;	/* NULL when the repository could not be opened */
+	struct config *cfg;	/* NULL only when src is NULL */
+	struct diag_list diags; /* every finding, sorted */
+};
+
+/*
+ * Opens dir (NULL = ".") at ref (NULL = working tree), loads and checks it with co (NULL =
+ * defaults). Every problem, even failing to open, lands in r->diags. Returns 0 when there is
+ * no error finding, CF_EINVAL (or CF_EIO) otherwise; r is always initialised and the caller
+ * releases it with cmd_repo_release.
+ */
+int cmd_load(const char *dir, const char *ref, const struct check_opts *co, struct cmd_repo *r);
+
+/*
+ * Prints r's error findings as text to f (file:line:col with the --repo prefix), at most
+ * CMD_LOAD_DIAG_SHOWN of them, then "... and N more". Returns 0 or CF_EIO when f failed.
+ */
+int cmd_load_print(FILE *f, const struct cmd_repo *r);
+
+/* Hands the source and the config to the caller (for the engine); r keeps the findings. */
+void cmd_repo_take(struct cmd_repo *r, struct repo_src **src, struct config **cfg);
+
+/*
+ * cmd_load (default checks), then engine_open with the loaded configuration. Validation
+ * errors are printed on stderr and e says how many. Returns 0 or a negative code with e
+ * filled; engine_close(en) is always safe afterwards.
+ */
+int cmd_engine_open(struct engine *en, const char *dir, const char *ref,
+		    struct engine_opts *o, struct cf_err *e);
+
+/* Frees what r still owns. NULL-safe. */
+void cmd_repo_release(struct cmd_repo *r);
+
+#endif
