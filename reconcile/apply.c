@@ -204,6 +204,57 @@ void apply_round_drop(struct round *rd)
 	http_req_release(&rd->reqs[--rd->n]);
 }
 
+/* Moves w to the re-read that confirms the write (a fresh read: multi-request reads restart). */
+static void confirm_start(struct wjob *w)
+{
+	live_state_release(&w->x->live);
+	w->x->read = false;
+	w->st = W_CONFIRM;
+}
+
+static void collect_confirm(struct ctx *c, struct round *rd, size_t i)
+{
+	struct wjob *w = &c->w[i];
+	const struct prov_ops *ops = w->x->acct->ops;
+	struct http_req *req = apply_round_slot(rd, R_CONFIRM, i, 0);
+	struct cf_err e;
+	int rc;
+	err_clear(&e);
+	if (w->x->live.step == 0)
+		rc = ops->read_req(w->x->acct->pa, w->x->ep, req, &e);
+	else if (ops->read_next)
+		rc = ops->read_next(w->x->acct->pa, w->x->ep, &w->x->live, req, &e);
+	else
+		rc = err_set(&e, CF_EINVAL, "the driver asked for a second read");
+	if (rc < 0) {
+		apply_round_drop(rd);
+		apply_failed(c, w->item, e.msg);
+		w->st = W_END;
+	}
+}
+
+/* The next request of a multi-request write, or on to the confirmation when there is none. */
+static void collect_next(struct ctx *c, struct round *rd, size_t i)
+{
+	struct wjob *w = &c->w[i];
+	const struct prov_ops *ops = w->x->acct->ops;
+	struct cf_err e;
+	err_clear(&e);
+	w->x->live.wstep++;
+	int rc = ops->write_next(w->x->acct->pa, w->x->ep, &w->x->live,
+				 apply_round_slot(rd, R_WRITE, i, 0), &e);
+	if (rc == PROV_MORE)
+		return;
+	apply_round_drop(rd);
+	if (rc < 0) {
+		apply_failed(c, w->item, e.msg);
+		w->st = W_END;
+		return;
+	}
+	confirm_start(w);
+	collect_confirm(c, rd, i);
+}
+
 static void collect_writes(struct ctx *c, struct round *rd, int64_t now)
 {
 	for (size_t i = 0; i < c->nw; i++) {
@@ -214,12 +265,9 @@ static void collect_writes(struct ctx *c, struct round *rd, int64_t now)
 		if (w->st == W_POLL) {
 			apply_poll_add(rd, R_WPOLL, i, 0, w->x, &w->t, &w->pc, now);
 		} else if (w->st == W_CONFIRM) {
-			if (ops->read_req(w->x->acct->pa, w->x->ep,
-					  apply_round_slot(rd, R_CONFIRM, i, 0), &e) < 0) {
-				apply_round_drop(rd);
-				apply_failed(c, w->item, e.msg);
-				w->st = W_END;
-			}
+			collect_confirm(c, rd, i);
+		} else if (w->st == W_NEXT) {
+			collect_next(c, rd, i);
 		} else if (w->st == W_SUBMIT) {
 			if (!ops->write_req) {
 				apply_failed(c, w->item, "the provider has no cache-rule API");
@@ -250,8 +298,11 @@ static void write_done(struct ctx *c, struct wjob *w, int64_t now)
 			     w->t.message ? w->t.message : "the provider's task failed");
 		w->st = W_END;
 	} else if (!apply_task_running(&w->t)) {
-		w->st = W_CONFIRM;
-	} else if (c->o->no_wait || !w->x->acct->ops->poll_req) {
+		if (w->x->acct->ops->write_next)
+			w->st = W_NEXT;
+		else
+			confirm_start(w);
+	} else if ((c->o->no_wait && !w->x->acct->ops->write_next) || !w->x->acct->ops->poll_req) {
 		apply_item_set(c->r, w->item, APPLY_SUBMITTED, w->t.id ? w->t.id : NULL);
 		w->ok = true; /* as before --no-wait: its purges go without the confirmation */
 		w->st = W_END;
@@ -268,10 +319,15 @@ static void confirm_done(struct ctx *c, struct wjob *w, const struct http_resp *
 {
 	struct eng_endpoint *x = w->x;
 	w->st = W_END;
-	live_state_release(&x->live);
 	err_clear(&x->err);
 	x->rc = x->acct->ops->read_parse(x->ep, resp, &x->live, &x->err);
 	x->read = x->rc == 0;
+	if (x->rc == PROV_MORE) {
+		x->rc = 0;
+		x->live.step++;
+		w->st = W_CONFIRM;
+		return;
+	}
 	if (x->rc < 0) {
 		apply_failed(c, w->item, x->err.msg);
 		return;

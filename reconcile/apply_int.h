@@ -29,6 +29,7 @@ struct pclock {
 enum wstate {
 	W_SUBMIT,  /* the write request is to be sent */
 	W_POLL,	   /* the provider's task runs */
+	W_NEXT,	   /* a multi-request write: the next write request is to be built */
 	W_CONFIRM, /* to be re-read */
 	W_END,	   /* confirmed, failed, or left submitted (--no-wait) */
 };

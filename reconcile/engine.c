@@ -142,10 +142,57 @@ bool engine_needs_read(const struct eng_endpoint *x)
 	return x->ep->mode != MODE_PURGE_ONLY && x->acct->ops->read_req != NULL;
 }
 
-int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n)
+/* Builds x's next read request: the first, or the next one of a multi-request read. */
+static int read_build(struct eng_endpoint *x, struct http_req *req)
+{
+	const struct prov_ops *ops = x->acct->ops;
+	if (x->live.step == 0)
+		return ops->read_req(x->acct->pa, x->ep, req, &x->err);
+	if (!ops->read_next)
+		return err_set(&x->err, CF_EINVAL,
+			       "endpoint '%s': the driver asked for a second read", x->ep->name.s);
+	return ops->read_next(x->acct->pa, x->ep, &x->live, req, &x->err);
+}
+
+/* Sends one request for each endpoint of v together; returns how many of them (moved to the
+ * front of v) need another request. */
+static size_t read_round(struct engine *en, struct eng_endpoint **v, size_t n)
 {
 	struct http_req *reqs = xcalloc(n + 1, sizeof(*reqs));
-	bool *sent = xcalloc(n + 1, sizeof(*sent));
+	struct http_resp *resps = xcalloc(n + 1, sizeof(*resps));
+	struct eng_endpoint **sent = xcalloc(n + 1, sizeof(*sent));
+	size_t ns = 0, more = 0;
+	for (size_t i = 0; i < n; i++) {
+		v[i]->rc = read_build(v[i], &reqs[ns]);
+		if (v[i]->rc < 0)
+			http_req_release(&reqs[ns]);
+		else
+			sent[ns++] = v[i];
+	}
+	if (ns)
+		(void)http_run(en->http, reqs, resps, ns);
+	for (size_t k = 0; k < ns; k++) {
+		struct eng_endpoint *x = sent[k];
+		x->rc = x->acct->ops->read_parse(x->ep, &resps[k], &x->live, &x->err);
+		x->read = x->rc == 0;
+		if (x->rc == PROV_MORE) {
+			x->rc = 0;
+			x->live.step++;
+			v[more++] = x;
+		}
+		http_req_release(&reqs[k]);
+		http_resp_release(&resps[k]);
+	}
+	free(sent);
+	free(resps);
+	free(reqs);
+	return more;
+}
+
+int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n)
+{
+	struct eng_endpoint **pending = xcalloc(n + 1, sizeof(*pending));
+	size_t np = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct eng_endpoint *x = eps[i];
 		live_state_release(&x->live);
@@ -154,34 +201,11 @@ int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n)
 			continue;
 		x->rc = 0;
 		err_clear(&x->err);
-		x->rc = x->acct->ops->read_req(x->acct->pa, x->ep, &reqs[i], &x->err);
-		sent[i] = x->rc == 0;
-		if (!sent[i])
-			http_req_release(&reqs[i]);
+		pending[np++] = x;
 	}
-	/* http_run takes a dense array: requests that failed to build are skipped */
-	struct http_req *dense = xcalloc(n + 1, sizeof(*dense));
-	struct http_resp *dresp = xcalloc(n + 1, sizeof(*dresp));
-	size_t nd = 0;
-	for (size_t i = 0; i < n; i++)
-		if (sent[i])
-			dense[nd++] = reqs[i];
-	if (nd)
-		(void)http_run(en->http, dense, dresp, nd);
-	for (size_t i = 0, k = 0; i < n; i++) {
-		if (!sent[i])
-			continue;
-		struct eng_endpoint *x = eps[i];
-		x->rc = x->acct->ops->read_parse(x->ep, &dresp[k], &x->live, &x->err);
-		x->read = x->rc == 0;
-		http_req_release(&dense[k]);
-		http_resp_release(&dresp[k]);
-		k++;
-	}
-	free(dense);
-	free(dresp);
-	free(sent);
-	free(reqs);
+	while (np)
+		np = read_round(en, pending, np);
+	free(pending);
 	return 0;
 }
 

@@ -57,6 +57,8 @@ void live_state_release(struct live_state *ls)
 	}
 	free(ls->foreign);
 	free(ls->inexact);
+	if (ls->priv && ls->priv_free)
+		ls->priv_free(ls->priv);
 	memset(ls, 0, sizeof(*ls));
 }
 

@@ -44,6 +44,16 @@ struct live_state {
 	 */
 	bool cache_control_unknown;
 	char *inexact;
+	/*
+	 * Multi-request reads and writes (see prov_ops.read_next/write_next). step counts the
+	 * requests of the current read already parsed (0 while parsing the first), wstep the
+	 * writes of the current write already completed. priv is the driver's own progress or
+	 * parsed extras (e.g. foreign rule sets, the property version read), freed through
+	 * priv_free by live_state_release.
+	 */
+	unsigned step, wstep;
+	void *priv;
+	void (*priv_free)(void *priv);
 };
 
 /* True when live's cache is exactly desired (honours cache_control_unknown and inexact). */
@@ -84,6 +94,9 @@ struct quota {
 
 struct prov_account; /* opaque: resolved secrets, signing keys, token cache */
 
+/* Returned by read_parse and write_next when another request of the same read or write follows. */
+#define PROV_MORE 1
+
 struct prov_ops {
 	enum provider_kind kind;
 	/* Per-request caps (SPEC §6). */
@@ -108,6 +121,21 @@ struct prov_ops {
 			 const struct live_state *live, struct http_req *req, struct cf_err *e);
 	int (*write_parse)(const struct endpoint *ep, const struct http_resp *resp,
 			   struct task *out, struct cf_err *e);
+
+	/*
+	 * Optional, for providers whose read or write takes several requests (NULL otherwise).
+	 * Read: read_req builds the first request; when read_parse returns PROV_MORE the engine
+	 * increments ls->step and calls read_next for the next request, then read_parse again on
+	 * the same ls (kept, not released, between the requests of one read).
+	 * Write: write_req builds the first write; after each write's task has completed, the
+	 * engine increments live->wstep and calls write_next, which returns PROV_MORE when it
+	 * filled req with the next write (answered through write_parse and polled like the
+	 * first), 0 when the write is complete (req untouched), or a negative code.
+	 */
+	int (*read_next)(struct prov_account *pa, const struct endpoint *ep,
+			 const struct live_state *ls, struct http_req *req, struct cf_err *e);
+	int (*write_next)(struct prov_account *pa, const struct endpoint *ep,
+			  const struct live_state *live, struct http_req *req, struct cf_err *e);
 
 	/* Expands and splits one manifest for one endpoint into batches; returns the count,
 	 * *out owned by the caller (release each, free the array). Purge batches come first,

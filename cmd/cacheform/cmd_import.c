@@ -160,33 +160,41 @@ static int check_unclaimed(const struct import_run *run, struct cf_err *e)
 
 /* ---- reading the live endpoint ---- */
 
+/* One request of the (possibly multi-request) read; returns read_parse's answer. */
+static int read_step(const struct prov_ops *ops, struct prov_account *pa, struct http_client *http,
+		     struct import_run *run, struct cf_err *e)
+{
+	struct http_req req;
+	struct http_resp resp;
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	int rc = run->live.step == 0 ? ops->read_req(pa, &run->ep, &req, e)
+		 : ops->read_next    ? ops->read_next(pa, &run->ep, &run->live, &req, e)
+				     : err_set(e, CF_EINVAL, "the driver asked for a second read");
+	if (rc == 0) {
+		(void)http_run(http, &req, &resp, 1);
+		rc = ops->read_parse(&run->ep, &resp, &run->live, e);
+	}
+	http_req_release(&req);
+	http_resp_release(&resp);
+	return rc;
+}
+
 static int read_live(struct import_run *run, struct cf_err *e)
 {
 	const struct prov_ops *ops = prov_get(run->ep.account->provider);
 	struct prov_account *pa = NULL;
 	struct http_client *http = http_new(NULL);
-	struct http_req req;
-	struct http_resp resp;
-	bool sent = false;
-	memset(&req, 0, sizeof(req));
-	memset(&resp, 0, sizeof(resp));
 	int rc = ops->account_open(run->ep.account, repo_src_root(run->src), &pa, e);
 	if (rc == 0)
 		rc = ops->account_ready(pa, http, e);
-	if (rc == 0)
-		rc = ops->read_req(pa, &run->ep, &req, e);
-	if (rc == 0) {
-		sent = true;
-		(void)http_run(http, &req, &resp, 1);
-		rc = ops->read_parse(&run->ep, &resp, &run->live, e);
+	while (rc == 0 && (rc = read_step(ops, pa, http, run, e)) == PROV_MORE) {
+		run->live.step++;
+		rc = 0;
 	}
 	if (rc == 0 && !run->live.exists)
 		rc = err_set(e, CF_EAPI, "endpoint '%s' does not exist at the provider",
 			     run->ep.name.s);
-	if (sent) {
-		http_req_release(&req);
-		http_resp_release(&resp);
-	}
 	if (pa)
 		ops->account_close(pa);
 	http_free(http);
