@@ -7,6 +7,7 @@
  */
 #include "reconcile/base/compat.h"
 #include "reconcile/http.h"
+#include "reconcile/base/host.h"
 
 #include <curl/curl.h>
 #include <strings.h>
@@ -90,17 +91,6 @@ static uint32_t rng_next(struct http_client *c)
 
 /* ---- URLs ---- */
 
-static bool host_is_loopback(const char *h)
-{
-	if (strcasecmp(h, "localhost") == 0 || strcmp(h, "[::1]") == 0)
-		return true;
-	unsigned a, b, c, d;
-	char tail;
-	if (sscanf(h, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4)
-		return false;
-	return a == 127 && b < 256 && c < 256 && d < 256 && strspn(h, "0123456789.") == strlen(h);
-}
-
 /* Returns the URL's scheme, host and user parts (each NULL when absent); 0 or -1. */
 static int url_parts(const char *url, char **scheme, char **host, char **user)
 {
@@ -126,7 +116,7 @@ bool http_is_loopback_url(const char *url)
 	char *scheme, *host, *user;
 	bool yes = false;
 	if (url && url_parts(url, &scheme, &host, &user) == 0)
-		yes = host_is_loopback(host);
+		yes = host_is_loopback(host, strlen(host));
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);
@@ -150,7 +140,7 @@ static int check_url(const struct http_req *r, struct cf_err *e)
 		ret =
 		    err_set(e, CF_EINVAL, "%s: URL for '%s' carries user information; refusing it",
 			    r->what, host);
-	else if (strcasecmp(scheme, "http") == 0 && !host_is_loopback(host))
+	else if (strcasecmp(scheme, "http") == 0 && !host_is_loopback(host, strlen(host)))
 		ret =
 		    err_set(e, CF_EINVAL,
 			    "%s: refusing plain http to '%s'; only loopback hosts may use http://",

@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/render.h"
+#include "reconcile/base/tty.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ int render_format_parse(const char *s, enum render_format *out)
 
 void render_rule_json(const struct rule *r, struct sb *sb)
 {
+	char ttl[32];
 	if (!r) {
 		sb_adds(sb, "null");
 		return;
@@ -41,18 +43,51 @@ void render_rule_json(const struct rule *r, struct sb *sb)
 			sb_addc(sb, ',');
 		sb_add_json_str(sb, r->items.v[i].s);
 	}
-	sb_addf(sb, "],\"ttl\":%lld,\"name\":", (long long)r->ttl);
-	if (r->name.s)
+	duration_format(r->ttl, ttl, sizeof(ttl));
+	sb_addf(sb, "],\"ttl\":%lld,\"ttl_text\":\"%s\"", (long long)r->ttl, ttl);
+	if (r->name.s) {
+		sb_adds(sb, ",\"name\":");
 		sb_add_json_str(sb, r->name.s);
-	else
-		sb_adds(sb, "null");
+	}
 	sb_addc(sb, '}');
+}
+
+static void index_json(long i, struct sb *sb)
+{
+	if (i < 0)
+		sb_adds(sb, "null");
+	else
+		sb_addf(sb, "%ld", i);
+}
+
+void render_change_json(const struct diff_entry *de, const struct rule *before,
+			const struct rule *after, struct sb *sb)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} fields[] = {{DIFF_F_KIND, "kind"}, {DIFF_F_ITEMS, "items"}, {DIFF_F_TTL, "ttl"}};
+	bool first = true;
+	sb_addf(sb, "{\"change\":\"%s\",\"before_index\":", diff_op_name(de->op));
+	index_json(de->before, sb);
+	sb_adds(sb, ",\"after_index\":");
+	index_json(de->after, sb);
+	sb_adds(sb, ",\"before\":");
+	render_rule_json(before, sb);
+	sb_adds(sb, ",\"after\":");
+	render_rule_json(after, sb);
+	sb_adds(sb, ",\"fields\":[");
+	for (size_t i = 0; i < CF_ARRAY_LEN(fields); i++)
+		if (de->fields & fields[i].bit) {
+			sb_addf(sb, "%s\"%s\"", first ? "" : ",", fields[i].name);
+			first = false;
+		}
+	sb_adds(sb, "]}");
 }
 
 bool render_want_color(int fd)
 {
-	const char *nc = getenv("NO_COLOR");
-	return isatty(fd) && !(nc && *nc);
+	return tty_colour(fd);
 }
 
 static void ttl_text(int64_t ttl, struct sb *out)

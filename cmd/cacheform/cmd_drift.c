@@ -166,12 +166,10 @@ static void json_changes(struct sb *sb, const struct drift_ep *d)
 	sb_adds(sb, ",\"changes\":[");
 	for (size_t i = 0; i < d->diff.n; i++) {
 		const struct diff_entry *de = &d->diff.v[i];
-		sb_addf(sb, "%s{\"op\":\"%s\",\"live\":", i ? "," : "", diff_op_name(de->op));
-		render_rule_json(de->before >= 0 ? &d->live.rules[de->before] : NULL, sb);
-		sb_adds(sb, ",\"desired\":");
-		render_rule_json(de->after >= 0 ? &d->desired.rules[de->after] : NULL, sb);
-		sb_addf(sb, ",\"live_position\":%ld,\"desired_position\":%ld}",
-			de->before < 0 ? -1 : de->before + 1, de->after < 0 ? -1 : de->after + 1);
+		if (i)
+			sb_addc(sb, ',');
+		render_change_json(de, de->before >= 0 ? &d->live.rules[de->before] : NULL,
+				   de->after >= 0 ? &d->desired.rules[de->after] : NULL, sb);
 	}
 	sb_adds(sb, "],\"flags\":[");
 	for (size_t i = 0; i < d->diff.nflags; i++)
@@ -207,7 +205,7 @@ static void json_ep(struct sb *sb, const struct drift_ep *d)
 static void render_json(struct sb *sb, const struct drift_run *run)
 {
 	const struct drift_report *r = &run->rep;
-	sb_addf(sb, "{\"format_version\":1,\"commit\":\"%s\",\"ledger\":\"%s\",\"shard\":",
+	sb_addf(sb, "{\"format_version\":2,\"commit\":\"%s\",\"ledger\":\"%s\",\"shard\":",
 		run->en.commit, run->ledger_tip);
 	if (run->sharded)
 		sb_addf(sb, "{\"index\":%u,\"count\":%u}", run->shard.index, run->shard.count);

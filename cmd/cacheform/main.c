@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
+#include "reconcile/base/tty.h"
 
 #ifndef CACHEFORM_VERSION
 #define CACHEFORM_VERSION "0.1.0"
@@ -56,8 +57,9 @@ static void usage_all(FILE *f)
 	fprintf(f, "usage: cacheform COMMAND [OPTIONS]\n\nCommands:\n");
 	for (size_t i = 0; i < CF_ARRAY_LEN(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nGlobal option:\n  --debug    trace every HTTP exchange on stderr, secrets "
-		   "shown as <redacted>\n             (same as CACHEFORM_DEBUG=1)\n");
+	fprintf(f, "\nGlobal options:\n  --debug    trace every HTTP exchange on stderr, secrets "
+		   "shown as <redacted>\n             (same as CACHEFORM_DEBUG=1)\n"
+		   "  --no-color no ANSI colours (also NO_COLOR set to any value, or TERM=dumb)\n");
 	fprintf(f, "\n%s\nRun 'cacheform help COMMAND' for a command's options.\n",
 		exit_codes_help);
 }
@@ -91,9 +93,9 @@ int cmd_help(int argc, char **argv)
 }
 
 /*
- * --debug is global: every command that talks to a provider traces its HTTP exchanges. The
- * HTTP module reads CACHEFORM_DEBUG, so the flag is turned into that variable and removed
- * from argv before the command's own option table sees it.
+ * --debug and --no-color are global. --debug: every command that talks to a provider traces its
+ * HTTP exchanges. The HTTP module reads CACHEFORM_DEBUG, so the flag is turned into that variable
+ * and removed from argv before the command's own option table sees it.
  */
 static int take_global_flags(int argc, char **argv)
 {
@@ -106,6 +108,10 @@ static int take_global_flags(int argc, char **argv)
 		}
 		if (strcmp(argv[i], "--debug") == 0) {
 			setenv("CACHEFORM_DEBUG", "1", 1);
+			continue;
+		}
+		if (strcmp(argv[i], "--no-color") == 0) {
+			tty_disable_colour();
 			continue;
 		}
 		argv[n++] = argv[i];
