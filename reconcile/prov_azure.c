@@ -13,14 +13,15 @@
 
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
+#include "reconcile/base/limits.h"
 #include "reconcile/base/xmem.h"
 
 #define AZ_DEFAULT_BASE	 "https://management.azure.com"
 #define AZ_DEFAULT_LOGIN "https://login.microsoftonline.com"
 #define AZ_DEFAULT_API	 "2024-09-01"
-#define AZ_MAX_PATHS	 100	/* contentPaths per purge request (SPEC §6) */
-#define AZ_MAX_LOAD	 50	/* per load request: the service processes 50 paths at a time */
-#define AZ_MAX_RULES	 25	/* delivery rules per endpoint, preserved ones included */
+#define AZ_MAX_PATHS	 LIM_AZURE_PURGE_PATHS
+#define AZ_MAX_LOAD	 LIM_AZURE_LOAD_PATHS
+#define AZ_MAX_RULES	 LIM_AZURE_RULES
 #define AZ_ODATA_BEFORE	 "2022" /* api-versions older than this use @odata.type */
 #define AZ_ODATA_PREFIX	 "#Microsoft.Azure.Cdn.Models."
 #define AZ_DURATION_MAX	 32

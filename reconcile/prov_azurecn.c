@@ -13,12 +13,13 @@
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/sign.h"
+#include "reconcile/base/limits.h"
 #include "reconcile/base/xmem.h"
 
 #define AZCN_DEFAULT_BASE "https://restapi.cdn.azure.cn"
 #define AZCN_API_QUERY	  "?apiVersion=1.0" /* always sent: it fixes the signed query line */
-#define AZCN_MAX_ITEMS	  100		    /* Files + Directories per request (SPEC §6) */
-#define AZCN_ID_MAX	  64		    /* subscription and endpoint ids (GUIDs) */
+#define AZCN_MAX_ITEMS	  LIM_AZCN_PURGE_ITEMS
+#define AZCN_ID_MAX	  64 /* subscription and endpoint ids (GUIDs) */
 #define AZCN_AUTH_MAX	  512
 
 #define OP_READ	   "read cache rules"

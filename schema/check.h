@@ -76,11 +76,12 @@
 #include <stdbool.h>
 
 #include "reconcile/base/diag.h"
+#include "reconcile/base/limits.h"
 #include "reconcile/base/model.h"
 
 #define CHECK_ITEM_MAX	       1024 /* a cache rule item */
 #define CHECK_NAME_MAX	       128  /* account, endpoint and purge names */
-#define CHECK_AZURE_RULES_MAX  25   /* delivery rules per azure endpoint */
+#define CHECK_AZURE_RULES_MAX  LIM_AZURE_RULES
 #define CHECK_LINT_MAX_ITEMS   1024 /* per endpoint; above this the O(n^2) lints are skipped */
 #define CHECK_RATE_PER_MIN_MAX 100000
 #define CHECK_RATE_BURST_MAX   100000
