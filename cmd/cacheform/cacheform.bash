@@ -12,7 +12,7 @@ _cacheform_options() {
 	validate) echo "--repo --ref --strict --format --help" ;;
 	plan) echo "--repo --ref -e --endpoint --out --format --detailed-exitcode --parallelism --no-purges --help" ;;
 	apply) echo "--repo --ref -e --endpoint --yes -y --force --keep-going --no-wait --timeout --parallelism --help" ;;
-	drift) echo "--repo --ref -e --endpoint --format --shard --help" ;;
+	drift) echo "--repo --ref -e --endpoint --format --shard --parallelism --help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
 	import) echo "--account --remote --name --host --repo --help" ;;
 	ledger) echo "--repo -m --message --help" ;;

@@ -20,12 +20,15 @@
 
 enum drift_format { DRF_TEXT, DRF_JSON, DRF_MARKDOWN };
 
+static unsigned opt_parallelism;
 static const char *opt_repo, *opt_ref, *opt_format, *opt_shard;
 static struct svec opt_only;
 
 const struct opt drift_opts[] = {
     {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME", "check only this endpoint (repeatable)"},
     {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json or markdown"},
+    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N",
+     "concurrent requests (default 8, at most 1024)"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "desired state at this commit instead of the files"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {"shard", 0, OPT_STR, &opt_shard, "I/N",
@@ -256,7 +259,7 @@ static int drift_parse_args(int argc, char **argv, enum drift_format *fmt, struc
 
 static int drift_check(struct drift_run *run, struct cf_err *e)
 {
-	struct engine_opts eo = {NULL, NULL, &opt_only, 0, false};
+	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false};
 	int rc = cmd_engine_open(&run->en, opt_repo, opt_ref, &eo, e);
 	if (rc < 0)
 		return rc;

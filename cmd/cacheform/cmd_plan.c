@@ -21,7 +21,7 @@ const struct opt plan_opts[] = {
     {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json, markdown or github"},
     {"no-purges", 0, OPT_BOOL, &opt_no_purges, NULL, "leave purge manifests out of the plan"},
     {"out", 0, OPT_STR, &opt_out, "FILE", "also save the plan (JSON) for 'cacheform apply FILE'"},
-    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N", "concurrent requests (default 8)"},
+    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N", "concurrent requests (default 8, at most 1024)"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "read the desired state from this commit"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
