@@ -115,10 +115,19 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 			plan_endpoint_release(pe);
 			return NULL;
 		}
-		if (cache_diff_empty(&pe->diff) && !pe->inexact)
+		if (cache_diff_empty(&pe->diff) && !pe->inexact) {
 			pe->action = PLAN_EP_NONE;
-		else
+		} else if (prov_behaves_as(ep, live)) {
+			/* spelled or ordered differently, same caching for every path: no write */
+			pe->action = PLAN_EP_NONE;
+			pe->equivalent = true;
+			cache_diff_release(&pe->diff);
+			memset(&pe->diff, 0, sizeof(pe->diff));
+			free(pe->inexact);
+			pe->inexact = NULL;
+		} else {
 			pe->action = ep->mode == MODE_OBSERVE ? PLAN_EP_DRIFT : PLAN_EP_UPDATE;
+		}
 	}
 	p->neps++;
 	plan_safety(pe, s);

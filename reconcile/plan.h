@@ -44,10 +44,11 @@ struct plan_endpoint {
 	enum provider_kind provider;
 	enum endpoint_mode mode;
 	enum plan_ep_action action;
-	char *error;	      /* owned; read failure (action PLAN_EP_ERROR) */
-	char *inexact;	      /* owned; live settings with no exact model form (forces an update) */
-	bool read;	      /* live state was read */
-	char digest[65];      /* live digest as read; "" when not read */
+	char *error;	 /* owned; read failure (action PLAN_EP_ERROR) */
+	char *inexact;	 /* owned; live settings with no exact model form (forces an update) */
+	bool read;	 /* live state was read */
+	bool equivalent; /* live differs in spelling or order only: behaves as desired (no write) */
+	char digest[65]; /* live digest as read; "" when not read */
 	struct cache desired; /* owned copy */
 	struct cache live;    /* owned copy; empty when not read */
 	struct cache_diff diff;

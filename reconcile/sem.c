@@ -476,6 +476,14 @@ void sem_probe_add_az(struct sem_probe *p, const struct sem_az *az)
 		}
 }
 
+void sem_probe_add_cfg(struct sem_probe *p, const struct sem_cfg *cfg)
+{
+	sem_probe_add_cache(p, &cfg->cn);
+	sem_probe_add_az(p, &cfg->az);
+	if (cfg->hook.probe && cfg->hook.cfg)
+		cfg->hook.probe(cfg->hook.cfg, p);
+}
+
 /* prefix + probe name + optional ".ext", and the prefix alone */
 static void probes_under(const struct sem_probe *p, const char *prefix, struct svec *out,
 			 struct sb *sb)

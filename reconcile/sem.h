@@ -150,13 +150,17 @@ void sem_cn_eval(const struct cache *c, const char *path, struct sem_result *out
  * An evaluator added by another module: fills out for path from cfg (its own struct, owned
  * by the hook: free_cfg releases it, may be NULL). Must follow the struct sem_result contract.
  */
+struct sem_probe;
 typedef void (*sem_eval_fn)(const void *cfg, const char *path, struct sem_result *out);
 typedef void (*sem_free_fn)(void *cfg);
+/* Adds the prefixes, extensions and paths cfg's rules mention (see struct sem_probe). */
+typedef void (*sem_probe_fn)(const void *cfg, struct sem_probe *p);
 
 struct sem_hook {
 	sem_eval_fn eval;
 	void *cfg;
 	sem_free_fn free_cfg;
+	sem_probe_fn probe; /* may be NULL: then only the other side's items are probed */
 };
 
 /* ---- one provider-level configuration of any kind ---- */
@@ -194,6 +198,8 @@ struct sem_probe {
 
 void sem_probe_add_cache(struct sem_probe *p, const struct cache *c);
 void sem_probe_add_az(struct sem_probe *p, const struct sem_az *az);
+/* Adds whatever cfg's kind mentions (its rules, az rules, or the hook's probe function). */
+void sem_probe_add_cfg(struct sem_probe *p, const struct sem_cfg *cfg);
 /* Appends the probe paths to out (owned strings, de-duplicated). */
 void sem_probe_paths(const struct sem_probe *p, struct svec *out);
 void sem_probe_release(struct sem_probe *p);

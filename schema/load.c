@@ -446,7 +446,8 @@ int load_buffer(struct config *c, enum load_kind kind, const char *file, const c
 	return ret;
 }
 
-static int load_path(struct yread *x, const struct cf_source *src, enum load_kind kind, const char *path)
+static int load_path(struct yread *x, const struct cf_source *src, enum load_kind kind,
+		     const char *path)
 {
 	struct cf_err e;
 	char *buf = NULL;
@@ -465,7 +466,8 @@ static int load_path(struct yread *x, const struct cf_source *src, enum load_kin
 	return ret;
 }
 
-static int load_dir(struct yread *x, const struct cf_source *src, const char *dir, enum load_kind kind)
+static int load_dir(struct yread *x, const struct cf_source *src, const char *dir,
+		    enum load_kind kind)
 {
 	struct svec names = {0};
 	struct cf_err e;

@@ -39,7 +39,6 @@
 
 enum load_kind { LOAD_SETTINGS, LOAD_ENDPOINT, LOAD_PURGE };
 
-
 /*
  * Loads cacheform.yaml, endpoints/ *.yaml|yml and purges/ *.yaml|yml from src into a new
  * config, going on past errors so that every file's errors are added to d.

@@ -569,7 +569,8 @@ static enum url_problem re_compile(const char *re, char *msg, size_t msgsz, size
 		pcre2_code_free(rx);
 		return URL_OK;
 	}
-	/* Out of memory ends the process (reconcile/base/xmem.h); it is not a problem of the regex. */
+	/* Out of memory ends the process (reconcile/base/xmem.h); it is not a problem of the regex.
+	 */
 	if (code == PCRE2_ERROR_HEAP_FAILED) {
 		xmem_oom("compiling a regex");
 	}
