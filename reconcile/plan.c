@@ -53,10 +53,28 @@ void plan_release(struct plan *p)
 		free(p->purges[i].quota);
 	}
 	free(p->purges);
+	for (size_t i = 0; i < p->nurls; i++) {
+		free(p->urls[i].endpoint);
+		free(p->urls[i].path);
+	}
+	free(p->urls);
 	for (size_t i = 0; i < p->nquotas; i++)
 		free(p->quotas[i].account);
 	free(p->quotas);
 	memset(p, 0, sizeof(*p));
+}
+
+void plan_add_url_effect(struct plan *p, const char *endpoint, const char *path,
+			 const struct sem_result *before, const struct sem_result *after)
+{
+	xgrow(&p->urls, &p->ucap, p->nurls + 1, sizeof(*p->urls));
+	struct plan_url_effect *u = &p->urls[p->nurls++];
+	u->endpoint = xstrdup(endpoint);
+	u->path = xstrdup(path);
+	u->before_mode = before->mode;
+	u->before_ttl = before->ttl;
+	u->after_mode = after->mode;
+	u->after_ttl = after->ttl;
 }
 
 /* The safety share counts what an apply would disturb among the rules that exist now. */

@@ -94,8 +94,19 @@ struct plan_quota {
 	bool exceeded;
 };
 
+/* A path whose caching the plan changes (plan --urls): before = the live rules under the
+ * provider's semantics, after = what the write would store. */
+struct plan_url_effect {
+	char *endpoint, *path; /* owned */
+	enum sem_mode before_mode, after_mode;
+	int64_t before_ttl, after_ttl;
+};
+
 struct plan {
 	char commit[41];
+	struct plan_url_effect *urls;
+	size_t nurls, ucap;
+	bool urls_given; /* --urls was given: say so even when no listed path changes */
 	struct plan_endpoint *eps;
 	size_t neps, ecap;
 	struct plan_purge *purges;
@@ -106,6 +117,9 @@ struct plan {
 };
 
 void plan_init(struct plan *p);
+/* Records that path on endpoint goes from before to after (copies the strings). */
+void plan_add_url_effect(struct plan *p, const char *endpoint, const char *path,
+			 const struct sem_result *before, const struct sem_result *after);
 void plan_release(struct plan *p);
 
 /*

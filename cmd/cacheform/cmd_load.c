@@ -54,8 +54,8 @@ void cmd_repo_take(struct cmd_repo *r, struct repo_src **src, struct config **cf
 	r->cfg = NULL;
 }
 
-int cmd_engine_open(struct engine *en, const char *dir, const char *ref,
-		    struct engine_opts *o, struct cf_err *e)
+int cmd_engine_open(struct engine *en, const char *dir, const char *ref, struct engine_opts *o,
+		    struct cf_err *e)
 {
 	struct cmd_repo r;
 	memset(en, 0, sizeof(*en));

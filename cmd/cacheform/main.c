@@ -9,7 +9,8 @@
 static const struct cmd commands[] = {
     {"plan", cmd_plan, "show what apply would change",
      "plan [--repo DIR] [--ref REV] [-e NAME]... [--out FILE] "
-     "[--format text|json|markdown|github] [--detailed-exitcode] [--parallelism N] [--no-purges]",
+     "[--format text|json|markdown|github] [--detailed-exitcode] [--parallelism N] [--no-purges] "
+     "[--urls FILE]",
      plan_opts},
     {"apply", cmd_apply, "apply the plan (or a saved plan file)",
      "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--yes] [--force] [--keep-going] "

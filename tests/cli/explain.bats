@@ -118,3 +118,30 @@ Y
 	[ "$(journal_ops write_rules)" -eq 0 ]
 	[ "$(journal_ops read_rules)" -eq 2 ]
 }
+
+@test "plan --urls: the listed paths whose caching the plan changes, in every format" {
+	printf '# paths to watch\n/pic/a.jpg\n/index.html\n\nhttps://docs.example.com/x.html\nhttps://www.example.cn/doc/d.txt\n' >"$BATS_TEST_TMPDIR/urls"
+	run cf plan --no-purges --urls "$BATS_TEST_TMPDIR/urls"
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Paths whose caching changes (--urls):"* ]]
+	[[ "$output" == *"  www /pic/a.jpg: cached 1h if origin sends none -> cached 1d if origin sends none"* ]]
+	[[ "$output" == *"  www /doc/d.txt: cached 1h if origin sends none -> cached 1d if origin sends none"* ]]
+	[[ "$output" != *"/index.html: "* ]]
+	[[ "$output" != *"docs /x.html"* ]]
+	run cf plan --no-purges --format json --urls "$BATS_TEST_TMPDIR/urls"
+	echo "$output" | jq -e '[.url_effects[] | select(.endpoint == "www")] | length == 2'
+	echo "$output" | jq -e '.url_effects[0] == {"endpoint": "www", "path": "/pic/a.jpg", "before": {"mode": "if_missing", "ttl": 3600}, "after": {"mode": "if_missing", "ttl": 86400}}'
+	run cf plan --no-purges --format markdown --urls "$BATS_TEST_TMPDIR/urls"
+	[[ "$output" == *"| Endpoint | Path | Before | After |"* ]]
+	[[ "$output" == *"| www | /pic/a.jpg | cached 1h if origin sends none | cached 1d if origin sends none |"* ]]
+	run cf plan --no-purges --format github --urls "$BATS_TEST_TMPDIR/urls"
+	[[ "$output" == *"::notice title=cacheform behaviour::www /pic/a.jpg: cached 1h if origin sends none -> cached 1d if origin sends none"* ]]
+	# without --urls nothing changes in the output; a bad entry is named with its line
+	run cf plan --no-purges --format json
+	echo "$output" | jq -e 'has("url_effects") | not'
+	printf '/ok\nnot a path\n' >"$BATS_TEST_TMPDIR/bad"
+	run cf plan --urls "$BATS_TEST_TMPDIR/bad"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"bad:2: 'not a path' is not a path or http(s) URL"* ]]
+}
