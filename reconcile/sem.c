@@ -395,22 +395,31 @@ static void add_unique(struct svec *v, const char *s)
 		svec_push(v, s, NULL);
 }
 
+/*
+ * A value compared with case c: a case-sensitive one (SEM_CASE_KEEP) is probed as written,
+ * lower, upper and capitalised; one compared after a case transform only in that case.
+ */
 static void add_cased(struct svec *v, const char *s, enum sem_case c)
 {
 	char *t = xstrdup(s);
-	add_unique(v, s);
-	for (char *p = t; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
+	if (c == SEM_CASE_KEEP)
+		add_unique(v, s);
+	for (char *q = t; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
 	if (c != SEM_CASE_UPPER)
 		add_unique(v, t);
-	for (char *p = t; *p; p++)
-		*p = (char)toupper((unsigned char)*p);
+	if (c == SEM_CASE_KEEP && t[0]) {
+		t[0] = (char)toupper((unsigned char)t[0]);
+		add_unique(v, t);
+	}
+	for (char *q = t; *q; q++)
+		*q = (char)toupper((unsigned char)*q);
 	if (c != SEM_CASE_LOWER)
 		add_unique(v, t);
 	free(t);
 }
 
-/* A directory item and the same text without its trailing '/' (what an older write used). */
+/* A directory item: probed inside (with its '/') and as the bare path without it. */
 static void add_dir(struct sem_probe *p, const char *item)
 {
 	size_t n = strlen(item);
@@ -420,7 +429,6 @@ static void add_dir(struct sem_probe *p, const char *item)
 		memcpy(d + n, "/", 2);
 	add_unique(&p->dirs, d);
 	d[strlen(d) - 1] = '\0';
-	add_unique(&p->dirs, d);
 	add_unique(&p->paths, d);
 	free(d);
 }
@@ -433,8 +441,8 @@ void sem_probe_add_cache(struct sem_probe *p, const struct cache *c)
 			const char *s = r->items.v[j].s;
 			if (r->kind == RULE_DIR)
 				add_dir(p, s);
-			else if (r->kind == RULE_SUFFIX)
-				add_cased(&p->exts, s, SEM_CASE_KEEP);
+			else if (r->kind == RULE_SUFFIX) /* compared case-insensitively */
+				add_cased(&p->exts, s, SEM_CASE_LOWER);
 			else
 				add_unique(&p->paths, s);
 		}
@@ -449,8 +457,10 @@ static void add_az_value(struct sem_probe *p, const struct sem_az_cond *c, const
 		add_cased(&p->exts, s, c->transform);
 		return;
 	case SEM_AZ_URL_PATH:
-		if (c->op == SEM_OP_BEGINS)
+		if (c->op == SEM_OP_BEGINS) { /* a prefix, with or without its '/' */
+			add_unique(&p->dirs, s);
 			add_dir(p, s);
+		}
 		add_cased(&p->paths, s, c->transform);
 		return;
 	case SEM_AZ_URL_FILENAME:
@@ -484,27 +494,30 @@ void sem_probe_add_cfg(struct sem_probe *p, const struct sem_cfg *cfg)
 		cfg->hook.probe(cfg->hook.cfg, p);
 }
 
-/* prefix + probe name + optional ".ext", and the prefix alone */
+/*
+ * prefix + probe name + each extension (and none). The name contains no '/', so no deeper
+ * directory takes it: the probe stands for every path whose longest matching prefix is this
+ * one. Generated paths are distinct by construction and are not de-duplicated (that search
+ * would cost more than evaluating a duplicate).
+ */
 static void probes_under(const struct sem_probe *p, const char *prefix, struct svec *out,
 			 struct sb *sb)
 {
+	size_t pl = strlen(prefix);
+	bool slash = pl > 0 && prefix[pl - 1] == '/';
 	for (size_t e = 0; e <= p->exts.n; e++) {
 		sb_reset(sb);
-		sb_addf(sb, "%s%s%s%s", prefix, prefix[strlen(prefix) - 1] == '/' ? "" : "/",
-			SEM_PROBE_NAME, e < p->exts.n ? "." : "");
+		sb_addf(sb, "%s%s%s", prefix, slash ? "" : "/", SEM_PROBE_NAME);
 		if (e < p->exts.n)
-			sb_adds(sb, p->exts.v[e].s);
+			sb_addf(sb, ".%s", p->exts.v[e].s);
 		if (!sb->overflow)
-			add_unique(out, sb->buf);
-		if (prefix[strlen(prefix) - 1] != '/')
-			continue;
-		/* a name that is only the extension ("/.jpg") and a name glued to the prefix */
-		sb_truncate(sb, strlen(prefix));
-		sb_adds(sb, e < p->exts.n ? "." : "x");
-		if (e < p->exts.n)
-			sb_adds(sb, p->exts.v[e].s);
+			svec_push(out, sb->buf, NULL);
+	}
+	if (!slash) { /* BeginsWith without '/' also takes a longer segment */
+		sb_reset(sb);
+		sb_addf(sb, "%sx", prefix);
 		if (!sb->overflow)
-			add_unique(out, sb->buf);
+			svec_push(out, sb->buf, NULL);
 	}
 }
 
@@ -512,18 +525,18 @@ void sem_probe_paths(const struct sem_probe *p, struct svec *out)
 {
 	struct sb sb;
 	sb_init(&sb, SEM_PATH_MAX);
-	add_unique(out, "/");
+	svec_push(out, "/", NULL);
 	probes_under(p, "/", out, &sb);
-	for (size_t i = 0; i < p->dirs.n; i++) {
-		probes_under(p, p->dirs.v[i].s, out, &sb);
-		/* BeginsWith without a trailing '/' also matches a longer segment */
+	for (size_t e = 0; e < p->exts.n; e++) { /* a last segment that is only ".ext" */
 		sb_reset(&sb);
-		sb_addf(&sb, "%sx", p->dirs.v[i].s);
+		sb_addf(&sb, "/.%s", p->exts.v[e].s);
 		if (!sb.overflow)
-			add_unique(out, sb.buf);
+			svec_push(out, sb.buf, NULL);
 	}
+	for (size_t i = 0; i < p->dirs.n; i++)
+		probes_under(p, p->dirs.v[i].s, out, &sb);
 	for (size_t i = 0; i < p->paths.n; i++)
-		add_unique(out, p->paths.v[i].s);
+		svec_push(out, p->paths.v[i].s, NULL);
 	sb_release(&sb);
 }
 
