@@ -10,7 +10,8 @@
 static const struct cmd commands[] = {
     {"plan", cmd_plan, "show what apply would change",
      "plan [--repo DIR] [--ref REV] [-e NAME]... [--out FILE] "
-     "[--format text|json|markdown|github] [--detailed-exitcode] [--parallelism N] [--no-purges]",
+     "[--format text|json|markdown|github] [--detailed-exitcode] [--parallelism N] [--no-purges] "
+     "[--urls FILE]",
      plan_opts},
     {"apply", cmd_apply, "apply the plan (or a saved plan file)",
      "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--yes] [--force] [--keep-going] "
@@ -31,6 +32,10 @@ static const struct cmd commands[] = {
     {"import", cmd_import, "write endpoints/NAME.yaml from a live endpoint",
      "import --account NAME --remote KEY=VALUE... [--name NAME] [--host HOST]... [--repo DIR]",
      import_opts},
+    {"explain", cmd_explain, "which rule decides a path, desired and live",
+     "explain [--repo DIR] [--ref REV] [-e NAME]... [--live] [--format text|json] "
+     "PATH_OR_URL...",
+     explain_opts},
     {"version", cmd_version, "print the version", "version", NULL},
     {"help", cmd_help, "show help for a command", "help [COMMAND]", NULL},
 };
