@@ -42,7 +42,14 @@ LIB_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null)
 FAKE_LIBS  := $(shell $(PKG_CONFIG) --libs $(FAKE_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
-ALL_CFLAGS = $(CSTD) $(WARN) $(VFLAGS) -I. $(PKG_CFLAGS) $(CFLAGS)
+# The version header is generated per build directory (reconcile/base/gen_version.sh) and
+# rewritten only when the version changes. CACHEFORM_URL is the home page the binary names
+# (User-Agent, SARIF helpUri for schema/codes.md).
+CACHEFORM_URL ?= https://github.com/cacheform/cacheform
+GEN_DIR   = $(BUILD)/gen
+VERSION_H = $(GEN_DIR)/reconcile/base/version_gen.h
+
+ALL_CFLAGS = $(CSTD) $(WARN) $(VFLAGS) -I. -I$(GEN_DIR) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(VFLAGS) $(LDFLAGS)
 
 LIB_SRCS  = $(sort $(wildcard reconcile/base/*.c reconcile/*.c schema/*.c))
@@ -90,6 +97,14 @@ check-deps:
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(VERSION_H): FORCE
+	@sh reconcile/base/gen_version.sh $@ '$(CACHEFORM_URL)'
+
+$(OBJDIR)/reconcile/base/version.o: $(VERSION_H)
+
+.PHONY: FORCE
+FORCE:
 
 $(LIBA): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -16,6 +16,7 @@ _cacheform_options() {
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
 	import) echo "--account --remote --name --host --repo --help" ;;
 	ledger) echo "--repo -m --message --help" ;;
+	version) echo "--format --help" ;;
 	esac
 }
 
@@ -24,6 +25,7 @@ _cacheform_formats() {
 	validate) echo "text json github sarif" ;;
 	plan) echo "text json markdown github" ;;
 	drift | diff) echo "text json markdown" ;;
+	version) echo "text json" ;;
 	esac
 }
 

@@ -1,10 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
 
-#ifndef CACHEFORM_VERSION
-#define CACHEFORM_VERSION "0.1.0"
-#endif
-
 /* The one command table. Keep it sorted by how often users run each command. */
 static const struct cmd commands[] = {
     {"plan", cmd_plan, "show what apply would change",
@@ -30,7 +26,8 @@ static const struct cmd commands[] = {
     {"import", cmd_import, "write endpoints/NAME.yaml from a live endpoint",
      "import --account NAME --remote KEY=VALUE... [--name NAME] [--host HOST]... [--repo DIR]",
      import_opts},
-    {"version", cmd_version, "print the version", "version", NULL},
+    {"version", cmd_version, "print the version, commit, build date and library versions",
+     "version [--format text|json]", version_opts},
     {"help", cmd_help, "show help for a command", "help [COMMAND]", NULL},
 };
 
@@ -60,14 +57,6 @@ static void usage_all(FILE *f)
 		   "shown as <redacted>\n             (same as CACHEFORM_DEBUG=1)\n");
 	fprintf(f, "\n%s\nRun 'cacheform help COMMAND' for a command's options.\n",
 		exit_codes_help);
-}
-
-int cmd_version(int argc, char **argv)
-{
-	CF_UNUSED(argc);
-	CF_UNUSED(argv);
-	printf("cacheform %s\n", CACHEFORM_VERSION);
-	return EXIT_OK;
 }
 
 int cmd_help(int argc, char **argv)
