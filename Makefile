@@ -142,7 +142,9 @@ lint:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 bin/cacheform bin/fakecdn $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BINDIR)/cacheform $(BINDIR)/fakecdn $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/cacheform
+	install -m 644 schema/cacheform.schema.json $(DESTDIR)$(PREFIX)/share/cacheform/
 	if [ -f cmd/cacheform/cacheform.1 ]; then install -m 644 cmd/cacheform/cacheform.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
 	if [ -f cmd/cacheform/cacheform.bash ]; then install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && \
 	  install -m 644 cmd/cacheform/cacheform.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cacheform; fi
@@ -162,7 +164,8 @@ dist: $(VERSION_H)
 # The Debian package, built from the release tarball with the standard tools
 # (dpkg-buildpackage -us -uc -b): $(BUILD)/deb/cacheform_VERSION_ARCH.deb.
 deb: dist
-	@BUILD=$(BUILD) sh debian/build.sh
+	@BUILD=$(BUILD) sh debian/build.sh \
+	  "$(DIST_DIR)/cacheform-$$(sed -n 's/^#define CF_GEN_VERSION "\(.*\)"$$/\1/p' $(VERSION_H)).tar.gz"
 
 demo: deps-dev
 	@$(MAKE) --no-print-directory all

@@ -1,12 +1,12 @@
 #!/bin/sh
-# `make deb`: unpacks the newest release tarball of $BUILD/dist (made by `make dist` just
+# `make deb`: build.sh TARBALL unpacks the release tarball (made by `make dist` just
 # before), gives debian/changelog an entry for its version when the top one differs, and
 # builds the binary package with dpkg-buildpackage -us -uc -b. debhelper is installed with
 # apt-get when missing and running as root. Prints the .deb's path.
 set -eu
 BUILD=${BUILD:-build}
-tarball=$(ls -t "$BUILD"/dist/cacheform-*.tar.gz 2>/dev/null | head -1)
-[ -n "$tarball" ] || { echo "deb: no tarball in $BUILD/dist (run make dist)" >&2; exit 1; }
+tarball=$1
+[ -f "$tarball" ] || { echo "deb: no tarball $tarball (run make dist)" >&2; exit 1; }
 if ! command -v dh >/dev/null 2>&1 || ! command -v dpkg-buildpackage >/dev/null 2>&1; then
 	if [ "$(id -u)" = 0 ]; then
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q debhelper dpkg-dev >/dev/null ||
@@ -34,6 +34,8 @@ if [ "$top" != "$dversion" ]; then
 	} >"$src/debian/changelog.new"
 	mv "$src/debian/changelog.new" "$src/debian/changelog"
 fi
+# Two jobs at most: the machines this runs on are shared.
+export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-parallel=2}"
 (cd "$src" && dpkg-buildpackage -us -uc -b >../build.log 2>&1) ||
 	{ tail -40 "$work/build.log" >&2; echo "deb: dpkg-buildpackage failed (log: $work/build.log)" >&2; exit 1; }
 ls "$work"/cacheform_*.deb
