@@ -59,10 +59,13 @@ setup_file() {
 	echo "$output"
 	s=$status
 	v=$(/usr/bin/cacheform version --format json | jq -r .version)
-	[ -f /usr/share/man/man1/cacheform.1.gz ] && [ -f /usr/share/cacheform/cacheform.schema.json ]
+	files=no
+	[ -f /usr/share/man/man1/cacheform.1.gz ] && [ -f /usr/share/cacheform/cacheform.schema.json ] && files=yes
+	# Removed before any assertion, so a failure never leaves the package installed.
 	run dpkg -r cacheform
 	[ "$status" -eq 0 ]
 	[ "$s" -eq 0 ]
+	[ "$files" = yes ]
 	[ "$v" = "$(dpkg-deb -f "$deb" Version | tr '~' '-')" ]
 	[ ! -e /usr/bin/cacheform ]
 }
