@@ -26,5 +26,6 @@ one() { # ID VERDICT
 }
 export -f one
 export cases work
+# shellcheck disable=SC2016 # expanded by the inner bash, per case
 awk '{print $1, $2}' "$work/ajv" | xargs -P "$SCHEMA_DIFF_JOBS" -n 2 bash -c 'one "$0" "$1"'
 cat "$work"/*.res | sort >"$out"
