@@ -19,8 +19,9 @@ SEMVER='^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$'
 	j=$output
 	jq -e --arg re "$SEMVER" '.version | test($re)' <<<"$j"
 	jq -e '.build_date | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}")' <<<"$j"
-	# Built from this checkout: the commit is HEAD's.
-	[ "$(jq -r .commit <<<"$j")" = "$(git -C "$TOP" rev-parse HEAD)" ]
+	# Built from this checkout: the commit is HEAD or, when commits came after the build, one
+	# of its ancestors.
+	git -C "$TOP" merge-base --is-ancestor "$(jq -r .commit <<<"$j")" HEAD
 	# Each library answers at run time; compare with what the system has installed.
 	[ "$(jq -r .libraries.libcurl <<<"$j")" = "$(curl --version | grep -oE 'libcurl/[0-9.]+' | cut -d/ -f2)" ]
 	[ "$(jq -r .libraries.libgit2 <<<"$j")" = "$(pkg-config --modversion libgit2)" ]
