@@ -9,14 +9,18 @@ LIB_PKGS  = yaml-0.1 libcurl json-c openssl libgit2 libpcre2-8
 FAKE_PKGS = libmicrohttpd json-c openssl
 TEST_PKGS = cmocka
 
-# Debian packages behind the pkg-config names above (checked with dpkg), and the tools the
-# tests, demo and benchmarks run (checked with command -v, since some machines carry them
-# from elsewhere, e.g. npm): COMMAND:PACKAGE.
+# Debian packages behind the pkg-config names above (checked with dpkg), split in two:
+# DEB_LIBS is all `make` and `make install` need (`make deps`); DEB_DEV_LIBS and DEB_TOOLS
+# are for the tests, lint, fuzzing, demo and benchmarks (`make deps-dev`). The tools are
+# checked with command -v, since some machines carry them from elsewhere (e.g. npm):
+# COMMAND:PACKAGE.
 DEB_LIBS = pkg-config libyaml-dev libcurl4-openssl-dev libjson-c-dev libssl-dev \
-	libgit2-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev libclang-rt-14-dev
+	libgit2-dev libmicrohttpd-dev libpcre2-dev
+DEB_DEV_LIBS = libcmocka-dev libclang-rt-14-dev
 DEB_TOOLS = bats:bats jq:jq git:git curl:curl openssl:openssl clang:clang cppcheck:cppcheck \
 	clang-format:clang-format node:nodejs npm:npm wrk:wrk shellcheck:shellcheck \
-	strace:strace groff:groff-base /usr/bin/time:time timeout:coreutils python3:python3
+	strace:strace groff:groff-base /usr/bin/time:time timeout:coreutils python3:python3 \
+	dpkg-buildpackage:dpkg-dev dh:debhelper fakeroot:fakeroot
 
 WARN   = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	 -Wmissing-prototypes -Wvla -Wwrite-strings -fno-common
@@ -42,7 +46,14 @@ LIB_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null)
 FAKE_LIBS  := $(shell $(PKG_CONFIG) --libs $(FAKE_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
-ALL_CFLAGS = $(CSTD) $(WARN) $(VFLAGS) -I. $(PKG_CFLAGS) $(CFLAGS)
+# The version header is generated per build directory (reconcile/base/gen_version.sh) and
+# rewritten only when the version changes. CACHEFORM_URL is the home page the binary names
+# (User-Agent, SARIF helpUri for schema/codes.md).
+CACHEFORM_URL ?= https://github.com/cacheform/cacheform
+GEN_DIR   = $(BUILD)/gen
+VERSION_H = $(GEN_DIR)/reconcile/base/version_gen.h
+
+ALL_CFLAGS = $(CSTD) $(WARN) $(VFLAGS) -I. -I$(GEN_DIR) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(VFLAGS) $(LDFLAGS)
 
 LIB_SRCS  = $(sort $(wildcard reconcile/base/*.c reconcile/*.c schema/*.c))
@@ -58,38 +69,36 @@ LIBA      = $(OBJDIR)/libcacheform.a
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/$(VARIANT)/unit/%)
 FUZZ_REPLAY_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/$(VARIANT)/fuzz/%)
 
-.PHONY: all binaries deps test unit-bins lint install demo bench bench-validate fuzz clean check-deps
+.PHONY: all binaries deps deps-dev dist deb test unit-bins lint install demo bench bench-validate fuzz clean check-deps
 # Recursive so that pkg-config flags are read again after `deps` installed a library.
 all: check-deps
 	@$(MAKE) --no-print-directory binaries
 
 binaries: $(BINDIR)/cacheform $(BINDIR)/fakecdn
 
-# Installs the Debian packages that are missing when run as root; otherwise prints the one line to run.
+# Installs the Debian packages that are missing when run as root; otherwise prints the one
+# line to run. `deps` is the runtime build (DEB_LIBS), `deps-dev` adds the test tools.
 deps:
-	@missing=""; for p in $(DEB_LIBS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	for t in $(DEB_TOOLS); do \
-	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; \
-	done; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then \
-	  echo "deps: installing$$missing"; \
-	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
-	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null)) || \
-	  { echo "deps: apt-get install failed:$$missing" >&2; exit 1; }; \
-	else \
-	  echo "deps: missing packages; run: sudo apt-get install -y$$missing" >&2; exit 1; \
-	fi
+	@sh tests/deps.sh "$(DEB_LIBS)" ""
 
-# Libraries are checked on every build; the tools only by the targets that use them.
+deps-dev:
+	@sh tests/deps.sh "$(DEB_LIBS) $(DEB_DEV_LIBS)" "$(DEB_TOOLS)"
+
+# Only the runtime libraries are checked on every build; test libraries by `make test`.
 check-deps:
-	@$(PKG_CONFIG) --exists $(LIB_PKGS) $(FAKE_PKGS) $(TEST_PKGS) 2>/dev/null || $(MAKE) --no-print-directory deps
+	@$(PKG_CONFIG) --exists $(LIB_PKGS) $(FAKE_PKGS) 2>/dev/null || $(MAKE) --no-print-directory deps
 
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(VERSION_H): FORCE
+	@sh reconcile/base/gen_version.sh $@ '$(CACHEFORM_URL)'
+
+$(OBJDIR)/reconcile/base/version.o: $(VERSION_H)
+
+.PHONY: FORCE
+FORCE:
 
 $(LIBA): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -116,7 +125,7 @@ $(BUILD)/$(VARIANT)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
 unit-bins: $(UNIT_BINS) $(FUZZ_REPLAY_BINS)
 
 # The one test command: sanitized build, unit tests, fuzz corpus replay, command-line tests.
-test: deps
+test: deps-dev
 	@$(MAKE) --no-print-directory -j2 VARIANT=san binaries unit-bins
 	@BUILD=$(BUILD) VARIANT=san bash tests/run.sh
 
@@ -133,24 +142,44 @@ lint:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 bin/cacheform bin/fakecdn $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BINDIR)/cacheform $(BINDIR)/fakecdn $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/cacheform
+	install -m 644 schema/cacheform.schema.json $(DESTDIR)$(PREFIX)/share/cacheform/
 	if [ -f cmd/cacheform/cacheform.1 ]; then install -m 644 cmd/cacheform/cacheform.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
 	if [ -f cmd/cacheform/cacheform.bash ]; then install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && \
 	  install -m 644 cmd/cacheform/cacheform.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cacheform; fi
 
-demo: deps
+# A release tarball of the committed tree plus VERSION (line 1 version, line 2 commit), which
+# gen_version.sh reads where there is no git: $(BUILD)/dist/cacheform-VERSION.tar.gz.
+DIST_DIR = $(BUILD)/dist
+dist: $(VERSION_H)
+	@git diff --quiet HEAD 2>/dev/null || { echo "dist: uncommitted changes (or not a git checkout); commit first" >&2; exit 1; }
+	@v=$$(sed -n 's/^#define CF_GEN_VERSION "\(.*\)"$$/\1/p' $(VERSION_H)); \
+	c=$$(sed -n 's/^#define CF_GEN_COMMIT "\(.*\)"$$/\1/p' $(VERSION_H)); \
+	d=$(DIST_DIR)/cacheform-$$v; rm -rf $$d && mkdir -p $$d && \
+	git archive --format=tar HEAD | tar -x -C $$d && printf '%s\n%s\n' "$$v" "$$c" >$$d/VERSION && \
+	tar -C $(DIST_DIR) --sort=name --owner=0 --group=0 --numeric-owner -czf $$d.tar.gz cacheform-$$v && \
+	rm -rf $$d && echo "$$d.tar.gz"
+
+# The Debian package, built from the release tarball with the standard tools
+# (dpkg-buildpackage -us -uc -b): $(BUILD)/deb/cacheform_VERSION_ARCH.deb.
+deb: dist
+	@BUILD=$(BUILD) sh debian/build.sh \
+	  "$(DIST_DIR)/cacheform-$$(sed -n 's/^#define CF_GEN_VERSION "\(.*\)"$$/\1/p' $(VERSION_H)).tar.gz"
+
+demo: deps-dev
 	@$(MAKE) --no-print-directory all
 	@bash examples/demo.sh
 
-bench: deps
+bench: deps-dev
 	@$(MAKE) --no-print-directory all
 	@bash tests/bench/run.sh
 
-bench-validate: deps
+bench-validate: deps-dev
 	@$(MAKE) --no-print-directory all
 	@bash tests/bench/run.sh validate
 
-fuzz: deps
+fuzz: deps-dev
 	@BUILD=$(BUILD) bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:

@@ -290,3 +290,8 @@ char *codec_set_int(const char *text, const char *key, int64_t val)
 	json_object_put(o);
 	return out;
 }
+
+const char *codec_lib_version(void)
+{
+	return json_c_version();
+}

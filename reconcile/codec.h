@@ -67,4 +67,7 @@ const char *codec_text(struct json_object *v);
  * (caller frees) or NULL when text is not an object. */
 char *codec_set_int(const char *text, const char *key, int64_t val);
 
+/* Returns the version of the json-c loaded at run time, e.g. "0.16". Static. */
+const char *codec_lib_version(void);
+
 #endif

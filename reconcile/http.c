@@ -17,6 +17,7 @@
 
 #include "reconcile/redact.h"
 #include "reconcile/base/sb.h"
+#include "reconcile/base/version.h"
 #include "reconcile/sign.h"
 #include "reconcile/base/xmem.h"
 
@@ -33,7 +34,8 @@
 #define HTTP_POLL_MAX_MS	1000
 #define HTTP_NOTICE_MIN_MS	1000 /* retries waiting at least this long are announced */
 #define HTTP_TRACE_BODY_MAX	4096
-#define HTTP_USER_AGENT		"cacheform"
+#define HTTP_USER_AGENT_FMT	"cacheform/%s (+%s)" /* version, home page */
+#define HTTP_USER_AGENT_MAX	160
 #define HTTP_RETRY_SCALE_ENV	"CACHEFORM_RETRY_SCALE"
 #define HTTP_DEBUG_ENV		"CACHEFORM_DEBUG"
 #define HTTP_RATE_HEADER	"x-rate-limit-retry-after-seconds"
@@ -74,6 +76,7 @@ struct http_client {
 	uint64_t rng;
 	unsigned seq;	     /* trace ids */
 	struct sched *sched; /* during http_run */
+	char ua[HTTP_USER_AGENT_MAX];
 };
 
 enum xstate { XS_WAIT, XS_RUN, XS_DONE };
@@ -211,6 +214,7 @@ static void raise_fd_limit(unsigned parallelism)
 struct http_client *http_new(const struct http_opts *opts)
 {
 	struct http_client *c = xcalloc(1, sizeof(*c));
+	snprintf(c->ua, sizeof(c->ua), HTTP_USER_AGENT_FMT, cf_version(), cf_home_url());
 	if (opts)
 		c->o = *opts;
 	if (c->o.parallelism == 0)
@@ -485,7 +489,7 @@ static void configure(struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, c->ua);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->o.max_body);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
@@ -825,4 +829,9 @@ int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *res
 	c->sched = NULL;
 	free(xs);
 	return ret;
+}
+
+const char *http_lib_version(void)
+{
+	return curl_version_info(CURLVERSION_NOW)->version;
 }

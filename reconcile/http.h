@@ -159,4 +159,7 @@ void http_tb_init(struct http_tb *b, unsigned rate_per_minute, unsigned burst, i
 /* Takes one token and returns 0, or takes nothing and returns the ms until one is there. */
 int64_t http_tb_take(struct http_tb *b, int64_t now_ms);
 
+/* Returns the version of the libcurl loaded at run time, e.g. "7.88.1". Static. */
+const char *http_lib_version(void);
+
 #endif

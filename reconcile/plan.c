@@ -51,6 +51,7 @@ void plan_release(struct plan *p)
 		free(p->purges[i].endpoint);
 		free(p->purges[i].account);
 		free(p->purges[i].quota);
+		svec_release(&p->purges[i].urls);
 	}
 	free(p->purges);
 	for (size_t i = 0; i < p->nurls; i++) {
@@ -163,6 +164,10 @@ static void plan_purge_cost(struct plan_purge *pp, const struct purge_batch *b, 
 		pp->dirs += (int64_t)b[i].dirs.n;
 		pp->patterns += (int64_t)b[i].patterns.n;
 		pp->regex += (int64_t)b[i].regex.n;
+		const struct svec *lists[] = {&b[i].files, &b[i].dirs, &b[i].patterns, &b[i].regex};
+		for (size_t l = 0; l < CF_ARRAY_LEN(lists); l++)
+			for (size_t k = 0; k < lists[l]->n; k++)
+				svec_push(&pp->urls, lists[l]->v[k].s, NULL);
 	}
 	pp->requests = nb;
 }

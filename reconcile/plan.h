@@ -82,7 +82,9 @@ struct plan_purge {
 	/* cost, counted from the driver's batches */
 	int64_t files, dirs, patterns, regex, preloads;
 	size_t requests;
-	bool blocked; /* its endpoint's rule write is in error, so it cannot run */
+	bool blocked;	  /* its endpoint's rule write is in error, so it cannot run */
+	struct svec urls; /* owned: what is purged, as sent (files, dirs, patterns, regex; not
+			     preloads); for people only, so not part of plan files */
 };
 
 struct plan_quota {

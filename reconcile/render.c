@@ -12,6 +12,10 @@
 #define COMMIT_SHOWN 12 /* hex digits of a commit id in human output */
 #define HASH_SHOWN   12
 
+#define RENDER_MD_MAX	   65536 /* GitHub refuses comments over 65,536 characters */
+#define RENDER_MD_RESERVE  1024	 /* kept free for the "Not shown" section */
+#define RENDER_MD_URLS_MAX 20	 /* purge URLs listed per purge; the rest are counted */
+
 #define C_RESET "\033[0m"
 #define C_ADD	"\033[32m"
 #define C_DEL	"\033[31m"
@@ -414,20 +418,19 @@ static void md_cell(const char *s, struct sb *out)
 	}
 }
 
-static void md_table(const struct plan *p, struct sb *out)
-{
-	sb_adds(out, "| Endpoint | Provider | Action | Added | Changed | Removed | Moved |\n"
-		     "|---|---|---|---:|---:|---:|---:|\n");
-	for (size_t i = 0; i < p->neps; i++) {
-		const struct plan_endpoint *pe = &p->eps[i];
-		sb_adds(out, "| ");
-		md_cell(pe->name, out);
-		sb_addf(out, " | %s | %s%s | %zu | %zu | %zu | %zu |\n",
-			provider_name(pe->provider), plan_ep_action_name(pe->action),
-			pe->safety_exceeded ? " (safety)" : "", pe->diff.nadd, pe->diff.nchange,
-			pe->diff.nremove, pe->diff.nmove);
-	}
-}
+/*
+ * A markdown plan is a pull-request comment, so it must fit GitHub's limit (65,536
+ * characters; bytes are counted, which is never fewer). It is assembled piece by piece in
+ * priority order (summary, safety, quotas, the changed endpoints' table, purges, the changed
+ * endpoints' diffs, purge URLs); the first piece that does not fit ends the listing, and
+ * a closing section says how much was left out and where the full plan is.
+ */
+struct md_doc {
+	struct sb *out;
+	size_t max; /* bytes the finished document may have */
+	bool full;  /* a piece did not fit: everything after it is counted, not shown */
+	size_t rows, details, purges, urls, effects; /* pieces left out, per kind */
+};
 
 static void md_urls(const struct plan *p, struct sb *out)
 {
@@ -458,27 +461,86 @@ static void md_urls(const struct plan *p, struct sb *out)
 	}
 }
 
-static void md_purges(const struct plan *p, struct sb *out)
+/* Appends piece when it fits (keeping room for the closing section); else counts it. */
+static void md_put(struct md_doc *d, const struct sb *piece, size_t *left_out)
 {
-	if (!p->npurges)
+	if (!d->full && d->out->len + piece->len + RENDER_MD_RESERVE <= d->max &&
+	    sb_add(d->out, piece->buf, piece->len) == 0)
 		return;
-	sb_adds(out, "\n| Purge | Endpoint | State | Cost |\n|---|---|---|---|\n");
-	for (size_t i = 0; i < p->npurges; i++) {
-		const struct plan_purge *pp = &p->purges[i];
-		struct sb cost;
-		sb_init(&cost, 0);
-		purge_desc(pp, &cost);
-		sb_adds(out, "| ");
-		md_cell(pp->id, out);
-		sb_adds(out, " | ");
-		md_cell(pp->endpoint, out);
-		sb_addf(out, " | %s%s | %s |\n", plan_purge_state_name(pp->state),
-			pp->blocked ? " (blocked)" : "", cost.buf);
-		sb_release(&cost);
-	}
+	d->full = true;
+	(*left_out)++;
 }
 
-/* Inside a ```diff block the only thing to avoid is a line that closes the fence. */
+/* The endpoints a comment lists: those apply would write, that drifted, failed or tripped
+ * the safety threshold. The others are only counted. */
+static bool md_listed(const struct plan_endpoint *pe)
+{
+	return pe->action == PLAN_EP_UPDATE || pe->action == PLAN_EP_DRIFT ||
+	       pe->action == PLAN_EP_ERROR || pe->safety_exceeded;
+}
+
+/* HTML comment text: no "--", no ">", nothing a path would not hold. */
+void render_md_marker(const char *kind, const char *path, struct sb *out)
+{
+	sb_addf(out, "<!-- cacheform:%s:", kind);
+	char prev = 0;
+	for (const char *c = path && *path ? path : "."; *c; c++) {
+		char ch =
+		    (strchr("/._+@", *c) || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+		     (*c >= 'A' && *c <= 'Z') || (*c == '-' && prev != '-'))
+			? *c
+			: '_';
+		sb_addc(out, ch);
+		prev = ch;
+	}
+	sb_adds(out, " -->\n");
+}
+
+static void md_table_row(const struct plan_endpoint *pe, struct sb *out)
+{
+	sb_adds(out, "| ");
+	md_cell(pe->name, out);
+	sb_addf(out, " | %s | %s%s | %zu | %zu | %zu | %zu |\n", provider_name(pe->provider),
+		plan_ep_action_name(pe->action), pe->safety_exceeded ? " (safety)" : "",
+		pe->diff.nadd, pe->diff.nchange, pe->diff.nremove, pe->diff.nmove);
+}
+
+static void md_purge_row(const struct plan_purge *pp, struct sb *out)
+{
+	struct sb cost;
+	sb_init(&cost, 0);
+	purge_desc(pp, &cost);
+	sb_adds(out, "| ");
+	md_cell(pp->id, out);
+	sb_adds(out, " | ");
+	md_cell(pp->endpoint, out);
+	sb_addf(out, " | %s%s | %s |\n", plan_purge_state_name(pp->state),
+		pp->blocked ? " (blocked)" : "", cost.buf);
+	sb_release(&cost);
+}
+
+/* The URLs a purge sends, in a code block (so nothing in them is markup), capped. */
+static void md_purge_urls(const struct plan_purge *pp, struct sb *out)
+{
+	sb_adds(out, "\n<details><summary>");
+	md_cell(pp->id, out);
+	sb_adds(out, " on ");
+	md_cell(pp->endpoint, out);
+	sb_addf(out, ": %zu URL%s</summary>\n\n```\n", pp->urls.n, pp->urls.n == 1 ? "" : "s");
+	for (size_t i = 0; i < pp->urls.n && i < RENDER_MD_URLS_MAX; i++) {
+		for (const char *c = pp->urls.v[i].s; *c; c++)
+			sb_addc(out, *c == '`' || *c == '\n' ? '?' : *c);
+		sb_addc(out, '\n');
+	}
+	if (pp->urls.n > RENDER_MD_URLS_MAX)
+		sb_addf(out, "... and %zu more\n", pp->urls.n - RENDER_MD_URLS_MAX);
+	sb_adds(out, "```\n\n</details>\n");
+}
+
+/*
+ * Inside a ```diff block the only thing to avoid is a line that closes the fence. GitHub
+ * colours only "+", "-" and "!" lines, so changes and moves ("~", ">") are shown as "!".
+ */
 static void md_details(const struct plan_endpoint *pe, struct sb *out)
 {
 	sb_adds(out, "\n<details><summary>");
@@ -502,35 +564,128 @@ static void md_details(const struct plan_endpoint *pe, struct sb *out)
 	safety_line(pe, "", &body);
 	for (char *q = strstr(body.buf, "```"); q; q = strstr(q, "```"))
 		*q = '\'';
-	const char *empty = pe->action == PLAN_EP_UNMANAGED
-				? "  cache rules not managed (purge-only)\n"
-				: "  no changes\n";
-	sb_addf(out, "```diff\n%s```\n\n</details>\n", body.len ? body.buf : empty);
+	for (size_t i = 0; i < body.len; i++)
+		if ((i == 0 || body.buf[i - 1] == '\n') &&
+		    (body.buf[i] == '~' || body.buf[i] == '>'))
+			body.buf[i] = '!';
+	sb_addf(out, "```diff\n%s```\n\n</details>\n", body.len ? body.buf : "  no changes\n");
 	sb_release(&body);
 }
 
-static void render_markdown(const struct plan *p, struct sb *out)
+static void md_head(const struct plan *p, const struct render_opts *o, struct md_doc *d)
 {
 	struct plan_counts c;
 	plan_count(p, &c);
-	sb_adds(out, "<!-- cacheform -->\n### cacheform plan\n\n");
+	size_t listed = 0;
+	for (size_t i = 0; i < p->neps; i++)
+		listed += md_listed(&p->eps[i]);
+	struct sb *out = d->out;
+	render_md_marker("plan", o->md_path, out);
+	sb_adds(out, "### cacheform plan\n\n");
 	if (p->commit[0])
 		sb_addf(out, "Desired commit `%.*s`. ", COMMIT_SHOWN, p->commit);
-	sb_addf(out, "**%zu** to update, **%zu** purge%s to run, %zu drifted, %zu error%s.\n\n",
+	sb_addf(out,
+		"**%zu** to update, **%zu** purge%s to run, %zu drifted, %zu error%s; "
+		"%zu of %zu endpoint%s unchanged (not listed).\n",
 		c.update, c.purges_run, c.purges_run == 1 ? "" : "s", c.drift, c.error,
-		c.error == 1 ? "" : "s");
-	md_table(p, out);
-	md_urls(p, out);
-	md_purges(p, out);
+		c.error == 1 ? "" : "s", p->neps - listed, p->neps, p->neps == 1 ? "" : "s");
+	if (c.safety_exceeded)
+		sb_adds(out,
+			"\n> [!WARNING]\n> Safety threshold exceeded; apply needs `--force`.\n");
+	if (p->no_purges)
+		sb_adds(out, "\nPurges: not planned (`--no-purges`).\n");
 	if (p->nquotas)
 		sb_adds(out, "\n**Purge quotas**\n\n");
 	for (size_t i = 0; i < p->nquotas; i++)
 		quota_text(&p->quotas[i], "- ", out);
-	for (size_t i = 0; i < p->neps; i++)
-		md_details(&p->eps[i], out);
-	if (c.safety_exceeded)
-		sb_adds(out,
-			"\n> [!WARNING]\n> Safety threshold exceeded; apply needs `--force`.\n");
+}
+
+/* The listing, piece by piece, each appended only if it fits (md_put). */
+static void md_body(const struct plan *p, struct md_doc *d)
+{
+	struct sb piece;
+	sb_init(&piece, 0);
+	bool any = false;
+	for (size_t i = 0; i < p->neps; i++) {
+		if (!md_listed(&p->eps[i]))
+			continue;
+		sb_reset(&piece);
+		if (!any)
+			sb_adds(&piece,
+				"\n| Endpoint | Provider | Action | Added | Changed | Removed | "
+				"Moved |\n|---|---|---|---:|---:|---:|---:|\n");
+		any = true;
+		md_table_row(&p->eps[i], &piece);
+		md_put(d, &piece, &d->rows);
+	}
+	sb_reset(&piece);
+	md_urls(p, &piece); /* plan --urls: the paths whose behaviour changes */
+	if (piece.len)
+		md_put(d, &piece, &d->effects);
+	for (size_t i = 0; i < p->npurges; i++) {
+		sb_reset(&piece);
+		if (i == 0)
+			sb_adds(&piece,
+				"\n| Purge | Endpoint | State | Cost |\n|---|---|---|---|\n");
+		md_purge_row(&p->purges[i], &piece);
+		md_put(d, &piece, &d->purges);
+	}
+	for (size_t i = 0; i < p->neps; i++) {
+		if (!md_listed(&p->eps[i]))
+			continue;
+		sb_reset(&piece);
+		md_details(&p->eps[i], &piece);
+		md_put(d, &piece, &d->details);
+	}
+	for (size_t i = 0; i < p->npurges; i++) {
+		if (!p->purges[i].urls.n)
+			continue;
+		sb_reset(&piece);
+		md_purge_urls(&p->purges[i], &piece);
+		md_put(d, &piece, &d->urls);
+	}
+	sb_release(&piece);
+}
+
+static void md_left_out(const struct md_doc *d, const struct render_opts *o)
+{
+	struct sb *out = d->out;
+	sb_addf(out,
+		"\n### Not shown\n\nThis comment stops at %zu characters to stay under GitHub's "
+		"limit of %d. Left out:",
+		out->len, RENDER_MD_MAX);
+	const char *sep = " ";
+	const struct {
+		size_t n;
+		const char *what;
+	} kinds[] = {{d->rows, "endpoint table row"},
+		     {d->purges, "purge row"},
+		     {d->details, "endpoint diff"},
+		     {d->urls, "purge URL list"},
+		     {d->effects, "behaviour table (--urls)"}};
+	for (size_t i = 0; i < CF_ARRAY_LEN(kinds); i++) {
+		if (!kinds[i].n)
+			continue;
+		sb_addf(out, "%s%zu %s%s", sep, kinds[i].n, kinds[i].what,
+			kinds[i].n == 1 ? "" : "s");
+		sep = ", ";
+	}
+	sb_addf(out, ".\nThe full plan: %s.\n",
+		o->md_full_plan ? o->md_full_plan
+				: "run `cacheform plan` (text) or `cacheform plan --format json` "
+				  "at the same commit");
+}
+
+static void render_markdown(const struct plan *p, const struct render_opts *o, struct sb *out)
+{
+	struct md_doc d = {out, o->md_max ? o->md_max : RENDER_MD_MAX, false, 0, 0, 0, 0, 0};
+	d.max += out->len;
+	md_head(p, o, &d);
+	md_body(p, &d);
+	if (d.full)
+		md_left_out(&d, o);
+	if (o->md_truncated)
+		*o->md_truncated = d.full;
 }
 
 /* ---- github workflow commands ---- */
@@ -622,7 +777,7 @@ int render_plan(const struct plan *p, const struct render_opts *o, struct sb *ou
 	case RENDER_JSON:
 		return planfile_encode(p, out);
 	case RENDER_MARKDOWN:
-		render_markdown(p, out);
+		render_markdown(p, o, out);
 		break;
 	case RENDER_GITHUB:
 		render_github(p, out);

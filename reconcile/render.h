@@ -19,6 +19,13 @@ int render_format_parse(const char *s, enum render_format *out);
 struct render_opts {
 	enum render_format format;
 	bool color; /* text only: ANSI colours (callers decide: a terminal and no NO_COLOR) */
+	/* markdown only (a pull-request comment of at most 65,536 characters): */
+	const char *md_path; /* repository path in the first line, <!-- cacheform:plan:PATH -->;
+				NULL = "." */
+	const char *md_full_plan; /* where the whole plan is, named when the comment is cut;
+				     NULL = how to print it */
+	size_t md_max;		  /* cap in bytes; 0 = 65,536 */
+	bool *md_truncated;	  /* when not NULL, set to whether something was left out */
 };
 
 /* Appends the rendered plan to out. Returns 0, or -1 when out's cap was hit. */
@@ -40,6 +47,13 @@ void render_rule_json(const struct rule *r, struct sb *out);
  */
 void render_change_json(const struct diff_entry *de, const struct rule *before,
 			const struct rule *after, struct sb *sb);
+
+/*
+ * Appends the first line of a markdown document, "<!-- cacheform:KIND:PATH -->\n", by which
+ * CI finds its earlier pull-request comment for that kind and repository path (NULL = ".");
+ * characters a path seldom holds, and "--", become "_".
+ */
+void render_md_marker(const char *kind, const char *path, struct sb *out);
 
 /* True when colour is wanted on this stream (reconcile/base/tty.h decides). */
 bool render_want_color(int fd);

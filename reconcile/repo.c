@@ -685,3 +685,13 @@ struct cf_source repo_src_source(struct repo_src *src)
 	struct cf_source s = {src, source_list, source_read, repo_src_commit(src)};
 	return s;
 }
+
+const char *repo_lib_version(void)
+{
+	static char v[32];
+	int major = 0, minor = 0, rev = 0;
+	if (git_libgit2_version(&major, &minor, &rev) != 0)
+		return "unknown";
+	snprintf(v, sizeof(v), "%d.%d.%d", major, minor, rev);
+	return v;
+}

@@ -64,4 +64,7 @@ const char *repo_src_root(const struct repo_src *src);
 /* Returns the revision given to repo_src_open, or NULL for the working tree. Borrowed. */
 const char *repo_src_ref(const struct repo_src *src);
 
+/* Returns the version of the libgit2 loaded at run time, e.g. "1.5.1". Static. */
+const char *repo_lib_version(void);
+
 #endif

@@ -276,3 +276,8 @@ void sign_wipe(void *p, size_t n)
 	if (p && n)
 		OPENSSL_cleanse(p, n);
 }
+
+const char *sign_lib_version(void)
+{
+	return OpenSSL_version(OPENSSL_VERSION);
+}

@@ -40,4 +40,7 @@ int sign_cdnpro_auth(const char *user, const char *api_key, const char *date, st
 /* Overwrites n bytes at p with zeros in a way the compiler keeps. */
 void sign_wipe(void *p, size_t n);
 
+/* Returns the OpenSSL loaded at run time, e.g. "OpenSSL 3.0.15 3 Sep 2024". Static. */
+const char *sign_lib_version(void);
+
 #endif

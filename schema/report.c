@@ -2,12 +2,21 @@
 #include "schema/report.h"
 #include "reconcile/base/tty.h"
 #include "reconcile/base/sb.h"
+#include "reconcile/base/version.h"
+#include "reconcile/base/xmem.h"
+#include "schema/codes.h"
 
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define REPORT_MAX_BYTES    ((size_t)256 << 20) /* one rendered document */
 #define REPORT_MAX_RULES    1024		/* distinct codes listed in SARIF */
 #define REPORT_SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
+#define REPORT_CODES_PAGE   "/blob/main/schema/codes.md" /* under the home page, for helpUri */
+#define REPORT_ROOT_FILE    "cacheform.yaml" /* where findings without a file are placed */
+#define REPORT_NO_CODE	    "CF000"
 
 static const char *const format_names[] = {
     [REPORT_TEXT] = "text",
@@ -150,61 +159,151 @@ static void render_github(struct sb *sb, const struct diag_list *d, const struct
 	sb_release(&p);
 }
 
-static void sarif_rules(struct sb *sb, const struct diag_list *d)
+/*
+ * SARIF wants a URI: relative to the checkout when the command ran inside it (what code
+ * scanning maps to files), else a file:// URI; bytes outside the unreserved set are
+ * percent-encoded.
+ */
+static void sarif_uri(struct sb *sb, const struct report_opts *o, const char *file)
+{
+	struct sb p, u;
+	sb_init(&p, 0);
+	sb_init(&u, 0);
+	add_path(&p, o, file);
+	if (p.buf[0] == '/')
+		(void)sb_adds(&u, "file://");
+	for (const unsigned char *c = (const unsigned char *)p.buf; *c; c++) {
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || strchr("-._~/", *c))
+			(void)sb_addc(&u, (char)*c);
+		else
+			(void)sb_addf(&u, "%%%02X", *c);
+	}
+	(void)sb_add_json_str(sb, u.buf);
+	sb_release(&p);
+	sb_release(&u);
+}
+
+/* The catalogue's entry, or a stand-in for a code it lacks (so a rule is never bare). */
+static struct code_info sarif_code(const char *code, enum diag_sev sev)
+{
+	const struct code_info *ci = code_find(code);
+	if (ci)
+		return *ci;
+	struct code_info none = {code, sev, "cacheform finding", "A finding of cacheform."};
+	return none;
+}
+
+static void sarif_rule(struct sb *sb, const struct code_info *ci)
+{
+	static const char *const level[] = {"error", "warning", "note"};
+	char anchor[16];
+	size_t i = 0;
+	for (; ci->code[i] && i + 1 < sizeof(anchor); i++)
+		anchor[i] = (char)(ci->code[i] >= 'A' && ci->code[i] <= 'Z' ? ci->code[i] + 32
+									    : ci->code[i]);
+	anchor[i] = '\0';
+	(void)sb_adds(sb, "{\"id\":");
+	(void)sb_add_json_str(sb, ci->code);
+	(void)sb_adds(sb, ",\"shortDescription\":{\"text\":");
+	(void)sb_add_json_str(sb, ci->short_desc);
+	(void)sb_adds(sb, "},\"fullDescription\":{\"text\":");
+	(void)sb_add_json_str(sb, ci->full_desc);
+	(void)sb_addf(sb, "},\"helpUri\":\"%s" REPORT_CODES_PAGE "#%s\"", cf_home_url(), anchor);
+	/* GitHub code scanning shows help as the rule's documentation (it requires it). */
+	(void)sb_adds(sb, ",\"help\":{\"text\":");
+	(void)sb_add_json_str(sb, ci->full_desc);
+	struct sb md;
+	sb_init(&md, 0);
+	(void)sb_addf(&md, "**%s: %s**\n\n%s\n\n[Reference](%s" REPORT_CODES_PAGE "#%s)", ci->code,
+		      ci->short_desc, ci->full_desc, cf_home_url(), anchor);
+	(void)sb_adds(sb, ",\"markdown\":");
+	(void)sb_add_json_str(sb, md.buf);
+	sb_release(&md);
+	(void)sb_addc(sb, '}');
+	(void)sb_addf(sb, ",\"defaultConfiguration\":{\"level\":\"%s\"}}", level[ci->sev]);
+}
+
+/* Distinct codes in first-seen order; idx[i] is result i's rule index. */
+static size_t sarif_rules(struct sb *sb, const struct diag_list *d, size_t *idx)
 {
 	const char *seen[REPORT_MAX_RULES];
 	size_t n = 0;
 	for (size_t i = 0; i < d->n; i++) {
-		const char *code = d->v[i].code;
+		const char *code = d->v[i].code[0] ? d->v[i].code : REPORT_NO_CODE;
 		size_t j = 0;
 		while (j < n && strcmp(seen[j], code) != 0)
 			j++;
-		if (!code[0] || j < n || n == REPORT_MAX_RULES)
+		idx[i] = j;
+		if (j < n)
 			continue;
+		if (n == REPORT_MAX_RULES) {
+			idx[i] = SIZE_MAX;
+			continue;
+		}
 		seen[n] = code;
-		(void)sb_addf(sb, "%s{\"id\":", n++ ? "," : "");
-		(void)sb_add_json_str(sb, code);
-		(void)sb_addc(sb, '}');
+		if (n++)
+			(void)sb_addc(sb, ',');
+		struct code_info ci = sarif_code(code, d->v[i].sev);
+		sarif_rule(sb, &ci);
 	}
+	return n;
 }
 
-static void sarif_result(struct sb *sb, const struct diag *g, const struct report_opts *o)
+/* FNV-1a over code, file and message: stable when lines move, so alerts are not reopened. */
+static uint64_t sarif_fingerprint(const struct diag *g, const char *file)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *parts[] = {g->code, file, g->msg};
+	for (size_t i = 0; i < CF_ARRAY_LEN(parts); i++) {
+		for (const char *c = parts[i] ? parts[i] : ""; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL;
+	}
+	return h;
+}
+
+/*
+ * Code scanning drops a whole upload when a result has no location, so a finding about the
+ * repository as a whole (no file) is placed on its root document, cacheform.yaml, line 1.
+ */
+static void sarif_result(struct sb *sb, const struct diag *g, size_t rule,
+			 const struct report_opts *o)
 {
 	static const char *const level[] = {"error", "warning", "note"};
+	const char *file = g->pos.file ? g->pos.file : REPORT_ROOT_FILE;
+	unsigned line = g->pos.file && g->pos.line ? g->pos.line : 1;
+	unsigned col = g->pos.file && g->pos.col ? g->pos.col : 1;
 	(void)sb_adds(sb, "{\"ruleId\":");
-	(void)sb_add_json_str(sb, g->code[0] ? g->code : "CF000");
+	(void)sb_add_json_str(sb, g->code[0] ? g->code : REPORT_NO_CODE);
+	if (rule != SIZE_MAX)
+		(void)sb_addf(sb, ",\"ruleIndex\":%zu", rule);
 	(void)sb_addf(sb, ",\"level\":\"%s\",\"message\":{\"text\":", level[g->sev]);
-	(void)sb_add_json_str(sb, g->msg);
-	(void)sb_addc(sb, '}');
-	if (g->pos.file) {
-		(void)sb_adds(sb, ",\"locations\":[{\"physicalLocation\":{\"artifactLocation\":"
-				  "{\"uri\":");
-		json_path(sb, o, g->pos.file);
-		(void)sb_addc(sb, '}');
-		if (g->pos.line)
-			(void)sb_addf(sb, ",\"region\":{\"startLine\":%u,\"startColumn\":%u}",
-				      g->pos.line, g->pos.col ? g->pos.col : 1);
-		(void)sb_adds(sb, "}}]");
-	}
-	(void)sb_addc(sb, '}');
+	(void)sb_add_json_str(sb, g->msg && *g->msg ? g->msg : g->code);
+	(void)sb_adds(sb, "},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":");
+	sarif_uri(sb, o, file);
+	(void)sb_addf(sb, "},\"region\":{\"startLine\":%u,\"startColumn\":%u}}}]", line, col);
+	(void)sb_addf(sb, ",\"partialFingerprints\":{\"cacheform/v1\":\"%016" PRIx64 "\"}}",
+		      sarif_fingerprint(g, file));
 }
 
 static void render_sarif(struct sb *sb, const struct diag_list *d, const struct report_opts *o)
 {
 	(void)sb_adds(sb, "{\"$schema\":\"" REPORT_SARIF_SCHEMA "\",\"version\":\"2.1.0\","
-			  "\"runs\":[{\"tool\":{\"driver\":{\"name\":\"cacheform\"");
-	if (o->tool_version) {
-		(void)sb_adds(sb, ",\"version\":");
-		(void)sb_add_json_str(sb, o->tool_version);
-	}
+			  "\"runs\":[{\"tool\":{\"driver\":{\"name\":\"cacheform\",\"version\":");
+	(void)sb_add_json_str(sb, o->tool_version ? o->tool_version : cf_version());
+	(void)sb_adds(sb, ",\"informationUri\":");
+	(void)sb_add_json_str(sb, cf_home_url());
 	(void)sb_adds(sb, ",\"rules\":[");
-	sarif_rules(sb, d);
-	(void)sb_adds(sb, "]}},\"results\":[");
+	size_t *idx = xcalloc(d->n ? d->n : 1, sizeof(*idx));
+	sarif_rules(sb, d, idx);
+	(void)sb_adds(sb, "]}},\"columnKind\":\"unicodeCodePoints\",\"results\":[");
 	for (size_t i = 0; i < d->n; i++) {
 		if (i)
 			(void)sb_addc(sb, ',');
-		sarif_result(sb, &d->v[i], o);
+		sarif_result(sb, &d->v[i], idx[i], o);
 	}
+	free(idx);
 	(void)sb_adds(sb, "]}]}\n");
 }
 

@@ -622,3 +622,11 @@ enum url_problem url_check_regex(const char *re, const char **host, size_t *host
 	}
 	return re_compile(re, msg, msgsz, off);
 }
+
+const char *urlcheck_lib_version(void)
+{
+	static char v[64];
+	if (pcre2_config(PCRE2_CONFIG_VERSION, v) < 0)
+		return "unknown";
+	return v;
+}

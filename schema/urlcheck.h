@@ -113,4 +113,7 @@ enum url_problem url_check_azure_load(const char *s, size_t *off);
 enum url_problem url_check_regex(const char *re, const char **host, size_t *host_len, char *msg,
 				 size_t msgsz, size_t *off);
 
+/* Returns the version of the PCRE2 loaded at run time, e.g. "10.42 2022-12-11". Static. */
+const char *urlcheck_lib_version(void);
+
 #endif

@@ -399,3 +399,8 @@ int ytree_parse(struct ytree *t)
 		return -1;
 	return ytree_events(t);
 }
+
+const char *ytree_lib_version(void)
+{
+	return yaml_get_version_string();
+}

@@ -78,4 +78,7 @@ void *ytree_calloc(struct ytree *t, size_t n, size_t size);
 /* Whether n is a YAML null (empty, ~, null, Null, NULL, unquoted). */
 bool ytree_is_null(const struct ynode *n);
 
+/* Returns the version of the libyaml loaded at run time, e.g. "0.2.5". Static. */
+const char *ytree_lib_version(void);
+
 #endif

@@ -17,6 +17,7 @@ _cacheform_options() {
 	import) echo "--account --remote --name --host --repo --help" ;;
 	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
 	ledger) echo "--repo -m --message --help" ;;
+	version) echo "--format --help" ;;
 	esac
 }
 
@@ -26,6 +27,7 @@ _cacheform_formats() {
 	plan) echo "text json markdown github" ;;
 	explain) echo "text json" ;;
 	drift | diff) echo "text json markdown" ;;
+	version) echo "text json" ;;
 	esac
 }
 

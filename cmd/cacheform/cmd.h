@@ -31,7 +31,9 @@ struct cmd {
 /* Returns the command of that name, or NULL. */
 const struct cmd *cmd_find(const char *name);
 
+/* cmd_version.c */
 int cmd_version(int argc, char **argv);
+extern const struct opt version_opts[];
 int cmd_help(int argc, char **argv);
 
 /* cmd_validate.c */

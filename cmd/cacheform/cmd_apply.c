@@ -60,7 +60,7 @@ static bool confirm(void)
 
 static void print_plan(const struct plan *p)
 {
-	struct render_opts ro = {RENDER_TEXT, render_want_color(STDOUT_FILENO)};
+	struct render_opts ro = {.format = RENDER_TEXT, .color = render_want_color(STDOUT_FILENO)};
 	struct sb out;
 	sb_init(&out, 0);
 	render_plan(p, &ro, &out);

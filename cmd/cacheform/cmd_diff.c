@@ -8,6 +8,7 @@
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
 #include "cmd/cacheform/cmd_load.h"
+#include "cmd/cacheform/repo_label.h"
 #include "reconcile/render.h"
 #include "reconcile/repo.h"
 #include "reconcile/revdiff.h"
@@ -16,7 +17,6 @@
 #include "schema/report.h"
 
 #define DIFF_SHORT_COMMIT 12
-#define DIFF_MD_MARKER	  "<!-- cacheform -->"
 
 enum diff_format { DF_TEXT, DF_JSON, DF_MARKDOWN };
 
@@ -254,7 +254,12 @@ static size_t purges_of(const struct revdiff *d, enum revdiff_purge_kind k)
 static void render_markdown(struct sb *sb, const struct side *base, const struct side *head,
 			    const struct revdiff *d, const struct diag_list *findings)
 {
-	sb_adds(sb, DIFF_MD_MARKER "\n### cacheform diff: `");
+	struct sb label;
+	sb_init(&label, 0);
+	repo_label(opt_repo, &label);
+	render_md_marker("diff", label.buf, sb);
+	sb_release(&label);
+	sb_adds(sb, "### cacheform diff: `");
 	side_label(sb, base);
 	sb_adds(sb, "` → `");
 	side_label(sb, head);

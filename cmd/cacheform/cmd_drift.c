@@ -9,6 +9,7 @@
 #include "cmd/cacheform/cmd_load.h"
 #include "reconcile/drift.h"
 #include "reconcile/engine.h"
+#include "cmd/cacheform/repo_label.h"
 #include "reconcile/render.h"
 #include "reconcile/repo_ledger.h"
 #include "reconcile/revdiff.h"
@@ -16,7 +17,6 @@
 #include "reconcile/shard.h"
 
 #define DRIFT_SHORT_COMMIT 12
-#define DRIFT_MD_MARKER	   "<!-- cacheform -->"
 
 enum drift_format { DRF_TEXT, DRF_JSON, DRF_MARKDOWN };
 
@@ -134,7 +134,12 @@ static void render_text(struct sb *sb, const struct drift_run *run)
 static void render_markdown(struct sb *sb, const struct drift_run *run)
 {
 	const struct drift_report *r = &run->rep;
-	sb_adds(sb, DRIFT_MD_MARKER "\n### cacheform drift: ");
+	struct sb label;
+	sb_init(&label, 0);
+	repo_label(opt_repo, &label);
+	render_md_marker("drift", label.buf, sb);
+	sb_release(&label);
+	sb_adds(sb, "### cacheform drift: ");
 	scope_line(sb, run);
 	sb_addf(sb, "\n\n**%s** ", drift_found(r) ? "Drift found:" : "No drift:");
 	summary_line(sb, r);

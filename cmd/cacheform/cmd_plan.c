@@ -7,12 +7,14 @@
 
 #include "reconcile/engine.h"
 #include "reconcile/planfile.h"
+#include "cmd/cacheform/repo_label.h"
 #include "reconcile/planurls.h"
 #include "reconcile/sem.h"
 #include "reconcile/render.h"
 
 #define PLAN_URLS_LINE_MAX 4096	 /* bytes of one line of a --urls file */
 #define PLAN_URLS_MAX	   10000 /* entries of a --urls file */
+#define PLAN_WHERE_MAX	   1024	 /* the "full plan is in ..." sentence */
 
 static const char *opt_repo, *opt_ref, *opt_out, *opt_format, *opt_urls;
 static struct svec opt_only;
@@ -77,15 +79,51 @@ static int plan_exit(const struct plan *p)
 	return opt_detailed && plan_has_changes(p) ? EXIT_CHANGES : EXIT_OK;
 }
 
+/*
+ * Where a cut markdown plan says the whole plan is: this CI job's log (GitHub Actions or
+ * GitLab CI, named by their own variables), where plan_print writes it as text.
+ */
+static void plan_full_location(struct sb *where)
+{
+	const char *gl = getenv("CI_JOB_URL");
+	const char *srv = getenv("GITHUB_SERVER_URL"), *repo = getenv("GITHUB_REPOSITORY"),
+		   *run = getenv("GITHUB_RUN_ID");
+	sb_adds(where, "printed as text to the standard error of this run (the job log");
+	if (srv && *srv && repo && *repo && run && *run)
+		sb_addf(where, ": %s/%s/actions/runs/%s", srv, repo, run);
+	else if (gl && *gl)
+		sb_addf(where, ": %s", gl);
+	sb_adds(where, "); `cacheform plan --format json` gives it as JSON");
+}
+
 static int plan_print(const struct plan *p, enum render_format fmt)
 {
-	struct render_opts ro = {fmt, fmt == RENDER_TEXT && render_want_color(STDOUT_FILENO)};
+	bool cut = false;
+	struct sb where;
+	sb_init(&where, PLAN_WHERE_MAX);
+	plan_full_location(&where);
+	struct sb label;
+	sb_init(&label, 0);
+	repo_label(opt_repo, &label);
+	struct render_opts ro = {fmt,	    fmt == RENDER_TEXT && render_want_color(STDOUT_FILENO),
+				 label.buf, where.buf,
+				 0,	    &cut};
 	struct sb out;
 	sb_init(&out, 0);
 	int rc = render_plan(p, &ro, &out);
 	if (rc == 0 && fwrite(out.buf, 1, out.len, stdout) != out.len)
 		rc = -1;
+	if (rc == 0 && cut) {
+		/* The comment names the job log as the place of the full plan: keep that true. */
+		struct render_opts to = {RENDER_TEXT, false, NULL, NULL, 0, NULL};
+		sb_reset(&out);
+		rc = render_plan(p, &to, &out);
+		if (rc == 0)
+			fwrite(out.buf, 1, out.len, stderr);
+	}
 	sb_release(&out);
+	sb_release(&where);
+	sb_release(&label);
 	if (rc < 0)
 		fprintf(stderr, "cacheform plan: cannot write the plan\n");
 	return rc;

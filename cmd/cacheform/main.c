@@ -2,10 +2,6 @@
 #include "cmd/cacheform/cmd.h"
 #include "reconcile/base/tty.h"
 
-#ifndef CACHEFORM_VERSION
-#define CACHEFORM_VERSION "0.1.0"
-#endif
-
 /* The one command table. Keep it sorted by how often users run each command. */
 static const struct cmd commands[] = {
     {"plan", cmd_plan, "show what apply would change",
@@ -36,7 +32,8 @@ static const struct cmd commands[] = {
      "explain [--repo DIR] [--ref REV] [-e NAME]... [--live] [--format text|json] "
      "PATH_OR_URL...",
      explain_opts},
-    {"version", cmd_version, "print the version", "version", NULL},
+    {"version", cmd_version, "print the version, commit, build date and library versions",
+     "version [--format text|json]", version_opts},
     {"help", cmd_help, "show help for a command", "help [COMMAND]", NULL},
 };
 
@@ -67,14 +64,6 @@ static void usage_all(FILE *f)
 		   "  --no-color no ANSI colours (also NO_COLOR set to any value, or TERM=dumb)\n");
 	fprintf(f, "\n%s\nRun 'cacheform help COMMAND' for a command's options.\n",
 		exit_codes_help);
-}
-
-int cmd_version(int argc, char **argv)
-{
-	CF_UNUSED(argc);
-	CF_UNUSED(argv);
-	printf("cacheform %s\n", CACHEFORM_VERSION);
-	return EXIT_OK;
 }
 
 int cmd_help(int argc, char **argv)

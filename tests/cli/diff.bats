@@ -86,7 +86,7 @@ setup() {
 	run "$CACHEFORM" diff --repo "$R" --base HEAD --format markdown
 	assert_no_sanitizer
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "<!-- cacheform -->" ]
+	[ "${lines[0]}" = "<!-- cacheform:diff:. -->" ]
 	[[ "$output" == *"| www | azure-china | changed | 1 changed |"* ]]
 	[[ "$output" == *"<details><summary><b>www</b>: changed</summary>"* ]]
 	[[ "$output" == *$'```diff\n~ rule 2: dir /pic/, /doc/  ttl 2d  (was dir /pic/, /doc/  ttl 1d)\n```'* ]]

@@ -143,7 +143,7 @@ forget_ledger() {
 @test "drift: markdown has the marker, a table row per endpoint and details for drift" {
 	run "$CACHEFORM" drift --repo "$R" --format markdown
 	[ "$status" -eq 2 ]
-	[ "${lines[0]}" = "<!-- cacheform -->" ]
+	[ "${lines[0]}" = "<!-- cacheform:drift:. -->" ]
 	[[ "$output" == *"| www | azure-china | manage | pending |"* ]]
 	[[ "$output" == *"| img | azure-china | observe | external |"* ]]
 	[[ "$output" == *"<details><summary><b>www</b>: pending</summary>"* ]]

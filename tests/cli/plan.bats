@@ -65,11 +65,14 @@ teardown() {
 @test "markdown and github formats" {
 	run cf plan --format markdown
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "<!-- cacheform -->" ]
+	[ "${lines[0]}" = "<!-- cacheform:plan:. -->" ]
 	[[ "$output" == *"| Endpoint | Provider | Action |"* ]]
 	[[ "$output" == *"<details><summary>www: update"* ]]
 	[[ "$output" == *"- cn (azure-china): this plan uses 3 of 2000 file"* ]]
-	[ "$(grep -c '^<details>' <<<"$output")" -eq 5 ]
+	# Only the changed endpoints are listed (update, drift); the two unchanged are counted.
+	[ "$(grep -c '^<details><summary>[a-z-]*: ' <<<"$output")" -eq 3 ]
+	[[ "$output" == *"2 of 5 endpoints unchanged (not listed)"* ]]
+	[ "$(grep -c '^<details><summary>2026-' <<<"$output")" -eq 5 ]
 	run cf plan --format github
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"::notice title=cacheform plan::www: update cache rules"* ]]

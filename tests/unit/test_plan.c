@@ -270,7 +270,7 @@ static void test_plan__quota(void **state)
 
 static char *render(const struct plan *p, enum render_format fmt, bool color)
 {
-	struct render_opts ro = {fmt, color};
+	struct render_opts ro = {.format = fmt, .color = color};
 	struct sb out;
 	sb_init(&out, 0);
 	assert_int_equal(render_plan(p, &ro, &out), 0);
@@ -304,10 +304,10 @@ static void test_plan__renderers(void **state)
 	free(t);
 
 	t = render(&p, RENDER_MARKDOWN, false);
-	assert_memory_equal(t, "<!-- cacheform -->\n", 19);
+	assert_memory_equal(t, "<!-- cacheform:plan:. -->\n", 26);
 	assert_non_null(strstr(t, "| www | azure-china | update | 1 | 1 | 0 | 0 |"));
 	assert_non_null(strstr(t, "<details><summary>www: update"));
-	assert_non_null(strstr(t, "```diff\n~ rule 1"));
+	assert_non_null(strstr(t, "```diff\n! rule 1"));
 	free(t);
 
 	t = render(&p, RENDER_GITHUB, false);
