@@ -467,6 +467,16 @@ static void configure(struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+	if (r->retry != HTTP_RETRY_SAFE) {
+		/*
+		 * libcurl resends a request whose reused connection died before any answer
+		 * ("Connection died, retrying a fresh connect"), unseen by us. A purge may have
+		 * been accepted by then, so an unsafe request gets a connection of its own,
+		 * closed after it: a lost answer is then reported, never silently repeated.
+		 */
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	}
 	set_method(h, r);
 }
 

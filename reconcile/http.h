@@ -19,7 +19,8 @@ struct http_header {
 	char *value; /* owned */
 };
 
-/* When a failed attempt may be repeated. */
+/* When a failed attempt may be repeated. Every request other than HTTP_RETRY_SAFE is sent on
+ * a fresh connection closed after it, so libcurl never resends it on its own. */
 enum http_retry {
 	HTTP_RETRY_SAFE,   /* reads and whole-set writes (GET, PUT/PATCH of rules) */
 	HTTP_RETRY_UNSAFE, /* purge/preload POST: only when the provider provably did not accept it

@@ -115,9 +115,16 @@ struct fault_plan {
 	int64_t latency_ms;
 	int64_t retry_after_s;
 	bool drop, error, throttle, truncate, malformed;
+	bool act_drop; /* a purge or preload: handled, then the connection closed unanswered */
 };
 
-static struct fault_plan plan_faults(struct fk_app *app, const char *provider, int64_t now)
+static bool op_unsafe(const char *op)
+{
+	return strcmp(op, "purge") == 0 || strcmp(op, "preload") == 0;
+}
+
+static struct fault_plan plan_faults(struct fk_app *app, const char *provider, const char *op,
+				     int64_t now)
 {
 	struct fault_plan fp;
 	const struct fk_knobs *k = &app->knobs;
@@ -135,6 +142,7 @@ static struct fault_plan plan_faults(struct fk_app *app, const char *provider, i
 	fp.error = k->error_rate > 0 && fk_rand01() < k->error_rate;
 	fp.truncate = k->truncate_rate > 0 && fk_rand01() < k->truncate_rate;
 	fp.malformed = k->malformed_rate > 0 && fk_rand01() < k->malformed_rate;
+	fp.act_drop = op_unsafe(op) && k->act_drop_rate > 0 && fk_rand01() < k->act_drop_rate;
 	return fp;
 }
 
@@ -206,7 +214,7 @@ enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_re
 	resp->provider = m.prov ? m.prov->name : guess_provider(seg, nseg);
 	resp->op = m.route ? m.route->op : "unknown";
 	pthread_mutex_lock(&app->mu);
-	fp = plan_faults(app, resp->provider, req->now_ms);
+	fp = plan_faults(app, resp->provider, resp->op, req->now_ms);
 	pthread_mutex_unlock(&app->mu);
 	if (fp.drop) {
 		resp->status = 0;
@@ -226,6 +234,11 @@ enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_re
 		run_locked(app, &m, req, seg, nseg, resp);
 		pthread_mutex_unlock(&app->mu);
 	}
+	if (!fault && fp.act_drop) {
+		/* the provider took it and the answer was lost: a proxy reset, an idle timeout */
+		fk_journal_write(app, req, resp, "act_drop");
+		return FK_FAULT_DROP;
+	}
 	if (!fault && fp.truncate)
 		fault = "truncate";
 	else if (!fault && fp.malformed)
@@ -234,6 +247,15 @@ enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_re
 	if (fault && strcmp(fault, "truncate") == 0)
 		return FK_FAULT_TRUNCATE;
 	return fault && strcmp(fault, "malformed") == 0 ? FK_FAULT_MALFORMED : FK_FAULT_NONE;
+}
+
+const char *fk_status_host(const struct fk_app *app, const struct fk_req *req)
+{
+	const char *host = fk_req_header(req, "Host");
+
+	if (app->knobs.status_elsewhere)
+		return FK_STATUS_ELSEWHERE;
+	return host ? host : "127.0.0.1";
 }
 
 int fk_journal_open(struct fk_app *app, const char *path, struct cf_err *e)
