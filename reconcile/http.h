@@ -104,6 +104,13 @@ void http_resp_clear(struct http_resp *r);
 /* Returns the first response header with that name (case-insensitive), or NULL. Borrowed. */
 const char *http_resp_header(const struct http_resp *r, const char *name);
 
+/*
+ * True when url is an absolute http(s) URL on exactly base's scheme, host and port (default
+ * ports filled in), without user information and without a "." or ".." path segment (plain
+ * or %-encoded): the only URLs a credential may be attached to.
+ */
+bool http_url_on_origin(const char *url, const char *base);
+
 /* True when url's host is loopback (127.0.0.0/8, localhost, [::1]). */
 bool http_is_loopback_url(const char *url);
 

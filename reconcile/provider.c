@@ -516,7 +516,7 @@ bool prov_header_url_ok(const char *url)
 bool prov_valid_id(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > PROV_ID_MAX)
+	if (n == 0 || n > PROV_ID_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!unreserved((unsigned char)s[i]))
@@ -535,10 +535,12 @@ char *prov_last_segment(const char *url)
 	size_t n = end - start;
 	if (n == 0 || n > PROV_ID_MAX)
 		return NULL;
-	for (size_t i = start; i < end; i++)
-		if (!unreserved((unsigned char)url[i]))
-			return NULL;
-	return xstrndup(url + start, n);
+	char *id = xstrndup(url + start, n);
+	if (!prov_valid_id(id)) {
+		free(id);
+		return NULL;
+	}
+	return id;
 }
 
 /* Length of "scheme://authority" at the start of url, 0 when url is not absolute. */
@@ -553,8 +555,7 @@ static size_t origin_len(const char *url)
 
 bool prov_same_origin(const char *url, const char *base)
 {
-	size_t a = origin_len(url), b = origin_len(base);
-	return a > 0 && a == b && strncasecmp(url, base, a) == 0;
+	return http_url_on_origin(url, base);
 }
 
 int prov_retry_after(const struct http_resp *resp)

@@ -72,3 +72,105 @@ two_provider_repo() {
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" | jq -e '.status == "unknown"'
 }
+
+@test "status URLs on another host: polled on base_url by id, the purges end succeeded" {
+	two_provider_repo
+	set_faults '{"status_elsewhere":true}'
+	bounded apply --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	[ "$(accepted_on '/endpoints/shop/purge$')" -eq 1 ]
+	[ "$(accepted_on '^/cdn/purges$')" -eq 1 ]
+	# polled on fakecdn (base_url), signed, by the id from the foreign URL
+	[ "$(jq -c 'select(.op == "poll" and .auth == true and (.path | test("/operationresults/")))' "$FAKECDN_JOURNAL" | wc -l)" -ge 1 ]
+	[ "$(jq -c 'select(.op == "poll" and .auth == true and (.path | test("^/cdn/purges/[^/]+$")))' "$FAKECDN_JOURNAL" | wc -l)" -ge 1 ]
+	for r in purges/p-shop/shop.json purges/p-media/media.json; do
+		git cat-file -p "refs/cacheform/ledger:$r" | jq -e '.status == "succeeded"'
+	done
+	# nothing is sent again
+	bounded apply --yes
+	[ "$status" -eq 0 ]
+	[ "$(accepted_on '/endpoints/shop/purge$')" -eq 1 ]
+	[ "$(accepted_on '^/cdn/purges$')" -eq 1 ]
+}
+
+# listener_start: an HTTP server on another port that logs "METHOD PATH AUTHORIZATION" per
+# request to $BATS_TEST_TMPDIR/listener.log and answers 200 {"status":"finished"}.
+listener_start() {
+	cat >"$BATS_TEST_TMPDIR/listener.py" <<'PY'
+import http.server, sys
+log = open(sys.argv[1], 'a'); port_file = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        log.write('%s %s %s\n' % (self.command, self.path, self.headers.get('Authorization')))
+        log.flush()
+        body = b'{"status":"finished","successRate":100}'
+        self.send_response(200); self.send_header('Content-Length', str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    do_POST = do_GET
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+open(port_file, 'w').write(str(s.server_address[1]))
+s.serve_forever()
+PY
+	: >"$BATS_TEST_TMPDIR/listener.log"
+	python3 "$BATS_TEST_TMPDIR/listener.py" "$BATS_TEST_TMPDIR/listener.log" "$BATS_TEST_TMPDIR/listener.port" &
+	STUB_PID=$!
+	local i
+	for i in $(seq 1 100); do [ -s "$BATS_TEST_TMPDIR/listener.port" ] && break; sleep 0.05; done
+	OTHER=$(cat "$BATS_TEST_TMPDIR/listener.port")
+}
+
+# forge_task RECORD POLL_URL: a commit on the ledger ref whose record's first task has that
+# poll_url (as anyone with push access to the ledger could write).
+forge_task() {
+	local rec=$1 url=$2 blob tree c idx=$BATS_TEST_TMPDIR/forge.idx
+	rm -f "$idx"
+	GIT_INDEX_FILE=$idx git read-tree refs/cacheform/ledger
+	blob=$(git cat-file -p "refs/cacheform/ledger:$rec" | jq --arg u "$url" '.tasks[0].poll_url = $u' |
+		git hash-object -w --stdin)
+	GIT_INDEX_FILE=$idx git update-index --cacheinfo "100644,$blob,$rec"
+	tree=$(GIT_INDEX_FILE=$idx git write-tree)
+	c=$(git -c user.name=x -c user.email=x@x commit-tree "$tree" -p refs/cacheform/ledger -m forged)
+	git update-ref refs/cacheform/ledger "$c"
+}
+
+@test "forged poll_url in the ledger (host suffix, other port, userinfo, ..): no credential leaves base_url" {
+	two_provider_repo
+	listener_start
+	local variants=(
+		".evil.net/cdn/purges/ID"
+		"http://127.0.0.1:$OTHER/cdn/purges/ID"
+		"http://127.0.0.1:$FAKECDN_PORT@127.0.0.1:$OTHER/cdn/purges/ID"
+		"http://127.0.0.1:$FAKECDN_PORT/cdn/purges/../../_fakecdn/state"
+		"http://127.0.0.1:$FAKECDN_PORT/cdn/purges/%2e%2e/%2E%2E/_fakecdn/state"
+	)
+	local i=0 v id
+	rm -f purges/p-shop.yaml
+	for v in "${variants[@]}"; do
+		i=$((i + 1))
+		printf 'purge: p-m%s\nendpoints: [media]\nfiles: [/m%s.png]\n' "$i" "$i" >"purges/p-m$i.yaml"
+		repo_commit "$R" "m$i"
+		bounded apply --yes --no-wait
+		[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+		id=$(git cat-file -p "refs/cacheform/ledger:purges/p-m$i/media.json" | jq -r '.tasks[0].id')
+		forge_task "purges/p-m$i/media.json" "${v//ID/$id}"
+		bounded apply --yes
+		[ "$status" -eq 0 ] || { echo "variant $v: $output" >&2; return 1; }
+		git cat-file -p "refs/cacheform/ledger:purges/p-m$i/media.json" | jq -e '.status == "succeeded"'
+	done
+	# azure: the bearer token stays on base_url; the operation is polled there by its path
+	printf 'purge: p-shop\nendpoints: [shop]\nfiles: [/a.png]\n' >purges/p-shop.yaml
+	repo_commit "$R" shop
+	bounded apply --yes --no-wait
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	v=$(git cat-file -p refs/cacheform/ledger:purges/p-shop/shop.json | jq -r '.tasks[0].poll_url')
+	forge_task purges/p-shop/shop.json "http://127.0.0.1:$OTHER/${v#http*://*/}"
+	bounded apply --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	git cat-file -p refs/cacheform/ledger:purges/p-shop/shop.json | jq -e '.status == "succeeded"'
+	# nothing reached the other host, nothing escaped the API paths, nothing was sent twice
+	[ ! -s "$BATS_TEST_TMPDIR/listener.log" ] || { cat "$BATS_TEST_TMPDIR/listener.log" >&2; return 1; }
+	[ "$(jq -c 'select(.auth == true and (.path | test("_fakecdn|\\.\\.")))' "$FAKECDN_JOURNAL" | wc -l)" -eq 0 ]
+	[ "$(accepted_on '^/cdn/purges$')" -eq 6 ] # p-media and p-m1..5
+	[ "$(accepted_on '/endpoints/shop/purge$')" -eq 1 ]
+}
