@@ -7,6 +7,7 @@
 
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
+#include "reconcile/redact.h"
 #include "reconcile/secret.h"
 #include "reconcile/sign.h"
 #include "reconcile/base/xmem.h"
@@ -180,8 +181,16 @@ static int http_error_line(const char *subject, const char *op, const struct htt
 {
 	char ctext[32], mtext[PROV_ERR_TEXT_MAX + 4];
 	int rc = (resp->status == 401 || resp->status == 403) ? CF_EAUTH : CF_EAPI;
-	clean_text(code ? code : "", ctext, sizeof(ctext));
-	clean_text(msg ? msg : "", mtext, sizeof(mtext));
+	struct sb rc_text, rm_text;
+	/* provider text may quote the request (gateways, WAFs): scrubbed before anything */
+	sb_init(&rc_text, 0);
+	sb_init(&rm_text, 0);
+	redact_text(code ? code : "", &rc_text);
+	redact_text(msg ? msg : "", &rm_text);
+	clean_text(rc_text.buf ? rc_text.buf : "", ctext, sizeof(ctext));
+	clean_text(rm_text.buf ? rm_text.buf : "", mtext, sizeof(mtext));
+	sb_release(&rc_text);
+	sb_release(&rm_text);
 	err_set(e, rc, "%s: %s: HTTP %ld%s%s%s%s", subject, op, resp->status, ctext[0] ? " " : "",
 		ctext, mtext[0] ? ": " : "", mtext);
 	if (e)
@@ -362,6 +371,11 @@ int prov_account_open(const struct account *a, const char *repo_root,
 	if (rc != 0) {
 		prov_account_close(pa);
 		pa = NULL;
+	} else {
+		/* so a provider message quoting one of them is scrubbed (redact_text) */
+		const char *secrets[] = {pa->key_value, pa->client_secret, pa->api_key};
+		for (size_t i = 0; i < CF_ARRAY_LEN(secrets); i++)
+			redact_known_add(secrets[i], false);
 	}
 	*out = pa;
 	return rc;
@@ -437,8 +451,14 @@ int prov_sign_finish(struct http_req *req, const char *date_header, const char *
 		rc = err_set(e, CF_EINVAL, "%s: cannot sign the request", req->what);
 	if (rc == 0 && date_header)
 		http_req_set_header(req, date_header, date);
-	if (rc == 0)
+	if (rc == 0) {
 		http_req_set_header(req, "Authorization", auth->buf);
+		/* the value and its credential part: an echo of either is scrubbed */
+		redact_known_add(auth->buf, true);
+		const char *sp = strchr(auth->buf, ' ');
+		if (sp)
+			redact_known_add(sp + 1, true);
+	}
 	sign_wipe(auth->buf, auth->len);
 	sb_release(auth);
 	return rc;

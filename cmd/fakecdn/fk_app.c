@@ -116,6 +116,7 @@ struct fault_plan {
 	int64_t retry_after_s;
 	bool drop, error, throttle, truncate, malformed;
 	bool act_drop; /* a purge or preload: handled, then the connection closed unanswered */
+	bool echo;     /* refused, quoting the request's credentials */
 };
 
 static bool op_unsafe(const char *op)
@@ -142,6 +143,7 @@ static struct fault_plan plan_faults(struct fk_app *app, const char *provider, c
 	fp.error = k->error_rate > 0 && fk_rand01() < k->error_rate;
 	fp.truncate = k->truncate_rate > 0 && fk_rand01() < k->truncate_rate;
 	fp.malformed = k->malformed_rate > 0 && fk_rand01() < k->malformed_rate;
+	fp.echo = k->echo_secrets;
 	fp.act_drop = op_unsafe(op) && k->act_drop_rate > 0 && fk_rand01() < k->act_drop_rate;
 	return fp;
 }
@@ -181,6 +183,19 @@ static void inject_error(struct fk_resp *resp, const struct fk_req *req)
 		provider_error(resp, req, unavailable ? 503 : 500,
 			       unavailable ? "ServiceUnavailable" : "InternalServerError",
 			       "An internal error occurred.");
+}
+
+/* A gateway that refuses the request and quotes it back, credentials and all. */
+static void inject_echo(struct fk_resp *resp, const struct fk_req *req)
+{
+	const char *auth = fk_req_header(req, "Authorization");
+	struct sb msg;
+
+	sb_init(&msg, JOURNAL_LINE_MAX);
+	sb_addf(&msg, "request rejected by the gateway: Authorization=%s; body=", auth ? auth : "");
+	sb_add(&msg, req->body ? req->body : "", req->body ? req->body_len : 0);
+	provider_error(resp, req, 400, "RequestRejected", msg.buf);
+	sb_release(&msg);
 }
 
 /* Runs the handler under the lock; advances tasks first so every read sees due results. */
@@ -223,7 +238,10 @@ enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_re
 	}
 	sleep_ms(fp.latency_ms);
 	req->now_ms = fk_now_ms();
-	if (fp.throttle || fp.error) {
+	if (fp.echo) {
+		fault = "echo";
+		inject_echo(resp, req);
+	} else if (fp.throttle || fp.error) {
 		fault = fp.throttle ? "throttle" : "error";
 		if (fp.throttle)
 			inject_throttle(resp, req, fp.retry_after_s);

@@ -42,6 +42,7 @@ static const struct knob_def knob_defs[] = {
     KNOB("malformed_rate", KNOB_RATE, malformed_rate),
     KNOB("act_drop_rate", KNOB_RATE, act_drop_rate),
     KNOB("status_elsewhere", KNOB_BOOL, status_elsewhere),
+    KNOB("echo_secrets", KNOB_BOOL, echo_secrets),
     KNOB("task_delay_ms", KNOB_INT, task_delay_ms),
     KNOB("task_fail", KNOB_BOOL, task_fail),
     KNOB("token_expiry_s", KNOB_INT, token_expiry_s),

@@ -25,7 +25,7 @@ teardown() {
 }
 
 applied() {
-	run "$CACHEFORM" apply --repo "$R" --yes
+	run "$CACHEFORM" apply --repo "$R" --first-run --yes
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
