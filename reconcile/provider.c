@@ -176,17 +176,28 @@ static void clean_text(const char *s, char *out, size_t n)
 	out[o] = '\0';
 }
 
+/* Appends s with control bytes as spaces (one line stays one line), then redacted. */
+static void scrub_text(const char *s, struct sb *out)
+{
+	char *line = xstrdup(s ? s : "");
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	redact_text(line, out);
+	free(line);
+}
+
 static int http_error_line(const char *subject, const char *op, const struct http_resp *resp,
 			   const char *code, const char *msg, struct cf_err *e)
 {
 	char ctext[32], mtext[PROV_ERR_TEXT_MAX + 4];
 	int rc = (resp->status == 401 || resp->status == 403) ? CF_EAUTH : CF_EAPI;
 	struct sb rc_text, rm_text;
-	/* provider text may quote the request (gateways, WAFs): scrubbed before anything */
+	/* provider text may quote the request (gateways, WAFs): scrubbed before it is cut */
 	sb_init(&rc_text, 0);
 	sb_init(&rm_text, 0);
-	redact_text(code ? code : "", &rc_text);
-	redact_text(msg ? msg : "", &rm_text);
+	scrub_text(code, &rc_text);
+	scrub_text(msg, &rm_text);
 	clean_text(rc_text.buf ? rc_text.buf : "", ctext, sizeof(ctext));
 	clean_text(rm_text.buf ? rm_text.buf : "", mtext, sizeof(mtext));
 	sb_release(&rc_text);
