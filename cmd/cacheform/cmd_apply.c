@@ -169,8 +169,6 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 		}
 		return c.error ? EXIT_ERROR : EXIT_OK;
 	}
-	if (refuse_first_run(en, p))
-		return EXIT_ERROR;
 	if (!opt_force && apply_safety_violations(p, stderr))
 		return EXIT_SAFETY;
 	if (!pf && !opt_yes) {
@@ -185,6 +183,8 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 			return EXIT_ERROR;
 		}
 	}
+	if (refuse_first_run(en, p))
+		return EXIT_ERROR;
 	int rc = apply_run(en, p, &ao, &r, &e);
 	apply_report(&r, stdout);
 	if (rc < 0 && rc != CF_EAPI)
