@@ -112,7 +112,7 @@ step "Plan: read every endpoint once and show what apply would change"
 expect 2 cacheform plan --detailed-exitcode
 
 step "Apply: write the rules that differ, run the purges, record them in the ledger"
-expect 0 cacheform apply --yes
+expect 0 cacheform apply --yes --first-run
 echo
 expect 0 cacheform ledger list
 

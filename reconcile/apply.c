@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "reconcile/apply_int.h"
+#include "reconcile/redact.h"
 #include "reconcile/repo_ledger.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
@@ -32,7 +33,14 @@ void apply_item_set(struct apply_result *r, size_t i, enum apply_outcome o, cons
 {
 	r->v[i].outcome = o;
 	free(r->v[i].detail);
-	r->v[i].detail = xstrdup(detail);
+	r->v[i].detail = NULL;
+	if (detail) {
+		/* details quote providers, and providers may quote our credentials */
+		struct sb sb;
+		sb_init(&sb, 0);
+		redact_text(detail, &sb);
+		r->v[i].detail = sb_detach(&sb);
+	}
 }
 
 void apply_result_release(struct apply_result *r)
@@ -433,7 +441,7 @@ static int commit(struct ctx *c, const char *msg, struct cf_err *e)
 	size_t nr = 0;
 	int rc = 0;
 	for (size_t i = 0; i < c->nj; i++)
-		if (c->j[i].dirty && c->j[i].accepted) {
+		if (c->j[i].dirty && (c->j[i].accepted || c->j[i].claimed)) {
 			apply_purge_rec_tasks(&c->j[i]);
 			recs[nr++] = c->j[i].rec; /* shallow: borrowed for encoding */
 		}

@@ -16,6 +16,7 @@
 #include "reconcile/provider.h"
 
 #define APPLY_ERR_SHOWN 200 /* bytes of a poll's last error kept for the report */
+#define APPLY_HOST_MAX	256 /* host name in a claim's "PID@HOST" */
 
 /* One task's poll schedule: first after APPLY_POLL_FIRST_MS, then growing by half; and its
  * failed polls in a row, up to APPLY_POLL_FAILS_MAX (then gave_up: no longer waited for). */
@@ -69,6 +70,7 @@ struct pjob {
 	bool accepted, dirty, refused;
 	bool resumed; /* pending from an earlier run whose tasks carry no batch index: its
 			 purge batches are never resent */
+	bool claimed; /* this apply claimed it in the ledger: only it sends the batches */
 	char *why;
 };
 

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "reconcile/redact.h"
+#include "reconcile/repo_ledger.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
@@ -155,6 +158,19 @@ static void pjob_init(struct ctx *c, struct pjob *j, const struct plan_purge *pp
 	snprintf(j->rec.commit, sizeof(j->rec.commit), "%s", c->en->commit);
 }
 
+/* The purge is another apply's (its claim holds): reported, never sent, never recorded. */
+static void taken(struct ctx *c, struct pjob *j, const struct ledger_purge *rec)
+{
+	char msg[APPLY_ERR_SHOWN] = "taken by another apply (it claimed it first)";
+	int64_t ago = rec ? (int64_t)time(NULL) - rec->claimed_at : 0;
+	if (rec)
+		snprintf(msg, sizeof(msg), "taken by another apply (%s, claimed %llds ago)",
+			 rec->claim_by ? rec->claim_by : "?", (long long)(ago < 0 ? 0 : ago));
+	apply_item_set(c->r, j->item, APPLY_NOT_ATTEMPTED, msg);
+	j->accepted = j->dirty = false;
+	j->st = P_END;
+}
+
 void apply_purge_plan(struct ctx *c)
 {
 	const struct plan *p = c->p;
@@ -166,7 +182,11 @@ void apply_purge_plan(struct ctx *c)
 			continue;
 		struct pjob *j = &c->j[c->nj++];
 		pjob_init(c, j, pp);
-		if (pp->state == PLAN_PURGE_OVER_QUOTA) {
+		const struct ledger_purge *old =
+		    ledger_find_purge(&c->en->led, pp->id, pp->endpoint);
+		if (pp->state == PLAN_PURGE_PENDING && old && old->status == LEDGER_CLAIMED) {
+			taken(c, j, old);
+		} else if (pp->state == PLAN_PURGE_OVER_QUOTA) {
 			/* refused by the plan, not failed at the provider: the purges that fit
 			 * the quota still run (the exit code reports the refusal) */
 			apply_item_set(c->r, j->item, APPLY_FAILED,
@@ -182,10 +202,15 @@ void apply_purge_plan(struct ctx *c)
 
 /* ---- batches and their answers ---- */
 
+/* The first failure; scrubbed (it is printed and recorded in the ledger). */
 static void pjob_fail(struct pjob *j, const char *why)
 {
-	if (!j->why)
-		j->why = xstrdup(why);
+	if (j->why)
+		return;
+	struct sb sb;
+	sb_init(&sb, 0);
+	redact_text(why, &sb);
+	j->why = sb_detach(&sb);
 }
 
 /* Sends the unsent batches of the job's current kind. */
@@ -237,12 +262,84 @@ static bool gate_open(struct ctx *c, struct pjob *j)
 	return true;
 }
 
+/* "PID@HOST": who claims. */
+static void claimant(char *buf, size_t n)
+{
+	char host[APPLY_HOST_MAX] = "";
+	if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
+		snprintf(host, sizeof(host), "unknown-host");
+	snprintf(buf, n, "%ld@%s", (long)getpid(), host);
+}
+
+/* True when the job is about to send batches it never claimed. */
+static bool needs_claim(const struct pjob *j)
+{
+	return j->st == P_ACTIVE && !j->claimed && !(j->kind == BATCH_PURGE && j->resumed) &&
+	       !j->why && !sent_all(j, j->kind);
+}
+
+/*
+ * Claims, in one compare-and-swap commit, every job about to send its first batch, so of
+ * several applies racing for a purge exactly one sends it (SPEC §5). A lost claim is taken by
+ * another apply; a ledger that cannot be written stops the sending (nothing went out yet).
+ */
+static void claim_jobs(struct ctx *c)
+{
+	size_t n = 0;
+	struct ledger_purge *claims = xcalloc(c->nj + 1, sizeof(*claims));
+	const struct ledger_purge **expected = xcalloc(c->nj + 1, sizeof(*expected));
+	size_t *which = xcalloc(c->nj + 1, sizeof(*which));
+	bool *won = xcalloc(c->nj + 1, sizeof(*won));
+	char who[APPLY_HOST_MAX + 32];
+	struct cf_err e;
+	claimant(who, sizeof(who));
+	for (size_t i = 0; i < c->nj; i++) {
+		struct pjob *j = &c->j[i];
+		if (!needs_claim(j))
+			continue;
+		const struct ledger_purge *old =
+		    ledger_find_purge(&c->en->led, j->pp->id, j->pp->endpoint);
+		apply_purge_rec_tasks(j);
+		free(j->rec.claim_by);
+		j->rec.claim_by = xstrdup(who);
+		j->rec.claimed_at = (int64_t)time(NULL);
+		j->rec.claims = (old ? old->claims : 0) + 1;
+		claims[n] = j->rec; /* shallow: borrowed for encoding */
+		claims[n].status = LEDGER_CLAIMED;
+		expected[n] = old;
+		which[n++] = i;
+	}
+	err_clear(&e);
+	int rc = n && c->en->rl ? repo_ledger_claim(c->en->rl, claims, expected, n, won,
+						    "cacheform apply: claim purges", &e)
+				: 0;
+	for (size_t k = 0; k < n; k++) {
+		struct pjob *j = &c->j[which[k]];
+		if (rc < 0) {
+			j->refused = true;
+			pjob_fail(j, e.msg);
+		} else if (!c->en->rl || won[k]) {
+			j->claimed = true;
+		} else {
+			taken(c, j, NULL);
+		}
+	}
+	free(claims);
+	free(expected);
+	free(which);
+	free(won);
+}
+
 void apply_purge_collect(struct ctx *c, struct round *rd, int64_t now)
 {
 	for (size_t i = 0; i < c->nj; i++) {
 		struct pjob *j = &c->j[i];
-		if (j->st == P_GATED && !gate_open(c, j))
-			continue;
+		if (j->st == P_GATED)
+			(void)gate_open(c, j);
+	}
+	claim_jobs(c);
+	for (size_t i = 0; i < c->nj; i++) {
+		struct pjob *j = &c->j[i];
 		if (j->st != P_ACTIVE)
 			continue;
 		for (size_t b = 0; b < j->nb; b++)
@@ -367,7 +464,7 @@ static void finish_job(struct ctx *c, struct pjob *j, bool timed_out)
 		j->rec.finished_at = (int64_t)time(NULL);
 		free(j->rec.message);
 		j->rec.message = xstrdup(j->why ? j->why : "a batch was not accepted");
-		j->dirty = j->accepted;
+		j->dirty = j->accepted || j->claimed; /* a claim is released as failed */
 		apply_failed(c, j->item, j->rec.message);
 	} else if (ps == 1 && ls == 1) {
 		j->rec.status = LEDGER_SUCCEEDED;

@@ -151,6 +151,80 @@ bool http_is_loopback_url(const char *url)
 	return yes;
 }
 
+/* True when a path holds a "." or ".." segment, plain or %-encoded. */
+static bool has_dot_segment(const char *path)
+{
+	const char *p = path;
+	while (*p) {
+		size_t n = strcspn(p, "/?#"), dots = 0, i = 0;
+		while (i < n && dots < 3) {
+			if (p[i] == '.')
+				i++;
+			else if (i + 2 < n && p[i] == '%' && p[i + 1] == '2' &&
+				 (p[i + 2] == 'e' || p[i + 2] == 'E'))
+				i += 3;
+			else
+				break;
+			dots++;
+		}
+		if (n > 0 && i == n && dots <= 2)
+			return true;
+		if (p[n] != '/')
+			return false;
+		p += n + 1;
+	}
+	return false;
+}
+
+/* Scheme, host and port of url (default port filled in), lower-cased; user information and
+ * dot segments make it unusable. Returns 0 or -1. */
+static int origin_of(const char *url, char **scheme, char **host, char **port)
+{
+	*scheme = *host = *port = NULL;
+	CURLU *u = curl_url();
+	char *user = NULL, *pw = NULL, *path = NULL;
+	int ret = -1;
+	if (!u)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK)
+		goto out;
+	for (char *q = *host; *q; q++)
+		*q = (char)(*q >= 'A' && *q <= 'Z' ? *q - 'A' + 'a' : *q);
+	ret = has_dot_segment(path) ? -1 : 0;
+out:
+	curl_free(user);
+	curl_free(pw);
+	curl_free(path);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+bool http_url_on_origin(const char *url, const char *base)
+{
+	char *s1 = NULL, *h1 = NULL, *p1 = NULL, *s2 = NULL, *h2 = NULL, *p2 = NULL;
+	bool same = false;
+	/* the raw text too: libcurl normalises "/a/../b" away before we could see it */
+	if (!url || !base || strncasecmp(url, "http", 4) != 0 || has_dot_segment(url))
+		return false;
+	if (origin_of(url, &s1, &h1, &p1) == 0 && origin_of(base, &s2, &h2, &p2) == 0)
+		same = strcasecmp(s1, s2) == 0 && strcmp(h1, h2) == 0 && strcmp(p1, p2) == 0 &&
+		       (strcasecmp(s1, "https") == 0 || strcasecmp(s1, "http") == 0);
+	curl_free(s1);
+	curl_free(h1);
+	curl_free(p1);
+	curl_free(s2);
+	curl_free(h2);
+	curl_free(p2);
+	return same;
+}
+
 /* Refuses, before any connection, what the transport policy does not allow. */
 static int check_url(const struct http_req *r, struct cf_err *e)
 {
@@ -499,6 +573,16 @@ static void configure(struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+	if (r->retry != HTTP_RETRY_SAFE) {
+		/*
+		 * libcurl resends a request whose reused connection died before any answer
+		 * ("Connection died, retrying a fresh connect"), unseen by us. A purge may have
+		 * been accepted by then, so an unsafe request gets a connection of its own,
+		 * closed after it: a lost answer is then reported, never silently repeated.
+		 */
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	}
 	set_method(h, r);
 }
 

@@ -19,7 +19,8 @@ struct http_header {
 	char *value; /* owned */
 };
 
-/* When a failed attempt may be repeated. */
+/* When a failed attempt may be repeated. Every request other than HTTP_RETRY_SAFE is sent on
+ * a fresh connection closed after it, so libcurl never resends it on its own. */
 enum http_retry {
 	HTTP_RETRY_SAFE,   /* reads and whole-set writes (GET, PUT/PATCH of rules) */
 	HTTP_RETRY_UNSAFE, /* purge/preload POST: only when the provider provably did not accept it
@@ -105,6 +106,13 @@ void http_resp_release(struct http_resp *r);
 void http_resp_clear(struct http_resp *r);
 /* Returns the first response header with that name (case-insensitive), or NULL. Borrowed. */
 const char *http_resp_header(const struct http_resp *r, const char *name);
+
+/*
+ * True when url is an absolute http(s) URL on exactly base's scheme, host and port (default
+ * ports filled in), without user information and without a "." or ".." path segment (plain
+ * or %-encoded): the only URLs a credential may be attached to.
+ */
+bool http_url_on_origin(const char *url, const char *base);
 
 /* True when url's host is loopback (127.0.0.0/8, localhost, [::1]). */
 bool http_is_loopback_url(const char *url);

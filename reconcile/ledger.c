@@ -17,19 +17,19 @@
 
 const char *ledger_status_name(enum ledger_status s)
 {
-	static const char *const names[] = {"submitted", "succeeded", "failed", "marked",
-					    "unknown"};
+	static const char *const names[] = {"submitted", "succeeded", "failed",
+					    "marked",	 "unknown",   "claimed"};
 	return (size_t)s < CF_ARRAY_LEN(names) ? names[s] : "?";
 }
 
 bool ledger_status_final(enum ledger_status s)
 {
-	return s != LEDGER_SUBMITTED && s != LEDGER_UNKNOWN;
+	return s != LEDGER_SUBMITTED && s != LEDGER_UNKNOWN && s != LEDGER_CLAIMED;
 }
 
 static int ledger_status_parse(const char *s, enum ledger_status *out)
 {
-	for (int i = LEDGER_SUBMITTED; i <= LEDGER_UNKNOWN; i++)
+	for (int i = LEDGER_SUBMITTED; i <= LEDGER_CLAIMED; i++)
 		if (strcmp(s, ledger_status_name((enum ledger_status)i)) == 0) {
 			*out = (enum ledger_status)i;
 			return 0;
@@ -66,6 +66,7 @@ void ledger_purge_release(struct ledger_purge *p)
 	free(p->endpoint);
 	free(p->account);
 	free(p->message);
+	free(p->claim_by);
 	ledger_purge_clear_tasks(p);
 	memset(p, 0, sizeof(*p));
 }
@@ -130,6 +131,7 @@ void ledger_purge_copy(struct ledger_purge *dst, const struct ledger_purge *src)
 	dst->endpoint = xstrdup(src->endpoint);
 	dst->account = xstrdup(src->account);
 	dst->message = xstrdup(src->message);
+	dst->claim_by = xstrdup(src->claim_by);
 	dst->tasks = NULL;
 	dst->ntasks = dst->tcap = 0;
 	for (size_t i = 0; i < src->ntasks; i++)
@@ -281,6 +283,11 @@ int ledger_purge_encode(const struct ledger_purge *p, struct sb *out)
 	jadd(o, "finished_at", jtime(p->finished_at));
 	jadd(o, "desired_commit", p->commit[0] ? J(json_object_new_string(p->commit)) : NULL);
 	jadd(o, "message", jstr(p->message));
+	if (p->claim_by) {
+		jadd(o, "claim_by", jstr(p->claim_by));
+		jadd(o, "claimed_at", jtime(p->claimed_at));
+		jadd(o, "claims", J(json_object_new_int64(p->claims)));
+	}
 	return emit(o, out);
 }
 
@@ -448,7 +455,10 @@ int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, 
 	    opt_time(o, "submitted_at", &out->submitted_at, e) < 0 ||
 	    opt_time(o, "finished_at", &out->finished_at, e) < 0 ||
 	    opt_fixed(o, "desired_commit", out->commit, sizeof(out->commit), e) < 0 ||
-	    opt_str(o, "message", &out->message, e) < 0)
+	    opt_str(o, "message", &out->message, e) < 0 ||
+	    opt_str(o, "claim_by", &out->claim_by, e) < 0 ||
+	    opt_time(o, "claimed_at", &out->claimed_at, e) < 0 ||
+	    opt_int(o, "claims", &out->claims, e) < 0)
 		goto out;
 	if (!out->id || !out->endpoint || ledger_status_parse(status, &out->status) < 0) {
 		err_set(e, CF_EINVAL, "ledger record lacks purge, endpoint or a known status");

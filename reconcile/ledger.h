@@ -28,9 +28,21 @@ enum ledger_status {
 	LEDGER_MARKED,	/* recorded by `ledger mark`, never run by cacheform */
 	LEDGER_UNKNOWN, /* the answer to a request could not be read: it may have been
 			   accepted; its batches are sent again once, by the next apply */
+	LEDGER_CLAIMED, /* an apply (claim_by) took it and is about to send it; another apply
+			   leaves it alone until LEDGER_CLAIM_LEASE_S passed (then one retry) */
 };
 
-/* Returns "submitted", "succeeded", "failed", "marked" or "unknown". */
+/*
+ * How long a claim holds without a submitted record following it. An apply that claimed a
+ * purge and died before sending leaves the claim behind; after the lease one later apply
+ * claims it again and sends it (LEDGER_CLAIM_RETRIES claims in all, then it is left for a
+ * person: `ledger mark`, or remove the record). Longer than any apply's wait for a token
+ * and its retries, short enough that a pipeline re-run a few minutes later recovers.
+ */
+#define LEDGER_CLAIM_LEASE_S 600
+#define LEDGER_CLAIM_RETRIES 2
+
+/* Returns "submitted", "succeeded", "failed", "marked", "unknown" or "claimed". */
 const char *ledger_status_name(enum ledger_status s);
 /* True for every status that a later "submitted" record must not replace (unknown is not:
  * the next apply resends its batches and records them as submitted). */
@@ -68,6 +80,9 @@ struct ledger_purge {
 	int64_t submitted_at, finished_at; /* unix seconds; 0 = not yet */
 	char commit[41];		   /* desired commit it was applied from; may be "" */
 	char *message;			   /* owned; failure detail or mark reason; may be NULL */
+	char *claim_by;	    /* owned: "PID@HOST" of the apply that claimed it; may be NULL */
+	int64_t claimed_at; /* unix seconds of that claim; 0 = never claimed */
+	int64_t claims;	    /* claims made so far (LEDGER_CLAIM_RETRIES at most) */
 };
 
 struct ledger_endpoint {

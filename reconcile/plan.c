@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
@@ -186,6 +187,13 @@ struct plan_purge *plan_add_purge(struct plan *p, const struct purge *m, const s
 		st = PLAN_PURGE_EDITED;
 	else if (rec && rec->status == LEDGER_SUBMITTED)
 		st = PLAN_PURGE_PENDING;
+	else if (rec && rec->status == LEDGER_CLAIMED)
+		/* another apply sends it; one that died before sending is retried after the
+		 * lease, a limited number of times */
+		st = (int64_t)time(NULL) - rec->claimed_at >= LEDGER_CLAIM_LEASE_S &&
+			     rec->claims < LEDGER_CLAIM_RETRIES
+			 ? PLAN_PURGE_RETRY
+			 : PLAN_PURGE_PENDING;
 	else if (rec)
 		return NULL;
 	xgrow(&p->purges, &p->pcap, p->npurges + 1, sizeof(*p->purges));

@@ -733,6 +733,22 @@ static int az_write_req(struct prov_account *pa, const struct endpoint *ep,
 
 /* ---- long-running operations ---- */
 
+/* The operation id of a status URL: the segment after "operationresults/" (a Location goes
+ * on to profileresults/...), else the last one; NULL when not a valid id. */
+static char *op_id(const char *url)
+{
+	const char *p = strcasestr(url, "/operationresults/");
+	if (!p)
+		return prov_last_segment(url);
+	p += strlen("/operationresults/");
+	char *id = xstrndup(p, strcspn(p, "/?#"));
+	if (!prov_valid_id(id)) {
+		free(id);
+		return NULL;
+	}
+	return id;
+}
+
 /* 200: done. 202: running, polled at Azure-AsyncOperation (else Location). */
 static int parse_lro_start(const struct endpoint *ep, const char *op, const struct http_resp *resp,
 			   struct task *t, struct cf_err *e)
@@ -756,7 +772,7 @@ static int parse_lro_start(const struct endpoint *ep, const char *op, const stru
 	if (!prov_header_url_ok(url) || strncasecmp(url, "http", 4) != 0)
 		return prov_decode_error(
 		    ep, op, err_set(e, CF_EAPI, "operation URL '%.80s' is not usable", url), e);
-	prov_task_running(t, resp, prov_last_segment(url), url);
+	prov_task_running(t, resp, op_id(url), url);
 	return 0;
 }
 
@@ -812,16 +828,59 @@ static int az_batch_parse(const struct endpoint *ep, const struct purge_batch *b
 	return parse_lro_start(ep, b->kind == BATCH_PURGE ? OP_PURGE : OP_LOAD, resp, out, e);
 }
 
-/* The bearer token goes only back to the service it was issued for. */
+/* The path of a status URL, to be polled on base_url: "/subscriptions/{our subscription}/
+ * .../operationresults/{id}[/...]" with every segment a valid id (so no "..", no encoding
+ * tricks); written to out without the query. Returns false when it has another shape. */
+static bool status_path(const struct prov_account *pa, const char *url, struct sb *out)
+{
+	const char *path = prov_url_path(url);
+	size_t n = strcspn(path, "?#"), pre = strlen("/subscriptions/");
+	size_t sub = strlen(pa->subscription);
+	if (n <= pre + sub || strncasecmp(path, "/subscriptions/", pre) != 0 ||
+	    strncasecmp(path + pre, pa->subscription, sub) != 0 || path[pre + sub] != '/')
+		return false;
+	char *p = xstrndup(path, n);
+	bool ok = strcasestr(p, "/operationresults/") != NULL;
+	for (char *seg = p + 1; ok && seg;) {
+		char *slash = strchr(seg, '/');
+		if (slash)
+			*slash = '\0';
+		ok = prov_valid_id(seg);
+		seg = slash ? slash + 1 : NULL;
+	}
+	free(p);
+	if (ok)
+		sb_add(out, path, n);
+	return ok;
+}
+
+/*
+ * The bearer token goes only back to the service it was issued for: a status URL on
+ * base_url's origin is polled as given; one on another host (a proxy in front of ARM) or a
+ * forged one from the ledger is polled on base_url by its operation path, or refused.
+ */
 static int az_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
 		       struct http_req *req, struct cf_err *e)
 {
+	struct sb url;
 	memset(req, 0, sizeof(*req));
 	if (!t->poll_url)
 		return err_set(e, CF_EINVAL, "endpoint '%s': operation has no status URL",
 			       ep->name.s);
-	return prov_req_status_url(req, pa, ep, t->poll_url, "status URL", OP_POLL, prov_azure_sign,
-				   e);
+	if (prov_same_origin(t->poll_url, pa->base_url))
+		return prov_req_status_url(req, pa, ep, t->poll_url, "status URL", OP_POLL,
+					   prov_azure_sign, e);
+	sb_init(&url, PROV_URL_MAX);
+	sb_adds(&url, pa->base_url);
+	if (!status_path(pa, t->poll_url, &url)) {
+		sb_release(&url);
+		return err_set(e, CF_EAPI,
+			       "endpoint '%s': status URL '%.80s' is neither on %s nor an "
+			       "operation of subscription %s; not polled",
+			       ep->name.s, t->poll_url, pa->base_url, pa->subscription);
+	}
+	sb_addf(&url, "?api-version=%s", pa->api_version);
+	return prov_req_url(req, pa, ep, "GET", &url, OP_POLL, prov_azure_sign, e);
 }
 
 static int decode_status(struct json_object *root, void *out, struct cf_err *e)

@@ -191,24 +191,26 @@ static int pro_batch_parse(const struct endpoint *ep, const struct purge_batch *
 	return 0;
 }
 
-/* Polls the Location; a task without one (resumed from its id alone) is a purge. Our
- * credentials go only to base_url's origin. */
+/*
+ * Polls the Location when it is on base_url's origin; otherwise (CDN Pro's own example puts
+ * it on another API host; a ledger record may be forged) {base_url}/cdn/{purges|prefetches}/
+ * {id} is built from the task id, the collection taken from the Location's path. Our
+ * credentials go only to base_url's origin.
+ */
 static int pro_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
 			struct http_req *req, struct cf_err *e)
 {
 	struct sb path;
 	int rc = 0;
 	memset(req, 0, sizeof(*req));
-	if (t->poll_url && strncasecmp(t->poll_url, "http", 4) == 0)
+	if (t->poll_url && prov_same_origin(t->poll_url, pa->base_url))
 		return prov_req_status_url(req, pa, ep, t->poll_url, "task URL", OP_POLL, pro_sign,
 					   e);
-	if (!t->poll_url && (!t->id || !prov_valid_id(t->id)))
+	if (!t->id || !prov_valid_id(t->id))
 		return err_set(e, CF_EINVAL, "endpoint '%s': task has no usable id", ep->name.s);
+	bool prefetch = t->poll_url && strstr(t->poll_url, "/cdn/prefetches/") != NULL;
 	sb_init(&path, PROV_URL_MAX);
-	if (t->poll_url)
-		sb_adds(&path, t->poll_url);
-	else
-		sb_addf(&path, "/cdn/purges/%s", t->id);
+	sb_addf(&path, "/cdn/%s/%s", prefetch ? "prefetches" : "purges", t->id);
 	rc = pro_start(pa, ep, "GET", path.buf, OP_POLL, req, e);
 	sb_release(&path);
 	return rc;

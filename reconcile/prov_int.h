@@ -79,12 +79,13 @@ int prov_resp_transport(const struct http_resp *resp, struct cf_err *e);
 int prov_decode_error(const struct endpoint *ep, const char *op, int rc, struct cf_err *e);
 
 /* True for a provider task id we are willing to put into a URL: 1..PROV_ID_MAX characters
- * of [A-Za-z0-9._~-]. */
+ * of [A-Za-z0-9._~-], and neither "." nor "..". */
 bool prov_valid_id(const char *s);
 /* Last non-empty path segment of url (query and fragment dropped), copied; NULL if none or
  * longer than PROV_ID_MAX or with characters outside [A-Za-z0-9._~-]. */
 char *prov_last_segment(const char *url);
-/* True when url has the same scheme, host and port as base. */
+/* True when url has the same scheme, host and port as base, no user information and no dot
+ * segment (http_url_on_origin): the only URLs our credentials are sent to. */
 bool prov_same_origin(const char *url, const char *base);
 /* Header value as a non-negative number of seconds (Retry-After); 0 when absent or not one. */
 int prov_retry_after(const struct http_resp *resp);

@@ -10,6 +10,7 @@
 
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
+#include "reconcile/redact.h"
 #include "reconcile/secret.h"
 #include "reconcile/sign.h"
 #include "reconcile/base/xmem.h"
@@ -108,6 +109,7 @@ static int decode_token(struct prov_account *pa, struct json_object *root, time_
 		return rc;
 	secret_free(pa->token);
 	pa->token = xstrdup(tok);
+	redact_known_add(pa->token, false);
 	pa->token_expires = now + (time_t)ttl;
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
+#include "reconcile/redact.h"
 #include "reconcile/secret.h"
 #include "reconcile/sign.h"
 #include "reconcile/base/xmem.h"
@@ -248,13 +249,32 @@ static void clean_text(const char *s, char *out, size_t n)
 	out[o] = '\0';
 }
 
+/* Appends s with control bytes as spaces (one line stays one line), then redacted. */
+static void scrub_text(const char *s, struct sb *out)
+{
+	char *line = xstrdup(s ? s : "");
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	redact_text(line, out);
+	free(line);
+}
+
 static int http_error_line(const char *subject, const char *op, const struct http_resp *resp,
 			   const char *code, const char *msg, struct cf_err *e)
 {
 	char ctext[32], mtext[PROV_ERR_TEXT_MAX + 4];
 	int rc = (resp->status == 401 || resp->status == 403) ? CF_EAUTH : CF_EAPI;
-	clean_text(code ? code : "", ctext, sizeof(ctext));
-	clean_text(msg ? msg : "", mtext, sizeof(mtext));
+	struct sb rc_text, rm_text;
+	/* provider text may quote the request (gateways, WAFs): scrubbed before it is cut */
+	sb_init(&rc_text, 0);
+	sb_init(&rm_text, 0);
+	scrub_text(code, &rc_text);
+	scrub_text(msg, &rm_text);
+	clean_text(rc_text.buf ? rc_text.buf : "", ctext, sizeof(ctext));
+	clean_text(rm_text.buf ? rm_text.buf : "", mtext, sizeof(mtext));
+	sb_release(&rc_text);
+	sb_release(&rm_text);
 	err_set(e, rc, "%s: %s: HTTP %ld%s%s%s%s", subject, op, resp->status, ctext[0] ? " " : "",
 		ctext, mtext[0] ? ": " : "", mtext);
 	if (e)
@@ -435,6 +455,11 @@ int prov_account_open(const struct account *a, const char *repo_root,
 	if (rc != 0) {
 		prov_account_close(pa);
 		pa = NULL;
+	} else {
+		/* so a provider message quoting one of them is scrubbed (redact_text) */
+		const char *secrets[] = {pa->key_value, pa->client_secret, pa->api_key};
+		for (size_t i = 0; i < CF_ARRAY_LEN(secrets); i++)
+			redact_known_add(secrets[i], false);
 	}
 	*out = pa;
 	return rc;
@@ -510,8 +535,14 @@ int prov_sign_finish(struct http_req *req, const char *date_header, const char *
 		rc = err_set(e, CF_EINVAL, "%s: cannot sign the request", req->what);
 	if (rc == 0 && date_header)
 		http_req_set_header(req, date_header, date);
-	if (rc == 0)
+	if (rc == 0) {
 		http_req_set_header(req, "Authorization", auth->buf);
+		/* the value and its credential part: an echo of either is scrubbed */
+		redact_known_add(auth->buf, true);
+		const char *sp = strchr(auth->buf, ' ');
+		if (sp)
+			redact_known_add(sp + 1, true);
+	}
 	sign_wipe(auth->buf, auth->len);
 	sb_release(auth);
 	return rc;
@@ -589,7 +620,7 @@ bool prov_header_url_ok(const char *url)
 bool prov_valid_id(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > PROV_ID_MAX)
+	if (n == 0 || n > PROV_ID_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!unreserved((unsigned char)s[i]))
@@ -608,10 +639,12 @@ char *prov_last_segment(const char *url)
 	size_t n = end - start;
 	if (n == 0 || n > PROV_ID_MAX)
 		return NULL;
-	for (size_t i = start; i < end; i++)
-		if (!unreserved((unsigned char)url[i]))
-			return NULL;
-	return xstrndup(url + start, n);
+	char *id = xstrndup(url + start, n);
+	if (!prov_valid_id(id)) {
+		free(id);
+		return NULL;
+	}
+	return id;
 }
 
 /* Length of "scheme://authority" at the start of url, 0 when url is not absolute. */
@@ -626,8 +659,7 @@ static size_t origin_len(const char *url)
 
 bool prov_same_origin(const char *url, const char *base)
 {
-	size_t a = origin_len(url), b = origin_len(base);
-	return a > 0 && a == b && strncasecmp(url, base, a) == 0;
+	return http_url_on_origin(url, base);
 }
 
 int prov_retry_after(const struct http_resp *resp)

@@ -7,9 +7,14 @@
 #include "reconcile/redact.h"
 
 #include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
-#define REDACT_NAME_MAX 64 /* longer names are not credential names we know */
+#include "reconcile/base/xmem.h"
+
+#define REDACT_NAME_MAX	  64 /* longer names are not credential names we know */
+#define REDACT_PINNED_MAX 64 /* account secrets remembered */
 
 /* Names (normalised: lower case, '-' and '_' removed) that carry credentials. */
 static const char *const secret_names[] = {
@@ -241,4 +246,85 @@ bool redact_header_valid(const char *name, const char *value)
 			return false;
 	}
 	return true;
+}
+
+/* ---- secret values held by this process ---- */
+
+struct known {
+	char *pinned[REDACT_PINNED_MAX];
+	size_t npinned;
+	char *recent[REDACT_RECENT_MAX];
+	size_t next; /* ring position in recent */
+};
+
+static struct known g_known;
+
+static void forget(char **v)
+{
+	if (*v)
+		explicit_bzero(*v, strlen(*v));
+	free(*v);
+	*v = NULL;
+}
+
+void redact_known_add(const char *value, bool recent)
+{
+	if (!value || strlen(value) < REDACT_KNOWN_MIN_LEN)
+		return;
+	if (recent) {
+		forget(&g_known.recent[g_known.next]);
+		g_known.recent[g_known.next] = xstrdup(value);
+		g_known.next = (g_known.next + 1) % REDACT_RECENT_MAX;
+		return;
+	}
+	for (size_t i = 0; i < g_known.npinned; i++)
+		if (strcmp(g_known.pinned[i], value) == 0)
+			return;
+	if (g_known.npinned < REDACT_PINNED_MAX)
+		g_known.pinned[g_known.npinned++] = xstrdup(value);
+}
+
+void redact_known_clear(void)
+{
+	for (size_t i = 0; i < g_known.npinned; i++)
+		forget(&g_known.pinned[i]);
+	for (size_t i = 0; i < REDACT_RECENT_MAX; i++)
+		forget(&g_known.recent[i]);
+	memset(&g_known, 0, sizeof(g_known));
+}
+
+/* The longest remembered value starting at s[i..n), or 0. */
+static size_t known_at(const char *s, size_t n, size_t i)
+{
+	size_t best = 0;
+	char *const *lists[] = {g_known.pinned, g_known.recent};
+	size_t counts[] = {g_known.npinned, REDACT_RECENT_MAX};
+	for (size_t l = 0; l < 2; l++)
+		for (size_t k = 0; k < counts[l]; k++) {
+			const char *v = lists[l][k];
+			size_t m = v ? strlen(v) : 0;
+			if (m > best && m <= n - i && memcmp(s + i, v, m) == 0)
+				best = m;
+		}
+	return best;
+}
+
+void redact_text(const char *s, struct sb *out)
+{
+	struct sb a;
+	size_t n = s ? strlen(s) : 0;
+	sb_init(&a, 0);
+	for (size_t i = 0; i < n;) {
+		size_t m = known_at(s, n, i);
+		if (m) {
+			(void)sb_adds(&a, REDACT_MARK);
+			i += m;
+		} else {
+			(void)sb_addc(&a, s[i++]);
+		}
+	}
+	redact_body(a.buf ? a.buf : "", a.len, out);
+	if (a.buf)
+		explicit_bzero(a.buf, a.len);
+	sb_release(&a);
 }

@@ -35,6 +35,24 @@ void redact_body(const char *body, size_t len, struct sb *out);
 /* Appends s[0..n) with control bytes other than LF and TAB written as \xNN. */
 void redact_escape(const char *s, size_t n, struct sb *out);
 
+/*
+ * The secret values this process holds (account keys, client secrets, tokens, the
+ * Authorization values it signed), so that a provider message echoing one (a gateway or WAF
+ * quoting the request) is scrubbed before it is printed or recorded. Values shorter than
+ * REDACT_KNOWN_MIN_LEN are not remembered: they would scrub ordinary words.
+ * redact_known_add copies value (account secrets: kept; signed values: the last
+ * REDACT_RECENT_MAX); redact_known_clear wipes and forgets all of them.
+ */
+#define REDACT_KNOWN_MIN_LEN 6
+#define REDACT_RECENT_MAX    64
+void redact_known_add(const char *value, bool recent);
+void redact_known_clear(void);
+
+/* Appends s with every remembered secret value replaced by REDACT_MARK, then the redact_body
+ * rules (secret members, Bearer values) applied: provider text made safe to print and to
+ * record. */
+void redact_text(const char *s, struct sb *out);
+
 /* True when name is an RFC 9110 token and value holds no CR, LF or other control byte
  * except TAB: what may go on the wire without letting a value inject a header. */
 bool redact_header_valid(const char *name, const char *value);

@@ -372,7 +372,7 @@ static bool lost_race(int r)
 /* One compare-and-swap round. Returns 0, 1 when the race was lost, or a negative code. */
 static int cas_once(struct repo_ledger *rl, const struct ledger_purge *p, size_t np,
 		    const struct ledger_endpoint *eps, size_t nep, const char *message,
-		    struct upserts *u, struct cf_err *e)
+		    struct upserts *u, const git_oid *want_tip, struct cf_err *e)
 {
 	git_oid tip, tree_id, commit_id;
 	bool have;
@@ -383,6 +383,10 @@ static int cas_once(struct repo_ledger *rl, const struct ledger_purge *p, size_t
 	int rc = tip_tree(rl, &tip, &have, &base, e);
 	if (rc < 0)
 		goto out;
+	if (want_tip && (have ? !git_oid_equal(&tip, want_tip) : !git_oid_is_zero(want_tip))) {
+		rc = 1; /* moved since the caller looked: look again */
+		goto out;
+	}
 	rc = build_upserts(rl, base, p, np, eps, nep, u, e);
 	if (rc < 0 || u->n == 0)
 		goto out;
@@ -437,7 +441,7 @@ int repo_ledger_record(struct repo_ledger *rl, const struct ledger_purge *p, siz
 	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
 	int rc = 1;
 	for (int attempt = 0; attempt < REPO_LEDGER_CAS_TRIES && rc == 1; attempt++) {
-		rc = cas_once(rl, p, np, eps, nep, message, &u, e);
+		rc = cas_once(rl, p, np, eps, nep, message, &u, NULL, e);
 		if (rc == 1)
 			usleep((useconds_t)(rand_r(&seed) % REPO_LEDGER_BACKOFF_MAX_US));
 		if (rc == 1 && attempt % 20 == 19)
@@ -446,6 +450,98 @@ int repo_ledger_record(struct repo_ledger *rl, const struct ledger_purge *p, siz
 	if (rc == 1)
 		rc = err_set(e, CF_ECONFLICT, "ledger: lost %d races to update " REPO_LEDGER_REF,
 			     REPO_LEDGER_CAS_TRIES);
+	free(u.v);
+	free(u.paths);
+	return rc;
+}
+
+/* ---- claims ---- */
+
+/* The purge record at path in tree, decoded into *out; false when absent or unreadable. */
+static bool tip_record(git_repository *repo, git_tree *tree, const char *path,
+		       struct ledger_purge *out)
+{
+	git_tree_entry *te = NULL;
+	git_blob *blob = NULL;
+	struct cf_err e;
+	const char *buf;
+	size_t len;
+	bool ok = false;
+	if (tree && git_tree_entry_bypath(&te, tree, path) == 0 &&
+	    blob_text(repo, git_tree_entry_id(te), &buf, &len, &blob, &e) == 0)
+		ok = ledger_purge_decode(buf, len, out, &e) == 0;
+	git_blob_free(blob);
+	git_tree_entry_free(te);
+	return ok;
+}
+
+/* True when two records are the same state of a purge (NULL: absent). */
+static bool same_state(const struct ledger_purge *a, const struct ledger_purge *b)
+{
+	if (!a || !b)
+		return !a && !b;
+	return a->status == b->status && a->submitted_at == b->submitted_at &&
+	       a->finished_at == b->finished_at && a->claimed_at == b->claimed_at &&
+	       a->claims == b->claims && a->ntasks == b->ntasks &&
+	       strcmp(a->claim_by ? a->claim_by : "", b->claim_by ? b->claim_by : "") == 0;
+}
+
+/* Which claims still find the record they expect at the tip (one read of it). */
+static int claims_decide(struct repo_ledger *rl, const struct ledger_purge *claims,
+			 const struct ledger_purge *const *expected, size_t n, bool *won,
+			 git_oid *tip, struct cf_err *e)
+{
+	bool have;
+	git_tree *base = NULL;
+	struct sb path;
+	int rc = tip_tree(rl, tip, &have, &base, e);
+	if (rc < 0)
+		return rc;
+	if (!have)
+		memset(tip, 0, sizeof(*tip));
+	sb_init(&path, 0);
+	for (size_t i = 0; i < n; i++) {
+		struct ledger_purge now;
+		sb_reset(&path);
+		purge_path(&claims[i], &path);
+		bool there = tip_record(rl->repo, base, path.buf, &now);
+		won[i] = same_state(there ? &now : NULL, expected[i]);
+		if (there)
+			ledger_purge_release(&now);
+	}
+	sb_release(&path);
+	git_tree_free(base);
+	return 0;
+}
+
+int repo_ledger_claim(struct repo_ledger *rl, const struct ledger_purge *claims,
+		      const struct ledger_purge *const *expected, size_t n, bool *won,
+		      const char *message, struct cf_err *e)
+{
+	struct upserts u = {0};
+	struct ledger_purge *take = xcalloc(n + 1, sizeof(*take));
+	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	int rc = 1;
+	u.v = xcalloc(n + 1, sizeof(*u.v));
+	u.paths = xcalloc(n + 1, sizeof(*u.paths));
+	for (int attempt = 0; attempt < REPO_LEDGER_CAS_TRIES && rc == 1; attempt++) {
+		git_oid tip;
+		size_t nt = 0;
+		if ((rc = claims_decide(rl, claims, expected, n, won, &tip, e)) < 0)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (won[i])
+				take[nt++] = claims[i]; /* shallow: borrowed for encoding */
+		rc = nt ? cas_once(rl, take, nt, NULL, 0, message, &u, &tip, e) : 0;
+		if (rc == 1)
+			usleep((useconds_t)(rand_r(&seed) % REPO_LEDGER_BACKOFF_MAX_US));
+		if (rc == 1 && attempt % 20 == 19)
+			clear_stale_lock(rl);
+	}
+	if (rc == 1)
+		rc = err_set(e, CF_ECONFLICT, "ledger: lost %d races to update " REPO_LEDGER_REF,
+			     REPO_LEDGER_CAS_TRIES);
+	free(take);
 	free(u.v);
 	free(u.paths);
 	return rc;

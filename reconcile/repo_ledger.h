@@ -11,6 +11,7 @@
 #ifndef CF_REPO_LEDGER_H
 #define CF_REPO_LEDGER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "reconcile/base/diag.h"
@@ -42,6 +43,17 @@ int repo_ledger_read(struct repo_ledger *rl, struct ledger *out, struct cf_err *
 int repo_ledger_record(struct repo_ledger *rl, const struct ledger_purge *p, size_t np,
 		       const struct ledger_endpoint *eps, size_t nep, const char *message,
 		       struct cf_err *e);
+
+/*
+ * Claims purges before they are sent (SPEC §5): in one compare-and-swap commit, records
+ * claims[i] (status claimed, with its claimant) for every i whose record at the tip is still
+ * the expected[i] this apply planned from (NULL: absent); won[i] tells which. A record that
+ * changed since (another apply claimed, sent or finished it) is left alone and won[i] is
+ * false. Returns 0, CF_ECONFLICT after REPO_LEDGER_CAS_TRIES lost races, or CF_EIO.
+ */
+int repo_ledger_claim(struct repo_ledger *rl, const struct ledger_purge *claims,
+		      const struct ledger_purge *const *expected, size_t n, bool *won,
+		      const char *message, struct cf_err *e);
 
 /* Returns the ref's tip as 40 hex digits into buf (>= 41 bytes), "" when absent. */
 void repo_ledger_tip(struct repo_ledger *rl, char *buf, size_t n);

@@ -10,6 +10,7 @@
 #include "reconcile/engine.h"
 #include "reconcile/planfile.h"
 #include "reconcile/render.h"
+#include "reconcile/repo_ledger.h"
 
 #define APPLY_ANSWER_MAX 16
 /* Seconds between "still waiting" lines without a terminal (default APPLY_NOTE_EVERY_S);
@@ -19,11 +20,13 @@
 
 static const char *opt_repo, *opt_ref, *opt_timeout;
 static struct svec opt_only;
-static bool opt_yes, opt_force, opt_keep_going, opt_no_wait;
+static bool opt_yes, opt_force, opt_keep_going, opt_no_wait, opt_first_run;
 static unsigned opt_parallelism;
 
 const struct opt apply_opts[] = {
     {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME", "apply only this endpoint (repeatable)"},
+    {"first-run", 0, OPT_BOOL, &opt_first_run, NULL,
+     "run purge manifests although the repository has no ledger yet"},
     {"force", 0, OPT_BOOL, &opt_force, NULL, "apply even over the safety thresholds"},
     {"keep-going", 0, OPT_BOOL, &opt_keep_going, NULL,
      "a failed endpoint or purge does not stop the others (exit 5 when some failed)"},
@@ -88,6 +91,37 @@ static int64_t note_every(void)
 	return *end || n < 1 || n > APPLY_NOTE_MAX_S ? 0 : (int64_t)n;
 }
 
+/*
+ * A missing ledger is a decision, not a default: without it every manifest of the repository
+ * would run, which is right on the first apply and a disaster after a failed `git fetch` of
+ * the ledger. True (with the reason on stderr) when purges would run with no ledger and no
+ * --first-run.
+ */
+static bool refuse_first_run(struct engine *en, const struct plan *p)
+{
+	char tip[64] = "";
+	size_t runs = 0;
+	if (opt_first_run || !en->rl)
+		return false;
+	repo_ledger_tip(en->rl, tip, sizeof(tip));
+	if (tip[0])
+		return false;
+	for (size_t i = 0; i < p->npurges; i++)
+		runs += plan_purge_runs(&p->purges[i]);
+	if (!runs)
+		return false;
+	fprintf(
+	    stderr,
+	    "cacheform apply: refusing: this repository has no ledger (" REPO_LEDGER_REF
+	    ") and %zu purge%s would run; nothing was applied.\n"
+	    "  If the ledger lives on a remote, fetch it first (git fetch origin " REPO_LEDGER_REF
+	    ":" REPO_LEDGER_REF ").\n"
+	    "  If these manifests already ran, record them with 'cacheform ledger mark ID...'.\n"
+	    "  If this is the first apply, re-run with --first-run.\n",
+	    runs, runs == 1 ? "" : "s");
+	return true;
+}
+
 /* Everything from the plan to the exit code, once the engine is open and read. */
 static int apply_plan(struct engine *en, const struct planfile *pf, struct plan *p)
 {
@@ -149,6 +183,8 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 			return EXIT_ERROR;
 		}
 	}
+	if (refuse_first_run(en, p))
+		return EXIT_ERROR;
 	int rc = apply_run(en, p, &ao, &r, &e);
 	apply_report(&r, stdout);
 	if (rc < 0 && rc != CF_EAPI)

@@ -2,6 +2,11 @@
 #include "cmd/cacheform/cmd.h"
 #include "reconcile/base/tty.h"
 
+#include <errno.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 /* The one command table. Keep it sorted by how often users run each command. */
 static const struct cmd commands[] = {
     {"plan", cmd_plan, "show what apply would change",
@@ -11,7 +16,7 @@ static const struct cmd commands[] = {
      plan_opts},
     {"apply", cmd_apply, "apply the plan (or a saved plan file)",
      "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--yes] [--force] [--keep-going] "
-     "[--no-wait] [--timeout DURATION] [--parallelism N]",
+     "[--no-wait] [--first-run] [--timeout DURATION] [--parallelism N]",
      apply_opts},
     {"validate", cmd_validate, "check the desired-state repository offline",
      "validate [--repo DIR] [--ref REV] [--strict] [--format text|json|github|sarif]",
@@ -114,8 +119,22 @@ static int take_global_flags(int argc, char **argv)
 	return n;
 }
 
+/*
+ * Before any secret is read: no core file (a crash under `ulimit -c unlimited` would write
+ * every key and token into the work tree), and not dumpable (no core through a pipe
+ * handler, no ptrace or /proc/PID/mem by other processes of the same user).
+ */
+static void no_core_dumps(void)
+{
+	const struct rlimit zero = {0, 0};
+	if (setrlimit(RLIMIT_CORE, &zero) != 0 || prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0)
+		fprintf(stderr, "cacheform: warning: cannot disable core dumps: %s\n",
+			strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
+	no_core_dumps();
 	argc = take_global_flags(argc, argv);
 	if (argc < 2) {
 		usage_all(stderr);

@@ -115,9 +115,17 @@ struct fault_plan {
 	int64_t latency_ms;
 	int64_t retry_after_s;
 	bool drop, error, throttle, truncate, malformed;
+	bool act_drop; /* a purge or preload: handled, then the connection closed unanswered */
+	bool echo;     /* refused, quoting the request's credentials */
 };
 
-static struct fault_plan plan_faults(struct fk_app *app, const char *provider, int64_t now)
+static bool op_unsafe(const char *op)
+{
+	return strcmp(op, "purge") == 0 || strcmp(op, "preload") == 0;
+}
+
+static struct fault_plan plan_faults(struct fk_app *app, const char *provider, const char *op,
+				     int64_t now)
 {
 	struct fault_plan fp;
 	const struct fk_knobs *k = &app->knobs;
@@ -135,6 +143,8 @@ static struct fault_plan plan_faults(struct fk_app *app, const char *provider, i
 	fp.error = k->error_rate > 0 && fk_rand01() < k->error_rate;
 	fp.truncate = k->truncate_rate > 0 && fk_rand01() < k->truncate_rate;
 	fp.malformed = k->malformed_rate > 0 && fk_rand01() < k->malformed_rate;
+	fp.echo = k->echo_secrets;
+	fp.act_drop = op_unsafe(op) && k->act_drop_rate > 0 && fk_rand01() < k->act_drop_rate;
 	return fp;
 }
 
@@ -175,6 +185,19 @@ static void inject_error(struct fk_resp *resp, const struct fk_req *req)
 			       "An internal error occurred.");
 }
 
+/* A gateway that refuses the request and quotes it back, credentials and all. */
+static void inject_echo(struct fk_resp *resp, const struct fk_req *req)
+{
+	const char *auth = fk_req_header(req, "Authorization");
+	struct sb msg;
+
+	sb_init(&msg, JOURNAL_LINE_MAX);
+	sb_addf(&msg, "request rejected by the gateway: Authorization=%s; body=", auth ? auth : "");
+	sb_add(&msg, req->body ? req->body : "", req->body ? req->body_len : 0);
+	provider_error(resp, req, 400, "RequestRejected", msg.buf);
+	sb_release(&msg);
+}
+
 /* Runs the handler under the lock; advances tasks first so every read sees due results. */
 static void run_locked(struct fk_app *app, const struct match *m, struct fk_req *req,
 		       const char **seg, int nseg, struct fk_resp *resp)
@@ -206,7 +229,7 @@ enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_re
 	resp->provider = m.prov ? m.prov->name : guess_provider(seg, nseg);
 	resp->op = m.route ? m.route->op : "unknown";
 	pthread_mutex_lock(&app->mu);
-	fp = plan_faults(app, resp->provider, req->now_ms);
+	fp = plan_faults(app, resp->provider, resp->op, req->now_ms);
 	pthread_mutex_unlock(&app->mu);
 	if (fp.drop) {
 		resp->status = 0;
@@ -215,7 +238,10 @@ enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_re
 	}
 	sleep_ms(fp.latency_ms);
 	req->now_ms = fk_now_ms();
-	if (fp.throttle || fp.error) {
+	if (fp.echo) {
+		fault = "echo";
+		inject_echo(resp, req);
+	} else if (fp.throttle || fp.error) {
 		fault = fp.throttle ? "throttle" : "error";
 		if (fp.throttle)
 			inject_throttle(resp, req, fp.retry_after_s);
@@ -226,6 +252,11 @@ enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_re
 		run_locked(app, &m, req, seg, nseg, resp);
 		pthread_mutex_unlock(&app->mu);
 	}
+	if (!fault && fp.act_drop) {
+		/* the provider took it and the answer was lost: a proxy reset, an idle timeout */
+		fk_journal_write(app, req, resp, "act_drop");
+		return FK_FAULT_DROP;
+	}
 	if (!fault && fp.truncate)
 		fault = "truncate";
 	else if (!fault && fp.malformed)
@@ -234,6 +265,15 @@ enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_re
 	if (fault && strcmp(fault, "truncate") == 0)
 		return FK_FAULT_TRUNCATE;
 	return fault && strcmp(fault, "malformed") == 0 ? FK_FAULT_MALFORMED : FK_FAULT_NONE;
+}
+
+const char *fk_status_host(const struct fk_app *app, const struct fk_req *req)
+{
+	const char *host = fk_req_header(req, "Host");
+
+	if (app->knobs.status_elsewhere)
+		return FK_STATUS_ELSEWHERE;
+	return host ? host : "127.0.0.1";
 }
 
 int fk_journal_open(struct fk_app *app, const char *path, struct cf_err *e)

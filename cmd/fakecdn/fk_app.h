@@ -34,6 +34,12 @@ int fk_journal_open(struct fk_app *app, const char *path, struct cf_err *e);
 void fk_journal_write(struct fk_app *app, const struct fk_req *req, const struct fk_resp *resp,
 		      const char *fault);
 
+/* Host (and port) for the status URLs of an answer: the request's Host, or, with the
+ * status_elsewhere knob, FK_STATUS_ELSEWHERE (a proxy base_url, CDN Pro's second API host).
+ * Borrowed. */
+#define FK_STATUS_ELSEWHERE "status.fakecdn.invalid"
+const char *fk_status_host(const struct fk_app *app, const struct fk_req *req);
+
 /* Error bodies in each provider's shape (used for injected faults too). */
 void fk_error_china(struct fk_resp *resp, int status, const char *type, const char *msg);
 void fk_error_arm(struct fk_resp *resp, const struct fk_req *req, int status, const char *code,

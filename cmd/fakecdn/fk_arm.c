@@ -756,7 +756,7 @@ static int check_paths(struct json_object *paths, bool load, char *msg, size_t m
 static void add_lro_headers(struct fk_app *app, struct fk_resp *resp, const struct fk_req *req,
 			    const char **seg, const char *id)
 {
-	const char *host = fk_req_header(req, "Host"), *v = fk_req_arg(req, "api-version");
+	const char *host = fk_status_host(app, req), *v = fk_req_arg(req, "api-version");
 	struct sb url;
 	size_t base;
 
@@ -764,7 +764,7 @@ static void add_lro_headers(struct fk_app *app, struct fk_resp *resp, const stru
 	sb_addf(&url,
 		"%s://%s/subscriptions/%s/resourcegroups/%s/providers/Microsoft.Cdn/"
 		"operationresults/%s",
-		app->tls ? "https" : "http", host ? host : "127.0.0.1", seg[1], seg[3], id);
+		app->tls ? "https" : "http", host, seg[1], seg[3], id);
 	base = url.len;
 	sb_addf(&url, "?api-version=%s", v);
 	fk_resp_header(resp, "Azure-AsyncOperation", url.buf);

@@ -398,11 +398,10 @@ static const char *parse_purge(struct fk_app *app, struct json_object *body, str
 static void set_location(struct fk_app *app, const struct fk_req *req, struct fk_resp *resp,
 			 const char *coll, const char *id)
 {
-	const char *host = fk_req_header(req, "Host");
 	char url[URL_MAX];
 
 	snprintf(url, sizeof(url), "%s://%s/cdn/%s/%s", app->tls ? "https" : "http",
-		 host ? host : "127.0.0.1", coll, id);
+		 fk_status_host(app, req), coll, id);
 	fk_resp_header(resp, "Location", url);
 }
 

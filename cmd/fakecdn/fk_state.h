@@ -27,6 +27,9 @@ struct fk_knobs {
 	double drop_rate;      /* close the connection without an answer */
 	double truncate_rate;  /* announce the full length, send half, close */
 	double malformed_rate; /* replace the body with broken JSON of a valid length */
+	double act_drop_rate;  /* purge/preload requests: act on it, then close without an answer */
+	bool status_elsewhere; /* status URLs (Location, Azure-AsyncOperation) name another host */
+	bool echo_secrets; /* refuse with a message quoting Authorization and the body (a WAF) */
 	int64_t task_delay_ms;
 	bool task_fail;
 	int64_t token_expiry_s;

@@ -25,7 +25,7 @@ state_tasks_with() {
 	fakecdn_start "" --task-delay 50
 	repo_init "$R"
 	cd "$R"
-	run cf apply --yes
+	run cf apply --first-run --yes
 	assert_no_sanitizer
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Apply: 7 done, 0 failed, 0 not attempted."* ]]
@@ -36,7 +36,7 @@ state_tasks_with() {
 	run cf plan --detailed-exitcode
 	[ "$status" -eq 0 ]
 	: >"$FAKECDN_JOURNAL"
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	[ "$(changed_requests)" -eq 0 ]
 	[ "$(journal_ops read_rules)" -eq 4 ]
@@ -67,7 +67,7 @@ state_tasks_with() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"Plan: 1 endpoint to update (0 added, 1 changed, 0 removed, 0 moved)"* ]]
 	: >"$FAKECDN_JOURNAL"
-	run cf apply --yes --parallelism 16
+	run cf apply --first-run --yes --parallelism 16
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops write_rules)" -eq 1 ]
 	[ "$(changed_requests)" -eq 1 ]
@@ -81,12 +81,12 @@ state_tasks_with() {
 	fakecdn_start "" --task-delay 20
 	repo_init "$R"
 	cd "$R"
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	local first
 	first=$(journal_ops purge)
 	[ "$first" -eq 5 ]
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops purge)" -eq "$first" ]
 	[ "$(journal_ops preload)" -eq 2 ]
@@ -106,12 +106,12 @@ state_tasks_with() {
 		printf 'purge: iter-%d\nendpoints: [www]\nfiles: [/iter-%d.png]\n' "$i" "$i" >"purges/iter-$i.yaml"
 		sed -i "s/^      ttl: 10m\$/      ttl: ${i}m/; s/^      ttl: $((i - 1))m\$/      ttl: ${i}m/" endpoints/www.yaml
 		repo_commit "$R" "iteration $i"
-		cf apply --yes >/dev/null 2>&1 &
+		cf apply --first-run --yes >/dev/null 2>&1 &
 		pid=$!
 		sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", (r % 600) / 1000 }')"
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
-		run cf apply --yes
+		run cf apply --first-run --yes
 		assert_no_sanitizer
 		[ "$status" -eq 0 ]
 	done
@@ -135,13 +135,13 @@ state_tasks_with() {
 	run admin_curl PUT "azure-china/$CN_EP/cacherules" '{"Rules":[{"Type":"Dir","Items":["/x/"],"TTL":60}],"IgnoreCacheControl":false,"IgnoreCookie":false,"IgnoreQueryString":true}'
 	[ "$(http_status)" = 200 ]
 	: >"$FAKECDN_JOURNAL"
-	run cf apply plan.json
+	run cf apply plan.json --first-run
 	[ "$status" -eq 4 ]
 	[[ "$output" == *"stale plan: endpoint 'www' changed since the plan was made"* ]]
 	[ "$(changed_requests)" -eq 0 ]
 	# a fresh plan applies without --yes: the plan file is the confirmation
 	run cf plan --out plan.json
-	run cf apply plan.json
+	run cf apply plan.json --first-run
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops write_rules)" -eq 1 ]
 }
@@ -153,7 +153,7 @@ state_tasks_with() {
 	run cf plan --out plan.json
 	sed -i 's/ttl: 10m/ttl: 11m/' endpoints/www.yaml
 	: >"$FAKECDN_JOURNAL"
-	run cf apply plan.json
+	run cf apply plan.json --first-run
 	[ "$status" -eq 4 ]
 	[[ "$output" == *"desired rules of endpoint 'www' changed"* ]]
 	[ "$(changed_requests)" -eq 0 ]
@@ -175,13 +175,13 @@ state_tasks_with() {
 	rm -f purges/*.yaml
 	repo_commit "$R" shrink
 	: >"$FAKECDN_JOURNAL"
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"refusing: endpoint 'www' would remove, change or move 5 of its 10 rules (50%"*"--force"* ]]
 	[ "$(changed_requests)" -eq 0 ]
 	run cf plan --format json
 	echo "$output" | jq -e '.endpoints[0].safety.exceeded and .endpoints[0].safety.percent == 50'
-	run cf apply --yes --force
+	run cf apply --first-run --yes --force
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops write_rules)" -eq 1 ]
 }
@@ -202,7 +202,7 @@ state_tasks_with() {
 	cd "$R"
 	run admin_curl PATCH "azure-china/$CN_EP" '{"enabled": false}'
 	[ "$(http_status)" = 200 ]
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 1 ]
 	# the provider's error is one line naming endpoint, operation, status and code, shown once
 	[[ "$output" == *"FAILED        endpoint 'www' (azure-china): write cache rules: HTTP 409 EndpointNotInActiveState"* ]]
@@ -216,14 +216,14 @@ state_tasks_with() {
 	[ "$(journal_ops purge)" -eq 1 ]
 	run cf ledger list
 	grep -Eq "^2026-11-22-docs-release +docs +succeeded " <<<"$output"
-	run cf apply --yes --keep-going
+	run cf apply --first-run --yes --keep-going
 	[ "$status" -eq 5 ]
 	[[ "$output" == *"done          purge '2026-11-21-logo' on 'shop'"* ]]
 	[[ "$output" != *"2026-11-22-docs-release"* ]]
 	[ "$(journal_ops purge)" -eq 2 ]
 	[[ "$output" == *"not attempted purge '2026-11-24-cn-pics' on 'www': the endpoint's rule write failed"* ]]
 	run admin_curl PATCH "azure-china/$CN_EP" '{"enabled": true}'
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	run cf plan --detailed-exitcode
 	[ "$status" -eq 0 ]
@@ -233,12 +233,12 @@ state_tasks_with() {
 	fakecdn_start "" --task-delay 300
 	repo_init "$R" docs
 	cd "$R"
-	run cf apply --yes --no-wait
+	run cf apply --first-run --yes --no-wait
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"submitted (not waited for)"* ]]
 	run cf ledger list
 	[[ "$output" == *"2026-11-22-docs-release"*"submitted"* ]]
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops purge)" -eq 1 ]
 	run cf ledger list
@@ -254,9 +254,9 @@ state_tasks_with() {
 		printf 'purge: c-%d\nendpoints: [www, docs]\nfiles: [/c-%d.png]\n' "$i" "$i" >"purges/c-$i.yaml"
 	done
 	repo_commit "$R" many
-	cf apply --yes >"$BATS_TEST_TMPDIR/a.out" 2>&1 &
+	cf apply --first-run --yes >"$BATS_TEST_TMPDIR/a.out" 2>&1 &
 	local a=$!
-	cf apply --yes >"$BATS_TEST_TMPDIR/b.out" 2>&1 &
+	cf apply --first-run --yes >"$BATS_TEST_TMPDIR/b.out" 2>&1 &
 	local b=$!
 	wait "$a"
 	wait "$b"
@@ -277,12 +277,12 @@ state_tasks_with() {
 	fakecdn_start "" --task-delay 20
 	repo_init "$R" docs
 	cd "$R"
-	run script -qec "$CACHEFORM apply" /dev/null <<<"no"
+	run script -qec "$CACHEFORM apply --first-run" /dev/null <<<"no"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"Only 'yes' is accepted"* ]]
 	[[ "$output" == *"apply cancelled"* ]]
 	[ "$(changed_requests)" -eq 0 ]
-	run script -qec "$CACHEFORM apply" /dev/null <<<"yes"
+	run script -qec "$CACHEFORM apply --first-run" /dev/null <<<"yes"
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops purge)" -eq 1 ]
 }
@@ -291,14 +291,14 @@ state_tasks_with() {
 	fakecdn_start "" --task-delay 2500
 	repo_init "$R" docs
 	cd "$R"
-	run cf apply --yes --timeout 1s
+	run cf apply --first-run --yes --timeout 1s
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"FAILED        purge '2026-11-22-docs-release' on 'docs': timed out waiting for the provider's task"* ]]
 	run cf ledger list
 	[[ "$output" == *"2026-11-22-docs-release"*"submitted"* ]]
-	run cf apply --yes --timeout 1x
+	run cf apply --first-run --yes --timeout 1x
 	[ "$status" -eq 129 ]
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops purge)" -eq 1 ]
 	run cf ledger show 2026-11-22-docs-release

@@ -25,7 +25,7 @@ teardown() {
 }
 
 applied() {
-	run "$CACHEFORM" apply --repo "$R" --yes
+	run "$CACHEFORM" apply --repo "$R" --first-run --yes
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
@@ -99,8 +99,9 @@ forget_ledger() {
 	printf 'purge: drift-p1\nendpoints: [www]\nfiles: [/x.png]\n' >"$R/purges/drift-p1.yaml"
 	gitops_commit "$R" "a purge"
 	applied
-	# one commit when the purge was accepted, one at the end (the endpoint record rides along)
-	[ "$(git -C "$R" rev-list --count refs/cacheform/ledger)" -eq 2 ]
+	# the claim before sending, one commit when the purge was accepted, one at the end (the
+	# endpoint record rides along)
+	[ "$(git -C "$R" rev-list --count refs/cacheform/ledger)" -eq 3 ]
 	run "$CACHEFORM" ledger show www --repo "$R"
 	[ "$(jq -r .desired_commit <<<"$output")" = "$(git -C "$R" rev-parse HEAD)" ]
 	run admin_curl PUT "azure-china/$CN_EP/cacherules" "$CONSOLE_RULES"

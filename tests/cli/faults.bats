@@ -125,11 +125,11 @@ requests_vs_expected() {
 apply_then_converge() {
 	local n=$1 i
 	for i in $(seq 1 "$n"); do
-		bounded apply --yes
+		bounded apply --first-run --yes
 		[ "$status" -eq 0 ] && break
 	done
 	no_faults
-	bounded apply --yes
+	bounded apply --first-run --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	bounded plan --detailed-exitcode
 	[ "$status" -eq 0 ] || { echo "not converged: $output" >&2; return 1; }
@@ -160,7 +160,7 @@ apply_then_converge() {
 
 @test "throttled for longer than the retries last: clear failure, nothing half-recorded" {
 	set_faults '{"throttle_for_ms":600000,"retry_after_s":1}'
-	bounded apply --yes
+	bounded apply --first-run --yes
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"429"* || "$output" == *"throttl"* || "$output" == *"Too"* ]]
 	[ "$(accepted_requests | wc -l)" -eq 0 ]
@@ -251,7 +251,7 @@ PY
 	bounded plan -e www
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"www"* && "$output" == *"error"* ]]
-	bounded apply --yes -e www
+	bounded apply --first-run --yes -e www
 	[ "$status" -eq 1 ]
 	# nothing was written to a provider whose state could not be read
 	[ "$(ledger_records | wc -l)" -eq 0 ]
@@ -362,7 +362,7 @@ preload: [/index.html]
 Y
 	repo_commit "$R" p-shop
 	expect_requests
-	timeout -k 5 "$RUN_LIMIT" "$CACHEFORM" apply --yes --timeout 5s >"$BATS_TEST_TMPDIR/apply1" 2>&1 &
+	timeout -k 5 "$RUN_LIMIT" "$CACHEFORM" apply --first-run --yes --timeout 5s >"$BATS_TEST_TMPDIR/apply1" 2>&1 &
 	local pid=$! i
 	for i in $(seq 1 200); do
 		[ "$(accepted_requests | wc -l)" -ge 1 ] && break
@@ -376,7 +376,7 @@ Y
 	assert_no_sanitizer
 	[ "$rc" -eq 1 ] || [ "$rc" -eq 5 ] || { echo "apply: exit $rc: $output" >&2; return 1; }
 	set_faults '{"drop_rate":0,"only":""}'
-	bounded apply --yes
+	bounded apply --first-run --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	ledger_matches_journal
 	# the purge went out once; the preload once it is known the purge succeeded
@@ -460,7 +460,7 @@ www_repo() {
 	rm -f purges/*.yaml
 	proxy_start
 	repo_commit "$R" www
-	bounded apply --yes
+	bounded apply --first-run --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	printf 'purge: p-www\nendpoints: [www]\nfiles: [/a.png]\n%s' "${1:-}" >purges/p-www.yaml
 	repo_commit "$R" p-www
@@ -480,7 +480,7 @@ purge_record() {
 	www_repo 'preload: [/index.html]
 '
 	proxy_rules '[{"method":"POST","path_re":"/preloads$","action":"error","times":-1}]'
-	bounded apply --yes
+	bounded apply --first-run --yes
 	[ "$status" -eq 1 ]
 	[ "$(accepted purge)" -eq 1 ]
 	[ "$(accepted preload)" -eq 0 ]
@@ -488,11 +488,11 @@ purge_record() {
 	bounded plan --format json
 	[ "$(printf '%s\n' "$output" | jq -r '.purges[] | select(.id == "p-www") | .state')" = retry ]
 	# still refused: the retry sends the preload again, never the purge
-	bounded apply --yes
+	bounded apply --first-run --yes
 	[ "$status" -eq 1 ]
 	[ "$(accepted purge)" -eq 1 ]
 	proxy_rules '[]'
-	bounded apply --yes
+	bounded apply --first-run --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	[ "$(accepted purge)" -eq 1 ]
 	[ "$(accepted preload)" -eq 1 ]
@@ -504,7 +504,7 @@ purge_record() {
 @test "an unreadable answer to a purge: recorded unknown, retry-unknown in the plan, sent once more" {
 	www_repo
 	proxy_rules '[{"method":"POST","path_re":"/purges$","action":"malformed","times":1}]'
-	bounded apply --yes
+	bounded apply --first-run --yes
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"may have accepted it"* ]]
 	[ "$(accepted purge)" -eq 1 ]
@@ -515,12 +515,12 @@ purge_record() {
 	bounded plan --detailed-exitcode
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"could not be read"* ]]
-	bounded apply --yes
+	bounded apply --first-run --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	[ "$(accepted purge)" -eq 2 ]
 	purge_record | jq -e '.status == "succeeded"'
 	# settled: never sent again
-	bounded apply --yes
+	bounded apply --first-run --yes
 	[ "$status" -eq 0 ]
 	[ "$(accepted purge)" -eq 2 ]
 }
@@ -529,7 +529,7 @@ purge_record() {
 	www_repo
 	proxy_rules '[{"method":"GET","path_re":"/operations/","action":"error","times":-1}]'
 	local t0=$SECONDS
-	CACHEFORM_PROGRESS_EVERY=1 bounded apply --yes
+	CACHEFORM_PROGRESS_EVERY=1 bounded apply --first-run --yes
 	[ "$status" -eq 1 ]
 	[ $((SECONDS - t0)) -lt 30 ] || { echo "$output" >&2; return 1; }
 	local id
@@ -543,7 +543,7 @@ purge_record() {
 	bounded plan --format json
 	[ "$(printf '%s\n' "$output" | jq -r '.purges[] | select(.id == "p-www") | .state')" = pending ]
 	proxy_rules '[]'
-	bounded apply --yes
+	bounded apply --first-run --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	[ "$(accepted purge)" -eq 1 ]
 	purge_record | jq -e '.status == "succeeded"'

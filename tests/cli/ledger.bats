@@ -42,14 +42,14 @@ teardown() {
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.status == "marked" and .endpoint == "www" and (.content_hash | length) == 64'
 	echo "$output" | jq -e '.message == "ran by hand in 2025"'
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	# only the docs manifest and www's rules were applied; the marked one never ran
 	[ "$(journal_ops purge)" -eq 1 ]
 }
 
 @test "show prints purge and endpoint records; the ledger is a commit chain on no branch" {
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	run cf ledger show 2026-11-22-docs-release
 	echo "$output" | jq -e '.status == "succeeded" and (.tasks | length) == 1 and .submitted_at != null and .finished_at != null'
@@ -66,7 +66,7 @@ teardown() {
 	local origin=$BATS_TEST_TMPDIR/origin.git other=$BATS_TEST_TMPDIR/other
 	git clone -q --bare "$R" "$origin"
 	git remote add origin "$origin"
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	git push -q origin refs/cacheform/ledger
 	git clone -q "$origin" "$other"
@@ -77,7 +77,7 @@ teardown() {
 	run cf plan --detailed-exitcode
 	[ "$status" -eq 0 ]
 	: >"$FAKECDN_JOURNAL"
-	run cf apply --yes
+	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops purge)" -eq 0 ]
 }

@@ -108,7 +108,7 @@ teardown() {
 	run cf plan --format json
 	echo "$output" | jq -e '[.purges[].id] | index("2026-11-24-cn-pics") == null'
 	# a manifest that ran with other content
-	run cf apply --yes -e docs
+	run cf apply --first-run --yes -e docs
 	[ "$status" -eq 0 ]
 	sed -i 's|files: \[https://docs.example.com/index.html\]|files: [https://docs.example.com/index.html, /extra.html]|' purges/2026-11-22-docs-release.yaml
 	run cf plan -e docs --detailed-exitcode
@@ -129,7 +129,7 @@ teardown() {
 	echo "$output" | jq -e '.purges[] | select(.id == "big") | .state == "over-quota" and .files == 2002'
 	echo "$output" | jq -e '.quotas[] | select(.account == "cn") | .exceeded'
 	echo "$output" | jq -e '.purges[] | select(.id == "2026-11-24-cn-pics") | .state == "run"'
-	run cf apply --yes -e www
+	run cf apply --first-run --yes -e www
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"purge 'big' on 'www': refused: it would exceed the daily purge quota"* ]]
 	# the small purges ran, the big one sent nothing

@@ -135,7 +135,7 @@ expect_refused() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"$code"* ]] || { echo "expected $code: $output" >&2; return 1; }
 	: >"$FAKECDN_JOURNAL"
-	cfb apply --yes
+	cfb apply --first-run --yes
 	[ "$status" -eq 1 ]
 	[ "$(provider_requests)" -eq 0 ] || { echo "requests were sent:" >&2; cat "$FAKECDN_JOURNAL" >&2; return 1; }
 }

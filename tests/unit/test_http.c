@@ -188,12 +188,14 @@ static void test_http__token_bucket(void **state)
 		assert_int_equal(http_tb_take(&b, steps[i].t), steps[i].wait);
 
 	/* burst 1 taken as soon as it refills: no lag on a bucket that was never idle */
-	const struct tb_step paced[] = {{0, 0}, {0, 153}, {153, 0}, {153, 103}, {256, 0}, {256, 103}};
+	const struct tb_step paced[] = {{0, 0},	    {0, 153}, {153, 0},
+					{153, 103}, {256, 0}, {256, 103}};
 	http_tb_init(&b, 600, 1, 0);
 	for (size_t i = 0; i < CF_ARRAY_LEN(paced); i++)
 		assert_int_equal(http_tb_take(&b, paced[i].t), paced[i].wait);
 
-	/* a clock that goes backwards takes nothing extra: the token is due on the bucket's clock */
+	/* a clock that goes backwards takes nothing extra: the token is due on the bucket's clock
+	 */
 	http_tb_init(&b, 60, 1, 5000);
 	assert_int_equal(http_tb_take(&b, 5000), 0);
 	assert_int_equal(http_tb_take(&b, 4000), 2071);
@@ -241,10 +243,10 @@ static void test_http__token_bucket_vs_provider(void **state)
 {
 	(void)state;
 	const struct tb_race cases[] = {
-	    {30, 60, 91, 5, 3, 0, 0},	   /* the cdnpro benchmark: 45 purges + 45 polls + quota */
-	    {30, 60, 91, 45, 0, 0, 0},	   /* a slow first connection */
-	    {30, 60, 130, 5, 30, 0, 0},	   /* jitter of up to 30 ms on every request */
-	    {600, 10, 200, 20, 1, 0, 0},   /* a fast bucket: 100 ms per token */
+	    {30, 60, 91, 5, 3, 0, 0},	 /* the cdnpro benchmark: 45 purges + 45 polls + quota */
+	    {30, 60, 91, 45, 0, 0, 0},	 /* a slow first connection */
+	    {30, 60, 130, 5, 30, 0, 0},	 /* jitter of up to 30 ms on every request */
+	    {600, 10, 200, 20, 1, 0, 0}, /* a fast bucket: 100 ms per token */
 	    {30, 60, 200, 40, 2, 300000, 100}, /* idle long enough to refill, then a second burst */
 	};
 	for (size_t c = 0; c < CF_ARRAY_LEN(cases); c++) {
@@ -270,7 +272,8 @@ static void test_http__token_bucket_vs_provider(void **state)
 					    ? k->first_delay_ms
 					    : (int64_t)(rnd >> 16) % (k->jitter_ms + 1);
 			if (!srv_tb_take(&s, t + delay))
-				fail_msg("case %zu: request %u refused by the provider's bucket", c, i);
+				fail_msg("case %zu: request %u refused by the provider's bucket", c,
+					 i);
 		}
 		int64_t over = counted > k->burst ? counted - k->burst : 0;
 		int64_t floor_ms = over * 60000 / k->rate, spent = t - start;
@@ -293,6 +296,35 @@ static void test_http__loopback(void **state)
 		assert_true(http_is_loopback_url(yes[i]));
 	for (size_t i = 0; i < CF_ARRAY_LEN(no); i++)
 		assert_false(http_is_loopback_url(no[i]));
+}
+
+/* Only URLs on exactly base's origin may carry a credential (issue 14). */
+static void test_http__url_on_origin(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *url, *base;
+		bool ok;
+	} cases[] = {
+	    {"https://api.example.com/cdn/purges/1", "https://api.example.com", true},
+	    {"HTTPS://API.example.com:443/cdn/purges/1?x=1", "https://api.example.com", true},
+	    {"http://127.0.0.1:8080/a/b", "http://127.0.0.1:8080", true},
+	    {"https://api.example.com.evil.net/cdn/purges/1", "https://api.example.com", false},
+	    {"https://api.example.com:444/cdn/purges/1", "https://api.example.com", false},
+	    {"http://api.example.com/cdn/purges/1", "https://api.example.com", false},
+	    {"https://user@api.example.com/x", "https://api.example.com", false},
+	    {"https://api.example.com:443@evil.net/x", "https://api.example.com", false},
+	    {"https://api.example.com/cdn/../_admin", "https://api.example.com", false},
+	    {"https://api.example.com/cdn/%2e%2E/_admin", "https://api.example.com", false},
+	    {"https://api.example.com/cdn/.", "https://api.example.com", false},
+	    {".evil.net/cdn/purges/1", "https://api.example.com", false},
+	    {"/cdn/purges/1", "https://api.example.com", false},
+	    {"ftp://api.example.com/x", "ftp://api.example.com", false},
+	    {"https://api.example.com/a.b/..c/x", "https://api.example.com", true},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++)
+		if (http_url_on_origin(cases[i].url, cases[i].base) != cases[i].ok)
+			fail_msg("%s on %s: want %d", cases[i].url, cases[i].base, cases[i].ok);
 }
 
 /* ---- the loopback server ---- */
@@ -896,6 +928,7 @@ int main(void)
 	    cmocka_unit_test(test_http__token_bucket),
 	    cmocka_unit_test(test_http__token_bucket_vs_provider),
 	    cmocka_unit_test(test_http__loopback),
+	    cmocka_unit_test(test_http__url_on_origin),
 	};
 	const struct CMUnitTest live[] = {
 	    cmocka_unit_test(test_http__basic_and_reuse),

@@ -582,7 +582,7 @@ static const struct {
      BASE "/x/endpointresults/www?api-version=2024-09-01", "", 0, TASK_RUNNING,
      "6e323b7a-926b-4891-a57d-398390d36fd3"},
     {202, NULL, BASE "/subscriptions/s/operationresults/op-1/endpointresults/www", NULL, 0,
-     TASK_RUNNING, "www"},
+     TASK_RUNNING, "op-1"},
     {202, NULL, NULL, NULL, CF_EAPI, TASK_NONE, NULL},
     {202, "not a url", NULL, NULL, CF_EAPI, TASK_NONE, NULL},
     {400, NULL, NULL,
@@ -725,6 +725,28 @@ static void test_prov_azure__poll(void **state)
 	free(t.poll_url);
 	t.poll_url = xstrdup("https://arm.test.evil/x");
 	assert_int_equal(f->ops->poll_req(f->pa, &f->ep, &t, &req, &e), CF_EAPI);
+	/* a status URL on another host (a proxy) is polled on base_url by its operation path */
+	free(t.poll_url);
+	t.poll_url = xstrdup("https://proxy.test/subscriptions/sub-1/resourcegroups/web-rg/"
+			     "providers/Microsoft.Cdn/operationresults/op-2?api-version=x");
+	assert_int_equal(f->ops->poll_req(f->pa, &f->ep, &t, &req, &e), 0);
+	assert_string_equal(req.url,
+			    BASE "/subscriptions/sub-1/resourcegroups/web-rg/providers/"
+				 "Microsoft.Cdn/operationresults/op-2?api-version=2024-09-01");
+	http_req_release(&req);
+	/* ... but only an operation of our subscription, with no dot segment */
+	const char *bad[] = {
+	    "https://proxy.test/subscriptions/sub-2/providers/Microsoft.Cdn/operationresults/op",
+	    "https://proxy.test/subscriptions/sub-1/x/../operationresults/op",
+	    "https://arm.test:444/subscriptions/sub-1/x/%2e%2e/y",
+	    "https://u@arm.test/subscriptions/sub-1/x/y",
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(bad); i++) {
+		free(t.poll_url);
+		t.poll_url = xstrdup(bad[i]);
+		if (f->ops->poll_req(f->pa, &f->ep, &t, &req, &e) != CF_EAPI)
+			fail_msg("%s was polled", bad[i]);
+	}
 	for (size_t i = 0; i < CF_ARRAY_LEN(poll_cases); i++) {
 		t.state = TASK_RUNNING;
 		int rc = fx_poll(f, poll_cases[i].status, poll_cases[i].body, &t, &e);

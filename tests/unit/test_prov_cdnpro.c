@@ -247,8 +247,12 @@ static void test_prov_cdnpro__poll_req(void **state)
 	    {"p1", BASE "/cdn/prefetches/p1", 0, BASE "/cdn/prefetches/p1"},
 	    {"p1", "/cdn/purges/p1", 0, BASE "/cdn/purges/p1"},
 	    {"p1", NULL, 0, BASE "/cdn/purges/p1"},
-	    {"p1", "https://evil.test/cdn/purges/p1", CF_EAPI, NULL},
-	    {"p1", "http://127.0.0.1:8100/cdn/purges/p1", CF_EAPI, NULL},
+	    /* elsewhere (CDN Pro's second API host, a forged ledger record): by id on base */
+	    {"p1", "https://evil.test/cdn/purges/p1", 0, BASE "/cdn/purges/p1"},
+	    {"p1", "http://127.0.0.1:8100/cdn/prefetches/p1", 0, BASE "/cdn/prefetches/p1"},
+	    {"p1", ".evil.net/cdn/purges/p1", 0, BASE "/cdn/purges/p1"},
+	    {"p1", BASE "/cdn/purges/../../_admin", 0, BASE "/cdn/purges/p1"},
+	    {"..", ".evil.net/cdn/purges/..", CF_EINVAL, NULL},
 	    {"../x", NULL, CF_EINVAL, NULL},
 	    {NULL, NULL, CF_EINVAL, NULL},
 	};

@@ -154,12 +154,43 @@ static void test_redact__names(void **state)
 		assert_false(redact_name_is_secret(no[i], strlen(no[i])));
 }
 
+/* Provider text quoting a secret value this process holds: scrubbed wherever it stands. */
+static void test_redact__known_values(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"bad key s3cr3t-value here", "bad key <redacted> here"},
+	    {"Authorization=Basic dXNlcjpzaWc=; body=x", "Authorization=<redacted>; body=x"},
+	    {"client_secret=s3cr3t-value&x=1", "client_secret=<redacted>&x=1"},
+	    {"short abc stays", "short abc stays"},
+	    {"", ""},
+	};
+	redact_known_add("s3cr3t-value", false);
+	redact_known_add("abc", false); /* too short to be remembered */
+	redact_known_add("Basic dXNlcjpzaWc=", true);
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		struct sb out;
+		sb_init(&out, 0);
+		redact_text(cases[i].in, &out);
+		assert_string_equal(out.buf ? out.buf : "", cases[i].out);
+		sb_release(&out);
+	}
+	redact_known_clear();
+	struct sb out;
+	sb_init(&out, 0);
+	redact_text("s3cr3t-value", &out);
+	assert_string_equal(out.buf, "s3cr3t-value");
+	sb_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_redact__header), cmocka_unit_test(test_redact__body),
 	    cmocka_unit_test(test_redact__url),	   cmocka_unit_test(test_redact__header_valid),
-	    cmocka_unit_test(test_redact__names),
+	    cmocka_unit_test(test_redact__names),  cmocka_unit_test(test_redact__known_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

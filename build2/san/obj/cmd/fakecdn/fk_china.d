@@ -1,0 +1,15 @@
+build2/san/obj/cmd/fakecdn/fk_china.o: cmd/fakecdn/fk_china.c \
+ reconcile/base/compat.h reconcile/base/banned.h cmd/fakecdn/fk_china.h \
+ cmd/fakecdn/fk_app.h cmd/fakecdn/fk_http.h cmd/fakecdn/fk_state.h \
+ reconcile/base/diag.h cmd/fakecdn/fk_auth.h cmd/fakecdn/fk_util.h \
+ reconcile/base/xmem.h
+reconcile/base/compat.h:
+reconcile/base/banned.h:
+cmd/fakecdn/fk_china.h:
+cmd/fakecdn/fk_app.h:
+cmd/fakecdn/fk_http.h:
+cmd/fakecdn/fk_state.h:
+reconcile/base/diag.h:
+cmd/fakecdn/fk_auth.h:
+cmd/fakecdn/fk_util.h:
+reconcile/base/xmem.h:
