@@ -14,14 +14,17 @@
 #include "reconcile/sign.h"
 #include "reconcile/base/xmem.h"
 
-#define PRO_DEFAULT_BASE "https://ngapi.cdnetworks.com"
-#define PRO_MAX_FILES	 1000 /* fileUrls per purge (maxFilePurgeEntries default) */
-#define PRO_MAX_DIRS	 20   /* dirUrls per purge */
-#define PRO_MAX_REGEX	 2    /* regexPatterns per purge */
-#define PRO_MAX_PREFETCH 1000 /* fileList per prefetch: undocumented, same as fileUrls */
-#define PRO_TOKENS_MAX	 INT64_C(1000000000) /* a purge-token count we believe */
-#define PRO_AUTH_MAX	 512
-#define PRO_DIR_WILDCARD "**" /* ".../img/" + "**": everything below the directory */
+#define PRO_DEFAULT_BASE  "https://ngapi.cdnetworks.com"
+#define PRO_MAX_FILES	  1000 /* fileUrls per purge (maxFilePurgeEntries default) */
+#define PRO_MAX_DIRS	  20   /* dirUrls per purge */
+#define PRO_MAX_REGEX	  2    /* regexPatterns per purge */
+#define PRO_MAX_PREFETCH  1000 /* fileList per prefetch: undocumented, same as fileUrls */
+#define PRO_TOKENS_MAX	  INT64_C(1000000000) /* a purge-token count we believe */
+#define PRO_AUTH_MAX	  512
+#define PRO_RATE_FULL	  100.0 /* successRate of a purge that reached every server */
+#define PRO_DIR_WILDCARD  "**"	/* ".../img/" + "**": everything below the directory */
+#define PRO_PURGE_PATH	  "/cdn/purges/"
+#define PRO_PREFETCH_PATH "/cdn/prefetches/"
 
 #define OP_PURGE    "submit purge"
 #define OP_PREFETCH "submit prefetch"
@@ -94,7 +97,10 @@ static size_t pro_split(const struct endpoint *ep, const struct purge *p, struct
 	for (size_t i = 0; i < p->regex.n; i++)
 		prov_svec_add_unique(&x.regex, p->regex.v[i].s);
 	prov_expand_urls(ep, &p->preload, "", &x.preload);
-	return prov_split_pack(p->action, &x, &purge_caps, &load_caps, out);
+	size_t n = prov_split_pack(p->action, &x, &purge_caps, &load_caps, out);
+	for (size_t i = 0; i < n; i++)
+		(*out)[i].manifest = p;
+	return n;
 }
 
 /* ,"key":[a…, b…] when there is anything to send */
@@ -106,6 +112,23 @@ static void add_urls(struct sb *sb, const char *key, const struct svec *a, const
 	prov_add_str_array(sb, a, b);
 }
 
+/* fileHeaders apply to the request's fileUrls (cache keys that include request headers) */
+static void add_file_headers(struct sb *sb, const struct purge_batch *b)
+{
+	const struct purge *p = b->manifest;
+	if (!p || !p->header_names.n || !b->files.n)
+		return;
+	sb_adds(sb, ",\"fileHeaders\":[");
+	for (size_t i = 0; i < p->header_names.n; i++) {
+		sb_adds(sb, i ? ",{\"name\":" : "{\"name\":");
+		sb_add_json_str(sb, p->header_names.v[i].s);
+		sb_adds(sb, ",\"value\":");
+		sb_add_json_str(sb, p->header_values.v[i].s);
+		sb_addc(sb, '}');
+	}
+	sb_addc(sb, ']');
+}
+
 static void encode_purge(const struct endpoint *ep, const struct purge_batch *b, struct sb *sb)
 {
 	sb_adds(sb, "{\"target\":");
@@ -114,6 +137,7 @@ static void encode_purge(const struct endpoint *ep, const struct purge_batch *b,
 	add_urls(sb, "fileUrls", &b->files, NULL);
 	add_urls(sb, "dirUrls", &b->dirs, &b->patterns);
 	add_urls(sb, "regexPatterns", &b->regex, NULL);
+	add_file_headers(sb, b);
 	sb_addc(sb, '}');
 }
 
@@ -150,26 +174,26 @@ static int pro_batch_req(struct prov_account *pa, const struct endpoint *ep,
 	return rc;
 }
 
-/* The id from a Location ({base}/cdn/purges/{id}, absolute or a path); NULL when the
- * header is missing or has another shape. */
-static char *task_id(const char *loc, const char *prefix)
+/*
+ * The vendor answers a purge with 201 + Location, and its own example puts that URL on
+ * another host than the one asked (open.chinanetcenter.com for api.cdnetworks.com). So the
+ * id is the Location's last path segment and the task is always polled as a path under our
+ * base_url: our credentials never follow a Location elsewhere.
+ */
+/* An id we put into a URL path: unreserved characters, and not a dot segment. */
+static bool pro_id_ok(const char *id)
 {
-	if (!prov_header_url_ok(loc) || (loc[0] != '/' && strncasecmp(loc, "http", 4) != 0))
-		return NULL;
-	const char *path = prov_url_path(loc);
-	size_t n = strlen(prefix);
-	if (strncmp(path, prefix, n) != 0)
-		return NULL;
-	char *id = xstrndup(path + n, strcspn(path + n, "?#"));
-	if (!prov_valid_id(id)) {
-		free(id);
-		return NULL;
-	}
-	return id;
+	return id && prov_valid_id(id) && strspn(id, ".") != strlen(id);
 }
 
-/* 201 + Location: {base}/cdn/purges/{id}; the id is its last segment. A relative Location
- * is kept as a path and resolved against base_url when polled. */
+static char *task_path(enum batch_kind kind, const char *id)
+{
+	struct sb p;
+	sb_init(&p, PROV_URL_MAX);
+	sb_addf(&p, "%s%s", kind == BATCH_PURGE ? PRO_PURGE_PATH : PRO_PREFETCH_PATH, id);
+	return sb_detach(&p);
+}
+
 static int pro_batch_parse(const struct endpoint *ep, const struct purge_batch *b,
 			   const struct http_resp *resp, struct task *t, struct cf_err *e)
 {
@@ -181,33 +205,44 @@ static int pro_batch_parse(const struct endpoint *ep, const struct purge_batch *
 	if (resp->status != 201 && resp->status != 200 && resp->status != 202)
 		return prov_api_error(ep, op, resp, &pro_err, e);
 	const char *loc = http_resp_header(resp, "location");
-	char *id = task_id(loc, b->kind == BATCH_PURGE ? "/cdn/purges/" : "/cdn/prefetches/");
+	char *id = NULL;
+	if (prov_header_url_ok(loc) && (loc[0] == '/' || strncasecmp(loc, "http", 4) == 0)) {
+		const char *path = prov_url_path(loc);
+		size_t end = strcspn(path, "?#");
+		if (end > 0 && path[end - 1] != '/')
+			id = prov_last_segment(path);
+	}
+	if (id && !pro_id_ok(id)) {
+		free(id);
+		id = NULL;
+	}
 	if (!id)
 		return prov_decode_error(
 		    ep, op,
 		    err_set(e, CF_EAPI, "no usable Location header ('%.80s')", loc ? loc : ""), e);
-	prov_task_running(t, resp, id, loc);
+	char *path = task_path(b->kind, id);
+	prov_task_running(t, resp, id, path);
+	free(path);
 	return 0;
 }
 
-/* Polls the Location; a task without one (resumed from its id alone) is a purge. Our
- * credentials go only to base_url's origin. */
+/* A task resumed from an older record may carry an absolute URL: only its id and kind
+ * are used, and a URL on base_url's origin is polled as it is. */
 static int pro_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
 			struct http_req *req, struct cf_err *e)
 {
 	struct sb path;
 	int rc = 0;
 	memset(req, 0, sizeof(*req));
-	if (t->poll_url && strncasecmp(t->poll_url, "http", 4) == 0)
+	if (t->poll_url && strncasecmp(t->poll_url, "http", 4) == 0 &&
+	    prov_same_origin(t->poll_url, pa->base_url))
 		return prov_req_status_url(req, pa, ep, t->poll_url, "task URL", OP_POLL, pro_sign,
 					   e);
-	if (!t->poll_url && (!t->id || !prov_valid_id(t->id)))
+	if (!pro_id_ok(t->id))
 		return err_set(e, CF_EINVAL, "endpoint '%s': task has no usable id", ep->name.s);
+	bool prefetch = t->poll_url && strstr(prov_url_path(t->poll_url), PRO_PREFETCH_PATH);
 	sb_init(&path, PROV_URL_MAX);
-	if (t->poll_url)
-		sb_adds(&path, t->poll_url);
-	else
-		sb_addf(&path, "/cdn/purges/%s", t->id);
+	sb_addf(&path, "%s%s", prefetch ? PRO_PREFETCH_PATH : PRO_PURGE_PATH, t->id);
 	rc = pro_start(pa, ep, "GET", path.buf, OP_POLL, req, e);
 	sb_release(&path);
 	return rc;
@@ -227,6 +262,21 @@ static int pro_status(const char *s, enum task_state *out, struct cf_err *e)
 	return 0;
 }
 
+/* successRate is a JSON number 0-100 (the vendor shows 66.7); absent means complete. */
+static int decode_rate(struct json_object *src, double *rate, struct cf_err *e)
+{
+	struct json_object *v = NULL;
+	int rc = codec_member(src, "successRate", OPT, &v, NULL, e);
+	if (rc != 0 || !v)
+		return rc;
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return err_set(e, CF_EAPI, "'successRate' is not a number");
+	*rate = json_object_get_double(v);
+	if (!(*rate >= 0 && *rate <= PRO_RATE_FULL))
+		return err_set(e, CF_EAPI, "'successRate' %.1f is not within 0-100", *rate);
+	return 0;
+}
+
 /*
  * Purge: {status, successRate, …}; prefetch: {metadata|metaData: {status, successRate}}.
  * "finished" with a successRate below 100 is a failure: some URLs were not purged, and a
@@ -237,8 +287,7 @@ static int decode_task(struct json_object *root, void *out, struct cf_err *e)
 	struct task *t = out;
 	struct json_object *meta = NULL, *src = root;
 	const char *st = NULL;
-	int64_t rate = 100;
-	bool has_rate = false;
+	double rate = PRO_RATE_FULL;
 	int rc = codec_str(root, "status", OPT, &st, e);
 	if (rc == 0 && !st) {
 		rc = codec_obj(root, "metadata", CODEC_CI, &meta, e);
@@ -249,12 +298,12 @@ static int decode_task(struct json_object *root, void *out, struct cf_err *e)
 	if (rc == 0)
 		rc = pro_status(st, &t->state, e);
 	if (rc == 0)
-		rc = codec_int(src, "successRate", OPT, 0, 100, &rate, &has_rate, e);
-	if (rc != 0 || t->state != TASK_SUCCEEDED || rate >= 100)
+		rc = decode_rate(src, &rate, e);
+	if (rc != 0 || t->state != TASK_SUCCEEDED || rate >= PRO_RATE_FULL)
 		return rc;
 	struct sb sb;
 	sb_init(&sb, PROV_ERR_TEXT_MAX);
-	sb_addf(&sb, "finished with success rate %lld%%", (long long)rate);
+	sb_addf(&sb, "finished with success rate %g%%", rate);
 	t->state = TASK_FAILED;
 	free(t->message);
 	t->message = sb_detach(&sb);

@@ -314,6 +314,8 @@ static void purge_release(struct purge *p)
 	svec_release(&p->patterns);
 	svec_release(&p->regex);
 	svec_release(&p->preload);
+	svec_release(&p->header_names);
+	svec_release(&p->header_values);
 }
 
 void config_free(struct config *c)

@@ -136,6 +136,8 @@ struct purge {
 	const char *file; /* borrowed */
 	struct svec endpoints;
 	struct svec files, dirs, patterns, regex, preload;
+	/* cdnpro fileHeaders (file_headers: {name: value}): parallel lists, same length */
+	struct svec header_names, header_values;
 	enum purge_action action;
 	char content_hash[65]; /* hex SHA-256 of the manifest bytes */
 	struct pos pos;

@@ -130,6 +130,24 @@ static void test_prov_cdnpro__batch_bodies(void **state)
 	assert_string_equal(req.body, "{\"target\":\"production\",\"action\":\"delete\","
 				      "\"dirUrls\":[\"http://dl.example.com/x/*.css\"]}");
 	http_req_release(&req);
+	/* fileHeaders ride along with fileUrls, and only with them */
+	struct purge m = {0};
+	fx_svec(&m.header_names, "X-Device|Accept-Language");
+	fx_svec(&m.header_values, "mobile|de \"x\"");
+	b.manifest = &m;
+	assert_int_equal(f->ops->batch_req(f->pa, &f->ep, &b, &req, &e), 0);
+	assert_null(strstr(req.body, "fileHeaders"));
+	http_req_release(&req);
+	fx_svec(&b.files, "http://dl.example.com/a.png");
+	assert_int_equal(f->ops->batch_req(f->pa, &f->ep, &b, &req, &e), 0);
+	assert_string_equal(
+	    req.body, "{\"target\":\"production\",\"action\":\"delete\",\"fileUrls\":["
+		      "\"http://dl.example.com/a.png\"],\"dirUrls\":[\"http://dl.example.com/"
+		      "x/*.css\"],\"fileHeaders\":[{\"name\":\"X-Device\",\"value\":\"mobile\"},"
+		      "{\"name\":\"Accept-Language\",\"value\":\"de \\\"x\\\"\"}]}");
+	http_req_release(&req);
+	svec_release(&m.header_names);
+	svec_release(&m.header_values);
 	purge_batch_release(&b);
 
 	struct purge_batch pre = {.kind = BATCH_PRELOAD};
@@ -177,17 +195,18 @@ static const struct {
 	const char *id, *poll;
 } created_cases[] = {
     {201, BASE "/cdn/purges/5dca2205f9e9cc0001df7b33", NULL, 0, "5dca2205f9e9cc0001df7b33",
-     BASE "/cdn/purges/5dca2205f9e9cc0001df7b33"},
+     "/cdn/purges/5dca2205f9e9cc0001df7b33"},
     {201, "/cdn/purges/e91e8674-c2c5-4440-a1de-8b2ea99293dd", "", 0,
      "e91e8674-c2c5-4440-a1de-8b2ea99293dd", "/cdn/purges/e91e8674-c2c5-4440-a1de-8b2ea99293dd"},
     {201, NULL, NULL, CF_EAPI, NULL, NULL},
     {201, BASE "/cdn/purges/", NULL, CF_EAPI, NULL, NULL},
-    {201, BASE "/cdn/prefetches/p1", NULL, CF_EAPI, NULL, NULL},
-    {201, BASE "/cdn/purges/p1/extra", NULL, CF_EAPI, NULL, NULL},
-    {201, "https://ngapi.cdnetworks.com/cdn/purges/p1?x=1", NULL, 0, "p1",
-     "https://ngapi.cdnetworks.com/cdn/purges/p1?x=1"},
+    /* the vendor's own example answers on another host: the id still comes through */
+    {201, "https://open.chinanetcenter.com/cdn/purges/12330c199e5f9dd381daff5e", NULL, 0,
+     "12330c199e5f9dd381daff5e", "/cdn/purges/12330c199e5f9dd381daff5e"},
+    {201, "https://ngapi.cdnetworks.com/cdn/purges/p1?x=1", NULL, 0, "p1", "/cdn/purges/p1"},
     {201, "cdn/purges/x", NULL, CF_EAPI, NULL, NULL},
     {201, BASE "/cdn/purges/a%2Fb", NULL, CF_EAPI, NULL, NULL},
+    {201, "https://evil.test/cdn/purges/..", NULL, CF_EAPI, NULL, NULL},
     {400, NULL,
      "{\"code\":\"InvalidPurgeUrl\",\"message\":\"The host 'test.domain.info' has not been "
      "deployed in the 'production' environment.\"}",
@@ -247,8 +266,9 @@ static void test_prov_cdnpro__poll_req(void **state)
 	    {"p1", BASE "/cdn/prefetches/p1", 0, BASE "/cdn/prefetches/p1"},
 	    {"p1", "/cdn/purges/p1", 0, BASE "/cdn/purges/p1"},
 	    {"p1", NULL, 0, BASE "/cdn/purges/p1"},
-	    {"p1", "https://evil.test/cdn/purges/p1", CF_EAPI, NULL},
-	    {"p1", "http://127.0.0.1:8100/cdn/purges/p1", CF_EAPI, NULL},
+	    {"p1", "https://evil.test/cdn/purges/p1", 0, BASE "/cdn/purges/p1"},
+	    {"p1", "http://127.0.0.1:8100/cdn/prefetches/p1", 0, BASE "/cdn/prefetches/p1"},
+	    {"../x", "https://evil.test/cdn/purges/../x", CF_EINVAL, NULL},
 	    {"../x", NULL, CF_EINVAL, NULL},
 	    {NULL, NULL, CF_EINVAL, NULL},
 	};
@@ -294,7 +314,10 @@ static const struct {
     {"{\"status\":\"exploded\"}", CF_EAPI, TASK_NONE, NULL},
     {"{\"status\":\"finished\",\"successRate\":\"100\"}", CF_EAPI, TASK_NONE, NULL},
     {"{\"status\":\"finished\",\"successRate\":101}", CF_EAPI, TASK_NONE, NULL},
-    {"{\"status\":\"finished\",\"successRate\":99.5}", CF_EAPI, TASK_NONE, NULL},
+    {"{\"status\":\"finished\",\"successRate\":66.7}", 0, TASK_FAILED,
+     "finished with success rate 66.7%"},
+    {"{\"status\":\"finished\",\"successRate\":100.0}", 0, TASK_SUCCEEDED, NULL},
+    {"{\"status\":\"finished\",\"successRate\":-0.5}", CF_EAPI, TASK_NONE, NULL},
     {"{\"submissionTime\":\"x\"}", CF_EAPI, TASK_NONE, NULL},
     {"{\"metadata\":{\"successRate\":100}}", CF_EAPI, TASK_NONE, NULL},
     {"{\"status\":\"finished\"", CF_EAPI, TASK_NONE, NULL},
