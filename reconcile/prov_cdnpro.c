@@ -1,8 +1,8 @@
 /*
  * Driver for CDNetworks CDN Pro (ngapi): purges (files, directory wildcards, regex) and
  * prefetches as tasks located by the 201's Location header, and the purge-token quota.
- * Cache rules live in Edge Logic and are out of scope, so read/write are NULL and the
- * endpoints are purge-only.
+ * Cache rules live in a cacheform-owned region of a property's Edge Logic: the read and
+ * write steps are in prov_cdnpro_el.c; validation and deployment tasks are polled here.
  */
 #include "reconcile/base/compat.h"
 
@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "reconcile/codec.h"
+#include "reconcile/prov_cdnpro_el.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/sign.h"
 #include "reconcile/base/xmem.h"
@@ -25,6 +26,10 @@
 #define PRO_DIR_WILDCARD  "**"	/* ".../img/" + "**": everything below the directory */
 #define PRO_PURGE_PATH	  "/cdn/purges/"
 #define PRO_PREFETCH_PATH "/cdn/prefetches/"
+
+/* Task kinds a poll_url may name; anything else is polled as a purge. */
+static const char *const task_prefixes[] = {PRO_PREFETCH_PATH, "/cdn/validations/",
+					    "/cdn/deploymentTasks/"};
 
 #define OP_PURGE    "submit purge"
 #define OP_PREFETCH "submit prefetch"
@@ -57,8 +62,8 @@ static int pro_sign(void *ctx, struct http_req *req, struct cf_err *e)
 	return prov_sign_finish(req, "Date", date, &auth, rc, e);
 }
 
-static int pro_start(struct prov_account *pa, const struct endpoint *ep, const char *method,
-		     const char *path, const char *op, struct http_req *req, struct cf_err *e)
+int pro_request(struct prov_account *pa, const struct endpoint *ep, const char *method,
+		const char *path, const char *op, struct http_req *req, struct cf_err *e)
 {
 	struct sb url;
 	sb_init(&url, PROV_URL_MAX);
@@ -160,8 +165,8 @@ static int pro_batch_req(struct prov_account *pa, const struct endpoint *ep,
 	memset(req, 0, sizeof(*req));
 	int rc = purge ? check_target(ep, e) : 0;
 	if (rc == 0)
-		rc = pro_start(pa, ep, "POST", purge ? "/cdn/purges" : "/cdn/prefetches",
-			       purge ? OP_PURGE : OP_PREFETCH, req, e);
+		rc = pro_request(pa, ep, "POST", purge ? "/cdn/purges" : "/cdn/prefetches",
+				 purge ? OP_PURGE : OP_PREFETCH, req, e);
 	if (rc != 0)
 		return rc;
 	sb_init(&body, PROV_BODY_MAX);
@@ -240,10 +245,13 @@ static int pro_poll_req(struct prov_account *pa, const struct endpoint *ep, cons
 					   e);
 	if (!pro_id_ok(t->id))
 		return err_set(e, CF_EINVAL, "endpoint '%s': task has no usable id", ep->name.s);
-	bool prefetch = t->poll_url && strstr(prov_url_path(t->poll_url), PRO_PREFETCH_PATH);
+	const char *prefix = PRO_PURGE_PATH;
+	for (size_t i = 0; t->poll_url && i < CF_ARRAY_LEN(task_prefixes); i++)
+		if (strstr(prov_url_path(t->poll_url), task_prefixes[i]))
+			prefix = task_prefixes[i];
 	sb_init(&path, PROV_URL_MAX);
-	sb_addf(&path, "%s%s", prefetch ? PRO_PREFETCH_PATH : PRO_PURGE_PATH, t->id);
-	rc = pro_start(pa, ep, "GET", path.buf, OP_POLL, req, e);
+	sb_addf(&path, "%s%s", prefix, t->id);
+	rc = pro_request(pa, ep, "GET", path.buf, OP_POLL, req, e);
 	sb_release(&path);
 	return rc;
 }
@@ -277,6 +285,17 @@ static int decode_rate(struct json_object *src, double *rate, struct cf_err *e)
 	return 0;
 }
 
+/* A failed validation says why in statusDetails (nginx's own message). */
+static void failure_details(struct json_object *src, struct task *t)
+{
+	const char *d = NULL;
+	struct cf_err ignored;
+	if (codec_str(src, "statusDetails", OPT, &d, &ignored) == 0 && d && *d) {
+		free(t->message);
+		t->message = xstrndup(d, strnlen(d, PROV_ERR_TEXT_MAX));
+	}
+}
+
 /*
  * Purge: {status, successRate, …}; prefetch: {metadata|metaData: {status, successRate}}.
  * "finished" with a successRate below 100 is a failure: some URLs were not purged, and a
@@ -297,6 +316,8 @@ static int decode_task(struct json_object *root, void *out, struct cf_err *e)
 	}
 	if (rc == 0)
 		rc = pro_status(st, &t->state, e);
+	if (rc == 0 && t->state == TASK_FAILED)
+		failure_details(src, t);
 	if (rc == 0)
 		rc = decode_rate(src, &rate, e);
 	if (rc != 0 || t->state != TASK_SUCCEEDED || rate >= PRO_RATE_FULL)
@@ -327,7 +348,7 @@ static int pro_quota_req(struct prov_account *pa, const struct endpoint *ep, str
 	if (rc != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/cdn/purges/purgeTokens?target=%s", target_of(ep));
-	return pro_start(pa, ep, "GET", path, OP_QUOTA, req, e);
+	return pro_request(pa, ep, "GET", path, OP_QUOTA, req, e);
 }
 
 /* negative counts are possible: a day may overdraw the next day's quota */
@@ -366,10 +387,12 @@ const struct prov_ops prov_cdnpro_ops = {
     .account_open = pro_open,
     .account_close = prov_account_close,
     .account_ready = prov_ready_none, /* each request signs its own Date */
-    .read_req = NULL,
-    .read_parse = NULL,
-    .write_req = NULL,
-    .write_parse = NULL,
+    .read_req = pro_el_read_req,
+    .read_parse = pro_el_read_parse,
+    .write_req = pro_el_write_req,
+    .write_parse = pro_el_write_parse,
+    .read_next = pro_el_read_next,
+    .write_next = pro_el_write_next,
     .split = pro_split,
     .batch_req = pro_batch_req,
     .batch_parse = pro_batch_parse,

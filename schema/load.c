@@ -265,6 +265,7 @@ static const struct yread_field remote_fields[] = {
     FSV(struct remote, profile, profile),
     FSV(struct remote, endpoint, endpoint),
     FSV(struct remote, target, target),
+    FSV(struct remote, property_id, property_id),
 };
 
 static void load_remote(struct yread *x, const struct ynode *v, const struct yread_field *f,

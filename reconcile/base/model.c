@@ -300,6 +300,7 @@ static void endpoint_release(struct endpoint *e)
 	free(e->remote.profile.s);
 	free(e->remote.endpoint.s);
 	free(e->remote.target.s);
+	free(e->remote.property_id.s);
 	svec_release(&e->hosts);
 	free(e->scheme.s);
 	cache_release(&e->cache);

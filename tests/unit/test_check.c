@@ -711,6 +711,24 @@ static void m_pro_rules(struct config *c)
 {
 	add_rule(c, ep(c, "p"), "dir|/a/");
 }
+static void m_pro_manage_ok(struct config *c)
+{
+	struct pos p = mkpos(c, F_PRO, 5, 16);
+	ep(c, "p")->mode = MODE_MANAGE;
+	sval_set(&ep(c, "p")->remote.property_id, "5dca2205f9e9cc0001df7b33", &p);
+	add_rule(c, ep(c, "p"), "dir|/a/");
+}
+static void m_pro_bad_property(struct config *c)
+{
+	struct pos p = mkpos(c, F_PRO, 5, 16);
+	ep(c, "p")->mode = MODE_MANAGE;
+	sval_set(&ep(c, "p")->remote.property_id, "5dca2205f9e9cc0001df7b3", &p);
+}
+static void m_property_on_cn(struct config *c)
+{
+	struct pos p = mkpos(c, F_WWW, 5, 16);
+	sval_set(&ep(c, "www")->remote.property_id, "5dca2205f9e9cc0001df7b33", &p);
+}
 static void m_purge_only_rules(struct config *c)
 {
 	ep(c, "www")->mode = MODE_PURGE_ONLY;
@@ -779,6 +797,9 @@ static const struct misc_case misc_cases[] = {
     {"cdnpro manage", m_pro_manage, "CF505", E, F_PRO, 7, 7},
     {"cdnpro cache block", m_pro_cache, "CF506", E, F_PRO, 8, 1},
     {"cdnpro rules", m_pro_rules, "CF506", E, F_PRO, 8, 1},
+    {"cdnpro manage with a property", m_pro_manage_ok, NULL, E, NULL, 0, 0},
+    {"cdnpro bad property id", m_pro_bad_property, "CF209", E, F_PRO, 5, 16},
+    {"property_id on azure-china", m_property_on_cn, "CF209", E, F_WWW, 5, 16},
     {"purge-only with rules", m_purge_only_rules, "CF314", W, F_WWW, 8, 1},
     {"observe with rules", m_observe_rules, NULL, E, NULL, 0, 0},
 };
