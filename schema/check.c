@@ -735,6 +735,8 @@ static void check_provider_rules(struct check_ctx *x, const struct endpoint *e)
 	}
 	if (e->mode == MODE_PURGE_ONLY && c->nrules)
 		WARN(x, cpos, "CF314", "cache rules of a purge-only endpoint are not managed");
+	if (pk == PROV_AZURE_CHINA)
+		check_cn_semantics(x, e);
 	if (pk != PROV_AZURE) {
 		for (size_t i = 0; i < c->nrules; i++)
 			if (c->rules[i].name.s)
