@@ -132,3 +132,51 @@ void el_eval_path(const struct el_eval *ev, const char *path, struct el_result *
 	if (pre >= 0)
 		choose(ev, pre, EL_STEP_PREFIX, out);
 }
+
+/* ---- the shared semantics module's hook ---- */
+
+struct el_hook {
+	struct el_doc doc;
+	struct el_eval *ev;
+};
+
+static void hook_eval(const void *cfg, const char *path, struct sem_result *out)
+{
+	const struct el_hook *h = cfg;
+	struct el_result r;
+	el_eval_path(h->ev, path, &r);
+	memset(out, 0, sizeof(*out));
+	out->mode = (enum sem_mode)r.mode;
+	out->rule = r.mode == EL_ORIGIN ? SEM_NO_RULE : r.loc;
+	out->ttl = r.mode == EL_OVERRIDE || r.mode == EL_IF_MISSING ? r.ttl : 0;
+	/* proxy_ignore_headers Cache-Control also ignores no-store; proxy_cache_valid alone
+	 * applies only when the origin says nothing */
+	out->yields_to_no_store = r.mode == EL_IF_MISSING;
+	out->uncertain = r.uncertain;
+}
+
+static void hook_free(void *cfg)
+{
+	struct el_hook *h = cfg;
+	el_eval_close(h->ev);
+	el_doc_release(&h->doc);
+	free(h);
+}
+
+int sem_el_hook(struct el_doc *d, struct sem_hook *out, struct cf_err *e)
+{
+	struct el_hook *h = xcalloc(1, sizeof(*h));
+	h->doc = *d;
+	memset(d, 0, sizeof(*d));
+	memset(out, 0, sizeof(*out));
+	int rc = el_eval_open(&h->doc, &h->ev, e);
+	if (rc != 0) {
+		el_doc_release(&h->doc);
+		free(h);
+		return rc;
+	}
+	out->eval = hook_eval;
+	out->cfg = h;
+	out->free_cfg = hook_free;
+	return 0;
+}

@@ -4,9 +4,9 @@
  * ngx_http_core_find_location) over every top-level location, foreign ones included, and the
  * cache behaviour of the chosen location (§3.3-3.4).
  *
- * The result mirrors the shared semantics module's struct sem_result (reconcile/sem.h on the
- * `sem` branch, not merged here yet): `mode` has sem_mode's values in the same order
- * (ORIGIN, BYPASS, OVERRIDE, IF_MISSING), so a hook adapter is a field copy.
+ * The result mirrors the shared semantics module's struct sem_result (reconcile/sem.h): `mode`
+ * has sem_mode's values in the same order (ORIGIN, BYPASS, OVERRIDE, IF_MISSING);
+ * sem_el_hook makes a document a SEM_CDNPRO hook of that module.
  */
 #ifndef CF_SEM_EDGELOGIC_H
 #define CF_SEM_EDGELOGIC_H
@@ -17,6 +17,7 @@
 
 #include "reconcile/base/diag.h"
 #include "reconcile/edgelogic.h"
+#include "reconcile/sem.h"
 
 /* The step of nginx's search that chose the location: also why a foreign location wins. */
 enum el_step {
@@ -47,6 +48,13 @@ void el_eval_close(struct el_eval *ev);
 
 /* Evaluates path (percent-decoded, normalised, no query string) into *out. Never fails. */
 void el_eval_path(const struct el_eval *ev, const char *path, struct el_result *out);
+
+/*
+ * Makes *d (moved: d is left empty) the configuration of a SEM_CDNPRO hook: out->eval gives
+ * sem_results (rule = the location's index, SEM_NO_RULE when origin decides), out->free_cfg
+ * releases it. Returns 0, or el_eval_open's error (d is released then).
+ */
+int sem_el_hook(struct el_doc *d, struct sem_hook *out, struct cf_err *e);
 
 /* "exact match", "^~ prefix", "earlier regex", "longest prefix" or "none" */
 const char *el_step_name(enum el_step s);

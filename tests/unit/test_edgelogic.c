@@ -397,6 +397,36 @@ static void test_edgelogic__differential(void **state)
 	assert_int_equal(disagreements, 0);
 }
 
+/* ---- the shared semantics module: its first match and probe paths against the hook ---- */
+
+static void test_edgelogic__sem_hook(void **state)
+{
+	(void)state;
+	uint32_t s = DIFF_SEED ^ 0x5a5a5a5au;
+	size_t differ = 0;
+	for (size_t n = 0; n < DIFF_LISTS / 10; n++) {
+		struct cache c;
+		struct el_doc d;
+		struct cf_err e;
+		struct sem_cfg cfg = {.kind = SEM_CDNPRO};
+		struct sem_probe pr = {0};
+		struct svec probes = {0};
+		random_list(&s, &c);
+		char *region = compile(&c, true);
+		assert_int_equal(el_parse(region, strlen(region), &d, &e), 0);
+		assert_int_equal(sem_el_hook(&d, &cfg.hook, &e), 0);
+		sem_probe_add_cache(&pr, &c);
+		sem_probe_paths(&pr, &probes);
+		differ += sem_first_difference_desired(&c, &cfg, &probes) >= 0;
+		svec_release(&probes);
+		sem_probe_release(&pr);
+		sem_cfg_release(&cfg);
+		free(region);
+		cache_release(&c);
+	}
+	assert_int_equal(differ, 0);
+}
+
 /* ---- foreign locations: which paths they take, and why ---- */
 
 static void test_edgelogic__foreign_wins(void **state)
@@ -471,6 +501,7 @@ int main(void)
 	    cmocka_unit_test(test_edgelogic__compile_and_region),
 	    cmocka_unit_test(test_edgelogic__precedence),
 	    cmocka_unit_test(test_edgelogic__differential),
+	    cmocka_unit_test(test_edgelogic__sem_hook),
 	    cmocka_unit_test(test_edgelogic__foreign_wins),
 	    cmocka_unit_test(test_edgelogic__time),
 	};
