@@ -489,7 +489,8 @@ static void oom_child(void)
 		struct repo_src *src = NULL;
 		struct config *rc = NULL;
 		struct cf_err e;
-		if (repo_src_open(oom_repo, NULL, &src, &e) == 0) {
+		if (repo_src_open(oom_repo, NULL, &src, &e) == 0)
+			{
 			struct cf_source ls = repo_src_source(src);
 			(void)load_repo(&ls, &rc, &d);
 		}
