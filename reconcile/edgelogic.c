@@ -397,6 +397,23 @@ static int nested_block(struct lexer *lx, bool *has_cache)
 	return rc;
 }
 
+/* Length of a modifier glued to the start of a ("~*" before "~"), 0 when none. */
+static size_t glued_modifier(const char *a, enum el_match *m)
+{
+	static const struct {
+		const char *mod;
+		enum el_match m;
+	} glued[] = {{"^~", EL_PREFIX_STOP}, {"~*", EL_REGEX_CI}, {"=", EL_EXACT}, {"~", EL_REGEX}};
+	for (size_t k = 0; k < CF_ARRAY_LEN(glued); k++) {
+		size_t n = strlen(glued[k].mod);
+		if (strncmp(a, glued[k].mod, n) == 0) {
+			*m = glued[k].m;
+			return n;
+		}
+	}
+	return 0;
+}
+
 static int location_args(struct lexer *lx, const struct stmt *st, struct el_location *l)
 {
 	static const struct {
@@ -408,18 +425,11 @@ static int location_args(struct lexer *lx, const struct stmt *st, struct el_loca
 	if (st->argc == 2) {
 		/* nginx also takes the modifier glued to the pattern: "=/x", "^~/x", "~*re" */
 		const char *a = st->argv[1];
-		size_t k = 0;
-		while (k < CF_ARRAY_LEN(mods) &&
-		       strncmp(a, mods[CF_ARRAY_LEN(mods) - 1 - k].mod,
-			       strlen(mods[CF_ARRAY_LEN(mods) - 1 - k].mod)))
-			k++;
-		size_t skip =
-		    k < CF_ARRAY_LEN(mods) ? strlen(mods[CF_ARRAY_LEN(mods) - 1 - k].mod) : 0;
+		size_t skip = glued_modifier(a, &l->match);
 		if (!a[skip])
 			return lex_err(lx, "location needs [= | ^~ | ~ | ~*] and one pattern");
-		l->match = k < CF_ARRAY_LEN(mods) ? mods[CF_ARRAY_LEN(mods) - 1 - k].m
-			   : a[0] == '@'	  ? EL_NAMED
-						  : EL_PREFIX;
+		if (skip == 0)
+			l->match = a[0] == '@' ? EL_NAMED : EL_PREFIX;
 		l->pattern = xstrdup(a + skip);
 		return 0;
 	}

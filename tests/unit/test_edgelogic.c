@@ -35,6 +35,7 @@ static const struct {
     {"# comment { not a block\nlocation / { origin_pass o; } # trailing", 0, 1, NULL},
     {"set $x \"a;b{c}\"; location / { set $y ${x}z; origin_pass o; }", 0, 1, NULL},
     {"location ~ a#b { origin_pass o; }", 0, 1, NULL}, /* '#' inside a word is literal */
+    {"location =/x { return 200; }\nlocation ~*\\.JPG$ { origin_pass o; }", 0, 2, NULL},
     {"if ($http_x) { return 403; }\nlocation / { origin_pass o; }", 0, 1, NULL},
     {"location / { origin_pass o;", CF_EINVAL, 0, "missing '}'"},
     {"location / { origin_pass o; }}", CF_EINVAL, 0, "unexpected '}'"},
