@@ -1,8 +1,8 @@
 /*
  * Driver for CDNetworks CDN Pro (ngapi): purges (files, directory wildcards, regex) and
  * prefetches as tasks located by the 201's Location header, and the purge-token quota.
- * Cache rules live in Edge Logic and are out of scope, so read/write are NULL and the
- * endpoints are purge-only.
+ * Cache rules live in a cacheform-owned region of a property's Edge Logic: the read and
+ * write steps are in prov_cdnpro_el.c; validation and deployment tasks are polled here.
  */
 #include "reconcile/base/compat.h"
 
@@ -10,19 +10,27 @@
 #include <json-c/json.h>
 
 #include "reconcile/codec.h"
+#include "reconcile/prov_cdnpro_el.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/sign.h"
 #include "reconcile/base/limits.h"
 #include "reconcile/base/xmem.h"
 
-#define PRO_DEFAULT_BASE "https://ngapi.cdnetworks.com"
-#define PRO_MAX_FILES	 LIM_PRO_PURGE_FILES
-#define PRO_MAX_DIRS	 LIM_PRO_PURGE_DIRS
-#define PRO_MAX_REGEX	 LIM_PRO_PURGE_REGEX
-#define PRO_MAX_PREFETCH LIM_PRO_PREFETCH_FILES
-#define PRO_TOKENS_MAX	 INT64_C(1000000000) /* a purge-token count we believe */
-#define PRO_AUTH_MAX	 512
-#define PRO_DIR_WILDCARD "**" /* ".../img/" + "**": everything below the directory */
+#define PRO_DEFAULT_BASE  "https://ngapi.cdnetworks.com"
+#define PRO_MAX_FILES	  LIM_PRO_PURGE_FILES
+#define PRO_MAX_DIRS	  LIM_PRO_PURGE_DIRS
+#define PRO_MAX_REGEX	  LIM_PRO_PURGE_REGEX
+#define PRO_MAX_PREFETCH  LIM_PRO_PREFETCH_FILES
+#define PRO_TOKENS_MAX	  INT64_C(1000000000) /* a purge-token count we believe */
+#define PRO_AUTH_MAX	  512
+#define PRO_RATE_FULL	  100.0 /* successRate of a purge that reached every server */
+#define PRO_DIR_WILDCARD  "**"	/* ".../img/" + "**": everything below the directory */
+#define PRO_PURGE_PATH	  "/cdn/purges/"
+#define PRO_PREFETCH_PATH "/cdn/prefetches/"
+
+/* Task kinds a poll_url may name; anything else is polled as a purge. */
+static const char *const task_prefixes[] = {PRO_PREFETCH_PATH, "/cdn/validations/",
+					    "/cdn/deploymentTasks/"};
 
 #define OP_PURGE    "submit purge"
 #define OP_PREFETCH "submit prefetch"
@@ -55,8 +63,8 @@ static int pro_sign(void *ctx, struct http_req *req, struct cf_err *e)
 	return prov_sign_finish(req, "Date", date, &auth, rc, e);
 }
 
-static int pro_start(struct prov_account *pa, const struct endpoint *ep, const char *method,
-		     const char *path, const char *op, struct http_req *req, struct cf_err *e)
+int pro_request(struct prov_account *pa, const struct endpoint *ep, const char *method,
+		const char *path, const char *op, struct http_req *req, struct cf_err *e)
 {
 	struct sb url;
 	sb_init(&url, PROV_URL_MAX);
@@ -95,7 +103,10 @@ static size_t pro_split(const struct endpoint *ep, const struct purge *p, struct
 	for (size_t i = 0; i < p->regex.n; i++)
 		prov_svec_add_unique(&x.regex, p->regex.v[i].s);
 	prov_expand_urls(ep, &p->preload, "", &x.preload);
-	return prov_split_pack(p->action, &x, &purge_caps, &load_caps, out);
+	size_t n = prov_split_pack(p->action, &x, &purge_caps, &load_caps, out);
+	for (size_t i = 0; i < n; i++)
+		(*out)[i].manifest = p;
+	return n;
 }
 
 /* ,"key":[a…, b…] when there is anything to send */
@@ -107,6 +118,23 @@ static void add_urls(struct sb *sb, const char *key, const struct svec *a, const
 	prov_add_str_array(sb, a, b);
 }
 
+/* fileHeaders apply to the request's fileUrls (cache keys that include request headers) */
+static void add_file_headers(struct sb *sb, const struct purge_batch *b)
+{
+	const struct purge *p = b->manifest;
+	if (!p || !p->header_names.n || !b->files.n)
+		return;
+	sb_adds(sb, ",\"fileHeaders\":[");
+	for (size_t i = 0; i < p->header_names.n; i++) {
+		sb_adds(sb, i ? ",{\"name\":" : "{\"name\":");
+		sb_add_json_str(sb, p->header_names.v[i].s);
+		sb_adds(sb, ",\"value\":");
+		sb_add_json_str(sb, p->header_values.v[i].s);
+		sb_addc(sb, '}');
+	}
+	sb_addc(sb, ']');
+}
+
 static void encode_purge(const struct endpoint *ep, const struct purge_batch *b, struct sb *sb)
 {
 	sb_adds(sb, "{\"target\":");
@@ -115,6 +143,7 @@ static void encode_purge(const struct endpoint *ep, const struct purge_batch *b,
 	add_urls(sb, "fileUrls", &b->files, NULL);
 	add_urls(sb, "dirUrls", &b->dirs, &b->patterns);
 	add_urls(sb, "regexPatterns", &b->regex, NULL);
+	add_file_headers(sb, b);
 	sb_addc(sb, '}');
 }
 
@@ -137,8 +166,8 @@ static int pro_batch_req(struct prov_account *pa, const struct endpoint *ep,
 	memset(req, 0, sizeof(*req));
 	int rc = purge ? check_target(ep, e) : 0;
 	if (rc == 0)
-		rc = pro_start(pa, ep, "POST", purge ? "/cdn/purges" : "/cdn/prefetches",
-			       purge ? OP_PURGE : OP_PREFETCH, req, e);
+		rc = pro_request(pa, ep, "POST", purge ? "/cdn/purges" : "/cdn/prefetches",
+				 purge ? OP_PURGE : OP_PREFETCH, req, e);
 	if (rc != 0)
 		return rc;
 	sb_init(&body, PROV_BODY_MAX);
@@ -151,26 +180,26 @@ static int pro_batch_req(struct prov_account *pa, const struct endpoint *ep,
 	return rc;
 }
 
-/* The id from a Location ({base}/cdn/purges/{id}, absolute or a path); NULL when the
- * header is missing or has another shape. */
-static char *task_id(const char *loc, const char *prefix)
+/*
+ * The vendor answers a purge with 201 + Location, and its own example puts that URL on
+ * another host than the one asked (open.chinanetcenter.com for api.cdnetworks.com). So the
+ * id is the Location's last path segment and the task is always polled as a path under our
+ * base_url: our credentials never follow a Location elsewhere.
+ */
+/* An id we put into a URL path: unreserved characters, and not a dot segment. */
+static bool pro_id_ok(const char *id)
 {
-	if (!prov_header_url_ok(loc) || (loc[0] != '/' && strncasecmp(loc, "http", 4) != 0))
-		return NULL;
-	const char *path = prov_url_path(loc);
-	size_t n = strlen(prefix);
-	if (strncmp(path, prefix, n) != 0)
-		return NULL;
-	char *id = xstrndup(path + n, strcspn(path + n, "?#"));
-	if (!prov_valid_id(id)) {
-		free(id);
-		return NULL;
-	}
-	return id;
+	return id && prov_valid_id(id) && strspn(id, ".") != strlen(id);
 }
 
-/* 201 + Location: {base}/cdn/purges/{id}; the id is its last segment. A relative Location
- * is kept as a path and resolved against base_url when polled. */
+static char *task_path(enum batch_kind kind, const char *id)
+{
+	struct sb p;
+	sb_init(&p, PROV_URL_MAX);
+	sb_addf(&p, "%s%s", kind == BATCH_PURGE ? PRO_PURGE_PATH : PRO_PREFETCH_PATH, id);
+	return sb_detach(&p);
+}
+
 static int pro_batch_parse(const struct endpoint *ep, const struct purge_batch *b,
 			   const struct http_resp *resp, struct task *t, struct cf_err *e)
 {
@@ -182,36 +211,48 @@ static int pro_batch_parse(const struct endpoint *ep, const struct purge_batch *
 	if (resp->status != 201 && resp->status != 200 && resp->status != 202)
 		return prov_api_error(ep, op, resp, &pro_err, e);
 	const char *loc = http_resp_header(resp, "location");
-	char *id = task_id(loc, b->kind == BATCH_PURGE ? "/cdn/purges/" : "/cdn/prefetches/");
+	char *id = NULL;
+	if (prov_header_url_ok(loc) && (loc[0] == '/' || strncasecmp(loc, "http", 4) == 0)) {
+		const char *path = prov_url_path(loc);
+		size_t end = strcspn(path, "?#");
+		if (end > 0 && path[end - 1] != '/')
+			id = prov_last_segment(path);
+	}
+	if (id && !pro_id_ok(id)) {
+		free(id);
+		id = NULL;
+	}
 	if (!id)
 		return prov_decode_error(
 		    ep, op,
 		    err_set(e, CF_EAPI, "no usable Location header ('%.80s')", loc ? loc : ""), e);
-	prov_task_running(t, resp, id, loc);
+	char *path = task_path(b->kind, id);
+	prov_task_running(t, resp, id, path);
+	free(path);
 	return 0;
 }
 
-/*
- * Polls the Location when it is on base_url's origin; otherwise (CDN Pro's own example puts
- * it on another API host; a ledger record may be forged) {base_url}/cdn/{purges|prefetches}/
- * {id} is built from the task id, the collection taken from the Location's path. Our
- * credentials go only to base_url's origin.
- */
+/* A task resumed from an older record may carry an absolute URL: only its id and kind
+ * are used, and a URL on base_url's origin is polled as it is. */
 static int pro_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
 			struct http_req *req, struct cf_err *e)
 {
 	struct sb path;
 	int rc = 0;
 	memset(req, 0, sizeof(*req));
-	if (t->poll_url && prov_same_origin(t->poll_url, pa->base_url))
+	if (t->poll_url && strncasecmp(t->poll_url, "http", 4) == 0 &&
+	    prov_same_origin(t->poll_url, pa->base_url))
 		return prov_req_status_url(req, pa, ep, t->poll_url, "task URL", OP_POLL, pro_sign,
 					   e);
-	if (!t->id || !prov_valid_id(t->id))
+	if (!pro_id_ok(t->id))
 		return err_set(e, CF_EINVAL, "endpoint '%s': task has no usable id", ep->name.s);
-	bool prefetch = t->poll_url && strstr(t->poll_url, "/cdn/prefetches/") != NULL;
+	const char *prefix = PRO_PURGE_PATH;
+	for (size_t i = 0; t->poll_url && i < CF_ARRAY_LEN(task_prefixes); i++)
+		if (strstr(prov_url_path(t->poll_url), task_prefixes[i]))
+			prefix = task_prefixes[i];
 	sb_init(&path, PROV_URL_MAX);
-	sb_addf(&path, "/cdn/%s/%s", prefetch ? "prefetches" : "purges", t->id);
-	rc = pro_start(pa, ep, "GET", path.buf, OP_POLL, req, e);
+	sb_addf(&path, "%s%s", prefix, t->id);
+	rc = pro_request(pa, ep, "GET", path.buf, OP_POLL, req, e);
 	sb_release(&path);
 	return rc;
 }
@@ -230,6 +271,32 @@ static int pro_status(const char *s, enum task_state *out, struct cf_err *e)
 	return 0;
 }
 
+/* successRate is a JSON number 0-100 (the vendor shows 66.7); absent means complete. */
+static int decode_rate(struct json_object *src, double *rate, struct cf_err *e)
+{
+	struct json_object *v = NULL;
+	int rc = codec_member(src, "successRate", OPT, &v, NULL, e);
+	if (rc != 0 || !v)
+		return rc;
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return err_set(e, CF_EAPI, "'successRate' is not a number");
+	*rate = json_object_get_double(v);
+	if (!(*rate >= 0 && *rate <= PRO_RATE_FULL))
+		return err_set(e, CF_EAPI, "'successRate' %.1f is not within 0-100", *rate);
+	return 0;
+}
+
+/* A failed validation says why in statusDetails (nginx's own message). */
+static void failure_details(struct json_object *src, struct task *t)
+{
+	const char *d = NULL;
+	struct cf_err ignored;
+	if (codec_str(src, "statusDetails", OPT, &d, &ignored) == 0 && d && *d) {
+		free(t->message);
+		t->message = xstrndup(d, strnlen(d, PROV_ERR_TEXT_MAX));
+	}
+}
+
 /*
  * Purge: {status, successRate, …}; prefetch: {metadata|metaData: {status, successRate}}.
  * "finished" with a successRate below 100 is a failure: some URLs were not purged, and a
@@ -240,8 +307,7 @@ static int decode_task(struct json_object *root, void *out, struct cf_err *e)
 	struct task *t = out;
 	struct json_object *meta = NULL, *src = root;
 	const char *st = NULL;
-	int64_t rate = 100;
-	bool has_rate = false;
+	double rate = PRO_RATE_FULL;
 	int rc = codec_str(root, "status", OPT, &st, e);
 	if (rc == 0 && !st) {
 		rc = codec_obj(root, "metadata", CODEC_CI, &meta, e);
@@ -251,13 +317,15 @@ static int decode_task(struct json_object *root, void *out, struct cf_err *e)
 	}
 	if (rc == 0)
 		rc = pro_status(st, &t->state, e);
+	if (rc == 0 && t->state == TASK_FAILED)
+		failure_details(src, t);
 	if (rc == 0)
-		rc = codec_int(src, "successRate", OPT, 0, 100, &rate, &has_rate, e);
-	if (rc != 0 || t->state != TASK_SUCCEEDED || rate >= 100)
+		rc = decode_rate(src, &rate, e);
+	if (rc != 0 || t->state != TASK_SUCCEEDED || rate >= PRO_RATE_FULL)
 		return rc;
 	struct sb sb;
 	sb_init(&sb, PROV_ERR_TEXT_MAX);
-	sb_addf(&sb, "finished with success rate %lld%%", (long long)rate);
+	sb_addf(&sb, "finished with success rate %g%%", rate);
 	t->state = TASK_FAILED;
 	free(t->message);
 	t->message = sb_detach(&sb);
@@ -281,7 +349,7 @@ static int pro_quota_req(struct prov_account *pa, const struct endpoint *ep, str
 	if (rc != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/cdn/purges/purgeTokens?target=%s", target_of(ep));
-	return pro_start(pa, ep, "GET", path, OP_QUOTA, req, e);
+	return pro_request(pa, ep, "GET", path, OP_QUOTA, req, e);
 }
 
 /* negative counts are possible: a day may overdraw the next day's quota */
@@ -320,10 +388,12 @@ const struct prov_ops prov_cdnpro_ops = {
     .account_open = pro_open,
     .account_close = prov_account_close,
     .account_ready = prov_ready_none, /* each request signs its own Date */
-    .read_req = NULL,
-    .read_parse = NULL,
-    .write_req = NULL,
-    .write_parse = NULL,
+    .read_req = pro_el_read_req,
+    .read_parse = pro_el_read_parse,
+    .write_req = pro_el_write_req,
+    .write_parse = pro_el_write_parse,
+    .read_next = pro_el_read_next,
+    .write_next = pro_el_write_next,
     .split = pro_split,
     .batch_req = pro_batch_req,
     .batch_parse = pro_batch_parse,

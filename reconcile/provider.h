@@ -105,6 +105,7 @@ struct purge_batch {
 	enum batch_kind kind;
 	struct svec files, dirs, patterns, regex;
 	enum purge_action action;
+	const struct purge *manifest; /* borrowed; set by drivers that send its extras (cdnpro) */
 };
 
 void purge_batch_release(struct purge_batch *b);

@@ -348,22 +348,36 @@ static void check_accounts(struct check_ctx *x)
 
 /* ---- endpoints: identity, account, remote, hosts ---- */
 
-enum remote_check { RC_GUID, RC_ARM, RC_TARGET };
+enum remote_check { RC_GUID, RC_ARM, RC_TARGET, RC_HEX24 };
+
+#define CHECK_PROPERTY_ID_LEN 24 /* CDN Pro property ids are 24 hex digits */
 
 struct remote_field {
 	const char *name;
 	size_t off;
 	unsigned need;
 	enum remote_check check;
+	unsigned allow; /* providers where it is optional (need: required) */
 };
 
 static const struct remote_field remote_fields[] = {
-    {"endpoint_id", offsetof(struct remote, endpoint_id), P_AC, RC_GUID},
-    {"resource_group", offsetof(struct remote, resource_group), P_AZ, RC_ARM},
-    {"profile", offsetof(struct remote, profile), P_AZ, RC_ARM},
-    {"endpoint", offsetof(struct remote, endpoint), P_AZ, RC_ARM},
-    {"target", offsetof(struct remote, target), P_PRO, RC_TARGET},
+    {"endpoint_id", offsetof(struct remote, endpoint_id), P_AC, RC_GUID, 0},
+    {"resource_group", offsetof(struct remote, resource_group), P_AZ, RC_ARM, 0},
+    {"profile", offsetof(struct remote, profile), P_AZ, RC_ARM, 0},
+    {"endpoint", offsetof(struct remote, endpoint), P_AZ, RC_ARM, 0},
+    {"target", offsetof(struct remote, target), P_PRO, RC_TARGET, 0},
+    /* required by cdnpro mode manage/observe: checked with the mode */
+    {"property_id", offsetof(struct remote, property_id), 0, RC_HEX24, P_PRO},
 };
+
+static bool hex24(const char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return n == CHECK_PROPERTY_ID_LEN;
+}
 
 static bool remote_value_ok(const struct remote_field *f, const char *s)
 {
@@ -374,6 +388,8 @@ static bool remote_value_ok(const struct remote_field *f, const char *s)
 		return arm_name_valid(s);
 	case RC_TARGET:
 		return strcmp(s, "staging") == 0 || strcmp(s, "production") == 0;
+	case RC_HEX24:
+		return hex24(s);
 	}
 	return false;
 }
@@ -391,14 +407,16 @@ static void check_remote(struct check_ctx *x, const struct endpoint *e)
 				ERR(x, &e->pos, "CF208", "remote needs '%s' for %s account '%s'",
 				    f->name, provider_name(pk),
 				    check_quote(&b, e->account->name.s));
-		} else if (!(f->need & bit)) {
+		} else if (!((f->need | f->allow) & bit)) {
 			ERR(x, check_at(&v->pos, &e->pos), "CF209",
 			    "remote '%s' is not valid for %s account '%s'", f->name,
 			    provider_name(pk), check_quote(&b, e->account->name.s));
 		} else if (!remote_value_ok(f, v->s)) {
 			ERR(x, check_at(&v->pos, &e->pos), "CF209", "remote '%s' %s is malformed%s",
 			    f->name, check_quote(&b, v->s),
-			    f->check == RC_TARGET ? " (staging or production)" : "");
+			    f->check == RC_TARGET  ? " (staging or production)"
+			    : f->check == RC_HEX24 ? " (24 hex digits)"
+						   : "");
 		}
 	}
 }
@@ -703,13 +721,16 @@ static void check_provider_rules(struct check_ctx *x, const struct endpoint *e)
 	enum provider_kind pk = e->account->provider;
 	const struct pos *cpos = check_at(&c->pos, &e->pos);
 	if (pk == PROV_CDNPRO) {
-		if (e->mode != MODE_PURGE_ONLY)
+		/* rules live in a cacheform-owned region of the property's Edge Logic (SPEC 2.5) */
+		if (e->mode != MODE_PURGE_ONLY && !e->remote.property_id.s)
 			ERR(x, check_at(&e->mode_pos, &e->pos), "CF505",
-			    "cdnpro endpoints must be 'mode: purge-only'");
-		if (e->has_cache || c->nrules)
+			    "cdnpro 'mode: %s' needs remote.property_id (the property whose Edge "
+			    "Logic cacheform manages), or use 'mode: purge-only'",
+			    endpoint_mode_name(e->mode));
+		if (e->mode == MODE_PURGE_ONLY && (e->has_cache || c->nrules))
 			ERR(x, cpos, "CF506",
-			    "cdnpro endpoints take no cache block (rules live "
-			    "in Edge Logic)");
+			    "a purge-only cdnpro endpoint takes no cache block (set mode: manage "
+			    "and remote.property_id to manage its Edge Logic)");
 		return;
 	}
 	if (e->mode == MODE_PURGE_ONLY && c->nrules)

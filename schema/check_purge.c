@@ -1,10 +1,12 @@
 /*
- * Purge manifests (SPEC 2.3, codes CF401-CF424, CF203, CF205, CF215, CF217): endpoint
+ * Purge manifests (SPEC 2.3, codes CF401-CF427, CF203, CF205, CF215, CF217): endpoint
  * references, URL and path entries against the endpoints' hosts, cdnpro-only lists and regex,
  * azure preload paths, duplicates. Part of the check module (schema/check_int.h).
  */
 #include "reconcile/base/compat.h"
 #include "schema/check.h"
+
+#include <strings.h>
 
 #include "reconcile/base/xmem.h"
 #include "schema/check_int.h"
@@ -16,7 +18,13 @@ struct purge_ctx {
 	size_t n;
 	/* Over the resolved endpoints; unknown ones are reported on their own. */
 	bool any_azure, any_other, any_other_than_cdnpro;
+	const struct endpoint *staging; /* a cdnpro endpoint with target: staging */
 };
+
+#define HEADER_NAME_MAX	 256 /* fileHeaders name: no documented limit; a sane one */
+#define HEADER_VALUE_MAX 4096
+/* RFC 9110 token characters besides letters and digits */
+static const char header_tchar[] = "!#$%&'*+-.^_`|~";
 
 static const char *const problem_code[] = {
     [URL_ETOOLONG] = "CF404",	 [URL_EFORM] = "CF402",		[URL_ESCHEME] = "CF402",
@@ -24,7 +32,7 @@ static const char *const problem_code[] = {
     [URL_EUNSAFE] = "CF407",	 [URL_EPERCENT] = "CF406",	[URL_EDOTSEG] = "CF408",
     [URL_ESTAR] = "CF405",	 [URL_ELOADCHARS] = "CF422",	[URL_ERE_PREFIX] = "CF414",
     [URL_ERE_LONG] = "CF415",	 [URL_ERE_UNLIMITED] = "CF416", [URL_ERE_BOUND] = "CF417",
-    [URL_ERE_COMPILE] = "CF418",
+    [URL_ERE_COMPILE] = "CF418", [URL_EUTF8] = "CF406",
 };
 
 static void url_err(struct check_ctx *x, const struct sval *v, const char *list,
@@ -214,6 +222,75 @@ static void check_purge_lists(struct check_ctx *x, const struct purge_ctx *pc)
 		check_find_dups(x, lists[i], report_dup_entry, NULL);
 }
 
+static bool header_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > HEADER_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      (c && strchr(header_tchar, c))))
+			return false;
+	}
+	return true;
+}
+
+static bool header_value_ok(const char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] < ' ' && s[i] != '\t') || s[i] == 0x7f)
+			return false;
+	return n <= HEADER_VALUE_MAX;
+}
+
+/* fileHeaders: cdnpro only; the API refuses duplicate names (DuplicateFileHeaderName), and
+ * header names compare case-insensitively. */
+static void check_file_headers(struct check_ctx *x, const struct purge_ctx *pc)
+{
+	const struct purge *p = pc->p;
+	const struct svec *nm = &p->header_names, *val = &p->header_values;
+	struct check_qbuf b;
+	if (nm->n && pc->any_other_than_cdnpro) {
+		ERR(x, list_pos(nm, p), "CF426",
+		    "file_headers are only supported for cdnpro endpoints");
+		return;
+	}
+	for (size_t i = 0; i < nm->n; i++) {
+		if (!header_name_ok(nm->v[i].s))
+			ERR(x, &nm->v[i].pos, "CF427", "file_headers: '%s' is not a header name",
+			    check_quote(&b, nm->v[i].s));
+		else if (!header_value_ok(val->v[i].s))
+			ERR(x, &val->v[i].pos, "CF427",
+			    "file_headers: the value of '%s' has control characters or is longer "
+			    "than %d",
+			    check_quote(&b, nm->v[i].s), HEADER_VALUE_MAX);
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(nm->v[i].s, nm->v[j].s) == 0) {
+				ERR(x, &nm->v[i].pos, "CF427",
+				    "file_headers: '%s' is given twice (header names ignore case; "
+				    "first on line %u)",
+				    check_quote(&b, nm->v[i].s), nm->v[j].pos.line);
+				break;
+			}
+	}
+	if (nm->n && !p->files.n)
+		WARN(x, list_pos(nm, p), "CF427",
+		     "file_headers apply only to files, and there are none");
+}
+
+/* Prefetch is production-only on CDN Pro: refuse now rather than fail at every apply. */
+static void check_staging_preload(struct check_ctx *x, const struct purge_ctx *pc)
+{
+	struct check_qbuf b;
+	if (pc->p->preload.n && pc->staging)
+		ERR(x, list_pos(&pc->p->preload, pc->p), "CF425",
+		    "preload is not offered on staging: endpoint '%s' has remote.target staging "
+		    "(CDN Pro prefetches production only)",
+		    check_quote(&b, pc->staging->name.s));
+}
+
 static void report_dup_ref(struct check_ctx *x, const struct sval *dup, const struct sval *first,
 			   const void *arg)
 {
@@ -251,6 +328,9 @@ static void resolve_refs(struct check_ctx *x, const struct purge *p, struct purg
 		pc->any_azure |= e->account->provider == PROV_AZURE;
 		pc->any_other |= e->account->provider != PROV_AZURE;
 		pc->any_other_than_cdnpro |= e->account->provider != PROV_CDNPRO;
+		if (e->account->provider == PROV_CDNPRO && e->remote.target.s &&
+		    strcmp(e->remote.target.s, "staging") == 0 && !pc->staging)
+			pc->staging = e;
 	}
 }
 
@@ -273,6 +353,8 @@ static void check_purge(struct check_ctx *x, const struct purge *p, struct check
 		ERR(x, check_at(&p->endpoints.pos, &p->pos), "CF217", "missing 'endpoints'");
 	resolve_refs(x, p, &pc);
 	check_purge_lists(x, &pc);
+	check_file_headers(x, &pc);
+	check_staging_preload(x, &pc);
 	free(pc.eps);
 }
 

@@ -265,6 +265,7 @@ static const struct yread_field remote_fields[] = {
     FSV(struct remote, profile, profile),
     FSV(struct remote, endpoint, endpoint),
     FSV(struct remote, target, target),
+    FSV(struct remote, property_id, property_id),
 };
 
 static void load_remote(struct yread *x, const struct ynode *v, const struct yread_field *f,
@@ -309,6 +310,29 @@ static void load_action(struct yread *x, const struct ynode *v, const struct yre
 		((struct purge *)obj)->action = i == 0 ? PURGE_INVALIDATE : PURGE_DELETE;
 }
 
+/* file_headers: {Name: value}; names are checked (token, case-insensitive duplicates) later */
+static void load_file_headers(struct yread *x, const struct ynode *v, const struct yread_field *f,
+			      void *obj)
+{
+	struct purge *p = obj;
+	struct ynode **keys, **vals;
+	bool *dup;
+	long np = yread_pairs(x, v, f->key, &keys, &vals, &dup);
+	p->header_names.pos = yread_npos(x, v);
+	for (long i = 0; i < np; i++) {
+		if (dup[i])
+			continue;
+		if (vals[i]->kind != YN_SCALAR) {
+			YREAD_ERR(x, vals[i], "CF112", "header '%.40s' must have a string value",
+				  keys[i]->s);
+			continue;
+		}
+		struct pos kp = yread_npos(x, keys[i]), vp = yread_npos(x, vals[i]);
+		svec_push(&p->header_names, keys[i]->s, &kp);
+		svec_push(&p->header_values, vals[i]->s ? vals[i]->s : "", &vp);
+	}
+}
+
 static const struct yread_field purge_fields[] = {
     FREQ(struct purge, purge, id),
     {"endpoints", F_SVEC, offsetof(struct purge, endpoints), NULL, true},
@@ -318,6 +342,7 @@ static const struct yread_field purge_fields[] = {
     FVEC(struct purge, regex, regex),
     FFN("action", load_action),
     FVEC(struct purge, preload, preload),
+    FFN("file_headers", load_file_headers),
 };
 
 /* ---- files ---- */

@@ -41,6 +41,7 @@ static const char *const problem_str[] = {
     [URL_ERE_UNLIMITED] = "regex has more than two unlimited quantifiers (*, +, {n,})",
     [URL_ERE_BOUND] = "regex quantifier bound above 59",
     [URL_ERE_COMPILE] = "regex does not compile",
+    [URL_EUTF8] = "percent-escapes do not decode to valid UTF-8",
 };
 
 const char *url_problem_str(enum url_problem p)
@@ -354,6 +355,60 @@ static enum url_problem scan_dot_segments(const char *path, size_t n, const char
 	return URL_OK;
 }
 
+/* Length of the UTF-8 sequence led by byte c, 0 for a byte that cannot lead one. */
+static size_t utf8_len(unsigned c)
+{
+	return c < 0x80			  ? 1
+	       : (c >= 0xc2 && c <= 0xdf) ? 2
+	       : (c >= 0xe0 && c <= 0xef) ? 3
+	       : (c >= 0xf0 && c <= 0xf4) ? 4
+					  : 0;
+}
+
+/* Byte i of s (ASCII or a %XX escape, already checked); *adv is its width in s. */
+static unsigned decoded_byte(const char *s, size_t i, size_t *adv)
+{
+	if (s[i] != '%') {
+		*adv = 1;
+		return (unsigned char)s[i];
+	}
+	*adv = 3;
+	return (unsigned)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+}
+
+/*
+ * CDN Pro refuses ".../123%abc.jpg" (its spec's own 400 example): the escapes must decode
+ * to UTF-8. Overlong forms, surrogates and code points above U+10FFFF are invalid too.
+ */
+static enum url_problem scan_utf8(const char *s, size_t from, size_t *off)
+{
+	size_t i = from, adv;
+	while (s[i]) {
+		size_t start = i;
+		unsigned c = decoded_byte(s, i, &adv), cp;
+		size_t n = utf8_len(c);
+		i += adv;
+		if (n == 1)
+			continue;
+		cp = c & (0x7fu >> n);
+		for (size_t k = 1; k < n; k++) {
+			unsigned b = s[i] ? decoded_byte(s, i, &adv) : 0;
+			if ((b & 0xc0) != 0x80)
+				n = 0;
+			if (n == 0)
+				break;
+			cp = cp << 6 | (b & 0x3f);
+			i += adv;
+		}
+		if (n == 0 || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+			*off = start;
+			return URL_EUTF8;
+		}
+	}
+	return URL_OK;
+}
+
 static enum url_problem check_form(const char *s, unsigned flags, struct url_parts *u, size_t *off)
 {
 	*off = 0;
@@ -389,6 +444,8 @@ enum url_problem url_check(const char *s, size_t max, unsigned flags, struct url
 			return p;
 		}
 	}
+	if ((p = scan_utf8(s, (size_t)(u->path - s), off)) != URL_OK)
+		return p;
 	return scan_dot_segments(u->path, u->path_len, s, off);
 }
 

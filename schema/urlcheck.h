@@ -43,6 +43,7 @@ enum url_problem {
 	URL_ERE_UNLIMITED, /* regex: more than URL_REGEX_UNLIMITED unlimited quantifiers */
 	URL_ERE_BOUND,	   /* regex: a quantifier bound above URL_REGEX_BOUND_MAX */
 	URL_ERE_COMPILE,   /* regex: PCRE2 refuses it */
+	URL_EUTF8,	   /* percent-escapes that do not decode to valid UTF-8 (CDN Pro: 400) */
 };
 
 /* Returns a short lower-case description of p (static string). */

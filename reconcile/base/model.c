@@ -300,6 +300,7 @@ static void endpoint_release(struct endpoint *e)
 	free(e->remote.profile.s);
 	free(e->remote.endpoint.s);
 	free(e->remote.target.s);
+	free(e->remote.property_id.s);
 	svec_release(&e->hosts);
 	free(e->scheme.s);
 	cache_release(&e->cache);
@@ -314,6 +315,8 @@ static void purge_release(struct purge *p)
 	svec_release(&p->patterns);
 	svec_release(&p->regex);
 	svec_release(&p->preload);
+	svec_release(&p->header_names);
+	svec_release(&p->header_values);
 }
 
 void config_free(struct config *c)

@@ -112,6 +112,7 @@ struct remote {
 	struct sval endpoint_id;		       /* azure-china */
 	struct sval resource_group, profile, endpoint; /* azure */
 	struct sval target;			       /* cdnpro: staging | production */
+	struct sval property_id; /* cdnpro mode manage: the property whose Edge Logic we own */
 };
 
 struct endpoint {
@@ -136,6 +137,8 @@ struct purge {
 	const char *file; /* borrowed */
 	struct svec endpoints;
 	struct svec files, dirs, patterns, regex, preload;
+	/* cdnpro fileHeaders (file_headers: {name: value}): parallel lists, same length */
+	struct svec header_names, header_values;
 	enum purge_action action;
 	char content_hash[65]; /* hex SHA-256 of the manifest bytes */
 	struct pos pos;

@@ -223,7 +223,7 @@ static void fuzz_prov_one(enum provider_kind kind, const uint8_t *data, size_t s
 		op = 6;
 	if (op == 6 && kind != PROV_AZURE)
 		op = 0;
-	if (op == 0 && !fp->ops->read_parse) /* cdnpro: no cache rules */
+	if (op == 0 && !fp->ops->read_parse)
 		op = 2;
 	int rc = 0;
 	switch (op) {
@@ -279,7 +279,7 @@ static void fuzz_prov_one(enum provider_kind kind, const uint8_t *data, size_t s
 		fp->pa->token_expires = time(NULL) + 86400 * 365;
 		break;
 	}
-	if (rc != 0)
+	if (rc < 0) /* PROV_MORE: a multi-request read (cdnpro) goes on */
 		FUZZ_CHECK(e.msg[0] != '\0');
 	task_release(&t);
 	http_resp_release(&resp);

@@ -44,6 +44,7 @@ static inline void fx_endpoint_release(struct endpoint *ep)
 	free(ep->remote.profile.s);
 	free(ep->remote.endpoint.s);
 	free(ep->remote.target.s);
+	free(ep->remote.property_id.s);
 	svec_release(&ep->hosts);
 	free(ep->scheme.s);
 	cache_release(&ep->cache);

@@ -320,8 +320,9 @@ static const struct rule_case rule_cases[] = {
     {"dead path item", AC, {"suffix|css", "path|/s.css|/t"}, "CF312", W, 1, 0},
     {"far earlier rule", AC, {"suffix|png", "dir|/x/", "path|/a.png"}, "CF310", W, 2, -1},
 
-    {"azure-china: no-cache rule takes precedence", AC, {"dir|/", "path@0|/index.html"}, NULL,
-     E, 0, 0},
+    /* SPEC 2.2: a ttl 0 rule that takes over paths an earlier rule decides is an error */
+    {"azure-china: no-cache rule takes precedence", AC, {"dir|/", "path@0|/index.html"}, "CF316",
+     E, 1, -1},
     {"azure-china: no-cache after no-cache", AC, {"dir@0|/", "path@0|/index.html"}, "CF310", W,
      1, -1},
     {"azure: first match wins for ttl 0 too", AZ, {"dir|/", "path@0|/index.html"}, "CF310", W, 1,
@@ -696,6 +697,24 @@ static void m_pro_rules(struct config *c)
 {
 	add_rule(c, ep(c, "p"), "dir|/a/");
 }
+static void m_pro_manage_ok(struct config *c)
+{
+	struct pos p = mkpos(c, F_PRO, 5, 16);
+	ep(c, "p")->mode = MODE_MANAGE;
+	sval_set(&ep(c, "p")->remote.property_id, "5dca2205f9e9cc0001df7b33", &p);
+	add_rule(c, ep(c, "p"), "dir|/a/");
+}
+static void m_pro_bad_property(struct config *c)
+{
+	struct pos p = mkpos(c, F_PRO, 5, 16);
+	ep(c, "p")->mode = MODE_MANAGE;
+	sval_set(&ep(c, "p")->remote.property_id, "5dca2205f9e9cc0001df7b3", &p);
+}
+static void m_property_on_cn(struct config *c)
+{
+	struct pos p = mkpos(c, F_WWW, 5, 16);
+	sval_set(&ep(c, "www")->remote.property_id, "5dca2205f9e9cc0001df7b33", &p);
+}
 static void m_purge_only_rules(struct config *c)
 {
 	ep(c, "www")->mode = MODE_PURGE_ONLY;
@@ -764,6 +783,9 @@ static const struct misc_case misc_cases[] = {
     {"cdnpro manage", m_pro_manage, "CF505", E, F_PRO, 7, 7},
     {"cdnpro cache block", m_pro_cache, "CF506", E, F_PRO, 8, 1},
     {"cdnpro rules", m_pro_rules, "CF506", E, F_PRO, 8, 1},
+    {"cdnpro manage with a property", m_pro_manage_ok, NULL, E, NULL, 0, 0},
+    {"cdnpro bad property id", m_pro_bad_property, "CF209", E, F_PRO, 5, 16},
+    {"property_id on azure-china", m_property_on_cn, "CF209", E, F_WWW, 5, 16},
     {"purge-only with rules", m_purge_only_rules, "CF314", W, F_WWW, 8, 1},
     {"observe with rules", m_observe_rules, NULL, E, NULL, 0, 0},
 };
@@ -975,6 +997,8 @@ static const struct purge_case purge_cases[] = {
     {"star in dirs", {"www"}, "dirs", {"/img/*/"}, "CF405", E, 0, PURGE_INVALIDATE},
     {"bad percent", {"www"}, "files", {"/123%zz.jpg"}, "CF406", E, 0, PURGE_INVALIDATE},
     {"trailing percent", {"www"}, "files", {"/a%"}, "CF406", E, 0, PURGE_INVALIDATE},
+    {"escapes not utf-8", {"p"}, "files", {"/i/123%abc.jpg"}, "CF406", E, 0, PURGE_INVALIDATE},
+    {"escapes utf-8", {"p"}, "files", {"/caf%C3%A9.jpg"}, NULL, E, 0, PURGE_INVALIDATE},
     {"brackets", {"www"}, "files", {"/newfile[1].png"}, "CF407", E, 0, PURGE_INVALIDATE},
     {"braces", {"www"}, "files", {"/a{b}"}, "CF407", E, 0, PURGE_INVALIDATE},
     {"backslash", {"www"}, "files", {"/a\\b"}, "CF407", E, 0, PURGE_INVALIDATE},
@@ -1183,6 +1207,62 @@ static void test_check__purge_ids_and_observe(void **state)
 	config_free(c);
 }
 
+static void add_header(struct config *c, struct purge *p, const char *name, const char *value,
+		       unsigned line)
+{
+	struct pos kp = mkpos(c, F_PURGE, line, 3), vp = mkpos(c, F_PURGE, line, 20);
+	p->header_names.pos = mkpos(c, F_PURGE, 9, 1);
+	svec_push(&p->header_names, name, &kp);
+	svec_push(&p->header_values, value, &vp);
+}
+
+/* CDN Pro specifics: prefetch is production-only; fileHeaders (cdnpro, unique names) */
+static void test_check__purge_cdnpro_extras(void **state)
+{
+	(void)state;
+	const char *pro[] = {"p", NULL}, *www[] = {"www", NULL};
+	const char *files[] = {"/a", NULL};
+	struct config *c = fixture();
+	struct purge *p;
+	sval_set(&ep(c, "p")->remote.target, "staging", NULL);
+	add_purge(c, "pre", pro, "preload", files);
+	expect(c, false, "preload on staging", "CF425", E, F_PURGE, 4, 7);
+	config_free(c);
+
+	c = fixture();
+	p = add_purge(c, "h", pro, "files", files);
+	add_header(c, p, "X-Device", "mobile", 10);
+	add_header(c, p, "Accept-Language", "de, en;q=0.5", 11);
+	expect(c, false, "file headers", NULL, E, NULL, 0, 0);
+	add_header(c, p, "x-device", "tablet", 12);
+	expect(c, false, "duplicate header name", "CF427", E, F_PURGE, 12, 3);
+	config_free(c);
+
+	c = fixture();
+	p = add_purge(c, "h", pro, "files", files);
+	add_header(c, p, "X Device", "a", 10);
+	expect(c, false, "bad header name", "CF427", E, F_PURGE, 10, 3);
+	config_free(c);
+
+	c = fixture();
+	p = add_purge(c, "h", pro, "files", files);
+	add_header(c, p, "X-A", "a\r\nb", 10);
+	expect(c, false, "header value with CR LF", "CF427", E, F_PURGE, 10, 20);
+	config_free(c);
+
+	c = fixture();
+	p = add_purge(c, "h", www, "files", files);
+	add_header(c, p, "X-A", "a", 10);
+	expect(c, false, "file headers on azure-china", "CF426", E, F_PURGE, 10, 3);
+	config_free(c);
+
+	c = fixture();
+	p = add_purge(c, "h", pro, "dirs", (const char *[]){"/d/", NULL});
+	add_header(c, p, "X-A", "a", 10);
+	expect(c, false, "file headers without files", "CF427", W, F_PURGE, 10, 3);
+	config_free(c);
+}
+
 static void test_check__after_loader_errors(void **state)
 {
 	(void)state;
@@ -1257,6 +1337,7 @@ int main(void)
 	    cmocka_unit_test(test_check__unknown_provider_skipped),
 	    cmocka_unit_test(test_check__purges),
 	    cmocka_unit_test(test_check__purge_lengths),
+	    cmocka_unit_test(test_check__purge_cdnpro_extras),
 	    cmocka_unit_test(test_check__purge_ids_and_observe),
 	    cmocka_unit_test(test_check__after_loader_errors),
 	    cmocka_unit_test(test_check__many_endpoints),

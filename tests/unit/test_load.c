@@ -396,6 +396,38 @@ static void test_load__purge_hash(void **state)
 	config_free(c);
 }
 
+static void test_load__file_headers(void **state)
+{
+	(void)state;
+	const char *y = "purge: p1\nendpoints: [p]\nfiles: [/a.png]\n"
+			"file_headers: {X-Device: mobile, Accept-Language: \"de\"}\n";
+	struct config *c = config_new();
+	struct diag_list d;
+	diag_init(&d);
+	assert_int_equal(load_one_str(c, LOAD_PURGE, y, &d), 0);
+	const struct purge *p = &c->purges[0];
+	assert_int_equal(p->header_names.n, 2);
+	assert_int_equal(p->header_values.n, 2);
+	assert_string_equal(p->header_names.v[1].s, "Accept-Language");
+	assert_string_equal(p->header_values.v[1].s, "de");
+	assert_int_equal(p->header_names.v[1].pos.line, 4);
+	diag_release(&d);
+	config_free(c);
+
+	const char *bad[] = {"purge: p1\nendpoints: [p]\nfile_headers: [X-A]\n",
+			     "purge: p1\nendpoints: [p]\nfile_headers: {X-A: [1]}\n",
+			     "purge: p1\nendpoints: [p]\nfile_headers: {X-A: a, X-A: b}\n"};
+	for (size_t i = 0; i < CF_ARRAY_LEN(bad); i++) {
+		c = config_new();
+		diag_init(&d);
+		load_one_str(c, LOAD_PURGE, bad[i], &d);
+		if (d.nerrors == 0)
+			fail_msg("case %zu: no error", i);
+		diag_release(&d);
+		config_free(c);
+	}
+}
+
 /* ---- out of memory: libraries that report it as an error end the process like xmem ---- */
 
 enum oom_fake { FAKE_NONE, FAKE_YAML_INIT, FAKE_YAML_PARSE, FAKE_OPENDIR, FAKE_GIT_OPEN };
@@ -540,6 +572,7 @@ int main(void)
 	    cmocka_unit_test(test_load__settings),
 	    cmocka_unit_test(test_load__endpoint),
 	    cmocka_unit_test(test_load__purge_hash),
+	    cmocka_unit_test(test_load__file_headers),
 	    cmocka_unit_test(test_load__out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

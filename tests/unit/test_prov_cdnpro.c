@@ -28,10 +28,9 @@ static int setup(void **state)
 static void test_prov_cdnpro__capabilities(void **state)
 {
 	struct fx *f = *state;
-	assert_null(f->ops->read_req);
-	assert_null(f->ops->read_parse);
-	assert_null(f->ops->write_req);
-	assert_null(f->ops->write_parse);
+	/* cache rules through Edge Logic: multi-request reads and writes */
+	assert_non_null(f->ops->read_next);
+	assert_non_null(f->ops->write_next);
 	assert_non_null(f->ops->quota_req);
 	assert_int_equal(f->ops->max_files, 1000);
 	assert_int_equal(f->ops->max_dirs, 20);
@@ -42,6 +41,146 @@ static void test_prov_cdnpro__capabilities(void **state)
 	assert_int_equal(f->ops->account_open(&f->a, NULL, &pa, &e), CF_EINVAL);
 	assert_non_null(strstr(e.msg, "api_key"));
 	fx_lit(&f->a.api_key, "k3y");
+}
+
+#define PROP "5dca2205f9e9cc0001df7b33"
+
+static const char version_3[] =
+    "{\"version\":3,\"configs\":{\"hostnames\":[\"dl.example.com\"],\"origins\":[{\"name\":"
+    "\"o1\",\"servers\":[\"1.2.3.4\"]}],\"edgeLogic\":\"location / { origin_pass o1; }\\n\","
+    "\"syntaxVersion\":1}}";
+
+/* read: property, versions, the version deployed to the target */
+static void read_property(struct fx *f, struct live_state *ls, const char *version_body)
+{
+	struct http_req req;
+	struct cf_err e;
+	memset(ls, 0, sizeof(*ls));
+	assert_int_equal(f->ops->read_req(f->pa, &f->ep, &req, &e), 0);
+	assert_string_equal(req.url, BASE "/cdn/properties/" PROP);
+	http_req_release(&req);
+	assert_int_equal(
+	    fx_read(f, 200, "{\"versionInProduction\":3,\"versionInStaging\":4}", ls, &e),
+	    PROV_MORE);
+	ls->step++;
+	assert_int_equal(f->ops->read_next(f->pa, &f->ep, ls, &req, &e), 0);
+	assert_string_equal(req.url, BASE "/cdn/properties/" PROP
+					  "/versions?sortBy=version&sortOrder=desc&limit=200");
+	http_req_release(&req);
+	assert_int_equal(
+	    fx_read(f, 200,
+		    "{\"count\":5,\"propertyVersions\":[{\"version\":5,\"frozen\":false,"
+		    "\"description\":\"cacheform draft base=3 region=00\",\"lastUpdateTime\":"
+		    "\"2026-11-21T12:00:42Z\"},{\"version\":4,\"frozen\":true},{\"version\":3,"
+		    "\"frozen\":true,\"description\":\"cacheform draft\"}]}",
+		    ls, &e),
+	    PROV_MORE);
+	ls->step++;
+	assert_int_equal(f->ops->read_next(f->pa, &f->ep, ls, &req, &e), 0);
+	assert_string_equal(req.url, BASE "/cdn/properties/" PROP "/versions/3");
+	http_req_release(&req);
+	if (fx_read(f, 200, version_body, ls, &e) != 0)
+		fail_msg("%s", e.msg);
+}
+
+static void test_prov_cdnpro__edge_logic_lifecycle(void **state)
+{
+	struct fx *f = *state;
+	struct live_state ls;
+	struct http_req req;
+	struct http_resp resp;
+	struct task t;
+	struct cf_err e;
+	f->ep.mode = MODE_MANAGE;
+	f->ep.remote.property_id.s = xstrdup(PROP);
+	fx_rule(&f->ep.cache, RULE_DIR, 86400, "/img/");
+	f->ep.cache.ignore_query_string = true;
+
+	read_property(f, &ls, version_3);
+	assert_true(ls.exists);
+	assert_non_null(strstr(ls.inexact, "no cacheform region"));
+	assert_false(prov_cache_matches(&ls, &f->ep.cache));
+
+	/* write 0: PATCH our undeployed draft (5), guarded by its last update */
+	assert_int_equal(f->ops->write_req(f->pa, &f->ep, &ls, &req, &e), 0);
+	assert_string_equal(req.method, "PATCH");
+	assert_string_equal(req.url, BASE "/cdn/properties/" PROP "/versions/5");
+	assert_string_equal(fx_req_header(&req, "If-Unmodified-Since"),
+			    "Sat, 21 Nov 2026 12:00:42 GMT");
+	assert_non_null(strstr(req.body, "\"description\":\"cacheform draft base=3 region="));
+	assert_non_null(strstr(req.body, "location ~ \\\"^/img/\\\""));
+	/* the foreign default location is kept, and none is added */
+	assert_non_null(strstr(req.body, "# cacheform:end\\nlocation / { origin_pass o1; }\\n"));
+	assert_null(strstr(req.body, "location / {\\n  origin_pass"));
+	http_req_release(&req);
+	fx_resp(&resp, 204, NULL);
+	assert_int_equal(f->ops->write_parse(&f->ep, &resp, &t, &e), 0);
+	assert_int_equal(t.state, TASK_SUCCEEDED);
+	http_resp_release(&resp);
+	fx_resp(&resp, 412,
+		"{\"code\":\"PreconditionFailed\",\"message\":\"The resource has been modified\"}");
+	assert_int_equal(f->ops->write_parse(&f->ep, &resp, &t, &e), CF_ECONFLICT);
+	http_resp_release(&resp);
+
+	/* write 1: validate version 5; the task is polled under base_url by its id */
+	ls.wstep = 1;
+	assert_int_equal(f->ops->write_next(f->pa, &f->ep, &ls, &req, &e), PROV_MORE);
+	assert_string_equal(req.url, BASE "/cdn/validations");
+	assert_string_equal(req.body, "{\"propertyId\":\"" PROP "\",\"version\":5}");
+	http_req_release(&req);
+	fx_resp(&resp, 201, NULL);
+	fx_resp_header(&resp, "Location", "https://ngapi.example.net/cdn/validations/6a1b2c");
+	assert_int_equal(f->ops->write_parse(&f->ep, &resp, &t, &e), 0);
+	assert_int_equal(t.state, TASK_RUNNING);
+	http_resp_release(&resp);
+	assert_int_equal(f->ops->poll_req(f->pa, &f->ep, &t, &req, &e), 0);
+	assert_string_equal(req.url, BASE "/cdn/validations/6a1b2c");
+	http_req_release(&req);
+	assert_int_equal(fx_poll(f, 200, "{\"status\":\"in progress\"}", &t, &e), 0);
+	assert_int_equal(t.state, TASK_RUNNING);
+	assert_int_equal(fx_poll(f, 200,
+				 "{\"status\":\"failed\",\"statusDetails\":\"invalid number of "
+				 "arguments in \\\"expires\\\" directive\"}",
+				 &t, &e),
+			 0);
+	assert_int_equal(t.state, TASK_FAILED);
+	assert_string_equal(t.message, "invalid number of arguments in \"expires\" directive");
+	task_release(&t);
+
+	/* write 2: one deployment to the endpoint's target; then the write is complete */
+	ls.wstep = 2;
+	assert_int_equal(f->ops->write_next(f->pa, &f->ep, &ls, &req, &e), PROV_MORE);
+	assert_string_equal(req.url, BASE "/cdn/deploymentTasks");
+	assert_string_equal(req.body,
+			    "{\"name\":\"cacheform\",\"target\":\"production\",\"actions\":[{"
+			    "\"action\":\"deploy_property\",\"propertyId\":\"" PROP
+			    "\",\"version\":5}]}");
+	http_req_release(&req);
+	ls.wstep = 3;
+	assert_int_equal(f->ops->write_next(f->pa, &f->ep, &ls, &req, &e), 0);
+	assert_null(req.url);
+	live_state_release(&ls);
+
+	/* the confirming read: the deployed region is exactly the compiled rules */
+	struct sb v;
+	sb_init(&v, SB_DEFAULT_MAX);
+	{
+		struct live_state tmp;
+		read_property(f, &tmp, version_3);
+		assert_int_equal(f->ops->write_req(f->pa, &f->ep, &tmp, &req, &e), 0);
+		/* the PATCH body's configs, as the version would now read */
+		sb_addf(&v, "{\"version\":3,\"configs\":%s}", req.body);
+		http_req_release(&req);
+		live_state_release(&tmp);
+	}
+	read_property(f, &ls, v.buf);
+	assert_null(ls.inexact);
+	assert_true(prov_cache_matches(&ls, &f->ep.cache));
+	live_state_release(&ls);
+	sb_release(&v);
+
+	cache_release(&f->ep.cache);
+	f->ep.mode = MODE_PURGE_ONLY;
 }
 
 static void test_prov_cdnpro__split_caps(void **state)
@@ -130,6 +269,24 @@ static void test_prov_cdnpro__batch_bodies(void **state)
 	assert_string_equal(req.body, "{\"target\":\"production\",\"action\":\"delete\","
 				      "\"dirUrls\":[\"http://dl.example.com/x/*.css\"]}");
 	http_req_release(&req);
+	/* fileHeaders ride along with fileUrls, and only with them */
+	struct purge m = {0};
+	fx_svec(&m.header_names, "X-Device|Accept-Language");
+	fx_svec(&m.header_values, "mobile|de \"x\"");
+	b.manifest = &m;
+	assert_int_equal(f->ops->batch_req(f->pa, &f->ep, &b, &req, &e), 0);
+	assert_null(strstr(req.body, "fileHeaders"));
+	http_req_release(&req);
+	fx_svec(&b.files, "http://dl.example.com/a.png");
+	assert_int_equal(f->ops->batch_req(f->pa, &f->ep, &b, &req, &e), 0);
+	assert_string_equal(
+	    req.body, "{\"target\":\"production\",\"action\":\"delete\",\"fileUrls\":["
+		      "\"http://dl.example.com/a.png\"],\"dirUrls\":[\"http://dl.example.com/"
+		      "x/*.css\"],\"fileHeaders\":[{\"name\":\"X-Device\",\"value\":\"mobile\"},"
+		      "{\"name\":\"Accept-Language\",\"value\":\"de \\\"x\\\"\"}]}");
+	http_req_release(&req);
+	svec_release(&m.header_names);
+	svec_release(&m.header_values);
 	purge_batch_release(&b);
 
 	struct purge_batch pre = {.kind = BATCH_PRELOAD};
@@ -177,17 +334,18 @@ static const struct {
 	const char *id, *poll;
 } created_cases[] = {
     {201, BASE "/cdn/purges/5dca2205f9e9cc0001df7b33", NULL, 0, "5dca2205f9e9cc0001df7b33",
-     BASE "/cdn/purges/5dca2205f9e9cc0001df7b33"},
+     "/cdn/purges/5dca2205f9e9cc0001df7b33"},
     {201, "/cdn/purges/e91e8674-c2c5-4440-a1de-8b2ea99293dd", "", 0,
      "e91e8674-c2c5-4440-a1de-8b2ea99293dd", "/cdn/purges/e91e8674-c2c5-4440-a1de-8b2ea99293dd"},
     {201, NULL, NULL, CF_EAPI, NULL, NULL},
     {201, BASE "/cdn/purges/", NULL, CF_EAPI, NULL, NULL},
-    {201, BASE "/cdn/prefetches/p1", NULL, CF_EAPI, NULL, NULL},
-    {201, BASE "/cdn/purges/p1/extra", NULL, CF_EAPI, NULL, NULL},
-    {201, "https://ngapi.cdnetworks.com/cdn/purges/p1?x=1", NULL, 0, "p1",
-     "https://ngapi.cdnetworks.com/cdn/purges/p1?x=1"},
+    /* the vendor's own example answers on another host: the id still comes through */
+    {201, "https://open.chinanetcenter.com/cdn/purges/12330c199e5f9dd381daff5e", NULL, 0,
+     "12330c199e5f9dd381daff5e", "/cdn/purges/12330c199e5f9dd381daff5e"},
+    {201, "https://ngapi.cdnetworks.com/cdn/purges/p1?x=1", NULL, 0, "p1", "/cdn/purges/p1"},
     {201, "cdn/purges/x", NULL, CF_EAPI, NULL, NULL},
     {201, BASE "/cdn/purges/a%2Fb", NULL, CF_EAPI, NULL, NULL},
+    {201, "https://evil.test/cdn/purges/..", NULL, CF_EAPI, NULL, NULL},
     {400, NULL,
      "{\"code\":\"InvalidPurgeUrl\",\"message\":\"The host 'test.domain.info' has not been "
      "deployed in the 'production' environment.\"}",
@@ -253,6 +411,7 @@ static void test_prov_cdnpro__poll_req(void **state)
 	    {"p1", ".evil.net/cdn/purges/p1", 0, BASE "/cdn/purges/p1"},
 	    {"p1", BASE "/cdn/purges/../../_admin", 0, BASE "/cdn/purges/p1"},
 	    {"..", ".evil.net/cdn/purges/..", CF_EINVAL, NULL},
+	    {"../x", "https://evil.test/cdn/purges/../x", CF_EINVAL, NULL},
 	    {"../x", NULL, CF_EINVAL, NULL},
 	    {NULL, NULL, CF_EINVAL, NULL},
 	};
@@ -298,7 +457,10 @@ static const struct {
     {"{\"status\":\"exploded\"}", CF_EAPI, TASK_NONE, NULL},
     {"{\"status\":\"finished\",\"successRate\":\"100\"}", CF_EAPI, TASK_NONE, NULL},
     {"{\"status\":\"finished\",\"successRate\":101}", CF_EAPI, TASK_NONE, NULL},
-    {"{\"status\":\"finished\",\"successRate\":99.5}", CF_EAPI, TASK_NONE, NULL},
+    {"{\"status\":\"finished\",\"successRate\":66.7}", 0, TASK_FAILED,
+     "finished with success rate 66.7%"},
+    {"{\"status\":\"finished\",\"successRate\":100.0}", 0, TASK_SUCCEEDED, NULL},
+    {"{\"status\":\"finished\",\"successRate\":-0.5}", CF_EAPI, TASK_NONE, NULL},
     {"{\"submissionTime\":\"x\"}", CF_EAPI, TASK_NONE, NULL},
     {"{\"metadata\":{\"successRate\":100}}", CF_EAPI, TASK_NONE, NULL},
     {"{\"status\":\"finished\"", CF_EAPI, TASK_NONE, NULL},
@@ -374,10 +536,15 @@ static void test_prov_cdnpro__quota(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    FX_TEST(test_prov_cdnpro__capabilities), FX_TEST(test_prov_cdnpro__split_caps),
-	    FX_TEST(test_prov_cdnpro__batch_bodies), FX_TEST(test_prov_cdnpro__sign),
-	    FX_TEST(test_prov_cdnpro__created),	     FX_TEST(test_prov_cdnpro__poll_req),
-	    FX_TEST(test_prov_cdnpro__poll_parse),   FX_TEST(test_prov_cdnpro__quota),
+	    FX_TEST(test_prov_cdnpro__capabilities),
+	    FX_TEST(test_prov_cdnpro__split_caps),
+	    FX_TEST(test_prov_cdnpro__batch_bodies),
+	    FX_TEST(test_prov_cdnpro__sign),
+	    FX_TEST(test_prov_cdnpro__created),
+	    FX_TEST(test_prov_cdnpro__poll_req),
+	    FX_TEST(test_prov_cdnpro__poll_parse),
+	    FX_TEST(test_prov_cdnpro__quota),
+	    FX_TEST(test_prov_cdnpro__edge_logic_lifecycle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

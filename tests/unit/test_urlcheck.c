@@ -189,7 +189,19 @@ static const struct check_case check_cases[] = {
     {"/a#frag", P, URL_EUNSAFE, 2},
     {"/caf\xc3\xa9", P, URL_EUNSAFE, 4},
     {"/123%zbc.jpg", P, URL_EPERCENT, 4},
-    {"/123%abc.jpg", P, URL_OK, 0}, /* "%ab" is a well-formed escape; only syntax is judged */
+    /* the vendor's 400 example: "%ab" is well-formed but 0xAB 'c' is not UTF-8 */
+    {"/123%abc.jpg", P, URL_EUTF8, 4},
+    {"http://domain.info/i/image/gallery/123%abc.jpg", P, URL_EUTF8, 38},
+    {"/caf%C3%A9.jpg", P, URL_OK, 0},
+    {"/%E4%B8%AD%E6%96%87?q=%F0%9F%98%80", P, URL_OK, 0},
+    {"/a%C3", P, URL_EUTF8, 2},
+    {"/a%C3b", P, URL_EUTF8, 2},
+    {"/%C0%AF", P, URL_EUTF8, 1},	/* overlong '/' */
+    {"/%E0%80%AF", P, URL_EUTF8, 1},	/* overlong, 3 bytes */
+    {"/%ED%A0%80", P, URL_EUTF8, 1},	/* surrogate */
+    {"/%F4%90%80%80", P, URL_EUTF8, 1}, /* above U+10FFFF */
+    {"/%80", P, URL_EUTF8, 1},
+    {"/a?x=%FF", P, URL_EUTF8, 5},
     {"/a%", P, URL_EPERCENT, 2},
     {"/a%4", P, URL_EPERCENT, 2},
     {"/a/./b", P, URL_EDOTSEG, 3},

@@ -1,0 +1,39 @@
+/*
+ * CDN Pro cache rules through a property's Edge Logic (SPEC 2.5): the read and write steps
+ * of prov_cdnpro.c's driver for `mode: manage` endpoints. Internal to the cdnpro driver.
+ *
+ * Read (live_state.step): 0 GET /cdn/properties/{id} (versions deployed to staging and
+ * production), 1 GET its versions (newest first: the highest number and cacheform's own
+ * undeployed draft), 2 GET the version deployed to the endpoint's target (else the newest):
+ * its config and edgeLogic, parsed, the owned region compared with the compiled rules.
+ * Write (live_state.wstep): 0 PATCH the draft (If-Unmodified-Since) or POST a new version,
+ * 1 POST /cdn/validations, 2 POST /cdn/deploymentTasks to the target; 1 and 2 are polled.
+ */
+#ifndef CF_PROV_CDNPRO_EL_H
+#define CF_PROV_CDNPRO_EL_H
+
+#include "reconcile/prov_int.h"
+
+#define PRO_DRAFT_MARK "cacheform draft" /* version description prefix of our draft */
+
+/* Starts a signed request to base_url + path (prov_cdnpro.c). */
+int pro_request(struct prov_account *pa, const struct endpoint *ep, const char *method,
+		const char *path, const char *op, struct http_req *req, struct cf_err *e);
+
+int pro_el_read_req(struct prov_account *pa, const struct endpoint *ep, struct http_req *req,
+		    struct cf_err *e);
+int pro_el_read_next(struct prov_account *pa, const struct endpoint *ep,
+		     const struct live_state *ls, struct http_req *req, struct cf_err *e);
+/* Returns PROV_MORE until the last read step is parsed. */
+int pro_el_read_parse(const struct endpoint *ep, const struct http_resp *resp,
+		      struct live_state *out, struct cf_err *e);
+
+int pro_el_write_req(struct prov_account *pa, const struct endpoint *ep,
+		     const struct live_state *live, struct http_req *req, struct cf_err *e);
+int pro_el_write_next(struct prov_account *pa, const struct endpoint *ep,
+		      const struct live_state *live, struct http_req *req, struct cf_err *e);
+/* A version write is complete at once; a validation or deployment is a task to poll. */
+int pro_el_write_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *out,
+		       struct cf_err *e);
+
+#endif
