@@ -129,7 +129,8 @@ static struct fault_plan plan_faults(struct fk_app *app, const char *provider, i
 
 	memset(&fp, 0, sizeof(fp));
 	/* The edge is not a provider API: faults are for the APIs. */
-	if (strcmp(provider, "admin") == 0 || strcmp(provider, "edge") == 0 || (k->only[0] && strcmp(k->only, provider) != 0))
+	if (strcmp(provider, "admin") == 0 || strcmp(provider, "edge") == 0 ||
+	    (k->only[0] && strcmp(k->only, provider) != 0))
 		return fp;
 	app->provider_requests++;
 	fp.latency_ms = k->latency_ms;

@@ -10,12 +10,12 @@
 #include <regex.h>
 #include <strings.h>
 
-#define EDGE_HOST_MAX	     256
-#define EDGE_ENTRIES_MAX     10000 /* past this the oldest object is dropped first */
-#define EDGE_BODY_MAX	     (16 << 10)
-#define EDGE_ADVANCE_MAX_S   (366LL * 24 * 3600)
-#define EDGE_MSG_MAX	     512
-#define EDGE_DOMAINS_MAX     64
+#define EDGE_HOST_MAX	   256
+#define EDGE_ENTRIES_MAX   10000 /* past this the oldest object is dropped first */
+#define EDGE_BODY_MAX	   (16 << 10)
+#define EDGE_ADVANCE_MAX_S (366LL * 24 * 3600)
+#define EDGE_MSG_MAX	   512
+#define EDGE_DOMAINS_MAX   64
 /* TTL of a response without caching headers when no rule decides. Azure CDN Standard from
  * Microsoft: "If no caching rules are set and the origin sends no cache directive headers,
  * the CDN caches for two days" (learn.microsoft.com, "How caching works", defaults table).
@@ -118,8 +118,8 @@ static bool host_match(const char *pattern, const char *host)
 
 static bool in_hosts(struct json_object *arr, const char *host)
 {
-	size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr)
-								    : 0;
+	size_t n =
+	    arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *h = json_object_get_string(json_object_array_get_idx(arr, i));
@@ -133,7 +133,8 @@ static bool in_hosts(struct json_object *arr, const char *host)
 /* Custom domains as ARM returns them ({name, properties{hostName}}) or plain strings. */
 static bool azure_has_host(struct json_object *ep, const char *host)
 {
-	struct json_object *props = fk_jobj(ep, "properties"), *cds = fk_jarr(props, "customDomains");
+	struct json_object *props = fk_jobj(ep, "properties"),
+			   *cds = fk_jarr(props, "customDomains");
 	const char *hn = fk_jstr(props, "hostName");
 	size_t n = cds ? json_object_array_length(cds) : 0;
 
@@ -479,8 +480,7 @@ static struct entry *lookup(struct fk_edge *ed, const char *key, int64_t now)
 /* The origin's answer for (host, path, query) as the edge would store it; NULL when the
  * rules and headers say it is not cached (then *cc_out still says what the origin sent). */
 static void store(struct fk_edge *ed, char *key, const char *host, const char *path,
-		  const char *dpath, const char *query, const char *cc, int64_t ttl_s,
-		  int64_t now)
+		  const char *dpath, const char *query, const char *cc, int64_t ttl_s, int64_t now)
 {
 	struct entry *en;
 
@@ -718,7 +718,8 @@ static struct json_object *azure_task_hosts(struct fk_app *app, struct json_obje
 		props = fk_jobj(ep, "properties");
 		cds = fk_jarr(props, "customDomains");
 		if (fk_jstr(props, "hostName"))
-			json_object_array_add(out, json_object_new_string(fk_jstr(props, "hostName")));
+			json_object_array_add(out,
+					      json_object_new_string(fk_jstr(props, "hostName")));
 		for (size_t k = 0; cds && k < json_object_array_length(cds); k++) {
 			struct json_object *cd = json_object_array_get_idx(cds, k);
 			const char *h = json_object_is_type(cd, json_type_string)
@@ -751,8 +752,7 @@ static void arm_paths(struct fk_app *app, struct json_object *t, bool load, int6
 
 				sb_init(&u, 0);
 				sb_addf(&u, "https://%s%s",
-					json_object_get_string(
-					    json_object_array_get_idx(hosts, h)),
+					json_object_get_string(json_object_array_get_idx(hosts, h)),
 					p);
 				warm_url(app, u.buf, now);
 				sb_release(&u);
@@ -940,8 +940,8 @@ void fk_edge_h_cache(struct fk_app *app, const struct fk_req *req, const char **
 		if (now >= ed->v[i].stored_ms + ed->v[i].ttl_s * 1000)
 			continue;
 		json_object_object_add(o, "key", json_object_new_string(ed->v[i].key));
-		json_object_object_add(
-		    o, "age_s", json_object_new_int64((now - ed->v[i].stored_ms) / 1000));
+		json_object_object_add(o, "age_s",
+				       json_object_new_int64((now - ed->v[i].stored_ms) / 1000));
 		json_object_object_add(o, "ttl_s", json_object_new_int64(ed->v[i].ttl_s));
 		json_object_array_add(arr, o);
 	}
