@@ -10,6 +10,7 @@
 #include "reconcile/engine.h"
 #include "reconcile/planfile.h"
 #include "reconcile/render.h"
+#include "reconcile/verify.h"
 
 #define APPLY_ANSWER_MAX 16
 /* Seconds between "still waiting" lines without a terminal (default APPLY_NOTE_EVERY_S);
@@ -17,9 +18,9 @@
 #define APPLY_NOTE_ENV	 "CACHEFORM_PROGRESS_EVERY"
 #define APPLY_NOTE_MAX_S 86400
 
-static const char *opt_repo, *opt_ref, *opt_timeout;
+static const char *opt_repo, *opt_ref, *opt_timeout, *opt_verify_timeout;
 static struct svec opt_only;
-static bool opt_yes, opt_force, opt_keep_going, opt_no_wait;
+static bool opt_yes, opt_force, opt_keep_going, opt_no_wait, opt_verify;
 static unsigned opt_parallelism;
 
 const struct opt apply_opts[] = {
@@ -33,6 +34,10 @@ const struct opt apply_opts[] = {
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {"timeout", 0, OPT_STR, &opt_timeout, "DURATION",
      "give up waiting for tasks after this (default 30m)"},
+    {"verify", 0, OPT_BOOL, &opt_verify, NULL,
+     "probe purged and preloaded URLs at the edge afterwards (X-Cache, Age)"},
+    {"verify-timeout", 0, OPT_STR, &opt_verify_timeout, "DURATION",
+     "how long a purge may take to show at the edge (default 2m)"},
     {"yes", 'y', OPT_BOOL, &opt_yes, NULL, "do not ask for confirmation"},
     {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
 };
@@ -86,6 +91,36 @@ static int64_t note_every(void)
 		return 0;
 	long long n = strtoll(v, &end, 10);
 	return *end || n < 1 || n > APPLY_NOTE_MAX_S ? 0 : (int64_t)n;
+}
+
+/* apply --verify: probes what the finished purges and preloads touched (reconcile/verify.h).
+ * Returns the exit code, given the apply's. */
+static int verify_applied(struct engine *en, const struct plan *p, const struct apply_result *r,
+			  int64_t applied_ms, int ex)
+{
+	struct verify_opts vo = {applied_ms, 0};
+	struct verify_set vs = {0};
+	struct cf_err e;
+	const char *why = NULL;
+	err_clear(&e);
+	if (opt_verify_timeout &&
+	    (duration_parse(opt_verify_timeout, &vo.timeout_ms, &why) < 0 || vo.timeout_ms == 0)) {
+		fprintf(stderr, "cacheform apply: --verify-timeout '%s': %s\n", opt_verify_timeout,
+			why ? why : "must be positive");
+		return EXIT_USAGE;
+	}
+	vo.timeout_ms *= 1000;
+	if (verify_add_applied(&vs, en->cfg, p, r) == 0 || vs.n == 0) {
+		printf("\nVerify: no purged file or preload to probe.\n");
+		verify_release(&vs);
+		return ex;
+	}
+	int rc = verify_run(en->http, &vs, &vo, &e);
+	verify_report(&vs, stdout);
+	if (rc < 0 && rc != CF_EAPI)
+		err_print(&e);
+	verify_release(&vs);
+	return rc < 0 && ex == EXIT_OK ? EXIT_ERROR : ex;
 }
 
 /* Everything from the plan to the exit code, once the engine is open and read. */
@@ -149,11 +184,14 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 			return EXIT_ERROR;
 		}
 	}
+	int64_t applied_ms = verify_wall_ms();
 	int rc = apply_run(en, p, &ao, &r, &e);
 	apply_report(&r, stdout);
 	if (rc < 0 && rc != CF_EAPI)
 		err_print(&e);
 	int ex = outcome_exit(rc, &r, c.error);
+	if (opt_verify && (rc == 0 || rc == CF_EAPI))
+		ex = verify_applied(en, p, &r, applied_ms, ex);
 	apply_result_release(&r);
 	return ex;
 }
@@ -168,6 +206,12 @@ int cmd_apply(int argc, char **argv)
 	bool have_pf = false;
 	if (opt_parse("apply", apply_opts, argc, argv, &npos) < 0)
 		return EXIT_USAGE;
+	if (opt_verify && opt_no_wait) {
+		fprintf(stderr,
+			"cacheform apply: --verify needs the purges to finish; it cannot go "
+			"with --no-wait\n");
+		return EXIT_USAGE;
+	}
 	if (npos > 1) {
 		fprintf(stderr, "cacheform apply: unexpected argument '%s'\n", argv[1]);
 		return EXIT_USAGE;
