@@ -45,7 +45,9 @@ struct entry {
 };
 
 struct fk_edge {
-	int64_t advance_ms; /* the clock's lead over the wall clock */
+	int64_t advance_ms; /* the clock's lead over the wall clock, or over frozen_ms */
+	bool frozen;	    /* the clock moves only when advanced */
+	int64_t frozen_ms;  /* wall clock when it was frozen */
 	struct entry *v;
 	size_t n, cap;
 };
@@ -61,7 +63,11 @@ static struct fk_edge *edge_of(struct fk_app *app)
 
 int64_t fk_edge_now(const struct fk_app *app, int64_t real_ms)
 {
-	return real_ms + (app->edge ? app->edge->advance_ms : 0);
+	const struct fk_edge *ed = app->edge;
+
+	if (!ed)
+		return real_ms;
+	return (ed->frozen ? ed->frozen_ms : real_ms) + ed->advance_ms;
 }
 
 static void entry_free(struct entry *en)
@@ -90,6 +96,7 @@ void fk_edge_reset(struct fk_app *app)
 	if (ed) {
 		ed->n = 0;
 		ed->advance_ms = 0;
+		ed->frozen = false;
 	}
 }
 
@@ -841,6 +848,8 @@ static void clock_json(struct fk_app *app, const struct fk_req *req, struct fk_r
 	json_object_object_add(o, "advance_s",
 			       json_object_new_int64(app->edge ? app->edge->advance_ms / 1000 : 0));
 	json_object_object_add(o, "now", json_object_new_string(when));
+	json_object_object_add(o, "frozen",
+			       json_object_new_boolean(app->edge && app->edge->frozen));
 	fk_resp_json(resp, 200, o);
 	json_object_put(o);
 }
@@ -867,21 +876,67 @@ static void tasks_sooner(struct fk_app *app, int64_t ms)
 	}
 }
 
-/* POST /_fakecdn/clock {"advance_s": N}. */
+/* Freezes or thaws the clock without a jump in edge time. */
+static void set_frozen(struct fk_edge *ed, bool frozen, int64_t real_ms)
+{
+	if (frozen == ed->frozen)
+		return;
+	if (frozen)
+		ed->frozen_ms = real_ms; /* edge time stays frozen_ms + advance_ms */
+	else
+		ed->advance_ms += ed->frozen_ms - real_ms; /* and goes on from there */
+	ed->frozen = frozen;
+}
+
+/* Reads {"advance_s": N, "freeze": bool} (either or both); false when malformed. */
+static bool clock_body(struct json_object *body, int64_t *adv_s, int *freeze)
+{
+	struct json_object *v;
+	bool any = false;
+
+	*adv_s = 0;
+	*freeze = -1;
+	if (!body || !json_object_is_type(body, json_type_object))
+		return false;
+	json_object_object_foreach(body, key, val)
+	{
+		if (strcmp(key, "advance_s") != 0 && strcmp(key, "freeze") != 0)
+			return false;
+		CF_UNUSED(val);
+	}
+	if (json_object_object_get_ex(body, "advance_s", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+		    json_object_get_int64(v) > EDGE_ADVANCE_MAX_S)
+			return false;
+		*adv_s = json_object_get_int64(v);
+		any = true;
+	}
+	if (json_object_object_get_ex(body, "freeze", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return false;
+		*freeze = json_object_get_boolean(v);
+		any = true;
+	}
+	return any;
+}
+
+/* POST /_fakecdn/clock {"advance_s": N, "freeze": bool}. */
 void fk_edge_h_clock_set(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
 			 struct fk_resp *resp)
 {
-	struct json_object *body = fk_req_json(req), *v = NULL;
+	struct json_object *body = fk_req_json(req);
 	int64_t s;
+	int freeze;
 
 	CF_UNUSED(seg);
 	CF_UNUSED(nseg);
-	if (!body || !json_object_object_get_ex(body, "advance_s", &v) ||
-	    !json_object_is_type(v, json_type_int) || (s = json_object_get_int64(v)) < 0 ||
-	    s > EDGE_ADVANCE_MAX_S) {
+	if (!clock_body(body, &s, &freeze)) {
 		fk_error_admin(resp, 400,
-			       "the body must be {\"advance_s\": N} with 0 <= N <= 31622400");
+			       "the body must be {\"advance_s\": N (0..31622400), \"freeze\": "
+			       "true|false} (either or both)");
 	} else {
+		if (freeze >= 0)
+			set_frozen(edge_of(app), freeze == 1, req->now_ms);
 		edge_of(app)->advance_ms += s * 1000;
 		tasks_sooner(app, s * 1000);
 		fk_tasks_advance(app, req->now_ms);

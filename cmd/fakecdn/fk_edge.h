@@ -9,7 +9,8 @@
  * with 200, a deterministic body and the Cache-Control set for that path through
  * PUT /_fakecdn/edge/origin (state member `edge.cache_control`). The cache and the edge clock
  * live in memory only; POST /_fakecdn/clock advances the clock (cached objects age, running
- * tasks come due), so tests never sleep.
+ * tasks come due) and can freeze it (then only advancing moves it), so tests never sleep and
+ * Age is exact.
  *
  * Every function runs with app->mu held unless it says otherwise.
  */
@@ -46,7 +47,7 @@ extern const struct fk_route fk_edge_route;
 int fk_edge_decide(struct fk_app *app, const char *host, const char *path, const char *cc,
 		   struct fk_edge_decision *out);
 
-/* Edge time: real ms plus the clock's advance. */
+/* Edge time: real ms (or the ms it was frozen at) plus the clock's advance. */
 int64_t fk_edge_now(const struct fk_app *app, int64_t real_ms);
 
 /* A task finished successfully at real time now_ms: a purge evicts, a preload warms. */

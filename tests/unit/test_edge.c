@@ -155,6 +155,17 @@ static void test_edge__age_clock_and_expiry(void **state)
 	a = get(&app, "WWW.example.cn", "/x/page");
 	assert_string_equal(a.x_cache, "TCP_MISS");
 	assert_int_equal(a.age, 0);
+	/* frozen, the clock moves only when advanced: Age is exact however slow the machine */
+	assert_int_equal(
+	    req(&app, "POST", "127.0.0.1", "/_fakecdn/clock", "{\"freeze\": true}").status, 200);
+	advance(&app, 10);
+	a = get(&app, "www.example.cn", "/x/page");
+	assert_string_equal(a.x_cache, "TCP_HIT");
+	assert_int_equal(a.age, 10);
+	assert_int_equal(
+	    req(&app, "POST", "127.0.0.1", "/_fakecdn/clock", "{\"freeze\": 1}").status, 400);
+	assert_int_equal(req(&app, "POST", "127.0.0.1", "/_fakecdn/clock", "{\"other\": 1}").status,
+			 400);
 	/* reset forgets the cache and the clock */
 	assert_int_equal(req(&app, "POST", "127.0.0.1", "/_fakecdn/reset", "").status, 200);
 	a = get(&app, "www.example.cn", "/x/page");
