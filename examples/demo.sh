@@ -14,7 +14,7 @@ STATE=$TOP/examples/fakecdn/state.json
 START_WAIT_TRIES=100 # x 0.05 s: how long the emulator may take to pick its port
 started=$SECONDS
 step_no=0
-STEPS=8
+STEPS=9
 
 for bin in "$CACHEFORM" "$FAKECDN"; do
 	[ -x "$bin" ] || { echo "demo: $bin is missing; run 'make' first" >&2; exit 1; }
@@ -136,6 +136,37 @@ if [ "$rc" -ne 2 ] || ! grep -q '^www (.*): external: ' "$WORK/drift.txt"; then
 	echo "demo: drift should exit 2 and report www as external (exit $rc)" >&2
 	exit 1
 fi
+
+step "Through the edge: www's /about.html is cached for the 10m its YAML gives dir: [/]"
+# fakecdn is also the CDNs' edge: a request for an endpoint's host name is answered as that CDN
+# would, cached by the live rules, with X-Cache and Age. Its clock is frozen and moved on here
+# instead of waiting ten minutes.
+PORT=$(cat "$WORK/port")
+curl -fsS -X POST -d '{"freeze": true}' "$URL/_fakecdn/clock" >/dev/null
+edge_get() { # prints and returns "X-Cache Age" of the next request
+	local got
+	got=$(curl -sS -o /dev/null -D - --connect-to "www.example.cn:80:127.0.0.1:$PORT" \
+		http://www.example.cn/about.html | tr -d '\r' | awk -F': ' '
+		tolower($1) == "x-cache" { x = $2 } tolower($1) == "age" { a = $2 }
+		END { print x, a }')
+	printf '$ curl -sD- -o /dev/null --connect-to www.example.cn:80:127.0.0.1:%s http://www.example.cn/about.html\n' "$PORT" >&2
+	printf '  X-Cache: %s  Age: %s\n' "${got% *}" "${got#* }" >&2
+	echo "$got"
+}
+advance() {
+	printf '$ curl -X POST %s/_fakecdn/clock -d '"'"'{"advance_s": %s}'"'"'\n' "$URL" "$1"
+	curl -fsS -X POST -d "{\"advance_s\": $1}" "$URL/_fakecdn/clock" >/dev/null
+}
+want() { # want EXPECTED GOT
+	[ "$1" = "$2" ] || { echo "demo: expected '$1' through the edge, got '$2'" >&2; exit 1; }
+}
+want "TCP_MISS 0" "$(edge_get)"
+want "TCP_HIT 0" "$(edge_get)"
+advance 599
+want "TCP_HIT 599" "$(edge_get)"
+advance 1
+want "TCP_MISS 0" "$(edge_get)"
+echo "cached for exactly 600 s = 10m, as endpoints/www.yaml says"
 
 printf '\ndemo finished in %ds: %d requests served by fakecdn (journal: one JSON line each)\n' \
 	$((SECONDS - started)) "$(wc -l <"$WORK/journal.jsonl")"

@@ -39,6 +39,7 @@
 #define HTTP_RETRY_SCALE_ENV	"CACHEFORM_RETRY_SCALE"
 #define HTTP_DEBUG_ENV		"CACHEFORM_DEBUG"
 #define HTTP_RATE_HEADER	"x-rate-limit-retry-after-seconds"
+#define HTTP_CONNECT_TO_MAX	512 /* bytes of a "HOST:PORT" connect-to address */
 
 struct xfer;
 
@@ -90,6 +91,7 @@ struct xfer {
 	struct bucket *bucket;
 	CURL *easy;
 	struct curl_slist *hdrs;
+	struct curl_slist *connect; /* CURLOPT_CONNECT_TO list when req->connect_to */
 	struct sb body;
 	size_t hbytes;
 	bool too_big;
@@ -118,6 +120,19 @@ static uint32_t rng_next(struct http_client *c)
 }
 
 /* ---- URLs ---- */
+
+/* Whether a "HOST:PORT" connect-to target is loopback. */
+static bool connect_to_is_loopback(const char *hp)
+{
+	const char *colon = strrchr(hp, ':');
+	size_t n = colon ? (size_t)(colon - hp) : strlen(hp);
+	char host[HTTP_CONNECT_TO_MAX];
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, hp, n);
+	host[n] = '\0';
+	return host_is_loopback(host, n);
+}
 
 /* Returns the URL's scheme, host and user parts (each NULL when absent); 0 or -1. */
 static int url_parts(const char *url, char **scheme, char **host, char **user)
@@ -242,7 +257,12 @@ static int check_url(const struct http_req *r, struct cf_err *e)
 		ret =
 		    err_set(e, CF_EINVAL, "%s: URL for '%s' carries user information; refusing it",
 			    r->what, host);
-	else if (strcasecmp(scheme, "http") == 0 && !host_is_loopback(host, strlen(host)))
+	else if (r->connect_to && (strlen(r->connect_to) >= HTTP_CONNECT_TO_MAX ||
+				   strpbrk(r->connect_to, "\r\n ,") || !strchr(r->connect_to, ':')))
+		ret = err_set(e, CF_EINVAL, "%s: bad connect-to address '%s' (want HOST:PORT)",
+			      r->what, r->connect_to);
+	else if (strcasecmp(scheme, "http") == 0 &&
+		 !(r->connect_to ? connect_to_is_loopback(r->connect_to) : host_is_loopback(host, strlen(host))))
 		ret =
 		    err_set(e, CF_EINVAL,
 			    "%s: refusing plain http to '%s'; only loopback hosts may use http://",
@@ -556,9 +576,16 @@ static void configure(struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (r->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
-	if (http_is_loopback_url(r->url))
+	if (http_is_loopback_url(r->url) || r->connect_to)
 		curl_easy_setopt(h, CURLOPT_PROXY,
 				 ""); /* an http_proxy must not see local traffic */
+	if (r->connect_to) {
+		char spec[HTTP_CONNECT_TO_MAX + 3];
+		/* "::HOST:PORT": every host and port of this request goes there */
+		snprintf(spec, sizeof(spec), "::%s", r->connect_to);
+		x->connect = curl_slist_append(NULL, spec);
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, x->connect);
+	}
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, conn);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -726,6 +753,8 @@ static void settle(struct xfer *x, CURLcode res)
 	}
 	curl_slist_free_all(x->hdrs);
 	x->hdrs = NULL;
+	curl_slist_free_all(x->connect);
+	x->connect = NULL;
 	easy_put(c, x->easy);
 	x->easy = NULL;
 }

@@ -47,6 +47,10 @@ struct http_req {
 	long timeout_ms;     /* 0 = module default */
 	char *what;	     /* owned: "endpoint 'www': read cache rules", used in messages */
 	void *user;	     /* caller's tag, untouched */
+	/* borrowed "HOST:PORT" or NULL: connect there instead of to the URL's host, keeping the
+	 * URL (Host header, TLS name); no proxy is used then. Plain http is allowed when HOST
+	 * is loopback. */
+	const char *connect_to;
 };
 
 struct http_resp {

@@ -8,8 +8,9 @@
 #include "schema/check_int.h"
 #include "schema/urlcheck.h"
 
-#define CHECK_SMALL_N	    16 /* up to this many, duplicates are found pairwise */
-#define CHECK_NIDX_MIN	    16 /* smallest hash table */
+#define CHECK_SMALL_N	    16	  /* up to this many, duplicates are found pairwise */
+#define CHECK_PORT_MAX	    65535 /* edge connect_to ports are 1..this */
+#define CHECK_NIDX_MIN	    16	  /* smallest hash table */
 #define CHECK_GUID_LEN	    36
 #define CHECK_ARM_NAME_MAX  90 /* resource group, profile and endpoint names */
 #define CHECK_RULE_NAME_BUF 32 /* "cacheform" + a rule number */
@@ -308,6 +309,28 @@ static void check_account_field(struct check_ctx *x, struct account *a,
 		check_indirect(x, m, f, &a->pos);
 }
 
+/* edge: {connect_to: HOST:PORT, scheme: http|https}, on an account or an endpoint. */
+static void check_edge(struct check_ctx *x, const struct edge_cfg *ec, const struct pos *owner)
+{
+	const char *hp = ec->connect_to.s, *colon = hp ? strrchr(hp, ':') : NULL;
+	struct check_qbuf b;
+	char *end = NULL;
+	long port = colon ? strtol(colon + 1, &end, 10) : 0;
+	bool v6 = hp && hp[0] == '[' && colon && colon > hp && colon[-1] == ']';
+	size_t hl = colon ? (size_t)(colon - hp) : 0;
+
+	if (hp && (!colon || hl == 0 || !end || *end || end == colon + 1 || port < 1 ||
+		   port > CHECK_PORT_MAX ||
+		   !(v6 ? url_host_valid(hp, hl) : url_host_valid(hp, hl) && !memchr(hp, ':', hl))))
+		ERR(x, check_at(&ec->connect_to.pos, check_at(&ec->pos, owner)), "CF230",
+		    "edge connect_to '%s' must be HOST:PORT (a DNS name or IP address, port "
+		    "1..%d)",
+		    check_quote(&b, hp), CHECK_PORT_MAX);
+	if (ec->scheme.s && strcmp(ec->scheme.s, "http") != 0 && strcmp(ec->scheme.s, "https") != 0)
+		ERR(x, check_at(&ec->scheme.pos, check_at(&ec->pos, owner)), "CF230",
+		    "edge scheme '%s' must be http or https", check_quote(&b, ec->scheme.s));
+}
+
 static void check_account_limits(struct check_ctx *x, const struct account *a)
 {
 	const struct rate_limit *r = &a->rate_limit;
@@ -343,6 +366,7 @@ static void check_accounts(struct check_ctx *x)
 		for (size_t k = 0; k < CF_ARRAY_LEN(account_fields); k++)
 			check_account_field(x, a, &account_fields[k]);
 		check_account_limits(x, a);
+		check_edge(x, &a->edge, &a->pos);
 	}
 }
 
@@ -477,6 +501,7 @@ static void check_endpoint_head(struct check_ctx *x, struct endpoint *e, size_t 
 		ERR(x, check_at(&e->mode_pos, &e->pos), "CF212",
 		    "mode must be manage, observe or purge-only");
 	check_hosts(x, e);
+	check_edge(x, &e->edge, &e->pos);
 }
 
 /* ---- cache rules ---- */

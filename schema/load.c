@@ -48,6 +48,25 @@ static void load_timeout(struct yread *x, const struct ynode *v, const struct yr
 		((struct account *)obj)->timeout_s = s;
 }
 
+/* edge: {connect_to, scheme} on an account or an endpoint; the offset says which. */
+static const struct yread_field edge_fields[] = {
+    FSV(struct edge_cfg, connect_to, connect_to),
+    FSV(struct edge_cfg, scheme, scheme),
+};
+
+static void load_edge_at(struct yread *x, const struct ynode *v, struct edge_cfg *ec)
+{
+	ec->pos = yread_npos(x, v);
+	(void)yread_map(x, v, "edge", edge_fields, CF_ARRAY_LEN(edge_fields), ec);
+}
+
+static void load_account_edge(struct yread *x, const struct ynode *v, const struct yread_field *f,
+			      void *obj)
+{
+	CF_UNUSED(f);
+	load_edge_at(x, v, &((struct account *)obj)->edge);
+}
+
 static const struct yread_field account_fields[] = {
     {"provider", F_FN, 0, load_provider, true},
     FMV(struct account, subscription),
@@ -64,6 +83,7 @@ static const struct yread_field account_fields[] = {
     FMV(struct account, ca_file),
     FFN("rate_limit", load_rate_limit),
     FFN("timeout", load_timeout),
+    FFN("edge", load_account_edge),
 };
 
 static void load_per_minute(struct yread *x, const struct ynode *v, const struct yread_field *f,
@@ -288,6 +308,13 @@ static void load_mode(struct yread *x, const struct ynode *v, const struct yread
 							  : MODE_PURGE_ONLY;
 }
 
+static void load_endpoint_edge(struct yread *x, const struct ynode *v, const struct yread_field *f,
+			       void *obj)
+{
+	CF_UNUSED(f);
+	load_edge_at(x, v, &((struct endpoint *)obj)->edge);
+}
+
 static const struct yread_field endpoint_fields[] = {
     FREQ(struct endpoint, endpoint, name),
     FREQ(struct endpoint, account, account_name),
@@ -296,6 +323,7 @@ static const struct yread_field endpoint_fields[] = {
     FSV(struct endpoint, scheme, scheme),
     FFN("mode", load_mode),
     FFN("cache", load_cache),
+    FFN("edge", load_endpoint_edge),
 };
 
 /* ---- purges/NAME.yaml ---- */

@@ -11,7 +11,7 @@ _cacheform_options() {
 	case $1 in
 	validate) echo "--repo --ref --strict --format --help" ;;
 	plan) echo "--repo --ref -e --endpoint --out --format --detailed-exitcode --parallelism --no-purges --urls --help" ;;
-	apply) echo "--repo --ref -e --endpoint --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --help" ;;
+	apply) echo "--repo --ref -e --endpoint --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --help" ;;
 	drift) echo "--repo --ref -e --endpoint --format --shard --parallelism --help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
 	import) echo "--account --remote --name --host --repo --help" ;;
@@ -125,7 +125,7 @@ _cacheform() {
 		compopt -o nospace 2>/dev/null
 		return
 		;;
-	--shard | --name | --host | --timeout | --parallelism | -m | --message)
+	--shard | --name | --host | --timeout | --verify-timeout | --parallelism | -m | --message)
 		return
 		;;
 	esac

@@ -11,6 +11,7 @@
 #include "reconcile/planfile.h"
 #include "reconcile/render.h"
 #include "reconcile/repo_ledger.h"
+#include "reconcile/verify.h"
 
 #define APPLY_ANSWER_MAX 16
 /* Seconds between "still waiting" lines without a terminal (default APPLY_NOTE_EVERY_S);
@@ -18,9 +19,9 @@
 #define APPLY_NOTE_ENV	 "CACHEFORM_PROGRESS_EVERY"
 #define APPLY_NOTE_MAX_S 86400
 
-static const char *opt_repo, *opt_ref, *opt_timeout;
+static const char *opt_repo, *opt_ref, *opt_timeout, *opt_verify_timeout;
 static struct svec opt_only;
-static bool opt_yes, opt_force, opt_keep_going, opt_no_wait, opt_first_run;
+static bool opt_yes, opt_force, opt_keep_going, opt_no_wait, opt_first_run, opt_verify;
 static unsigned opt_parallelism;
 
 const struct opt apply_opts[] = {
@@ -36,6 +37,10 @@ const struct opt apply_opts[] = {
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {"timeout", 0, OPT_STR, &opt_timeout, "DURATION",
      "give up waiting for tasks after this (default 30m)"},
+    {"verify", 0, OPT_BOOL, &opt_verify, NULL,
+     "probe purged and preloaded URLs at the edge afterwards (X-Cache, Age)"},
+    {"verify-timeout", 0, OPT_STR, &opt_verify_timeout, "DURATION",
+     "how long a purge may take to show at the edge (default 2m)"},
     {"yes", 'y', OPT_BOOL, &opt_yes, NULL, "do not ask for confirmation"},
     {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
 };
@@ -91,35 +96,7 @@ static int64_t note_every(void)
 	return *end || n < 1 || n > APPLY_NOTE_MAX_S ? 0 : (int64_t)n;
 }
 
-/*
- * A missing ledger is a decision, not a default: without it every manifest of the repository
- * would run, which is right on the first apply and a disaster after a failed `git fetch` of
- * the ledger. True (with the reason on stderr) when purges would run with no ledger and no
- * --first-run.
- */
-static bool refuse_first_run(struct engine *en, const struct plan *p)
-{
-	char tip[64] = "";
-	size_t runs = 0;
-	if (opt_first_run || !en->rl)
-		return false;
-	repo_ledger_tip(en->rl, tip, sizeof(tip));
-	if (tip[0])
-		return false;
-	for (size_t i = 0; i < p->npurges; i++)
-		runs += plan_purge_runs(&p->purges[i]);
-	if (!runs)
-		return false;
-	fprintf(
-	    stderr,
-	    "cacheform apply: refusing: this repository has no ledger (" REPO_LEDGER_REF
-	    ") and %zu purge%s would run; nothing was applied.\n"
-	    "  If the ledger lives on a remote, fetch it first (git fetch origin " REPO_LEDGER_REF
-	    ":" REPO_LEDGER_REF ").\n"
-	    "  If these manifests already ran, record them with 'cacheform ledger mark ID...'.\n"
-	    "  If this is the first apply, re-run with --first-run.\n",
-	    runs, runs == 1 ? "" : "s");
-	return true;
+static bool opt_yes, opt_force, opt_keep_going, opt_no_wait, opt_first_run, opt_verify;
 }
 
 /* Everything from the plan to the exit code, once the engine is open and read. */
@@ -185,11 +162,14 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 	}
 	if (refuse_first_run(en, p))
 		return EXIT_ERROR;
+	int64_t applied_ms = verify_wall_ms();
 	int rc = apply_run(en, p, &ao, &r, &e);
 	apply_report(&r, stdout);
 	if (rc < 0 && rc != CF_EAPI)
 		err_print(&e);
 	int ex = outcome_exit(rc, &r, c.error);
+	if (opt_verify && (rc == 0 || rc == CF_EAPI))
+		ex = verify_applied(en, p, &r, applied_ms, ex);
 	apply_result_release(&r);
 	return ex;
 }
@@ -204,6 +184,12 @@ int cmd_apply(int argc, char **argv)
 	bool have_pf = false;
 	if (opt_parse("apply", apply_opts, argc, argv, &npos) < 0)
 		return EXIT_USAGE;
+	if (opt_verify && opt_no_wait) {
+		fprintf(stderr,
+			"cacheform apply: --verify needs the purges to finish; it cannot go "
+			"with --no-wait\n");
+		return EXIT_USAGE;
+	}
 	if (npos > 1) {
 		fprintf(stderr, "cacheform apply: unexpected argument '%s'\n", argv[1]);
 		return EXIT_USAGE;

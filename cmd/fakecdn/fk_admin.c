@@ -2,6 +2,7 @@
 #include "cmd/fakecdn/fk_admin.h"
 #include "cmd/fakecdn/fk_arm.h"
 #include "cmd/fakecdn/fk_china.h"
+#include "cmd/fakecdn/fk_edge.h"
 #include "cmd/fakecdn/fk_util.h"
 
 #define MSG_MAX 512
@@ -175,5 +176,10 @@ const struct fk_route fk_admin_routes[] = {
     {"PATCH", "_fakecdn/azure-china/*", "admin_endpoint", h_china_endpoint},
     {"PATCH", "_fakecdn/azure/*/*/*", "admin_rules", h_arm_endpoint},
     {"PUT", "_fakecdn/cdnpro/hosts", "admin_hosts", h_pro_hosts},
+    {"GET", "_fakecdn/clock", "admin_clock", fk_edge_h_clock_get},
+    {"POST", "_fakecdn/clock", "admin_clock", fk_edge_h_clock_set},
+    {"PUT", "_fakecdn/edge/origin", "admin_origin", fk_edge_h_origin},
+    {"GET", "_fakecdn/edge/cache", "admin_cache", fk_edge_h_cache},
+    {"PUT", "_fakecdn/azure/*/*/*/customdomains", "admin_domains", fk_edge_h_domains},
 };
 const size_t fk_admin_nroutes = CF_ARRAY_LEN(fk_admin_routes);

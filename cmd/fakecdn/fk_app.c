@@ -3,6 +3,7 @@
 #include "cmd/fakecdn/fk_admin.h"
 #include "cmd/fakecdn/fk_arm.h"
 #include "cmd/fakecdn/fk_china.h"
+#include "cmd/fakecdn/fk_edge.h"
 #include "cmd/fakecdn/fk_pro.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/sb.h"
@@ -28,6 +29,10 @@ static const struct provider provider_table[] = {
     {"azure-china", fk_china_routes, &fk_china_nroutes}, {"azure", fk_arm_routes, &fk_arm_nroutes},
     {"token", fk_token_routes, &fk_token_nroutes},
 };
+
+/* Requests for an endpoint's host name (fk_edge.h), whatever their path. */
+static const size_t edge_nroutes = 1;
+static const struct provider edge_provider = {"edge", &fk_edge_route, &edge_nroutes};
 
 static bool pattern_match(const char *pattern, const char **seg, int nseg)
 {
@@ -131,7 +136,9 @@ static struct fault_plan plan_faults(struct fk_app *app, const char *provider, c
 	const struct fk_knobs *k = &app->knobs;
 
 	memset(&fp, 0, sizeof(fp));
-	if (strcmp(provider, "admin") == 0 || (k->only[0] && strcmp(k->only, provider) != 0))
+	/* The edge is not a provider API: faults are for the APIs. */
+	if (strcmp(provider, "admin") == 0 || strcmp(provider, "edge") == 0 ||
+	    (k->only[0] && strcmp(k->only, provider) != 0))
 		return fp;
 	app->provider_requests++;
 	fp.latency_ms = k->latency_ms;
@@ -222,9 +229,11 @@ enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_re
 	struct fault_plan fp;
 	const char *fault = NULL;
 
-	if (nseg >= 0)
+	if (fk_edge_claims(app, req))
+		m = (struct match){&edge_provider, &fk_edge_route};
+	else if (nseg >= 0)
 		m = route_find(req->method, seg, nseg);
-	else
+	if (nseg < 0)
 		nseg = 0;
 	resp->provider = m.prov ? m.prov->name : guess_provider(seg, nseg);
 	resp->op = m.route ? m.route->op : "unknown";

@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_state.h"
+#include "cmd/fakecdn/fk_edge.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/xmem.h"
 
@@ -237,6 +238,7 @@ void fk_app_release(struct fk_app *app)
 {
 	forget_tokens(app);
 	free(app->tokens);
+	fk_edge_release(app);
 	json_object_put(app->state);
 	json_object_put(app->seed);
 	free(app->state_path);
@@ -256,6 +258,7 @@ void fk_app_reset(struct fk_app *app)
 	app->knobs = app->seed_knobs;
 	app->provider_requests = 0;
 	forget_tokens(app);
+	fk_edge_reset(app);
 	app->bucket = (double)app->knobs.cdnpro_burst;
 	app->bucket_ms = fk_now_ms();
 	app->dirty = true;
@@ -382,6 +385,8 @@ bool fk_tasks_advance(struct fk_app *app, int64_t now_ms)
 			continue;
 		if (!fail && kind && strcmp(kind, "cacherules") == 0)
 			apply_staged_rules(app, t);
+		else if (!fail)
+			fk_edge_task_done(app, t, now_ms);
 		json_object_object_add(t, "status",
 				       json_object_new_string(fail ? "failed" : "succeeded"));
 		json_object_object_add(t, "finished_ms", json_object_new_int64(due));

@@ -40,6 +40,8 @@ struct fk_knobs {
 	char only[16]; /* faults hit only this provider ("" = all provider routes) */
 };
 
+struct fk_edge; /* cmd/fakecdn/fk_edge.c: the edge's cache and clock */
+
 struct fk_token {
 	char token[FK_TOKEN_HEX + 1];
 	char *tenant;
@@ -63,6 +65,7 @@ struct fk_app {
 	bool dirty;
 	pthread_mutex_t jmu; /* journal */
 	FILE *journal;
+	struct fk_edge *edge; /* NULL until the edge is first used */
 };
 
 /* Loads the state file and sets knobs from its "settings". Returns 0 or -1 (e filled). */

@@ -289,6 +289,8 @@ static void account_release(struct account *a)
 			    &a->base_url,     &a->login_url,	 &a->api_version, &a->ca_file};
 	for (size_t i = 0; i < CF_ARRAY_LEN(m); i++)
 		mval_release(m[i]);
+	free(a->edge.connect_to.s);
+	free(a->edge.scheme.s);
 }
 
 static void endpoint_release(struct endpoint *e)
@@ -303,6 +305,8 @@ static void endpoint_release(struct endpoint *e)
 	free(e->remote.property_id.s);
 	svec_release(&e->hosts);
 	free(e->scheme.s);
+	free(e->edge.connect_to.s);
+	free(e->edge.scheme.s);
 	cache_release(&e->cache);
 }
 

@@ -65,6 +65,13 @@ struct rate_limit {
 	struct pos pos; /* of the rate_limit value; file NULL = use the account's */
 };
 
+/* edge: on an account or an endpoint: where `apply --verify` sends its probes. */
+struct edge_cfg {
+	struct sval connect_to; /* "HOST:PORT"; NULL = the URL's own host */
+	struct sval scheme;	/* "http" | "https" for the probe URLs; NULL = the endpoint's */
+	struct pos pos;		/* of the edge: block; file NULL = absent */
+};
+
 struct account {
 	struct sval name;
 	enum provider_kind provider;
@@ -78,6 +85,7 @@ struct account {
 	struct rate_limit rate_limit;
 	int64_t timeout_s;	/* 0 = module default */
 	struct pos timeout_pos; /* file NULL = use the account's */
+	struct edge_cfg edge;	/* the endpoints' default */
 };
 
 enum rule_kind { RULE_DIR, RULE_SUFFIX, RULE_PATH };
@@ -128,6 +136,8 @@ struct endpoint {
 	struct cache cache;
 	struct pos pos;
 	struct pos mode_pos; /* file NULL = use pos */
+	/* overrides the account's edge: member by member */
+	struct edge_cfg edge;
 };
 
 enum purge_action { PURGE_INVALIDATE, PURGE_DELETE };

@@ -12,12 +12,14 @@ DEMO_MAX_SECONDS=120
 	assert_no_sanitizer
 	[ "$status" -eq 0 ]
 	[ "$elapsed" -lt "$DEMO_MAX_SECONDS" ]
-	for n in 1 2 3 4 5 6 7 8; do
-		[[ "$output" == *"==> [$n/8] "* ]]
+	for n in 1 2 3 4 5 6 7 8 9; do
+		[[ "$output" == *"==> [$n/9] "* ]]
 	done
 	[[ "$output" == *"valid: "* ]]
 	[[ "$output" == *"Apply: "*" 0 failed"* ]]
 	[[ "$output" =~ www\ \(azure-china,\ account\ cn,\ manage\):\ external: ]]
+	[[ "$output" == *"X-Cache: TCP_HIT  Age: 599"* ]]
+	[[ "$output" == *"cached for exactly 600 s = 10m, as endpoints/www.yaml says"* ]]
 	[[ "$output" == *"demo finished in "* ]]
 	# The emulator was stopped and the temporary directory removed.
 	url=$(grep -o 'http://127.0.0.1:[0-9]*' <<<"$output" | head -n 1)
