@@ -96,7 +96,65 @@ static int64_t note_every(void)
 	return *end || n < 1 || n > APPLY_NOTE_MAX_S ? 0 : (int64_t)n;
 }
 
-static bool opt_yes, opt_force, opt_keep_going, opt_no_wait, opt_first_run, opt_verify;
+/*
+ * A missing ledger is a decision, not a default: without it every manifest of the repository
+ * would run, which is right on the first apply and a disaster after a failed `git fetch` of
+ * the ledger. True (with the reason on stderr) when purges would run with no ledger and no
+ * --first-run.
+ */
+static bool refuse_first_run(struct engine *en, const struct plan *p)
+{
+	char tip[64] = "";
+	size_t runs = 0;
+	if (opt_first_run || !en->rl)
+		return false;
+	repo_ledger_tip(en->rl, tip, sizeof(tip));
+	if (tip[0])
+		return false;
+	for (size_t i = 0; i < p->npurges; i++)
+		runs += plan_purge_runs(&p->purges[i]);
+	if (!runs)
+		return false;
+	fprintf(
+	    stderr,
+	    "cacheform apply: refusing: this repository has no ledger (" REPO_LEDGER_REF
+	    ") and %zu purge%s would run; nothing was applied.\n"
+	    "  If the ledger lives on a remote, fetch it first (git fetch origin " REPO_LEDGER_REF
+	    ":" REPO_LEDGER_REF ").\n"
+	    "  If these manifests already ran, record them with 'cacheform ledger mark ID...'.\n"
+	    "  If this is the first apply, re-run with --first-run.\n",
+	    runs, runs == 1 ? "" : "s");
+	return true;
+}
+
+/* apply --verify: probes what the finished purges and preloads touched (reconcile/verify.h).
+ * Returns the exit code, given the apply's. */
+static int verify_applied(struct engine *en, const struct plan *p, const struct apply_result *r,
+			  int64_t applied_ms, int ex)
+{
+	struct verify_opts vo = {applied_ms, 0};
+	struct verify_set vs = {0};
+	struct cf_err e;
+	const char *why = NULL;
+	err_clear(&e);
+	if (opt_verify_timeout &&
+	    (duration_parse(opt_verify_timeout, &vo.timeout_ms, &why) < 0 || vo.timeout_ms == 0)) {
+		fprintf(stderr, "cacheform apply: --verify-timeout '%s': %s\n", opt_verify_timeout,
+			why ? why : "must be positive");
+		return EXIT_USAGE;
+	}
+	vo.timeout_ms *= 1000;
+	if (verify_add_applied(&vs, en->cfg, p, r) == 0 || vs.n == 0) {
+		printf("\nVerify: no purged file or preload to probe.\n");
+		verify_release(&vs);
+		return ex;
+	}
+	int rc = verify_run(en->http, &vs, &vo, &e);
+	verify_report(&vs, stdout);
+	if (rc < 0 && rc != CF_EAPI)
+		err_print(&e);
+	verify_release(&vs);
+	return rc < 0 && ex == EXIT_OK ? EXIT_ERROR : ex;
 }
 
 /* Everything from the plan to the exit code, once the engine is open and read. */
