@@ -537,8 +537,8 @@ static int az_write_req(struct prov_account *pa, const struct endpoint *ep,
 /* ---- long-running operations ---- */
 
 /* 200: done. 202: running, polled at Azure-AsyncOperation (else Location). */
-static int parse_lro_start(const struct endpoint *ep, const char *op, const struct http_resp *resp,
-			   struct task *t, struct cf_err *e)
+int prov_arm_lro_start(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		       struct task *t, struct cf_err *e)
 {
 	int rc = prov_resp_transport(resp, e);
 	memset(t, 0, sizeof(*t));
@@ -566,7 +566,7 @@ static int parse_lro_start(const struct endpoint *ep, const char *op, const stru
 static int az_write_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *out,
 			  struct cf_err *e)
 {
-	return parse_lro_start(ep, OP_WRITE, resp, out, e);
+	return prov_arm_lro_start(ep, OP_WRITE, resp, out, e);
 }
 
 static size_t az_split(const struct endpoint *ep, const struct purge *p, struct purge_batch **out)
@@ -612,12 +612,12 @@ static int az_batch_req(struct prov_account *pa, const struct endpoint *ep,
 static int az_batch_parse(const struct endpoint *ep, const struct purge_batch *b,
 			  const struct http_resp *resp, struct task *out, struct cf_err *e)
 {
-	return parse_lro_start(ep, b->kind == BATCH_PURGE ? OP_PURGE : OP_LOAD, resp, out, e);
+	return prov_arm_lro_start(ep, b->kind == BATCH_PURGE ? OP_PURGE : OP_LOAD, resp, out, e);
 }
 
 /* The bearer token goes only back to the service it was issued for. */
-static int az_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
-		       struct http_req *req, struct cf_err *e)
+int prov_arm_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
+		      struct http_req *req, struct cf_err *e)
 {
 	memset(req, 0, sizeof(*req));
 	if (!t->poll_url)
@@ -659,8 +659,8 @@ static int decode_status(struct json_object *root, void *out, struct cf_err *e)
 }
 
 /* 202: still running; 204 or an empty 200: done (a Location poll may answer so). */
-static int az_poll_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *t,
-			 struct cf_err *e)
+int prov_arm_poll_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *t,
+			struct cf_err *e)
 {
 	int rc = prov_resp_transport(resp, e);
 	if (rc != 0)
@@ -692,8 +692,8 @@ const struct prov_ops prov_azure_ops = {
     .split = az_split,
     .batch_req = az_batch_req,
     .batch_parse = az_batch_parse,
-    .poll_req = az_poll_req,
-    .poll_parse = az_poll_parse,
+    .poll_req = prov_arm_poll_req,
+    .poll_parse = prov_arm_poll_parse,
     .quota_req = NULL,
     .quota_parse = NULL,
 };
