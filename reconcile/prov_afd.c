@@ -1095,6 +1095,7 @@ static int afd_write_next(struct prov_account *pa, const struct endpoint *ep,
 static int afd_write_parse(const struct endpoint *ep, const struct http_resp *resp,
 			   struct task *out, struct cf_err *e)
 {
+	task_release(out); /* the previous step's finished operation */
 	return prov_arm_lro_start(ep, OP_WRITE, resp, out, e);
 }
 

@@ -544,13 +544,16 @@ int prov_arm_lro_start(const struct endpoint *ep, const char *op, const struct h
 	memset(t, 0, sizeof(*t));
 	if (rc != 0)
 		return rc;
-	if (resp->status == 200 || resp->status == 201 || resp->status == 204) {
+	/* 200/201 with Azure-AsyncOperation (Front Door rule-set PUT) still runs: poll it */
+	const char *async = http_resp_header(resp, "azure-asyncoperation");
+	if (resp->status == 204 ||
+	    ((resp->status == 200 || resp->status == 201) && (!async || !*async))) {
 		t->state = TASK_SUCCEEDED;
 		return 0;
 	}
-	if (resp->status != 202)
+	if (resp->status != 202 && resp->status != 200 && resp->status != 201)
 		return prov_api_error(ep, op, resp, &az_err, e);
-	const char *url = http_resp_header(resp, "azure-asyncoperation");
+	const char *url = async;
 	if (!url || !*url)
 		url = http_resp_header(resp, "location");
 	if (!url || !*url)
