@@ -701,6 +701,43 @@ static void h_rule_put(struct fk_app *app, const struct fk_req *req, const char 
 	json_object_put(body);
 }
 
+/* Rules_Update: PATCH merges the members sent into the rule's properties. */
+static void h_rule_patch(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
+			 struct fk_resp *resp)
+{
+	struct json_object *prof, *rs = plain_set(app, req, seg, resp, &prof), *body, *bp, *r;
+	CF_UNUSED(nseg);
+	if (!rs)
+		return;
+	r = fk_jfind(fk_jarr(rs, "rules"), "name", seg[S_NAME2]);
+	if (!r) {
+		fk_error_arm(resp, req, 404, "NotFound", "The rule was not found.");
+		return;
+	}
+	body = fk_req_json(req);
+	bp = fk_jobj(body, "properties");
+	struct json_object *merged = NULL;
+	if (bp && json_object_deep_copy(fk_jobj(r, "properties"), &merged, NULL) == 0) {
+		json_object_object_foreach(bp, k, v)
+		{
+			json_object_object_add(merged, k, json_object_get(v));
+		}
+		struct json_object *put = json_object_new_object();
+		json_object_object_add(put, "properties", merged);
+		char *text = fk_json_text(put);
+		struct fk_req copy = *req;
+		copy.body = text;
+		copy.body_len = strlen(text);
+		json_object_put(put);
+		json_object_put(body);
+		h_rule_put(app, &copy, seg, nseg, resp);
+		free(text);
+		return;
+	}
+	fk_error_arm(resp, req, 400, "BadRequest", "The body has no properties.");
+	json_object_put(body);
+}
+
 static void h_rule_delete(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
 			  struct fk_resp *resp)
 {
@@ -870,6 +907,7 @@ const struct fk_route fk_afd_routes[] = {
     {"GET", P "/ruleSets/*/rules", "afd_read_rules", h_rules_list},
     {"GET", P "/ruleSets/*/rules/*", "afd_read_rule", h_rule_get},
     {"PUT", P "/ruleSets/*/rules/*", "afd_write_rule", h_rule_put},
+    {"PATCH", P "/ruleSets/*/rules/*", "afd_write_rule", h_rule_patch},
     {"DELETE", P "/ruleSets/*/rules/*", "afd_delete_rule", h_rule_delete},
     {"POST", P "/cdnCanMigrateToAfd", "afd_can_migrate", h_can_migrate},
 };
