@@ -73,7 +73,6 @@ int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e
 		return rc;
 	struct http_opts ho = {0};
 	ho.parallelism = o->parallelism ? o->parallelism : ENGINE_DEFAULT_PARALLELISM;
-	ho.max_retries = 4;
 	en->http = http_new(&ho);
 	return 0;
 }

@@ -7,8 +7,10 @@
  */
 #include "reconcile/base/compat.h"
 #include "reconcile/http.h"
+#include "reconcile/base/host.h"
 
 #include <curl/curl.h>
+#include <sys/resource.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,7 +21,7 @@
 #include "reconcile/base/xmem.h"
 
 #define HTTP_PARALLELISM	8
-#define HTTP_PARALLELISM_MAX	64
+#define HTTP_FD_SPARE		64 /* descriptors beyond the connections (files, git, journal) */
 #define HTTP_CONNECT_TIMEOUT_MS 10000L
 #define HTTP_TOTAL_TIMEOUT_MS	60000L /* per attempt */
 #define HTTP_MAX_BODY		((size_t)8 << 20)
@@ -36,9 +38,29 @@
 #define HTTP_DEBUG_ENV		"CACHEFORM_DEBUG"
 #define HTTP_RATE_HEADER	"x-rate-limit-retry-after-seconds"
 
+struct xfer;
+
+/* A FIFO of due transfers, linked through xfer.qnext. */
+struct xq {
+	struct xfer *head, *tail;
+};
+
 struct bucket {
 	char *key;
 	struct http_tb tb;
+	struct xq ready; /* due transfers waiting for this bucket's token (during http_run) */
+};
+
+/*
+ * The scheduler of one http_run: transfers not yet due (initially none; retries with a
+ * backoff) in a min-heap by (not_before, id); due ones in FIFOs, one for transfers without a
+ * bucket and one per bucket. A wake-up reads the clock once and touches only what it starts,
+ * what became due and one entry per bucket, so 10,000 waiting requests cost nothing per wake.
+ */
+struct sched {
+	struct xfer **heap;
+	size_t nheap, cap;
+	struct xq ready;
 };
 
 struct http_client {
@@ -50,7 +72,8 @@ struct http_client {
 	size_t nidle, icap;
 	double scale;
 	uint64_t rng;
-	unsigned seq; /* trace ids */
+	unsigned seq;	     /* trace ids */
+	struct sched *sched; /* during http_run */
 };
 
 enum xstate { XS_WAIT, XS_RUN, XS_DONE };
@@ -69,8 +92,11 @@ struct xfer {
 	bool too_big;
 	unsigned id;
 	int64_t started;
+	struct xfer *qnext; /* in a ready FIFO */
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+static void sched_wait(struct sched *s, struct xfer *x);
 
 static int64_t now_ms(void)
 {
@@ -89,17 +115,6 @@ static uint32_t rng_next(struct http_client *c)
 }
 
 /* ---- URLs ---- */
-
-static bool host_is_loopback(const char *h)
-{
-	if (strcasecmp(h, "localhost") == 0 || strcmp(h, "[::1]") == 0)
-		return true;
-	unsigned a, b, c, d;
-	char tail;
-	if (sscanf(h, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4)
-		return false;
-	return a == 127 && b < 256 && c < 256 && d < 256 && strspn(h, "0123456789.") == strlen(h);
-}
 
 /* Returns the URL's scheme, host and user parts (each NULL when absent); 0 or -1. */
 static int url_parts(const char *url, char **scheme, char **host, char **user)
@@ -126,7 +141,7 @@ bool http_is_loopback_url(const char *url)
 	char *scheme, *host, *user;
 	bool yes = false;
 	if (url && url_parts(url, &scheme, &host, &user) == 0)
-		yes = host_is_loopback(host);
+		yes = host_is_loopback(host, strlen(host));
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);
@@ -150,7 +165,7 @@ static int check_url(const struct http_req *r, struct cf_err *e)
 		ret =
 		    err_set(e, CF_EINVAL, "%s: URL for '%s' carries user information; refusing it",
 			    r->what, host);
-	else if (strcasecmp(scheme, "http") == 0 && !host_is_loopback(host))
+	else if (strcasecmp(scheme, "http") == 0 && !host_is_loopback(host, strlen(host)))
 		ret =
 		    err_set(e, CF_EINVAL,
 			    "%s: refusing plain http to '%s'; only loopback hosts may use http://",
@@ -181,6 +196,18 @@ static double env_scale(void)
 	return v;
 }
 
+/* Each connection is a descriptor, and curl keeps up to twice the parallelism open: lift the
+ * soft RLIMIT_NOFILE towards the hard one so --parallelism 1024 does not fail at 1024 fds. */
+static void raise_fd_limit(unsigned parallelism)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)parallelism * 2 + HTTP_FD_SPARE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 struct http_client *http_new(const struct http_opts *opts)
 {
 	struct http_client *c = xcalloc(1, sizeof(*c));
@@ -188,8 +215,9 @@ struct http_client *http_new(const struct http_opts *opts)
 		c->o = *opts;
 	if (c->o.parallelism == 0)
 		c->o.parallelism = HTTP_PARALLELISM;
-	if (c->o.parallelism > HTTP_PARALLELISM_MAX)
+	if (c->o.parallelism > HTTP_PARALLELISM_MAX) /* callers refuse more; a last guard */
 		c->o.parallelism = HTTP_PARALLELISM_MAX;
+	raise_fd_limit(c->o.parallelism);
 	if (c->o.connect_timeout_ms <= 0)
 		c->o.connect_timeout_ms = HTTP_CONNECT_TIMEOUT_MS;
 	if (c->o.total_timeout_ms <= 0)
@@ -604,6 +632,7 @@ static void settle(struct xfer *x, CURLcode res)
 		announce_retry(x, res, delay, in.max_attempts - in.attempt);
 		x->st = XS_WAIT;
 		x->not_before = t + delay;
+		sched_wait(x->c->sched, x);
 	} else {
 		finish(x, f == HTTP_FAIL_NONE ? 0 : fail_rc(x, res, f));
 	}
@@ -613,31 +642,108 @@ static void settle(struct xfer *x, CURLcode res)
 	x->easy = NULL;
 }
 
-/* Starts every waiting request whose time has come and that gets a slot and a token.
- * Returns the ms until the next waiting request may be due (-1 when none waits). */
-static int64_t start_due(struct xfer *xs, size_t n, unsigned *running, unsigned par)
+static bool xfer_before(const struct xfer *a, const struct xfer *b)
 {
-	int64_t next = -1;
-	for (size_t i = 0; i < n; i++) {
-		struct xfer *x = &xs[i];
-		if (x->st != XS_WAIT)
-			continue;
-		int64_t now = now_ms();
-		if (x->not_before <= now && *running < par) {
-			int64_t wait = x->bucket ? http_tb_take(&x->bucket->tb, now) : 0;
-			if (wait == 0) {
-				start_attempt(x);
-				*running += x->st == XS_RUN;
-				continue;
-			}
-			x->not_before = now + wait;
-		}
-		if (x->not_before > now || *running < par) {
-			int64_t d = x->not_before > now ? x->not_before - now : 0;
-			if (next < 0 || d < next)
-				next = d;
-		}
+	return a->not_before < b->not_before || (a->not_before == b->not_before && a->id < b->id);
+}
+
+static void heap_push(struct sched *s, struct xfer *x)
+{
+	xgrow(&s->heap, &s->cap, s->nheap + 1, sizeof(*s->heap));
+	size_t i = s->nheap++;
+	while (i > 0 && xfer_before(x, s->heap[(i - 1) / 2])) {
+		s->heap[i] = s->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
 	}
+	s->heap[i] = x;
+}
+
+static struct xfer *heap_pop(struct sched *s)
+{
+	struct xfer *top = s->heap[0], *last = s->heap[--s->nheap];
+	size_t i = 0;
+	for (;;) {
+		size_t k = 2 * i + 1;
+		if (k >= s->nheap)
+			break;
+		if (k + 1 < s->nheap && xfer_before(s->heap[k + 1], s->heap[k]))
+			k++;
+		if (!xfer_before(s->heap[k], last))
+			break;
+		s->heap[i] = s->heap[k];
+		i = k;
+	}
+	if (s->nheap)
+		s->heap[i] = last;
+	return top;
+}
+
+static void xq_push(struct xq *q, struct xfer *x)
+{
+	x->qnext = NULL;
+	if (q->tail)
+		q->tail->qnext = x;
+	else
+		q->head = x;
+	q->tail = x;
+}
+
+static struct xfer *xq_pop(struct xq *q)
+{
+	struct xfer *x = q->head;
+	q->head = x->qnext;
+	if (!q->head)
+		q->tail = NULL;
+	return x;
+}
+
+/* A transfer that waits (first attempt, or a retry after its backoff) enters the scheduler. */
+static void sched_wait(struct sched *s, struct xfer *x)
+{
+	heap_push(s, x);
+}
+
+static void start_one(struct xfer *x, unsigned *running)
+{
+	start_attempt(x);
+	*running += x->st == XS_RUN;
+}
+
+/* Starts what may start now from q through bucket b (NULL: no bucket). Returns the ms until
+ * b's next token when its FIFO still waits for one, -1 otherwise. */
+static int64_t start_ready(struct xq *q, struct bucket *b, int64_t now, unsigned *running,
+			   unsigned par)
+{
+	while (q->head && *running < par) {
+		int64_t wait = b ? http_tb_take(&b->tb, now) : 0;
+		if (wait > 0)
+			return wait;
+		start_one(xq_pop(q), running);
+	}
+	return -1;
+}
+
+static int64_t min_wait(int64_t a, int64_t b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+/* Starts every waiting request whose time has come and that gets a slot and a token.
+ * Returns the ms until something may become startable (-1 when nothing waits on time). */
+static int64_t start_due(struct http_client *c, unsigned *running, unsigned par)
+{
+	struct sched *s = c->sched;
+	int64_t now = now_ms(), next = -1;
+	while (s->nheap && s->heap[0]->not_before <= now) {
+		struct xfer *x = heap_pop(s);
+		xq_push(x->bucket ? &x->bucket->ready : &s->ready, x);
+	}
+	(void)start_ready(&s->ready, NULL, now, running, par);
+	for (size_t i = 0; i < c->nbuckets; i++)
+		next = min_wait(
+		    next, start_ready(&c->buckets[i].ready, &c->buckets[i], now, running, par));
+	if (s->nheap)
+		next = min_wait(next, s->heap[0]->not_before - now);
 	return next;
 }
 
@@ -677,24 +783,31 @@ static void xfers_setup(struct http_client *c, struct xfer *xs, struct http_req 
 		int rc = check_url(x->req, &x->resp->err);
 		if (rc < 0)
 			finish(x, rc);
+		else
+			sched_wait(c->sched, x);
 	}
 }
 
 int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n)
 {
 	struct xfer *xs = n ? xcalloc(n, sizeof(*xs)) : NULL;
+	struct sched sched;
 	unsigned running = 0;
 	int ret = 0;
 
+	memset(&sched, 0, sizeof(sched));
+	for (size_t i = 0; i < c->nbuckets; i++)
+		memset(&c->buckets[i].ready, 0, sizeof(c->buckets[i].ready));
+	c->sched = &sched;
 	xfers_setup(c, xs, reqs, resps, n);
 	for (;;) {
-		int64_t next = start_due(xs, n, &running, c->o.parallelism);
+		int64_t next = start_due(c, &running, c->o.parallelism);
 		if (running == 0 && next < 0)
 			break;
 		int still = 0;
 		curl_multi_perform(c->multi, &still);
 		running -= reap(c);
-		next = start_due(xs, n, &running, c->o.parallelism);
+		next = start_due(c, &running, c->o.parallelism);
 		if (running == 0 && next < 0)
 			break;
 		int wait = HTTP_POLL_MAX_MS;
@@ -708,6 +821,8 @@ int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *res
 		if (ret == 0 && resps[i].rc < 0)
 			ret = resps[i].rc;
 	}
+	free(sched.heap);
+	c->sched = NULL;
 	free(xs);
 	return ret;
 }

@@ -61,8 +61,11 @@ struct http_resp {
 
 /* Every field left 0 takes the module default (see http.c); HTTP_RETRY_NEVER on a request,
  * not max_retries, is how a caller forbids retries. */
+/* --parallelism above this is a usage error (commands check it; http_new clamps as a guard). */
+#define HTTP_PARALLELISM_MAX 1024
+
 struct http_opts {
-	unsigned parallelism;	 /* default 8, at most 64 */
+	unsigned parallelism;	 /* default 8, at most HTTP_PARALLELISM_MAX */
 	long connect_timeout_ms; /* default 10 s */
 	long total_timeout_ms;	 /* per attempt; default 60 s */
 	size_t max_body;	 /* response size cap; default 8 MiB */

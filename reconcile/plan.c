@@ -53,10 +53,28 @@ void plan_release(struct plan *p)
 		free(p->purges[i].quota);
 	}
 	free(p->purges);
+	for (size_t i = 0; i < p->nurls; i++) {
+		free(p->urls[i].endpoint);
+		free(p->urls[i].path);
+	}
+	free(p->urls);
 	for (size_t i = 0; i < p->nquotas; i++)
 		free(p->quotas[i].account);
 	free(p->quotas);
 	memset(p, 0, sizeof(*p));
+}
+
+void plan_add_url_effect(struct plan *p, const char *endpoint, const char *path,
+			 const struct sem_result *before, const struct sem_result *after)
+{
+	xgrow(&p->urls, &p->ucap, p->nurls + 1, sizeof(*p->urls));
+	struct plan_url_effect *u = &p->urls[p->nurls++];
+	u->endpoint = xstrdup(endpoint);
+	u->path = xstrdup(path);
+	u->before_mode = before->mode;
+	u->before_ttl = before->ttl;
+	u->after_mode = after->mode;
+	u->after_ttl = after->ttl;
 }
 
 /* The safety share counts what an apply would disturb among the rules that exist now. */
@@ -115,10 +133,19 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 			plan_endpoint_release(pe);
 			return NULL;
 		}
-		if (cache_diff_empty(&pe->diff) && !pe->inexact)
+		if (cache_diff_empty(&pe->diff) && !pe->inexact) {
 			pe->action = PLAN_EP_NONE;
-		else
+		} else if (prov_behaves_as(ep, live)) {
+			/* spelled or ordered differently, same caching for every path: no write */
+			pe->action = PLAN_EP_NONE;
+			pe->equivalent = true;
+			cache_diff_release(&pe->diff);
+			memset(&pe->diff, 0, sizeof(pe->diff));
+			free(pe->inexact);
+			pe->inexact = NULL;
+		} else {
 			pe->action = ep->mode == MODE_OBSERVE ? PLAN_EP_DRIFT : PLAN_EP_UPDATE;
+		}
 	}
 	p->neps++;
 	plan_safety(pe, s);

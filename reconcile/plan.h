@@ -44,10 +44,11 @@ struct plan_endpoint {
 	enum provider_kind provider;
 	enum endpoint_mode mode;
 	enum plan_ep_action action;
-	char *error;	      /* owned; read failure (action PLAN_EP_ERROR) */
-	char *inexact;	      /* owned; live settings with no exact model form (forces an update) */
-	bool read;	      /* live state was read */
-	char digest[65];      /* live digest as read; "" when not read */
+	char *error;	 /* owned; read failure (action PLAN_EP_ERROR) */
+	char *inexact;	 /* owned; live settings with no exact model form (forces an update) */
+	bool read;	 /* live state was read */
+	bool equivalent; /* live differs in spelling or order only: behaves as desired (no write) */
+	char digest[65]; /* live digest as read; "" when not read */
 	struct cache desired; /* owned copy */
 	struct cache live;    /* owned copy; empty when not read */
 	struct cache_diff diff;
@@ -93,8 +94,19 @@ struct plan_quota {
 	bool exceeded;
 };
 
+/* A path whose caching the plan changes (plan --urls): before = the live rules under the
+ * provider's semantics, after = what the write would store. */
+struct plan_url_effect {
+	char *endpoint, *path; /* owned */
+	enum sem_mode before_mode, after_mode;
+	int64_t before_ttl, after_ttl;
+};
+
 struct plan {
 	char commit[41];
+	struct plan_url_effect *urls;
+	size_t nurls, ucap;
+	bool urls_given; /* --urls was given: say so even when no listed path changes */
 	struct plan_endpoint *eps;
 	size_t neps, ecap;
 	struct plan_purge *purges;
@@ -105,6 +117,9 @@ struct plan {
 };
 
 void plan_init(struct plan *p);
+/* Records that path on endpoint goes from before to after (copies the strings). */
+void plan_add_url_effect(struct plan *p, const char *endpoint, const char *path,
+			 const struct sem_result *before, const struct sem_result *after);
 void plan_release(struct plan *p);
 
 /*

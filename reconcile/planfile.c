@@ -256,6 +256,32 @@ static struct json_object *summary_to_json(const struct plan *p)
 	return o;
 }
 
+static struct json_object *behaviour_to_json(enum sem_mode m, int64_t ttl)
+{
+	static const char *const modes[] = {"origin", "bypass", "override", "if_missing"};
+	struct json_object *o = J(json_object_new_object());
+	jadd(o, "mode", J(json_object_new_string(modes[m])));
+	jadd(o, "ttl",
+	     m == SEM_OVERRIDE || m == SEM_IF_MISSING ? J(json_object_new_int64(ttl)) : NULL);
+	return o;
+}
+
+/* plan --urls: each path whose caching the plan changes (not read back by the decoder). */
+static struct json_object *urls_to_json(const struct plan *p)
+{
+	struct json_object *arr = J(json_object_new_array());
+	for (size_t i = 0; i < p->nurls; i++) {
+		const struct plan_url_effect *u = &p->urls[i];
+		struct json_object *o = J(json_object_new_object());
+		jadd(o, "endpoint", J(json_object_new_string(u->endpoint)));
+		jadd(o, "path", J(json_object_new_string(u->path)));
+		jadd(o, "before", behaviour_to_json(u->before_mode, u->before_ttl));
+		jadd(o, "after", behaviour_to_json(u->after_mode, u->after_ttl));
+		jpush(arr, o);
+	}
+	return arr;
+}
+
 int planfile_encode(const struct plan *p, struct sb *out)
 {
 	struct json_object *root = J(json_object_new_object());
@@ -275,6 +301,8 @@ int planfile_encode(const struct plan *p, struct sb *out)
 	for (size_t i = 0; i < p->nquotas; i++)
 		jpush(quotas, quota_to_json(&p->quotas[i]));
 	jadd(root, "quotas", quotas);
+	if (p->urls_given)
+		jadd(root, "url_effects", urls_to_json(p));
 	const char *s = planfile_json_text(root);
 	int rc = sb_adds(out, s) < 0 || sb_addc(out, '\n') < 0 ? -1 : 0;
 	json_object_put(root);

@@ -8,19 +8,21 @@
  */
 #include "reconcile/base/compat.h"
 
+#include <ctype.h>
 #include <strings.h>
 #include <json-c/json.h>
 
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
+#include "reconcile/base/limits.h"
 #include "reconcile/base/xmem.h"
 
 #define AZ_DEFAULT_BASE	 "https://management.azure.com"
 #define AZ_DEFAULT_LOGIN "https://login.microsoftonline.com"
 #define AZ_DEFAULT_API	 "2024-09-01"
-#define AZ_MAX_PATHS	 100	/* contentPaths per purge request (SPEC §6) */
-#define AZ_MAX_LOAD	 50	/* per load request: the service processes 50 paths at a time */
-#define AZ_MAX_RULES	 25	/* delivery rules per endpoint, preserved ones included */
+#define AZ_MAX_PATHS	 LIM_AZURE_PURGE_PATHS
+#define AZ_MAX_LOAD	 LIM_AZURE_LOAD_PATHS
+#define AZ_MAX_RULES	 LIM_AZURE_RULES
 #define AZ_ODATA_BEFORE	 "2022" /* api-versions older than this use @odata.type */
 #define AZ_ODATA_PREFIX	 "#Microsoft.Azure.Cdn.Models."
 #define AZ_DURATION_MAX	 32
@@ -167,6 +169,14 @@ static int check_type(struct json_object *params, const char *want, struct cf_er
 	return err_set(e, CF_EAPI, "parameters type '%.80s', want '%s'", got, want);
 }
 
+static bool has_upper(const char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			return true;
+	return false;
+}
+
 /* Fills r from a condition if it has one of cacheform's three shapes; *mine false otherwise. */
 static int decode_condition(struct json_object *c, struct rule *r, bool *mine, struct cf_err *e)
 {
@@ -192,8 +202,20 @@ static int decode_condition(struct json_object *c, struct rule *r, bool *mine, s
 		rc = codec_arr(p, "transforms", OPT, &tr, &nt, e);
 	if (rc == 0)
 		rc = codec_arr(p, "matchValues", OPT, &vals, &nv, e);
-	if (rc != 0 || neg || nt > 0 || nv == 0)
+	if (rc != 0 || neg || nv == 0)
 		return rc;
+	/* cacheform writes extensions lower-cased behind a Lowercase transform (the YAML's
+	 * suffixes are case-insensitive); other transforms are not its shape */
+	bool lower = false;
+	if (nt > 1 || (nt == 1 && !ext))
+		return 0;
+	if (nt == 1) {
+		const char *t;
+		if (codec_as_str(codec_at(tr, 0), "transforms[]", &t, NULL) != 0 ||
+		    strcmp(t, "Lowercase") != 0)
+			return 0;
+		lower = true;
+	}
 	if (path && strcasecmp(op, "BeginsWith") == 0)
 		r->kind = RULE_DIR;
 	else if (strcasecmp(op, "Equal") == 0)
@@ -205,7 +227,7 @@ static int decode_condition(struct json_object *c, struct rule *r, bool *mine, s
 		rc = codec_as_str(codec_at(vals, i), "matchValues[]", &s, e);
 		if (rc != 0)
 			return rc;
-		if (!*s || svec_contains(&r->items, s))
+		if (!*s || svec_contains(&r->items, s) || (lower && has_upper(s)))
 			return 0; /* not a list cacheform could have written */
 		svec_push(&r->items, s, NULL);
 	}
@@ -333,6 +355,125 @@ static void derive_cache_control(struct live_state *ls, const struct owned *o, s
 		add_inexact(ls, "cache rules mix Override and SetIfMissing");
 }
 
+/* ---- delivery rules as the rules engine evaluates them (sem.h), owned or foreign ---- */
+
+static enum sem_az_op sem_op(const char *op)
+{
+	static const struct {
+		const char *wire;
+		enum sem_az_op op;
+	} ops[] = {{"Any", SEM_OP_ANY},
+		   {"Equal", SEM_OP_EQUAL},
+		   {"BeginsWith", SEM_OP_BEGINS},
+		   {"EndsWith", SEM_OP_ENDS},
+		   {"Contains", SEM_OP_CONTAINS}};
+	for (size_t i = 0; op && i < CF_ARRAY_LEN(ops); i++)
+		if (strcasecmp(op, ops[i].wire) == 0)
+			return ops[i].op;
+	return SEM_OP_OTHER;
+}
+
+static enum sem_az_var sem_var(const char *name)
+{
+	if (!name)
+		return SEM_AZ_OTHER;
+	if (strcmp(name, "UrlPath") == 0)
+		return SEM_AZ_URL_PATH;
+	if (strcmp(name, "UrlFileExtension") == 0)
+		return SEM_AZ_URL_EXT;
+	return strcmp(name, "UrlFileName") == 0 ? SEM_AZ_URL_FILENAME : SEM_AZ_OTHER;
+}
+
+/* Transforms act on the request value: case ones are modelled, UrlDecode is what the path
+ * already is, the rest (Trim, RemoveNulls, UrlEncode) make the condition unknown. */
+static void sem_transforms(struct json_object *tr, size_t nt, struct sem_az_cond *sc)
+{
+	for (size_t i = 0; i < nt; i++) {
+		const char *t = "";
+		codec_as_str(codec_at(tr, i), "transforms[]", &t, NULL);
+		if (strcmp(t, "Lowercase") == 0)
+			sc->transform = SEM_CASE_LOWER;
+		else if (strcmp(t, "Uppercase") == 0)
+			sc->transform = SEM_CASE_UPPER;
+		else if (strcmp(t, "UrlDecode") != 0)
+			sc->op = SEM_OP_OTHER;
+	}
+}
+
+static void sem_condition(struct json_object *c, struct sem_az_rule *r)
+{
+	struct sem_az_cond *sc = sem_az_add_cond(r);
+	struct json_object *p = NULL, *vals = NULL, *tr = NULL;
+	const char *name = NULL, *op = NULL;
+	size_t nv = 0, nt = 0;
+	codec_str(c, "name", OPT, &name, NULL);
+	codec_obj(c, "parameters", OPT, &p, NULL);
+	sc->var = p ? sem_var(name) : SEM_AZ_OTHER;
+	if (!p)
+		return;
+	codec_str(p, "operator", OPT, &op, NULL);
+	sc->op = sem_op(op);
+	codec_bool(p, "negateCondition", OPT, &sc->negate, NULL, NULL);
+	if (codec_arr(p, "transforms", OPT, &tr, &nt, NULL) == 0)
+		sem_transforms(tr, nt, sc);
+	if (codec_arr(p, "matchValues", OPT, &vals, &nv, NULL) != 0)
+		nv = 0;
+	for (size_t i = 0; i < nv; i++) {
+		const char *v;
+		if (codec_as_str(codec_at(vals, i), "matchValues[]", &v, NULL) == 0)
+			svec_push(&sc->values, v, NULL);
+	}
+}
+
+/* The last CacheExpiration action of a rule is the one it leaves in effect. */
+static void sem_action(struct json_object *a, struct sem_az_rule *r)
+{
+	struct json_object *p = NULL;
+	const char *name = NULL, *beh = NULL, *dur = NULL;
+	int64_t ttl = 0;
+	codec_str(a, "name", OPT, &name, NULL);
+	codec_obj(a, "parameters", OPT, &p, NULL);
+	if (!name || !p || strcmp(name, "CacheExpiration") != 0)
+		return;
+	codec_str(p, "cacheBehavior", OPT, &beh, NULL);
+	codec_str(p, "cacheDuration", OPT, &dur, NULL);
+	if (beh && strcmp(beh, "BypassCache") == 0) {
+		r->has_cache = true;
+		r->mode = SEM_BYPASS;
+		r->ttl = 0;
+		return;
+	}
+	bool over = beh && strcmp(beh, "Override") == 0;
+	if ((!over && !(beh && strcmp(beh, "SetIfMissing") == 0)) || !dur ||
+	    parse_duration(dur, &ttl) != 0)
+		return;
+	r->has_cache = true;
+	r->mode = over ? SEM_OVERRIDE : SEM_IF_MISSING;
+	r->ttl = ttl;
+}
+
+static void sem_rule(struct json_object *j, struct sem_az *az, bool foreign)
+{
+	struct json_object *conds = NULL, *acts = NULL;
+	const char *name = NULL;
+	int64_t order = 0;
+	size_t nc = 0, na = 0;
+	struct sem_az_rule *r = sem_az_add_rule(az);
+	r->foreign = foreign;
+	codec_str(j, "name", OPT, &name, NULL);
+	r->name = name ? xstrdup(name) : NULL;
+	codec_int(j, "order", OPT, 0, INT32_MAX, &order, NULL, NULL);
+	r->order = (int)order;
+	if (codec_arr(j, "conditions", OPT, &conds, &nc, NULL) != 0)
+		nc = 0;
+	for (size_t i = 0; i < nc; i++)
+		sem_condition(codec_at(conds, i), r);
+	if (codec_arr(j, "actions", OPT, &acts, &na, NULL) != 0)
+		na = 0;
+	for (size_t i = 0; i < na; i++)
+		sem_action(codec_at(acts, i), r);
+}
+
 static int decode_rules(struct json_object *rules, size_t n, struct live_state *ls,
 			struct cf_err *e)
 {
@@ -343,6 +484,8 @@ static int decode_rules(struct json_object *rules, size_t n, struct live_state *
 		bool mine = false;
 		struct json_object *r = codec_at(rules, i);
 		rc = decode_rule(r, &o[no], &mine, e);
+		if (rc == 0)
+			sem_rule(r, &ls->sem.az, !mine);
 		if (rc != 0)
 			err_prefix(e, "deliveryPolicy.rules[%zu]", i);
 		else if (mine)
@@ -355,10 +498,13 @@ static int decode_rules(struct json_object *rules, size_t n, struct live_state *
 	if (rc == 0) {
 		qsort(o, no, sizeof(*o), cmp_owned);
 		derive_cache_control(ls, o, no);
-		for (size_t i = 0; i < no; i++) {
+		/* the rule that runs last wins: read back, the highest order is the first match */
+		for (size_t i = no; i-- > 0;) {
 			*cache_add_rule(&ls->cache) = o[i].rule;
 			memset(&o[i].rule, 0, sizeof(o[i].rule));
 		}
+		ls->sem.kind = SEM_AZURE;
+		sem_az_sort(&ls->sem.az);
 	}
 	for (size_t i = 0; i <= no && i < n; i++)
 		rule_clear(&o[i].rule);
@@ -366,9 +512,10 @@ static int decode_rules(struct json_object *rules, size_t n, struct live_state *
 	return rc;
 }
 
-/* IgnoreQueryString / UseQueryString are the model's two values; NotSet (also what an
- * absent value means) and BypassCaching are neither, so they read as inexact and any plan
- * writes the desired value. */
+/* IgnoreQueryString / UseQueryString are the model's two values. NotSet (also what an absent
+ * value means) is the service default, which ignores query strings ("Ignore query strings:
+ * default mode", learn.microsoft.com, "Control Azure CDN caching behavior with query
+ * strings"), so it reads as IgnoreQueryString. BypassCaching has no model form: inexact. */
 static int decode_qs(struct json_object *props, struct live_state *ls, struct cf_err *e)
 {
 	const char *q = NULL;
@@ -379,11 +526,12 @@ static int decode_qs(struct json_object *props, struct live_state *ls, struct cf
 		ls->cache.ignore_query_string = true;
 	else if (q && strcmp(q, "UseQueryString") == 0)
 		ls->cache.ignore_query_string = false;
-	else if (!q || strcmp(q, "NotSet") == 0 || strcmp(q, "BypassCaching") == 0)
-		add_inexact(ls, q && strcmp(q, "BypassCaching") == 0
-				    ? "queryStringCachingBehavior is BypassCaching"
-				    : "queryStringCachingBehavior is NotSet");
-	else
+	else if (!q || strcmp(q, "NotSet") == 0)
+		ls->cache.ignore_query_string = true;
+	else if (strcmp(q, "BypassCaching") == 0) {
+		add_inexact(ls, "queryStringCachingBehavior is BypassCaching");
+		ls->qs_inexact = true;
+	} else
 		rc = err_set(e, CF_EAPI, "unknown queryStringCachingBehavior '%.40s'", q);
 	return rc;
 }
@@ -398,6 +546,7 @@ static int decode_endpoint(struct json_object *root, void *out, struct cf_err *e
 		rc = codec_obj(props, "deliveryPolicy", OPT, &policy, e);
 	if (rc == 0 && policy)
 		rc = codec_arr(policy, "rules", 0, &rules, &n, e);
+	ls->sem.kind = SEM_AZURE;
 	if (rc == 0)
 		rc = decode_rules(rules, n, ls, e);
 	if (rc == 0)
@@ -428,6 +577,24 @@ static void add_type(struct sb *sb, const struct prov_account *pa, const char *t
 		sb_addf(sb, "\"typeName\":\"%s\"", type);
 }
 
+/*
+ * A dir item is a directory: BeginsWith "/pic" would also take "/picture.png", so it is
+ * written with its trailing '/'. A suffix is matched case-insensitively: written lower-case
+ * behind a Lowercase transform of the request's extension.
+ */
+static void encode_item(struct sb *sb, enum rule_kind k, const char *item)
+{
+	size_t n = strlen(item);
+	char *t = xmalloc(n + 2);
+	memcpy(t, item, n + 1);
+	if (k == RULE_DIR && (n == 0 || t[n - 1] != '/'))
+		memcpy(t + n, "/", 2);
+	for (char *p = t; k == RULE_SUFFIX && *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	sb_add_json_str(sb, t);
+	free(t);
+}
+
 static void encode_owned(struct sb *sb, const struct prov_account *pa, const struct cache *c,
 			 size_t i, int order)
 {
@@ -445,10 +612,12 @@ static void encode_owned(struct sb *sb, const struct prov_account *pa, const str
 		r->kind == RULE_DIR ? "BeginsWith" : "Equal");
 	for (size_t j = 0; j < r->items.n; j++) {
 		sb_adds(sb, j ? "," : "");
-		sb_add_json_str(sb, r->items.v[j].s);
+		encode_item(sb, r->kind, r->items.v[j].s);
 	}
-	sb_adds(sb, "],\"transforms\":[]}}],\"actions\":[{\"name\":\"CacheExpiration\","
-		    "\"parameters\":{");
+	sb_addf(sb,
+		"],\"transforms\":[%s]}}],\"actions\":[{\"name\":\"CacheExpiration\","
+		"\"parameters\":{",
+		ext ? "\"Lowercase\"" : "");
 	add_type(sb, pa, T_CACHE);
 	if (r->ttl == 0) {
 		sb_adds(sb, ",\"cacheBehavior\":\"BypassCache\",\"cacheType\":\"All\"}}]}");
@@ -482,8 +651,9 @@ static int encode_foreign(struct sb *sb, const struct foreign_rule *f, int order
 
 /*
  * Rules in order: a foreign global rule (order 0) first, then slots 1..M where each foreign
- * rule keeps its order when it can and cacheform's rules fill the gaps in their own order.
- * Orders come out consecutive, as the service requires.
+ * rule keeps its order when it can and cacheform's rules fill the gaps in reverse: every
+ * matching rule runs and a later action overwrites an earlier one, so the YAML's first rule
+ * (first match wins) must act last. Orders come out consecutive, as the service requires.
  */
 static int encode_rules(struct sb *sb, const struct prov_account *pa, const struct cache *c,
 			const struct live_state *live, struct cf_err *e)
@@ -507,9 +677,40 @@ static int encode_rules(struct sb *sb, const struct prov_account *pa, const stru
 		if (fi < nf && (f[fi]->order <= slot || oi == c->nrules))
 			rc = encode_foreign(sb, f[fi++], slot, e);
 		else
-			encode_owned(sb, pa, c, oi++, slot);
+			encode_owned(sb, pa, c, c->nrules - 1 - oi++, slot);
 	}
 	free(f);
+	return rc;
+}
+
+/* The PATCH body: the whole delivery policy and the query-string behaviour. */
+static int encode_endpoint(struct sb *body, const struct prov_account *pa,
+			   const struct endpoint *ep, const struct live_state *live,
+			   struct cf_err *e)
+{
+	sb_adds(body, "{\"properties\":{\"deliveryPolicy\":{\"description\":\"cacheform\","
+		      "\"rules\":[");
+	int rc = encode_rules(body, pa, &ep->cache, live, e);
+	sb_addf(body, "]},\"queryStringCachingBehavior\":\"%s\"}}",
+		ep->cache.ignore_query_string ? "IgnoreQueryString" : "UseQueryString");
+	return rc;
+}
+
+static int az_sem_write(const struct endpoint *ep, const struct live_state *live,
+			struct sem_cfg *out, struct cf_err *e)
+{
+	struct prov_account pa;
+	struct sb body;
+	memset(&pa, 0, sizeof(pa));
+	pa.api_version = (char *)AZ_DEFAULT_API; /* only the discriminator spelling depends on it */
+	memset(out, 0, sizeof(*out));
+	sb_init(&body, PROV_BODY_MAX);
+	int rc = encode_endpoint(&body, &pa, ep, live, e);
+	if (rc == 0 && body.overflow)
+		rc = err_set(e, CF_ELIMIT, "endpoint '%s': delivery policy too large", ep->name.s);
+	if (rc == 0)
+		rc = prov_sem_of_body(ep, body.buf, body.len, decode_endpoint, out, e);
+	sb_release(&body);
 	return rc;
 }
 
@@ -521,11 +722,7 @@ static int az_write_req(struct prov_account *pa, const struct endpoint *ep,
 	if (rc != 0)
 		return rc;
 	sb_init(&body, PROV_BODY_MAX);
-	sb_adds(&body, "{\"properties\":{\"deliveryPolicy\":{\"description\":\"cacheform\","
-		       "\"rules\":[");
-	rc = encode_rules(&body, pa, &ep->cache, live, e);
-	sb_addf(&body, "]},\"queryStringCachingBehavior\":\"%s\"}}",
-		ep->cache.ignore_query_string ? "IgnoreQueryString" : "UseQueryString");
+	rc = encode_endpoint(&body, pa, ep, live, e);
 	if (rc == 0)
 		rc = prov_req_json(req, &body, e);
 	else
@@ -692,6 +889,7 @@ const struct prov_ops prov_azure_ops = {
     .read_parse = az_read_parse,
     .write_req = az_write_req,
     .write_parse = az_write_parse,
+    .sem_write = az_sem_write,
     .split = az_split,
     .batch_req = az_batch_req,
     .batch_parse = az_batch_parse,

@@ -13,12 +13,13 @@
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/sign.h"
+#include "reconcile/base/limits.h"
 #include "reconcile/base/xmem.h"
 
 #define AZCN_DEFAULT_BASE "https://restapi.cdn.azure.cn"
 #define AZCN_API_QUERY	  "?apiVersion=1.0" /* always sent: it fixes the signed query line */
-#define AZCN_MAX_ITEMS	  100		    /* Files + Directories per request (SPEC §6) */
-#define AZCN_ID_MAX	  64		    /* subscription and endpoint ids (GUIDs) */
+#define AZCN_MAX_ITEMS	  LIM_AZCN_PURGE_ITEMS
+#define AZCN_ID_MAX	  64 /* subscription and endpoint ids (GUIDs) */
 #define AZCN_AUTH_MAX	  512
 
 #define OP_READ	   "read cache rules"
@@ -163,6 +164,10 @@ static int decode_policy(struct json_object *root, void *out, struct cf_err *e)
 		if (rc != 0)
 			err_prefix(e, "Rules[%zu]", i);
 	}
+	if (rc == 0) { /* the service evaluates the list as stored (sem_cn_eval) */
+		((struct live_state *)out)->sem.kind = SEM_AZURE_CHINA;
+		cache_copy(&((struct live_state *)out)->sem.cn, c);
+	}
 	return rc;
 }
 
@@ -212,6 +217,20 @@ static int azcn_write_req(struct prov_account *pa, const struct endpoint *ep,
 	sb_init(&body, PROV_BODY_MAX);
 	encode_policy(&ep->cache, &body);
 	rc = prov_req_json(req, &body, e);
+	sb_release(&body);
+	return rc;
+}
+
+static int azcn_sem_write(const struct endpoint *ep, const struct live_state *live,
+			  struct sem_cfg *out, struct cf_err *e)
+{
+	struct sb body;
+	CF_UNUSED(live);
+	sb_init(&body, PROV_BODY_MAX);
+	encode_policy(&ep->cache, &body);
+	int rc = body.overflow
+		     ? err_set(e, CF_ELIMIT, "endpoint '%s': cache policy too large", ep->name.s)
+		     : prov_sem_of_body(ep, body.buf, body.len, decode_policy, out, e);
 	sb_release(&body);
 	return rc;
 }
@@ -379,6 +398,7 @@ const struct prov_ops prov_azurecn_ops = {
     .read_parse = azcn_read_parse,
     .write_req = azcn_write_req,
     .write_parse = azcn_write_parse,
+    .sem_write = azcn_sem_write,
     .split = azcn_split,
     .batch_req = azcn_batch_req,
     .batch_parse = azcn_batch_parse,

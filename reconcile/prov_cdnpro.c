@@ -12,13 +12,14 @@
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/sign.h"
+#include "reconcile/base/limits.h"
 #include "reconcile/base/xmem.h"
 
 #define PRO_DEFAULT_BASE "https://ngapi.cdnetworks.com"
-#define PRO_MAX_FILES	 1000 /* fileUrls per purge (maxFilePurgeEntries default) */
-#define PRO_MAX_DIRS	 20   /* dirUrls per purge */
-#define PRO_MAX_REGEX	 2    /* regexPatterns per purge */
-#define PRO_MAX_PREFETCH 1000 /* fileList per prefetch: undocumented, same as fileUrls */
+#define PRO_MAX_FILES	 LIM_PRO_PURGE_FILES
+#define PRO_MAX_DIRS	 LIM_PRO_PURGE_DIRS
+#define PRO_MAX_REGEX	 LIM_PRO_PURGE_REGEX
+#define PRO_MAX_PREFETCH LIM_PRO_PREFETCH_FILES
 #define PRO_TOKENS_MAX	 INT64_C(1000000000) /* a purge-token count we believe */
 #define PRO_AUTH_MAX	 512
 #define PRO_DIR_WILDCARD "**" /* ".../img/" + "**": everything below the directory */

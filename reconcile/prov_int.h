@@ -147,6 +147,10 @@ int prov_parse_json(const struct endpoint *ep, const char *op, const struct http
 int prov_parse_live(const struct endpoint *ep, const char *op, const struct http_resp *resp,
 		    const struct prov_err_shape *shape, prov_decode_fn fn, struct live_state *out,
 		    struct cf_err *e);
+/* The sem_cfg that fn (a read_parse decoder, which fills live_state.sem) makes of body:
+ * what a provider would store from a write body of the same shape as its read answer. */
+int prov_sem_of_body(const struct endpoint *ep, const char *body, size_t len, prov_decode_fn fn,
+		     struct sem_cfg *out, struct cf_err *e);
 /* prov_parse_json into a task, which takes the Retry-After hint on success. */
 int prov_parse_task(const struct endpoint *ep, const char *op, const struct http_resp *resp,
 		    const struct prov_err_shape *shape, long ok_too, prov_decode_fn fn,

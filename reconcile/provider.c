@@ -61,6 +61,7 @@ void live_state_release(struct live_state *ls)
 	free(ls->inexact);
 	if (ls->priv && ls->priv_free)
 		ls->priv_free(ls->priv);
+	sem_cfg_release(&ls->sem);
 	memset(ls, 0, sizeof(*ls));
 }
 
@@ -94,6 +95,76 @@ bool prov_cache_matches(const struct live_state *live, const struct cache *desir
 	struct cache probe = live->cache;
 	probe.ignore_cache_control = desired->ignore_cache_control;
 	return cache_equal(&probe, desired);
+}
+
+int prov_sem_write(const struct endpoint *ep, const struct live_state *live, struct sem_cfg *out,
+		   struct cf_err *e)
+{
+	const struct prov_ops *ops = ep->account ? prov_get(ep->account->provider) : NULL;
+	memset(out, 0, sizeof(*out));
+	if (!ops || !ops->sem_write)
+		return err_set(e, CF_EINVAL,
+			       "endpoint '%s': the provider's cache rules are not "
+			       "managed by cacheform",
+			       ep->name.s);
+	return ops->sem_write(ep, live, out, e);
+}
+
+int prov_sem_of_body(const struct endpoint *ep, const char *body, size_t len, prov_decode_fn fn,
+		     struct sem_cfg *out, struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	struct live_state ls;
+	memset(&ls, 0, sizeof(ls));
+	memset(out, 0, sizeof(*out));
+	int rc = codec_parse_obj(body, len, &root, e);
+	if (rc == 0)
+		rc = fn(root, &ls, e);
+	if (rc == 0) {
+		*out = ls.sem;
+		memset(&ls.sem, 0, sizeof(ls.sem));
+	} else {
+		prov_decode_error(ep, "compile cache rules", rc, e);
+	}
+	codec_put(root);
+	live_state_release(&ls);
+	return rc;
+}
+
+/* Flags that act on every path alike and are not part of the rule evaluation. */
+static bool flags_agree(const struct endpoint *ep, const struct live_state *live)
+{
+	const struct cache *d = &ep->cache, *l = &live->cache;
+	if (live->qs_inexact || d->ignore_query_string != l->ignore_query_string ||
+	    d->ignore_cookie != l->ignore_cookie)
+		return false;
+	/* azure-china's IgnoreCacheControl is endpoint-wide; azure's lives in each rule */
+	return ep->account->provider != PROV_AZURE_CHINA ||
+	       d->ignore_cache_control == l->ignore_cache_control;
+}
+
+bool prov_behaves_as(const struct endpoint *ep, const struct live_state *live)
+{
+	struct sem_cfg after;
+	struct sem_probe pr;
+	struct svec paths = {0};
+	struct cf_err e;
+	if (!live->exists || !ep->account || !flags_agree(ep, live))
+		return false;
+	err_clear(&e);
+	if (prov_sem_write(ep, live, &after, &e) != 0)
+		return false;
+	memset(&pr, 0, sizeof(pr));
+	sem_probe_add_cache(&pr, &ep->cache);
+	sem_probe_add_cache(&pr, &live->cache);
+	sem_probe_add_cfg(&pr, &live->sem);
+	sem_probe_add_cfg(&pr, &after);
+	sem_probe_paths(&pr, &paths);
+	bool same = sem_first_difference(&live->sem, &after, &paths) < 0;
+	svec_release(&paths);
+	sem_probe_release(&pr);
+	sem_cfg_release(&after);
+	return same;
 }
 
 /* ---- digest ---- */

@@ -19,6 +19,7 @@
 #include "reconcile/base/diag.h"
 #include "reconcile/base/model.h"
 #include "reconcile/http.h"
+#include "reconcile/sem.h"
 
 /* A delivery rule cacheform does not own (azure); kept verbatim and written back as is. */
 struct foreign_rule {
@@ -54,10 +55,32 @@ struct live_state {
 	unsigned step, wstep;
 	void *priv;
 	void (*priv_free)(void *priv);
+	/* The query-string setting has no model form (azure BypassCaching): differs in
+	 * behaviour from every desired state. */
+	bool qs_inexact;
+	/* What the provider does with everything read, owned and foreign rules alike (sem.h);
+	 * kind set and rules filled by read_parse. */
+	struct sem_cfg sem;
 };
 
 /* True when live's cache is exactly desired (honours cache_control_unknown and inexact). */
 bool prov_cache_matches(const struct live_state *live, const struct cache *desired);
+
+/*
+ * True when writing ep's desired cache over live would change nothing a request could see:
+ * the provider's evaluation of live (foreign rules included) equals its evaluation of what
+ * the driver would write, on every probe path (sem_probe), and the flags agree. Needs
+ * ops->sem_write; false when the provider has none or the write cannot be built.
+ */
+bool prov_behaves_as(const struct endpoint *ep, const struct live_state *live);
+
+/*
+ * The provider-level meaning of what ep's driver would write over live (foreign rules kept):
+ * the body write_req sends, decoded as read_parse decodes a stored configuration. Returns 0
+ * with *out filled (release with sem_cfg_release), or a negative CF_E* code.
+ */
+int prov_sem_write(const struct endpoint *ep, const struct live_state *live, struct sem_cfg *out,
+		   struct cf_err *e);
 
 void live_state_release(struct live_state *ls);
 
@@ -121,6 +144,9 @@ struct prov_ops {
 			 const struct live_state *live, struct http_req *req, struct cf_err *e);
 	int (*write_parse)(const struct endpoint *ep, const struct http_resp *resp,
 			   struct task *out, struct cf_err *e);
+	/* prov_sem_write for this provider; NULL when rules are not managed here. */
+	int (*sem_write)(const struct endpoint *ep, const struct live_state *live,
+			 struct sem_cfg *out, struct cf_err *e);
 
 	/*
 	 * Optional, for providers whose read or write takes several requests (NULL otherwise).

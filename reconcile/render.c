@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/render.h"
+#include "reconcile/base/tty.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ int render_format_parse(const char *s, enum render_format *out)
 
 void render_rule_json(const struct rule *r, struct sb *sb)
 {
+	char ttl[32];
 	if (!r) {
 		sb_adds(sb, "null");
 		return;
@@ -41,18 +43,51 @@ void render_rule_json(const struct rule *r, struct sb *sb)
 			sb_addc(sb, ',');
 		sb_add_json_str(sb, r->items.v[i].s);
 	}
-	sb_addf(sb, "],\"ttl\":%lld,\"name\":", (long long)r->ttl);
-	if (r->name.s)
+	duration_format(r->ttl, ttl, sizeof(ttl));
+	sb_addf(sb, "],\"ttl\":%lld,\"ttl_text\":\"%s\"", (long long)r->ttl, ttl);
+	if (r->name.s) {
+		sb_adds(sb, ",\"name\":");
 		sb_add_json_str(sb, r->name.s);
-	else
-		sb_adds(sb, "null");
+	}
 	sb_addc(sb, '}');
+}
+
+static void index_json(long i, struct sb *sb)
+{
+	if (i < 0)
+		sb_adds(sb, "null");
+	else
+		sb_addf(sb, "%ld", i);
+}
+
+void render_change_json(const struct diff_entry *de, const struct rule *before,
+			const struct rule *after, struct sb *sb)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} fields[] = {{DIFF_F_KIND, "kind"}, {DIFF_F_ITEMS, "items"}, {DIFF_F_TTL, "ttl"}};
+	bool first = true;
+	sb_addf(sb, "{\"change\":\"%s\",\"before_index\":", diff_op_name(de->op));
+	index_json(de->before, sb);
+	sb_adds(sb, ",\"after_index\":");
+	index_json(de->after, sb);
+	sb_adds(sb, ",\"before\":");
+	render_rule_json(before, sb);
+	sb_adds(sb, ",\"after\":");
+	render_rule_json(after, sb);
+	sb_adds(sb, ",\"fields\":[");
+	for (size_t i = 0; i < CF_ARRAY_LEN(fields); i++)
+		if (de->fields & fields[i].bit) {
+			sb_addf(sb, "%s\"%s\"", first ? "" : ",", fields[i].name);
+			first = false;
+		}
+	sb_adds(sb, "]}");
 }
 
 bool render_want_color(int fd)
 {
-	const char *nc = getenv("NO_COLOR");
-	return isatty(fd) && !(nc && *nc);
+	return tty_colour(fd);
 }
 
 static void ttl_text(int64_t ttl, struct sb *out)
@@ -311,6 +346,43 @@ static void text_footer(const struct plan *p, struct sb *out)
 		    c.safety_exceeded, c.safety_exceeded == 1 ? "" : "s");
 }
 
+/* ---- plan --urls ---- */
+
+static void behaviour_text(enum sem_mode m, int64_t ttl, struct sb *out)
+{
+	char d[32];
+	duration_format(ttl, d, sizeof(d));
+	if (m == SEM_ORIGIN)
+		sb_adds(out, "origin decides");
+	else if (m == SEM_BYPASS)
+		sb_adds(out, "not cached");
+	else
+		sb_addf(out, "cached %s%s", d, m == SEM_IF_MISSING ? " if origin sends none" : "");
+}
+
+static void url_effect_text(const struct plan_url_effect *u, struct sb *out)
+{
+	behaviour_text(u->before_mode, u->before_ttl, out);
+	sb_adds(out, " -> ");
+	behaviour_text(u->after_mode, u->after_ttl, out);
+}
+
+static void text_urls(const struct plan *p, struct sb *out)
+{
+	if (!p->urls_given)
+		return;
+	if (!p->nurls) {
+		sb_adds(out, "\nPaths (--urls): no listed path changes behaviour.\n");
+		return;
+	}
+	sb_adds(out, "\nPaths whose caching changes (--urls):\n");
+	for (size_t i = 0; i < p->nurls; i++) {
+		sb_addf(out, "  %s %s: ", p->urls[i].endpoint, p->urls[i].path);
+		url_effect_text(&p->urls[i], out);
+		sb_addc(out, '\n');
+	}
+}
+
 static void render_text(const struct plan *p, bool color, struct sb *out)
 {
 	if (p->commit[0])
@@ -319,6 +391,7 @@ static void render_text(const struct plan *p, bool color, struct sb *out)
 		sb_adds(out, "cacheform plan\n\n");
 	for (size_t i = 0; i < p->neps; i++)
 		text_endpoint(&p->eps[i], color, out);
+	text_urls(p, out);
 	text_purges(p, color, out);
 	if (p->nquotas) {
 		sb_adds(out, "\nQuotas:\n");
@@ -353,6 +426,35 @@ static void md_table(const struct plan *p, struct sb *out)
 			provider_name(pe->provider), plan_ep_action_name(pe->action),
 			pe->safety_exceeded ? " (safety)" : "", pe->diff.nadd, pe->diff.nchange,
 			pe->diff.nremove, pe->diff.nmove);
+	}
+}
+
+static void md_urls(const struct plan *p, struct sb *out)
+{
+	if (!p->urls_given)
+		return;
+	if (!p->nurls) {
+		sb_adds(out, "\nNo listed path (`--urls`) changes behaviour.\n");
+		return;
+	}
+	sb_adds(out, "\n| Endpoint | Path | Before | After |\n|---|---|---|---|\n");
+	for (size_t i = 0; i < p->nurls; i++) {
+		const struct plan_url_effect *u = &p->urls[i];
+		struct sb b;
+		sb_init(&b, 0);
+		sb_adds(out, "| ");
+		md_cell(u->endpoint, out);
+		sb_adds(out, " | ");
+		md_cell(u->path, out);
+		sb_adds(out, " | ");
+		behaviour_text(u->before_mode, u->before_ttl, &b);
+		md_cell(b.buf, out);
+		sb_reset(&b);
+		sb_adds(out, " | ");
+		behaviour_text(u->after_mode, u->after_ttl, &b);
+		md_cell(b.buf, out);
+		sb_adds(out, " |\n");
+		sb_release(&b);
 	}
 }
 
@@ -418,6 +520,7 @@ static void render_markdown(const struct plan *p, struct sb *out)
 		c.update, c.purges_run, c.purges_run == 1 ? "" : "s", c.drift, c.error,
 		c.error == 1 ? "" : "s");
 	md_table(p, out);
+	md_urls(p, out);
 	md_purges(p, out);
 	if (p->nquotas)
 		sb_adds(out, "\n**Purge quotas**\n\n");
@@ -495,6 +598,14 @@ static void render_github(const struct plan *p, struct sb *out)
 		gh_cmd(plan_purge_runs(pp) || pp->state == PLAN_PURGE_PENDING ? "notice"
 									      : "warning",
 		       "cacheform purge", m.buf, out);
+		sb_release(&m);
+	}
+	for (size_t i = 0; i < p->nurls; i++) {
+		struct sb m;
+		sb_init(&m, 0);
+		sb_addf(&m, "%s %s: ", p->urls[i].endpoint, p->urls[i].path);
+		url_effect_text(&p->urls[i], &m);
+		gh_cmd("notice", "cacheform behaviour", m.buf, out);
 		sb_release(&m);
 	}
 	sb_adds(out, "::group::cacheform plan\n");

@@ -33,7 +33,15 @@ void render_rule(const struct rule *r, struct sb *out);
  */
 void render_rule_json(const struct rule *r, struct sb *out);
 
-/* True when colour is wanted on this stream: a terminal and NO_COLOR unset or empty. */
+/*
+ * Appends one rule change in the one JSON shape every output uses (plan, diff, drift; README
+ * "JSON output"): {"change", "before_index", "after_index" (0-based or null), "before",
+ * "after" (rules or null), "fields"}. before/after are the rules the indexes point at.
+ */
+void render_change_json(const struct diff_entry *de, const struct rule *before,
+			const struct rule *after, struct sb *sb);
+
+/* True when colour is wanted on this stream (reconcile/base/tty.h decides). */
 bool render_want_color(int fd);
 
 #endif

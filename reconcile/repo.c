@@ -22,6 +22,11 @@ struct repo_src {
 	git_repository *git;
 	git_tree *tree; /* --ref: the tree of root's directory inside the commit */
 	char *okdir;	/* last directory (relative) found to resolve inside root */
+	/* --ref: the last subtree looked up (the loader reads a directory's files in a row), so
+	 * a 10,000-entry endpoints/ tree is inflated once, not once per file: libgit2's object
+	 * cache skips trees over 4 KiB. */
+	char *subdir;
+	git_tree *subtree;
 	char commit[GIT_OID_HEXSZ + 1];
 };
 
@@ -197,6 +202,8 @@ void repo_src_free(struct repo_src *src)
 {
 	if (!src)
 		return;
+	git_tree_free(src->subtree);
+	free(src->subdir);
 	git_tree_free(src->tree);
 	git_repository_free(src->git);
 	free(src->okdir);
@@ -545,6 +552,42 @@ static int repo_blob_copy(struct repo_src *src, const git_oid *id, char **buf, s
 	return 0;
 }
 
+/* The tree of directory dir (relative, no trailing '/'), from the one-entry cache. Borrowed. */
+static git_tree *repo_subtree(struct repo_src *src, const char *dir)
+{
+	git_tree_entry *te = NULL;
+	git_tree *t = NULL;
+	if (src->subdir && strcmp(src->subdir, dir) == 0)
+		return src->subtree;
+	if (git_tree_entry_bypath(&te, src->tree, dir) < 0 ||
+	    git_tree_entry_type(te) != GIT_OBJECT_TREE ||
+	    git_tree_lookup(&t, src->git, git_tree_entry_id(te)) < 0) {
+		git_tree_entry_free(te);
+		return NULL;
+	}
+	git_tree_entry_free(te);
+	git_tree_free(src->subtree);
+	free(src->subdir);
+	src->subtree = t;
+	src->subdir = xstrdup(dir);
+	return t;
+}
+
+/* git_tree_entry_bypath through the subtree cache: same result, same ownership (caller frees). */
+static int repo_entry_bypath(git_tree_entry **te, struct repo_src *src, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return git_tree_entry_bypath(te, src->tree, path);
+	char *dir = xstrndup(path, (size_t)(slash - path));
+	git_tree *t = repo_subtree(src, dir);
+	free(dir);
+	const git_tree_entry *found = t ? git_tree_entry_byname(t, slash + 1) : NULL;
+	if (!found)
+		return git_tree_entry_bypath(te, src->tree, path);
+	return git_tree_entry_dup(te, found);
+}
+
 /* Looks path up in the tree, following in-tree symbolic links; *te is the final blob entry. */
 static int repo_tree_find(struct repo_src *src, const char *path, git_tree_entry **te,
 			  struct cf_err *e)
@@ -558,7 +601,7 @@ static int repo_tree_find(struct repo_src *src, const char *path, git_tree_entry
 	sb_init(&next, REPO_PATH_MAX);
 	(void)sb_adds(&cur, path);
 	for (int hop = 0;; hop++) {
-		if (git_tree_entry_bypath(te, src->tree, cur.buf) < 0) {
+		if (repo_entry_bypath(te, src, cur.buf) < 0) {
 			repo_check_git();
 			ret = err_setat(e, CF_EIO, &p, REPO_CODE_IO, "no such file in '%s'",
 					src->ref);

@@ -1,6 +1,7 @@
 /*
- * AzureCDN and CDN Pro request signing (reference/azure-china-api.md §1,
- * reference/cdnpro-api.md §2.1). OpenSSL is used only for HMAC and base64.
+ * AzureCDN and CDN Pro request signing (docs.azure.cn/cdn/cdn-api-signature;
+ * CDN Pro "Authentication", docs.cdnetworks.com/cdn/apidocs). OpenSSL is used only for HMAC and
+ * base64.
  */
 #include "reconcile/base/compat.h"
 #include "reconcile/sign.h"

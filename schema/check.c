@@ -783,6 +783,8 @@ static void check_provider_rules(struct check_ctx *x, const struct endpoint *e)
 		check_afd_rules(x, e);
 		return;
 	}
+	if (pk == PROV_AZURE_CHINA)
+		check_cn_semantics(x, e);
 	if (pk != PROV_AZURE) {
 		for (size_t i = 0; i < c->nrules; i++)
 			if (c->rules[i].name.s)

@@ -31,6 +31,7 @@
  *   CF313 E item longer than CHECK_ITEM_MAX
  *   CF314 W cache rules on a purge-only endpoint are not managed
  *   CF315 N never-matches lints skipped: too many items on one endpoint
+ *   CF316 E azure-china: a ttl 0 rule would take over paths an earlier rule decides
  *   CF401 E purge has nothing to do        CF402 E not an absolute http(s) URL or '/' path
  *   CF403 E URL host not served by the endpoint
  *   CF404 E URL longer than 2048 characters (also after expanding a path with a host)
@@ -76,11 +77,12 @@
 #include <stdbool.h>
 
 #include "reconcile/base/diag.h"
+#include "reconcile/base/limits.h"
 #include "reconcile/base/model.h"
 
 #define CHECK_ITEM_MAX	       1024 /* a cache rule item */
 #define CHECK_NAME_MAX	       128  /* account, endpoint and purge names */
-#define CHECK_AZURE_RULES_MAX  25   /* delivery rules per azure endpoint */
+#define CHECK_AZURE_RULES_MAX  LIM_AZURE_RULES
 #define CHECK_LINT_MAX_ITEMS   1024 /* per endpoint; above this the O(n^2) lints are skipped */
 #define CHECK_RATE_PER_MIN_MAX 100000
 #define CHECK_RATE_BURST_MAX   100000
@@ -101,5 +103,14 @@ struct check_opts {
  * Returns 0 when d holds no error afterwards, CF_EINVAL otherwise.
  */
 int check_config(struct config *c, const struct check_opts *o, struct diag_list *d);
+
+/*
+ * azure-china prioritises no-cache (TTL 0) rules over the first match, so a list means what
+ * SPEC §2.2 says only when no TTL-0 rule matches a path an earlier rule with a TTL decides.
+ * Returns true and sets *earlier, *later (rule indexes) and example (a path of that kind,
+ * NUL-terminated in n bytes) for the first such pair; false when the list is expressible.
+ */
+bool check_cn_takeover(const struct cache *c, size_t *earlier, size_t *later, char *example,
+		       size_t n);
 
 #endif

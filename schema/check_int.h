@@ -67,5 +67,7 @@ bool check_name(struct check_ctx *x, const struct sval *v, const struct pos *own
 
 /* Checks every purge manifest (check_purge.c). Needs x->endpoints and endpoint->account. */
 void check_purges(struct check_ctx *x);
+/* CF316: azure-china TTL-0 rules that would change the list's meaning (check_sem.c). */
+void check_cn_semantics(struct check_ctx *x, const struct endpoint *e);
 
 #endif

@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "schema/report.h"
+#include "reconcile/base/tty.h"
 #include "reconcile/base/sb.h"
 
 #include <unistd.h>
@@ -214,7 +215,7 @@ int report_write(FILE *f, const struct diag_list *d, const struct report_opts *o
 	sb_init(&sb, REPORT_MAX_BYTES);
 	switch (o->format) {
 	case REPORT_TEXT:
-		render_text(&sb, d, o, isatty(fileno(f)) && !getenv("NO_COLOR"));
+		render_text(&sb, d, o, tty_colour(fileno(f)));
 		break;
 	case REPORT_JSON:
 		render_json(&sb, d, o);

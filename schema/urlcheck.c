@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "schema/urlcheck.h"
+#include "reconcile/base/host.h"
 #include "reconcile/base/xmem.h"
 
 #include <limits.h>
@@ -239,10 +240,7 @@ bool url_host_valid(const char *h, size_t n)
 
 bool url_host_is_loopback(const char *h, size_t n)
 {
-	unsigned long first = 0;
-	if (url_host_equal(h, n, "localhost") || url_host_equal(h, n, "[::1]"))
-		return true;
-	return ipv4_parse(h, n, &first) && first == URL_LOOPBACK_NET;
+	return host_is_loopback(h, n);
 }
 
 static bool port_valid(const struct url_parts *u)
@@ -569,7 +567,8 @@ static enum url_problem re_compile(const char *re, char *msg, size_t msgsz, size
 		pcre2_code_free(rx);
 		return URL_OK;
 	}
-	/* Out of memory ends the process (reconcile/base/xmem.h); it is not a problem of the regex. */
+	/* Out of memory ends the process (reconcile/base/xmem.h); it is not a problem of the regex.
+	 */
 	if (code == PCRE2_ERROR_HEAP_FAILED) {
 		xmem_oom("compiling a regex");
 	}

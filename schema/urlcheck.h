@@ -14,14 +14,16 @@
 #include <stddef.h>
 #include <stdbool.h>
 
-#define URL_MAX		      2048 /* purge URL length (CDN Pro fileUrls/dirUrls maxLength) */
-#define URL_HOST_MAX	      253  /* DNS name length */
-#define URL_LABEL_MAX	      63   /* DNS label length */
-#define URL_AZURE_LOAD_MAX    1024 /* azure /load path length */
-#define URL_REGEX_TAIL_MAX    126  /* cdnpro: characters after "host/" */
-#define URL_REGEX_UNLIMITED   2	   /* cdnpro: at most this many *, + or {n,} */
-#define URL_REGEX_BOUND_MAX   59   /* cdnpro: largest {m,n} upper bound */
-#define URL_REGEX_PER_REQUEST 2	   /* cdnpro: regexPatterns maxItems */
+#include "reconcile/base/limits.h"
+
+#define URL_MAX		      LIM_PURGE_URL_LEN
+#define URL_HOST_MAX	      253 /* DNS name length */
+#define URL_LABEL_MAX	      63  /* DNS label length */
+#define URL_AZURE_LOAD_MAX    LIM_AZURE_LOAD_PATH_LEN
+#define URL_REGEX_TAIL_MAX    LIM_PRO_REGEX_TAIL
+#define URL_REGEX_UNLIMITED   LIM_PRO_REGEX_UNLIMITED
+#define URL_REGEX_BOUND_MAX   LIM_PRO_REGEX_BOUND
+#define URL_REGEX_PER_REQUEST LIM_PRO_PURGE_REGEX
 
 enum url_problem {
 	URL_OK = 0,

@@ -4,17 +4,18 @@
 # --ref/--base/--head, endpoint names (-e) from endpoints/*.yaml, account names from
 # cacheform.yaml and purge ids (ledger show/mark) from purges/*.yaml of the --repo directory.
 
-_cacheform_commands="validate plan apply drift diff import ledger version help"
+_cacheform_commands="validate plan apply drift diff import explain ledger version help"
 
 # Options per command; keep in step with `cacheform help COMMAND` (a test checks it).
 _cacheform_options() {
 	case $1 in
 	validate) echo "--repo --ref --strict --format --help" ;;
-	plan) echo "--repo --ref -e --endpoint --out --format --detailed-exitcode --parallelism --no-purges --help" ;;
+	plan) echo "--repo --ref -e --endpoint --out --format --detailed-exitcode --parallelism --no-purges --urls --help" ;;
 	apply) echo "--repo --ref -e --endpoint --yes -y --force --keep-going --no-wait --timeout --parallelism --help" ;;
-	drift) echo "--repo --ref -e --endpoint --format --shard --help" ;;
+	drift) echo "--repo --ref -e --endpoint --format --shard --parallelism --help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
 	import) echo "--account --remote --name --host --repo --help" ;;
+	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
 	ledger) echo "--repo -m --message --help" ;;
 	esac
 }
@@ -23,6 +24,7 @@ _cacheform_formats() {
 	case $1 in
 	validate) echo "text json github sarif" ;;
 	plan) echo "text json markdown github" ;;
+	explain) echo "text json" ;;
 	drift | diff) echo "text json markdown" ;;
 	esac
 }

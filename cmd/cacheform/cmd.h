@@ -58,4 +58,8 @@ extern const struct opt drift_opts[];
 int cmd_import(int argc, char **argv);
 extern const struct opt import_opts[];
 
+/* cmd_explain.c */
+int cmd_explain(int argc, char **argv);
+extern const struct opt explain_opts[];
+
 #endif

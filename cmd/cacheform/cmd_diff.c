@@ -273,7 +273,7 @@ static void render_markdown(struct sb *sb, const struct side *base, const struct
 	md_purges(sb, d);
 }
 
-/* ---- json (format_version 1) ---- */
+/* ---- json (format_version 2: rule changes in the shape of render_change_json) ---- */
 
 static void json_side(struct sb *sb, const struct side *s)
 {
@@ -296,13 +296,10 @@ static void json_ep_rules(struct sb *sb, const struct revdiff_ep *x)
 	sb_adds(sb, "],\"rules\":[");
 	for (size_t i = 0; i < x->rules.n; i++) {
 		const struct diff_entry *de = &x->rules.v[i];
-		sb_addf(sb, "%s{\"op\":\"%s\",\"before\":%ld,\"after\":%ld,\"old\":", i ? "," : "",
-			diff_op_name(de->op), de->before < 0 ? -1 : de->before + 1,
-			de->after < 0 ? -1 : de->after + 1);
-		render_rule_json(rule_at(x->base, de->before), sb);
-		sb_adds(sb, ",\"new\":");
-		render_rule_json(rule_at(x->head, de->after), sb);
-		sb_addc(sb, '}');
+		if (i)
+			sb_addc(sb, ',');
+		render_change_json(de, rule_at(x->base, de->before), rule_at(x->head, de->after),
+				   sb);
 	}
 	sb_addc(sb, ']');
 }
@@ -366,7 +363,7 @@ static int json_validation(struct sb *sb, const struct diag_list *findings)
 static int render_json(struct sb *sb, const struct side *base, const struct side *head,
 		       const struct revdiff *d, const struct diag_list *findings)
 {
-	sb_adds(sb, "{\"format_version\":1,\"base\":");
+	sb_adds(sb, "{\"format_version\":2,\"base\":");
 	json_side(sb, base);
 	sb_adds(sb, ",\"head\":");
 	json_side(sb, head);

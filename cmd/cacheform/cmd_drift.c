@@ -20,12 +20,15 @@
 
 enum drift_format { DRF_TEXT, DRF_JSON, DRF_MARKDOWN };
 
+static unsigned opt_parallelism;
 static const char *opt_repo, *opt_ref, *opt_format, *opt_shard;
 static struct svec opt_only;
 
 const struct opt drift_opts[] = {
     {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME", "check only this endpoint (repeatable)"},
     {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json or markdown"},
+    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N",
+     "concurrent requests (default 8, at most 1024)"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "desired state at this commit instead of the files"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {"shard", 0, OPT_STR, &opt_shard, "I/N",
@@ -166,12 +169,10 @@ static void json_changes(struct sb *sb, const struct drift_ep *d)
 	sb_adds(sb, ",\"changes\":[");
 	for (size_t i = 0; i < d->diff.n; i++) {
 		const struct diff_entry *de = &d->diff.v[i];
-		sb_addf(sb, "%s{\"op\":\"%s\",\"live\":", i ? "," : "", diff_op_name(de->op));
-		render_rule_json(de->before >= 0 ? &d->live.rules[de->before] : NULL, sb);
-		sb_adds(sb, ",\"desired\":");
-		render_rule_json(de->after >= 0 ? &d->desired.rules[de->after] : NULL, sb);
-		sb_addf(sb, ",\"live_position\":%ld,\"desired_position\":%ld}",
-			de->before < 0 ? -1 : de->before + 1, de->after < 0 ? -1 : de->after + 1);
+		if (i)
+			sb_addc(sb, ',');
+		render_change_json(de, de->before >= 0 ? &d->live.rules[de->before] : NULL,
+				   de->after >= 0 ? &d->desired.rules[de->after] : NULL, sb);
 	}
 	sb_adds(sb, "],\"flags\":[");
 	for (size_t i = 0; i < d->diff.nflags; i++)
@@ -207,7 +208,7 @@ static void json_ep(struct sb *sb, const struct drift_ep *d)
 static void render_json(struct sb *sb, const struct drift_run *run)
 {
 	const struct drift_report *r = &run->rep;
-	sb_addf(sb, "{\"format_version\":1,\"commit\":\"%s\",\"ledger\":\"%s\",\"shard\":",
+	sb_addf(sb, "{\"format_version\":2,\"commit\":\"%s\",\"ledger\":\"%s\",\"shard\":",
 		run->en.commit, run->ledger_tip);
 	if (run->sharded)
 		sb_addf(sb, "{\"index\":%u,\"count\":%u}", run->shard.index, run->shard.count);
@@ -258,7 +259,7 @@ static int drift_parse_args(int argc, char **argv, enum drift_format *fmt, struc
 
 static int drift_check(struct drift_run *run, struct cf_err *e)
 {
-	struct engine_opts eo = {NULL, NULL, &opt_only, 0, false};
+	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false};
 	int rc = cmd_engine_open(&run->en, opt_repo, opt_ref, &eo, e);
 	if (rc < 0)
 		return rc;

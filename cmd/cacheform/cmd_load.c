@@ -59,6 +59,9 @@ int cmd_engine_open(struct engine *en, const char *dir, const char *ref, struct 
 {
 	struct cmd_repo r;
 	memset(en, 0, sizeof(*en));
+	if (o->parallelism > HTTP_PARALLELISM_MAX)
+		return err_set(e, CF_EINVAL, "--parallelism %u: at most %d concurrent requests",
+			       o->parallelism, HTTP_PARALLELISM_MAX);
 	int rc = cmd_load(dir, ref, NULL, &r);
 	if (rc < 0) {
 		(void)cmd_load_print(stderr, &r);

@@ -7,9 +7,14 @@
 
 #include "reconcile/engine.h"
 #include "reconcile/planfile.h"
+#include "reconcile/planurls.h"
+#include "reconcile/sem.h"
 #include "reconcile/render.h"
 
-static const char *opt_repo, *opt_ref, *opt_out, *opt_format;
+#define PLAN_URLS_LINE_MAX 4096	 /* bytes of one line of a --urls file */
+#define PLAN_URLS_MAX	   10000 /* entries of a --urls file */
+
+static const char *opt_repo, *opt_ref, *opt_out, *opt_format, *opt_urls;
 static struct svec opt_only;
 static bool opt_detailed, opt_no_purges;
 static unsigned opt_parallelism;
@@ -21,11 +26,47 @@ const struct opt plan_opts[] = {
     {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json, markdown or github"},
     {"no-purges", 0, OPT_BOOL, &opt_no_purges, NULL, "leave purge manifests out of the plan"},
     {"out", 0, OPT_STR, &opt_out, "FILE", "also save the plan (JSON) for 'cacheform apply FILE'"},
-    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N", "concurrent requests (default 8)"},
+    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N", "concurrent requests (default 8, at most 1024)"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "read the desired state from this commit"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
+    {"urls", 0, OPT_STR, &opt_urls, "FILE",
+     "show which of these paths or URLs (one a line) change behaviour"},
     {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
 };
+
+/* Reads the --urls file: one path or URL a line; blank lines and '#' comments skipped. */
+static int read_urls(const char *file, struct svec *out)
+{
+	char line[PLAN_URLS_LINE_MAX], path[SEM_PATH_MAX];
+	unsigned lineno = 0;
+	int rc = 0;
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		fprintf(stderr, "cacheform plan: cannot read --urls file '%s'\n", file);
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		lineno++;
+		size_t n = strcspn(line, "\r\n");
+		line[n] = '\0';
+		while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+			line[--n] = '\0';
+		const char *s = line + strspn(line, " \t");
+		if (!*s || *s == '#')
+			continue;
+		if (sem_path_of(s, path, sizeof(path)) != 0 || out->n >= PLAN_URLS_MAX) {
+			fprintf(stderr,
+				"cacheform plan: %s:%u: '%.200s' is not a path or http(s) URL%s\n",
+				file, lineno, s,
+				out->n >= PLAN_URLS_MAX ? " (too many entries)" : "");
+			rc = -1;
+		} else {
+			svec_push(out, s, NULL);
+		}
+	}
+	fclose(f);
+	return rc;
+}
 
 static int plan_exit(const struct plan *p)
 {
@@ -68,6 +109,12 @@ int cmd_plan(int argc, char **argv)
 			"cacheform plan: --format must be text, json, markdown or github\n");
 		return EXIT_USAGE;
 	}
+	struct svec urls = {0};
+	if (opt_urls && read_urls(opt_urls, &urls) < 0) {
+		svec_release(&urls);
+		svec_release(&opt_only);
+		return EXIT_ERROR;
+	}
 	err_clear(&e);
 	plan_init(&p);
 	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false};
@@ -77,6 +124,8 @@ int cmd_plan(int argc, char **argv)
 		err_print(&e);
 		goto out;
 	}
+	if (opt_urls)
+		planurls_add(&p, &en, &urls);
 	if (plan_print(&p, fmt) < 0)
 		goto out;
 	if (opt_out && planfile_write(&p, opt_out, &e) < 0) {
@@ -88,5 +137,6 @@ out:
 	plan_release(&p);
 	engine_close(&en);
 	svec_release(&opt_only);
+	svec_release(&urls);
 	return ret;
 }

@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
+#include "reconcile/base/tty.h"
 
 #ifndef CACHEFORM_VERSION
 #define CACHEFORM_VERSION "0.1.0"
@@ -9,7 +10,8 @@
 static const struct cmd commands[] = {
     {"plan", cmd_plan, "show what apply would change",
      "plan [--repo DIR] [--ref REV] [-e NAME]... [--out FILE] "
-     "[--format text|json|markdown|github] [--detailed-exitcode] [--parallelism N] [--no-purges]",
+     "[--format text|json|markdown|github] [--detailed-exitcode] [--parallelism N] [--no-purges] "
+     "[--urls FILE]",
      plan_opts},
     {"apply", cmd_apply, "apply the plan (or a saved plan file)",
      "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--yes] [--force] [--keep-going] "
@@ -30,6 +32,10 @@ static const struct cmd commands[] = {
     {"import", cmd_import, "write endpoints/NAME.yaml from a live endpoint",
      "import --account NAME --remote KEY=VALUE... [--name NAME] [--host HOST]... [--repo DIR]",
      import_opts},
+    {"explain", cmd_explain, "which rule decides a path, desired and live",
+     "explain [--repo DIR] [--ref REV] [-e NAME]... [--live] [--format text|json] "
+     "PATH_OR_URL...",
+     explain_opts},
     {"version", cmd_version, "print the version", "version", NULL},
     {"help", cmd_help, "show help for a command", "help [COMMAND]", NULL},
 };
@@ -56,8 +62,9 @@ static void usage_all(FILE *f)
 	fprintf(f, "usage: cacheform COMMAND [OPTIONS]\n\nCommands:\n");
 	for (size_t i = 0; i < CF_ARRAY_LEN(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nGlobal option:\n  --debug    trace every HTTP exchange on stderr, secrets "
-		   "shown as <redacted>\n             (same as CACHEFORM_DEBUG=1)\n");
+	fprintf(f, "\nGlobal options:\n  --debug    trace every HTTP exchange on stderr, secrets "
+		   "shown as <redacted>\n             (same as CACHEFORM_DEBUG=1)\n"
+		   "  --no-color no ANSI colours (also NO_COLOR set to any value, or TERM=dumb)\n");
 	fprintf(f, "\n%s\nRun 'cacheform help COMMAND' for a command's options.\n",
 		exit_codes_help);
 }
@@ -91,9 +98,9 @@ int cmd_help(int argc, char **argv)
 }
 
 /*
- * --debug is global: every command that talks to a provider traces its HTTP exchanges. The
- * HTTP module reads CACHEFORM_DEBUG, so the flag is turned into that variable and removed
- * from argv before the command's own option table sees it.
+ * --debug and --no-color are global. --debug: every command that talks to a provider traces its
+ * HTTP exchanges. The HTTP module reads CACHEFORM_DEBUG, so the flag is turned into that variable
+ * and removed from argv before the command's own option table sees it.
  */
 static int take_global_flags(int argc, char **argv)
 {
@@ -106,6 +113,10 @@ static int take_global_flags(int argc, char **argv)
 		}
 		if (strcmp(argv[i], "--debug") == 0) {
 			setenv("CACHEFORM_DEBUG", "1", 1);
+			continue;
+		}
+		if (strcmp(argv[i], "--no-color") == 0) {
+			tty_disable_colour();
 			continue;
 		}
 		argv[n++] = argv[i];

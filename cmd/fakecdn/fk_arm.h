@@ -1,7 +1,7 @@
 /*
- * Azure Resource Manager Microsoft.Cdn endpoints (azure-arm-api.md) and the Entra ID
- * client-credentials token endpoint (v2.0 and v1). Tokens are opaque random strings kept
- * in memory; they expire after the token_expiry_s knob.
+ * Azure Resource Manager Microsoft.Cdn endpoints (learn.microsoft.com/rest/api/cdn) and the Entra
+ * ID client-credentials token endpoint (v2.0 and v1). Tokens are opaque random strings kept in
+ * memory; they expire after the token_expiry_s knob.
  */
 #ifndef FK_ARM_H
 #define FK_ARM_H

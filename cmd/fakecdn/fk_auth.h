@@ -4,9 +4,9 @@
  *
  *  - azure-china: Authorization: AzureCDN {KeyID}:{HEX}, x-azurecdn-request-date;
  *    HMAC-SHA256(key value bytes, path CRLF sorted "name:value" pairs joined by ", " CRLF
- *    date CRLF METHOD), upper-case hex (azure-china-api.md §1).
- *  - cdnpro: Authorization: Basic base64(user:base64(HMAC-SHA1(api key, Date))) (cdnpro-api.md
- * §2.1).
+ *    date CRLF METHOD), upper-case hex (docs.azure.cn/cdn/cdn-api-signature).
+ *  - cdnpro: Authorization: Basic base64(user:base64(HMAC-SHA1(api key, Date)))
+ *    (docs.cdnetworks.com/cdn/apidocs, "Authentication").
  */
 #ifndef FK_AUTH_H
 #define FK_AUTH_H

@@ -1,5 +1,5 @@
 /*
- * Azure CDN operated in China, REST v1.0 (azure-china-api.md): endpoints, cache rules
+ * Azure CDN operated in China, REST v1.0 (docs.azure.cn/cdn/cdn-api): endpoints, cache rules
  * (PUT is asynchronous: the rules read back change when the task succeeds), purges,
  * preloads and task status, with AzureCDN signature verification.
  */

@@ -1,6 +1,7 @@
 /*
- * CDNetworks CDN Pro purges and prefetches (cdnpro-api.md §3, §4) with Basic/HMAC-SHA1
- * authentication, the per-customer token bucket (§6.2) and rolling 24-hour purge quotas.
+ * CDNetworks CDN Pro purges and prefetches (docs.cdnetworks.com/cdn/apidocs, createPurge /
+ * createPrefetch) with Basic/HMAC-SHA1 authentication, the per-customer token bucket (§6.2) and
+ * rolling 24-hour purge quotas.
  */
 #ifndef FK_PRO_H
 #define FK_PRO_H

@@ -110,8 +110,9 @@ setup() {
 	[ "$(jq -r '.head.worktree' <<<"$output")" = false ]
 	[ "$(jq -r '.head.commit' <<<"$output")" = "$(git -C "$R" rev-parse HEAD)" ]
 	[ "$(jq -r '.base.commit' <<<"$output")" = "$(git -C "$R" rev-parse HEAD~1)" ]
-	run jq -c '[.endpoints[].rules[] | [.op, .before, .after, .old.ttl, .new.ttl]]' <<<"$output"
-	[ "$output" = '[["change",3,3,2592000,5184000]]' ]
+	[ "$(jq -r '.format_version' <<<"$output")" = 2 ]
+	run jq -c '[.endpoints[].rules[] | [.change, .before_index, .after_index, .before.ttl, .after.ttl, .fields]]' <<<"$output"
+	[ "$output" = '[["change",2,2,2592000,5184000,["ttl"]]]' ]
 }
 
 @test "diff: opens no network socket and needs no credentials" {

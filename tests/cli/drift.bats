@@ -60,7 +60,8 @@ applied() {
 	[[ "$output" == *"~ rule 2: dir /pic/, /doc/  ttl 1d  (was dir /pic/, /doc/  ttl 1m)"* ]]
 	run "$CACHEFORM" drift --repo "$R" -e www --format json
 	[ "$(jq -r '.endpoints[0] | "\(.status) \(.last_applied.commit)"' <<<"$output")" = "external $commit" ]
-	[ "$(jq -c '.endpoints[0].changes[0] | [.op, .live.ttl, .desired.ttl]' <<<"$output")" = '["change",60,86400]' ]
+	[ "$(jq -c '.endpoints[0].changes[0] | [.change, .before.ttl, .after.ttl]' <<<"$output")" = '["change",60,86400]' ]
+	[ "$(jq -r '.format_version' <<<"$output")" = 2 ]
 }
 
 # Forgets every apply, as in a repository adopted with its endpoints already in sync.

@@ -432,7 +432,7 @@ pro_error_is() { # STATUS CODE
 	[ "$(journal_count purge changed=true)" = 1 ]
 }
 
-@test "cdnpro: purge validation follows cdnpro-api.md 3.1" {
+@test "cdnpro: purge validation follows the CDN Pro createPurge spec" {
 	fakecdn_start
 	check() { # CODE BODY
 		run pro_curl POST /cdn/purges "$2"

@@ -36,7 +36,7 @@ LIBSAN="-fsanitize=fuzzer-no-link,address,undefined"
 SAN="-fsanitize=fuzzer,address,undefined"
 
 # 1. The library, once, instrumented for coverage (only sources newer than their object).
-srcs=$(ls reconcile/*.c schema/*.c 2>/dev/null)
+srcs=$(ls reconcile/base/*.c reconcile/*.c schema/*.c 2>/dev/null)
 export CLANG CFLAGS LIBSAN OBJ
 printf '%s\n' $srcs | xargs -r -P "$(nproc)" -I{} sh -c '
 	o=$OBJ/$(echo {} | tr / _).o

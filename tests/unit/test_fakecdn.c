@@ -91,7 +91,7 @@ static void test_fake__dates(void **state)
 {
 	(void)state;
 	assert_int_equal(fk_parse_china_date("1970-01-01 00:01:00"), 60);
-	/* The service accepted a non-padded date in a real log (azure-china-api.md §1.5). */
+	/* The service accepted a non-padded date in a real log (docs.azure.cn/cdn/cdn-api-signature). */
 	assert_int_equal(fk_parse_china_date("2017-7-26 5:37:18"),
 			 fk_parse_china_date("2017-07-26 05:37:18"));
 	assert_int_equal(fk_parse_china_date("2017-13-01 00:00:00"), -1);

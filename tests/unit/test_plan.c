@@ -42,6 +42,9 @@ static void fixture_init(struct fixture *f, int live_rules, int want_rules)
 	add_dir_rules(&f->ep.cache, want_rules, 100);
 	f->live.exists = true;
 	add_dir_rules(&f->live.cache, live_rules, 100);
+	/* what read_parse also fills: the provider's own view of the rules read */
+	f->live.sem.kind = SEM_AZURE_CHINA;
+	cache_copy(&f->live.sem.cn, &f->live.cache);
 	memcpy(f->live.digest, HASH_A, sizeof(HASH_A));
 	f->safety.max_change_pct = 30;
 	f->safety.min_rules = 5;

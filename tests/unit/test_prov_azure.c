@@ -233,15 +233,23 @@ static void test_prov_azure__read_owned_and_foreign(void **state)
 	assert_true(ls.exists);
 	assert_null(ls.inexact);
 	assert_false(ls.cache_control_unknown);
+	/* read back as a first-match list: the rule that runs last (highest order) first */
 	assert_int_equal(ls.cache.nrules, 3);
-	assert_int_equal(ls.cache.rules[0].kind, RULE_DIR);
-	assert_int_equal(ls.cache.rules[0].ttl, 86400);
-	assert_string_equal(ls.cache.rules[0].name.s, "pics");
-	assert_string_equal(ls.cache.rules[0].items.v[1].s, "/doc/");
+	assert_int_equal(ls.cache.rules[2].kind, RULE_DIR);
+	assert_int_equal(ls.cache.rules[2].ttl, 86400);
+	assert_string_equal(ls.cache.rules[2].name.s, "pics");
+	assert_string_equal(ls.cache.rules[2].items.v[1].s, "/doc/");
 	assert_int_equal(ls.cache.rules[1].kind, RULE_SUFFIX);
 	assert_int_equal(ls.cache.rules[1].ttl, 30 * 86400);
-	assert_int_equal(ls.cache.rules[2].kind, RULE_PATH);
-	assert_int_equal(ls.cache.rules[2].ttl, 0);
+	assert_int_equal(ls.cache.rules[0].kind, RULE_PATH);
+	assert_int_equal(ls.cache.rules[0].ttl, 0);
+	/* the provider-level view holds all five rules, in order */
+	assert_int_equal(ls.sem.kind, SEM_AZURE);
+	assert_int_equal(ls.sem.az.n, 5);
+	assert_string_equal(ls.sem.az.rules[0].name, "Global");
+	assert_true(ls.sem.az.rules[0].foreign);
+	assert_false(ls.sem.az.rules[0].has_cache);
+	assert_int_equal(ls.sem.az.rules[2].conds[0].var, SEM_AZ_OTHER);
 	assert_false(ls.cache.ignore_cache_control);
 	assert_false(ls.cache.ignore_cookie);
 	assert_true(ls.cache.ignore_query_string);
@@ -280,12 +288,13 @@ static const struct {
 	      "\"IgnoreQueryString\""),
      false, true, true, NULL, 1, 0},
     {ENDPOINT("", "\"UseQueryString\""), false, false, true, NULL, 0, 0},
-    /* NotSet / BypassCaching / absent have no model form */
-    {ENDPOINT("", "\"NotSet\""), false, false, true, "queryStringCachingBehavior is NotSet", 0, 0},
+    /* NotSet and absent are the service default, which ignores query strings; BypassCaching
+     * has no model form */
+    {ENDPOINT("", "\"NotSet\""), false, true, true, NULL, 0, 0},
     {ENDPOINT("", "\"BypassCaching\""), false, false, true,
      "queryStringCachingBehavior is BypassCaching", 0, 0},
-    {"{\"properties\":{\"hostName\":\"h\",\"deliveryPolicy\":null}}", false, false, true,
-     "queryStringCachingBehavior is NotSet", 0, 0},
+    {"{\"properties\":{\"hostName\":\"h\",\"deliveryPolicy\":null}}", false, true, true,
+     NULL, 0, 0},
     /* mixed behaviours */
     {ENDPOINT(RULE("a", 1, PATHC("BeginsWith", "\"/a/\""),
 		   CACHEA("Override",
@@ -434,12 +443,17 @@ static void test_prov_azure__cache_matches(void **state)
 	want.ignore_query_string = false;
 	assert_false(prov_cache_matches(&ls, &want));
 	live_state_release(&ls);
-	/* NotSet never matches */
+	/* NotSet is IgnoreQueryString; BypassCaching never matches */
 	read_ok(f, read_cases[4].body, &ls);
 	cache_release(&want);
 	want.ignore_query_string = false;
 	assert_false(prov_cache_matches(&ls, &want));
 	want.ignore_query_string = true;
+	assert_true(prov_cache_matches(&ls, &want));
+	live_state_release(&ls);
+	read_ok(f, read_cases[5].body, &ls);
+	assert_false(prov_cache_matches(&ls, &want));
+	want.ignore_query_string = false;
 	assert_false(prov_cache_matches(&ls, &want));
 	live_state_release(&ls);
 	cache_release(&want);
@@ -462,18 +476,19 @@ static void test_prov_azure__write_body_exact(void **state)
 	assert_string_equal(
 	    req.body,
 	    "{\"properties\":{\"deliveryPolicy\":{\"description\":\"cacheform\",\"rules\":["
-	    "{\"name\":\"cacheform1\",\"order\":1,\"conditions\":[{\"name\":\"UrlFileExtension\","
-	    "\"parameters\":{\"typeName\":\"DeliveryRuleUrlFileExtensionMatchConditionParameters\","
-	    "\"operator\":\"Equal\",\"negateCondition\":false,\"matchValues\":[\"jpg\"],"
-	    "\"transforms\":[]}}],\"actions\":[{\"name\":\"CacheExpiration\",\"parameters\":{"
-	    "\"typeName\":\"DeliveryRuleCacheExpirationActionParameters\",\"cacheBehavior\":"
-	    "\"Override\",\"cacheType\":\"All\",\"cacheDuration\":\"1.01:01:01\"}}]},"
-	    "{\"name\":\"cacheform2\",\"order\":2,\"conditions\":[{\"name\":\"UrlPath\","
+	    "{\"name\":\"cacheform2\",\"order\":1,\"conditions\":[{\"name\":\"UrlPath\","
 	    "\"parameters\":{\"typeName\":\"DeliveryRuleUrlPathMatchConditionParameters\","
 	    "\"operator\":\"Equal\",\"negateCondition\":false,\"matchValues\":[\"/index.html\"],"
 	    "\"transforms\":[]}}],\"actions\":[{\"name\":\"CacheExpiration\",\"parameters\":{"
 	    "\"typeName\":\"DeliveryRuleCacheExpirationActionParameters\",\"cacheBehavior\":"
-	    "\"BypassCache\",\"cacheType\":\"All\"}}]}]},"
+	    "\"BypassCache\",\"cacheType\":\"All\"}}]},"
+	    "{\"name\":\"cacheform1\",\"order\":2,\"conditions\":[{\"name\":\"UrlFileExtension\","
+	    "\"parameters\":{\"typeName\":\"DeliveryRuleUrlFileExtensionMatchConditionParameters\","
+	    "\"operator\":\"Equal\",\"negateCondition\":false,\"matchValues\":[\"jpg\"],"
+	    "\"transforms\":[\"Lowercase\"]}}],\"actions\":[{\"name\":\"CacheExpiration\","
+	    "\"parameters\":{\"typeName\":\"DeliveryRuleCacheExpirationActionParameters\","
+	    "\"cacheBehavior\":\"Override\",\"cacheType\":\"All\",\"cacheDuration\":"
+	    "\"1.01:01:01\"}}]}]},"
 	    "\"queryStringCachingBehavior\":\"UseQueryString\"}}");
 	http_req_release(&req);
 	/* an older api-version gets the @odata.type discriminator */
@@ -511,9 +526,11 @@ static void test_prov_azure__write_keeps_foreign(void **state)
 		assert_int_equal(back.foreign[i].order, live.foreign[i].order);
 		assert_string_equal(back.foreign[i].json, live.foreign[i].json);
 	}
-	/* orders: Global 0, cacheform1 1, blockip 2, styles 3, cacheform3 4 */
+	/* orders: Global 0, cacheform3 1, blockip 2, styles 3, cacheform1 4 (the YAML's first
+	 * rule acts last) */
+	assert_true(strstr(req.body, "\"name\":\"cacheform3\",\"order\":1") != NULL);
 	assert_true(strstr(req.body, "\"name\":\"styles\",\"order\":3") != NULL);
-	assert_true(strstr(req.body, "\"name\":\"cacheform3\",\"order\":4") != NULL);
+	assert_true(strstr(req.body, "\"name\":\"cacheform1\",\"order\":4") != NULL);
 	live_state_release(&back);
 	http_req_release(&req);
 
