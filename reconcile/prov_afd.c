@@ -19,6 +19,7 @@
 #include "reconcile/afd_compile.h"
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
+#include "reconcile/sem.h"
 #include "reconcile/sem_afd.h"
 #include "reconcile/base/afd_limits.h"
 #include "reconcile/base/xmem.h"
@@ -828,6 +829,123 @@ static void foreign_notes(const struct endpoint *ep, struct live_state *ls,
 	free(slots);
 }
 
+/* ---- the semantics module's view (sem.h hook SEM_AZURE_FRONTDOOR) ---- */
+
+static void route_free(void *cfg)
+{
+	sem_afd_route_release(cfg);
+	free(cfg);
+}
+
+/* Deep copy of rt (every set sorted as it is). */
+static struct sem_afd_route *route_dup(const struct sem_afd_route *rt)
+{
+	struct sem_afd_route *c = xcalloc(1, sizeof(*c));
+	c->has_cache = rt->has_cache;
+	c->qs = rt->qs;
+	c->qparams = rt->qparams ? xstrdup(rt->qparams) : NULL;
+	for (size_t i = 0; i < rt->n; i++) {
+		struct sem_afd_set *s = sem_afd_add_set(c, rt->sets[i].name);
+		s->owned = rt->sets[i].owned;
+		for (size_t j = 0; j < rt->sets[i].n; j++)
+			sem_afd_rule_copy(sem_afd_add_rule(s), &rt->sets[i].rules[j]);
+	}
+	return c;
+}
+
+static void hook_eval(const void *cfg, const char *path, struct sem_result *out)
+{
+	const struct sem_afd_route *rt = cfg;
+	struct sem_afd_result r;
+	static const enum sem_mode modes[] = {[AFDM_ORIGIN] = SEM_ORIGIN,
+					      [AFDM_BYPASS] = SEM_BYPASS,
+					      [AFDM_OVERRIDE] = SEM_OVERRIDE,
+					      [AFDM_IF_MISSING] = SEM_IF_MISSING};
+	sem_afd_eval(rt, path, &r);
+	memset(out, 0, sizeof(*out));
+	out->mode = modes[r.mode];
+	out->ttl = r.ttl;
+	out->yields_to_no_store = r.yields_to_no_store;
+	out->uncertain = r.uncertain;
+	out->rule_id = r.rule_id;
+	out->rule = SEM_NO_RULE;
+	if (r.rule >= 0 && r.mode != AFDM_ORIGIN) {
+		size_t flat = (size_t)r.rule;
+		for (int i = 0; i < r.set; i++)
+			flat += rt->sets[i].n;
+		out->rule = (int)flat; /* rules of all sets on the route, in evaluation order */
+	}
+}
+
+static void hook_probe(const void *cfg, struct sem_probe *p)
+{
+	const struct sem_afd_route *rt = cfg;
+	struct sb sb;
+	sb_init(&sb, PROV_URL_MAX);
+	for (size_t s = 0; s < rt->n; s++)
+		for (size_t i = 0; i < rt->sets[s].n; i++)
+			for (size_t k = 0; k < rt->sets[s].rules[i].nconds; k++) {
+				const struct sem_afd_cond *c = &rt->sets[s].rules[i].conds[k];
+				for (size_t j = 0; j < c->values.n; j++) {
+					const char *v = c->values.v[j].s;
+					sb_reset(&sb);
+					sb_addf(&sb, "%s%s", v[0] == '/' ? "" : "/", v);
+					if (c->var == AFDV_URL_EXT)
+						prov_svec_add_unique(&p->exts, v);
+					else if (c->var == AFDV_URL_PATH && c->op == AFDO_BEGINS &&
+						 sb.len && sb.buf[sb.len - 1] == '/')
+						prov_svec_add_unique(&p->dirs, sb.buf);
+					else if (c->var == AFDV_URL_PATH && !sb.overflow)
+						prov_svec_add_unique(&p->paths, sb.buf);
+				}
+			}
+	sb_release(&sb);
+}
+
+static void sem_of(struct sem_cfg *out, struct sem_afd_route *rt)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = SEM_AZURE_FRONTDOOR;
+	out->hook = (struct sem_hook){hook_eval, rt, route_free, hook_probe};
+}
+
+/* What the route does after the write: the compiled set in the owned slot (appended when
+ * not attached), the route caching with the desired key. */
+static int afd_sem_write(const struct endpoint *ep, const struct live_state *live,
+			 struct sem_cfg *out, struct cf_err *e)
+{
+	const struct afd_priv *p = live ? live->priv : NULL;
+	struct sem_afd_set want = {0};
+	memset(out, 0, sizeof(*out));
+	if (!p)
+		return err_set(e, CF_EINVAL, "endpoint '%s': no Front Door state read", ep->name.s);
+	afd_compile(&ep->cache, &want);
+	for (size_t i = 0; i < want.n; i++)
+		want.rules[i].order = (int64_t)(i + 1) * AFD_ORDER_STEP;
+	struct sem_afd_set *slots = xcalloc(p->rt.n + 1, sizeof(*slots));
+	struct sem_afd_route after;
+	route_with(p, &want, &after, slots);
+	after.qs = ep->cache.ignore_query_string ? AFDQ_IGNORE : AFDQ_USE;
+	sem_of(out, route_dup(&after));
+	free(slots);
+	sem_afd_set_release(&want);
+	return 0;
+}
+
+/* What the route does now: its sets as read, the owned one with its live rules. */
+static void live_sem(struct live_state *ls, const struct afd_priv *p)
+{
+	struct sem_afd_route now = p->rt;
+	struct sem_afd_set *slots = xcalloc(p->rt.n + 1, sizeof(*slots));
+	for (size_t i = 0; i < p->rt.n; i++)
+		slots[i] = p->rt.sets[i];
+	if (p->owned_at >= 0)
+		slots[p->owned_at] = p->owned;
+	now.sets = slots;
+	sem_of(&ls->sem, route_dup(&now));
+	free(slots);
+}
+
 /* Mixes what was read verbatim into the digest, so any live change makes a plan stale. */
 static void digest_raw(struct live_state *ls, const struct afd_priv *p)
 {
@@ -872,6 +990,7 @@ static int afd_finish(const struct endpoint *ep, struct live_state *ls, struct c
 					"compiled YAML");
 	}
 	foreign_notes(ep, ls, p, &want);
+	live_sem(ls, p);
 	sem_afd_set_release(&want);
 	digest_raw(ls, p);
 	return 0;
@@ -1163,6 +1282,7 @@ const struct prov_ops prov_afd_ops = {
     .read_parse = afd_read_parse,
     .write_req = afd_write_req,
     .write_parse = afd_write_parse,
+    .sem_write = afd_sem_write,
     .read_next = afd_read_next,
     .write_next = afd_write_next,
     .split = afd_split,

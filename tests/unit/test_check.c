@@ -320,8 +320,8 @@ static const struct rule_case rule_cases[] = {
     {"dead path item", AC, {"suffix|css", "path|/s.css|/t"}, "CF312", W, 1, 0},
     {"far earlier rule", AC, {"suffix|png", "dir|/x/", "path|/a.png"}, "CF310", W, 2, -1},
 
-    {"azure-china: no-cache rule takes precedence", AC, {"dir|/", "path@0|/index.html"}, NULL,
-     E, 0, 0},
+    {"azure-china: no-cache rule takes precedence", AC, {"dir|/", "path@0|/index.html"}, "CF316",
+     E, 1, -1},
     {"azure-china: no-cache after no-cache", AC, {"dir@0|/", "path@0|/index.html"}, "CF310", W,
      1, -1},
     {"azure: first match wins for ttl 0 too", AZ, {"dir|/", "path@0|/index.html"}, "CF310", W, 1,
