@@ -750,20 +750,23 @@ static char *op_id(const char *url)
 }
 
 /* 200: done. 202: running, polled at Azure-AsyncOperation (else Location). */
-static int parse_lro_start(const struct endpoint *ep, const char *op, const struct http_resp *resp,
-			   struct task *t, struct cf_err *e)
+int prov_arm_lro_start(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		       struct task *t, struct cf_err *e)
 {
 	int rc = prov_resp_transport(resp, e);
 	memset(t, 0, sizeof(*t));
 	if (rc != 0)
 		return rc;
-	if (resp->status == 200 || resp->status == 201 || resp->status == 204) {
+	/* 200/201 with Azure-AsyncOperation (Front Door rule-set PUT) still runs: poll it */
+	const char *async = http_resp_header(resp, "azure-asyncoperation");
+	if (resp->status == 204 ||
+	    ((resp->status == 200 || resp->status == 201) && (!async || !*async))) {
 		t->state = TASK_SUCCEEDED;
 		return 0;
 	}
-	if (resp->status != 202)
+	if (resp->status != 202 && resp->status != 200 && resp->status != 201)
 		return prov_api_error(ep, op, resp, &az_err, e);
-	const char *url = http_resp_header(resp, "azure-asyncoperation");
+	const char *url = async;
 	if (!url || !*url)
 		url = http_resp_header(resp, "location");
 	if (!url || !*url)
@@ -779,7 +782,7 @@ static int parse_lro_start(const struct endpoint *ep, const char *op, const stru
 static int az_write_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *out,
 			  struct cf_err *e)
 {
-	return parse_lro_start(ep, OP_WRITE, resp, out, e);
+	return prov_arm_lro_start(ep, OP_WRITE, resp, out, e);
 }
 
 static size_t az_split(const struct endpoint *ep, const struct purge *p, struct purge_batch **out)
@@ -825,7 +828,7 @@ static int az_batch_req(struct prov_account *pa, const struct endpoint *ep,
 static int az_batch_parse(const struct endpoint *ep, const struct purge_batch *b,
 			  const struct http_resp *resp, struct task *out, struct cf_err *e)
 {
-	return parse_lro_start(ep, b->kind == BATCH_PURGE ? OP_PURGE : OP_LOAD, resp, out, e);
+	return prov_arm_lro_start(ep, b->kind == BATCH_PURGE ? OP_PURGE : OP_LOAD, resp, out, e);
 }
 
 /* The path of a status URL, to be polled on base_url: "/subscriptions/{our subscription}/
@@ -859,8 +862,8 @@ static bool status_path(const struct prov_account *pa, const char *url, struct s
  * base_url's origin is polled as given; one on another host (a proxy in front of ARM) or a
  * forged one from the ledger is polled on base_url by its operation path, or refused.
  */
-static int az_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
-		       struct http_req *req, struct cf_err *e)
+int prov_arm_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
+		      struct http_req *req, struct cf_err *e)
 {
 	struct sb url;
 	memset(req, 0, sizeof(*req));
@@ -915,8 +918,8 @@ static int decode_status(struct json_object *root, void *out, struct cf_err *e)
 }
 
 /* 202: still running; 204 or an empty 200: done (a Location poll may answer so). */
-static int az_poll_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *t,
-			 struct cf_err *e)
+int prov_arm_poll_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *t,
+			struct cf_err *e)
 {
 	int rc = prov_resp_transport(resp, e);
 	if (rc != 0)
@@ -949,8 +952,8 @@ const struct prov_ops prov_azure_ops = {
     .split = az_split,
     .batch_req = az_batch_req,
     .batch_parse = az_batch_parse,
-    .poll_req = az_poll_req,
-    .poll_parse = az_poll_parse,
+    .poll_req = prov_arm_poll_req,
+    .poll_parse = prov_arm_poll_parse,
     .quota_req = NULL,
     .quota_parse = NULL,
 };

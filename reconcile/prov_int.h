@@ -35,6 +35,7 @@ struct prov_account {
 	/* azure */
 	char *tenant, *client_id, *client_secret, *login_url, *api_version;
 	char *token;
+	char *token_scope;    /* azure-frontdoor: the cloud's scope; NULL = the public cloud's */
 	time_t token_expires; /* absolute, from the clock given to the token parser */
 	/* cdnpro */
 	char *user, *api_key;
@@ -195,6 +196,19 @@ size_t prov_split_pack(enum purge_action action, struct prov_items *x,
 extern const struct prov_ops prov_azurecn_ops;
 extern const struct prov_ops prov_azure_ops;
 extern const struct prov_ops prov_cdnpro_ops;
+extern const struct prov_ops prov_afd_ops;
+
+/* ---- ARM long-running operations (prov_azure.c), shared with prov_afd.c ---- */
+
+/* A write's or purge's first answer: 200/201/204 done, 202 running (polled at
+ * Azure-AsyncOperation, else Location), anything else the ARM error line. */
+int prov_arm_lro_start(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+		       struct task *t, struct cf_err *e);
+/* poll_req / poll_parse for an ARM operation status URL. */
+int prov_arm_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
+		      struct http_req *req, struct cf_err *e);
+int prov_arm_poll_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *t,
+			struct cf_err *e);
 
 /* ---- azure Entra ID token (prov_token.c) ---- */
 

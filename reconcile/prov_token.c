@@ -44,7 +44,7 @@ int prov_azure_token_req(struct prov_account *pa, struct http_req *req, struct c
 	sb_adds(&body, "client_id=");
 	prov_add_form(&body, pa->client_id);
 	sb_adds(&body, "&scope=");
-	prov_add_form(&body, TOK_SCOPE);
+	prov_add_form(&body, pa->token_scope ? pa->token_scope : TOK_SCOPE);
 	sb_adds(&body, "&client_secret=");
 	prov_add_form(&body, pa->client_secret);
 	sb_adds(&body, "&grant_type=client_credentials");
@@ -128,7 +128,8 @@ int prov_azure_token_parse(struct prov_account *pa, const struct http_resp *resp
 		rc = decode_token(pa, root, now, e);
 	codec_put(root);
 	if (rc != 0)
-		err_prefix(e, "account '%s' (azure): %s: unexpected response", pa->name, OP_TOKEN);
+		err_prefix(e, "account '%s' (%s): %s: unexpected response", pa->name,
+			   provider_name(pa->kind), OP_TOKEN);
 	return rc;
 }
 

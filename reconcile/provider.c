@@ -26,6 +26,8 @@ const struct prov_ops *prov_get(enum provider_kind kind)
 		return &prov_azure_ops;
 	case PROV_CDNPRO:
 		return &prov_cdnpro_ops;
+	case PROV_AZURE_FRONTDOOR:
+		return &prov_afd_ops;
 	case PROV__COUNT:
 		break;
 	}
@@ -472,7 +474,7 @@ void prov_account_close(struct prov_account *pa)
 	char **s[] = {&pa->name,	  &pa->base_url,  &pa->ca_file,	    &pa->subscription,
 		      &pa->key_id,	  &pa->key_value, &pa->tenant,	    &pa->client_id,
 		      &pa->client_secret, &pa->login_url, &pa->api_version, &pa->token,
-		      &pa->user,	  &pa->api_key};
+		      &pa->user,	  &pa->api_key,	  &pa->token_scope};
 	for (size_t i = 0; i < CF_ARRAY_LEN(s); i++)
 		secret_free(*s[i]);
 	sign_wipe(pa, sizeof(*pa));

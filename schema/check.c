@@ -7,6 +7,7 @@
 #include "reconcile/base/xmem.h"
 #include "schema/check_int.h"
 #include "schema/urlcheck.h"
+#include "reconcile/base/afd_limits.h"
 
 #define CHECK_SMALL_N	    16	  /* up to this many, duplicates are found pairwise */
 #define CHECK_PORT_MAX	    65535 /* edge connect_to ports are 1..this */
@@ -22,6 +23,7 @@ static const char forbidden_item_chars[] = "{}()[]?*\\^$";
 #define P_AC  (1u << PROV_AZURE_CHINA)
 #define P_AZ  (1u << PROV_AZURE)
 #define P_PRO (1u << PROV_CDNPRO)
+#define P_FD  (1u << PROV_AZURE_FRONTDOOR)
 
 /* Which earlier rule item covers a rule's item (never-matches lints). */
 struct check_cover {
@@ -194,6 +196,14 @@ static bool arm_name_valid(const char *s)
 		   n;
 }
 
+/* Front Door rule-set and rule names: a letter, then letters and digits, at most 60. */
+static bool afd_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && n <= AFD_RULE_NAME_MAX && isalpha((unsigned char)s[0]) &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n;
+}
+
 static bool env_name_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -211,7 +221,7 @@ static bool has_ctrl(const char *s)
 
 /* ---- accounts ---- */
 
-enum field_check { FC_NONE, FC_SECRET, FC_URL, FC_GUID, FC_APIVER };
+enum field_check { FC_NONE, FC_SECRET, FC_URL, FC_GUID, FC_APIVER, FC_CLOUD };
 
 struct account_field {
 	const char *name;
@@ -221,24 +231,29 @@ struct account_field {
 };
 
 static const struct account_field account_fields[] = {
-    {"subscription", offsetof(struct account, subscription), P_AC | P_AZ, P_AC | P_AZ, FC_GUID},
+    {"subscription", offsetof(struct account, subscription), P_AC | P_AZ | P_FD, P_AC | P_AZ | P_FD,
+     FC_GUID},
     {"key_id", offsetof(struct account, key_id), P_AC, P_AC, FC_NONE},
     {"key_value", offsetof(struct account, key_value), P_AC, P_AC, FC_SECRET},
-    {"tenant", offsetof(struct account, tenant), P_AZ, P_AZ, FC_NONE},
-    {"client_id", offsetof(struct account, client_id), P_AZ, P_AZ, FC_NONE},
-    {"client_secret", offsetof(struct account, client_secret), P_AZ, P_AZ, FC_SECRET},
+    {"tenant", offsetof(struct account, tenant), P_AZ | P_FD, P_AZ | P_FD, FC_NONE},
+    {"client_id", offsetof(struct account, client_id), P_AZ | P_FD, P_AZ | P_FD, FC_NONE},
+    {"client_secret", offsetof(struct account, client_secret), P_AZ | P_FD, P_AZ | P_FD, FC_SECRET},
     {"user", offsetof(struct account, user), P_PRO, P_PRO, FC_NONE},
     {"api_key", offsetof(struct account, api_key), P_PRO, P_PRO, FC_SECRET},
     {"base_url", offsetof(struct account, base_url), 0, CHECK_PROVIDER_ALL, FC_URL},
-    {"login_url", offsetof(struct account, login_url), 0, P_AZ, FC_URL},
-    {"api_version", offsetof(struct account, api_version), 0, P_AZ, FC_APIVER},
+    {"login_url", offsetof(struct account, login_url), 0, P_AZ | P_FD, FC_URL},
+    {"api_version", offsetof(struct account, api_version), 0, P_AZ | P_FD, FC_APIVER},
     {"ca_file", offsetof(struct account, ca_file), 0, CHECK_PROVIDER_ALL, FC_NONE},
+    {"cloud", offsetof(struct account, cloud), 0, P_FD, FC_CLOUD},
 };
 
 static void check_indirect(struct check_ctx *x, const struct mval *m, const struct account_field *f,
 			   const struct pos *owner)
 {
 	const char *t = m->text ? m->text : "";
+	if (f->check == FC_CLOUD)
+		ERR(x, check_at(&m->pos, owner), "CF219",
+		    "'%s' must be written literally (global or china)", f->name);
 	if (m->kind == MVAL_ENV && !env_name_valid(t))
 		ERR(x, check_at(&m->pos, owner), "CF218",
 		    "'%s' names an invalid environment variable (use [A-Za-z_][A-Za-z0-9_]*)",
@@ -276,6 +291,11 @@ static void check_literal(struct check_ctx *x, const struct mval *m, const struc
 	case FC_APIVER:
 		if (!api_version_valid(t))
 			ERR(x, p, "CF219", "'%s' %s is not a YYYY-MM-DD[-preview] version", f->name,
+			    check_quote(&b, t));
+		break;
+	case FC_CLOUD:
+		if (strcmp(t, "global") != 0 && strcmp(t, "china") != 0)
+			ERR(x, p, "CF219", "'%s' %s must be global or china", f->name,
 			    check_quote(&b, t));
 		break;
 	case FC_NONE:
@@ -372,7 +392,7 @@ static void check_accounts(struct check_ctx *x)
 
 /* ---- endpoints: identity, account, remote, hosts ---- */
 
-enum remote_check { RC_GUID, RC_ARM, RC_TARGET, RC_HEX24 };
+enum remote_check { RC_GUID, RC_ARM, RC_TARGET, RC_HEX24, RC_RULESET };
 
 #define CHECK_PROPERTY_ID_LEN 24 /* CDN Pro property ids are 24 hex digits */
 
@@ -386,10 +406,12 @@ struct remote_field {
 
 static const struct remote_field remote_fields[] = {
     {"endpoint_id", offsetof(struct remote, endpoint_id), P_AC, RC_GUID, 0},
-    {"resource_group", offsetof(struct remote, resource_group), P_AZ, RC_ARM, 0},
-    {"profile", offsetof(struct remote, profile), P_AZ, RC_ARM, 0},
-    {"endpoint", offsetof(struct remote, endpoint), P_AZ, RC_ARM, 0},
+    {"resource_group", offsetof(struct remote, resource_group), P_AZ | P_FD, RC_ARM, 0},
+    {"profile", offsetof(struct remote, profile), P_AZ | P_FD, RC_ARM, 0},
+    {"endpoint", offsetof(struct remote, endpoint), P_AZ | P_FD, RC_ARM, 0},
     {"target", offsetof(struct remote, target), P_PRO, RC_TARGET, 0},
+    {"route", offsetof(struct remote, route), P_FD, RC_ARM, 0},
+    {"rule_set", offsetof(struct remote, rule_set), P_FD, RC_RULESET, 0},
     /* required by cdnpro mode manage/observe: checked with the mode */
     {"property_id", offsetof(struct remote, property_id), 0, RC_HEX24, P_PRO},
 };
@@ -414,6 +436,8 @@ static bool remote_value_ok(const struct remote_field *f, const char *s)
 		return strcmp(s, "staging") == 0 || strcmp(s, "production") == 0;
 	case RC_HEX24:
 		return hex24(s);
+	case RC_RULESET:
+		return afd_name_valid(s);
 	}
 	return false;
 }
@@ -740,6 +764,47 @@ static void check_azure_names(struct check_ctx *x, const struct endpoint *e)
 	}
 }
 
+/* The api-version an azure-frontdoor account uses, when it is written literally. */
+static const char *afd_api_version(const struct account *a)
+{
+	if (a->api_version.kind == MVAL_LITERAL && a->api_version.text)
+		return a->api_version.text;
+	return a->api_version.kind == MVAL_ABSENT ? AFD_DEFAULT_API : NULL;
+}
+
+/* Front Door: rule names, durations and the rule set's capacity (batch mode counts a
+ * caching override twice, D-BATCH). */
+static void check_afd_rules(struct check_ctx *x, const struct endpoint *e)
+{
+	const struct cache *c = &e->cache;
+	const struct pos *cpos = check_at(&c->pos, &e->pos);
+	const char *api = afd_api_version(e->account);
+	bool batch = api && strcmp(api, AFD_BATCH_API_MIN) >= 0;
+	size_t weight = 0;
+	struct check_qbuf qb;
+	if (c->ignore_cookie)
+		ERR(x, check_at(&c->ignore_cookie_pos, cpos), "CF504",
+		    "ignore_cookie: true cannot be expressed on azure-frontdoor");
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct rule *r = &c->rules[i];
+		weight += r->ttl > 0 && batch ? AFD_BATCH_CACHING_WEIGHT : 1;
+		if (r->name.s && !afd_name_valid(r->name.s))
+			ERR(x, check_at(&r->name.pos, &r->pos), "CF503",
+			    "azure-frontdoor rule name '%s' must match ^[a-zA-Z][a-zA-Z0-9]{0,59}$",
+			    check_quote(&qb, r->name.s));
+		if (r->ttl > AFD_DURATION_MAX_S)
+			ERR(x, check_at(&r->ttl_pos, &r->pos), "CF509",
+			    "azure-frontdoor caches for at most 365.23:59:59 (%lld s), not %lld s",
+			    (long long)AFD_DURATION_MAX_S, (long long)r->ttl);
+	}
+	if (weight > AFD_RULES_PER_SET)
+		ERR(x, cpos, "CF502",
+		    "a Front Door rule set holds at most %d rules%s; these %zu rules count %zu",
+		    AFD_RULES_PER_SET,
+		    batch ? " (batch mode: a rule that caches counts twice)" : "", c->nrules,
+		    weight);
+}
+
 static void check_provider_rules(struct check_ctx *x, const struct endpoint *e)
 {
 	const struct cache *c = &e->cache;
@@ -760,6 +825,10 @@ static void check_provider_rules(struct check_ctx *x, const struct endpoint *e)
 	}
 	if (e->mode == MODE_PURGE_ONLY && c->nrules)
 		WARN(x, cpos, "CF314", "cache rules of a purge-only endpoint are not managed");
+	if (pk == PROV_AZURE_FRONTDOOR) {
+		check_afd_rules(x, e);
+		return;
+	}
 	if (pk == PROV_AZURE_CHINA)
 		check_cn_semantics(x, e);
 	if (pk != PROV_AZURE) {
@@ -797,6 +866,85 @@ static void check_endpoints(struct check_ctx *x)
 	}
 }
 
+/* SPEC §3 "Retired services". */
+static void check_retired(struct check_ctx *x)
+{
+	struct check_qbuf b;
+	for (size_t i = 0; i < x->c->naccounts; i++) {
+		const struct account *a = &x->c->accounts[i];
+		if (a->provider == PROV_AZURE_CHINA)
+			WARN(
+			    x, &a->pos, "CF220",
+			    "account '%s': Azure CDN in China (21Vianet) was retired on %s; move "
+			    "to azure-frontdoor with cloud: china (cacheform migrate --to ACCOUNT)",
+			    check_quote(&b, a->name.s ? a->name.s : "?"), AFD_AZURE_CHINA_RETIRED);
+		else if (a->provider == PROV_AZURE)
+			NOTE(
+			    x, &a->pos, "CF221",
+			    "account '%s': Azure CDN Standard from Microsoft (classic) retires on "
+			    "%s; its successor is azure-frontdoor (cacheform migrate --to ACCOUNT)",
+			    check_quote(&b, a->name.s ? a->name.s : "?"), AFD_AZURE_RETIRES);
+	}
+}
+
+/* A managed Front Door endpoint's rule set, keyed by the profile it lives in. */
+struct afd_set_key {
+	const char *acct, *rg, *profile, *set, *ep;
+};
+
+static int cmp_profile(const struct afd_set_key *a, const struct afd_set_key *b)
+{
+	int d = strcmp(a->acct, b->acct);
+	if (d == 0)
+		d = strcasecmp(a->rg, b->rg);
+	return d ? d : strcasecmp(a->profile, b->profile);
+}
+
+static int cmp_set_key(const void *pa, const void *pb)
+{
+	const struct afd_set_key *a = pa, *b = pb;
+	int d = cmp_profile(a, b);
+	return d ? d : strcasecmp(a->set, b->set);
+}
+
+/* Rule sets per profile (D-LIM: 100 Standard, 200 Premium; the SKU is not known offline, so
+ * the Premium bound is an error and the Standard one a warning). */
+static void check_afd_rule_sets(struct check_ctx *x)
+{
+	const struct config *c = x->c;
+	struct afd_set_key *k = xcalloc(c->nendpoints + 1, sizeof(*k));
+	size_t n = 0;
+	struct check_qbuf b;
+	for (size_t i = 0; i < c->nendpoints; i++) {
+		const struct endpoint *e = &c->endpoints[i];
+		const struct remote *r = &e->remote;
+		if (e->account && e->account->provider == PROV_AZURE_FRONTDOOR &&
+		    e->mode == MODE_MANAGE && r->resource_group.s && r->profile.s && r->rule_set.s)
+			k[n++] = (struct afd_set_key){e->account->name.s, r->resource_group.s,
+						      r->profile.s, r->rule_set.s, e->name.s};
+	}
+	qsort(k, n, sizeof(*k), cmp_set_key);
+	for (size_t i = 0, distinct = 0; i < n; i++) {
+		bool same = i > 0 && cmp_profile(&k[i], &k[i - 1]) == 0;
+		bool dup = same && strcasecmp(k[i].set, k[i - 1].set) == 0;
+		distinct = same ? distinct + !dup : 1;
+		if (dup)
+			ERR(x, NULL, "CF511",
+			    "endpoints '%s' and '%s' both own rule set '%s' of Front Door profile "
+			    "'%s'",
+			    k[i - 1].ep, k[i].ep, k[i].set, k[i].profile);
+		if (distinct == AFD_RULE_SETS_STANDARD + 1)
+			WARN(x, NULL, "CF510",
+			     "Front Door profile '%s' gets more than %d cacheform rule sets (the "
+			     "Standard tier's limit)",
+			     check_quote(&b, k[i].profile), AFD_RULE_SETS_STANDARD);
+		if (distinct == AFD_RULE_SETS_PREMIUM + 1)
+			ERR(x, NULL, "CF510", "Front Door profile '%s' gets more than %d rule sets",
+			    check_quote(&b, k[i].profile), AFD_RULE_SETS_PREMIUM);
+	}
+	free(k);
+}
+
 int check_config(struct config *c, const struct check_opts *o, struct diag_list *d)
 {
 	struct check_ctx x = {.c = c, .d = d};
@@ -807,11 +955,14 @@ int check_config(struct config *c, const struct check_opts *o, struct diag_list 
 		    "version %lld is not supported (use 1)", (long long)c->version);
 	check_accounts(&x);
 	check_endpoints(&x);
+	check_afd_rule_sets(&x);
 	check_purges(&x);
 	check_nidx_release(&x.accounts);
 	check_nidx_release(&x.endpoints);
 	free(x.cov);
 	if (o && o->strict)
 		diag_promote_warnings(d);
+	if (o && o->retired)
+		check_retired(&x); /* after --strict: a retirement is news, not an error */
 	return d->nerrors ? CF_EINVAL : CF_OK;
 }

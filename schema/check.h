@@ -89,7 +89,8 @@
 #define CHECK_TIMEOUT_MAX_S    3600
 
 struct check_opts {
-	bool strict; /* turn warnings into errors (all of d's warnings, the loader's too) */
+	bool strict;  /* turn warnings into errors (all of d's warnings, the loader's too) */
+	bool retired; /* say which accounts use retired or retiring services (validate) */
 };
 
 /*

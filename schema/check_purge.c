@@ -19,6 +19,7 @@ struct purge_ctx {
 	/* Over the resolved endpoints; unknown ones are reported on their own. */
 	bool any_azure, any_other, any_other_than_cdnpro;
 	const struct endpoint *staging; /* a cdnpro endpoint with target: staging */
+	const char *no_preload; /* provider name of an endpoint that has no preload, or NULL */
 };
 
 #define HEADER_NAME_MAX	 256 /* fileHeaders name: no documented limit; a sane one */
@@ -112,37 +113,6 @@ static void check_url_entry(struct check_ctx *x, const struct purge_ctx *pc, con
 		check_expanded_len(x, pc, v);
 }
 
-static void check_azure_preload(struct check_ctx *x, const struct purge_ctx *pc,
-				const struct sval *v)
-{
-	struct url_parts u;
-	size_t off = 0;
-	enum url_problem up;
-	const char *path = v->s;
-	if (url_split(v->s, &u) == 0 && u.scheme_len) {
-		if (!url_scheme_is(&u, "http") && !url_scheme_is(&u, "https")) {
-			url_err(x, v, "preload", URL_ESCHEME, 0, NULL);
-			return;
-		}
-		if (!url_host_valid(u.host, u.host_len) || u.port) {
-			url_err(x, v, "preload", URL_EHOST, (size_t)(u.host - v->s), NULL);
-			return;
-		}
-		/* An absolute URL is sent as its path; its host must still be the endpoint's. */
-		check_host(x, pc, v, u.host, u.host_len);
-		path = u.path;
-	}
-	up = url_check_azure_load(path, &off);
-	if (up == URL_ETOOLONG)
-		url_err(x, v, "preload", up, off, "CF421");
-	else if (up == URL_ESTAR)
-		url_err(x, v, "preload", up, off, "CF420");
-	else if (up == URL_EFORM)
-		url_err(x, v, "preload", URL_ELOADCHARS, off, "CF422");
-	else if (up != URL_OK)
-		url_err(x, v, "preload", up, (size_t)(path - v->s) + off, NULL);
-}
-
 static void check_regex_entry(struct check_ctx *x, const struct purge_ctx *pc, const struct sval *v)
 {
 	char msg[CF_ERR_MSG_MAX / 4];
@@ -210,14 +180,16 @@ static void check_purge_lists(struct check_ctx *x, const struct purge_ctx *pc)
 	for (size_t i = 0; i < p->dirs.n; i++)
 		check_url_entry(x, pc, &p->dirs.v[i], "dirs", URL_F_ALLOW_PATH);
 	check_cdnpro_lists(x, pc);
-	for (size_t i = 0; i < p->preload.n; i++) {
-		if (!p->preload.v[i].s)
-			continue;
-		if (pc->any_azure)
-			check_azure_preload(x, pc, &p->preload.v[i]);
-		if (pc->any_other || pc->n == 0)
+	/* Azure's load existed on Verizon/Edgio profiles only (retired 2025-01-15); Front
+	 * Door has none (SPEC §2.3). */
+	if (p->preload.n && pc->no_preload)
+		ERR(x, list_pos(&p->preload, p), "CF425",
+		    "preload is not offered by %s (Azure's load was Verizon/Edgio-only, retired "
+		    "2025-01-15; Front Door has none)",
+		    pc->no_preload);
+	for (size_t i = 0; i < p->preload.n && !pc->no_preload; i++)
+		if (p->preload.v[i].s)
 			check_url_entry(x, pc, &p->preload.v[i], "preload", URL_F_ALLOW_PATH);
-	}
 	for (size_t i = 0; i < CF_ARRAY_LEN(lists); i++)
 		check_find_dups(x, lists[i], report_dup_entry, NULL);
 }
@@ -331,6 +303,9 @@ static void resolve_refs(struct check_ctx *x, const struct purge *p, struct purg
 		if (e->account->provider == PROV_CDNPRO && e->remote.target.s &&
 		    strcmp(e->remote.target.s, "staging") == 0 && !pc->staging)
 			pc->staging = e;
+		if (e->account->provider == PROV_AZURE ||
+		    e->account->provider == PROV_AZURE_FRONTDOOR)
+			pc->no_preload = provider_name(e->account->provider);
 	}
 }
 

@@ -31,7 +31,7 @@
 static void load_provider(struct yread *x, const struct ynode *v, const struct yread_field *f,
 			  void *obj)
 {
-	static const char *const names[] = {"azure-china", "azure", "cdnpro"};
+	static const char *const names[] = {"azure-china", "azure", "cdnpro", "azure-frontdoor"};
 	int i = yread_word(x, v, f->key, names, CF_ARRAY_LEN(names));
 	if (i >= 0)
 		(void)provider_parse(names[i], &((struct account *)obj)->provider);
@@ -81,6 +81,7 @@ static const struct yread_field account_fields[] = {
     FMV(struct account, login_url),
     FMV(struct account, api_version),
     FMV(struct account, ca_file),
+    FMV(struct account, cloud),
     FFN("rate_limit", load_rate_limit),
     FFN("timeout", load_timeout),
     FFN("edge", load_account_edge),
@@ -286,6 +287,8 @@ static const struct yread_field remote_fields[] = {
     FSV(struct remote, endpoint, endpoint),
     FSV(struct remote, target, target),
     FSV(struct remote, property_id, property_id),
+    FSV(struct remote, route, route),
+    FSV(struct remote, rule_set, rule_set),
 };
 
 static void load_remote(struct yread *x, const struct ynode *v, const struct yread_field *f,

@@ -46,6 +46,7 @@ int cmd_validate(int argc, char **argv)
 	}
 	ro.path_prefix = opt_repo;
 	co.strict = opt_strict;
+	co.retired = true;
 	(void)cmd_load(opt_repo, opt_ref, &co, &r);
 	ret = r.diags.nerrors ? EXIT_ERROR : EXIT_OK;
 	if (report_write(stdout, &r.diags, &ro) < 0)

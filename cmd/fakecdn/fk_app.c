@@ -1,6 +1,7 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_app.h"
 #include "cmd/fakecdn/fk_admin.h"
+#include "cmd/fakecdn/fk_afd.h"
 #include "cmd/fakecdn/fk_arm.h"
 #include "cmd/fakecdn/fk_china.h"
 #include "cmd/fakecdn/fk_edge.h"
@@ -25,9 +26,12 @@ struct provider {
 
 /* Order matters only where patterns overlap: none do across providers. */
 static const struct provider provider_table[] = {
-    {"admin", fk_admin_routes, &fk_admin_nroutes},	 {"cdnpro", fk_pro_routes, &fk_pro_nroutes},
-    {"azure-china", fk_china_routes, &fk_china_nroutes}, {"azure", fk_arm_routes, &fk_arm_nroutes},
+    {"admin", fk_admin_routes, &fk_admin_nroutes},
+    {"cdnpro", fk_pro_routes, &fk_pro_nroutes},
+    {"azure-china", fk_china_routes, &fk_china_nroutes},
+    {"azure", fk_arm_routes, &fk_arm_nroutes},
     {"token", fk_token_routes, &fk_token_nroutes},
+    {"azure-frontdoor", fk_afd_routes, &fk_afd_nroutes},
 };
 
 /* Requests for an endpoint's host name (fk_edge.h), whatever their path. */
@@ -94,7 +98,7 @@ static void provider_error(struct fk_resp *resp, const struct fk_req *req, int s
 
 	if (strcmp(p, "azure-china") == 0)
 		fk_error_china(resp, status, code, msg);
-	else if (strcmp(p, "azure") == 0)
+	else if (strcmp(p, "azure") == 0 || strcmp(p, "azure-frontdoor") == 0)
 		fk_error_arm(resp, req, status, code, msg);
 	else if (strcmp(p, "cdnpro") == 0)
 		fk_error_pro(resp, status, code, msg);
@@ -170,7 +174,8 @@ static void inject_throttle(struct fk_resp *resp, const struct fk_req *req, int6
 	snprintf(num, sizeof(num), "%lld", (long long)retry_s);
 	if (strcmp(resp->provider, "azure-china") == 0)
 		fk_error_china(resp, 429, "RequestThrottled", "The request is throttled.");
-	else if (strcmp(resp->provider, "azure") == 0)
+	else if (strcmp(resp->provider, "azure") == 0 ||
+		 strcmp(resp->provider, "azure-frontdoor") == 0)
 		fk_error_arm(resp, req, 429, "TooManyRequests", "Rate limit is exceeded.");
 	else
 		provider_error(resp, req, 429, "TooManyRequests", "Too many requests.");

@@ -820,6 +820,8 @@ static struct json_object *find_op(struct fk_app *app, const char *sub, const ch
 
 	if (!t)
 		t = fk_task_find(app, "arm_load", id);
+	if (!t)
+		t = fk_task_find(app, "afd_op", id); /* Front Door operations (fk_afd.c) */
 	ts = fk_jstr(t, "subscription");
 	return t && ts && strcasecmp(ts, sub) == 0 ? t : NULL;
 }
@@ -863,6 +865,29 @@ static void h_op(struct fk_app *app, const struct fk_req *req, const char **seg,
 	json_object_object_add(o, "error", err);
 	fk_resp_json(resp, 200, o);
 	json_object_put(o);
+}
+
+struct json_object *fk_arm_begin(struct fk_app *app, const struct fk_req *req, const char *sub_id,
+				 struct fk_resp *resp)
+{
+	return begin(app, req, sub_id, resp);
+}
+
+struct json_object *fk_arm_find_profile(struct fk_app *app, const char *sub_id, const char *rg,
+					const char *profile)
+{
+	struct json_object *sub = fk_jfind(arm_subs(app), "id", sub_id);
+	struct json_object *eps = fk_jarr(sub, "endpoints");
+	size_t n = eps ? json_object_array_length(eps) : 0;
+
+	for (size_t j = 0; j < n; j++) {
+		struct json_object *ep = json_object_array_get_idx(eps, j);
+		const char *r = fk_jstr(ep, "resource_group"), *p = fk_jstr(ep, "profile");
+
+		if (r && p && !strcasecmp(r, rg) && !strcasecmp(p, profile))
+			return ep;
+	}
+	return NULL;
 }
 
 #define ARM_EP "subscriptions/*/resourceGroups/*/providers/Microsoft.Cdn/profiles/*/endpoints/*"

@@ -21,4 +21,13 @@ struct json_object *fk_arm_find_endpoint(struct fk_app *app, const char *sub_id,
  * Returns 0, or -1 with a message. Shared with the admin surface. */
 int fk_arm_patch(struct json_object *ep, struct json_object *body, char *msg, size_t msgsz);
 
+/* Bearer token, api-version and subscription checks of every ARM request (fk_afd.c shares
+ * them). Returns the subscription, or NULL with resp filled. */
+struct json_object *fk_arm_begin(struct fk_app *app, const struct fk_req *req, const char *sub_id,
+				 struct fk_resp *resp);
+/* The first classic endpoint of a profile (its can_migrate member answers
+ * cdnCanMigrateToAfd), or NULL. */
+struct json_object *fk_arm_find_profile(struct fk_app *app, const char *sub_id, const char *rg,
+					const char *profile);
+
 #endif

@@ -46,6 +46,7 @@ static const struct knob_def knob_defs[] = {
     KNOB("echo_secrets", KNOB_BOOL, echo_secrets),
     KNOB("task_delay_ms", KNOB_INT, task_delay_ms),
     KNOB("task_fail", KNOB_BOOL, task_fail),
+    KNOB("afd_op_ms", KNOB_INT, afd_op_ms),
     KNOB("token_expiry_s", KNOB_INT, token_expiry_s),
     KNOB("china_date_window_s", KNOB_INT, china_date_window_s),
     KNOB("cdnpro_date_window_s", KNOB_INT, cdnpro_date_window_s),
@@ -58,6 +59,7 @@ static void knobs_default(struct fk_knobs *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->task_delay_ms = DEFAULT_TASK_DELAY_MS;
+	k->afd_op_ms = DEFAULT_TASK_DELAY_MS;
 	k->retry_after_s = DEFAULT_RETRY_AFTER_S;
 	k->token_expiry_s = DEFAULT_TOKEN_EXPIRY_S;
 	k->china_date_window_s = DEFAULT_CHINA_WINDOW_S;
@@ -66,7 +68,8 @@ static void knobs_default(struct fk_knobs *k)
 	k->cdnpro_burst = DEFAULT_CDNPRO_BURST;
 }
 
-static const char *const providers[] = {"", "azure-china", "azure", "cdnpro", "token"};
+static const char *const providers[] = {"",	  "azure-china", "azure",
+					"cdnpro", "token",	 "azure-frontdoor"};
 
 static int apply_one(struct fk_knobs *k, const struct knob_def *d, struct json_object *v,
 		     int64_t now_ms, char *msg, size_t msgsz)

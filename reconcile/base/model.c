@@ -13,6 +13,7 @@ static const char *const provider_names[PROV__COUNT] = {
     [PROV_AZURE_CHINA] = "azure-china",
     [PROV_AZURE] = "azure",
     [PROV_CDNPRO] = "cdnpro",
+    [PROV_AZURE_FRONTDOOR] = "azure-frontdoor",
 };
 
 const char *provider_name(enum provider_kind p)
@@ -286,7 +287,8 @@ static void account_release(struct account *a)
 	free(a->name.s);
 	struct mval *m[] = {&a->subscription, &a->key_id,	 &a->key_value,	  &a->tenant,
 			    &a->client_id,    &a->client_secret, &a->user,	  &a->api_key,
-			    &a->base_url,     &a->login_url,	 &a->api_version, &a->ca_file};
+			    &a->base_url,     &a->login_url,	 &a->api_version, &a->ca_file,
+			    &a->cloud};
 	for (size_t i = 0; i < CF_ARRAY_LEN(m); i++)
 		mval_release(m[i]);
 	free(a->edge.connect_to.s);
@@ -303,6 +305,8 @@ static void endpoint_release(struct endpoint *e)
 	free(e->remote.endpoint.s);
 	free(e->remote.target.s);
 	free(e->remote.property_id.s);
+	free(e->remote.route.s);
+	free(e->remote.rule_set.s);
 	svec_release(&e->hosts);
 	free(e->scheme.s);
 	free(e->edge.connect_to.s);

@@ -21,9 +21,9 @@
 
 #define MODEL_TTL_MAX INT64_C(3153600000) /* 100 years in seconds */
 
-enum provider_kind { PROV_AZURE_CHINA, PROV_AZURE, PROV_CDNPRO, PROV__COUNT };
+enum provider_kind { PROV_AZURE_CHINA, PROV_AZURE, PROV_CDNPRO, PROV_AZURE_FRONTDOOR, PROV__COUNT };
 
-/* Returns "azure-china", "azure" or "cdnpro". */
+/* Returns "azure-china", "azure", "cdnpro" or "azure-frontdoor". */
 const char *provider_name(enum provider_kind p);
 /* Returns 0 and sets *out, or -1 for an unknown name. */
 int provider_parse(const char *name, enum provider_kind *out);
@@ -82,6 +82,7 @@ struct account {
 	struct mval tenant, client_id, client_secret;
 	struct mval user, api_key;
 	struct mval base_url, login_url, api_version, ca_file;
+	struct mval cloud; /* azure-frontdoor: global (default) | china */
 	struct rate_limit rate_limit;
 	int64_t timeout_s;	/* 0 = module default */
 	struct pos timeout_pos; /* file NULL = use the account's */
@@ -121,6 +122,7 @@ struct remote {
 	struct sval resource_group, profile, endpoint; /* azure */
 	struct sval target;			       /* cdnpro: staging | production */
 	struct sval property_id; /* cdnpro mode manage: the property whose Edge Logic we own */
+	struct sval route, rule_set; /* azure-frontdoor (with resource_group, profile, endpoint) */
 };
 
 struct endpoint {

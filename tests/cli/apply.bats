@@ -89,7 +89,7 @@ state_tasks_with() {
 	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops purge)" -eq "$first" ]
-	[ "$(journal_ops preload)" -eq 2 ]
+	[ "$(journal_ops preload)" -eq 1 ]
 	run cf ledger list
 	[ "$(grep -c ' succeeded ' <<<"$output")" -eq 5 ]
 }
@@ -209,7 +209,7 @@ state_tasks_with() {
 	[[ "$output" != *"cache rules: endpoint 'www'"* ]]
 	[[ "$output" == *"not attempted purge '2026-11-24-cn-pics' on 'www'"* ]]
 	# nothing starts after the failure: shop's purge waited for shop's write to be confirmed
-	[[ "$output" == *"not attempted purge '2026-11-21-logo' on 'shop'"* ]]
+	[[ "$output" == *"not attempted purge 'shop-logo-2026-11-21' on 'shop'"* ]]
 	# docs has no rule write, so its purge went in the first round, alongside www's failing
 	# write; it finishes and is recorded, and is not sent again
 	[[ "$output" == *"done          purge '2026-11-22-docs-release' on 'docs'"* ]]
@@ -218,7 +218,7 @@ state_tasks_with() {
 	grep -Eq "^2026-11-22-docs-release +docs +succeeded " <<<"$output"
 	run cf apply --first-run --yes --keep-going
 	[ "$status" -eq 5 ]
-	[[ "$output" == *"done          purge '2026-11-21-logo' on 'shop'"* ]]
+	[[ "$output" == *"done          purge 'shop-logo-2026-11-21' on 'shop'"* ]]
 	[[ "$output" != *"2026-11-22-docs-release"* ]]
 	[ "$(journal_ops purge)" -eq 2 ]
 	[[ "$output" == *"not attempted purge '2026-11-24-cn-pics' on 'www': the endpoint's rule write failed"* ]]

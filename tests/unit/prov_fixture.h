@@ -30,7 +30,8 @@ static inline void fx_account_release(struct account *a)
 	free(a->name.s);
 	struct mval *m[] = {&a->subscription, &a->key_id,	 &a->key_value,	  &a->tenant,
 			    &a->client_id,    &a->client_secret, &a->user,	  &a->api_key,
-			    &a->base_url,     &a->login_url,	 &a->api_version, &a->ca_file};
+			    &a->base_url,     &a->login_url,	 &a->api_version, &a->ca_file,
+			    &a->cloud};
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		mval_release(m[i]);
 	memset(a, 0, sizeof(*a));
@@ -45,6 +46,8 @@ static inline void fx_endpoint_release(struct endpoint *ep)
 	free(ep->remote.endpoint.s);
 	free(ep->remote.target.s);
 	free(ep->remote.property_id.s);
+	free(ep->remote.route.s);
+	free(ep->remote.rule_set.s);
 	svec_release(&ep->hosts);
 	free(ep->scheme.s);
 	cache_release(&ep->cache);
