@@ -47,8 +47,8 @@ void cmd_repo_take(struct cmd_repo *r, struct repo_src **src, struct config **cf
  * errors are printed on stderr and e says how many. Returns 0 or a negative code with e
  * filled; engine_close(en) is always safe afterwards.
  */
-int cmd_engine_open(struct engine *en, const char *dir, const char *ref,
-		    struct engine_opts *o, struct cf_err *e);
+int cmd_engine_open(struct engine *en, const char *dir, const char *ref, struct engine_opts *o,
+		    struct cf_err *e);
 
 /* Frees what r still owns. NULL-safe. */
 void cmd_repo_release(struct cmd_repo *r);
