@@ -32,6 +32,7 @@ static void plan_endpoint_release(struct plan_endpoint *pe)
 	free(pe->account);
 	free(pe->error);
 	free(pe->inexact);
+	free(pe->behaviour_path);
 	cache_release(&pe->desired);
 	cache_release(&pe->live);
 	cache_diff_release(&pe->diff);
@@ -102,6 +103,19 @@ static void plan_copy_foreign(struct plan_endpoint *pe, const struct live_state 
 	pe->nforeign = live->nforeign;
 }
 
+/* Keeps the example path of a behaviour change for the renderers (takes b->path). */
+static void plan_behaviour(struct plan_endpoint *pe, struct prov_behaviour *b)
+{
+	if (!b->path)
+		return;
+	pe->behaviour_path = b->path;
+	b->path = NULL;
+	pe->behaviour_before_mode = b->before.mode;
+	pe->behaviour_before_ttl = b->before.ttl;
+	pe->behaviour_after_mode = b->after.mode;
+	pe->behaviour_after_ttl = b->after.ttl;
+}
+
 struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *ep,
 					const struct live_state *live, const char *read_error,
 					const struct safety *s, struct cf_err *e)
@@ -135,9 +149,12 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 			plan_endpoint_release(pe);
 			return NULL;
 		}
+		struct prov_behaviour b = {.same = -1};
+		if (!cache_diff_empty(&pe->diff) || pe->inexact)
+			prov_behaviour_compare(ep, live, &b);
 		if (cache_diff_empty(&pe->diff) && !pe->inexact) {
 			pe->action = PLAN_EP_NONE;
-		} else if (prov_behaves_as(ep, live)) {
+		} else if (b.same == 1) {
 			/* spelled or ordered differently, same caching for every path: no write */
 			pe->action = PLAN_EP_NONE;
 			pe->equivalent = true;
@@ -147,7 +164,9 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 			pe->inexact = NULL;
 		} else {
 			pe->action = ep->mode == MODE_OBSERVE ? PLAN_EP_DRIFT : PLAN_EP_UPDATE;
+			plan_behaviour(pe, &b);
 		}
+		prov_behaviour_release(&b);
 	}
 	p->neps++;
 	plan_safety(pe, s);

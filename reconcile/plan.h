@@ -48,7 +48,12 @@ struct plan_endpoint {
 	char *inexact;	 /* owned; live settings with no exact model form (forces an update) */
 	bool read;	 /* live state was read */
 	bool equivalent; /* live differs in spelling or order only: behaves as desired (no write) */
-	char digest[65]; /* live digest as read; "" when not read */
+	/* for an update or drift: a path whose caching changes, live -> desired (NULL if none
+	 * found, e.g. only a flag changes) */
+	char *behaviour_path;
+	enum sem_mode behaviour_before_mode, behaviour_after_mode;
+	int64_t behaviour_before_ttl, behaviour_after_ttl;
+	char digest[65];      /* live digest as read; "" when not read */
 	struct cache desired; /* owned copy */
 	struct cache live;    /* owned copy; empty when not read */
 	struct cache_diff diff;

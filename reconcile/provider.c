@@ -144,27 +144,58 @@ static bool flags_agree(const struct endpoint *ep, const struct live_state *live
 	       d->ignore_cache_control == l->ignore_cache_control;
 }
 
-bool prov_behaves_as(const struct endpoint *ep, const struct live_state *live)
+void prov_behaviour_compare(const struct endpoint *ep, const struct live_state *live,
+			    struct prov_behaviour *out)
 {
 	struct sem_cfg after;
 	struct sem_probe pr;
 	struct svec paths = {0};
 	struct cf_err e;
-	if (!live->exists || !ep->account || !flags_agree(ep, live))
-		return false;
+	memset(out, 0, sizeof(*out));
+	out->same = -1;
+	if (!live->exists || !ep->account)
+		return;
+	out->flags_differ = !flags_agree(ep, live);
+	if (out->flags_differ) { /* a change whatever the rules do: spare the probing */
+		out->same = 0;
+		return;
+	}
 	err_clear(&e);
 	if (prov_sem_write(ep, live, &after, &e) != 0)
-		return false;
+		return;
 	memset(&pr, 0, sizeof(pr));
 	sem_probe_add_cache(&pr, &ep->cache);
 	sem_probe_add_cache(&pr, &live->cache);
 	sem_probe_add_cfg(&pr, &live->sem);
 	sem_probe_add_cfg(&pr, &after);
 	sem_probe_paths(&pr, &paths);
-	bool same = sem_first_difference(&live->sem, &after, &paths) < 0;
+	long at = sem_first_difference(&live->sem, &after, &paths);
+	if (at >= 0) {
+		out->path = xstrdup(paths.v[at].s);
+		sem_eval(&live->sem, out->path, &out->before);
+		sem_eval(&after, out->path, &out->after);
+		out->before.rule_id = out->after.rule_id = NULL;
+	}
+	out->same = at < 0 && !out->flags_differ;
 	svec_release(&paths);
 	sem_probe_release(&pr);
 	sem_cfg_release(&after);
+}
+
+void prov_behaviour_release(struct prov_behaviour *b)
+{
+	free(b->path);
+	memset(b, 0, sizeof(*b));
+}
+
+bool prov_behaves_as(const struct endpoint *ep, const struct live_state *live)
+{
+	struct prov_behaviour b;
+	if (!live->exists || !ep->account || !flags_agree(ep, live))
+		return false; /* cheap answer first: no probing needed */
+	prov_behaviour_compare(ep, live, &b);
+	bool same = b.same == 1;
+	prov_behaviour_release(&b);
 	return same;
 }
 

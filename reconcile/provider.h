@@ -74,6 +74,20 @@ bool prov_cache_matches(const struct live_state *live, const struct cache *desir
  */
 bool prov_behaves_as(const struct endpoint *ep, const struct live_state *live);
 
+/* What prov_behaves_as found: where the write would change caching. */
+struct prov_behaviour {
+	int same;	   /* 1 alike, 0 different, -1 cannot tell (no evaluator, no write) */
+	bool flags_differ; /* ignore_query_string / ignore_cookie / azure-china icc differ */
+	char *path;	   /* owned; first probe path that caches differently, or NULL */
+	struct sem_result before; /* live, at path (rule_id cleared: it would dangle) */
+	struct sem_result after;  /* what the write would store, at path */
+};
+
+/* Fills out (release with prov_behaviour_release) the way prov_behaves_as decides. */
+void prov_behaviour_compare(const struct endpoint *ep, const struct live_state *live,
+			    struct prov_behaviour *out);
+void prov_behaviour_release(struct prov_behaviour *b);
+
 /*
  * The provider-level meaning of what ep's driver would write over live (foreign rules kept):
  * the body write_req sends, decoded as read_parse decodes a stored configuration. Returns 0

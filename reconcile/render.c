@@ -167,6 +167,8 @@ static const char *sign_color(char sign)
 	return sign == '+' ? C_ADD : sign == '-' ? C_DEL : C_CHG;
 }
 
+static void behaviour_text(enum sem_mode m, int64_t ttl, struct sb *out);
+
 static void ep_changes(const struct plan_endpoint *pe, const char *indent, bool color,
 		       struct sb *out)
 {
@@ -189,6 +191,13 @@ static void ep_changes(const struct plan_endpoint *pe, const char *indent, bool 
 		sb_addf(out,
 			"%s= delivery rule '%s' (order %d) not managed by cacheform; preserved\n",
 			indent, pe->foreign[i].name, pe->foreign[i].order);
+	if (pe->behaviour_path) { /* what a request would see change */
+		sb_addf(out, "%sbehaviour: e.g. %s: ", indent, pe->behaviour_path);
+		behaviour_text(pe->behaviour_before_mode, pe->behaviour_before_ttl, out);
+		sb_adds(out, " -> ");
+		behaviour_text(pe->behaviour_after_mode, pe->behaviour_after_ttl, out);
+		sb_addc(out, '\n');
+	}
 }
 
 static void ep_summary(const struct plan_endpoint *pe, struct sb *out)

@@ -6,6 +6,7 @@
 
 #include "reconcile/base/xmem.h"
 #include "schema/check_int.h"
+#include "reconcile/base/pathmatch.h"
 #include "schema/urlcheck.h"
 #include "reconcile/base/afd_limits.h"
 
@@ -606,21 +607,17 @@ static void check_rule(struct check_ctx *x, struct rule *r)
 
 /* ---- never-matches lints (see the semantics in check.h) ---- */
 
-static bool path_has_ext(const char *path, const char *ext)
+/* Directory e (taken with a trailing '/') holds directory l (also taken with one). */
+static bool dir_holds_dir(const char *e, const char *l)
 {
-	const char *seg = strrchr(path, '/');
-	const char *dot = strrchr(seg ? seg : path, '.');
-	return dot && strcmp(dot + 1, ext) == 0;
+	size_t en = strlen(e), ln = strlen(l);
+	en -= en > 0 && e[en - 1] == '/';
+	ln -= ln > 0 && l[ln - 1] == '/';
+	return en <= ln && strncmp(e, l, en) == 0 && (ln == en || l[en] == '/');
 }
 
-static bool is_prefix(const char *p, const char *s)
-{
-	while (*p && *p == *s)
-		p++, s++;
-	return *p == '\0';
-}
-
-/* True when every request the later item l matches is matched by the earlier item e. */
+/* True when every request the later item l matches is matched by the earlier item e
+ * (SPEC §2.2: a dir item is a directory, suffixes compare case-insensitively). */
 static bool covers(enum rule_kind ek, const char *e, enum rule_kind lk, const char *l)
 {
 	if (!e[0] || !l[0])
@@ -629,11 +626,13 @@ static bool covers(enum rule_kind ek, const char *e, enum rule_kind lk, const ch
 	case RULE_DIR:
 		if (strcmp(e, "/") == 0)
 			return true;
-		return lk != RULE_SUFFIX && is_prefix(e, l);
+		if (lk == RULE_DIR)
+			return dir_holds_dir(e, l);
+		return lk == RULE_PATH && pathmatch_item(RULE_DIR, e, l);
 	case RULE_SUFFIX:
 		if (lk == RULE_SUFFIX)
-			return strcmp(e, l) == 0;
-		return lk == RULE_PATH && path_has_ext(l, e);
+			return strcasecmp(e, l) == 0;
+		return lk == RULE_PATH && pathmatch_item(RULE_SUFFIX, e, l);
 	case RULE_PATH:
 		return lk == RULE_PATH && strcmp(e, l) == 0;
 	}

@@ -16,6 +16,8 @@
 #             floor (minimum requests x latency / parallelism + two task waits)
 #   cdnpro    purge manifests on cdnpro at its default 30/min bucket with burst 60: zero 429
 #             answers and wall time within 10% of the bucket's own floor
+#   sem       tests/bench/sem.sh: explain evaluations/s on a 25-rule endpoint per provider
+#             (target >= 1,000,000/s) and plan's per-endpoint cost of the behaviour comparison
 #   baseline  tests/bench/baseline.sh (curl + openssl + jq, one request per URL, one after
 #             another) doing the apply benchmark's rule and purge job: speed-up and request ratio
 #
@@ -54,7 +56,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(validate plan apply cdnpro baseline)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(validate plan apply cdnpro baseline sem)
 want() {
 	local s
 	for s in "${SECTIONS[@]}"; do [ "$s" = "$1" ] && return 0; done
@@ -368,6 +370,15 @@ if want baseline; then
 		  note: "serial, one request per URL; does not read endpoints, wait for tasks or confirm"}' >"$RES/baseline.json"
 	row "baseline (curl, serial)" "$req" - "$wall" - "-" "$result"
 	echo "   $req requests in ${wall}s: cacheform apply is ${speedup}x faster; baseline sends ${rwrites}x the write requests" >&2
+fi
+
+# ---- sem: explain evaluations/s on a 25-rule endpoint, plan's behaviour comparison ----
+if want sem; then
+	echo "== sem (tests/bench/sem.sh)" >&2
+	sem_result=ok
+	bash tests/bench/sem.sh 1 >"$WORK/sem.out" 2>&1 || sem_result=FAILED
+	sed 's/^/   /' "$WORK/sem.out" >&2
+	row "sem: explain evaluations/s" "-" - "-" - ">= 1000000/s" "$sem_result"
 fi
 
 # ---- results ----

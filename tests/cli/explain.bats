@@ -96,6 +96,8 @@ Y
 	[[ "$output" == *"live: delivery rule 'cacheform2' (order 2), cached 10m"*"DIFFERS from the desired rules"* ]]
 	run cf plan -e docs --detailed-exitcode --no-purges
 	[ "$status" -eq 2 ]
+	# the plan says what a request would see change, not only which rules move
+	[[ "$output" == *"behaviour: e.g. /index.html: cached 10m if origin sends none -> not cached"* ]]
 	run cf apply --yes -e docs
 	[ "$status" -eq 0 ]
 	run cf explain --live --format json -e docs /index.html /x

@@ -307,7 +307,16 @@ static const struct rule_case rule_cases[] = {
 
     {"after dir root", AC, {"dir|/", "dir|/a/"}, "CF310", W, 1, -1},
     {"after shorter dir", AC, {"dir|/a", "dir|/a/"}, "CF310", W, 1, -1},
-    {"prefix semantics", AC, {"dir|/pic", "path|/picture.png"}, "CF310", W, 1, -1},
+    /* a dir item is a directory (SPEC §2.2): /pic does not take /picture.png */
+    /* azure-china applies TTL-0 rules first: one that takes paths an earlier rule decides */
+    {"cn ttl0 takeover", AC, {"dir@3600|/a/", "suffix@0|php"}, "CF316", E, 1, -1},
+    {"cn ttl0 takeover path", AC, {"suffix@60|css", "path@0|/x/y.CSS"}, "CF316", E, 1, -1},
+    {"cn ttl0 first is fine", AC, {"suffix@0|php", "dir@3600|/a/"}, NULL, E, 0, 0},
+    {"cn ttl0 disjoint", AC, {"dir@3600|/a/", "dir@0|/ab/"}, NULL, E, 0, 0},
+    {"azure takeover fine", AZ, {"dir@3600|/a/", "suffix@0|php"}, NULL, E, 0, 0},
+    {"directory semantics", AC, {"dir|/pic", "path|/picture.png"}, NULL, E, 0, 0},
+    {"directory covers its files", AC, {"dir|/pic", "path|/pic/a.png"}, "CF310", W, 1, -1},
+    {"suffix case-insensitive", AC, {"suffix|JPG", "path|/a.jpg"}, "CF310", W, 1, -1},
     {"path under dir", AC, {"dir|/a/", "path|/a/x.js"}, "CF310", W, 1, -1},
     {"path with suffix", AC, {"suffix|js", "path|/a/x.js"}, "CF310", W, 1, -1},
     {"same suffix rule", AC, {"suffix|js", "suffix|js"}, "CF310", W, 1, -1},
