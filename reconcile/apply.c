@@ -416,6 +416,8 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 	int rc = 0;
 	for (;;) {
 		int64_t now = apply_now_ms(), due;
+		if (apply_interrupted(c))
+			break;
 		apply_purge_advance(c);
 		collect_writes(c, &rd, now);
 		apply_purge_collect(c, &rd, now);
@@ -428,7 +430,7 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 			if (!left)
 				break;
 			waited = true;
-			if (!apply_wait_next(c, left, due, start))
+			if (!apply_wait_next(c, left, due, start) || apply_interrupted(c))
 				break;
 			continue;
 		}
@@ -454,11 +456,19 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 /* Outcomes of whatever the loop left behind (deadline passed, or stopped). */
 static void settle_left(struct ctx *c)
 {
-	for (size_t i = 0; i < c->nw; i++)
-		if (c->w[i].st == W_POLL) {
-			c->w[i].st = W_END;
-			apply_failed(c, c->w[i].item, "timed out waiting for the provider's task");
+	for (size_t i = 0; i < c->nw; i++) {
+		struct wjob *w = &c->w[i];
+		if (c->interrupted && (w->st == W_POLL || w->st == W_CONFIRM)) {
+			/* the provider took the write: it is not lost, only not confirmed */
+			w->st = W_END;
+			apply_item_set(c->r, w->item, APPLY_SUBMITTED,
+				       "interrupted before it was confirmed; the next plan shows "
+				       "what is live");
+		} else if (w->st == W_POLL) {
+			w->st = W_END;
+			apply_failed(c, w->item, "timed out waiting for the provider's task");
 		}
+	}
 	apply_purge_settle(c);
 }
 

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "reconcile/planfile_int.h"
+#include "reconcile/base/afile.h"
 #include "reconcile/base/xmem.h"
 
 /*
@@ -18,7 +19,7 @@
  * in planfile_decode.c.
  */
 
-#define PLANFILE_TMP_SUFFIX ".tmp"
+#define PLANFILE_MODE 0644
 
 #define J     planfile_json_new
 #define jadd  planfile_json_add
@@ -283,45 +284,13 @@ int planfile_encode(const struct plan *p, struct sb *out)
 
 int planfile_write(const struct plan *p, const char *path, struct cf_err *e)
 {
-	struct sb sb, tmp;
+	struct sb sb;
 	sb_init(&sb, PLANFILE_MAX_BYTES);
-	sb_init(&tmp, 0);
-	int rc = 0, fd = -1;
-	if (planfile_encode(p, &sb) < 0) {
+	int rc;
+	if (planfile_encode(p, &sb) < 0)
 		rc = err_set(e, CF_ELIMIT, "plan is larger than %zu bytes", PLANFILE_MAX_BYTES);
-		goto out;
-	}
-	sb_addf(&tmp, "%s%s", path, PLANFILE_TMP_SUFFIX);
-	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = err_set(e, CF_EIO, "cannot write plan '%s': %s", tmp.buf, strerror(errno));
-		goto out;
-	}
-	for (size_t off = 0; off < sb.len;) {
-		ssize_t w = write(fd, sb.buf + off, sb.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rc = err_set(e, CF_EIO, "cannot write plan '%s': %s", tmp.buf,
-				     strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		rc = err_set(e, CF_EIO, "cannot write plan '%s': %s", tmp.buf, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp.buf, path) < 0)
-		rc = err_set(e, CF_EIO, "cannot rename plan to '%s': %s", path, strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0 && tmp.len)
-		unlink(tmp.buf);
-	sb_release(&tmp);
+	else
+		rc = afile_write(path, sb.buf, sb.len, PLANFILE_MODE, AFILE_REPLACE, "plan", e);
 	sb_release(&sb);
 	return rc;
 }

@@ -33,6 +33,12 @@ void render_rule(const struct rule *r, struct sb *out);
  */
 void render_rule_json(const struct rule *r, struct sb *out);
 
+/*
+ * Appends one GitHub workflow command line "::LEVEL title=TITLE::MSG\n", MSG escaped (%, CR,
+ * LF) so it stays one command.
+ */
+void render_github_command(const char *level, const char *title, const char *msg, struct sb *out);
+
 /* True when colour is wanted on this stream: a terminal and NO_COLOR unset or empty. */
 bool render_want_color(int fd);
 

@@ -101,4 +101,10 @@ struct check_opts {
  */
 int check_config(struct config *c, const struct check_opts *o, struct diag_list *d);
 
+/*
+ * True when s is a valid account, endpoint or purge name: 1 to CHECK_NAME_MAX letters, digits,
+ * '.', '_' or '-', starting with a letter or digit (so never a path, never a hidden file).
+ */
+bool check_name_valid(const char *s);
+
 #endif

@@ -3,6 +3,7 @@
 #include "cmd/cacheform/cmd.h"
 #include "cmd/cacheform/cmd_load.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -18,6 +19,9 @@
 #define APPLY_NOTE_MAX_S 86400
 
 static const char *opt_repo, *opt_ref, *opt_timeout;
+static int64_t timeout_s; /* --timeout, checked before any endpoint is read */
+/* SIGINT or SIGTERM during the run: the loop stops starting work and the summary is printed */
+static volatile sig_atomic_t got_signal;
 static struct svec opt_only;
 static bool opt_yes, opt_force, opt_keep_going, opt_no_wait;
 static unsigned opt_parallelism;
@@ -58,7 +62,8 @@ static bool confirm(void)
 	return strcmp(answer, "yes\n") == 0 || strcmp(answer, "yes") == 0;
 }
 
-static void print_plan(const struct plan *p)
+/* Returns 0, or -1 when stdout failed: nothing is applied that nobody could see planned. */
+static int print_plan(const struct plan *p)
 {
 	struct render_opts ro = {RENDER_TEXT, render_want_color(STDOUT_FILENO)};
 	struct sb out;
@@ -66,6 +71,42 @@ static void print_plan(const struct plan *p)
 	render_plan(p, &ro, &out);
 	fwrite(out.buf, 1, out.len, stdout);
 	sb_release(&out);
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+}
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Without SA_RESTART, so a wait between polls ends at once; restored by signals_restore. */
+static void signals_catch(struct sigaction old[2])
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old[0]);
+	sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void signals_restore(const struct sigaction old[2])
+{
+	sigaction(SIGINT, &old[0], NULL);
+	sigaction(SIGTERM, &old[1], NULL);
+}
+
+static int parse_timeout(void)
+{
+	const char *why = NULL;
+	if (!opt_timeout)
+		return 0;
+	if (duration_parse(opt_timeout, &timeout_s, &why) < 0 || timeout_s <= 0) {
+		fprintf(stderr, "cacheform apply: --timeout '%s': %s\n", opt_timeout,
+			why ? why : "must be positive");
+		return -1;
+	}
+	return 0;
 }
 
 static int outcome_exit(int rc, const struct apply_result *r, size_t plan_errors)
@@ -91,20 +132,13 @@ static int64_t note_every(void)
 /* Everything from the plan to the exit code, once the engine is open and read. */
 static int apply_plan(struct engine *en, const struct planfile *pf, struct plan *p)
 {
-	struct apply_opts ao = {opt_force, opt_keep_going,	  opt_no_wait,
-				0,	   isatty(STDERR_FILENO), note_every()};
+	struct apply_opts ao = {opt_force,  opt_keep_going,	   opt_no_wait,
+				timeout_s,  isatty(STDERR_FILENO), note_every(),
+				&got_signal};
 	struct apply_result r = {0};
 	struct plan_counts c;
 	struct cf_err e;
 	err_clear(&e);
-	if (opt_timeout) {
-		const char *why;
-		if (duration_parse(opt_timeout, &ao.timeout_s, &why) < 0 || ao.timeout_s == 0) {
-			fprintf(stderr, "cacheform apply: --timeout '%s': %s\n", opt_timeout,
-				why ? why : "must be positive");
-			return EXIT_USAGE;
-		}
-	}
 	if (pf) {
 		int rc = apply_check_planfile(p, pf, &e);
 		if (rc == CF_ECONFLICT) {
@@ -118,7 +152,11 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 			return EXIT_ERROR;
 		}
 	}
-	print_plan(p);
+	cmd_plan_errors("apply", p);
+	if (print_plan(p) < 0) {
+		fprintf(stderr, "cacheform apply: cannot write the plan; nothing was applied\n");
+		return EXIT_ERROR;
+	}
 	plan_count(p, &c);
 	if (c.error && !opt_keep_going) {
 		fprintf(stderr,
@@ -149,11 +187,21 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 			return EXIT_ERROR;
 		}
 	}
+	struct sigaction old[2];
+	signals_catch(old);
 	int rc = apply_run(en, p, &ao, &r, &e);
+	signals_restore(old);
 	apply_report(&r, stdout);
 	if (rc < 0 && rc != CF_EAPI)
 		err_print(&e);
 	int ex = outcome_exit(rc, &r, c.error);
+	if (got_signal) {
+		fprintf(stderr,
+			"cacheform apply: stopped by %s; what the provider accepted is in the "
+			"ledger, the next apply continues from there\n",
+			got_signal == SIGINT ? "SIGINT" : "SIGTERM");
+		ex = 128 + got_signal;
+	}
 	apply_result_release(&r);
 	return ex;
 }
@@ -172,6 +220,8 @@ int cmd_apply(int argc, char **argv)
 		fprintf(stderr, "cacheform apply: unexpected argument '%s'\n", argv[1]);
 		return EXIT_USAGE;
 	}
+	if (parse_timeout() < 0)
+		return EXIT_USAGE;
 	err_clear(&e);
 	plan_init(&p);
 	memset(&en, 0, sizeof(en));

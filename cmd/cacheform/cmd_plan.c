@@ -50,6 +50,16 @@ static int plan_print(const struct plan *p, enum render_format fmt)
 	return rc;
 }
 
+/* An error that stopped the plan, also as a workflow command so the run's summary shows it. */
+static void gh_error(const char *msg)
+{
+	struct sb out;
+	sb_init(&out, 0);
+	render_github_command("error", "cacheform", msg, &out);
+	fwrite(out.buf, 1, out.len, stdout);
+	sb_release(&out);
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	enum render_format fmt = RENDER_TEXT;
@@ -75,12 +85,17 @@ int cmd_plan(int argc, char **argv)
 	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
 	    engine_read_all(&en) < 0 || engine_plan(&en, &po, &p, &e) < 0) {
 		err_print(&e);
+		if (fmt == RENDER_GITHUB)
+			gh_error(e.msg);
 		goto out;
 	}
+	cmd_plan_errors("plan", &p);
 	if (plan_print(&p, fmt) < 0)
 		goto out;
 	if (opt_out && planfile_write(&p, opt_out, &e) < 0) {
 		err_print(&e);
+		if (fmt == RENDER_GITHUB)
+			gh_error(e.msg);
 		goto out;
 	}
 	ret = plan_exit(&p);

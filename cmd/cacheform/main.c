@@ -1,6 +1,9 @@
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
 
+#include <errno.h>
+#include <unistd.h>
+
 #ifndef CACHEFORM_VERSION
 #define CACHEFORM_VERSION "0.1.0"
 #endif
@@ -114,17 +117,33 @@ static int take_global_flags(int argc, char **argv)
 	return n;
 }
 
+/*
+ * A write error on stdout (a full disk, a closed pipe, /dev/full) turns a success into exit 1:
+ * a CI job must not pass with its plan or report lost. Codes that already say something went
+ * wrong are kept.
+ */
+static int output_checked(int ret)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return ret;
+	fprintf(stderr, "cacheform: cannot write the output: %s\n", strerror(errno));
+	return ret == EXIT_OK || ret == EXIT_CHANGES ? EXIT_ERROR : ret;
+}
+
 int main(int argc, char **argv)
 {
+	/* a CI log (a pipe or a file) sees each line when it is printed, not at exit */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOLBF, 0);
 	argc = take_global_flags(argc, argv);
 	if (argc < 2) {
 		usage_all(stderr);
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-		return cmd_help(1, argv + 1);
+		return output_checked(cmd_help(1, argv + 1));
 	if (strcmp(argv[1], "--version") == 0)
-		return cmd_version(1, argv + 1);
+		return output_checked(cmd_version(1, argv + 1));
 	const struct cmd *c = cmd_find(argv[1]);
 	if (!c) {
 		fprintf(stderr, "cacheform: unknown command '%s' (see 'cacheform help')\n",
@@ -135,8 +154,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			char help_s[] = "help";
 			char *hv[] = {help_s, (char *)c->name};
-			return cmd_help(2, hv);
+			return output_checked(cmd_help(2, hv));
 		}
 	}
-	return c->fn(argc - 1, argv + 1);
+	return output_checked(c->fn(argc - 1, argv + 1));
 }

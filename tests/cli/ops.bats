@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# Operating cacheform in CI (issue 18): output reaches the log as it happens, write failures
+# fail the command, signals leave a summary and a consistent ledger, files are written safely,
+# names are escaped, and the plan says what apply would refuse.
+load helpers
+load reconcile_helpers
+
+setup() {
+	R=$BATS_TEST_TMPDIR/repo
+}
+
+teardown() {
+	fakecdn_stop
+}
+
+# wait_for FILE TEXT [TENTHS]: until FILE contains TEXT (default 100 tenths of a second).
+wait_for() {
+	local i
+	for i in $(seq 1 "${3:-100}"); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "'$2' never appeared in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+@test "stdout is line-buffered in a file: the plan is in the log while apply still waits" {
+	fakecdn_start "" --task-delay 3000
+	repo_init "$R"
+	cd "$R"
+	"$CACHEFORM" apply --yes >"$BATS_TEST_TMPDIR/log" 2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$!
+	# tasks take 3 s: the plan must be in the log long before the apply ends
+	wait_for "$BATS_TEST_TMPDIR/log" "www (azure-china, account cn)" 20
+	kill -0 "$pid"
+	wait "$pid"
+	grep -q "Apply: 7 done" "$BATS_TEST_TMPDIR/log"
+}
+
+@test "SIGTERM during apply: summary printed, accepted purges recorded, exit 143" {
+	fakecdn_start "" --task-delay 60000
+	repo_init "$R"
+	cd "$R"
+	"$CACHEFORM" apply --yes >"$BATS_TEST_TMPDIR/log" 2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$! rc=0
+	# a purge was accepted (its record is committed) and apply now waits for its task
+	local i
+	for i in $(seq 1 100); do
+		[ "$(journal_ops purge)" -ge 1 ] && break
+		sleep 0.1
+	done
+	sleep 1
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	cat "$BATS_TEST_TMPDIR/log" "$BATS_TEST_TMPDIR/err"
+	[ "$rc" -eq 143 ]
+	grep -q "^Apply: .* done, .* failed, .* not attempted, .* submitted" "$BATS_TEST_TMPDIR/log"
+	grep -q "stopped by SIGTERM" "$BATS_TEST_TMPDIR/err"
+	# the ledger holds every purge the provider accepted, as submitted
+	run cf ledger list
+	[ "$status" -eq 0 ]
+	[[ "$output" == *submitted* ]]
+	# the next apply polls the accepted tasks instead of sending them again
+	local sent
+	sent=$(journal_ops purge)
+	run cf plan
+	[[ "$output" == *"submitted earlier; apply waits for its result"* ]]
+	[ "$(journal_ops purge)" -eq "$sent" ]
+}
+
+@test "every command fails when its output cannot be written (/dev/full)" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R"
+	cd "$R"
+	run cf validate --format sarif
+	[ "$status" -eq 0 ]
+	run sh -c '"$0" validate --format sarif >/dev/full' "$CACHEFORM"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot write"* ]]
+	run sh -c '"$0" plan >/dev/full' "$CACHEFORM"
+	[ "$status" -eq 1 ]
+	run sh -c '"$0" plan --format json >/dev/full' "$CACHEFORM"
+	[ "$status" -eq 1 ]
+	run sh -c '"$0" diff --base HEAD >/dev/full' "$CACHEFORM"
+	[ "$status" -eq 1 ]
+	run sh -c '"$0" drift >/dev/full' "$CACHEFORM"
+	[ "$status" -eq 1 ]
+	run sh -c '"$0" version >/dev/full' "$CACHEFORM"
+	[ "$status" -eq 1 ]
+	# apply refuses to change anything when its plan cannot be shown
+	run sh -c '"$0" apply --yes >/dev/full' "$CACHEFORM"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"nothing was applied"* ]]
+	[ "$(journal_ops write_rules)" -eq 0 ]
+	[ "$(journal_ops purge)" -eq 0 ]
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	run sh -c '"$0" ledger list >/dev/full' "$CACHEFORM"
+	[ "$status" -eq 1 ]
+}
+
+@test "plan errors also go to stderr, and to ::error with --format github" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R"
+	cd "$R"
+	sed -i "s/8137ecc4-71c4-11e7-8259-0017fa00a611/8137ecc4-71c4-11e7-8259-0017fa00a6ff/" endpoints/www.yaml
+	run sh -c '"$0" plan 2>&1 >/dev/null' "$CACHEFORM"
+	[[ "$output" == *"cacheform plan: endpoint 'www'"* ]]
+	run sh -c '"$0" plan --format github 2>/dev/null' "$CACHEFORM"
+	[[ "$output" == *"::error title=cacheform::www: "* ]]
+	export AZURECDN_KEY_ID=
+	run sh -c '"$0" plan --format github --repo /nonexistent 2>/dev/null' "$CACHEFORM"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "::error title=cacheform::"* ]]
+}
+
+@test "apply --timeout 0 is a usage error before any endpoint is read" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R"
+	cd "$R"
+	run cf apply --yes --timeout 0
+	assert_no_sanitizer
+	[ "$status" -eq 129 ]
+	[[ "$output" == *"--timeout '0': must be positive"* ]]
+	run cf apply --yes --timeout nonsense
+	[ "$status" -eq 129 ]
+	[ "$(journal_ops read_rules)" -eq 0 ]
+}
+
+@test "plan --out: written atomically; a symlink or device at the target is refused, not replaced" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R"
+	cd "$R"
+	local t=$BATS_TEST_TMPDIR
+	run cf plan --out "$t/plan.json"
+	[ "$status" -eq 0 ]
+	jq -e '.format_version' "$t/plan.json"
+	# an existing plan is replaced in one step; no temporary file is left
+	run cf plan --out "$t/plan.json"
+	[ "$status" -eq 0 ]
+	[ -z "$(find "$t" -maxdepth 1 -name '.cacheform-*' -o -maxdepth 1 -name '*.tmp')" ]
+	# a planted symlink (also at the old PATH.tmp) is never followed nor replaced
+	echo keep >"$t/victim"
+	ln -s "$t/victim" "$t/link.json"
+	ln -s "$t/victim" "$t/plan2.json.tmp"
+	run cf plan --out "$t/link.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not a regular file"* ]]
+	[ -L "$t/link.json" ]
+	run cf plan --out "$t/plan2.json"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$t/victim")" = keep ]
+	run cf plan --out /dev/null
+	[ "$status" -eq 1 ]
+	[ -c /dev/null ]
+	mkdir "$t/dir.json"
+	run cf plan --out "$t/dir.json"
+	[ "$status" -eq 1 ]
+	[ -d "$t/dir.json" ]
+}
