@@ -418,6 +418,7 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 		int64_t now = apply_now_ms(), due;
 		if (apply_interrupted(c))
 			break;
+		engine_refresh(c->en);
 		apply_purge_advance(c);
 		collect_writes(c, &rd, now);
 		apply_purge_collect(c, &rd, now);

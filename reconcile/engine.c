@@ -137,6 +137,18 @@ int engine_connect(struct engine *en, struct cf_err *e)
 	return 0;
 }
 
+void engine_refresh(struct engine *en)
+{
+	for (size_t i = 0; i < en->naccts; i++) {
+		struct eng_account *x = &en->accts[i];
+		struct cf_err e;
+		err_clear(&e);
+		/* a failed refresh keeps the old token: its requests then say what went wrong */
+		if (x->used && x->tried && x->rc == 0)
+			(void)x->ops->account_ready(x->pa, en->http, &e);
+	}
+}
+
 bool engine_needs_read(const struct eng_endpoint *x)
 {
 	return x->ep->mode != MODE_PURGE_ONLY && x->acct->ops->read_req != NULL;

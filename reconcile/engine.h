@@ -82,6 +82,13 @@ int engine_ledger_reload(struct engine *en, struct cf_err *e);
  * per account and reach its endpoints' rc; returns 0 unless nothing could proceed. */
 int engine_connect(struct engine *en, struct cf_err *e);
 
+/*
+ * Makes every connected account ready again: an Azure token within PROV_TOKEN_MARGIN_S of
+ * its expiry is fetched anew (a no-op for the others and for a fresh token). For long runs
+ * (apply's rounds), so a poll after an hour does not go out with an expired token.
+ */
+void engine_refresh(struct engine *en);
+
 /* True when the endpoint's live rules are read (managed or observed, with a read API). */
 bool engine_needs_read(const struct eng_endpoint *x);
 

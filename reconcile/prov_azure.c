@@ -578,16 +578,16 @@ static size_t az_split(const struct endpoint *ep, const struct purge *p, struct 
 	CF_UNUSED(ep); /* paths are relative to the endpoint: no host expansion */
 	sb_init(&sb, PROV_URL_MAX * 2);
 	for (size_t i = 0; i < p->files.n; i++)
-		prov_svec_add_unique(&x.files, prov_url_path(p->files.v[i].s));
+		svec_push(&x.files, prov_url_path(p->files.v[i].s), NULL);
 	for (size_t i = 0; i < p->dirs.n; i++) {
 		sb_reset(&sb);
 		sb_addf(&sb, "%s*",
 			prov_url_path(p->dirs.v[i].s)); /* "/img/" becomes "/img/" plus a star */
-		prov_svec_add_unique(&x.dirs, sb.buf);
+		svec_push(&x.dirs, sb.buf, NULL);
 	}
 	sb_release(&sb);
 	for (size_t i = 0; i < p->preload.n; i++)
-		prov_svec_add_unique(&x.preload, prov_url_path(p->preload.v[i].s));
+		svec_push(&x.preload, prov_url_path(p->preload.v[i].s), NULL);
 	return prov_split_pack(p->action, &x, &purge_caps, &load_caps, out);
 }
 

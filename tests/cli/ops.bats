@@ -159,3 +159,39 @@ wait_for() {
 	[ "$status" -eq 1 ]
 	[ -d "$t/dir.json" ]
 }
+
+@test "a 50,000-URL purge (with duplicates) plans in linear time, each URL once" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R" docs
+	cd "$R"
+	rm -f purges/*
+	{
+		echo "purge: big"
+		echo "endpoints: [docs]"
+		echo "files:"
+		seq 1 50000 | sed 's|.*|  - /f/&.html|'
+		seq 1 1000 | sed 's|.*|  - https://docs.example.com/f/&.html|'
+	} >purges/big.yaml
+	repo_commit "$R" big
+	# quadratic de-duplication took minutes here (45 s for 100,000 URLs in a release build)
+	run timeout 20 "$CACHEFORM" plan --out "$BATS_TEST_TMPDIR/plan.json"
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	jq -e '.purges[0].files == 50000' "$BATS_TEST_TMPDIR/plan.json"
+}
+
+@test "a long apply refreshes the azure token before it expires" {
+	local state=$BATS_TEST_TMPDIR/state.json
+	jq '.settings.token_expiry_s = 2' "$FAKECDN_EXAMPLE_STATE" >"$state"
+	fakecdn_start "$state" --task-delay 4000
+	repo_init "$R" shop
+	cd "$R"
+	printf 'purge: shop-css\nendpoints: [shop]\nfiles: [/a.css]\n' >purges/shop-css.yaml
+	repo_commit "$R" purge
+	run cf apply --yes
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"expired"* ]]
+	[ "$(journal_ops token)" -ge 2 ]
+}
