@@ -58,9 +58,11 @@ static int az_open(const struct account *a, const char *repo_root, struct prov_a
 				   AZ_DEFAULT_BASE, out, e);
 	if (rc == 0 && strspn((*out)->api_version, "0123456789abcdefghijklmnopqrstuvwxyz-") !=
 			   strlen((*out)->api_version)) {
-		rc =
-		    err_set(e, CF_EINVAL, "account '%s': api_version '%.40s' is not an api-version",
-			    a->name.s, (*out)->api_version);
+		/* not echoed: it may come from {file: PATH} */
+		rc = err_set(e, CF_EINVAL,
+			     "account '%s': api_version is not an api-version (lower-case letters, "
+			     "digits and '-')",
+			     a->name.s);
 		prov_account_close(*out);
 		*out = NULL;
 	}

@@ -195,3 +195,34 @@ wait_for() {
 	[[ "$output" != *"expired"* ]]
 	[ "$(journal_ops token)" -ge 2 ]
 }
+
+@test "a value read from {file: PATH} is never echoed when it is invalid" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R" www
+	cd "$R"
+	printf 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABsecretsecret\n' >"$BATS_TEST_TMPDIR/sub.txt"
+	chmod 600 "$BATS_TEST_TMPDIR/sub.txt"
+	sed -i "s|subscription: $CN_SUB|subscription: {file: $BATS_TEST_TMPDIR/sub.txt}|" cacheform.yaml
+	grep -q "sub.txt" cacheform.yaml
+	repo_commit "$R" file
+	run cf plan
+	assert_no_sanitizer
+	[ "$status" -eq 1 ]
+	echo "$output"
+	[[ "$output" == *"subscription is not a GUID"* ]]
+	[[ "$output" != *AAAAB3* ]]
+	[[ "$output" != *ssh-rsa* ]]
+}
+
+@test "fakecdn: a journal line is never cut, however long the request path" {
+	fakecdn_start
+	local long
+	long=$(head -c 20000 /dev/zero | tr '\0' 'a')
+	curl -s -o /dev/null "$FAKECDN_URL/$long" || true
+	curl -s -o /dev/null "$FAKECDN_URL/after" || true
+	# every line is one whole JSON object, the long one marked as cut
+	jq -e . "$FAKECDN_JOURNAL" >/dev/null
+	[ "$(jq -s 'length' "$FAKECDN_JOURNAL")" -eq "$(wc -l <"$FAKECDN_JOURNAL")" ]
+	[ "$(jq -s 'map(select(.cut == true)) | length' "$FAKECDN_JOURNAL")" -eq 1 ]
+	[ "$(jq -r -s '.[-1].path' "$FAKECDN_JOURNAL")" = /after ]
+}
