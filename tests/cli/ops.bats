@@ -226,3 +226,38 @@ wait_for() {
 	[ "$(jq -s 'map(select(.cut == true)) | length' "$FAKECDN_JOURNAL")" -eq 1 ]
 	[ "$(jq -r -s '.[-1].path' "$FAKECDN_JOURNAL")" = /after ]
 }
+
+@test "file names and ledger ids are escaped in text output (no ESC, no forged ::error line)" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R" docs
+	cd "$R"
+	# a pull request adds a file whose name carries a newline, a workflow command and ESC
+	local bad
+	bad=$(printf 'endpoints/x\n::error::forged\033[2J.yaml')
+	printf 'endpoint: [\n' >"$bad"
+	run cf validate
+	[ "$status" -eq 1 ]
+	[[ "$output" != *$'\033'* ]]
+	! grep -q '^::' <<<"$output"
+	[[ "$output" == *'x\x0a::error::forged\x1b[2J.yaml'* ]]
+	rm -f "$bad"
+	# a ledger record pushed by someone else, with such an id
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	export GIT_INDEX_FILE=$BATS_TEST_TMPDIR/idx
+	git read-tree refs/cacheform/ledger
+	local f=purges/2026-11-22-docs-release/docs.json blob tree c
+	git show "refs/cacheform/ledger:$f" | jq '.purge = "::error::forged\u001b[2J" | .endpoint = "e\nx"' >"$BATS_TEST_TMPDIR/rec.json"
+	blob=$(git hash-object -w "$BATS_TEST_TMPDIR/rec.json")
+	git update-index --cacheinfo "100644,$blob,$f"
+	tree=$(git write-tree)
+	c=$(git commit-tree "$tree" -p refs/cacheform/ledger -m forged)
+	git update-ref refs/cacheform/ledger "$c"
+	unset GIT_INDEX_FILE
+	run cf ledger list
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *$'\033'* ]]
+	! grep -q '^::' <<<"$output"
+	[[ "$output" == *'\x3a:error::forged\x1b[2J'*'e\x0ax'* ]]
+}
