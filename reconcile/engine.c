@@ -240,6 +240,26 @@ static void plan_endpoints(struct engine *en, struct plan *out, struct cf_err *e
 	}
 }
 
+/*
+ * azure-china counts its daily purge quota per subscription, whichever account (key pair)
+ * spends it: accounts on one subscription share one quota, named after the first of them in
+ * cacheform.yaml. Subscriptions are compared as written (the GUID, or the same {env:}/{file:}).
+ */
+static bool same_subscription(const struct account *a, const struct account *b)
+{
+	return a->provider == PROV_AZURE_CHINA && b->provider == PROV_AZURE_CHINA &&
+	       a->subscription.kind == b->subscription.kind && a->subscription.text &&
+	       b->subscription.text && strcmp(a->subscription.text, b->subscription.text) == 0;
+}
+
+static const struct account *azurecn_quota_owner(const struct config *c, const struct account *a)
+{
+	for (size_t i = 0; i < c->naccounts; i++)
+		if (same_subscription(&c->accounts[i], a))
+			return &c->accounts[i];
+	return a;
+}
+
 static void plan_purges(struct engine *en, struct plan *out)
 {
 	const struct config *c = en->cfg;
@@ -252,7 +272,11 @@ static void plan_purges(struct engine *en, struct plan *out)
 				continue;
 			struct purge_batch *b = NULL;
 			size_t nb = x->acct->ops->split(x->ep, m, &b);
-			plan_add_purge(out, m, x->ep, b, nb, &en->led);
+			struct plan_purge *pp = plan_add_purge(out, m, x->ep, b, nb, &en->led);
+			if (pp && x->ep->account && x->ep->account->provider == PROV_AZURE_CHINA) {
+				free(pp->quota);
+				pp->quota = xstrdup(azurecn_quota_owner(c, x->ep->account)->name.s);
+			}
 			for (size_t k = 0; k < nb; k++)
 				purge_batch_release(&b[k]);
 			free(b);
@@ -268,13 +292,21 @@ static bool plan_needs_quota(const struct plan *p, const char *key)
 	return false;
 }
 
-/* azure-china: the ledger's records of today, per account. */
+/* azure-china: the ledger's records of today, of every account on the subscription. */
 static void quota_azurecn(struct engine *en, struct plan *out, const struct eng_endpoint *x,
 			  const char *key)
 {
-	int64_t now = (int64_t)time(NULL), files, dirs;
+	int64_t now = (int64_t)time(NULL), files = 0, dirs = 0;
 	int64_t since = engine_quota_day_start(PROV_AZURE_CHINA, now);
-	ledger_usage(&en->led, x->ep->account_name.s, since, since + DAY_S, &files, &dirs);
+	for (size_t i = 0; i < en->cfg->naccounts; i++) {
+		const struct account *a = &en->cfg->accounts[i];
+		int64_t f, d;
+		if (a != x->ep->account && !same_subscription(a, x->ep->account))
+			continue;
+		ledger_usage(&en->led, a->name.s, since, since + DAY_S, &f, &d);
+		files += f;
+		dirs += d;
+	}
 	int64_t fl = PLAN_AZURECN_FILES_PER_DAY - files, dl = PLAN_AZURECN_DIRS_PER_DAY - dirs;
 	plan_set_quota(out, key, PROV_AZURE_CHINA, true, fl < 0 ? 0 : fl, dl < 0 ? 0 : dl);
 }
@@ -327,7 +359,10 @@ static void plan_quotas(struct engine *en, struct plan *out)
 	for (size_t i = 0; i < en->neps; i++) {
 		struct eng_endpoint *x = &en->eps[i];
 		sb_reset(&key);
-		plan_quota_key(x->ep, &key);
+		if (x->acct->a->provider == PROV_AZURE_CHINA)
+			sb_adds(&key, azurecn_quota_owner(en->cfg, x->acct->a)->name.s);
+		else
+			plan_quota_key(x->ep, &key);
 		if (plan_quota_find(out, key.buf) || !plan_needs_quota(out, key.buf) ||
 		    x->acct->rc < 0)
 			continue;

@@ -51,6 +51,7 @@
  *   CF422 E azure preload character outside the load API's set
  *   CF423 W duplicate entry in one purge list
  *   CF424 W purge targets an observe-mode endpoint (it will not run)
+ *   CF425 E preload on a cdnpro endpoint whose target is staging (prefetch needs production)
  *   CF501 E secret written literally (key_value, client_secret, api_key)
  *   CF502 E azure: more than 25 delivery rules
  *   CF503 E azure: rule name not ^[a-zA-Z][a-zA-Z0-9]*$

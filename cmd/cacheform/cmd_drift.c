@@ -99,6 +99,23 @@ static void scope_line(struct sb *sb, const struct drift_run *run)
 		sb_adds(sb, " (working tree)");
 }
 
+/*
+ * The verdict: "no drift" only when every selected endpoint was checked. An endpoint that
+ * could not be read is not in sync, so a run where nothing could be checked must not say so.
+ */
+static void verdict(struct sb *sb, const struct drift_report *r, bool capital)
+{
+	size_t bad = r->counts[DRIFT_ERROR];
+	if (drift_found(r))
+		sb_adds(sb, capital ? "Drift found" : "drift found");
+	else if (!bad)
+		sb_adds(sb, capital ? "No drift" : "no drift");
+	if (bad)
+		sb_addf(sb, "%s%s %zu endpoint%s", drift_found(r) ? "; " : "",
+			capital && !drift_found(r) ? "Could not check" : "could not check", bad,
+			bad == 1 ? "" : "s");
+}
+
 /* ---- text ---- */
 
 static void render_text(struct sb *sb, const struct drift_run *run)
@@ -121,7 +138,8 @@ static void render_text(struct sb *sb, const struct drift_run *run)
 			change_lines(sb, "    ", d);
 		}
 	}
-	sb_adds(sb, drift_found(r) ? "drift found: " : "no drift: ");
+	verdict(sb, r, false);
+	sb_adds(sb, ": ");
 	summary_line(sb, r);
 	sb_addc(sb, '\n');
 }
@@ -133,7 +151,9 @@ static void render_markdown(struct sb *sb, const struct drift_run *run)
 	const struct drift_report *r = &run->rep;
 	sb_adds(sb, DRIFT_MD_MARKER "\n### cacheform drift: ");
 	scope_line(sb, run);
-	sb_addf(sb, "\n\n**%s** ", drift_found(r) ? "Drift found:" : "No drift:");
+	sb_adds(sb, "\n\n**");
+	verdict(sb, r, true);
+	sb_adds(sb, ":** ");
 	summary_line(sb, r);
 	sb_adds(sb, ".\n\n| endpoint | provider | mode | status |\n|---|---|---|---|\n");
 	for (size_t i = 0; i < r->n; i++)

@@ -261,3 +261,41 @@ wait_for() {
 	! grep -q '^::' <<<"$output"
 	[[ "$output" == *'\x3a:error::forged\x1b[2J'*'e\x0ax'* ]]
 }
+
+@test "azure-china daily quota is counted per subscription: two accounts on one cannot both spend it" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R" www static-cn
+	cd "$R"
+	rm -f purges/*
+	# a second account (another key pair) on the same subscription
+	cat >"$BATS_TEST_TMPDIR/cn2" <<Y
+  cn2:
+    provider: azure-china
+    subscription: $CN_SUB
+    key_id: {env: AZURECDN_KEY_ID}
+    key_value: {env: AZURECDN_KEY_VALUE}
+    base_url: $FAKECDN_URL
+Y
+	awk -v f="$BATS_TEST_TMPDIR/cn2" '/^safety:/ { while ((getline l < f) > 0) print l } { print }' \
+		cacheform.yaml >"$BATS_TEST_TMPDIR/c.yaml"
+	mv "$BATS_TEST_TMPDIR/c.yaml" cacheform.yaml
+	sed -i 's/^account: cn$/account: cn2/; s/^mode: observe$/mode: purge-only/; /^cache:/,$d' endpoints/static-cn.yaml
+	big() { # ID ENDPOINT HOST: 1,200 files
+		{
+			echo "purge: $1"
+			echo "endpoints: [$2]"
+			echo "files:"
+			seq 1 1200 | sed "s|.*|  - https://$3/f&.png|"
+		} >"purges/$1.yaml"
+	}
+	big one www www.example.cn
+	big two static-cn static.example.cn
+	repo_commit "$R" quota
+	run cf plan --format json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# 2,400 files on one subscription: only one of the two fits its 2,000 a day
+	[ "$(jq '[.purges[] | select(.state == "over-quota")] | length' <<<"$output")" -eq 1 ]
+	[ "$(jq '[.purges[] | select(.state == "run")] | length' <<<"$output")" -eq 1 ]
+	[ "$(jq '.quotas | length' <<<"$output")" -eq 1 ]
+}

@@ -320,11 +320,26 @@ static const struct rule_case rule_cases[] = {
     {"dead path item", AC, {"suffix|css", "path|/s.css|/t"}, "CF312", W, 1, 0},
     {"far earlier rule", AC, {"suffix|png", "dir|/x/", "path|/a.png"}, "CF310", W, 2, -1},
 
-    {"azure-china: no-cache rule takes precedence", AC, {"dir|/", "path@0|/index.html"}, NULL,
-     E, 0, 0},
-    {"azure-china: no-cache after no-cache", AC, {"dir@0|/", "path@0|/index.html"}, "CF310", W,
-     1, -1},
-    {"azure: first match wins for ttl 0 too", AZ, {"dir|/", "path@0|/index.html"}, "CF310", W, 1,
+    {"azure-china: no-cache rule takes precedence",
+     AC,
+     {"dir|/", "path@0|/index.html"},
+     NULL,
+     E,
+     0,
+     0},
+    {"azure-china: no-cache after no-cache",
+     AC,
+     {"dir@0|/", "path@0|/index.html"},
+     "CF310",
+     W,
+     1,
+     -1},
+    {"azure: first match wins for ttl 0 too",
+     AZ,
+     {"dir|/", "path@0|/index.html"},
+     "CF310",
+     W,
+     1,
      -1},
     {"azure bad name digit", AZ, {"dir#1rule|/a/"}, "CF503", E, 0, -3},
     {"azure bad name underscore", AZ, {"dir#rule_1|/a/"}, "CF503", E, 0, -3},
@@ -1071,18 +1086,47 @@ static const struct purge_case purge_cases[] = {
      E,
      0,
      PURGE_INVALIDATE},
-    {"azure preload ftp", {"az"}, "preload", {"ftp://az.example.com/a"}, "CF402", E, 0,
+    {"azure preload ftp",
+     {"az"},
+     "preload",
+     {"ftp://az.example.com/a"},
+     "CF402",
+     E,
+     0,
      PURGE_INVALIDATE},
-    {"azure preload bad host", {"az"}, "preload", {"https://a\x01z/a"}, "CF402", E, 0,
+    {"azure preload bad host",
+     {"az"},
+     "preload",
+     {"https://a\x01z/a"},
+     "CF402",
+     E,
+     0,
      PURGE_INVALIDATE},
-    {"regex with an unknown endpoint", {"www", "nope"}, "regex", {RX ".*"}, "CF412", E, 0,
+    {"regex with an unknown endpoint",
+     {"www", "nope"},
+     "regex",
+     {RX ".*"},
+     "CF412",
+     E,
+     0,
      PURGE_INVALIDATE},
-    {"delete with an unknown endpoint", {"nope", "www"}, "files", {"/a"}, "CF419", E, -2,
+    {"delete with an unknown endpoint",
+     {"nope", "www"},
+     "files",
+     {"/a"},
+     "CF419",
+     E,
+     -2,
      PURGE_DELETE},
-    {"patterns, only unknown endpoints", {"nope"}, "patterns", {RX "*"}, "CF205", E, -3,
+    {"patterns, only unknown endpoints",
+     {"nope"},
+     "patterns",
+     {RX "*"},
+     "CF205",
+     E,
+     -3,
      PURGE_INVALIDATE},
-    {"delete and regex on azure-china", {"www"}, "regex", {RX ".*"}, "CF419", E, -2,
-     PURGE_DELETE},
+    {"delete and regex on azure-china", {"www"}, "regex", {RX ".*"}, "CF419", E, -2, PURGE_DELETE},
     {"azure preload dotdot", {"az"}, "preload", {"/a/../b"}, "CF408", E, 0, PURGE_INVALIDATE},
     {"azure-china preload star", {"www"}, "preload", {"/a*"}, "CF405", E, 0, PURGE_INVALIDATE},
     {"duplicate file", {"www"}, "files", {"/a", "/b", "/a"}, "CF423", W, 2, PURGE_INVALIDATE},
@@ -1183,6 +1227,25 @@ static void test_check__purge_ids_and_observe(void **state)
 	config_free(c);
 }
 
+/* CDN Pro prefetches only production hosts: a preload on a staging target never works. */
+static void test_check__cdnpro_staging_preload(void **state)
+{
+	(void)state;
+	const char *eps[] = {"p", NULL};
+	const char *urls[] = {"https://p.example.com/a.js", NULL};
+	struct config *c = fixture();
+	sval_set(&ep(c, "p")->remote.target, "staging", NULL);
+	add_purge(c, "warm", eps, "preload", urls);
+	expect(c, false, "preload on staging", "CF425", E, F_PURGE, 4, 3);
+	config_free(c);
+
+	c = fixture();
+	sval_set(&ep(c, "p")->remote.target, "staging", NULL);
+	add_purge(c, "cold", eps, "files", urls);
+	expect(c, true, "files on staging", NULL, E, F_PURGE, 0, 0);
+	config_free(c);
+}
+
 static void test_check__after_loader_errors(void **state)
 {
 	(void)state;
@@ -1258,6 +1321,7 @@ int main(void)
 	    cmocka_unit_test(test_check__purges),
 	    cmocka_unit_test(test_check__purge_lengths),
 	    cmocka_unit_test(test_check__purge_ids_and_observe),
+	    cmocka_unit_test(test_check__cdnpro_staging_preload),
 	    cmocka_unit_test(test_check__after_loader_errors),
 	    cmocka_unit_test(test_check__many_endpoints),
 	};
