@@ -311,6 +311,31 @@ static void quota_azurecn(struct engine *en, struct plan *out, const struct eng_
 	plan_set_quota(out, key, PROV_AZURE_CHINA, true, fl < 0 ? 0 : fl, dl < 0 ? 0 : dl);
 }
 
+/*
+ * A quota that could not be read (wrong credentials, an unreadable answer) fails the plan:
+ * every endpoint counting on it is in error and its purges are blocked, as apply would fail
+ * on them too. "will run" would promise what the account cannot do.
+ */
+static void quota_failed(struct engine *en, struct plan *out, const char *key, const char *msg)
+{
+	struct sb k;
+	sb_init(&k, 0);
+	for (size_t i = 0; i < en->neps; i++) {
+		sb_reset(&k);
+		plan_quota_key(en->eps[i].ep, &k);
+		struct plan_endpoint *pe = plan_endpoint_find(out, en->eps[i].ep->name.s);
+		if (strcmp(k.buf, key) != 0 || !pe || pe->action == PLAN_EP_ERROR)
+			continue;
+		pe->action = PLAN_EP_ERROR;
+		free(pe->error);
+		pe->error = xstrdup(msg);
+	}
+	for (size_t i = 0; i < out->npurges; i++)
+		if (strcmp(out->purges[i].quota, key) == 0)
+			out->purges[i].blocked = true;
+	sb_release(&k);
+}
+
 /* cdnpro: one purgeTokens request per account and target, all in one batch. */
 static void quota_remote(struct engine *en, struct plan *out, struct eng_endpoint **v, char **keys,
 			 size_t n)
@@ -322,8 +347,10 @@ static void quota_remote(struct engine *en, struct plan *out, struct eng_endpoin
 	size_t nr = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct cf_err qe;
+		err_clear(&qe);
 		if (v[i]->acct->ops->quota_req(v[i]->acct->pa, v[i]->ep, &reqs[nr], &qe) < 0) {
 			plan_set_quota(out, keys[i], v[i]->acct->a->provider, false, -1, -1);
+			quota_failed(en, out, keys[i], qe.msg);
 			continue;
 		}
 		who[nr] = v[i];
@@ -336,10 +363,10 @@ static void quota_remote(struct engine *en, struct plan *out, struct eng_endpoin
 		struct cf_err qe;
 		err_clear(&qe);
 		bool ok = who[i]->acct->ops->quota_parse(who[i]->ep, &resps[i], &q, &qe) == 0;
-		if (!ok)
-			fprintf(stderr, "warning: %s\n", qe.msg);
 		plan_set_quota(out, wkeys[i], who[i]->acct->a->provider, ok && q.known,
 			       q.files_left, q.dirs_left);
+		if (!ok)
+			quota_failed(en, out, wkeys[i], qe.msg);
 		http_req_release(&reqs[i]);
 		http_resp_release(&resps[i]);
 	}

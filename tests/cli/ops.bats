@@ -299,3 +299,23 @@ Y
 	[ "$(jq '[.purges[] | select(.state == "run")] | length' <<<"$output")" -eq 1 ]
 	[ "$(jq '.quotas | length' <<<"$output")" -eq 1 ]
 }
+
+@test "wrong cdnpro credentials or an unreadable quota fail the plan (exit 1), not 'will run'" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R" media
+	cd "$R"
+	CDNPRO_API_KEY=wrong-key run cf plan
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"media (cdnpro, account pro, mode purge-only): error: "* ]]
+	[[ "$output" != *"will run"* ]]
+	[[ "$output" != *wrong-key* ]]
+	CDNPRO_API_KEY=wrong-key run cf apply --yes
+	[ "$status" -eq 1 ]
+	[ "$(journal_ops purge)" -eq 0 ]
+	# the right key: the plan runs the purge
+	run cf plan
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"will run"* ]]
+}
