@@ -223,6 +223,21 @@ int64_t engine_quota_day_start(enum provider_kind p, int64_t now)
 	return (now + off) / DAY_S * DAY_S - off;
 }
 
+/* A write the driver would refuse (azure: over 25 rules) is an error in the plan already,
+ * with the driver's own code and words, not a surprise at apply. */
+static void write_refused(struct plan *out, const struct eng_endpoint *x)
+{
+	struct plan_endpoint *pe = plan_endpoint_find(out, x->ep->name.s);
+	struct cf_err we;
+	err_clear(&we);
+	if (!pe || pe->action != PLAN_EP_UPDATE || !x->acct->ops->write_check ||
+	    x->acct->ops->write_check(x->ep, &x->live, &we) == 0)
+		return;
+	pe->action = PLAN_EP_ERROR;
+	free(pe->error);
+	pe->error = xstrdup(we.msg);
+}
+
 static void plan_endpoints(struct engine *en, struct plan *out, struct cf_err *e)
 {
 	for (size_t i = 0; i < en->neps; i++) {
@@ -237,6 +252,7 @@ static void plan_endpoints(struct engine *en, struct plan *out, struct cf_err *e
 			/* the diff was refused (too many rules): show the endpoint as an error */
 			plan_add_endpoint(out, x->ep, NULL, de.msg, &en->cfg->safety, e);
 		}
+		write_refused(out, x);
 	}
 }
 

@@ -58,6 +58,7 @@ void live_state_release(struct live_state *ls)
 	}
 	free(ls->foreign);
 	free(ls->inexact);
+	free(ls->policy_description);
 	memset(ls, 0, sizeof(*ls));
 }
 

@@ -44,6 +44,9 @@ struct live_state {
 	 */
 	bool cache_control_unknown;
 	char *inexact;
+	/* azure: deliveryPolicy.description as read (owned; NULL when absent), written back as
+	 * is: it belongs to whoever set it, not to cacheform */
+	char *policy_description;
 };
 
 /* True when live's cache is exactly desired (honours cache_control_unknown and inexact). */
@@ -108,6 +111,11 @@ struct prov_ops {
 			 const struct live_state *live, struct http_req *req, struct cf_err *e);
 	int (*write_parse)(const struct endpoint *ep, const struct http_resp *resp,
 			   struct task *out, struct cf_err *e);
+	/* May be NULL. The limits write_req enforces on ep's desired cache against live (azure:
+	 * own + preserved rules at most 25), so plan refuses with the same code and message
+	 * that apply would. Returns 0 or a negative code with e filled. */
+	int (*write_check)(const struct endpoint *ep, const struct live_state *live,
+			   struct cf_err *e);
 
 	/* Expands and splits one manifest for one endpoint into batches; returns the count,
 	 * *out owned by the caller (release each, free the array). Purge batches come first,

@@ -319,3 +319,54 @@ Y
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"will run"* ]]
 }
+
+# live_rules ENDPOINT: the azure endpoint's delivery policy in fakecdn's state.
+live_policy() {
+	admin_curl GET state | sed '$d' | jq -c --arg n "$1" '.. | objects | select(.name? == $n and .properties.deliveryPolicy?) | .properties.deliveryPolicy'
+}
+
+@test "azure: more than 25 rules (own + preserved) are refused by plan with apply's words" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R" shop
+	cd "$R"
+	local i
+	for i in $(seq 1 21); do printf '    - dir: [/d%d/]\n      ttl: 1h\n' "$i"; done >>endpoints/shop.yaml
+	repo_commit "$R" many
+	local msg="25 cache rules and 1 preserved rules exceed the 25 delivery rules azure allows"
+	run cf plan
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"shop (azure, account global): error: $msg"* ]]
+	run cf apply --yes --keep-going
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$msg"* ]]
+	[ "$(journal_ops write_rules)" -eq 0 ]
+}
+
+@test "azure: apply keeps deliveryPolicy.description and does not rename cacheformN rules" {
+	local state=$BATS_TEST_TMPDIR/state.json
+	jq '(.. | objects | select(.deliveryPolicy? != null) | .deliveryPolicy.description) |= "owned by the web team"' \
+		"$FAKECDN_EXAMPLE_STATE" >"$state"
+	fakecdn_start "$state" --task-delay 50
+	repo_init "$R" docs
+	cd "$R"
+	# the first rule (cacheform1) goes: cacheform2 stays cacheform2
+	sed -i '/- suffix: \[html\]/,+1d' endpoints/docs.yaml
+	repo_commit "$R" drop-html
+	run cf apply --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local pol
+	pol=$(live_policy docs)
+	echo "$pol"
+	[ "$(jq -r .description <<<"$pol")" = "owned by the web team" ]
+	[ "$(jq -c '[.rules[] | {name, v: .conditions[0].parameters.matchValues}]' <<<"$pol")" = '[{"name":"cacheform2","v":["/_static/"]}]' ]
+	# a new rule takes a free name, never one that is already there
+	printf '    - suffix: [css]\n      ttl: 1h\n' >>endpoints/docs.yaml
+	repo_commit "$R" css
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	pol=$(live_policy docs)
+	[ "$(jq -c '[.rules[].name]' <<<"$pol")" = '["cacheform2","cacheform1"]' ]
+}

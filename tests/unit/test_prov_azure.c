@@ -461,7 +461,7 @@ static void test_prov_azure__write_body_exact(void **state)
 	assert_int_equal(req.retry, HTTP_RETRY_SAFE);
 	assert_string_equal(
 	    req.body,
-	    "{\"properties\":{\"deliveryPolicy\":{\"description\":\"cacheform\",\"rules\":["
+	    "{\"properties\":{\"deliveryPolicy\":{\"rules\":["
 	    "{\"name\":\"cacheform1\",\"order\":1,\"conditions\":[{\"name\":\"UrlFileExtension\","
 	    "\"parameters\":{\"typeName\":\"DeliveryRuleUrlFileExtensionMatchConditionParameters\","
 	    "\"operator\":\"Equal\",\"negateCondition\":false,\"matchValues\":[\"jpg\"],"
