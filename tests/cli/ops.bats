@@ -370,3 +370,28 @@ live_policy() {
 	pol=$(live_policy docs)
 	[ "$(jq -c '[.rules[].name]' <<<"$pol")" = '["cacheform2","cacheform1"]' ]
 }
+
+@test "a dirty working tree is planned and recorded as no commit, not as HEAD" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R" docs
+	cd "$R"
+	rm -f purges/*
+	repo_commit "$R" no-purges
+	sed -i 's/ttl: 1h$/ttl: 2h/' endpoints/docs.yaml # not committed
+	run cf plan --out "$BATS_TEST_TMPDIR/plan.json"
+	[ "$status" -eq 0 ]
+	jq -e '.desired_commit == null' "$BATS_TEST_TMPDIR/plan.json"
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	run cf ledger show docs
+	echo "$output"
+	jq -e '.desired_commit == null' <<<"$output"
+	# an untracked endpoint file makes the tree dirty too; a clean tree names HEAD
+	git checkout -q endpoints/docs.yaml
+	run cf plan --out "$BATS_TEST_TMPDIR/plan.json"
+	jq -e --arg c "$(git rev-parse HEAD)" '.desired_commit == $c' "$BATS_TEST_TMPDIR/plan.json"
+	cp endpoints/docs.yaml endpoints/docs2.yaml
+	sed -i 's/^endpoint: docs/endpoint: docs2/; s/endpoint: docs$/endpoint: docs/' endpoints/docs2.yaml
+	run cf plan --out "$BATS_TEST_TMPDIR/plan.json" -e docs
+	jq -e '.desired_commit == null' "$BATS_TEST_TMPDIR/plan.json"
+}
