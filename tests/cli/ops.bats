@@ -395,3 +395,23 @@ live_policy() {
 	run cf plan --out "$BATS_TEST_TMPDIR/plan.json" -e docs
 	jq -e '.desired_commit == null' "$BATS_TEST_TMPDIR/plan.json"
 }
+
+@test "a saved plan does not go stale on an observe endpoint it never writes" {
+	fakecdn_start "" --task-delay 20
+	repo_init "$R" www static-cn
+	cd "$R"
+	run cf plan --out "$BATS_TEST_TMPDIR/plan.json"
+	[ "$status" -eq 0 ]
+	# a console edit on the observe endpoint (static-cn) after the plan
+	run admin_curl PUT "azure-china/2b6a1f0e-3c44-4d8e-9a51-7f1d0c2e4b93/cacherules" '{"Rules":[{"Type":"Dir","Items":["/x/"],"TTL":60}],"IgnoreCacheControl":false,"IgnoreCookie":false,"IgnoreQueryString":true}'
+	[ "$(http_status)" = 200 ]
+	run cf apply "$BATS_TEST_TMPDIR/plan.json"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(journal_ops write_rules)" -eq 1 ]
+	# the managed endpoint still goes stale
+	run cf plan --out "$BATS_TEST_TMPDIR/plan.json"
+	run admin_curl PUT "azure-china/$CN_EP/cacherules" '{"Rules":[{"Type":"Dir","Items":["/x/"],"TTL":60}],"IgnoreCacheControl":false,"IgnoreCookie":false,"IgnoreQueryString":true}'
+	run cf apply "$BATS_TEST_TMPDIR/plan.json"
+	[ "$status" -eq 4 ]
+}
