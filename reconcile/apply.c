@@ -127,6 +127,7 @@ static void plan_drop_purge(struct plan *p, size_t i)
 	free(p->purges[i].endpoint);
 	free(p->purges[i].account);
 	free(p->purges[i].quota);
+	plan_purge_urls_release(&p->purges[i]);
 	memmove(&p->purges[i], &p->purges[i + 1], (p->npurges - i - 1) * sizeof(*p->purges));
 	p->npurges--;
 }

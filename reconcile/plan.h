@@ -82,7 +82,13 @@ struct plan_purge {
 	int64_t files, dirs, patterns, regex, preloads;
 	size_t requests;
 	bool blocked; /* its endpoint's rule write is in error, so it cannot run */
+	/* every entry the driver's batches send, as sent (expanded URLs or paths), so a plan
+	 * file shows each operation (SPEC §4), not only counts; owned */
+	struct svec url_files, url_dirs, url_patterns, url_regex, url_preload;
 };
+
+/* Frees pp's URL lists (plan_release and the planfile check use it). */
+void plan_purge_urls_release(struct plan_purge *pp);
 
 struct plan_quota {
 	char *account; /* owned: the quota key */

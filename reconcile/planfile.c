@@ -200,6 +200,17 @@ static struct json_object *endpoint_to_json(const struct plan_endpoint *pe)
 	return o;
 }
 
+/* "key": [entries as the requests send them], left out when empty */
+static void jadd_urls(struct json_object *o, const char *key, const struct svec *v)
+{
+	if (!v->n)
+		return;
+	struct json_object *a = J(json_object_new_array_ext((int)v->n));
+	for (size_t i = 0; i < v->n; i++)
+		jpush(a, J(json_object_new_string(v->v[i].s)));
+	jadd(o, key, a);
+}
+
 static struct json_object *purge_to_json(const struct plan_purge *pp)
 {
 	struct json_object *o = J(json_object_new_object());
@@ -218,6 +229,13 @@ static struct json_object *purge_to_json(const struct plan_purge *pp)
 	jadd(o, "regex", J(json_object_new_int64(pp->regex)));
 	jadd(o, "preloads", J(json_object_new_int64(pp->preloads)));
 	jadd(o, "requests", J(json_object_new_int64((int64_t)pp->requests)));
+	struct json_object *urls = J(json_object_new_object());
+	jadd_urls(urls, "files", &pp->url_files);
+	jadd_urls(urls, "dirs", &pp->url_dirs);
+	jadd_urls(urls, "patterns", &pp->url_patterns);
+	jadd_urls(urls, "regex", &pp->url_regex);
+	jadd_urls(urls, "preload", &pp->url_preload);
+	jadd(o, "urls", urls);
 	return o;
 }
 

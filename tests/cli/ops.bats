@@ -415,3 +415,20 @@ live_policy() {
 	run cf apply "$BATS_TEST_TMPDIR/plan.json"
 	[ "$status" -eq 4 ]
 }
+
+@test "the plan file lists every URL each purge sends, not only counts" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R" www shop media
+	cd "$R"
+	run cf plan --out "$BATS_TEST_TMPDIR/plan.json"
+	[ "$status" -eq 0 ]
+	local f=$BATS_TEST_TMPDIR/plan.json
+	# azure-china: expanded against the endpoint's hosts
+	jq -e '.purges[] | select(.id == "2026-11-24-cn-pics" and .endpoint == "www") | .urls == {"files": ["https://www.example.cn/doc/manual.pdf"], "dirs": ["https://www.example.cn/pic/"]}' "$f"
+	# azure: paths, with the preload
+	jq -e '.purges[] | select(.id == "2026-11-21-logo" and .endpoint == "shop") | .urls == {"files": ["/logo.png", "/favicon.ico"], "preload": ["/index.html"]}' "$f"
+	# cdnpro: patterns and regex too
+	jq -e '.purges[] | select(.endpoint == "media") | (.urls.patterns | length) == 1 and (.urls.regex | length) == 1' "$f"
+	# the counts agree with the lists
+	jq -e '[.purges[] | (.urls.files // [] | length) == .files] | all' "$f"
+}
