@@ -1,6 +1,10 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/engine.h"
 
+#include <fnmatch.h>
+
+#include "reconcile/base/near.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,12 +27,60 @@ static struct eng_account *account_slot(struct engine *en, const struct account 
 	return NULL;
 }
 
-static int select_endpoints(struct engine *en, const struct svec *only, struct cf_err *e)
+static bool is_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static bool matches_any(const char *name, const struct svec *pats)
+{
+	for (size_t i = 0; pats && i < pats->n; i++)
+		if (fnmatch(pats->v[i].s, name, 0) == 0)
+			return true;
+	return false;
+}
+
+bool engine_selects(const char *name, const struct svec *only, const struct svec *exclude)
+{
+	return (!only || !only->n || matches_any(name, only)) && !matches_any(name, exclude);
+}
+
+/* Every -e or --exclude pattern must name (or match) some endpoint: a typo is an error with
+ * the nearest name, not a silently empty selection. */
+static int check_patterns(const struct config *c, const struct svec *pats, const char *opt,
+			  struct cf_err *e)
+{
+	for (size_t i = 0; pats && i < pats->n; i++) {
+		const char *p = pats->v[i].s;
+		bool hit = false;
+		struct near n;
+		near_init(&n, p);
+		for (size_t k = 0; k < c->nendpoints && !hit; k++) {
+			hit = fnmatch(p, c->endpoints[k].name.s, 0) == 0;
+			near_offer(&n, c->endpoints[k].name.s);
+		}
+		if (hit)
+			continue;
+		if (is_glob(p))
+			return err_set(e, CF_EINVAL, "%s '%s' matches no endpoint", opt, p);
+		if (near_result(&n))
+			return err_set(e, CF_EINVAL,
+				       "unknown endpoint '%s' (%s); did you mean '%s'?", p, opt,
+				       near_result(&n));
+		return err_set(e, CF_EINVAL, "unknown endpoint '%s' (%s)", p, opt);
+	}
+	return 0;
+}
+
+static int select_endpoints(struct engine *en, const struct svec *only, const struct svec *exclude,
+			    struct cf_err *e)
 {
 	const struct config *c = en->cfg;
-	for (size_t i = 0; only && i < only->n; i++)
-		if (!config_endpoint(c, only->v[i].s))
-			return err_set(e, CF_EINVAL, "unknown endpoint '%s' (-e)", only->v[i].s);
+	int rc = check_patterns(c, only, "-e", e);
+	if (rc == 0)
+		rc = check_patterns(c, exclude, "--exclude", e);
+	if (rc < 0)
+		return rc;
 	en->accts = xcalloc(c->naccounts + 1, sizeof(*en->accts));
 	for (size_t i = 0; i < c->naccounts; i++) {
 		en->accts[i].a = &c->accounts[i];
@@ -38,7 +90,7 @@ static int select_endpoints(struct engine *en, const struct svec *only, struct c
 	en->eps = xcalloc(c->nendpoints + 1, sizeof(*en->eps));
 	for (size_t i = 0; i < c->nendpoints; i++) {
 		struct endpoint *ep = &c->endpoints[i];
-		if (only && only->n && !svec_contains(only, ep->name.s))
+		if (!engine_selects(ep->name.s, only, exclude))
 			continue;
 		struct eng_endpoint *x = &en->eps[en->neps++];
 		x->ep = ep;
@@ -56,7 +108,7 @@ int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e
 	en->cfg = o->cfg;
 	int rc = 0;
 	snprintf(en->commit, sizeof(en->commit), "%s", en->cfg->commit);
-	rc = select_endpoints(en, o->only, e);
+	rc = select_endpoints(en, o->only, o->exclude, e);
 	if (rc < 0)
 		return rc;
 	struct cf_err le;

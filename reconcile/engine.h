@@ -27,12 +27,19 @@
 struct repo_src;
 
 struct engine_opts {
-	struct repo_src *src;	 /* the loaded repository; the engine takes ownership */
-	struct config *cfg;	 /* validated (cmd_load); the engine takes ownership */
-	const struct svec *only; /* -e NAME...; NULL or empty = every endpoint */
-	unsigned parallelism;	 /* 0 = default 8 */
-	bool need_ledger;	 /* fail when the repository has no git directory */
+	struct repo_src *src;	    /* the loaded repository; the engine takes ownership */
+	struct config *cfg;	    /* validated (cmd_load); the engine takes ownership */
+	const struct svec *only;    /* -e NAME...; NULL or empty = every endpoint */
+	unsigned parallelism;	    /* 0 = default 8 */
+	bool need_ledger;	    /* fail when the repository has no git directory */
+	const struct svec *exclude; /* --exclude PATTERN...; NULL or empty = none */
 };
+
+/*
+ * True when an endpoint of that name is selected: it matches one of only (names or fnmatch
+ * globs such as "cn-*"; none = all) and none of exclude.
+ */
+bool engine_selects(const char *name, const struct svec *only, const struct svec *exclude);
 
 struct eng_account {
 	const struct account *a; /* borrowed from the config */

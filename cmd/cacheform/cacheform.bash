@@ -10,9 +10,9 @@ _cacheform_commands="validate plan apply drift diff import ledger version help"
 _cacheform_options() {
 	case $1 in
 	validate) echo "--repo --ref --strict --format --help" ;;
-	plan) echo "--repo --ref -e --endpoint --out --format --detailed-exitcode --parallelism --no-purges --help" ;;
-	apply) echo "--repo --ref -e --endpoint --yes -y --force --keep-going --no-wait --timeout --parallelism --help" ;;
-	drift) echo "--repo --ref -e --endpoint --format --shard --help" ;;
+	plan) echo "--repo --ref -e --endpoint --exclude --out --format --detailed-exitcode --parallelism --no-purges --help" ;;
+	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --timeout --parallelism --help" ;;
+	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
 	import) echo "--account --remote --name --host --repo --help" ;;
 	ledger) echo "--repo -m --message --help" ;;
@@ -108,7 +108,7 @@ _cacheform() {
 		_cacheform_reply "$(_cacheform_revisions)" "$cur"
 		return
 		;;
-	-e | --endpoint)
+	-e | --endpoint | --exclude)
 		_cacheform_reply "$(_cacheform_endpoints)" "$cur"
 		return
 		;;

@@ -22,12 +22,15 @@ static const char *opt_repo, *opt_ref, *opt_timeout;
 static int64_t timeout_s; /* --timeout, checked before any endpoint is read */
 /* SIGINT or SIGTERM during the run: the loop stops starting work and the summary is printed */
 static volatile sig_atomic_t got_signal;
-static struct svec opt_only;
+static struct svec opt_only, opt_exclude;
 static bool opt_yes, opt_force, opt_keep_going, opt_no_wait;
 static unsigned opt_parallelism;
 
 const struct opt apply_opts[] = {
-    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME", "apply only this endpoint (repeatable)"},
+    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME",
+     "apply only the endpoints NAME matches (a name or a glob such as 'cn-*'; repeatable)"},
+    {"exclude", 0, OPT_STRLIST, &opt_exclude, "NAME",
+     "leave out the endpoints NAME matches (a glob; repeatable)"},
     {"force", 0, OPT_BOOL, &opt_force, NULL, "apply even over the safety thresholds"},
     {"keep-going", 0, OPT_BOOL, &opt_keep_going, NULL,
      "a failed endpoint or purge does not stop the others (exit 5 when some failed)"},
@@ -46,7 +49,7 @@ static void select_from_planfile(const struct planfile *pf, struct svec *only)
 {
 	struct svec sel = {0};
 	for (size_t i = 0; i < pf->neps; i++)
-		if (!opt_only.n || svec_contains(&opt_only, pf->eps[i].name))
+		if (engine_selects(pf->eps[i].name, &opt_only, &opt_exclude))
 			svec_push(&sel, pf->eps[i].name, NULL);
 	svec_release(only);
 	*only = sel;
@@ -233,7 +236,7 @@ int cmd_apply(int argc, char **argv)
 		have_pf = true;
 		select_from_planfile(&pf, &opt_only);
 	}
-	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, true};
+	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, true, &opt_exclude};
 	struct engine_plan_opts po = {have_pf && pf.no_purges};
 	if (have_pf && pf.neps == 0 && pf.npurges == 0) {
 		printf("The plan is empty.\n");
@@ -251,5 +254,6 @@ out:
 	engine_close(&en);
 	planfile_release(&pf);
 	svec_release(&opt_only);
+	svec_release(&opt_exclude);
 	return ret;
 }

@@ -21,10 +21,13 @@
 enum drift_format { DRF_TEXT, DRF_JSON, DRF_MARKDOWN };
 
 static const char *opt_repo, *opt_ref, *opt_format, *opt_shard;
-static struct svec opt_only;
+static struct svec opt_only, opt_exclude;
 
 const struct opt drift_opts[] = {
-    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME", "check only this endpoint (repeatable)"},
+    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME",
+     "check only the endpoints NAME matches (a name or a glob such as 'cn-*'; repeatable)"},
+    {"exclude", 0, OPT_STRLIST, &opt_exclude, "NAME",
+     "leave out the endpoints NAME matches (a glob; repeatable)"},
     {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json or markdown"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "desired state at this commit instead of the files"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
@@ -278,7 +281,7 @@ static int drift_parse_args(int argc, char **argv, enum drift_format *fmt, struc
 
 static int drift_check(struct drift_run *run, struct cf_err *e)
 {
-	struct engine_opts eo = {NULL, NULL, &opt_only, 0, false};
+	struct engine_opts eo = {NULL, NULL, &opt_only, 0, false, &opt_exclude};
 	int rc = cmd_engine_open(&run->en, opt_repo, opt_ref, &eo, e);
 	if (rc < 0)
 		return rc;
@@ -329,5 +332,6 @@ done:
 	drift_report_release(&run.rep);
 	engine_close(&run.en);
 	svec_release(&opt_only);
+	svec_release(&opt_exclude);
 	return ret;
 }

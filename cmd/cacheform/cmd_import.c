@@ -13,6 +13,7 @@
 #include "reconcile/provider.h"
 #include "reconcile/repo.h"
 #include "reconcile/base/afile.h"
+#include "reconcile/base/near.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 #include "schema/check.h"
@@ -94,8 +95,16 @@ static int build_endpoint(struct import_run *run, struct cf_err *e)
 {
 	struct endpoint *ep = &run->ep;
 	struct account *a = config_account(run->cfg, opt_account);
-	if (!a)
+	if (!a) {
+		struct near n;
+		near_init(&n, opt_account);
+		for (size_t i = 0; i < run->cfg->naccounts; i++)
+			near_offer(&n, run->cfg->accounts[i].name.s);
+		if (near_result(&n))
+			return err_set(e, CF_EINVAL, "unknown account '%s'; did you mean '%s'?",
+				       opt_account, near_result(&n));
 		return err_set(e, CF_EINVAL, "unknown account '%s'", opt_account);
+	}
 	if (a->provider == PROV_CDNPRO)
 		return err_set(
 		    e, CF_EINVAL,

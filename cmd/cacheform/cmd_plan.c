@@ -10,14 +10,17 @@
 #include "reconcile/render.h"
 
 static const char *opt_repo, *opt_ref, *opt_out, *opt_format;
-static struct svec opt_only;
+static struct svec opt_only, opt_exclude;
 static bool opt_detailed, opt_no_purges;
 static unsigned opt_parallelism;
 
 const struct opt plan_opts[] = {
     {"detailed-exitcode", 0, OPT_BOOL, &opt_detailed, NULL,
      "exit 2 when there are changes to apply, 0 when none"},
-    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME", "plan only this endpoint (repeatable)"},
+    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME",
+     "plan only the endpoints NAME matches (a name or a glob such as 'cn-*'; repeatable)"},
+    {"exclude", 0, OPT_STRLIST, &opt_exclude, "NAME",
+     "leave out the endpoints NAME matches (a glob; repeatable)"},
     {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json, markdown or github"},
     {"no-purges", 0, OPT_BOOL, &opt_no_purges, NULL, "leave purge manifests out of the plan"},
     {"out", 0, OPT_STR, &opt_out, "FILE", "also save the plan (JSON) for 'cacheform apply FILE'"},
@@ -80,7 +83,7 @@ int cmd_plan(int argc, char **argv)
 	}
 	err_clear(&e);
 	plan_init(&p);
-	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false};
+	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false, &opt_exclude};
 	struct engine_plan_opts po = {opt_no_purges};
 	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
 	    engine_read_all(&en) < 0 || engine_plan(&en, &po, &p, &e) < 0) {
@@ -103,5 +106,6 @@ out:
 	plan_release(&p);
 	engine_close(&en);
 	svec_release(&opt_only);
+	svec_release(&opt_exclude);
 	return ret;
 }

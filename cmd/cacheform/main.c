@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "reconcile/base/near.h"
+
 #ifndef CACHEFORM_VERSION
 #define CACHEFORM_VERSION "0.1.0"
 #endif
@@ -11,18 +13,20 @@
 /* The one command table. Keep it sorted by how often users run each command. */
 static const struct cmd commands[] = {
     {"plan", cmd_plan, "show what apply would change",
-     "plan [--repo DIR] [--ref REV] [-e NAME]... [--out FILE] "
+     "plan [--repo DIR] [--ref REV] [-e NAME]... [--exclude NAME]... [--out FILE] "
      "[--format text|json|markdown|github] [--detailed-exitcode] [--parallelism N] [--no-purges]",
      plan_opts},
     {"apply", cmd_apply, "apply the plan (or a saved plan file)",
-     "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--yes] [--force] [--keep-going] "
+     "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--exclude NAME]... [--yes] [--force] "
+     "[--keep-going] "
      "[--no-wait] [--timeout DURATION] [--parallelism N]",
      apply_opts},
     {"validate", cmd_validate, "check the desired-state repository offline",
      "validate [--repo DIR] [--ref REV] [--strict] [--format text|json|github|sarif]",
      validate_opts},
     {"drift", cmd_drift, "compare desired, live and last applied state",
-     "drift [--repo DIR] [--ref REV] [-e NAME]... [--format text|json|markdown] [--shard I/N]",
+     "drift [--repo DIR] [--ref REV] [-e NAME]... [--exclude NAME]... [--format "
+     "text|json|markdown] [--shard I/N]",
      drift_opts},
     {"diff", cmd_diff, "compare the desired state at two revisions (offline)",
      "diff --base REV [--head REV] [--repo DIR] [--format text|json|markdown] "
@@ -146,8 +150,14 @@ int main(int argc, char **argv)
 		return output_checked(cmd_version(1, argv + 1));
 	const struct cmd *c = cmd_find(argv[1]);
 	if (!c) {
-		fprintf(stderr, "cacheform: unknown command '%s' (see 'cacheform help')\n",
-			argv[1]);
+		struct near n;
+		near_init(&n, argv[1]);
+		for (size_t i = 0; i < CF_ARRAY_LEN(commands); i++)
+			near_offer(&n, commands[i].name);
+		fprintf(stderr, "cacheform: unknown command '%s'", argv[1]);
+		if (near_result(&n))
+			fprintf(stderr, "; did you mean '%s'?", near_result(&n));
+		fprintf(stderr, " (see 'cacheform help')\n");
 		return EXIT_USAGE;
 	}
 	for (int i = 2; i < argc; i++) {

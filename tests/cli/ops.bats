@@ -432,3 +432,30 @@ live_policy() {
 	# the counts agree with the lists
 	jq -e '[.purges[] | (.urls.files // [] | length) == .files] | all' "$f"
 }
+
+@test "-e globs, --exclude, and 'did you mean' for commands, options and endpoints" {
+	fakecdn_start "" --task-delay 50
+	repo_init "$R"
+	cd "$R"
+	run cf plan -e 'sh*' -e 'do?s' --format json
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '[.endpoints[].name]' <<<"$output")" = '["docs","shop"]' ]
+	run cf plan --exclude 'static-*' --exclude media --format json
+	[ "$(jq -c '[.endpoints[].name]' <<<"$output")" = '["docs","shop","www"]' ]
+	run cf plan -e 'x*'
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"-e 'x*' matches no endpoint"* ]]
+	run cf plan -e wwww
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unknown endpoint 'wwww' (-e); did you mean 'www'?"* ]]
+	run cf drift --exclude shpo
+	[[ "$output" == *"did you mean 'shop'?"* ]]
+	run cf paln
+	[ "$status" -eq 129 ]
+	[[ "$output" == *"unknown command 'paln'; did you mean 'plan'?"* ]]
+	run cf plan --detailed-exitcdoe
+	[ "$status" -eq 129 ]
+	[[ "$output" == *"did you mean '--detailed-exitcode'?"* ]]
+	run cf import --account cm --remote endpoint_id=x --name y --host h
+	[[ "$output" == *"unknown account 'cm'; did you mean 'cn'?"* ]]
+}
