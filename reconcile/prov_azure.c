@@ -394,7 +394,7 @@ static int decode_qs(struct json_object *props, struct live_state *ls, struct cf
 static int decode_endpoint(struct json_object *root, void *out, struct cf_err *e)
 {
 	struct live_state *ls = out;
-	struct json_object *props, *policy, *rules = NULL;
+	struct json_object *props, *policy = NULL, *rules = NULL;
 	size_t n = 0;
 	int rc = codec_obj(root, "properties", 0, &props, e);
 	if (rc == 0)
