@@ -135,6 +135,7 @@ static void plan_drop_purge(struct plan *p, size_t i)
 	free(p->purges[i].endpoint);
 	free(p->purges[i].account);
 	free(p->purges[i].quota);
+	plan_purge_urls_release(&p->purges[i]);
 	memmove(&p->purges[i], &p->purges[i + 1], (p->npurges - i - 1) * sizeof(*p->purges));
 	p->npurges--;
 }
@@ -147,6 +148,10 @@ static int check_endpoints(const struct plan *fresh, const struct planfile *pf, 
 		if (!now)
 			return err_set(e, CF_ECONFLICT,
 				       "endpoint '%s' is no longer in the repository", want->name);
+		/* apply never writes an observe endpoint (nor its purges): a console edit
+		 * there since the plan changes nothing this plan would do */
+		if (now->mode == MODE_OBSERVE)
+			continue;
 		if (now->action == PLAN_EP_ERROR)
 			return err_set(e, CF_EAPI, "endpoint '%s': %s", now->name, now->error);
 		if (strcmp(want->digest, now->read ? now->digest : "") != 0)
@@ -480,6 +485,9 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 	int rc = 0;
 	for (;;) {
 		int64_t now = apply_now_ms(), due;
+		if (apply_interrupted(c))
+			break;
+		engine_refresh(c->en);
 		apply_purge_advance(c);
 		collect_writes(c, &rd, now);
 		apply_purge_collect(c, &rd, now);
@@ -492,7 +500,7 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 			if (!left)
 				break;
 			waited = true;
-			if (!apply_wait_next(c, left, due, start))
+			if (!apply_wait_next(c, left, due, start) || apply_interrupted(c))
 				break;
 			continue;
 		}
@@ -518,11 +526,19 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 /* Outcomes of whatever the loop left behind (deadline passed, or stopped). */
 static void settle_left(struct ctx *c)
 {
-	for (size_t i = 0; i < c->nw; i++)
-		if (c->w[i].st == W_POLL) {
-			c->w[i].st = W_END;
-			apply_failed(c, c->w[i].item, "timed out waiting for the provider's task");
+	for (size_t i = 0; i < c->nw; i++) {
+		struct wjob *w = &c->w[i];
+		if (c->interrupted && (w->st == W_POLL || w->st == W_CONFIRM)) {
+			/* the provider took the write: it is not lost, only not confirmed */
+			w->st = W_END;
+			apply_item_set(c->r, w->item, APPLY_SUBMITTED,
+				       "interrupted before it was confirmed; the next plan shows "
+				       "what is live");
+		} else if (w->st == W_POLL) {
+			w->st = W_END;
+			apply_failed(c, w->item, "timed out waiting for the provider's task");
 		}
+	}
 	apply_purge_settle(c);
 }
 

@@ -25,6 +25,7 @@
 #ifndef CF_APPLY_H
 #define CF_APPLY_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -53,6 +54,9 @@ struct apply_opts {
 	bool progress;	   /* print waiting progress on stderr (a terminal) */
 	int64_t
 	    note_every_s; /* no terminal: "still waiting" line interval; 0 = APPLY_NOTE_EVERY_S */
+	/* may be NULL; non-zero (a signal arrived): nothing new starts, the round in flight
+	 * finishes and is recorded, accepted tasks are left submitted (not waited for) */
+	const volatile sig_atomic_t *interrupt;
 };
 
 enum apply_outcome { APPLY_DONE, APPLY_FAILED, APPLY_NOT_ATTEMPTED, APPLY_SUBMITTED };

@@ -80,7 +80,8 @@ struct ctx {
 	const struct apply_opts *o;
 	struct apply_result *r;
 	int64_t deadline_ms;
-	bool stop; /* a failure without keep_going: nothing new starts */
+	bool stop;	  /* a failure without keep_going: nothing new starts */
+	bool interrupted; /* a signal: stop, accepted tasks are left submitted */
 	struct wjob *w;
 	size_t nw;
 	struct pjob *j;
@@ -118,6 +119,8 @@ void apply_round_drop(struct round *rd);
 /* ---- apply_poll.c: task polls and waiting ---- */
 
 int64_t apply_now_ms(void);
+/* True once o->interrupt says a signal arrived (then also c->stop and c->interrupted). */
+bool apply_interrupted(struct ctx *c);
 bool apply_task_running(const struct task *t);
 void apply_pclock_start(struct pclock *pc, const struct task *t, int64_t now);
 void apply_pclock_next(struct pclock *pc, const struct task *t, int64_t now);

@@ -21,10 +21,18 @@ int64_t apply_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int64_t ms)
+bool apply_interrupted(struct ctx *c)
+{
+	if (c->o->interrupt && *c->o->interrupt)
+		c->interrupted = c->stop = true;
+	return c->interrupted;
+}
+
+/* A signal ends the sleep (the handler is installed without SA_RESTART). */
+static void sleep_ms(struct ctx *c, int64_t ms)
 {
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !apply_interrupted(c))
 		;
 }
 
@@ -168,6 +176,6 @@ bool apply_wait_next(struct ctx *c, size_t left, int64_t due, int64_t since)
 		return false;
 	}
 	if (due > now)
-		sleep_ms(due - now);
+		sleep_ms(c, due - now);
 	return true;
 }

@@ -473,6 +473,9 @@ static void finish_job(struct ctx *c, struct pjob *j, bool timed_out)
 		apply_item_set(c->r, j->item, APPLY_DONE, NULL);
 	} else if (c->o->no_wait) {
 		apply_item_set(c->r, j->item, APPLY_SUBMITTED, NULL);
+	} else if (c->interrupted) {
+		/* its record stays "submitted": the next apply polls its tasks */
+		apply_item_set(c->r, j->item, APPLY_SUBMITTED, "interrupted; not waited for");
 	} else if (g < j->nb) {
 		gave_up_fail(c, j, g);
 	} else if (timed_out) {

@@ -1,6 +1,10 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/engine.h"
 
+#include <fnmatch.h>
+
+#include "reconcile/base/near.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,12 +27,60 @@ static struct eng_account *account_slot(struct engine *en, const struct account 
 	return NULL;
 }
 
-static int select_endpoints(struct engine *en, const struct svec *only, struct cf_err *e)
+static bool is_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static bool matches_any(const char *name, const struct svec *pats)
+{
+	for (size_t i = 0; pats && i < pats->n; i++)
+		if (fnmatch(pats->v[i].s, name, 0) == 0)
+			return true;
+	return false;
+}
+
+bool engine_selects(const char *name, const struct svec *only, const struct svec *exclude)
+{
+	return (!only || !only->n || matches_any(name, only)) && !matches_any(name, exclude);
+}
+
+/* Every -e or --exclude pattern must name (or match) some endpoint: a typo is an error with
+ * the nearest name, not a silently empty selection. */
+static int check_patterns(const struct config *c, const struct svec *pats, const char *opt,
+			  struct cf_err *e)
+{
+	for (size_t i = 0; pats && i < pats->n; i++) {
+		const char *p = pats->v[i].s;
+		bool hit = false;
+		struct near n;
+		near_init(&n, p);
+		for (size_t k = 0; k < c->nendpoints && !hit; k++) {
+			hit = fnmatch(p, c->endpoints[k].name.s, 0) == 0;
+			near_offer(&n, c->endpoints[k].name.s);
+		}
+		if (hit)
+			continue;
+		if (is_glob(p))
+			return err_set(e, CF_EINVAL, "%s '%s' matches no endpoint", opt, p);
+		if (near_result(&n))
+			return err_set(e, CF_EINVAL,
+				       "unknown endpoint '%s' (%s); did you mean '%s'?", p, opt,
+				       near_result(&n));
+		return err_set(e, CF_EINVAL, "unknown endpoint '%s' (%s)", p, opt);
+	}
+	return 0;
+}
+
+static int select_endpoints(struct engine *en, const struct svec *only, const struct svec *exclude,
+			    struct cf_err *e)
 {
 	const struct config *c = en->cfg;
-	for (size_t i = 0; only && i < only->n; i++)
-		if (!config_endpoint(c, only->v[i].s))
-			return err_set(e, CF_EINVAL, "unknown endpoint '%s' (-e)", only->v[i].s);
+	int rc = check_patterns(c, only, "-e", e);
+	if (rc == 0)
+		rc = check_patterns(c, exclude, "--exclude", e);
+	if (rc < 0)
+		return rc;
 	en->accts = xcalloc(c->naccounts + 1, sizeof(*en->accts));
 	for (size_t i = 0; i < c->naccounts; i++) {
 		en->accts[i].a = &c->accounts[i];
@@ -38,7 +90,7 @@ static int select_endpoints(struct engine *en, const struct svec *only, struct c
 	en->eps = xcalloc(c->nendpoints + 1, sizeof(*en->eps));
 	for (size_t i = 0; i < c->nendpoints; i++) {
 		struct endpoint *ep = &c->endpoints[i];
-		if (only && only->n && !svec_contains(only, ep->name.s))
+		if (!engine_selects(ep->name.s, only, exclude))
 			continue;
 		struct eng_endpoint *x = &en->eps[en->neps++];
 		x->ep = ep;
@@ -56,7 +108,7 @@ int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e
 	en->cfg = o->cfg;
 	int rc = 0;
 	snprintf(en->commit, sizeof(en->commit), "%s", en->cfg->commit);
-	rc = select_endpoints(en, o->only, e);
+	rc = select_endpoints(en, o->only, o->exclude, e);
 	if (rc < 0)
 		return rc;
 	struct cf_err le;
@@ -134,6 +186,18 @@ int engine_connect(struct engine *en, struct cf_err *e)
 		}
 	}
 	return 0;
+}
+
+void engine_refresh(struct engine *en)
+{
+	for (size_t i = 0; i < en->naccts; i++) {
+		struct eng_account *x = &en->accts[i];
+		struct cf_err e;
+		err_clear(&e);
+		/* a failed refresh keeps the old token: its requests then say what went wrong */
+		if (x->used && x->tried && x->rc == 0)
+			(void)x->ops->account_ready(x->pa, en->http, &e);
+	}
 }
 
 bool engine_needs_read(const struct eng_endpoint *x)
@@ -234,6 +298,21 @@ int64_t engine_quota_day_start(enum provider_kind p, int64_t now)
 	return (now + off) / DAY_S * DAY_S - off;
 }
 
+/* A write the driver would refuse (azure: over 25 rules) is an error in the plan already,
+ * with the driver's own code and words, not a surprise at apply. */
+static void write_refused(struct plan *out, const struct eng_endpoint *x)
+{
+	struct plan_endpoint *pe = plan_endpoint_find(out, x->ep->name.s);
+	struct cf_err we;
+	err_clear(&we);
+	if (!pe || pe->action != PLAN_EP_UPDATE || !x->acct->ops->write_check ||
+	    x->acct->ops->write_check(x->ep, &x->live, &we) == 0)
+		return;
+	pe->action = PLAN_EP_ERROR;
+	free(pe->error);
+	pe->error = xstrdup(we.msg);
+}
+
 static void plan_endpoints(struct engine *en, struct plan *out, struct cf_err *e)
 {
 	for (size_t i = 0; i < en->neps; i++) {
@@ -248,7 +327,28 @@ static void plan_endpoints(struct engine *en, struct plan *out, struct cf_err *e
 			/* the diff was refused (too many rules): show the endpoint as an error */
 			plan_add_endpoint(out, x->ep, NULL, de.msg, &en->cfg->safety, e);
 		}
+		write_refused(out, x);
 	}
+}
+
+/*
+ * azure-china counts its daily purge quota per subscription, whichever account (key pair)
+ * spends it: accounts on one subscription share one quota, named after the first of them in
+ * cacheform.yaml. Subscriptions are compared as written (the GUID, or the same {env:}/{file:}).
+ */
+static bool same_subscription(const struct account *a, const struct account *b)
+{
+	return a->provider == PROV_AZURE_CHINA && b->provider == PROV_AZURE_CHINA &&
+	       a->subscription.kind == b->subscription.kind && a->subscription.text &&
+	       b->subscription.text && strcmp(a->subscription.text, b->subscription.text) == 0;
+}
+
+static const struct account *azurecn_quota_owner(const struct config *c, const struct account *a)
+{
+	for (size_t i = 0; i < c->naccounts; i++)
+		if (same_subscription(&c->accounts[i], a))
+			return &c->accounts[i];
+	return a;
 }
 
 static void plan_purges(struct engine *en, struct plan *out)
@@ -263,7 +363,11 @@ static void plan_purges(struct engine *en, struct plan *out)
 				continue;
 			struct purge_batch *b = NULL;
 			size_t nb = x->acct->ops->split(x->ep, m, &b);
-			plan_add_purge(out, m, x->ep, b, nb, &en->led);
+			struct plan_purge *pp = plan_add_purge(out, m, x->ep, b, nb, &en->led);
+			if (pp && x->ep->account && x->ep->account->provider == PROV_AZURE_CHINA) {
+				free(pp->quota);
+				pp->quota = xstrdup(azurecn_quota_owner(c, x->ep->account)->name.s);
+			}
 			for (size_t k = 0; k < nb; k++)
 				purge_batch_release(&b[k]);
 			free(b);
@@ -279,15 +383,48 @@ static bool plan_needs_quota(const struct plan *p, const char *key)
 	return false;
 }
 
-/* azure-china: the ledger's records of today, per account. */
+/* azure-china: the ledger's records of today, of every account on the subscription. */
 static void quota_azurecn(struct engine *en, struct plan *out, const struct eng_endpoint *x,
 			  const char *key)
 {
-	int64_t now = (int64_t)time(NULL), files, dirs;
+	int64_t now = (int64_t)time(NULL), files = 0, dirs = 0;
 	int64_t since = engine_quota_day_start(PROV_AZURE_CHINA, now);
-	ledger_usage(&en->led, x->ep->account_name.s, since, since + DAY_S, &files, &dirs);
+	for (size_t i = 0; i < en->cfg->naccounts; i++) {
+		const struct account *a = &en->cfg->accounts[i];
+		int64_t f, d;
+		if (a != x->ep->account && !same_subscription(a, x->ep->account))
+			continue;
+		ledger_usage(&en->led, a->name.s, since, since + DAY_S, &f, &d);
+		files += f;
+		dirs += d;
+	}
 	int64_t fl = PLAN_AZURECN_FILES_PER_DAY - files, dl = PLAN_AZURECN_DIRS_PER_DAY - dirs;
 	plan_set_quota(out, key, PROV_AZURE_CHINA, true, fl < 0 ? 0 : fl, dl < 0 ? 0 : dl);
+}
+
+/*
+ * A quota that could not be read (wrong credentials, an unreadable answer) fails the plan:
+ * every endpoint counting on it is in error and its purges are blocked, as apply would fail
+ * on them too. "will run" would promise what the account cannot do.
+ */
+static void quota_failed(struct engine *en, struct plan *out, const char *key, const char *msg)
+{
+	struct sb k;
+	sb_init(&k, 0);
+	for (size_t i = 0; i < en->neps; i++) {
+		sb_reset(&k);
+		plan_quota_key(en->eps[i].ep, &k);
+		struct plan_endpoint *pe = plan_endpoint_find(out, en->eps[i].ep->name.s);
+		if (strcmp(k.buf, key) != 0 || !pe || pe->action == PLAN_EP_ERROR)
+			continue;
+		pe->action = PLAN_EP_ERROR;
+		free(pe->error);
+		pe->error = xstrdup(msg);
+	}
+	for (size_t i = 0; i < out->npurges; i++)
+		if (strcmp(out->purges[i].quota, key) == 0)
+			out->purges[i].blocked = true;
+	sb_release(&k);
 }
 
 /* cdnpro: one purgeTokens request per account and target, all in one batch. */
@@ -301,8 +438,10 @@ static void quota_remote(struct engine *en, struct plan *out, struct eng_endpoin
 	size_t nr = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct cf_err qe;
+		err_clear(&qe);
 		if (v[i]->acct->ops->quota_req(v[i]->acct->pa, v[i]->ep, &reqs[nr], &qe) < 0) {
 			plan_set_quota(out, keys[i], v[i]->acct->a->provider, false, -1, -1);
+			quota_failed(en, out, keys[i], qe.msg);
 			continue;
 		}
 		who[nr] = v[i];
@@ -315,10 +454,10 @@ static void quota_remote(struct engine *en, struct plan *out, struct eng_endpoin
 		struct cf_err qe;
 		err_clear(&qe);
 		bool ok = who[i]->acct->ops->quota_parse(who[i]->ep, &resps[i], &q, &qe) == 0;
-		if (!ok)
-			fprintf(stderr, "warning: %s\n", qe.msg);
 		plan_set_quota(out, wkeys[i], who[i]->acct->a->provider, ok && q.known,
 			       q.files_left, q.dirs_left);
+		if (!ok)
+			quota_failed(en, out, wkeys[i], qe.msg);
 		http_req_release(&reqs[i]);
 		http_resp_release(&resps[i]);
 	}
@@ -338,7 +477,10 @@ static void plan_quotas(struct engine *en, struct plan *out)
 	for (size_t i = 0; i < en->neps; i++) {
 		struct eng_endpoint *x = &en->eps[i];
 		sb_reset(&key);
-		plan_quota_key(x->ep, &key);
+		if (x->acct->a->provider == PROV_AZURE_CHINA)
+			sb_adds(&key, azurecn_quota_owner(en->cfg, x->acct->a)->name.s);
+		else
+			plan_quota_key(x->ep, &key);
 		if (plan_quota_find(out, key.buf) || !plan_needs_quota(out, key.buf) ||
 		    x->acct->rc < 0)
 			continue;

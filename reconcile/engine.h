@@ -27,12 +27,19 @@
 struct repo_src;
 
 struct engine_opts {
-	struct repo_src *src;	 /* the loaded repository; the engine takes ownership */
-	struct config *cfg;	 /* validated (cmd_load); the engine takes ownership */
-	const struct svec *only; /* -e NAME...; NULL or empty = every endpoint */
-	unsigned parallelism;	 /* 0 = default 8 */
-	bool need_ledger;	 /* fail when the repository has no git directory */
+	struct repo_src *src;	    /* the loaded repository; the engine takes ownership */
+	struct config *cfg;	    /* validated (cmd_load); the engine takes ownership */
+	const struct svec *only;    /* -e NAME...; NULL or empty = every endpoint */
+	unsigned parallelism;	    /* 0 = default 8 */
+	bool need_ledger;	    /* fail when the repository has no git directory */
+	const struct svec *exclude; /* --exclude PATTERN...; NULL or empty = none */
 };
+
+/*
+ * True when an endpoint of that name is selected: it matches one of only (names or fnmatch
+ * globs such as "cn-*"; none = all) and none of exclude.
+ */
+bool engine_selects(const char *name, const struct svec *only, const struct svec *exclude);
 
 struct eng_account {
 	const struct account *a; /* borrowed from the config */
@@ -81,6 +88,13 @@ int engine_ledger_reload(struct engine *en, struct cf_err *e);
 /* Opens and readies (token fetch) every account a selected endpoint uses. Failures are
  * per account and reach its endpoints' rc; returns 0 unless nothing could proceed. */
 int engine_connect(struct engine *en, struct cf_err *e);
+
+/*
+ * Makes every connected account ready again: an Azure token within PROV_TOKEN_MARGIN_S of
+ * its expiry is fetched anew (a no-op for the others and for a fresh token). For long runs
+ * (apply's rounds), so a poll after an hour does not go out with an expired token.
+ */
+void engine_refresh(struct engine *en);
 
 /* True when the endpoint's live rules are read (managed or observed, with a read API). */
 bool engine_needs_read(const struct eng_endpoint *x);

@@ -54,6 +54,7 @@ void plan_release(struct plan *p)
 		free(p->purges[i].account);
 		free(p->purges[i].quota);
 		svec_release(&p->purges[i].urls);
+		plan_purge_urls_release(&p->purges[i]);
 	}
 	free(p->purges);
 	for (size_t i = 0; i < p->nurls; i++) {
@@ -173,13 +174,33 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 	return pe;
 }
 
+static void urls_add(struct svec *dst, const struct svec *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		svec_push(dst, src->v[i].s, NULL);
+}
+
+void plan_purge_urls_release(struct plan_purge *pp)
+{
+	svec_release(&pp->url_files);
+	svec_release(&pp->url_dirs);
+	svec_release(&pp->url_patterns);
+	svec_release(&pp->url_regex);
+	svec_release(&pp->url_preload);
+}
+
 static void plan_purge_cost(struct plan_purge *pp, const struct purge_batch *b, size_t nb)
 {
 	for (size_t i = 0; i < nb; i++) {
 		if (b[i].kind == BATCH_PRELOAD) {
 			pp->preloads += (int64_t)b[i].files.n;
+			urls_add(&pp->url_preload, &b[i].files);
 			continue;
 		}
+		urls_add(&pp->url_files, &b[i].files);
+		urls_add(&pp->url_dirs, &b[i].dirs);
+		urls_add(&pp->url_patterns, &b[i].patterns);
+		urls_add(&pp->url_regex, &b[i].regex);
 		pp->files += (int64_t)b[i].files.n;
 		pp->dirs += (int64_t)b[i].dirs.n;
 		pp->patterns += (int64_t)b[i].patterns.n;

@@ -90,7 +90,13 @@ struct plan_purge {
 	bool blocked;	  /* its endpoint's rule write is in error, so it cannot run */
 	struct svec urls; /* owned: what is purged, as sent (files, dirs, patterns, regex; not
 			     preloads); for people only, so not part of plan files */
+	/* every entry the driver's batches send, as sent (expanded URLs or paths), so a plan
+	 * file shows each operation (SPEC §4), not only counts; owned */
+	struct svec url_files, url_dirs, url_patterns, url_regex, url_preload;
 };
+
+/* Frees pp's URL lists (plan_release and the planfile check use it). */
+void plan_purge_urls_release(struct plan_purge *pp);
 
 struct plan_quota {
 	char *account; /* owned: the quota key */

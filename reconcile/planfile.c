@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "reconcile/planfile_int.h"
+#include "reconcile/base/afile.h"
 #include "reconcile/base/xmem.h"
 
 /*
@@ -18,7 +19,7 @@
  * in planfile_decode.c.
  */
 
-#define PLANFILE_TMP_SUFFIX ".tmp"
+#define PLANFILE_MODE 0644
 
 #define J     planfile_json_new
 #define jadd  planfile_json_add
@@ -199,6 +200,17 @@ static struct json_object *endpoint_to_json(const struct plan_endpoint *pe)
 	return o;
 }
 
+/* "key": [entries as the requests send them], left out when empty */
+static void jadd_urls(struct json_object *o, const char *key, const struct svec *v)
+{
+	if (!v->n)
+		return;
+	struct json_object *a = J(json_object_new_array_ext((int)v->n));
+	for (size_t i = 0; i < v->n; i++)
+		jpush(a, J(json_object_new_string(v->v[i].s)));
+	jadd(o, key, a);
+}
+
 static struct json_object *purge_to_json(const struct plan_purge *pp)
 {
 	struct json_object *o = J(json_object_new_object());
@@ -217,6 +229,13 @@ static struct json_object *purge_to_json(const struct plan_purge *pp)
 	jadd(o, "regex", J(json_object_new_int64(pp->regex)));
 	jadd(o, "preloads", J(json_object_new_int64(pp->preloads)));
 	jadd(o, "requests", J(json_object_new_int64((int64_t)pp->requests)));
+	struct json_object *urls = J(json_object_new_object());
+	jadd_urls(urls, "files", &pp->url_files);
+	jadd_urls(urls, "dirs", &pp->url_dirs);
+	jadd_urls(urls, "patterns", &pp->url_patterns);
+	jadd_urls(urls, "regex", &pp->url_regex);
+	jadd_urls(urls, "preload", &pp->url_preload);
+	jadd(o, "urls", urls);
 	return o;
 }
 
@@ -311,45 +330,13 @@ int planfile_encode(const struct plan *p, struct sb *out)
 
 int planfile_write(const struct plan *p, const char *path, struct cf_err *e)
 {
-	struct sb sb, tmp;
+	struct sb sb;
 	sb_init(&sb, PLANFILE_MAX_BYTES);
-	sb_init(&tmp, 0);
-	int rc = 0, fd = -1;
-	if (planfile_encode(p, &sb) < 0) {
+	int rc;
+	if (planfile_encode(p, &sb) < 0)
 		rc = err_set(e, CF_ELIMIT, "plan is larger than %zu bytes", PLANFILE_MAX_BYTES);
-		goto out;
-	}
-	sb_addf(&tmp, "%s%s", path, PLANFILE_TMP_SUFFIX);
-	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = err_set(e, CF_EIO, "cannot write plan '%s': %s", tmp.buf, strerror(errno));
-		goto out;
-	}
-	for (size_t off = 0; off < sb.len;) {
-		ssize_t w = write(fd, sb.buf + off, sb.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rc = err_set(e, CF_EIO, "cannot write plan '%s': %s", tmp.buf,
-				     strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		rc = err_set(e, CF_EIO, "cannot write plan '%s': %s", tmp.buf, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp.buf, path) < 0)
-		rc = err_set(e, CF_EIO, "cannot rename plan to '%s': %s", path, strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0 && tmp.len)
-		unlink(tmp.buf);
-	sb_release(&tmp);
+	else
+		rc = afile_write(path, sb.buf, sb.len, PLANFILE_MODE, AFILE_REPLACE, "plan", e);
 	sb_release(&sb);
 	return rc;
 }

@@ -56,7 +56,8 @@ int planfile_encode(const struct plan *p, struct sb *out);
 int planfile_decode(const char *json, size_t len, struct planfile *out, struct cf_err *e);
 /* Reads and parses a plan file. Returns 0, CF_EIO or CF_EINVAL. */
 int planfile_read(const char *path, struct planfile *out, struct cf_err *e);
-/* Writes the plan to path atomically (temporary file + rename). Returns 0 or CF_EIO. */
+/* Writes the plan to path atomically (afile_write: mkstemp beside it, fsync, rename); a target
+ * that is not a regular file is refused. Returns 0, CF_EINVAL, CF_ELIMIT or CF_EIO. */
 int planfile_write(const struct plan *p, const char *path, struct cf_err *e);
 void planfile_release(struct planfile *pf);
 

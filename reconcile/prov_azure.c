@@ -23,6 +23,7 @@
 #define AZ_MAX_PATHS	 LIM_AZURE_PURGE_PATHS
 #define AZ_MAX_LOAD	 LIM_AZURE_LOAD_PATHS
 #define AZ_MAX_RULES	 LIM_AZURE_RULES
+#define AZ_AUTO_NAME	 "cacheform" /* + N: the name of a rule that has none of its own */
 #define AZ_ODATA_BEFORE	 "2022" /* api-versions older than this use @odata.type */
 #define AZ_ODATA_PREFIX	 "#Microsoft.Azure.Cdn.Models."
 #define AZ_DURATION_MAX	 32
@@ -60,9 +61,11 @@ static int az_open(const struct account *a, const char *repo_root, struct prov_a
 				   AZ_DEFAULT_BASE, out, e);
 	if (rc == 0 && strspn((*out)->api_version, "0123456789abcdefghijklmnopqrstuvwxyz-") !=
 			   strlen((*out)->api_version)) {
-		rc =
-		    err_set(e, CF_EINVAL, "account '%s': api_version '%.40s' is not an api-version",
-			    a->name.s, (*out)->api_version);
+		/* not echoed: it may come from {file: PATH} */
+		rc = err_set(e, CF_EINVAL,
+			     "account '%s': api_version is not an api-version (lower-case letters, "
+			     "digits and '-')",
+			     a->name.s);
 		prov_account_close(*out);
 		*out = NULL;
 	}
@@ -539,7 +542,7 @@ static int decode_qs(struct json_object *props, struct live_state *ls, struct cf
 static int decode_endpoint(struct json_object *root, void *out, struct cf_err *e)
 {
 	struct live_state *ls = out;
-	struct json_object *props, *policy, *rules = NULL;
+	struct json_object *props, *policy = NULL, *rules = NULL;
 	size_t n = 0;
 	int rc = codec_obj(root, "properties", 0, &props, e);
 	if (rc == 0)
@@ -547,6 +550,12 @@ static int decode_endpoint(struct json_object *root, void *out, struct cf_err *e
 	if (rc == 0 && policy)
 		rc = codec_arr(policy, "rules", 0, &rules, &n, e);
 	ls->sem.kind = SEM_AZURE;
+	if (rc == 0 && policy) {
+		const char *d = NULL;
+		rc = codec_str(policy, "description", OPT, &d, e);
+		if (rc == 0 && d)
+			ls->policy_description = xstrdup(d);
+	}
 	if (rc == 0)
 		rc = decode_rules(rules, n, ls, e);
 	if (rc == 0)
@@ -595,16 +604,73 @@ static void encode_item(struct sb *sb, enum rule_kind k, const char *item)
 	free(t);
 }
 
+static bool same_items(const struct rule *a, const struct rule *b)
+{
+	if (a->kind != b->kind || a->items.n != b->items.n)
+		return false;
+	for (size_t i = 0; i < a->items.n; i++)
+		if (strcmp(a->items.v[i].s, b->items.v[i].s) != 0)
+			return false;
+	return true;
+}
+
+static bool name_taken(char **names, size_t n, const struct cache *c, const struct live_state *live,
+		       const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && strcmp(names[i], s) == 0)
+			return true;
+	for (size_t i = 0; i < c->nrules; i++)
+		if (c->rules[i].name.s && strcmp(c->rules[i].name.s, s) == 0)
+			return true;
+	for (size_t i = 0; live && i < live->nforeign; i++)
+		if (strcmp(live->foreign[i].name, s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Names of cacheform's rules that have none in the repository. A live rule with the same
+ * kind and items keeps its name, so removing rule 2 does not rename cacheform3 to cacheform2
+ * behind the plan's back; a new rule takes cacheformN for its position N when that is free,
+ * else the first free cacheformN. Returns c->nrules names (NULL where the rule has its own
+ * name); the caller frees each and the array.
+ */
+static char **owned_names(const struct cache *c, const struct live_state *live)
+{
+	char **names = xcalloc(c->nrules + 1, sizeof(*names));
+	bool *used = xcalloc((live ? live->cache.nrules : 0) + 1, sizeof(*used));
+	for (size_t i = 0; i < c->nrules; i++)
+		for (size_t j = 0; live && !c->rules[i].name.s && j < live->cache.nrules; j++) {
+			const struct rule *l = &live->cache.rules[j];
+			if (used[j] || !l->name.s || !same_items(&c->rules[i], l) ||
+			    strncmp(l->name.s, AZ_AUTO_NAME, strlen(AZ_AUTO_NAME)) != 0 ||
+			    name_taken(names, c->nrules, c, NULL, l->name.s))
+				continue;
+			used[j] = true;
+			names[i] = xstrdup(l->name.s);
+			break;
+		}
+	for (size_t i = 0; i < c->nrules; i++) {
+		char buf[sizeof(AZ_AUTO_NAME) + 24];
+		if (c->rules[i].name.s || names[i])
+			continue;
+		snprintf(buf, sizeof(buf), AZ_AUTO_NAME "%zu", i + 1);
+		for (size_t k = 1; name_taken(names, c->nrules, c, live, buf); k++)
+			snprintf(buf, sizeof(buf), AZ_AUTO_NAME "%zu", k);
+		names[i] = xstrdup(buf);
+	}
+	free(used);
+	return names;
+}
+
 static void encode_owned(struct sb *sb, const struct prov_account *pa, const struct cache *c,
-			 size_t i, int order)
+			 size_t i, const char *auto_name, int order)
 {
 	const struct rule *r = &c->rules[i];
 	bool ext = r->kind == RULE_SUFFIX;
 	sb_adds(sb, "{\"name\":");
-	if (r->name.s)
-		sb_add_json_str(sb, r->name.s);
-	else
-		sb_addf(sb, "\"cacheform%zu\"", i + 1);
+	sb_add_json_str(sb, r->name.s ? r->name.s : auto_name);
 	sb_addf(sb, ",\"order\":%d,\"conditions\":[{\"name\":\"%s\",\"parameters\":{", order,
 		ext ? "UrlFileExtension" : "UrlPath");
 	add_type(sb, pa, ext ? T_EXT : T_PATH);
@@ -649,6 +715,24 @@ static int encode_foreign(struct sb *sb, const struct foreign_rule *f, int order
 	return 0;
 }
 
+/* The limit of az_write_req, also checked by plan (write_check): same code, same words. */
+static int rules_fit(const struct cache *c, const struct live_state *live, struct cf_err *e)
+{
+	size_t nf = live ? live->nforeign : 0;
+	if (nf + c->nrules > AZ_MAX_RULES)
+		return err_set(e, CF_ELIMIT,
+			       "%zu cache rules and %zu preserved rules exceed the "
+			       "%d delivery rules azure allows",
+			       c->nrules, nf, AZ_MAX_RULES);
+	return 0;
+}
+
+static int az_write_check(const struct endpoint *ep, const struct live_state *live,
+			  struct cf_err *e)
+{
+	return rules_fit(&ep->cache, live, e);
+}
+
 /*
  * Rules in order: a foreign global rule (order 0) first, then slots 1..M where each foreign
  * rule keeps its order when it can and cacheform's rules fill the gaps in reverse: every
@@ -660,15 +744,12 @@ static int encode_rules(struct sb *sb, const struct prov_account *pa, const stru
 {
 	size_t nf = live ? live->nforeign : 0, fi = 0, oi = 0;
 	const struct foreign_rule **f = xcalloc(nf ? nf : 1, sizeof(*f));
+	char **names = owned_names(c, live);
 	int rc = 0, slot = 0;
 	for (size_t i = 0; i < nf; i++)
 		f[i] = &live->foreign[i];
 	qsort(f, nf, sizeof(*f), cmp_foreign);
-	if (nf + c->nrules > AZ_MAX_RULES)
-		rc = err_set(e, CF_ELIMIT,
-			     "%zu cache rules and %zu preserved rules exceed the "
-			     "%d delivery rules azure allows",
-			     c->nrules, nf, AZ_MAX_RULES);
+	rc = rules_fit(c, live, e);
 	if (rc == 0 && nf > 0 && f[0]->order == 0)
 		rc = encode_foreign(sb, f[fi++], slot, e);
 	while (rc == 0 && (fi < nf || oi < c->nrules)) {
@@ -676,9 +757,14 @@ static int encode_rules(struct sb *sb, const struct prov_account *pa, const stru
 		slot++;
 		if (fi < nf && (f[fi]->order <= slot || oi == c->nrules))
 			rc = encode_foreign(sb, f[fi++], slot, e);
-		else
-			encode_owned(sb, pa, c, c->nrules - 1 - oi++, slot);
+		else {
+			size_t k = c->nrules - 1 - oi++;
+			encode_owned(sb, pa, c, k, names[k], slot);
+		}
 	}
+	for (size_t i = 0; i < c->nrules; i++)
+		free(names[i]);
+	free(names);
 	free(f);
 	return rc;
 }
@@ -688,8 +774,14 @@ static int encode_endpoint(struct sb *body, const struct prov_account *pa,
 			   const struct endpoint *ep, const struct live_state *live,
 			   struct cf_err *e)
 {
-	sb_adds(body, "{\"properties\":{\"deliveryPolicy\":{\"description\":\"cacheform\","
-		      "\"rules\":[");
+	sb_adds(body, "{\"properties\":{\"deliveryPolicy\":{");
+	/* the description is someone else's: written back as read, never replaced */
+	if (live && live->policy_description) {
+		sb_adds(body, "\"description\":");
+		sb_add_json_str(body, live->policy_description);
+		sb_addc(body, ',');
+	}
+	sb_adds(body, "\"rules\":[");
 	int rc = encode_rules(body, pa, &ep->cache, live, e);
 	sb_addf(body, "]},\"queryStringCachingBehavior\":\"%s\"}}",
 		ep->cache.ignore_query_string ? "IgnoreQueryString" : "UseQueryString");
@@ -794,16 +886,16 @@ static size_t az_split(const struct endpoint *ep, const struct purge *p, struct 
 	CF_UNUSED(ep); /* paths are relative to the endpoint: no host expansion */
 	sb_init(&sb, PROV_URL_MAX * 2);
 	for (size_t i = 0; i < p->files.n; i++)
-		prov_svec_add_unique(&x.files, prov_url_path(p->files.v[i].s));
+		svec_push(&x.files, prov_url_path(p->files.v[i].s), NULL);
 	for (size_t i = 0; i < p->dirs.n; i++) {
 		sb_reset(&sb);
 		sb_addf(&sb, "%s*",
 			prov_url_path(p->dirs.v[i].s)); /* "/img/" becomes "/img/" plus a star */
-		prov_svec_add_unique(&x.dirs, sb.buf);
+		svec_push(&x.dirs, sb.buf, NULL);
 	}
 	sb_release(&sb);
 	for (size_t i = 0; i < p->preload.n; i++)
-		prov_svec_add_unique(&x.preload, prov_url_path(p->preload.v[i].s));
+		svec_push(&x.preload, prov_url_path(p->preload.v[i].s), NULL);
 	return prov_split_pack(p->action, &x, &purge_caps, &load_caps, out);
 }
 
@@ -949,6 +1041,7 @@ const struct prov_ops prov_azure_ops = {
     .write_req = az_write_req,
     .write_parse = az_write_parse,
     .sem_write = az_sem_write,
+    .write_check = az_write_check,
     .split = az_split,
     .batch_req = az_batch_req,
     .batch_parse = az_batch_parse,

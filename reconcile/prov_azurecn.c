@@ -63,7 +63,9 @@ static int add_id(struct sb *sb, const char *field, const char *id, struct cf_er
 {
 	size_t n = id ? strlen(id) : 0;
 	if (n == 0 || n > AZCN_ID_MAX || strspn(id, "0123456789abcdefABCDEF-") != n)
-		return err_set(e, CF_EINVAL, "%s '%.70s' is not a GUID", field, id ? id : "");
+		/* never echoed: it may come from {file: PATH} or {env: NAME} (a key's first line)
+		 */
+		return err_set(e, CF_EINVAL, "%s is not a GUID (%zu characters)", field, n);
 	for (size_t i = 0; i < n; i++)
 		sb_addc(sb, (char)tolower((unsigned char)id[i]));
 	return 0;

@@ -101,7 +101,7 @@ static size_t pro_split(const struct endpoint *ep, const struct purge *p, struct
 	prov_expand_urls(ep, &p->dirs, PRO_DIR_WILDCARD, &x.dirs);
 	prov_expand_urls(ep, &p->patterns, "", &x.patterns);
 	for (size_t i = 0; i < p->regex.n; i++)
-		prov_svec_add_unique(&x.regex, p->regex.v[i].s);
+		svec_push(&x.regex, p->regex.v[i].s, NULL);
 	prov_expand_urls(ep, &p->preload, "", &x.preload);
 	size_t n = prov_split_pack(p->action, &x, &purge_caps, &load_caps, out);
 	for (size_t i = 0; i < n; i++)

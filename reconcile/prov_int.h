@@ -97,6 +97,10 @@ void prov_expand_urls(const struct endpoint *ep, const struct svec *in, const ch
 		      struct svec *out);
 /* The path (with query) of an absolute URL, or s itself when it is a path. */
 const char *prov_url_path(const char *s);
+/* Drops every later copy of an item, in O(n) (a hash set: a purge may list 100,000 URLs);
+ * the first copies keep their order. v must own its strings (built with svec_push). */
+void prov_svec_dedup(struct svec *v);
+/* Appends s unless v holds it (a linear scan: for the short lists of one rule or request). */
 void prov_svec_add_unique(struct svec *v, const char *s);
 
 /* Caps for packing expanded items into batches. dirs and patterns share max_dirs (cdnpro
@@ -187,7 +191,8 @@ struct prov_items {
 	struct svec files, dirs, patterns, regex, preload;
 };
 
-/* Packs x into purge batches then preload batches (split's result); takes x's items. */
+/* De-duplicates each list of x, then packs it into purge batches then preload batches
+ * (split's result); takes x's items. */
 size_t prov_split_pack(enum purge_action action, struct prov_items *x,
 		       const struct prov_caps *purge_caps, const struct prov_caps *load_caps,
 		       struct purge_batch **out);

@@ -16,6 +16,7 @@
 #define PROV_DIGEST_MAX	     ((size_t)16 << 20) /* canonical form of one endpoint's live state */
 #define PROV_RETRY_AFTER_MAX 3600		/* seconds; longer hints are clamped */
 #define PROV_WHAT_MAX	     256
+#define PROV_UNIQ_MIN	     16 /* slots of the smallest de-duplication set */
 
 const struct prov_ops *prov_get(enum provider_kind kind)
 {
@@ -63,6 +64,7 @@ void live_state_release(struct live_state *ls)
 	if (ls->priv && ls->priv_free)
 		ls->priv_free(ls->priv);
 	sem_cfg_release(&ls->sem);
+	free(ls->policy_description);
 	memset(ls, 0, sizeof(*ls));
 }
 
@@ -717,10 +719,33 @@ const char *prov_url_path(const char *s)
 	return s[o] ? s + o : "/";
 }
 
-void prov_svec_add_unique(struct svec *v, const char *s)
+static uint64_t uniq_hash(const char *s)
 {
-	if (!svec_contains(v, s))
-		svec_push(v, s, NULL);
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+void prov_svec_dedup(struct svec *v)
+{
+	size_t cap = PROV_UNIQ_MIN, n = 0;
+	while (cap < 2 * v->n)
+		cap <<= 1;
+	const char **set = xcalloc(cap, sizeof(*set));
+	for (size_t i = 0; i < v->n; i++) {
+		size_t k = (size_t)uniq_hash(v->v[i].s) & (cap - 1);
+		while (set[k] && strcmp(set[k], v->v[i].s) != 0)
+			k = (k + 1) & (cap - 1);
+		if (set[k]) {
+			free(v->v[i].s); /* a later copy: the first one keeps its place */
+			continue;
+		}
+		set[k] = v->v[i].s;
+		v->v[n++] = v->v[i];
+	}
+	v->n = n;
+	free(set);
 }
 
 void prov_expand_urls(const struct endpoint *ep, const struct svec *in, const char *suffix,
@@ -735,16 +760,17 @@ void prov_expand_urls(const struct endpoint *ep, const struct svec *in, const ch
 			sb_reset(&sb);
 			sb_adds(&sb, item);
 			sb_adds(&sb, suffix);
-			prov_svec_add_unique(out, sb.buf);
+			svec_push(out, sb.buf, NULL);
 			continue;
 		}
 		for (size_t h = 0; h < ep->hosts.n; h++) {
 			sb_reset(&sb);
 			sb_addf(&sb, "%s://%s%s%s", scheme, ep->hosts.v[h].s, item, suffix);
-			prov_svec_add_unique(out, sb.buf);
+			svec_push(out, sb.buf, NULL);
 		}
 	}
 	sb_release(&sb);
+	prov_svec_dedup(out);
 }
 
 static size_t take(struct svec *dst, const struct svec *src, size_t *at, size_t room)
@@ -791,10 +817,19 @@ size_t prov_split_pack(enum purge_action action, struct prov_items *x,
 {
 	size_t n = 0;
 	*out = NULL;
+	struct svec *lists[] = {&x->files, &x->dirs, &x->patterns, &x->regex, &x->preload};
+	for (size_t i = 0; i < CF_ARRAY_LEN(lists); i++)
+		prov_svec_dedup(lists[i]);
 	prov_pack(BATCH_PURGE, action, &x->files, &x->dirs, &x->patterns, &x->regex, purge_caps,
 		  out, &n);
 	/* the first pack emptied the other kinds: preloads go alone */
 	prov_pack(BATCH_PRELOAD, action, &x->preload, &x->dirs, &x->patterns, &x->regex, load_caps,
 		  out, &n);
 	return n;
+}
+
+void prov_svec_add_unique(struct svec *v, const char *s)
+{
+	if (!svec_contains(v, s))
+		svec_push(v, s, NULL);
 }

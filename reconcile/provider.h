@@ -61,6 +61,9 @@ struct live_state {
 	/* What the provider does with everything read, owned and foreign rules alike (sem.h);
 	 * kind set and rules filled by read_parse. */
 	struct sem_cfg sem;
+	/* azure: deliveryPolicy.description as read (owned; NULL when absent), written back as
+	 * is: it belongs to whoever set it, not to cacheform */
+	char *policy_description;
 };
 
 /* True when live's cache is exactly desired (honours cache_control_unknown and inexact). */
@@ -177,6 +180,11 @@ struct prov_ops {
 			 const struct live_state *ls, struct http_req *req, struct cf_err *e);
 	int (*write_next)(struct prov_account *pa, const struct endpoint *ep,
 			  const struct live_state *live, struct http_req *req, struct cf_err *e);
+	/* May be NULL. The limits write_req enforces on ep's desired cache against live (azure:
+	 * own + preserved rules at most 25), so plan refuses with the same code and message
+	 * that apply would. Returns 0 or a negative code with e filled. */
+	int (*write_check)(const struct endpoint *ep, const struct live_state *live,
+			   struct cf_err *e);
 
 	/* Expands and splits one manifest for one endpoint into batches; returns the count,
 	 * *out owned by the caller (release each, free the array). Purge batches come first,

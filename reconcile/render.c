@@ -713,7 +713,7 @@ static void gh_data(const char *s, struct sb *out)
 	}
 }
 
-static void gh_cmd(const char *level, const char *title, const char *msg, struct sb *out)
+void render_github_command(const char *level, const char *title, const char *msg, struct sb *out)
 {
 	sb_addf(out, "::%s title=%s::", level, title);
 	gh_data(msg, out);
@@ -727,21 +727,22 @@ static void gh_endpoint(const struct plan_endpoint *pe, struct sb *out)
 	sb_addf(&m, "%s: ", pe->name);
 	if (pe->action == PLAN_EP_ERROR) {
 		sb_adds(&m, pe->error);
-		gh_cmd("error", "cacheform", m.buf, out);
+		render_github_command("error", "cacheform", m.buf, out);
 	} else if (pe->action == PLAN_EP_UPDATE || pe->action == PLAN_EP_DRIFT) {
 		sb_adds(&m, pe->action == PLAN_EP_UPDATE ? "update cache rules ("
 							 : "drift (observe) (");
 		ep_summary(pe, &m);
 		sb_adds(&m, ")\n");
 		ep_changes(pe, "", false, &m);
-		gh_cmd(pe->action == PLAN_EP_UPDATE ? "notice" : "warning",
-		       pe->action == PLAN_EP_UPDATE ? "cacheform plan" : "cacheform drift", m.buf,
-		       out);
+		render_github_command(pe->action == PLAN_EP_UPDATE ? "notice" : "warning",
+				      pe->action == PLAN_EP_UPDATE ? "cacheform plan"
+								   : "cacheform drift",
+				      m.buf, out);
 		if (pe->safety_exceeded) {
 			sb_reset(&m);
 			sb_addf(&m, "%s: %u%% of %zu existing rules disturbed; apply needs --force",
 				pe->name, pe->pct, pe->existing);
-			gh_cmd("warning", "cacheform safety", m.buf, out);
+			render_github_command("warning", "cacheform safety", m.buf, out);
 		}
 	}
 	sb_release(&m);
@@ -759,9 +760,9 @@ static void render_github(const struct plan *p, struct sb *out)
 		purge_desc(pp, &m);
 		sb_adds(&m, "; ");
 		purge_state_text(pp, &m);
-		gh_cmd(plan_purge_runs(pp) || pp->state == PLAN_PURGE_PENDING ? "notice"
-									      : "warning",
-		       "cacheform purge", m.buf, out);
+		render_github_command(
+		    plan_purge_runs(pp) || pp->state == PLAN_PURGE_PENDING ? "notice" : "warning",
+		    "cacheform purge", m.buf, out);
 		sb_release(&m);
 	}
 	for (size_t i = 0; i < p->nurls; i++) {
@@ -769,7 +770,7 @@ static void render_github(const struct plan *p, struct sb *out)
 		sb_init(&m, 0);
 		sb_addf(&m, "%s %s: ", p->urls[i].endpoint, p->urls[i].path);
 		url_effect_text(&p->urls[i], &m);
-		gh_cmd("notice", "cacheform behaviour", m.buf, out);
+		render_github_command("notice", "cacheform behaviour", m.buf, out);
 		sb_release(&m);
 	}
 	sb_adds(out, "::group::cacheform plan\n");

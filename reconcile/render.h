@@ -55,6 +55,12 @@ void render_change_json(const struct diff_entry *de, const struct rule *before,
  */
 void render_md_marker(const char *kind, const char *path, struct sb *out);
 
+/*
+ * Appends one GitHub workflow command line "::LEVEL title=TITLE::MSG\n", MSG escaped (%, CR,
+ * LF) so it stays one command.
+ */
+void render_github_command(const char *level, const char *title, const char *msg, struct sb *out);
+
 /* True when colour is wanted on this stream (reconcile/base/tty.h decides). */
 bool render_want_color(int fd);
 

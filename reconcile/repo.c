@@ -28,6 +28,7 @@ struct repo_src {
 	char *subdir;
 	git_tree *subtree;
 	char commit[GIT_OID_HEXSZ + 1];
+	bool dirty; /* working tree differs from HEAD: commit is "" */
 };
 
 /*
@@ -160,6 +161,49 @@ out:
 	return ret;
 }
 
+/*
+ * True when the files cacheform reads (cacheform.yaml, endpoints/, purges/ under root) differ
+ * from HEAD: modified, staged, deleted or untracked (ignored files do not count). Such a
+ * state is no commit, so it must not be planned or recorded as HEAD.
+ */
+static bool repo_worktree_dirty(struct repo_src *src)
+{
+	static const char *const files[] = {"cacheform.yaml", "endpoints", "purges"};
+	const char *wd = git_repository_workdir(src->git);
+	size_t wl = wd ? strlen(wd) : 0;
+	char *spec[CF_ARRAY_LEN(files)];
+	git_status_list *st = NULL;
+	git_status_options o;
+	bool dirty = false;
+	/* root inside the work tree: wd is root itself, or a parent of it ending with '/' */
+	if (!wd || strncmp(src->root, wd, wl - 1) != 0)
+		return false;
+	const char *rel = src->root[wl - 1] == '/' ? src->root + wl : "";
+	for (size_t i = 0; i < CF_ARRAY_LEN(files); i++) {
+		struct sb p;
+		sb_init(&p, 0);
+		sb_addf(&p, "%s%s%s", rel, *rel ? "/" : "", files[i]);
+		spec[i] = sb_detach(&p);
+	}
+	if (git_status_options_init(&o, GIT_STATUS_OPTIONS_VERSION) < 0) {
+		repo_check_git();
+		o.version = GIT_STATUS_OPTIONS_VERSION;
+	}
+	o.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	o.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
+		  GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
+	o.pathspec.strings = spec;
+	o.pathspec.count = CF_ARRAY_LEN(files);
+	if (git_status_list_new(&st, src->git, &o) == 0)
+		dirty = git_status_list_entrycount(st) > 0;
+	else
+		repo_check_git();
+	git_status_list_free(st);
+	for (size_t i = 0; i < CF_ARRAY_LEN(files); i++)
+		free(spec[i]);
+	return dirty;
+}
+
 int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struct cf_err *e)
 {
 	struct repo_src *src = xcalloc(1, sizeof(*src));
@@ -190,6 +234,9 @@ int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struc
 			git_oid_tostr(src->commit, sizeof(src->commit), &head);
 		else
 			repo_check_git();
+		src->dirty = src->commit[0] && repo_worktree_dirty(src);
+		if (src->dirty)
+			src->commit[0] = '\0';
 	}
 	*out = src;
 	return 0;
@@ -216,6 +263,11 @@ void repo_src_free(struct repo_src *src)
 const char *repo_src_commit(const struct repo_src *src)
 {
 	return src->commit;
+}
+
+bool repo_src_dirty(const struct repo_src *src)
+{
+	return src->dirty;
 }
 
 const char *repo_src_root(const struct repo_src *src)

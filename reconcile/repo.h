@@ -51,9 +51,14 @@ int repo_src_read(struct repo_src *src, const char *path, size_t max_bytes, char
 
 /*
  * Returns the 40-hex id of the commit read (--ref), or of HEAD when reading the working tree of
- * a git repository; "" when there is none. Borrowed; valid until repo_src_free.
+ * a git repository whose cacheform files are as committed; "" when there is none, or when the
+ * working tree has uncommitted changes (repo_src_dirty): what is read is then no commit, and
+ * plans and ledger records must not name HEAD for it. Borrowed; valid until repo_src_free.
  */
 const char *repo_src_commit(const struct repo_src *src);
+
+/* True when the working tree's cacheform.yaml, endpoints/ or purges/ differ from HEAD. */
+bool repo_src_dirty(const struct repo_src *src);
 
 /* Returns src as the loader's file source (borrowing src; valid until repo_src_free). */
 struct cf_source repo_src_source(struct repo_src *src);

@@ -145,6 +145,11 @@ static bool name_valid(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
+bool check_name_valid(const char *s)
+{
+	return name_valid(s);
+}
+
 /* Checks a required name; returns false when it is absent (already reported). */
 bool check_name(struct check_ctx *x, const struct sval *v, const struct pos *owner,
 		const char *what)

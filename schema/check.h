@@ -52,6 +52,7 @@
  *   CF422 E azure preload character outside the load API's set
  *   CF423 W duplicate entry in one purge list
  *   CF424 W purge targets an observe-mode endpoint (it will not run)
+ *   CF425 E preload on a cdnpro endpoint whose target is staging (prefetch needs production)
  *   CF501 E secret written literally (key_value, client_secret, api_key)
  *   CF502 E azure: more than 25 delivery rules
  *   CF503 E azure: rule name not ^[a-zA-Z][a-zA-Z0-9]*$
@@ -112,5 +113,11 @@ int check_config(struct config *c, const struct check_opts *o, struct diag_list 
  */
 bool check_cn_takeover(const struct cache *c, size_t *earlier, size_t *later, char *example,
 		       size_t n);
+
+/*
+ * True when s is a valid account, endpoint or purge name: 1 to CHECK_NAME_MAX letters, digits,
+ * '.', '_' or '-', starting with a letter or digit (so never a path, never a hidden file).
+ */
+bool check_name_valid(const char *s);
 
 #endif

@@ -296,6 +296,15 @@ static void resolve_refs(struct check_ctx *x, const struct purge *p, struct purg
 			WARN(x, &v->pos, "CF424",
 			     "endpoint '%s' is in observe mode: this purge will not run",
 			     check_quote(&b, e->name.s));
+		/* CDN Pro prefetches only hosts deployed to production: on a staging target every
+		 * apply would fail on it, so it is refused here */
+		if (p->preload.n && e->account->provider == PROV_CDNPRO && e->remote.target.s &&
+		    strcmp(e->remote.target.s, "staging") == 0)
+			ERR(x, check_at(&p->preload.pos, &v->pos), "CF425",
+			    "endpoint '%s' targets cdnpro staging: preload (prefetch) works only "
+			    "on "
+			    "hosts deployed to production",
+			    check_quote(&b, e->name.s));
 		pc->eps[pc->n++] = e;
 		pc->any_azure |= e->account->provider == PROV_AZURE;
 		pc->any_other |= e->account->provider != PROV_AZURE;

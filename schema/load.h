@@ -10,7 +10,7 @@
  *   CF101 file larger than LOAD_MAX_FILE_BYTES
  *   CF102 path or symbolic link leads outside the repository
  *   CF103 invalid UTF-8
- *   CF104 NUL byte
+ *   CF104 NUL byte, in the file or decoded in a value ("w\0w")
  *   CF105 YAML syntax error
  *   CF106 nesting deeper than YTREE_MAX_DEPTH
  *   CF107 too many nodes or anchors, or aliases expanding beyond YTREE_MAX_ALIAS_NODES
@@ -25,6 +25,7 @@
  *   CF116 a cache rule needs exactly one of dir, suffix, path
  *   CF117 malformed {env: NAME} or {file: PATH}
  *   CF118 too many errors in one file; the rest of the file is not reported
+ *   CF119 a YAML tag (!!str, !custom): refused rather than ignored
  */
 #ifndef CF_LOAD_H
 #define CF_LOAD_H

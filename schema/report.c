@@ -41,8 +41,9 @@ static const char *sev_name(enum diag_sev s)
 	return s == DIAG_ERROR ? "error" : s == DIAG_WARNING ? "warning" : "notice";
 }
 
-/* Appends the file name as the user should see it (with the --repo prefix). */
-static void add_path(struct sb *sb, const struct report_opts *o, const char *file)
+/* Appends the file name as the user should see it (with the --repo prefix); safe: escaped
+ * for text output (a file name may carry ESC or a newline and "::error"). */
+static void add_path_as(struct sb *sb, const struct report_opts *o, const char *file, bool safe)
 {
 	const char *pre = o->path_prefix;
 	if (pre && *pre && strcmp(pre, ".") != 0) {
@@ -52,7 +53,15 @@ static void add_path(struct sb *sb, const struct report_opts *o, const char *fil
 		(void)sb_add(sb, pre, n);
 		(void)sb_addc(sb, '/');
 	}
-	(void)sb_adds(sb, file);
+	if (safe)
+		(void)sb_add_safe(sb, file);
+	else
+		(void)sb_adds(sb, file);
+}
+
+static void add_path(struct sb *sb, const struct report_opts *o, const char *file)
+{
+	add_path_as(sb, o, file, false);
 }
 
 static void render_text(struct sb *sb, const struct diag_list *d, const struct report_opts *o,
@@ -62,7 +71,7 @@ static void render_text(struct sb *sb, const struct diag_list *d, const struct r
 	for (size_t i = 0; i < d->n; i++) {
 		const struct diag *g = &d->v[i];
 		if (g->pos.file) {
-			add_path(sb, o, g->pos.file);
+			add_path_as(sb, o, g->pos.file, true);
 			if (g->pos.line)
 				(void)sb_addf(sb, ":%u:%u", g->pos.line, g->pos.col);
 			(void)sb_adds(sb, ": ");

@@ -11,6 +11,7 @@
 
 #define YTREE_MSG_MAX	  1024
 #define YTREE_ARENA_CHUNK 65536
+#define YTREE_UTF8_BOM	  "\xef\xbb\xbf" /* skipped at the start of a file */
 
 /* ---- arena: every node of one file, freed at once ---- */
 
@@ -256,8 +257,26 @@ static int ytree_anchor(struct ybuild *b, const yaml_char_t *name, struct ynode 
 	return 0;
 }
 
+/* A tag (!!str, !foo) would change a value's type or meaning in other YAML tools; ignoring it
+ * silently would let the same file mean two things, so it is refused where it stands. */
+static int ytree_no_tag(struct ybuild *b, const yaml_char_t *tag, const yaml_mark_t *m)
+{
+	if (!tag)
+		return 0;
+	MARK_ERR(b, m, "CF119", "YAML tag '%.40s' is not supported (write the value plainly)",
+		 (const char *)tag);
+	return -1;
+}
+
 static int ytree_ev_scalar(struct ybuild *b, const yaml_event_t *ev)
 {
+	if (ytree_no_tag(b, ev->data.scalar.tag, &ev->start_mark) < 0)
+		return -1;
+	/* "w\0w" decodes to a NUL: as a C string it would silently read as "w" */
+	if (memchr(ev->data.scalar.value, 0, ev->data.scalar.length)) {
+		MARK_ERR(b, &ev->start_mark, "CF104", "NUL character (\\0) in a value");
+		return -1;
+	}
 	struct ynode *n = ytree_node_new(b, YN_SCALAR, &ev->start_mark);
 	char *s = ytree_alloc(b->t, ev->data.scalar.length + 1);
 	memcpy(s, ev->data.scalar.value, ev->data.scalar.length);
@@ -274,6 +293,10 @@ static int ytree_ev_start(struct ybuild *b, const yaml_event_t *ev, enum ynode_k
 {
 	const yaml_char_t *anchor =
 	    kind == YN_MAP ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+	const yaml_char_t *tag =
+	    kind == YN_MAP ? ev->data.mapping_start.tag : ev->data.sequence_start.tag;
+	if (ytree_no_tag(b, tag, &ev->start_mark) < 0)
+		return -1;
 	if (b->depth == YTREE_MAX_DEPTH) {
 		MARK_ERR(b, &ev->start_mark, "CF106", "nesting deeper than %d levels",
 			 YTREE_MAX_DEPTH);
@@ -317,14 +340,14 @@ static int ytree_ev_alias(struct ybuild *b, const yaml_event_t *ev)
 	return 0;
 }
 
-static void ytree_parse_error(struct ytree *t, const yaml_parser_t *p)
+static void ytree_parse_error(struct ytree *t, const yaml_parser_t *p, size_t skip)
 {
 	unsigned line = (unsigned)p->problem_mark.line + 1,
 		 col = (unsigned)p->problem_mark.column + 1;
 	if (p->error == YAML_MEMORY_ERROR)
 		xmem_oom("the YAML parser");
 	if (p->error == YAML_READER_ERROR)
-		ytree_offset_pos(t, p->problem_offset, &line, &col);
+		ytree_offset_pos(t, p->problem_offset + skip, &line, &col);
 	ytree_err(t, line, col, "CF105", "YAML syntax error: %s%s%s",
 		  p->problem ? p->problem : "unknown problem", p->context ? " " : "",
 		  p->context ? p->context : "");
@@ -377,11 +400,13 @@ static int ytree_events(struct ytree *t)
 	/* Initialisation only allocates buffers: failing means memory ran out. */
 	if (!yaml_parser_initialize(&p))
 		xmem_oom("the YAML parser");
-	yaml_parser_set_input_string(&p, (const unsigned char *)t->buf, t->len);
+	/* a UTF-8 byte order mark (editors on Windows write one) is not part of the text */
+	size_t skip = t->len >= 3 && memcmp(t->buf, YTREE_UTF8_BOM, 3) == 0 ? 3 : 0;
+	yaml_parser_set_input_string(&p, (const unsigned char *)t->buf + skip, t->len - skip);
 	yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
 	while (r == 0) {
 		if (!yaml_parser_parse(&p, &ev)) {
-			ytree_parse_error(t, &p);
+			ytree_parse_error(t, &p, skip);
 			r = -1;
 			break;
 		}

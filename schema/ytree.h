@@ -8,7 +8,7 @@
  * Ownership: every node, string and scratch block handed out lives in the tree's arena and
  * is freed at once by the next ytree_begin() or by ytree_release(), so a file's tree never
  * outlives its conversion.
- * Errors (codes CF103-CF109, CF118; see schema/load.h) go to the tree's diag_list, at most
+ * Errors (codes CF103-CF109, CF118, CF119; see schema/load.h) go to the tree's diag_list, at most
  * YTREE_MAX_FILE_ERRORS per file. Running out of memory inside libyaml ends the process
  * the way reconcile/xmem.c does, never as a YAML error.
  */

@@ -10,9 +10,9 @@ _cacheform_commands="validate plan apply drift diff import explain ledger versio
 _cacheform_options() {
 	case $1 in
 	validate) echo "--repo --ref --strict --format --help" ;;
-	plan) echo "--repo --ref -e --endpoint --out --format --detailed-exitcode --parallelism --no-purges --urls --help" ;;
-	apply) echo "--repo --ref -e --endpoint --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --help" ;;
-	drift) echo "--repo --ref -e --endpoint --format --shard --parallelism --help" ;;
+	plan) echo "--repo --ref -e --endpoint --exclude --out --format --detailed-exitcode --parallelism --no-purges --urls --help" ;;
+	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --help" ;;
+	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --parallelism --help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
 	import) echo "--account --remote --name --host --repo --help" ;;
 	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
@@ -112,7 +112,7 @@ _cacheform() {
 		_cacheform_reply "$(_cacheform_revisions)" "$cur"
 		return
 		;;
-	-e | --endpoint)
+	-e | --endpoint | --exclude)
 		_cacheform_reply "$(_cacheform_endpoints)" "$cur"
 		return
 		;;

@@ -3,6 +3,7 @@
 #include "cmd/cacheform/cmd.h"
 #include "cmd/cacheform/cmd_load.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -20,12 +21,18 @@
 #define APPLY_NOTE_MAX_S 86400
 
 static const char *opt_repo, *opt_ref, *opt_timeout, *opt_verify_timeout;
-static struct svec opt_only;
+static int64_t timeout_s; /* --timeout, checked before any endpoint is read */
+/* SIGINT or SIGTERM during the run: the loop stops starting work and the summary is printed */
+static volatile sig_atomic_t got_signal;
+static struct svec opt_only, opt_exclude;
 static bool opt_yes, opt_force, opt_keep_going, opt_no_wait, opt_first_run, opt_verify;
 static unsigned opt_parallelism;
 
 const struct opt apply_opts[] = {
-    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME", "apply only this endpoint (repeatable)"},
+    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME",
+     "apply only the endpoints NAME matches (a name or a glob such as 'cn-*'; repeatable)"},
+    {"exclude", 0, OPT_STRLIST, &opt_exclude, "NAME",
+     "leave out the endpoints NAME matches (a glob; repeatable)"},
     {"first-run", 0, OPT_BOOL, &opt_first_run, NULL,
      "run purge manifests although the repository has no ledger yet"},
     {"force", 0, OPT_BOOL, &opt_force, NULL, "apply even over the safety thresholds"},
@@ -50,7 +57,7 @@ static void select_from_planfile(const struct planfile *pf, struct svec *only)
 {
 	struct svec sel = {0};
 	for (size_t i = 0; i < pf->neps; i++)
-		if (!opt_only.n || svec_contains(&opt_only, pf->eps[i].name))
+		if (engine_selects(pf->eps[i].name, &opt_only, &opt_exclude))
 			svec_push(&sel, pf->eps[i].name, NULL);
 	svec_release(only);
 	*only = sel;
@@ -66,7 +73,8 @@ static bool confirm(void)
 	return strcmp(answer, "yes\n") == 0 || strcmp(answer, "yes") == 0;
 }
 
-static void print_plan(const struct plan *p)
+/* Returns 0, or -1 when stdout failed: nothing is applied that nobody could see planned. */
+static int print_plan(const struct plan *p)
 {
 	struct render_opts ro = {.format = RENDER_TEXT, .color = render_want_color(STDOUT_FILENO)};
 	struct sb out;
@@ -74,6 +82,42 @@ static void print_plan(const struct plan *p)
 	render_plan(p, &ro, &out);
 	fwrite(out.buf, 1, out.len, stdout);
 	sb_release(&out);
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+}
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Without SA_RESTART, so a wait between polls ends at once; restored by signals_restore. */
+static void signals_catch(struct sigaction old[2])
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old[0]);
+	sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void signals_restore(const struct sigaction old[2])
+{
+	sigaction(SIGINT, &old[0], NULL);
+	sigaction(SIGTERM, &old[1], NULL);
+}
+
+static int parse_timeout(void)
+{
+	const char *why = NULL;
+	if (!opt_timeout)
+		return 0;
+	if (duration_parse(opt_timeout, &timeout_s, &why) < 0 || timeout_s <= 0) {
+		fprintf(stderr, "cacheform apply: --timeout '%s': %s\n", opt_timeout,
+			why ? why : "must be positive");
+		return -1;
+	}
+	return 0;
 }
 
 static int outcome_exit(int rc, const struct apply_result *r, size_t plan_errors)
@@ -160,20 +204,13 @@ static int verify_applied(struct engine *en, const struct plan *p, const struct 
 /* Everything from the plan to the exit code, once the engine is open and read. */
 static int apply_plan(struct engine *en, const struct planfile *pf, struct plan *p)
 {
-	struct apply_opts ao = {opt_force, opt_keep_going,	  opt_no_wait,
-				0,	   isatty(STDERR_FILENO), note_every()};
+	struct apply_opts ao = {opt_force,  opt_keep_going,	   opt_no_wait,
+				timeout_s,  isatty(STDERR_FILENO), note_every(),
+				&got_signal};
 	struct apply_result r = {0};
 	struct plan_counts c;
 	struct cf_err e;
 	err_clear(&e);
-	if (opt_timeout) {
-		const char *why;
-		if (duration_parse(opt_timeout, &ao.timeout_s, &why) < 0 || ao.timeout_s == 0) {
-			fprintf(stderr, "cacheform apply: --timeout '%s': %s\n", opt_timeout,
-				why ? why : "must be positive");
-			return EXIT_USAGE;
-		}
-	}
 	if (pf) {
 		int rc = apply_check_planfile(p, pf, &e);
 		if (rc == CF_ECONFLICT) {
@@ -187,7 +224,11 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 			return EXIT_ERROR;
 		}
 	}
-	print_plan(p);
+	cmd_plan_errors("apply", p);
+	if (print_plan(p) < 0) {
+		fprintf(stderr, "cacheform apply: cannot write the plan; nothing was applied\n");
+		return EXIT_ERROR;
+	}
 	plan_count(p, &c);
 	if (c.error && !opt_keep_going) {
 		fprintf(stderr,
@@ -221,11 +262,21 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 	if (refuse_first_run(en, p))
 		return EXIT_ERROR;
 	int64_t applied_ms = verify_wall_ms();
+	struct sigaction old[2];
+	signals_catch(old);
 	int rc = apply_run(en, p, &ao, &r, &e);
+	signals_restore(old);
 	apply_report(&r, stdout);
 	if (rc < 0 && rc != CF_EAPI)
 		err_print(&e);
 	int ex = outcome_exit(rc, &r, c.error);
+	if (got_signal) {
+		fprintf(stderr,
+			"cacheform apply: stopped by %s; what the provider accepted is in the "
+			"ledger, the next apply continues from there\n",
+			got_signal == SIGINT ? "SIGINT" : "SIGTERM");
+		ex = 128 + got_signal;
+	}
 	if (opt_verify && (rc == 0 || rc == CF_EAPI))
 		ex = verify_applied(en, p, &r, applied_ms, ex);
 	apply_result_release(&r);
@@ -252,6 +303,8 @@ int cmd_apply(int argc, char **argv)
 		fprintf(stderr, "cacheform apply: unexpected argument '%s'\n", argv[1]);
 		return EXIT_USAGE;
 	}
+	if (parse_timeout() < 0)
+		return EXIT_USAGE;
 	err_clear(&e);
 	plan_init(&p);
 	memset(&en, 0, sizeof(en));
@@ -263,7 +316,7 @@ int cmd_apply(int argc, char **argv)
 		have_pf = true;
 		select_from_planfile(&pf, &opt_only);
 	}
-	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, true};
+	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, true, &opt_exclude};
 	struct engine_plan_opts po = {have_pf && pf.no_purges};
 	if (have_pf && pf.neps == 0 && pf.npurges == 0) {
 		printf("The plan is empty.\n");
@@ -281,5 +334,6 @@ out:
 	engine_close(&en);
 	planfile_release(&pf);
 	svec_release(&opt_only);
+	svec_release(&opt_exclude);
 	return ret;
 }

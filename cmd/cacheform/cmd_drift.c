@@ -22,10 +22,13 @@ enum drift_format { DRF_TEXT, DRF_JSON, DRF_MARKDOWN };
 
 static unsigned opt_parallelism;
 static const char *opt_repo, *opt_ref, *opt_format, *opt_shard;
-static struct svec opt_only;
+static struct svec opt_only, opt_exclude;
 
 const struct opt drift_opts[] = {
-    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME", "check only this endpoint (repeatable)"},
+    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME",
+     "check only the endpoints NAME matches (a name or a glob such as 'cn-*'; repeatable)"},
+    {"exclude", 0, OPT_STRLIST, &opt_exclude, "NAME",
+     "leave out the endpoints NAME matches (a glob; repeatable)"},
     {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json or markdown"},
     {"parallelism", 0, OPT_UINT, &opt_parallelism, "N",
      "concurrent requests (default 8, at most 1024)"},
@@ -102,6 +105,23 @@ static void scope_line(struct sb *sb, const struct drift_run *run)
 		sb_adds(sb, " (working tree)");
 }
 
+/*
+ * The verdict: "no drift" only when every selected endpoint was checked. An endpoint that
+ * could not be read is not in sync, so a run where nothing could be checked must not say so.
+ */
+static void verdict(struct sb *sb, const struct drift_report *r, bool capital)
+{
+	size_t bad = r->counts[DRIFT_ERROR];
+	if (drift_found(r))
+		sb_adds(sb, capital ? "Drift found" : "drift found");
+	else if (!bad)
+		sb_adds(sb, capital ? "No drift" : "no drift");
+	if (bad)
+		sb_addf(sb, "%s%s %zu endpoint%s", drift_found(r) ? "; " : "",
+			capital && !drift_found(r) ? "Could not check" : "could not check", bad,
+			bad == 1 ? "" : "s");
+}
+
 /* ---- text ---- */
 
 static void render_text(struct sb *sb, const struct drift_run *run)
@@ -124,7 +144,8 @@ static void render_text(struct sb *sb, const struct drift_run *run)
 			change_lines(sb, "    ", d);
 		}
 	}
-	sb_adds(sb, drift_found(r) ? "drift found: " : "no drift: ");
+	verdict(sb, r, false);
+	sb_adds(sb, ": ");
 	summary_line(sb, r);
 	sb_addc(sb, '\n');
 }
@@ -141,7 +162,9 @@ static void render_markdown(struct sb *sb, const struct drift_run *run)
 	sb_release(&label);
 	sb_adds(sb, "### cacheform drift: ");
 	scope_line(sb, run);
-	sb_addf(sb, "\n\n**%s** ", drift_found(r) ? "Drift found:" : "No drift:");
+	sb_adds(sb, "\n\n**");
+	verdict(sb, r, true);
+	sb_adds(sb, ":** ");
 	summary_line(sb, r);
 	sb_adds(sb, ".\n\n| endpoint | provider | mode | status |\n|---|---|---|---|\n");
 	for (size_t i = 0; i < r->n; i++)
@@ -264,7 +287,7 @@ static int drift_parse_args(int argc, char **argv, enum drift_format *fmt, struc
 
 static int drift_check(struct drift_run *run, struct cf_err *e)
 {
-	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false};
+	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false, &opt_exclude};
 	int rc = cmd_engine_open(&run->en, opt_repo, opt_ref, &eo, e);
 	if (rc < 0)
 		return rc;
@@ -315,5 +338,6 @@ done:
 	drift_report_release(&run.rep);
 	engine_close(&run.en);
 	svec_release(&opt_only);
+	svec_release(&opt_exclude);
 	return ret;
 }

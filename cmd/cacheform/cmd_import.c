@@ -12,6 +12,8 @@
 #include "reconcile/import.h"
 #include "reconcile/provider.h"
 #include "reconcile/repo.h"
+#include "reconcile/base/afile.h"
+#include "reconcile/base/near.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 #include "schema/check.h"
@@ -93,8 +95,16 @@ static int build_endpoint(struct import_run *run, struct cf_err *e)
 {
 	struct endpoint *ep = &run->ep;
 	struct account *a = config_account(run->cfg, opt_account);
-	if (!a)
+	if (!a) {
+		struct near n;
+		near_init(&n, opt_account);
+		for (size_t i = 0; i < run->cfg->naccounts; i++)
+			near_offer(&n, run->cfg->accounts[i].name.s);
+		if (near_result(&n))
+			return err_set(e, CF_EINVAL, "unknown account '%s'; did you mean '%s'?",
+				       opt_account, near_result(&n));
 		return err_set(e, CF_EINVAL, "unknown account '%s'", opt_account);
+	}
 	if (a->provider == PROV_CDNPRO)
 		return err_set(
 		    e, CF_EINVAL,
@@ -110,6 +120,12 @@ static int build_endpoint(struct import_run *run, struct cf_err *e)
 	if (!name)
 		return err_set(e, CF_EINVAL, "--name NAME is required for %s endpoints",
 			       provider_name(a->provider));
+	/* the name becomes endpoints/NAME.yaml: never a path, never a file the loader skips */
+	if (!check_name_valid(name))
+		return err_set(e, CF_EINVAL,
+			       "--name '%s' must be 1 to %d letters, digits, '.', '_' or '-', "
+			       "starting with a letter or digit",
+			       name, CHECK_NAME_MAX);
 	sval_set(&ep->name, name, NULL);
 	for (size_t i = 0; i < opt_hosts.n; i++)
 		svec_push(&ep->hosts, opt_hosts.v[i].s, NULL);
@@ -203,22 +219,6 @@ static int read_live(struct import_run *run, struct cf_err *e)
 
 /* ---- writing and checking the file ---- */
 
-static int write_new_file(const char *path, const struct sb *text, struct cf_err *e)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, IMPORT_FILE_MODE);
-	if (fd < 0)
-		return err_set(e, CF_EIO, "cannot create '%s': %s", path, strerror(errno));
-	ssize_t w = write(fd, text->buf, text->len);
-	int rc = (w < 0 || (size_t)w != text->len) ? CF_EIO : CF_OK;
-	if (close(fd) != 0)
-		rc = CF_EIO;
-	if (rc < 0) {
-		(void)unlink(path);
-		return err_set(e, CF_EIO, "cannot write '%s'", path);
-	}
-	return CF_OK;
-}
-
 static int write_file(struct import_run *run, struct cf_err *e)
 {
 	struct sb path, text;
@@ -232,7 +232,8 @@ static int write_file(struct import_run *run, struct cf_err *e)
 	}
 	sb_addf(&path, "/%s.yaml", run->ep.name.s);
 	import_yaml(&run->ep, &run->live, &text);
-	int rc = write_new_file(path.buf, &text, e);
+	int rc = afile_write(path.buf, text.buf, text.len, IMPORT_FILE_MODE, AFILE_CREATE,
+			     "endpoint file", e);
 	run->path = sb_detach(&path);
 	sb_release(&text);
 	return rc;

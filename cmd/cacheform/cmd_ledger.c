@@ -28,9 +28,20 @@ static void time_text(int64_t t, char *buf, size_t n)
 		snprintf(buf, n, "-");
 }
 
+/* A ledger is shared through git: anyone who can push may put any text in an id. */
+static const char *safe(struct sb *sb, const char *s)
+{
+	sb_reset(sb);
+	(void)sb_add_safe(sb, s);
+	return sb->buf ? sb->buf : "";
+}
+
 static int ledger_list(const struct ledger *l)
 {
+	struct sb a, b;
 	char when[32];
+	sb_init(&a, 0);
+	sb_init(&b, 0);
 	if (!l->npurges && !l->nendpoints) {
 		printf("The ledger is empty (no %s yet).\n", REPO_LEDGER_REF);
 		return EXIT_OK;
@@ -41,7 +52,7 @@ static int ledger_list(const struct ledger *l)
 	for (size_t i = 0; i < l->npurges; i++) {
 		const struct ledger_purge *p = &l->purges[i];
 		time_text(p->submitted_at, when, sizeof(when));
-		printf("%-32s %-20s %-10s %-20s %zu\n", p->id, p->endpoint,
+		printf("%-32s %-20s %-10s %-20s %zu\n", safe(&a, p->id), safe(&b, p->endpoint),
 		       ledger_status_name(p->status), when, p->ntasks);
 	}
 	if (l->nendpoints)
@@ -50,9 +61,11 @@ static int ledger_list(const struct ledger *l)
 	for (size_t i = 0; i < l->nendpoints; i++) {
 		const struct ledger_endpoint *ep = &l->endpoints[i];
 		time_text(ep->applied_at, when, sizeof(when));
-		printf("%-32s %-20s %-12.12s %zu\n", ep->name, when,
-		       ep->commit[0] ? ep->commit : "-", ep->cache.nrules);
+		printf("%-32s %-20s %-12.12s %zu\n", safe(&a, ep->name), when,
+		       ep->commit[0] ? safe(&b, ep->commit) : "-", ep->cache.nrules);
 	}
+	sb_release(&a);
+	sb_release(&b);
 	return EXIT_OK;
 }
 
@@ -97,7 +110,7 @@ static int ledger_mark(char **ids, int n)
 {
 	struct engine en;
 	struct cf_err e;
-	struct engine_opts eo = {NULL, NULL, NULL, 0, true};
+	struct engine_opts eo = {NULL, NULL, NULL, 0, true, NULL};
 	struct ledger_purge *recs = NULL;
 	size_t nrec = 0, cap = 0;
 	int ret = EXIT_ERROR;

@@ -85,3 +85,19 @@ void cmd_repo_release(struct cmd_repo *r)
 	diag_release(&r->diags);
 	memset(r, 0, sizeof(*r));
 }
+
+void cmd_plan_errors(const char *cmd, const struct plan *p)
+{
+	static const char subject[] = "endpoint '";
+	for (size_t i = 0; i < p->neps; i++) {
+		const struct plan_endpoint *pe = &p->eps[i];
+		if (pe->action != PLAN_EP_ERROR)
+			continue;
+		/* a provider error already names its endpoint */
+		if (strncmp(pe->error, subject, sizeof(subject) - 1) == 0)
+			fprintf(stderr, "cacheform %s: %s\n", cmd, pe->error);
+		else
+			fprintf(stderr, "cacheform %s: endpoint '%s': %s\n", cmd, pe->name,
+				pe->error);
+	}
+}

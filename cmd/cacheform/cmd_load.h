@@ -12,6 +12,7 @@
 #include "reconcile/base/diag.h"
 #include "reconcile/base/model.h"
 #include "reconcile/engine.h"
+#include "reconcile/plan.h"
 #include "schema/check.h"
 
 #define CMD_LOAD_DIAG_SHOWN 20 /* errors printed by cmd_load_print before "and N more" */
@@ -49,6 +50,12 @@ void cmd_repo_take(struct cmd_repo *r, struct repo_src **src, struct config **cf
  */
 int cmd_engine_open(struct engine *en, const char *dir, const char *ref, struct engine_opts *o,
 		    struct cf_err *e);
+
+/*
+ * Prints every endpoint the plan could not read on stderr ("cacheform CMD: ..."), so an error
+ * reaches a log that keeps only stderr, whatever the --format on stdout.
+ */
+void cmd_plan_errors(const char *cmd, const struct plan *p);
 
 /* Frees what r still owns. NULL-safe. */
 void cmd_repo_release(struct cmd_repo *r);

@@ -17,14 +17,17 @@
 #define PLAN_WHERE_MAX	   1024	 /* the "full plan is in ..." sentence */
 
 static const char *opt_repo, *opt_ref, *opt_out, *opt_format, *opt_urls;
-static struct svec opt_only;
+static struct svec opt_only, opt_exclude;
 static bool opt_detailed, opt_no_purges;
 static unsigned opt_parallelism;
 
 const struct opt plan_opts[] = {
     {"detailed-exitcode", 0, OPT_BOOL, &opt_detailed, NULL,
      "exit 2 when there are changes to apply, 0 when none"},
-    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME", "plan only this endpoint (repeatable)"},
+    {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME",
+     "plan only the endpoints NAME matches (a name or a glob such as 'cn-*'; repeatable)"},
+    {"exclude", 0, OPT_STRLIST, &opt_exclude, "NAME",
+     "leave out the endpoints NAME matches (a glob; repeatable)"},
     {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json, markdown or github"},
     {"no-purges", 0, OPT_BOOL, &opt_no_purges, NULL, "leave purge manifests out of the plan"},
     {"out", 0, OPT_STR, &opt_out, "FILE", "also save the plan (JSON) for 'cacheform apply FILE'"},
@@ -129,6 +132,16 @@ static int plan_print(const struct plan *p, enum render_format fmt)
 	return rc;
 }
 
+/* An error that stopped the plan, also as a workflow command so the run's summary shows it. */
+static void gh_error(const char *msg)
+{
+	struct sb out;
+	sb_init(&out, 0);
+	render_github_command("error", "cacheform", msg, &out);
+	fwrite(out.buf, 1, out.len, stdout);
+	sb_release(&out);
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	enum render_format fmt = RENDER_TEXT;
@@ -155,19 +168,24 @@ int cmd_plan(int argc, char **argv)
 	}
 	err_clear(&e);
 	plan_init(&p);
-	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false};
+	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false, &opt_exclude};
 	struct engine_plan_opts po = {opt_no_purges};
 	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
 	    engine_read_all(&en) < 0 || engine_plan(&en, &po, &p, &e) < 0) {
 		err_print(&e);
+		if (fmt == RENDER_GITHUB)
+			gh_error(e.msg);
 		goto out;
 	}
 	if (opt_urls)
 		planurls_add(&p, &en, &urls);
+	cmd_plan_errors("plan", &p);
 	if (plan_print(&p, fmt) < 0)
 		goto out;
 	if (opt_out && planfile_write(&p, opt_out, &e) < 0) {
 		err_print(&e);
+		if (fmt == RENDER_GITHUB)
+			gh_error(e.msg);
 		goto out;
 	}
 	ret = plan_exit(&p);
@@ -176,5 +194,6 @@ out:
 	engine_close(&en);
 	svec_release(&opt_only);
 	svec_release(&urls);
+	svec_release(&opt_exclude);
 	return ret;
 }

@@ -6,23 +6,28 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include "reconcile/base/near.h"
 
 /* The one command table. Keep it sorted by how often users run each command. */
 static const struct cmd commands[] = {
     {"plan", cmd_plan, "show what apply would change",
-     "plan [--repo DIR] [--ref REV] [-e NAME]... [--out FILE] "
+     "plan [--repo DIR] [--ref REV] [-e NAME]... [--exclude NAME]... [--out FILE] "
      "[--format text|json|markdown|github] [--detailed-exitcode] [--parallelism N] [--no-purges] "
      "[--urls FILE]",
      plan_opts},
     {"apply", cmd_apply, "apply the plan (or a saved plan file)",
-     "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--yes] [--force] [--keep-going] "
-     "[--no-wait] [--first-run] [--timeout DURATION] [--parallelism N]",
+     "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--exclude NAME]... [--yes] [--force] "
+     "[--keep-going] [--no-wait] [--first-run] [--timeout DURATION] [--parallelism N] [--verify] "
+     "[--verify-timeout DURATION]",
      apply_opts},
     {"validate", cmd_validate, "check the desired-state repository offline",
      "validate [--repo DIR] [--ref REV] [--strict] [--format text|json|github|sarif]",
      validate_opts},
     {"drift", cmd_drift, "compare desired, live and last applied state",
-     "drift [--repo DIR] [--ref REV] [-e NAME]... [--format text|json|markdown] [--shard I/N]",
+     "drift [--repo DIR] [--ref REV] [-e NAME]... [--exclude NAME]... [--format "
+     "text|json|markdown] [--shard I/N]",
      drift_opts},
     {"diff", cmd_diff, "compare the desired state at two revisions (offline)",
      "diff --base REV [--head REV] [--repo DIR] [--format text|json|markdown] "
@@ -132,30 +137,52 @@ static void no_core_dumps(void)
 			strerror(errno));
 }
 
+/*
+ * A write error on stdout (a full disk, a closed pipe, /dev/full) turns a success into exit 1:
+ * a CI job must not pass with its plan or report lost. Codes that already say something went
+ * wrong are kept.
+ */
+static int output_checked(int ret)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return ret;
+	fprintf(stderr, "cacheform: cannot write the output: %s\n", strerror(errno));
+	return ret == EXIT_OK || ret == EXIT_CHANGES ? EXIT_ERROR : ret;
+}
+
 int main(int argc, char **argv)
 {
 	no_core_dumps();
+	/* a CI log (a pipe or a file) sees each line when it is printed, not at exit */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOLBF, 0);
 	argc = take_global_flags(argc, argv);
 	if (argc < 2) {
 		usage_all(stderr);
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-		return cmd_help(1, argv + 1);
+		return output_checked(cmd_help(1, argv + 1));
 	if (strcmp(argv[1], "--version") == 0)
-		return cmd_version(1, argv + 1);
+		return output_checked(cmd_version(1, argv + 1));
 	const struct cmd *c = cmd_find(argv[1]);
 	if (!c) {
-		fprintf(stderr, "cacheform: unknown command '%s' (see 'cacheform help')\n",
-			argv[1]);
+		struct near n;
+		near_init(&n, argv[1]);
+		for (size_t i = 0; i < CF_ARRAY_LEN(commands); i++)
+			near_offer(&n, commands[i].name);
+		fprintf(stderr, "cacheform: unknown command '%s'", argv[1]);
+		if (near_result(&n))
+			fprintf(stderr, "; did you mean '%s'?", near_result(&n));
+		fprintf(stderr, " (see 'cacheform help')\n");
 		return EXIT_USAGE;
 	}
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			char help_s[] = "help";
 			char *hv[] = {help_s, (char *)c->name};
-			return cmd_help(2, hv);
+			return output_checked(cmd_help(2, hv));
 		}
 	}
-	return c->fn(argc - 1, argv + 1);
+	return output_checked(c->fn(argc - 1, argv + 1));
 }

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 
+#include "reconcile/base/near.h"
+
 #define OPT_UINT_MAX 1000000u
 
 static const struct opt *opt_find_long(const struct opt *opts, const char *name, size_t n)
@@ -73,6 +75,22 @@ static int opt_need_value(const char *cmd, const struct opt *o, int *i, int argc
 	return 0;
 }
 
+/* "unknown option '--dry-run'; did you mean '--detailed-exitcode'?" */
+static void unknown_option(const char *cmd, const struct opt *opts, const char *a)
+{
+	struct near n;
+	const char *eq = strchr(a, '=');
+	char word[NEAR_WORD_MAX + 1];
+	snprintf(word, sizeof(word), "%.*s", (int)(eq ? eq - a : (ptrdiff_t)strlen(a)), a);
+	near_init(&n, word + strspn(word, "-"));
+	for (; opts->lname; opts++)
+		near_offer(&n, opts->lname);
+	fprintf(stderr, "cacheform %s: unknown option '%s'", cmd, a);
+	if (near_result(&n))
+		fprintf(stderr, "; did you mean '--%s'?", near_result(&n));
+	fprintf(stderr, " (see 'cacheform help %s')\n", cmd);
+}
+
 int opt_parse(const char *cmd, const struct opt *opts, int argc, char **argv, int *npos)
 {
 	int np = 0;
@@ -98,9 +116,7 @@ int opt_parse(const char *cmd, const struct opt *opts, int argc, char **argv, in
 			o = opt_find_short(opts, a[1]);
 		}
 		if (!o) {
-			fprintf(stderr,
-				"cacheform %s: unknown option '%s' (see 'cacheform help %s')\n",
-				cmd, a, cmd);
+			unknown_option(cmd, opts, a);
 			return -1;
 		}
 		if (opt_need_value(cmd, o, &i, argc, argv, inline_val, &val) < 0 ||

@@ -14,9 +14,13 @@
 #include <strings.h>
 #include <time.h>
 
-#define PATH_BUF_MAX	 4096
-#define JOURNAL_LINE_MAX (16 << 10)
-#define ARM_FLAT_VERSION "2015-06-01"
+#define PATH_BUF_MAX 4096
+/* Bytes of a request's path or query kept in its journal line; longer ones are cut (on a
+ * UTF-8 boundary) and the line says "cut": true. With JSON escaping (6 bytes a byte at worst)
+ * a line then stays under JOURNAL_LINE_MAX, so it always ends with its "}\n". */
+#define JOURNAL_FIELD_MAX 4096
+#define JOURNAL_LINE_MAX  (2 * 6 * JOURNAL_FIELD_MAX + 1024)
+#define ARM_FLAT_VERSION  "2015-06-01"
 
 struct provider {
 	const char *name;
@@ -299,6 +303,23 @@ int fk_journal_open(struct fk_app *app, const char *path, struct cf_err *e)
 	return 0;
 }
 
+/* Appends ,"key":"value" with value cut to JOURNAL_FIELD_MAX bytes; returns true when cut. */
+static bool journal_field(struct sb *sb, const char *key, const char *v)
+{
+	size_t n = v ? strlen(v) : 0;
+	bool cut = n > JOURNAL_FIELD_MAX;
+	if (cut) {
+		n = JOURNAL_FIELD_MAX;
+		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
+			n--;
+	}
+	char *s = xstrndup(v ? v : "", n);
+	sb_addf(sb, ",\"%s\":", key);
+	sb_add_json_str(sb, s);
+	free(s);
+	return cut;
+}
+
 void fk_journal_write(struct fk_app *app, const struct fk_req *req, const struct fk_resp *resp,
 		      const char *fault)
 {
@@ -312,10 +333,10 @@ void fk_journal_write(struct fk_app *app, const struct fk_req *req, const struct
 	sb_addf(&sb, "{\"time\":\"%s\",\"provider\":\"%s\",\"op\":\"%s\",\"method\":", when,
 		resp->provider, resp->op);
 	sb_add_json_str(&sb, req->method);
-	sb_adds(&sb, ",\"path\":");
-	sb_add_json_str(&sb, req->path);
-	sb_adds(&sb, ",\"query\":");
-	sb_add_json_str(&sb, req->query);
+	bool cut = journal_field(&sb, "path", req->path);
+	cut |= journal_field(&sb, "query", req->query);
+	if (cut)
+		sb_adds(&sb, ",\"cut\":true");
 	sb_addf(&sb, ",\"status\":%d,\"auth\":%s,\"changed\":%s", resp->status,
 		resp->auth ? "true" : "false", resp->changed ? "true" : "false");
 	if (fault)

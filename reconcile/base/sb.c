@@ -145,3 +145,20 @@ void sb_truncate(struct sb *sb, size_t n)
 	sb->len = n;
 	sb->buf[n] = '\0';
 }
+
+int sb_add_safe(struct sb *sb, const char *s)
+{
+	int rc = 0;
+	if (s[0] == ':' && s[1] == ':') {
+		rc |= sb_adds(sb, "\\x3a");
+		s++;
+	}
+	for (; *s && rc == 0; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < ' ' || c == 0x7f)
+			rc |= sb_addf(sb, "\\x%02x", c);
+		else
+			rc |= sb_addc(sb, (char)c);
+	}
+	return rc ? -1 : 0;
+}

@@ -37,6 +37,12 @@ int sb_addf(struct sb *sb, const char *fmt, ...) __attribute__((format(printf, 2
 int sb_vaddf(struct sb *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Appends s as a JSON string literal, quotes included, escaping as RFC 8259 requires. */
 int sb_add_json_str(struct sb *sb, const char *s);
+/*
+ * Appends a name (a file name, a ledger id) for text output that a terminal or a CI log reads:
+ * control bytes and DEL as \xNN (no ESC sequence, no forged second line), and a leading
+ * "::" as "\x3a:" (no GitHub workflow command). Returns 0 or -1 (cap).
+ */
+int sb_add_safe(struct sb *sb, const char *s);
 /* Shortens the content to n bytes (n <= len). */
 void sb_truncate(struct sb *sb, size_t n);
 

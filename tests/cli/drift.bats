@@ -192,3 +192,15 @@ forget_ledger() {
 	[[ "$(jq -r '.endpoints[0].reason' <<<"$output")" == "not checked: "* ]]
 	[[ "$output" != *wrong-secret* ]]
 }
+
+@test "drift: when endpoints cannot be checked it says so, never 'no drift'" {
+	export AZURECDN_KEY_VALUE=wrong-secret
+	run "$CACHEFORM" drift --repo "$R"
+	assert_no_sanitizer
+	[ "$status" -eq 1 ]
+	[[ "$output" != *"no drift"* ]]
+	[[ "$output" == *"could not check 2 endpoints: "* ]]
+	run "$CACHEFORM" drift --repo "$R" --format markdown
+	[[ "$output" != *"No drift"* ]]
+	[[ "$output" == *"**Could not check 2 endpoints:**"* ]]
+}

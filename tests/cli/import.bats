@@ -117,3 +117,26 @@ YAML
 	[[ "$output" == *"--host HOST is required"* ]]
 	[ "$(journal_count read_rules)" -eq 0 ]
 }
+
+@test "import: --name that is a path or a hidden file is refused, nothing is written" {
+	local n
+	for n in ../../x ../x x/y .x "" "-x"; do
+		run "$CACHEFORM" import --repo "$R" --account cn --remote "endpoint_id=$CN_EP" --name "$n" --host www.example.cn
+		assert_no_sanitizer
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"--name '$n' must be 1 to 128 letters"* ]]
+	done
+	[ ! -e "$BATS_TEST_TMPDIR/x.yaml" ]
+	[ ! -e "$R/x.yaml" ]
+	[ -z "$(ls -A "$R/endpoints" | grep -v '^img.yaml$')" ]
+}
+
+@test "import: an existing endpoints/NAME.yaml symlink is refused, its target untouched" {
+	echo keep >"$BATS_TEST_TMPDIR/victim"
+	ln -s "$BATS_TEST_TMPDIR/victim" "$R/endpoints/www.yaml"
+	run "$CACHEFORM" import --repo "$R" --account cn --remote "endpoint_id=$CN_EP" --name www --host www.example.cn
+	assert_no_sanitizer
+	[ "$status" -eq 1 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/victim")" = keep ]
+	[ -L "$R/endpoints/www.yaml" ]
+}

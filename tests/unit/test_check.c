@@ -1108,11 +1108,29 @@ static const struct purge_case purge_cases[] = {
      PURGE_INVALIDATE},
     {"azure preload bad host", {"az"}, "preload", {"https://a\x01z/a"}, "CF425", E, 0,
      PURGE_INVALIDATE},
-    {"regex with an unknown endpoint", {"www", "nope"}, "regex", {RX ".*"}, "CF412", E, 0,
+    {"regex with an unknown endpoint",
+     {"www", "nope"},
+     "regex",
+     {RX ".*"},
+     "CF412",
+     E,
+     0,
      PURGE_INVALIDATE},
-    {"delete with an unknown endpoint", {"nope", "www"}, "files", {"/a"}, "CF419", E, -2,
+    {"delete with an unknown endpoint",
+     {"nope", "www"},
+     "files",
+     {"/a"},
+     "CF419",
+     E,
+     -2,
      PURGE_DELETE},
-    {"patterns, only unknown endpoints", {"nope"}, "patterns", {RX "*"}, "CF205", E, -3,
+    {"patterns, only unknown endpoints",
+     {"nope"},
+     "patterns",
+     {RX "*"},
+     "CF205",
+     E,
+     -3,
      PURGE_INVALIDATE},
     {"delete and regex on azure-china", {"www"}, "regex", {RX ".*"}, "CF419", E, -2,
      PURGE_DELETE},
@@ -1331,6 +1349,24 @@ static void test_check__many_endpoints(void **state)
 	config_free(c);
 }
 
+static void test_check__cdnpro_staging_preload(void **state)
+{
+	(void)state;
+	const char *eps[] = {"p", NULL};
+	const char *urls[] = {"https://p.example.com/a.js", NULL};
+	struct config *c = fixture();
+	sval_set(&ep(c, "p")->remote.target, "staging", NULL);
+	add_purge(c, "warm", eps, "preload", urls);
+	expect(c, false, "preload on staging", "CF425", E, F_PURGE, 4, 3);
+	config_free(c);
+
+	c = fixture();
+	sval_set(&ep(c, "p")->remote.target, "staging", NULL);
+	add_purge(c, "cold", eps, "files", urls);
+	expect(c, true, "files on staging", NULL, E, F_PURGE, 0, 0);
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1348,6 +1384,7 @@ int main(void)
 	    cmocka_unit_test(test_check__purge_lengths),
 	    cmocka_unit_test(test_check__purge_cdnpro_extras),
 	    cmocka_unit_test(test_check__purge_ids_and_observe),
+	    cmocka_unit_test(test_check__cdnpro_staging_preload),
 	    cmocka_unit_test(test_check__after_loader_errors),
 	    cmocka_unit_test(test_check__many_endpoints),
 	};

@@ -36,6 +36,17 @@ static const struct reject_case reject_cases[] = {
     {LOAD_ENDPOINT, "endpoint: w\xff\n", "CF103", 1, 12},
     {LOAD_ENDPOINT, "endpoint: ok\naccount: \xc0\xaf\n", "CF103", 2, 10},
     {LOAD_ENDPOINT, "endpoint: \xed\xa0\x80\n", "CF103", 1, 11},
+    /* a NUL decoded from an escape, which a C string would cut to "w" */
+    {LOAD_ENDPOINT, "endpoint: \"w\\0w\"\naccount: cn\n", "CF104", 1, 11},
+    {LOAD_ENDPOINT, EP_HEAD "hosts: [\"a\\x00b\"]\n", "CF104", 3, 9},
+    /* tags are refused, not ignored */
+    {LOAD_ENDPOINT, "endpoint: !!str www\naccount: cn\n", "CF119", 1, 11},
+    {LOAD_ENDPOINT, EP_HEAD "hosts: !seq [a]\n", "CF119", 3, 8},
+    {LOAD_ENDPOINT, EP_HEAD "cache: !!map {ignore_cookie: true}\n", "CF119", 3, 8},
+    {LOAD_ENDPOINT,
+     "\xef\xbb\xbf"
+     "endpoint: !x www\naccount: cn\n",
+     "CF119", 1, 11},
     /* keys */
     {LOAD_ENDPOINT, EP_HEAD "endpoint: again\n", "CF110", 3, 1},
     {LOAD_ENDPOINT, EP_HEAD "colour: red\n", "CF111", 3, 1},
@@ -119,6 +130,23 @@ static void test_load__rejections(void **state)
 static int load_one_str(struct config *c, enum load_kind k, const char *s, struct diag_list *d)
 {
 	return load_buffer(c, k, "t.yaml", s, strlen(s), d);
+}
+
+/* A UTF-8 byte order mark at the start of a file is skipped, not a syntax error. */
+static void test_load__bom(void **state)
+{
+	(void)state;
+	static const char y[] = "\xef\xbb\xbf"
+				"endpoint: www\naccount: cn\nhosts: [a.example.com]\n";
+	struct config *c = config_new();
+	struct diag_list d;
+	diag_init(&d);
+	assert_int_equal(load_one_str(c, LOAD_ENDPOINT, y, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(c->nendpoints, 1);
+	assert_string_equal(c->endpoints[0].name.s, "www");
+	diag_release(&d);
+	config_free(c);
 }
 
 static void test_load__nul_byte(void **state)
@@ -489,8 +517,7 @@ static void oom_child(void)
 		struct repo_src *src = NULL;
 		struct config *rc = NULL;
 		struct cf_err e;
-		if (repo_src_open(oom_repo, NULL, &src, &e) == 0)
-			{
+		if (repo_src_open(oom_repo, NULL, &src, &e) == 0) {
 			struct cf_source ls = repo_src_source(src);
 			(void)load_repo(&ls, &rc, &d);
 		}
@@ -563,6 +590,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_load__rejections),
 	    cmocka_unit_test(test_load__nul_byte),
+	    cmocka_unit_test(test_load__bom),
 	    cmocka_unit_test(test_load__alias_bomb),
 	    cmocka_unit_test(test_load__small_aliases_allowed),
 	    cmocka_unit_test(test_load__deep_nesting),

@@ -475,7 +475,7 @@ static void test_prov_azure__write_body_exact(void **state)
 	assert_int_equal(req.retry, HTTP_RETRY_SAFE);
 	assert_string_equal(
 	    req.body,
-	    "{\"properties\":{\"deliveryPolicy\":{\"description\":\"cacheform\",\"rules\":["
+	    "{\"properties\":{\"deliveryPolicy\":{\"rules\":["
 	    "{\"name\":\"cacheform2\",\"order\":1,\"conditions\":[{\"name\":\"UrlPath\","
 	    "\"parameters\":{\"typeName\":\"DeliveryRuleUrlPathMatchConditionParameters\","
 	    "\"operator\":\"Equal\",\"negateCondition\":false,\"matchValues\":[\"/index.html\"],"
