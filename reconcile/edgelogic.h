@@ -1,7 +1,7 @@
 /*
  * CDN Pro Edge Logic, the subset cacheform reads and writes (reference
- * cdnpro-edgelogic-api.md §3, §4.1): the nginx tokenizer (comments, quotes, blocks), the
- * top-level `location` blocks with their modifiers (=, ^~, ~, ~*, plain prefix) and the cache
+ * CDN Pro "Edge Logic" docs, docs.cdnetworks.com): the nginx tokenizer (comments, quotes, blocks),
+ * the top-level `location` blocks with their modifiers (=, ^~, ~, ~*, plain prefix) and the cache
  * directives that decide a TTL, and the one region cacheform owns:
  *
  *   # cacheform:begin v1 sha256=<hex of the bytes between the two marker lines>

@@ -262,7 +262,8 @@ static int check_url(const struct http_req *r, struct cf_err *e)
 		ret = err_set(e, CF_EINVAL, "%s: bad connect-to address '%s' (want HOST:PORT)",
 			      r->what, r->connect_to);
 	else if (strcasecmp(scheme, "http") == 0 &&
-		 !(r->connect_to ? connect_to_is_loopback(r->connect_to) : host_is_loopback(host, strlen(host))))
+		 !(r->connect_to ? connect_to_is_loopback(r->connect_to)
+				 : host_is_loopback(host, strlen(host))))
 		ret =
 		    err_set(e, CF_EINVAL,
 			    "%s: refusing plain http to '%s'; only loopback hosts may use http://",

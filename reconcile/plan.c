@@ -53,7 +53,6 @@ void plan_release(struct plan *p)
 		free(p->purges[i].endpoint);
 		free(p->purges[i].account);
 		free(p->purges[i].quota);
-		svec_release(&p->purges[i].urls);
 		plan_purge_urls_release(&p->purges[i]);
 	}
 	free(p->purges);
@@ -182,6 +181,7 @@ static void urls_add(struct svec *dst, const struct svec *src)
 
 void plan_purge_urls_release(struct plan_purge *pp)
 {
+	svec_release(&pp->urls);
 	svec_release(&pp->url_files);
 	svec_release(&pp->url_dirs);
 	svec_release(&pp->url_patterns);

@@ -2,7 +2,8 @@
  * Driver for Azure Front Door Standard/Premium (ARM Microsoft.Cdn AFD resources), global and
  * China clouds. cacheform owns one rule set attached to one route, and the route's
  * query-string cache key; the route's other rule sets are read (for the plan and the
- * semantics) and never written. Reference: ../shared/reference/azure-frontdoor-api.md.
+ * semantics) and never written. Reference: learn.microsoft.com/rest/api/frontdoor (AFD rule sets,
+ * rules, routes).
  *
  * Read (one request each, PROV_MORE between them): the route; the owned rule set (404 = to
  * create); its rules (per-rule mode, following nextLink); then each foreign rule set on the
@@ -21,7 +22,7 @@
 #include "reconcile/prov_int.h"
 #include "reconcile/sem.h"
 #include "reconcile/sem_afd.h"
-#include "reconcile/base/afd_limits.h"
+#include "reconcile/base/limits.h"
 #include "reconcile/base/xmem.h"
 
 #define AFD_RAW_MAX   ((size_t)8 << 20) /* bytes of live JSON kept for the digest */

@@ -24,7 +24,7 @@
 #define AZ_MAX_LOAD	 LIM_AZURE_LOAD_PATHS
 #define AZ_MAX_RULES	 LIM_AZURE_RULES
 #define AZ_AUTO_NAME	 "cacheform" /* + N: the name of a rule that has none of its own */
-#define AZ_ODATA_BEFORE	 "2022" /* api-versions older than this use @odata.type */
+#define AZ_ODATA_BEFORE	 "2022"	     /* api-versions older than this use @odata.type */
 #define AZ_ODATA_PREFIX	 "#Microsoft.Azure.Cdn.Models."
 #define AZ_DURATION_MAX	 32
 

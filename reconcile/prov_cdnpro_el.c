@@ -1,6 +1,7 @@
 /*
  * CDN Pro property lifecycle for cacheform's Edge Logic region (see prov_cdnpro_el.h;
- * reference cdnpro-edgelogic-api.md §1-2 and §4.1).
+ * CDN Pro API docs, docs.cdnetworks.com/cdn/apidocs: properties, versions, validations,
+ * deploymentTasks).
  */
 #include "reconcile/base/compat.h"
 #include "reconcile/prov_cdnpro_el.h"

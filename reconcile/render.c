@@ -23,15 +23,11 @@
 #define C_DIM	"\033[2m"
 #define C_BOLD	"\033[1m"
 
-int render_format_parse(const char *s, enum render_format *out)
+int render_format_parse(const char *s, enum out_format *out)
 {
-	static const char *const names[] = {"text", "json", "markdown", "github"};
-	for (size_t i = 0; i < CF_ARRAY_LEN(names); i++)
-		if (strcmp(s, names[i]) == 0) {
-			*out = (enum render_format)i;
-			return 0;
-		}
-	return -1;
+	return out_format_parse(
+	    s, OUT_BIT(OUT_TEXT) | OUT_BIT(OUT_JSON) | OUT_BIT(OUT_MARKDOWN) | OUT_BIT(OUT_GITHUB),
+	    out);
 }
 
 void render_rule_json(const struct rule *r, struct sb *sb)
@@ -781,17 +777,19 @@ static void render_github(const struct plan *p, struct sb *out)
 int render_plan(const struct plan *p, const struct render_opts *o, struct sb *out)
 {
 	switch (o->format) {
-	case RENDER_TEXT:
+	case OUT_TEXT:
 		render_text(p, o->color, out);
 		break;
-	case RENDER_JSON:
+	case OUT_JSON:
 		return planfile_encode(p, out);
-	case RENDER_MARKDOWN:
+	case OUT_MARKDOWN:
 		render_markdown(p, o, out);
 		break;
-	case RENDER_GITHUB:
+	case OUT_GITHUB:
 		render_github(p, out);
 		break;
+	default: /* not a plan format: render_format_parse never yields one */
+		return -1;
 	}
 	return out->overflow ? -1 : 0;
 }

@@ -11,13 +11,13 @@
 #include "reconcile/plan.h"
 #include "reconcile/base/sb.h"
 
-enum render_format { RENDER_TEXT, RENDER_JSON, RENDER_MARKDOWN, RENDER_GITHUB };
+#include "reconcile/base/outfmt.h"
 
 /* Parses "text", "json", "markdown" or "github". Returns 0 or -1. */
-int render_format_parse(const char *s, enum render_format *out);
+int render_format_parse(const char *s, enum out_format *out);
 
 struct render_opts {
-	enum render_format format;
+	enum out_format format;
 	bool color; /* text only: ANSI colours (callers decide: a terminal and no NO_COLOR) */
 	/* markdown only (a pull-request comment of at most 65,536 characters): */
 	const char *md_path; /* repository path in the first line, <!-- cacheform:plan:PATH -->;

@@ -1,7 +1,7 @@
 /*
  * Azure Front Door Standard/Premium: what a route's rule sets do to a request path, written
- * from Microsoft's documents (../shared/reference/azure-frontdoor-api.md §4; README "Azure
- * Front Door"). Pure computation, no I/O, no library types: the driver (prov_afd.c) decodes
+ * from Microsoft's documents (learn.microsoft.com "Rule set match conditions" and "Actions"; README
+ * "Azure Front Door"). Pure computation, no I/O, no library types: the driver (prov_afd.c) decodes
  * live rules into these structs, the compiler (afd_compile.c) produces them from the YAML,
  * and tests compare both against cacheform's first-match meaning.
  *

@@ -1,6 +1,6 @@
 /*
  * What CDN Pro does with a request path, given an Edge Logic document (reconcile/edgelogic.h):
- * nginx's location precedence (reference cdnpro-edgelogic-api.md §3.2, from
+ * nginx's location precedence (docs.cdnetworks.com CDN Pro "Edge Logic" docs, from
  * ngx_http_core_find_location) over every top-level location, foreign ones included, and the
  * cache behaviour of the chosen location (§3.3-3.4).
  *

@@ -8,7 +8,7 @@
 #include "schema/check_int.h"
 #include "reconcile/base/pathmatch.h"
 #include "schema/urlcheck.h"
-#include "reconcile/base/afd_limits.h"
+#include "reconcile/base/limits.h"
 
 #define CHECK_SMALL_N	    16	  /* up to this many, duplicates are found pairwise */
 #define CHECK_PORT_MAX	    65535 /* edge connect_to ports are 1..this */

@@ -18,22 +18,11 @@
 #define REPORT_ROOT_FILE    "cacheform.yaml" /* where findings without a file are placed */
 #define REPORT_NO_CODE	    "CF000"
 
-static const char *const format_names[] = {
-    [REPORT_TEXT] = "text",
-    [REPORT_JSON] = "json",
-    [REPORT_GITHUB] = "github",
-    [REPORT_SARIF] = "sarif",
-};
-
-int report_format_parse(const char *name, enum report_format *out)
+int report_format_parse(const char *name, enum out_format *out)
 {
-	for (size_t i = 0; i < CF_ARRAY_LEN(format_names); i++) {
-		if (strcmp(name, format_names[i]) == 0) {
-			*out = (enum report_format)i;
-			return 0;
-		}
-	}
-	return -1;
+	return out_format_parse(
+	    name, OUT_BIT(OUT_TEXT) | OUT_BIT(OUT_JSON) | OUT_BIT(OUT_GITHUB) | OUT_BIT(OUT_SARIF),
+	    out);
 }
 
 static const char *sev_name(enum diag_sev s)
@@ -322,18 +311,21 @@ int report_write(FILE *f, const struct diag_list *d, const struct report_opts *o
 	int ret = 0;
 	sb_init(&sb, REPORT_MAX_BYTES);
 	switch (o->format) {
-	case REPORT_TEXT:
+	case OUT_TEXT:
 		render_text(&sb, d, o, tty_colour(fileno(f)));
 		break;
-	case REPORT_JSON:
+	case OUT_JSON:
 		render_json(&sb, d, o);
 		break;
-	case REPORT_GITHUB:
+	case OUT_GITHUB:
 		render_github(&sb, d, o);
 		break;
-	case REPORT_SARIF:
+	case OUT_SARIF:
 		render_sarif(&sb, d, o);
 		break;
+	default: /* not a validation format: report_format_parse never yields one */
+		sb_release(&sb);
+		return err_set(NULL, CF_EINVAL, "no such report format");
 	}
 	if (sb.overflow)
 		ret = err_set(NULL, CF_EIO, "report too large");

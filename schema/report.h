@@ -10,13 +10,13 @@
 
 #include "reconcile/base/diag.h"
 
-enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_GITHUB, REPORT_SARIF };
+#include "reconcile/base/outfmt.h"
 
 /* Returns 0 and sets *out for "text", "json", "github" or "sarif"; -1 otherwise. */
-int report_format_parse(const char *name, enum report_format *out);
+int report_format_parse(const char *name, enum out_format *out);
 
 struct report_opts {
-	enum report_format format;
+	enum out_format format;
 	/* Prepended with '/' to every file name ("examples" -> "examples/endpoints/a.yaml") so
 	 * paths are relative to where the user ran the command; NULL or "." for none. */
 	const char *path_prefix;

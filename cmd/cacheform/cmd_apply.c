@@ -39,7 +39,8 @@ const struct opt apply_opts[] = {
     {"keep-going", 0, OPT_BOOL, &opt_keep_going, NULL,
      "a failed endpoint or purge does not stop the others (exit 5 when some failed)"},
     {"no-wait", 0, OPT_BOOL, &opt_no_wait, NULL, "do not wait for asynchronous tasks"},
-    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N", "concurrent requests (default 8, at most 1024)"},
+    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N",
+     "concurrent requests (default 8, at most 1024)"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "read the desired state from this commit"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {"timeout", 0, OPT_STR, &opt_timeout, "DURATION",
@@ -76,7 +77,7 @@ static bool confirm(void)
 /* Returns 0, or -1 when stdout failed: nothing is applied that nobody could see planned. */
 static int print_plan(const struct plan *p)
 {
-	struct render_opts ro = {.format = RENDER_TEXT, .color = render_want_color(STDOUT_FILENO)};
+	struct render_opts ro = {.format = OUT_TEXT, .color = render_want_color(STDOUT_FILENO)};
 	struct sb out;
 	sb_init(&out, 0);
 	render_plan(p, &ro, &out);

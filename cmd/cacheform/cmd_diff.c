@@ -7,6 +7,7 @@
  */
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
+#include "reconcile/base/outfmt.h"
 #include "cmd/cacheform/cmd_load.h"
 #include "cmd/cacheform/repo_label.h"
 #include "reconcile/render.h"
@@ -17,8 +18,6 @@
 #include "schema/report.h"
 
 #define DIFF_SHORT_COMMIT 12
-
-enum diff_format { DF_TEXT, DF_JSON, DF_MARKDOWN };
 
 static const char *opt_base, *opt_head, *opt_repo, *opt_format;
 static bool opt_detailed;
@@ -350,7 +349,7 @@ static void json_purge(struct sb *sb, const struct revdiff_purge *p)
 /* The head's findings as schema/report.c renders them, embedded as one member. */
 static int json_validation(struct sb *sb, const struct diag_list *findings)
 {
-	struct report_opts ro = {REPORT_JSON, opt_repo, NULL};
+	struct report_opts ro = {OUT_JSON, opt_repo, NULL};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
@@ -400,7 +399,7 @@ static void head_findings(const struct diag_list *all, struct diag_list *out)
 				 all->v[i].msg);
 }
 
-static int diff_parse_args(int argc, char **argv, enum diff_format *fmt)
+static int diff_parse_args(int argc, char **argv, enum out_format *fmt)
 {
 	int npos;
 	if (opt_parse("diff", diff_opts, argc, argv, &npos) < 0)
@@ -413,29 +412,27 @@ static int diff_parse_args(int argc, char **argv, enum diff_format *fmt)
 		fprintf(stderr, "cacheform diff: --base REV is required\n");
 		return -1;
 	}
-	if (!opt_format || strcmp(opt_format, "text") == 0)
-		*fmt = DF_TEXT;
-	else if (strcmp(opt_format, "json") == 0)
-		*fmt = DF_JSON;
-	else if (strcmp(opt_format, "markdown") == 0)
-		*fmt = DF_MARKDOWN;
-	else {
+	*fmt = OUT_TEXT;
+	if (opt_format &&
+	    out_format_parse(opt_format,
+			     OUT_BIT(OUT_TEXT) | OUT_BIT(OUT_JSON) | OUT_BIT(OUT_MARKDOWN),
+			     fmt) < 0) {
 		fprintf(stderr, "cacheform diff: --format must be text, json or markdown\n");
 		return -1;
 	}
 	return 0;
 }
 
-static int diff_render(enum diff_format fmt, const struct side *base, const struct side *head,
+static int diff_render(enum out_format fmt, const struct side *base, const struct side *head,
 		       const struct revdiff *d, const struct diag_list *findings)
 {
-	struct report_opts ro = {REPORT_TEXT, opt_repo, NULL};
+	struct report_opts ro = {OUT_TEXT, opt_repo, NULL};
 	struct sb sb;
 	int rc = 0;
 	sb_init(&sb, 0);
-	if (fmt == DF_JSON)
+	if (fmt == OUT_JSON)
 		rc = render_json(&sb, base, head, d, findings);
-	else if (fmt == DF_MARKDOWN)
+	else if (fmt == OUT_MARKDOWN)
 		render_markdown(&sb, base, head, d, findings);
 	else
 		render_text(&sb, base, head, d);
@@ -443,12 +440,12 @@ static int diff_render(enum diff_format fmt, const struct side *base, const stru
 		rc = CF_ELIMIT;
 	if (fwrite(sb.buf, 1, sb.len, stdout) != sb.len)
 		rc = CF_EIO;
-	if (fmt == DF_TEXT && findings->n) {
+	if (fmt == OUT_TEXT && findings->n) {
 		printf("\nvalidation of the head:\n");
 		if (report_write(stdout, findings, &ro) < 0)
 			rc = CF_EIO;
 	}
-	if (fmt == DF_TEXT && base->diags.nerrors)
+	if (fmt == OUT_TEXT && base->diags.nerrors)
 		printf("note: the base has %zu validation error%s; it was compared as far as it "
 		       "could be read\n",
 		       base->diags.nerrors, base->diags.nerrors == 1 ? "" : "s");
@@ -461,7 +458,7 @@ int cmd_diff(int argc, char **argv)
 	struct side base = {0}, head = {0};
 	struct revdiff d = {0};
 	struct diag_list findings;
-	enum diff_format fmt = DF_TEXT;
+	enum out_format fmt = OUT_TEXT;
 	struct cf_err e;
 	int ret = EXIT_ERROR;
 	err_clear(&e);

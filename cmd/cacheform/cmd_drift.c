@@ -6,6 +6,7 @@
  */
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
+#include "reconcile/base/outfmt.h"
 #include "cmd/cacheform/cmd_load.h"
 #include "reconcile/drift.h"
 #include "reconcile/engine.h"
@@ -17,8 +18,6 @@
 #include "reconcile/shard.h"
 
 #define DRIFT_SHORT_COMMIT 12
-
-enum drift_format { DRF_TEXT, DRF_JSON, DRF_MARKDOWN };
 
 static unsigned opt_parallelism;
 static const char *opt_repo, *opt_ref, *opt_format, *opt_shard;
@@ -255,7 +254,7 @@ static void render_json(struct sb *sb, const struct drift_run *run)
 
 /* ---- the command ---- */
 
-static int drift_parse_args(int argc, char **argv, enum drift_format *fmt, struct drift_run *run)
+static int drift_parse_args(int argc, char **argv, enum out_format *fmt, struct drift_run *run)
 {
 	int npos;
 	struct cf_err e;
@@ -265,13 +264,11 @@ static int drift_parse_args(int argc, char **argv, enum drift_format *fmt, struc
 		fprintf(stderr, "cacheform drift: unexpected argument '%s'\n", argv[0]);
 		return -1;
 	}
-	if (!opt_format || strcmp(opt_format, "text") == 0)
-		*fmt = DRF_TEXT;
-	else if (strcmp(opt_format, "json") == 0)
-		*fmt = DRF_JSON;
-	else if (strcmp(opt_format, "markdown") == 0)
-		*fmt = DRF_MARKDOWN;
-	else {
+	*fmt = OUT_TEXT;
+	if (opt_format &&
+	    out_format_parse(opt_format,
+			     OUT_BIT(OUT_TEXT) | OUT_BIT(OUT_JSON) | OUT_BIT(OUT_MARKDOWN),
+			     fmt) < 0) {
 		fprintf(stderr, "cacheform drift: --format must be text, json or markdown\n");
 		return -1;
 	}
@@ -305,7 +302,7 @@ static int drift_check(struct drift_run *run, struct cf_err *e)
 int cmd_drift(int argc, char **argv)
 {
 	struct drift_run run;
-	enum drift_format fmt = DRF_TEXT;
+	enum out_format fmt = OUT_TEXT;
 	struct cf_err e;
 	struct sb out;
 	int ret = EXIT_ERROR;
@@ -320,9 +317,9 @@ int cmd_drift(int argc, char **argv)
 		err_print(&e);
 		goto done;
 	}
-	if (fmt == DRF_JSON)
+	if (fmt == OUT_JSON)
 		render_json(&out, &run);
-	else if (fmt == DRF_MARKDOWN)
+	else if (fmt == OUT_MARKDOWN)
 		render_markdown(&out, &run);
 	else
 		render_text(&out, &run);

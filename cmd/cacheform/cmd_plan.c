@@ -31,7 +31,8 @@ const struct opt plan_opts[] = {
     {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json, markdown or github"},
     {"no-purges", 0, OPT_BOOL, &opt_no_purges, NULL, "leave purge manifests out of the plan"},
     {"out", 0, OPT_STR, &opt_out, "FILE", "also save the plan (JSON) for 'cacheform apply FILE'"},
-    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N", "concurrent requests (default 8, at most 1024)"},
+    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N",
+     "concurrent requests (default 8, at most 1024)"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "read the desired state from this commit"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {"urls", 0, OPT_STR, &opt_urls, "FILE",
@@ -99,7 +100,7 @@ static void plan_full_location(struct sb *where)
 	sb_adds(where, "); `cacheform plan --format json` gives it as JSON");
 }
 
-static int plan_print(const struct plan *p, enum render_format fmt)
+static int plan_print(const struct plan *p, enum out_format fmt)
 {
 	bool cut = false;
 	struct sb where;
@@ -108,7 +109,7 @@ static int plan_print(const struct plan *p, enum render_format fmt)
 	struct sb label;
 	sb_init(&label, 0);
 	repo_label(opt_repo, &label);
-	struct render_opts ro = {fmt,	    fmt == RENDER_TEXT && render_want_color(STDOUT_FILENO),
+	struct render_opts ro = {fmt,	    fmt == OUT_TEXT && render_want_color(STDOUT_FILENO),
 				 label.buf, where.buf,
 				 0,	    &cut};
 	struct sb out;
@@ -118,7 +119,7 @@ static int plan_print(const struct plan *p, enum render_format fmt)
 		rc = -1;
 	if (rc == 0 && cut) {
 		/* The comment names the job log as the place of the full plan: keep that true. */
-		struct render_opts to = {RENDER_TEXT, false, NULL, NULL, 0, NULL};
+		struct render_opts to = {OUT_TEXT, false, NULL, NULL, 0, NULL};
 		sb_reset(&out);
 		rc = render_plan(p, &to, &out);
 		if (rc == 0)
@@ -144,7 +145,7 @@ static void gh_error(const char *msg)
 
 int cmd_plan(int argc, char **argv)
 {
-	enum render_format fmt = RENDER_TEXT;
+	enum out_format fmt = OUT_TEXT;
 	struct engine en;
 	struct plan p;
 	struct cf_err e;
@@ -173,7 +174,7 @@ int cmd_plan(int argc, char **argv)
 	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
 	    engine_read_all(&en) < 0 || engine_plan(&en, &po, &p, &e) < 0) {
 		err_print(&e);
-		if (fmt == RENDER_GITHUB)
+		if (fmt == OUT_GITHUB)
 			gh_error(e.msg);
 		goto out;
 	}
@@ -184,7 +185,7 @@ int cmd_plan(int argc, char **argv)
 		goto out;
 	if (opt_out && planfile_write(&p, opt_out, &e) < 0) {
 		err_print(&e);
-		if (fmt == RENDER_GITHUB)
+		if (fmt == OUT_GITHUB)
 			gh_error(e.msg);
 		goto out;
 	}

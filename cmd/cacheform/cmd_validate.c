@@ -29,7 +29,7 @@ static void validate_summary(const struct config *c, const struct diag_list *d)
 
 int cmd_validate(int argc, char **argv)
 {
-	struct report_opts ro = {REPORT_TEXT, NULL, NULL};
+	struct report_opts ro = {OUT_TEXT, NULL, NULL};
 	struct cmd_repo r;
 	struct check_opts co = {.strict = false};
 	int npos, ret;
@@ -51,7 +51,7 @@ int cmd_validate(int argc, char **argv)
 	ret = r.diags.nerrors ? EXIT_ERROR : EXIT_OK;
 	if (report_write(stdout, &r.diags, &ro) < 0)
 		ret = EXIT_ERROR;
-	if (ro.format == REPORT_TEXT && r.cfg)
+	if (ro.format == OUT_TEXT && r.cfg)
 		validate_summary(r.cfg, &r.diags);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		ret = EXIT_ERROR;

@@ -2,7 +2,7 @@
 #include "cmd/fakecdn/fk_afd.h"
 #include "cmd/fakecdn/fk_arm.h"
 #include "cmd/fakecdn/fk_util.h"
-#include "reconcile/base/afd_limits.h"
+#include "reconcile/base/limits.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 

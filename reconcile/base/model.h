@@ -121,7 +121,7 @@ struct remote {
 	struct sval endpoint_id;		       /* azure-china */
 	struct sval resource_group, profile, endpoint; /* azure */
 	struct sval target;			       /* cdnpro: staging | production */
-	struct sval property_id; /* cdnpro mode manage: the property whose Edge Logic we own */
+	struct sval property_id;     /* cdnpro mode manage: the property whose Edge Logic we own */
 	struct sval route, rule_set; /* azure-frontdoor (with resource_group, profile, endpoint) */
 };
 

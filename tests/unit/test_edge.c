@@ -107,7 +107,8 @@ static void test_edge__ttl_by_provider_semantics(void **state)
 	    {"shop.example.com", "/fonts/a.woff2", AZURE_DEFAULT}, /* rule without cache action */
 	    {"shop.azureedge.net", "/assets/app.js", 7 * DAY},
 	    {"docs.example.com", "/index.html", 3600},
-	    {"docs.example.com", "/_static/page.html", 3600}, /* the YAML's first rule (html) acts last */
+	    {"docs.example.com", "/_static/page.html",
+	     3600}, /* the YAML's first rule (html) acts last */
 	    /* cdnpro: Edge Logic is not emulated; without origin headers nothing is cached */
 	    {"media.example.com", "/v1/a.mp4", 0},
 	    {"x.example.com", "/", -1}, /* not an edge host: the API's 404 */

@@ -268,7 +268,7 @@ static void test_plan__quota(void **state)
 	fixture_release(&f);
 }
 
-static char *render(const struct plan *p, enum render_format fmt, bool color)
+static char *render(const struct plan *p, enum out_format fmt, bool color)
 {
 	struct render_opts ro = {.format = fmt, .color = color};
 	struct sb out;
@@ -292,31 +292,31 @@ static void test_plan__renderers(void **state)
 	memcpy(p.commit, "0123456789abcdef0123456789abcdef01234567", 41);
 	plan_add_endpoint(&p, &f.ep, &f.live, NULL, &f.safety, NULL);
 
-	char *t = render(&p, RENDER_TEXT, false);
+	char *t = render(&p, OUT_TEXT, false);
 	assert_non_null(strstr(t, "cacheform plan for commit 0123456789ab\n"));
 	assert_non_null(strstr(t, "    ~ rule 1: dir /d0/  ttl 1d  (ttl was 1m40s)\n"));
 	assert_non_null(strstr(t, "    + rule 4: suffix php  ttl 0 (no cache)\n"));
 	assert_non_null(strstr(t, "Plan: 1 endpoint to update (1 added, 1 changed"));
 	assert_null(strchr(t, '\033'));
 	free(t);
-	t = render(&p, RENDER_TEXT, true);
+	t = render(&p, OUT_TEXT, true);
 	assert_non_null(strstr(t, "\033[32m+ rule 4"));
 	free(t);
 
-	t = render(&p, RENDER_MARKDOWN, false);
+	t = render(&p, OUT_MARKDOWN, false);
 	assert_memory_equal(t, "<!-- cacheform:plan:. -->\n", 26);
 	assert_non_null(strstr(t, "| www | azure-china | update | 1 | 1 | 0 | 0 |"));
 	assert_non_null(strstr(t, "<details><summary>www: update"));
 	assert_non_null(strstr(t, "```diff\n! rule 1"));
 	free(t);
 
-	t = render(&p, RENDER_GITHUB, false);
+	t = render(&p, OUT_GITHUB, false);
 	assert_memory_equal(t, "::notice title=cacheform plan::www: update cache rules", 54);
 	assert_non_null(strstr(t, "%0A~ rule 1"));
 	assert_non_null(strstr(t, "::group::cacheform plan\n"));
 	free(t);
 
-	t = render(&p, RENDER_JSON, false);
+	t = render(&p, OUT_JSON, false);
 	assert_non_null(strstr(t, "\"format_version\": 1"));
 	free(t);
 	plan_release(&p);

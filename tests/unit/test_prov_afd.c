@@ -11,7 +11,7 @@
 #include "reconcile/afd_compile.h"
 #include "reconcile/provider.h"
 #include "reconcile/sem_afd.h"
-#include "reconcile/base/afd_limits.h"
+#include "reconcile/base/limits.h"
 #include "tests/unit/prov_fixture.h"
 
 #define BASE  "https://arm.test"

@@ -68,7 +68,7 @@ static void test_sem__desired_meaning(void **state)
 	cache_release(&c);
 }
 
-/* seed 002: "the no-cache rules are prioritized" */
+/* 21Vianet cache-rule docs: "the no-cache rules are prioritized" */
 static void test_sem__azure_china_ttl0_first(void **state)
 {
 	(void)state;
