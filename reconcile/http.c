@@ -916,6 +916,8 @@ int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *res
 	memset(&sched, 0, sizeof(sched));
 	for (size_t i = 0; i < c->nbuckets; i++)
 		memset(&c->buckets[i].ready, 0, sizeof(c->buckets[i].ready));
+	/* the scheduler lives for this call only; c->sched is reset to NULL before returning */
+	// cppcheck-suppress autoVariables
 	c->sched = &sched;
 	xfers_setup(c, xs, reqs, resps, n);
 	for (;;) {
