@@ -72,7 +72,7 @@ converge() { # CLOUD API N
 	assert_no_sanitizer
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"rule set 'cacheform' does not exist"* ]]
-	run cf apply --yes
+	run cf apply --yes --first-run
 	assert_no_sanitizer
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -87,7 +87,7 @@ converge() { # CLOUD API N
 	[ "$(journal_ops afd_write_route)" -eq 1 ]
 	[ "$(journal_ops afd_write_rule)" -eq 0 ]
 	: >"$FAKECDN_JOURNAL"
-	run cf apply --yes
+	run cf apply --yes --first-run
 	[ "$status" -eq 0 ]
 	[ "$(afd_writes)" -eq 0 ]
 }
@@ -99,7 +99,7 @@ converge() { # CLOUD API N
 	[ "$(journal_ops afd_write_route)" -eq 1 ]
 	# the token was asked for the China cloud's scope
 	: >"$FAKECDN_JOURNAL"
-	run cf apply --yes
+	run cf apply --yes --first-run
 	[ "$status" -eq 0 ]
 	[ "$(afd_writes)" -eq 0 ]
 }
@@ -113,7 +113,7 @@ converge() { # CLOUD API N
 			"$R/endpoints/web.yaml"
 		repo_commit "$R" ttl
 		: >"$FAKECDN_JOURNAL"
-		run cf apply --yes
+		run cf apply --yes --first-run
 		echo "$output"
 		[ "$status" -eq 0 ]
 		if [ "$api" = 2025-06-01 ]; then
@@ -135,7 +135,7 @@ converge() { # CLOUD API N
 	sed -i '/\/d6\//d' "$R/endpoints/web.yaml"
 	repo_commit "$R" insert
 	: >"$FAKECDN_JOURNAL"
-	run cf apply --yes
+	run cf apply --yes --first-run
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops afd_write_rule)" -eq 1 ]
 	[ "$(journal_ops afd_delete_rule)" -eq 1 ]
@@ -166,7 +166,7 @@ converge() { # CLOUD API N
 	} >"$R/purges/p1.yaml"
 	repo_commit "$R" purge
 	cd "$R"
-	run cf apply --yes
+	run cf apply --yes --first-run
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops afd_purge)" -eq 2 ]

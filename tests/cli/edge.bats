@@ -71,7 +71,7 @@ with_edge() {
 	freeze
 	repo_init "$R" www
 	cd "$R"
-	run cf apply --yes
+	run cf apply --yes --first-run
 	assert_no_sanitizer
 	[ "$status" -eq 0 ]
 	# the live rules differ from the seed (ttl 10m for dir /, 7d css/js): only apply makes these true
@@ -98,7 +98,7 @@ C
 	freeze
 	repo_init "$R" shop
 	cd "$R"
-	run cf apply --yes
+	run cf apply --yes --first-run
 	[ "$status" -eq 0 ]
 	while read -r path ttl; do
 		expect_ttl shop.example.com "$path" "$ttl"
@@ -125,7 +125,7 @@ C
 	freeze
 	repo_init "$R" www shop
 	cd "$R"
-	run cf apply --yes
+	run cf apply --yes --first-run
 	[ "$status" -eq 0 ]
 	run admin_curl PUT edge/origin '{"cache_control": {"/pic/o.jpg": "max-age=60", "/assets/o.js": "max-age=5", "/assets/p.js": "no-store"}}'
 	[ "$(http_status)" = 200 ]
@@ -141,7 +141,7 @@ C
 	freeze
 	repo_init "$R" www shop
 	cd "$R"
-	run cf apply --yes --no-wait
+	run cf apply --yes --first-run --no-wait
 	[ "$status" -eq 0 ]
 	clock 61 # the rule writes complete
 	[ "$(edge www.example.cn /logo.png)" = "TCP_MISS 0" ]
@@ -154,7 +154,7 @@ files: [/logo.png]
 preload: [/assets/warm.js]
 Y
 	repo_commit "$R" again
-	run cf apply --yes --no-wait
+	run cf apply --yes --first-run --no-wait
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"submitted"* ]]
 	clock 30
@@ -165,7 +165,7 @@ Y
 	[ "$(edge shop.example.com /logo.png)" = "TCP_MISS 0" ]
 	# preloads go once the purge is done: the next apply sends them
 	run admin_curl POST faults '{"task_delay_ms": 0}'
-	run cf apply --yes
+	run cf apply --yes --first-run
 	[ "$status" -eq 0 ]
 	[ "$(edge shop.example.com /assets/warm.js)" = "TCP_HIT 0" ]
 	[ "$(edge shop.example.com /assets/cold.js)" = "TCP_MISS 0" ]
@@ -176,7 +176,7 @@ Y
 	freeze
 	repo_init "$R" shop
 	cd "$R"
-	run cf apply --yes
+	run cf apply --yes --first-run
 	[ "$status" -eq 0 ]
 	cat >purges/warm.yaml <<'Y'
 purge: warm
@@ -185,7 +185,7 @@ files: [/logo.png]
 preload: [/assets/warm.js]
 Y
 	repo_commit "$R" warm
-	run cf apply --yes
+	run cf apply --yes --first-run
 	[ "$status" -eq 0 ]
 	[ "$(edge shop.example.com /assets/warm.js)" = "TCP_HIT 0" ]
 	[ "$(edge shop.azureedge.net /assets/warm.js)" = "TCP_HIT 0" ]
@@ -203,7 +203,7 @@ files: [/logo.png, https://shop.example.com/favicon.ico]
 preload: [/assets/app.js]
 Y
 	repo_commit "$R" release
-	run cf apply --yes --verify
+	run cf apply --yes --first-run --verify
 	assert_no_sanitizer
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"visible     purge 'release' on 'shop': http://shop.example.com/logo.png (HTTP 200, X-Cache TCP_MISS"* ]]
@@ -224,7 +224,7 @@ Y
 	printf 'edge:\n  connect_to: "127.0.0.1:%s"\n' "$FAKECDN_PORT" >>endpoints/www.yaml
 	printf 'edge:\n  connect_to: "127.0.0.1:%s"\n' "$FAKECDN_PORT" >>endpoints/shop.yaml
 	repo_commit "$R" edge
-	run cf apply --yes --verify
+	run cf apply --yes --first-run --verify
 	[ "$status" -eq 1 ]
 	# www's /index.html has ttl 0: a preload can never make it warm
 	[[ "$output" == *"NOT WARM    purge '2026-11-21-logo' on 'www': preload http://www.example.cn/index.html (HTTP 200, X-Cache TCP_MISS"* ]]
@@ -244,7 +244,7 @@ Y
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"endpoints/www.yaml:25:15: error: edge connect_to '127.0.0.1' must be HOST:PORT"*"[CF230]"* ]]
 	[[ "$output" == *"endpoints/www.yaml:26:11: error: edge scheme 'ftp' must be http or https [CF230]"* ]]
-	run cf apply --yes --verify --no-wait
+	run cf apply --yes --first-run --verify --no-wait
 	[ "$status" -eq 129 ]
 	[[ "$output" == *"--verify"*"--no-wait"* ]]
 }

@@ -53,7 +53,7 @@ teardown() {
 	run cf explain --live https://docs.example.com/_static/page.html https://docs.example.com/_static/app.js
 	[[ "$output" == *"/_static/page.html: rule 1 "*"live: delivery rule 'cacheform1' (order 2), cached 1h"*": agrees"* ]]
 	[[ "$output" == *"/_static/app.js: rule 2 "*"live: delivery rule 'cacheform2' (order 1), cached 1d12h"*": agrees"* ]]
-	run cf apply --yes -e www --no-wait
+	run cf apply --yes --first-run -e www --no-wait
 	[ "$status" -eq 0 ]
 	run cf explain --live --format json -e www /pic/a.jpg /index.html /a/b.PNG /picture.png
 	echo "$output" | jq -e '[.results[].agree] == [true, true, true, true]'
@@ -74,7 +74,7 @@ cache:
       ttl: 10m
 Y
 	repo_commit "$R"
-	run cf apply --yes -e docs
+	run cf apply --yes --first-run -e docs
 	assert_no_sanitizer
 	[ "$status" -eq 0 ]
 	# written in reverse: dir / (order 1) runs first, the BypassCache rule overwrites it
@@ -98,7 +98,7 @@ Y
 	[ "$status" -eq 2 ]
 	# the plan says what a request would see change, not only which rules move
 	[[ "$output" == *"behaviour: e.g. /index.html: cached 10m if origin sends none -> not cached"* ]]
-	run cf apply --yes -e docs
+	run cf apply --yes --first-run -e docs
 	[ "$status" -eq 0 ]
 	run cf explain --live --format json -e docs /index.html /x
 	echo "$output" | jq -e '[.results[].agree] == [true, true]'
@@ -106,7 +106,7 @@ Y
 
 @test "plan: a live list that only differs in spelling and order is no change and no write" {
 	# www's live rules made equal in behaviour but with items reordered inside rules
-	run cf apply --yes -e www
+	run cf apply --yes --first-run -e www
 	[ "$status" -eq 0 ]
 	sed -i 's|\[/pic/, /doc/\]|[/doc, /pic]|; s|\[jpg, png, webp, svg\]|[SVG, webp, png, jpg]|' "$R/endpoints/www.yaml"
 	repo_commit "$R"
@@ -115,7 +115,7 @@ Y
 	assert_no_sanitizer
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"www (azure-china, account cn): no changes"* ]]
-	run cf apply --yes -e www
+	run cf apply --yes --first-run -e www
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops write_rules)" -eq 0 ]
 	[ "$(journal_ops read_rules)" -eq 2 ]

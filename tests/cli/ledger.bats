@@ -44,8 +44,8 @@ teardown() {
 	echo "$output" | jq -e '.message == "ran by hand in 2025"'
 	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
-	# only the docs manifest and www's rules were applied; the marked one never ran
-	[ "$(journal_ops purge)" -eq 1 ]
+	# only the docs and logo manifests and www's rules were applied; the marked one never ran
+	[ "$(journal_ops purge)" -eq 2 ]
 }
 
 @test "show prints purge and endpoint records; the ledger is a commit chain on no branch" {
@@ -72,7 +72,7 @@ teardown() {
 	git clone -q "$origin" "$other"
 	cd "$other"
 	run cf plan --format json
-	[ "$(echo "$output" | jq '[.purges[] | select(.state == "run")] | length')" -eq 2 ]
+	[ "$(echo "$output" | jq '[.purges[] | select(.state == "run")] | length')" -eq 3 ]
 	git fetch -q origin refs/cacheform/ledger:refs/cacheform/ledger
 	run cf plan --detailed-exitcode
 	[ "$status" -eq 0 ]

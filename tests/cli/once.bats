@@ -281,7 +281,7 @@ nine_manifests() {
 	run git rev-parse -q --verify refs/cacheform/ledger
 	[ "$status" -ne 0 ]
 	# adopting the manifests that already ran: the rest needs no flag any more
-	bounded ledger mark 2026-11-24-cn-pics
+	bounded ledger mark 2026-11-24-cn-pics 2026-11-21-logo
 	[ "$status" -eq 0 ]
 	bounded apply --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
