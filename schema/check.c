@@ -878,7 +878,7 @@ static void check_retired(struct check_ctx *x)
 		const struct account *a = &x->c->accounts[i];
 		if (a->provider == PROV_AZURE_CHINA)
 			WARN(
-			    x, &a->pos, "CF220",
+			    x, &a->pos, "CF222",
 			    "account '%s': Azure CDN in China (21Vianet) was retired on %s; move "
 			    "to azure-frontdoor with cloud: china (cacheform migrate --to ACCOUNT)",
 			    check_quote(&b, a->name.s ? a->name.s : "?"), AFD_AZURE_CHINA_RETIRED);

@@ -46,6 +46,8 @@ static const struct code_info codes[] = {
      "A secret must be written {env: NAME} or {file: PATH}."},
     {"CF118", DIAG_ERROR, "Too many errors",
      "The error cap was reached; later findings of the file are not reported."},
+    {"CF119", DIAG_ERROR, "YAML tag",
+     "A YAML tag (!!str, !custom) is not supported; write the value plainly."},
     {"CF201", DIAG_ERROR, "Unsupported version",
      "The 'version' of cacheform.yaml is not one this cacheform reads."},
     {"CF202", DIAG_ERROR, "Duplicate endpoint",
@@ -81,6 +83,14 @@ static const struct code_info codes[] = {
      "A subscription id, api_version or similar identifier has the wrong form (e.g. not a GUID)."},
     {"CF220", DIAG_ERROR, "Bad name characters",
      "An endpoint, account or purge name has characters outside the allowed set."},
+    {"CF221", DIAG_NOTICE, "Azure CDN classic retires",
+     "The account uses Azure CDN Standard from Microsoft (classic), which retires on 2027-09-30; "
+     "its successor is azure-frontdoor (cacheform migrate)."},
+    {"CF222", DIAG_WARNING, "Azure CDN in China is retired",
+     "The account uses Azure CDN operated by 21Vianet, retired on 2025-12-01; move to "
+     "azure-frontdoor with cloud: china (cacheform migrate)."},
+    {"CF230", DIAG_ERROR, "Bad edge setting",
+     "edge.connect_to is not HOST:PORT, or edge.scheme is not http or https."},
     {"CF301", DIAG_ERROR, "Forbidden character in a rule item",
      "A cache rule item holds a character the provider does not accept."},
     {"CF302", DIAG_ERROR, "Dot in dir or suffix",
@@ -107,6 +117,9 @@ static const struct code_info codes[] = {
      "Cache rules of a purge-only endpoint are not managed and are ignored."},
     {"CF315", DIAG_NOTICE, "Lints skipped",
      "The endpoint has so many cache items that the never-matches lints were skipped."},
+    {"CF316", DIAG_ERROR, "azure-china cannot express the rule list",
+     "A ttl 0 rule would take over paths an earlier rule decides, because azure-china applies "
+     "no-cache rules before the first match; the message names both rules and an example path."},
     {"CF401", DIAG_ERROR, "Purge does nothing",
      "A purge manifest has no files, dirs, patterns or regex."},
     {"CF402", DIAG_ERROR, "Bad purge URL",
@@ -150,6 +163,14 @@ static const struct code_info codes[] = {
      "The same entry appears twice in a purge manifest; it is sent once."},
     {"CF424", DIAG_WARNING, "Purge of an observe endpoint",
      "The purge names an endpoint in mode observe; purges still run there."},
+    {"CF425", DIAG_ERROR, "Preload where the provider has none",
+     "Preload exists only on azure-china and on cdnpro production targets; azure, azure-frontdoor "
+     "and cdnpro staging targets have none."},
+    {"CF426", DIAG_ERROR, "file_headers on a non-cdnpro endpoint",
+     "file_headers (fileHeaders) is a CDN Pro purge field."},
+    {"CF427", DIAG_ERROR, "Bad file_headers entry",
+     "A file_headers name is not an HTTP token, a value has control characters, or a name repeats "
+     "ignoring case."},
     {"CF501", DIAG_ERROR, "Literal secret",
      "A secret is written in the file; use {env: NAME} or {file: PATH}."},
     {"CF502", DIAG_ERROR, "Over 25 azure rules",
@@ -164,6 +185,12 @@ static const struct code_info codes[] = {
      "Rule names are kept only by azure; elsewhere they are ignored."},
     {"CF508", DIAG_ERROR, "Two rules with one name",
      "Two rules of an endpoint have the same name."},
+    {"CF509", DIAG_ERROR, "Front Door cache duration too long",
+     "A ttl on an azure-frontdoor endpoint is longer than 365.23:59:59."},
+    {"CF510", DIAG_ERROR, "Too many Front Door rule sets",
+     "A Front Door profile would get more rule sets (or rules) than its limits allow."},
+    {"CF511", DIAG_ERROR, "Rule set owned twice",
+     "Two endpoints name the same Front Door rule set as the one cacheform owns."},
 };
 
 const struct code_info *code_find(const char *code)

@@ -51,23 +51,26 @@ function cn_rules(i, live,   t2) {
 		"{\"Type\": \"Dir\", \"Items\": [\"/\"], \"TTL\": " ttl(i, 5) "}], " \
 		"\"IgnoreCacheControl\": false, \"IgnoreCookie\": false, \"IgnoreQueryString\": true}"
 }
-function arm_rule(order, cond, op, vals, t,   ctype, beh) {
+# Written as the cacheform azure writer does (reconcile/prov_azure.c): the first YAML rule acts
+# last (order 5), suffixes lower-case behind a Lowercase transform, names cacheformN by YAML rule.
+function arm_rule(order, n, cond, op, vals, t,   ctype, beh, tr) {
+	tr = cond == "UrlFileExtension" ? "\"Lowercase\"" : ""
 	ctype = cond == "UrlPath" ? "DeliveryRuleUrlPathMatchConditionParameters" : "DeliveryRuleUrlFileExtensionMatchConditionParameters"
 	beh = t == 0 ? "\"cacheBehavior\": \"BypassCache\", \"cacheType\": \"All\", \"cacheDuration\": null" : \
 		"\"cacheBehavior\": \"SetIfMissing\", \"cacheType\": \"All\", \"cacheDuration\": \"" dur(t) "\""
-	return "{\"name\": \"cacheform" order "\", \"order\": " order ", \"conditions\": [{\"name\": \"" cond "\", " \
+	return "{\"name\": \"cacheform" n "\", \"order\": " order ", \"conditions\": [{\"name\": \"" cond "\", " \
 		"\"parameters\": {\"typeName\": \"" ctype "\", \"operator\": \"" op "\", \"negateCondition\": false, " \
-		"\"matchValues\": " vals ", \"transforms\": []}}], \"actions\": [{\"name\": \"CacheExpiration\", " \
+		"\"matchValues\": " vals ", \"transforms\": [" tr "]}}], \"actions\": [{\"name\": \"CacheExpiration\", " \
 		"\"parameters\": {\"typeName\": \"DeliveryRuleCacheExpirationActionParameters\", " beh "}}]}"
 }
 function arm_policy(i, live,   t2) {
 	t2 = (live && changed(i)) ? 3600 : ttl(i, 2)
 	return "{\"description\": \"\", \"rules\": [" \
-		arm_rule(1, "UrlPath", "Equal", "[\"/index.html\"]", 0) ", " \
-		arm_rule(2, "UrlPath", "BeginsWith", "[\"/static/\", \"/assets/\"]", t2) ", " \
-		arm_rule(3, "UrlFileExtension", "Equal", "[\"jpg\", \"png\"]", ttl(i, 3)) ", " \
-		arm_rule(4, "UrlFileExtension", "Equal", "[\"css\", \"js\"]", ttl(i, 4)) ", " \
-		arm_rule(5, "UrlPath", "BeginsWith", "[\"/\"]", ttl(i, 5)) "]}"
+		arm_rule(1, 5, "UrlPath", "BeginsWith", "[\"/\"]", ttl(i, 5)) ", " \
+		arm_rule(2, 4, "UrlFileExtension", "Equal", "[\"css\", \"js\"]", ttl(i, 4)) ", " \
+		arm_rule(3, 3, "UrlFileExtension", "Equal", "[\"jpg\", \"png\"]", ttl(i, 3)) ", " \
+		arm_rule(4, 2, "UrlPath", "BeginsWith", "[\"/static/\", \"/assets/\"]", t2) ", " \
+		arm_rule(5, 1, "UrlPath", "Equal", "[\"/index.html\"]", 0) "]}"
 }
 function arm_path(i) {
 	return "/subscriptions/" armsub "/resourceGroups/bench-rg/providers/Microsoft.Cdn/profiles/bench-cdn/endpoints/" name(i)

@@ -72,7 +72,7 @@ teardown() {
 	# Only the changed endpoints are listed (update, drift); the two unchanged are counted.
 	[ "$(grep -c '^<details><summary>[a-z-]*: ' <<<"$output")" -eq 3 ]
 	[[ "$output" == *"2 of 5 endpoints unchanged (not listed)"* ]]
-	[ "$(grep -c '^<details><summary>2026-' <<<"$output")" -eq 5 ]
+	[ "$(grep -cE '^<details><summary>(2026-|shop-logo-)' <<<"$output")" -eq 5 ]
 	run cf plan --format github
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"::notice title=cacheform plan::www: update cache rules"* ]]

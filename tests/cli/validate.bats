@@ -21,7 +21,7 @@ validate() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"valid: 3 accounts, 5 endpoints, 5 purges"* ]]
 	# retired services are said plainly, and --strict does not make them errors
-	[[ "$output" == *"account 'cn': Azure CDN in China (21Vianet) was retired on 2025-12-01"*"[CF220]"* ]]
+	[[ "$output" == *"account 'cn': Azure CDN in China (21Vianet) was retired on 2025-12-01"*"[CF222]"* ]]
 	[[ "$output" == *"account 'global': Azure CDN Standard from Microsoft (classic) retires on 2027-09-30"*"[CF221]"* ]]
 	run "$CACHEFORM" validate --repo "$TOP/examples" --strict
 	[ "$status" -eq 0 ]
@@ -150,7 +150,7 @@ validate() {
 	echo "$output" | jq -e '.format_version == 1 and .valid == false and .errors >= 1'
 	echo "$output" | jq -e '.diagnostics[] | select(.code == "CF112") | .severity == "error" and .line == 3 and .column == 8 and (.file | endswith("endpoints/x.yaml"))'
 	run "$CACHEFORM" validate --repo "$TOP/examples" --format json
-	echo "$output" | jq -e '.valid == true and .errors == 0 and ([.diagnostics[].code] | sort) == ["CF220", "CF221"]'
+	echo "$output" | jq -e '.valid == true and .errors == 0 and ([.diagnostics[].code] | sort) == ["CF221", "CF222"]'
 }
 
 @test "validate --format sarif" {
