@@ -97,7 +97,8 @@ def walk(node, path, in_if=False):
 # Fields with no default by nature: identities, credentials and references to other files.
 OWN_NAMES = {"provider", "subscription", "key_id", "key_value", "tenant", "client_id", "client_secret",
              "user", "api_key", "ca_file", "endpoint_id", "resource_group", "profile", "endpoint",
-             "hosts", "cache", "dir", "suffix", "path", "ttl", "name", "accounts"}
+             "hosts", "cache", "dir", "suffix", "path", "ttl", "name", "accounts", "property_id",
+             "route", "rule_set", "connect_to"}
 walk(s, "")
 print(n)
 print("\n".join(bad))

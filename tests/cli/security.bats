@@ -74,7 +74,7 @@ provider_requests() {
 	refute_grep '[Aa]uthorization: *[Bb]asic [A-Za-z0-9+/=]{8,}' "$out/plan.log"
 
 	# --debug is the command-line spelling of CACHEFORM_DEBUG=1, accepted anywhere
-	cfb --debug apply "$out/plan.json" --yes
+	cfb --debug apply "$out/plan.json" --yes --first-run
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" >"$out/apply.log"
 	grep -q 'Authorization' "$out/apply.log"
