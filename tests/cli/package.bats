@@ -24,7 +24,7 @@ setup_file() {
 	[ "$(sed -n 2p "$x/cacheform-$v/VERSION")" = "$(git -C "$CLONE" rev-parse HEAD)" ]
 	[ -f "$x/cacheform-$v/LICENSE" ] && [ -f "$x/cacheform-$v/CHANGELOG.md" ]
 	# Outside any git checkout (GIT_CEILING_DIRECTORIES), only VERSION can say what this is.
-	GIT_CEILING_DIRECTORIES=$x run make -s -C "$x/cacheform-$v" -j2 binaries
+	GIT_CEILING_DIRECTORIES=$x run make -s -C "$x/cacheform-$v" -j2 VARIANT=release BUILD=build binaries
 	[ "$status" -eq 0 ]
 	run "$x/cacheform-$v/bin/cacheform" version --format json
 	[ "$(jq -r .version <<<"$output")" = "$v" ]

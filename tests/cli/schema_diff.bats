@@ -34,7 +34,7 @@ intentional_codes() {
 	[ "$(ls "$cases" | wc -l)" -ge 500 ]
 	# The optimised build (same validator as the sanitizer build the other suites run): the
 	# corpus is large and the machine shared.
-	make -s -C "$TOP" -j2 BUILD="${BUILD:-build}" binaries >/dev/null
+	make -s -C "$TOP" -j2 BUILD="${BUILD:-build}" VARIANT=release binaries >/dev/null
 	rel=$TOP/bin/cacheform
 	[ "${BUILD:-build}" = build ] || rel=$TOP/${BUILD}/bin/cacheform
 	CACHEFORM=$rel bash "$TOP/tests/cli/schema_diff.sh" "$cases" "$BATS_TEST_TMPDIR/diff"
