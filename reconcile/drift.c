@@ -93,7 +93,7 @@ static int drift_one(const struct engine *en, const struct eng_endpoint *x, stru
 		d->cls = DRIFT_IN_SYNC;
 		return CF_OK;
 	}
-	int rc = diff_cache(&d->desired, &d->live, &d->diff, e);
+	int rc = rulediff_cache(&d->desired, &d->live, &d->diff, e);
 	if (rc < 0)
 		err_prefix(e, "endpoint '%s'", d->name);
 	return rc;

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 
 #include "reconcile/base/diag.h"
-#include "reconcile/diff.h"
+#include "reconcile/rulediff.h"
 #include "reconcile/engine.h"
 #include "reconcile/base/model.h"
 #include "reconcile/shard.h"

@@ -145,7 +145,7 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 			pe->live.ignore_cache_control = pe->desired.ignore_cache_control;
 		pe->inexact = xstrdup(live->inexact);
 		plan_copy_foreign(pe, live);
-		if (diff_cache(&pe->desired, &pe->live, &pe->diff, e) < 0) {
+		if (rulediff_cache(&pe->desired, &pe->live, &pe->diff, e) < 0) {
 			plan_endpoint_release(pe);
 			return NULL;
 		}

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 
 #include "reconcile/base/diag.h"
-#include "reconcile/diff.h"
+#include "reconcile/rulediff.h"
 #include "reconcile/ledger.h"
 #include "reconcile/base/model.h"
 #include "reconcile/provider.h"

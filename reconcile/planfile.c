@@ -124,11 +124,11 @@ struct json_object *planfile_cache_to_json(const struct cache *c)
 static struct json_object *fields_to_json(unsigned f)
 {
 	struct json_object *a = J(json_object_new_array());
-	if (f & DIFF_F_KIND)
+	if (f & RULEDIFF_F_KIND)
 		jpush(a, J(json_object_new_string("kind")));
-	if (f & DIFF_F_ITEMS)
+	if (f & RULEDIFF_F_ITEMS)
 		jpush(a, J(json_object_new_string("items")));
-	if (f & DIFF_F_TTL)
+	if (f & RULEDIFF_F_TTL)
 		jpush(a, J(json_object_new_string("ttl")));
 	return a;
 }
@@ -137,9 +137,9 @@ static struct json_object *changes_to_json(const struct plan_endpoint *pe)
 {
 	struct json_object *a = J(json_object_new_array());
 	for (size_t i = 0; i < pe->diff.n; i++) {
-		const struct diff_entry *d = &pe->diff.v[i];
+		const struct rulediff_entry *d = &pe->diff.v[i];
 		struct json_object *o = J(json_object_new_object());
-		jadd(o, "change", J(json_object_new_string(diff_op_name(d->op))));
+		jadd(o, "change", J(json_object_new_string(rulediff_op_name(d->op))));
 		jadd(o, "before_index",
 		     d->before >= 0 ? J(json_object_new_int64(d->before)) : NULL);
 		jadd(o, "after_index", d->after >= 0 ? J(json_object_new_int64(d->after)) : NULL);
@@ -155,9 +155,9 @@ static struct json_object *flags_to_json(const struct plan_endpoint *pe)
 {
 	struct json_object *a = J(json_object_new_array());
 	for (size_t i = 0; i < pe->diff.nflags; i++) {
-		const struct diff_flag_change *f = &pe->diff.flags[i];
+		const struct rulediff_flag_change *f = &pe->diff.flags[i];
 		struct json_object *o = J(json_object_new_object());
-		jadd(o, "name", J(json_object_new_string(diff_flag_name(f->flag))));
+		jadd(o, "name", J(json_object_new_string(rulediff_flag_name(f->flag))));
 		jadd(o, "before", J(json_object_new_boolean(f->before)));
 		jadd(o, "after", J(json_object_new_boolean(f->after)));
 		jpush(a, o);

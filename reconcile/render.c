@@ -60,15 +60,16 @@ static void index_json(long i, struct sb *sb)
 		sb_addf(sb, "%ld", i);
 }
 
-void render_change_json(const struct diff_entry *de, const struct rule *before,
+void render_change_json(const struct rulediff_entry *de, const struct rule *before,
 			const struct rule *after, struct sb *sb)
 {
 	static const struct {
 		unsigned bit;
 		const char *name;
-	} fields[] = {{DIFF_F_KIND, "kind"}, {DIFF_F_ITEMS, "items"}, {DIFF_F_TTL, "ttl"}};
+	} fields[] = {
+	    {RULEDIFF_F_KIND, "kind"}, {RULEDIFF_F_ITEMS, "items"}, {RULEDIFF_F_TTL, "ttl"}};
 	bool first = true;
-	sb_addf(sb, "{\"change\":\"%s\",\"before_index\":", diff_op_name(de->op));
+	sb_addf(sb, "{\"change\":\"%s\",\"before_index\":", rulediff_op_name(de->op));
 	index_json(de->before, sb);
 	sb_adds(sb, ",\"after_index\":");
 	index_json(de->after, sb);
@@ -110,46 +111,47 @@ void render_rule(const struct rule *r, struct sb *out)
 
 /* ---- one line per change, shared by text and markdown (diff blocks) ---- */
 
-static char change_sign(enum diff_op op)
+static char change_sign(enum rulediff_op op)
 {
 	switch (op) {
-	case DIFF_ADD:
+	case RULEDIFF_ADD:
 		return '+';
-	case DIFF_REMOVE:
+	case RULEDIFF_REMOVE:
 		return '-';
-	case DIFF_CHANGE:
+	case RULEDIFF_CHANGE:
 		return '~';
-	case DIFF_MOVE:
+	case RULEDIFF_MOVE:
 		return '>';
 	}
 	return '?';
 }
 
-static void change_line(const struct plan_endpoint *pe, const struct diff_entry *d, struct sb *out)
+static void change_line(const struct plan_endpoint *pe, const struct rulediff_entry *d,
+			struct sb *out)
 {
 	const struct rule *before = d->before >= 0 ? &pe->live.rules[d->before] : NULL;
 	const struct rule *after = d->after >= 0 ? &pe->desired.rules[d->after] : NULL;
 	switch (d->op) {
-	case DIFF_ADD:
+	case RULEDIFF_ADD:
 		sb_addf(out, "rule %ld: ", d->after + 1);
 		render_rule(after, out);
 		break;
-	case DIFF_REMOVE:
+	case RULEDIFF_REMOVE:
 		sb_addf(out, "rule %ld: ", d->before + 1);
 		render_rule(before, out);
 		break;
-	case DIFF_CHANGE:
-	case DIFF_MOVE:
-		if (d->op == DIFF_MOVE)
+	case RULEDIFF_CHANGE:
+	case RULEDIFF_MOVE:
+		if (d->op == RULEDIFF_MOVE)
 			sb_addf(out, "rule %ld (was %ld): ", d->after + 1, d->before + 1);
 		else
 			sb_addf(out, "rule %ld: ", d->after + 1);
 		render_rule(after, out);
-		if (d->fields & (DIFF_F_ITEMS | DIFF_F_KIND)) {
+		if (d->fields & (RULEDIFF_F_ITEMS | RULEDIFF_F_KIND)) {
 			sb_adds(out, "  (was ");
 			render_rule(before, out);
 			sb_addc(out, ')');
-		} else if (d->fields & DIFF_F_TTL) {
+		} else if (d->fields & RULEDIFF_F_TTL) {
 			sb_adds(out, "  (ttl was ");
 			ttl_text(before->ttl, out);
 			sb_addc(out, ')');
@@ -175,9 +177,9 @@ static void ep_changes(const struct plan_endpoint *pe, const char *indent, bool 
 		sb_addf(out, "%s\n", color ? C_RESET : "");
 	}
 	for (size_t i = 0; i < pe->diff.nflags; i++) {
-		const struct diff_flag_change *f = &pe->diff.flags[i];
+		const struct rulediff_flag_change *f = &pe->diff.flags[i];
 		sb_addf(out, "%s%s~ %s: %s -> %s%s\n", indent, color ? C_CHG : "",
-			diff_flag_name(f->flag), f->before ? "true" : "false",
+			rulediff_flag_name(f->flag), f->before ? "true" : "false",
 			f->after ? "true" : "false", color ? C_RESET : "");
 	}
 	if (pe->inexact)

@@ -45,7 +45,7 @@ void render_rule_json(const struct rule *r, struct sb *out);
  * "JSON output"): {"change", "before_index", "after_index" (0-based or null), "before",
  * "after" (rules or null), "fields"}. before/after are the rules the indexes point at.
  */
-void render_change_json(const struct diff_entry *de, const struct rule *before,
+void render_change_json(const struct rulediff_entry *de, const struct rule *before,
 			const struct rule *after, struct sb *sb);
 
 /*

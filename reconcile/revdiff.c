@@ -92,7 +92,7 @@ static int diff_endpoint(struct revdiff *d, const struct endpoint *b, const stru
 	struct revdiff_ep *x = ep_new(d, b ? REVDIFF_EP_CHANGED : REVDIFF_EP_ADDED, b, h);
 	int rc = CF_OK;
 	if (x->rules_managed) {
-		rc = diff_cache(&h->cache, b ? &b->cache : &empty, &x->rules, e);
+		rc = rulediff_cache(&h->cache, b ? &b->cache : &empty, &x->rules, e);
 		if (rc < 0) {
 			err_prefix(e, "endpoint '%s'", h->name.s);
 			return rc;
@@ -186,17 +186,18 @@ bool revdiff_has_changes(const struct revdiff *d)
 	return false;
 }
 
-static const char *const op_signs = "+-~>"; /* indexed by enum diff_op */
+static const char *const op_signs = "+-~>"; /* indexed by enum rulediff_op */
 
 static void change_line(struct sb *out, const struct rule *before, const struct rule *after,
-			const struct diff_entry *de)
+			const struct rulediff_entry *de)
 {
-	if (de->op == DIFF_MOVE)
+	if (de->op == RULEDIFF_MOVE)
 		sb_addf(out, "rule %ld (was %ld): ", de->after + 1, de->before + 1);
 	else
-		sb_addf(out, "rule %ld: ", (de->op == DIFF_REMOVE ? de->before : de->after) + 1);
+		sb_addf(out,
+			"rule %ld: ", (de->op == RULEDIFF_REMOVE ? de->before : de->after) + 1);
 	render_rule(after ? after : before, out);
-	if (de->op == DIFF_CHANGE || (de->op == DIFF_MOVE && de->fields)) {
+	if (de->op == RULEDIFF_CHANGE || (de->op == RULEDIFF_MOVE && de->fields)) {
 		sb_adds(out, "  (was ");
 		render_rule(before, out);
 		sb_addc(out, ')');
@@ -207,14 +208,14 @@ void revdiff_cache_lines(struct sb *out, const char *indent, const struct cache 
 			 const struct cache *after, const struct cache_diff *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
-		const struct diff_entry *de = &d->v[i];
+		const struct rulediff_entry *de = &d->v[i];
 		sb_addf(out, "%s%c ", indent, op_signs[de->op]);
 		change_line(out, de->before >= 0 ? &before->rules[de->before] : NULL,
 			    de->after >= 0 ? &after->rules[de->after] : NULL, de);
 		sb_addc(out, '\n');
 	}
 	for (size_t i = 0; i < d->nflags; i++)
-		sb_addf(out, "%s~ %s: %s -> %s\n", indent, diff_flag_name(d->flags[i].flag),
+		sb_addf(out, "%s~ %s: %s -> %s\n", indent, rulediff_flag_name(d->flags[i].flag),
 			d->flags[i].before ? "true" : "false",
 			d->flags[i].after ? "true" : "false");
 }

@@ -1,7 +1,7 @@
 /*
  * The difference between two desired states (two commits, or a commit and the working tree),
  * as `cacheform diff` shows it on a pull request: endpoints added, removed or changed (rule
- * by rule, through reconcile/diff.h with the base's cache in the "live" seat), and purge
+ * by rule, through reconcile/rulediff.h with the base's cache in the "live" seat), and purge
  * manifests that are new (they run on merge), edited or removed. Pure: no git, no network.
  */
 #ifndef CF_REVDIFF_H
@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #include "reconcile/base/diag.h"
-#include "reconcile/diff.h"
+#include "reconcile/rulediff.h"
 #include "reconcile/base/model.h"
 #include "reconcile/base/sb.h"
 

@@ -294,12 +294,12 @@ static void json_ep_rules(struct sb *sb, const struct revdiff_ep *x)
 	sb_adds(sb, ",\"flags\":[");
 	for (size_t i = 0; i < x->rules.nflags; i++)
 		sb_addf(sb, "%s{\"flag\":\"%s\",\"before\":%s,\"after\":%s}", i ? "," : "",
-			diff_flag_name(x->rules.flags[i].flag),
+			rulediff_flag_name(x->rules.flags[i].flag),
 			x->rules.flags[i].before ? "true" : "false",
 			x->rules.flags[i].after ? "true" : "false");
 	sb_adds(sb, "],\"rules\":[");
 	for (size_t i = 0; i < x->rules.n; i++) {
-		const struct diff_entry *de = &x->rules.v[i];
+		const struct rulediff_entry *de = &x->rules.v[i];
 		if (i)
 			sb_addc(sb, ',');
 		render_change_json(de, rule_at(x->base, de->before), rule_at(x->head, de->after),

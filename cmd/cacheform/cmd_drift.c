@@ -195,7 +195,7 @@ static void json_changes(struct sb *sb, const struct drift_ep *d)
 {
 	sb_adds(sb, ",\"changes\":[");
 	for (size_t i = 0; i < d->diff.n; i++) {
-		const struct diff_entry *de = &d->diff.v[i];
+		const struct rulediff_entry *de = &d->diff.v[i];
 		if (i)
 			sb_addc(sb, ',');
 		render_change_json(de, de->before >= 0 ? &d->live.rules[de->before] : NULL,
@@ -204,7 +204,7 @@ static void json_changes(struct sb *sb, const struct drift_ep *d)
 	sb_adds(sb, "],\"flags\":[");
 	for (size_t i = 0; i < d->diff.nflags; i++)
 		sb_addf(sb, "%s{\"flag\":\"%s\",\"live\":%s,\"desired\":%s}", i ? "," : "",
-			diff_flag_name(d->diff.flags[i].flag),
+			rulediff_flag_name(d->diff.flags[i].flag),
 			d->diff.flags[i].before ? "true" : "false",
 			d->diff.flags[i].after ? "true" : "false");
 	sb_addc(sb, ']');

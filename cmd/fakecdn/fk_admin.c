@@ -1,7 +1,7 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_admin.h"
-#include "cmd/fakecdn/fk_arm.h"
-#include "cmd/fakecdn/fk_china.h"
+#include "cmd/fakecdn/fk_azure.h"
+#include "cmd/fakecdn/fk_azurecn.h"
 #include "cmd/fakecdn/fk_edge.h"
 #include "cmd/fakecdn/fk_util.h"
 
@@ -66,7 +66,7 @@ static void h_reset(struct fk_app *app, const struct fk_req *req, const char **s
 static void h_china_rules(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
 			  struct fk_resp *resp)
 {
-	struct json_object *ep = fk_china_find_endpoint(app, seg[2], NULL), *body, *pol = NULL;
+	struct json_object *ep = fk_azurecn_find_endpoint(app, seg[2], NULL), *body, *pol = NULL;
 	char msg[MSG_MAX];
 	const char *type;
 
@@ -76,7 +76,7 @@ static void h_china_rules(struct fk_app *app, const struct fk_req *req, const ch
 		return;
 	}
 	body = fk_req_json(req);
-	type = fk_china_policy(body, &pol, msg, sizeof(msg));
+	type = fk_azurecn_policy(body, &pol, msg, sizeof(msg));
 	json_object_put(body);
 	if (type) {
 		fk_error_admin(resp, 400, msg);
@@ -91,7 +91,7 @@ static void h_china_rules(struct fk_app *app, const struct fk_req *req, const ch
 static void h_china_endpoint(struct fk_app *app, const struct fk_req *req, const char **seg,
 			     int nseg, struct fk_resp *resp)
 {
-	struct json_object *ep = fk_china_find_endpoint(app, seg[2], NULL), *body, *v;
+	struct json_object *ep = fk_azurecn_find_endpoint(app, seg[2], NULL), *body, *v;
 
 	CF_UNUSED(nseg);
 	if (!ep) {
@@ -118,7 +118,7 @@ static void h_china_endpoint(struct fk_app *app, const struct fk_req *req, const
 static void h_arm_endpoint(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
 			   struct fk_resp *resp)
 {
-	struct json_object *ep = fk_arm_find_endpoint(app, NULL, seg[2], seg[3], seg[4]), *body;
+	struct json_object *ep = fk_azure_find_endpoint(app, NULL, seg[2], seg[3], seg[4]), *body;
 	char msg[MSG_MAX];
 
 	CF_UNUSED(nseg);
@@ -127,7 +127,7 @@ static void h_arm_endpoint(struct fk_app *app, const struct fk_req *req, const c
 		return;
 	}
 	body = fk_req_json(req);
-	if (fk_arm_patch(ep, body, msg, sizeof(msg)) < 0) {
+	if (fk_azure_patch(ep, body, msg, sizeof(msg)) < 0) {
 		fk_error_admin(resp, 400, msg);
 	} else {
 		fk_state_changed(app, resp);

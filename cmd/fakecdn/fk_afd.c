@@ -1,6 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_afd.h"
-#include "cmd/fakecdn/fk_arm.h"
+#include "cmd/fakecdn/fk_azure.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/limits.h"
 #include "reconcile/base/sb.h"
@@ -117,11 +117,11 @@ static void rid(struct sb *sb, const char **seg)
 		seg[S_SUB], seg[S_RG], seg[S_PROF]);
 }
 
-/* Auth, api-version, subscription (fk_arm.c), then the profile; NULL with resp filled. */
+/* Auth, api-version, subscription (fk_azure.c), then the profile; NULL with resp filled. */
 static struct json_object *begin_profile(struct fk_app *app, const struct fk_req *req,
 					 const char **seg, struct fk_resp *resp)
 {
-	if (!fk_arm_begin(app, req, seg[S_SUB], resp))
+	if (!fk_azure_begin(app, req, seg[S_SUB], resp))
 		return NULL;
 	struct json_object *p = find_profile(app, seg);
 	if (!p) {
@@ -850,19 +850,19 @@ static void h_ep_usages(struct fk_app *app, const struct fk_req *req, const char
 		      AFD_RULE_SETS_STANDARD);
 }
 
-/* Profiles_CdnCanMigrateToAfd: for classic profiles (fk_arm.c's endpoints). */
+/* Profiles_CdnCanMigrateToAfd: for classic profiles (fk_azure.c's endpoints). */
 static void h_can_migrate(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
 			  struct fk_resp *resp)
 {
 	CF_UNUSED(nseg);
-	if (!fk_arm_begin(app, req, seg[S_SUB], resp))
+	if (!fk_azure_begin(app, req, seg[S_SUB], resp))
 		return;
 	if (find_profile(app, seg)) {
 		fk_error_arm(resp, req, 400, "BadRequest",
 			     "That action isn\u2019t allowed in this profile.");
 		return;
 	}
-	struct json_object *ep = fk_arm_find_profile(app, seg[S_SUB], seg[S_RG], seg[S_PROF]);
+	struct json_object *ep = fk_azure_find_profile(app, seg[S_SUB], seg[S_RG], seg[S_PROF]);
 	if (!ep) {
 		fk_error_arm(resp, req, 404, "ResourceNotFound", "The profile was not found.");
 		return;

@@ -1,8 +1,8 @@
 /*
  * Azure Front Door Standard/Premium (learn.microsoft.com/rest/api/frontdoor): routes, rule sets
  * (per-rule and batch mode), rules, purge, usages and Profiles_CdnCanMigrateToAfd, under the ARM
- * paths of fk_arm.c and its bearer tokens (global and China clouds alike: the token endpoint takes
- * any
+ * paths of fk_azure.c and its bearer tokens (global and China clouds alike: the token endpoint
+ * takes any
  * ".../.default" scope). State: "frontdoor": {"profiles": [...]}. Every write is a global
  * operation of its profile: it answers with an Azure-AsyncOperation URL, the profile is busy
  * for the afd_op_ms knob, and a write while busy is refused with 409 Conflict, as the service

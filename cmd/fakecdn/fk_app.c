@@ -2,10 +2,10 @@
 #include "cmd/fakecdn/fk_app.h"
 #include "cmd/fakecdn/fk_admin.h"
 #include "cmd/fakecdn/fk_afd.h"
-#include "cmd/fakecdn/fk_arm.h"
-#include "cmd/fakecdn/fk_china.h"
+#include "cmd/fakecdn/fk_azure.h"
+#include "cmd/fakecdn/fk_azurecn.h"
 #include "cmd/fakecdn/fk_edge.h"
-#include "cmd/fakecdn/fk_pro.h"
+#include "cmd/fakecdn/fk_cdnpro.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
@@ -31,9 +31,9 @@ struct provider {
 /* Order matters only where patterns overlap: none do across providers. */
 static const struct provider provider_table[] = {
     {"admin", fk_admin_routes, &fk_admin_nroutes},
-    {"cdnpro", fk_pro_routes, &fk_pro_nroutes},
-    {"azure-china", fk_china_routes, &fk_china_nroutes},
-    {"azure", fk_arm_routes, &fk_arm_nroutes},
+    {"cdnpro", fk_cdnpro_routes, &fk_cdnpro_nroutes},
+    {"azure-china", fk_azurecn_routes, &fk_azurecn_nroutes},
+    {"azure", fk_azure_routes, &fk_azure_nroutes},
     {"token", fk_token_routes, &fk_token_nroutes},
     {"azure-frontdoor", fk_afd_routes, &fk_afd_nroutes},
 };

@@ -18,7 +18,7 @@
 #define MIN_YEAR     1970
 #define MAX_YEAR     9999
 
-static void set_fail(struct fk_china_auth *out, int status, const char *type, const char *msg)
+static void set_fail(struct fk_azurecn_auth *out, int status, const char *type, const char *msg)
 {
 	out->status = status;
 	out->type = type;
@@ -33,7 +33,7 @@ static int cmp_args(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-char *fk_china_string_to_sign(const struct fk_req *req, const char *date)
+char *fk_azurecn_string_to_sign(const struct fk_req *req, const char *date)
 {
 	const struct fk_kv **sorted = xcalloc(req->nargs + 1, sizeof(*sorted));
 	size_t n = 0;
@@ -59,7 +59,7 @@ char *fk_china_string_to_sign(const struct fk_req *req, const char *date)
 	return sb_detach(&sb);
 }
 
-void fk_china_mac(const char *key, const char *msg, char out[65])
+void fk_azurecn_mac(const char *key, const char *msg, char out[65])
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
@@ -118,7 +118,7 @@ static struct json_object *find_key(struct json_object *keys, const char *id)
 
 /* Checks the key's status, the signature and the key's access; out->type stays "" if good. */
 static void check_key(const struct fk_req *req, struct json_object *key, const char *sig,
-		      const char *date, bool write, struct fk_china_auth *out)
+		      const char *date, bool write, struct fk_azurecn_auth *out)
 {
 	const char *value = fk_jstr(key, "value"), *status = fk_jstr(key, "status");
 	const char *access = fk_jstr(key, "access");
@@ -129,8 +129,8 @@ static void check_key(const struct fk_req *req, struct json_object *key, const c
 		set_fail(out, 401, "InvalidApiKey", "The API key is not active.");
 		return;
 	}
-	sts = fk_china_string_to_sign(req, date);
-	fk_china_mac(value, sts, expect);
+	sts = fk_azurecn_string_to_sign(req, date);
+	fk_azurecn_mac(value, sts, expect);
 	free(sts);
 	if (!fk_secure_equal(expect, sig)) {
 		set_fail(out, 401, "WrongSignature", "The signature is wrong.");
@@ -141,8 +141,8 @@ static void check_key(const struct fk_req *req, struct json_object *key, const c
 			 "The API key does not have permission to perform this operation.");
 }
 
-void fk_china_verify(const struct fk_req *req, struct json_object *keys, bool write,
-		     int64_t window_s, struct fk_china_auth *out)
+void fk_azurecn_verify(const struct fk_req *req, struct json_object *keys, bool write,
+		       int64_t window_s, struct fk_azurecn_auth *out)
 {
 	const char *auth = fk_req_header(req, "Authorization");
 	const char *date = fk_req_header(req, "x-azurecdn-request-date");

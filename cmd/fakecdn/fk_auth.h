@@ -18,22 +18,22 @@
 #define FK_AUTH_MSG_MAX 160
 
 /* Outcome of an azure-china check: type "" means accepted. */
-struct fk_china_auth {
+struct fk_azurecn_auth {
 	const char *type; /* ErrorInfo.Type */
 	int status;
 	char message[FK_AUTH_MSG_MAX];
 };
 
 /* Builds the string to sign for req (caller frees). */
-char *fk_china_string_to_sign(const struct fk_req *req, const char *date);
+char *fk_azurecn_string_to_sign(const struct fk_req *req, const char *date);
 /* Upper-case hex HMAC-SHA256 of msg under key (out holds 65). */
-void fk_china_mac(const char *key, const char *msg, char out[65]);
+void fk_azurecn_mac(const char *key, const char *msg, char out[65]);
 /*
  * Verifies req against the subscription's "keys" array (objects {id, value, access
  * "read-only"|"read-write", status}); write = the request needs a read-write key.
  */
-void fk_china_verify(const struct fk_req *req, struct json_object *keys, bool write,
-		     int64_t window_s, struct fk_china_auth *out);
+void fk_azurecn_verify(const struct fk_req *req, struct json_object *keys, bool write,
+		       int64_t window_s, struct fk_azurecn_auth *out);
 
 /* Parses "yyyy-MM-dd HH:mm:ss" (lenient about zero padding) as UTC seconds; -1 when bad. */
 int64_t fk_parse_china_date(const char *s);

@@ -1,6 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_edge.h"
-#include "cmd/fakecdn/fk_arm.h"
+#include "cmd/fakecdn/fk_azure.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
@@ -1011,7 +1011,7 @@ void fk_edge_h_cache(struct fk_app *app, const struct fk_req *req, const char **
 void fk_edge_h_domains(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
 		       struct fk_resp *resp)
 {
-	struct json_object *ep = fk_arm_find_endpoint(app, NULL, seg[2], seg[3], seg[4]);
+	struct json_object *ep = fk_azure_find_endpoint(app, NULL, seg[2], seg[3], seg[4]);
 	struct json_object *body = fk_req_json(req), *cds, *props;
 	size_t n = body && json_object_is_type(body, json_type_array)
 		       ? json_object_array_length(body)

@@ -6,10 +6,10 @@
 #include <cmocka.h>
 
 #include "cmd/fakecdn/fk_app.h"
-#include "cmd/fakecdn/fk_arm.h"
+#include "cmd/fakecdn/fk_azure.h"
 #include "cmd/fakecdn/fk_auth.h"
-#include "cmd/fakecdn/fk_china.h"
-#include "cmd/fakecdn/fk_pro.h"
+#include "cmd/fakecdn/fk_azurecn.h"
+#include "cmd/fakecdn/fk_cdnpro.h"
 #include "cmd/fakecdn/fk_util.h"
 
 #define EXAMPLE_STATE "examples/fakecdn/state.json"
@@ -29,10 +29,10 @@ static void test_fake__china_string_to_sign(void **state)
 	(void)state;
 	/* Sorted by name, first value of a repeated name, values URL-decoded. */
 	fk_req_init(&req, "POST", "/subscriptions/s/endpoints/e/purges?b=x%20y&apiVersion=1.0&b=2");
-	sts = fk_china_string_to_sign(&req, "2026-11-21 09:00:00");
+	sts = fk_azurecn_string_to_sign(&req, "2026-11-21 09:00:00");
 	assert_string_equal(sts, "/subscriptions/s/endpoints/e/purges\r\napiVersion:1.0, b:x y\r\n"
 				 "2026-11-21 09:00:00\r\nPOST");
-	fk_china_mac("fakecdn-rw-secret", sts, mac);
+	fk_azurecn_mac("fakecdn-rw-secret", sts, mac);
 	assert_string_equal(mac, CN_VECTOR);
 	free(sts);
 	fk_req_release(&req);
@@ -49,7 +49,7 @@ static void verify(const char *auth, const char *date, int64_t now_s, bool write
 		   const char *want_type)
 {
 	struct json_object *k = keys();
-	struct fk_china_auth a;
+	struct fk_azurecn_auth a;
 	struct fk_req req;
 
 	fk_req_init(&req, "POST", "/subscriptions/s/endpoints/e/purges?b=x%20y&apiVersion=1.0&b=2");
@@ -58,7 +58,7 @@ static void verify(const char *auth, const char *date, int64_t now_s, bool write
 	if (date)
 		fk_req_add_header(&req, "X-AzureCDN-Request-Date", date);
 	req.now_ms = now_s * 1000;
-	fk_china_verify(&req, k, write, 900, &a);
+	fk_azurecn_verify(&req, k, write, 900, &a);
 	assert_string_equal(a.type, want_type);
 	fk_req_release(&req);
 	json_object_put(k);
@@ -91,7 +91,8 @@ static void test_fake__dates(void **state)
 {
 	(void)state;
 	assert_int_equal(fk_parse_china_date("1970-01-01 00:01:00"), 60);
-	/* The service accepted a non-padded date in a real log (docs.azure.cn/cdn/cdn-api-signature). */
+	/* The service accepted a non-padded date in a real log
+	 * (docs.azure.cn/cdn/cdn-api-signature). */
 	assert_int_equal(fk_parse_china_date("2017-7-26 5:37:18"),
 			 fk_parse_china_date("2017-07-26 05:37:18"));
 	assert_int_equal(fk_parse_china_date("2017-13-01 00:00:00"), -1);
@@ -148,7 +149,7 @@ static void test_fake__cdnpro_regex(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
-		const char *why = fk_pro_check_regex(cases[i].re, msg, sizeof(msg));
+		const char *why = fk_cdnpro_check_regex(cases[i].re, msg, sizeof(msg));
 
 		if ((why == NULL) != cases[i].ok)
 			fail_msg("regex %s: got %s", cases[i].re, why ? why : "ok");
@@ -181,7 +182,7 @@ static void test_fake__china_policy(void **state)
 	(void)state;
 	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
 		struct json_object *in = json_tokener_parse(cases[i].body), *out = NULL;
-		const char *type = fk_china_policy(in, &out, msg, sizeof(msg));
+		const char *type = fk_azurecn_policy(in, &out, msg, sizeof(msg));
 
 		if ((type == NULL) != (cases[i].type == NULL) ||
 		    (type && strcmp(type, cases[i].type) != 0))
@@ -211,7 +212,7 @@ static void test_fake__arm_patch_all_or_nothing(void **state)
 	char msg[256];
 
 	(void)state;
-	assert_int_equal(fk_arm_patch(ep, bad, msg, sizeof(msg)), -1);
+	assert_int_equal(fk_azure_patch(ep, bad, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "cacheDuration"));
 	/* The valid half of a rejected PATCH was not applied. */
 	assert_string_equal(fk_jstr(fk_jobj(ep, "properties"), "queryStringCachingBehavior"),

@@ -203,7 +203,7 @@ static void test_http__token_bucket(void **state)
 
 /*
  * The provider's bucket at exactly the configured rate, as fakecdn and CDN Pro run it: full,
- * refilling from the moment it handles the first request (double tokens, like fk_pro.c).
+ * refilling from the moment it handles the first request (double tokens, like fk_cdnpro.c).
  */
 struct srv_tb {
 	double level, burst, per_ms;

@@ -33,7 +33,7 @@
 #include <cmocka.h>
 #include <git2.h>
 
-#include "reconcile/diff.h"
+#include "reconcile/rulediff.h"
 #include "reconcile/ledger.h"
 #include "reconcile/base/model.h"
 #include "reconcile/plan.h"

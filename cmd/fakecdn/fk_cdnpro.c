@@ -1,5 +1,5 @@
 #include "reconcile/base/compat.h"
-#include "cmd/fakecdn/fk_pro.h"
+#include "cmd/fakecdn/fk_cdnpro.h"
 #include "cmd/fakecdn/fk_auth.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/xmem.h"
@@ -216,7 +216,7 @@ static const char *check_quantifiers(const char *body, char *msg, size_t msgsz)
 	return NULL;
 }
 
-const char *fk_pro_check_regex(const char *pattern, char *msg, size_t msgsz)
+const char *fk_cdnpro_check_regex(const char *pattern, char *msg, size_t msgsz)
 {
 	const char *rest = NULL, *slash;
 	pcre2_code *re;
@@ -277,7 +277,7 @@ static const char *check_lists(struct fk_app *app, const struct purge_req *p, co
 				       msg;
 			if (l < 2 && check_url(app, s, l == 1, p->target, msg, msgsz))
 				return msg;
-			if (l == 2 && fk_pro_check_regex(s, msg, msgsz))
+			if (l == 2 && fk_cdnpro_check_regex(s, msg, msgsz))
 				return msg;
 			if (l == 2 && url_host(s, host, sizeof(host)) &&
 			    !host_deployed(app, host, p->target)) {
@@ -835,7 +835,7 @@ static void h_other(struct fk_app *app, const struct fk_req *req, const char **s
 		fk_error_pro(resp, 404, "NotFound", "The requested resource does not exist.");
 }
 
-const struct fk_route fk_pro_routes[] = {
+const struct fk_route fk_cdnpro_routes[] = {
     {"POST", "cdn/purges", "purge", h_purge},
     {"GET", "cdn/purges", "list_purges", h_purge_list},
     {"GET", "cdn/purges/purgeTokens", "quota", h_purge_tokens},
@@ -846,4 +846,4 @@ const struct fk_route fk_pro_routes[] = {
     {"GET", "cdn/*", "unknown", h_other},
     {"GET", "cdn/*/*", "unknown", h_other},
 };
-const size_t fk_pro_nroutes = CF_ARRAY_LEN(fk_pro_routes);
+const size_t fk_cdnpro_nroutes = CF_ARRAY_LEN(fk_cdnpro_routes);

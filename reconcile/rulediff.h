@@ -7,8 +7,8 @@
  * still whole-set; the diff exists so people can read the plan and so safety thresholds can
  * count what an apply would remove or change.
  */
-#ifndef CF_DIFF_H
-#define CF_DIFF_H
+#ifndef CF_RULEDIFF_H
+#define CF_RULEDIFF_H
 
 #include <stddef.h>
 #include <stdbool.h>
@@ -17,51 +17,56 @@
 #include "reconcile/base/model.h"
 
 /* Above this many rules on either side the alignment (O(n*m) cells) is refused. */
-#define DIFF_MAX_RULES 2000
+#define RULEDIFF_MAX_RULES 2000
 
-enum diff_op { DIFF_ADD, DIFF_REMOVE, DIFF_CHANGE, DIFF_MOVE };
+enum rulediff_op { RULEDIFF_ADD, RULEDIFF_REMOVE, RULEDIFF_CHANGE, RULEDIFF_MOVE };
 
-/* What a DIFF_CHANGE or DIFF_MOVE altered besides position. */
-enum diff_field {
-	DIFF_F_TTL = 1 << 0,
-	DIFF_F_ITEMS = 1 << 1,
-	DIFF_F_KIND = 1 << 2,
+/* What a RULEDIFF_CHANGE or RULEDIFF_MOVE altered besides position. */
+enum rulediff_field {
+	RULEDIFF_F_TTL = 1 << 0,
+	RULEDIFF_F_ITEMS = 1 << 1,
+	RULEDIFF_F_KIND = 1 << 2,
 };
 
-struct diff_entry {
-	enum diff_op op;
-	long before;	 /* index in live, -1 for DIFF_ADD */
-	long after;	 /* index in desired, -1 for DIFF_REMOVE */
-	unsigned fields; /* enum diff_field bits */
+struct rulediff_entry {
+	enum rulediff_op op;
+	long before;	 /* index in live, -1 for RULEDIFF_ADD */
+	long after;	 /* index in desired, -1 for RULEDIFF_REMOVE */
+	unsigned fields; /* enum rulediff_field bits */
 };
 
-enum diff_flag { DIFF_FLAG_CACHE_CONTROL, DIFF_FLAG_COOKIE, DIFF_FLAG_QUERY_STRING };
+enum rulediff_flag {
+	RULEDIFF_FLAG_CACHE_CONTROL,
+	RULEDIFF_FLAG_COOKIE,
+	RULEDIFF_FLAG_QUERY_STRING
+};
 
-struct diff_flag_change {
-	enum diff_flag flag;
+struct rulediff_flag_change {
+	enum rulediff_flag flag;
 	bool before, after;
 };
 
 struct cache_diff {
-	struct diff_entry *v; /* in reading order: by desired position, removals where they were */
+	struct rulediff_entry
+	    *v; /* in reading order: by desired position, removals where they were */
 	size_t n, cap;
-	struct diff_flag_change flags[3];
+	struct rulediff_flag_change flags[3];
 	size_t nflags;
 	size_t nadd, nremove, nchange, nmove, nsame;
 };
 
 /* Returns "ignore_cache_control", "ignore_cookie" or "ignore_query_string". */
-const char *diff_flag_name(enum diff_flag f);
+const char *rulediff_flag_name(enum rulediff_flag f);
 /* Returns "add", "remove", "change" or "move". */
-const char *diff_op_name(enum diff_op op);
+const char *rulediff_op_name(enum rulediff_op op);
 
 /*
  * Fills out (initialised here) with the changes that turn live into desired. Both caches are
- * borrowed. Returns 0, or CF_ELIMIT when either side has more than DIFF_MAX_RULES rules.
+ * borrowed. Returns 0, or CF_ELIMIT when either side has more than RULEDIFF_MAX_RULES rules.
  * Release with cache_diff_release().
  */
-int diff_cache(const struct cache *desired, const struct cache *live, struct cache_diff *out,
-	       struct cf_err *e);
+int rulediff_cache(const struct cache *desired, const struct cache *live, struct cache_diff *out,
+		   struct cf_err *e);
 void cache_diff_release(struct cache_diff *d);
 
 /* True when the diff has no rule or flag change. */

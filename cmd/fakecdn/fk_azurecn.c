@@ -1,5 +1,5 @@
 #include "reconcile/base/compat.h"
-#include "cmd/fakecdn/fk_china.h"
+#include "cmd/fakecdn/fk_azurecn.h"
 #include "cmd/fakecdn/fk_auth.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/xmem.h"
@@ -30,8 +30,8 @@ static struct json_object *subscriptions(struct fk_app *app)
 	return fk_jarr(fk_jobj(app->state, "azure_china"), "subscriptions");
 }
 
-struct json_object *fk_china_find_endpoint(struct fk_app *app, const char *endpoint_id,
-					   struct json_object **sub_out)
+struct json_object *fk_azurecn_find_endpoint(struct fk_app *app, const char *endpoint_id,
+					     struct json_object **sub_out)
 {
 	struct json_object *subs = subscriptions(app);
 	size_t n = subs ? json_object_array_length(subs) : 0;
@@ -59,7 +59,7 @@ static bool begin(struct fk_app *app, const struct fk_req *req, const char **seg
 		  struct fk_resp *resp, struct ctx *c)
 {
 	const char *v = fk_req_arg(req, "apiVersion");
-	struct fk_china_auth a;
+	struct fk_azurecn_auth a;
 	struct json_object *owner = NULL;
 	char id[FK_UUID_LEN + 1];
 
@@ -73,8 +73,8 @@ static bool begin(struct fk_app *app, const struct fk_req *req, const char **seg
 			       "The subscription was not found.");
 		return false;
 	}
-	fk_china_verify(req, fk_jarr(c->sub, "keys"), is_write(req), app->knobs.china_date_window_s,
-			&a);
+	fk_azurecn_verify(req, fk_jarr(c->sub, "keys"), is_write(req),
+			  app->knobs.china_date_window_s, &a);
 	if (a.type[0]) {
 		fk_error_china(resp, a.status, a.type, a.message);
 		return false;
@@ -94,7 +94,7 @@ static bool begin(struct fk_app *app, const struct fk_req *req, const char **seg
 		return true;
 	c->ep_id = seg[3];
 	c->ep = fk_jfind(fk_jarr(c->sub, "endpoints"), "id", c->ep_id);
-	if (!c->ep && fk_china_find_endpoint(app, c->ep_id, &owner)) {
+	if (!c->ep && fk_azurecn_find_endpoint(app, c->ep_id, &owner)) {
 		fk_error_china(resp, 403, "EndpointDoesNotBelongToSubscription",
 			       "The endpoint does not belong to the subscription.");
 		return false;
@@ -308,8 +308,8 @@ static const char *check_rule(struct json_object *rule, size_t idx, struct json_
 	return NULL;
 }
 
-const char *fk_china_policy(struct json_object *in, struct json_object **out, char *msg,
-			    size_t msgsz)
+const char *fk_azurecn_policy(struct json_object *in, struct json_object **out, char *msg,
+			      size_t msgsz)
 {
 	static const char *const flags[] = {"IgnoreCacheControl", "IgnoreCookie",
 					    "IgnoreQueryString"};
@@ -390,7 +390,7 @@ static void h_write_rules(struct fk_app *app, const struct fk_req *req, const ch
 	if (!begin(app, req, seg, nseg, resp, &c))
 		return;
 	body = fk_req_json(req);
-	type = fk_china_policy(body, &pol, msg, sizeof(msg));
+	type = fk_azurecn_policy(body, &pol, msg, sizeof(msg));
 	json_object_put(body);
 	if (type) {
 		fk_error_china(resp, 400, type, msg);
@@ -703,7 +703,7 @@ static void h_operation(struct fk_app *app, const struct fk_req *req, const char
 }
 
 #define EP "subscriptions/*/endpoints/*"
-const struct fk_route fk_china_routes[] = {
+const struct fk_route fk_azurecn_routes[] = {
     {"GET", "subscriptions/*/endpoints", "list_endpoints", h_list},
     {"GET", EP, "get_endpoint", h_get},
     {"GET", EP "/cacherules", "read_rules", h_read_rules},
@@ -714,4 +714,4 @@ const struct fk_route fk_china_routes[] = {
     {"GET", EP "/preloads/*", "poll", h_get_preload},
     {"GET", EP "/operations/*", "poll", h_operation},
 };
-const size_t fk_china_nroutes = CF_ARRAY_LEN(fk_china_routes);
+const size_t fk_azurecn_nroutes = CF_ARRAY_LEN(fk_azurecn_routes);

@@ -1,5 +1,5 @@
 #include "reconcile/base/compat.h"
-#include "cmd/fakecdn/fk_arm.h"
+#include "cmd/fakecdn/fk_azure.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
@@ -92,8 +92,8 @@ static struct json_object *arm_subs(struct fk_app *app)
 	return fk_jarr(fk_jobj(app->state, "azure"), "subscriptions");
 }
 
-struct json_object *fk_arm_find_endpoint(struct fk_app *app, const char *sub_id, const char *rg,
-					 const char *profile, const char *name)
+struct json_object *fk_azure_find_endpoint(struct fk_app *app, const char *sub_id, const char *rg,
+					   const char *profile, const char *name)
 {
 	struct json_object *subs = arm_subs(app);
 	size_t n = subs ? json_object_array_length(subs) : 0;
@@ -319,7 +319,7 @@ static int check_properties(struct json_object *props, char *msg, size_t msgsz)
 	return 0;
 }
 
-int fk_arm_patch(struct json_object *ep, struct json_object *body, char *msg, size_t msgsz)
+int fk_azure_patch(struct json_object *ep, struct json_object *body, char *msg, size_t msgsz)
 {
 	struct json_object *copy = NULL, *props, *tags, *dst;
 	int rc = -1;
@@ -605,7 +605,7 @@ static struct json_object *begin_endpoint(struct fk_app *app, const struct fk_re
 
 	if (!sub)
 		return NULL;
-	ep = fk_arm_find_endpoint(app, seg[1], seg[3], seg[7], seg[9]);
+	ep = fk_azure_find_endpoint(app, seg[1], seg[3], seg[7], seg[9]);
 	if (ep)
 		return ep;
 	if (!fk_jfind(fk_jarr(sub, "endpoints"), "resource_group", seg[3])) {
@@ -698,7 +698,7 @@ static void h_patch(struct fk_app *app, const struct fk_req *req, const char **s
 	if (!ep)
 		return;
 	body = fk_req_json(req);
-	if (fk_arm_patch(ep, body, msg, sizeof(msg)) < 0) {
+	if (fk_azure_patch(ep, body, msg, sizeof(msg)) < 0) {
 		fk_error_arm(resp, req, 400, "BadRequest", msg);
 	} else {
 		fk_state_changed(app, resp);
@@ -867,14 +867,14 @@ static void h_op(struct fk_app *app, const struct fk_req *req, const char **seg,
 	json_object_put(o);
 }
 
-struct json_object *fk_arm_begin(struct fk_app *app, const struct fk_req *req, const char *sub_id,
-				 struct fk_resp *resp)
+struct json_object *fk_azure_begin(struct fk_app *app, const struct fk_req *req, const char *sub_id,
+				   struct fk_resp *resp)
 {
 	return begin(app, req, sub_id, resp);
 }
 
-struct json_object *fk_arm_find_profile(struct fk_app *app, const char *sub_id, const char *rg,
-					const char *profile)
+struct json_object *fk_azure_find_profile(struct fk_app *app, const char *sub_id, const char *rg,
+					  const char *profile)
 {
 	struct json_object *sub = fk_jfind(arm_subs(app), "id", sub_id);
 	struct json_object *eps = fk_jarr(sub, "endpoints");
@@ -892,7 +892,7 @@ struct json_object *fk_arm_find_profile(struct fk_app *app, const char *sub_id, 
 
 #define ARM_EP "subscriptions/*/resourceGroups/*/providers/Microsoft.Cdn/profiles/*/endpoints/*"
 #define ARM_OP "subscriptions/*/resourceGroups/*/providers/Microsoft.Cdn/operationresults/*"
-const struct fk_route fk_arm_routes[] = {
+const struct fk_route fk_azure_routes[] = {
     {"GET", ARM_EP, "read_rules", h_get},
     {"PATCH", ARM_EP, "write_rules", h_patch},
     {"POST", ARM_EP "/purge", "purge", h_purge},
@@ -900,7 +900,7 @@ const struct fk_route fk_arm_routes[] = {
     {"GET", ARM_OP, "poll", h_op},
     {"GET", ARM_OP "/profileresults/*/endpointresults/*", "poll", h_op},
 };
-const size_t fk_arm_nroutes = CF_ARRAY_LEN(fk_arm_routes);
+const size_t fk_azure_nroutes = CF_ARRAY_LEN(fk_azure_routes);
 
 const struct fk_route fk_token_routes[] = {
     {"POST", "*/oauth2/v2.0/token", "token", h_token_v2},

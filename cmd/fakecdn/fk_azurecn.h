@@ -3,22 +3,22 @@
  * (PUT is asynchronous: the rules read back change when the task succeeds), purges,
  * preloads and task status, with AzureCDN signature verification.
  */
-#ifndef FK_CHINA_H
-#define FK_CHINA_H
+#ifndef FK_AZURECN_H
+#define FK_AZURECN_H
 
 #include "cmd/fakecdn/fk_app.h"
 
-extern const struct fk_route fk_china_routes[];
-extern const size_t fk_china_nroutes;
+extern const struct fk_route fk_azurecn_routes[];
+extern const size_t fk_azurecn_nroutes;
 
 /*
  * Validates a CachePolicy body and returns its canonical form (TTL numbers, boolean flags)
  * in *out, or NULL with the ErrorInfo.Type and a message. Shared with the admin surface.
  */
-const char *fk_china_policy(struct json_object *in, struct json_object **out, char *msg,
-			    size_t msgsz);
+const char *fk_azurecn_policy(struct json_object *in, struct json_object **out, char *msg,
+			      size_t msgsz);
 /* Finds a subscription / endpoint object in the state; NULL when absent. */
-struct json_object *fk_china_find_endpoint(struct fk_app *app, const char *endpoint_id,
-					   struct json_object **sub_out);
+struct json_object *fk_azurecn_find_endpoint(struct fk_app *app, const char *endpoint_id,
+					     struct json_object **sub_out);
 
 #endif

@@ -4,7 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "reconcile/diff.h"
+#include "reconcile/rulediff.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
@@ -35,18 +35,18 @@ static void cache_parse(struct cache *c, const char *spec)
 static void diff_show(const struct cache_diff *d, struct sb *out)
 {
 	for (size_t i = 0; i < d->n; i++) {
-		const struct diff_entry *x = &d->v[i];
+		const struct rulediff_entry *x = &d->v[i];
 		if (i)
 			sb_addc(out, ' ');
-		sb_adds(out, diff_op_name(x->op));
+		sb_adds(out, rulediff_op_name(x->op));
 		if (x->after >= 0)
 			sb_addf(out, "@%ld", x->after);
 		if (x->before >= 0)
 			sb_addf(out, "<-%ld", x->before);
 		if (x->fields)
-			sb_addf(out, "[%s%s%s]", x->fields & DIFF_F_KIND ? "k" : "",
-				x->fields & DIFF_F_ITEMS ? "i" : "",
-				x->fields & DIFF_F_TTL ? "t" : "");
+			sb_addf(out, "[%s%s%s]", x->fields & RULEDIFF_F_KIND ? "k" : "",
+				x->fields & RULEDIFF_F_ITEMS ? "i" : "",
+				x->fields & RULEDIFF_F_TTL ? "t" : "");
 	}
 }
 
@@ -85,7 +85,7 @@ static void test_diff__table(void **state)
 		struct sb out;
 		cache_parse(&live, cases[i].live);
 		cache_parse(&want, cases[i].want);
-		assert_int_equal(diff_cache(&want, &live, &d, NULL), 0);
+		assert_int_equal(rulediff_cache(&want, &live, &d, NULL), 0);
 		sb_init(&out, 0);
 		diff_show(&d, &out);
 		if (strcmp(out.buf, cases[i].expect) != 0)
@@ -109,13 +109,13 @@ static void test_diff__flags(void **state)
 	cache_parse(&want, "d:/a=1");
 	want.ignore_query_string = true;
 	live.ignore_cookie = true;
-	assert_int_equal(diff_cache(&want, &live, &d, NULL), 0);
+	assert_int_equal(rulediff_cache(&want, &live, &d, NULL), 0);
 	assert_int_equal(d.n, 0);
 	assert_int_equal(d.nflags, 2);
-	assert_string_equal(diff_flag_name(d.flags[0].flag), "ignore_cookie");
+	assert_string_equal(rulediff_flag_name(d.flags[0].flag), "ignore_cookie");
 	assert_true(d.flags[0].before);
 	assert_false(d.flags[0].after);
-	assert_string_equal(diff_flag_name(d.flags[1].flag), "ignore_query_string");
+	assert_string_equal(rulediff_flag_name(d.flags[1].flag), "ignore_query_string");
 	assert_false(cache_diff_empty(&d));
 	cache_diff_release(&d);
 	cache_release(&live);
@@ -139,9 +139,9 @@ static void test_diff__large_insert(void **state)
 	struct cache_diff d;
 	cache_parse(&live, ls.buf);
 	cache_parse(&want, ws.buf);
-	assert_int_equal(diff_cache(&want, &live, &d, NULL), 0);
+	assert_int_equal(rulediff_cache(&want, &live, &d, NULL), 0);
 	assert_int_equal(d.n, 1);
-	assert_int_equal(d.v[0].op, DIFF_ADD);
+	assert_int_equal(d.v[0].op, RULEDIFF_ADD);
 	assert_int_equal(d.v[0].after, 100);
 	assert_int_equal(d.nsame, 200);
 	cache_diff_release(&d);
@@ -155,14 +155,14 @@ static void test_diff__limit(void **state)
 {
 	(void)state;
 	struct cache big = {0}, none = {0};
-	for (int i = 0; i <= DIFF_MAX_RULES; i++) {
+	for (int i = 0; i <= RULEDIFF_MAX_RULES; i++) {
 		struct rule *r = cache_add_rule(&big);
 		svec_push(&r->items, "/x", NULL);
 	}
 	struct cache_diff d;
 	struct cf_err e;
 	err_clear(&e);
-	assert_int_equal(diff_cache(&big, &none, &d, &e), CF_ELIMIT);
+	assert_int_equal(rulediff_cache(&big, &none, &d, &e), CF_ELIMIT);
 	assert_non_null(strstr(e.msg, "cache rules"));
 	cache_release(&big);
 }

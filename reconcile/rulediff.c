@@ -1,5 +1,5 @@
 #include "reconcile/base/compat.h"
-#include "reconcile/diff.h"
+#include "reconcile/rulediff.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +16,20 @@
 #define SCORE_SAME_ITEMS 3
 #define SCORE_OVERLAP	 2
 
-const char *diff_flag_name(enum diff_flag f)
+const char *rulediff_flag_name(enum rulediff_flag f)
 {
 	switch (f) {
-	case DIFF_FLAG_CACHE_CONTROL:
+	case RULEDIFF_FLAG_CACHE_CONTROL:
 		return "ignore_cache_control";
-	case DIFF_FLAG_COOKIE:
+	case RULEDIFF_FLAG_COOKIE:
 		return "ignore_cookie";
-	case DIFF_FLAG_QUERY_STRING:
+	case RULEDIFF_FLAG_QUERY_STRING:
 		return "ignore_query_string";
 	}
 	return "?";
 }
 
-const char *diff_op_name(enum diff_op op)
+const char *rulediff_op_name(enum rulediff_op op)
 {
 	static const char *const names[] = {"add", "remove", "change", "move"};
 	return (size_t)op < CF_ARRAY_LEN(names) ? names[op] : "?";
@@ -66,18 +66,19 @@ static unsigned changed_fields(const struct rule *live, const struct rule *want)
 {
 	unsigned f = 0;
 	if (live->ttl != want->ttl)
-		f |= DIFF_F_TTL;
+		f |= RULEDIFF_F_TTL;
 	if (live->kind != want->kind)
-		f |= DIFF_F_KIND;
+		f |= RULEDIFF_F_KIND;
 	if (!items_same(live, want))
-		f |= DIFF_F_ITEMS;
+		f |= RULEDIFF_F_ITEMS;
 	return f;
 }
 
-static void push(struct cache_diff *d, enum diff_op op, long before, long after, unsigned fields)
+static void push(struct cache_diff *d, enum rulediff_op op, long before, long after,
+		 unsigned fields)
 {
 	xgrow(&d->v, &d->cap, d->n + 1, sizeof(*d->v));
-	d->v[d->n++] = (struct diff_entry){op, before, after, fields};
+	d->v[d->n++] = (struct rulediff_entry){op, before, after, fields};
 }
 
 /* One step of the alignment, in order: (i, -1) removal, (-1, j) addition, (i, j) pair. */
@@ -157,16 +158,16 @@ static void diff_flags(const struct cache *want, const struct cache *live, struc
 	for (int f = 0; f < 3; f++)
 		if (a[f] != b[f])
 			d->flags[d->nflags++] =
-			    (struct diff_flag_change){(enum diff_flag)f, b[f], a[f]};
+			    (struct rulediff_flag_change){(enum rulediff_flag)f, b[f], a[f]};
 }
 
-int diff_cache(const struct cache *desired, const struct cache *live, struct cache_diff *out,
-	       struct cf_err *e)
+int rulediff_cache(const struct cache *desired, const struct cache *live, struct cache_diff *out,
+		   struct cf_err *e)
 {
 	memset(out, 0, sizeof(*out));
-	if (desired->nrules > DIFF_MAX_RULES || live->nrules > DIFF_MAX_RULES)
+	if (desired->nrules > RULEDIFF_MAX_RULES || live->nrules > RULEDIFF_MAX_RULES)
 		return err_set(e, CF_ELIMIT, "cannot compare more than %d cache rules",
-			       DIFF_MAX_RULES);
+			       RULEDIFF_MAX_RULES);
 	diff_flags(desired, live, out);
 	size_t cap = live->nrules + desired->nrules + 1;
 	struct step *st = xcalloc(cap, sizeof(*st));
@@ -178,21 +179,21 @@ int diff_cache(const struct cache *desired, const struct cache *live, struct cac
 		if (i >= 0 && j >= 0) {
 			unsigned f = changed_fields(&live->rules[i], &desired->rules[j]);
 			if (f) {
-				push(out, DIFF_CHANGE, i, j, f);
+				push(out, RULEDIFF_CHANGE, i, j, f);
 				out->nchange++;
 			} else {
 				out->nsame++;
 			}
 		} else if (partner[k] >= 0 && j >= 0) {
 			long from = st[partner[k]].i;
-			push(out, DIFF_MOVE, from, j,
+			push(out, RULEDIFF_MOVE, from, j,
 			     changed_fields(&live->rules[from], &desired->rules[j]));
 			out->nmove++;
 		} else if (partner[k] < 0 && i >= 0) {
-			push(out, DIFF_REMOVE, i, -1, 0);
+			push(out, RULEDIFF_REMOVE, i, -1, 0);
 			out->nremove++;
 		} else if (partner[k] < 0) {
-			push(out, DIFF_ADD, -1, j, 0);
+			push(out, RULEDIFF_ADD, -1, j, 0);
 			out->nadd++;
 		}
 	}

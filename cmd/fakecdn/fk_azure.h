@@ -3,31 +3,31 @@
  * ID client-credentials token endpoint (v2.0 and v1). Tokens are opaque random strings kept in
  * memory; they expire after the token_expiry_s knob.
  */
-#ifndef FK_ARM_H
-#define FK_ARM_H
+#ifndef FK_AZURE_H
+#define FK_AZURE_H
 
 #include "cmd/fakecdn/fk_app.h"
 
-extern const struct fk_route fk_arm_routes[];
-extern const size_t fk_arm_nroutes;
+extern const struct fk_route fk_azure_routes[];
+extern const size_t fk_azure_nroutes;
 extern const struct fk_route fk_token_routes[];
 extern const size_t fk_token_nroutes;
 
 /* Finds an endpoint by resource group, profile and name (case-insensitive) in any
  * subscription, or in sub_id when it is not NULL. */
-struct json_object *fk_arm_find_endpoint(struct fk_app *app, const char *sub_id, const char *rg,
-					 const char *profile, const char *name);
+struct json_object *fk_azure_find_endpoint(struct fk_app *app, const char *sub_id, const char *rg,
+					   const char *profile, const char *name);
 /* Validates an EndpointUpdateParameters body and applies it to ep (all or nothing).
  * Returns 0, or -1 with a message. Shared with the admin surface. */
-int fk_arm_patch(struct json_object *ep, struct json_object *body, char *msg, size_t msgsz);
+int fk_azure_patch(struct json_object *ep, struct json_object *body, char *msg, size_t msgsz);
 
 /* Bearer token, api-version and subscription checks of every ARM request (fk_afd.c shares
  * them). Returns the subscription, or NULL with resp filled. */
-struct json_object *fk_arm_begin(struct fk_app *app, const struct fk_req *req, const char *sub_id,
-				 struct fk_resp *resp);
+struct json_object *fk_azure_begin(struct fk_app *app, const struct fk_req *req, const char *sub_id,
+				   struct fk_resp *resp);
 /* The first classic endpoint of a profile (its can_migrate member answers
  * cdnCanMigrateToAfd), or NULL. */
-struct json_object *fk_arm_find_profile(struct fk_app *app, const char *sub_id, const char *rg,
-					const char *profile);
+struct json_object *fk_azure_find_profile(struct fk_app *app, const char *sub_id, const char *rg,
+					  const char *profile);
 
 #endif
