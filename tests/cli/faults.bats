@@ -354,6 +354,7 @@ make_wrong_name_cert() {
 	rm -rf "$R"
 	repo_init "$R" shop
 	cd "$R"
+	rm -f purges/*.yaml # one manifest: the example's shop logo purge is not part of this story
 	cat >purges/p-shop.yaml <<'Y'
 purge: p-shop
 endpoints: [shop]

@@ -53,7 +53,8 @@ normalise() {
 		-e 's#\b[0-9a-f]{40}\b#<commit>#g' -e 's#\b[0-9a-f]{12}\b#<commit12>#g' \
 		-e 's#[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z#<time>#g' \
 		-e 's#"(applied_at|submitted_at|generated_at|time)":[0-9]+#"\1":<time>#g' \
-		-e 's#in [0-9]+(\.[0-9]+)? ?(ms|s)\b#in <elapsed>#g'
+		-e 's#in [0-9]+(\.[0-9]+)? ?(ms|s)\b#in <elapsed>#g' \
+		-e 's#[0-9]+\.[0-9]+\.[0-9]+(-dev)?\+([0-9]+\.)?g[0-9a-f]+(\.dirty)?#<version>#g'
 }
 # case NAME EXPECTED-EXIT CMD...: records stdout and the exit code.
 case_() {
