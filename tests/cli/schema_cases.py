@@ -131,7 +131,7 @@ def settings(m):
 
 
 def purge(m):
-    p = {"purge": "2026-11-21-logo", "endpoints": "[www, shop]", "files": "[/logo.png, /favicon.ico]",
+    p = {"purge": "2026-11-21-logo", "endpoints": "[www]", "files": "[/logo.png, /favicon.ico]",
          "dirs": None, "preload": "[/index.html]", "action": None}
     if m == "id":
         p["purge"] = q(rnd.choice(NAMES))
