@@ -66,6 +66,25 @@ static void test_sem__desired_meaning(void **state)
 	sem_desired(&c, "/anything/at/all", &r);
 	assert_int_equal(r.rule, 0);
 	cache_release(&c);
+	/* a rule's own ignore_cache_control wins over the block's, both ways */
+	static const struct {
+		bool block;
+		enum rule_cc own;
+		enum sem_mode want;
+	} cc_cases[] = {
+	    {false, RULE_CC_INHERIT, SEM_IF_MISSING}, {true, RULE_CC_INHERIT, SEM_OVERRIDE},
+	    {false, RULE_CC_IGNORE, SEM_OVERRIDE},    {true, RULE_CC_HONOUR, SEM_IF_MISSING},
+	    {true, RULE_CC_IGNORE, SEM_OVERRIDE},     {false, RULE_CC_HONOUR, SEM_IF_MISSING},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cc_cases); i++) {
+		add_rule(&c, RULE_DIR, 60, "/");
+		c.ignore_cache_control = cc_cases[i].block;
+		c.rules[0].cc = cc_cases[i].own;
+		sem_desired(&c, "/a", &r);
+		if (r.mode != cc_cases[i].want)
+			fail_msg("cc case %zu: mode %d", i, (int)r.mode);
+		cache_release(&c);
+	}
 }
 
 /* 21Vianet cache-rule docs: "the no-cache rules are prioritized" */
