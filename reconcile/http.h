@@ -94,6 +94,19 @@ void http_bucket(struct http_client *c, const char *key, unsigned rate_per_minut
 int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n);
 
 /*
+ * Called once per request, as soon as it is over (answered, failed or refused), with its
+ * index. It may release resps[i] (http_resp_release) and must not call back into c.
+ */
+typedef void (*http_done_fn)(size_t i, struct http_resp *resp, void *arg);
+
+/*
+ * http_run that hands each outcome to done as it arrives, so that a caller which consumes and
+ * releases answers holds at most `parallelism` bodies at once, not n. Returns as http_run.
+ */
+int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n,
+		  http_done_fn done, void *arg);
+
+/*
  * Request helpers. http_req_init copies method, url and what; retry defaults to
  * HTTP_RETRY_UNSAFE for POST and HTTP_RETRY_SAFE otherwise. http_req_header refuses
  * nothing itself: http_run() refuses a request whose header holds CR, LF or a control byte.
