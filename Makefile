@@ -20,7 +20,7 @@ DEB_DEV_LIBS = libcmocka-dev libclang-rt-14-dev
 DEB_TOOLS = bats:bats jq:jq git:git curl:curl openssl:openssl clang:clang cppcheck:cppcheck \
 	clang-format:clang-format node:nodejs npm:npm wrk:wrk shellcheck:shellcheck \
 	strace:strace groff:groff-base /usr/bin/time:time timeout:coreutils python3:python3 \
-	dpkg-buildpackage:dpkg-dev dh:debhelper fakeroot:fakeroot
+	dpkg-buildpackage:dpkg-dev dh:debhelper fakeroot:fakeroot xmllint:libxml2-utils
 
 WARN   = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	 -Wmissing-prototypes -Wvla -Wwrite-strings -fno-common
