@@ -52,8 +52,9 @@ static void render_gitlab(struct sb *out, const struct drift_report *r,
 		sb_reset(&desc);
 		ep_path(&path, o, d);
 		ep_summary(&desc, d);
-		struct cirep_issue is = {driftci_class[d->cls].check, desc.buf, path.buf,
-					 d->line ? d->line : 1, driftci_class[d->cls].sev};
+		struct cirep_issue is = {
+		    driftci_class[d->cls].check, desc.buf, path.buf, d->line ? d->line : 1,
+		    driftci_class[d->cls].sev,	 d->name};
 		(void)cirep_cq_issue(out, &is, first);
 		first = false;
 	}
@@ -74,6 +75,8 @@ static void junit_ep(struct cirep_suite *s, const struct driftci_opts *o, const 
 	ep_summary(&msg, d);
 	if (d->cls != DRIFT_IN_SYNC && d->cls != DRIFT_ERROR)
 		revdiff_cache_lines(&body, "", &d->live, &d->desired, &d->diff);
+	while (body.len && body.buf[body.len - 1] == '\n')
+		sb_truncate(&body, body.len - 1);
 	struct cirep_case c = {cls.buf,
 			       d->name,
 			       path.buf,

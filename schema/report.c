@@ -332,8 +332,11 @@ static void render_gitlab(struct sb *sb, const struct diag_list *d, const struct
 		sb_reset(&p);
 		(void)cirep_path(&p, o->path_prefix, ci_file(g));
 		struct cirep_issue is = {g->code[0] ? g->code : REPORT_NO_CODE,
-					 g->msg && *g->msg ? g->msg : g->code, p.buf, ci_line(g),
-					 sev[g->sev]};
+					 g->msg && *g->msg ? g->msg : g->code,
+					 p.buf,
+					 ci_line(g),
+					 sev[g->sev],
+					 NULL};
 		(void)cirep_cq_issue(sb, &is, i == 0);
 	}
 	(void)sb_adds(sb, "\n]\n");

@@ -146,7 +146,11 @@ int cirep_cq_issue(struct sb *sb, const struct cirep_issue *is, bool first)
 	unsigned ln = is->line ? is->line : 1;
 	snprintf(line, sizeof(line), "%u", ln);
 	const char *parts[] = {is->check, is->path, line, is->description};
-	cirep_fingerprint(parts, CF_ARRAY_LEN(parts), fp);
+	const char *keyed[] = {is->check, is->path, is->key};
+	if (is->key)
+		cirep_fingerprint(keyed, CF_ARRAY_LEN(keyed), fp);
+	else
+		cirep_fingerprint(parts, CF_ARRAY_LEN(parts), fp);
 	int rc = sb_adds(sb, first ? "\n{\"description\":" : ",\n{\"description\":");
 	rc |= cirep_json(sb, is->description);
 	rc |= sb_adds(sb, ",\"check_name\":");

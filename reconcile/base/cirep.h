@@ -38,17 +38,20 @@ void cirep_fingerprint(const char *const *parts, size_t n, char out[CIREP_FINGER
 /* GitLab's severities, lowest first. */
 enum cirep_severity { CIREP_INFO, CIREP_MINOR, CIREP_MAJOR, CIREP_CRITICAL, CIREP_BLOCKER };
 
-/* One Code Quality issue; path is already prefixed (cirep_path), line >= 1. */
+/* One Code Quality issue; path is already prefixed (cirep_path), line >= 1 (0 = 1). */
 struct cirep_issue {
 	const char *check, *description, *path;
 	unsigned line;
 	enum cirep_severity severity;
+	/* what identifies the finding across runs when its wording may change (an endpoint name
+	 * whose reason names the last applied commit); NULL = line and description */
+	const char *key;
 };
 
 /*
- * Appends one issue object, preceded by "," unless first. Its fingerprint hashes check, path,
- * line and description, so an unchanged finding keeps it across runs and two findings of one
- * check in one file differ. Returns 0 or -1 (cap).
+ * Appends one issue object, preceded by "," unless first. Its fingerprint hashes check, path
+ * and key, or without a key line and description, so an unchanged finding keeps it across
+ * runs and two findings of one check in one file differ. Returns 0 or -1 (cap).
  */
 int cirep_cq_issue(struct sb *sb, const struct cirep_issue *is, bool first);
 

@@ -110,9 +110,10 @@ static void test_cirep__cq_issue(void **state)
 	(void)state;
 	struct sb sb;
 	sb_init(&sb, 0);
-	struct cirep_issue is = {"CF301", "dir item '/a*b/' contains '*'", "ex/endpoints/a.yaml", 8,
-				 CIREP_MAJOR};
-	struct cirep_issue no_line = {"CF100", "cannot read", "cacheform.yaml", 0, CIREP_INFO};
+	struct cirep_issue is = {
+	    "CF301", "dir item '/a*b/' contains '*'", "ex/endpoints/a.yaml", 8, CIREP_MAJOR, NULL};
+	struct cirep_issue no_line = {"CF100", "cannot read", "cacheform.yaml",
+				      0,       CIREP_INFO,    NULL};
 	assert_int_equal(cirep_cq_issue(&sb, &is, true), 0);
 	assert_int_equal(cirep_cq_issue(&sb, &no_line, false), 0);
 	const char *parts[] = {"CF301", "ex/endpoints/a.yaml", "8",
@@ -132,6 +133,59 @@ static void test_cirep__cq_issue(void **state)
 	assert_non_null(strstr(sb.buf, "\"severity\":\"info\",\"location\":{\"path\":"
 				       "\"cacheform.yaml\",\"lines\":{\"begin\":1}}}"));
 	sb_release(&sb);
+}
+
+/* The fingerprint of issue is in sb after "fingerprint":" */
+static void fingerprint_of(const struct cirep_issue *is, char out[CIREP_FINGERPRINT_LEN + 1])
+{
+	struct sb sb;
+	sb_init(&sb, 0);
+	assert_int_equal(cirep_cq_issue(&sb, is, true), 0);
+	const char *at = strstr(sb.buf, "\"fingerprint\":\"");
+	assert_non_null(at);
+	snprintf(out, CIREP_FINGERPRINT_LEN + 1, "%s", at + strlen("\"fingerprint\":\""));
+	sb_release(&sb);
+}
+
+struct key_case {
+	struct cirep_issue a, b;
+	bool same;
+};
+
+/* A keyed issue (a drifted endpoint) keeps its fingerprint when its wording or line
+ * changes. */
+static const struct key_case key_cases[] = {
+    {{"drift-external", "since abc", "e/www.yaml", 3, CIREP_MAJOR, "www"},
+     {"drift-external", "since def", "e/www.yaml", 4, CIREP_MAJOR, "www"},
+     true},
+    {{"drift-external", "x", "e/www.yaml", 3, CIREP_MAJOR, "www"},
+     {"drift-external", "x", "e/www.yaml", 3, CIREP_MAJOR, "img"},
+     false},
+    {{"drift-external", "x", "e/www.yaml", 3, CIREP_MAJOR, "www"},
+     {"drift-pending", "x", "e/www.yaml", 3, CIREP_MAJOR, "www"},
+     false},
+    {{"CF301", "m", "a.yaml", 3, CIREP_MAJOR, NULL},
+     {"CF301", "m", "a.yaml", 4, CIREP_MAJOR, NULL},
+     false},
+    {{"CF301", "m", "a.yaml", 3, CIREP_MAJOR, NULL},
+     {"CF301", "n", "a.yaml", 3, CIREP_MAJOR, NULL},
+     false},
+    {{"CF301", "m", "a.yaml", 3, CIREP_MAJOR, NULL},
+     {"CF301", "m", "a.yaml", 3, CIREP_MINOR, NULL},
+     true},
+};
+
+static void test_cirep__fingerprint_key(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(key_cases); i++) {
+		char fa[CIREP_FINGERPRINT_LEN + 1], fb[CIREP_FINGERPRINT_LEN + 1];
+		fingerprint_of(&key_cases[i].a, fa);
+		fingerprint_of(&key_cases[i].b, fb);
+		if ((strcmp(fa, fb) == 0) != key_cases[i].same)
+			fail_msg("case %zu: %s vs %s, want %s", i, fa, fb,
+				 key_cases[i].same ? "equal" : "different");
+	}
 }
 
 struct junit_case {
@@ -313,14 +367,16 @@ static const struct driftci_case driftci_cases[] = {
       "\"check_name\":\"cacheform/drift-external\",",
       "\"severity\":\"major\",\"location\":{\"path\":\"r/endpoints/img.yaml\",\"lines\":{"
       "\"begin\":2}}}",
-      ",\n{\"description\":\"endpoint 'cn\\u001b]0;x' (azure-china, account cn): not checked: "
+      ",\n{\"description\":\"endpoint 'cn\\u001b]0;x' (azure-china, account cn): not "
+      "checked: "
       "HTTP 503 <html>\",\"check_name\":\"cacheform/drift-not-checked\",",
       "\"path\":\"r/cacheform.yaml\",\"lines\":{\"begin\":1}}}\n]\n", NULL}},
     {OUT_JUNIT,
      {"<testsuites name=\"cacheform drift\" tests=\"3\" failures=\"1\" errors=\"1\" "
       "skipped=\"0\">",
       "<testsuite name=\"scope\" tests=\"3\"",
-      "<testcase name=\"www\" classname=\"drift.cn\" file=\"r/endpoints/www.yaml\" line=\"1\"/>",
+      "<testcase name=\"www\" classname=\"drift.cn\" file=\"r/endpoints/www.yaml\" "
+      "line=\"1\"/>",
       "<testcase name=\"img&lt;&amp;&gt;\" classname=\"drift.cn\" "
       "file=\"r/endpoints/img.yaml\" line=\"2\">\n      <failure type=\"external\"",
       "<testcase name=\"cn\\x1b]0;x\" classname=\"drift.cn\" file=\"r/cacheform.yaml\">\n"
@@ -364,10 +420,15 @@ static void test_cirep__drift(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cirep__escape),      cmocka_unit_test(test_cirep__path),
-	    cmocka_unit_test(test_cirep__fingerprint), cmocka_unit_test(test_cirep__cq_issue),
-	    cmocka_unit_test(test_cirep__junit_cases), cmocka_unit_test(test_cirep__junit_doc),
-	    cmocka_unit_test(test_cirep__report),      cmocka_unit_test(test_cirep__drift),
+	    cmocka_unit_test(test_cirep__escape),
+	    cmocka_unit_test(test_cirep__path),
+	    cmocka_unit_test(test_cirep__fingerprint),
+	    cmocka_unit_test(test_cirep__cq_issue),
+	    cmocka_unit_test(test_cirep__fingerprint_key),
+	    cmocka_unit_test(test_cirep__junit_cases),
+	    cmocka_unit_test(test_cirep__junit_doc),
+	    cmocka_unit_test(test_cirep__report),
+	    cmocka_unit_test(test_cirep__drift),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
