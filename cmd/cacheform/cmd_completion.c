@@ -5,7 +5,8 @@
  * to share/zsh/vendor-completions/_cacheform and share/fish/vendor_completions.d/cacheform.fish.
  * Values come from the repository as in the bash completion (cacheform.bash): endpoint names
  * from the endpoints directory, purge ids from the purges directory, accounts from
- * cacheform.yaml (all of the --repo directory), git revisions, and --format values from the option's help text.
+ * cacheform.yaml (all of the --repo directory), git revisions, and --format values from the
+ * option's help text.
  */
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
