@@ -368,17 +368,17 @@ static void junit_finding(struct cirep_suite *s, const struct diag *g, const cha
 	sb_release(&msg);
 }
 
-/* The testsuite of one file: its findings, or one passing "valid" testcase. */
-static void junit_file(struct sb *suites, struct cirep_suite *s, const struct diag_list *d,
-		       const struct report_opts *o, const char *file, struct cirep_counts *total)
+/* The testsuite of one file: its findings g[0..n), or one passing "valid" testcase. */
+static void junit_file(struct sb *suites, struct cirep_suite *s, const struct diag *const *g,
+		       size_t n, const struct report_opts *o, const char *file,
+		       struct cirep_counts *total)
 {
 	struct sb p;
 	sb_init(&p, 0);
 	(void)cirep_path(&p, o->path_prefix, file);
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(ci_file(&d->v[i]), file) == 0)
-			junit_finding(s, &d->v[i], p.buf);
-	if (s->n.tests == 0) {
+	for (size_t i = 0; i < n; i++)
+		junit_finding(s, g[i], p.buf);
+	if (n == 0) {
 		struct cirep_case c = {p.buf, "valid", p.buf, 0, CIREP_PASS, NULL, NULL, NULL};
 		(void)cirep_suite_add(s, &c);
 	}
@@ -387,41 +387,78 @@ static void junit_file(struct sb *suites, struct cirep_suite *s, const struct di
 	sb_release(&p);
 }
 
-static bool in_files(const struct report_opts *o, const char *file)
+/* By file, then in list order (the sort is not stable; the pointers' order is the list's). */
+static int cmp_by_file(const void *a, const void *b)
 {
-	for (size_t i = 0; i < o->nfiles; i++)
-		if (strcmp(o->files[i], file) == 0)
-			return true;
-	return false;
+	const struct diag *x = *(const struct diag *const *)a, *y = *(const struct diag *const *)b;
+	int c = strcmp(ci_file(x), ci_file(y));
+	return c ? c : (x > y) - (x < y);
 }
 
-/* First finding (index) whose file is f, so each file outside o->files gets one suite. */
-static size_t first_with_file(const struct diag_list *d, const char *f)
+static int cmp_str(const void *a, const void *b)
 {
-	size_t i = 0;
-	while (i < d->n && strcmp(ci_file(&d->v[i]), f) != 0)
-		i++;
-	return i;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Index of the first finding about file in byfile (sorted by cmp_by_file), or n. */
+static size_t first_of(const struct diag *const *byfile, size_t n, const char *file)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(ci_file(byfile[mid]), file) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Length of the run of findings about the file of byfile[i]. */
+static size_t run_len(const struct diag *const *byfile, size_t n, size_t i, const char *file)
+{
+	size_t j = i;
+	while (j < n && strcmp(ci_file(byfile[j]), file) == 0)
+		j++;
+	return j - i;
+}
+
+/*
+ * A suite per file read (o->files, in their order), then one per other file findings name
+ * (sorted). Findings are grouped through a sorted index, so a fleet of thousands of files
+ * with thousands of findings stays O(n log n).
+ */
 static void render_junit(struct sb *sb, const struct diag_list *d, const struct report_opts *o)
 {
 	struct sb suites;
 	struct cirep_suite s;
 	struct cirep_counts total = {0, 0, 0, 0};
+	const struct diag **byfile = xcalloc(d->n ? d->n : 1, sizeof(*byfile));
+	const char **known = xcalloc(o->nfiles ? o->nfiles : 1, sizeof(*known));
 	sb_init(&suites, REPORT_MAX_BYTES);
 	cirep_suite_init(&s);
-	for (size_t i = 0; i < o->nfiles; i++)
-		junit_file(&suites, &s, d, o, o->files[i], &total);
-	for (size_t i = 0; i < d->n; i++) {
-		const char *f = ci_file(&d->v[i]);
-		if (!in_files(o, f) && first_with_file(d, f) == i)
-			junit_file(&suites, &s, d, o, f, &total);
+	for (size_t i = 0; i < d->n; i++)
+		byfile[i] = &d->v[i];
+	qsort(byfile, d->n, sizeof(*byfile), cmp_by_file);
+	for (size_t i = 0; i < o->nfiles; i++) {
+		known[i] = o->files[i];
+		size_t at = first_of(byfile, d->n, o->files[i]);
+		junit_file(&suites, &s, byfile + at, run_len(byfile, d->n, at, o->files[i]), o,
+			   o->files[i], &total);
+	}
+	qsort(known, o->nfiles, sizeof(*known), cmp_str);
+	for (size_t i = 0, n; i < d->n; i += n) {
+		const char *f = ci_file(byfile[i]);
+		n = run_len(byfile, d->n, i, f);
+		if (!bsearch(&f, known, o->nfiles, sizeof(*known), cmp_str))
+			junit_file(&suites, &s, byfile + i, n, o, f, &total);
 	}
 	if (cirep_junit_doc(sb, REPORT_JUNIT_NAME, &total, &suites) < 0)
 		sb->overflow = true;
 	cirep_suite_release(&s);
 	sb_release(&suites);
+	free(byfile);
+	free(known);
 }
 
 int report_write(FILE *f, const struct diag_list *d, const struct report_opts *o)
