@@ -185,7 +185,7 @@ gen() {
 
 # fishc REPO LINE: fish's completions for LINE (run in REPO), candidates only, sorted.
 fishc() {
-	(cd "$1" && fish -c "source '$F'; complete -C '$2'") | cut -f1 | sort | tr '\n' ' ' | sed 's/ $//'
+	(cd "$1" && fish -c "source '$F'; complete -C '$2'") | cut -f1 | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'
 }
 
 @test "completion fish: commands, options, --format values and names from the --repo directory" {
@@ -229,4 +229,23 @@ fishc() {
 	[ "${lines[3]}" = "cn" ]
 	[ "${lines[4]}" = "img images-eu www" ]
 	grep -qF "'--format[text (default), json, github, sarif, gitlab (Code Quality) or junit]:FMT:(text json github sarif gitlab junit)'" "$z"
+}
+
+# zshc REPO LINE: what zsh's completion system offers for LINE (run in REPO), space-separated.
+zshc() {
+	(cd "$1" && timeout 30 zsh -f "$TOP/tests/cli/zsh_complete.zsh" "${Z%/*}" "$2") | tr '\n' ' ' | sed 's/ $//'
+}
+
+@test "completion zsh: what a user gets on TAB (an interactive zsh through zpty)" {
+	Z=$(gen zsh)
+	R="$BATS_TEST_TMPDIR/repo"
+	gitops_repo "$R"
+	sed 's/endpoint: img/endpoint: images-eu/' "$R/endpoints/img.yaml" >"$R/endpoints/other-file.yaml"
+	[ "$(zshc "$R" 'cacheform d')" = "diff drift" ]
+	[ "$(zshc "$R" 'cacheform drift --s')" = "--shard" ]
+	[ "$(zshc "$R" 'cacheform validate --format ')" = "github gitlab json junit sarif text" ]
+	[ "$(zshc "$R" 'cacheform help i')" = "import" ]
+	[ "$(zshc "$BATS_TEST_TMPDIR" "cacheform plan --repo $R -e ")" = "images-eu img www" ]
+	[ "$(zshc "$R" 'cacheform import --account ')" = "cn" ]
+	[ "$(zshc "$R" 'cacheform ledger show ')" = "2026-11-21-logo" ]
 }
