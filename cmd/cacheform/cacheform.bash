@@ -1,5 +1,6 @@
 # bash completion for cacheform                                  -*- shell-script -*-
 # Installed by `make install` as share/bash-completion/completions/cacheform; or source it.
+# (zsh and fish: `cacheform completion zsh|fish` generates them from the option tables.)
 # Completes commands, each command's options, --format values, git revisions for
 # --ref/--base/--head, endpoint names (-e) from endpoints/*.yaml, account names from
 # cacheform.yaml and purge ids (ledger show/mark) from purges/*.yaml of the --repo directory.
@@ -23,10 +24,11 @@ _cacheform_options() {
 
 _cacheform_formats() {
 	case $1 in
-	validate) echo "text json github sarif" ;;
+	validate) echo "text json github sarif gitlab junit" ;;
 	plan) echo "text json markdown github" ;;
 	explain) echo "text json" ;;
-	drift | diff) echo "text json markdown" ;;
+	drift) echo "text json markdown gitlab junit" ;;
+	diff) echo "text json markdown" ;;
 	version) echo "text json" ;;
 	esac
 }
