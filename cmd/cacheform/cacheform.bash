@@ -15,7 +15,7 @@ _cacheform_options() {
 	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --help" ;;
 	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --parallelism --help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
-	import) echo "--account --remote --name --host --repo --help" ;;
+	import) echo "--account --all --remote --name --host --repo --help" ;;
 	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
 	ledger) echo "--repo -m --message --help" ;;
 	version) echo "--format --help" ;;

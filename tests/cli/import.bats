@@ -183,3 +183,41 @@ YAML
 	run "$CACHEFORM" plan --repo "$R" -e shop --detailed-exitcode
 	[ "$status" -eq 0 ]
 }
+
+@test "import --all: every listed endpoint the repository lacks, in one run, planning clean" {
+	run "$CACHEFORM" import --repo "$R" --account cn --all
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"wrote endpoints/www.example.cn.yaml: 4 rules from azure-china account 'cn'"* ]]
+	[[ "$output" == *"imported "*" skipped "* ]]
+	grep -q '^hosts: \[www.example.cn\]$' "$R/endpoints/www.example.cn.yaml"
+	[ "$(journal_count list_endpoints)" -eq 1 ]
+	git -C "$R" add -A
+	gitops_commit "$R" "import --all"
+	run "$CACHEFORM" plan --repo "$R" --detailed-exitcode --no-purges
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# a second run finds them all managed and writes nothing
+	run "$CACHEFORM" import --repo "$R" --account cn --all
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"imported nothing"* ]]
+	[[ "$output" != *"wrote "* ]]
+}
+
+@test "import --all on azure: profiles, then each profile's endpoints; --all refuses --remote" {
+	azure_repo
+	run "$CACHEFORM" import --repo "$R" --account global --all
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"wrote endpoints/shop.yaml"* ]]
+	[ "$(journal_count list_profiles)" -eq 1 ]
+	[ "$(journal_count list_endpoints)" -ge 1 ]
+	run "$CACHEFORM" plan --repo "$R" -e shop --detailed-exitcode --no-purges
+	[ "$status" -eq 0 ]
+	run "$CACHEFORM" import --repo "$R" --account global --all --remote endpoint=x
+	[ "$status" -eq 129 ] || [ "$status" -eq 2 ]
+	[[ "$output" == *"--all takes the remotes"* ]]
+}
