@@ -10,7 +10,6 @@
 
 #include <ctype.h>
 #include <strings.h>
-#include <json-c/json.h>
 
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
@@ -158,9 +157,9 @@ struct owned {
 static int check_type(struct json_object *params, const char *want, struct cf_err *e)
 {
 	const char *t = NULL, *o = NULL;
-	int rc = codec_str(params, "typeName", OPT, &t, e);
+	int rc = codec_str(params, "", "typeName", OPT, &t, e);
 	if (rc == 0)
-		rc = codec_str(params, "@odata.type", OPT, &o, e);
+		rc = codec_str(params, "", "@odata.type", OPT, &o, e);
 	if (rc != 0)
 		return rc;
 	const char *got = t ? t : o;
@@ -188,9 +187,9 @@ static int decode_condition(struct json_object *c, struct rule *r, bool *mine, s
 	bool neg = false;
 	size_t nv = 0, nt = 0;
 	*mine = false;
-	int rc = codec_str(c, "name", 0, &name, e);
+	int rc = codec_str(c, "", "name", 0, &name, e);
 	if (rc == 0)
-		rc = codec_obj(c, "parameters", 0, &p, e);
+		rc = codec_obj(c, "", "parameters", 0, &p, e);
 	if (rc != 0)
 		return rc;
 	bool path = strcmp(name, "UrlPath") == 0, ext = strcmp(name, "UrlFileExtension") == 0;
@@ -198,13 +197,13 @@ static int decode_condition(struct json_object *c, struct rule *r, bool *mine, s
 		return 0;
 	rc = check_type(p, path ? T_PATH : T_EXT, e);
 	if (rc == 0)
-		rc = codec_str(p, "operator", 0, &op, e);
+		rc = codec_str(p, "", "operator", 0, &op, e);
 	if (rc == 0)
-		rc = codec_bool(p, "negateCondition", OPT, &neg, NULL, e);
+		rc = codec_bool(p, "", "negateCondition", OPT, &neg, NULL, e);
 	if (rc == 0)
-		rc = codec_arr(p, "transforms", OPT, &tr, &nt, e);
+		rc = codec_arr(p, "", "transforms", OPT, &tr, &nt, e);
 	if (rc == 0)
-		rc = codec_arr(p, "matchValues", OPT, &vals, &nv, e);
+		rc = codec_arr(p, "", "matchValues", OPT, &vals, &nv, e);
 	if (rc != 0 || neg || nv == 0)
 		return rc;
 	/* cacheform writes extensions lower-cased behind a Lowercase transform (the YAML's
@@ -214,7 +213,7 @@ static int decode_condition(struct json_object *c, struct rule *r, bool *mine, s
 		return 0;
 	if (nt == 1) {
 		const char *t;
-		if (codec_as_str(codec_at(tr, 0), "transforms[]", &t, NULL) != 0 ||
+		if (codec_as_str(codec_at(tr, 0), "transforms[]", 0, &t, NULL) != 0 ||
 		    strcmp(t, "Lowercase") != 0)
 			return 0;
 		lower = true;
@@ -227,7 +226,7 @@ static int decode_condition(struct json_object *c, struct rule *r, bool *mine, s
 		return 0;
 	for (size_t i = 0; i < nv; i++) {
 		const char *s;
-		rc = codec_as_str(codec_at(vals, i), "matchValues[]", &s, e);
+		rc = codec_as_str(codec_at(vals, i), "matchValues[]", 0, &s, e);
 		if (rc != 0)
 			return rc;
 		if (!*s || svec_contains(&r->items, s) || (lower && has_upper(s)))
@@ -243,18 +242,18 @@ static int decode_action(struct json_object *a, struct owned *o, bool *mine, str
 	struct json_object *p;
 	const char *name, *beh, *type, *dur = NULL;
 	*mine = false;
-	int rc = codec_str(a, "name", 0, &name, e);
+	int rc = codec_str(a, "", "name", 0, &name, e);
 	if (rc == 0)
-		rc = codec_obj(a, "parameters", 0, &p, e);
+		rc = codec_obj(a, "", "parameters", 0, &p, e);
 	if (rc != 0 || strcmp(name, "CacheExpiration") != 0)
 		return rc;
 	rc = check_type(p, T_CACHE, e);
 	if (rc == 0)
-		rc = codec_str(p, "cacheBehavior", 0, &beh, e);
+		rc = codec_str(p, "", "cacheBehavior", 0, &beh, e);
 	if (rc == 0)
-		rc = codec_str(p, "cacheType", 0, &type, e);
+		rc = codec_str(p, "", "cacheType", 0, &type, e);
 	if (rc == 0)
-		rc = codec_str(p, "cacheDuration", OPT, &dur, e);
+		rc = codec_str(p, "", "cacheDuration", OPT, &dur, e);
 	if (rc != 0 || strcmp(type, "All") != 0)
 		return rc;
 	if (strcmp(beh, "BypassCache") == 0) {
@@ -285,15 +284,15 @@ static int decode_rule(struct json_object *r, struct owned *o, bool *mine, struc
 	size_t nc, na;
 	bool cmine = false, amine = false;
 	*mine = false;
-	int rc = codec_as_obj(r, "rule", e);
+	int rc = codec_is(r, "rule", CODEC_OBJECT, 0, e);
 	if (rc == 0)
-		rc = codec_int(r, "order", 0, 0, INT32_MAX, &order, NULL, e);
+		rc = codec_int(r, "", "order", 0, 0, INT32_MAX, &order, NULL, e);
 	if (rc == 0)
-		rc = codec_str(r, "name", OPT, &name, e);
+		rc = codec_str(r, "", "name", OPT, &name, e);
 	if (rc == 0)
-		rc = codec_arr(r, "conditions", OPT, &conds, &nc, e);
+		rc = codec_arr(r, "", "conditions", OPT, &conds, &nc, e);
 	if (rc == 0)
-		rc = codec_arr(r, "actions", 0, &acts, &na, e);
+		rc = codec_arr(r, "", "actions", 0, &acts, &na, e);
 	if (rc != 0)
 		return rc;
 	o->order = (int)order;
@@ -318,12 +317,12 @@ static void rule_clear(struct rule *r)
 static void add_foreign(struct live_state *ls, struct json_object *r, int order)
 {
 	const char *name = NULL;
-	codec_str(r, "name", OPT, &name, NULL);
+	codec_str(r, "", "name", OPT, &name, NULL);
 	xgrow(&ls->foreign, &ls->fcap, ls->nforeign + 1, sizeof(*ls->foreign));
 	struct foreign_rule *f = &ls->foreign[ls->nforeign++];
 	f->name = xstrdup(name ? name : "");
 	f->order = order;
-	f->json = xstrdup(codec_text(r));
+	f->json = codec_dup_text(r);
 }
 
 static int cmp_owned(const void *a, const void *b)
@@ -393,7 +392,7 @@ static void sem_transforms(struct json_object *tr, size_t nt, struct sem_az_cond
 {
 	for (size_t i = 0; i < nt; i++) {
 		const char *t = "";
-		codec_as_str(codec_at(tr, i), "transforms[]", &t, NULL);
+		codec_as_str(codec_at(tr, i), "transforms[]", 0, &t, NULL);
 		if (strcmp(t, "Lowercase") == 0)
 			sc->transform = SEM_CASE_LOWER;
 		else if (strcmp(t, "Uppercase") == 0)
@@ -409,21 +408,21 @@ static void sem_condition(struct json_object *c, struct sem_az_rule *r)
 	struct json_object *p = NULL, *vals = NULL, *tr = NULL;
 	const char *name = NULL, *op = NULL;
 	size_t nv = 0, nt = 0;
-	codec_str(c, "name", OPT, &name, NULL);
-	codec_obj(c, "parameters", OPT, &p, NULL);
+	codec_str(c, "", "name", OPT, &name, NULL);
+	codec_obj(c, "", "parameters", OPT, &p, NULL);
 	sc->var = p ? sem_var(name) : SEM_AZ_OTHER;
 	if (!p)
 		return;
-	codec_str(p, "operator", OPT, &op, NULL);
+	codec_str(p, "", "operator", OPT, &op, NULL);
 	sc->op = sem_op(op);
-	codec_bool(p, "negateCondition", OPT, &sc->negate, NULL, NULL);
-	if (codec_arr(p, "transforms", OPT, &tr, &nt, NULL) == 0)
+	codec_bool(p, "", "negateCondition", OPT, &sc->negate, NULL, NULL);
+	if (codec_arr(p, "", "transforms", OPT, &tr, &nt, NULL) == 0)
 		sem_transforms(tr, nt, sc);
-	if (codec_arr(p, "matchValues", OPT, &vals, &nv, NULL) != 0)
+	if (codec_arr(p, "", "matchValues", OPT, &vals, &nv, NULL) != 0)
 		nv = 0;
 	for (size_t i = 0; i < nv; i++) {
 		const char *v;
-		if (codec_as_str(codec_at(vals, i), "matchValues[]", &v, NULL) == 0)
+		if (codec_as_str(codec_at(vals, i), "matchValues[]", 0, &v, NULL) == 0)
 			svec_push(&sc->values, v, NULL);
 	}
 }
@@ -434,12 +433,12 @@ static void sem_action(struct json_object *a, struct sem_az_rule *r)
 	struct json_object *p = NULL;
 	const char *name = NULL, *beh = NULL, *dur = NULL;
 	int64_t ttl = 0;
-	codec_str(a, "name", OPT, &name, NULL);
-	codec_obj(a, "parameters", OPT, &p, NULL);
+	codec_str(a, "", "name", OPT, &name, NULL);
+	codec_obj(a, "", "parameters", OPT, &p, NULL);
 	if (!name || !p || strcmp(name, "CacheExpiration") != 0)
 		return;
-	codec_str(p, "cacheBehavior", OPT, &beh, NULL);
-	codec_str(p, "cacheDuration", OPT, &dur, NULL);
+	codec_str(p, "", "cacheBehavior", OPT, &beh, NULL);
+	codec_str(p, "", "cacheDuration", OPT, &dur, NULL);
 	if (beh && strcmp(beh, "BypassCache") == 0) {
 		r->has_cache = true;
 		r->mode = SEM_BYPASS;
@@ -463,15 +462,15 @@ static void sem_rule(struct json_object *j, struct sem_az *az, bool foreign)
 	size_t nc = 0, na = 0;
 	struct sem_az_rule *r = sem_az_add_rule(az);
 	r->foreign = foreign;
-	codec_str(j, "name", OPT, &name, NULL);
+	codec_str(j, "", "name", OPT, &name, NULL);
 	r->name = name ? xstrdup(name) : NULL;
-	codec_int(j, "order", OPT, 0, INT32_MAX, &order, NULL, NULL);
+	codec_int(j, "", "order", OPT, 0, INT32_MAX, &order, NULL, NULL);
 	r->order = (int)order;
-	if (codec_arr(j, "conditions", OPT, &conds, &nc, NULL) != 0)
+	if (codec_arr(j, "", "conditions", OPT, &conds, &nc, NULL) != 0)
 		nc = 0;
 	for (size_t i = 0; i < nc; i++)
 		sem_condition(codec_at(conds, i), r);
-	if (codec_arr(j, "actions", OPT, &acts, &na, NULL) != 0)
+	if (codec_arr(j, "", "actions", OPT, &acts, &na, NULL) != 0)
 		na = 0;
 	for (size_t i = 0; i < na; i++)
 		sem_action(codec_at(acts, i), r);
@@ -522,7 +521,7 @@ static int decode_rules(struct json_object *rules, size_t n, struct live_state *
 static int decode_qs(struct json_object *props, struct live_state *ls, struct cf_err *e)
 {
 	const char *q = NULL;
-	int rc = codec_str(props, "queryStringCachingBehavior", OPT, &q, e);
+	int rc = codec_str(props, "", "queryStringCachingBehavior", OPT, &q, e);
 	if (rc != 0)
 		return rc;
 	if (q && strcmp(q, "IgnoreQueryString") == 0)
@@ -544,15 +543,15 @@ static int decode_endpoint(struct json_object *root, void *out, struct cf_err *e
 	struct live_state *ls = out;
 	struct json_object *props, *policy = NULL, *rules = NULL;
 	size_t n = 0;
-	int rc = codec_obj(root, "properties", 0, &props, e);
+	int rc = codec_obj(root, "", "properties", 0, &props, e);
 	if (rc == 0)
-		rc = codec_obj(props, "deliveryPolicy", OPT, &policy, e);
+		rc = codec_obj(props, "", "deliveryPolicy", OPT, &policy, e);
 	if (rc == 0 && policy)
-		rc = codec_arr(policy, "rules", 0, &rules, &n, e);
+		rc = codec_arr(policy, "", "rules", 0, &rules, &n, e);
 	ls->sem.kind = SEM_AZURE;
 	if (rc == 0 && policy) {
 		const char *d = NULL;
-		rc = codec_str(policy, "description", OPT, &d, e);
+		rc = codec_str(policy, "", "description", OPT, &d, e);
 		if (rc == 0 && d)
 			ls->policy_description = xstrdup(d);
 	}
@@ -983,13 +982,13 @@ static int decode_status(struct json_object *root, void *out, struct cf_err *e)
 	struct task *t = out;
 	struct json_object *err = NULL;
 	const char *st = NULL, *code = NULL, *msg = NULL;
-	int rc = codec_str(root, "status", OPT, &st, e);
+	int rc = codec_str(root, "", "status", OPT, &st, e);
 	if (rc == 0)
-		rc = codec_obj(root, "error", OPT, &err, e);
+		rc = codec_obj(root, "", "error", OPT, &err, e);
 	if (rc == 0 && err)
-		rc = codec_str(err, "code", OPT, &code, e);
+		rc = codec_str(err, "", "code", OPT, &code, e);
 	if (rc == 0 && err)
-		rc = codec_str(err, "message", OPT, &msg, e);
+		rc = codec_str(err, "", "message", OPT, &msg, e);
 	if (rc != 0)
 		return rc;
 	/* no status: a Location poll answering with the finished resource */
