@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "reconcile/codec.h"
+#include "reconcile/prov_azure.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/base/limits.h"
 #include "reconcile/base/xmem.h"
@@ -454,7 +455,7 @@ static void sem_action(struct json_object *a, struct sem_az_rule *r)
 	r->ttl = ttl;
 }
 
-static void sem_rule(struct json_object *j, struct sem_az *az, bool foreign)
+void prov_azure_sem_rule(struct json_object *j, struct sem_az *az, bool foreign)
 {
 	struct json_object *conds = NULL, *acts = NULL;
 	const char *name = NULL;
@@ -487,7 +488,7 @@ static int decode_rules(struct json_object *rules, size_t n, struct live_state *
 		struct json_object *r = codec_at(rules, i);
 		rc = decode_rule(r, &o[no], &mine, e);
 		if (rc == 0)
-			sem_rule(r, &ls->sem.az, !mine);
+			prov_azure_sem_rule(r, &ls->sem.az, !mine);
 		if (rc != 0)
 			err_prefix(e, "deliveryPolicy.rules[%zu]", i);
 		else if (mine)
