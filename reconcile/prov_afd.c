@@ -192,8 +192,6 @@ static int afd_url(const struct prov_account *pa, const struct endpoint *ep, con
 	return 0;
 }
 
-static const struct prov_err_shape afd_err = {"error", true, "code", "message", 0};
-
 /* ---- decoding ---- */
 
 static enum sem_afd_qs parse_qs(const char *s, bool *ok)
@@ -631,7 +629,7 @@ static int afd_read_parse(const struct endpoint *ep, const struct http_resp *res
 		return rc == PROV_MORE ? rc : afd_finish(ep, ls, e);
 	}
 	if (resp->status != 200)
-		return prov_api_error(ep, op, resp, &afd_err, e);
+		return prov_api_error(ep, op, resp, &prov_arm_err, e);
 	rc = parse_body(resp, p, &root, e);
 	if (rc == 0)
 		rc = p->phase == PH_ROUTE ? step_route(ep, root, ls, e)
