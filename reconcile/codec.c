@@ -130,6 +130,8 @@ static struct json_object *parse_once(const char *json, size_t len, int depth, c
 	struct json_tokener *tok = json_tokener_new_ex(depth);
 	if (!tok)
 		xmem_oom("json-c");
+	/* codec_write never writes anything but UTF-8: other bytes were not written by cacheform */
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
 	struct json_object *root = json_tokener_parse_ex(tok, json, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	*at = json_tokener_get_parse_end(tok);

@@ -62,7 +62,8 @@ int codec_parse_obj(const char *body, size_t len, struct json_object **out, stru
 
 /*
  * Parses exactly len bytes of a document cacheform wrote (plan file, ledger record; the
- * caller caps the size) with nesting bounded by depth. Returns the root (caller puts), or
+ * caller caps the size) with nesting bounded by depth and UTF-8 checked (the writer never
+ * writes anything else, so the document reads back as it was written). Returns the root (caller puts), or
  * NULL with *why (static text) describing the syntax error and *at its byte offset ("unexpected
  * end of input" for a truncated document). NULL with *why NULL: the document is `null`.
  * json-c allocation failures, which it reports as syntax errors or not at all, exit as xmem does.

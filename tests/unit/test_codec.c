@@ -203,6 +203,7 @@ static void test_codec__caps(void **state)
 	} docs[] = {{"{\"a\":", "unexpected end of input"},
 		    {"  ", "empty document"},
 		    {"{} x", "unexpected data after the document"},
+		    {"[\"\xff\"]", "invalid utf-8 string"},
 		    {"12", NULL}};
 	for (size_t i = 0; i < CF_ARRAY_LEN(docs); i++) {
 		o = codec_parse_doc(docs[i].doc, strlen(docs[i].doc), CODEC_MAX_DEPTH, &why, &at);
