@@ -1,9 +1,10 @@
 /*
- * The JSON layer: the only module that includes json-c. Every JSON document cacheform reads
- * (provider answers, the plan file, ledger records) is parsed here with size and depth caps,
- * and read through the typed getters below; every document it builds as a tree (the plan
- * file, ledger records, request bodies derived from a provider's answer) is written here.
- * Text outputs built with the string builder write their strings with sb_add_json_str
+ * The JSON layer: the only module of cacheform that includes json-c (fakecdn, a program of
+ * its own, keeps its state in json-c trees; tests/lint_layers.sh checks). Every JSON document
+ * cacheform reads (provider answers, the plan file, ledger records) is parsed here with size and
+ * depth caps, and read through the typed getters below; every document it builds as a tree (the
+ * plan file, ledger records, request bodies derived from a provider's answer) is written here. Text
+ * outputs built with the string builder write their strings with sb_add_json_str
  * (reconcile/base/sb.h), the one string escaper, which the tree writer uses as well.
  *
  * Getters check types: a member of the wrong type is an error, never a zero. Each error
@@ -63,10 +64,11 @@ int codec_parse_obj(const char *body, size_t len, struct json_object **out, stru
 /*
  * Parses exactly len bytes of a document cacheform wrote (plan file, ledger record; the
  * caller caps the size) with nesting bounded by depth and UTF-8 checked (the writer never
- * writes anything else, so the document reads back as it was written). Returns the root (caller puts), or
- * NULL with *why (static text) describing the syntax error and *at its byte offset ("unexpected
- * end of input" for a truncated document). NULL with *why NULL: the document is `null`.
- * json-c allocation failures, which it reports as syntax errors or not at all, exit as xmem does.
+ * writes anything else, so the document reads back as it was written). Returns the root (caller
+ * puts), or NULL with *why (static text) describing the syntax error and *at its byte offset
+ * ("unexpected end of input" for a truncated document). NULL with *why NULL: the document is
+ * `null`. json-c allocation failures, which it reports as syntax errors or not at all, exit as xmem
+ * does.
  */
 struct json_object *codec_parse_doc(const char *json, size_t len, int depth, const char **why,
 				    size_t *at);
