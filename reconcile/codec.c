@@ -1,7 +1,8 @@
-/* JSON decoding with type-checking getters (json-c stays in here and in prov_*.c). */
+/* The JSON layer (codec.h): parsing with caps, typed getters with paths, the tree writer. */
 #include "reconcile/base/compat.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <strings.h>
 #include <json-c/json.h>
 
@@ -9,27 +10,52 @@
 #include "reconcile/base/xmem.h"
 
 #define CODEC_INT_DIGITS_MAX 19 /* decimal digits of INT64_MAX */
+#define CODEC_ECHO_MAX	     40 /* bytes of a bad value a message quotes */
+#define CODEC_INDENT	     2	/* spaces per level of CODEC_PRETTY */
+
+/* ---- errors ---- */
+
+static int code_of(unsigned flags)
+{
+	return flags & CODEC_FILE ? CF_EINVAL : CF_EAPI;
+}
+
+int codec_err(struct cf_err *e, unsigned flags, const char *path, const char *fmt, ...)
+{
+	char msg[CF_ERR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return err_set(e, code_of(flags), "%s: %s", path[0] ? path : "document", msg);
+}
 
 static const char *type_name(struct json_object *v)
 {
-	switch (json_object_get_type(v)) {
-	case json_type_null:
-		return "null";
-	case json_type_boolean:
-		return "a boolean";
-	case json_type_double:
-		return "a fractional number";
-	case json_type_int:
-		return "an integer";
-	case json_type_object:
-		return "an object";
-	case json_type_array:
-		return "an array";
-	case json_type_string:
-		return "a string";
-	}
-	return "unknown";
+	return codec_type_name(codec_type_of(v));
 }
+
+/* ---- paths ---- */
+
+static const char *path_done(struct codec_path *p, int n)
+{
+	if (n < 0 || (size_t)n >= sizeof(p->s))
+		memcpy(p->s + sizeof(p->s) - 4, "...", 4);
+	return p->s;
+}
+
+const char *codec_path_key(struct codec_path *p, const char *parent, const char *key)
+{
+	return path_done(p,
+			 snprintf(p->s, sizeof(p->s), "%s%s%s", parent, parent[0] ? "." : "", key));
+}
+
+const char *codec_path_idx(struct codec_path *p, const char *parent, size_t i)
+{
+	return path_done(p, snprintf(p->s, sizeof(p->s), "%s[%zu]", parent, i));
+}
+
+/* ---- parsing ---- */
 
 static bool only_space(const char *p, size_t n)
 {
@@ -92,10 +118,119 @@ int codec_parse_obj(const char *body, size_t len, struct json_object **out, stru
 	return rc;
 }
 
+/*
+ * json_tokener_parse_ex reports json_tokener_continue both for truncated input and for a
+ * number or literal that ends exactly at the end of its input (it waits for a delimiter), so
+ * the end is marked by feeding the NUL a C string would have: what is still incomplete then
+ * was cut short.
+ */
+static struct json_object *parse_once(const char *json, size_t len, int depth, const char **why,
+				      size_t *at)
+{
+	struct json_tokener *tok = json_tokener_new_ex(depth);
+	if (!tok)
+		xmem_oom("json-c");
+	/* codec_write never writes anything but UTF-8: other bytes were not written by cacheform */
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
+	struct json_object *root = json_tokener_parse_ex(tok, json, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	*at = json_tokener_get_parse_end(tok);
+	*why = NULL;
+	if (jerr == json_tokener_continue) {
+		root = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		*at = len;
+		if (jerr != json_tokener_success)
+			*why = only_space(json, len) ? "empty document" : "unexpected end of input";
+	} else if (jerr != json_tokener_success) {
+		*why = json_tokener_error_desc(jerr);
+	} else if (*at < len) {
+		*why = "unexpected data after the document";
+	}
+	if (*why) {
+		json_object_put(root);
+		root = NULL;
+	}
+	json_tokener_free(tok);
+	return root;
+}
+
+/*
+ * Compares two parses by their text, not with json_object_equal(): NaN, which json-c accepts,
+ * is unequal to itself. A serialisation that fails is out of memory.
+ */
+static bool same_json(struct json_object *a, struct json_object *b)
+{
+	const char *ta = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);
+	if (!ta)
+		xmem_oom("json-c");
+	char *copy = xstrdup(ta);
+	const char *tb = json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN);
+	if (!tb)
+		xmem_oom("json-c");
+	bool same = strcmp(copy, tb) == 0;
+	free(copy);
+	return same;
+}
+
+struct json_object *codec_parse_doc(const char *json, size_t len, int depth, const char **why,
+				    size_t *at)
+{
+	*at = 0;
+	if (len > INT32_MAX) {
+		*why = "document too large";
+		return NULL;
+	}
+	/*
+	 * json-c reports some allocation failures as syntax errors and ignores others (a
+	 * member that could not be inserted is dropped). Parsing is a function of the input
+	 * alone, so two parses that disagree mean an allocation failed in one of them.
+	 */
+	const char *again;
+	size_t at2;
+	struct json_object *root = parse_once(json, len, depth, why, at);
+	struct json_object *other = parse_once(json, len, depth, &again, &at2);
+	bool agree = root ? other && same_json(root, other) : !other && *at == at2;
+	json_object_put(other);
+	if (!agree) {
+		json_object_put(root);
+		xmem_oom("json-c");
+	}
+	return root;
+}
+
+/* ---- typed getters ---- */
+
+enum codec_type codec_type_of(struct json_object *v)
+{
+	static const enum codec_type map[] = {
+	    [json_type_null] = CODEC_NULL,     [json_type_boolean] = CODEC_BOOL,
+	    [json_type_double] = CODEC_DOUBLE, [json_type_int] = CODEC_INT,
+	    [json_type_object] = CODEC_OBJECT, [json_type_array] = CODEC_ARRAY,
+	    [json_type_string] = CODEC_STRING};
+	enum json_type t = json_object_get_type(v);
+	return (size_t)t < CF_ARRAY_LEN(map) ? map[t] : CODEC_NULL;
+}
+
+const char *codec_type_name(enum codec_type t)
+{
+	static const char *const names[] = {"null",   "boolean", "double", "int",
+					    "object", "array",	 "string"};
+	return names[t];
+}
+
+int codec_is(struct json_object *v, const char *what, enum codec_type t, unsigned flags,
+	     struct cf_err *e)
+{
+	if (codec_type_of(v) == t)
+		return 0;
+	return codec_err(e, flags, what, "expected %s, found %s", codec_type_name(t), type_name(v));
+}
+
 /* Case-insensitive lookup: two members that differ only in case make the answer ambiguous,
  * and guessing between them could read the wrong setting. */
-static int find_ci(struct json_object *obj, const char *key, struct json_object **out, bool *found,
-		   struct cf_err *e)
+static int find_ci(struct json_object *obj, const char *path, const char *key, unsigned flags,
+		   struct json_object **out, bool *found, struct cf_err *e)
 {
 	*found = false;
 	*out = NULL;
@@ -104,26 +239,26 @@ static int find_ci(struct json_object *obj, const char *key, struct json_object 
 		if (strcasecmp(k, key) != 0)
 			continue;
 		if (*found)
-			return err_set(e, CF_EAPI, "field '%s' appears twice with different case",
-				       key);
+			return codec_err(e, flags, path, "appears twice with different case");
 		*found = true;
 		*out = v;
 	}
 	return 0;
 }
 
-int codec_member(struct json_object *obj, const char *key, unsigned flags, struct json_object **out,
-		 bool *present, struct cf_err *e)
+int codec_member(struct json_object *obj, const char *at, const char *key, unsigned flags,
+		 struct json_object **out, bool *present, struct cf_err *e)
 {
+	struct codec_path p;
 	bool found = false;
 	*out = NULL;
 	if (present)
 		*present = false;
-	if (!json_object_is_type(obj, json_type_object))
-		return err_set(e, CF_EAPI, "looking up '%s' in %s, want an object", key,
-			       type_name(obj));
+	if (codec_is(obj, at, CODEC_OBJECT, flags, e) != 0)
+		return code_of(flags);
+	codec_path_key(&p, at, key);
 	if (flags & CODEC_CI) {
-		int rc = find_ci(obj, key, out, &found, e);
+		int rc = find_ci(obj, p.s, key, flags, out, &found, e);
 		if (rc != 0)
 			return rc;
 	} else {
@@ -133,71 +268,89 @@ int codec_member(struct json_object *obj, const char *key, unsigned flags, struc
 		*out = NULL;
 		if (flags & CODEC_OPTIONAL)
 			return 0;
-		return err_set(e, CF_EAPI, "field '%s' is %s", key, found ? "null" : "missing");
+		return codec_err(e, flags, p.s, found ? "null" : "missing");
 	}
 	if (present)
 		*present = true;
 	return 0;
 }
 
-int codec_as_str(struct json_object *v, const char *what, const char **out, struct cf_err *e)
+int codec_get(struct json_object *obj, const char *at, const char *key, enum codec_type t,
+	      unsigned flags, struct json_object **out, struct cf_err *e)
 {
-	if (!json_object_is_type(v, json_type_string))
-		return err_set(e, CF_EAPI, "'%s' is %s, want a string", what, type_name(v));
+	struct codec_path p;
+	int rc = codec_member(obj, at, key, flags | CODEC_OPTIONAL, out, NULL, e);
+	if (rc != 0 || (!*out && (flags & CODEC_OPTIONAL)))
+		return rc;
+	codec_path_key(&p, at, key);
+	/* required: absent is "missing", null is a value of the wrong type */
+	if (!*out && !((flags & CODEC_CI) == 0 && json_object_object_get_ex(obj, key, NULL)))
+		return codec_err(e, flags, p.s, "missing");
+	rc = codec_is(*out, p.s, t, flags, e);
+	if (rc != 0)
+		*out = NULL;
+	return rc;
+}
+
+/* A member for a getter of type t: CODEC_LOOSE takes any type (the getter converts strings),
+ * else the type is checked here. */
+static int member_of(struct json_object *obj, const char *at, const char *key, enum codec_type t,
+		     unsigned flags, struct json_object **out, bool *present, struct cf_err *e)
+{
+	if (flags & CODEC_LOOSE)
+		return codec_member(obj, at, key, flags, out, present, e);
+	int rc = codec_get(obj, at, key, t, flags, out, e);
+	if (present)
+		*present = rc == 0 && *out;
+	return rc;
+}
+
+int codec_as_str(struct json_object *v, const char *what, unsigned flags, const char **out,
+		 struct cf_err *e)
+{
+	int rc = codec_is(v, what, CODEC_STRING, flags, e);
+	if (rc != 0)
+		return rc;
 	*out = json_object_get_string(v);
 	if (strlen(*out) != (size_t)json_object_get_string_len(v))
-		return err_set(e, CF_EAPI, "'%s' contains a NUL character", what);
+		return codec_err(e, flags, what, "contains a NUL character");
 	return 0;
 }
 
-int codec_as_obj(struct json_object *v, const char *what, struct cf_err *e)
-{
-	if (!json_object_is_type(v, json_type_object))
-		return err_set(e, CF_EAPI, "'%s' is %s, want an object", what, type_name(v));
-	return 0;
-}
-
-int codec_as_arr(struct json_object *v, const char *what, size_t *n, struct cf_err *e)
-{
-	*n = 0;
-	if (!json_object_is_type(v, json_type_array))
-		return err_set(e, CF_EAPI, "'%s' is %s, want an array", what, type_name(v));
-	*n = json_object_array_length(v);
-	return 0;
-}
-
-int codec_str(struct json_object *obj, const char *key, unsigned flags, const char **out,
-	      struct cf_err *e)
+int codec_str(struct json_object *obj, const char *at, const char *key, unsigned flags,
+	      const char **out, struct cf_err *e)
 {
 	struct json_object *v;
+	struct codec_path p;
 	*out = NULL;
-	int rc = codec_member(obj, key, flags, &v, NULL, e);
+	int rc = codec_get(obj, at, key, CODEC_STRING, flags, &v, e);
 	if (rc != 0 || !v)
 		return rc;
-	return codec_as_str(v, key, out, e);
+	return codec_as_str(v, codec_path_key(&p, at, key), flags, out, e);
 }
 
-int codec_bool(struct json_object *obj, const char *key, unsigned flags, bool *out, bool *present,
-	       struct cf_err *e)
+int codec_bool(struct json_object *obj, const char *at, const char *key, unsigned flags, bool *out,
+	       bool *present, struct cf_err *e)
 {
 	struct json_object *v;
-	int rc = codec_member(obj, key, flags, &v, present, e);
+	struct codec_path p;
+	int rc = member_of(obj, at, key, CODEC_BOOL, flags, &v, present, e);
 	if (rc != 0 || !v)
 		return rc;
-	if (json_object_is_type(v, json_type_boolean)) {
-		*out = json_object_get_boolean(v);
-		return 0;
-	}
+	codec_path_key(&p, at, key);
 	if ((flags & CODEC_LOOSE) && json_object_is_type(v, json_type_string)) {
 		const char *s = json_object_get_string(v);
 		if (strcasecmp(s, "true") == 0 || strcasecmp(s, "false") == 0) {
 			*out = strcasecmp(s, "true") == 0;
 			return 0;
 		}
-		return err_set(e, CF_EAPI, "'%s' is the string '%.40s', want true or false", key,
-			       s);
+		return codec_err(e, flags, p.s, "the string '%.*s', want true or false",
+				 CODEC_ECHO_MAX, s);
 	}
-	return err_set(e, CF_EAPI, "'%s' is %s, want a boolean", key, type_name(v));
+	rc = codec_is(v, p.s, CODEC_BOOL, flags, e);
+	if (rc == 0)
+		*out = json_object_get_boolean(v);
+	return rc;
 }
 
 /* Decimal digits with an optional leading '-': the whole string, nothing else. */
@@ -220,62 +373,61 @@ int codec_as_int(struct json_object *v, const char *what, unsigned flags, int64_
 		 int64_t *out, struct cf_err *e)
 {
 	int64_t x;
-	if (json_object_is_type(v, json_type_int)) {
-		errno = 0;
+	if ((flags & CODEC_LOOSE) && json_object_is_type(v, json_type_string)) {
+		if (parse_dec(json_object_get_string(v), &x) != 0)
+			return codec_err(e, flags, what, "the string '%.*s', want an integer",
+					 CODEC_ECHO_MAX, json_object_get_string(v));
+	} else if (codec_is(v, what, CODEC_INT, flags, e) != 0) {
+		return code_of(flags);
+	} else {
 		x = json_object_get_int64(v);
 		/* json-c keeps values above INT64_MAX as uint64; those are out of range anyway */
 		if (x == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
-			return err_set(e, CF_EAPI, "'%s' is out of range", what);
-	} else if ((flags & CODEC_LOOSE) && json_object_is_type(v, json_type_string)) {
-		if (parse_dec(json_object_get_string(v), &x) != 0)
-			return err_set(e, CF_EAPI, "'%s' is the string '%.40s', want an integer",
-				       what, json_object_get_string(v));
-	} else {
-		return err_set(e, CF_EAPI, "'%s' is %s, want an integer", what, type_name(v));
+			return codec_err(e, flags, what, "out of range");
 	}
+	if (x < 0 && min == 0)
+		return codec_err(e, flags, what, "%lld is negative", (long long)x);
 	if (x < min || x > max)
-		return err_set(e, CF_EAPI, "'%s' is %lld, want %lld..%lld", what, (long long)x,
-			       (long long)min, (long long)max);
+		return codec_err(e, flags, what, "%lld is out of range %lld..%lld", (long long)x,
+				 (long long)min, (long long)max);
 	*out = x;
 	return 0;
 }
 
-int codec_int(struct json_object *obj, const char *key, unsigned flags, int64_t min, int64_t max,
-	      int64_t *out, bool *present, struct cf_err *e)
+int codec_int(struct json_object *obj, const char *at, const char *key, unsigned flags, int64_t min,
+	      int64_t max, int64_t *out, bool *present, struct cf_err *e)
 {
 	struct json_object *v;
-	int rc = codec_member(obj, key, flags, &v, present, e);
+	struct codec_path p;
+	int rc = member_of(obj, at, key, CODEC_INT, flags, &v, present, e);
 	if (rc != 0 || !v)
 		return rc;
-	return codec_as_int(v, key, flags, min, max, out, e);
+	return codec_as_int(v, codec_path_key(&p, at, key), flags, min, max, out, e);
 }
 
-int codec_arr(struct json_object *obj, const char *key, unsigned flags, struct json_object **out,
-	      size_t *n, struct cf_err *e)
+int codec_as_num(struct json_object *v, const char *what, unsigned flags, double *out,
+		 struct cf_err *e)
 {
-	*n = 0;
-	int rc = codec_member(obj, key, flags, out, NULL, e);
-	if (rc != 0 || !*out)
-		return rc;
-	if (!json_object_is_type(*out, json_type_array)) {
-		rc = err_set(e, CF_EAPI, "'%s' is %s, want an array", key, type_name(*out));
-		*out = NULL;
-		return rc;
-	}
-	*n = json_object_array_length(*out);
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return codec_err(e, flags, what, "expected a number, found %s", type_name(v));
+	*out = json_object_get_double(v);
 	return 0;
 }
 
-int codec_obj(struct json_object *obj, const char *key, unsigned flags, struct json_object **out,
-	      struct cf_err *e)
+int codec_arr(struct json_object *obj, const char *at, const char *key, unsigned flags,
+	      struct json_object **out, size_t *n, struct cf_err *e)
 {
-	int rc = codec_member(obj, key, flags, out, NULL, e);
-	if (rc != 0 || !*out)
-		return rc;
-	rc = codec_as_obj(*out, key, e);
-	if (rc != 0)
-		*out = NULL;
+	*n = 0;
+	int rc = codec_get(obj, at, key, CODEC_ARRAY, flags, out, e);
+	if (rc == 0 && *out)
+		*n = json_object_array_length(*out);
 	return rc;
+}
+
+int codec_obj(struct json_object *obj, const char *at, const char *key, unsigned flags,
+	      struct json_object **out, struct cf_err *e)
+{
+	return codec_get(obj, at, key, CODEC_OBJECT, flags, out, e);
 }
 
 struct json_object *codec_at(struct json_object *arr, size_t i)
@@ -283,10 +435,169 @@ struct json_object *codec_at(struct json_object *arr, size_t i)
 	return json_object_array_get_idx(arr, i);
 }
 
-const char *codec_text(struct json_object *v)
+size_t codec_len(struct json_object *arr)
 {
-	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-						     JSON_C_TO_STRING_NOSLASHESCAPE);
+	return json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+}
+
+const char *codec_s(struct json_object *v)
+{
+	return json_object_get_string(v);
+}
+
+size_t codec_slen(struct json_object *v)
+{
+	return (size_t)json_object_get_string_len(v);
+}
+
+bool codec_b(struct json_object *v)
+{
+	return json_object_get_boolean(v);
+}
+
+int64_t codec_i(struct json_object *v)
+{
+	return json_object_get_int64(v);
+}
+
+/* ---- building ---- */
+
+/* json-c reports allocation failure by returning NULL (or -1): exit as xmalloc does instead,
+ * so a failed allocation never turns into a JSON null, a missing member or an assertion. */
+static struct json_object *need(struct json_object *o)
+{
+	if (!o)
+		xmem_oom("json-c");
+	return o;
+}
+
+struct json_object *codec_new_obj(void)
+{
+	return need(json_object_new_object());
+}
+
+struct json_object *codec_new_arr(void)
+{
+	return need(json_object_new_array());
+}
+
+struct json_object *codec_new_str(const char *s)
+{
+	return s ? need(json_object_new_string(s)) : NULL;
+}
+
+struct json_object *codec_new_int(int64_t v)
+{
+	return need(json_object_new_int64(v));
+}
+
+struct json_object *codec_new_bool(bool b)
+{
+	return need(json_object_new_boolean(b));
+}
+
+void codec_add(struct json_object *obj, const char *key, struct json_object *v)
+{
+	if (json_object_object_add(obj, key, v) < 0)
+		xmem_oom("json-c");
+}
+
+void codec_push(struct json_object *arr, struct json_object *v)
+{
+	if (json_object_array_add(arr, v) < 0)
+		xmem_oom("json-c");
+}
+
+/* ---- writing ---- */
+
+static int write_value(struct sb *out, struct json_object *v, int level, enum codec_style style);
+
+/* A new line and the indent of level (CODEC_PRETTY only). */
+static int newline(struct sb *out, int level, enum codec_style style)
+{
+	if (style != CODEC_PRETTY)
+		return 0;
+	return sb_addf(out, "\n%*s", level * CODEC_INDENT, "");
+}
+
+static int write_object(struct sb *out, struct json_object *v, int level, enum codec_style style)
+{
+	bool first = true;
+	int r = sb_addc(out, '{');
+	json_object_object_foreach(v, k, m)
+	{
+		if (r == 0 && !first)
+			r = sb_addc(out, ',');
+		first = false;
+		if (r == 0)
+			r = newline(out, level + 1, style);
+		if (r == 0)
+			r = sb_add_json_str(out, k);
+		if (r == 0)
+			r = sb_adds(out, style == CODEC_PRETTY ? ": " : ":");
+		if (r == 0)
+			r = write_value(out, m, level + 1, style);
+	}
+	/* json-c's layout, kept byte for byte: an empty container is also closed on a new line */
+	if (r == 0)
+		r = newline(out, level, style);
+	return r == 0 ? sb_addc(out, '}') : r;
+}
+
+static int write_array(struct sb *out, struct json_object *v, int level, enum codec_style style)
+{
+	size_t n = json_object_array_length(v);
+	int r = sb_addc(out, '[');
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (i)
+			r = sb_addc(out, ',');
+		if (r == 0)
+			r = newline(out, level + 1, style);
+		if (r == 0)
+			r = write_value(out, json_object_array_get_idx(v, i), level + 1, style);
+	}
+	if (r == 0)
+		r = newline(out, level, style);
+	return r == 0 ? sb_addc(out, ']') : r;
+}
+
+/* Numbers, booleans and null are written as json-c writes them (a parsed number keeps the
+ * text it was read from); strings and containers here. */
+static int write_value(struct sb *out, struct json_object *v, int level, enum codec_style style)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_object:
+		return write_object(out, v, level, style);
+	case json_type_array:
+		return write_array(out, v, level, style);
+	case json_type_string:
+		return sb_add_json_strn(out, json_object_get_string(v),
+					(size_t)json_object_get_string_len(v));
+	case json_type_null:
+		return sb_adds(out, "null");
+	default:
+		break;
+	}
+	const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+	if (!s)
+		xmem_oom("json-c");
+	return sb_adds(out, s);
+}
+
+int codec_write(struct sb *out, struct json_object *v, enum codec_style style)
+{
+	return write_value(out, v, 0, style);
+}
+
+char *codec_dup_text(struct json_object *v)
+{
+	struct sb sb;
+	sb_init(&sb, 0);
+	if (codec_write(&sb, v, CODEC_COMPACT) < 0) {
+		sb_release(&sb);
+		return xstrdup("");
+	}
+	return sb_detach(&sb);
 }
 
 char *codec_set_int(const char *text, const char *key, int64_t val)
@@ -294,8 +605,8 @@ char *codec_set_int(const char *text, const char *key, int64_t val)
 	struct json_object *o = NULL;
 	if (codec_parse_obj(text, strlen(text), &o, NULL) != 0)
 		return NULL;
-	json_object_object_add(o, key, json_object_new_int64(val));
-	char *out = xstrdup(codec_text(o));
+	codec_add(o, key, codec_new_int(val));
+	char *out = codec_dup_text(o);
 	json_object_put(o);
 	return out;
 }

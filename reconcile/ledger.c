@@ -4,16 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
+#include "reconcile/codec.h"
 #include "reconcile/planfile.h"
 #include "reconcile/base/xmem.h"
 
 #define LEDGER_MAX_DEPTH 16
 
-#define J     planfile_json_new
-#define jadd  planfile_json_add
-#define jpush planfile_json_push
+/* Records are cacheform's own documents; every member is optional (older records lack some). */
+#define LF (CODEC_FILE | CODEC_OPTIONAL)
 
 const char *ledger_status_name(enum ledger_status s)
 {
@@ -232,76 +230,69 @@ void ledger_path_component(const char *s, struct sb *out)
 
 /* ---- codec ---- */
 
-static struct json_object *jstr(const char *s)
-{
-	return s ? J(json_object_new_string(s)) : NULL;
-}
-
 static struct json_object *jtime(int64_t t)
 {
 	if (!t)
 		return NULL;
 	char buf[32];
 	planfile_time_format(t, buf, sizeof(buf));
-	return J(json_object_new_string(buf));
+	return codec_new_str(buf);
 }
 
 static int emit(struct json_object *o, struct sb *out)
 {
-	const char *s = planfile_json_text(o);
-	int rc = sb_adds(out, s) < 0 || sb_addc(out, '\n') < 0 ? -1 : 0;
-	json_object_put(o);
+	int rc = codec_write(out, o, CODEC_PRETTY) < 0 || sb_addc(out, '\n') < 0 ? -1 : 0;
+	codec_put(o);
 	return rc;
 }
 
 int ledger_purge_encode(const struct ledger_purge *p, struct sb *out)
 {
-	struct json_object *o = J(json_object_new_object());
-	jadd(o, "format_version", J(json_object_new_int(LEDGER_FORMAT_VERSION)));
-	jadd(o, "purge", J(json_object_new_string(p->id)));
-	jadd(o, "endpoint", J(json_object_new_string(p->endpoint)));
-	jadd(o, "account", jstr(p->account));
-	jadd(o, "content_hash", J(json_object_new_string(p->content_hash)));
-	jadd(o, "status", J(json_object_new_string(ledger_status_name(p->status))));
-	struct json_object *tasks = J(json_object_new_array());
+	struct json_object *o = codec_new_obj();
+	codec_add(o, "format_version", codec_new_int(LEDGER_FORMAT_VERSION));
+	codec_add(o, "purge", codec_new_str(p->id));
+	codec_add(o, "endpoint", codec_new_str(p->endpoint));
+	codec_add(o, "account", codec_new_str(p->account));
+	codec_add(o, "content_hash", codec_new_str(p->content_hash));
+	codec_add(o, "status", codec_new_str(ledger_status_name(p->status)));
+	struct json_object *tasks = codec_new_arr();
 	for (size_t i = 0; i < p->ntasks; i++) {
-		struct json_object *t = J(json_object_new_object());
-		jadd(t, "id", J(json_object_new_string(p->tasks[i].id)));
-		jadd(t, "poll_url", jstr(p->tasks[i].poll_url));
-		jadd(t, "preload", J(json_object_new_boolean(p->tasks[i].preload)));
+		struct json_object *t = codec_new_obj();
+		codec_add(t, "id", codec_new_str(p->tasks[i].id));
+		codec_add(t, "poll_url", codec_new_str(p->tasks[i].poll_url));
+		codec_add(t, "preload", codec_new_bool(p->tasks[i].preload));
 		if (p->tasks[i].batch >= 0)
-			jadd(t, "batch", J(json_object_new_int64(p->tasks[i].batch)));
-		jadd(t, "state",
-		     J(json_object_new_string(ledger_task_state_name(p->tasks[i].state))));
-		jpush(tasks, t);
+			codec_add(t, "batch", codec_new_int(p->tasks[i].batch));
+		codec_add(t, "state", codec_new_str(ledger_task_state_name(p->tasks[i].state)));
+		codec_push(tasks, t);
 	}
-	jadd(o, "tasks", tasks);
-	jadd(o, "batches", J(json_object_new_int64((int64_t)p->batches)));
-	jadd(o, "files", J(json_object_new_int64(p->files)));
-	jadd(o, "dirs", J(json_object_new_int64(p->dirs)));
-	jadd(o, "submitted_at", jtime(p->submitted_at));
-	jadd(o, "finished_at", jtime(p->finished_at));
-	jadd(o, "desired_commit", p->commit[0] ? J(json_object_new_string(p->commit)) : NULL);
-	jadd(o, "message", jstr(p->message));
+	codec_add(o, "tasks", tasks);
+	codec_add(o, "batches", codec_new_int((int64_t)p->batches));
+	codec_add(o, "files", codec_new_int(p->files));
+	codec_add(o, "dirs", codec_new_int(p->dirs));
+	codec_add(o, "submitted_at", jtime(p->submitted_at));
+	codec_add(o, "finished_at", jtime(p->finished_at));
+	codec_add(o, "desired_commit", p->commit[0] ? codec_new_str(p->commit) : NULL);
+	codec_add(o, "message", codec_new_str(p->message));
 	if (p->claim_by) {
-		jadd(o, "claim_by", jstr(p->claim_by));
-		jadd(o, "claimed_at", jtime(p->claimed_at));
-		jadd(o, "claims", J(json_object_new_int64(p->claims)));
+		codec_add(o, "claim_by", codec_new_str(p->claim_by));
+		codec_add(o, "claimed_at", jtime(p->claimed_at));
+		codec_add(o, "claims", codec_new_int(p->claims));
 	}
 	return emit(o, out);
 }
 
 int ledger_endpoint_encode(const struct ledger_endpoint *ep, struct sb *out)
 {
-	struct json_object *o = J(json_object_new_object());
-	jadd(o, "format_version", J(json_object_new_int(LEDGER_FORMAT_VERSION)));
-	jadd(o, "endpoint", J(json_object_new_string(ep->name)));
-	jadd(o, "account", jstr(ep->account));
-	jadd(o, "desired_commit", ep->commit[0] ? J(json_object_new_string(ep->commit)) : NULL);
-	jadd(o, "live_digest", J(json_object_new_string(ep->digest)));
-	jadd(o, "applied_at", jtime(ep->applied_at));
-	jadd(o, "rules_applied", J(json_object_new_int64((int64_t)ep->cache.nrules)));
-	jadd(o, "cache", planfile_cache_to_json(&ep->cache));
+	struct json_object *o = codec_new_obj();
+	codec_add(o, "format_version", codec_new_int(LEDGER_FORMAT_VERSION));
+	codec_add(o, "endpoint", codec_new_str(ep->name));
+	codec_add(o, "account", codec_new_str(ep->account));
+	codec_add(o, "desired_commit", ep->commit[0] ? codec_new_str(ep->commit) : NULL);
+	codec_add(o, "live_digest", codec_new_str(ep->digest));
+	codec_add(o, "applied_at", jtime(ep->applied_at));
+	codec_add(o, "rules_applied", codec_new_int((int64_t)ep->cache.nrules));
+	codec_add(o, "cache", planfile_cache_to_json(&ep->cache));
 	return emit(o, out);
 }
 
@@ -312,55 +303,46 @@ static struct json_object *parse(const char *json, size_t len, struct cf_err *e)
 		return NULL;
 	}
 	const char *why;
-	struct json_object *o = planfile_json_parse(json, len, LEDGER_MAX_DEPTH, &why);
-	if (!o || !json_object_is_type(o, json_type_object)) {
+	size_t at;
+	struct json_object *o = codec_parse_doc(json, len, LEDGER_MAX_DEPTH, &why, &at);
+	if (!o || codec_type_of(o) != CODEC_OBJECT) {
 		err_set(e, CF_EINVAL, "ledger record is not a JSON object%s%s", why ? ": " : "",
 			why ? why : "");
-		json_object_put(o);
+		codec_put(o);
 		o = NULL;
 	}
 	return o;
 }
 
-/* Typed getters: absent or null gives the default; a wrong type is an error. */
-static int opt_str(struct json_object *o, const char *k, char **dst, struct cf_err *e)
+/* Optional string member, copied (NULL when absent or null). */
+static int opt_str(struct json_object *o, const char *at, const char *k, char **dst,
+		   struct cf_err *e)
 {
-	struct json_object *v;
+	const char *s;
 	*dst = NULL;
-	if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return err_set(e, CF_EINVAL, "ledger field '%s' is not a string", k);
-	*dst = xstrdup(json_object_get_string(v));
+	if (codec_str(o, at, k, LF, &s, e) < 0)
+		return CF_EINVAL;
+	*dst = s ? xstrdup(s) : NULL;
 	return 0;
 }
 
 static int opt_fixed(struct json_object *o, const char *k, char *dst, size_t n, struct cf_err *e)
 {
-	char *s = NULL;
+	const char *s;
 	dst[0] = 0;
-	if (opt_str(o, k, &s, e) < 0)
+	if (codec_str(o, "", k, LF, &s, e) < 0)
 		return CF_EINVAL;
-	if (s && strlen(s) >= n) {
-		free(s);
-		return err_set(e, CF_EINVAL, "ledger field '%s' is too long", k);
-	}
+	if (s && strlen(s) >= n)
+		return codec_err(e, CODEC_FILE, k, "too long");
 	if (s)
 		memcpy(dst, s, strlen(s) + 1);
-	free(s);
 	return 0;
 }
 
 static int opt_int(struct json_object *o, const char *k, int64_t *dst, struct cf_err *e)
 {
-	struct json_object *v;
 	*dst = 0;
-	if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_int))
-		return err_set(e, CF_EINVAL, "ledger field '%s' is not an integer", k);
-	*dst = json_object_get_int64(v);
-	return *dst < 0 ? err_set(e, CF_EINVAL, "ledger field '%s' is negative", k) : 0;
+	return codec_int(o, "", k, LF, 0, INT64_MAX, dst, NULL, e);
 }
 
 /*
@@ -387,51 +369,52 @@ static int opt_time(struct json_object *o, const char *k, int64_t *dst, struct c
 	if (opt_fixed(o, k, buf, sizeof(buf), e) < 0)
 		return CF_EINVAL;
 	if (buf[0] && planfile_time_parse(buf, dst) < 0)
-		return err_set(e, CF_EINVAL, "ledger field '%s' is not a UTC time", k);
+		return codec_err(e, CODEC_FILE, k, "not a UTC time");
 	return 0;
 }
 
-/* "batch" and "state" of one task; both optional (older records lack them). */
-static int task_batch_state(struct json_object *t, struct ledger_task *lt, struct cf_err *e)
+/* One task of "tasks": an id, and batch and state when present (older records lack them). */
+static int task_from_json(struct json_object *t, const char *at, struct ledger_task *lt,
+			  struct cf_err *e)
 {
-	struct json_object *v;
-	lt->batch = -1;
+	const char *state = NULL;
+	int64_t batch = -1;
 	lt->state = LTASK_RUNNING;
-	if (json_object_object_get_ex(t, "batch", &v) && !json_object_is_type(v, json_type_null)) {
-		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
-		    json_object_get_int64(v) >= LEDGER_MAX_TASKS)
-			return err_set(e, CF_EINVAL, "ledger task field 'batch' is out of range");
-		lt->batch = json_object_get_int64(v);
-	}
-	if (json_object_object_get_ex(t, "state", &v) && !json_object_is_type(v, json_type_null) &&
-	    (!json_object_is_type(v, json_type_string) ||
-	     ledger_task_state_parse(json_object_get_string(v), &lt->state) < 0))
-		return err_set(e, CF_EINVAL, "ledger task field 'state' is not a known state");
+	if (codec_is(t, at, CODEC_OBJECT, CODEC_FILE, e) < 0 ||
+	    opt_str(t, at, "id", &lt->id, e) < 0 ||
+	    opt_str(t, at, "poll_url", &lt->poll_url, e) < 0 ||
+	    codec_bool(t, at, "preload", LF, &lt->preload, NULL, e) < 0 ||
+	    codec_int(t, at, "batch", LF, 0, LEDGER_MAX_TASKS - 1, &batch, NULL, e) < 0 ||
+	    codec_str(t, at, "state", LF, &state, e) < 0)
+		return CF_EINVAL;
+	struct codec_path p;
+	if (state && ledger_task_state_parse(state, &lt->state) < 0)
+		return codec_err(e, CODEC_FILE, codec_path_key(&p, at, "state"),
+				 "not a known state");
+	if (!lt->id)
+		return codec_err(e, CODEC_FILE, codec_path_key(&p, at, "id"), "missing");
+	lt->batch = batch;
 	return 0;
 }
 
 static int purge_tasks(struct json_object *o, struct ledger_purge *p, struct cf_err *e)
 {
 	struct json_object *a;
-	if (!json_object_object_get_ex(o, "tasks", &a) || !json_object_is_type(a, json_type_array))
-		return err_set(e, CF_EINVAL, "ledger field 'tasks' is not an array");
-	if (json_object_array_length(a) > LEDGER_MAX_TASKS)
+	size_t n;
+	if (codec_arr(o, "", "tasks", CODEC_FILE, &a, &n, e) < 0)
+		return CF_EINVAL;
+	if (n > LEDGER_MAX_TASKS)
 		return err_set(e, CF_ELIMIT, "ledger record has too many tasks");
-	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		struct json_object *t = json_object_array_get_idx(a, i), *pl;
+	for (size_t i = 0; i < n; i++) {
 		struct ledger_task lt = {0};
-		if (!json_object_is_type(t, json_type_object) || opt_str(t, "id", &lt.id, e) < 0 ||
-		    opt_str(t, "poll_url", &lt.poll_url, e) < 0 || !lt.id ||
-		    task_batch_state(t, &lt, e) < 0) {
-			free(lt.id);
-			free(lt.poll_url);
-			return err_set(e, CF_EINVAL, "ledger task %zu is malformed", i);
-		}
-		lt.preload =
-		    json_object_object_get_ex(t, "preload", &pl) && json_object_get_boolean(pl);
-		ledger_purge_push_task(p, &lt);
+		struct codec_path at;
+		int rc = task_from_json(codec_at(a, i), codec_path_idx(&at, "tasks", i), &lt, e);
+		if (rc == 0)
+			ledger_purge_push_task(p, &lt);
 		free(lt.id);
 		free(lt.poll_url);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -445,9 +428,9 @@ int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, 
 	char status[16];
 	int64_t batches = 0;
 	int rc = CF_EINVAL;
-	if (check_format(o, e) < 0 || opt_str(o, "purge", &out->id, e) < 0 ||
-	    opt_str(o, "endpoint", &out->endpoint, e) < 0 ||
-	    opt_str(o, "account", &out->account, e) < 0 ||
+	if (check_format(o, e) < 0 || opt_str(o, "", "purge", &out->id, e) < 0 ||
+	    opt_str(o, "", "endpoint", &out->endpoint, e) < 0 ||
+	    opt_str(o, "", "account", &out->account, e) < 0 ||
 	    opt_fixed(o, "content_hash", out->content_hash, sizeof(out->content_hash), e) < 0 ||
 	    opt_fixed(o, "status", status, sizeof(status), e) < 0 || purge_tasks(o, out, e) < 0 ||
 	    opt_int(o, "batches", &batches, e) < 0 || opt_int(o, "files", &out->files, e) < 0 ||
@@ -455,8 +438,8 @@ int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, 
 	    opt_time(o, "submitted_at", &out->submitted_at, e) < 0 ||
 	    opt_time(o, "finished_at", &out->finished_at, e) < 0 ||
 	    opt_fixed(o, "desired_commit", out->commit, sizeof(out->commit), e) < 0 ||
-	    opt_str(o, "message", &out->message, e) < 0 ||
-	    opt_str(o, "claim_by", &out->claim_by, e) < 0 ||
+	    opt_str(o, "", "message", &out->message, e) < 0 ||
+	    opt_str(o, "", "claim_by", &out->claim_by, e) < 0 ||
 	    opt_time(o, "claimed_at", &out->claimed_at, e) < 0 ||
 	    opt_int(o, "claims", &out->claims, e) < 0)
 		goto out;
@@ -469,7 +452,7 @@ int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, 
 out:
 	if (rc < 0)
 		ledger_purge_release(out);
-	json_object_put(o);
+	codec_put(o);
 	return rc;
 }
 
@@ -481,8 +464,8 @@ int ledger_endpoint_decode(const char *json, size_t len, struct ledger_endpoint 
 	if (!o)
 		return CF_EINVAL;
 	int rc = CF_EINVAL;
-	if (check_format(o, e) < 0 || opt_str(o, "endpoint", &out->name, e) < 0 ||
-	    opt_str(o, "account", &out->account, e) < 0 ||
+	if (check_format(o, e) < 0 || opt_str(o, "", "endpoint", &out->name, e) < 0 ||
+	    opt_str(o, "", "account", &out->account, e) < 0 ||
 	    opt_fixed(o, "desired_commit", out->commit, sizeof(out->commit), e) < 0 ||
 	    opt_fixed(o, "live_digest", out->digest, sizeof(out->digest), e) < 0 ||
 	    opt_time(o, "applied_at", &out->applied_at, e) < 0)
@@ -491,13 +474,13 @@ int ledger_endpoint_decode(const char *json, size_t len, struct ledger_endpoint 
 		err_set(e, CF_EINVAL, "ledger endpoint record lacks 'endpoint'");
 		goto out;
 	}
-	if (json_object_object_get_ex(o, "cache", &cache) &&
-	    planfile_cache_from_json(cache, &out->cache, e) < 0)
+	if (codec_obj(o, "", "cache", LF, &cache, e) < 0 ||
+	    (cache && planfile_cache_from_json(cache, &out->cache, e) < 0))
 		goto out;
 	rc = 0;
 out:
 	if (rc < 0)
 		ledger_endpoint_release(out);
-	json_object_put(o);
+	codec_put(o);
 	return rc;
 }

@@ -7,63 +7,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
-#include "reconcile/planfile_int.h"
+#include "reconcile/codec.h"
 #include "reconcile/base/afile.h"
 #include "reconcile/base/xmem.h"
 
 /*
- * Encoding half of the plan-file codec: plan -> JSON, the json-c wrappers and the cache
+ * Encoding half of the plan-file codec: plan -> JSON (a tree written by codec.h), the cache
  * encoder the ledger codec shares, and the atomic write. Decoding untrusted plan files lives
  * in planfile_decode.c.
  */
 
 #define PLANFILE_MODE 0644
-
-#define J     planfile_json_new
-#define jadd  planfile_json_add
-#define jpush planfile_json_push
-
-struct json_object *planfile_json_new(struct json_object *o)
-{
-	if (!o)
-		xmem_oom("json-c");
-	return o;
-}
-
-void planfile_json_add(struct json_object *obj, const char *key, struct json_object *v)
-{
-	if (json_object_object_add(obj, key, v) < 0)
-		xmem_oom("json-c");
-}
-
-void planfile_json_push(struct json_object *arr, struct json_object *v)
-{
-	if (json_object_array_add(arr, v) < 0)
-		xmem_oom("json-c");
-}
-
-const char *planfile_json_text(struct json_object *o)
-{
-	size_t len = 0, at;
-	const char *why;
-	const char *s = json_object_to_json_string_length(
-	    o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
-	    &len);
-	if (!s)
-		xmem_oom("json-c");
-	/*
-	 * json-c's serialiser ignores some failed appends, so an allocation failure can drop
-	 * part of the text without an error. Reading the text back must give the same tree.
-	 */
-	struct json_object *back = planfile_parse_once(s, len, PLANFILE_MAX_DEPTH, &why, &at);
-	bool same = back && json_object_equal(o, back);
-	json_object_put(back);
-	if (!same)
-		xmem_oom("json-c");
-	return s;
-}
 
 void planfile_time_format(int64_t t, char *buf, size_t n)
 {
@@ -86,122 +40,117 @@ int planfile_time_parse(const char *s, int64_t *t)
 
 /* ---- encoding ---- */
 
-static struct json_object *jstr(const char *s)
-{
-	return s ? J(json_object_new_string(s)) : NULL;
-}
-
 static struct json_object *rule_to_json(const struct rule *r)
 {
-	struct json_object *o = J(json_object_new_object());
-	struct json_object *items = J(json_object_new_array());
+	struct json_object *o = codec_new_obj();
+	struct json_object *items = codec_new_arr();
 	for (size_t i = 0; i < r->items.n; i++)
-		jpush(items, J(json_object_new_string(r->items.v[i].s)));
+		codec_push(items, codec_new_str(r->items.v[i].s));
 	char ttl[32];
 	duration_format(r->ttl, ttl, sizeof(ttl));
-	jadd(o, "kind", J(json_object_new_string(rule_kind_name(r->kind))));
-	jadd(o, "items", items);
-	jadd(o, "ttl", J(json_object_new_int64(r->ttl)));
-	jadd(o, "ttl_text", J(json_object_new_string(ttl)));
+	codec_add(o, "kind", codec_new_str(rule_kind_name(r->kind)));
+	codec_add(o, "items", items);
+	codec_add(o, "ttl", codec_new_int(r->ttl));
+	codec_add(o, "ttl_text", codec_new_str(ttl));
 	if (r->name.s)
-		jadd(o, "name", J(json_object_new_string(r->name.s)));
+		codec_add(o, "name", codec_new_str(r->name.s));
 	if (r->cc != RULE_CC_INHERIT)
-		jadd(o, "ignore_cache_control",
-		     J(json_object_new_boolean(r->cc == RULE_CC_IGNORE)));
+		codec_add(o, "ignore_cache_control", codec_new_bool(r->cc == RULE_CC_IGNORE));
 	return o;
 }
 
 struct json_object *planfile_cache_to_json(const struct cache *c)
 {
-	struct json_object *o = J(json_object_new_object());
-	jadd(o, "ignore_cache_control", J(json_object_new_boolean(c->ignore_cache_control)));
-	jadd(o, "ignore_cookie", J(json_object_new_boolean(c->ignore_cookie)));
-	jadd(o, "ignore_query_string", J(json_object_new_boolean(c->ignore_query_string)));
-	struct json_object *rules = J(json_object_new_array());
+	struct json_object *o = codec_new_obj();
+	codec_add(o, "ignore_cache_control", codec_new_bool(c->ignore_cache_control));
+	codec_add(o, "ignore_cookie", codec_new_bool(c->ignore_cookie));
+	codec_add(o, "ignore_query_string", codec_new_bool(c->ignore_query_string));
+	struct json_object *rules = codec_new_arr();
 	for (size_t i = 0; i < c->nrules; i++)
-		jpush(rules, rule_to_json(&c->rules[i]));
-	jadd(o, "rules", rules);
+		codec_push(rules, rule_to_json(&c->rules[i]));
+	codec_add(o, "rules", rules);
 	return o;
 }
 
 static struct json_object *fields_to_json(unsigned f)
 {
-	struct json_object *a = J(json_object_new_array());
+	struct json_object *a = codec_new_arr();
 	if (f & RULEDIFF_F_KIND)
-		jpush(a, J(json_object_new_string("kind")));
+		codec_push(a, codec_new_str("kind"));
 	if (f & RULEDIFF_F_ITEMS)
-		jpush(a, J(json_object_new_string("items")));
+		codec_push(a, codec_new_str("items"));
 	if (f & RULEDIFF_F_TTL)
-		jpush(a, J(json_object_new_string("ttl")));
+		codec_push(a, codec_new_str("ttl"));
 	if (f & RULEDIFF_F_CC)
-		jpush(a, J(json_object_new_string("ignore_cache_control")));
+		codec_push(a, codec_new_str("ignore_cache_control"));
 	return a;
 }
 
 static struct json_object *changes_to_json(const struct plan_endpoint *pe)
 {
-	struct json_object *a = J(json_object_new_array());
+	struct json_object *a = codec_new_arr();
 	for (size_t i = 0; i < pe->diff.n; i++) {
 		const struct rulediff_entry *d = &pe->diff.v[i];
-		struct json_object *o = J(json_object_new_object());
-		jadd(o, "change", J(json_object_new_string(rulediff_op_name(d->op))));
-		jadd(o, "before_index",
-		     d->before >= 0 ? J(json_object_new_int64(d->before)) : NULL);
-		jadd(o, "after_index", d->after >= 0 ? J(json_object_new_int64(d->after)) : NULL);
-		jadd(o, "before", d->before >= 0 ? rule_to_json(&pe->live.rules[d->before]) : NULL);
-		jadd(o, "after", d->after >= 0 ? rule_to_json(&pe->desired.rules[d->after]) : NULL);
-		jadd(o, "fields", fields_to_json(d->fields));
-		jpush(a, o);
+		struct json_object *o = codec_new_obj();
+		codec_add(o, "change", codec_new_str(rulediff_op_name(d->op)));
+		codec_add(o, "before_index", d->before >= 0 ? codec_new_int(d->before) : NULL);
+		codec_add(o, "after_index", d->after >= 0 ? codec_new_int(d->after) : NULL);
+		codec_add(o, "before",
+			  d->before >= 0 ? rule_to_json(&pe->live.rules[d->before]) : NULL);
+		codec_add(o, "after",
+			  d->after >= 0 ? rule_to_json(&pe->desired.rules[d->after]) : NULL);
+		codec_add(o, "fields", fields_to_json(d->fields));
+		codec_push(a, o);
 	}
 	return a;
 }
 
 static struct json_object *flags_to_json(const struct plan_endpoint *pe)
 {
-	struct json_object *a = J(json_object_new_array());
+	struct json_object *a = codec_new_arr();
 	for (size_t i = 0; i < pe->diff.nflags; i++) {
 		const struct rulediff_flag_change *f = &pe->diff.flags[i];
-		struct json_object *o = J(json_object_new_object());
-		jadd(o, "name", J(json_object_new_string(rulediff_flag_name(f->flag))));
-		jadd(o, "before", J(json_object_new_boolean(f->before)));
-		jadd(o, "after", J(json_object_new_boolean(f->after)));
-		jpush(a, o);
+		struct json_object *o = codec_new_obj();
+		codec_add(o, "name", codec_new_str(rulediff_flag_name(f->flag)));
+		codec_add(o, "before", codec_new_bool(f->before));
+		codec_add(o, "after", codec_new_bool(f->after));
+		codec_push(a, o);
 	}
 	return a;
 }
 
 static struct json_object *endpoint_to_json(const struct plan_endpoint *pe)
 {
-	struct json_object *o = J(json_object_new_object());
-	jadd(o, "name", J(json_object_new_string(pe->name)));
-	jadd(o, "account", J(json_object_new_string(pe->account)));
-	jadd(o, "provider", J(json_object_new_string(provider_name(pe->provider))));
-	jadd(o, "mode", J(json_object_new_string(endpoint_mode_name(pe->mode))));
-	jadd(o, "action", J(json_object_new_string(plan_ep_action_name(pe->action))));
-	jadd(o, "error", jstr(pe->error));
-	struct json_object *ls = J(json_object_new_object());
-	jadd(ls, "read", J(json_object_new_boolean(pe->read)));
-	jadd(ls, "digest", pe->read ? J(json_object_new_string(pe->digest)) : NULL);
-	jadd(ls, "inexact", jstr(pe->inexact));
-	jadd(o, "live_state", ls);
-	jadd(o, "flags", flags_to_json(pe));
-	jadd(o, "rule_changes", changes_to_json(pe));
-	struct json_object *fr = J(json_object_new_array());
+	struct json_object *o = codec_new_obj();
+	codec_add(o, "name", codec_new_str(pe->name));
+	codec_add(o, "account", codec_new_str(pe->account));
+	codec_add(o, "provider", codec_new_str(provider_name(pe->provider)));
+	codec_add(o, "mode", codec_new_str(endpoint_mode_name(pe->mode)));
+	codec_add(o, "action", codec_new_str(plan_ep_action_name(pe->action)));
+	codec_add(o, "error", codec_new_str(pe->error));
+	struct json_object *ls = codec_new_obj();
+	codec_add(ls, "read", codec_new_bool(pe->read));
+	codec_add(ls, "digest", pe->read ? codec_new_str(pe->digest) : NULL);
+	codec_add(ls, "inexact", codec_new_str(pe->inexact));
+	codec_add(o, "live_state", ls);
+	codec_add(o, "flags", flags_to_json(pe));
+	codec_add(o, "rule_changes", changes_to_json(pe));
+	struct json_object *fr = codec_new_arr();
 	for (size_t i = 0; i < pe->nforeign; i++) {
-		struct json_object *f = J(json_object_new_object());
-		jadd(f, "name", J(json_object_new_string(pe->foreign[i].name)));
-		jadd(f, "order", J(json_object_new_int(pe->foreign[i].order)));
-		jpush(fr, f);
+		struct json_object *f = codec_new_obj();
+		codec_add(f, "name", codec_new_str(pe->foreign[i].name));
+		codec_add(f, "order", codec_new_int(pe->foreign[i].order));
+		codec_push(fr, f);
 	}
-	jadd(o, "foreign_rules", fr);
-	struct json_object *sf = J(json_object_new_object());
-	jadd(sf, "existing_rules", J(json_object_new_int64((int64_t)pe->existing)));
-	jadd(sf, "disturbed_rules", J(json_object_new_int64((int64_t)pe->disturbed)));
-	jadd(sf, "percent", J(json_object_new_int64(pe->pct)));
-	jadd(sf, "applies", J(json_object_new_boolean(pe->safety_applies)));
-	jadd(sf, "exceeded", J(json_object_new_boolean(pe->safety_exceeded)));
-	jadd(o, "safety", sf);
-	jadd(o, "desired", planfile_cache_to_json(&pe->desired));
+	codec_add(o, "foreign_rules", fr);
+	struct json_object *sf = codec_new_obj();
+	codec_add(sf, "existing_rules", codec_new_int((int64_t)pe->existing));
+	codec_add(sf, "disturbed_rules", codec_new_int((int64_t)pe->disturbed));
+	codec_add(sf, "percent", codec_new_int(pe->pct));
+	codec_add(sf, "applies", codec_new_bool(pe->safety_applies));
+	codec_add(sf, "exceeded", codec_new_bool(pe->safety_exceeded));
+	codec_add(o, "safety", sf);
+	codec_add(o, "desired", planfile_cache_to_json(&pe->desired));
 	return o;
 }
 
@@ -210,51 +159,51 @@ static void jadd_urls(struct json_object *o, const char *key, const struct svec 
 {
 	if (!v->n)
 		return;
-	struct json_object *a = J(json_object_new_array_ext((int)v->n));
+	struct json_object *a = codec_new_arr();
 	for (size_t i = 0; i < v->n; i++)
-		jpush(a, J(json_object_new_string(v->v[i].s)));
-	jadd(o, key, a);
+		codec_push(a, codec_new_str(v->v[i].s));
+	codec_add(o, key, a);
 }
 
 static struct json_object *purge_to_json(const struct plan_purge *pp)
 {
-	struct json_object *o = J(json_object_new_object());
-	jadd(o, "id", J(json_object_new_string(pp->id)));
-	jadd(o, "endpoint", J(json_object_new_string(pp->endpoint)));
-	jadd(o, "account", J(json_object_new_string(pp->account)));
-	jadd(o, "provider", J(json_object_new_string(provider_name(pp->provider))));
-	jadd(o, "state", J(json_object_new_string(plan_purge_state_name(pp->state))));
-	jadd(o, "blocked", J(json_object_new_boolean(pp->blocked)));
-	jadd(o, "content_hash", J(json_object_new_string(pp->content_hash)));
-	jadd(o, "recorded_hash",
-	     pp->recorded_hash[0] ? J(json_object_new_string(pp->recorded_hash)) : NULL);
-	jadd(o, "files", J(json_object_new_int64(pp->files)));
-	jadd(o, "dirs", J(json_object_new_int64(pp->dirs)));
-	jadd(o, "patterns", J(json_object_new_int64(pp->patterns)));
-	jadd(o, "regex", J(json_object_new_int64(pp->regex)));
-	jadd(o, "preloads", J(json_object_new_int64(pp->preloads)));
-	jadd(o, "requests", J(json_object_new_int64((int64_t)pp->requests)));
-	struct json_object *urls = J(json_object_new_object());
+	struct json_object *o = codec_new_obj();
+	codec_add(o, "id", codec_new_str(pp->id));
+	codec_add(o, "endpoint", codec_new_str(pp->endpoint));
+	codec_add(o, "account", codec_new_str(pp->account));
+	codec_add(o, "provider", codec_new_str(provider_name(pp->provider)));
+	codec_add(o, "state", codec_new_str(plan_purge_state_name(pp->state)));
+	codec_add(o, "blocked", codec_new_bool(pp->blocked));
+	codec_add(o, "content_hash", codec_new_str(pp->content_hash));
+	codec_add(o, "recorded_hash",
+		  pp->recorded_hash[0] ? codec_new_str(pp->recorded_hash) : NULL);
+	codec_add(o, "files", codec_new_int(pp->files));
+	codec_add(o, "dirs", codec_new_int(pp->dirs));
+	codec_add(o, "patterns", codec_new_int(pp->patterns));
+	codec_add(o, "regex", codec_new_int(pp->regex));
+	codec_add(o, "preloads", codec_new_int(pp->preloads));
+	codec_add(o, "requests", codec_new_int((int64_t)pp->requests));
+	struct json_object *urls = codec_new_obj();
 	jadd_urls(urls, "files", &pp->url_files);
 	jadd_urls(urls, "dirs", &pp->url_dirs);
 	jadd_urls(urls, "patterns", &pp->url_patterns);
 	jadd_urls(urls, "regex", &pp->url_regex);
 	jadd_urls(urls, "preload", &pp->url_preload);
-	jadd(o, "urls", urls);
+	codec_add(o, "urls", urls);
 	return o;
 }
 
 static struct json_object *quota_to_json(const struct plan_quota *q)
 {
-	struct json_object *o = J(json_object_new_object());
-	jadd(o, "account", J(json_object_new_string(q->account)));
-	jadd(o, "provider", J(json_object_new_string(provider_name(q->provider))));
-	jadd(o, "known", J(json_object_new_boolean(q->known)));
-	jadd(o, "files_left", q->known ? J(json_object_new_int64(q->files_left)) : NULL);
-	jadd(o, "dirs_left", q->known ? J(json_object_new_int64(q->dirs_left)) : NULL);
-	jadd(o, "files_planned", J(json_object_new_int64(q->files_planned)));
-	jadd(o, "dirs_planned", J(json_object_new_int64(q->dirs_planned)));
-	jadd(o, "exceeded", J(json_object_new_boolean(q->exceeded)));
+	struct json_object *o = codec_new_obj();
+	codec_add(o, "account", codec_new_str(q->account));
+	codec_add(o, "provider", codec_new_str(provider_name(q->provider)));
+	codec_add(o, "known", codec_new_bool(q->known));
+	codec_add(o, "files_left", q->known ? codec_new_int(q->files_left) : NULL);
+	codec_add(o, "dirs_left", q->known ? codec_new_int(q->dirs_left) : NULL);
+	codec_add(o, "files_planned", codec_new_int(q->files_planned));
+	codec_add(o, "dirs_planned", codec_new_int(q->dirs_planned));
+	codec_add(o, "exceeded", codec_new_bool(q->exceeded));
 	return o;
 }
 
@@ -262,74 +211,72 @@ static struct json_object *summary_to_json(const struct plan *p)
 {
 	struct plan_counts c;
 	plan_count(p, &c);
-	struct json_object *o = J(json_object_new_object());
-	jadd(o, "changes", J(json_object_new_boolean(plan_has_changes(p))));
-	jadd(o, "endpoints", J(json_object_new_int64((int64_t)p->neps)));
-	jadd(o, "update", J(json_object_new_int64((int64_t)c.update)));
-	jadd(o, "drift", J(json_object_new_int64((int64_t)c.drift)));
-	jadd(o, "error", J(json_object_new_int64((int64_t)c.error)));
-	jadd(o, "rules_added", J(json_object_new_int64((int64_t)c.added)));
-	jadd(o, "rules_removed", J(json_object_new_int64((int64_t)c.removed)));
-	jadd(o, "rules_changed", J(json_object_new_int64((int64_t)c.changed)));
-	jadd(o, "rules_moved", J(json_object_new_int64((int64_t)c.moved)));
-	jadd(o, "purges_run", J(json_object_new_int64((int64_t)c.purges_run)));
-	jadd(o, "purges_pending", J(json_object_new_int64((int64_t)c.purges_pending)));
-	jadd(o, "purges_edited", J(json_object_new_int64((int64_t)c.purges_edited)));
-	jadd(o, "purges_over_quota", J(json_object_new_int64((int64_t)c.purges_over_quota)));
-	jadd(o, "safety_exceeded", J(json_object_new_int64((int64_t)c.safety_exceeded)));
+	struct json_object *o = codec_new_obj();
+	codec_add(o, "changes", codec_new_bool(plan_has_changes(p)));
+	codec_add(o, "endpoints", codec_new_int((int64_t)p->neps));
+	codec_add(o, "update", codec_new_int((int64_t)c.update));
+	codec_add(o, "drift", codec_new_int((int64_t)c.drift));
+	codec_add(o, "error", codec_new_int((int64_t)c.error));
+	codec_add(o, "rules_added", codec_new_int((int64_t)c.added));
+	codec_add(o, "rules_removed", codec_new_int((int64_t)c.removed));
+	codec_add(o, "rules_changed", codec_new_int((int64_t)c.changed));
+	codec_add(o, "rules_moved", codec_new_int((int64_t)c.moved));
+	codec_add(o, "purges_run", codec_new_int((int64_t)c.purges_run));
+	codec_add(o, "purges_pending", codec_new_int((int64_t)c.purges_pending));
+	codec_add(o, "purges_edited", codec_new_int((int64_t)c.purges_edited));
+	codec_add(o, "purges_over_quota", codec_new_int((int64_t)c.purges_over_quota));
+	codec_add(o, "safety_exceeded", codec_new_int((int64_t)c.safety_exceeded));
 	return o;
 }
 
 static struct json_object *behaviour_to_json(enum sem_mode m, int64_t ttl)
 {
 	static const char *const modes[] = {"origin", "bypass", "override", "if_missing"};
-	struct json_object *o = J(json_object_new_object());
-	jadd(o, "mode", J(json_object_new_string(modes[m])));
-	jadd(o, "ttl",
-	     m == SEM_OVERRIDE || m == SEM_IF_MISSING ? J(json_object_new_int64(ttl)) : NULL);
+	struct json_object *o = codec_new_obj();
+	codec_add(o, "mode", codec_new_str(modes[m]));
+	codec_add(o, "ttl", m == SEM_OVERRIDE || m == SEM_IF_MISSING ? codec_new_int(ttl) : NULL);
 	return o;
 }
 
 /* plan --urls: each path whose caching the plan changes (not read back by the decoder). */
 static struct json_object *urls_to_json(const struct plan *p)
 {
-	struct json_object *arr = J(json_object_new_array());
+	struct json_object *arr = codec_new_arr();
 	for (size_t i = 0; i < p->nurls; i++) {
 		const struct plan_url_effect *u = &p->urls[i];
-		struct json_object *o = J(json_object_new_object());
-		jadd(o, "endpoint", J(json_object_new_string(u->endpoint)));
-		jadd(o, "path", J(json_object_new_string(u->path)));
-		jadd(o, "before", behaviour_to_json(u->before_mode, u->before_ttl));
-		jadd(o, "after", behaviour_to_json(u->after_mode, u->after_ttl));
-		jpush(arr, o);
+		struct json_object *o = codec_new_obj();
+		codec_add(o, "endpoint", codec_new_str(u->endpoint));
+		codec_add(o, "path", codec_new_str(u->path));
+		codec_add(o, "before", behaviour_to_json(u->before_mode, u->before_ttl));
+		codec_add(o, "after", behaviour_to_json(u->after_mode, u->after_ttl));
+		codec_push(arr, o);
 	}
 	return arr;
 }
 
 int planfile_encode(const struct plan *p, struct sb *out)
 {
-	struct json_object *root = J(json_object_new_object());
-	jadd(root, "format_version", J(json_object_new_int(PLANFILE_FORMAT_VERSION)));
-	jadd(root, "desired_commit", p->commit[0] ? J(json_object_new_string(p->commit)) : NULL);
-	jadd(root, "no_purges", J(json_object_new_boolean(p->no_purges)));
-	jadd(root, "summary", summary_to_json(p));
-	struct json_object *eps = J(json_object_new_array());
+	struct json_object *root = codec_new_obj();
+	codec_add(root, "format_version", codec_new_int(PLANFILE_FORMAT_VERSION));
+	codec_add(root, "desired_commit", p->commit[0] ? codec_new_str(p->commit) : NULL);
+	codec_add(root, "no_purges", codec_new_bool(p->no_purges));
+	codec_add(root, "summary", summary_to_json(p));
+	struct json_object *eps = codec_new_arr();
 	for (size_t i = 0; i < p->neps; i++)
-		jpush(eps, endpoint_to_json(&p->eps[i]));
-	jadd(root, "endpoints", eps);
-	struct json_object *purges = J(json_object_new_array());
+		codec_push(eps, endpoint_to_json(&p->eps[i]));
+	codec_add(root, "endpoints", eps);
+	struct json_object *purges = codec_new_arr();
 	for (size_t i = 0; i < p->npurges; i++)
-		jpush(purges, purge_to_json(&p->purges[i]));
-	jadd(root, "purges", purges);
-	struct json_object *quotas = J(json_object_new_array());
+		codec_push(purges, purge_to_json(&p->purges[i]));
+	codec_add(root, "purges", purges);
+	struct json_object *quotas = codec_new_arr();
 	for (size_t i = 0; i < p->nquotas; i++)
-		jpush(quotas, quota_to_json(&p->quotas[i]));
-	jadd(root, "quotas", quotas);
+		codec_push(quotas, quota_to_json(&p->quotas[i]));
+	codec_add(root, "quotas", quotas);
 	if (p->urls_given)
-		jadd(root, "url_effects", urls_to_json(p));
-	const char *s = planfile_json_text(root);
-	int rc = sb_adds(out, s) < 0 || sb_addc(out, '\n') < 0 ? -1 : 0;
-	json_object_put(root);
+		codec_add(root, "url_effects", urls_to_json(p));
+	int rc = codec_write(out, root, CODEC_PRETTY) < 0 || sb_addc(out, '\n') < 0 ? -1 : 0;
+	codec_put(root);
 	return rc;
 }
 

@@ -5,8 +5,8 @@
  * still holds: the desired commit, each endpoint's live digest and desired rules, and the
  * purges it would run.
  *
- * The cache codec is shared with the ledger codec (ledger.c); it is the only place a json-c
- * type appears in a header, and only these two codec modules use it.
+ * The cache codec is shared with the ledger codec (ledger.c). Both read and write through the
+ * JSON layer (reconcile/codec.h); struct json_object is its opaque tree type.
  */
 #ifndef CF_PLANFILE_H
 #define CF_PLANFILE_H
@@ -65,28 +65,11 @@ struct planfile_endpoint *planfile_endpoint_find(const struct planfile *pf, cons
 struct planfile_purge *planfile_purge_find(const struct planfile *pf, const char *id,
 					   const char *endpoint);
 
-/* Shared cache codec (json-c); the returned object is owned by the caller. */
+/* Shared cache codec (codec.h trees); the returned object is owned by the caller. */
 struct json_object;
 struct json_object *planfile_cache_to_json(const struct cache *c);
 /* Fills *out (initialised here) from {"ignore_…": bool…, "rules": [{kind, items, ttl}]}. */
 int planfile_cache_from_json(struct json_object *o, struct cache *out, struct cf_err *e);
-
-/*
- * json-c reports allocation failure by returning NULL (or -1). These exit the way xmalloc
- * does ("cacheform: out of memory") instead, so a failed allocation never turns into a JSON
- * null, a missing member or a json-c assertion. planfile_json_new returns o.
- */
-struct json_object *planfile_json_new(struct json_object *o);
-void planfile_json_add(struct json_object *obj, const char *key, struct json_object *v);
-void planfile_json_push(struct json_object *arr, struct json_object *v);
-/*
- * Parses exactly len bytes (one value, nothing after it) with nesting bounded by depth.
- * Returns the root (caller puts), or NULL with *why describing the syntax error ("unexpected
- * end of input" for a truncated document). NULL with *why NULL: the document is `null`.
- */
-struct json_object *planfile_json_parse(const char *json, size_t len, int depth, const char **why);
-/* Pretty JSON text of o (borrowed from o). */
-const char *planfile_json_text(struct json_object *o);
 
 /* Formats t (unix seconds) as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
 void planfile_time_format(int64_t t, char *buf, size_t n);

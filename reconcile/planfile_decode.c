@@ -8,12 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
-#include "reconcile/planfile_int.h"
+#include "reconcile/codec.h"
 #include "reconcile/base/xmem.h"
 
-#define PLANFILE_PATH_MAX   192 /* longest JSON path an error message names */
 #define PLANFILE_NAME_MAX   128 /* CHECK_NAME_MAX: the names the loader accepts */
 #define PLANFILE_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 #define PLANFILE_HEX_CHARS  "0123456789abcdef"
@@ -28,99 +25,16 @@
  * strings, which may hold control characters.
  */
 
-struct jpath {
-	char s[PLANFILE_PATH_MAX];
-};
-
-/* A path longer than the buffer ends in "..." (plan paths are short; a hostile one may not be). */
-static const char *jp_done(struct jpath *p, int n)
-{
-	if (n < 0 || (size_t)n >= sizeof(p->s))
-		memcpy(p->s + sizeof(p->s) - 4, "...", 4);
-	return p->s;
-}
-
-/* "parent.key", or "key" at the root. */
-static const char *jp_key(struct jpath *p, const char *parent, const char *key)
-{
-	return jp_done(p,
-		       snprintf(p->s, sizeof(p->s), "%s%s%s", parent, parent[0] ? "." : "", key));
-}
-
-/* "parent[i]" */
-static const char *jp_idx(struct jpath *p, const char *parent, size_t i)
-{
-	return jp_done(p, snprintf(p->s, sizeof(p->s), "%s[%zu]", parent, i));
-}
-
-static int bad(struct cf_err *e, const char *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Sets "at: message" and returns CF_EINVAL. */
-static int bad(struct cf_err *e, const char *at, const char *fmt, ...)
-{
-	char msg[CF_ERR_MSG_MAX];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return err_set(e, CF_EINVAL, "%s: %s", at, msg);
-}
-
-static int expect_type(struct json_object *v, const char *at, enum json_type t, struct cf_err *e)
-{
-	if (json_object_is_type(v, t))
-		return 0;
-	return bad(e, at, "expected %s, found %s", json_type_to_name(t),
-		   json_type_to_name(json_object_get_type(v)));
-}
-
-/* o[key] of type t: absent, null or another type is an error. */
-static int get(struct json_object *o, const char *at, const char *key, enum json_type t,
-	       struct json_object **v, struct cf_err *e)
-{
-	struct jpath p;
-	if (!json_object_object_get_ex(o, key, v))
-		return bad(e, jp_key(&p, at, key), "missing");
-	return expect_type(*v, jp_key(&p, at, key), t, e);
-}
-
-/* Same, but absent or null gives *v == NULL. */
-static int get_opt(struct json_object *o, const char *at, const char *key, enum json_type t,
-		   struct json_object **v, struct cf_err *e)
-{
-	if (!json_object_object_get_ex(o, key, v) || !*v) {
-		*v = NULL;
-		return 0;
-	}
-	return get(o, at, key, t, v, e);
-}
-
-static int get_int(struct json_object *o, const char *at, const char *key, int64_t lo, int64_t hi,
-		   int64_t *out, struct cf_err *e)
-{
-	struct json_object *v;
-	struct jpath p;
-	if (get(o, at, key, json_type_int, &v, e) < 0)
-		return CF_EINVAL;
-	*out = json_object_get_int64(v);
-	if (*out < 0 && lo == 0)
-		return bad(e, jp_key(&p, at, key), "%" PRId64 " is negative", *out);
-	if (*out < lo || *out > hi)
-		return bad(e, jp_key(&p, at, key),
-			   "%" PRId64 " is out of range %" PRId64 "..%" PRId64, *out, lo, hi);
-	return 0;
-}
+/* Plan documents are cacheform's own: errors are CF_EINVAL and name the JSON path. */
+#define PF CODEC_FILE
 
 /* Counts apply does not use: when present and not null, a non-negative integer. */
 static int opt_counts(struct json_object *o, const char *at, const char *const *keys, size_t n,
 		      struct cf_err *e)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *v;
 		int64_t c;
-		if (json_object_object_get_ex(o, keys[i], &v) && v &&
-		    get_int(o, at, keys[i], 0, INT64_MAX, &c, e) < 0)
+		if (codec_int(o, at, keys[i], PF | CODEC_OPTIONAL, 0, INT64_MAX, &c, NULL, e) < 0)
 			return CF_EINVAL;
 	}
 	return 0;
@@ -131,15 +45,15 @@ static int get_hex(struct json_object *o, const char *at, const char *key, size_
 		   bool nullable, char *dst, struct cf_err *e)
 {
 	struct json_object *v;
-	struct jpath p;
+	struct codec_path p;
 	dst[0] = 0;
-	int rc = nullable ? get_opt(o, at, key, json_type_string, &v, e)
-			  : get(o, at, key, json_type_string, &v, e);
+	int rc = codec_get(o, at, key, CODEC_STRING, nullable ? PF | CODEC_OPTIONAL : PF, &v, e);
 	if (rc < 0 || !v)
 		return rc;
-	const char *s = json_object_get_string(v);
-	if ((size_t)json_object_get_string_len(v) != nhex || strspn(s, PLANFILE_HEX_CHARS) != nhex)
-		return bad(e, jp_key(&p, at, key), "expected %zu lowercase hex digits", nhex);
+	const char *s = codec_s(v);
+	if (codec_slen(v) != nhex || strspn(s, PLANFILE_HEX_CHARS) != nhex)
+		return codec_err(e, PF, codec_path_key(&p, at, key),
+				 "expected %zu lowercase hex digits", nhex);
 	memcpy(dst, s, nhex + 1);
 	return 0;
 }
@@ -149,14 +63,14 @@ static int get_name(struct json_object *o, const char *at, const char *key, cons
 		    struct cf_err *e)
 {
 	struct json_object *v;
-	struct jpath p;
-	if (get(o, at, key, json_type_string, &v, e) < 0)
+	struct codec_path p;
+	if (codec_get(o, at, key, CODEC_STRING, PF, &v, e) < 0)
 		return CF_EINVAL;
-	const char *s = json_object_get_string(v);
-	size_t n = (size_t)json_object_get_string_len(v);
+	const char *s = codec_s(v);
+	size_t n = codec_slen(v);
 	if (n == 0 || n > PLANFILE_NAME_MAX || !isalnum((unsigned char)s[0]) ||
 	    strspn(s, PLANFILE_NAME_CHARS) != n)
-		return bad(e, jp_key(&p, at, key), "not a valid name");
+		return codec_err(e, PF, codec_path_key(&p, at, key), "not a valid name");
 	*out = s;
 	return 0;
 }
@@ -175,21 +89,21 @@ static int rule_kind_parse(const char *s, enum rule_kind *k)
 static int items_from_json(struct json_object *items, const char *at, struct rule *r,
 			   struct cf_err *e)
 {
-	struct jpath p;
-	size_t n = json_object_array_length(items);
+	struct codec_path p;
+	size_t n = codec_len(items);
 	if (n == 0)
-		return bad(e, at, "empty list");
+		return codec_err(e, PF, at, "empty list");
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *it = json_object_array_get_idx(items, i);
-		if (expect_type(it, jp_idx(&p, at, i), json_type_string, e) < 0)
+		struct json_object *it = codec_at(items, i);
+		if (codec_is(it, codec_path_idx(&p, at, i), CODEC_STRING, PF, e) < 0)
 			return CF_EINVAL;
-		const char *s = json_object_get_string(it);
-		size_t len = (size_t)json_object_get_string_len(it);
+		const char *s = codec_s(it);
+		size_t len = (size_t)codec_slen(it);
 		if (len == 0)
-			return bad(e, p.s, "empty item");
+			return codec_err(e, PF, p.s, "empty item");
 		for (size_t k = 0; k < len; k++)
 			if ((unsigned char)s[k] < 0x20 || s[k] == 0x7f)
-				return bad(e, p.s, "control character in item");
+				return codec_err(e, PF, p.s, "control character in item");
 		svec_push(&r->items, s, NULL);
 	}
 	return 0;
@@ -198,22 +112,22 @@ static int items_from_json(struct json_object *items, const char *at, struct rul
 static int rule_from_json(struct json_object *o, const char *at, struct rule *r, struct cf_err *e)
 {
 	struct json_object *kind, *items, *name, *cc;
-	struct jpath p;
-	if (expect_type(o, at, json_type_object, e) < 0 ||
-	    get(o, at, "kind", json_type_string, &kind, e) < 0 ||
-	    get(o, at, "items", json_type_array, &items, e) < 0 ||
-	    get_int(o, at, "ttl", 0, MODEL_TTL_MAX, &r->ttl, e) < 0 ||
-	    get_opt(o, at, "name", json_type_string, &name, e) < 0 ||
-	    get_opt(o, at, "ignore_cache_control", json_type_boolean, &cc, e) < 0)
+	struct codec_path p;
+	if (codec_is(o, at, CODEC_OBJECT, PF, e) < 0 ||
+	    codec_get(o, at, "kind", CODEC_STRING, PF, &kind, e) < 0 ||
+	    codec_get(o, at, "items", CODEC_ARRAY, PF, &items, e) < 0 ||
+	    codec_int(o, at, "ttl", PF, 0, MODEL_TTL_MAX, &r->ttl, NULL, e) < 0 ||
+	    codec_get(o, at, "name", CODEC_STRING, PF | CODEC_OPTIONAL, &name, e) < 0 ||
+	    codec_get(o, at, "ignore_cache_control", CODEC_BOOL, PF | CODEC_OPTIONAL, &cc, e) < 0)
 		return CF_EINVAL;
 	if (cc)
-		r->cc = json_object_get_boolean(cc) ? RULE_CC_IGNORE : RULE_CC_HONOUR;
-	if (rule_kind_parse(json_object_get_string(kind), &r->kind) < 0)
-		return bad(e, jp_key(&p, at, "kind"), "unknown rule kind");
-	if (items_from_json(items, jp_key(&p, at, "items"), r, e) < 0)
+		r->cc = codec_b(cc) ? RULE_CC_IGNORE : RULE_CC_HONOUR;
+	if (rule_kind_parse(codec_s(kind), &r->kind) < 0)
+		return codec_err(e, PF, codec_path_key(&p, at, "kind"), "unknown rule kind");
+	if (items_from_json(items, codec_path_key(&p, at, "items"), r, e) < 0)
 		return CF_EINVAL;
 	if (name)
-		sval_set(&r->name, json_object_get_string(name), NULL);
+		sval_set(&r->name, codec_s(name), NULL);
 	return 0;
 }
 
@@ -221,21 +135,21 @@ static int cache_from_json(struct json_object *o, const char *at, struct cache *
 			   struct cf_err *e)
 {
 	struct json_object *cc, *ck, *qs, *rules;
-	struct jpath pr, pi;
+	struct codec_path pr, pi;
 	memset(out, 0, sizeof(*out));
-	if (expect_type(o, at, json_type_object, e) < 0 ||
-	    get(o, at, "ignore_cache_control", json_type_boolean, &cc, e) < 0 ||
-	    get(o, at, "ignore_cookie", json_type_boolean, &ck, e) < 0 ||
-	    get(o, at, "ignore_query_string", json_type_boolean, &qs, e) < 0 ||
-	    get(o, at, "rules", json_type_array, &rules, e) < 0)
+	if (codec_is(o, at, CODEC_OBJECT, PF, e) < 0 ||
+	    codec_get(o, at, "ignore_cache_control", CODEC_BOOL, PF, &cc, e) < 0 ||
+	    codec_get(o, at, "ignore_cookie", CODEC_BOOL, PF, &ck, e) < 0 ||
+	    codec_get(o, at, "ignore_query_string", CODEC_BOOL, PF, &qs, e) < 0 ||
+	    codec_get(o, at, "rules", CODEC_ARRAY, PF, &rules, e) < 0)
 		return CF_EINVAL;
-	out->ignore_cache_control = json_object_get_boolean(cc);
-	out->ignore_cookie = json_object_get_boolean(ck);
-	out->ignore_query_string = json_object_get_boolean(qs);
-	jp_key(&pr, at, "rules");
-	for (size_t i = 0; i < json_object_array_length(rules); i++) {
-		struct json_object *r = json_object_array_get_idx(rules, i);
-		if (rule_from_json(r, jp_idx(&pi, pr.s, i), cache_add_rule(out), e) < 0) {
+	out->ignore_cache_control = codec_b(cc);
+	out->ignore_cookie = codec_b(ck);
+	out->ignore_query_string = codec_b(qs);
+	codec_path_key(&pr, at, "rules");
+	for (size_t i = 0; i < codec_len(rules); i++) {
+		struct json_object *r = codec_at(rules, i);
+		if (rule_from_json(r, codec_path_idx(&pi, pr.s, i), cache_add_rule(out), e) < 0) {
 			cache_release(out);
 			return CF_EINVAL;
 		}
@@ -272,14 +186,14 @@ static int purge_state_parse(const char *s, enum plan_purge_state *st)
 static int live_from_json(struct json_object *ls, const char *at, char *digest, struct cf_err *e)
 {
 	struct json_object *read;
-	struct jpath p;
-	if (get(ls, at, "read", json_type_boolean, &read, e) < 0 ||
+	struct codec_path p;
+	if (codec_get(ls, at, "read", CODEC_BOOL, PF, &read, e) < 0 ||
 	    get_hex(ls, at, "digest", PLANFILE_DIGEST_HEX, true, digest, e) < 0)
 		return CF_EINVAL;
-	if (json_object_get_boolean(read) != (digest[0] != 0))
-		return bad(e, jp_key(&p, at, "digest"),
-			   digest[0] ? "set for an endpoint that was not read"
-				     : "missing for an endpoint that was read");
+	if (codec_b(read) != (digest[0] != 0))
+		return codec_err(e, PF, codec_path_key(&p, at, "digest"),
+				 digest[0] ? "set for an endpoint that was not read"
+					   : "missing for an endpoint that was read");
 	return 0;
 }
 
@@ -288,20 +202,23 @@ static int changes_check(struct json_object *o, const char *at, size_t ndesired,
 {
 	static const char *const idx[] = {"before_index", "after_index"};
 	struct json_object *ch, *after;
-	struct jpath pa, pi, p;
-	if (get_opt(o, at, "rule_changes", json_type_array, &ch, e) < 0)
+	struct codec_path pa, pi, p;
+	if (codec_get(o, at, "rule_changes", CODEC_ARRAY, PF | CODEC_OPTIONAL, &ch, e) < 0)
 		return CF_EINVAL;
 	if (!ch)
 		return 0;
-	jp_key(&pa, at, "rule_changes");
-	for (size_t i = 0; i < json_object_array_length(ch); i++) {
-		struct json_object *c = json_object_array_get_idx(ch, i);
-		if (expect_type(c, jp_idx(&pi, pa.s, i), json_type_object, e) < 0 ||
+	codec_path_key(&pa, at, "rule_changes");
+	for (size_t i = 0; i < codec_len(ch); i++) {
+		struct json_object *c = codec_at(ch, i);
+		if (codec_is(c, codec_path_idx(&pi, pa.s, i), CODEC_OBJECT, PF, e) < 0 ||
 		    opt_counts(c, pi.s, idx, CF_ARRAY_LEN(idx), e) < 0)
 			return CF_EINVAL;
-		if (json_object_object_get_ex(c, "after_index", &after) && after &&
-		    (size_t)json_object_get_int64(after) >= ndesired)
-			return bad(e, jp_key(&p, pi.s, "after_index"), "no such desired rule");
+		if (codec_get(c, pi.s, "after_index", CODEC_INT, PF | CODEC_OPTIONAL, &after, e) <
+		    0)
+			return CF_EINVAL;
+		if (after && (size_t)codec_i(after) >= ndesired)
+			return codec_err(e, PF, codec_path_key(&p, pi.s, "after_index"),
+					 "no such desired rule");
 	}
 	return 0;
 }
@@ -311,16 +228,16 @@ static int endpoint_from_json(struct json_object *o, const char *at, struct plan
 {
 	struct json_object *action, *ls, *desired;
 	const char *name;
-	struct jpath p;
-	if (expect_type(o, at, json_type_object, e) < 0 || get_name(o, at, "name", &name, e) < 0 ||
-	    get(o, at, "action", json_type_string, &action, e) < 0 ||
-	    get(o, at, "live_state", json_type_object, &ls, e) < 0 ||
-	    get(o, at, "desired", json_type_object, &desired, e) < 0)
+	struct codec_path p;
+	if (codec_is(o, at, CODEC_OBJECT, PF, e) < 0 || get_name(o, at, "name", &name, e) < 0 ||
+	    codec_get(o, at, "action", CODEC_STRING, PF, &action, e) < 0 ||
+	    codec_get(o, at, "live_state", CODEC_OBJECT, PF, &ls, e) < 0 ||
+	    codec_get(o, at, "desired", CODEC_OBJECT, PF, &desired, e) < 0)
 		return CF_EINVAL;
-	if (ep_action_parse(json_object_get_string(action), &pe->action) < 0)
-		return bad(e, jp_key(&p, at, "action"), "unknown action");
-	if (live_from_json(ls, jp_key(&p, at, "live_state"), pe->digest, e) < 0 ||
-	    cache_from_json(desired, jp_key(&p, at, "desired"), &pe->desired, e) < 0 ||
+	if (ep_action_parse(codec_s(action), &pe->action) < 0)
+		return codec_err(e, PF, codec_path_key(&p, at, "action"), "unknown action");
+	if (live_from_json(ls, codec_path_key(&p, at, "live_state"), pe->digest, e) < 0 ||
+	    cache_from_json(desired, codec_path_key(&p, at, "desired"), &pe->desired, e) < 0 ||
 	    changes_check(o, at, pe->desired.nrules, e) < 0)
 		return CF_EINVAL;
 	pe->name = xstrdup(name);
@@ -335,16 +252,16 @@ static int purge_from_json(struct json_object *o, const char *at, struct planfil
 	struct json_object *state;
 	const char *id, *ep;
 	char recorded[PLANFILE_DIGEST_HEX + 1];
-	struct jpath p;
-	if (expect_type(o, at, json_type_object, e) < 0 || get_name(o, at, "id", &id, e) < 0 ||
+	struct codec_path p;
+	if (codec_is(o, at, CODEC_OBJECT, PF, e) < 0 || get_name(o, at, "id", &id, e) < 0 ||
 	    get_name(o, at, "endpoint", &ep, e) < 0 ||
-	    get(o, at, "state", json_type_string, &state, e) < 0 ||
+	    codec_get(o, at, "state", CODEC_STRING, PF, &state, e) < 0 ||
 	    get_hex(o, at, "content_hash", PLANFILE_DIGEST_HEX, false, pp->content_hash, e) < 0 ||
 	    get_hex(o, at, "recorded_hash", PLANFILE_DIGEST_HEX, true, recorded, e) < 0 ||
 	    opt_counts(o, at, counts, CF_ARRAY_LEN(counts), e) < 0)
 		return CF_EINVAL;
-	if (purge_state_parse(json_object_get_string(state), &pp->state) < 0)
-		return bad(e, jp_key(&p, at, "state"), "unknown purge state");
+	if (purge_state_parse(codec_s(state), &pp->state) < 0)
+		return codec_err(e, PF, codec_path_key(&p, at, "state"), "unknown purge state");
 	pp->id = xstrdup(id);
 	pp->endpoint = xstrdup(ep);
 	return 0;
@@ -408,13 +325,13 @@ static int check_names(const struct planfile *pf, struct cf_err *e)
 
 static int endpoints_from_json(struct json_object *eps, struct planfile *pf, struct cf_err *e)
 {
-	struct jpath p;
-	for (size_t i = 0; i < json_object_array_length(eps); i++) {
+	struct codec_path p;
+	for (size_t i = 0; i < codec_len(eps); i++) {
 		xgrow(&pf->eps, &pf->ecap, pf->neps + 1, sizeof(*pf->eps));
 		struct planfile_endpoint *pe = &pf->eps[pf->neps++];
 		memset(pe, 0, sizeof(*pe)); /* released with pf, even half-filled */
-		if (endpoint_from_json(json_object_array_get_idx(eps, i),
-				       jp_idx(&p, "endpoints", i), pe, e) < 0)
+		if (endpoint_from_json(codec_at(eps, i), codec_path_idx(&p, "endpoints", i), pe,
+				       e) < 0)
 			return CF_EINVAL;
 	}
 	return 0;
@@ -422,13 +339,13 @@ static int endpoints_from_json(struct json_object *eps, struct planfile *pf, str
 
 static int purges_from_json(struct json_object *purges, struct planfile *pf, struct cf_err *e)
 {
-	struct jpath p;
-	for (size_t i = 0; i < json_object_array_length(purges); i++) {
+	struct codec_path p;
+	for (size_t i = 0; i < codec_len(purges); i++) {
 		xgrow(&pf->purges, &pf->pcap, pf->npurges + 1, sizeof(*pf->purges));
 		struct planfile_purge *pp = &pf->purges[pf->npurges++];
 		memset(pp, 0, sizeof(*pp));
-		if (purge_from_json(json_object_array_get_idx(purges, i), jp_idx(&p, "purges", i),
-				    pp, e) < 0)
+		if (purge_from_json(codec_at(purges, i), codec_path_idx(&p, "purges", i), pp, e) <
+		    0)
 			return CF_EINVAL;
 	}
 	return 0;
@@ -442,120 +359,27 @@ static int planfile_from_root(struct json_object *root, struct planfile *pf, str
 	    "purges_run",     "purges_pending", "purges_edited", "purges_over_quota",
 	    "safety_exceeded"};
 	struct json_object *ver, *eps, *purges, *np, *summary;
-	if (!json_object_is_type(root, json_type_object))
+	if (codec_type_of(root) != CODEC_OBJECT)
 		return err_set(e, CF_EINVAL, "expected a JSON object, found %s",
-			       json_type_to_name(json_object_get_type(root)));
-	if (get(root, "", "format_version", json_type_int, &ver, e) < 0)
+			       codec_type_name(codec_type_of(root)));
+	if (codec_get(root, "", "format_version", CODEC_INT, PF, &ver, e) < 0)
 		return CF_EINVAL;
-	if (json_object_get_int64(ver) != PLANFILE_FORMAT_VERSION)
-		return bad(e, "format_version", "%" PRId64 " is not supported (expected %d)",
-			   json_object_get_int64(ver), PLANFILE_FORMAT_VERSION);
+	if (codec_i(ver) != PLANFILE_FORMAT_VERSION)
+		return codec_err(e, PF, "format_version",
+				 "%" PRId64 " is not supported (expected %d)", codec_i(ver),
+				 PLANFILE_FORMAT_VERSION);
 	if (get_hex(root, "", "desired_commit", PLANFILE_COMMIT_HEX, true, pf->commit, e) < 0 ||
-	    get(root, "", "no_purges", json_type_boolean, &np, e) < 0 ||
-	    get(root, "", "endpoints", json_type_array, &eps, e) < 0 ||
-	    get(root, "", "purges", json_type_array, &purges, e) < 0 ||
-	    get_opt(root, "", "summary", json_type_object, &summary, e) < 0 ||
+	    codec_get(root, "", "no_purges", CODEC_BOOL, PF, &np, e) < 0 ||
+	    codec_get(root, "", "endpoints", CODEC_ARRAY, PF, &eps, e) < 0 ||
+	    codec_get(root, "", "purges", CODEC_ARRAY, PF, &purges, e) < 0 ||
+	    codec_get(root, "", "summary", CODEC_OBJECT, PF | CODEC_OPTIONAL, &summary, e) < 0 ||
 	    (summary &&
 	     opt_counts(summary, "summary", summary_counts, CF_ARRAY_LEN(summary_counts), e) < 0))
 		return CF_EINVAL;
-	pf->no_purges = json_object_get_boolean(np);
+	pf->no_purges = codec_b(np);
 	if (endpoints_from_json(eps, pf, e) < 0 || purges_from_json(purges, pf, e) < 0)
 		return CF_EINVAL;
 	return check_names(pf, e);
-}
-
-static bool all_blank(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!strchr(" \t\r\n", s[i]) || !s[i])
-			return false;
-	return true;
-}
-
-/*
- * json_tokener_parse_ex reports json_tokener_continue both for truncated input and for a
- * number or literal that ends exactly at the end of its input (it waits for a delimiter), so
- * the end is marked by feeding the NUL a C string would have: what is still incomplete then
- * was cut short.
- */
-struct json_object *planfile_parse_once(const char *json, size_t len, int depth, const char **why,
-					size_t *at)
-{
-	struct json_tokener *tok = json_tokener_new_ex(depth);
-	if (!tok)
-		xmem_oom("json-c");
-	struct json_object *root = json_tokener_parse_ex(tok, json, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	*at = json_tokener_get_parse_end(tok);
-	*why = NULL;
-	if (jerr == json_tokener_continue) {
-		root = json_tokener_parse_ex(tok, "", 1);
-		jerr = json_tokener_get_error(tok);
-		*at = len;
-		if (jerr != json_tokener_success)
-			*why = all_blank(json, len) ? "empty document" : "unexpected end of input";
-	} else if (jerr != json_tokener_success) {
-		*why = json_tokener_error_desc(jerr);
-	} else if (*at < len) {
-		*why = "unexpected data after the document";
-	}
-	if (*why) {
-		json_object_put(root);
-		root = NULL;
-	}
-	json_tokener_free(tok);
-	return root;
-}
-
-/*
- * Compares two parses by their text, not with json_object_equal(): NaN, which json-c accepts,
- * is unequal to itself. A serialisation that fails is out of memory.
- */
-static bool same_json(struct json_object *a, struct json_object *b)
-{
-	const char *ta = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);
-	if (!ta)
-		xmem_oom("json-c");
-	char *copy = xstrdup(ta);
-	const char *tb = json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN);
-	if (!tb)
-		xmem_oom("json-c");
-	bool same = strcmp(copy, tb) == 0;
-	free(copy);
-	return same;
-}
-
-/* planfile_json_parse, with the byte offset of a syntax error in *at. */
-static struct json_object *json_parse_at(const char *json, size_t len, int depth, const char **why,
-					 size_t *at)
-{
-	*at = 0;
-	if (len > INT32_MAX) {
-		*why = "document too large";
-		return NULL;
-	}
-	/*
-	 * json-c reports some allocation failures as syntax errors and ignores others (a
-	 * member that could not be inserted is dropped). Parsing is a function of the input
-	 * alone, so two parses that disagree mean an allocation failed in one of them.
-	 */
-	const char *again;
-	size_t at2;
-	struct json_object *root = planfile_parse_once(json, len, depth, why, at);
-	struct json_object *other = planfile_parse_once(json, len, depth, &again, &at2);
-	bool agree = root ? other && same_json(root, other) : !other && *at == at2;
-	json_object_put(other);
-	if (!agree) {
-		json_object_put(root);
-		xmem_oom("json-c");
-	}
-	return root;
-}
-
-struct json_object *planfile_json_parse(const char *json, size_t len, int depth, const char **why)
-{
-	size_t at;
-	return json_parse_at(json, len, depth, why, &at);
 }
 
 int planfile_decode(const char *json, size_t len, struct planfile *out, struct cf_err *e)
@@ -565,13 +389,13 @@ int planfile_decode(const char *json, size_t len, struct planfile *out, struct c
 	memset(out, 0, sizeof(*out));
 	if (len > PLANFILE_MAX_BYTES)
 		return err_set(e, CF_ELIMIT, "plan is larger than %zu bytes", PLANFILE_MAX_BYTES);
-	struct json_object *root = json_parse_at(json, len, PLANFILE_MAX_DEPTH, &why, &at);
+	struct json_object *root = codec_parse_doc(json, len, PLANFILE_MAX_DEPTH, &why, &at);
 	if (why)
 		return err_set(e, CF_EINVAL, "not valid JSON: %s at byte %zu", why, at);
 	int rc = planfile_from_root(root, out, e);
 	if (rc < 0)
 		planfile_release(out);
-	json_object_put(root);
+	codec_put(root);
 	return rc;
 }
 

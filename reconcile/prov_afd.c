@@ -14,7 +14,6 @@
 
 #include <stdarg.h>
 #include <strings.h>
-#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "reconcile/afd_compile.h"
@@ -193,8 +192,6 @@ static int afd_url(const struct prov_account *pa, const struct endpoint *ep, con
 	return 0;
 }
 
-static const struct prov_err_shape afd_err = {"error", true, "code", "message", 0};
-
 /* ---- decoding ---- */
 
 static enum sem_afd_qs parse_qs(const char *s, bool *ok)
@@ -253,10 +250,10 @@ static int decode_strs(struct json_object *p, const char *key, struct svec *out,
 {
 	struct json_object *arr;
 	size_t n;
-	int rc = codec_arr(p, key, OPT, &arr, &n, e);
+	int rc = codec_arr(p, "", key, OPT, &arr, &n, e);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const char *s;
-		rc = codec_as_str(codec_at(arr, i), key, &s, e);
+		rc = codec_as_str(codec_at(arr, i), key, 0, &s, e);
 		if (rc == 0 && tf)
 			*tf |= parse_transform(s);
 		else if (rc == 0)
@@ -270,13 +267,13 @@ static int decode_cond(struct json_object *c, struct sem_afd_rule *r, struct cf_
 	struct json_object *p;
 	const char *name, *op = NULL;
 	bool neg = false;
-	int rc = codec_str(c, "name", 0, &name, e);
+	int rc = codec_str(c, "", "name", 0, &name, e);
 	if (rc == 0)
-		rc = codec_obj(c, "parameters", 0, &p, e);
+		rc = codec_obj(c, "", "parameters", 0, &p, e);
 	if (rc == 0)
-		rc = codec_str(p, "operator", OPT, &op, e);
+		rc = codec_str(p, "", "operator", OPT, &op, e);
 	if (rc == 0)
-		rc = codec_bool(p, "negateCondition", OPT, &neg, NULL, e);
+		rc = codec_bool(p, "", "negateCondition", OPT, &neg, NULL, e);
 	if (rc != 0)
 		return rc;
 	struct sem_afd_cond *cd = sem_afd_add_cond(r);
@@ -296,13 +293,13 @@ static int decode_cache_cfg(struct json_object *cc, struct sem_afd_rule *r, stru
 {
 	const char *q = NULL, *qp = NULL, *beh = NULL, *dur = NULL;
 	bool ok;
-	int rc = codec_str(cc, "queryStringCachingBehavior", OPT, &q, e);
+	int rc = codec_str(cc, "", "queryStringCachingBehavior", OPT, &q, e);
 	if (rc == 0)
-		rc = codec_str(cc, "queryParameters", OPT, &qp, e);
+		rc = codec_str(cc, "", "queryParameters", OPT, &qp, e);
 	if (rc == 0)
-		rc = codec_str(cc, "cacheBehavior", OPT, &beh, e);
+		rc = codec_str(cc, "", "cacheBehavior", OPT, &beh, e);
 	if (rc == 0)
-		rc = codec_str(cc, "cacheDuration", OPT, &dur, e);
+		rc = codec_str(cc, "", "cacheDuration", OPT, &dur, e);
 	if (rc != 0)
 		return rc;
 	r->has_cache = true;
@@ -329,18 +326,18 @@ static int decode_action(struct json_object *a, struct sem_afd_rule *r, struct c
 {
 	struct json_object *p, *cc = NULL, *og = NULL;
 	const char *name;
-	int rc = codec_str(a, "name", 0, &name, e);
+	int rc = codec_str(a, "", "name", 0, &name, e);
 	if (rc == 0)
-		rc = codec_obj(a, "parameters", 0, &p, e);
+		rc = codec_obj(a, "", "parameters", 0, &p, e);
 	if (rc != 0)
 		return rc;
 	if (strcmp(name, "RouteConfigurationOverride") != 0) {
 		r->other_actions = true;
 		return 0;
 	}
-	rc = codec_obj(p, "cacheConfiguration", OPT, &cc, e);
+	rc = codec_obj(p, "", "cacheConfiguration", OPT, &cc, e);
 	if (rc == 0)
-		rc = codec_obj(p, "originGroupOverride", OPT, &og, e);
+		rc = codec_obj(p, "", "originGroupOverride", OPT, &og, e);
 	if (rc != 0)
 		return rc;
 	/* a later override replaces an earlier one whole (reference §4.5) */
@@ -359,18 +356,18 @@ static int decode_rule(struct json_object *props, const char *name, struct sem_a
 	size_t nc, na;
 	struct sem_afd_rule *r = sem_afd_add_rule(s);
 	r->name = xstrdup(name ? name : "");
-	int rc = codec_int(props, "order", OPT, 0, INT32_MAX, &r->order, NULL, e);
+	int rc = codec_int(props, "", "order", OPT, 0, INT32_MAX, &r->order, NULL, e);
 	if (rc == 0)
-		rc = codec_str(props, "matchProcessingBehavior", OPT, &mpb, e);
+		rc = codec_str(props, "", "matchProcessingBehavior", OPT, &mpb, e);
 	if (rc == 0 && mpb && strcmp(mpb, "Stop") != 0 && strcmp(mpb, "Continue") != 0)
 		rc = err_set(e, CF_EAPI, "unknown matchProcessingBehavior '%.40s'", mpb);
 	r->stop = mpb && strcmp(mpb, "Stop") == 0;
 	if (rc == 0)
-		rc = codec_arr(props, "conditions", OPT, &conds, &nc, e);
+		rc = codec_arr(props, "", "conditions", OPT, &conds, &nc, e);
 	for (size_t i = 0; rc == 0 && i < nc; i++)
 		rc = decode_cond(codec_at(conds, i), r, e);
 	if (rc == 0)
-		rc = codec_arr(props, "actions", OPT, &acts, &na, e);
+		rc = codec_arr(props, "", "actions", OPT, &acts, &na, e);
 	for (size_t i = 0; rc == 0 && i < na; i++)
 		rc = decode_action(codec_at(acts, i), r, e);
 	if (rc != 0)
@@ -407,15 +404,18 @@ static int decode_rule_list(struct live_state *ls, struct json_object *arr, size
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct json_object *it = codec_at(arr, i), *props = it;
 		const char *name = NULL;
-		rc = codec_as_obj(it, "rule", e);
+		rc = codec_is(it, "rule", CODEC_OBJECT, 0, e);
 		if (rc == 0)
-			rc = codec_str(it, batch ? "ruleName" : "name", OPT, &name, e);
+			rc = codec_str(it, "", batch ? "ruleName" : "name", OPT, &name, e);
 		if (rc == 0 && !batch)
-			rc = codec_obj(it, "properties", 0, &props, e);
+			rc = codec_obj(it, "", "properties", 0, &props, e);
 		if (rc == 0)
 			rc = decode_rule(props, name, s, e);
-		if (rc == 0 && p->reading >= 0)
-			add_foreign(ls, s->name, name, s->rules[s->n - 1].order, codec_text(it));
+		if (rc == 0 && p->reading >= 0) {
+			char *json = codec_dup_text(it);
+			add_foreign(ls, s->name, name, s->rules[s->n - 1].order, json);
+			free(json);
+		}
 	}
 	return rc;
 }
@@ -444,19 +444,19 @@ static int decode_route(const struct endpoint *ep, struct json_object *root, str
 	size_t ns = 0;
 	const char *q = NULL, *qp = NULL;
 	bool ok = true;
-	int rc = codec_obj(root, "properties", 0, &props, e);
+	int rc = codec_obj(root, "", "properties", 0, &props, e);
 	if (rc == 0)
-		rc = codec_obj(props, "cacheConfiguration", OPT, &cc, e);
+		rc = codec_obj(props, "", "cacheConfiguration", OPT, &cc, e);
 	if (rc == 0 && cc)
-		rc = codec_str(cc, "queryStringCachingBehavior", OPT, &q, e);
+		rc = codec_str(cc, "", "queryStringCachingBehavior", OPT, &q, e);
 	if (rc == 0 && cc)
-		rc = codec_str(cc, "queryParameters", OPT, &qp, e);
+		rc = codec_str(cc, "", "queryParameters", OPT, &qp, e);
 	if (rc == 0 && cc)
-		rc = codec_obj(cc, "compressionSettings", OPT, &comp, e);
+		rc = codec_obj(cc, "", "compressionSettings", OPT, &comp, e);
 	if (rc == 0 && comp)
-		rc = codec_bool(comp, "isCompressionEnabled", OPT, &p->compress, NULL, e);
+		rc = codec_bool(comp, "", "isCompressionEnabled", OPT, &p->compress, NULL, e);
 	if (rc == 0)
-		rc = codec_arr(props, "ruleSets", OPT, &sets, &ns, e);
+		rc = codec_arr(props, "", "ruleSets", OPT, &sets, &ns, e);
 	if (rc != 0)
 		return rc;
 	p->rt.has_cache = cc != NULL;
@@ -464,13 +464,13 @@ static int decode_route(const struct endpoint *ep, struct json_object *root, str
 	if (!ok)
 		return err_set(e, CF_EAPI, "unknown queryStringCachingBehavior '%.40s'", q);
 	p->rt.qparams = qp ? xstrdup(qp) : NULL;
-	p->compression = comp ? xstrdup(codec_text(comp)) : NULL;
+	p->compression = comp ? codec_dup_text(comp) : NULL;
 	for (size_t i = 0; i < ns && rc == 0; i++) {
 		struct json_object *ref = codec_at(sets, i);
 		const char *id, *name;
-		rc = codec_as_obj(ref, "ruleSets[]", e);
+		rc = codec_is(ref, "ruleSets[]", CODEC_OBJECT, 0, e);
 		if (rc == 0)
-			rc = codec_str(ref, "id", 0, &id, e);
+			rc = codec_str(ref, "", "id", 0, &id, e);
 		if (rc != 0)
 			break;
 		name = set_name_of(ep, id);
@@ -562,11 +562,11 @@ static int step_set(struct json_object *root, struct live_state *ls, struct cf_e
 	struct json_object *props = NULL, *rules = NULL;
 	bool batch = false;
 	size_t n = 0;
-	int rc = codec_obj(root, "properties", OPT, &props, e);
+	int rc = codec_obj(root, "", "properties", OPT, &props, e);
 	if (rc == 0 && props)
-		rc = codec_bool(props, "batchMode", OPT, &batch, NULL, e);
+		rc = codec_bool(props, "", "batchMode", OPT, &batch, NULL, e);
 	if (rc == 0 && props && batch)
-		rc = codec_arr(props, "rules", OPT, &rules, &n, e);
+		rc = codec_arr(props, "", "rules", OPT, &rules, &n, e);
 	if (rc != 0)
 		return rc;
 	if (p->reading < 0) {
@@ -587,9 +587,9 @@ static int step_rules(struct json_object *root, struct live_state *ls, struct cf
 	struct json_object *vals;
 	const char *next = NULL;
 	size_t n;
-	int rc = codec_arr(root, "value", 0, &vals, &n, e);
+	int rc = codec_arr(root, "", "value", 0, &vals, &n, e);
 	if (rc == 0)
-		rc = codec_str(root, "nextLink", OPT, &next, e);
+		rc = codec_str(root, "", "nextLink", OPT, &next, e);
 	if (rc == 0)
 		rc = decode_rule_list(ls, vals, n, false, e);
 	if (rc != 0)
@@ -629,7 +629,7 @@ static int afd_read_parse(const struct endpoint *ep, const struct http_resp *res
 		return rc == PROV_MORE ? rc : afd_finish(ep, ls, e);
 	}
 	if (resp->status != 200)
-		return prov_api_error(ep, op, resp, &afd_err, e);
+		return prov_api_error(ep, op, resp, &prov_arm_err, e);
 	rc = parse_body(resp, p, &root, e);
 	if (rc == 0)
 		rc = p->phase == PH_ROUTE ? step_route(ep, root, ls, e)

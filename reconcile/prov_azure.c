@@ -10,9 +10,9 @@
 
 #include <ctype.h>
 #include <strings.h>
-#include <json-c/json.h>
 
 #include "reconcile/codec.h"
+#include "reconcile/prov_azure.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/base/limits.h"
 #include "reconcile/base/xmem.h"
@@ -32,7 +32,6 @@
 #define OP_WRITE "write delivery rules"
 #define OP_PURGE "submit purge"
 #define OP_LOAD	 "submit load"
-#define OP_POLL	 "poll operation"
 
 #define OPT CODEC_OPTIONAL
 
@@ -100,9 +99,6 @@ static int az_start(struct prov_account *pa, const struct endpoint *ep, const ch
 	return prov_req_url(req, pa, ep, method, &url, op, prov_azure_sign, e);
 }
 
-/* ARM errors are flat {code,message} (2015-06-01) or wrapped {"error":{code,message}}. */
-static const struct prov_err_shape az_err = {"error", true, "code", "message", 0};
-
 /* ---- durations [d.]hh:mm:ss ---- */
 
 static int two_digits(const char *p, int max)
@@ -158,9 +154,9 @@ struct owned {
 static int check_type(struct json_object *params, const char *want, struct cf_err *e)
 {
 	const char *t = NULL, *o = NULL;
-	int rc = codec_str(params, "typeName", OPT, &t, e);
+	int rc = codec_str(params, "", "typeName", OPT, &t, e);
 	if (rc == 0)
-		rc = codec_str(params, "@odata.type", OPT, &o, e);
+		rc = codec_str(params, "", "@odata.type", OPT, &o, e);
 	if (rc != 0)
 		return rc;
 	const char *got = t ? t : o;
@@ -188,9 +184,9 @@ static int decode_condition(struct json_object *c, struct rule *r, bool *mine, s
 	bool neg = false;
 	size_t nv = 0, nt = 0;
 	*mine = false;
-	int rc = codec_str(c, "name", 0, &name, e);
+	int rc = codec_str(c, "", "name", 0, &name, e);
 	if (rc == 0)
-		rc = codec_obj(c, "parameters", 0, &p, e);
+		rc = codec_obj(c, "", "parameters", 0, &p, e);
 	if (rc != 0)
 		return rc;
 	bool path = strcmp(name, "UrlPath") == 0, ext = strcmp(name, "UrlFileExtension") == 0;
@@ -198,13 +194,13 @@ static int decode_condition(struct json_object *c, struct rule *r, bool *mine, s
 		return 0;
 	rc = check_type(p, path ? T_PATH : T_EXT, e);
 	if (rc == 0)
-		rc = codec_str(p, "operator", 0, &op, e);
+		rc = codec_str(p, "", "operator", 0, &op, e);
 	if (rc == 0)
-		rc = codec_bool(p, "negateCondition", OPT, &neg, NULL, e);
+		rc = codec_bool(p, "", "negateCondition", OPT, &neg, NULL, e);
 	if (rc == 0)
-		rc = codec_arr(p, "transforms", OPT, &tr, &nt, e);
+		rc = codec_arr(p, "", "transforms", OPT, &tr, &nt, e);
 	if (rc == 0)
-		rc = codec_arr(p, "matchValues", OPT, &vals, &nv, e);
+		rc = codec_arr(p, "", "matchValues", OPT, &vals, &nv, e);
 	if (rc != 0 || neg || nv == 0)
 		return rc;
 	/* cacheform writes extensions lower-cased behind a Lowercase transform (the YAML's
@@ -214,7 +210,7 @@ static int decode_condition(struct json_object *c, struct rule *r, bool *mine, s
 		return 0;
 	if (nt == 1) {
 		const char *t;
-		if (codec_as_str(codec_at(tr, 0), "transforms[]", &t, NULL) != 0 ||
+		if (codec_as_str(codec_at(tr, 0), "transforms[]", 0, &t, NULL) != 0 ||
 		    strcmp(t, "Lowercase") != 0)
 			return 0;
 		lower = true;
@@ -227,7 +223,7 @@ static int decode_condition(struct json_object *c, struct rule *r, bool *mine, s
 		return 0;
 	for (size_t i = 0; i < nv; i++) {
 		const char *s;
-		rc = codec_as_str(codec_at(vals, i), "matchValues[]", &s, e);
+		rc = codec_as_str(codec_at(vals, i), "matchValues[]", 0, &s, e);
 		if (rc != 0)
 			return rc;
 		if (!*s || svec_contains(&r->items, s) || (lower && has_upper(s)))
@@ -243,18 +239,18 @@ static int decode_action(struct json_object *a, struct owned *o, bool *mine, str
 	struct json_object *p;
 	const char *name, *beh, *type, *dur = NULL;
 	*mine = false;
-	int rc = codec_str(a, "name", 0, &name, e);
+	int rc = codec_str(a, "", "name", 0, &name, e);
 	if (rc == 0)
-		rc = codec_obj(a, "parameters", 0, &p, e);
+		rc = codec_obj(a, "", "parameters", 0, &p, e);
 	if (rc != 0 || strcmp(name, "CacheExpiration") != 0)
 		return rc;
 	rc = check_type(p, T_CACHE, e);
 	if (rc == 0)
-		rc = codec_str(p, "cacheBehavior", 0, &beh, e);
+		rc = codec_str(p, "", "cacheBehavior", 0, &beh, e);
 	if (rc == 0)
-		rc = codec_str(p, "cacheType", 0, &type, e);
+		rc = codec_str(p, "", "cacheType", 0, &type, e);
 	if (rc == 0)
-		rc = codec_str(p, "cacheDuration", OPT, &dur, e);
+		rc = codec_str(p, "", "cacheDuration", OPT, &dur, e);
 	if (rc != 0 || strcmp(type, "All") != 0)
 		return rc;
 	if (strcmp(beh, "BypassCache") == 0) {
@@ -285,15 +281,15 @@ static int decode_rule(struct json_object *r, struct owned *o, bool *mine, struc
 	size_t nc, na;
 	bool cmine = false, amine = false;
 	*mine = false;
-	int rc = codec_as_obj(r, "rule", e);
+	int rc = codec_is(r, "rule", CODEC_OBJECT, 0, e);
 	if (rc == 0)
-		rc = codec_int(r, "order", 0, 0, INT32_MAX, &order, NULL, e);
+		rc = codec_int(r, "", "order", 0, 0, INT32_MAX, &order, NULL, e);
 	if (rc == 0)
-		rc = codec_str(r, "name", OPT, &name, e);
+		rc = codec_str(r, "", "name", OPT, &name, e);
 	if (rc == 0)
-		rc = codec_arr(r, "conditions", OPT, &conds, &nc, e);
+		rc = codec_arr(r, "", "conditions", OPT, &conds, &nc, e);
 	if (rc == 0)
-		rc = codec_arr(r, "actions", 0, &acts, &na, e);
+		rc = codec_arr(r, "", "actions", 0, &acts, &na, e);
 	if (rc != 0)
 		return rc;
 	o->order = (int)order;
@@ -318,12 +314,12 @@ static void rule_clear(struct rule *r)
 static void add_foreign(struct live_state *ls, struct json_object *r, int order)
 {
 	const char *name = NULL;
-	codec_str(r, "name", OPT, &name, NULL);
+	codec_str(r, "", "name", OPT, &name, NULL);
 	xgrow(&ls->foreign, &ls->fcap, ls->nforeign + 1, sizeof(*ls->foreign));
 	struct foreign_rule *f = &ls->foreign[ls->nforeign++];
 	f->name = xstrdup(name ? name : "");
 	f->order = order;
-	f->json = xstrdup(codec_text(r));
+	f->json = codec_dup_text(r);
 }
 
 static int cmp_owned(const void *a, const void *b)
@@ -394,7 +390,7 @@ static void sem_transforms(struct json_object *tr, size_t nt, struct sem_az_cond
 {
 	for (size_t i = 0; i < nt; i++) {
 		const char *t = "";
-		codec_as_str(codec_at(tr, i), "transforms[]", &t, NULL);
+		codec_as_str(codec_at(tr, i), "transforms[]", 0, &t, NULL);
 		if (strcmp(t, "Lowercase") == 0)
 			sc->transform = SEM_CASE_LOWER;
 		else if (strcmp(t, "Uppercase") == 0)
@@ -410,21 +406,21 @@ static void sem_condition(struct json_object *c, struct sem_az_rule *r)
 	struct json_object *p = NULL, *vals = NULL, *tr = NULL;
 	const char *name = NULL, *op = NULL;
 	size_t nv = 0, nt = 0;
-	codec_str(c, "name", OPT, &name, NULL);
-	codec_obj(c, "parameters", OPT, &p, NULL);
+	codec_str(c, "", "name", OPT, &name, NULL);
+	codec_obj(c, "", "parameters", OPT, &p, NULL);
 	sc->var = p ? sem_var(name) : SEM_AZ_OTHER;
 	if (!p)
 		return;
-	codec_str(p, "operator", OPT, &op, NULL);
+	codec_str(p, "", "operator", OPT, &op, NULL);
 	sc->op = sem_op(op);
-	codec_bool(p, "negateCondition", OPT, &sc->negate, NULL, NULL);
-	if (codec_arr(p, "transforms", OPT, &tr, &nt, NULL) == 0)
+	codec_bool(p, "", "negateCondition", OPT, &sc->negate, NULL, NULL);
+	if (codec_arr(p, "", "transforms", OPT, &tr, &nt, NULL) == 0)
 		sem_transforms(tr, nt, sc);
-	if (codec_arr(p, "matchValues", OPT, &vals, &nv, NULL) != 0)
+	if (codec_arr(p, "", "matchValues", OPT, &vals, &nv, NULL) != 0)
 		nv = 0;
 	for (size_t i = 0; i < nv; i++) {
 		const char *v;
-		if (codec_as_str(codec_at(vals, i), "matchValues[]", &v, NULL) == 0)
+		if (codec_as_str(codec_at(vals, i), "matchValues[]", 0, &v, NULL) == 0)
 			svec_push(&sc->values, v, NULL);
 	}
 }
@@ -435,12 +431,12 @@ static void sem_action(struct json_object *a, struct sem_az_rule *r)
 	struct json_object *p = NULL;
 	const char *name = NULL, *beh = NULL, *dur = NULL;
 	int64_t ttl = 0;
-	codec_str(a, "name", OPT, &name, NULL);
-	codec_obj(a, "parameters", OPT, &p, NULL);
+	codec_str(a, "", "name", OPT, &name, NULL);
+	codec_obj(a, "", "parameters", OPT, &p, NULL);
 	if (!name || !p || strcmp(name, "CacheExpiration") != 0)
 		return;
-	codec_str(p, "cacheBehavior", OPT, &beh, NULL);
-	codec_str(p, "cacheDuration", OPT, &dur, NULL);
+	codec_str(p, "", "cacheBehavior", OPT, &beh, NULL);
+	codec_str(p, "", "cacheDuration", OPT, &dur, NULL);
 	if (beh && strcmp(beh, "BypassCache") == 0) {
 		r->has_cache = true;
 		r->mode = SEM_BYPASS;
@@ -456,7 +452,7 @@ static void sem_action(struct json_object *a, struct sem_az_rule *r)
 	r->ttl = ttl;
 }
 
-static void sem_rule(struct json_object *j, struct sem_az *az, bool foreign)
+void prov_azure_sem_rule(struct json_object *j, struct sem_az *az, bool foreign)
 {
 	struct json_object *conds = NULL, *acts = NULL;
 	const char *name = NULL;
@@ -464,15 +460,15 @@ static void sem_rule(struct json_object *j, struct sem_az *az, bool foreign)
 	size_t nc = 0, na = 0;
 	struct sem_az_rule *r = sem_az_add_rule(az);
 	r->foreign = foreign;
-	codec_str(j, "name", OPT, &name, NULL);
+	codec_str(j, "", "name", OPT, &name, NULL);
 	r->name = name ? xstrdup(name) : NULL;
-	codec_int(j, "order", OPT, 0, INT32_MAX, &order, NULL, NULL);
+	codec_int(j, "", "order", OPT, 0, INT32_MAX, &order, NULL, NULL);
 	r->order = (int)order;
-	if (codec_arr(j, "conditions", OPT, &conds, &nc, NULL) != 0)
+	if (codec_arr(j, "", "conditions", OPT, &conds, &nc, NULL) != 0)
 		nc = 0;
 	for (size_t i = 0; i < nc; i++)
 		sem_condition(codec_at(conds, i), r);
-	if (codec_arr(j, "actions", OPT, &acts, &na, NULL) != 0)
+	if (codec_arr(j, "", "actions", OPT, &acts, &na, NULL) != 0)
 		na = 0;
 	for (size_t i = 0; i < na; i++)
 		sem_action(codec_at(acts, i), r);
@@ -489,7 +485,7 @@ static int decode_rules(struct json_object *rules, size_t n, struct live_state *
 		struct json_object *r = codec_at(rules, i);
 		rc = decode_rule(r, &o[no], &mine, e);
 		if (rc == 0)
-			sem_rule(r, &ls->sem.az, !mine);
+			prov_azure_sem_rule(r, &ls->sem.az, !mine);
 		if (rc != 0)
 			err_prefix(e, "deliveryPolicy.rules[%zu]", i);
 		else if (mine)
@@ -523,7 +519,7 @@ static int decode_rules(struct json_object *rules, size_t n, struct live_state *
 static int decode_qs(struct json_object *props, struct live_state *ls, struct cf_err *e)
 {
 	const char *q = NULL;
-	int rc = codec_str(props, "queryStringCachingBehavior", OPT, &q, e);
+	int rc = codec_str(props, "", "queryStringCachingBehavior", OPT, &q, e);
 	if (rc != 0)
 		return rc;
 	if (q && strcmp(q, "IgnoreQueryString") == 0)
@@ -545,15 +541,15 @@ static int decode_endpoint(struct json_object *root, void *out, struct cf_err *e
 	struct live_state *ls = out;
 	struct json_object *props, *policy = NULL, *rules = NULL;
 	size_t n = 0;
-	int rc = codec_obj(root, "properties", 0, &props, e);
+	int rc = codec_obj(root, "", "properties", 0, &props, e);
 	if (rc == 0)
-		rc = codec_obj(props, "deliveryPolicy", OPT, &policy, e);
+		rc = codec_obj(props, "", "deliveryPolicy", OPT, &policy, e);
 	if (rc == 0 && policy)
-		rc = codec_arr(policy, "rules", 0, &rules, &n, e);
+		rc = codec_arr(policy, "", "rules", 0, &rules, &n, e);
 	ls->sem.kind = SEM_AZURE;
 	if (rc == 0 && policy) {
 		const char *d = NULL;
-		rc = codec_str(policy, "description", OPT, &d, e);
+		rc = codec_str(policy, "", "description", OPT, &d, e);
 		if (rc == 0 && d)
 			ls->policy_description = xstrdup(d);
 	}
@@ -574,7 +570,7 @@ static int az_read_req(struct prov_account *pa, const struct endpoint *ep, struc
 static int az_read_parse(const struct endpoint *ep, const struct http_resp *resp,
 			 struct live_state *out, struct cf_err *e)
 {
-	return prov_parse_live(ep, OP_READ, resp, &az_err, decode_endpoint, out, e);
+	return prov_parse_live(ep, OP_READ, resp, &prov_arm_err, decode_endpoint, out, e);
 }
 
 /* ---- delivery rules: encoding ---- */
@@ -824,54 +820,6 @@ static int az_write_req(struct prov_account *pa, const struct endpoint *ep,
 	return rc;
 }
 
-/* ---- long-running operations ---- */
-
-/* The operation id of a status URL: the segment after "operationresults/" (a Location goes
- * on to profileresults/...), else the last one; NULL when not a valid id. */
-static char *op_id(const char *url)
-{
-	const char *p = strcasestr(url, "/operationresults/");
-	if (!p)
-		return prov_last_segment(url);
-	p += strlen("/operationresults/");
-	char *id = xstrndup(p, strcspn(p, "/?#"));
-	if (!prov_valid_id(id)) {
-		free(id);
-		return NULL;
-	}
-	return id;
-}
-
-/* 200: done. 202: running, polled at Azure-AsyncOperation (else Location). */
-int prov_arm_lro_start(const struct endpoint *ep, const char *op, const struct http_resp *resp,
-		       struct task *t, struct cf_err *e)
-{
-	int rc = prov_resp_transport(resp, e);
-	memset(t, 0, sizeof(*t));
-	if (rc != 0)
-		return rc;
-	/* 200/201 with Azure-AsyncOperation (Front Door rule-set PUT) still runs: poll it */
-	const char *async = http_resp_header(resp, "azure-asyncoperation");
-	if (resp->status == 204 ||
-	    ((resp->status == 200 || resp->status == 201) && (!async || !*async))) {
-		t->state = TASK_SUCCEEDED;
-		return 0;
-	}
-	if (resp->status != 202 && resp->status != 200 && resp->status != 201)
-		return prov_api_error(ep, op, resp, &az_err, e);
-	const char *url = async;
-	if (!url || !*url)
-		url = http_resp_header(resp, "location");
-	if (!url || !*url)
-		return prov_decode_error(
-		    ep, op, err_set(e, CF_EAPI, "202 without Azure-AsyncOperation or Location"), e);
-	if (!prov_header_url_ok(url) || strncasecmp(url, "http", 4) != 0)
-		return prov_decode_error(
-		    ep, op, err_set(e, CF_EAPI, "operation URL '%.80s' is not usable", url), e);
-	prov_task_running(t, resp, op_id(url), url);
-	return 0;
-}
-
 static int az_write_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *out,
 			  struct cf_err *e)
 {
@@ -922,111 +870,6 @@ static int az_batch_parse(const struct endpoint *ep, const struct purge_batch *b
 			  const struct http_resp *resp, struct task *out, struct cf_err *e)
 {
 	return prov_arm_lro_start(ep, b->kind == BATCH_PURGE ? OP_PURGE : OP_LOAD, resp, out, e);
-}
-
-/* The path of a status URL, to be polled on base_url: "/subscriptions/{our subscription}/
- * .../operationresults/{id}[/...]" with every segment a valid id (so no "..", no encoding
- * tricks); written to out without the query. Returns false when it has another shape. */
-static bool status_path(const struct prov_account *pa, const char *url, struct sb *out)
-{
-	const char *path = prov_url_path(url);
-	size_t n = strcspn(path, "?#"), pre = strlen("/subscriptions/");
-	size_t sub = strlen(pa->subscription);
-	if (n <= pre + sub || strncasecmp(path, "/subscriptions/", pre) != 0 ||
-	    strncasecmp(path + pre, pa->subscription, sub) != 0 || path[pre + sub] != '/')
-		return false;
-	char *p = xstrndup(path, n);
-	bool ok = strcasestr(p, "/operationresults/") != NULL;
-	for (char *seg = p + 1; ok && seg;) {
-		char *slash = strchr(seg, '/');
-		if (slash)
-			*slash = '\0';
-		ok = prov_valid_id(seg);
-		seg = slash ? slash + 1 : NULL;
-	}
-	free(p);
-	if (ok)
-		sb_add(out, path, n);
-	return ok;
-}
-
-/*
- * The bearer token goes only back to the service it was issued for: a status URL on
- * base_url's origin is polled as given; one on another host (a proxy in front of ARM) or a
- * forged one from the ledger is polled on base_url by its operation path, or refused.
- */
-int prov_arm_poll_req(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
-		      struct http_req *req, struct cf_err *e)
-{
-	struct sb url;
-	memset(req, 0, sizeof(*req));
-	if (!t->poll_url)
-		return err_set(e, CF_EINVAL, "endpoint '%s': operation has no status URL",
-			       ep->name.s);
-	if (prov_same_origin(t->poll_url, pa->base_url))
-		return prov_req_status_url(req, pa, ep, t->poll_url, "status URL", OP_POLL,
-					   prov_azure_sign, e);
-	sb_init(&url, PROV_URL_MAX);
-	sb_adds(&url, pa->base_url);
-	if (!status_path(pa, t->poll_url, &url)) {
-		sb_release(&url);
-		return err_set(e, CF_EAPI,
-			       "endpoint '%s': status URL '%.80s' is neither on %s nor an "
-			       "operation of subscription %s; not polled",
-			       ep->name.s, t->poll_url, pa->base_url, pa->subscription);
-	}
-	sb_addf(&url, "?api-version=%s", pa->api_version);
-	return prov_req_url(req, pa, ep, "GET", &url, OP_POLL, prov_azure_sign, e);
-}
-
-static int decode_status(struct json_object *root, void *out, struct cf_err *e)
-{
-	struct task *t = out;
-	struct json_object *err = NULL;
-	const char *st = NULL, *code = NULL, *msg = NULL;
-	int rc = codec_str(root, "status", OPT, &st, e);
-	if (rc == 0)
-		rc = codec_obj(root, "error", OPT, &err, e);
-	if (rc == 0 && err)
-		rc = codec_str(err, "code", OPT, &code, e);
-	if (rc == 0 && err)
-		rc = codec_str(err, "message", OPT, &msg, e);
-	if (rc != 0)
-		return rc;
-	/* no status: a Location poll answering with the finished resource */
-	if (!st || strcmp(st, "Succeeded") == 0) {
-		t->state = TASK_SUCCEEDED;
-	} else if (strcmp(st, "Failed") == 0 || strcmp(st, "Canceled") == 0) {
-		struct sb sb;
-		sb_init(&sb, PROV_ERR_TEXT_MAX * 2);
-		sb_addf(&sb, "%s%s%s%s%s", st, code ? " " : "", code ? code : "", msg ? ": " : "",
-			msg ? msg : "");
-		t->state = TASK_FAILED;
-		free(t->message);
-		t->message = sb_detach(&sb);
-	} else {
-		t->state = TASK_RUNNING; /* ARM: every other value means still running */
-	}
-	return 0;
-}
-
-/* 202: still running; 204 or an empty 200: done (a Location poll may answer so). */
-int prov_arm_poll_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *t,
-			struct cf_err *e)
-{
-	int rc = prov_resp_transport(resp, e);
-	if (rc != 0)
-		return rc;
-	t->retry_after_s = prov_retry_after(resp);
-	if (resp->status == 202) {
-		t->state = TASK_RUNNING;
-		return 0;
-	}
-	if (resp->status == 204 || (resp->status == 200 && (!resp->body || resp->body_len == 0))) {
-		t->state = TASK_SUCCEEDED;
-		return 0;
-	}
-	return prov_parse_json(ep, OP_POLL, resp, &az_err, 0, decode_status, t, e);
 }
 
 /* ---- listing (import --all): the subscription's CDN profiles, then each classic profile's
@@ -1091,11 +934,11 @@ static int add_endpoint(struct az_list_ctx *c, struct json_object *o, const char
 {
 	struct json_object *props = NULL;
 	const char *name = NULL, *host = NULL;
-	int rc = codec_str(o, "name", 0, &name, e);
+	int rc = codec_str(o, "", "name", 0, &name, e);
 	if (rc == 0)
-		rc = codec_obj(o, "properties", OPT, &props, e);
+		rc = codec_obj(o, "", "properties", OPT, &props, e);
 	if (rc == 0 && props)
-		rc = codec_str(props, "hostName", OPT, &host, e);
+		rc = codec_str(props, "", "hostName", OPT, &host, e);
 	char *rg = arm_id_part(id, "resourcegroups"), *profile = arm_id_part(id, "profiles");
 	if (rc == 0 && (!rg || !profile))
 		rc = err_set(e, CF_EAPI, "endpoint id '%.80s' names no resource group or profile",
@@ -1117,20 +960,20 @@ static int list_item(struct az_list_ctx *c, struct json_object *o, struct cf_err
 {
 	const char *type = NULL, *id = NULL, *sku = NULL;
 	struct json_object *skuo = NULL;
-	int rc = codec_as_obj(o, "value[]", e);
+	int rc = codec_is(o, "value[]", CODEC_OBJECT, 0, e);
 	if (rc == 0)
-		rc = codec_str(o, "type", 0, &type, e);
+		rc = codec_str(o, "", "type", 0, &type, e);
 	if (rc == 0)
-		rc = codec_str(o, "id", 0, &id, e);
+		rc = codec_str(o, "", "id", 0, &id, e);
 	if (rc != 0)
 		return rc;
 	if (strcasecmp(type, AZ_ENDPOINT_TYPE) == 0)
 		return add_endpoint(c, o, id, e);
 	if (strcasecmp(type, AZ_PROFILE_TYPE) != 0)
 		return 0;
-	rc = codec_obj(o, "sku", OPT, &skuo, e);
+	rc = codec_obj(o, "", "sku", OPT, &skuo, e);
 	if (rc == 0 && skuo)
-		rc = codec_str(skuo, "name", OPT, &sku, e);
+		rc = codec_str(skuo, "", "name", OPT, &sku, e);
 	if (rc != 0 || (sku && strstr(sku, AZ_FRONTDOOR_SKU_TAG)))
 		return rc;
 	return queue_profile(c, id, e);
@@ -1142,9 +985,9 @@ static int decode_page(struct json_object *root, void *out, struct cf_err *e)
 	struct json_object *value;
 	const char *next = NULL;
 	size_t n;
-	int rc = codec_arr(root, "value", 0, &value, &n, e);
+	int rc = codec_arr(root, "", "value", 0, &value, &n, e);
 	if (rc == 0)
-		rc = codec_str(root, "nextLink", OPT, &next, e);
+		rc = codec_str(root, "", "nextLink", OPT, &next, e);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = list_item(c, codec_at(value, i), e);
 	if (rc == 0 && next && *next) {
@@ -1160,7 +1003,7 @@ static int az_list_parse(const struct prov_account *pa, const struct http_resp *
 			 struct prov_listing *l, struct cf_err *e)
 {
 	struct az_list_ctx c = {pa, l};
-	int rc = prov_parse_account_json(pa, AZ_LIST_OP, resp, &az_err, decode_page, &c, e);
+	int rc = prov_parse_account_json(pa, AZ_LIST_OP, resp, &prov_arm_err, decode_page, &c, e);
 	if (rc != 0)
 		return rc;
 	l->step++;

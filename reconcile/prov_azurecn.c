@@ -8,7 +8,6 @@
 
 #include <ctype.h>
 #include <strings.h>
-#include <json-c/json.h>
 
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
@@ -113,7 +112,7 @@ static int decode_items(struct json_object *arr, size_t n, struct rule *r, struc
 		return err_set(e, CF_EAPI, "'Items' is empty");
 	for (size_t i = 0; i < n; i++) {
 		const char *s;
-		int rc = codec_as_str(codec_at(arr, i), "Items[]", &s, e);
+		int rc = codec_as_str(codec_at(arr, i), "Items[]", 0, &s, e);
 		if (rc != 0)
 			return rc;
 		if (!*s)
@@ -128,9 +127,9 @@ static int decode_rule(struct json_object *o, struct rule *r, struct cf_err *e)
 	const char *type;
 	struct json_object *items;
 	size_t n;
-	int rc = codec_as_obj(o, "rule", e);
+	int rc = codec_is(o, "rule", CODEC_OBJECT, 0, e);
 	if (rc == 0)
-		rc = codec_str(o, "Type", KEYS, &type, e);
+		rc = codec_str(o, "", "Type", KEYS, &type, e);
 	for (size_t i = 0; rc == 0 && i <= CF_ARRAY_LEN(azcn_kinds); i++) {
 		if (i == CF_ARRAY_LEN(azcn_kinds))
 			rc = err_set(e, CF_EAPI, "unknown rule Type '%.40s'", type);
@@ -140,9 +139,9 @@ static int decode_rule(struct json_object *o, struct rule *r, struct cf_err *e)
 		}
 	}
 	if (rc == 0)
-		rc = codec_int(o, "TTL", KEYS, 0, MODEL_TTL_MAX, &r->ttl, NULL, e);
+		rc = codec_int(o, "", "TTL", KEYS, 0, MODEL_TTL_MAX, &r->ttl, NULL, e);
 	if (rc == 0)
-		rc = codec_arr(o, "Items", KEYS, &items, &n, e);
+		rc = codec_arr(o, "", "Items", KEYS, &items, &n, e);
 	if (rc == 0)
 		rc = decode_items(items, n, r, e);
 	return rc;
@@ -153,14 +152,16 @@ static int decode_policy(struct json_object *root, void *out, struct cf_err *e)
 	struct cache *c = &((struct live_state *)out)->cache;
 	struct json_object *rules;
 	size_t n;
-	int rc = codec_bool(root, "IgnoreCacheControl", KEYS, &c->ignore_cache_control, NULL, e);
+	int rc =
+	    codec_bool(root, "", "IgnoreCacheControl", KEYS, &c->ignore_cache_control, NULL, e);
 	if (rc == 0)
-		rc = codec_bool(root, "IgnoreCookie", KEYS, &c->ignore_cookie, NULL, e);
+		rc = codec_bool(root, "", "IgnoreCookie", KEYS, &c->ignore_cookie, NULL, e);
 	if (rc == 0)
-		rc = codec_bool(root, "IgnoreQueryString", KEYS, &c->ignore_query_string, NULL, e);
+		rc = codec_bool(root, "", "IgnoreQueryString", KEYS, &c->ignore_query_string, NULL,
+				e);
 	/* A policy without rules may come back as null; the flags above are still required. */
 	if (rc == 0)
-		rc = codec_arr(root, "Rules", OKEYS, &rules, &n, e);
+		rc = codec_arr(root, "", "Rules", OKEYS, &rules, &n, e);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = decode_rule(codec_at(rules, i), cache_add_rule(c), e);
 		if (rc != 0)
@@ -264,26 +265,26 @@ static int decode_envelope(struct json_object *root, void *out, struct cf_err *e
 	struct json_object *info = NULL;
 	bool ok = false, present = false, async = false;
 	const char *id = NULL, *st = NULL;
-	int rc = codec_bool(root, "Succeeded", OKEYS, &ok, &present, e);
+	int rc = codec_bool(root, "", "Succeeded", OKEYS, &ok, &present, e);
 	if (rc == 0 && !present)
-		rc = codec_bool(root, "Succeed", KEYS, &ok, NULL, e);
+		rc = codec_bool(root, "", "Succeed", KEYS, &ok, NULL, e);
 	if (rc == 0 && !ok)
 		return err_set(e, CF_EAPI, "success status with \"Succeeded\": false");
 	if (rc == 0)
-		rc = codec_bool(root, "IsAsync", OKEYS, &async, NULL, e);
+		rc = codec_bool(root, "", "IsAsync", OKEYS, &async, NULL, e);
 	if (rc == 0)
-		rc = codec_obj(root, "AsyncInfo", async ? KEYS : OKEYS, &info, e);
+		rc = codec_obj(root, "", "AsyncInfo", async ? KEYS : OKEYS, &info, e);
 	if (rc != 0)
 		return rc;
 	if (!info) {
 		t->state = TASK_SUCCEEDED; /* applied synchronously */
 		return 0;
 	}
-	rc = codec_str(info, "TaskTrackId", KEYS, &id, e);
+	rc = codec_str(info, "", "TaskTrackId", KEYS, &id, e);
 	if (rc == 0 && !prov_valid_id(id))
 		rc = err_set(e, CF_EAPI, "TaskTrackId '%.70s' is not a task id", id);
 	if (rc == 0)
-		rc = codec_str(info, "TaskStatus", OKEYS, &st, e);
+		rc = codec_str(info, "", "TaskStatus", OKEYS, &st, e);
 	t->state = TASK_RUNNING;
 	if (rc == 0 && st)
 		rc = task_status(st, &t->state, e);
@@ -366,15 +367,15 @@ static int decode_operation(struct json_object *root, void *out, struct cf_err *
 {
 	struct task *t = out;
 	const char *id = NULL, *st, *msg = NULL;
-	int rc = codec_str(root, "Id", OKEYS, &id, e);
+	int rc = codec_str(root, "", "Id", OKEYS, &id, e);
 	if (rc == 0 && id && t->id && strcasecmp(id, t->id) != 0)
 		rc = err_set(e, CF_EAPI, "operation '%.70s' answered for task '%s'", id, t->id);
 	if (rc == 0)
-		rc = codec_str(root, "Status", KEYS, &st, e);
+		rc = codec_str(root, "", "Status", KEYS, &st, e);
 	if (rc == 0)
 		rc = task_status(st, &t->state, e);
 	if (rc == 0)
-		rc = codec_str(root, "Message", OKEYS, &msg, e);
+		rc = codec_str(root, "", "Message", OKEYS, &msg, e);
 	if (rc == 0 && t->state == TASK_FAILED) {
 		free(t->message);
 		t->message = xstrdup(msg && *msg ? msg : "the provider reported the task failed");
@@ -413,13 +414,13 @@ static int decode_found(struct json_object *o, struct prov_listing *l, struct cf
 {
 	const char *id = NULL, *host = NULL;
 	struct json_object *set = NULL;
-	int rc = codec_as_obj(o, "endpoint", e);
+	int rc = codec_is(o, "endpoint", CODEC_OBJECT, 0, e);
 	if (rc == 0)
-		rc = codec_str(o, "EndpointID", KEYS, &id, e);
-	if (rc == 0 && codec_obj(o, "Setting", OKEYS, &set, NULL) != 0)
-		rc = codec_obj(o, "Settings", KEYS, &set, e);
+		rc = codec_str(o, "", "EndpointID", KEYS, &id, e);
+	if (rc == 0 && codec_obj(o, "", "Setting", OKEYS, &set, NULL) != 0)
+		rc = codec_obj(o, "", "Settings", KEYS, &set, e);
 	if (rc == 0 && set)
-		rc = codec_str(set, "CustomDomain", OKEYS, &host, e);
+		rc = codec_str(set, "", "CustomDomain", OKEYS, &host, e);
 	if (rc != 0)
 		return rc;
 	struct prov_found *f = prov_listing_add(l);
@@ -431,10 +432,10 @@ static int decode_found(struct json_object *o, struct prov_listing *l, struct cf
 
 static int decode_list(struct json_object *root, void *out, struct cf_err *e)
 {
-	size_t n;
-	int lrc = codec_as_arr(root, "endpoint list", &n, e);
+	int lrc = codec_is(root, "endpoint list", CODEC_ARRAY, 0, e);
 	if (lrc != 0)
 		return lrc;
+	size_t n = codec_len(root);
 	for (size_t i = 0; i < n; i++) {
 		int rc = decode_found(codec_at(root, i), out, e);
 		if (rc != 0)

@@ -7,7 +7,6 @@
 #include "reconcile/base/compat.h"
 
 #include <strings.h>
-#include <json-c/json.h>
 
 #include "reconcile/codec.h"
 #include "reconcile/prov_cdnpro_el.h"
@@ -275,12 +274,12 @@ static int pro_status(const char *s, enum task_state *out, struct cf_err *e)
 static int decode_rate(struct json_object *src, double *rate, struct cf_err *e)
 {
 	struct json_object *v = NULL;
-	int rc = codec_member(src, "successRate", OPT, &v, NULL, e);
+	int rc = codec_member(src, "", "successRate", OPT, &v, NULL, e);
 	if (rc != 0 || !v)
 		return rc;
-	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
-		return err_set(e, CF_EAPI, "'successRate' is not a number");
-	*rate = json_object_get_double(v);
+	rc = codec_as_num(v, "successRate", 0, rate, e);
+	if (rc != 0)
+		return rc;
 	if (!(*rate >= 0 && *rate <= PRO_RATE_FULL))
 		return err_set(e, CF_EAPI, "'successRate' %.1f is not within 0-100", *rate);
 	return 0;
@@ -291,7 +290,7 @@ static void failure_details(struct json_object *src, struct task *t)
 {
 	const char *d = NULL;
 	struct cf_err ignored;
-	if (codec_str(src, "statusDetails", OPT, &d, &ignored) == 0 && d && *d) {
+	if (codec_str(src, "", "statusDetails", OPT, &d, &ignored) == 0 && d && *d) {
 		free(t->message);
 		t->message = xstrndup(d, strnlen(d, PROV_ERR_TEXT_MAX));
 	}
@@ -308,12 +307,12 @@ static int decode_task(struct json_object *root, void *out, struct cf_err *e)
 	struct json_object *meta = NULL, *src = root;
 	const char *st = NULL;
 	double rate = PRO_RATE_FULL;
-	int rc = codec_str(root, "status", OPT, &st, e);
+	int rc = codec_str(root, "", "status", OPT, &st, e);
 	if (rc == 0 && !st) {
-		rc = codec_obj(root, "metadata", CODEC_CI, &meta, e);
+		rc = codec_obj(root, "", "metadata", CODEC_CI, &meta, e);
 		src = meta;
 		if (rc == 0)
-			rc = codec_str(meta, "status", 0, &st, e);
+			rc = codec_str(meta, "", "status", 0, &st, e);
 	}
 	if (rc == 0)
 		rc = pro_status(st, &t->state, e);
@@ -356,10 +355,10 @@ static int pro_quota_req(struct prov_account *pa, const struct endpoint *ep, str
 static int decode_quota(struct json_object *root, void *out, struct cf_err *e)
 {
 	struct quota *q = out;
-	int rc = codec_int(root, "filePurgeTokens", 0, -PRO_TOKENS_MAX, PRO_TOKENS_MAX,
+	int rc = codec_int(root, "", "filePurgeTokens", 0, -PRO_TOKENS_MAX, PRO_TOKENS_MAX,
 			   &q->files_left, NULL, e);
 	if (rc == 0)
-		rc = codec_int(root, "dirPurgeTokens", 0, -PRO_TOKENS_MAX, PRO_TOKENS_MAX,
+		rc = codec_int(root, "", "dirPurgeTokens", 0, -PRO_TOKENS_MAX, PRO_TOKENS_MAX,
 			       &q->dirs_left, NULL, e);
 	return rc;
 }

@@ -8,7 +8,6 @@
 
 #include <strings.h>
 #include <time.h>
-#include <json-c/json.h>
 
 #include "reconcile/codec.h"
 #include "reconcile/edgelogic.h"
@@ -108,10 +107,10 @@ int pro_el_read_next(struct prov_account *pa, const struct endpoint *ep,
 static int decode_property(struct json_object *root, void *out, struct cf_err *e)
 {
 	struct pro_el *pe = out;
-	int rc =
-	    codec_int(root, "versionInStaging", OPT, 0, EL_VERSION_MAX, &pe->in_staging, NULL, e);
+	int rc = codec_int(root, "", "versionInStaging", OPT, 0, EL_VERSION_MAX, &pe->in_staging,
+			   NULL, e);
 	if (rc == 0)
-		rc = codec_int(root, "versionInProduction", OPT, 0, EL_VERSION_MAX,
+		rc = codec_int(root, "", "versionInProduction", OPT, 0, EL_VERSION_MAX,
 			       &pe->in_production, NULL, e);
 	return rc;
 }
@@ -140,15 +139,15 @@ static int decode_version_item(struct json_object *it, size_t i, struct pro_el *
 	const char *desc = NULL, *upd = NULL;
 	char what[48];
 	snprintf(what, sizeof(what), "propertyVersions[%zu]", i);
-	int rc = codec_as_obj(it, what, e);
+	int rc = codec_is(it, what, CODEC_OBJECT, 0, e);
 	if (rc == 0)
-		rc = codec_int(it, "version", 0, 1, EL_VERSION_MAX, &v, NULL, e);
+		rc = codec_int(it, "", "version", 0, 1, EL_VERSION_MAX, &v, NULL, e);
 	if (rc == 0)
-		rc = codec_bool(it, "frozen", OPT, &frozen, NULL, e);
+		rc = codec_bool(it, "", "frozen", OPT, &frozen, NULL, e);
 	if (rc == 0)
-		rc = codec_str(it, "description", OPT, &desc, e);
+		rc = codec_str(it, "", "description", OPT, &desc, e);
 	if (rc == 0)
-		rc = codec_str(it, "lastUpdateTime", OPT, &upd, e);
+		rc = codec_str(it, "", "lastUpdateTime", OPT, &upd, e);
 	if (rc != 0)
 		return rc;
 	pe->newest = v > pe->newest ? v : pe->newest;
@@ -167,7 +166,7 @@ static int decode_versions(struct json_object *root, void *out, struct cf_err *e
 {
 	struct json_object *arr;
 	size_t n;
-	int rc = codec_arr(root, "propertyVersions", 0, &arr, &n, e);
+	int rc = codec_arr(root, "", "propertyVersions", 0, &arr, &n, e);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = decode_version_item(codec_at(arr, i), i, out, e);
 	return rc;
@@ -179,16 +178,16 @@ static int decode_version(struct json_object *root, void *out, struct cf_err *e)
 	struct json_object *cfg, *origins;
 	const char *edge = NULL, *origin = NULL;
 	size_t no;
-	int rc = codec_obj(root, "configs", 0, &cfg, e);
+	int rc = codec_obj(root, "", "configs", 0, &cfg, e);
 	if (rc == 0)
-		rc = codec_str(cfg, "edgeLogic", OPT, &edge, e);
+		rc = codec_str(cfg, "", "edgeLogic", OPT, &edge, e);
 	if (rc == 0)
-		rc = codec_arr(cfg, "origins", OPT, &origins, &no, e);
+		rc = codec_arr(cfg, "", "origins", OPT, &origins, &no, e);
 	if (rc == 0 && no > 0)
-		rc = codec_str(codec_at(origins, 0), "name", OPT, &origin, e);
+		rc = codec_str(codec_at(origins, 0), "", "name", OPT, &origin, e);
 	if (rc != 0)
 		return rc;
-	pe->configs = xstrdup(codec_text(cfg));
+	pe->configs = codec_dup_text(cfg);
 	pe->edge = xstrdup(edge ? edge : "");
 	pe->origin = origin ? xstrdup(origin) : NULL;
 	return 0;
@@ -289,11 +288,10 @@ static int version_body(const struct endpoint *ep, const struct pro_el *pe, stru
 		rc = err_set(e, CF_ELIMIT,
 			     "endpoint '%s': the new Edge Logic is %zu bytes, over CDN Pro's %d",
 			     ep->name.s, strlen(edge), EL_TEXT_MAX);
-	json_object_object_add(cfg, "edgeLogic", json_object_new_string(edge));
-	json_object_object_add(cfg, "description", json_object_new_string(desc));
+	codec_add(cfg, "edgeLogic", codec_new_str(edge));
+	codec_add(cfg, "description", codec_new_str(desc));
 	if (rc == 0)
-		sb_adds(out, json_object_to_json_string_ext(
-				 cfg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		codec_write(out, cfg, CODEC_COMPACT);
 	codec_put(cfg);
 	free(edge);
 	free(region);

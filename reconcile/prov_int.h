@@ -208,7 +208,10 @@ extern const struct prov_ops prov_azure_ops;
 extern const struct prov_ops prov_cdnpro_ops;
 extern const struct prov_ops prov_afd_ops;
 
-/* ---- ARM long-running operations (prov_azure.c), shared with prov_afd.c ---- */
+/* ---- Azure Resource Manager (prov_arm.c), shared by prov_azure.c and prov_afd.c ---- */
+
+/* ARM's error body: {"error":{"code","message"}} or flat {code,message}. */
+extern const struct prov_err_shape prov_arm_err;
 
 /* A write's or purge's first answer: 200/201/204 done, 202 running (polled at
  * Azure-AsyncOperation, else Location), anything else the ARM error line. */

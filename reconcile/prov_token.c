@@ -6,7 +6,6 @@
 #include "reconcile/base/compat.h"
 
 #include <strings.h>
-#include <json-c/json.h>
 
 #include "reconcile/codec.h"
 #include "reconcile/prov_int.h"
@@ -96,15 +95,15 @@ static int decode_token(struct prov_account *pa, struct json_object *root, time_
 	const char *tok, *type = NULL;
 	int64_t ttl;
 	/* v2.0 sends expires_in as a number, v1 as a string: accept both */
-	int rc = codec_str(root, "access_token", 0, &tok, e);
+	int rc = codec_str(root, "", "access_token", 0, &tok, e);
 	if (rc == 0 && !token_ok(tok))
 		rc = err_set(e, CF_EAPI, "'access_token' is not a bearer token");
 	if (rc == 0)
-		rc = codec_str(root, "token_type", OPT, &type, e);
+		rc = codec_str(root, "", "token_type", OPT, &type, e);
 	if (rc == 0 && type && strcasecmp(type, "Bearer") != 0)
 		rc = err_set(e, CF_EAPI, "token_type '%.20s', want Bearer", type);
 	if (rc == 0)
-		rc = codec_int(root, "expires_in", CODEC_LOOSE, 1, TOK_TTL_MAX, &ttl, NULL, e);
+		rc = codec_int(root, "", "expires_in", CODEC_LOOSE, 1, TOK_TTL_MAX, &ttl, NULL, e);
 	if (rc != 0)
 		return rc;
 	secret_free(pa->token);

@@ -384,12 +384,12 @@ void prov_error_fields(const struct http_resp *resp, const struct prov_err_shape
 	if (codec_parse_obj(resp->body, resp->body_len, root, NULL) != 0)
 		return;
 	in = *root;
-	if (shape->wrap && (codec_obj(*root, shape->wrap, opt, &in, NULL) != 0 || !in))
+	if (shape->wrap && (codec_obj(*root, "", shape->wrap, opt, &in, NULL) != 0 || !in))
 		in = shape->wrap_or_root ? *root : NULL;
 	if (!in)
 		return;
-	codec_str(in, shape->code, opt, code, NULL);
-	codec_str(in, shape->msg, opt, msg, NULL);
+	codec_str(in, "", shape->code, opt, code, NULL);
+	codec_str(in, "", shape->msg, opt, msg, NULL);
 }
 
 int prov_api_error(const struct endpoint *ep, const char *op, const struct http_resp *resp,

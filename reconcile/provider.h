@@ -6,8 +6,8 @@
  * http_req and *_parse decoding the struct http_resp, so the engine can batch requests of
  * many endpoints through http_run() and the decoders can be fuzzed alone. The exceptions are
  * account_ready(), which may fetch a token, and nothing else.
- * json-c stays inside the drivers' codecs; live state comes back in the model's structs,
- * normalised so that cache_equal(desired, live) is exact.
+ * Drivers read and build JSON through the JSON layer (codec.h); live state comes back in the
+ * model's structs, normalised so that cache_equal(desired, live) is exact.
  */
 #ifndef CF_PROVIDER_H
 #define CF_PROVIDER_H

@@ -819,35 +819,36 @@ static void usage(struct fk_resp *resp, const char *name, int64_t cur, int64_t l
 	json_object_put(o);
 }
 
-static void h_set_usages(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
-			 struct fk_resp *resp)
-{
-	struct json_object *prof = begin_profile(app, req, seg, resp), *rs;
-	CF_UNUSED(nseg);
-	if (!prof)
-		return;
-	rs = fk_jfind(fk_jarr(prof, "ruleSets"), "name", seg[S_NAME]);
-	if (!rs)
-		fk_error_arm(resp, req, 404, "NotFound", "The rule set was not found.");
-	else
-		usage(resp, "rule", (int64_t)json_object_array_length(fk_jarr_ensure(rs, "rules")),
-		      AFD_RULES_PER_SET);
-}
+/* What a usages call counts: the rules of a rule set, the routes of an endpoint. */
+static const struct usage_kind {
+	const char *kind;  /* the collection in the path (seg[S_KIND]) */
+	const char *items; /* the member array counted */
+	const char *unit;  /* the usage's name */
+	const char *missing;
+	int64_t limit;
+} usage_kinds[] = {
+    {"ruleSets", "rules", "rule", "The rule set was not found.", AFD_RULES_PER_SET},
+    {"afdEndpoints", "routes", "route", "The endpoint was not found.", AFD_RULE_SETS_STANDARD},
+};
 
-static void h_ep_usages(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
-			struct fk_resp *resp)
+/* RuleSets_ListResourceUsage and AFDEndpoints_ListResourceUsage. */
+static void h_usages(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
+		     struct fk_resp *resp)
 {
-	struct json_object *prof = begin_profile(app, req, seg, resp), *ep;
+	struct json_object *prof = begin_profile(app, req, seg, resp), *it;
+	const struct usage_kind *k = &usage_kinds[0];
 	CF_UNUSED(nseg);
 	if (!prof)
 		return;
-	ep = fk_jfind(fk_jarr(prof, "afdEndpoints"), "name", seg[S_NAME]);
-	if (!ep)
-		fk_error_arm(resp, req, 404, "NotFound", "The endpoint was not found.");
+	for (size_t i = 0; i < CF_ARRAY_LEN(usage_kinds); i++)
+		if (strcasecmp(seg[S_KIND], usage_kinds[i].kind) == 0)
+			k = &usage_kinds[i];
+	it = fk_jfind(fk_jarr(prof, k->kind), "name", seg[S_NAME]);
+	if (!it)
+		fk_error_arm(resp, req, 404, "NotFound", k->missing);
 	else
-		usage(resp, "route",
-		      (int64_t)json_object_array_length(fk_jarr_ensure(ep, "routes")),
-		      AFD_RULE_SETS_STANDARD);
+		usage(resp, k->unit,
+		      (int64_t)json_object_array_length(fk_jarr_ensure(it, k->items)), k->limit);
 }
 
 /* Profiles_CdnCanMigrateToAfd: for classic profiles (fk_azure.c's endpoints). */
@@ -899,11 +900,11 @@ const struct fk_route fk_afd_routes[] = {
     {"GET", P "/afdEndpoints/*/routes/*", "afd_read_route", h_route_get},
     {"PATCH", P "/afdEndpoints/*/routes/*", "afd_write_route", h_route_patch},
     {"POST", P "/afdEndpoints/*/purge", "afd_purge", h_purge},
-    {"POST", P "/afdEndpoints/*/usages", "afd_usages", h_ep_usages},
+    {"POST", P "/afdEndpoints/*/usages", "afd_usages", h_usages},
     {"GET", P "/ruleSets/*", "afd_read_ruleset", h_set_get},
     {"PUT", P "/ruleSets/*", "afd_write_ruleset", h_set_put},
     {"DELETE", P "/ruleSets/*", "afd_delete_ruleset", h_set_delete},
-    {"POST", P "/ruleSets/*/usages", "afd_usages", h_set_usages},
+    {"POST", P "/ruleSets/*/usages", "afd_usages", h_usages},
     {"GET", P "/ruleSets/*/rules", "afd_read_rules", h_rules_list},
     {"GET", P "/ruleSets/*/rules/*", "afd_read_rule", h_rule_get},
     {"PUT", P "/ruleSets/*/rules/*", "afd_write_rule", h_rule_put},

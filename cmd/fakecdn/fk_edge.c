@@ -4,6 +4,7 @@
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
+#include "reconcile/prov_azure.h"
 #include "reconcile/sem.h"
 
 #include <ctype.h>
@@ -268,91 +269,7 @@ static void china_cfg(struct json_object *ep, struct sem_cfg *cfg)
 	}
 }
 
-static enum sem_az_var az_var(const char *name)
-{
-	if (name && strcmp(name, "UrlPath") == 0)
-		return SEM_AZ_URL_PATH;
-	if (name && strcmp(name, "UrlFileExtension") == 0)
-		return SEM_AZ_URL_EXT;
-	if (name && strcmp(name, "UrlFileName") == 0)
-		return SEM_AZ_URL_FILENAME;
-	return SEM_AZ_OTHER;
-}
-
-static enum sem_az_op az_op(const char *name)
-{
-	static const struct {
-		const char *name;
-		enum sem_az_op op;
-	} ops[] = {{"Any", SEM_OP_ANY},
-		   {"Equal", SEM_OP_EQUAL},
-		   {"BeginsWith", SEM_OP_BEGINS},
-		   {"EndsWith", SEM_OP_ENDS},
-		   {"Contains", SEM_OP_CONTAINS}};
-
-	for (size_t i = 0; name && i < CF_ARRAY_LEN(ops); i++)
-		if (strcmp(name, ops[i].name) == 0)
-			return ops[i].op;
-	return SEM_OP_OTHER;
-}
-
-static void az_cond(struct sem_az_rule *r, struct json_object *c)
-{
-	struct json_object *p = fk_jobj(c, "parameters"), *vals = fk_jarr(p, "matchValues");
-	struct json_object *tr = fk_jarr(p, "transforms");
-	struct sem_az_cond *out = sem_az_add_cond(r);
-
-	out->var = az_var(fk_jstr(c, "name"));
-	out->op = az_op(fk_jstr(p, "operator"));
-	out->negate = fk_jbool(p, "negateCondition", false);
-	for (size_t i = 0; tr && i < json_object_array_length(tr); i++) {
-		const char *t = json_object_get_string(json_object_array_get_idx(tr, i));
-
-		if (t && strcmp(t, "Lowercase") == 0)
-			out->transform = SEM_CASE_LOWER;
-		else if (t && strcmp(t, "Uppercase") == 0)
-			out->transform = SEM_CASE_UPPER;
-	}
-	for (size_t i = 0; vals && i < json_object_array_length(vals); i++) {
-		const char *v = json_object_get_string(json_object_array_get_idx(vals, i));
-
-		svec_push(&out->values, v ? v : "", NULL);
-	}
-}
-
-/* "[d.]hh:mm:ss" in seconds; -1 when malformed. */
-static int64_t az_duration(const char *s)
-{
-	long long d = 0, h, m, sec;
-	char tail;
-
-	if (!s)
-		return -1;
-	if (strchr(s, '.') && sscanf(s, "%lld.%lld:%lld:%lld%c", &d, &h, &m, &sec, &tail) == 4)
-		return ((d * 24 + h) * 60 + m) * 60 + sec;
-	if (!strchr(s, '.') && sscanf(s, "%lld:%lld:%lld%c", &h, &m, &sec, &tail) == 3)
-		return (h * 60 + m) * 60 + sec;
-	return -1;
-}
-
-static void az_action(struct sem_az_rule *r, struct json_object *a)
-{
-	struct json_object *p = fk_jobj(a, "parameters");
-	const char *b = fk_jstr(p, "cacheBehavior");
-	int64_t ttl = az_duration(fk_jstr(p, "cacheDuration"));
-
-	if (!fk_jstr(a, "name") || strcmp(fk_jstr(a, "name"), "CacheExpiration") != 0 || !b)
-		return;
-	r->has_cache = true;
-	r->ttl = ttl > 0 ? ttl : 0;
-	if (strcmp(b, "BypassCache") == 0)
-		r->mode = SEM_BYPASS;
-	else if (strcmp(b, "Override") == 0)
-		r->mode = SEM_OVERRIDE;
-	else
-		r->mode = SEM_IF_MISSING;
-}
-
+/* The driver's reading (reconcile/prov_azure.h): the edge serves what plan predicts. */
 static void azure_cfg(struct json_object *ep, struct sem_cfg *cfg)
 {
 	struct json_object *rules =
@@ -360,19 +277,8 @@ static void azure_cfg(struct json_object *ep, struct sem_cfg *cfg)
 	size_t n = rules ? json_object_array_length(rules) : 0;
 
 	cfg->kind = SEM_AZURE;
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *r = json_object_array_get_idx(rules, i);
-		struct json_object *conds = fk_jarr(r, "conditions"), *acts = fk_jarr(r, "actions");
-		struct sem_az_rule *out = sem_az_add_rule(&cfg->az);
-		const char *name = fk_jstr(r, "name");
-
-		out->name = name ? xstrdup(name) : NULL;
-		out->order = (int)fk_jint(r, "order", 0);
-		for (size_t k = 0; conds && k < json_object_array_length(conds); k++)
-			az_cond(out, json_object_array_get_idx(conds, k));
-		for (size_t k = 0; acts && k < json_object_array_length(acts); k++)
-			az_action(out, json_object_array_get_idx(acts, k));
-	}
+	for (size_t i = 0; i < n; i++)
+		prov_azure_sem_rule(json_object_array_get_idx(rules, i), &cfg->az, false);
 	sem_az_sort(&cfg->az);
 }
 

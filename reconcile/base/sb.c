@@ -106,36 +106,66 @@ int sb_addf(struct sb *sb, const char *fmt, ...)
 	return r;
 }
 
-int sb_add_json_str(struct sb *sb, const char *s)
+/*
+ * Length of the well-formed UTF-8 sequence at p[0..n) (RFC 3629: shortest form, no
+ * surrogates, at most U+10FFFF), or 0 when p[0] does not start one.
+ */
+static size_t utf8_len(const unsigned char *p, size_t n)
 {
+	size_t len = p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0;
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* the second byte's range excludes overlong forms, surrogates and > U+10FFFF */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return len;
+}
+
+/* One byte below 0x80: the short escapes JSON names, other control bytes as \u00XX. */
+static int json_ascii(struct sb *sb, unsigned char c)
+{
+	switch (c) {
+	case '"':
+		return sb_adds(sb, "\\\"");
+	case '\\':
+		return sb_adds(sb, "\\\\");
+	case '\n':
+		return sb_adds(sb, "\\n");
+	case '\r':
+		return sb_adds(sb, "\\r");
+	case '\t':
+		return sb_adds(sb, "\\t");
+	default:
+		return c < 0x20 ? sb_addf(sb, "\\u%04x", c) : sb_addc(sb, (char)c);
+	}
+}
+
+int sb_add_json_strn(struct sb *sb, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
 	int r = sb_addc(sb, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p && r == 0; p++) {
-		switch (*p) {
-		case '"':
-			r = sb_adds(sb, "\\\"");
-			break;
-		case '\\':
-			r = sb_adds(sb, "\\\\");
-			break;
-		case '\n':
-			r = sb_adds(sb, "\\n");
-			break;
-		case '\r':
-			r = sb_adds(sb, "\\r");
-			break;
-		case '\t':
-			r = sb_adds(sb, "\\t");
-			break;
-		default:
-			if (*p < 0x20)
-				r = sb_addf(sb, "\\u%04x", *p);
-			else
-				r = sb_addc(sb, (char)*p);
-		}
+	for (size_t i = 0; i < n && r == 0;) {
+		size_t k = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i);
+		if (k == 1)
+			r = json_ascii(sb, p[i]);
+		else if (k == 0)
+			r = sb_adds(sb, SB_JSON_INVALID_UTF8);
+		else
+			r = sb_add(sb, p + i, k);
+		i += k ? k : 1;
 	}
 	if (r == 0)
 		r = sb_addc(sb, '"');
 	return r;
+}
+
+int sb_add_json_str(struct sb *sb, const char *s)
+{
+	return sb_add_json_strn(sb, s, strlen(s));
 }
 
 void sb_truncate(struct sb *sb, size_t n)

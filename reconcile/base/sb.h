@@ -11,6 +11,8 @@
 #include <stdbool.h>
 
 #define SB_DEFAULT_MAX ((size_t)64 << 20)
+/* What sb_add_json_str writes for a byte that is not UTF-8: U+FFFD as an escape. */
+#define SB_JSON_INVALID_UTF8 "\\ufffd"
 
 struct sb {
 	char *buf;
@@ -35,8 +37,17 @@ int sb_adds(struct sb *sb, const char *s);
 int sb_addc(struct sb *sb, char c);
 int sb_addf(struct sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int sb_vaddf(struct sb *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-/* Appends s as a JSON string literal, quotes included, escaping as RFC 8259 requires. */
+/*
+ * The one JSON string escaper: every JSON output (and the tree writer, reconcile/codec.h)
+ * writes its strings here. Appends s as a JSON string literal, quotes included: '"' and '\\'
+ * escaped, \n \r \t as such, other bytes below 0x20 as \u00xx; well-formed UTF-8 as is; each
+ * byte that does not start a well-formed UTF-8 sequence as \ufffd (the replacement
+ * character), so the output is valid JSON whatever the input. Returns 0 or -1 (cap; the
+ * builder may then hold part of the literal).
+ */
 int sb_add_json_str(struct sb *sb, const char *s);
+/* The same for the n bytes at s (a NUL among them is written as \u0000). */
+int sb_add_json_strn(struct sb *sb, const char *s, size_t n);
 /*
  * Appends a name (a file name, a ledger id) for text output that a terminal or a CI log reads:
  * control bytes and DEL as \xNN (no ESC sequence, no forged second line), and a leading

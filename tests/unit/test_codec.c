@@ -1,0 +1,276 @@
+/* Unit tests: the JSON layer (reconcile/codec.h) and the one string escaper (sb_add_json_str). */
+#include "reconcile/base/compat.h"
+#include <stdarg.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "reconcile/codec.h"
+#include "reconcile/base/sb.h"
+#include "reconcile/base/xmem.h"
+
+/* ---- getters: error code and message, with the JSON path ---- */
+
+enum getter { G_STR, G_INT, G_BOOL, G_ARR, G_OBJ };
+
+struct get_case {
+	const char *doc; /* the object looked in */
+	enum getter g;
+	const char *at, *key;
+	unsigned flags;
+	int rc;
+	const char *msg; /* exact message, or NULL when rc is 0 */
+};
+
+static const struct get_case get_cases[] = {
+    {"{\"a\":\"x\"}", G_STR, "", "a", 0, 0, NULL},
+    {"{}", G_STR, "", "a", 0, CF_EAPI, "a: missing"},
+    {"{}", G_STR, "eps[2]", "name", CODEC_FILE, CF_EINVAL, "eps[2].name: missing"},
+    {"{}", G_STR, "", "a", CODEC_OPTIONAL, 0, NULL},
+    {"{\"a\":null}", G_STR, "", "a", CODEC_OPTIONAL, 0, NULL},
+    {"{\"a\":null}", G_STR, "r", "a", 0, CF_EAPI, "r.a: expected string, found null"},
+    {"{\"a\":1}", G_STR, "r[0]", "a", 0, CF_EAPI, "r[0].a: expected string, found int"},
+    {"{\"a\":\"x\\u0000y\"}", G_STR, "", "a", 0, CF_EAPI, "a: contains a NUL character"},
+    {"{\"A\":\"x\"}", G_STR, "", "a", CODEC_CI, 0, NULL},
+    {"{\"A\":\"x\",\"a\":\"y\"}", G_STR, "p", "a", CODEC_CI, CF_EAPI,
+     "p.a: appears twice with different case"},
+    {"{\"n\":5}", G_INT, "", "n", 0, 0, NULL},
+    {"{\"n\":1.5}", G_INT, "x", "n", CODEC_FILE, CF_EINVAL, "x.n: expected int, found double"},
+    {"{\"n\":-1}", G_INT, "", "n", 0, CF_EAPI, "n: -1 is negative"},
+    {"{\"n\":11}", G_INT, "", "n", 0, CF_EAPI, "n: 11 is out of range 0..10"},
+    {"{\"n\":\"7\"}", G_INT, "", "n", 0, CF_EAPI, "n: expected int, found string"},
+    {"{\"n\":\"7\"}", G_INT, "", "n", CODEC_LOOSE, 0, NULL},
+    {"{\"n\":\"7x\"}", G_INT, "", "n", CODEC_LOOSE, CF_EAPI, "n: the string '7x', want an integer"},
+    {"{\"n\":18446744073709551615}", G_INT, "", "n", 0, CF_EAPI, "n: out of range"},
+    {"{\"b\":true}", G_BOOL, "", "b", 0, 0, NULL},
+    {"{\"b\":\"yes\"}", G_BOOL, "", "b", CODEC_LOOSE, CF_EAPI,
+     "b: the string 'yes', want true or false"},
+    {"{\"b\":0}", G_BOOL, "s", "b", 0, CF_EAPI, "s.b: expected boolean, found int"},
+    {"{\"l\":[1]}", G_ARR, "", "l", 0, 0, NULL},
+    {"{\"l\":{}}", G_ARR, "", "l", 0, CF_EAPI, "l: expected array, found object"},
+    {"{\"o\":[]}", G_OBJ, "", "o", CODEC_FILE, CF_EINVAL, "o: expected object, found array"},
+    {"[]", G_OBJ, "rules[1]", "o", 0, CF_EAPI, "rules[1]: expected object, found array"},
+    {"[]", G_OBJ, "", "o", 0, CF_EAPI, "document: expected object, found array"},
+};
+
+static int run_getter(struct json_object *o, const struct get_case *c, struct cf_err *e)
+{
+	const char *s;
+	int64_t n;
+	bool b;
+	struct json_object *v;
+	size_t len;
+	switch (c->g) {
+	case G_STR:
+		return codec_str(o, c->at, c->key, c->flags, &s, e);
+	case G_INT:
+		return codec_int(o, c->at, c->key, c->flags, 0, 10, &n, NULL, e);
+	case G_BOOL:
+		return codec_bool(o, c->at, c->key, c->flags, &b, NULL, e);
+	case G_ARR:
+		return codec_arr(o, c->at, c->key, c->flags, &v, &len, e);
+	case G_OBJ:
+		return codec_obj(o, c->at, c->key, c->flags, &v, e);
+	}
+	return 0;
+}
+
+static void test_codec__getter_errors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(get_cases); i++) {
+		const struct get_case *c = &get_cases[i];
+		struct json_object *o;
+		struct cf_err e;
+		err_clear(&e);
+		assert_int_equal(codec_parse(c->doc, strlen(c->doc), &o, NULL), 0);
+		int rc = run_getter(o, c, &e);
+		if (rc != c->rc || (c->msg && strcmp(e.msg, c->msg) != 0))
+			fail_msg("case %zu (%s): rc %d '%s', want %d '%s'", i, c->doc, rc, e.msg,
+				 c->rc, c->msg ? c->msg : "");
+		codec_put(o);
+	}
+}
+
+static void test_codec__path(void **state)
+{
+	(void)state;
+	struct codec_path p, q;
+	assert_string_equal(codec_path_key(&p, "", "a"), "a");
+	assert_string_equal(codec_path_idx(&q, codec_path_key(&p, "x", "rules"), 3), "x.rules[3]");
+	char long_key[CODEC_PATH_MAX * 2];
+	memset(long_key, 'k', sizeof(long_key) - 1);
+	long_key[sizeof(long_key) - 1] = 0;
+	const char *s = codec_path_key(&p, "root", long_key);
+	assert_int_equal(strlen(s), CODEC_PATH_MAX - 1);
+	assert_string_equal(s + strlen(s) - 3, "...");
+}
+
+/* ---- the escaper ---- */
+
+struct esc_case {
+	const char *in;
+	size_t n; /* bytes of in (a NUL may be among them) */
+	const char *out;
+};
+
+#define E(s, o)                                                                                    \
+	{                                                                                          \
+		s, sizeof(s) - 1, o                                                                \
+	}
+static const struct esc_case esc_cases[] = {
+    E("plain", "\"plain\""),
+    E("q\"b\\s/", "\"q\\\"b\\\\s/\""),
+    E("\n\r\t", "\"\\n\\r\\t\""),
+    E("\x01\x08\x0c\x1f", "\"\\u0001\\u0008\\u000c\\u001f\""),
+    E("a\0b", "\"a\\u0000b\""),
+    E("\x7f", "\"\x7f\""),
+    E("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""),
+    E("\xff", "\"\\ufffd\""),
+    E("a\x80z", "\"a\\ufffdz\""),
+    E("\xc3", "\"\\ufffd\""),				       /* truncated at the end */
+    E("\xe2\x82x", "\"\\ufffd\\ufffdx\""),		       /* truncated inside */
+    E("\xc0\x80", "\"\\ufffd\\ufffd\""),		       /* overlong NUL */
+    E("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""),	       /* overlong '/' */
+    E("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""),	       /* surrogate */
+    E("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""), /* above U+10FFFF */
+};
+#undef E
+
+static void test_codec__escape(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(esc_cases); i++) {
+		struct sb sb;
+		sb_init(&sb, 0);
+		assert_int_equal(sb_add_json_strn(&sb, esc_cases[i].in, esc_cases[i].n), 0);
+		if (strcmp(sb.buf, esc_cases[i].out) != 0)
+			fail_msg("case %zu: got %s, want %s", i, sb.buf, esc_cases[i].out);
+		/* what it writes is JSON that reads back as a string */
+		struct json_object *o;
+		assert_int_equal(codec_parse(sb.buf, sb.len, &o, NULL), 0);
+		assert_int_equal(codec_type_of(o), CODEC_STRING);
+		codec_put(o);
+		sb_release(&sb);
+	}
+	struct sb sb;
+	sb_init(&sb, 4);
+	assert_int_equal(sb_add_json_str(&sb, "abcdef"), -1); /* the cap */
+	sb_release(&sb);
+}
+
+/* ---- caps ---- */
+
+static char *nested(size_t depth)
+{
+	char *s = xmalloc(2 * depth + 1);
+	memset(s, '[', depth);
+	memset(s + depth, ']', depth);
+	s[2 * depth] = 0;
+	return s;
+}
+
+static void test_codec__caps(void **state)
+{
+	(void)state;
+	struct json_object *o = NULL;
+	struct cf_err e;
+	char *ok = nested(CODEC_MAX_DEPTH), *deep = nested(CODEC_MAX_DEPTH + 1);
+	assert_int_equal(codec_parse(ok, strlen(ok), &o, &e), 0);
+	codec_put(o);
+	assert_int_equal(codec_parse(deep, strlen(deep), &o, &e), CF_EAPI);
+	assert_null(o);
+	assert_non_null(strstr(e.msg, "too deep"));
+
+	const char *why;
+	size_t at;
+	o = codec_parse_doc(ok, strlen(ok), CODEC_MAX_DEPTH, &why, &at);
+	assert_non_null(o);
+	codec_put(o);
+	assert_null(codec_parse_doc(deep, strlen(deep), CODEC_MAX_DEPTH, &why, &at));
+	assert_non_null(why);
+	free(ok);
+	free(deep);
+
+	size_t big = CODEC_MAX_BODY + 1;
+	char *body = xmalloc(big);
+	memset(body, ' ', big);
+	body[0] = '1';
+	assert_int_equal(codec_parse(body, big, &o, &e), CF_ELIMIT);
+	free(body);
+
+	static const struct {
+		const char *doc, *why;
+	} docs[] = {{"{\"a\":", "unexpected end of input"},
+		    {"  ", "empty document"},
+		    {"{} x", "unexpected data after the document"},
+		    {"[\"\xff\"]", "invalid utf-8 string"},
+		    {"12", NULL}};
+	for (size_t i = 0; i < CF_ARRAY_LEN(docs); i++) {
+		o = codec_parse_doc(docs[i].doc, strlen(docs[i].doc), CODEC_MAX_DEPTH, &why, &at);
+		if (docs[i].why)
+			assert_string_equal(why, docs[i].why);
+		else
+			assert_int_equal(codec_i(o), 12);
+		codec_put(o);
+	}
+}
+
+/* ---- the tree writer: json-c's layout, strings through the escaper ---- */
+
+static void test_codec__write(void **state)
+{
+	(void)state;
+	struct json_object *root = codec_new_obj(), *arr = codec_new_arr(), *in = codec_new_obj();
+	codec_add(root, "s", codec_new_str("a\"\xff"));
+	codec_add(root, "n", codec_new_int(-3));
+	codec_add(root, "b", codec_new_bool(true));
+	codec_add(root, "z", codec_new_str(NULL));
+	codec_add(root, "eo", codec_new_obj());
+	codec_add(root, "ea", codec_new_arr());
+	codec_add(in, "k", codec_new_int(1));
+	codec_push(arr, in);
+	codec_push(arr, NULL);
+	codec_add(root, "a", arr);
+	struct sb sb;
+	sb_init(&sb, 0);
+	assert_int_equal(codec_write(&sb, root, CODEC_COMPACT), 0);
+	assert_string_equal(sb.buf,
+			    "{\"s\":\"a\\\"\\ufffd\",\"n\":-3,\"b\":true,\"z\":null,\"eo\":{},"
+			    "\"ea\":[],\"a\":[{\"k\":1},null]}");
+	sb_reset(&sb);
+	assert_int_equal(codec_write(&sb, root, CODEC_PRETTY), 0);
+	assert_string_equal(sb.buf, "{\n"
+				    "  \"s\": \"a\\\"\\ufffd\",\n"
+				    "  \"n\": -3,\n"
+				    "  \"b\": true,\n"
+				    "  \"z\": null,\n"
+				    "  \"eo\": {\n"
+				    "  },\n"
+				    "  \"ea\": [\n"
+				    "  ],\n"
+				    "  \"a\": [\n"
+				    "    {\n"
+				    "      \"k\": 1\n"
+				    "    },\n"
+				    "    null\n"
+				    "  ]\n"
+				    "}");
+	sb_release(&sb);
+	codec_put(root);
+
+	/* a parsed number keeps its text; codec_set_int replaces one member */
+	char *t = codec_set_int("{\"x\":1.50,\"order\":2}", "order", 7);
+	assert_string_equal(t, "{\"x\":1.50,\"order\":7}");
+	free(t);
+	assert_null(codec_set_int("[1]", "order", 7));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_codec__getter_errors), cmocka_unit_test(test_codec__path),
+	    cmocka_unit_test(test_codec__escape),	 cmocka_unit_test(test_codec__caps),
+	    cmocka_unit_test(test_codec__write),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
