@@ -141,7 +141,8 @@ struct fmt_ctx {
 	struct fmt_repl *r;
 	size_t nr, rcap;
 	struct sb out;
-	unsigned emitted; /* lines written to out: must end as nl */
+	unsigned emitted;	  /* lines written to out: must end as nl */
+	const struct ynode *root; /* the document's mapping */
 };
 
 static size_t fmt_line_end(const struct fmt_ctx *x, unsigned i)
@@ -388,7 +389,10 @@ static bool fmt_entries(const struct fmt_ctx *x, const struct ynode *m, const st
 			return false;
 		e[j].key = key;
 		e[j].val = it->next->node;
-		e[j].start = item && j == 0 ? a : fmt_attach(x, key->line, col, floor);
+		/* the comments above the document's first key are the file's header: they stay */
+		e[j].start = j == 0 && (item || m == x->root)
+				 ? key->line
+				 : fmt_attach(x, key->line, col, floor);
 		e[j].rank = k->each ? j : fmt_rank(k, key);
 	}
 	if (j != np || (item && e[0].key->line != a))
@@ -764,6 +768,7 @@ static const char *fmt_rewrite(struct fmt_ctx *x, enum load_kind kind, size_t sk
 	fmt_collect(x, t.root, fmt_file_kind(kind));
 	qsort(x->r, x->nr, sizeof(*x->r), fmt_repl_cmp);
 	sb_add(&x->out, x->buf, skip);
+	x->root = t.root;
 	if (t.root->kind == YN_MAP && !t.root->flow && t.root->line >= 1)
 		fmt_emit_map(x, t.root, fmt_file_kind(kind), 1, x->nl + 1, false);
 	else
