@@ -208,13 +208,16 @@ static int fmt_finish(const struct fmt_run *r, bool write)
 				f->res.kept);
 		if (!f->res.changed)
 			continue;
-		if (!write)
-			fmt_hint(name.buf, f);
-		else if (fmt_write(r, f, name.buf) < 0) {
+		if (write && fmt_write(r, f, name.buf) < 0) {
 			failed++;
 			continue;
 		}
 		printf("%s\n", name.buf);
+		if (!write) {
+			/* the name first, then its hint, also when both go to one log */
+			(void)fflush(stdout);
+			fmt_hint(name.buf, f);
+		}
 		nchanged++;
 	}
 	sb_release(&name);
