@@ -766,7 +766,8 @@ static const char *fmt_rewrite(struct fmt_ctx *x, enum load_kind kind, size_t sk
 	}
 	fmt_lines(x, skip);
 	fmt_collect(x, t.root, fmt_file_kind(kind));
-	qsort(x->r, x->nr, sizeof(*x->r), fmt_repl_cmp);
+	if (x->nr)
+		qsort(x->r, x->nr, sizeof(*x->r), fmt_repl_cmp);
 	sb_add(&x->out, x->buf, skip);
 	x->root = t.root;
 	if (t.root->kind == YN_MAP && !t.root->flow && t.root->line >= 1)
