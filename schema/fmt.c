@@ -227,6 +227,19 @@ static int fmt_repl_cmp(const void *a, const void *b)
 	return p->off < q->off ? -1 : p->off > q->off;
 }
 
+/* Sorts the rewrites by offset, once each (an alias reaches its anchor's scalar again). */
+static void fmt_repl_sort(struct fmt_ctx *x)
+{
+	size_t n = 0;
+	if (!x->nr)
+		return;
+	qsort(x->r, x->nr, sizeof(*x->r), fmt_repl_cmp);
+	for (size_t i = 0; i < x->nr; i++)
+		if (n == 0 || x->r[n - 1].off != x->r[i].off)
+			x->r[n++] = x->r[i];
+	x->nr = n;
+}
+
 /* Records the rewrite of scalar n to duration_format's text when its span is exactly it. */
 static void fmt_duration(struct fmt_ctx *x, const struct ynode *n)
 {
@@ -249,9 +262,6 @@ static void fmt_duration(struct fmt_ctx *x, const struct ynode *n)
 	}
 	if (end - off != n->len || memcmp(x->buf + off, n->s, n->len) != 0)
 		return; /* an anchor in the span, or an escape: not a plain rewrite */
-	for (size_t i = 0; i < x->nr; i++)
-		if (x->r[i].off == off)
-			return; /* reached again through an alias */
 	xgrow(&x->r, &x->rcap, x->nr + 1, sizeof(*x->r));
 	x->r[x->nr].off = off;
 	x->r[x->nr].end = end;
@@ -667,36 +677,55 @@ static bool fmt_comment_text(const char *l, size_t n, const char **s, size_t *sn
 	return n && *l == '#';
 }
 
-/* How many lines of b are comment line c (c compared without indentation). */
-static size_t fmt_count_line(const char *b, size_t blen, const char *c, size_t cn)
+struct fmt_span {
+	const char *s;
+	size_t n;
+};
+
+static int fmt_span_cmp(const void *a, const void *b)
 {
-	size_t k = 0;
+	const struct fmt_span *p = a, *q = b;
+	int c = memcmp(p->s, q->s, p->n < q->n ? p->n : q->n);
+	return c ? c : p->n < q->n ? -1 : p->n > q->n;
+}
+
+/* The comment lines of b, sorted (a multiset compared in O(n log n), whatever the size). */
+static struct fmt_span *fmt_comment_lines(const char *b, size_t blen, size_t *n)
+{
+	struct fmt_span *v = NULL;
+	size_t cap = 0;
+	*n = 0;
 	for (size_t i = 0; i < blen;) {
 		const char *nl = memchr(b + i, '\n', blen - i);
 		size_t e = nl ? (size_t)(nl - b) + 1 : blen;
-		const char *s;
-		size_t sn;
-		if (fmt_comment_text(b + i, e - i, &s, &sn) && sn == cn && memcmp(s, c, cn) == 0)
-			k++;
+		struct fmt_span sp;
+		if (fmt_comment_text(b + i, e - i, &sp.s, &sp.n)) {
+			xgrow(&v, &cap, *n + 1, sizeof(*v));
+			v[(*n)++] = sp;
+		}
 		i = e;
 	}
-	return k;
+	if (*n)
+		qsort(v, *n, sizeof(*v), fmt_span_cmp);
+	return v;
 }
 
 bool fmt_comments_kept(const char *a, size_t alen, const char *b, size_t blen)
 {
-	for (size_t i = 0; i < alen;) {
-		const char *nl = memchr(a + i, '\n', alen - i);
-		size_t e = nl ? (size_t)(nl - a) + 1 : alen;
-		const char *s;
-		size_t sn;
-		/* each distinct comment counted once, at its first occurrence */
-		if (fmt_comment_text(a + i, e - i, &s, &sn) && fmt_count_line(a, i, s, sn) == 0 &&
-		    fmt_count_line(b, blen, s, sn) < fmt_count_line(a, alen, s, sn))
-			return false;
-		i = e;
+	size_t na, nb, j = 0;
+	struct fmt_span *va = fmt_comment_lines(a, alen, &na),
+			*vb = fmt_comment_lines(b, blen, &nb);
+	bool kept = true;
+	/* every line of va matched by its own line of vb: a merge of the two sorted lists */
+	for (size_t i = 0; i < na && kept; i++) {
+		while (j < nb && fmt_span_cmp(&vb[j], &va[i]) < 0)
+			j++;
+		kept = j < nb && fmt_span_cmp(&vb[j], &va[i]) == 0;
+		j++;
 	}
-	return true;
+	free(va);
+	free(vb);
+	return kept;
 }
 
 /* Loads buf as kind into a dump; returns the number of errors the loader found. */
@@ -766,8 +795,7 @@ static const char *fmt_rewrite(struct fmt_ctx *x, enum load_kind kind, size_t sk
 	}
 	fmt_lines(x, skip);
 	fmt_collect(x, t.root, fmt_file_kind(kind));
-	if (x->nr)
-		qsort(x->r, x->nr, sizeof(*x->r), fmt_repl_cmp);
+	fmt_repl_sort(x);
 	sb_add(&x->out, x->buf, skip);
 	x->root = t.root;
 	if (t.root->kind == YN_MAP && !t.root->flow && t.root->line >= 1)
