@@ -740,8 +740,11 @@ static size_t fmt_meaning(enum load_kind kind, const char *file, const char *buf
 	return d->nerrors - before;
 }
 
-/* Returns NULL when text (the rewrite) means what the input meant, else why not. */
-static const char *fmt_prove(enum load_kind kind, const char *file, const struct sb *in,
+/*
+ * Returns NULL when text (the rewrite) means what the input meant, else why not. Checked
+ * against the bytes as given: the final newline fmt adds can itself change a block scalar.
+ */
+static const char *fmt_prove(enum load_kind kind, const char *file, const char *in, size_t inlen,
 			     const struct sb *text)
 {
 	struct sb a, b;
@@ -750,12 +753,12 @@ static const char *fmt_prove(enum load_kind kind, const char *file, const struct
 	sb_init(&a, 0);
 	sb_init(&b, 0);
 	diag_init(&d);
-	(void)fmt_meaning(kind, file, in->buf, in->len, &a, &d);
+	(void)fmt_meaning(kind, file, in, inlen, &a, &d);
 	if (fmt_meaning(kind, file, text->buf, text->len, &b, &d))
 		why = "the rewritten file would not load";
 	else if (a.overflow || b.overflow || a.len != b.len || memcmp(a.buf, b.buf, a.len) != 0)
 		why = "the rewritten file would mean something else";
-	else if (!fmt_comments_kept(in->buf, in->len, text->buf, text->len))
+	else if (!fmt_comments_kept(in, inlen, text->buf, text->len))
 		why = "a comment would be lost";
 	sb_release(&a);
 	sb_release(&b);
@@ -842,7 +845,7 @@ int fmt_buffer(enum load_kind kind, const char *file, const char *buf, size_t le
 			  : in.overflow		      ? "it is too large"
 						      : fmt_rewrite(&x, kind, skip, &scratch);
 	if (!why && (x.out.len != len || memcmp(x.out.buf, buf, len) != 0))
-		why = fmt_prove(kind, file, &in, &x.out);
+		why = fmt_prove(kind, file, buf, len, &x.out);
 	if (why) {
 		fmt_keep(r, buf, len, why);
 	} else {
