@@ -143,6 +143,7 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 		/* an unobservable flag is not a difference (prov_cache_matches agrees) */
 		if (live->cache_control_unknown)
 			pe->live.ignore_cache_control = pe->desired.ignore_cache_control;
+		cache_fold_cc(&pe->live);
 		pe->inexact = xstrdup(live->inexact);
 		plan_copy_foreign(pe, live);
 		if (rulediff_cache(&pe->desired, &pe->live, &pe->diff, e) < 0) {

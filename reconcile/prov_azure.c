@@ -343,19 +343,20 @@ static void add_inexact(struct live_state *ls, const char *why)
 	ls->inexact = sb_detach(&sb);
 }
 
-/* ignore_cache_control is carried by every Override/SetIfMissing rule; BypassCache rules
- * say nothing about it. */
-static void derive_cache_control(struct live_state *ls, const struct owned *o, size_t n)
+/* Override/SetIfMissing lives in each rule, so every caching rule gets its own value and the
+ * cache block's flag is not observable (plan takes the desired one); the flag is set to the
+ * majority so that import writes the fewest per-rule overrides. BypassCache rules say nothing. */
+static void derive_cache_control(struct live_state *ls, struct owned *o, size_t n)
 {
 	size_t over = 0, ifmiss = 0;
 	for (size_t i = 0; i < n; i++) {
 		over += o[i].cc == CC_OVERRIDE;
 		ifmiss += o[i].cc == CC_IF_MISSING;
+		if (o[i].cc == CC_OVERRIDE || o[i].cc == CC_IF_MISSING)
+			o[i].rule.cc = o[i].cc == CC_OVERRIDE ? RULE_CC_IGNORE : RULE_CC_HONOUR;
 	}
-	ls->cache.ignore_cache_control = over > 0 && ifmiss == 0;
-	ls->cache_control_unknown = over == 0 && ifmiss == 0;
-	if (over && ifmiss)
-		add_inexact(ls, "cache rules mix Override and SetIfMissing");
+	ls->cache.ignore_cache_control = over > ifmiss;
+	ls->cache_control_unknown = true;
 }
 
 /* ---- delivery rules as the rules engine evaluates them (sem.h), owned or foreign ---- */
@@ -692,7 +693,7 @@ static void encode_owned(struct sb *sb, const struct prov_account *pa, const str
 	char dur[AZ_DURATION_MAX];
 	format_duration(r->ttl, dur, sizeof(dur));
 	sb_addf(sb, ",\"cacheBehavior\":\"%s\",\"cacheType\":\"All\",\"cacheDuration\":\"%s\"}}]}",
-		c->ignore_cache_control ? "Override" : "SetIfMissing", dur);
+		rule_ignores_cc(c, r) ? "Override" : "SetIfMissing", dur);
 }
 
 static int cmp_foreign(const void *a, const void *b)

@@ -220,6 +220,8 @@ static void dig_cache(struct sb *sb, const struct cache *c)
 		sb_addf(sb, "rule %s %lld ", rule_kind_name(r->kind), (long long)r->ttl);
 		dig_str(sb, r->name.s);
 		sb_addf(sb, " %zu\n", r->items.n);
+		if (r->cc != RULE_CC_INHERIT) /* absent when unset: digests of older plans hold */
+			sb_addf(sb, "cc %d\n", (int)r->cc);
 		for (size_t j = 0; j < r->items.n; j++) {
 			sb_adds(sb, "item ");
 			dig_str(sb, r->items.v[j].s);
