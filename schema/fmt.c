@@ -77,7 +77,9 @@ static const struct fmt_key settings_keys[] = {
 static const struct fmt_kind settings_kind = KIND(settings_keys);
 
 static const struct fmt_key rule_keys[] = {
-    LEAF("dir"), LEAF("suffix"), LEAF("path"), {"ttl", FS_DURATION, NULL}, LEAF("name"),
+    LEAF("dir"),  LEAF("suffix"),
+    LEAF("path"), {"ttl", FS_DURATION, NULL},
+    LEAF("name"), LEAF("ignore_cache_control"),
 };
 static const struct fmt_kind rule_kind = KIND(rule_keys);
 static const struct fmt_key cache_keys[] = {
@@ -629,7 +631,8 @@ static void fmt_dump_endpoint(struct sb *o, const struct endpoint *ep)
 		for (size_t i = 0; i < c->nrules; i++) {
 			sb_addf(o, " rule %s", rule_kind_name(c->rules[i].kind));
 			fmt_dump_svec(o, "items", &c->rules[i].items);
-			sb_addf(o, " ttl=%lld", (long long)c->rules[i].ttl);
+			sb_addf(o, " ttl=%lld cc=%d", (long long)c->rules[i].ttl,
+				(int)c->rules[i].cc);
 			fmt_dump_sval(o, "name", &c->rules[i].name);
 		}
 		sb_adds(o, "}");

@@ -46,8 +46,11 @@ static const struct fmt_case cases[] = {
 	"    - dir: [/d/]\n      ttl: 0\n",
      false},
     {"rule keys, the dash moves to the new first key", LOAD_ENDPOINT,
-     EP "cache:\n  rules:\n    - name: n\n      ttl: 1h\n      suffix: [js]\n",
-     EP "cache:\n  rules:\n    - suffix: [js]\n      ttl: 1h\n      name: n\n", false},
+     EP "cache:\n  rules:\n    - ignore_cache_control: false\n      name: n\n      ttl: 1h\n"
+	"      suffix: [js]\n",
+     EP "cache:\n  rules:\n    - suffix: [js]\n      ttl: 1h\n      name: n\n"
+	"      ignore_cache_control: false\n",
+     false},
     {"nested maps", LOAD_ENDPOINT,
      EP "cache:\n  rules: []\n  ignore_query_string: true\n  ignore_cache_control: false\n"
 	"remote:\n  endpoint: e\n  resource_group: rg\n",
@@ -286,6 +289,9 @@ static void test_fmt__dump_differs(void **state)
 	    {EP "cache:\n  rules:\n    - dir: [/a/]\n      ttl: 1d\n",
 	     EP "cache:\n  rules:\n    - dir: [/a/]\n      ttl: 2d\n"},
 	    {EP "hosts: [a, b]\n", EP "hosts: [b, a]\n"},
+	    {EP "cache:\n  rules:\n    - dir: [/a/]\n      ttl: 1d\n",
+	     EP "cache:\n  rules:\n    - dir: [/a/]\n      ttl: 1d\n      ignore_cache_control: "
+		"true\n"},
 	    {EP, EP "cache: {}\n"},
 	    {EP, EP "mode: manage\n"},
 	    {EP "edge: {}\n", EP},
