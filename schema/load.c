@@ -533,37 +533,71 @@ static int load_path(struct yread *x, const struct cf_source *src, enum load_kin
 	return ret;
 }
 
-static int load_dir(struct yread *x, const struct cf_source *src, const char *dir,
-		    enum load_kind kind)
+/* Where the loader finds each kind of file: the one list of the repository's layout. */
+static const struct {
+	const char *path;
+	bool dir;
+	enum load_kind kind;
+} load_layout[] = {
+    {"cacheform.yaml", false, LOAD_SETTINGS},
+    {"endpoints", true, LOAD_ENDPOINT},
+    {"purges", true, LOAD_PURGE},
+};
+
+static void load_files_add(struct load_file **v, size_t *n, size_t *cap, const char *path,
+			   enum load_kind kind)
 {
-	struct svec names = {0};
-	struct cf_err e;
+	xgrow(v, cap, *n + 1, sizeof(**v));
+	(*v)[*n].path = xstrdup(path);
+	(*v)[(*n)++].kind = kind;
+}
+
+int load_files(const struct cf_source *src, struct load_file **out, size_t *n, struct diag_list *d)
+{
+	size_t cap = 0;
 	int ret = 0;
-	err_clear(&e);
-	if (src->list(src->ctx, dir, &names, &e) < 0) {
-		if (!e.code[0])
-			snprintf(e.code, sizeof(e.code), "%s", SOURCE_CODE_IO);
-		diag_add_err(x->t.d, &e);
-		ret = CF_EIO;
+	*out = NULL;
+	*n = 0;
+	for (size_t l = 0; l < CF_ARRAY_LEN(load_layout); l++) {
+		struct svec names = {0};
+		struct cf_err e;
+		if (!load_layout[l].dir) {
+			load_files_add(out, n, &cap, load_layout[l].path, load_layout[l].kind);
+			continue;
+		}
+		err_clear(&e);
+		if (src->list(src->ctx, load_layout[l].path, &names, &e) < 0) {
+			if (!e.code[0])
+				snprintf(e.code, sizeof(e.code), "%s", SOURCE_CODE_IO);
+			diag_add_err(d, &e);
+			ret = CF_EIO;
+		}
+		for (size_t i = 0; i < names.n; i++)
+			load_files_add(out, n, &cap, names.v[i].s, load_layout[l].kind);
+		svec_release(&names);
 	}
-	for (size_t i = 0; i < names.n; i++)
-		if (load_path(x, src, kind, names.v[i].s) < 0 && ret == 0)
-			ret = CF_EINVAL;
-	svec_release(&names);
 	return ret;
+}
+
+void load_files_free(struct load_file *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
 }
 
 int load_repo(const struct cf_source *src, struct config **out, struct diag_list *d)
 {
 	struct yread x;
-	int ret, r;
+	struct load_file *files;
+	size_t n;
 	load_ctx_init(&x, config_new(), d);
 	snprintf(x.c->commit, sizeof(x.c->commit), "%s", src->commit);
-	ret = load_path(&x, src, LOAD_SETTINGS, "cacheform.yaml");
-	r = load_dir(&x, src, "endpoints", LOAD_ENDPOINT);
-	ret = ret == CF_EIO || r == CF_EIO ? CF_EIO : ret ? ret : r;
-	r = load_dir(&x, src, "purges", LOAD_PURGE);
-	ret = ret == CF_EIO || r == CF_EIO ? CF_EIO : ret ? ret : r;
+	int ret = load_files(src, &files, &n, d);
+	for (size_t i = 0; i < n; i++)
+		if (load_path(&x, src, files[i].kind, files[i].path) < 0 && ret == 0)
+			ret = CF_EINVAL;
+	load_files_free(files, n);
 	ytree_release(&x.t);
 	*out = x.c;
 	return ret;

@@ -51,6 +51,21 @@ enum load_kind { LOAD_SETTINGS, LOAD_ENDPOINT, LOAD_PURGE };
  */
 int load_repo(const struct cf_source *src, struct config **out, struct diag_list *d);
 
+/* One file the loader reads. */
+struct load_file {
+	char *path; /* relative to the repository ("endpoints/www.yaml"); owned */
+	enum load_kind kind;
+};
+
+/*
+ * Lists the files load_repo reads, in the order it reads them: cacheform.yaml (listed even
+ * when missing: reading it reports that), then the YAML files of endpoints/ and purges/ as
+ * src->list gives them. *out and *n are always set; free with load_files_free. Returns 0, or
+ * CF_EIO when a directory could not be listed (added to d; the other files are listed).
+ */
+int load_files(const struct cf_source *src, struct load_file **out, size_t *n, struct diag_list *d);
+void load_files_free(struct load_file *v, size_t n);
+
 /*
  * Loads one file's bytes (of the given kind) into c, as load_repo does for each file.
  * file is the name used in positions (interned into c). Returns 0, or CF_EINVAL when errors

@@ -268,6 +268,21 @@ static int ytree_no_tag(struct ybuild *b, const yaml_char_t *tag, const yaml_mar
 	return -1;
 }
 
+static enum yscalar_style ytree_style(yaml_scalar_style_t s)
+{
+	switch (s) {
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+		return YS_SINGLE;
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+		return YS_DOUBLE;
+	case YAML_LITERAL_SCALAR_STYLE:
+	case YAML_FOLDED_SCALAR_STYLE:
+		return YS_BLOCK;
+	default:
+		return YS_PLAIN;
+	}
+}
+
 static int ytree_ev_scalar(struct ybuild *b, const yaml_event_t *ev)
 {
 	if (ytree_no_tag(b, ev->data.scalar.tag, &ev->start_mark) < 0)
@@ -285,6 +300,9 @@ static int ytree_ev_scalar(struct ybuild *b, const yaml_event_t *ev)
 	n->len = ev->data.scalar.length;
 	n->plain =
 	    ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && ev->data.scalar.plain_implicit;
+	n->end_line = (unsigned)ev->end_mark.line + 1;
+	n->end_col = (unsigned)ev->end_mark.column + 1;
+	n->style = ytree_style(ev->data.scalar.style);
 	ytree_attach(b, n);
 	return ytree_anchor(b, ev->data.scalar.anchor, n, &ev->start_mark);
 }
@@ -304,6 +322,8 @@ static int ytree_ev_start(struct ybuild *b, const yaml_event_t *ev, enum ynode_k
 	}
 	struct ynode *n = ytree_node_new(b, kind, &ev->start_mark);
 	n->open = true;
+	n->flow = kind == YN_MAP ? ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+				 : ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
 	ytree_attach(b, n);
 	b->stack[b->depth++] = n;
 	return ytree_anchor(b, anchor, n, &ev->start_mark);

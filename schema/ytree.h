@@ -29,6 +29,9 @@
 
 enum ynode_kind { YN_SCALAR, YN_SEQ, YN_MAP };
 
+/* How a scalar was written (schema/fmt.c rewrites scalars in place by their spans). */
+enum yscalar_style { YS_PLAIN, YS_SINGLE, YS_DOUBLE, YS_BLOCK };
+
 struct yitem {
 	struct ynode *node;
 	struct yitem *next;
@@ -38,8 +41,11 @@ struct ynode {
 	enum ynode_kind kind;
 	bool plain; /* plain untagged scalar: may mean null, a boolean or a number */
 	bool open;  /* collection still being parsed: an alias to it would be recursive */
-	unsigned line, col;
-	const char *s; /* scalar text, NUL-terminated */
+	bool flow;  /* collection written in flow style, [a, b] or {k: v} */
+	enum yscalar_style style;
+	unsigned line, col;	    /* where the node starts (its anchor, if any), 1-based */
+	unsigned end_line, end_col; /* scalars: just past the last character, 1-based */
+	const char *s;		    /* scalar text, NUL-terminated */
 	size_t len;
 	struct yitem *head, *tail; /* seq: items; map: key, value, key, value ... */
 	size_t n;

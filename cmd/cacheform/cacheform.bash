@@ -5,7 +5,7 @@
 # --ref/--base/--head, endpoint names (-e) from endpoints/*.yaml, account names from
 # cacheform.yaml and purge ids (ledger show/mark) from purges/*.yaml of the --repo directory.
 
-_cacheform_commands="validate plan apply drift diff import explain ledger version help"
+_cacheform_commands="validate plan apply drift diff import explain ledger fmt version help"
 
 # Options per command; keep in step with `cacheform help COMMAND` (a test checks it).
 _cacheform_options() {
@@ -18,6 +18,7 @@ _cacheform_options() {
 	import) echo "--account --all --remote --name --host --repo --help" ;;
 	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
 	ledger) echo "--repo -m --message --help" ;;
+	fmt) echo "--repo --check --purges --help" ;;
 	version) echo "--format --help" ;;
 	esac
 }
@@ -151,6 +152,10 @@ _cacheform() {
 	apply)
 		# shellcheck disable=SC2207
 		COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+		;;
+	fmt)
+		# shellcheck disable=SC2207
+		COMPREPLY=($(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -- "$cur"))
 		;;
 	esac
 }

@@ -70,4 +70,8 @@ extern const struct opt import_opts[];
 int cmd_explain(int argc, char **argv);
 extern const struct opt explain_opts[];
 
+/* cmd_fmt.c */
+int cmd_fmt(int argc, char **argv);
+extern const struct opt fmt_opts[];
+
 #endif

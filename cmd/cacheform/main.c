@@ -42,6 +42,8 @@ static const struct cmd commands[] = {
      "explain [--repo DIR] [--ref REV] [-e NAME]... [--live] [--format text|json] "
      "PATH_OR_URL...",
      explain_opts},
+    {"fmt", cmd_fmt, "rewrite the YAML files into the canonical form",
+     "fmt [--repo DIR] [--check] [--purges] [FILE...]", fmt_opts},
     {"version", cmd_version, "print the version, commit, build date and library versions",
      "version [--format text|json]", version_opts},
     {"help", cmd_help, "show help for a command", "help [COMMAND]", NULL},
