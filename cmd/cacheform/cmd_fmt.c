@@ -227,7 +227,7 @@ static int fmt_finish(const struct fmt_run *r, bool write)
 int cmd_fmt(int argc, char **argv)
 {
 	struct fmt_run r;
-	struct report_opts ro = {OUT_TEXT, NULL, NULL};
+	struct report_opts ro = {.format = OUT_TEXT};
 	int npos, ret = EXIT_ERROR;
 	if (opt_parse("fmt", fmt_opts, argc, argv, &npos) < 0)
 		return EXIT_USAGE;
