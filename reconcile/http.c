@@ -8,6 +8,7 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/http.h"
 #include "reconcile/base/host.h"
+#include "reconcile/base/progress.h"
 
 #include <curl/curl.h>
 #include <sys/resource.h>
@@ -33,6 +34,7 @@
 #define HTTP_MAX_HEADER_BYTES	((size_t)256 << 10)
 #define HTTP_POLL_MAX_MS	1000
 #define HTTP_NOTICE_MIN_MS	1000 /* retries waiting at least this long are announced */
+#define HTTP_TICK_MS		100  /* with a tick callback, it is called at least this often */
 #define HTTP_TRACE_BODY_MAX	4096
 #define HTTP_USER_AGENT_FMT	"cacheform/%s (+%s)" /* version, home page */
 #define HTTP_USER_AGENT_MAX	160
@@ -77,6 +79,9 @@ struct http_client {
 	uint64_t rng;
 	unsigned seq;	     /* trace ids */
 	struct sched *sched; /* during http_run */
+	size_t finished;     /* requests of this http_run that ended */
+	http_tick_fn tick;
+	void *tick_ctx;
 	char ua[HTTP_USER_AGENT_MAX];
 };
 
@@ -619,6 +624,7 @@ static void finish(struct xfer *x, int rc)
 {
 	x->resp->rc = rc;
 	x->st = XS_DONE;
+	x->c->finished++;
 }
 
 /* Starts one attempt: sign, validate, hand to curl. A refusal ends the request. */
@@ -712,6 +718,7 @@ static void announce_retry(const struct xfer *x, CURLcode res, int64_t delay, un
 	else
 		snprintf(why, sizeof(why), "%s",
 			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+	progress_clear();
 	fprintf(stderr, "cacheform: %s: %s; retrying in %.1f s (%u left)\n", x->req->what, why,
 		(double)delay / 1000.0, left);
 }
@@ -919,8 +926,11 @@ int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *res
 	/* the scheduler lives for this call only; c->sched is reset to NULL before returning */
 	// cppcheck-suppress autoVariables
 	c->sched = &sched;
+	c->finished = 0;
 	xfers_setup(c, xs, reqs, resps, n);
 	for (;;) {
+		if (c->tick)
+			c->tick(c->tick_ctx, c->finished, n);
 		int64_t next = start_due(c, &running, c->o.parallelism);
 		if (running == 0 && next < 0)
 			break;
@@ -930,7 +940,7 @@ int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *res
 		next = start_due(c, &running, c->o.parallelism);
 		if (running == 0 && next < 0)
 			break;
-		int wait = HTTP_POLL_MAX_MS;
+		int wait = c->tick ? HTTP_TICK_MS : HTTP_POLL_MAX_MS;
 		if (next >= 0 && next < wait)
 			wait = (int)next;
 		if (running > 0 || wait > 0)
@@ -945,6 +955,12 @@ int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *res
 	c->sched = NULL;
 	free(xs);
 	return ret;
+}
+
+void http_set_tick(struct http_client *c, http_tick_fn fn, void *ctx)
+{
+	c->tick = fn;
+	c->tick_ctx = ctx;
 }
 
 const char *http_lib_version(void)
