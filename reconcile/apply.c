@@ -17,6 +17,8 @@
 
 /* ---- result ---- */
 
+static void report_line(const struct apply_item *it, FILE *f);
+
 size_t apply_item_add(struct apply_result *r, const char *fmt, ...)
 {
 	struct sb sb;
@@ -34,8 +36,9 @@ size_t apply_item_add(struct apply_result *r, const char *fmt, ...)
 
 void apply_item_set(struct apply_result *r, size_t i, enum apply_outcome o, const char *detail)
 {
+	bool first = !r->v[i].settled;
 	r->v[i].outcome = o;
-	if (!r->v[i].settled)
+	if (first)
 		r->settled++;
 	r->v[i].settled = true;
 	free(r->v[i].detail);
@@ -46,6 +49,13 @@ void apply_item_set(struct apply_result *r, size_t i, enum apply_outcome o, cons
 		sb_init(&sb, 0);
 		redact_text(detail, &sb);
 		r->v[i].detail = sb_detach(&sb);
+	}
+	/* a CI log sees each result when it happens, not at the end */
+	if (first && r->live && (!r->live_quiet || o == APPLY_FAILED)) {
+		progress_clear();
+		report_line(&r->v[i], r->live);
+		fflush(r->live);
+		r->v[i].shown = true;
 	}
 }
 
@@ -103,16 +113,21 @@ static const char *item_line(const struct apply_item *it, char *buf, size_t n)
 	return buf;
 }
 
-void apply_report(const struct apply_result *r, bool quiet, FILE *f)
+static void report_line(const struct apply_item *it, FILE *f)
 {
 	static const char *const label[] = {"done", "FAILED", "not attempted", "submitted"};
 	char line[APPLY_REPORT_LINE_MAX];
+	fprintf(f, "  %-13s %s\n", label[it->outcome], item_line(it, line, sizeof(line)));
+}
+
+void apply_report(const struct apply_result *r, bool quiet, FILE *f)
+{
 	for (int o = APPLY_DONE; o <= APPLY_SUBMITTED; o++)
 		for (size_t i = 0; i < r->n; i++) {
 			const struct apply_item *it = &r->v[i];
-			if ((int)it->outcome != o || (quiet && o != APPLY_FAILED))
+			if ((int)it->outcome != o || it->shown || (quiet && o != APPLY_FAILED))
 				continue;
-			fprintf(f, "  %-13s %s\n", label[o], item_line(it, line, sizeof(line)));
+			report_line(it, f);
 		}
 	fprintf(f, "Apply: %zu done, %zu failed, %zu not attempted", r->done, r->failed,
 		r->not_attempted);
@@ -569,14 +584,11 @@ int apply_record_in_sync(struct engine *en, const struct plan *p, struct cf_err 
 static void round_tick(void *ctx, size_t done, size_t n)
 {
 	const struct ctx *c = ctx;
-	char status[PROGRESS_LINE_MAX];
 	int64_t due;
 	(void)done;
 	(void)n;
-	if (!progress_due())
-		return;
-	apply_progress_status(c, apply_tasks_waiting(c, &due), status, sizeof(status));
-	progress_show(status, NULL);
+	if (progress_due())
+		apply_progress_show(c, apply_tasks_waiting(c, &due));
 }
 
 /* Rounds until nothing is left to send or wait for (or the deadline passes). */
@@ -686,6 +698,8 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
 	c.p = p;
 	c.o = o;
 	c.r = r;
+	r->live = o->live;
+	r->live_quiet = o->live_quiet;
 	c.deadline_ms =
 	    apply_now_ms() + (o->timeout_s > 0 ? o->timeout_s : APPLY_DEFAULT_TIMEOUT_S) * 1000;
 	plan_jobs(&c);

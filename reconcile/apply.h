@@ -54,6 +54,10 @@ struct apply_opts {
 	/* may be NULL; non-zero (a signal arrived): nothing new starts, the round in flight
 	 * finishes and is recorded, accepted tasks are left submitted (not waited for) */
 	const volatile sig_atomic_t *interrupt;
+	/* may be NULL: each summary line is printed here as soon as its outcome is known (only
+	 * the failed ones when live_quiet); apply_report then prints the rest */
+	FILE *live;
+	bool live_quiet;
 };
 
 enum apply_outcome { APPLY_DONE, APPLY_FAILED, APPLY_NOT_ATTEMPTED, APPLY_SUBMITTED };
@@ -97,6 +101,7 @@ struct apply_item {
 	char *what; /* owned: "endpoint 'www': cache rules" / "purge 'logo' on 'www'" */
 	enum apply_outcome outcome;
 	bool settled; /* the outcome was set (not the initial "not attempted") */
+	bool shown;   /* its line was printed as it settled (apply_opts.live) */
 	char *detail; /* owned; may be NULL */
 	char *endpoint, *manifest; /* owned; manifest NULL for a rule write */
 	struct apply_opres ops[APPLY_OP_COUNT]; /* filled when apply_run returns */
@@ -107,6 +112,8 @@ struct apply_result {
 	size_t n, cap;
 	size_t done, failed, not_attempted, submitted;
 	size_t settled; /* items whose outcome is set (progress while the run goes on) */
+	FILE *live;	/* apply_opts.live, during apply_run */
+	bool live_quiet;
 	size_t writes; /* write requests sent */
 };
 
@@ -141,8 +148,8 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
  */
 int apply_record_in_sync(struct engine *en, const struct plan *p, struct cf_err *e);
 
-/* Prints the summary: done, failed and not attempted items (quiet: only the failed ones),
- * then counts. */
+/* Prints the summary: done, failed and not attempted items not printed live (quiet: only
+ * the failed ones), then counts. */
 void apply_report(const struct apply_result *r, bool quiet, FILE *f);
 
 /*

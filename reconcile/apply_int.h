@@ -134,6 +134,9 @@ size_t apply_tasks_waiting(const struct ctx *c, int64_t *next_due);
 bool apply_wait_next(struct ctx *c, size_t left, int64_t due);
 /* The progress status "writing 3/9[, waiting for 4 tasks]" into buf. */
 void apply_progress_status(const struct ctx *c, size_t waiting, char *buf, size_t n);
+/* Shows it (reconcile/base/progress.h) when due, given the tasks waited for; plain lines (CI
+ * logs) also name up to APPLY_NOTE_SHOWN of them. */
+void apply_progress_show(const struct ctx *c, size_t waiting);
 
 /* ---- apply_purge.c: purge and preload jobs ---- */
 

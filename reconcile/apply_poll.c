@@ -153,8 +153,7 @@ void apply_progress_status(const struct ctx *c, size_t waiting, char *buf, size_
 			 waiting == 1 ? "" : "s");
 }
 
-/* The progress line while waiting; plain lines (CI logs) also name what is pending. */
-static void show_waiting(const struct ctx *c, size_t left)
+void apply_progress_show(const struct ctx *c, size_t left)
 {
 	char status[PROGRESS_LINE_MAX];
 	struct sb names;
@@ -176,7 +175,7 @@ static void show_waiting(const struct ctx *c, size_t left)
 bool apply_wait_next(struct ctx *c, size_t left, int64_t due)
 {
 	int64_t now = apply_now_ms();
-	show_waiting(c, left);
+	apply_progress_show(c, left);
 	if (due > c->deadline_ms)
 		return false;
 	while (due > now && !apply_interrupted(c)) {
@@ -184,7 +183,7 @@ bool apply_wait_next(struct ctx *c, size_t left, int64_t due)
 		if (progress_mode() != PROGRESS_OFF && step > PROGRESS_REDRAW_MS)
 			step = PROGRESS_REDRAW_MS;
 		sleep_ms(c, step);
-		show_waiting(c, left);
+		apply_progress_show(c, left);
 		now = apply_now_ms();
 	}
 	return true;

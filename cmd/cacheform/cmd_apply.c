@@ -294,7 +294,10 @@ static int before_writes(struct engine *en, const struct planfile *pf, struct pl
 			outcome_set(d, "error", e.msg);
 			return EXIT_ERROR;
 		}
-		outcome_set(d, "nothing to do", NULL);
+		if (c.error)
+			outcome_set(d, "error", "some endpoints could not be read");
+		else
+			outcome_set(d, "nothing to do", NULL);
 		return c.error ? EXIT_ERROR : EXIT_OK;
 	}
 	if (!opt_force && apply_safety_violations(p, stderr)) {
@@ -327,7 +330,8 @@ static int before_writes(struct engine *en, const struct planfile *pf, struct pl
 static int apply_plan(struct engine *en, const struct planfile *pf, struct plan *p,
 		      struct apply_result *r, struct apply_outcome_doc *d)
 {
-	struct apply_opts ao = {opt_force, opt_keep_going, opt_no_wait, timeout_s, &got_signal};
+	struct apply_opts ao = {opt_force,	  opt_keep_going, opt_no_wait,	 timeout_s,
+				&got_signal, text_out(),    opt_quiet || json};
 	struct plan_counts c;
 	struct cf_err e;
 	err_clear(&e);
