@@ -63,6 +63,27 @@ ledger_purges() {
 	! grep -q 'reading' "$BATS_TEST_TMPDIR/tty"
 }
 
+@test "apply prints each result line as it completes, while the rest still runs" {
+	fakecdn_start "" --task-delay 4000
+	repo_init "$R"
+	cd "$R"
+	cf apply --yes --first-run >"$OUT" 2>"$ERR" &
+	local pid=$! i
+	# shop's rules need no task: its line is in the log while www's tasks take 4 s
+	for i in $(seq 1 40); do
+		grep -q "^  done          endpoint 'shop': cache rules$" "$OUT" && break
+		sleep 0.1
+	done
+	grep -q "^  done          endpoint 'shop': cache rules$" "$OUT" || { cat "$OUT" "$ERR"; false; }
+	kill -0 "$pid"
+	! grep -q '^Apply: ' "$OUT"
+	wait "$pid"
+	grep -q '^Apply: 7 done, 0 failed, 0 not attempted.$' "$OUT"
+	# each line once
+	[ "$(grep -c "endpoint 'shop': cache rules" "$OUT")" -eq 1 ]
+	[ "$(grep -c '^  done ' "$OUT")" -eq 7 ]
+}
+
 # ---- --quiet ----
 
 @test "--quiet: plan, apply and drift print only the summary line and errors; exit codes unchanged" {
