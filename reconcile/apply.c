@@ -666,7 +666,7 @@ static void write_snapshot(struct ctx *c, const struct wjob *w)
 		return;
 	op->tasks = xcalloc(1, sizeof(*op->tasks));
 	op->tasks[0].id = xstrdup(w->t.id);
-	op->tasks[0].state = w->t.state == TASK_FAILED	   ? "failed"
+	op->tasks[0].state = w->t.state == TASK_FAILED	  ? "failed"
 			     : w->t.state == TASK_RUNNING ? "running"
 							  : "succeeded";
 	op->ntasks = 1;

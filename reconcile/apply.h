@@ -100,9 +100,9 @@ struct apply_opres {
 struct apply_item {
 	char *what; /* owned: "endpoint 'www': cache rules" / "purge 'logo' on 'www'" */
 	enum apply_outcome outcome;
-	bool settled; /* the outcome was set (not the initial "not attempted") */
-	bool shown;   /* its line was printed as it settled (apply_opts.live) */
-	char *detail; /* owned; may be NULL */
+	bool settled;		   /* the outcome was set (not the initial "not attempted") */
+	bool shown;		   /* its line was printed as it settled (apply_opts.live) */
+	char *detail;		   /* owned; may be NULL */
 	char *endpoint, *manifest; /* owned; manifest NULL for a rule write */
 	struct apply_opres ops[APPLY_OP_COUNT]; /* filled when apply_run returns */
 };

@@ -601,7 +601,8 @@ void apply_purge_snapshot(struct ctx *c)
 		kind_snapshot(&c->j[i], BATCH_PURGE, it);
 		kind_snapshot(&c->j[i], BATCH_PRELOAD, it);
 		if (!it->ops[APPLY_OP_PURGE].present && !it->ops[APPLY_OP_PRELOAD].present) {
-			it->ops[APPLY_OP_PURGE].present = true; /* nothing to send, still reported */
+			it->ops[APPLY_OP_PURGE].present =
+			    true; /* nothing to send, still reported */
 			it->ops[APPLY_OP_PURGE].status = apply_status_of(it->outcome);
 		}
 	}

@@ -91,8 +91,8 @@ static int check_purges(const struct config *c, const struct svec *pats, struct 
 			return err_set(e, CF_EINVAL, "--purge '%s' matches no purge manifest", p);
 		if (near_result(&n))
 			return err_set(e, CF_EINVAL,
-				       "unknown purge manifest '%s' (--purge); did you mean '%s'?", p,
-				       near_result(&n));
+				       "unknown purge manifest '%s' (--purge); did you mean '%s'?",
+				       p, near_result(&n));
 		return err_set(e, CF_EINVAL, "unknown purge manifest '%s' (--purge)", p);
 	}
 	return 0;
@@ -278,8 +278,8 @@ static void read_tick(void *ctx, size_t done, size_t n)
 	char status[PROGRESS_LINE_MAX];
 	size_t d = rp->before + done;
 	(void)n;
-	snprintf(status, sizeof(status), "reading %zu/%zu endpoint%s", d > rp->total ? rp->total : d,
-		 rp->total, rp->total == 1 ? "" : "s");
+	snprintf(status, sizeof(status), "reading %zu/%zu endpoint%s",
+		 d > rp->total ? rp->total : d, rp->total, rp->total == 1 ? "" : "s");
 	progress_show(status, NULL);
 }
 

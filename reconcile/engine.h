@@ -72,9 +72,9 @@ struct engine {
 	size_t naccts;
 	struct eng_endpoint *eps; /* the selected endpoints, in repository order */
 	size_t neps;
-	struct repo_ledger *rl; /* NULL when the repository is not in git */
+	struct repo_ledger *rl;	   /* NULL when the repository is not in git */
 	const struct svec *purges; /* borrowed engine_opts.purges: the manifests planned */
-	struct ledger led;	/* snapshot read at open (engine_ledger_reload refreshes) */
+	struct ledger led;	   /* snapshot read at open (engine_ledger_reload refreshes) */
 	char commit[41];
 };
 

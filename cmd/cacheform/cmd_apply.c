@@ -15,8 +15,8 @@
 #include "reconcile/repo_ledger.h"
 #include "reconcile/verify.h"
 
-#define APPLY_ANSWER_MAX	16
-#define APPLY_JSON_VERSION	1 /* format_version of `apply --format json` */
+#define APPLY_ANSWER_MAX   16
+#define APPLY_JSON_VERSION 1 /* format_version of `apply --format json` */
 
 static const char *opt_repo, *opt_ref, *opt_timeout, *opt_verify_timeout, *opt_format;
 static int64_t timeout_s; /* --timeout, checked before any endpoint is read */
@@ -99,9 +99,8 @@ static bool confirm(void)
 static int print_plan(const struct plan *p, bool summary)
 {
 	FILE *f = text_out();
-	struct render_opts ro = {.format = OUT_TEXT,
-				 .color = render_want_color(fileno(f)),
-				 .quiet = summary};
+	struct render_opts ro = {
+	    .format = OUT_TEXT, .color = render_want_color(fileno(f)), .quiet = summary};
 	struct sb out;
 	sb_init(&out, 0);
 	render_plan(p, &ro, &out);
@@ -309,7 +308,8 @@ static int before_writes(struct engine *en, const struct planfile *pf, struct pl
 			fprintf(stderr,
 				"cacheform apply: refusing to apply without a terminal; pass "
 				"--yes or a plan file\n");
-			outcome_set(d, "refused", "no terminal to confirm; pass --yes or a plan file");
+			outcome_set(d, "refused",
+				    "no terminal to confirm; pass --yes or a plan file");
 			return EXIT_ERROR;
 		}
 		if (!confirm()) {
@@ -330,8 +330,8 @@ static int before_writes(struct engine *en, const struct planfile *pf, struct pl
 static int apply_plan(struct engine *en, const struct planfile *pf, struct plan *p,
 		      struct apply_result *r, struct apply_outcome_doc *d)
 {
-	struct apply_opts ao = {opt_force,	  opt_keep_going, opt_no_wait,	 timeout_s,
-				&got_signal, text_out(),    opt_quiet || json};
+	struct apply_opts ao = {opt_force,   opt_keep_going, opt_no_wait,      timeout_s,
+				&got_signal, text_out(),     opt_quiet || json};
 	struct plan_counts c;
 	struct cf_err e;
 	err_clear(&e);
@@ -410,8 +410,8 @@ int cmd_apply(int argc, char **argv)
 		have_pf = true;
 		select_from_planfile(&pf, &opt_only);
 	}
-	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, true, &opt_exclude,
-				 &opt_purges};
+	struct engine_opts eo = {NULL, NULL,	     &opt_only,	 opt_parallelism,
+				 true, &opt_exclude, &opt_purges};
 	struct engine_plan_opts po = {have_pf && pf.no_purges};
 	if (have_pf && pf.neps == 0 && pf.npurges == 0) {
 		fprintf(text_out(), "The plan is empty.\n");

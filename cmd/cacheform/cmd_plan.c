@@ -180,8 +180,8 @@ int cmd_plan(int argc, char **argv)
 	progress_setup(opt_quiet);
 	err_clear(&e);
 	plan_init(&p);
-	struct engine_opts eo = {NULL,	       NULL,  &opt_only,  opt_parallelism,
-				 false,	       &opt_exclude, &opt_purges};
+	struct engine_opts eo = {NULL,	NULL,	      &opt_only,  opt_parallelism,
+				 false, &opt_exclude, &opt_purges};
 	struct engine_plan_opts po = {opt_no_purges};
 	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
 	    engine_read_all(&en) < 0 || engine_plan(&en, &po, &p, &e) < 0) {

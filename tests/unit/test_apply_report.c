@@ -25,13 +25,21 @@ struct report_case {
 };
 
 static const struct report_case cases[] = {
-    {"nothing applied", {{0}}, 0,
+    {"nothing applied",
+     {{0}},
+     0,
      "\"operations\":[],\"totals\":{\"done\":0,\"failed\":0,\"not attempted\":0,\"submitted\":0,"
      "\"unknown\":0}"},
     {"a rule write and a purge whose preload was not attempted",
      {{"www", NULL, NULL, APPLY_DONE, 1, {APPLY_ST_DONE}, "t-1", "succeeded"},
-      {"www", "logo", "HTTP 500", APPLY_FAILED, 2, {APPLY_ST_FAILED, APPLY_ST_NOT_ATTEMPTED},
-       "t-2", "failed"}},
+      {"www",
+       "logo",
+       "HTTP 500",
+       APPLY_FAILED,
+       2,
+       {APPLY_ST_FAILED, APPLY_ST_NOT_ATTEMPTED},
+       "t-2",
+       "failed"}},
      2,
      "\"operations\":[\n"
      "{\"operation\":\"rules\",\"endpoint\":\"www\",\"manifest\":null,\"status\":\"done\","
@@ -42,8 +50,14 @@ static const struct report_case cases[] = {
      "attempted\",\"tasks\":[{\"id\":\"t-2\",\"state\":\"failed\"}],\"error\":\"HTTP 500\"}],"
      "\"totals\":{\"done\":1,\"failed\":1,\"not attempted\":1,\"submitted\":0,\"unknown\":0}"},
     {"names and errors escaped: quote, backslash, newline, control byte; unknown task",
-     {{"w\"w", "a\\b", "line1\nline2\x01", APPLY_FAILED, 2, {APPLY_ST_UNKNOWN, APPLY_ST_DONE},
-       NULL, "unknown"}},
+     {{"w\"w",
+       "a\\b",
+       "line1\nline2\x01",
+       APPLY_FAILED,
+       2,
+       {APPLY_ST_UNKNOWN, APPLY_ST_DONE},
+       NULL,
+       "unknown"}},
      1,
      "\"operations\":[\n"
      "{\"operation\":\"purge\",\"endpoint\":\"w\\\"w\",\"manifest\":\"a\\\\b\",\"status\":"
@@ -62,7 +76,8 @@ static void item_build(struct apply_item *it, const struct item_case *ic)
 	it->detail = ic->detail ? xstrdup(ic->detail) : NULL;
 	it->outcome = ic->outcome;
 	for (int k = 0; k < ic->nops; k++) {
-		struct apply_opres *op = &it->ops[ic->manifest ? APPLY_OP_PURGE + k : APPLY_OP_RULES];
+		struct apply_opres *op =
+		    &it->ops[ic->manifest ? APPLY_OP_PURGE + k : APPLY_OP_RULES];
 		op->present = true;
 		op->status = ic->st[k];
 		op->tasks = xcalloc(1, sizeof(*op->tasks));
