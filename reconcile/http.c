@@ -444,6 +444,7 @@ static void trace_request(const struct xfer *x)
 		(void)sb_addc(&t, '\n');
 	}
 	trace_body(&t, ">", r->body, r->body_len);
+	progress_clear();
 	fwrite(t.buf, 1, t.len, stderr);
 	sb_release(&t);
 }
@@ -464,6 +465,7 @@ static void trace_response(const struct xfer *x, CURLcode res, int64_t ms)
 		(void)sb_addc(&t, '\n');
 	}
 	trace_body(&t, "<", x->body.buf, x->body.len);
+	progress_clear();
 	fwrite(t.buf, 1, t.len, stderr);
 	sb_release(&t);
 }

@@ -1,12 +1,12 @@
 /* Progress on stderr (see progress.h). */
 #include "reconcile/base/compat.h"
 #include "reconcile/base/progress.h"
+#include "reconcile/base/tty.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
 
 static enum progress_mode mode = PROGRESS_OFF;
 static int64_t start_ms, last_ms;
@@ -21,12 +21,11 @@ static int64_t now_ms(void)
 
 void progress_setup(bool quiet)
 {
-	const char *term = getenv("TERM");
 	start_ms = last_ms = now_ms();
 	drawn = 0;
 	if (quiet)
 		mode = PROGRESS_OFF;
-	else if (isatty(STDERR_FILENO) == 1 && !(term && strcmp(term, "dumb") == 0))
+	else if (tty_redraw(STDERR_FILENO))
 		mode = PROGRESS_TERMINAL;
 	else
 		mode = PROGRESS_LINES;

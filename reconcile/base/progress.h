@@ -24,7 +24,8 @@ enum progress_mode { PROGRESS_OFF, PROGRESS_TERMINAL, PROGRESS_LINES };
 
 /*
  * Decides the mode for the rest of the process: off when quiet, a terminal line when stderr
- * is a terminal and TERM is not "dumb", plain lines otherwise. Until it is called the mode is
+ * can redraw (tty_redraw: a terminal, TERM not "dumb"), plain lines otherwise. The line has
+ * no colour, so NO_COLOR and --no-color leave it as it is. Until it is called the mode is
  * off (commands that never call it print no progress).
  */
 void progress_setup(bool quiet);
