@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum progress_mode mode = PROGRESS_OFF;
 static int64_t start_ms, last_ms;
