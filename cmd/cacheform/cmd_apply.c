@@ -312,6 +312,9 @@ static int before_writes(struct engine *en, const struct planfile *pf, struct pl
 				    "no terminal to confirm; pass --yes or a plan file");
 			return EXIT_ERROR;
 		}
+		/* --quiet printed no plan: nobody confirms what they were not shown */
+		if (opt_quiet && print_plan(p, true) < 0)
+			return EXIT_ERROR;
 		if (!confirm()) {
 			fprintf(stderr, "apply cancelled\n");
 			outcome_set(d, "refused", "cancelled");

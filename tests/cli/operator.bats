@@ -110,6 +110,19 @@ ledger_purges() {
 	[[ "$output" == *"unknown endpoint 'nosuch'"* ]]
 }
 
+@test "apply --quiet on a terminal still shows the plan's summary before asking" {
+	command -v script >/dev/null || skip "util-linux script is not installed"
+	fakecdn_start "" --task-delay 20
+	repo_init "$R"
+	cd "$R"
+	printf 'no\n' | TERM=xterm script -qec "'$CACHEFORM' apply -q --first-run" "$BATS_TEST_TMPDIR/tty" >/dev/null || true
+	grep -q 'Plan: 2 endpoints to update' "$BATS_TEST_TMPDIR/tty"
+	grep -q "Apply these changes?" "$BATS_TEST_TMPDIR/tty"
+	grep -q 'apply cancelled' "$BATS_TEST_TMPDIR/tty"
+	! grep -q 'rule 2:' "$BATS_TEST_TMPDIR/tty"
+	[ "$(journal_ops purge)" -eq 0 ]
+}
+
 @test "apply --quiet: the failed operations and the summary, exit 5 with --keep-going" {
 	fakecdn_start "" --task-delay 20 --task-fail
 	repo_init "$R"
