@@ -20,7 +20,8 @@ DEB_DEV_LIBS = libcmocka-dev libclang-rt-14-dev
 DEB_TOOLS = bats:bats jq:jq git:git curl:curl openssl:openssl clang:clang cppcheck:cppcheck \
 	clang-format:clang-format node:nodejs npm:npm wrk:wrk shellcheck:shellcheck \
 	strace:strace groff:groff-base /usr/bin/time:time timeout:coreutils python3:python3 \
-	dpkg-buildpackage:dpkg-dev dh:debhelper fakeroot:fakeroot
+	dpkg-buildpackage:dpkg-dev dh:debhelper fakeroot:fakeroot xmllint:libxml2-utils \
+	zsh:zsh fish:fish
 
 WARN   = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	 -Wmissing-prototypes -Wvla -Wwrite-strings -fno-common
@@ -148,6 +149,10 @@ install: all
 	if [ -f cmd/cacheform/cacheform.1 ]; then install -m 644 cmd/cacheform/cacheform.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
 	if [ -f cmd/cacheform/cacheform.bash ]; then install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && \
 	  install -m 644 cmd/cacheform/cacheform.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cacheform; fi
+	install -d $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(BINDIR)/cacheform completion zsh >$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_cacheform
+	$(BINDIR)/cacheform completion fish >$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/cacheform.fish
+	chmod 644 $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_cacheform $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/cacheform.fish
 
 # A release tarball of the committed tree plus VERSION (line 1 version, line 2 commit), which
 # gen_version.sh reads where there is no git: $(BUILD)/dist/cacheform-VERSION.tar.gz.

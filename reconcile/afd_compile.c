@@ -111,7 +111,7 @@ void afd_compile(const struct cache *c, struct sem_afd_set *out)
 		ar->override = true;
 		ar->has_cache = r->ttl > 0;
 		if (ar->has_cache) {
-			ar->behavior = c->ignore_cache_control ? AFDB_OVERRIDE : AFDB_IF_MISSING;
+			ar->behavior = rule_ignores_cc(c, r) ? AFDB_OVERRIDE : AFDB_IF_MISSING;
 			ar->duration = r->ttl;
 			ar->qs = c->ignore_query_string ? AFDQ_IGNORE : AFDQ_USE;
 		}

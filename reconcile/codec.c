@@ -157,6 +157,15 @@ int codec_as_obj(struct json_object *v, const char *what, struct cf_err *e)
 	return 0;
 }
 
+int codec_as_arr(struct json_object *v, const char *what, size_t *n, struct cf_err *e)
+{
+	*n = 0;
+	if (!json_object_is_type(v, json_type_array))
+		return err_set(e, CF_EAPI, "'%s' is %s, want an array", what, type_name(v));
+	*n = json_object_array_length(v);
+	return 0;
+}
+
 int codec_str(struct json_object *obj, const char *key, unsigned flags, const char **out,
 	      struct cf_err *e)
 {

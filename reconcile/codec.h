@@ -57,6 +57,8 @@ int codec_obj(struct json_object *obj, const char *key, unsigned flags, struct j
 struct json_object *codec_at(struct json_object *arr, size_t i);
 int codec_as_str(struct json_object *v, const char *what, const char **out, struct cf_err *e);
 int codec_as_obj(struct json_object *v, const char *what, struct cf_err *e);
+/* Fills *n with v's length when v is an array; CF_EAPI naming `what` otherwise. */
+int codec_as_arr(struct json_object *v, const char *what, size_t *n, struct cf_err *e);
 /* Value as integer (CODEC_LOOSE: decimal string accepted) within [min, max]. */
 int codec_as_int(struct json_object *v, const char *what, unsigned flags, int64_t min, int64_t max,
 		 int64_t *out, struct cf_err *e);

@@ -2,6 +2,8 @@
 #include "reconcile/drift.h"
 #include "reconcile/base/xmem.h"
 
+#define DRIFT_SHORT_COMMIT 12 /* hex digits of a commit in a reason */
+
 const char *drift_class_name(enum drift_class c)
 {
 	static const char *const names[] = {"in-sync", "pending", "external", "both", "error"};
@@ -43,6 +45,7 @@ static void drift_ep_release(struct drift_ep *d)
 {
 	free(d->name);
 	free(d->account);
+	free(d->file);
 	free(d->error);
 	cache_release(&d->desired);
 	cache_release(&d->live);
@@ -64,6 +67,8 @@ static struct drift_ep *drift_add(struct drift_report *r, const struct eng_endpo
 	memset(d, 0, sizeof(*d));
 	d->name = xstrdup(x->ep->name.s);
 	d->account = xstrdup(x->ep->account_name.s);
+	d->file = xstrdup(x->ep->file ? x->ep->file : "");
+	d->line = x->ep->pos.line;
 	d->provider = x->acct->a->provider;
 	d->mode = x->ep->mode;
 	cache_copy(&d->desired, &x->ep->cache);
@@ -120,4 +125,37 @@ int drift_build(const struct engine *en, struct drift_report *out, struct cf_err
 bool drift_found(const struct drift_report *r)
 {
 	return r->counts[DRIFT_PENDING] + r->counts[DRIFT_EXTERNAL] + r->counts[DRIFT_BOTH] > 0;
+}
+
+void drift_reason(struct sb *sb, const struct drift_ep *d)
+{
+	char at[DRIFT_SHORT_COMMIT + 16] = "";
+	if (d->has_record)
+		snprintf(at, sizeof(at), " (%.*s)", DRIFT_SHORT_COMMIT,
+			 d->applied_commit[0] ? d->applied_commit : "unknown");
+	switch (d->cls) {
+	case DRIFT_IN_SYNC:
+		sb_adds(sb, "live matches the repository");
+		break;
+	case DRIFT_PENDING:
+		if (d->has_record)
+			sb_addf(sb, "the repository changed since the last apply%s", at);
+		else
+			sb_adds(sb, "never applied by cacheform: live differs from the repository");
+		break;
+	case DRIFT_EXTERNAL:
+		if (d->has_record)
+			sb_addf(sb, "live changed outside cacheform since the last apply%s", at);
+		else
+			sb_adds(sb,
+				"live differs from the repository (observe mode: cacheform never "
+				"writes it)");
+		break;
+	case DRIFT_BOTH:
+		sb_addf(sb, "the repository and live both changed since the last apply%s", at);
+		break;
+	case DRIFT_ERROR:
+		sb_addf(sb, "not checked: %s", d->error);
+		break;
+	}
 }

@@ -24,6 +24,7 @@
 #include "reconcile/rulediff.h"
 #include "reconcile/engine.h"
 #include "reconcile/base/model.h"
+#include "reconcile/base/sb.h"
 #include "reconcile/shard.h"
 
 enum drift_class { DRIFT_IN_SYNC, DRIFT_PENDING, DRIFT_EXTERNAL, DRIFT_BOTH, DRIFT_ERROR };
@@ -37,6 +38,8 @@ enum drift_class drift_classify(const struct cache *desired, const struct cache 
 
 struct drift_ep {
 	char *name, *account; /* owned */
+	char *file;	      /* owned; the endpoint's file in the repository ("" when unknown) */
+	unsigned line;	      /* of the endpoint: key in it (0 when unknown) */
 	enum provider_kind provider;
 	enum endpoint_mode mode;
 	enum drift_class cls;
@@ -68,6 +71,12 @@ size_t drift_select_shard(struct engine *en, const struct shard *s);
  * ledger snapshot. Returns 0, or CF_ELIMIT (rule diff refused) with e filled.
  */
 int drift_build(const struct engine *en, struct drift_report *out, struct cf_err *e);
+
+/*
+ * Appends why d has its class, for people ("live changed outside cacheform since the last
+ * apply (abc123def456)", "not checked: ..."). The one wording every drift format uses.
+ */
+void drift_reason(struct sb *sb, const struct drift_ep *d);
 
 /* True when some endpoint drifted (pending, external or both). */
 bool drift_found(const struct drift_report *r);

@@ -661,19 +661,20 @@ static void add_time(struct sb *out, int64_t s)
 }
 
 /* The body of a managed location: the cache directives for ttl, then origin_pass. */
-static void add_body(struct sb *out, const struct cache *c, int64_t ttl, bool root,
+static void add_body(struct sb *out, const struct cache *c, const struct rule *ru,
 		     const char *origin)
 {
 	sb_adds(out, " {\n");
-	if (!root && ttl == 0) {
+	if (ru && ru->ttl == 0) {
 		sb_adds(out, EL_INDENT "proxy_no_cache 1;\n" EL_INDENT "proxy_cache_bypass 1;\n");
-	} else if (!root) {
-		if (c->ignore_cache_control || c->ignore_cookie)
+	} else if (ru) {
+		bool icc = rule_ignores_cc(c, ru);
+		if (icc || c->ignore_cookie)
 			sb_addf(out, EL_INDENT "proxy_ignore_headers%s%s;\n",
-				c->ignore_cache_control ? " X-Accel-Expires Cache-Control" : "",
+				icc ? " X-Accel-Expires Cache-Control" : "",
 				c->ignore_cookie ? " Set-Cookie" : "");
 		sb_adds(out, EL_INDENT "proxy_cache_valid ");
-		add_time(out, ttl);
+		add_time(out, ru->ttl);
 		sb_adds(out, ";\n");
 	}
 	if (!c->ignore_query_string)
@@ -702,7 +703,7 @@ static void compile_rule(const struct cache *c, size_t r, const char *origin, st
 			add_quoted(out, re.buf ? re.buf : "");
 			sb_release(&re);
 		}
-		add_body(out, c, ru->ttl, false, origin);
+		add_body(out, c, ru, origin);
 	}
 }
 
@@ -715,7 +716,7 @@ void el_compile(const struct cache *c, const char *origin, bool with_root, struc
 		compile_rule(c, r, origin, &body);
 	if (with_root) {
 		sb_adds(&body, "location /");
-		add_body(&body, c, 0, true, origin);
+		add_body(&body, c, NULL, origin);
 	}
 	el_hash(body.buf ? body.buf : "", body.len, hex);
 	sb_addf(out, "%s%s\n", EL_BEGIN, hex);

@@ -283,39 +283,50 @@ static void read_tick(void *ctx, size_t done, size_t n)
 	progress_show(status, NULL);
 }
 
+struct read_batch {
+	struct eng_endpoint **sent, **more_v;
+	size_t more;
+};
+
+/* Each answer is decoded and dropped the moment it arrives: a batch holds at most
+ * `parallelism` answer bodies, however many endpoints it reads. */
+static void read_done(size_t k, struct http_resp *resp, void *arg)
+{
+	struct read_batch *b = arg;
+	struct eng_endpoint *x = b->sent[k];
+	x->rc = x->acct->ops->read_parse(x->ep, resp, &x->live, &x->err);
+	x->read = x->rc == 0;
+	if (x->rc == PROV_MORE) {
+		x->rc = 0;
+		x->live.step++;
+		b->more_v[b->more++] = x;
+	}
+	http_resp_release(resp);
+}
+
 /* Sends one request for each endpoint of v together; returns how many of them (moved to the
  * front of v) need another request. */
 static size_t read_round(struct engine *en, struct eng_endpoint **v, size_t n)
 {
 	struct http_req *reqs = xcalloc(n + 1, sizeof(*reqs));
 	struct http_resp *resps = xcalloc(n + 1, sizeof(*resps));
-	struct eng_endpoint **sent = xcalloc(n + 1, sizeof(*sent));
-	size_t ns = 0, more = 0;
+	struct read_batch b = {xcalloc(n + 1, sizeof(*b.sent)), v, 0};
+	size_t ns = 0;
 	for (size_t i = 0; i < n; i++) {
 		v[i]->rc = read_build(v[i], &reqs[ns]);
 		if (v[i]->rc < 0)
 			http_req_release(&reqs[ns]);
 		else
-			sent[ns++] = v[i];
+			b.sent[ns++] = v[i];
 	}
 	if (ns)
-		(void)http_run(en->http, reqs, resps, ns);
-	for (size_t k = 0; k < ns; k++) {
-		struct eng_endpoint *x = sent[k];
-		x->rc = x->acct->ops->read_parse(x->ep, &resps[k], &x->live, &x->err);
-		x->read = x->rc == 0;
-		if (x->rc == PROV_MORE) {
-			x->rc = 0;
-			x->live.step++;
-			v[more++] = x;
-		}
+		(void)http_run_each(en->http, reqs, resps, ns, read_done, &b);
+	for (size_t k = 0; k < ns; k++)
 		http_req_release(&reqs[k]);
-		http_resp_release(&resps[k]);
-	}
-	free(sent);
+	free(b.sent);
 	free(resps);
 	free(reqs);
-	return more;
+	return b.more;
 }
 
 int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n)

@@ -82,6 +82,7 @@ struct http_client {
 	size_t finished;     /* requests of this http_run that ended */
 	http_tick_fn tick;
 	void *tick_ctx;
+	struct run_ctx *run; /* during http_run: who hears of finished requests */
 	char ua[HTTP_USER_AGENT_MAX];
 };
 
@@ -621,12 +622,24 @@ static void configure(struct xfer *x)
 	set_method(h, r);
 }
 
+struct run_ctx {
+	http_done_fn done;
+	void *arg;
+	struct http_resp *base;
+	int first_rc;
+};
+
 /* Ends a request for good. */
 static void finish(struct xfer *x, int rc)
 {
+	struct run_ctx *run = x->c->run;
 	x->resp->rc = rc;
 	x->st = XS_DONE;
 	x->c->finished++;
+	if (run->first_rc == 0 && rc < 0)
+		run->first_rc = rc;
+	if (run->done)
+		run->done((size_t)(x->resp - run->base), x->resp, run->arg);
 }
 
 /* Starts one attempt: sign, validate, hand to curl. A refusal ends the request. */
@@ -917,12 +930,20 @@ static void xfers_setup(struct http_client *c, struct xfer *xs, struct http_req 
 
 int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n)
 {
+	return http_run_each(c, reqs, resps, n, NULL, NULL);
+}
+
+int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n,
+		  http_done_fn done, void *arg)
+{
 	struct xfer *xs = n ? xcalloc(n, sizeof(*xs)) : NULL;
 	struct sched sched;
+	struct run_ctx run = {done, arg, resps, 0};
 	unsigned running = 0;
-	int ret = 0;
 
 	memset(&sched, 0, sizeof(sched));
+	// cppcheck-suppress autoVariables
+	c->run = &run;
 	for (size_t i = 0; i < c->nbuckets; i++)
 		memset(&c->buckets[i].ready, 0, sizeof(c->buckets[i].ready));
 	/* the scheduler lives for this call only; c->sched is reset to NULL before returning */
@@ -948,15 +969,13 @@ int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *res
 		if (running > 0 || wait > 0)
 			curl_multi_poll(c->multi, NULL, 0, wait, NULL);
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		sb_release(&xs[i].body);
-		if (ret == 0 && resps[i].rc < 0)
-			ret = resps[i].rc;
-	}
 	free(sched.heap);
 	c->sched = NULL;
+	c->run = NULL;
 	free(xs);
-	return ret;
+	return run.first_rc;
 }
 
 void http_set_tick(struct http_client *c, http_tick_fn fn, void *ctx)

@@ -93,13 +93,17 @@ static void ttl_yaml(int64_t secs, struct sb *out)
 	}
 }
 
-static void rule_yaml(const struct rule *r, size_t pos, struct sb *out)
+static void rule_yaml(const struct cache *c, const struct rule *r, size_t pos, struct sb *out)
 {
 	sb_addf(out, "    - %s: ", rule_kind_name(r->kind));
 	flow_list(&r->items, out);
 	sb_adds(out, "\n      ttl: ");
 	ttl_yaml(r->ttl, out);
 	sb_addc(out, '\n');
+	/* only where the live rule differs from the block: a list that mixes them */
+	if (r->ttl > 0 && rule_ignores_cc(c, r) != c->ignore_cache_control)
+		sb_addf(out, "      ignore_cache_control: %s\n",
+			rule_ignores_cc(c, r) ? "true" : "false");
 	if (r->name.s && !default_rule_name(r->name.s, pos)) {
 		sb_adds(out, "      name: ");
 		import_yaml_scalar(r->name.s, out);
@@ -121,7 +125,7 @@ static void cache_yaml(const struct cache *c, enum provider_kind prov, struct sb
 	}
 	sb_adds(out, "  rules:                          # ordered: the first matching rule wins\n");
 	for (size_t i = 0; i < c->nrules; i++)
-		rule_yaml(&c->rules[i], i + 1, out);
+		rule_yaml(c, &c->rules[i], i + 1, out);
 }
 
 void import_yaml(const struct endpoint *ep, const struct live_state *live, struct sb *out)

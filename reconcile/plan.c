@@ -116,6 +116,13 @@ static void plan_behaviour(struct plan_endpoint *pe, struct prov_behaviour *b)
 	pe->behaviour_after_ttl = b->after.ttl;
 }
 
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *ep,
 					const struct live_state *live, const char *read_error,
 					const struct safety *s, struct cf_err *e)
@@ -143,6 +150,7 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 		/* an unobservable flag is not a difference (prov_cache_matches agrees) */
 		if (live->cache_control_unknown)
 			pe->live.ignore_cache_control = pe->desired.ignore_cache_control;
+		cache_fold_cc(&pe->live);
 		pe->inexact = xstrdup(live->inexact);
 		plan_copy_foreign(pe, live);
 		if (rulediff_cache(&pe->desired, &pe->live, &pe->diff, e) < 0) {
@@ -150,8 +158,12 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 			return NULL;
 		}
 		struct prov_behaviour b = {.same = -1};
-		if (!cache_diff_empty(&pe->diff) || pe->inexact)
+		if (!cache_diff_empty(&pe->diff) || pe->inexact) {
+			double t0 = cpu_seconds();
 			prov_behaviour_compare(ep, live, &b);
+			p->behaviour_cpu_s += cpu_seconds() - t0;
+			p->behaviour_n++;
+		}
 		if (cache_diff_empty(&pe->diff) && !pe->inexact) {
 			pe->action = PLAN_EP_NONE;
 		} else if (b.same == 1) {

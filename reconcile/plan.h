@@ -127,6 +127,9 @@ struct plan {
 	struct plan_quota *quotas;
 	size_t nquotas, qcap;
 	bool no_purges; /* --no-purges: purges were not planned */
+	/* CPU the behaviour comparison took (CACHEFORM_PLAN_STATS, make bench) */
+	size_t behaviour_n;
+	double behaviour_cpu_s;
 };
 
 void plan_init(struct plan *p);

@@ -105,6 +105,9 @@ static struct json_object *rule_to_json(const struct rule *r)
 	jadd(o, "ttl_text", J(json_object_new_string(ttl)));
 	if (r->name.s)
 		jadd(o, "name", J(json_object_new_string(r->name.s)));
+	if (r->cc != RULE_CC_INHERIT)
+		jadd(o, "ignore_cache_control",
+		     J(json_object_new_boolean(r->cc == RULE_CC_IGNORE)));
 	return o;
 }
 
@@ -130,6 +133,8 @@ static struct json_object *fields_to_json(unsigned f)
 		jpush(a, J(json_object_new_string("items")));
 	if (f & RULEDIFF_F_TTL)
 		jpush(a, J(json_object_new_string("ttl")));
+	if (f & RULEDIFF_F_CC)
+		jpush(a, J(json_object_new_string("ignore_cache_control")));
 	return a;
 }
 

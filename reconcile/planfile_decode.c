@@ -197,14 +197,17 @@ static int items_from_json(struct json_object *items, const char *at, struct rul
 
 static int rule_from_json(struct json_object *o, const char *at, struct rule *r, struct cf_err *e)
 {
-	struct json_object *kind, *items, *name;
+	struct json_object *kind, *items, *name, *cc;
 	struct jpath p;
 	if (expect_type(o, at, json_type_object, e) < 0 ||
 	    get(o, at, "kind", json_type_string, &kind, e) < 0 ||
 	    get(o, at, "items", json_type_array, &items, e) < 0 ||
 	    get_int(o, at, "ttl", 0, MODEL_TTL_MAX, &r->ttl, e) < 0 ||
-	    get_opt(o, at, "name", json_type_string, &name, e) < 0)
+	    get_opt(o, at, "name", json_type_string, &name, e) < 0 ||
+	    get_opt(o, at, "ignore_cache_control", json_type_boolean, &cc, e) < 0)
 		return CF_EINVAL;
+	if (cc)
+		r->cc = json_object_get_boolean(cc) ? RULE_CC_IGNORE : RULE_CC_HONOUR;
 	if (rule_kind_parse(json_object_get_string(kind), &r->kind) < 0)
 		return bad(e, jp_key(&p, at, "kind"), "unknown rule kind");
 	if (items_from_json(items, jp_key(&p, at, "items"), r, e) < 0)

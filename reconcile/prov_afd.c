@@ -699,10 +699,12 @@ static bool to_model(const struct sem_afd_rule *r, struct rule *out, int *cc)
 	return true;
 }
 
-/* Best-effort model of the owned rules (YAML order = reverse evaluation order). */
+/* Best-effort model of the owned rules (YAML order = reverse evaluation order). The cache
+ * behaviour lives in each rule, so each caching rule carries its own and the block's flag is
+ * not observable (plan takes the desired one); it is set to the majority for import. */
 static void model_of_owned(struct live_state *ls, const struct afd_priv *p)
 {
-	int seen = 0;
+	size_t over = 0, ifmiss = 0;
 	for (size_t k = p->owned.n; k-- > 0;) {
 		struct rule r;
 		int cc = 0;
@@ -712,13 +714,13 @@ static void model_of_owned(struct live_state *ls, const struct afd_priv *p)
 				    p->owned.rules[k].name);
 			continue;
 		}
-		seen |= cc ? 1 << cc : 0;
+		over += cc == 1;
+		ifmiss += cc == 2;
+		r.cc = cc == 1 ? RULE_CC_IGNORE : cc == 2 ? RULE_CC_HONOUR : RULE_CC_INHERIT;
 		*cache_add_rule(&ls->cache) = r;
 	}
-	ls->cache.ignore_cache_control = seen == 2;
-	ls->cache_control_unknown = seen == 0;
-	if (seen == 6)
-		add_inexact(ls, "rules mix OverrideAlways and OverrideIfOriginMissing");
+	ls->cache.ignore_cache_control = over > ifmiss;
+	ls->cache_control_unknown = true;
 }
 
 static void model_of_route(const struct endpoint *ep, struct live_state *ls,

@@ -343,19 +343,20 @@ static void add_inexact(struct live_state *ls, const char *why)
 	ls->inexact = sb_detach(&sb);
 }
 
-/* ignore_cache_control is carried by every Override/SetIfMissing rule; BypassCache rules
- * say nothing about it. */
-static void derive_cache_control(struct live_state *ls, const struct owned *o, size_t n)
+/* Override/SetIfMissing lives in each rule, so every caching rule gets its own value and the
+ * cache block's flag is not observable (plan takes the desired one); the flag is set to the
+ * majority so that import writes the fewest per-rule overrides. BypassCache rules say nothing. */
+static void derive_cache_control(struct live_state *ls, struct owned *o, size_t n)
 {
 	size_t over = 0, ifmiss = 0;
 	for (size_t i = 0; i < n; i++) {
 		over += o[i].cc == CC_OVERRIDE;
 		ifmiss += o[i].cc == CC_IF_MISSING;
+		if (o[i].cc == CC_OVERRIDE || o[i].cc == CC_IF_MISSING)
+			o[i].rule.cc = o[i].cc == CC_OVERRIDE ? RULE_CC_IGNORE : RULE_CC_HONOUR;
 	}
-	ls->cache.ignore_cache_control = over > 0 && ifmiss == 0;
-	ls->cache_control_unknown = over == 0 && ifmiss == 0;
-	if (over && ifmiss)
-		add_inexact(ls, "cache rules mix Override and SetIfMissing");
+	ls->cache.ignore_cache_control = over > ifmiss;
+	ls->cache_control_unknown = true;
 }
 
 /* ---- delivery rules as the rules engine evaluates them (sem.h), owned or foreign ---- */
@@ -692,7 +693,7 @@ static void encode_owned(struct sb *sb, const struct prov_account *pa, const str
 	char dur[AZ_DURATION_MAX];
 	format_duration(r->ttl, dur, sizeof(dur));
 	sb_addf(sb, ",\"cacheBehavior\":\"%s\",\"cacheType\":\"All\",\"cacheDuration\":\"%s\"}}]}",
-		c->ignore_cache_control ? "Override" : "SetIfMissing", dur);
+		rule_ignores_cc(c, r) ? "Override" : "SetIfMissing", dur);
 }
 
 static int cmp_foreign(const void *a, const void *b)
@@ -1028,6 +1029,144 @@ int prov_arm_poll_parse(const struct endpoint *ep, const struct http_resp *resp,
 	return prov_parse_json(ep, OP_POLL, resp, &az_err, 0, decode_status, t, e);
 }
 
+/* ---- listing (import --all): the subscription's CDN profiles, then each classic profile's
+ * endpoints, following nextLink pages ---- */
+
+#define AZ_LIST_OP	     "list endpoints"
+#define AZ_PROFILE_TYPE	     "Microsoft.Cdn/profiles"
+#define AZ_ENDPOINT_TYPE     "Microsoft.Cdn/profiles/endpoints"
+#define AZ_FRONTDOOR_SKU_TAG "AzureFrontDoor" /* Front Door profiles are azure-frontdoor's */
+
+static int az_list_req(struct prov_account *pa, const struct prov_listing *l, struct http_req *req,
+		       struct cf_err *e)
+{
+	struct sb url;
+	memset(req, 0, sizeof(*req));
+	if (l->step > 0) {
+		prov_req_start(req, pa, NULL, "GET", l->next.v[l->step - 1].s, AZ_LIST_OP,
+			       prov_azure_sign);
+		return 0;
+	}
+	sb_init(&url, PROV_URL_MAX);
+	sb_addf(&url, "%s/subscriptions/", pa->base_url);
+	prov_add_segment(&url, pa->subscription);
+	sb_addf(&url, "/providers/Microsoft.Cdn/profiles?api-version=%s", pa->api_version);
+	return prov_req_url(req, pa, NULL, "GET", &url, AZ_LIST_OP, prov_azure_sign, e);
+}
+
+struct az_list_ctx {
+	const struct prov_account *pa;
+	struct prov_listing *l;
+};
+
+/* The segment after `key/` in an ARM id ("/subscriptions/S/resourcegroups/RG/..."), matched
+ * case-insensitively as ARM does; NULL when absent. Caller frees. */
+static char *arm_id_part(const char *id, const char *key)
+{
+	size_t k = strlen(key);
+	for (const char *p = id; (p = strchr(p, '/')) != NULL; p++)
+		if (strncasecmp(p + 1, key, k) == 0 && p[1 + k] == '/') {
+			const char *v = p + 2 + k, *end = strchr(v, '/');
+			return end ? xstrndup(v, (size_t)(end - v)) : xstrdup(v);
+		}
+	return NULL;
+}
+
+/* A profile id from the answer becomes a URL only when it is a plain ARM path. */
+static int queue_profile(struct az_list_ctx *c, const char *id, struct cf_err *e)
+{
+	if (strncasecmp(id, "/subscriptions/", 15) != 0 || strpbrk(id, "?#%\\ ") ||
+	    strstr(id, "/.") || strlen(id) > PROV_URL_MAX / 2)
+		return err_set(e, CF_EAPI, "profile id '%.80s' is not an ARM resource path", id);
+	struct sb url;
+	sb_init(&url, PROV_URL_MAX);
+	sb_addf(&url, "%s%s/endpoints?api-version=%s", c->pa->base_url, id, c->pa->api_version);
+	svec_push(&c->l->next, url.buf, NULL);
+	sb_release(&url);
+	return 0;
+}
+
+static int add_endpoint(struct az_list_ctx *c, struct json_object *o, const char *id,
+			struct cf_err *e)
+{
+	struct json_object *props = NULL;
+	const char *name = NULL, *host = NULL;
+	int rc = codec_str(o, "name", 0, &name, e);
+	if (rc == 0)
+		rc = codec_obj(o, "properties", OPT, &props, e);
+	if (rc == 0 && props)
+		rc = codec_str(props, "hostName", OPT, &host, e);
+	char *rg = arm_id_part(id, "resourcegroups"), *profile = arm_id_part(id, "profiles");
+	if (rc == 0 && (!rg || !profile))
+		rc = err_set(e, CF_EAPI, "endpoint id '%.80s' names no resource group or profile",
+			     id);
+	if (rc == 0) {
+		struct prov_found *f = prov_listing_add(c->l);
+		sval_set(&f->remote.resource_group, rg, NULL);
+		sval_set(&f->remote.profile, profile, NULL);
+		sval_set(&f->remote.endpoint, name, NULL);
+		f->name = xstrdup(name);
+		f->host = host ? xstrdup(host) : NULL;
+	}
+	free(rg);
+	free(profile);
+	return rc;
+}
+
+static int list_item(struct az_list_ctx *c, struct json_object *o, struct cf_err *e)
+{
+	const char *type = NULL, *id = NULL, *sku = NULL;
+	struct json_object *skuo = NULL;
+	int rc = codec_as_obj(o, "value[]", e);
+	if (rc == 0)
+		rc = codec_str(o, "type", 0, &type, e);
+	if (rc == 0)
+		rc = codec_str(o, "id", 0, &id, e);
+	if (rc != 0)
+		return rc;
+	if (strcasecmp(type, AZ_ENDPOINT_TYPE) == 0)
+		return add_endpoint(c, o, id, e);
+	if (strcasecmp(type, AZ_PROFILE_TYPE) != 0)
+		return 0;
+	rc = codec_obj(o, "sku", OPT, &skuo, e);
+	if (rc == 0 && skuo)
+		rc = codec_str(skuo, "name", OPT, &sku, e);
+	if (rc != 0 || (sku && strstr(sku, AZ_FRONTDOOR_SKU_TAG)))
+		return rc;
+	return queue_profile(c, id, e);
+}
+
+static int decode_page(struct json_object *root, void *out, struct cf_err *e)
+{
+	struct az_list_ctx *c = out;
+	struct json_object *value;
+	const char *next = NULL;
+	size_t n;
+	int rc = codec_arr(root, "value", 0, &value, &n, e);
+	if (rc == 0)
+		rc = codec_str(root, "nextLink", OPT, &next, e);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = list_item(c, codec_at(value, i), e);
+	if (rc == 0 && next && *next) {
+		if (!prov_same_origin(next, c->pa->base_url))
+			return err_set(e, CF_EAPI, "nextLink '%.80s' is not on %s", next,
+				       c->pa->base_url);
+		svec_push(&c->l->next, next, NULL);
+	}
+	return rc;
+}
+
+static int az_list_parse(const struct prov_account *pa, const struct http_resp *resp,
+			 struct prov_listing *l, struct cf_err *e)
+{
+	struct az_list_ctx c = {pa, l};
+	int rc = prov_parse_account_json(pa, AZ_LIST_OP, resp, &az_err, decode_page, &c, e);
+	if (rc != 0)
+		return rc;
+	l->step++;
+	return l->step - 1 < l->next.n ? PROV_MORE : 0;
+}
+
 const struct prov_ops prov_azure_ops = {
     .kind = PROV_AZURE,
     .max_files = AZ_MAX_PATHS,
@@ -1049,4 +1188,6 @@ const struct prov_ops prov_azure_ops = {
     .poll_parse = prov_arm_poll_parse,
     .quota_req = NULL,
     .quota_parse = NULL,
+    .list_req = az_list_req,
+    .list_parse = az_list_parse,
 };

@@ -388,6 +388,70 @@ static int azcn_poll_parse(const struct endpoint *ep, const struct http_resp *re
 	return prov_parse_task(ep, OP_POLL, resp, &azcn_err, 0, decode_operation, t, e);
 }
 
+/* ---- listing (import --all): GET /subscriptions/{sub}/endpoints, one answer ---- */
+
+static int azcn_list_req(struct prov_account *pa, const struct prov_listing *l,
+			 struct http_req *req, struct cf_err *e)
+{
+	struct sb url;
+	CF_UNUSED(l);
+	memset(req, 0, sizeof(*req));
+	sb_init(&url, PROV_URL_MAX);
+	sb_addf(&url, "%s/subscriptions/", pa->base_url);
+	int rc = add_id(&url, "subscription", pa->subscription, e);
+	if (rc != 0) {
+		sb_release(&url);
+		return rc;
+	}
+	sb_adds(&url, "/endpoints" AZCN_API_QUERY);
+	return prov_req_url(req, pa, NULL, "GET", &url, "list endpoints", azcn_sign, e);
+}
+
+/* Endpoint objects: EndpointID and Setting{CustomDomain} as documented, EndpointId and
+ * Settings as observed (keys are matched case-insensitively). */
+static int decode_found(struct json_object *o, struct prov_listing *l, struct cf_err *e)
+{
+	const char *id = NULL, *host = NULL;
+	struct json_object *set = NULL;
+	int rc = codec_as_obj(o, "endpoint", e);
+	if (rc == 0)
+		rc = codec_str(o, "EndpointID", KEYS, &id, e);
+	if (rc == 0 && codec_obj(o, "Setting", OKEYS, &set, NULL) != 0)
+		rc = codec_obj(o, "Settings", KEYS, &set, e);
+	if (rc == 0 && set)
+		rc = codec_str(set, "CustomDomain", OKEYS, &host, e);
+	if (rc != 0)
+		return rc;
+	struct prov_found *f = prov_listing_add(l);
+	sval_set(&f->remote.endpoint_id, id, NULL);
+	f->host = host && *host ? xstrdup(host) : NULL;
+	f->name = xstrdup(f->host ? f->host : id);
+	return 0;
+}
+
+static int decode_list(struct json_object *root, void *out, struct cf_err *e)
+{
+	size_t n;
+	int lrc = codec_as_arr(root, "endpoint list", &n, e);
+	if (lrc != 0)
+		return lrc;
+	for (size_t i = 0; i < n; i++) {
+		int rc = decode_found(codec_at(root, i), out, e);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int azcn_list_parse(const struct prov_account *pa, const struct http_resp *resp,
+			   struct prov_listing *l, struct cf_err *e)
+{
+	int rc = prov_parse_account_json(pa, "list endpoints", resp, &azcn_err, decode_list, l, e);
+	if (rc == 0)
+		l->step++;
+	return rc;
+}
+
 const struct prov_ops prov_azurecn_ops = {
     .kind = PROV_AZURE_CHINA,
     .max_files = AZCN_MAX_ITEMS,
@@ -408,4 +472,6 @@ const struct prov_ops prov_azurecn_ops = {
     .poll_parse = azcn_poll_parse,
     .quota_req = NULL,
     .quota_parse = NULL,
+    .list_req = azcn_list_req,
+    .list_parse = azcn_list_parse,
 };

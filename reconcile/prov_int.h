@@ -147,6 +147,11 @@ typedef int (*prov_decode_fn)(struct json_object *root, void *out, struct cf_err
 int prov_parse_json(const struct endpoint *ep, const char *op, const struct http_resp *resp,
 		    const struct prov_err_shape *shape, long ok_too, prov_decode_fn fn, void *out,
 		    struct cf_err *e);
+/* prov_parse_json for account-level answers of any JSON type (a listing): errors say
+ * "account 'x' (provider): OP: ...". */
+int prov_parse_account_json(const struct prov_account *pa, const char *op,
+			    const struct http_resp *resp, const struct prov_err_shape *shape,
+			    prov_decode_fn fn, void *out, struct cf_err *e);
 /* read_parse for a cache-rule API: out zeroed, filled by fn, marked existing and digested;
  * released again on failure. */
 int prov_parse_live(const struct endpoint *ep, const char *op, const struct http_resp *resp,

@@ -50,6 +50,28 @@ const char *task_state_name(enum task_state s)
 	return "unknown";
 }
 
+struct prov_found *prov_listing_add(struct prov_listing *l)
+{
+	xgrow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	return &l->v[l->n++];
+}
+
+void prov_listing_release(struct prov_listing *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct remote *r = &l->v[i].remote;
+		struct sval *f[] = {&r->endpoint_id, &r->resource_group, &r->profile, &r->endpoint};
+		for (size_t k = 0; k < CF_ARRAY_LEN(f); k++)
+			free(f[k]->s);
+		free(l->v[i].name);
+		free(l->v[i].host);
+	}
+	free(l->v);
+	svec_release(&l->next);
+	memset(l, 0, sizeof(*l));
+}
+
 void live_state_release(struct live_state *ls)
 {
 	if (!ls)
@@ -220,6 +242,8 @@ static void dig_cache(struct sb *sb, const struct cache *c)
 		sb_addf(sb, "rule %s %lld ", rule_kind_name(r->kind), (long long)r->ttl);
 		dig_str(sb, r->name.s);
 		sb_addf(sb, " %zu\n", r->items.n);
+		if (r->cc != RULE_CC_INHERIT) /* absent when unset: digests of older plans hold */
+			sb_addf(sb, "cc %d\n", (int)r->cc);
 		for (size_t j = 0; j < r->items.n; j++) {
 			sb_adds(sb, "item ");
 			dig_str(sb, r->items.v[j].s);
@@ -396,6 +420,32 @@ int prov_parse_json(const struct endpoint *ep, const char *op, const struct http
 		rc = fn(root, out, e);
 	codec_put(root);
 	return rc != 0 ? prov_decode_error(ep, op, rc, e) : 0;
+}
+
+int prov_parse_account_json(const struct prov_account *pa, const char *op,
+			    const struct http_resp *resp, const struct prov_err_shape *shape,
+			    prov_decode_fn fn, void *out, struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	const char *code, *msg;
+	int rc = prov_resp_transport(resp, e);
+	if (rc != 0)
+		return rc;
+	if (resp->status != 200) {
+		prov_error_fields(resp, shape, &root, &code, &msg);
+		rc = prov_account_http_error(pa, op, resp, code,
+					     msg ? msg : (code ? NULL : resp->body), e);
+		codec_put(root);
+		return rc;
+	}
+	rc = codec_parse(resp->body, resp->body_len, &root, e);
+	if (rc == 0)
+		rc = fn(root, out, e);
+	codec_put(root);
+	if (rc != 0)
+		err_prefix(e, "account '%s' (%s): %s: unexpected response: ", pa->name,
+			   provider_name(pa->kind), op);
+	return rc;
 }
 
 int prov_parse_live(const struct endpoint *ep, const char *op, const struct http_resp *resp,

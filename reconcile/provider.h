@@ -101,6 +101,25 @@ int prov_sem_write(const struct endpoint *ep, const struct live_state *live, str
 
 void live_state_release(struct live_state *ls);
 
+/* One endpoint a provider lists (`import --all`): where it lives and what it is called. */
+struct prov_found {
+	struct remote remote; /* owned svals; the fields of the provider's remote */
+	char *name;	      /* owned: a name for endpoints/NAME.yaml (the provider's own) */
+	char *host;	      /* owned; NULL when the listing does not say */
+};
+
+/* What list_req/list_parse accumulate over the requests of one listing. */
+struct prov_listing {
+	struct prov_found *v;
+	size_t n, cap;
+	unsigned step;	  /* answers parsed so far */
+	struct svec next; /* the driver's own queue of what is still to request */
+};
+
+/* Returns a new zeroed entry owned by l. */
+struct prov_found *prov_listing_add(struct prov_listing *l);
+void prov_listing_release(struct prov_listing *l);
+
 enum task_state { TASK_NONE, TASK_RUNNING, TASK_SUCCEEDED, TASK_FAILED };
 const char *task_state_name(enum task_state s);
 
@@ -180,6 +199,15 @@ struct prov_ops {
 			 const struct live_state *ls, struct http_req *req, struct cf_err *e);
 	int (*write_next)(struct prov_account *pa, const struct endpoint *ep,
 			  const struct live_state *live, struct http_req *req, struct cf_err *e);
+	/*
+	 * Optional (NULL: the provider cannot list; `import --all` says so). list_req builds the
+	 * next request of a listing of every endpoint the account reaches; list_parse adds what
+	 * the answer lists to l and returns PROV_MORE when another request follows, 0 when done.
+	 */
+	int (*list_req)(struct prov_account *pa, const struct prov_listing *l, struct http_req *req,
+			struct cf_err *e);
+	int (*list_parse)(const struct prov_account *pa, const struct http_resp *resp,
+			  struct prov_listing *l, struct cf_err *e);
 	/* May be NULL. The limits write_req enforces on ep's desired cache against live (azure:
 	 * own + preserved rules at most 25), so plan refuses with the same code and message
 	 * that apply would. Returns 0 or a negative code with e filled. */

@@ -49,6 +49,9 @@ void render_rule_json(const struct rule *r, struct sb *sb)
 		sb_adds(sb, ",\"name\":");
 		sb_add_json_str(sb, r->name.s);
 	}
+	if (r->cc != RULE_CC_INHERIT)
+		sb_addf(sb, ",\"ignore_cache_control\":%s",
+			r->cc == RULE_CC_IGNORE ? "true" : "false");
 	sb_addc(sb, '}');
 }
 
@@ -66,8 +69,10 @@ void render_change_json(const struct rulediff_entry *de, const struct rule *befo
 	static const struct {
 		unsigned bit;
 		const char *name;
-	} fields[] = {
-	    {RULEDIFF_F_KIND, "kind"}, {RULEDIFF_F_ITEMS, "items"}, {RULEDIFF_F_TTL, "ttl"}};
+	} fields[] = {{RULEDIFF_F_KIND, "kind"},
+		      {RULEDIFF_F_ITEMS, "items"},
+		      {RULEDIFF_F_TTL, "ttl"},
+		      {RULEDIFF_F_CC, "ignore_cache_control"}};
 	bool first = true;
 	sb_addf(sb, "{\"change\":\"%s\",\"before_index\":", rulediff_op_name(de->op));
 	index_json(de->before, sb);
@@ -107,6 +112,9 @@ void render_rule(const struct rule *r, struct sb *out)
 		sb_addf(out, "%s%s", i ? ", " : "", r->items.v[i].s);
 	sb_adds(out, "  ttl ");
 	ttl_text(r->ttl, out);
+	if (r->cc != RULE_CC_INHERIT)
+		sb_addf(out, "  ignore_cache_control %s",
+			r->cc == RULE_CC_IGNORE ? "true" : "false");
 }
 
 /* ---- one line per change, shared by text and markdown (diff blocks) ---- */
@@ -155,6 +163,8 @@ static void change_line(const struct plan_endpoint *pe, const struct rulediff_en
 			sb_adds(out, "  (ttl was ");
 			ttl_text(before->ttl, out);
 			sb_addc(out, ')');
+		} else if (d->fields & RULEDIFF_F_CC) {
+			sb_adds(out, "  (origin Cache-Control handling changes)");
 		}
 		break;
 	}

@@ -62,11 +62,15 @@ static int pair_score(const struct rule *live, const struct rule *want)
 	return items_overlap(live, want) ? SCORE_OVERLAP : 0;
 }
 
-static unsigned changed_fields(const struct rule *live, const struct rule *want)
+static unsigned changed_fields(const struct cache *lc, const struct rule *live,
+			       const struct cache *wc, const struct rule *want)
 {
 	unsigned f = 0;
 	if (live->ttl != want->ttl)
 		f |= RULEDIFF_F_TTL;
+	if (live->ttl > 0 && want->ttl > 0 &&
+	    rule_ignores_cc(lc, live) != rule_ignores_cc(wc, want))
+		f |= RULEDIFF_F_CC;
 	if (live->kind != want->kind)
 		f |= RULEDIFF_F_KIND;
 	if (!items_same(live, want))
@@ -177,7 +181,8 @@ int rulediff_cache(const struct cache *desired, const struct cache *live, struct
 	for (size_t k = 0; k < ns; k++) {
 		long i = st[k].i, j = st[k].j;
 		if (i >= 0 && j >= 0) {
-			unsigned f = changed_fields(&live->rules[i], &desired->rules[j]);
+			unsigned f =
+			    changed_fields(live, &live->rules[i], desired, &desired->rules[j]);
 			if (f) {
 				push(out, RULEDIFF_CHANGE, i, j, f);
 				out->nchange++;
@@ -187,7 +192,7 @@ int rulediff_cache(const struct cache *desired, const struct cache *live, struct
 		} else if (partner[k] >= 0 && j >= 0) {
 			long from = st[partner[k]].i;
 			push(out, RULEDIFF_MOVE, from, j,
-			     changed_fields(&live->rules[from], &desired->rules[j]));
+			     changed_fields(live, &live->rules[from], desired, &desired->rules[j]));
 			out->nmove++;
 		} else if (partner[k] < 0 && i >= 0) {
 			push(out, RULEDIFF_REMOVE, i, -1, 0);

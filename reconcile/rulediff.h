@@ -26,6 +26,7 @@ enum rulediff_field {
 	RULEDIFF_F_TTL = 1 << 0,
 	RULEDIFF_F_ITEMS = 1 << 1,
 	RULEDIFF_F_KIND = 1 << 2,
+	RULEDIFF_F_CC = 1 << 3, /* the rule's effective ignore_cache_control */
 };
 
 struct rulediff_entry {

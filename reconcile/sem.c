@@ -147,7 +147,7 @@ void sem_desired(const struct cache *c, const char *path, struct sem_result *out
 		result_none(out);
 		return;
 	}
-	result_rule(out, (size_t)i, c->rules[i].ttl, c->ignore_cache_control, false);
+	result_rule(out, (size_t)i, c->rules[i].ttl, rule_ignores_cc(c, &c->rules[i]), false);
 	out->rule_id = c->rules[i].name.s;
 }
 

@@ -338,9 +338,9 @@ void sem_afd_desired(const struct cache *c, const char *path, struct sem_afd_res
 			out->rule = (int)i;
 			out->rule_id = r->name.s;
 			out->ttl = r->ttl;
-			out->mode = r->ttl == 0		      ? AFDM_BYPASS
-				    : c->ignore_cache_control ? AFDM_OVERRIDE
-							      : AFDM_IF_MISSING;
+			out->mode = r->ttl == 0		    ? AFDM_BYPASS
+				    : rule_ignores_cc(c, r) ? AFDM_OVERRIDE
+							    : AFDM_IF_MISSING;
 			return;
 		}
 	}

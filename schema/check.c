@@ -833,8 +833,10 @@ static void check_provider_rules(struct check_ctx *x, const struct endpoint *e)
 		check_afd_rules(x, e);
 		return;
 	}
-	if (pk == PROV_AZURE_CHINA)
+	if (pk == PROV_AZURE_CHINA) {
 		check_cn_semantics(x, e);
+		check_cn_rule_cc(x, e);
+	}
 	if (pk != PROV_AZURE) {
 		for (size_t i = 0; i < c->nrules; i++)
 			if (c->rules[i].name.s)

@@ -32,6 +32,7 @@
  *   CF314 W cache rules on a purge-only endpoint are not managed
  *   CF315 N never-matches lints skipped: too many items on one endpoint
  *   CF316 E azure-china: a ttl 0 rule would take over paths an earlier rule decides
+ *   CF317 E azure-china: a rule's own ignore_cache_control differs from the endpoint's
  *   CF401 E purge has nothing to do        CF402 E not an absolute http(s) URL or '/' path
  *   CF403 E URL host not served by the endpoint
  *   CF404 E URL longer than 2048 characters (also after expanding a path with a host)

@@ -69,5 +69,7 @@ bool check_name(struct check_ctx *x, const struct sval *v, const struct pos *own
 void check_purges(struct check_ctx *x);
 /* CF316: azure-china TTL-0 rules that would change the list's meaning (check_sem.c). */
 void check_cn_semantics(struct check_ctx *x, const struct endpoint *e);
+/* CF317: a rule whose own ignore_cache_control differs from azure-china's endpoint-wide one. */
+void check_cn_rule_cc(struct check_ctx *x, const struct endpoint *e);
 
 #endif

@@ -119,3 +119,18 @@ void check_cn_semantics(struct check_ctx *x, const struct endpoint *e)
 	    "rule %zu or narrow it",
 	    j + 1, i + 1, c->rules[i].pos.line, check_quote(&b, ex), j + 1, i + 1);
 }
+
+void check_cn_rule_cc(struct check_ctx *x, const struct endpoint *e)
+{
+	const struct cache *c = &e->cache;
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct rule *r = &c->rules[i];
+		if (r->cc == RULE_CC_INHERIT || rule_ignores_cc(c, r) == c->ignore_cache_control)
+			continue;
+		ERR(x, &r->cc_pos, "CF317",
+		    "rule %zu sets ignore_cache_control: %s, but azure-china's IgnoreCacheControl "
+		    "is endpoint-wide (the cache block says %s)",
+		    i + 1, r->cc == RULE_CC_IGNORE ? "true" : "false",
+		    c->ignore_cache_control ? "true" : "false");
+	}
+}

@@ -120,6 +120,9 @@ static const struct code_info codes[] = {
     {"CF316", DIAG_ERROR, "azure-china cannot express the rule list",
      "A ttl 0 rule would take over paths an earlier rule decides, because azure-china applies "
      "no-cache rules before the first match; the message names both rules and an example path."},
+    {"CF317", DIAG_ERROR, "azure-china: ignore_cache_control is endpoint-wide",
+     "A rule sets its own ignore_cache_control to a value other than the cache block's; "
+     "azure-china's IgnoreCacheControl applies to the whole endpoint, so no rule can differ."},
     {"CF401", DIAG_ERROR, "Purge does nothing",
      "A purge manifest has no files, dirs, patterns or regex."},
     {"CF402", DIAG_ERROR, "Bad purge URL",

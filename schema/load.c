@@ -221,10 +221,21 @@ static void load_rule_ttl(struct yread *x, const struct ynode *v, const struct y
 	(void)yread_duration(x, v, f->key, &rc->r.ttl);
 }
 
+static void load_rule_cc(struct yread *x, const struct ynode *v, const struct yread_field *f,
+			 void *obj)
+{
+	struct rule_ctx *rc = obj;
+	bool b = false;
+	if (yread_bool(x, v, f->key, &b) != 0)
+		return;
+	rc->r.cc = b ? RULE_CC_IGNORE : RULE_CC_HONOUR;
+	rc->r.cc_pos = yread_npos(x, v);
+}
+
 static const struct yread_field rule_fields[] = {
     FFN("dir", load_rule_items),	FFN("suffix", load_rule_items),
     FFN("path", load_rule_items),	{"ttl", F_FN, 0, load_rule_ttl, true},
-    FSV(struct rule_ctx, name, r.name),
+    FSV(struct rule_ctx, name, r.name), FFN("ignore_cache_control", load_rule_cc),
 };
 
 static void load_rules(struct yread *x, const struct ynode *v, const struct yread_field *f,

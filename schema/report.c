@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "schema/report.h"
+#include "reconcile/base/cirep.h"
 #include "reconcile/base/tty.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/version.h"
@@ -17,12 +18,14 @@
 #define REPORT_CODES_PAGE   "/blob/main/schema/codes.md" /* under the home page, for helpUri */
 #define REPORT_ROOT_FILE    "cacheform.yaml" /* where findings without a file are placed */
 #define REPORT_NO_CODE	    "CF000"
+#define REPORT_JUNIT_NAME   "cacheform validate" /* the JUnit <testsuites> name */
 
 int report_format_parse(const char *name, enum out_format *out)
 {
-	return out_format_parse(
-	    name, OUT_BIT(OUT_TEXT) | OUT_BIT(OUT_JSON) | OUT_BIT(OUT_GITHUB) | OUT_BIT(OUT_SARIF),
-	    out);
+	return out_format_parse(name,
+				OUT_BIT(OUT_TEXT) | OUT_BIT(OUT_JSON) | OUT_BIT(OUT_GITHUB) |
+				    OUT_BIT(OUT_SARIF) | OUT_BIT(OUT_GITLAB) | OUT_BIT(OUT_JUNIT),
+				out);
 }
 
 static const char *sev_name(enum diag_sev s)
@@ -305,6 +308,159 @@ static void render_sarif(struct sb *sb, const struct diag_list *d, const struct 
 	(void)sb_adds(sb, "]}]}\n");
 }
 
+/* Where a finding is placed in the CI formats: findings without a file go to the root document
+ * (GitLab needs a path on every issue; JUnit groups by file), line 1. */
+static const char *ci_file(const struct diag *g)
+{
+	return g->pos.file ? g->pos.file : REPORT_ROOT_FILE;
+}
+
+static unsigned ci_line(const struct diag *g)
+{
+	return g->pos.file && g->pos.line ? g->pos.line : 1;
+}
+
+/* GitLab Code Quality: errors rank above warnings in the merge request widget. */
+static void render_gitlab(struct sb *sb, const struct diag_list *d, const struct report_opts *o)
+{
+	static const enum cirep_severity sev[] = {CIREP_MAJOR, CIREP_MINOR, CIREP_INFO};
+	struct sb p;
+	sb_init(&p, 0);
+	(void)sb_addc(sb, '[');
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *g = &d->v[i];
+		sb_reset(&p);
+		(void)cirep_path(&p, o->path_prefix, ci_file(g));
+		struct cirep_issue is = {g->code[0] ? g->code : REPORT_NO_CODE,
+					 g->msg && *g->msg ? g->msg : g->code,
+					 p.buf,
+					 ci_line(g),
+					 sev[g->sev],
+					 NULL};
+		(void)cirep_cq_issue(sb, &is, i == 0);
+	}
+	(void)sb_adds(sb, "\n]\n");
+	sb_release(&p);
+}
+
+/* One testcase per finding: errors fail, warnings and notices pass with the text as output. */
+static void junit_finding(struct cirep_suite *s, const struct diag *g, const char *path)
+{
+	struct sb name, msg;
+	sb_init(&name, 0);
+	sb_init(&msg, 0);
+	const char *code = g->code[0] ? g->code : REPORT_NO_CODE;
+	(void)sb_addf(&name, "%s at %u:%u", code, ci_line(g), g->pos.file ? g->pos.col : 0);
+	if (g->sev != DIAG_ERROR)
+		(void)sb_addf(&msg, "%s: ", sev_name(g->sev));
+	(void)sb_addf(&msg, "%s:%u:%u: %s [%s]", path, ci_line(g), g->pos.file ? g->pos.col : 0,
+		      g->msg ? g->msg : "", code);
+	struct cirep_case c = {path,
+			       name.buf,
+			       path,
+			       ci_line(g),
+			       g->sev == DIAG_ERROR ? CIREP_FAILURE : CIREP_PASS,
+			       code,
+			       g->sev == DIAG_ERROR ? msg.buf : NULL,
+			       g->sev == DIAG_ERROR ? NULL : msg.buf};
+	(void)cirep_suite_add(s, &c);
+	sb_release(&name);
+	sb_release(&msg);
+}
+
+/* The testsuite of one file: its findings g[0..n), or one passing "valid" testcase. */
+static void junit_file(struct sb *suites, struct cirep_suite *s, const struct diag *const *g,
+		       size_t n, const struct report_opts *o, const char *file,
+		       struct cirep_counts *total)
+{
+	struct sb p;
+	sb_init(&p, 0);
+	(void)cirep_path(&p, o->path_prefix, file);
+	for (size_t i = 0; i < n; i++)
+		junit_finding(s, g[i], p.buf);
+	if (n == 0) {
+		struct cirep_case c = {p.buf, "valid", p.buf, 0, CIREP_PASS, NULL, NULL, NULL};
+		(void)cirep_suite_add(s, &c);
+	}
+	if (cirep_suite_flush(suites, s, p.buf, total) < 0)
+		suites->overflow = true; /* report_write then refuses the document */
+	sb_release(&p);
+}
+
+/* By file, then in list order (the sort is not stable; the pointers' order is the list's). */
+static int cmp_by_file(const void *a, const void *b)
+{
+	const struct diag *x = *(const struct diag *const *)a, *y = *(const struct diag *const *)b;
+	int c = strcmp(ci_file(x), ci_file(y));
+	return c ? c : (x > y) - (x < y);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Index of the first finding about file in byfile (sorted by cmp_by_file), or n. */
+static size_t first_of(const struct diag *const *byfile, size_t n, const char *file)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(ci_file(byfile[mid]), file) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Length of the run of findings about the file of byfile[i]. */
+static size_t run_len(const struct diag *const *byfile, size_t n, size_t i, const char *file)
+{
+	size_t j = i;
+	while (j < n && strcmp(ci_file(byfile[j]), file) == 0)
+		j++;
+	return j - i;
+}
+
+/*
+ * A suite per file read (o->files, in their order), then one per other file findings name
+ * (sorted). Findings are grouped through a sorted index, so a fleet of thousands of files
+ * with thousands of findings stays O(n log n).
+ */
+static void render_junit(struct sb *sb, const struct diag_list *d, const struct report_opts *o)
+{
+	struct sb suites;
+	struct cirep_suite s;
+	struct cirep_counts total = {0, 0, 0, 0};
+	const struct diag **byfile = xcalloc(d->n ? d->n : 1, sizeof(*byfile));
+	const char **known = xcalloc(o->nfiles ? o->nfiles : 1, sizeof(*known));
+	sb_init(&suites, REPORT_MAX_BYTES);
+	cirep_suite_init(&s);
+	for (size_t i = 0; i < d->n; i++)
+		byfile[i] = &d->v[i];
+	qsort(byfile, d->n, sizeof(*byfile), cmp_by_file);
+	for (size_t i = 0; i < o->nfiles; i++) {
+		known[i] = o->files[i];
+		size_t at = first_of(byfile, d->n, o->files[i]);
+		junit_file(&suites, &s, byfile + at, run_len(byfile, d->n, at, o->files[i]), o,
+			   o->files[i], &total);
+	}
+	qsort(known, o->nfiles, sizeof(*known), cmp_str);
+	for (size_t i = 0, n; i < d->n; i += n) {
+		const char *f = ci_file(byfile[i]);
+		n = run_len(byfile, d->n, i, f);
+		if (!bsearch(&f, known, o->nfiles, sizeof(*known), cmp_str))
+			junit_file(&suites, &s, byfile + i, n, o, f, &total);
+	}
+	if (cirep_junit_doc(sb, REPORT_JUNIT_NAME, &total, &suites) < 0)
+		sb->overflow = true;
+	cirep_suite_release(&s);
+	sb_release(&suites);
+	free(byfile);
+	free(known);
+}
+
 int report_write(FILE *f, const struct diag_list *d, const struct report_opts *o)
 {
 	struct sb sb;
@@ -322,6 +478,12 @@ int report_write(FILE *f, const struct diag_list *d, const struct report_opts *o
 		break;
 	case OUT_SARIF:
 		render_sarif(&sb, d, o);
+		break;
+	case OUT_GITLAB:
+		render_gitlab(&sb, d, o);
+		break;
+	case OUT_JUNIT:
+		render_junit(&sb, d, o);
 		break;
 	default: /* not a validation format: report_format_parse never yields one */
 		sb_release(&sb);

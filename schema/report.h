@@ -1,6 +1,7 @@
 /*
  * Renders a diagnostic list in the formats users and CI systems read: text for people,
- * json (format_version 1), GitHub workflow commands and SARIF 2.1.0 for code scanning.
+ * json (format_version 1), GitHub workflow commands and SARIF 2.1.0 for code scanning, a GitLab
+ * Code Quality report and JUnit XML (one testsuite per file) for other CI systems.
  * Any command that collects struct diag_list findings prints them through here.
  */
 #ifndef CF_REPORT_H
@@ -12,7 +13,10 @@
 
 #include "reconcile/base/outfmt.h"
 
-/* Returns 0 and sets *out for "text", "json", "github" or "sarif"; -1 otherwise. */
+/*
+ * Returns 0 and sets *out for "text", "json", "github", "sarif", "gitlab" or "junit"; -1
+ * otherwise.
+ */
 int report_format_parse(const char *name, enum out_format *out);
 
 struct report_opts {
@@ -21,6 +25,10 @@ struct report_opts {
 	 * paths are relative to where the user ran the command; NULL or "." for none. */
 	const char *path_prefix;
 	const char *tool_version; /* SARIF driver version; may be NULL */
+	/* junit: every file read (the configuration's file table), so a file without findings
+	 * still shows as a passing testcase; may be NULL */
+	char *const *files;
+	size_t nfiles;
 };
 
 /*

@@ -1,5 +1,6 @@
 # bash completion for cacheform                                  -*- shell-script -*-
 # Installed by `make install` as share/bash-completion/completions/cacheform; or source it.
+# (zsh and fish: `cacheform completion zsh|fish` generates them from the option tables.)
 # Completes commands, each command's options, --format values, git revisions for
 # --ref/--base/--head, endpoint names (-e) from endpoints/*.yaml, account names from
 # cacheform.yaml and purge ids (ledger show/mark, --purge) from purges/*.yaml of the --repo
@@ -15,7 +16,7 @@ _cacheform_options() {
 	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --format --purge --quiet -q --help" ;;
 	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --parallelism --quiet -q --help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
-	import) echo "--account --remote --name --host --repo --help" ;;
+	import) echo "--account --all --remote --name --host --repo --help" ;;
 	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
 	ledger) echo "--repo -m --message --help" ;;
 	version) echo "--format --help" ;;
@@ -24,11 +25,12 @@ _cacheform_options() {
 
 _cacheform_formats() {
 	case $1 in
-	validate) echo "text json github sarif" ;;
+	validate) echo "text json github sarif gitlab junit" ;;
 	plan) echo "text json markdown github" ;;
 	apply) echo "text json" ;;
 	explain) echo "text json" ;;
-	drift | diff) echo "text json markdown" ;;
+	drift) echo "text json markdown gitlab junit" ;;
+	diff) echo "text json markdown" ;;
 	version) echo "text json" ;;
 	esac
 }

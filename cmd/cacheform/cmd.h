@@ -31,6 +31,12 @@ struct cmd {
 /* Returns the command of that name, or NULL. */
 const struct cmd *cmd_find(const char *name);
 
+/* Returns the command table (static) and sets *n to its length. */
+const struct cmd *cmd_table(size_t *n);
+
+/* cmd_completion.c: `cacheform completion zsh|fish`, not listed in help (a packaging aid). */
+int cmd_completion(int argc, char **argv);
+
 /* cmd_version.c */
 int cmd_version(int argc, char **argv);
 extern const struct opt version_opts[];

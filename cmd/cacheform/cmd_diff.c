@@ -349,7 +349,7 @@ static void json_purge(struct sb *sb, const struct revdiff_purge *p)
 /* The head's findings as schema/report.c renders them, embedded as one member. */
 static int json_validation(struct sb *sb, const struct diag_list *findings)
 {
-	struct report_opts ro = {OUT_JSON, opt_repo, NULL};
+	struct report_opts ro = {.format = OUT_JSON, .path_prefix = opt_repo};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
@@ -426,7 +426,7 @@ static int diff_parse_args(int argc, char **argv, enum out_format *fmt)
 static int diff_render(enum out_format fmt, const struct side *base, const struct side *head,
 		       const struct revdiff *d, const struct diag_list *findings)
 {
-	struct report_opts ro = {OUT_TEXT, opt_repo, NULL};
+	struct report_opts ro = {.format = OUT_TEXT, .path_prefix = opt_repo};
 	struct sb sb;
 	int rc = 0;
 	sb_init(&sb, 0);

@@ -10,6 +10,7 @@
 #include "reconcile/base/progress.h"
 #include "cmd/cacheform/cmd_load.h"
 #include "reconcile/drift.h"
+#include "reconcile/driftci.h"
 #include "reconcile/engine.h"
 #include "cmd/cacheform/repo_label.h"
 #include "reconcile/render.h"
@@ -30,7 +31,8 @@ const struct opt drift_opts[] = {
      "check only the endpoints NAME matches (a name or a glob such as 'cn-*'; repeatable)"},
     {"exclude", 0, OPT_STRLIST, &opt_exclude, "NAME",
      "leave out the endpoints NAME matches (a glob; repeatable)"},
-    {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json or markdown"},
+    {"format", 0, OPT_STR, &opt_format, "FMT",
+     "text (default), json, markdown, gitlab (Code Quality) or junit"},
     {"parallelism", 0, OPT_UINT, &opt_parallelism, "N",
      "concurrent requests (default 8, at most 1024)"},
     {"quiet", 'q', OPT_BOOL, &opt_quiet, NULL,
@@ -51,39 +53,6 @@ struct drift_run {
 };
 
 /* ---- wording shared by the formats ---- */
-
-static void class_reason(struct sb *sb, const struct drift_ep *d)
-{
-	char at[DRIFT_SHORT_COMMIT + 16] = "";
-	if (d->has_record)
-		snprintf(at, sizeof(at), " (%.*s)", DRIFT_SHORT_COMMIT,
-			 d->applied_commit[0] ? d->applied_commit : "unknown");
-	switch (d->cls) {
-	case DRIFT_IN_SYNC:
-		sb_adds(sb, "live matches the repository");
-		break;
-	case DRIFT_PENDING:
-		if (d->has_record)
-			sb_addf(sb, "the repository changed since the last apply%s", at);
-		else
-			sb_adds(sb, "never applied by cacheform: live differs from the repository");
-		break;
-	case DRIFT_EXTERNAL:
-		if (d->has_record)
-			sb_addf(sb, "live changed outside cacheform since the last apply%s", at);
-		else
-			sb_adds(sb,
-				"live differs from the repository (observe mode: cacheform never "
-				"writes it)");
-		break;
-	case DRIFT_BOTH:
-		sb_addf(sb, "the repository and live both changed since the last apply%s", at);
-		break;
-	case DRIFT_ERROR:
-		sb_addf(sb, "not checked: %s", d->error);
-		break;
-	}
-}
 
 static void change_lines(struct sb *sb, const char *indent, const struct drift_ep *d)
 {
@@ -141,7 +110,7 @@ static void render_text(struct sb *sb, const struct drift_run *run)
 			continue;
 		sb_addf(sb, "%s (%s, account %s, %s): %s: ", d->name, provider_name(d->provider),
 			d->account, endpoint_mode_name(d->mode), drift_class_name(d->cls));
-		class_reason(sb, d);
+		drift_reason(sb, d);
 		sb_addc(sb, '\n');
 		if (d->cls != DRIFT_IN_SYNC && d->cls != DRIFT_ERROR) {
 			sb_addf(sb, "  %s\n",
@@ -186,7 +155,7 @@ static void render_markdown(struct sb *sb, const struct drift_run *run)
 			drift_class_name(d->cls));
 		/* reasons hold provider error text: keep them out of Markdown's reach */
 		sb_adds(sb, "```\n");
-		class_reason(sb, d);
+		drift_reason(sb, d);
 		sb_adds(sb, "\n```\n");
 		if (d->cls != DRIFT_ERROR) {
 			sb_adds(sb, "\n```diff\n");
@@ -222,7 +191,7 @@ static void json_ep(struct sb *sb, const struct drift_ep *d)
 {
 	struct sb reason;
 	sb_init(&reason, 0);
-	class_reason(&reason, d);
+	drift_reason(&reason, d);
 	sb_adds(sb, "{\"name\":");
 	sb_add_json_str(sb, d->name);
 	sb_adds(sb, ",\"account\":");
@@ -260,6 +229,19 @@ static void render_json(struct sb *sb, const struct drift_run *run)
 	sb_adds(sb, "]}\n");
 }
 
+/* ---- gitlab, junit ---- */
+
+static void render_ci(struct sb *sb, const struct drift_run *run, enum out_format fmt)
+{
+	struct sb scope;
+	sb_init(&scope, 0);
+	scope_line(&scope, run);
+	struct driftci_opts o = {fmt, opt_repo, scope.buf};
+	if (driftci_write(sb, &run->rep, &o) < 0)
+		sb->overflow = true; /* cmd_drift reports it cannot write the output */
+	sb_release(&scope);
+}
+
 /* ---- the command ---- */
 
 static int drift_parse_args(int argc, char **argv, enum out_format *fmt, struct drift_run *run)
@@ -275,9 +257,11 @@ static int drift_parse_args(int argc, char **argv, enum out_format *fmt, struct 
 	*fmt = OUT_TEXT;
 	if (opt_format &&
 	    out_format_parse(opt_format,
-			     OUT_BIT(OUT_TEXT) | OUT_BIT(OUT_JSON) | OUT_BIT(OUT_MARKDOWN),
+			     OUT_BIT(OUT_TEXT) | OUT_BIT(OUT_JSON) | OUT_BIT(OUT_MARKDOWN) |
+				 OUT_BIT(OUT_GITLAB) | OUT_BIT(OUT_JUNIT),
 			     fmt) < 0) {
-		fprintf(stderr, "cacheform drift: --format must be text, json or markdown\n");
+		fprintf(stderr, "cacheform drift: --format must be text, json, markdown, gitlab or "
+				"junit\n");
 		return -1;
 	}
 	if (opt_shard) {
@@ -326,7 +310,9 @@ int cmd_drift(int argc, char **argv)
 		err_print(&e);
 		goto done;
 	}
-	if (fmt == OUT_JSON)
+	if (fmt == OUT_GITLAB || fmt == OUT_JUNIT)
+		render_ci(&out, &run, fmt);
+	else if (fmt == OUT_JSON)
 		render_json(&out, &run);
 	else if (fmt == OUT_MARKDOWN)
 		render_markdown(&out, &run);

@@ -30,9 +30,14 @@
 
 static const char *opt_account, *opt_name, *opt_repo;
 static struct svec opt_remote, opt_hosts;
+static bool opt_all;
 
 const struct opt import_opts[] = {
     {"account", 0, OPT_STR, &opt_account, "NAME", "account in cacheform.yaml (required)"},
+    {"all", 0, OPT_BOOL, &opt_all, NULL,
+     "import every endpoint the account's provider lists that the repository does not "
+     "manage yet (azure-china: the subscription's endpoints, named and hosted by their "
+     "custom domain; azure: every classic profile's endpoints)"},
     {"host", 0, OPT_STRLIST, &opt_hosts, "HOST",
      "host name the endpoint serves (repeatable; required for azure-china, default for azure "
      "ENDPOINT" IMPORT_AZURE_HOST_SUFFIX ")"},
@@ -91,26 +96,43 @@ static int parse_remote(struct endpoint *ep, enum provider_kind p, struct cf_err
 	return CF_OK;
 }
 
-static int build_endpoint(struct import_run *run, struct cf_err *e)
+static struct account *find_account(struct config *cfg, struct cf_err *e)
 {
-	struct endpoint *ep = &run->ep;
-	struct account *a = config_account(run->cfg, opt_account);
+	struct account *a = config_account(cfg, opt_account);
 	if (!a) {
 		struct near n;
 		near_init(&n, opt_account);
-		for (size_t i = 0; i < run->cfg->naccounts; i++)
-			near_offer(&n, run->cfg->accounts[i].name.s);
+		for (size_t i = 0; i < cfg->naccounts; i++)
+			near_offer(&n, cfg->accounts[i].name.s);
 		if (near_result(&n))
-			return err_set(e, CF_EINVAL, "unknown account '%s'; did you mean '%s'?",
-				       opt_account, near_result(&n));
-		return err_set(e, CF_EINVAL, "unknown account '%s'", opt_account);
+			err_set(e, CF_EINVAL, "unknown account '%s'; did you mean '%s'?",
+				opt_account, near_result(&n));
+		else
+			err_set(e, CF_EINVAL, "unknown account '%s'", opt_account);
+		return NULL;
 	}
-	if (a->provider == PROV_CDNPRO)
-		return err_set(
-		    e, CF_EINVAL,
-		    "account '%s' is cdnpro: its cache rules live in Edge Logic, so there "
-		    "is nothing to import (write a purge-only endpoint by hand)",
-		    opt_account);
+	if (a->provider == PROV_CDNPRO) {
+		err_set(e, CF_EINVAL,
+			"account '%s' is cdnpro: its cache rules live in Edge Logic, so there "
+			"is nothing to import (write a purge-only endpoint by hand)",
+			opt_account);
+		return NULL;
+	}
+	if (a->provider != PROV_AZURE_CHINA && a->provider != PROV_AZURE) {
+		err_set(e, CF_EINVAL,
+			"import reads azure-china and azure endpoints; account '%s' is %s",
+			opt_account, provider_name(a->provider));
+		return NULL;
+	}
+	return a;
+}
+
+static int build_endpoint(struct import_run *run, struct cf_err *e)
+{
+	struct endpoint *ep = &run->ep;
+	struct account *a = find_account(run->cfg, e);
+	if (!a)
+		return CF_EINVAL;
 	ep->account = a;
 	sval_set(&ep->account_name, opt_account, NULL);
 	int rc = parse_remote(ep, a->provider, e);
@@ -196,24 +218,51 @@ static int read_step(const struct prov_ops *ops, struct prov_account *pa, struct
 	return rc;
 }
 
-static int read_live(struct import_run *run, struct cf_err *e)
+/* The provider's account, opened and made able to sign once for every read of a run. */
+struct import_conn {
+	const struct prov_ops *ops;
+	struct prov_account *pa;
+	struct http_client *http;
+};
+
+static int conn_open(struct import_conn *c, const struct account *a, const struct repo_src *src,
+		     struct cf_err *e)
 {
-	const struct prov_ops *ops = prov_get(run->ep.account->provider);
-	struct prov_account *pa = NULL;
-	struct http_client *http = http_new(NULL);
-	int rc = ops->account_open(run->ep.account, repo_src_root(run->src), &pa, e);
+	c->ops = prov_get(a->provider);
+	c->pa = NULL;
+	c->http = http_new(NULL);
+	int rc = c->ops->account_open(a, repo_src_root(src), &c->pa, e);
 	if (rc == 0)
-		rc = ops->account_ready(pa, http, e);
-	while (rc == 0 && (rc = read_step(ops, pa, http, run, e)) == PROV_MORE) {
+		rc = c->ops->account_ready(c->pa, c->http, e);
+	return rc;
+}
+
+static void conn_close(struct import_conn *c)
+{
+	if (c->pa)
+		c->ops->account_close(c->pa);
+	http_free(c->http);
+	memset(c, 0, sizeof(*c));
+}
+
+static int read_with(struct import_conn *c, struct import_run *run, struct cf_err *e)
+{
+	int rc;
+	while ((rc = read_step(c->ops, c->pa, c->http, run, e)) == PROV_MORE)
 		run->live.step++;
-		rc = 0;
-	}
 	if (rc == 0 && !run->live.exists)
 		rc = err_set(e, CF_EAPI, "endpoint '%s' does not exist at the provider",
 			     run->ep.name.s);
-	if (pa)
-		ops->account_close(pa);
-	http_free(http);
+	return rc;
+}
+
+static int read_live(struct import_run *run, struct cf_err *e)
+{
+	struct import_conn c;
+	int rc = conn_open(&c, run->ep.account, run->src, e);
+	if (rc == 0)
+		rc = read_with(&c, run, e);
+	conn_close(&c);
 	return rc;
 }
 
@@ -266,9 +315,9 @@ static int recheck(struct import_run *run, struct cf_err *e)
 	return rc;
 }
 
-static void import_release(struct import_run *run)
+/* The endpoint belongs to no config, so its parts are released here. */
+static void import_ep_release(struct import_run *run)
 {
-	/* the endpoint belongs to no config, so its parts are released here */
 	free(run->ep.name.s);
 	free(run->ep.account_name.s);
 	free(run->ep.remote.endpoint_id.s);
@@ -277,9 +326,28 @@ static void import_release(struct import_run *run)
 	free(run->ep.remote.endpoint.s);
 	svec_release(&run->ep.hosts);
 	live_state_release(&run->live);
+	free(run->path);
+	memset(&run->ep, 0, sizeof(run->ep));
+	run->path = NULL;
+}
+
+/* The repository with every written file in it must validate; the caller removes them if not. */
+static int recheck_all(const struct svec *written, struct cf_err *e)
+{
+	struct config *cfg = NULL;
+	struct repo_src *src = NULL;
+	CF_UNUSED(written);
+	int rc = validate_repo("the imported files", &cfg, &src, e);
+	config_free(cfg);
+	repo_src_free(src);
+	return rc;
+}
+
+static void import_release(struct import_run *run)
+{
+	import_ep_release(run);
 	config_free(run->cfg);
 	repo_src_free(run->src);
-	free(run->path);
 }
 
 static int import_parse_args(int argc, char **argv)
@@ -291,12 +359,124 @@ static int import_parse_args(int argc, char **argv)
 		fprintf(stderr, "cacheform import: unexpected argument '%s'\n", argv[0]);
 		return -1;
 	}
-	if (!opt_account || !opt_remote.n) {
-		fprintf(stderr, "cacheform import: --account NAME and --remote KEY=VALUE are "
-				"required\n");
+	if (opt_all && (opt_remote.n || opt_name || opt_hosts.n)) {
+		fprintf(stderr,
+			"cacheform import: --all takes the remotes, names and hosts from "
+			"the provider's listing; --remote, --name and --host go without it\n");
+		return -1;
+	}
+	if (!opt_account || (!opt_remote.n && !opt_all)) {
+		fprintf(stderr,
+			"cacheform import: --account NAME and --remote KEY=VALUE (or --all) "
+			"are required\n");
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- import --all ---- */
+
+static void report_written(const struct import_run *run)
+{
+	printf("wrote endpoints/%s.yaml: %zu rule%s from %s account '%s'", run->ep.name.s,
+	       run->live.cache.nrules, run->live.cache.nrules == 1 ? "" : "s",
+	       provider_name(run->ep.account->provider), opt_account);
+	if (run->live.nforeign)
+		printf(" (%zu foreign delivery rule%s left at the provider)", run->live.nforeign,
+		       run->live.nforeign == 1 ? "" : "s");
+	putchar('\n');
+}
+
+static int list_all(struct import_conn *c, struct prov_listing *l, struct cf_err *e)
+{
+	if (!c->ops->list_req)
+		return err_set(e, CF_EINVAL, "%s cannot list its endpoints",
+			       provider_name(c->ops->kind));
+	int rc;
+	do {
+		struct http_req req;
+		struct http_resp resp;
+		memset(&resp, 0, sizeof(resp));
+		rc = c->ops->list_req(c->pa, l, &req, e);
+		if (rc != 0)
+			return rc;
+		(void)http_run(c->http, &req, &resp, 1);
+		rc = c->ops->list_parse(c->pa, &resp, l, e);
+		http_req_release(&req);
+		http_resp_release(&resp);
+	} while (rc == PROV_MORE);
+	return rc;
+}
+
+/* Fills run->ep from one listed endpoint; returns false (saying why) when it is skipped. */
+static bool adopt_found(struct import_run *run, struct account *a, const struct prov_found *f)
+{
+	struct endpoint *ep = &run->ep;
+	struct cf_err e;
+	ep->account = a;
+	sval_set(&ep->account_name, opt_account, NULL);
+	sval_set(&ep->name, f->name, NULL);
+	struct sval *from[] = {
+	    (struct sval *)&f->remote.endpoint_id, (struct sval *)&f->remote.resource_group,
+	    (struct sval *)&f->remote.profile, (struct sval *)&f->remote.endpoint};
+	struct sval *to[] = {&ep->remote.endpoint_id, &ep->remote.resource_group,
+			     &ep->remote.profile, &ep->remote.endpoint};
+	for (size_t k = 0; k < CF_ARRAY_LEN(to); k++)
+		if (from[k]->s)
+			sval_set(to[k], from[k]->s, NULL);
+	if (f->host)
+		svec_push(&ep->hosts, f->host, NULL);
+	ep->mode = MODE_MANAGE;
+	ep->has_cache = true;
+	err_clear(&e);
+	if (!check_name_valid(f->name))
+		printf("skipped '%s': not a usable endpoint name; import it with --name\n",
+		       f->name);
+	else if (!ep->hosts.n)
+		printf("skipped '%s': the provider lists no host name; import it with --host\n",
+		       f->name);
+	else if (check_unclaimed(run, &e) < 0)
+		printf("skipped '%s': %s\n", f->name, e.msg);
+	else
+		return true;
+	return false;
+}
+
+static int import_all(struct import_run *run, struct cf_err *e)
+{
+	struct account *a = find_account(run->cfg, e);
+	struct import_conn c;
+	struct prov_listing l;
+	struct svec written = {0};
+	size_t skipped = 0;
+	memset(&l, 0, sizeof(l));
+	memset(&c, 0, sizeof(c));
+	int rc = a ? conn_open(&c, a, run->src, e) : CF_EINVAL;
+	if (rc == 0)
+		rc = list_all(&c, &l, e);
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		if (!adopt_found(run, a, &l.v[i])) {
+			skipped++;
+		} else if ((rc = read_with(&c, run, e)) == 0 && (rc = write_file(run, e)) == 0) {
+			svec_push(&written, run->path, NULL);
+			report_written(run);
+		}
+		import_ep_release(run);
+	}
+	conn_close(&c);
+	if (rc == 0 && written.n && (rc = recheck_all(&written, e)) == 0)
+		printf("imported %zu endpoint%s, skipped %zu; next: git add endpoints/, then "
+		       "'cacheform plan' shows no change for them\n",
+		       written.n, written.n == 1 ? "" : "s", skipped);
+	else if (rc == 0)
+		printf("imported nothing: the provider lists %zu endpoint%s, skipped %zu\n", l.n,
+		       l.n == 1 ? "" : "s", skipped);
+	if (rc != 0) /* all or nothing: a half-imported fleet would be a surprise */
+		for (size_t i = 0; i < written.n; i++)
+			(void)unlink(written.v[i].s);
+	svec_release(&written);
+	prov_listing_release(&l);
+	return rc;
 }
 
 int cmd_import(int argc, char **argv)
@@ -310,24 +490,28 @@ int cmd_import(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto done;
 	}
+	if (opt_all) {
+		if (validate_repo("the repository", &run.cfg, &run.src, &e) < 0 ||
+		    import_all(&run, &e) < 0)
+			fprintf(stderr, "cacheform import: %s\n", e.msg);
+		else
+			ret = EXIT_OK;
+		goto done;
+	}
 	if (validate_repo("the repository", &run.cfg, &run.src, &e) < 0 ||
 	    build_endpoint(&run, &e) < 0 || check_unclaimed(&run, &e) < 0 ||
 	    read_live(&run, &e) < 0 || write_file(&run, &e) < 0 || recheck(&run, &e) < 0) {
 		fprintf(stderr, "cacheform import: %s\n", e.msg);
 		goto done;
 	}
-	printf("wrote endpoints/%s.yaml: %zu rule%s from %s account '%s'", run.ep.name.s,
-	       run.live.cache.nrules, run.live.cache.nrules == 1 ? "" : "s",
-	       provider_name(run.ep.account->provider), opt_account);
-	if (run.live.nforeign)
-		printf(" (%zu foreign delivery rule%s left at the provider)", run.live.nforeign,
-		       run.live.nforeign == 1 ? "" : "s");
-	printf("\nnext: git add endpoints/%s.yaml, then 'cacheform plan -e %s' shows no change\n",
+	report_written(&run);
+	printf("next: git add endpoints/%s.yaml, then 'cacheform plan -e %s' shows no change\n",
 	       run.ep.name.s, run.ep.name.s);
 	ret = EXIT_OK;
 done:
 	import_release(&run);
 	svec_release(&opt_remote);
 	svec_release(&opt_hosts);
+	opt_all = false;
 	return ret;
 }

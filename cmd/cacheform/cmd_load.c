@@ -31,7 +31,7 @@ int cmd_load(const char *dir, const char *ref, const struct check_opts *co, stru
 int cmd_load_print(FILE *f, const struct cmd_repo *r)
 {
 	struct diag_list shown;
-	struct report_opts ro = {OUT_TEXT, r->dir, NULL};
+	struct report_opts ro = {.format = OUT_TEXT, .path_prefix = r->dir};
 	diag_init(&shown);
 	for (size_t i = 0; i < r->diags.n && shown.nerrors < CMD_LOAD_DIAG_SHOWN; i++)
 		if (r->diags.v[i].sev == DIAG_ERROR)

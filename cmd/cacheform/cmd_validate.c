@@ -8,7 +8,8 @@ static const char *opt_repo, *opt_ref, *opt_format;
 static bool opt_strict;
 
 const struct opt validate_opts[] = {
-    {"format", 0, OPT_STR, &opt_format, "FMT", "text (default), json, github or sarif"},
+    {"format", 0, OPT_STR, &opt_format, "FMT",
+     "text (default), json, github, sarif, gitlab (Code Quality) or junit"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "read this commit from git instead of the files"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {"strict", 0, OPT_BOOL, &opt_strict, NULL, "treat warnings as errors"},
@@ -29,7 +30,7 @@ static void validate_summary(const struct config *c, const struct diag_list *d)
 
 int cmd_validate(int argc, char **argv)
 {
-	struct report_opts ro = {OUT_TEXT, NULL, NULL};
+	struct report_opts ro = {.format = OUT_TEXT};
 	struct cmd_repo r;
 	struct check_opts co = {.strict = false};
 	int npos, ret;
@@ -41,7 +42,8 @@ int cmd_validate(int argc, char **argv)
 	}
 	if (opt_format && report_format_parse(opt_format, &ro.format) < 0) {
 		fprintf(stderr,
-			"cacheform validate: --format must be text, json, github or sarif\n");
+			"cacheform validate: --format must be text, json, github, sarif, gitlab or "
+			"junit\n");
 		return EXIT_USAGE;
 	}
 	ro.path_prefix = opt_repo;
@@ -49,6 +51,10 @@ int cmd_validate(int argc, char **argv)
 	co.retired = true;
 	(void)cmd_load(opt_repo, opt_ref, &co, &r);
 	ret = r.diags.nerrors ? EXIT_ERROR : EXIT_OK;
+	if (r.cfg) {
+		ro.files = r.cfg->files;
+		ro.nfiles = r.cfg->nfiles;
+	}
 	if (report_write(stdout, &r.diags, &ro) < 0)
 		ret = EXIT_ERROR;
 	if (ro.format == OUT_TEXT && r.cfg)

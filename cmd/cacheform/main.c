@@ -55,6 +55,12 @@ const struct cmd *cmd_find(const char *name)
 	return NULL;
 }
 
+const struct cmd *cmd_table(size_t *n)
+{
+	*n = CF_ARRAY_LEN(commands);
+	return commands;
+}
+
 static const char exit_codes_help[] =
     "Exit codes:\n"
     "  0  success; no changes pending; configuration valid\n"
@@ -165,6 +171,8 @@ int main(int argc, char **argv)
 		return output_checked(cmd_help(1, argv + 1));
 	if (strcmp(argv[1], "--version") == 0)
 		return output_checked(cmd_version(1, argv + 1));
+	if (strcmp(argv[1], "completion") == 0)
+		return output_checked(cmd_completion(argc - 1, argv + 1));
 	const struct cmd *c = cmd_find(argv[1]);
 	if (!c) {
 		struct near n;

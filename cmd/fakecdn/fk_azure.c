@@ -649,8 +649,8 @@ static void old_discriminators(struct json_object *rules)
 		}
 }
 
-static void endpoint_body(struct fk_resp *resp, const struct fk_req *req, const char *sub_id,
-			  struct json_object *ep)
+static struct json_object *endpoint_json(const struct fk_req *req, const char *sub_id,
+					 struct json_object *ep)
 {
 	struct json_object *o = json_object_new_object(), *props = NULL,
 			   *tags = fk_jobj(ep, "tags");
@@ -674,6 +674,87 @@ static void endpoint_body(struct fk_resp *resp, const struct fk_req *req, const 
 	json_object_object_add(o, "tags", tags ? json_object_get(tags) : json_object_new_object());
 	json_object_object_add(o, "location", json_object_new_string(loc ? loc : "Global"));
 	json_object_object_add(o, "properties", props);
+	return o;
+}
+
+static void endpoint_body(struct fk_resp *resp, const struct fk_req *req, const char *sub_id,
+			  struct json_object *ep)
+{
+	struct json_object *o = endpoint_json(req, sub_id, ep);
+	fk_resp_json(resp, 200, o);
+	json_object_put(o);
+}
+
+/* GET .../providers/Microsoft.Cdn/profiles: one classic (Standard_Microsoft) profile per
+ * resource group and profile name the subscription's endpoints use. */
+static void h_list_profiles(struct fk_app *app, const struct fk_req *req, const char **seg,
+			    int nseg, struct fk_resp *resp)
+{
+	struct json_object *sub = begin(app, req, seg[1], resp), *value, *o, *eps;
+	char id[URL_MAX];
+
+	CF_UNUSED(nseg);
+	if (!sub)
+		return;
+	value = json_object_new_array();
+	eps = fk_jarr(sub, "endpoints");
+	for (size_t i = 0, n = eps ? json_object_array_length(eps) : 0; i < n; i++) {
+		struct json_object *ep = json_object_array_get_idx(eps, i), *p, *sku;
+		bool seen = false;
+
+		snprintf(id, sizeof(id),
+			 "/subscriptions/%s/resourcegroups/%s/providers/Microsoft.Cdn/profiles/%s",
+			 seg[1], fk_jstr(ep, "resource_group"), fk_jstr(ep, "profile"));
+		for (size_t j = 0; j < json_object_array_length(value) && !seen; j++)
+			seen = !strcmp(fk_jstr(json_object_array_get_idx(value, j), "id"), id);
+		if (seen)
+			continue;
+		p = json_object_new_object();
+		sku = json_object_new_object();
+		json_object_object_add(sku, "name", json_object_new_string("Standard_Microsoft"));
+		json_object_object_add(p, "id", json_object_new_string(id));
+		json_object_object_add(p, "name", json_object_new_string(fk_jstr(ep, "profile")));
+		json_object_object_add(p, "type", json_object_new_string("Microsoft.Cdn/profiles"));
+		json_object_object_add(p, "location", json_object_new_string("Global"));
+		json_object_object_add(p, "sku", sku);
+		json_object_array_add(value, p);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "value", value);
+	fk_resp_json(resp, 200, o);
+	json_object_put(o);
+}
+
+/* GET .../profiles/{p}/endpoints: the profile's endpoints (404 for an unknown profile). */
+static void h_list_endpoints(struct fk_app *app, const struct fk_req *req, const char **seg,
+			     int nseg, struct fk_resp *resp)
+{
+	struct json_object *sub = begin(app, req, seg[1], resp), *value, *o, *eps;
+	char msg[MSG_MAX];
+
+	CF_UNUSED(nseg);
+	if (!sub)
+		return;
+	value = json_object_new_array();
+	eps = fk_jarr(sub, "endpoints");
+	for (size_t i = 0, n = eps ? json_object_array_length(eps) : 0; i < n; i++) {
+		struct json_object *ep = json_object_array_get_idx(eps, i);
+		const char *r = fk_jstr(ep, "resource_group"), *p = fk_jstr(ep, "profile");
+
+		if (r && p && !strcasecmp(r, seg[3]) && !strcasecmp(p, seg[7]))
+			json_object_array_add(value, endpoint_json(req, seg[1], ep));
+	}
+	if (json_object_array_length(value) == 0) {
+		json_object_put(value);
+		snprintf(msg, sizeof(msg),
+			 "The Resource 'Microsoft.Cdn/profiles/%s' under resource group '%s' was "
+			 "not found.",
+			 seg[7], seg[3]);
+		fk_error_arm(resp, req, 404, "ResourceNotFound", msg);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "value", value);
 	fk_resp_json(resp, 200, o);
 	json_object_put(o);
 }
@@ -890,9 +971,14 @@ struct json_object *fk_azure_find_profile(struct fk_app *app, const char *sub_id
 	return NULL;
 }
 
-#define ARM_EP "subscriptions/*/resourceGroups/*/providers/Microsoft.Cdn/profiles/*/endpoints/*"
-#define ARM_OP "subscriptions/*/resourceGroups/*/providers/Microsoft.Cdn/operationresults/*"
+#define ARM_EP	     "subscriptions/*/resourceGroups/*/providers/Microsoft.Cdn/profiles/*/endpoints/*"
+#define ARM_OP	     "subscriptions/*/resourceGroups/*/providers/Microsoft.Cdn/operationresults/*"
+#define ARM_PROFILES "subscriptions/*/providers/Microsoft.Cdn/profiles"
+#define ARM_PROFILE_EPS                                                                            \
+	"subscriptions/*/resourceGroups/*/providers/Microsoft.Cdn/profiles/*/endpoints"
 const struct fk_route fk_azure_routes[] = {
+    {"GET", ARM_PROFILES, "list_profiles", h_list_profiles},
+    {"GET", ARM_PROFILE_EPS, "list_endpoints", h_list_endpoints},
     {"GET", ARM_EP, "read_rules", h_get},
     {"PATCH", ARM_EP, "write_rules", h_patch},
     {"POST", ARM_EP "/purge", "purge", h_purge},

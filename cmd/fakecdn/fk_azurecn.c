@@ -12,6 +12,7 @@
 #define DEFAULT_DAILY_FILES    2000
 #define DEFAULT_DAILY_DIRS     500
 #define DEFAULT_DAILY_PRELOADS 2000
+#define FK_PADDING_MAX	       ((int64_t)64 << 20) /* read_padding_bytes cap */
 #define MAX_TTL		       (100LL * 365 * 24 * 3600)
 #define MSG_MAX		       512
 #define DAY_LEN		       11
@@ -193,6 +194,25 @@ static struct json_object *default_policy(void)
 	return o;
 }
 
+/* A copy of o with a "Padding" member of n bytes: answers as large as a client must bound
+ * (read_padding_bytes, capped at FK_PADDING_MAX). Consumes o. */
+static struct json_object *padded(struct json_object *o, int64_t n)
+{
+	struct json_object *copy = NULL;
+	size_t len = (size_t)(n < FK_PADDING_MAX ? n : FK_PADDING_MAX);
+	char *pad = malloc(len + 1);
+	if (!pad || json_object_deep_copy(o, &copy, NULL) != 0) {
+		free(pad);
+		return o;
+	}
+	memset(pad, 'x', len);
+	pad[len] = '\0';
+	json_object_object_add(copy, "Padding", json_object_new_string_len(pad, (int)len));
+	free(pad);
+	json_object_put(o);
+	return copy;
+}
+
 static void h_read_rules(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
 			 struct fk_resp *resp)
 {
@@ -202,11 +222,9 @@ static void h_read_rules(struct fk_app *app, const struct fk_req *req, const cha
 	if (!begin(app, req, seg, nseg, resp, &c))
 		return;
 	rules = fk_jobj(c.ep, "cacherules");
-	if (rules) {
-		fk_resp_json(resp, 200, rules);
-		return;
-	}
-	rules = default_policy();
+	rules = rules ? json_object_get(rules) : default_policy();
+	if (app->knobs.read_padding_bytes > 0)
+		rules = padded(rules, app->knobs.read_padding_bytes);
 	fk_resp_json(resp, 200, rules);
 	json_object_put(rules);
 }

@@ -47,6 +47,7 @@ static const struct knob_def knob_defs[] = {
     KNOB("task_delay_ms", KNOB_INT, task_delay_ms),
     KNOB("task_fail", KNOB_BOOL, task_fail),
     KNOB("afd_op_ms", KNOB_INT, afd_op_ms),
+    KNOB("read_padding_bytes", KNOB_INT, read_padding_bytes),
     KNOB("token_expiry_s", KNOB_INT, token_expiry_s),
     KNOB("china_date_window_s", KNOB_INT, china_date_window_s),
     KNOB("cdnpro_date_window_s", KNOB_INT, cdnpro_date_window_s),

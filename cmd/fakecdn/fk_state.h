@@ -37,8 +37,9 @@ struct fk_knobs {
 	int64_t cdnpro_date_window_s;
 	int64_t cdnpro_rate_per_minute;
 	int64_t cdnpro_burst;
-	int64_t afd_op_ms; /* how long one Front Door global operation runs */
-	char only[16];	   /* faults hit only this provider ("" = all provider routes) */
+	int64_t afd_op_ms;	    /* how long one Front Door global operation runs */
+	int64_t read_padding_bytes; /* azure-china rule reads carry a "Padding" string this long */
+	char only[16];		    /* faults hit only this provider ("" = all provider routes) */
 };
 
 struct fk_edge; /* cmd/fakecdn/fk_edge.c: the edge's cache and clock */

@@ -252,6 +252,8 @@ void cache_copy(struct cache *dst, const struct cache *src)
 		d->kind = s->kind;
 		d->ttl = s->ttl;
 		d->ttl_pos = s->ttl_pos;
+		d->cc = s->cc;
+		d->cc_pos = s->cc_pos;
 		d->pos = s->pos;
 		if (s->name.s)
 			sval_set(&d->name, s->name.s, &s->name.pos);
@@ -270,6 +272,20 @@ bool rule_equal(const struct rule *a, const struct rule *b)
 	return true;
 }
 
+bool rule_ignores_cc(const struct cache *c, const struct rule *r)
+{
+	return r->cc == RULE_CC_INHERIT ? c->ignore_cache_control : r->cc == RULE_CC_IGNORE;
+}
+
+void cache_fold_cc(struct cache *c)
+{
+	for (size_t i = 0; i < c->nrules; i++) {
+		struct rule *r = &c->rules[i];
+		if (r->ttl == 0 || rule_ignores_cc(c, r) == c->ignore_cache_control)
+			r->cc = RULE_CC_INHERIT;
+	}
+}
+
 bool cache_equal(const struct cache *a, const struct cache *b)
 {
 	if (a->ignore_cache_control != b->ignore_cache_control ||
@@ -277,7 +293,9 @@ bool cache_equal(const struct cache *a, const struct cache *b)
 	    a->ignore_query_string != b->ignore_query_string || a->nrules != b->nrules)
 		return false;
 	for (size_t i = 0; i < a->nrules; i++)
-		if (!rule_equal(&a->rules[i], &b->rules[i]))
+		if (!rule_equal(&a->rules[i], &b->rules[i]) ||
+		    (a->rules[i].ttl > 0 &&
+		     rule_ignores_cc(a, &a->rules[i]) != rule_ignores_cc(b, &b->rules[i])))
 			return false;
 	return true;
 }

@@ -91,6 +91,10 @@ struct account {
 
 enum rule_kind { RULE_DIR, RULE_SUFFIX, RULE_PATH };
 
+/* A rule's own ignore_cache_control: unset (the cache block's value applies), true or false.
+ * Azure and Front Door carry Override/SetIfMissing in each rule, so a live list can mix them. */
+enum rule_cc { RULE_CC_INHERIT, RULE_CC_IGNORE, RULE_CC_HONOUR };
+
 /* Returns "dir", "suffix" or "path". */
 const char *rule_kind_name(enum rule_kind k);
 
@@ -101,6 +105,8 @@ struct rule {
 	int64_t ttl; /* seconds; 0 = do not cache */
 	struct pos ttl_pos;
 	struct sval name; /* azure delivery-rule name; NULL = "cacheformN" */
+	enum rule_cc cc;
+	struct pos cc_pos; /* of the rule's ignore_cache_control; file NULL when unset */
 	struct pos pos;
 };
 
@@ -213,7 +219,15 @@ void mval_release(struct mval *m);
 struct rule *cache_add_rule(struct cache *c);
 void cache_release(struct cache *c);
 void cache_copy(struct cache *dst, const struct cache *src);
-/* Exact comparison: flags, rule order, kinds, items in order, TTLs (names ignored). */
+/* Whether r ignores the origin's Cache-Control: its own value, else the cache block's. */
+bool rule_ignores_cc(const struct cache *c, const struct rule *r);
+
+/* Unsets each rule's own ignore_cache_control where it says what the block says (and on
+ * ttl 0 rules, where it means nothing), so that output shows only real exceptions. */
+void cache_fold_cc(struct cache *c);
+
+/* Exact comparison: flags, rule order, kinds, items in order, TTLs, each caching rule's
+ * effective ignore_cache_control (names ignored). */
 bool cache_equal(const struct cache *a, const struct cache *b);
 bool rule_equal(const struct rule *a, const struct rule *b);
 

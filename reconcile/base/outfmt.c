@@ -4,7 +4,8 @@
 
 static const char *const out_names[OUT__COUNT] = {
     [OUT_TEXT] = "text",     [OUT_JSON] = "json",   [OUT_MARKDOWN] = "markdown",
-    [OUT_GITHUB] = "github", [OUT_SARIF] = "sarif",
+    [OUT_GITHUB] = "github", [OUT_SARIF] = "sarif", [OUT_GITLAB] = "gitlab",
+    [OUT_JUNIT] = "junit",
 };
 
 const char *out_format_name(enum out_format f)

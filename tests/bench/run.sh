@@ -18,6 +18,11 @@
 #             answers and wall time within 10% of the bucket's own floor
 #   sem       tests/bench/sem.sh: explain evaluations/s on a 25-rule endpoint per provider
 #             (target >= 1,000,000/s) and plan's per-endpoint cost of the behaviour comparison
+#   planbeh   plan over BEH_ENDPOINTS (10,000) endpoints, 10% of them changed, latency 0: the CPU
+#             the behaviour comparison takes against the rest of plan's CPU (CACHEFORM_PLAN_STATS;
+#             target <= 10%)
+#   planrss   peak RSS of a plan over RSS_ENDPOINTS (1,000) azure-china endpoints whose answers are
+#             8 MiB each (fakecdn read_padding_bytes), default parallelism (target < 256 MiB)
 #   baseline  tests/bench/baseline.sh (curl + openssl + jq, one request per URL, one after
 #             another) doing the apply benchmark's rule and purge job: speed-up and request ratio
 #
@@ -56,7 +61,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(validate plan apply cdnpro baseline sem)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(validate plan apply cdnpro baseline sem planbeh planrss)
 want() {
 	local s
 	for s in "${SECTIONS[@]}"; do [ "$s" = "$1" ] && return 0; done
@@ -75,7 +80,7 @@ fakecdn_start() {
 	local name=$1
 	shift
 	rm -f "$WORK/$name.port" "$WORK/$name.jsonl"
-	"$FAKECDN" --state "$WORK/fleet/state.json" --port 0 --port-file "$WORK/$name.port" \
+	"$FAKECDN" --state "${FK_STATE:-$WORK/fleet/state.json}" --port 0 --port-file "$WORK/$name.port" \
 		--journal "$WORK/$name.jsonl" "$@" 2>"$WORK/$name.fakecdn.log" &
 	FK_PID=$!
 	local i
@@ -381,6 +386,64 @@ if want sem; then
 	row "sem: explain evaluations/s" "-" - "-" - ">= 1000000/s" "$sem_result"
 fi
 
+# ---- planbeh: the behaviour comparison's share of plan's CPU at 10,000 endpoints ----
+if want planbeh; then
+	BEH_ENDPOINTS=${BEH_ENDPOINTS:-10000}
+	echo "== planbeh: $BEH_ENDPOINTS endpoints, 10% changed, latency 0" >&2
+	bash tests/bench/gen_fleet.sh "$WORK/fleet10k" "$BEH_ENDPOINTS" 10 0 0 0 0 >/dev/null ||
+		{ echo "bench: fleet generation failed" >&2; exit 1; }
+	git -C "$WORK/fleet10k/repo" init -q -b main && git -C "$WORK/fleet10k/repo" add -A &&
+		git -C "$WORK/fleet10k/repo" -c user.name=bench -c user.email=bench@example.com \
+			-c commit.gpgsign=false commit -q -m "bench fleet"
+	FK_STATE=$WORK/fleet10k/state.json fakecdn_start planbeh || exit 1
+	(cd "$WORK/fleet10k/repo" && CACHEFORM_PLAN_STATS=1 "$CACHEFORM" plan --no-purges \
+		--parallelism 32 >"$WORK/planbeh.out" 2>"$WORK/planbeh.err")
+	rc=$?
+	fakecdn_stop
+	# "plan stats: N endpoints, behaviour comparison on M: B s of T s CPU"
+	read -r beh_n beh_s tot_s < <(sed -n 's/^plan stats: [0-9]* endpoints, behaviour comparison on \([0-9]*\): \([0-9.]*\) s of \([0-9.]*\) s CPU$/\1 \2 \3/p' "$WORK/planbeh.err")
+	share=$(awk -v b="${beh_s:-0}" -v t="${tot_s:-0}" 'BEGIN { if (t - b > 0) printf "%.4f", b / (t - b); else print "null" }')
+	result=ok
+	{ [ "$rc" = 0 ] && le "$share" 0.10; } || result=MISSED
+	[ -n "${tot_s:-}" ] || { result=FAILED; tail -5 "$WORK/planbeh.err" >&2; }
+	echo "   $BEH_ENDPOINTS endpoints, behaviour comparison on ${beh_n:-?}: ${beh_s:-?} s CPU of ${tot_s:-?} s; adds $share of the rest" >&2
+	jq -n --argjson n "$BEH_ENDPOINTS" --argjson m "${beh_n:-null}" --argjson b "${beh_s:-null}" \
+		--argjson t "${tot_s:-null}" --argjson share "$share" --arg result "$result" --argjson rc "$rc" \
+		'{endpoints: $n, compared: $m, behaviour_cpu_s: $b, plan_cpu_s: $t, added_share: $share,
+		  target: 0.10, result: $result, exit_code: $rc}' >"$RES/planbeh.json"
+	row "planbeh: behaviour CPU / rest of plan" - - "${beh_s:-null}" "${tot_s:-null}" "<= 0.10" "$result"
+fi
+
+# ---- planrss: peak RSS of a plan whose answers are 8 MiB each ----
+if want planrss; then
+	RSS_ENDPOINTS=${RSS_ENDPOINTS:-1000}
+	echo "== planrss: $RSS_ENDPOINTS azure-china endpoints, 8 MiB answers" >&2
+	# gen_fleet alternates azure-china and azure: twice as many, then select the azure-china ones
+	bash tests/bench/gen_fleet.sh "$WORK/fleetrss" $((RSS_ENDPOINTS * 2)) 0 0 0 0 0 >/dev/null ||
+		{ echo "bench: fleet generation failed" >&2; exit 1; }
+	git -C "$WORK/fleetrss/repo" init -q -b main && git -C "$WORK/fleetrss/repo" add -A &&
+		git -C "$WORK/fleetrss/repo" -c user.name=bench -c user.email=bench@example.com \
+			-c commit.gpgsign=false commit -q -m "bench fleet"
+	FK_STATE=$WORK/fleetrss/state.json fakecdn_start planrss || exit 1
+	curl -sf -X POST "$FAKECDN_URL/_fakecdn/faults" -d '{"read_padding_bytes": 8388000}' >/dev/null
+	t0=$(now_ms)
+	(cd "$WORK/fleetrss/repo" && /usr/bin/time -f '%M' -o "$WORK/planrss.time" "$CACHEFORM" plan \
+		--no-purges -e 'cn*' >"$WORK/planrss.out" 2>&1)
+	rc=$?
+	t1=$(now_ms)
+	fakecdn_stop
+	reads=$(jq -c 'select(.op == "read_rules")' "$JOURNAL" | wc -l)
+	rss_mb=$(awk '{ printf "%.1f", $1 / 1024 }' "$WORK/planrss.time" 2>/dev/null)
+	result=ok
+	{ [ "$rc" = 0 ] && [ "$reads" -eq "$RSS_ENDPOINTS" ] && le "$rss_mb" 256; } || result=MISSED
+	echo "   $reads answers of 8 MiB ($((reads * 8)) MiB in all): peak RSS ${rss_mb} MiB, $(secs $((t1 - t0)))s" >&2
+	jq -n --argjson n "$RSS_ENDPOINTS" --argjson reads "$reads" --argjson rss "${rss_mb:-null}" \
+		--arg result "$result" --argjson rc "$rc" --argjson wall "$(secs $((t1 - t0)))" \
+		'{endpoints: $n, answers: $reads, answer_mib: 8, peak_rss_mib: $rss, target_mib: 256,
+		  wall_s: $wall, result: $result, exit_code: $rc}' >"$RES/planrss.json"
+	row "planrss: peak RSS MiB (1000 x 8 MiB)" "$reads" "$RSS_ENDPOINTS" "${rss_mb:-null}" 256 "< 256 MiB" "$result"
+fi
+
 # ---- results ----
 mkdir -p "$RESULTS_DIR"
 # Only a run of every section is "the" result; a partial run (make bench-validate) writes its own file.
@@ -392,9 +455,11 @@ jq -n --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg version "$("$CACHEFORM" 
 	--arg host "$(uname -srm)" --argjson cores "$(nproc)" --argjson lat "$LATENCY_MS" \
 	--argjson validate "$(slurp "$RES/validate.json")" --argjson plan "$plan_json" \
 	--argjson apply "$(slurp "$RES/apply.json")" --argjson cdnpro "$(slurp "$RES/cdnpro.json")" \
-	--argjson baseline "$(slurp "$RES/baseline.json")" \
+	--argjson baseline "$(slurp "$RES/baseline.json")" --argjson planbeh "$(slurp "$RES/planbeh.json")" \
+	--argjson planrss "$(slurp "$RES/planrss.json")" \
 	'{format_version: 1, generated_at: $when, cacheform: $version, host: $host, cores: $cores,
-	  latency_ms: $lat, validate: $validate, plan: $plan, apply: $apply, cdnpro: $cdnpro, baseline: $baseline}' \
+	  latency_ms: $lat, validate: $validate, plan: $plan, apply: $apply, cdnpro: $cdnpro, baseline: $baseline,
+	  planbeh: $planbeh, planrss: $planrss}' \
 	>"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
 
 printf '\n%-34s %9s %9s %9s %9s %8s %-18s %s\n' benchmark requests minimum "wall" floor ratio target result

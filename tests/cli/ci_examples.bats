@@ -149,6 +149,23 @@ lint() {
 	[[ "$output" == *"refs/cacheform/ledger"* ]]
 }
 
+@test "GitLab: validate feeds the Code Quality widget and the Tests tab; drift's shards are test reports" {
+	lint json "$GL" >"$BATS_TEST_TMPDIR/gl.json"
+	run jq -r '.["mr-check"].artifacts.reports | "\(.codequality) \(.junit)"' "$BATS_TEST_TMPDIR/gl.json"
+	[ "$output" = "gl-code-quality-report.json cacheform-validate.xml" ]
+	run jq -r '.["mr-check"].script | join("\n")' "$BATS_TEST_TMPDIR/gl.json"
+	[[ "$output" == *"cacheform validate --format gitlab > gl-code-quality-report.json"* ]]
+	[[ "$output" == *"cacheform validate --format junit > cacheform-validate.xml"* ]]
+	run jq -r '.drift.artifacts.reports.junit' "$BATS_TEST_TMPDIR/gl.json"
+	[ "$output" = 'drift-$CI_NODE_INDEX.xml' ]
+	run jq -r '.drift.script | join("\n")' "$BATS_TEST_TMPDIR/gl.json"
+	[[ "$output" == *'--format junit > "drift-$CI_NODE_INDEX.xml"'* ]]
+	# the reports are what validate writes for the examples: well-formed, valid
+	(cd "$TOP/examples" && "$CACHEFORM" validate --format junit) >"$BATS_TEST_TMPDIR/v.xml"
+	xmllint --noout "$BATS_TEST_TMPDIR/v.xml"
+	(cd "$TOP/examples" && "$CACHEFORM" validate --format gitlab) | jq -e 'type == "array"' >/dev/null
+}
+
 @test "Kubernetes: indexes 0..N-1 become shards 1/N..N/N" {
 	lint json "$K8S" >"$BATS_TEST_TMPDIR/k.json"
 	spec='.spec.jobTemplate.spec'

@@ -117,7 +117,8 @@ cn_error_is() { # STATUS TYPE
 # ---- azure-china: cache rules, tasks, purges ----
 
 @test "azure-china: PUT cacherules is async; the rules change when the task succeeds" {
-	fakecdn_start "" --task-delay 1000
+	# task delays leave room for a loaded machine (sanitizers, 2 cores) between the requests
+	fakecdn_start "" --task-delay 4000
 	body='{"Rules":[{"Type":"Suffix","Items":["css","js"],"TTL":"604800"},{"Type":"FullUri","Items":["/a.html"],"TTL":0}],"IgnoreCacheControl":"true","IgnoreCookie":true,"IgnoreQueryString":false}'
 	run cn_curl PUT "$CN_RULES" "$body"
 	[ "$(http_status)" = 202 ]
@@ -127,7 +128,7 @@ cn_error_is() { # STATUS TYPE
 	[ "$(http_body | jq -r '.Rules | length')" = 4 ]
 	run cn_curl GET "/subscriptions/$CN_SUB/endpoints/$CN_EP/operations/$id"
 	[ "$(http_body | jq -r .Status)" = Processing ]
-	sleep 1.2
+	sleep 4.2
 	run cn_curl GET "/subscriptions/$CN_SUB/endpoints/$CN_EP/operations/$id"
 	[ "$(http_body | jq -r '.Status, .Type' | paste -sd' ')" = "Succeeded UpdateCacheRules" ]
 	run cn_curl GET "$CN_RULES"
@@ -185,14 +186,14 @@ cn_error_is() { # STATUS TYPE
 }
 
 @test "azure-china: preloads are queued, then succeed" {
-	fakecdn_start "" --task-delay 2000
+	fakecdn_start "" --task-delay 4000
 	P=/subscriptions/$CN_SUB/endpoints/$CN_EP/preloads
 	run cn_curl POST "$P" '{"Files":["https://www.example.cn/index.html"]}'
 	[ "$(http_status)" = 202 ]
 	id=$(http_body | jq -r .AsyncInfo.TaskTrackId)
 	run cn_curl GET "$P/$id"
 	[ "$(http_body | jq -r '.Files[0].Status')" = Waiting ]
-	sleep 2.2
+	sleep 4.2
 	run cn_curl GET "/subscriptions/$CN_SUB/endpoints/$CN_EP/operations/$id"
 	[ "$(http_body | jq -r '.Status, .Type' | paste -sd' ')" = "Succeeded Preload" ]
 }

@@ -347,9 +347,10 @@ make_wrong_name_cert() {
 
 @test "a purge the provider accepted is not submitted again after the connection fails" {
 	# One azure endpoint, one manifest: a purge (azure offers no preload: CF425).
-	# Connections drop after the purge was accepted, while apply polls its task.
+	# Connections drop after the purge was accepted, while apply polls its task (whose delay
+	# leaves room for a loaded machine to set the fault first).
 	fakecdn_stop
-	fakecdn_start "" --task-delay 1500
+	fakecdn_start "" --task-delay 6000
 	cd "$BATS_TEST_TMPDIR"
 	rm -rf "$R"
 	repo_init "$R" shop

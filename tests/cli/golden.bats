@@ -13,7 +13,7 @@ load helpers
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"golden: "* ]]
 	n=$(ls "$out" | wc -l)
-	[ "$n" -eq 21 ]
+	[ "$n" -eq 29 ]
 	if [ -n "${UPDATE_GOLDEN:-}" ]; then
 		cp "$out"/*.out "$TOP/tests/golden/"
 	fi

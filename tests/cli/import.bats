@@ -140,3 +140,84 @@ YAML
 	[ "$(cat "$BATS_TEST_TMPDIR/victim")" = keep ]
 	[ -L "$R/endpoints/www.yaml" ]
 }
+
+@test "import: an azure list that mixes Override and SetIfMissing round-trips per rule" {
+	azure_repo
+	ARM_TOKEN=$(arm_token)
+	local ep=/subscriptions/$ARM_SUB/resourceGroups/web-rg/providers/Microsoft.Cdn/profiles/web-cdn/endpoints/shop
+	local cond='"negateCondition":false,"transforms":[]'
+	local ptype='"typeName":"DeliveryRuleCacheExpirationActionParameters","cacheType":"All"'
+	ARM_TOKEN=$ARM_TOKEN run arm_curl PATCH "$ep?api-version=2024-09-01" '{"properties":{"queryStringCachingBehavior":"NotSet","deliveryPolicy":{"rules":[
+	 {"name":"cacheform1","order":1,"conditions":[{"name":"UrlPath","parameters":{"typeName":"DeliveryRuleUrlPathMatchConditionParameters","operator":"BeginsWith","matchValues":["/"],'"$cond"'}}],"actions":[{"name":"CacheExpiration","parameters":{'"$ptype"',"cacheBehavior":"SetIfMissing","cacheDuration":"00:10:00"}}]},
+	 {"name":"cacheform2","order":2,"conditions":[{"name":"UrlPath","parameters":{"typeName":"DeliveryRuleUrlPathMatchConditionParameters","operator":"BeginsWith","matchValues":["/img/"],'"$cond"'}}],"actions":[{"name":"CacheExpiration","parameters":{'"$ptype"',"cacheBehavior":"Override","cacheDuration":"1.00:00:00"}}]},
+	 {"name":"cacheform3","order":3,"conditions":[{"name":"UrlPath","parameters":{"typeName":"DeliveryRuleUrlPathMatchConditionParameters","operator":"BeginsWith","matchValues":["/css/"],'"$cond"'}}],"actions":[{"name":"CacheExpiration","parameters":{'"$ptype"',"cacheBehavior":"SetIfMissing","cacheDuration":"01:00:00"}}]}]}}}'
+	[[ "$output" == *"HTTP 20"* ]]
+	run "$CACHEFORM" import --repo "$R" --account global --remote resource_group=web-rg \
+		--remote profile=web-cdn --remote endpoint=shop
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cat "$R/endpoints/shop.yaml"
+	# the block takes the majority (SetIfMissing); only the Override rule says otherwise
+	grep -q '^  ignore_cache_control: false$' "$R/endpoints/shop.yaml"
+	[ "$(grep -c '^      ignore_cache_control: true$' "$R/endpoints/shop.yaml")" -eq 1 ]
+	grep -B2 '^      ignore_cache_control: true$' "$R/endpoints/shop.yaml" | grep -q 'dir: \[/img/\]'
+	# NotSet is the service default: ignore query strings
+	grep -q '^  ignore_query_string: true$' "$R/endpoints/shop.yaml"
+	run "$CACHEFORM" plan --repo "$R" -e shop --detailed-exitcode
+	echo "$output"
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	# flipping the one rule is one change, written as one Override -> SetIfMissing
+	sed -i 's/^      ignore_cache_control: true$/      ignore_cache_control: false/' "$R/endpoints/shop.yaml"
+	gitops_commit "$R" "honour the origin on /img/"
+	run "$CACHEFORM" plan --repo "$R" -e shop --detailed-exitcode
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"dir /img/  ttl 1d  ignore_cache_control false  (origin Cache-Control handling changes)"* ]]
+	run "$CACHEFORM" apply --repo "$R" -e shop --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	ARM_TOKEN=$ARM_TOKEN run arm_curl GET "$ep?api-version=2024-09-01"
+	[[ "$output" != *'"Override"'* ]]
+	run "$CACHEFORM" plan --repo "$R" -e shop --detailed-exitcode
+	[ "$status" -eq 0 ]
+}
+
+@test "import --all: every listed endpoint the repository lacks, in one run, planning clean" {
+	run "$CACHEFORM" import --repo "$R" --account cn --all
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"wrote endpoints/www.example.cn.yaml: 4 rules from azure-china account 'cn'"* ]]
+	[[ "$output" == *"imported "*" skipped "* ]]
+	grep -q '^hosts: \[www.example.cn\]$' "$R/endpoints/www.example.cn.yaml"
+	[ "$(journal_count list_endpoints)" -eq 1 ]
+	git -C "$R" add -A
+	gitops_commit "$R" "import --all"
+	run "$CACHEFORM" plan --repo "$R" --detailed-exitcode --no-purges
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# a second run finds them all managed and writes nothing
+	run "$CACHEFORM" import --repo "$R" --account cn --all
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"imported nothing"* ]]
+	[[ "$output" != *"wrote "* ]]
+}
+
+@test "import --all on azure: profiles, then each profile's endpoints; --all refuses --remote" {
+	azure_repo
+	run "$CACHEFORM" import --repo "$R" --account global --all
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"wrote endpoints/shop.yaml"* ]]
+	[ "$(journal_count list_profiles)" -eq 1 ]
+	[ "$(journal_count list_endpoints)" -ge 1 ]
+	run "$CACHEFORM" plan --repo "$R" -e shop --detailed-exitcode --no-purges
+	[ "$status" -eq 0 ]
+	run "$CACHEFORM" import --repo "$R" --account global --all --remote endpoint=x
+	[ "$status" -eq 129 ] || [ "$status" -eq 2 ]
+	[[ "$output" == *"--all takes the remotes"* ]]
+}

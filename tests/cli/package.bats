@@ -60,7 +60,10 @@ setup_file() {
 	s=$status
 	v=$(/usr/bin/cacheform version --format json | jq -r .version)
 	files=no
-	[ -f /usr/share/man/man1/cacheform.1.gz ] && [ -f /usr/share/cacheform/cacheform.schema.json ] && files=yes
+	[ -f /usr/share/man/man1/cacheform.1.gz ] && [ -f /usr/share/cacheform/cacheform.schema.json ] &&
+		[ -f /usr/share/bash-completion/completions/cacheform ] &&
+		grep -qx '#compdef cacheform' /usr/share/zsh/vendor-completions/_cacheform &&
+		grep -q '^complete -c cacheform ' /usr/share/fish/vendor_completions.d/cacheform.fish && files=yes
 	# Removed before any assertion, so a failure never leaves the package installed.
 	run dpkg -r cacheform
 	[ "$status" -eq 0 ]

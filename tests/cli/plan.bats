@@ -145,3 +145,13 @@ teardown() {
 	[[ "$output" == *"2026-11-24-cn-pics on www"*"blocked"* ]]
 	[ "$(journal_ops read_rules provider=azure-china)" -eq 0 ]
 }
+
+@test "CACHEFORM_PLAN_STATS: the behaviour comparison's CPU, on stderr only, for changed endpoints" {
+	CACHEFORM_PLAN_STATS=1 "$CACHEFORM" plan --no-purges >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+	cat "$BATS_TEST_TMPDIR/err"
+	! grep -q 'plan stats' "$BATS_TEST_TMPDIR/out"
+	# www differs from its live rules (compared by behaviour); the others do not
+	grep -Eq '^plan stats: [0-9]+ endpoints, behaviour comparison on [1-9][0-9]*: [0-9.]+ s of [0-9.]+ s CPU$' "$BATS_TEST_TMPDIR/err"
+	run cf plan --no-purges
+	[[ "$output" != *"plan stats"* ]]
+}

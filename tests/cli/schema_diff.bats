@@ -83,7 +83,8 @@ def walk(node, path, in_if=False):
                 n += 1
                 miss = [f for f in ("description", "examples") if f not in v]
                 if "default" not in v and k not in req and path.split("/")[-1] not in ("indirect",) \
-                        and not path.startswith("/definitions/indirect") and k not in OWN_NAMES:
+                        and not path.startswith("/definitions/indirect") and k not in OWN_NAMES \
+                        and f"{path}/{k}" not in INHERITED:
                     miss.append("default")
                 if miss:
                     bad.append(f"{path}/{k}: {', '.join(miss)}")
@@ -99,6 +100,8 @@ OWN_NAMES = {"provider", "subscription", "key_id", "key_value", "tenant", "clien
              "user", "api_key", "ca_file", "endpoint_id", "resource_group", "profile", "endpoint",
              "hosts", "cache", "dir", "suffix", "path", "ttl", "name", "accounts", "property_id",
              "route", "rule_set", "connect_to"}
+# Fields whose default is another field's value: a rule's own ignore_cache_control is the cache block's.
+INHERITED = {"/definitions/rule/ignore_cache_control"}
 walk(s, "")
 print(n)
 print("\n".join(bad))

@@ -142,7 +142,8 @@ static unsigned item_col(size_t i)
 	return (unsigned)(13 + 8 * i);
 }
 
-/* spec: "kind[#name][@ttl]|item|item..." */
+/* spec: "kind[#name][@ttl][!|~]|item|item..." (! / ~: the rule's own ignore_cache_control
+ * true / false) */
 static struct rule *add_rule(struct config *c, struct endpoint *e, const char *spec)
 {
 	size_t r = e->cache.nrules;
@@ -152,6 +153,12 @@ static struct rule *add_rule(struct config *c, struct endpoint *e, const char *s
 	const char *bar = strchr(spec, '|');
 	size_t hl = bar ? (size_t)(bar - spec) : strlen(spec);
 	snprintf(head, sizeof(head), "%.*s", (int)hl, spec);
+	char *bang = strpbrk(head, "!~");
+	if (bang) {
+		ru->cc = *bang == '!' ? RULE_CC_IGNORE : RULE_CC_HONOUR;
+		ru->cc_pos = mkpos(c, e->file, line + 3, 29);
+		*bang = '\0';
+	}
 	char *at = strchr(head, '@'), *hash = strchr(head, '#');
 	ru->ttl = 60;
 	if (at) {
@@ -330,11 +337,26 @@ static const struct rule_case rule_cases[] = {
     {"far earlier rule", AC, {"suffix|png", "dir|/x/", "path|/a.png"}, "CF310", W, 2, -1},
 
     /* SPEC 2.2: a ttl 0 rule that takes over paths an earlier rule decides is an error */
-    {"azure-china: no-cache rule takes precedence", AC, {"dir|/", "path@0|/index.html"}, "CF316",
-     E, 1, -1},
-    {"azure-china: no-cache after no-cache", AC, {"dir@0|/", "path@0|/index.html"}, "CF310", W,
-     1, -1},
-    {"azure: first match wins for ttl 0 too", AZ, {"dir|/", "path@0|/index.html"}, "CF310", W, 1,
+    {"azure-china: no-cache rule takes precedence",
+     AC,
+     {"dir|/", "path@0|/index.html"},
+     "CF316",
+     E,
+     1,
+     -1},
+    {"azure-china: no-cache after no-cache",
+     AC,
+     {"dir@0|/", "path@0|/index.html"},
+     "CF310",
+     W,
+     1,
+     -1},
+    {"azure: first match wins for ttl 0 too",
+     AZ,
+     {"dir|/", "path@0|/index.html"},
+     "CF310",
+     W,
+     1,
      -1},
     {"azure bad name digit", AZ, {"dir#1rule|/a/"}, "CF503", E, 0, -3},
     {"azure bad name underscore", AZ, {"dir#rule_1|/a/"}, "CF503", E, 0, -3},
@@ -342,6 +364,10 @@ static const struct rule_case rule_cases[] = {
     {"azure generated name clash", AZ, {"dir#cacheform2|/a/", "dir|/b/"}, "CF508", E, 1, -1},
     {"azure name clash", AZ, {"dir#Foo|/a/", "dir#foo|/b/"}, "CF508", E, 1, -3},
     {"name on azure-china", AC, {"dir#Foo|/a/"}, "CF507", W, 0, -3},
+    /* ignore_cache_control per rule: azure-china's is endpoint-wide (the fixture's is false) */
+    {"cn rule cc differs", AC, {"dir|/a/", "dir@60!|/b/"}, "CF317", E, 1, -4},
+    {"cn rule cc same as block", AC, {"dir@60~|/a/"}, NULL, E, 0, 0},
+    {"azure rule cc differs", AZ, {"dir|/a/", "dir@60!|/b/"}, NULL, E, 0, 0},
 };
 
 static void run_rule_case(const struct rule_case *rc)
@@ -360,6 +386,8 @@ static void run_rule_case(const struct rule_case *rc)
 			line = r->ttl_pos.line, col = r->ttl_pos.col;
 		if (rc->item == -3)
 			line = r->name.pos.line, col = r->name.pos.col;
+		if (rc->item == -4)
+			line = r->cc_pos.line, col = r->cc_pos.col;
 	}
 	expect(c, false, rc->desc, rc->code, rc->sev, e->file, line, col);
 	config_free(c);
@@ -1104,9 +1132,21 @@ static const struct purge_case purge_cases[] = {
      E,
      0,
      PURGE_INVALIDATE},
-    {"azure preload ftp", {"az"}, "preload", {"ftp://az.example.com/a"}, "CF425", E, 0,
+    {"azure preload ftp",
+     {"az"},
+     "preload",
+     {"ftp://az.example.com/a"},
+     "CF425",
+     E,
+     0,
      PURGE_INVALIDATE},
-    {"azure preload bad host", {"az"}, "preload", {"https://a\x01z/a"}, "CF425", E, 0,
+    {"azure preload bad host",
+     {"az"},
+     "preload",
+     {"https://a\x01z/a"},
+     "CF425",
+     E,
+     0,
      PURGE_INVALIDATE},
     {"regex with an unknown endpoint",
      {"www", "nope"},
@@ -1132,8 +1172,7 @@ static const struct purge_case purge_cases[] = {
      E,
      -3,
      PURGE_INVALIDATE},
-    {"delete and regex on azure-china", {"www"}, "regex", {RX ".*"}, "CF419", E, -2,
-     PURGE_DELETE},
+    {"delete and regex on azure-china", {"www"}, "regex", {RX ".*"}, "CF419", E, -2, PURGE_DELETE},
     {"azure preload dotdot", {"az"}, "preload", {"/a/../b"}, "CF425", E, 0, PURGE_INVALIDATE},
     {"azure-china preload star", {"www"}, "preload", {"/a*"}, "CF405", E, 0, PURGE_INVALIDATE},
     {"duplicate file", {"www"}, "files", {"/a", "/b", "/a"}, "CF423", W, 2, PURGE_INVALIDATE},

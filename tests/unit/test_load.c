@@ -58,6 +58,8 @@ static const struct reject_case reject_cases[] = {
     {LOAD_ENDPOINT, "endpoint: {a: 1}\naccount: cn\n", "CF112", 1, 11},
     {LOAD_ENDPOINT, EP_HEAD "hosts: www.example.com\n", "CF112", 3, 8},
     {LOAD_ENDPOINT, EP_HEAD "hosts: [[a]]\n", "CF112", 3, 9},
+    {LOAD_ENDPOINT, EP_HEAD "cache:\n  rules:\n    - dir: [/a/]\n      ignore_cache_control: 1h\n",
+     "CF112", 6, 29},
     {LOAD_ENDPOINT, EP_HEAD "cache: {ignore_cookie: \"true\"}\n", "CF112", 3, 24},
     {LOAD_ENDPOINT, EP_HEAD "cache: {ignore_cookie: yes}\n", "CF112", 3, 24},
     {LOAD_ENDPOINT, EP_HEAD "cache: {rules: {dir: [/a/]}}\n", "CF112", 3, 16},
@@ -354,6 +356,7 @@ static const char endpoint_ok[] = "endpoint: www\n"
 				  "      ttl: 1d\n"
 				  "    - suffix: [jpg, png]\n"
 				  "      ttl: 2592000\n"
+				  "      ignore_cache_control: false\n"
 				  "    - path: [/index.html]\n"
 				  "      ttl: 0\n"
 				  "      name: home\n";
@@ -391,6 +394,12 @@ static void test_load__endpoint(void **state)
 	assert_int_equal(e->cache.rules[0].pos.col, 7);
 	assert_int_equal(e->cache.rules[1].kind, RULE_SUFFIX);
 	assert_int_equal(e->cache.rules[1].ttl, 2592000);
+	assert_int_equal(e->cache.rules[0].cc, RULE_CC_INHERIT);
+	assert_int_equal(e->cache.rules[1].cc, RULE_CC_HONOUR);
+	assert_int_equal(e->cache.rules[1].cc_pos.line, 15);
+	assert_int_equal(e->cache.rules[1].cc_pos.col, 29);
+	assert_false(rule_ignores_cc(&e->cache, &e->cache.rules[1]));
+	assert_true(rule_ignores_cc(&e->cache, &e->cache.rules[0]));
 	assert_int_equal(e->cache.rules[2].kind, RULE_PATH);
 	assert_int_equal(e->cache.rules[2].ttl, 0);
 	assert_string_equal(e->cache.rules[2].name.s, "home");

@@ -14,9 +14,9 @@
 #include "reconcile/base/limits.h"
 #include "tests/unit/prov_fixture.h"
 
-#define BASE  "https://arm.test"
-#define PROF  "/subscriptions/sub-1/resourceGroups/web-rg/providers/Microsoft.Cdn/profiles/web-afd"
-#define OWNED PROF "/ruleSets/cacheform"
+#define BASE	   "https://arm.test"
+#define PROF	   "/subscriptions/sub-1/resourceGroups/web-rg/providers/Microsoft.Cdn/profiles/web-afd"
+#define OWNED	   PROF "/ruleSets/cacheform"
 #define DIFF_LISTS 10000 /* random rule lists in the differential test */
 
 static int setup(void **state)
@@ -60,7 +60,9 @@ static const char set_plain[] = "{\"name\":\"cacheform\",\"type\":\"Microsoft.Cd
 				"rulesets\",\"properties\":{\"provisioningState\":\"Succeeded\","
 				"\"deploymentStatus\":\"NotStarted\"}}";
 
-#define OVR(cc) "{\"name\":\"RouteConfigurationOverride\",\"parameters\":{\"typeName\":\"DeliveryRuleRouteConfigurationOverrideActionParameters\"" cc "}}"
+#define OVR(cc)                                                                                    \
+	"{\"name\":\"RouteConfigurationOverride\",\"parameters\":{\"typeName\":"                   \
+	"\"DeliveryRuleRouteConfigurationOverrideActionParameters\"" cc "}}"
 #define CC(beh, dur)                                                                               \
 	",\"cacheConfiguration\":{\"queryStringCachingBehavior\":\"IgnoreQueryString\","           \
 	"\"queryParameters\":null,\"isCompressionEnabled\":\"Enabled\",\"cacheBehavior\":\"" beh   \
@@ -68,31 +70,41 @@ static const char set_plain[] = "{\"name\":\"cacheform\",\"type\":\"Microsoft.Cd
 #define COND(var, type, op, vals, extra)                                                           \
 	"{\"name\":\"" var "\",\"parameters\":{\"typeName\":\"" type "\",\"operator\":\"" op       \
 	"\",\"matchValues\":[" vals "]" extra "}}"
-#define PATHC(op, vals, extra) COND("UrlPath", "DeliveryRuleUrlPathMatchConditionParameters", op, vals, extra)
+#define PATHC(op, vals, extra)                                                                     \
+	COND("UrlPath", "DeliveryRuleUrlPathMatchConditionParameters", op, vals, extra)
 #define EXTC(vals, extra)                                                                          \
 	COND("UrlFileExtension", "DeliveryRuleUrlFileExtensionMatchConditionParameters", "Equal",  \
 	     vals, extra)
 #define RULE(name, order, mpb, cond, act)                                                          \
-	"{\"name\":\"" name "\",\"type\":\"Microsoft.Cdn/profiles/rulesets/rules\",\"properties\":{" \
+	"{\"name\":\"" name                                                                        \
+	"\",\"type\":\"Microsoft.Cdn/profiles/rulesets/rules\",\"properties\":{"                   \
 	"\"order\":" #order mpb ",\"conditions\":[" cond "],\"actions\":[" act "]}}"
-#define CONT ",\"matchProcessingBehavior\":\"Continue\""
+#define CONT  ",\"matchProcessingBehavior\":\"Continue\""
 #define LOWER ",\"transforms\":[\"Lowercase\"]"
 
 /* As cacheform writes it. */
-static const char rules_canonical[] =
-    "{\"value\":[" RULE("home", 10, CONT, PATHC("Equal", "\"index.html\"", ",\"negateCondition\":false,\"transforms\":[]"), OVR(""))
-    "," RULE("assets", 20, CONT, EXTC("\"css\",\"js\"", ",\"negateCondition\":false" LOWER),
-	     OVR(CC("OverrideIfOriginMissing", "\"365.23:59:59\"")))
-    "," RULE("images", 30, CONT, PATHC("BeginsWith", "\"img/\",\"static/\"", ",\"transforms\":[]"),
-	     OVR(CC("OverrideIfOriginMissing", "\"1.00:00:00\""))) "]}";
+static const char rules_canonical[] = "{\"value\":[" RULE(
+    "home", 10, CONT,
+    PATHC("Equal", "\"index.html\"", ",\"negateCondition\":false,\"transforms\":[]"),
+    OVR("")) "," RULE("assets", 20, CONT,
+		      EXTC("\"css\",\"js\"", ",\"negateCondition\":false" LOWER),
+		      OVR(CC("OverrideIfOriginMissing",
+			     "\"365.23:59:59\""))) "," RULE("images", 30, CONT,
+							    PATHC("BeginsWith",
+								  "\"img/\",\"static/\"",
+								  ",\"transforms\":[]"),
+							    OVR(CC("OverrideIfOriginMissing",
+								   "\"1.00:00:00\""))) "]}";
 
 /* Leading slashes, orders 1..3, no transforms/negateCondition/matchProcessingBehavior. */
 static const char rules_slashes[] =
-    "{\"value\":[" RULE("home", 1, "", PATHC("Equal", "\"/index.html\"", ""), OVR(""))
-    "," RULE("assets", 2, "", EXTC("\"css\",\"js\"", LOWER),
-	     OVR(CC("OverrideIfOriginMissing", "\"365.23:59:59\"")))
-    "," RULE("images", 3, "", PATHC("BeginsWith", "\"/img/\",\"/static/\"", ""),
-	     OVR(CC("OverrideIfOriginMissing", "\"01.00:00:00\""))) "]}";
+    "{\"value\":[" RULE("home", 1, "", PATHC("Equal", "\"/index.html\"", ""), OVR("")) "," RULE(
+	"assets", 2, "", EXTC("\"css\",\"js\"", LOWER),
+	OVR(CC("OverrideIfOriginMissing",
+	       "\"365.23:59:59\""))) "," RULE("images", 3, "",
+					      PATHC("BeginsWith", "\"/img/\",\"/static/\"", ""),
+					      OVR(CC("OverrideIfOriginMissing",
+						     "\"01.00:00:00\""))) "]}";
 
 /* Listed out of order, renumbered (100, 205, 999), values reordered, extra read-only fields,
  * queryParameters absent, isCompressionEnabled different, keys in another order. */
@@ -102,12 +114,16 @@ static const char rules_renumbered[] =
     "\"1.00:00:00\",\"cacheBehavior\":\"OverrideIfOriginMissing\",\"isCompressionEnabled\":"
     "\"Disabled\",\"queryStringCachingBehavior\":\"IgnoreQueryString\"},\"typeName\":"
     "\"DeliveryRuleRouteConfigurationOverrideActionParameters\"},\"name\":"
-    "\"RouteConfigurationOverride\"}],\"conditions\":[" PATHC("BeginsWith", "\"static/\",\"img/\"", ",\"transforms\":[]")
-    "],\"order\":999,\"ruleSetName\":\"cacheform\",\"provisioningState\":\"Succeeded\","
-    "\"deploymentStatus\":\"NotStarted\"},\"name\":\"images\"},"
-    RULE("home", 100, CONT, PATHC("Equal", "\"index.html\"", ""), OVR(""))
-    "," RULE("assets", 205, CONT, EXTC("\"js\",\"css\"", LOWER),
-	     OVR(CC("OverrideIfOriginMissing", "\"365.23:59:59\""))) "]}";
+    "\"RouteConfigurationOverride\"}],\"conditions\":[" PATHC(
+	"BeginsWith", "\"static/\",\"img/\"",
+	",\"transforms\":[]") "],\"order\":999,\"ruleSetName\":\"cacheform\",\"provisioningState\":"
+			      "\"Succeeded\","
+			      "\"deploymentStatus\":\"NotStarted\"},\"name\":\"images\"}," RULE(
+				  "home", 100, CONT, PATHC("Equal", "\"index.html\"", ""),
+				  OVR("")) "," RULE("assets", 205, CONT,
+						    EXTC("\"js\",\"css\"", LOWER),
+						    OVR(CC("OverrideIfOriginMissing",
+							   "\"365.23:59:59\""))) "]}";
 
 static const char *const golden[] = {rules_canonical, rules_slashes, rules_renumbered};
 
@@ -135,7 +151,8 @@ static void test_prov_afd__read_requests(void **state)
 	struct http_req req;
 	struct cf_err e;
 	assert_int_equal(f->ops->read_req(f->pa, &f->ep, &req, &e), 0);
-	assert_string_equal(req.url, BASE PROF "/afdEndpoints/web/routes/default?api-version=2026-07-01");
+	assert_string_equal(req.url,
+			    BASE PROF "/afdEndpoints/web/routes/default?api-version=2026-07-01");
 	http_req_release(&req);
 	assert_int_equal(fx_read(f, 200, route_ok, &ls, &e), PROV_MORE);
 	assert_int_equal(f->ops->read_next(f->pa, &f->ep, &ls, &req, &e), 0);
@@ -168,9 +185,11 @@ static void test_prov_afd__durations(void **state)
 		const char *s;
 		int64_t secs; /* -1: refused */
 	} cases[] = {
-	    {"00:00:00", 0},	      {"365.23:59:59", AFD_DURATION_MAX_S}, {"1.00:00:00", 86400},
-	    {"01.00:00:00", 86400},   {"0.01:00:00", 3600},		      {"24:00:00", -1},
-	    {"1:00:00", -1},	      {".01:00:00", -1},		      {"00:60:00", -1},
+	    {"00:00:00", 0},	   {"365.23:59:59", AFD_DURATION_MAX_S},
+	    {"1.00:00:00", 86400}, {"01.00:00:00", 86400},
+	    {"0.01:00:00", 3600},  {"24:00:00", -1},
+	    {"1:00:00", -1},	   {".01:00:00", -1},
+	    {"00:60:00", -1},
 	};
 	char buf[AFD_DURATION_BUF];
 	CF_UNUSED(state);
@@ -189,22 +208,46 @@ static void test_prov_afd__durations(void **state)
 static void test_prov_afd__differences_seen(void **state)
 {
 	struct fx *f = *state;
-	static const char stop[] =
-	    "{\"value\":[" RULE("home", 10, ",\"matchProcessingBehavior\":\"Stop\"", PATHC("Equal", "\"index.html\"", ""), OVR(""))
-	    "," RULE("assets", 20, "", EXTC("\"css\",\"js\"", LOWER), OVR(CC("OverrideIfOriginMissing", "\"365.23:59:59\"")))
-	    "," RULE("images", 30, "", PATHC("BeginsWith", "\"img/\",\"static/\"", ""), OVR(CC("OverrideIfOriginMissing", "\"1.00:00:00\""))) "]}";
-	static const char swapped[] =
-	    "{\"value\":[" RULE("home", 20, "", PATHC("Equal", "\"index.html\"", ""), OVR(""))
-	    "," RULE("assets", 10, "", EXTC("\"css\",\"js\"", LOWER), OVR(CC("OverrideIfOriginMissing", "\"365.23:59:59\"")))
-	    "," RULE("images", 30, "", PATHC("BeginsWith", "\"img/\",\"static/\"", ""), OVR(CC("OverrideIfOriginMissing", "\"1.00:00:00\""))) "]}";
-	static const char ttl[] =
-	    "{\"value\":[" RULE("home", 10, "", PATHC("Equal", "\"index.html\"", ""), OVR(""))
-	    "," RULE("assets", 20, "", EXTC("\"css\",\"js\"", LOWER), OVR(CC("OverrideIfOriginMissing", "\"365.23:59:59\"")))
-	    "," RULE("images", 30, "", PATHC("BeginsWith", "\"img/\",\"static/\"", ""), OVR(CC("OverrideIfOriginMissing", "\"2.00:00:00\""))) "]}";
-	static const char honor[] =
-	    "{\"value\":[" RULE("home", 10, "", PATHC("Equal", "\"index.html\"", ""), OVR(""))
-	    "," RULE("assets", 20, "", EXTC("\"css\",\"js\"", LOWER), OVR(CC("HonorOrigin", "null")))
-	    "," RULE("images", 30, "", PATHC("BeginsWith", "\"img/\",\"static/\"", ""), OVR(CC("OverrideIfOriginMissing", "\"1.00:00:00\""))) "]}";
+	static const char stop[] = "{\"value\":[" RULE(
+	    "home", 10, ",\"matchProcessingBehavior\":\"Stop\"",
+	    PATHC("Equal", "\"index.html\"", ""),
+	    OVR("")) "," RULE("assets", 20, "", EXTC("\"css\",\"js\"", LOWER),
+			      OVR(CC(
+				  "OverrideIfOriginMissing",
+				  "\"365.23:59:59\""))) "," RULE("images", 30, "",
+								 PATHC("BeginsWith",
+								       "\"img/\",\"static/\"", ""),
+								 OVR(CC("OverrideIfOriginMissing",
+									"\"1.00:00:00\""))) "]}";
+	static const char swapped[] = "{\"value\":[" RULE(
+	    "home", 20, "", PATHC("Equal", "\"index.html\"", ""),
+	    OVR("")) "," RULE("assets", 10, "", EXTC("\"css\",\"js\"", LOWER),
+			      OVR(CC(
+				  "OverrideIfOriginMissing",
+				  "\"365.23:59:59\""))) "," RULE("images", 30, "",
+								 PATHC("BeginsWith",
+								       "\"img/\",\"static/\"", ""),
+								 OVR(CC("OverrideIfOriginMissing",
+									"\"1.00:00:00\""))) "]}";
+	static const char ttl[] = "{\"value\":[" RULE(
+	    "home", 10, "", PATHC("Equal", "\"index.html\"", ""),
+	    OVR("")) "," RULE("assets", 20, "", EXTC("\"css\",\"js\"", LOWER),
+			      OVR(CC(
+				  "OverrideIfOriginMissing",
+				  "\"365.23:59:59\""))) "," RULE("images", 30, "",
+								 PATHC("BeginsWith",
+								       "\"img/\",\"static/\"", ""),
+								 OVR(CC("OverrideIfOriginMissing",
+									"\"2.00:00:00\""))) "]}";
+	static const char honor[] = "{\"value\":[" RULE(
+	    "home", 10, "", PATHC("Equal", "\"index.html\"", ""),
+	    OVR("")) "," RULE("assets", 20, "", EXTC("\"css\",\"js\"", LOWER),
+			      OVR(CC("HonorOrigin",
+				     "null"))) "," RULE("images", 30, "",
+							PATHC("BeginsWith", "\"img/\",\"static/\"",
+							      ""),
+							OVR(CC("OverrideIfOriginMissing",
+							       "\"1.00:00:00\""))) "]}";
 	const char *const cases[] = {stop, swapped, ttl, honor};
 	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
 		struct live_state ls;
@@ -266,7 +309,8 @@ static void test_prov_afd__write_counts(void **state)
 	f->ep.cache.rules[0].ttl = 2 * 86400;
 	assert_int_equal(read_live(f, route_ok, set_plain, rules_canonical, &ls), 0);
 	assert_int_equal(count_writes(f, &ls, &log), 1);
-	assert_string_equal(log.buf, "PUT /ruleSets/cacheform/rules/images?api-version=2025-06-01\n");
+	assert_string_equal(log.buf,
+			    "PUT /ruleSets/cacheform/rules/images?api-version=2025-06-01\n");
 	live_state_release(&ls);
 	/* batch api-version, set missing: one batch PUT and the route */
 	free(f->pa->api_version);
@@ -374,8 +418,8 @@ static size_t simulate(const struct sem_afd_set *live, const struct sem_afd_set 
 
 struct plan_case {
 	const char *what;
-	const char *live;  /* "name:order:ttl ..." */
-	const char *want;  /* "name:ttl ..." in evaluation order */
+	const char *live; /* "name:order:ttl ..." */
+	const char *want; /* "name:ttl ..." in evaluation order */
 	size_t writes;
 };
 
@@ -489,9 +533,9 @@ static void route_of(const struct cache *c, struct sem_afd_route *rt)
 }
 
 static const char *const probe_paths[] = {
-    "/",	 "/a",	     "/a/",	     "/a/b",	   "/a/b/x.css", "/a/x.css",   "/A/x.JS",
-    "/b/y.png",	 "/index.html", "/x.CSS",    "/a.css",	   "/a/b.js/c",  "/.css",      "/ab/x.png",
-    "/a/b/",	 "/b",	     "/img/p.PNG", "/A",	   "/a/index.html", "/x.tar.gz", "/js",
+    "/",	"/a",	       "/a/",	     "/a/b",   "/a/b/x.css",	"/a/x.css",  "/A/x.JS",
+    "/b/y.png", "/index.html", "/x.CSS",     "/a.css", "/a/b.js/c",	"/.css",     "/ab/x.png",
+    "/a/b/",	"/b",	       "/img/p.PNG", "/A",     "/a/index.html", "/x.tar.gz", "/js",
 };
 
 static void random_cache(struct cache *c, unsigned *seed)
@@ -508,8 +552,12 @@ static void random_cache(struct cache *c, unsigned *seed)
 		struct rule *r = cache_add_rule(c);
 		r->kind = (enum rule_kind)(rand_r(seed) % 3);
 		r->ttl = ttls[rand_r(seed) % 3];
-		const char *const *pool = r->kind == RULE_DIR ? dirs : r->kind == RULE_SUFFIX ? sufs : paths;
-		size_t np = r->kind == RULE_DIR ? CF_ARRAY_LEN(dirs)
+		r->cc =
+		    (enum rule_cc)(rand_r(seed) % 3); /* its own ignore_cache_control, or none */
+		const char *const *pool = r->kind == RULE_DIR	   ? dirs
+					  : r->kind == RULE_SUFFIX ? sufs
+								   : paths;
+		size_t np = r->kind == RULE_DIR	     ? CF_ARRAY_LEN(dirs)
 			    : r->kind == RULE_SUFFIX ? CF_ARRAY_LEN(sufs)
 						     : CF_ARRAY_LEN(paths);
 		size_t ni = 1 + (size_t)(rand_r(seed) % 3);
@@ -560,12 +608,12 @@ static void test_prov_afd__semantics(void **state)
 	CF_UNUSED(state);
 	rt.has_cache = true;
 	struct sem_afd_set *a = sem_afd_add_set(&rt, "first");
-	add_rule(a, "x.html", 1, 60);		 /* UrlPath Equal "x.html" */
-	add_rule(a, "/x.html", 2, 120);		 /* leading '/' ignored: also matches */
+	add_rule(a, "x.html", 1, 60);	/* UrlPath Equal "x.html" */
+	add_rule(a, "/x.html", 2, 120); /* leading '/' ignored: also matches */
 	sem_afd_eval(&rt, "/x.html", &r);
 	assert_int_equal(r.mode, AFDM_IF_MISSING);
-	assert_int_equal(r.ttl, 120); /* all matching rules run; the later one wins */
-	a->rules[1].has_cache = false;	  /* an override without cacheConfiguration */
+	assert_int_equal(r.ttl, 120);  /* all matching rules run; the later one wins */
+	a->rules[1].has_cache = false; /* an override without cacheConfiguration */
 	sem_afd_eval(&rt, "/x.html", &r);
 	assert_int_equal(r.mode, AFDM_BYPASS);
 	a->rules[0].stop = true; /* Stop: later rules and rule sets do not run */
@@ -588,11 +636,14 @@ static void test_prov_afd__foreign_stop_noted(void **state)
 	struct fx *f = *state;
 	static const char route2[] =
 	    "{\"properties\":{\"cacheConfiguration\":{\"queryStringCachingBehavior\":"
-	    "\"IgnoreQueryString\"},\"ruleSets\":[{\"id\":\"" PROF "/ruleSets/legacy\"},{\"id\":\"" OWNED "\"}]}}";
-	static const char legacy_rules[] =
-	    "{\"value\":[" RULE("noimg", 1, ",\"matchProcessingBehavior\":\"Stop\"",
-				PATHC("BeginsWith", "\"/img/\"", ""), OVR(CC("HonorOrigin", "null")))
-	    "," RULE("api", 2, "", PATHC("BeginsWith", "\"api/\"", ""), OVR(CC("HonorOrigin", "\"00:00:00\""))) "]}";
+	    "\"IgnoreQueryString\"},\"ruleSets\":[{\"id\":\"" PROF
+	    "/ruleSets/legacy\"},{\"id\":\"" OWNED "\"}]}}";
+	static const char legacy_rules[] = "{\"value\":[" RULE(
+	    "noimg", 1, ",\"matchProcessingBehavior\":\"Stop\"",
+	    PATHC("BeginsWith", "\"/img/\"", ""),
+	    OVR(CC("HonorOrigin", "null"))) "," RULE("api", 2, "",
+						     PATHC("BeginsWith", "\"api/\"", ""),
+						     OVR(CC("HonorOrigin", "\"00:00:00\""))) "]}";
 	struct live_state ls;
 	struct cf_err e;
 	memset(&ls, 0, sizeof(ls));
@@ -648,7 +699,8 @@ static void test_prov_afd__china_cloud(void **state)
 	assert_string_equal(pa->base_url, AFD_CHINA_ARM);
 	assert_string_equal(pa->login_url, AFD_CHINA_LOGIN);
 	assert_int_equal(prov_azure_token_req(pa, &req, &e), 0);
-	assert_non_null(strstr(req.body, "scope=https%3A%2F%2Fmanagement.chinacloudapi.cn%2F.default"));
+	assert_non_null(
+	    strstr(req.body, "scope=https%3A%2F%2Fmanagement.chinacloudapi.cn%2F.default"));
 	assert_string_equal(req.url, AFD_CHINA_LOGIN "/tenant-1/oauth2/v2.0/token");
 	http_req_release(&req);
 	f->ops->account_close(pa);
@@ -657,18 +709,12 @@ static void test_prov_afd__china_cloud(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    FX_TEST(test_prov_afd__read_requests),
-	    FX_TEST(test_prov_afd__golden_no_change),
-	    FX_TEST(test_prov_afd__durations),
-	    FX_TEST(test_prov_afd__differences_seen),
-	    FX_TEST(test_prov_afd__write_counts),
-	    FX_TEST(test_prov_afd__batch_body),
-	    FX_TEST(test_prov_afd__plan_writes),
-	    FX_TEST(test_prov_afd__plan_writes_random),
-	    FX_TEST(test_prov_afd__semantics),
-	    FX_TEST(test_prov_afd__differential),
-	    FX_TEST(test_prov_afd__foreign_stop_noted),
-	    FX_TEST(test_prov_afd__purge),
+	    FX_TEST(test_prov_afd__read_requests),	FX_TEST(test_prov_afd__golden_no_change),
+	    FX_TEST(test_prov_afd__durations),		FX_TEST(test_prov_afd__differences_seen),
+	    FX_TEST(test_prov_afd__write_counts),	FX_TEST(test_prov_afd__batch_body),
+	    FX_TEST(test_prov_afd__plan_writes),	FX_TEST(test_prov_afd__plan_writes_random),
+	    FX_TEST(test_prov_afd__semantics),		FX_TEST(test_prov_afd__differential),
+	    FX_TEST(test_prov_afd__foreign_stop_noted), FX_TEST(test_prov_afd__purge),
 	    FX_TEST(test_prov_afd__china_cloud),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

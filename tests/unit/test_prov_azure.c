@@ -232,7 +232,8 @@ static void test_prov_azure__read_owned_and_foreign(void **state)
 	read_ok(f, full_endpoint, &ls);
 	assert_true(ls.exists);
 	assert_null(ls.inexact);
-	assert_false(ls.cache_control_unknown);
+	/* the behaviour lives in each rule: the block's flag is not observable */
+	assert_true(ls.cache_control_unknown);
 	/* read back as a first-match list: the rule that runs last (highest order) first */
 	assert_int_equal(ls.cache.nrules, 3);
 	assert_int_equal(ls.cache.rules[2].kind, RULE_DIR);
@@ -273,7 +274,7 @@ static const struct {
     {ENDPOINT(RULE("r", 1, PATHC("BeginsWith", "\"/a/\""),
 		   CACHEA("Override", ",\"cacheDuration\":\"01:00:00\"")),
 	      "\"UseQueryString\""),
-     true, false, false, NULL, 1, 0},
+     true, false, true, NULL, 1, 0},
     {ENDPOINT("{\"name\":\"r\",\"order\":1,\"conditions\":[{\"name\":\"UrlPath\",\"parameters\":"
 	      "{\"@odata.type\":\"#Microsoft.Azure.Cdn.Models."
 	      "DeliveryRuleUrlPathMatchConditionParameters\",\"operator\":\"BeginsWith\","
@@ -282,7 +283,7 @@ static const struct {
 	      "DeliveryRuleCacheExpirationActionParameters\",\"cacheBehavior\":\"Override\","
 	      "\"cacheType\":\"All\",\"cacheDuration\":\"01:00:00\"}}]}",
 	      "\"IgnoreQueryString\""),
-     true, true, false, NULL, 1, 0},
+     true, true, true, NULL, 1, 0},
     /* only BypassCache rules: ignore_cache_control cannot be observed */
     {ENDPOINT(RULE("r", 1, PATHC("Equal", "\"/a\""), CACHEA("BypassCache", "")),
 	      "\"IgnoreQueryString\""),
@@ -293,8 +294,8 @@ static const struct {
     {ENDPOINT("", "\"NotSet\""), false, true, true, NULL, 0, 0},
     {ENDPOINT("", "\"BypassCaching\""), false, false, true,
      "queryStringCachingBehavior is BypassCaching", 0, 0},
-    {"{\"properties\":{\"hostName\":\"h\",\"deliveryPolicy\":null}}", false, true, true,
-     NULL, 0, 0},
+    {"{\"properties\":{\"hostName\":\"h\",\"deliveryPolicy\":null}}", false, true, true, NULL, 0,
+     0},
     /* mixed behaviours */
     {ENDPOINT(RULE("a", 1, PATHC("BeginsWith", "\"/a/\""),
 		   CACHEA("Override",
@@ -303,7 +304,7 @@ static const struct {
 									      ",\"cacheDuration\":"
 									      "\"00:01:00\"")),
 	      "\"UseQueryString\""),
-     false, false, false, "cache rules mix Override and SetIfMissing", 2, 0},
+     false, false, true, NULL, 2, 0},
     /* not cacheform shapes: foreign */
     {ENDPOINT(
 	 RULE(
@@ -372,6 +373,11 @@ static void test_prov_azure__read_variations(void **state)
 		if (ls.cache.nrules == 1 && i < 2) {
 			assert_int_equal(ls.cache.rules[0].ttl, 3600);
 			assert_string_equal(ls.cache.rules[0].items.v[0].s, "/a/");
+			assert_int_equal(ls.cache.rules[0].cc, RULE_CC_IGNORE);
+		}
+		if (ls.cache.nrules == 2) { /* the mixed list: each rule keeps its own (reversed) */
+			assert_int_equal(ls.cache.rules[0].cc, RULE_CC_HONOUR);
+			assert_int_equal(ls.cache.rules[1].cc, RULE_CC_IGNORE);
 		}
 		live_state_release(&ls);
 	}
@@ -779,7 +785,8 @@ static void test_prov_azure__digest_sees_foreign(void **state)
 	assert_string_not_equal(a.digest, b.digest);
 	live_state_release(&b);
 	read_ok(f, full_endpoint, &b);
-	b.cache_control_unknown = true;
+	b.cache.rules[0].cc =
+	    b.cache.rules[0].cc == RULE_CC_IGNORE ? RULE_CC_HONOUR : RULE_CC_IGNORE;
 	prov_digest(&b);
 	assert_string_not_equal(a.digest, b.digest);
 	live_state_release(&b);

@@ -10,7 +10,8 @@
 
 /*
  * Builds a cache from "d:/a,/b=60 s:jpg=3600 p:/x=0": space-separated rules, kind letter,
- * comma-separated items, '=' TTL seconds.
+ * comma-separated items, '=' TTL seconds, then '!' / '~' for the rule's own
+ * ignore_cache_control true / false.
  */
 static void cache_parse(struct cache *c, const char *spec)
 {
@@ -22,7 +23,11 @@ static void cache_parse(struct cache *c, const char *spec)
 		char *eq = strchr(tok, '=');
 		assert_non_null(eq);
 		*eq = 0;
-		r->ttl = strtoll(eq + 1, NULL, 10);
+		char *end = NULL;
+		r->ttl = strtoll(eq + 1, &end, 10);
+		r->cc = *end == '!'   ? RULE_CC_IGNORE
+			: *end == '~' ? RULE_CC_HONOUR
+				      : RULE_CC_INHERIT;
 		char *isave = NULL;
 		for (char *it = strtok_r(tok + 2, ",", &isave); it;
 		     it = strtok_r(NULL, ",", &isave))
@@ -44,9 +49,10 @@ static void diff_show(const struct cache_diff *d, struct sb *out)
 		if (x->before >= 0)
 			sb_addf(out, "<-%ld", x->before);
 		if (x->fields)
-			sb_addf(out, "[%s%s%s]", x->fields & RULEDIFF_F_KIND ? "k" : "",
+			sb_addf(out, "[%s%s%s%s]", x->fields & RULEDIFF_F_KIND ? "k" : "",
 				x->fields & RULEDIFF_F_ITEMS ? "i" : "",
-				x->fields & RULEDIFF_F_TTL ? "t" : "");
+				x->fields & RULEDIFF_F_TTL ? "t" : "",
+				x->fields & RULEDIFF_F_CC ? "c" : "");
 	}
 }
 
@@ -74,6 +80,11 @@ static const struct diff_case cases[] = {
     /* everything gone */
     {"d:/a=1 d:/b=2", "", "remove<-0 remove<-1", 2},
     {"", "d:/a=1 d:/b=2", "add@0 add@1", 0},
+    /* a rule's own ignore_cache_control: compared by effect (the block's is false here) */
+    {"d:/a=1 d:/b=2", "d:/a=1 d:/b=2!", "change@1<-1[c]", 1},
+    {"d:/a=1~ d:/b=2", "d:/a=1 d:/b=2", "", 0},
+    {"d:/a=0! d:/b=2", "d:/a=0~ d:/b=2", "", 0},
+    {"d:/a=1! d:/b=2", "d:/b=2 d:/a=1", "move@1<-0[c]", 1},
 };
 
 static void test_diff__table(void **state)

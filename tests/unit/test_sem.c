@@ -66,6 +66,25 @@ static void test_sem__desired_meaning(void **state)
 	sem_desired(&c, "/anything/at/all", &r);
 	assert_int_equal(r.rule, 0);
 	cache_release(&c);
+	/* a rule's own ignore_cache_control wins over the block's, both ways */
+	static const struct {
+		bool block;
+		enum rule_cc own;
+		enum sem_mode want;
+	} cc_cases[] = {
+	    {false, RULE_CC_INHERIT, SEM_IF_MISSING}, {true, RULE_CC_INHERIT, SEM_OVERRIDE},
+	    {false, RULE_CC_IGNORE, SEM_OVERRIDE},    {true, RULE_CC_HONOUR, SEM_IF_MISSING},
+	    {true, RULE_CC_IGNORE, SEM_OVERRIDE},     {false, RULE_CC_HONOUR, SEM_IF_MISSING},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cc_cases); i++) {
+		add_rule(&c, RULE_DIR, 60, "/");
+		c.ignore_cache_control = cc_cases[i].block;
+		c.rules[0].cc = cc_cases[i].own;
+		sem_desired(&c, "/a", &r);
+		if (r.mode != cc_cases[i].want)
+			fail_msg("cc case %zu: mode %d", i, (int)r.mode);
+		cache_release(&c);
+	}
 }
 
 /* 21Vianet cache-rule docs: "the no-cache rules are prioritized" */
@@ -219,6 +238,9 @@ static const char *const fixed_paths[] = {
     "/Index.html", "/pic/a.Jpg", "/picture.png", "/pic",	  "/a/b",
     "/a/bc/d.css", "/x.tar.gz",	 "/.jpg"};
 
+/* Whether random rules may set their own ignore_cache_control (not on azure-china: CF317). */
+static bool random_rule_cc;
+
 static void random_cache(struct cache *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -229,6 +251,8 @@ static void random_cache(struct cache *c)
 		struct rule *r = cache_add_rule(c);
 		r->kind = (enum rule_kind)rnd(3);
 		r->ttl = v_ttls[rnd(CF_ARRAY_LEN(v_ttls))];
+		if (random_rule_cc)
+			r->cc = (enum rule_cc)rnd(3);
 		size_t k = rnd(3) + 1;
 		for (size_t j = 0; j < k; j++) {
 			const char *s = r->kind == RULE_DIR ? v_dirs[rnd(CF_ARRAY_LEN(v_dirs))]
@@ -361,6 +385,7 @@ static void run_provider(enum provider_kind k, const char *foreign_body)
 	if (foreign_body)
 		read_back(&ep, foreign_body, &foreign);
 	rng_state = DIFF_SEED + (uint32_t)k;
+	random_rule_cc = k != PROV_AZURE_CHINA;
 	for (int i = 0; i < DIFF_LISTS; i++) {
 		random_cache(&ep.cache);
 		one_list(&ep, foreign_body ? &foreign : NULL, &n);
