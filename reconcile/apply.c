@@ -9,12 +9,15 @@
 #include "reconcile/apply_int.h"
 #include "reconcile/redact.h"
 #include "reconcile/repo_ledger.h"
+#include "reconcile/base/progress.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
 #define APPLY_REPORT_LINE_MAX 2048 /* one summary line; longer details are cut */
 
 /* ---- result ---- */
+
+static void report_line(const struct apply_item *it, FILE *f);
 
 size_t apply_item_add(struct apply_result *r, const char *fmt, ...)
 {
@@ -25,13 +28,19 @@ size_t apply_item_add(struct apply_result *r, const char *fmt, ...)
 	sb_vaddf(&sb, fmt, ap);
 	va_end(ap);
 	xgrow(&r->v, &r->cap, r->n + 1, sizeof(*r->v));
-	r->v[r->n] = (struct apply_item){sb_detach(&sb), APPLY_NOT_ATTEMPTED, NULL};
+	memset(&r->v[r->n], 0, sizeof(r->v[r->n]));
+	r->v[r->n].what = sb_detach(&sb);
+	r->v[r->n].outcome = APPLY_NOT_ATTEMPTED;
 	return r->n++;
 }
 
 void apply_item_set(struct apply_result *r, size_t i, enum apply_outcome o, const char *detail)
 {
+	bool first = !r->v[i].settled;
 	r->v[i].outcome = o;
+	if (first)
+		r->settled++;
+	r->v[i].settled = true;
 	free(r->v[i].detail);
 	r->v[i].detail = NULL;
 	if (detail) {
@@ -41,6 +50,13 @@ void apply_item_set(struct apply_result *r, size_t i, enum apply_outcome o, cons
 		redact_text(detail, &sb);
 		r->v[i].detail = sb_detach(&sb);
 	}
+	/* a CI log sees each result when it happens, not at the end */
+	if (first && r->live && (!r->live_quiet || o == APPLY_FAILED)) {
+		progress_clear();
+		report_line(&r->v[i], r->live);
+		fflush(r->live);
+		r->v[i].shown = true;
+	}
 }
 
 void apply_result_release(struct apply_result *r)
@@ -48,6 +64,13 @@ void apply_result_release(struct apply_result *r)
 	for (size_t i = 0; i < r->n; i++) {
 		free(r->v[i].what);
 		free(r->v[i].detail);
+		free(r->v[i].endpoint);
+		free(r->v[i].manifest);
+		for (int o = 0; o < APPLY_OP_COUNT; o++) {
+			for (size_t k = 0; k < r->v[i].ops[o].ntasks; k++)
+				free(r->v[i].ops[o].tasks[k].id);
+			free(r->v[i].ops[o].tasks);
+		}
 	}
 	free(r->v);
 	memset(r, 0, sizeof(*r));
@@ -90,22 +113,104 @@ static const char *item_line(const struct apply_item *it, char *buf, size_t n)
 	return buf;
 }
 
-void apply_report(const struct apply_result *r, FILE *f)
+static void report_line(const struct apply_item *it, FILE *f)
 {
 	static const char *const label[] = {"done", "FAILED", "not attempted", "submitted"};
 	char line[APPLY_REPORT_LINE_MAX];
+	fprintf(f, "  %-13s %s\n", label[it->outcome], item_line(it, line, sizeof(line)));
+}
+
+void apply_report(const struct apply_result *r, bool quiet, FILE *f)
+{
 	for (int o = APPLY_DONE; o <= APPLY_SUBMITTED; o++)
 		for (size_t i = 0; i < r->n; i++) {
 			const struct apply_item *it = &r->v[i];
-			if ((int)it->outcome != o)
+			if ((int)it->outcome != o || it->shown || (quiet && o != APPLY_FAILED))
 				continue;
-			fprintf(f, "  %-13s %s\n", label[o], item_line(it, line, sizeof(line)));
+			report_line(it, f);
 		}
 	fprintf(f, "Apply: %zu done, %zu failed, %zu not attempted", r->done, r->failed,
 		r->not_attempted);
 	if (r->submitted)
 		fprintf(f, ", %zu submitted (not waited for)", r->submitted);
 	fprintf(f, ".\n");
+}
+
+const char *apply_status_name(enum apply_status s)
+{
+	static const char *const name[APPLY_ST_COUNT] = {"done", "failed", "not attempted",
+							 "submitted", "unknown"};
+	return (unsigned)s < APPLY_ST_COUNT ? name[s] : "unknown";
+}
+
+const char *apply_op_name(enum apply_op o)
+{
+	static const char *const name[APPLY_OP_COUNT] = {"rules", "purge", "preload"};
+	return (unsigned)o < APPLY_OP_COUNT ? name[o] : "?";
+}
+
+/* The status an item's outcome gives its operations when nothing finer is known. */
+enum apply_status apply_status_of(enum apply_outcome o)
+{
+	switch (o) {
+	case APPLY_DONE:
+		return APPLY_ST_DONE;
+	case APPLY_FAILED:
+		return APPLY_ST_FAILED;
+	case APPLY_SUBMITTED:
+		return APPLY_ST_SUBMITTED;
+	case APPLY_NOT_ATTEMPTED:
+		break;
+	}
+	return APPLY_ST_NOT_ATTEMPTED;
+}
+
+static void json_op(const struct apply_item *it, enum apply_op o, struct sb *out)
+{
+	const struct apply_opres *op = &it->ops[o];
+	sb_addf(out, "{\"operation\":\"%s\",\"endpoint\":", apply_op_name(o));
+	sb_add_json_str(out, it->endpoint ? it->endpoint : "");
+	sb_adds(out, ",\"manifest\":");
+	if (it->manifest)
+		sb_add_json_str(out, it->manifest);
+	else
+		sb_adds(out, "null");
+	sb_addf(out, ",\"status\":\"%s\",\"tasks\":[", apply_status_name(op->status));
+	for (size_t k = 0; k < op->ntasks; k++) {
+		sb_adds(out, k ? ",{\"id\":" : "{\"id\":");
+		if (op->tasks[k].id)
+			sb_add_json_str(out, op->tasks[k].id);
+		else
+			sb_adds(out, "null");
+		sb_addf(out, ",\"state\":\"%s\"}", op->tasks[k].state);
+	}
+	sb_adds(out, "],\"error\":");
+	if (op->status != APPLY_ST_DONE && it->detail)
+		sb_add_json_str(out, it->detail);
+	else
+		sb_adds(out, "null");
+	sb_addc(out, '}');
+}
+
+void apply_report_json(const struct apply_result *r, struct sb *out)
+{
+	size_t totals[APPLY_ST_COUNT] = {0}, n = 0;
+	sb_adds(out, "\"operations\":[");
+	for (size_t i = 0; i < r->n; i++)
+		for (int o = 0; o < APPLY_OP_COUNT; o++) {
+			if (!r->v[i].ops[o].present)
+				continue;
+			sb_adds(out, n++ ? ",\n" : "\n");
+			json_op(&r->v[i], (enum apply_op)o, out);
+			totals[r->v[i].ops[o].status]++;
+		}
+	sb_adds(out, "],\"totals\":{");
+	for (int s = 0; s < APPLY_ST_COUNT; s++) {
+		sb_adds(out, s ? "," : "");
+		sb_add_json_str(out, apply_status_name((enum apply_status)s));
+		sb_addf(out, ":%zu", totals[s]);
+	}
+	sb_addc(out, '}');
 }
 
 /* ---- checks before any write ---- */
@@ -476,12 +581,20 @@ int apply_record_in_sync(struct engine *en, const struct plan *p, struct cf_err 
 
 /* ---- the loop ---- */
 
+static void round_tick(void *ctx, size_t done, size_t n)
+{
+	const struct ctx *c = ctx;
+	int64_t due;
+	(void)done;
+	(void)n;
+	if (progress_due())
+		apply_progress_show(c, apply_tasks_waiting(c, &due));
+}
+
 /* Rounds until nothing is left to send or wait for (or the deadline passes). */
 static int run_rounds(struct ctx *c, struct cf_err *e)
 {
 	struct round rd = {0};
-	int64_t start = apply_now_ms();
-	bool waited = false;
 	int rc = 0;
 	for (;;) {
 		int64_t now = apply_now_ms(), due;
@@ -499,15 +612,16 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 				continue;
 			if (!left)
 				break;
-			waited = true;
-			if (!apply_wait_next(c, left, due, start) || apply_interrupted(c))
+			if (!apply_wait_next(c, left, due) || apply_interrupted(c))
 				break;
 			continue;
 		}
 		struct http_resp *resps = xcalloc(rd.n + 1, sizeof(*resps));
 		for (size_t k = 0; k < rd.n; k++)
 			c->r->writes += rd.tags[k].k == R_WRITE;
+		http_set_tick(c->en->http, round_tick, c);
 		(void)http_run(c->en->http, rd.reqs, resps, rd.n);
+		http_set_tick(c->en->http, NULL, NULL);
 		rd.accepted = false;
 		round_answers(c, &rd, resps);
 		free(resps);
@@ -516,8 +630,7 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 		if (rd.accepted && (rc = commit(c, "cacheform apply: purges submitted", e)) < 0)
 			break;
 	}
-	if (waited && c->o->progress)
-		fprintf(stderr, "\r%40s\r", "");
+	progress_clear();
 	free(rd.reqs);
 	free(rd.tags);
 	return rc;
@@ -542,6 +655,23 @@ static void settle_left(struct ctx *c)
 	apply_purge_settle(c);
 }
 
+/* The rule write's operation for --format json: its outcome and its task, if any. */
+static void write_snapshot(struct ctx *c, const struct wjob *w)
+{
+	struct apply_item *it = &c->r->v[w->item];
+	struct apply_opres *op = &it->ops[APPLY_OP_RULES];
+	op->present = true;
+	op->status = apply_status_of(it->outcome);
+	if (!w->t.id)
+		return;
+	op->tasks = xcalloc(1, sizeof(*op->tasks));
+	op->tasks[0].id = xstrdup(w->t.id);
+	op->tasks[0].state = w->t.state == TASK_FAILED	  ? "failed"
+			     : w->t.state == TASK_RUNNING ? "running"
+							  : "succeeded";
+	op->ntasks = 1;
+}
+
 static void plan_jobs(struct ctx *c)
 {
 	const struct plan *p = c->p;
@@ -553,6 +683,7 @@ static void plan_jobs(struct ctx *c)
 		w->pe = &p->eps[i];
 		w->x = engine_endpoint(c->en, p->eps[i].name);
 		w->item = apply_item_add(c->r, "endpoint '%s': cache rules", p->eps[i].name);
+		c->r->v[w->item].endpoint = xstrdup(p->eps[i].name);
 	}
 	/* after the writes: a purge job finds its endpoint's write job */
 	apply_purge_plan(c);
@@ -567,6 +698,8 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
 	c.p = p;
 	c.o = o;
 	c.r = r;
+	r->live = o->live;
+	r->live_quiet = o->live_quiet;
 	c.deadline_ms =
 	    apply_now_ms() + (o->timeout_s > 0 ? o->timeout_s : APPLY_DEFAULT_TIMEOUT_S) * 1000;
 	plan_jobs(&c);
@@ -576,6 +709,9 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
 		collect_in_sync(en, p, &c.eprec, &c.neprec, &c.eprec_cap);
 		rc = commit(&c, "cacheform apply: finished", e);
 	}
+	for (size_t i = 0; i < c.nw; i++)
+		write_snapshot(&c, &c.w[i]);
+	apply_purge_snapshot(&c);
 	for (size_t i = 0; i < c.nw; i++)
 		task_release(&c.w[i].t);
 	for (size_t i = 0; i < c.nj; i++)

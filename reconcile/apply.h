@@ -31,6 +31,7 @@
 #include <stdbool.h>
 
 #include "reconcile/base/diag.h"
+#include "reconcile/base/sb.h"
 #include "reconcile/engine.h"
 #include "reconcile/plan.h"
 #include "reconcile/planfile.h"
@@ -44,34 +45,75 @@
  * has already been retried by the HTTP layer, so this many means the provider (or the way
  * to it) is down, not a blip. */
 #define APPLY_POLL_FAILS_MAX 5
-/* Without a terminal: one "still waiting" line at most this often, naming this many tasks. */
-#define APPLY_NOTE_EVERY_S 60
-#define APPLY_NOTE_SHOWN   3
+/* Progress lines without a terminal (reconcile/base/progress.h) name this many tasks. */
+#define APPLY_NOTE_SHOWN 3
 
 struct apply_opts {
 	bool force, keep_going, no_wait;
-	int64_t timeout_s; /* 0 = APPLY_DEFAULT_TIMEOUT_S */
-	bool progress;	   /* print waiting progress on stderr (a terminal) */
-	int64_t
-	    note_every_s; /* no terminal: "still waiting" line interval; 0 = APPLY_NOTE_EVERY_S */
+	int64_t timeout_s; /* 0 = APPLY_DEFAULT_TIMEOUT_S; progress goes through progress.h */
 	/* may be NULL; non-zero (a signal arrived): nothing new starts, the round in flight
 	 * finishes and is recorded, accepted tasks are left submitted (not waited for) */
 	const volatile sig_atomic_t *interrupt;
+	/* may be NULL: each summary line is printed here as soon as its outcome is known (only
+	 * the failed ones when live_quiet); apply_report then prints the rest */
+	FILE *live;
+	bool live_quiet;
 };
 
 enum apply_outcome { APPLY_DONE, APPLY_FAILED, APPLY_NOT_ATTEMPTED, APPLY_SUBMITTED };
+
+/* What one operation of `apply --format json` came to: the outcomes, and "unknown" for a
+ * purge or preload request whose answer could not be read (the provider may hold it). */
+enum apply_status {
+	APPLY_ST_DONE,
+	APPLY_ST_FAILED,
+	APPLY_ST_NOT_ATTEMPTED,
+	APPLY_ST_SUBMITTED,
+	APPLY_ST_UNKNOWN,
+};
+#define APPLY_ST_COUNT 5
+
+/* "done", "failed", "not attempted", "submitted" or "unknown". */
+const char *apply_status_name(enum apply_status s);
+
+enum apply_op { APPLY_OP_RULES, APPLY_OP_PURGE, APPLY_OP_PRELOAD };
+#define APPLY_OP_COUNT 3
+
+/* "rules", "purge" or "preload". */
+const char *apply_op_name(enum apply_op o);
+
+/* A provider task of an operation, as the run left it. */
+struct apply_task {
+	char *id;	   /* owned; NULL when the answer naming it could not be read */
+	const char *state; /* static: "running", "succeeded", "failed" or "unknown" */
+};
+
+/* One operation of an item: the rule write, or the purge or the preload part of a purge. */
+struct apply_opres {
+	bool present; /* the item has this operation (a purge item may have no preload) */
+	enum apply_status status;
+	struct apply_task *tasks; /* owned */
+	size_t ntasks;
+};
 
 /* One line of the summary: an endpoint write or a purge on an endpoint. */
 struct apply_item {
 	char *what; /* owned: "endpoint 'www': cache rules" / "purge 'logo' on 'www'" */
 	enum apply_outcome outcome;
-	char *detail; /* owned; may be NULL */
+	bool settled;		   /* the outcome was set (not the initial "not attempted") */
+	bool shown;		   /* its line was printed as it settled (apply_opts.live) */
+	char *detail;		   /* owned; may be NULL */
+	char *endpoint, *manifest; /* owned; manifest NULL for a rule write */
+	struct apply_opres ops[APPLY_OP_COUNT]; /* filled when apply_run returns */
 };
 
 struct apply_result {
 	struct apply_item *v;
 	size_t n, cap;
 	size_t done, failed, not_attempted, submitted;
+	size_t settled; /* items whose outcome is set (progress while the run goes on) */
+	FILE *live;	/* apply_opts.live, during apply_run */
+	bool live_quiet;
 	size_t writes; /* write requests sent */
 };
 
@@ -106,7 +148,16 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
  */
 int apply_record_in_sync(struct engine *en, const struct plan *p, struct cf_err *e);
 
-/* Prints the summary: done, failed and not attempted items, then counts. */
-void apply_report(const struct apply_result *r, FILE *f);
+/* Prints the summary: done, failed and not attempted items not printed live (quiet: only
+ * the failed ones), then counts. */
+void apply_report(const struct apply_result *r, bool quiet, FILE *f);
+
+/*
+ * Appends the operations of r as a JSON array member list for `apply --format json`:
+ * "operations":[{"operation","endpoint","manifest","status","tasks":[{"id","state"}],
+ * "error"}...],"totals":{"done",...} (no enclosing braces; README "apply --format json").
+ * Strings go through sb_add_json_str.
+ */
+void apply_report_json(const struct apply_result *r, struct sb *out);
 
 #endif

@@ -85,7 +85,6 @@ struct ctx {
 	struct wjob *w;
 	size_t nw;
 	struct pjob *j;
-	int64_t noted_ms; /* last "still waiting" line (no terminal) */
 	size_t nj;
 	/* endpoint records confirmed since the last commit (cache borrowed) */
 	struct ledger_endpoint *eprec;
@@ -110,6 +109,8 @@ struct round {
 
 size_t apply_item_add(struct apply_result *r, const char *fmt, ...) CF_PRINTF(2, 3);
 void apply_item_set(struct apply_result *r, size_t i, enum apply_outcome o, const char *detail);
+/* The status of an operation whose item came to o, when nothing finer is known. */
+enum apply_status apply_status_of(enum apply_outcome o);
 /* Sets the item failed; without keep_going nothing new starts after it. */
 void apply_failed(struct ctx *c, size_t item, const char *why);
 /* Returns the next request slot, tagged; the caller fills it or calls apply_round_drop(). */
@@ -130,7 +131,12 @@ void apply_poll_parse(struct eng_endpoint *x, struct task *t, struct pclock *pc,
 		      const struct http_resp *resp);
 /* Tasks still waited for, and in next_due when the first of them is due. */
 size_t apply_tasks_waiting(const struct ctx *c, int64_t *next_due);
-bool apply_wait_next(struct ctx *c, size_t left, int64_t due, int64_t since);
+bool apply_wait_next(struct ctx *c, size_t left, int64_t due);
+/* The progress status "writing 3/9[, waiting for 4 tasks]" into buf. */
+void apply_progress_status(const struct ctx *c, size_t waiting, char *buf, size_t n);
+/* Shows it (reconcile/base/progress.h) when due, given the tasks waited for; plain lines (CI
+ * logs) also name up to APPLY_NOTE_SHOWN of them. */
+void apply_progress_show(const struct ctx *c, size_t waiting);
 
 /* ---- apply_purge.c: purge and preload jobs ---- */
 
@@ -144,5 +150,7 @@ bool apply_purge_advance(struct ctx *c);
 void apply_purge_rec_tasks(struct pjob *j);
 /* Outcomes of the jobs the loop left behind (deadline passed, or stopped). */
 void apply_purge_settle(struct ctx *c);
+/* Fills each job's item operations (purge, preload) for --format json, once it ended. */
+void apply_purge_snapshot(struct ctx *c);
 
 #endif

@@ -6,11 +6,11 @@
 #include "reconcile/apply_int.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "reconcile/base/progress.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
@@ -144,38 +144,47 @@ static void pending_names(const struct ctx *c, struct sb *out)
 	}
 }
 
-/* Without a terminal (CI logs): one line saying what is still pending, at most every
- * note_every_s, so a long wait is never silent. */
-static void note_waiting(struct ctx *c, size_t left, int64_t now, int64_t since)
+/* "writing 3/9, waiting for 4 tasks": the operations settled and the tasks still waited for. */
+void apply_progress_status(const struct ctx *c, size_t waiting, char *buf, size_t n)
 {
-	int64_t every =
-	    (c->o->note_every_s > 0 ? c->o->note_every_s : APPLY_NOTE_EVERY_S) * (int64_t)1000;
-	if (c->o->progress || now - (c->noted_ms ? c->noted_ms : since) < every)
-		return;
+	int k = snprintf(buf, n, "writing %zu/%zu", c->r->settled, c->r->n);
+	if (waiting && k > 0 && (size_t)k < n)
+		snprintf(buf + k, n - (size_t)k, ", waiting for %zu task%s", waiting,
+			 waiting == 1 ? "" : "s");
+}
+
+void apply_progress_show(const struct ctx *c, size_t left)
+{
+	char status[PROGRESS_LINE_MAX];
 	struct sb names;
+	if (!progress_due())
+		return;
+	apply_progress_status(c, left, status, sizeof(status));
 	sb_init(&names, 0);
-	pending_names(c, &names);
-	c->noted_ms = now;
-	fprintf(stderr, "cacheform: still waiting after %" PRId64 " s for %zu task%s: %s%s\n",
-		(now - since) / 1000, left, left == 1 ? "" : "s", names.buf ? names.buf : "",
-		left > APPLY_NOTE_SHOWN ? ", ..." : "");
+	if (progress_mode() == PROGRESS_LINES) {
+		pending_names(c, &names);
+		if (left > APPLY_NOTE_SHOWN)
+			sb_adds(&names, ", ...");
+	}
+	progress_show(status, names.buf);
 	sb_release(&names);
 }
 
-/* Sleeps until the next poll is due. Returns false when that is past the deadline. */
-bool apply_wait_next(struct ctx *c, size_t left, int64_t due, int64_t since)
+/* Sleeps until the next poll is due, in steps short enough for the progress line. Returns
+ * false when that is past the deadline. */
+bool apply_wait_next(struct ctx *c, size_t left, int64_t due)
 {
 	int64_t now = apply_now_ms();
-	note_waiting(c, left, now, since);
-	if (c->o->progress)
-		fprintf(stderr, "\rwaiting for %zu task%s (%" PRId64 " s)   ", left,
-			left == 1 ? "" : "s", (now - since) / 1000);
-	if (due > c->deadline_ms) {
-		if (c->o->progress)
-			fprintf(stderr, "\n");
+	apply_progress_show(c, left);
+	if (due > c->deadline_ms)
 		return false;
+	while (due > now && !apply_interrupted(c)) {
+		int64_t step = due - now;
+		if (progress_mode() != PROGRESS_OFF && step > PROGRESS_REDRAW_MS)
+			step = PROGRESS_REDRAW_MS;
+		sleep_ms(c, step);
+		apply_progress_show(c, left);
+		now = apply_now_ms();
 	}
-	if (due > now)
-		sleep_ms(c, due - now);
 	return true;
 }

@@ -128,6 +128,8 @@ static void pjob_init(struct ctx *c, struct pjob *j, const struct plan_purge *pp
 	j->sent = xcalloc(j->nb + 1, sizeof(*j->sent));
 	j->unknown = xcalloc(j->nb + 1, sizeof(*j->unknown));
 	j->item = apply_item_add(c->r, "purge '%s' on '%s'", pp->id, pp->endpoint);
+	c->r->v[j->item].endpoint = xstrdup(pp->endpoint);
+	c->r->v[j->item].manifest = xstrdup(pp->id);
 	j->kind = BATCH_PURGE;
 	struct ledger_purge *old = ledger_find_purge(&c->en->led, pp->id, pp->endpoint);
 	bool again = pp->state == PLAN_PURGE_PENDING || pp->state == PLAN_PURGE_RETRY ||
@@ -521,5 +523,87 @@ void apply_purge_settle(struct ctx *c)
 		}
 		if (j->st == P_ACTIVE)
 			finish_job(c, j, true);
+	}
+}
+
+/* ---- --format json ---- */
+
+static const char *batch_state(const struct pjob *j, size_t b)
+{
+	if (!j->sent[b])
+		return "unknown";
+	switch (j->t[b].state) {
+	case TASK_SUCCEEDED:
+		return "succeeded";
+	case TASK_FAILED:
+		return "failed";
+	default:
+		return "running";
+	}
+}
+
+/*
+ * One kind's status from its batches: all succeeded is done; a failed task failed; an answer
+ * that could not be read unknown; a task still running takes the item's outcome (submitted,
+ * or failed when it was given up); nothing sent is failed for the kind the job stopped at
+ * (refused before or at the provider) and not attempted for a later one.
+ */
+static enum apply_status kind_status(const struct pjob *j, enum batch_kind k,
+				     enum apply_outcome item)
+{
+	bool all = true, failed = false, unknown = false, running = false;
+	for (size_t b = 0; b < j->nb; b++) {
+		if (j->b[b].kind != k)
+			continue;
+		if (!j->sent[b]) {
+			all = false;
+			unknown |= j->unknown[b];
+		} else if (j->t[b].state == TASK_FAILED) {
+			all = false;
+			failed = true;
+		} else if (apply_task_running(&j->t[b])) {
+			all = false;
+			running = true;
+		}
+	}
+	if (all || item == APPLY_DONE)
+		return APPLY_ST_DONE;
+	if (failed)
+		return APPLY_ST_FAILED;
+	if (unknown)
+		return APPLY_ST_UNKNOWN;
+	if (running)
+		return apply_status_of(item);
+	return item == APPLY_FAILED && j->kind == k ? APPLY_ST_FAILED : APPLY_ST_NOT_ATTEMPTED;
+}
+
+static void kind_snapshot(const struct pjob *j, enum batch_kind k, struct apply_item *it)
+{
+	struct apply_opres *op = &it->ops[k == BATCH_PRELOAD ? APPLY_OP_PRELOAD : APPLY_OP_PURGE];
+	op->tasks = xcalloc(j->nb + 1, sizeof(*op->tasks));
+	for (size_t b = 0; b < j->nb; b++) {
+		if (j->b[b].kind != k)
+			continue;
+		op->present = true;
+		if (!j->sent[b] && !j->unknown[b])
+			continue;
+		op->tasks[op->ntasks].id = j->sent[b] && j->t[b].id ? xstrdup(j->t[b].id) : NULL;
+		op->tasks[op->ntasks++].state = batch_state(j, b);
+	}
+	if (op->present)
+		op->status = kind_status(j, k, it->outcome);
+}
+
+void apply_purge_snapshot(struct ctx *c)
+{
+	for (size_t i = 0; i < c->nj; i++) {
+		struct apply_item *it = &c->r->v[c->j[i].item];
+		kind_snapshot(&c->j[i], BATCH_PURGE, it);
+		kind_snapshot(&c->j[i], BATCH_PRELOAD, it);
+		if (!it->ops[APPLY_OP_PURGE].present && !it->ops[APPLY_OP_PRELOAD].present) {
+			it->ops[APPLY_OP_PURGE].present =
+			    true; /* nothing to send, still reported */
+			it->ops[APPLY_OP_PURGE].status = apply_status_of(it->outcome);
+		}
 	}
 }

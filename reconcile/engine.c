@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 
 #include "reconcile/base/near.h"
+#include "reconcile/base/progress.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,51 @@ static int check_patterns(const struct config *c, const struct svec *pats, const
 	return 0;
 }
 
+/* Every --purge pattern must name (or match) a manifest, like -e for endpoints. */
+static int check_purges(const struct config *c, const struct svec *pats, struct cf_err *e)
+{
+	for (size_t i = 0; pats && i < pats->n; i++) {
+		const char *p = pats->v[i].s;
+		bool hit = false;
+		struct near n;
+		near_init(&n, p);
+		for (size_t k = 0; k < c->npurges && !hit; k++) {
+			hit = fnmatch(p, c->purges[k].id.s, 0) == 0;
+			near_offer(&n, c->purges[k].id.s);
+		}
+		if (hit)
+			continue;
+		if (is_glob(p))
+			return err_set(e, CF_EINVAL, "--purge '%s' matches no purge manifest", p);
+		if (near_result(&n))
+			return err_set(e, CF_EINVAL,
+				       "unknown purge manifest '%s' (--purge); did you mean '%s'?",
+				       p, near_result(&n));
+		return err_set(e, CF_EINVAL, "unknown purge manifest '%s' (--purge)", p);
+	}
+	return 0;
+}
+
+/* True when the manifest is planned: no --purge, or one of them matches its id. */
+static bool purge_selected(const struct engine *en, const struct purge *m)
+{
+	return !en->purges || !en->purges->n || matches_any(m->id.s, en->purges);
+}
+
+/* With --purge, an endpoint is selected only when a selected manifest targets it. */
+static bool purge_targets(const struct engine *en, const char *name)
+{
+	if (!en->purges || !en->purges->n)
+		return true;
+	for (size_t i = 0; i < en->cfg->npurges; i++) {
+		const struct purge *m = &en->cfg->purges[i];
+		for (size_t k = 0; purge_selected(en, m) && k < m->endpoints.n; k++)
+			if (strcmp(m->endpoints.v[k].s, name) == 0)
+				return true;
+	}
+	return false;
+}
+
 static int select_endpoints(struct engine *en, const struct svec *only, const struct svec *exclude,
 			    struct cf_err *e)
 {
@@ -79,6 +125,8 @@ static int select_endpoints(struct engine *en, const struct svec *only, const st
 	int rc = check_patterns(c, only, "-e", e);
 	if (rc == 0)
 		rc = check_patterns(c, exclude, "--exclude", e);
+	if (rc == 0)
+		rc = check_purges(c, en->purges, e);
 	if (rc < 0)
 		return rc;
 	en->accts = xcalloc(c->naccounts + 1, sizeof(*en->accts));
@@ -90,7 +138,7 @@ static int select_endpoints(struct engine *en, const struct svec *only, const st
 	en->eps = xcalloc(c->nendpoints + 1, sizeof(*en->eps));
 	for (size_t i = 0; i < c->nendpoints; i++) {
 		struct endpoint *ep = &c->endpoints[i];
-		if (!engine_selects(ep->name.s, only, exclude))
+		if (!engine_selects(ep->name.s, only, exclude) || !purge_targets(en, ep->name.s))
 			continue;
 		struct eng_endpoint *x = &en->eps[en->neps++];
 		x->ep = ep;
@@ -108,6 +156,7 @@ int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e
 	en->cfg = o->cfg;
 	int rc = 0;
 	snprintf(en->commit, sizeof(en->commit), "%s", en->cfg->commit);
+	en->purges = o->purges;
 	rc = select_endpoints(en, o->only, o->exclude, e);
 	if (rc < 0)
 		return rc;
@@ -217,6 +266,23 @@ static int read_build(struct eng_endpoint *x, struct http_req *req)
 	return ops->read_next(x->acct->pa, x->ep, &x->live, req, &x->err);
 }
 
+/* What the read batch has done so far, for the progress line. */
+struct read_progress {
+	size_t before; /* endpoints finished in earlier rounds */
+	size_t total;
+};
+
+static void read_tick(void *ctx, size_t done, size_t n)
+{
+	const struct read_progress *rp = ctx;
+	char status[PROGRESS_LINE_MAX];
+	size_t d = rp->before + done;
+	(void)n;
+	snprintf(status, sizeof(status), "reading %zu/%zu endpoint%s",
+		 d > rp->total ? rp->total : d, rp->total, rp->total == 1 ? "" : "s");
+	progress_show(status, NULL);
+}
+
 struct read_batch {
 	struct eng_endpoint **sent, **more_v;
 	size_t more;
@@ -277,8 +343,14 @@ int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n)
 		err_clear(&x->err);
 		pending[np++] = x;
 	}
-	while (np)
+	struct read_progress rp = {0, np};
+	http_set_tick(en->http, read_tick, &rp);
+	while (np) {
+		rp.before = rp.total - np;
 		np = read_round(en, pending, np);
+	}
+	http_set_tick(en->http, NULL, NULL);
+	progress_clear();
 	free(pending);
 	return 0;
 }
@@ -367,7 +439,7 @@ static void plan_purges(struct engine *en, struct plan *out)
 	const struct config *c = en->cfg;
 	for (size_t i = 0; i < c->npurges; i++) {
 		const struct purge *m = &c->purges[i];
-		for (size_t j = 0; j < m->endpoints.n; j++) {
+		for (size_t j = 0; purge_selected(en, m) && j < m->endpoints.n; j++) {
 			struct eng_endpoint *x = engine_endpoint(en, m->endpoints.v[j].s);
 			/* observe endpoints never write, purges included (CF424) */
 			if (!x || x->ep->mode == MODE_OBSERVE)

@@ -33,6 +33,9 @@ struct engine_opts {
 	unsigned parallelism;	    /* 0 = default 8 */
 	bool need_ledger;	    /* fail when the repository has no git directory */
 	const struct svec *exclude; /* --exclude PATTERN...; NULL or empty = none */
+	/* --purge ID...; NULL or empty = every manifest. Otherwise only these manifests (ids or
+	 * globs) are planned, and only the endpoints they target are selected (with -e) */
+	const struct svec *purges;
 };
 
 /*
@@ -69,14 +72,16 @@ struct engine {
 	size_t naccts;
 	struct eng_endpoint *eps; /* the selected endpoints, in repository order */
 	size_t neps;
-	struct repo_ledger *rl; /* NULL when the repository is not in git */
-	struct ledger led;	/* snapshot read at open (engine_ledger_reload refreshes) */
+	struct repo_ledger *rl;	   /* NULL when the repository is not in git */
+	const struct svec *purges; /* borrowed engine_opts.purges: the manifests planned */
+	struct ledger led;	   /* snapshot read at open (engine_ledger_reload refreshes) */
 	char commit[41];
 };
 
 /*
  * Loads, checks (validation errors printed on stderr) and selects. Returns 0, or CF_EINVAL
- * (invalid configuration, unknown -e name) / CF_EIO with e filled. engine_close() is always
+ * (invalid configuration, unknown -e or --purge name, with "did you mean") / CF_EIO with e
+ * filled. engine_close() is always
  * safe afterwards.
  */
 int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e);

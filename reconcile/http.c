@@ -8,6 +8,7 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/http.h"
 #include "reconcile/base/host.h"
+#include "reconcile/base/progress.h"
 
 #include <curl/curl.h>
 #include <sys/resource.h>
@@ -33,6 +34,7 @@
 #define HTTP_MAX_HEADER_BYTES	((size_t)256 << 10)
 #define HTTP_POLL_MAX_MS	1000
 #define HTTP_NOTICE_MIN_MS	1000 /* retries waiting at least this long are announced */
+#define HTTP_TICK_MS		100  /* with a tick callback, it is called at least this often */
 #define HTTP_TRACE_BODY_MAX	4096
 #define HTTP_USER_AGENT_FMT	"cacheform/%s (+%s)" /* version, home page */
 #define HTTP_USER_AGENT_MAX	160
@@ -77,6 +79,9 @@ struct http_client {
 	uint64_t rng;
 	unsigned seq;	     /* trace ids */
 	struct sched *sched; /* during http_run */
+	size_t finished;     /* requests of this http_run that ended */
+	http_tick_fn tick;
+	void *tick_ctx;
 	struct run_ctx *run; /* during http_run: who hears of finished requests */
 	char ua[HTTP_USER_AGENT_MAX];
 };
@@ -440,6 +445,7 @@ static void trace_request(const struct xfer *x)
 		(void)sb_addc(&t, '\n');
 	}
 	trace_body(&t, ">", r->body, r->body_len);
+	progress_clear();
 	fwrite(t.buf, 1, t.len, stderr);
 	sb_release(&t);
 }
@@ -460,6 +466,7 @@ static void trace_response(const struct xfer *x, CURLcode res, int64_t ms)
 		(void)sb_addc(&t, '\n');
 	}
 	trace_body(&t, "<", x->body.buf, x->body.len);
+	progress_clear();
 	fwrite(t.buf, 1, t.len, stderr);
 	sb_release(&t);
 }
@@ -628,6 +635,7 @@ static void finish(struct xfer *x, int rc)
 	struct run_ctx *run = x->c->run;
 	x->resp->rc = rc;
 	x->st = XS_DONE;
+	x->c->finished++;
 	if (run->first_rc == 0 && rc < 0)
 		run->first_rc = rc;
 	if (run->done)
@@ -725,6 +733,7 @@ static void announce_retry(const struct xfer *x, CURLcode res, int64_t delay, un
 	else
 		snprintf(why, sizeof(why), "%s",
 			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+	progress_clear();
 	fprintf(stderr, "cacheform: %s: %s; retrying in %.1f s (%u left)\n", x->req->what, why,
 		(double)delay / 1000.0, left);
 }
@@ -940,8 +949,11 @@ int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp
 	/* the scheduler lives for this call only; c->sched is reset to NULL before returning */
 	// cppcheck-suppress autoVariables
 	c->sched = &sched;
+	c->finished = 0;
 	xfers_setup(c, xs, reqs, resps, n);
 	for (;;) {
+		if (c->tick)
+			c->tick(c->tick_ctx, c->finished, n);
 		int64_t next = start_due(c, &running, c->o.parallelism);
 		if (running == 0 && next < 0)
 			break;
@@ -951,7 +963,7 @@ int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp
 		next = start_due(c, &running, c->o.parallelism);
 		if (running == 0 && next < 0)
 			break;
-		int wait = HTTP_POLL_MAX_MS;
+		int wait = c->tick ? HTTP_TICK_MS : HTTP_POLL_MAX_MS;
 		if (next >= 0 && next < wait)
 			wait = (int)next;
 		if (running > 0 || wait > 0)
@@ -964,6 +976,12 @@ int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp
 	c->run = NULL;
 	free(xs);
 	return run.first_rc;
+}
+
+void http_set_tick(struct http_client *c, http_tick_fn fn, void *ctx)
+{
+	c->tick = fn;
+	c->tick_ctx = ctx;
 }
 
 const char *http_lib_version(void)

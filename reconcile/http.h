@@ -94,6 +94,13 @@ void http_bucket(struct http_client *c, const char *key, unsigned rate_per_minut
 int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n);
 
 /*
+ * Progress: while it runs, http_run() (and http_run_each) calls fn(ctx, done, n) at least every 100
+ * ms and once more at the start, done being how many of its n requests have ended. fn NULL = none.
+ */
+typedef void (*http_tick_fn)(void *ctx, size_t done, size_t n);
+void http_set_tick(struct http_client *c, http_tick_fn fn, void *ctx);
+
+/*
  * Called once per request, as soon as it is over (answered, failed or refused), with its
  * index. It may release resps[i] (http_resp_release) and must not call back into c.
  */

@@ -367,6 +367,16 @@ static void text_footer(const struct plan *p, struct sb *out)
 		    c.safety_exceeded, c.safety_exceeded == 1 ? "" : "s");
 }
 
+/* --quiet: the footer without the blank line that separates it from the plan. */
+static void text_summary(const struct plan *p, struct sb *out)
+{
+	struct sb f;
+	sb_init(&f, 0);
+	text_footer(p, &f);
+	sb_adds(out, f.buf[0] == '\n' ? f.buf + 1 : f.buf);
+	sb_release(&f);
+}
+
 /* ---- plan --urls ---- */
 
 static void behaviour_text(enum sem_mode m, int64_t ttl, struct sb *out)
@@ -790,7 +800,10 @@ int render_plan(const struct plan *p, const struct render_opts *o, struct sb *ou
 {
 	switch (o->format) {
 	case OUT_TEXT:
-		render_text(p, o->color, out);
+		if (o->quiet)
+			text_summary(p, out);
+		else
+			render_text(p, o->color, out);
 		break;
 	case OUT_JSON:
 		return planfile_encode(p, out);

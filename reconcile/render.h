@@ -26,6 +26,7 @@ struct render_opts {
 				     NULL = how to print it */
 	size_t md_max;		  /* cap in bytes; 0 = 65,536 */
 	bool *md_truncated;	  /* when not NULL, set to whether something was left out */
+	bool quiet; /* text only: the summary line (and the safety warning) alone (--quiet) */
 };
 
 /* Appends the rendered plan to out. Returns 0, or -1 when out's cap was hit. */

@@ -3,7 +3,8 @@
 # (zsh and fish: `cacheform completion zsh|fish` generates them from the option tables.)
 # Completes commands, each command's options, --format values, git revisions for
 # --ref/--base/--head, endpoint names (-e) from endpoints/*.yaml, account names from
-# cacheform.yaml and purge ids (ledger show/mark) from purges/*.yaml of the --repo directory.
+# cacheform.yaml and purge ids (ledger show/mark, --purge) from purges/*.yaml of the --repo
+# directory.
 
 _cacheform_commands="validate plan apply drift diff import explain ledger fmt version help"
 
@@ -11,9 +12,9 @@ _cacheform_commands="validate plan apply drift diff import explain ledger fmt ve
 _cacheform_options() {
 	case $1 in
 	validate) echo "--repo --ref --strict --format --help" ;;
-	plan) echo "--repo --ref -e --endpoint --exclude --out --format --detailed-exitcode --parallelism --no-purges --urls --help" ;;
-	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --help" ;;
-	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --parallelism --help" ;;
+	plan) echo "--repo --ref -e --endpoint --exclude --out --format --detailed-exitcode --parallelism --no-purges --urls --purge --quiet -q --help" ;;
+	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --format --purge --quiet -q --help" ;;
+	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --parallelism --quiet -q --help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
 	import) echo "--account --all --remote --name --host --repo --help" ;;
 	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
@@ -27,6 +28,7 @@ _cacheform_formats() {
 	case $1 in
 	validate) echo "text json github sarif gitlab junit" ;;
 	plan) echo "text json markdown github" ;;
+	apply) echo "text json" ;;
 	explain) echo "text json" ;;
 	drift) echo "text json markdown gitlab junit" ;;
 	diff) echo "text json markdown" ;;
@@ -117,6 +119,10 @@ _cacheform() {
 		;;
 	-e | --endpoint | --exclude)
 		_cacheform_reply "$(_cacheform_endpoints)" "$cur"
+		return
+		;;
+	--purge)
+		_cacheform_reply "$(_cacheform_purges)" "$cur"
 		return
 		;;
 	--account)

@@ -8,25 +8,31 @@
 #include <unistd.h>
 
 #include "reconcile/apply.h"
+#include "reconcile/base/progress.h"
 #include "reconcile/engine.h"
 #include "reconcile/planfile.h"
 #include "reconcile/render.h"
 #include "reconcile/repo_ledger.h"
 #include "reconcile/verify.h"
 
-#define APPLY_ANSWER_MAX 16
-/* Seconds between "still waiting" lines without a terminal (default APPLY_NOTE_EVERY_S);
- * for CI systems that kill a job silent for too long, and for tests. */
-#define APPLY_NOTE_ENV	 "CACHEFORM_PROGRESS_EVERY"
-#define APPLY_NOTE_MAX_S 86400
+#define APPLY_ANSWER_MAX   16
+#define APPLY_JSON_VERSION 1 /* format_version of `apply --format json` */
 
-static const char *opt_repo, *opt_ref, *opt_timeout, *opt_verify_timeout;
+static const char *opt_repo, *opt_ref, *opt_timeout, *opt_verify_timeout, *opt_format;
 static int64_t timeout_s; /* --timeout, checked before any endpoint is read */
 /* SIGINT or SIGTERM during the run: the loop stops starting work and the summary is printed */
 static volatile sig_atomic_t got_signal;
-static struct svec opt_only, opt_exclude;
-static bool opt_yes, opt_force, opt_keep_going, opt_no_wait, opt_first_run, opt_verify;
+static struct svec opt_only, opt_exclude, opt_purges;
+static bool opt_yes, opt_force, opt_keep_going, opt_no_wait, opt_first_run, opt_verify, opt_quiet;
 static unsigned opt_parallelism;
+static bool json; /* --format json: stdout holds one JSON document, people's text goes to stderr */
+
+/* What the JSON document reports besides the operations. */
+struct apply_outcome_doc {
+	const char *result; /* "applied", "nothing to do", "refused", "stale", "interrupted",
+			       "error" */
+	char error[CF_ERR_MSG_MAX];
+};
 
 const struct opt apply_opts[] = {
     {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME",
@@ -36,11 +42,17 @@ const struct opt apply_opts[] = {
     {"first-run", 0, OPT_BOOL, &opt_first_run, NULL,
      "run purge manifests although the repository has no ledger yet"},
     {"force", 0, OPT_BOOL, &opt_force, NULL, "apply even over the safety thresholds"},
+    {"format", 0, OPT_STR, &opt_format, "FMT",
+     "text (default) or json (one document on stdout at the end; the plan goes to stderr)"},
     {"keep-going", 0, OPT_BOOL, &opt_keep_going, NULL,
      "a failed endpoint or purge does not stop the others (exit 5 when some failed)"},
     {"no-wait", 0, OPT_BOOL, &opt_no_wait, NULL, "do not wait for asynchronous tasks"},
     {"parallelism", 0, OPT_UINT, &opt_parallelism, "N",
      "concurrent requests (default 8, at most 1024)"},
+    {"purge", 0, OPT_STRLIST, &opt_purges, "ID",
+     "apply only purge manifest ID (a name or a glob; repeatable) and the endpoints it targets"},
+    {"quiet", 'q', OPT_BOOL, &opt_quiet, NULL,
+     "only failures, errors, warnings and the summary line; no progress"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "read the desired state from this commit"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {"timeout", 0, OPT_STR, &opt_timeout, "DURATION",
@@ -64,26 +76,70 @@ static void select_from_planfile(const struct planfile *pf, struct svec *only)
 	*only = sel;
 }
 
+/* Where the text for people goes: stdout, or stderr when stdout carries the JSON document. */
+static FILE *text_out(void)
+{
+	return json ? stderr : stdout;
+}
+
 static bool confirm(void)
 {
 	char answer[APPLY_ANSWER_MAX];
-	printf("\nApply these changes? Only 'yes' is accepted: ");
-	fflush(stdout);
+	fprintf(text_out(), "\nApply these changes? Only 'yes' is accepted: ");
+	fflush(text_out());
 	if (!fgets(answer, sizeof(answer), stdin))
 		return false;
 	return strcmp(answer, "yes\n") == 0 || strcmp(answer, "yes") == 0;
 }
 
-/* Returns 0, or -1 when stdout failed: nothing is applied that nobody could see planned. */
-static int print_plan(const struct plan *p)
+/*
+ * The plan as text (--quiet: only its summary line). Returns 0, or -1 when the stream failed:
+ * nothing is applied that nobody could see planned.
+ */
+static int print_plan(const struct plan *p, bool summary)
 {
-	struct render_opts ro = {.format = OUT_TEXT, .color = render_want_color(STDOUT_FILENO)};
+	FILE *f = text_out();
+	struct render_opts ro = {
+	    .format = OUT_TEXT, .color = render_want_color(fileno(f)), .quiet = summary};
 	struct sb out;
 	sb_init(&out, 0);
 	render_plan(p, &ro, &out);
-	fwrite(out.buf, 1, out.len, stdout);
+	fwrite(out.buf, 1, out.len, f);
 	sb_release(&out);
-	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
+/* The JSON document of --format json: the outcome, then every operation (apply_report_json). */
+static int print_json(const struct apply_result *r, const struct apply_outcome_doc *d,
+		      const char *commit, int ex)
+{
+	struct sb out;
+	sb_init(&out, 0);
+	sb_addf(&out, "{\"format_version\":%d,\"commit\":", APPLY_JSON_VERSION);
+	if (commit && commit[0])
+		sb_add_json_str(&out, commit);
+	else
+		sb_adds(&out, "null");
+	sb_adds(&out, ",\"result\":");
+	sb_add_json_str(&out, d->result ? d->result : "error");
+	sb_addf(&out, ",\"exit_code\":%d,\"error\":", ex);
+	if (d->error[0])
+		sb_add_json_str(&out, d->error);
+	else
+		sb_adds(&out, "null");
+	sb_addc(&out, ',');
+	apply_report_json(r, &out);
+	sb_adds(&out, "}\n");
+	int rc = out.overflow || fwrite(out.buf, 1, out.len, stdout) != out.len ? -1 : 0;
+	sb_release(&out);
+	return rc;
+}
+
+/* Notes why the run stopped, for the JSON document. */
+static void outcome_set(struct apply_outcome_doc *d, const char *result, const char *error)
+{
+	d->result = result;
+	snprintf(d->error, sizeof(d->error), "%s", error ? error : "");
 }
 
 static void on_signal(int sig)
@@ -128,17 +184,6 @@ static int outcome_exit(int rc, const struct apply_result *r, size_t plan_errors
 	if (!r->failed && !plan_errors)
 		return EXIT_OK;
 	return opt_keep_going && (r->done || r->submitted) ? EXIT_PARTIAL : EXIT_ERROR;
-}
-
-/* APPLY_NOTE_ENV as whole seconds in [1, APPLY_NOTE_MAX_S]; 0 (the default) otherwise. */
-static int64_t note_every(void)
-{
-	const char *v = getenv(APPLY_NOTE_ENV);
-	char *end = NULL;
-	if (!v || !*v)
-		return 0;
-	long long n = strtoll(v, &end, 10);
-	return *end || n < 1 || n > APPLY_NOTE_MAX_S ? 0 : (int64_t)n;
 }
 
 /*
@@ -190,25 +235,22 @@ static int verify_applied(struct engine *en, const struct plan *p, const struct 
 	}
 	vo.timeout_ms *= 1000;
 	if (verify_add_applied(&vs, en->cfg, p, r) == 0 || vs.n == 0) {
-		printf("\nVerify: no purged file or preload to probe.\n");
+		fprintf(text_out(), "\nVerify: no purged file or preload to probe.\n");
 		verify_release(&vs);
 		return ex;
 	}
 	int rc = verify_run(en->http, &vs, &vo, &e);
-	verify_report(&vs, stdout);
+	verify_report(&vs, text_out());
 	if (rc < 0 && rc != CF_EAPI)
 		err_print(&e);
 	verify_release(&vs);
 	return rc < 0 && ex == EXIT_OK ? EXIT_ERROR : ex;
 }
 
-/* Everything from the plan to the exit code, once the engine is open and read. */
-static int apply_plan(struct engine *en, const struct planfile *pf, struct plan *p)
+/* The checks between the plan and the first write. Returns -1 to go on, or the exit code. */
+static int before_writes(struct engine *en, const struct planfile *pf, struct plan *p,
+			 struct apply_outcome_doc *d)
 {
-	struct apply_opts ao = {opt_force,  opt_keep_going,	   opt_no_wait,
-				timeout_s,  isatty(STDERR_FILENO), note_every(),
-				&got_signal};
-	struct apply_result r = {0};
 	struct plan_counts c;
 	struct cf_err e;
 	err_clear(&e);
@@ -218,82 +260,114 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 			fprintf(stderr,
 				"stale plan: %s; nothing was applied (re-run 'cacheform plan')\n",
 				e.msg);
+			outcome_set(d, "stale", e.msg);
 			return EXIT_STALE;
 		}
 		if (rc < 0) {
 			err_print(&e);
+			outcome_set(d, "error", e.msg);
 			return EXIT_ERROR;
 		}
 	}
 	cmd_plan_errors("apply", p);
-	if (print_plan(p) < 0) {
+	plan_count(p, &c);
+	bool nothing = !plan_has_changes(p) && !c.purges_pending;
+	/* --quiet: the plan's summary line only when it is the last word (nothing to apply) */
+	if ((!opt_quiet || nothing) && print_plan(p, opt_quiet) < 0) {
 		fprintf(stderr, "cacheform apply: cannot write the plan; nothing was applied\n");
+		outcome_set(d, "error", "cannot write the plan");
 		return EXIT_ERROR;
 	}
-	plan_count(p, &c);
 	if (c.error && !opt_keep_going) {
 		fprintf(stderr,
 			"cacheform apply: %zu endpoint%s could not be read; nothing was "
 			"applied (--keep-going applies the others)\n",
 			c.error, c.error == 1 ? "" : "s");
+		outcome_set(d, "error", "some endpoints could not be read; nothing was applied");
 		return EXIT_ERROR;
 	}
-	if (!plan_has_changes(p) && !c.purges_pending) {
+	if (nothing) {
 		/* nothing to write, but the endpoints confirmed in sync get their record */
 		if (apply_record_in_sync(en, p, &e) < 0) {
 			err_print(&e);
+			outcome_set(d, "error", e.msg);
 			return EXIT_ERROR;
 		}
+		if (c.error)
+			outcome_set(d, "error", "some endpoints could not be read");
+		else
+			outcome_set(d, "nothing to do", NULL);
 		return c.error ? EXIT_ERROR : EXIT_OK;
 	}
-	if (!opt_force && apply_safety_violations(p, stderr))
+	if (!opt_force && apply_safety_violations(p, stderr)) {
+		outcome_set(d, "refused", "over the safety threshold (re-run with --force)");
 		return EXIT_SAFETY;
+	}
 	if (!pf && !opt_yes) {
 		if (!isatty(STDIN_FILENO)) {
 			fprintf(stderr,
 				"cacheform apply: refusing to apply without a terminal; pass "
 				"--yes or a plan file\n");
+			outcome_set(d, "refused",
+				    "no terminal to confirm; pass --yes or a plan file");
 			return EXIT_ERROR;
 		}
+		/* --quiet printed no plan: nobody confirms what they were not shown */
+		if (opt_quiet && print_plan(p, true) < 0)
+			return EXIT_ERROR;
 		if (!confirm()) {
 			fprintf(stderr, "apply cancelled\n");
+			outcome_set(d, "refused", "cancelled");
 			return EXIT_ERROR;
 		}
 	}
-	if (refuse_first_run(en, p))
+	if (refuse_first_run(en, p)) {
+		outcome_set(d, "refused", "no ledger; --first-run runs the purges");
 		return EXIT_ERROR;
+	}
+	return -1;
+}
+
+/* Everything from the plan to the exit code, once the engine is open and read; r receives
+ * what was applied. */
+static int apply_plan(struct engine *en, const struct planfile *pf, struct plan *p,
+		      struct apply_result *r, struct apply_outcome_doc *d)
+{
+	struct apply_opts ao = {opt_force,   opt_keep_going, opt_no_wait,      timeout_s,
+				&got_signal, text_out(),     opt_quiet || json};
+	struct plan_counts c;
+	struct cf_err e;
+	err_clear(&e);
+	int ex = before_writes(en, pf, p, d);
+	if (ex >= 0)
+		return ex;
+	plan_count(p, &c);
 	int64_t applied_ms = verify_wall_ms();
 	struct sigaction old[2];
 	signals_catch(old);
-	int rc = apply_run(en, p, &ao, &r, &e);
+	int rc = apply_run(en, p, &ao, r, &e);
 	signals_restore(old);
-	apply_report(&r, stdout);
+	apply_report(r, opt_quiet || json, text_out());
 	if (rc < 0 && rc != CF_EAPI)
 		err_print(&e);
-	int ex = outcome_exit(rc, &r, c.error);
+	ex = outcome_exit(rc, r, c.error);
+	outcome_set(d, "applied", rc < 0 && rc != CF_EAPI ? e.msg : NULL);
 	if (got_signal) {
 		fprintf(stderr,
 			"cacheform apply: stopped by %s; what the provider accepted is in the "
 			"ledger, the next apply continues from there\n",
 			got_signal == SIGINT ? "SIGINT" : "SIGTERM");
+		outcome_set(d, "interrupted", got_signal == SIGINT ? "SIGINT" : "SIGTERM");
 		ex = 128 + got_signal;
 	}
 	if (opt_verify && (rc == 0 || rc == CF_EAPI))
-		ex = verify_applied(en, p, &r, applied_ms, ex);
-	apply_result_release(&r);
+		ex = verify_applied(en, p, r, applied_ms, ex);
 	return ex;
 }
 
-int cmd_apply(int argc, char **argv)
+/* Options that need no repository. Returns 0 or EXIT_USAGE (said on stderr). */
+static int check_options(int npos, char **argv)
 {
-	struct planfile pf = {0};
-	struct engine en;
-	struct plan p;
-	struct cf_err e;
-	int npos, ret = EXIT_ERROR;
-	bool have_pf = false;
-	if (opt_parse("apply", apply_opts, argc, argv, &npos) < 0)
-		return EXIT_USAGE;
 	if (opt_verify && opt_no_wait) {
 		fprintf(stderr,
 			"cacheform apply: --verify needs the purges to finish; it cannot go "
@@ -304,37 +378,66 @@ int cmd_apply(int argc, char **argv)
 		fprintf(stderr, "cacheform apply: unexpected argument '%s'\n", argv[1]);
 		return EXIT_USAGE;
 	}
-	if (parse_timeout() < 0)
+	if (opt_format && strcmp(opt_format, "text") != 0 && strcmp(opt_format, "json") != 0) {
+		fprintf(stderr, "cacheform apply: --format must be text or json\n");
 		return EXIT_USAGE;
+	}
+	json = opt_format && strcmp(opt_format, "json") == 0;
+	return parse_timeout() < 0 ? EXIT_USAGE : 0;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	struct planfile pf = {0};
+	struct apply_result r = {0};
+	struct apply_outcome_doc doc = {"error", ""};
+	struct engine en;
+	struct plan p;
+	struct cf_err e;
+	int npos, ret = EXIT_ERROR;
+	bool have_pf = false;
+	if (opt_parse("apply", apply_opts, argc, argv, &npos) < 0)
+		return EXIT_USAGE;
+	if (check_options(npos, argv) != 0)
+		return EXIT_USAGE;
+	progress_setup(opt_quiet);
 	err_clear(&e);
 	plan_init(&p);
 	memset(&en, 0, sizeof(en));
 	if (npos == 1) {
 		if (planfile_read(argv[0], &pf, &e) < 0) {
 			err_print(&e);
+			outcome_set(&doc, "error", e.msg);
 			goto out;
 		}
 		have_pf = true;
 		select_from_planfile(&pf, &opt_only);
 	}
-	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, true, &opt_exclude};
+	struct engine_opts eo = {NULL, NULL,	     &opt_only,	 opt_parallelism,
+				 true, &opt_exclude, &opt_purges};
 	struct engine_plan_opts po = {have_pf && pf.no_purges};
 	if (have_pf && pf.neps == 0 && pf.npurges == 0) {
-		printf("The plan is empty.\n");
+		fprintf(text_out(), "The plan is empty.\n");
+		outcome_set(&doc, "nothing to do", NULL);
 		ret = EXIT_OK;
 		goto out;
 	}
 	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
 	    engine_read_all(&en) < 0 || engine_plan(&en, &po, &p, &e) < 0) {
 		err_print(&e);
+		outcome_set(&doc, "error", e.msg);
 		goto out;
 	}
-	ret = apply_plan(&en, have_pf ? &pf : NULL, &p);
+	ret = apply_plan(&en, have_pf ? &pf : NULL, &p, &r, &doc);
 out:
+	if (json && print_json(&r, &doc, en.commit, ret) < 0 && ret == EXIT_OK)
+		ret = EXIT_ERROR;
+	apply_result_release(&r);
 	plan_release(&p);
 	engine_close(&en);
 	planfile_release(&pf);
 	svec_release(&opt_only);
 	svec_release(&opt_exclude);
+	svec_release(&opt_purges);
 	return ret;
 }

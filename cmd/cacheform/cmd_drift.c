@@ -7,6 +7,7 @@
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
 #include "reconcile/base/outfmt.h"
+#include "reconcile/base/progress.h"
 #include "cmd/cacheform/cmd_load.h"
 #include "reconcile/drift.h"
 #include "reconcile/driftci.h"
@@ -23,6 +24,7 @@
 static unsigned opt_parallelism;
 static const char *opt_repo, *opt_ref, *opt_format, *opt_shard;
 static struct svec opt_only, opt_exclude;
+static bool opt_quiet;
 
 const struct opt drift_opts[] = {
     {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME",
@@ -33,6 +35,8 @@ const struct opt drift_opts[] = {
      "text (default), json, markdown, gitlab (Code Quality) or junit"},
     {"parallelism", 0, OPT_UINT, &opt_parallelism, "N",
      "concurrent requests (default 8, at most 1024)"},
+    {"quiet", 'q', OPT_BOOL, &opt_quiet, NULL,
+     "text: only the endpoints not checked and the summary line; no progress"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "desired state at this commit instead of the files"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {"shard", 0, OPT_STR, &opt_shard, "I/N",
@@ -95,11 +99,15 @@ static void verdict(struct sb *sb, const struct drift_report *r, bool capital)
 static void render_text(struct sb *sb, const struct drift_run *run)
 {
 	const struct drift_report *r = &run->rep;
-	sb_adds(sb, "drift: ");
-	scope_line(sb, run);
-	sb_addc(sb, '\n');
+	if (!opt_quiet) {
+		sb_adds(sb, "drift: ");
+		scope_line(sb, run);
+		sb_addc(sb, '\n');
+	}
 	for (size_t i = 0; i < r->n; i++) {
 		const struct drift_ep *d = &r->v[i];
+		if (opt_quiet && d->cls != DRIFT_ERROR)
+			continue;
 		sb_addf(sb, "%s (%s, account %s, %s): %s: ", d->name, provider_name(d->provider),
 			d->account, endpoint_mode_name(d->mode), drift_class_name(d->cls));
 		drift_reason(sb, d);
@@ -268,7 +276,7 @@ static int drift_parse_args(int argc, char **argv, enum out_format *fmt, struct 
 
 static int drift_check(struct drift_run *run, struct cf_err *e)
 {
-	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false, &opt_exclude};
+	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false, &opt_exclude, NULL};
 	int rc = cmd_engine_open(&run->en, opt_repo, opt_ref, &eo, e);
 	if (rc < 0)
 		return rc;
@@ -279,6 +287,7 @@ static int drift_check(struct drift_run *run, struct cf_err *e)
 	rc = engine_connect(&run->en, e);
 	if (rc < 0)
 		return rc;
+	progress_setup(opt_quiet);
 	(void)engine_read_all(&run->en);
 	return drift_build(&run->en, &run->rep, e);
 }

@@ -255,7 +255,7 @@ int cmd_explain(int argc, char **argv)
 	}
 	err_clear(&e);
 	sb_init(&o, 0);
-	struct engine_opts eo = {NULL, NULL, &opt_only, 0, false, NULL};
+	struct engine_opts eo = {NULL, NULL, &opt_only, 0, false, NULL, NULL};
 	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 ||
 	    (opt_live && (engine_connect(&en, &e) < 0 || engine_read_all(&en) < 0))) {
 		err_print(&e);

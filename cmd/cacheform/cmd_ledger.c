@@ -110,7 +110,7 @@ static int ledger_mark(char **ids, int n)
 {
 	struct engine en;
 	struct cf_err e;
-	struct engine_opts eo = {NULL, NULL, NULL, 0, true, NULL};
+	struct engine_opts eo = {NULL, NULL, NULL, 0, true, NULL, NULL};
 	struct ledger_purge *recs = NULL;
 	size_t nrec = 0, cap = 0;
 	int ret = EXIT_ERROR;

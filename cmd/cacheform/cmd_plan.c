@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "reconcile/base/progress.h"
 #include "reconcile/engine.h"
 #include "reconcile/planfile.h"
 #include "cmd/cacheform/repo_label.h"
@@ -19,8 +20,8 @@
 #define PLAN_WHERE_MAX	   1024	 /* the "full plan is in ..." sentence */
 
 static const char *opt_repo, *opt_ref, *opt_out, *opt_format, *opt_urls;
-static struct svec opt_only, opt_exclude;
-static bool opt_detailed, opt_no_purges;
+static struct svec opt_only, opt_exclude, opt_purges;
+static bool opt_detailed, opt_no_purges, opt_quiet;
 static unsigned opt_parallelism;
 
 const struct opt plan_opts[] = {
@@ -35,6 +36,10 @@ const struct opt plan_opts[] = {
     {"out", 0, OPT_STR, &opt_out, "FILE", "also save the plan (JSON) for 'cacheform apply FILE'"},
     {"parallelism", 0, OPT_UINT, &opt_parallelism, "N",
      "concurrent requests (default 8, at most 1024)"},
+    {"purge", 0, OPT_STRLIST, &opt_purges, "ID",
+     "plan only purge manifest ID (a name or a glob; repeatable) and the endpoints it targets"},
+    {"quiet", 'q', OPT_BOOL, &opt_quiet, NULL,
+     "text: only the summary line, errors and warnings; no progress"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "read the desired state from this commit"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {"urls", 0, OPT_STR, &opt_urls, "FILE",
@@ -113,7 +118,8 @@ static int plan_print(const struct plan *p, enum out_format fmt)
 	repo_label(opt_repo, &label);
 	struct render_opts ro = {fmt,	    fmt == OUT_TEXT && render_want_color(STDOUT_FILENO),
 				 label.buf, where.buf,
-				 0,	    &cut};
+				 0,	    &cut,
+				 opt_quiet};
 	struct sb out;
 	sb_init(&out, 0);
 	int rc = render_plan(p, &ro, &out);
@@ -121,7 +127,7 @@ static int plan_print(const struct plan *p, enum out_format fmt)
 		rc = -1;
 	if (rc == 0 && cut) {
 		/* The comment names the job log as the place of the full plan: keep that true. */
-		struct render_opts to = {OUT_TEXT, false, NULL, NULL, 0, NULL};
+		struct render_opts to = {OUT_TEXT, false, NULL, NULL, 0, NULL, false};
 		sb_reset(&out);
 		rc = render_plan(p, &to, &out);
 		if (rc == 0)
@@ -177,15 +183,21 @@ int cmd_plan(int argc, char **argv)
 			"cacheform plan: --format must be text, json, markdown or github\n");
 		return EXIT_USAGE;
 	}
+	if (opt_no_purges && opt_purges.n) {
+		fprintf(stderr, "cacheform plan: --purge cannot go with --no-purges\n");
+		return EXIT_USAGE;
+	}
 	struct svec urls = {0};
 	if (opt_urls && read_urls(opt_urls, &urls) < 0) {
 		svec_release(&urls);
 		svec_release(&opt_only);
 		return EXIT_ERROR;
 	}
+	progress_setup(opt_quiet);
 	err_clear(&e);
 	plan_init(&p);
-	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false, &opt_exclude};
+	struct engine_opts eo = {NULL,	NULL,	      &opt_only,  opt_parallelism,
+				 false, &opt_exclude, &opt_purges};
 	struct engine_plan_opts po = {opt_no_purges};
 	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
 	    engine_read_all(&en) < 0 || engine_plan(&en, &po, &p, &e) < 0) {
@@ -213,5 +225,6 @@ out:
 	svec_release(&opt_only);
 	svec_release(&urls);
 	svec_release(&opt_exclude);
+	svec_release(&opt_purges);
 	return ret;
 }

@@ -11,12 +11,17 @@ void tty_disable_colour(void)
 	colour_off = true;
 }
 
-bool tty_colour(int fd)
+bool tty_redraw(int fd)
 {
 	const char *term = getenv("TERM");
-	if (colour_off || getenv("NO_COLOR") != NULL)
-		return false;
 	if (term && strcmp(term, "dumb") == 0)
 		return false;
 	return isatty(fd) == 1;
+}
+
+bool tty_colour(int fd)
+{
+	if (colour_off || getenv("NO_COLOR") != NULL)
+		return false;
+	return tty_redraw(fd);
 }

@@ -539,7 +539,7 @@ purge_record() {
 	[[ "$output" == *"purge 'p-www' on 'www': gave up on purge task $id after 5 failed polls"* ]]
 	[[ "$output" == *"last error: "*"500"* ]]
 	# without a terminal, a line at most every CACHEFORM_PROGRESS_EVERY seconds
-	[[ "$output" == *"still waiting after "*"purge 'p-www' on 'www' (task $id)"* ]]
+	[[ "$output" == *"cacheform: writing 0/1, waiting for 1 task ("*" s): purge 'p-www' on 'www' (task $id)"* ]]
 	purge_record | jq -e '.status == "submitted"'
 	bounded plan --format json
 	[ "$(printf '%s\n' "$output" | jq -r '.purges[] | select(.id == "p-www") | .state')" = pending ]
