@@ -14,11 +14,11 @@
 #define MIGRATE_MSG_MAX	   1024 /* bytes of one gap sentence */
 #define MIGRATE_NAME_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-static void add_gap(struct migrate_result *r, const char *code, enum diag_sev sev,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add_gap(struct migrate_result *r, const char *code, enum diag_sev sev, const char *fmt,
+		    ...) __attribute__((format(printf, 4, 5)));
 
-static void add_gap(struct migrate_result *r, const char *code, enum diag_sev sev,
-		    const char *fmt, ...)
+static void add_gap(struct migrate_result *r, const char *code, enum diag_sev sev, const char *fmt,
+		    ...)
 {
 	struct sb sb;
 	va_list ap;
@@ -133,8 +133,8 @@ static void check_cache(const struct endpoint *old, const struct migrate_target 
 			add_gap(r, "CF603", DIAG_ERROR,
 				"rule %zu (%s:%d): ttl %lld s is longer than Front Door caches "
 				"(365.23:59:59 = %lld s)",
-				i + 1, old->file ? old->file : "?", ru->pos.line, (long long)ru->ttl,
-				(long long)AFD_DURATION_MAX_S);
+				i + 1, old->file ? old->file : "?", ru->pos.line,
+				(long long)ru->ttl, (long long)AFD_DURATION_MAX_S);
 	}
 	if (weight > AFD_RULES_PER_SET)
 		add_gap(r, "CF604", DIAG_ERROR,
@@ -196,10 +196,11 @@ static void compare_meaning(const struct endpoint *old, struct migrate_result *r
 	}
 	r->probes = paths.n;
 	if (r->differ)
-		add_gap(r, "CF609", DIAG_ERROR,
-			"the compiled Front Door rule set caches %zu of %zu probe paths differently "
-			"from the rule list (first: %s)",
-			r->differ, r->probes, r->first_diff);
+		add_gap(
+		    r, "CF609", DIAG_ERROR,
+		    "the compiled Front Door rule set caches %zu of %zu probe paths differently "
+		    "from the rule list (first: %s)",
+		    r->differ, r->probes, r->first_diff);
 	svec_release(&paths);
 	sem_probe_release(&pr);
 	sem_afd_set_release(&want);
@@ -218,9 +219,10 @@ void migrate_endpoint(const struct config *cfg, const struct endpoint *old,
 void migrate_result_release(struct migrate_result *r)
 {
 	struct endpoint *ep = &r->ep;
-	struct sval *sv[] = {&ep->name,		     &ep->account_name,	   &ep->scheme,
-			     &ep->remote.resource_group, &ep->remote.profile,	   &ep->remote.endpoint,
-			     &ep->remote.route,		     &ep->remote.rule_set};
+	struct sval *sv[] = {&ep->name,		  &ep->account_name,
+			     &ep->scheme,	  &ep->remote.resource_group,
+			     &ep->remote.profile, &ep->remote.endpoint,
+			     &ep->remote.route,	  &ep->remote.rule_set};
 	for (size_t i = 0; i < CF_ARRAY_LEN(sv); i++)
 		free(sv[i]->s);
 	svec_release(&ep->hosts);
@@ -289,10 +291,13 @@ int migrate_observe_text(const char *text, size_t len, struct sb *out)
 		const char *c = line_comment(mode, n);
 		sb_add(out, text, (size_t)(mode - text));
 		sb_adds(out, "mode: observe");
+		bool cr = n && mode[n - 1] == '\r' && (!c || c < mode + n - 1);
 		if (c) {
 			sb_addc(out, ' ');
-			sb_add(out, c, (size_t)(mode + n - c));
+			sb_add(out, c, (size_t)(mode + n - c - cr));
 		}
+		if (cr)
+			sb_addc(out, '\r');
 		sb_add(out, mode + n, (size_t)(end - (mode + n)));
 		return 0;
 	}

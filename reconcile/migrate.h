@@ -28,7 +28,7 @@ struct migrate_target {
 };
 
 struct migrate_gap {
-	const char *code; /* static "CF6xx" (schema/codes.md) */
+	const char *code;  /* static "CF6xx" (schema/codes.md) */
 	enum diag_sev sev; /* DIAG_ERROR blocks the endpoint's translation */
 	char *msg;	   /* owned: one sentence */
 };

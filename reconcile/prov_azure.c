@@ -1046,7 +1046,8 @@ int prov_azure_can_migrate_req(struct prov_account *pa, const struct endpoint *e
 	struct sb url;
 	memset(req, 0, sizeof(*req));
 	if (!r->resource_group.s || !r->profile.s)
-		return err_set(e, CF_EINVAL, "endpoint '%s': remote needs resource_group and profile",
+		return err_set(e, CF_EINVAL,
+			       "endpoint '%s': remote needs resource_group and profile",
 			       ep->name.s);
 	sb_init(&url, PROV_URL_MAX);
 	sb_addf(&url, "%s/subscriptions/", pa->base_url);
@@ -1060,8 +1061,7 @@ int prov_azure_can_migrate_req(struct prov_account *pa, const struct endpoint *e
 }
 
 /* One errors[] item as a line: "CODE resource: message (next steps)". */
-static int can_migrate_error(struct json_object *o, struct prov_azure_migrate *m,
-			     struct cf_err *e)
+static int can_migrate_error(struct json_object *o, struct prov_azure_migrate *m, struct cf_err *e)
 {
 	const char *code = NULL, *res = NULL, *msg = NULL, *next = NULL;
 	int rc = codec_is(o, "properties.errors[]", CODEC_OBJECT, 0, e);

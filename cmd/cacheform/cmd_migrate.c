@@ -130,15 +130,15 @@ static int find_to(struct mig_run *run, struct cf_err *e)
 	const struct mval *api = &run->to->api_version;
 	run->target.account = run->to;
 	run->target.account_name = opt_to;
-	run->target.batch = api->kind == MVAL_ABSENT ||
-			    (api->kind == MVAL_LITERAL && strcmp(api->text, AFD_BATCH_API_MIN) >= 0);
+	run->target.batch = api->kind == MVAL_ABSENT || (api->kind == MVAL_LITERAL &&
+							 strcmp(api->text, AFD_BATCH_API_MIN) >= 0);
 	return parse_target(&run->target, e);
 }
 
 static bool migratable(const struct endpoint *ep)
 {
-	return ep->account && (ep->account->provider == PROV_AZURE_CHINA ||
-			       ep->account->provider == PROV_AZURE);
+	return ep->account &&
+	       (ep->account->provider == PROV_AZURE_CHINA || ep->account->provider == PROV_AZURE);
 }
 
 static void add_item(struct mig_run *run, const struct endpoint *ep)
@@ -160,7 +160,8 @@ static int select_endpoints(struct mig_run *run, struct cf_err *e)
 			const char **names = xcalloc(cfg->nendpoints + 1, sizeof(*names));
 			for (size_t j = 0; j < cfg->nendpoints; j++)
 				names[j] = cfg->endpoints[j].name.s;
-			int rc = unknown_name("endpoint", opt_only.v[i].s, names, cfg->nendpoints, e);
+			int rc =
+			    unknown_name("endpoint", opt_only.v[i].s, names, cfg->nendpoints, e);
 			free(names);
 			return rc;
 		}
@@ -275,10 +276,11 @@ static void print_text(const struct mig_run *run)
 		printf("%s (%s, %s) -> %s (endpoints/%s.yaml)%s\n", it->old->name.s,
 		       provider_name(it->old->account->provider), it->old->file, r->ep.name.s,
 		       r->ep.name.s, r->blocked ? ": NOT TRANSLATED" : "");
-		printf("  remote: resource_group %s, profile %s, endpoint %s, route %s, rule_set %s\n",
-		       rm->resource_group.s ? rm->resource_group.s : "?",
-		       rm->profile.s ? rm->profile.s : "?", rm->endpoint.s, rm->route.s,
-		       rm->rule_set.s);
+		printf(
+		    "  remote: resource_group %s, profile %s, endpoint %s, route %s, rule_set %s\n",
+		    rm->resource_group.s ? rm->resource_group.s : "?",
+		    rm->profile.s ? rm->profile.s : "?", rm->endpoint.s, rm->route.s,
+		    rm->rule_set.s);
 		printf("  %zu rule%s; same meaning on %zu of %zu probe paths\n", r->ep.cache.nrules,
 		       r->ep.cache.nrules == 1 ? "" : "s", r->probes - r->differ, r->probes);
 		for (size_t g = 0; g < r->ngaps; g++)
@@ -352,7 +354,8 @@ static void json_item(struct sb *o, const struct mig_item *it)
 		r->blocked ? "false" : "true", r->ep.cache.nrules, r->probes, r->differ);
 	sb_adds(o, ", \"gaps\": [");
 	for (size_t g = 0; g < r->ngaps; g++) {
-		sb_addf(o, "%s{\"code\": \"%s\", \"severity\": \"%s\", \"message\": ", g ? ", " : "",
+		sb_addf(o,
+			"%s{\"code\": \"%s\", \"severity\": \"%s\", \"message\": ", g ? ", " : "",
 			r->gaps[g].code, sev_name(r->gaps[g].sev));
 		sb_add_json_str(o, r->gaps[g].msg);
 		sb_addc(o, '}');
@@ -383,9 +386,9 @@ static int print_json(const struct mig_run *run, bool written)
 
 /* What --write changed, so a failure can put everything back. */
 struct mig_undo {
-	struct svec created;		 /* absolute paths of new files */
-	struct svec edited;		 /* absolute paths of old files rewritten */
-	char **before;			 /* their previous text, parallel to edited */
+	struct svec created; /* absolute paths of new files */
+	struct svec edited;  /* absolute paths of old files rewritten */
+	char **before;	     /* their previous text, parallel to edited */
 	size_t *before_len;
 };
 
@@ -413,8 +416,7 @@ static void undo_release(struct mig_undo *u)
 	svec_release(&u->edited);
 }
 
-static int write_new(struct mig_run *run, struct mig_item *it, struct mig_undo *u,
-		     struct cf_err *e)
+static int write_new(struct mig_run *run, struct mig_item *it, struct mig_undo *u, struct cf_err *e)
 {
 	struct sb path;
 	sb_init(&path, 0);
@@ -469,8 +471,9 @@ static int recheck(struct cf_err *e)
 	int rc = cmd_load(opt_repo, NULL, NULL, &r);
 	if (rc < 0) {
 		(void)cmd_load_print(stderr, &r);
-		rc = err_set(e, CF_EINVAL, "the migrated repository does not validate; "
-					   "everything written was put back");
+		rc = err_set(e, CF_EINVAL,
+			     "the migrated repository does not validate; "
+			     "everything written was put back");
 	}
 	cmd_repo_release(&r);
 	return rc;
@@ -584,13 +587,15 @@ int cmd_migrate(int argc, char **argv)
 	else
 		print_text(&run);
 	if (run.blocked)
-		fprintf(stderr,
-			"cacheform migrate: an endpoint cannot be translated (error gaps above)%s\n",
-			opt_write ? "; nothing written" : "");
+		fprintf(
+		    stderr,
+		    "cacheform migrate: an endpoint cannot be translated (error gaps above)%s\n",
+		    opt_write ? "; nothing written" : "");
 	else if (write)
-		printf("wrote %zu file%s and set the old endpoints to mode: observe; next: git add, "
-		       "then 'cacheform apply' the new endpoints\n",
-		       run.n, run.n == 1 ? "" : "s");
+		printf(
+		    "wrote %zu file%s and set the old endpoints to mode: observe; next: git add, "
+		    "then 'cacheform apply' the new endpoints\n",
+		    run.n, run.n == 1 ? "" : "s");
 	ret = run.blocked ? EXIT_ERROR : EXIT_OK;
 done:
 	run_release(&run);
