@@ -5,7 +5,7 @@
 # --ref/--base/--head, endpoint names (-e) from endpoints/*.yaml, account names from
 # cacheform.yaml and purge ids (ledger show/mark) from purges/*.yaml of the --repo directory.
 
-_cacheform_commands="validate plan apply drift diff import explain ledger fmt version help"
+_cacheform_commands="validate plan apply drift diff import explain migrate ledger fmt version help"
 
 # Options per command; keep in step with `cacheform help COMMAND` (a test checks it).
 _cacheform_options() {
@@ -17,6 +17,7 @@ _cacheform_options() {
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
 	import) echo "--account --all --remote --name --host --repo --help" ;;
 	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
+	migrate) echo "--to -e --endpoint --remote --format --write --repo --help" ;;
 	ledger) echo "--repo -m --message --help" ;;
 	fmt) echo "--repo --check --purges --help" ;;
 	version) echo "--format --help" ;;
@@ -28,6 +29,7 @@ _cacheform_formats() {
 	validate) echo "text json github sarif gitlab junit" ;;
 	plan) echo "text json markdown github" ;;
 	explain) echo "text json" ;;
+	migrate) echo "text json" ;;
 	drift) echo "text json markdown gitlab junit" ;;
 	diff) echo "text json markdown" ;;
 	version) echo "text json" ;;
@@ -119,7 +121,7 @@ _cacheform() {
 		_cacheform_reply "$(_cacheform_endpoints)" "$cur"
 		return
 		;;
-	--account)
+	--account | --to)
 		_cacheform_reply "$(_cacheform_accounts)" "$cur"
 		return
 		;;
