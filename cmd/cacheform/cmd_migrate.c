@@ -390,6 +390,7 @@ struct mig_undo {
 	struct svec edited;  /* absolute paths of old files rewritten */
 	char **before;	     /* their previous text, parallel to edited */
 	size_t *before_len;
+	mode_t *perm; /* their permissions, kept by the edit and the restore */
 };
 
 static void undo(struct mig_undo *u)
@@ -399,7 +400,7 @@ static void undo(struct mig_undo *u)
 		(void)unlink(u->created.v[i].s);
 	for (size_t i = 0; i < u->edited.n; i++) {
 		err_clear(&e);
-		if (afile_write(u->edited.v[i].s, u->before[i], u->before_len[i], MIGRATE_FILE_MODE,
+		if (afile_write(u->edited.v[i].s, u->before[i], u->before_len[i], u->perm[i],
 				AFILE_REPLACE, "endpoint file", &e) < 0)
 			fprintf(stderr, "cacheform migrate: cannot restore %s: %s\n",
 				u->edited.v[i].s, e.msg);
@@ -412,6 +413,7 @@ static void undo_release(struct mig_undo *u)
 		free(u->before[i]);
 	free(u->before);
 	free(u->before_len);
+	free(u->perm);
 	svec_release(&u->created);
 	svec_release(&u->edited);
 }
@@ -446,15 +448,19 @@ static int set_observe(struct mig_run *run, const struct endpoint *old, struct m
 			     "%s: mode is not set on a line of its own; set 'mode: observe' by "
 			     "hand",
 			     old->file);
+	struct stat st;
+	mode_t perm = lstat(path.buf, &st) == 0 ? (st.st_mode & 07777) : MIGRATE_FILE_MODE;
 	if (rc == 0)
-		rc = afile_write(path.buf, out.buf, out.len, MIGRATE_FILE_MODE, AFILE_REPLACE,
-				 "endpoint file", e);
+		rc = afile_write(path.buf, out.buf, out.len, perm, AFILE_REPLACE, "endpoint file",
+				 e);
 	if (rc == 0) {
 		size_t k = u->edited.n;
 		u->before = xreallocarray(u->before, k + 1, sizeof(*u->before));
 		u->before_len = xreallocarray(u->before_len, k + 1, sizeof(*u->before_len));
 		u->before[k] = text;
 		u->before_len[k] = len;
+		u->perm = xreallocarray(u->perm, k + 1, sizeof(*u->perm));
+		u->perm[k] = perm;
 		svec_push(&u->edited, path.buf, NULL);
 		text = NULL;
 	}

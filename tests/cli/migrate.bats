@@ -59,6 +59,7 @@ FD_REMOTE=(--remote resource_group=fd-rg --remote profile=web-afd --remote route
 }
 
 @test "--write: new files validate, old ones observe; after apply plan is clean and explain --live agrees" {
+	chmod 640 endpoints/shop.yaml
 	run cf migrate --to fd "${FD_REMOTE[@]}" --write
 	echo "$output"
 	assert_no_sanitizer
@@ -66,6 +67,7 @@ FD_REMOTE=(--remote resource_group=fd-rg --remote profile=web-afd --remote route
 	[ -f endpoints/www-fd.yaml ] && [ -f endpoints/shop-fd.yaml ]
 	grep -qx 'mode: observe' endpoints/www.yaml
 	grep -qx 'mode: observe' endpoints/shop.yaml
+	[ "$(stat -c %a endpoints/shop.yaml)" = 640 ]
 	# the edit is minimal: comments and every other line kept
 	[ "$(git diff --numstat endpoints/www.yaml | cut -f1,2)" = "$(printf '1\t0')" ]
 	head -2 endpoints/www.yaml | grep -q '^# The main site'
