@@ -52,9 +52,11 @@ static void flow_list(const struct svec *v, struct sb *out)
 static void remote_yaml(const struct endpoint *ep, struct sb *out)
 {
 	static const char *const keys[] = {"endpoint_id", "resource_group", "profile", "endpoint",
-					   "target"};
+					   "route",	  "rule_set",	    "target"};
 	const struct sval *vals[] = {&ep->remote.endpoint_id, &ep->remote.resource_group,
-				     &ep->remote.profile, &ep->remote.endpoint, &ep->remote.target};
+				     &ep->remote.profile,     &ep->remote.endpoint,
+				     &ep->remote.route,	      &ep->remote.rule_set,
+				     &ep->remote.target};
 	sb_adds(out, "remote:\n");
 	for (size_t i = 0; i < CF_ARRAY_LEN(keys); i++) {
 		if (!vals[i]->s)
@@ -115,8 +117,8 @@ static void cache_yaml(const struct cache *c, enum provider_kind prov, struct sb
 {
 	sb_addf(out, "cache:\n  ignore_cache_control: %s\n",
 		c->ignore_cache_control ? "true" : "false");
-	/* azure cannot express ignore_cookie at all; writing the key would fail validation */
-	if (prov != PROV_AZURE)
+	/* azure and Front Door cannot express ignore_cookie; writing the key fails validation */
+	if (prov != PROV_AZURE && prov != PROV_AZURE_FRONTDOOR)
 		sb_addf(out, "  ignore_cookie: %s\n", c->ignore_cookie ? "true" : "false");
 	sb_addf(out, "  ignore_query_string: %s\n", c->ignore_query_string ? "true" : "false");
 	if (!c->nrules) {
@@ -141,6 +143,11 @@ void import_yaml(const struct endpoint *ep, const struct live_state *live, struc
 			sb_addf(out, "%s %s", i ? "," : "", live->foreign[i].name);
 		sb_addc(out, '\n');
 	}
+	import_yaml_endpoint(ep, &live->cache, out);
+}
+
+void import_yaml_endpoint(const struct endpoint *ep, const struct cache *c, struct sb *out)
+{
 	sb_adds(out, "endpoint: ");
 	import_yaml_scalar(ep->name.s, out);
 	sb_adds(out, "\naccount: ");
@@ -149,6 +156,11 @@ void import_yaml(const struct endpoint *ep, const struct live_state *live, struc
 	remote_yaml(ep, out);
 	sb_adds(out, "hosts: ");
 	flow_list(&ep->hosts, out);
-	sb_adds(out, "\nmode: manage\n");
-	cache_yaml(&live->cache, prov, out);
+	if (ep->scheme.s) {
+		sb_adds(out, "\nscheme: ");
+		import_yaml_scalar(ep->scheme.s, out);
+	}
+	sb_addf(out, "\nmode: %s\n", endpoint_mode_name(ep->mode));
+	if (ep->mode != MODE_PURGE_ONLY || c->nrules)
+		cache_yaml(c, ep->account->provider, out);
 }

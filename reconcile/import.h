@@ -18,6 +18,14 @@
  */
 void import_yaml(const struct endpoint *ep, const struct live_state *live, struct sb *out);
 
+/*
+ * Appends the YAML of ep from its `endpoint:` key on (no leading comment): name, account,
+ * remote (every field set, Front Door's route and rule_set included), hosts, scheme when set,
+ * ep->mode, and c as its cache block (left out for a purge-only endpoint without rules).
+ * ep->account must be resolved; it decides which cache keys the provider accepts.
+ */
+void import_yaml_endpoint(const struct endpoint *ep, const struct cache *c, struct sb *out);
+
 /* Appends s as a YAML scalar, quoted when a plain scalar would not read back as this string. */
 void import_yaml_scalar(const char *s, struct sb *out);
 

@@ -1034,3 +1034,92 @@ const struct prov_ops prov_azure_ops = {
     .list_req = az_list_req,
     .list_parse = az_list_parse,
 };
+
+/* ---- Profiles_CdnCanMigrateToAfd (`cacheform migrate`) ---- */
+
+#define AZ_CANMIGRATE_OP "check migration to Front Door (cdnCanMigrateToAfd)"
+
+int prov_azure_can_migrate_req(struct prov_account *pa, const struct endpoint *ep,
+			       struct http_req *req, struct cf_err *e)
+{
+	const struct remote *r = &ep->remote;
+	struct sb url;
+	memset(req, 0, sizeof(*req));
+	if (!r->resource_group.s || !r->profile.s)
+		return err_set(e, CF_EINVAL,
+			       "endpoint '%s': remote needs resource_group and profile",
+			       ep->name.s);
+	sb_init(&url, PROV_URL_MAX);
+	sb_addf(&url, "%s/subscriptions/", pa->base_url);
+	prov_add_segment(&url, pa->subscription);
+	sb_adds(&url, "/resourceGroups/");
+	prov_add_segment(&url, r->resource_group.s);
+	sb_adds(&url, "/providers/Microsoft.Cdn/profiles/");
+	prov_add_segment(&url, r->profile.s);
+	sb_addf(&url, "/cdnCanMigrateToAfd?api-version=%s", pa->api_version);
+	return prov_req_url(req, pa, ep, "POST", &url, AZ_CANMIGRATE_OP, prov_azure_sign, e);
+}
+
+/* One errors[] item as a line: "CODE resource: message (next steps)". */
+static int can_migrate_error(struct json_object *o, struct prov_azure_migrate *m, struct cf_err *e)
+{
+	const char *code = NULL, *res = NULL, *msg = NULL, *next = NULL;
+	int rc = codec_is(o, "properties.errors[]", CODEC_OBJECT, 0, e);
+	if (rc == 0)
+		rc = codec_str(o, "", "code", OPT, &code, e);
+	if (rc == 0)
+		rc = codec_str(o, "", "resourceName", OPT, &res, e);
+	if (rc == 0)
+		rc = codec_str(o, "", "errorMessage", OPT, &msg, e);
+	if (rc == 0)
+		rc = codec_str(o, "", "nextSteps", OPT, &next, e);
+	if (rc != 0)
+		return rc;
+	struct sb line;
+	sb_init(&line, 0);
+	sb_addf(&line, "%s%s%s: %s", code ? code : "error", res ? " " : "", res ? res : "",
+		msg ? msg : "no message");
+	if (next && *next)
+		sb_addf(&line, " (%s)", next);
+	svec_push(&m->errors, line.buf, NULL);
+	sb_release(&line);
+	return 0;
+}
+
+static int decode_can_migrate(struct json_object *root, void *out, struct cf_err *e)
+{
+	struct prov_azure_migrate *m = out;
+	struct json_object *props = NULL, *errs = NULL;
+	const char *sku = NULL;
+	size_t n = 0;
+	int rc = codec_obj(root, "", "properties", 0, &props, e);
+	if (rc == 0)
+		rc = codec_bool(props, "properties", "canMigrate", 0, &m->can, NULL, e);
+	if (rc == 0)
+		rc = codec_str(props, "properties", "defaultSku", OPT, &sku, e);
+	if (rc == 0 && sku)
+		m->default_sku = xstrdup(sku);
+	if (rc == 0)
+		rc = codec_arr(props, "properties", "errors", OPT, &errs, &n, e);
+	for (size_t i = 0; rc == 0 && errs && i < n; i++)
+		rc = can_migrate_error(codec_at(errs, i), m, e);
+	return rc;
+}
+
+int prov_azure_can_migrate_parse(const struct endpoint *ep, const struct http_resp *resp,
+				 struct prov_azure_migrate *out, struct cf_err *e)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = prov_parse_json(ep, AZ_CANMIGRATE_OP, resp, &prov_arm_err, 0, decode_can_migrate,
+				 out, e);
+	if (rc != 0)
+		prov_azure_migrate_release(out);
+	return rc;
+}
+
+void prov_azure_migrate_release(struct prov_azure_migrate *m)
+{
+	free(m->default_sku);
+	svec_release(&m->errors);
+	memset(m, 0, sizeof(*m));
+}

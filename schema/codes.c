@@ -194,6 +194,29 @@ static const struct code_info codes[] = {
      "A Front Door profile would get more rule sets (or rules) than its limits allow."},
     {"CF511", DIAG_ERROR, "Rule set owned twice",
      "Two endpoints name the same Front Door rule set as the one cacheform owns."},
+    {"CF601", DIAG_WARNING, "ignore_cookie dropped by migrate",
+     "Front Door has no ignore_cookie switch: the translated endpoint goes without it."},
+    {"CF602", DIAG_NOTICE, "Preload through a migrated endpoint",
+     "A purge manifest preloads through the endpoint being migrated; Front Door has no preload "
+     "(CF425)."},
+    {"CF603", DIAG_ERROR, "TTL beyond Front Door's longest",
+     "A rule's ttl is longer than Front Door caches (365.23:59:59): the endpoint is not "
+     "translated."},
+    {"CF604", DIAG_ERROR, "Too many rules for one rule set",
+     "The rule list does not fit one Front Door rule set (100 rules; in batch mode a caching rule "
+     "counts twice)."},
+    {"CF605", DIAG_NOTICE, "Rule name dropped by migrate",
+     "A rule name is not a Front Door rule name; the translation leaves it out and cacheform names "
+     "the rule."},
+    {"CF606", DIAG_NOTICE, "Query-string key moves to the route",
+     "The endpoint's query-string cache key becomes the Front Door route's "
+     "queryStringCachingBehavior."},
+    {"CF607", DIAG_ERROR, "No Front Door profile for migrate",
+     "An azure-china endpoint names no resource group or profile; give them with --remote."},
+    {"CF608", DIAG_ERROR, "Migrated endpoint name taken",
+     "The repository already has an endpoint of the translated endpoint's name."},
+    {"CF609", DIAG_ERROR, "Migrated rule set means something else",
+     "The compiled Front Door rule set caches a probe path differently from the rule list."},
 };
 
 const struct code_info *code_find(const char *code)

@@ -6,7 +6,7 @@
 # cacheform.yaml and purge ids (ledger show/mark, --purge) from purges/*.yaml of the --repo
 # directory.
 
-_cacheform_commands="validate plan apply drift diff import explain ledger fmt version help"
+_cacheform_commands="validate plan apply drift diff import explain migrate ledger fmt version help"
 
 # Options per command; keep in step with `cacheform help COMMAND` (a test checks it).
 _cacheform_options() {
@@ -18,6 +18,7 @@ _cacheform_options() {
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
 	import) echo "--account --all --remote --name --host --repo --help" ;;
 	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
+	migrate) echo "--to -e --endpoint --remote --format --write --repo --help" ;;
 	ledger) echo "--repo -m --message --help" ;;
 	fmt) echo "--repo --check --purges --help" ;;
 	version) echo "--format --help" ;;
@@ -30,6 +31,7 @@ _cacheform_formats() {
 	plan) echo "text json markdown github" ;;
 	apply) echo "text json" ;;
 	explain) echo "text json" ;;
+	migrate) echo "text json" ;;
 	drift) echo "text json markdown gitlab junit" ;;
 	diff) echo "text json markdown" ;;
 	version) echo "text json" ;;
@@ -125,7 +127,7 @@ _cacheform() {
 		_cacheform_reply "$(_cacheform_purges)" "$cur"
 		return
 		;;
-	--account)
+	--account | --to)
 		_cacheform_reply "$(_cacheform_accounts)" "$cur"
 		return
 		;;

@@ -70,6 +70,10 @@ extern const struct opt import_opts[];
 int cmd_explain(int argc, char **argv);
 extern const struct opt explain_opts[];
 
+/* cmd_migrate.c */
+int cmd_migrate(int argc, char **argv);
+extern const struct opt migrate_opts[];
+
 /* cmd_fmt.c */
 int cmd_fmt(int argc, char **argv);
 extern const struct opt fmt_opts[];

@@ -42,6 +42,10 @@ static const struct cmd commands[] = {
      "explain [--repo DIR] [--ref REV] [-e NAME]... [--live] [--format text|json] "
      "PATH_OR_URL...",
      explain_opts},
+    {"migrate", cmd_migrate, "translate azure-china and azure endpoints to Front Door",
+     "migrate --to ACCOUNT [-e NAME]... [--remote KEY=VALUE]... [--format text|json] [--write] "
+     "[--repo DIR]",
+     migrate_opts},
     {"fmt", cmd_fmt, "rewrite the YAML files into the canonical form",
      "fmt [--repo DIR] [--check] [--purges] [FILE...]", fmt_opts},
     {"version", cmd_version, "print the version, commit, build date and library versions",

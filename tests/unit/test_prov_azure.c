@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "reconcile/prov_azure.h"
 #include "reconcile/provider.h"
 #include "tests/unit/prov_fixture.h"
 
@@ -639,6 +640,62 @@ static void test_prov_azure__lro_start(void **state)
 	http_resp_release(&resp);
 }
 
+/* ---- cdnCanMigrateToAfd (migrate) ---- */
+
+static const struct {
+	long status;
+	const char *body;
+	int rc;
+	bool can;
+	const char *sku, *error; /* error: the first errors[] line */
+} canmig_cases[] = {
+    {200,
+     "{\"type\":\"Microsoft.Cdn/profiles/canmigrate\",\"properties\":{\"canMigrate\":true,"
+     "\"defaultSku\":\"Standard_AzureFrontDoor\",\"errors\":null}}",
+     0, true, "Standard_AzureFrontDoor", NULL},
+    {200,
+     "{\"properties\":{\"canMigrate\":false,\"errors\":[{\"code\":\"MigrationBlocked\","
+     "\"resourceName\":\"www\",\"errorMessage\":\"uses geo filters\",\"nextSteps\":"
+     "\"Remove them.\"}]}}",
+     0, false, NULL, "MigrationBlocked www: uses geo filters (Remove them.)"},
+    {200, "{\"properties\":{\"errors\":[]}}", CF_EAPI, false, NULL, NULL},
+    {200, "{\"properties\":{\"canMigrate\":true,\"errors\":[\"x\"]}}", CF_EAPI, false, NULL, NULL},
+    {400, "{\"error\":{\"code\":\"BadRequest\",\"message\":\"not classic\"}}", CF_EAPI, false, NULL,
+     NULL},
+};
+
+static void test_prov_azure__can_migrate(void **state)
+{
+	struct fx *f = *state;
+	struct http_req req;
+	struct cf_err e;
+	assert_int_equal(prov_azure_can_migrate_req(f->pa, &f->ep, &req, &e), 0);
+	assert_string_equal(req.method, "POST");
+	assert_string_equal(req.url, BASE "/subscriptions/sub-1/resourceGroups/web-rg/providers/"
+					  "Microsoft.Cdn/profiles/web-cdn/cdnCanMigrateToAfd" API);
+	http_req_release(&req);
+	for (size_t i = 0; i < CF_ARRAY_LEN(canmig_cases); i++) {
+		struct http_resp resp;
+		struct prov_azure_migrate m;
+		fx_resp(&resp, canmig_cases[i].status, canmig_cases[i].body);
+		int rc = prov_azure_can_migrate_parse(&f->ep, &resp, &m, &e);
+		if (rc != canmig_cases[i].rc)
+			fail_msg("case %zu: rc %d (%s)", i, rc, e.msg);
+		if (rc == 0) {
+			assert_int_equal(m.can, canmig_cases[i].can);
+			if (canmig_cases[i].sku)
+				assert_string_equal(m.default_sku, canmig_cases[i].sku);
+			else
+				assert_null(m.default_sku);
+			assert_int_equal(m.errors.n, canmig_cases[i].error ? 1 : 0);
+			if (canmig_cases[i].error)
+				assert_string_equal(m.errors.v[0].s, canmig_cases[i].error);
+		}
+		prov_azure_migrate_release(&m);
+		http_resp_release(&resp);
+	}
+}
+
 /* ---- purge and load ---- */
 
 static void test_prov_azure__split_and_batch(void **state)
@@ -808,6 +865,7 @@ int main(void)
 	    FX_TEST(test_prov_azure__write_keeps_foreign),
 	    FX_TEST(test_prov_azure__write_rule_limit),
 	    FX_TEST(test_prov_azure__lro_start),
+	    FX_TEST(test_prov_azure__can_migrate),
 	    FX_TEST(test_prov_azure__split_and_batch),
 	    FX_TEST(test_prov_azure__poll),
 	    FX_TEST(test_prov_azure__digest_sees_foreign),
