@@ -18,6 +18,7 @@
 
 #include "reconcile/afd_compile.h"
 #include "reconcile/codec.h"
+#include "reconcile/prov_afd.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/sem.h"
 #include "reconcile/sem_afd.h"
@@ -437,20 +438,43 @@ static const char *set_name_of(const struct endpoint *ep, const char *id)
 	return slash + 1;
 }
 
+int prov_afd_sem_route(struct json_object *props, struct sem_afd_route *rt, struct cf_err *e)
+{
+	struct json_object *cc = NULL;
+	const char *q = NULL, *qp = NULL;
+	bool ok = true;
+	int rc = codec_obj(props, "", "cacheConfiguration", OPT, &cc, e);
+	if (rc == 0 && cc)
+		rc = codec_str(cc, "", "queryStringCachingBehavior", OPT, &q, e);
+	if (rc == 0 && cc)
+		rc = codec_str(cc, "", "queryParameters", OPT, &qp, e);
+	if (rc != 0)
+		return rc;
+	rt->has_cache = cc != NULL;
+	rt->qs = parse_qs(q, &ok);
+	if (!ok)
+		return err_set(e, CF_EAPI, "unknown queryStringCachingBehavior '%.40s'", q);
+	free(rt->qparams);
+	rt->qparams = qp ? xstrdup(qp) : NULL;
+	return 0;
+}
+
+int prov_afd_sem_rule(struct json_object *props, const char *name, struct sem_afd_set *s,
+		      struct cf_err *e)
+{
+	return decode_rule(props, name, s, e);
+}
+
 static int decode_route(const struct endpoint *ep, struct json_object *root, struct afd_priv *p,
 			struct cf_err *e)
 {
 	struct json_object *props, *cc = NULL, *sets = NULL, *comp = NULL;
 	size_t ns = 0;
-	const char *q = NULL, *qp = NULL;
-	bool ok = true;
 	int rc = codec_obj(root, "", "properties", 0, &props, e);
 	if (rc == 0)
+		rc = prov_afd_sem_route(props, &p->rt, e);
+	if (rc == 0)
 		rc = codec_obj(props, "", "cacheConfiguration", OPT, &cc, e);
-	if (rc == 0 && cc)
-		rc = codec_str(cc, "", "queryStringCachingBehavior", OPT, &q, e);
-	if (rc == 0 && cc)
-		rc = codec_str(cc, "", "queryParameters", OPT, &qp, e);
 	if (rc == 0 && cc)
 		rc = codec_obj(cc, "", "compressionSettings", OPT, &comp, e);
 	if (rc == 0 && comp)
@@ -459,11 +483,6 @@ static int decode_route(const struct endpoint *ep, struct json_object *root, str
 		rc = codec_arr(props, "", "ruleSets", OPT, &sets, &ns, e);
 	if (rc != 0)
 		return rc;
-	p->rt.has_cache = cc != NULL;
-	p->rt.qs = parse_qs(q, &ok);
-	if (!ok)
-		return err_set(e, CF_EAPI, "unknown queryStringCachingBehavior '%.40s'", q);
-	p->rt.qparams = qp ? xstrdup(qp) : NULL;
 	p->compression = comp ? codec_dup_text(comp) : NULL;
 	for (size_t i = 0; i < ns && rc == 0; i++) {
 		struct json_object *ref = codec_at(sets, i);
@@ -910,6 +929,11 @@ static void sem_of(struct sem_cfg *out, struct sem_afd_route *rt)
 	memset(out, 0, sizeof(*out));
 	out->kind = SEM_AZURE_FRONTDOOR;
 	out->hook = (struct sem_hook){hook_eval, rt, route_free, hook_probe};
+}
+
+void prov_afd_sem_cfg(struct sem_afd_route *rt, struct sem_cfg *out)
+{
+	sem_of(out, rt);
 }
 
 /* What the route does after the write: the compiled set in the owned slot (appended when
