@@ -1297,6 +1297,14 @@ static int afd_batch_parse(const struct endpoint *ep, const struct purge_batch *
 	return prov_arm_lro_start(ep, OP_PURGE, resp, out, e);
 }
 
+/* A profile runs one global operation at a time. */
+static const char *afd_write_lane(const struct endpoint *ep, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s", ep->remote.resource_group.s ? ep->remote.resource_group.s : "",
+		 ep->remote.profile.s ? ep->remote.profile.s : "");
+	return buf;
+}
+
 const struct prov_ops prov_afd_ops = {
     .kind = PROV_AZURE_FRONTDOOR,
     .max_files = AFD_PURGE_PATHS,
@@ -1319,4 +1327,5 @@ const struct prov_ops prov_afd_ops = {
     .poll_parse = prov_arm_poll_parse,
     .quota_req = NULL,
     .quota_parse = NULL,
+    .write_lane = afd_write_lane,
 };

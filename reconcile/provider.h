@@ -213,6 +213,11 @@ struct prov_ops {
 	 * that apply would. Returns 0 or a negative code with e filled. */
 	int (*write_check)(const struct endpoint *ep, const struct live_state *live,
 			   struct cf_err *e);
+	/* May be NULL. Writes whose lanes are equal (within one account) never overlap: apply
+	 * starts an endpoint's write only once the earlier writes of its lane have finished
+	 * their tasks (Front Door: one global operation at a time per profile, the service
+	 * refuses the next with 409 Conflict). Fills buf (capacity n) and returns it. */
+	const char *(*write_lane)(const struct endpoint *ep, char *buf, size_t n);
 
 	/* Expands and splits one manifest for one endpoint into batches; returns the count,
 	 * *out owned by the caller (release each, free the array). Purge batches come first,
