@@ -25,9 +25,10 @@
 #include "reconcile/base/limits.h"
 #include "reconcile/base/xmem.h"
 
-#define AFD_RAW_MAX   ((size_t)8 << 20) /* bytes of live JSON kept for the digest */
-#define AFD_NOTES_MAX 5			/* paths named per endpoint where a foreign set decides */
-#define AFD_PROBE_MAX 4096		/* probe paths tried for those notes */
+#define AFD_RAW_MAX	   ((size_t)8 << 20) /* bytes of live JSON kept for the digest */
+#define AFD_NOTES_MAX	   5	/* foreign rules named per endpoint where they decide */
+#define AFD_NOTE_PATHS_MAX 5	/* paths named per such rule */
+#define AFD_PROBE_MAX	   4096 /* probe paths tried for those notes */
 
 #define OP_READ	 "read Front Door route"
 #define OP_RSET	 "read rule set"
@@ -815,17 +816,59 @@ static void probes_of(const struct cache *c, const struct sem_afd_route *rt, str
 
 /* Where a foreign rule set makes the YAML's meaning impossible, say which paths and why
  * (as entries of the foreign list, which plan prints). */
+/* One foreign rule that keeps paths from the YAML's meaning, and those paths. */
+struct fnote {
+	int set, rule;
+	bool stop;
+	struct svec paths;
+	size_t more; /* paths past AFD_NOTE_PATHS_MAX */
+};
+
+static struct fnote *fnote_of(struct fnote *v, size_t *n, int set, int rule, bool stop)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i].set == set && v[i].rule == rule)
+			return &v[i];
+	if (*n >= AFD_NOTES_MAX)
+		return NULL;
+	v[*n] = (struct fnote){.set = set, .rule = rule, .stop = stop};
+	return &v[(*n)++];
+}
+
+static void fnote_say(const struct sem_afd_route *after, const struct fnote *f,
+		      struct live_state *ls)
+{
+	const struct sem_afd_rule *r = &after->sets[f->set].rules[f->rule];
+	struct sb sb;
+	sb_init(&sb, 0);
+	sb_addf(&sb, "rule set '%s', rule '%s' (order %lld) ", after->sets[f->set].name,
+		r->name ? r->name : "?", (long long)r->order);
+	sb_adds(&sb, f->stop ? "stops evaluation before cacheform's rule set runs"
+			     : "runs after cacheform's rule set and overrides its caching");
+	sb_adds(&sb, ": ");
+	for (size_t i = 0; i < f->paths.n; i++)
+		sb_addf(&sb, "%s%s", i ? ", " : "", f->paths.v[i].s);
+	if (f->more)
+		sb_addf(&sb, " and %zu more", f->more);
+	sb_addf(&sb, " cannot be cached as the YAML says");
+	svec_push(&ls->notes, sb.buf, NULL);
+	sb_release(&sb);
+}
+
+/* Paths (among the probes) where a foreign rule set makes the YAML's meaning impossible: a
+ * Stop before the owned set, or an override after it. One note per foreign rule. */
 static void foreign_notes(const struct endpoint *ep, struct live_state *ls,
 			  const struct afd_priv *p, const struct sem_afd_set *want)
 {
 	struct sem_afd_set *slots = xcalloc(p->rt.n + 1, sizeof(*slots));
 	struct sem_afd_route after;
 	struct svec probes = {0};
-	size_t notes = 0;
+	struct fnote notes[AFD_NOTES_MAX];
+	size_t nnotes = 0;
 	route_with(p, want, &after, slots);
 	probes_of(&ep->cache, &after, &probes);
 	size_t owned = p->owned_at >= 0 ? (size_t)p->owned_at : p->rt.n;
-	for (size_t i = 0; i < probes.n && notes < AFD_NOTES_MAX; i++) {
+	for (size_t i = 0; i < probes.n; i++) {
 		struct sem_afd_result d, g;
 		const char *path = probes.v[i].s;
 		sem_afd_desired(&ep->cache, path, &d);
@@ -836,16 +879,15 @@ static void foreign_notes(const struct endpoint *ep, struct live_state *ls,
 		int s = stop ? g.stop_set : g.set, r = stop ? g.stop_rule : g.rule;
 		if (s < 0 || (size_t)s == owned)
 			continue;
-		struct sb sb;
-		sb_init(&sb, 0);
-		sb_addf(&sb, "%s/%s: %s; %s does not behave as the YAML says", after.sets[s].name,
-			after.sets[s].rules[r].name ? after.sets[s].rules[r].name : "?",
-			stop ? "Stop ends evaluation before cacheform's rule set"
-			     : "runs after cacheform's rule set and overrides caching",
-			path);
-		add_foreign(ls, sb.buf, NULL, after.sets[s].rules[r].order, "");
-		sb_release(&sb);
-		notes++;
+		struct fnote *f = fnote_of(notes, &nnotes, s, r, stop);
+		if (f && f->paths.n < AFD_NOTE_PATHS_MAX)
+			svec_push(&f->paths, path, NULL);
+		else if (f)
+			f->more++;
+	}
+	for (size_t i = 0; i < nnotes; i++) {
+		fnote_say(&after, &notes[i], ls);
+		svec_release(&notes[i].paths);
 	}
 	svec_release(&probes);
 	free(slots);

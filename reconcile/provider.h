@@ -64,6 +64,10 @@ struct live_state {
 	/* azure: deliveryPolicy.description as read (owned; NULL when absent), written back as
 	 * is: it belongs to whoever set it, not to cacheform */
 	char *policy_description;
+	/* Sentences for people about what was read against the YAML (azure-frontdoor: a foreign
+	 * rule set keeps some paths from the YAML's meaning, and which); owned, not part of the
+	 * digest (they follow from what was read and the YAML). */
+	struct svec notes;
 };
 
 /* True when live's cache is exactly desired (honours cache_control_unknown and inexact). */
