@@ -211,3 +211,28 @@ converge() { # CLOUD API N
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"! $note"* ]]
 }
+
+@test "endpoints of one profile are written one global operation at a time: no 409, each op starts after the last" {
+	# a second afdEndpoint in the same profile; operations take 300 ms
+	jq '.settings.afd_op_ms = 300 | .frontdoor.profiles[0].afdEndpoints += [
+		.frontdoor.profiles[0].afdEndpoints[0] | .name = "web2" | .hostName = "web2-d4e5.z01.azurefd.net"]' \
+		"$STATE" >"$STATE.new" && mv "$STATE.new" "$STATE"
+	fakecdn_start "$STATE"
+	afd_repo global 2026-07-01 3
+	sed 's/^endpoint: web$/endpoint: web2/; s/endpoint: web, route/endpoint: web2, route/; s/rule_set: cacheform}/rule_set: cacheform2}/' \
+		"$R/endpoints/web.yaml" >"$R/endpoints/web2.yaml"
+	repo_commit "$R" web2
+	cd "$R"
+	run cf apply --yes --first-run --parallelism 8
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c 'select(.status == 409)' "$FAKECDN_JOURNAL" | wc -l)" -eq 0 ]
+	# 2 endpoints x (create the set + attach it): 4 operations, each sent once the one
+	# before has run its 300 ms
+	[ "$(afd_writes)" -eq 4 ]
+	[ "$(jq -rs 'map(select((.op | test("^afd_write")) and .status < 300)
+		| (.time[0:19] + "Z" | fromdateiso8601) * 1000 + (.time[20:23] | tonumber))
+		| [range(1; length) as $i | .[$i] - .[$i - 1]] | min >= 300' "$FAKECDN_JOURNAL")" = true ]
+	run cf plan --detailed-exitcode
+	[ "$status" -eq 0 ]
+}
