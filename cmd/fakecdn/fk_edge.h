@@ -7,12 +7,11 @@
  * Hosts: azure-china endpoints' `hosts`, azure endpoints' `properties.hostName` and custom
  * domains, cdnpro's production `hosts` (`*.domain` allowed), Front Door afdEndpoints'
  * `hostName` (the route whose patternsToMatch takes the path most specifically serves it, its
- * rule sets read as the driver reads them, reconcile/prov_afd.h; no route: 404). The origin answers every path
- * with 200, a deterministic body and the Cache-Control set for that path through
- * PUT /_fakecdn/edge/origin (state member `edge.cache_control`). The cache and the edge clock
- * live in memory only; POST /_fakecdn/clock advances the clock (cached objects age, running
- * tasks come due) and can freeze it (then only advancing moves it), so tests never sleep and
- * Age is exact.
+ * rule sets read as the driver reads them, reconcile/prov_afd.h; no route: 404). The origin answers
+ * every path with 200, a deterministic body and the Cache-Control set for that path through PUT
+ * /_fakecdn/edge/origin (state member `edge.cache_control`). The cache and the edge clock live in
+ * memory only; POST /_fakecdn/clock advances the clock (cached objects age, running tasks come due)
+ * and can freeze it (then only advancing moves it), so tests never sleep and Age is exact.
  *
  * Every function runs with app->mu held unless it says otherwise.
  */
