@@ -373,6 +373,28 @@ static void collect_next(struct ctx *c, struct round *rd, size_t i)
 	collect_confirm(c, rd, i);
 }
 
+/* Whether an earlier write of w's lane (provider write_lane) has not finished its tasks:
+ * submitted or about to be (W_SUBMIT before it), polled, or between two requests. */
+static bool lane_busy(const struct ctx *c, size_t i)
+{
+	const struct wjob *w = &c->w[i];
+	char mine[APPLY_LANE_MAX], other[APPLY_LANE_MAX];
+	const char *(*lane)(const struct endpoint *, char *, size_t) = w->x->acct->ops->write_lane;
+
+	if (!lane)
+		return false;
+	lane(w->x->ep, mine, sizeof(mine));
+	for (size_t j = 0; j < c->nw; j++) {
+		const struct wjob *o = &c->w[j];
+		bool holds = o->st == W_POLL || o->st == W_NEXT || (o->st == W_SUBMIT && j < i);
+
+		if (j != i && holds && o->x->acct == w->x->acct &&
+		    strcmp(lane(o->x->ep, other, sizeof(other)), mine) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void collect_writes(struct ctx *c, struct round *rd, int64_t now)
 {
 	for (size_t i = 0; i < c->nw; i++) {
@@ -386,6 +408,8 @@ static void collect_writes(struct ctx *c, struct round *rd, int64_t now)
 			collect_confirm(c, rd, i);
 		} else if (w->st == W_NEXT) {
 			collect_next(c, rd, i);
+		} else if (w->st == W_SUBMIT && lane_busy(c, i)) {
+			continue; /* its lane's earlier write runs: the provider would refuse */
 		} else if (w->st == W_SUBMIT) {
 			if (!ops->write_req) {
 				apply_failed(c, w->item, "the provider has no cache-rule API");

@@ -40,6 +40,7 @@
 #define APPLY_POLL_FIRST_MS	200  /* first wait before polling a task */
 #define APPLY_POLL_MAX_MS	5000 /* the wait grows by half each round up to this */
 #define APPLY_RETRY_AFTER_MAX_S 30   /* a provider's poll hint is honoured up to this */
+#define APPLY_LANE_MAX		512  /* bytes of a provider's write lane key */
 /* Failed polls in a row after which a task is no longer waited for: it stays "submitted" in
  * the ledger, the next apply polls it again, and this one fails naming it. Each failed poll
  * has already been retried by the HTTP layer, so this many means the provider (or the way

@@ -39,6 +39,7 @@ static void plan_endpoint_release(struct plan_endpoint *pe)
 	for (size_t i = 0; i < pe->nforeign; i++)
 		free(pe->foreign[i].name);
 	free(pe->foreign);
+	svec_release(&pe->notes);
 }
 
 void plan_release(struct plan *p)
@@ -153,6 +154,8 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 		cache_fold_cc(&pe->live);
 		pe->inexact = xstrdup(live->inexact);
 		plan_copy_foreign(pe, live);
+		for (size_t i = 0; i < live->notes.n; i++)
+			svec_push(&pe->notes, live->notes.v[i].s, NULL);
 		if (rulediff_cache(&pe->desired, &pe->live, &pe->diff, e) < 0) {
 			plan_endpoint_release(pe);
 			return NULL;

@@ -59,6 +59,7 @@ struct plan_endpoint {
 	struct cache_diff diff;
 	struct plan_foreign *foreign; /* preserved rules cacheform does not own (azure) */
 	size_t nforeign;
+	struct svec notes; /* owned: the read's notes for people (live_state.notes) */
 	/* safety: share of the existing rules removed, changed or moved */
 	size_t existing, disturbed;
 	unsigned pct;

@@ -143,6 +143,12 @@ static struct json_object *endpoint_to_json(const struct plan_endpoint *pe)
 		codec_push(fr, f);
 	}
 	codec_add(o, "foreign_rules", fr);
+	if (pe->notes.n) { /* only when there are: plans without notes read as before */
+		struct json_object *na = codec_new_arr();
+		for (size_t i = 0; i < pe->notes.n; i++)
+			codec_push(na, codec_new_str(pe->notes.v[i].s));
+		codec_add(o, "notes", na);
+	}
 	struct json_object *sf = codec_new_obj();
 	codec_add(sf, "existing_rules", codec_new_int((int64_t)pe->existing));
 	codec_add(sf, "disturbed_rules", codec_new_int((int64_t)pe->disturbed));

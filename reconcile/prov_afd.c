@@ -18,15 +18,17 @@
 
 #include "reconcile/afd_compile.h"
 #include "reconcile/codec.h"
+#include "reconcile/prov_afd.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/sem.h"
 #include "reconcile/sem_afd.h"
 #include "reconcile/base/limits.h"
 #include "reconcile/base/xmem.h"
 
-#define AFD_RAW_MAX   ((size_t)8 << 20) /* bytes of live JSON kept for the digest */
-#define AFD_NOTES_MAX 5			/* paths named per endpoint where a foreign set decides */
-#define AFD_PROBE_MAX 4096		/* probe paths tried for those notes */
+#define AFD_RAW_MAX	   ((size_t)8 << 20) /* bytes of live JSON kept for the digest */
+#define AFD_NOTES_MAX	   5	/* foreign rules named per endpoint where they decide */
+#define AFD_NOTE_PATHS_MAX 5	/* paths named per such rule */
+#define AFD_PROBE_MAX	   4096 /* probe paths tried for those notes */
 
 #define OP_READ	 "read Front Door route"
 #define OP_RSET	 "read rule set"
@@ -437,20 +439,43 @@ static const char *set_name_of(const struct endpoint *ep, const char *id)
 	return slash + 1;
 }
 
+int prov_afd_sem_route(struct json_object *props, struct sem_afd_route *rt, struct cf_err *e)
+{
+	struct json_object *cc = NULL;
+	const char *q = NULL, *qp = NULL;
+	bool ok = true;
+	int rc = codec_obj(props, "", "cacheConfiguration", OPT, &cc, e);
+	if (rc == 0 && cc)
+		rc = codec_str(cc, "", "queryStringCachingBehavior", OPT, &q, e);
+	if (rc == 0 && cc)
+		rc = codec_str(cc, "", "queryParameters", OPT, &qp, e);
+	if (rc != 0)
+		return rc;
+	rt->has_cache = cc != NULL;
+	rt->qs = parse_qs(q, &ok);
+	if (!ok)
+		return err_set(e, CF_EAPI, "unknown queryStringCachingBehavior '%.40s'", q);
+	free(rt->qparams);
+	rt->qparams = qp ? xstrdup(qp) : NULL;
+	return 0;
+}
+
+int prov_afd_sem_rule(struct json_object *props, const char *name, struct sem_afd_set *s,
+		      struct cf_err *e)
+{
+	return decode_rule(props, name, s, e);
+}
+
 static int decode_route(const struct endpoint *ep, struct json_object *root, struct afd_priv *p,
 			struct cf_err *e)
 {
 	struct json_object *props, *cc = NULL, *sets = NULL, *comp = NULL;
 	size_t ns = 0;
-	const char *q = NULL, *qp = NULL;
-	bool ok = true;
 	int rc = codec_obj(root, "", "properties", 0, &props, e);
 	if (rc == 0)
+		rc = prov_afd_sem_route(props, &p->rt, e);
+	if (rc == 0)
 		rc = codec_obj(props, "", "cacheConfiguration", OPT, &cc, e);
-	if (rc == 0 && cc)
-		rc = codec_str(cc, "", "queryStringCachingBehavior", OPT, &q, e);
-	if (rc == 0 && cc)
-		rc = codec_str(cc, "", "queryParameters", OPT, &qp, e);
 	if (rc == 0 && cc)
 		rc = codec_obj(cc, "", "compressionSettings", OPT, &comp, e);
 	if (rc == 0 && comp)
@@ -459,11 +484,6 @@ static int decode_route(const struct endpoint *ep, struct json_object *root, str
 		rc = codec_arr(props, "", "ruleSets", OPT, &sets, &ns, e);
 	if (rc != 0)
 		return rc;
-	p->rt.has_cache = cc != NULL;
-	p->rt.qs = parse_qs(q, &ok);
-	if (!ok)
-		return err_set(e, CF_EAPI, "unknown queryStringCachingBehavior '%.40s'", q);
-	p->rt.qparams = qp ? xstrdup(qp) : NULL;
 	p->compression = comp ? codec_dup_text(comp) : NULL;
 	for (size_t i = 0; i < ns && rc == 0; i++) {
 		struct json_object *ref = codec_at(sets, i);
@@ -796,17 +816,59 @@ static void probes_of(const struct cache *c, const struct sem_afd_route *rt, str
 
 /* Where a foreign rule set makes the YAML's meaning impossible, say which paths and why
  * (as entries of the foreign list, which plan prints). */
+/* One foreign rule that keeps paths from the YAML's meaning, and those paths. */
+struct fnote {
+	int set, rule;
+	bool stop;
+	struct svec paths;
+	size_t more; /* paths past AFD_NOTE_PATHS_MAX */
+};
+
+static struct fnote *fnote_of(struct fnote *v, size_t *n, int set, int rule, bool stop)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i].set == set && v[i].rule == rule)
+			return &v[i];
+	if (*n >= AFD_NOTES_MAX)
+		return NULL;
+	v[*n] = (struct fnote){.set = set, .rule = rule, .stop = stop};
+	return &v[(*n)++];
+}
+
+static void fnote_say(const struct sem_afd_route *after, const struct fnote *f,
+		      struct live_state *ls)
+{
+	const struct sem_afd_rule *r = &after->sets[f->set].rules[f->rule];
+	struct sb sb;
+	sb_init(&sb, 0);
+	sb_addf(&sb, "rule set '%s', rule '%s' (order %lld) ", after->sets[f->set].name,
+		r->name ? r->name : "?", (long long)r->order);
+	sb_adds(&sb, f->stop ? "stops evaluation before cacheform's rule set runs"
+			     : "runs after cacheform's rule set and overrides its caching");
+	sb_adds(&sb, ": ");
+	for (size_t i = 0; i < f->paths.n; i++)
+		sb_addf(&sb, "%s%s", i ? ", " : "", f->paths.v[i].s);
+	if (f->more)
+		sb_addf(&sb, " and %zu more", f->more);
+	sb_addf(&sb, " cannot be cached as the YAML says");
+	svec_push(&ls->notes, sb.buf, NULL);
+	sb_release(&sb);
+}
+
+/* Paths (among the probes) where a foreign rule set makes the YAML's meaning impossible: a
+ * Stop before the owned set, or an override after it. One note per foreign rule. */
 static void foreign_notes(const struct endpoint *ep, struct live_state *ls,
 			  const struct afd_priv *p, const struct sem_afd_set *want)
 {
 	struct sem_afd_set *slots = xcalloc(p->rt.n + 1, sizeof(*slots));
 	struct sem_afd_route after;
 	struct svec probes = {0};
-	size_t notes = 0;
+	struct fnote notes[AFD_NOTES_MAX];
+	size_t nnotes = 0;
 	route_with(p, want, &after, slots);
 	probes_of(&ep->cache, &after, &probes);
 	size_t owned = p->owned_at >= 0 ? (size_t)p->owned_at : p->rt.n;
-	for (size_t i = 0; i < probes.n && notes < AFD_NOTES_MAX; i++) {
+	for (size_t i = 0; i < probes.n; i++) {
 		struct sem_afd_result d, g;
 		const char *path = probes.v[i].s;
 		sem_afd_desired(&ep->cache, path, &d);
@@ -817,16 +879,15 @@ static void foreign_notes(const struct endpoint *ep, struct live_state *ls,
 		int s = stop ? g.stop_set : g.set, r = stop ? g.stop_rule : g.rule;
 		if (s < 0 || (size_t)s == owned)
 			continue;
-		struct sb sb;
-		sb_init(&sb, 0);
-		sb_addf(&sb, "%s/%s: %s; %s does not behave as the YAML says", after.sets[s].name,
-			after.sets[s].rules[r].name ? after.sets[s].rules[r].name : "?",
-			stop ? "Stop ends evaluation before cacheform's rule set"
-			     : "runs after cacheform's rule set and overrides caching",
-			path);
-		add_foreign(ls, sb.buf, NULL, after.sets[s].rules[r].order, "");
-		sb_release(&sb);
-		notes++;
+		struct fnote *f = fnote_of(notes, &nnotes, s, r, stop);
+		if (f && f->paths.n < AFD_NOTE_PATHS_MAX)
+			svec_push(&f->paths, path, NULL);
+		else if (f)
+			f->more++;
+	}
+	for (size_t i = 0; i < nnotes; i++) {
+		fnote_say(&after, &notes[i], ls);
+		svec_release(&notes[i].paths);
 	}
 	svec_release(&probes);
 	free(slots);
@@ -910,6 +971,11 @@ static void sem_of(struct sem_cfg *out, struct sem_afd_route *rt)
 	memset(out, 0, sizeof(*out));
 	out->kind = SEM_AZURE_FRONTDOOR;
 	out->hook = (struct sem_hook){hook_eval, rt, route_free, hook_probe};
+}
+
+void prov_afd_sem_cfg(struct sem_afd_route *rt, struct sem_cfg *out)
+{
+	sem_of(out, rt);
 }
 
 /* What the route does after the write: the compiled set in the owned slot (appended when
@@ -1273,6 +1339,14 @@ static int afd_batch_parse(const struct endpoint *ep, const struct purge_batch *
 	return prov_arm_lro_start(ep, OP_PURGE, resp, out, e);
 }
 
+/* A profile runs one global operation at a time. */
+static const char *afd_write_lane(const struct endpoint *ep, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s", ep->remote.resource_group.s ? ep->remote.resource_group.s : "",
+		 ep->remote.profile.s ? ep->remote.profile.s : "");
+	return buf;
+}
+
 const struct prov_ops prov_afd_ops = {
     .kind = PROV_AZURE_FRONTDOOR,
     .max_files = AFD_PURGE_PATHS,
@@ -1295,4 +1369,5 @@ const struct prov_ops prov_afd_ops = {
     .poll_parse = prov_arm_poll_parse,
     .quota_req = NULL,
     .quota_parse = NULL,
+    .write_lane = afd_write_lane,
 };

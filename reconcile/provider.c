@@ -87,6 +87,7 @@ void live_state_release(struct live_state *ls)
 		ls->priv_free(ls->priv);
 	sem_cfg_release(&ls->sem);
 	free(ls->policy_description);
+	svec_release(&ls->notes);
 	memset(ls, 0, sizeof(*ls));
 }
 

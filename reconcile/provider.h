@@ -64,6 +64,10 @@ struct live_state {
 	/* azure: deliveryPolicy.description as read (owned; NULL when absent), written back as
 	 * is: it belongs to whoever set it, not to cacheform */
 	char *policy_description;
+	/* Sentences for people about what was read against the YAML (azure-frontdoor: a foreign
+	 * rule set keeps some paths from the YAML's meaning, and which); owned, not part of the
+	 * digest (they follow from what was read and the YAML). */
+	struct svec notes;
 };
 
 /* True when live's cache is exactly desired (honours cache_control_unknown and inexact). */
@@ -213,6 +217,11 @@ struct prov_ops {
 	 * that apply would. Returns 0 or a negative code with e filled. */
 	int (*write_check)(const struct endpoint *ep, const struct live_state *live,
 			   struct cf_err *e);
+	/* May be NULL. Writes whose lanes are equal (within one account) never overlap: apply
+	 * starts an endpoint's write only once the earlier writes of its lane have finished
+	 * their tasks (Front Door: one global operation at a time per profile, the service
+	 * refuses the next with 409 Conflict). Fills buf (capacity n) and returns it. */
+	const char *(*write_lane)(const struct endpoint *ep, char *buf, size_t n);
 
 	/* Expands and splits one manifest for one endpoint into batches; returns the count,
 	 * *out owned by the caller (release each, free the array). Purge batches come first,

@@ -199,6 +199,8 @@ static void ep_changes(const struct plan_endpoint *pe, const char *indent, bool 
 		sb_addf(out,
 			"%s= delivery rule '%s' (order %d) not managed by cacheform; preserved\n",
 			indent, pe->foreign[i].name, pe->foreign[i].order);
+	for (size_t i = 0; i < pe->notes.n; i++)
+		sb_addf(out, "%s! %s\n", indent, pe->notes.v[i].s);
 	if (pe->behaviour_path) { /* what a request would see change */
 		sb_addf(out, "%sbehaviour: e.g. %s: ", indent, pe->behaviour_path);
 		behaviour_text(pe->behaviour_before_mode, pe->behaviour_before_ttl, out);

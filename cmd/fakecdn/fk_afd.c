@@ -763,9 +763,10 @@ static void h_rule_delete(struct fk_app *app, const struct fk_req *req, const ch
 /* ---- purge, usages, migration check ---- */
 
 /* A purge is a global operation too, but it queues behind the running one instead of being
- * refused (D-FAQ: "later operations queue until the previous one finishes"). */
+ * refused (D-FAQ: "later operations queue until the previous one finishes"). The task keeps
+ * what it purges, so the edge evicts when it completes (fk_edge_task_done). */
 static void purge_queued(struct fk_app *app, struct json_object *prof, const struct fk_req *req,
-			 const char **seg, struct fk_resp *resp)
+			 const char **seg, struct json_object *body, struct fk_resp *resp)
 {
 	int64_t start = fk_jint(prof, "busy_until_ms", 0);
 	if (start < req->now_ms)
@@ -775,6 +776,12 @@ static void purge_queued(struct fk_app *app, struct json_object *prof, const str
 	fk_resp_text(resp, 202, NULL, NULL);
 	struct json_object *t = op_headers(app, req, seg, resp);
 	json_object_object_add(t, "due_ms", json_object_new_int64(due));
+	json_object_object_add(t, "resource_group", json_object_new_string(seg[S_RG]));
+	json_object_object_add(t, "profile", json_object_new_string(seg[S_PROF]));
+	json_object_object_add(t, "endpoint", json_object_new_string(seg[S_NAME]));
+	json_object_object_add(t, "paths", json_object_get(fk_jarr(body, "contentPaths")));
+	if (fk_jarr(body, "domains"))
+		json_object_object_add(t, "domains", json_object_get(fk_jarr(body, "domains")));
 }
 
 static void h_purge(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
@@ -799,7 +806,7 @@ static void h_purge(struct fk_app *app, const struct fk_req *req, const char **s
 			     "Property 'contentPaths' must hold 1 to 100 paths, each starting "
 			     "with '/'.");
 	else
-		purge_queued(app, prof, req, seg, resp);
+		purge_queued(app, prof, req, seg, body, resp);
 	json_object_put(body);
 }
 

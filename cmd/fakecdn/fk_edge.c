@@ -4,6 +4,7 @@
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
+#include "reconcile/prov_afd.h"
 #include "reconcile/prov_azure.h"
 #include "reconcile/sem.h"
 
@@ -25,13 +26,18 @@
 #define EDGE_DEFAULT_TTL_AZURE_S  (2LL * 24 * 3600)
 #define EDGE_DEFAULT_TTL_CHINA_S  (2LL * 24 * 3600)
 #define EDGE_DEFAULT_TTL_CDNPRO_S 0
+/* Front Door: "if no Cache-Control header is present, Front Door caches the content for a
+ * random duration between one and three days" (learn.microsoft.com, "Caching with Azure Front
+ * Door"). The emulator is deterministic: it takes the lower bound. */
+#define EDGE_DEFAULT_TTL_AFD_S (1LL * 24 * 3600)
 
-enum site_kind { SITE_CHINA, SITE_AZURE, SITE_CDNPRO };
+enum site_kind { SITE_CHINA, SITE_AZURE, SITE_CDNPRO, SITE_AFD };
 
-/* The endpoint serving a host. ep is borrowed from the state (NULL for cdnpro). */
+/* The endpoint serving a host. ep is borrowed from the state (NULL for cdnpro); prof is the
+ * Front Door profile holding the afdEndpoint ep (NULL for the others). */
 struct site {
 	enum site_kind kind;
-	struct json_object *ep;
+	struct json_object *ep, *prof;
 };
 
 /* One cached object. The body is the origin's, rebuilt from host, path and query. */
@@ -182,6 +188,32 @@ static bool china_has_host(struct json_object *ep, const char *host)
 	return in_hosts(fk_jarr(ep, "hosts"), host);
 }
 
+/* An afdEndpoint's host: its generated hostName (custom domains are not modelled). */
+static bool afd_has_host(struct json_object *ep, const char *host)
+{
+	const char *hn = fk_jstr(ep, "hostName");
+
+	return hn && strcasecmp(hn, host) == 0;
+}
+
+static bool find_afd(struct fk_app *app, const char *host, struct site *out)
+{
+	struct json_object *ps = fk_jarr(fk_jobj(app->state, "frontdoor"), "profiles");
+
+	for (size_t i = 0; ps && i < json_object_array_length(ps); i++) {
+		struct json_object *prof = json_object_array_get_idx(ps, i);
+		struct json_object *eps = fk_jarr(prof, "afdEndpoints");
+
+		for (size_t j = 0; eps && j < json_object_array_length(eps); j++)
+			if (afd_has_host(json_object_array_get_idx(eps, j), host)) {
+				*out = (struct site){SITE_AFD, json_object_array_get_idx(eps, j),
+						     prof};
+				return true;
+			}
+	}
+	return false;
+}
+
 static bool find_site(struct fk_app *app, const char *host, struct site *out)
 {
 	struct json_object *st = app->state, *ep;
@@ -189,20 +221,20 @@ static bool find_site(struct fk_app *app, const char *host, struct site *out)
 	ep = find_in_subs(fk_jarr(fk_jobj(st, "azure_china"), "subscriptions"), host,
 			  china_has_host);
 	if (ep) {
-		*out = (struct site){SITE_CHINA, ep};
+		*out = (struct site){SITE_CHINA, ep, NULL};
 		return true;
 	}
 	ep = find_in_subs(fk_jarr(fk_jobj(st, "azure"), "subscriptions"), host, azure_has_host);
 	if (ep) {
-		*out = (struct site){SITE_AZURE, ep};
+		*out = (struct site){SITE_AZURE, ep, NULL};
 		return true;
 	}
 	/* The edge is the production network; staging servers are reached another way. */
 	if (in_hosts(fk_jarr(fk_jobj(fk_jobj(st, "cdnpro"), "hosts"), "production"), host)) {
-		*out = (struct site){SITE_CDNPRO, NULL};
+		*out = (struct site){SITE_CDNPRO, NULL, NULL};
 		return true;
 	}
-	return false;
+	return find_afd(app, host, out);
 }
 
 /* Host header without port, lower case; false when absent or too long. */
@@ -282,22 +314,109 @@ static void azure_cfg(struct json_object *ep, struct sem_cfg *cfg)
 	sem_az_sort(&cfg->az);
 }
 
-static void site_cfg(const struct site *s, struct sem_cfg *cfg)
+/* Whether a route pattern (a prefix ending in a star, or an exact path) takes path; *len: its
+ * weight. */
+static bool pattern_takes(const char *pat, const char *path, size_t *len)
+{
+	size_t l = strlen(pat);
+
+	*len = l;
+	if (l && pat[l - 1] == '*')
+		return strncmp(path, pat, l - 1) == 0;
+	return strcmp(path, pat) == 0;
+}
+
+/* The route of an afdEndpoint serving dpath: the one with the longest matching
+ * patternsToMatch entry (Front Door's most specific match); NULL when none does. */
+static struct json_object *afd_route(struct json_object *ep, const char *dpath)
+{
+	struct json_object *routes = fk_jarr(ep, "routes"), *best = NULL;
+	size_t best_len = 0;
+
+	for (size_t i = 0; routes && i < json_object_array_length(routes); i++) {
+		struct json_object *rt = json_object_array_get_idx(routes, i);
+		struct json_object *pats = fk_jarr(fk_jobj(rt, "properties"), "patternsToMatch");
+		size_t np = pats ? json_object_array_length(pats) : 0, l;
+
+		if (!pats && pattern_takes("/*", dpath, &l) && (!best || l > best_len))
+			best = rt, best_len = l;
+		for (size_t k = 0; k < np; k++) {
+			const char *p = json_object_get_string(json_object_array_get_idx(pats, k));
+
+			if (p && pattern_takes(p, dpath, &l) && (!best || l > best_len))
+				best = rt, best_len = l;
+		}
+	}
+	return best;
+}
+
+/* The driver's reading (reconcile/prov_afd.h) of route: its cache settings and the profile's
+ * rule sets it names, in its order. A part that does not decode is left out. Owned. */
+static struct sem_afd_route *afd_sem(struct json_object *prof, struct json_object *route)
+{
+	struct sem_afd_route *rt = xcalloc(1, sizeof(*rt));
+	struct json_object *props = fk_jobj(route, "properties"), *ids = fk_jarr(props, "ruleSets");
+	struct cf_err e;
+
+	(void)prov_afd_sem_route(props, rt, &e);
+	for (size_t i = 0; ids && i < json_object_array_length(ids); i++) {
+		const char *id = fk_jstr(json_object_array_get_idx(ids, i), "id");
+		const char *name = id && strrchr(id, '/') ? strrchr(id, '/') + 1 : id;
+		struct json_object *set = fk_jfind(fk_jarr(prof, "ruleSets"), "name", name);
+		struct json_object *rules = fk_jarr(set, "rules");
+		struct sem_afd_set *s;
+
+		if (!set)
+			continue;
+		s = sem_afd_add_set(rt, name);
+		for (size_t k = 0; rules && k < json_object_array_length(rules); k++) {
+			struct json_object *r = json_object_array_get_idx(rules, k);
+
+			(void)prov_afd_sem_rule(fk_jobj(r, "properties"), fk_jstr(r, "name"), s,
+						&e);
+		}
+		sem_afd_sort(s);
+	}
+	return rt;
+}
+
+/* The Front Door config serving dpath; false when no route takes the path. */
+static bool afd_cfg(const struct site *s, const char *dpath, struct sem_cfg *cfg)
+{
+	struct json_object *route = afd_route(s->ep, dpath);
+
+	if (!route)
+		return false;
+	prov_afd_sem_cfg(afd_sem(s->prof, route), cfg);
+	return true;
+}
+
+static void site_cfg(const struct site *s, const char *dpath, struct sem_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	if (s->kind == SITE_CHINA)
 		china_cfg(s->ep, cfg);
 	else if (s->kind == SITE_AZURE)
 		azure_cfg(s->ep, cfg);
+	else if (s->kind == SITE_AFD)
+		cfg->kind = afd_cfg(s, dpath, cfg) ? cfg->kind : SEM_AZURE_FRONTDOOR;
 	else
 		cfg->kind = SEM_CDNPRO; /* Edge Logic is not emulated: its hook has no evaluator */
 }
 
 static int64_t default_ttl(enum site_kind k)
 {
-	if (k == SITE_CHINA)
+	switch (k) {
+	case SITE_CHINA:
 		return EDGE_DEFAULT_TTL_CHINA_S;
-	return k == SITE_AZURE ? EDGE_DEFAULT_TTL_AZURE_S : EDGE_DEFAULT_TTL_CDNPRO_S;
+	case SITE_AZURE:
+		return EDGE_DEFAULT_TTL_AZURE_S;
+	case SITE_AFD:
+		return EDGE_DEFAULT_TTL_AFD_S;
+	case SITE_CDNPRO:
+		break;
+	}
+	return EDGE_DEFAULT_TTL_CDNPRO_S;
 }
 
 static void decide_site(const struct site *s, const char *dpath, const char *cc,
@@ -306,7 +425,13 @@ static void decide_site(const struct site *s, const char *dpath, const char *cc,
 	struct sem_cfg cfg;
 	struct sem_result r;
 
-	site_cfg(s, &cfg);
+	if (s->kind == SITE_AFD && !afd_route(s->ep, dpath)) {
+		memset(out, 0, sizeof(*out)); /* no route: Front Door answers 404, nothing cached */
+		out->kind = FK_EDGE_NOCACHE;
+		out->rule = -1;
+		return;
+	}
+	site_cfg(s, dpath, &cfg);
 	sem_eval(&cfg, dpath, &r);
 	memset(out, 0, sizeof(*out));
 	out->rule = r.rule;
@@ -352,31 +477,105 @@ static char *origin_body(const char *host, const char *path, const char *query)
 	return sb_detach(&sb);
 }
 
-/* Whether the query string is part of the cache key; *bypass: a query makes it uncached. */
-static bool key_has_query(const struct site *s, bool *bypass)
+/* Whether name is one of the comma-separated names of list. */
+static bool in_list(const char *list, const char *name, size_t len)
 {
-	const char *qs;
+	for (const char *p = list; p && *p;) {
+		size_t l = strcspn(p, ",");
+		const char *b = p;
 
-	*bypass = false;
-	if (s->kind == SITE_CHINA)
-		return !fk_jbool(fk_jobj(s->ep, "cacherules"), "IgnoreQueryString", false);
-	if (s->kind == SITE_CDNPRO)
-		return true;
-	qs = fk_jstr(fk_jobj(s->ep, "properties"), "queryStringCachingBehavior");
-	if (qs && strcmp(qs, "BypassCaching") == 0)
-		*bypass = true;
-	return qs && strcmp(qs, "UseQueryString") == 0;
+		while (l && *b == ' ')
+			b++, l--;
+		while (l && b[l - 1] == ' ')
+			l--;
+		if (l == len && strncmp(b, name, len) == 0)
+			return true;
+		p += strcspn(p, ",");
+		p += *p == ',';
+	}
+	return false;
 }
 
-static char *cache_key(const char *host, const char *path, const char *query, bool with_query)
+/* The parameters of query kept (include) or dropped (!include) by name list. Owned. */
+static char *query_filter(const char *query, const char *list, bool include)
+{
+	struct sb sb;
+
+	sb_init(&sb, 0);
+	for (const char *p = query; *p;) {
+		size_t l = strcspn(p, "&"), nl = strcspn(p, "=&");
+
+		if (l && in_list(list, p, nl) == include)
+			sb_addf(&sb, "%s%.*s", sb.len ? "&" : "", (int)l, p);
+		p += l;
+		p += *p == '&';
+	}
+	return sb_detach(&sb);
+}
+
+/* Front Door's query part of the key: the route's, or the deciding override's. Owned. */
+static char *afd_key_query(const struct site *s, const char *dpath, const char *query)
+{
+	struct json_object *route = afd_route(s->ep, dpath);
+	struct sem_afd_route *rt = route ? afd_sem(s->prof, route) : NULL;
+	struct sem_afd_result r;
+	char *out;
+
+	if (!rt)
+		return xstrdup("");
+	sem_afd_eval(rt, dpath, &r);
+	if (r.qs == AFDQ_USE)
+		out = xstrdup(query);
+	else if (r.qs == AFDQ_IGNORE)
+		out = xstrdup("");
+	else
+		out = query_filter(query, r.qparams, r.qs == AFDQ_INCLUDE_SPECIFIED);
+	sem_afd_route_release(rt);
+	free(rt);
+	return out;
+}
+
+/* The query part of the cache key for dpath (owned, "" = none); *bypass: a query makes the
+ * response uncached. */
+static char *key_query(const struct site *s, const char *dpath, const char *query, bool *bypass)
+{
+	const char *qs;
+	bool with;
+
+	*bypass = false;
+	if (s->kind == SITE_AFD)
+		return afd_key_query(s, dpath, query);
+	if (s->kind == SITE_CHINA) {
+		with = !fk_jbool(fk_jobj(s->ep, "cacherules"), "IgnoreQueryString", false);
+	} else if (s->kind == SITE_CDNPRO) {
+		with = true;
+	} else {
+		qs = fk_jstr(fk_jobj(s->ep, "properties"), "queryStringCachingBehavior");
+		*bypass = qs && strcmp(qs, "BypassCaching") == 0;
+		with = qs && strcmp(qs, "UseQueryString") == 0;
+	}
+	return xstrdup(with ? query : "");
+}
+
+static char *cache_key(const char *host, const char *path, const char *kquery)
 {
 	struct sb sb;
 
 	sb_init(&sb, 0);
 	sb_addf(&sb, "%s%s", host, path);
-	if (with_query && *query)
-		sb_addf(&sb, "?%s", query);
+	if (*kquery)
+		sb_addf(&sb, "?%s", kquery);
 	return sb_detach(&sb);
+}
+
+/* The cache key of a request; *bypass as key_query's. Owned. */
+static char *request_key(const struct site *s, const char *host, const char *path,
+			 const char *dpath, const char *query, bool *bypass)
+{
+	char *kq = key_query(s, dpath, query, bypass), *key = cache_key(host, path, kq);
+
+	free(kq);
+	return key;
 }
 
 static struct entry *lookup(struct fk_edge *ed, const char *key, int64_t now)
@@ -424,13 +623,15 @@ static int64_t fill(struct fk_app *app, const struct site *s, const char *host, 
 {
 	const char *cc = origin_cc(app, dpath);
 	struct fk_edge_decision d;
-	bool bypass, with_q = key_has_query(s, &bypass);
+	bool bypass;
+	char *key = request_key(s, host, path, dpath, query, &bypass);
 
 	decide_site(s, dpath, cc, &d);
-	if (d.ttl_s <= 0 || (bypass && *query))
+	if (d.ttl_s <= 0 || (bypass && *query)) {
+		free(key);
 		return 0;
-	store(edge_of(app), cache_key(host, path, query, with_q), host, path, dpath, query, cc,
-	      d.ttl_s, now);
+	}
+	store(edge_of(app), key, host, path, dpath, query, cc, d.ttl_s, now);
 	return d.ttl_s;
 }
 
@@ -459,7 +660,7 @@ static void h_edge(struct fk_app *app, const struct fk_req *req, const char **se
 {
 	char host[EDGE_HOST_MAX], dpath[SEM_PATH_MAX], *key;
 	int64_t now = fk_edge_now(app, req->now_ms), ttl;
-	bool bypass, with_q;
+	bool bypass;
 	struct entry *en;
 	struct site s;
 
@@ -478,8 +679,12 @@ static void h_edge(struct fk_app *app, const struct fk_req *req, const char **se
 		fk_resp_text(resp, 400, "text/plain; charset=utf-8", "bad request\n");
 		return;
 	}
-	with_q = key_has_query(&s, &bypass);
-	key = cache_key(host, req->path, req->query, with_q);
+	if (s.kind == SITE_AFD && !afd_route(s.ep, dpath)) {
+		resp->op = "edge_noroute"; /* as the service: no route of the endpoint takes it */
+		fk_resp_text(resp, 404, "text/plain; charset=utf-8", "no route\n");
+		return;
+	}
+	key = request_key(&s, host, req->path, dpath, req->query, &bypass);
 	en = lookup(edge_of(app), key, now);
 	free(key);
 	if (en) {
@@ -648,12 +853,38 @@ static struct json_object *azure_task_hosts(struct fk_app *app, struct json_obje
 	return out;
 }
 
-/* azure contentPaths: a file path, a directory path ending in a star, or the root star, on
- * every host of the endpoint. */
-static void arm_paths(struct fk_app *app, struct json_object *t, bool load, int64_t now)
+/* The hosts a Front Door purge task (fk_afd.c) covers: its domains when given, else the
+ * hostName of the afdEndpoint it names. */
+static struct json_object *afd_task_hosts(struct fk_app *app, struct json_object *t)
 {
-	struct json_object *hosts = azure_task_hosts(app, t), *paths = fk_jarr(t, "paths");
+	struct json_object *ps = fk_jarr(fk_jobj(app->state, "frontdoor"), "profiles");
+	struct json_object *doms = fk_jarr(t, "domains"), *out = json_object_new_array();
+	const char *sub = fk_jstr(t, "subscription"), *rg = fk_jstr(t, "resource_group"),
+		   *pn = fk_jstr(t, "profile"), *en = fk_jstr(t, "endpoint");
 
+	for (size_t i = 0; doms && i < json_object_array_length(doms); i++)
+		json_object_array_add(out, json_object_get(json_object_array_get_idx(doms, i)));
+	for (size_t i = 0; !json_object_array_length(out) && ps && i < json_object_array_length(ps);
+	     i++) {
+		struct json_object *p = json_object_array_get_idx(ps, i), *ep;
+		const char *ps_sub = fk_jstr(p, "subscription"),
+			   *ps_rg = fk_jstr(p, "resource_group"), *ps_name = fk_jstr(p, "name");
+
+		if (!sub || !rg || !pn || !ps_sub || !ps_rg || !ps_name ||
+		    strcasecmp(sub, ps_sub) || strcasecmp(rg, ps_rg) || strcasecmp(pn, ps_name))
+			continue;
+		ep = fk_jfind(fk_jarr(p, "afdEndpoints"), "name", en);
+		if (fk_jstr(ep, "hostName"))
+			json_object_array_add(out, json_object_new_string(fk_jstr(ep, "hostName")));
+	}
+	return out;
+}
+
+/* azure and Front Door contentPaths: a file path, a directory path ending in a star, or the
+ * root star, on every host given (hosts is consumed). */
+static void arm_paths(struct fk_app *app, struct json_object *hosts, struct json_object *paths,
+		      bool load, int64_t now)
+{
 	for (size_t i = 0; paths && i < json_object_array_length(paths); i++) {
 		const char *p = json_object_get_string(json_object_array_get_idx(paths, i));
 		size_t l = p ? strlen(p) : 0;
@@ -733,7 +964,10 @@ void fk_edge_task_done(struct fk_app *app, struct json_object *t, int64_t now_ms
 	} else if (strcmp(kind, "preload") == 0) {
 		each_string(fk_jarr(t, "files"), NULL, do_warm, app, false, now);
 	} else if (strcmp(kind, "arm_purge") == 0 || strcmp(kind, "arm_load") == 0) {
-		arm_paths(app, t, strcmp(kind, "arm_load") == 0, now);
+		arm_paths(app, azure_task_hosts(app, t), fk_jarr(t, "paths"),
+			  strcmp(kind, "arm_load") == 0, now);
+	} else if (strcmp(kind, "afd_op") == 0 && fk_jarr(t, "paths")) {
+		arm_paths(app, afd_task_hosts(app, t), fk_jarr(t, "paths"), false, now);
 	} else if (strcmp(kind, "cdnpro_purge") == 0 &&
 		   (!target || strcmp(target, "production") == 0)) {
 		each_string(fk_jarr(t, "fileUrls"), NULL, do_evict, app, false, now);

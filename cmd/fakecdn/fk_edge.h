@@ -5,12 +5,13 @@
  * X-Cache (TCP_HIT / TCP_MISS) and Age. Purges evict when their task completes; preloads warm.
  *
  * Hosts: azure-china endpoints' `hosts`, azure endpoints' `properties.hostName` and custom
- * domains, cdnpro's production `hosts` (`*.domain` allowed). The origin answers every path
- * with 200, a deterministic body and the Cache-Control set for that path through
- * PUT /_fakecdn/edge/origin (state member `edge.cache_control`). The cache and the edge clock
- * live in memory only; POST /_fakecdn/clock advances the clock (cached objects age, running
- * tasks come due) and can freeze it (then only advancing moves it), so tests never sleep and
- * Age is exact.
+ * domains, cdnpro's production `hosts` (`*.domain` allowed), Front Door afdEndpoints'
+ * `hostName` (the route whose patternsToMatch takes the path most specifically serves it, its
+ * rule sets read as the driver reads them, reconcile/prov_afd.h; no route: 404). The origin answers
+ * every path with 200, a deterministic body and the Cache-Control set for that path through PUT
+ * /_fakecdn/edge/origin (state member `edge.cache_control`). The cache and the edge clock live in
+ * memory only; POST /_fakecdn/clock advances the clock (cached objects age, running tasks come due)
+ * and can freeze it (then only advancing moves it), so tests never sleep and Age is exact.
  *
  * Every function runs with app->mu held unless it says otherwise.
  */
@@ -50,7 +51,8 @@ int fk_edge_decide(struct fk_app *app, const char *host, const char *path, const
 /* Edge time: real ms (or the ms it was frozen at) plus the clock's advance. */
 int64_t fk_edge_now(const struct fk_app *app, int64_t real_ms);
 
-/* A task finished successfully at real time now_ms: a purge evicts, a preload warms. */
+/* A task finished successfully at real time now_ms: a purge (a Front Door operation carrying
+ * contentPaths included) evicts, a preload warms. */
 void fk_edge_task_done(struct fk_app *app, struct json_object *task, int64_t now_ms);
 /* Forgets the cache and the clock's advance (POST /_fakecdn/reset). */
 void fk_edge_reset(struct fk_app *app);

@@ -25,10 +25,20 @@
 #             8 MiB each (fakecdn read_padding_bytes), default parallelism (target < 256 MiB)
 #   baseline  tests/bench/baseline.sh (curl + openssl + jq, one request per URL, one after
 #             another) doing the apply benchmark's rule and purge job: speed-up and request ratio
+#   afd       Front Door (about 14 minutes at 30 s per operation):
+#             AFD_ENDPOINTS (100) endpoints x 20 rules in AFD_PROFILES (4) profiles
+#             (tests/bench/gen_afd_fleet.sh), converged, then 10% of the endpoints changed (2
+#             rules each) and applied with global operations of AFD_OP_MS (30000) each: wall
+#             time against the floor (the most changed rule sets in one profile x AFD_OP_MS: a
+#             profile runs one global operation at a time; target <= 1.1x) and rule-set writes
+#             (journal) against one per changed endpoint; then the Terraform way
+#             (tests/bench/baseline_afd.sh: one operation per changed rule, serially, on
+#             per-rule rule sets) against the same floor
 #
 # Results: a table on stdout and bench/results.json. Env: CACHEFORM, FAKECDN (default bin/),
 # LATENCY_MS (50), ENDPOINTS (1000), P1_ENDPOINTS (200), APPLY_PARALLELISM (16),
-# PRO_PURGES (45), TASK_DELAY_MS (200), KEEP=1 keeps the work directory.
+# PRO_PURGES (45), TASK_DELAY_MS (200), AFD_ENDPOINTS (100), AFD_PROFILES (4), AFD_OP_MS (30000),
+# KEEP=1 keeps the work directory.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$PWD
@@ -40,7 +50,10 @@ P1_ENDPOINTS=${P1_ENDPOINTS:-200}
 APPLY_PARALLELISM=${APPLY_PARALLELISM:-16}
 PRO_PURGES=${PRO_PURGES:-45}
 TASK_DELAY_MS=${TASK_DELAY_MS:-200}
-PLAN_TARGET=1.25 BUCKET_TARGET=1.10
+AFD_ENDPOINTS=${AFD_ENDPOINTS:-100}
+AFD_PROFILES=${AFD_PROFILES:-4}
+AFD_OP_MS=${AFD_OP_MS:-30000}
+PLAN_TARGET=1.25 BUCKET_TARGET=1.10 AFD_TARGET=1.10
 RESULTS_DIR=$TOP/bench
 RESULTS=$RESULTS_DIR/results.json
 
@@ -61,7 +74,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(validate plan apply cdnpro baseline sem planbeh planrss)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(validate plan apply cdnpro baseline sem planbeh planrss afd)
 want() {
 	local s
 	for s in "${SECTIONS[@]}"; do [ "$s" = "$1" ] && return 0; done
@@ -444,6 +457,92 @@ if want planrss; then
 	row "planrss: peak RSS MiB (1000 x 8 MiB)" "$reads" "$RSS_ENDPOINTS" "${rss_mb:-null}" 256 "< 256 MiB" "$result"
 fi
 
+# ---- afd: Front Door global operations ----
+# afd_commit DIR MSG
+afd_commit() {
+	git -C "$1" add -A && git -C "$1" -c user.name=bench -c user.email=bench@example.com \
+		-c commit.gpgsign=false commit -q -m "$2"
+}
+if want afd; then
+	F=$WORK/afd
+	echo "== afd: $AFD_ENDPOINTS Front Door endpoints x 20 rules in $AFD_PROFILES profiles, 10% changed, ${AFD_OP_MS} ms per global operation" >&2
+	bash tests/bench/gen_afd_fleet.sh "$F" "$AFD_ENDPOINTS" "$AFD_PROFILES" 20 ||
+		{ echo "bench: Front Door fleet generation failed" >&2; exit 1; }
+	# shellcheck disable=SC1091
+	. "$F/expect.env"
+	git -C "$F/repo" init -q -b main && afd_commit "$F/repo" "bench fleet"
+	FK_STATE=$F/state.json fakecdn_start afd || exit 1
+	# converge (not measured): operations take 0 ms
+	(cd "$F/repo" && "$CACHEFORM" apply --yes --first-run --parallelism 16 >"$WORK/afd-converge.out" 2>&1)
+	crc=$?
+	curl -sf "$FAKECDN_URL/_fakecdn/state" >"$F/converged.json"
+	bash "$F/change.sh" && afd_commit "$F/repo" "10% changed"
+	curl -sf -X POST "$FAKECDN_URL/_fakecdn/faults" -d "{\"afd_op_ms\": $AFD_OP_MS}" >/dev/null
+	n0=$(wc -l <"$JOURNAL")
+	t0=$(now_ms)
+	(cd "$F/repo" && "$CACHEFORM" apply --yes --parallelism 16 >"$WORK/afd-apply.out" 2>&1)
+	rc=$?
+	t1=$(now_ms)
+	n1=$(wc -l <"$JOURNAL")
+	(cd "$F/repo" && "$CACHEFORM" plan --detailed-exitcode --parallelism 16 >"$WORK/afd-replan.out" 2>&1)
+	replan_rc=$?
+	fakecdn_stop
+	sed -n "$((n0 + 1)),${n1}p" "$JOURNAL" >"$WORK/afd-apply.jsonl"
+	writes=$(jq -c 'select((.op | test("^afd_(write|delete)")) and .status < 300)' "$WORK/afd-apply.jsonl" | wc -l)
+	n409=$(jq -c 'select(.status == 409)' "$WORK/afd-apply.jsonl" | wc -l)
+	areq=$(wc -l <"$WORK/afd-apply.jsonl")
+	wall=$(secs $((t1 - t0)))
+	floor=$(secs $((AFD_FLOOR_OPS * AFD_OP_MS)))
+	wr=$(ratio "$wall" "$floor")
+	result=ok
+	if [ "$crc" != 0 ] || [ "$rc" != 0 ] || [ "$replan_rc" != 0 ]; then
+		result=FAILED
+		tail -3 "$WORK/afd-converge.out" "$WORK/afd-apply.out" "$WORK/afd-replan.out" | sed 's/^/   /' >&2
+	elif ! le "$wr" "$AFD_TARGET" || [ "$writes" -ne "$AFD_CHANGED" ] || [ "$n409" -ne 0 ]; then
+		result=MISSED
+	fi
+	echo "   cacheform: ${wall}s vs floor ${floor}s ($AFD_FLOOR_OPS operations in one profile) = ${wr}x; $writes rule-set writes (min $AFD_CHANGED), $n409 x 409, $areq requests" >&2
+	# The Terraform way: per-rule rule sets (the converged state with batch mode off), one
+	# operation per changed rule, serially.
+	jq '.settings.afd_op_ms = 0 | .tasks = []
+		| .frontdoor.profiles[].ruleSets[] |= (.batchMode = false | .rules |= map(del(._caching)))' \
+		"$F/converged.json" >"$F/perrule.json"
+	FK_STATE=$F/perrule.json fakecdn_start afd-tf || exit 1
+	curl -sf -X POST "$FAKECDN_URL/_fakecdn/faults" -d "{\"afd_op_ms\": $AFD_OP_MS}" >/dev/null
+	t0=$(now_ms)
+	bash tests/bench/baseline_afd.sh "$F/jobs/afd_rules.tsv" "$FAKECDN_URL" "$AZURE_SUBSCRIPTION_ID" fd-rg 2025-06-01 \
+		>"$WORK/afd-tf.out" 2>&1
+	trc=$?
+	t1=$(now_ms)
+	# the same job: the changed repository, read with the per-rule api-version, plans clean
+	sed -i 's/api_version: .*/api_version: 2025-06-01/' "$F/repo/cacheform.yaml" && afd_commit "$F/repo" per-rule
+	(cd "$F/repo" && "$CACHEFORM" plan --detailed-exitcode --parallelism 16 >"$WORK/afd-tf-replan.out" 2>&1)
+	tf_replan=$?
+	fakecdn_stop
+	twall=$(secs $((t1 - t0)))
+	twr=$(ratio "$twall" "$floor")
+	tspeed=$(ratio "$twall" "$wall")
+	tresult=info
+	[ "$trc" = 0 ] && [ "$tf_replan" = 0 ] || { tresult=FAILED; tail -3 "$WORK/afd-tf.out" "$WORK/afd-tf-replan.out" | sed 's/^/   /' >&2; }
+	echo "   Terraform way: ${twall}s = ${twr}x the floor ($(tail -1 "$WORK/afd-tf.out")); cacheform is ${tspeed}x faster" >&2
+	jq -n --argjson eps "$AFD_ENDPOINTS" --argjson profiles "$AFD_PROFILES" --argjson changed "$AFD_CHANGED" \
+		--argjson crules "$AFD_CHANGED_RULES" --argjson opms "$AFD_OP_MS" --argjson fops "$AFD_FLOOR_OPS" \
+		--argjson rc "$rc" --argjson crc "$crc" --argjson replan "$replan_rc" --argjson writes "$writes" \
+		--argjson n409 "$n409" --argjson req "$areq" --argjson wall "$wall" --argjson floor "$floor" \
+		--argjson wr "$wr" --arg result "$result" --argjson trc "$trc" --argjson treplan "$tf_replan" \
+		--argjson twall "$twall" --argjson twr "$twr" --argjson tspeed "$tspeed" --arg tout "$(tail -1 "$WORK/afd-tf.out")" \
+		--arg tresult "$tresult" \
+		'{endpoints: $eps, profiles: $profiles, rules_per_endpoint: 20, changed_endpoints: $changed,
+		  changed_rules: $crules, op_ms: $opms, floor_ops: $fops, floor_s: $floor,
+		  converge_exit_code: $crc, exit_code: $rc, replan_exit_code: $replan,
+		  rule_set_writes: $writes, min_writes: $changed, answers_409: $n409, requests: $req,
+		  wall_s: $wall, wall_ratio: $wr, target: 1.10, result: $result,
+		  terraform_way: {exit_code: $trc, replan_exit_code: $treplan, wall_s: $twall,
+		    wall_ratio: $twr, cacheform_speedup: $tspeed, summary: $tout, result: $tresult}}' >"$RES/afd.json"
+	row "afd apply ($AFD_OP_MS ms/op)" "$writes" "$AFD_CHANGED" "$wall" "$floor" "<= 1.10x" "$result"
+	row "afd Terraform way (serial/rule)" "$AFD_CHANGED_RULES" "$AFD_CHANGED" "$twall" "$floor" "-" "$tresult"
+fi
+
 # ---- results ----
 mkdir -p "$RESULTS_DIR"
 # Only a run of every section is "the" result; a partial run (make bench-validate) writes its own file.
@@ -456,10 +555,10 @@ jq -n --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg version "$("$CACHEFORM" 
 	--argjson validate "$(slurp "$RES/validate.json")" --argjson plan "$plan_json" \
 	--argjson apply "$(slurp "$RES/apply.json")" --argjson cdnpro "$(slurp "$RES/cdnpro.json")" \
 	--argjson baseline "$(slurp "$RES/baseline.json")" --argjson planbeh "$(slurp "$RES/planbeh.json")" \
-	--argjson planrss "$(slurp "$RES/planrss.json")" \
+	--argjson planrss "$(slurp "$RES/planrss.json")" --argjson afd "$(slurp "$RES/afd.json")" \
 	'{format_version: 1, generated_at: $when, cacheform: $version, host: $host, cores: $cores,
 	  latency_ms: $lat, validate: $validate, plan: $plan, apply: $apply, cdnpro: $cdnpro, baseline: $baseline,
-	  planbeh: $planbeh, planrss: $planrss}' \
+	  planbeh: $planbeh, planrss: $planrss, afd: $afd}' \
 	>"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
 
 printf '\n%-34s %9s %9s %9s %9s %8s %-18s %s\n' benchmark requests minimum "wall" floor ratio target result

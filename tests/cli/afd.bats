@@ -171,3 +171,68 @@ converge() { # CLOUD API N
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops afd_purge)" -eq 2 ]
 }
+
+@test "plan names the paths a foreign rule set's Stop takes from the YAML, in text, json and markdown" {
+	# a foreign rule set before cacheform's: /d2/ overridden to 5 min with Stop
+	jq --arg sub "$ARM_SUB" '.frontdoor.profiles[0].ruleSets = [{name: "legacy", batchMode: false, rules: [
+		{name: "old", properties: {order: 1, matchProcessingBehavior: "Stop",
+			conditions: [{name: "UrlPath", parameters: {typeName: "DeliveryRuleUrlPathMatchConditionParameters",
+				operator: "BeginsWith", negateCondition: false, matchValues: ["d2/"], transforms: []}}],
+			actions: [{name: "RouteConfigurationOverride", parameters: {
+				typeName: "DeliveryRuleRouteConfigurationOverrideActionParameters",
+				cacheConfiguration: {queryStringCachingBehavior: "IgnoreQueryString",
+					cacheBehavior: "OverrideAlways", cacheDuration: "00:05:00",
+					isCompressionEnabled: "Disabled"}}}]}}]}]
+		| .frontdoor.profiles[0].afdEndpoints[0].routes[0].properties.ruleSets = [{id:
+			"/subscriptions/\($sub)/resourceGroups/fd-rg/providers/Microsoft.Cdn/profiles/web-afd/ruleSets/legacy"}]' \
+		"$STATE" >"$STATE.new" && mv "$STATE.new" "$STATE"
+	fakecdn_start "$STATE"
+	afd_repo global 2026-07-01 3
+	cd "$R"
+	local note="rule set 'legacy', rule 'old' (order 1) stops evaluation before cacheform's rule set runs: /d2/"
+	run cf plan
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"! $note"*"cannot be cached as the YAML says"* ]]
+	[[ "$output" == *"= delivery rule 'legacy/old' (order 1) not managed by cacheform; preserved"* ]]
+	[[ "$output" != *"old: Stop"* ]]
+	run cf plan --format json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e --arg n "$note" '.endpoints[0].notes | length == 1 and (.[0] | startswith($n))'
+	echo "$output" | jq -e '.endpoints[0].foreign_rules | map(.name) == ["legacy/old"]'
+	run cf plan --format markdown
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"! $note"* ]]
+	# after apply the note stays (the Stop still runs first) and the plan is otherwise clean
+	run cf apply --yes --first-run
+	[ "$status" -eq 0 ]
+	run cf plan --detailed-exitcode
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"! $note"* ]]
+}
+
+@test "endpoints of one profile are written one global operation at a time: no 409, each op starts after the last" {
+	# a second afdEndpoint in the same profile; operations take 300 ms
+	jq '.settings.afd_op_ms = 300 | .frontdoor.profiles[0].afdEndpoints += [
+		.frontdoor.profiles[0].afdEndpoints[0] | .name = "web2" | .hostName = "web2-d4e5.z01.azurefd.net"]' \
+		"$STATE" >"$STATE.new" && mv "$STATE.new" "$STATE"
+	fakecdn_start "$STATE"
+	afd_repo global 2026-07-01 3
+	sed 's/^endpoint: web$/endpoint: web2/; s/endpoint: web, route/endpoint: web2, route/; s/rule_set: cacheform}/rule_set: cacheform2}/' \
+		"$R/endpoints/web.yaml" >"$R/endpoints/web2.yaml"
+	repo_commit "$R" web2
+	cd "$R"
+	run cf apply --yes --first-run --parallelism 8
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c 'select(.status == 409)' "$FAKECDN_JOURNAL" | wc -l)" -eq 0 ]
+	# 2 endpoints x (create the set + attach it): 4 operations, each sent once the one
+	# before has run its 300 ms
+	[ "$(afd_writes)" -eq 4 ]
+	[ "$(jq -rs 'map(select((.op | test("^afd_write")) and .status < 300)
+		| (.time[0:19] + "Z" | fromdateiso8601) * 1000 + (.time[20:23] | tonumber))
+		| [range(1; length) as $i | .[$i] - .[$i - 1]] | min >= 300' "$FAKECDN_JOURNAL")" = true ]
+	run cf plan --detailed-exitcode
+	[ "$status" -eq 0 ]
+}

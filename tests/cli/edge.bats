@@ -256,3 +256,147 @@ Y
 	[ "$status" -eq 129 ]
 	[[ "$output" == *"--verify"*"--no-wait"* ]]
 }
+
+# ---- Front Door ----
+
+AFD_HOST=web-b2c3.z01.azurefd.net
+
+# afd_state: a Front Door profile whose route already runs a foreign rule set before the one
+# cacheform will attach: "old/" overridden to 2 min with Stop, "static/" to 5 min (Continue).
+afd_state() {
+	local cond='{name: "UrlPath", parameters: {typeName: "DeliveryRuleUrlPathMatchConditionParameters", operator: "BeginsWith", negateCondition: false, matchValues: [$v], transforms: []}}'
+	local act='{name: "RouteConfigurationOverride", parameters: {typeName: "DeliveryRuleRouteConfigurationOverrideActionParameters", cacheConfiguration: {queryStringCachingBehavior: "IgnoreQueryString", cacheBehavior: "OverrideAlways", cacheDuration: $d, isCompressionEnabled: "Disabled"}}}'
+	AFD_STATE=$BATS_TEST_TMPDIR/afd-state.json
+	jq --arg sub "$ARM_SUB" --arg host "$AFD_HOST" "
+		def rule(\$n; \$o; \$v; \$d; \$m): {name: \$n, properties: {order: \$o,
+			matchProcessingBehavior: \$m, conditions: [$cond], actions: [$act]}};
+		.settings.afd_op_ms = 40 | .frontdoor = {profiles: [{
+		subscription: \$sub, resource_group: \"fd-rg\", name: \"web-afd\",
+		sku: \"Standard_AzureFrontDoor\",
+		afdEndpoints: [{name: \"web\", hostName: \$host, routes: [{
+			name: \"default\", properties: {
+				cacheConfiguration: {queryStringCachingBehavior: \"UseQueryString\",
+					queryParameters: null,
+					compressionSettings: {isCompressionEnabled: false}},
+				ruleSets: [{id: \"/subscriptions/\(\$sub)/resourceGroups/fd-rg/providers/Microsoft.Cdn/profiles/web-afd/ruleSets/legacy\"}],
+				patternsToMatch: [\"/*\"], supportedProtocols: [\"Https\", \"Http\"],
+				linkToDefaultDomain: \"Enabled\"}}]}],
+		ruleSets: [{name: \"legacy\", batchMode: false, rules: [
+			rule(\"old\"; 1; \"old/\"; \"00:02:00\"; \"Stop\"),
+			rule(\"static5m\"; 2; \"static/\"; \"00:05:00\"; \"Continue\")]}]}]}
+	" "$FAKECDN_EXAMPLE_STATE" >"$AFD_STATE"
+}
+
+# afd_repo: one Front Door endpoint "web" (cacheform's rule set "cacheform" on route default).
+afd_repo() {
+	mkdir -p "$R/endpoints" "$R/purges"
+	git init -q "$R"
+	cat >"$R/cacheform.yaml" <<Y
+version: 1
+accounts:
+  fd:
+    provider: azure-frontdoor
+    cloud: global
+    subscription: $ARM_SUB
+    tenant: $ARM_TENANT
+    client_id: $ARM_CLIENT
+    client_secret: {env: AZURE_CLIENT_SECRET}
+    api_version: 2026-07-01
+    base_url: $FAKECDN_URL
+    login_url: $FAKECDN_URL
+Y
+	cat >"$R/endpoints/web.yaml" <<Y
+endpoint: web
+account: fd
+remote: {resource_group: fd-rg, profile: web-afd, endpoint: web, route: default, rule_set: cacheform}
+hosts: [$AFD_HOST]
+cache:
+  ignore_query_string: true
+  rules:
+    - {path: [/index.html], ttl: 0}
+    - {suffix: [css, js], ttl: 7d}
+    - {dir: [/static/], ttl: 1h}
+Y
+	repo_commit "$R" init
+}
+
+@test "after apply the edge caches a Front Door endpoint's paths as its rule sets say (foreign ones included)" {
+	afd_state
+	fakecdn_start "$AFD_STATE"
+	freeze
+	afd_repo
+	cd "$R"
+	# before apply: the route keys on the query and only the foreign set decides
+	expect_ttl "$AFD_HOST" /static/pre.png 300
+	expect_ttl "$AFD_HOST" /pre.js 86400
+	run cf apply --yes --first-run
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	while read -r path ttl; do
+		expect_ttl "$AFD_HOST" "$path" "$ttl"
+	done <<'C'
+/index.html 0
+/app.js 604800
+/css/site.css 604800
+/static/b.css 604800
+/static/a.png 3600
+/static/deep/c.png 3600
+/old/x.png 120
+/old/y.css 120
+/about 86400
+/ 86400
+C
+	# ignore_query_string: the route no longer keys on the query
+	[ "$(edge "$AFD_HOST" '/q.js?v=1')" = "TCP_MISS 0" ]
+	[ "$(edge "$AFD_HOST" '/q.js?v=2')" = "TCP_HIT 0" ]
+	# the origin's max-age wins over OverrideIfOriginMissing (ignore_cache_control false)
+	run admin_curl PUT edge/origin '{"cache_control": {"/static/o.png": "max-age=60", "/static/n.png": "no-store"}}'
+	[ "$(http_status)" = 200 ]
+	expect_ttl "$AFD_HOST" /static/o.png 60
+	expect_ttl "$AFD_HOST" /static/n.png 0
+	[ "$(journal_count edge_hit provider=edge)" -gt 10 ]
+}
+
+@test "a Front Door purge evicts its contentPaths when its global operation completes, not before" {
+	afd_state
+	fakecdn_start "$AFD_STATE"
+	freeze
+	afd_repo
+	cd "$R"
+	run cf apply --yes --first-run
+	[ "$status" -eq 0 ]
+	[ "$(edge "$AFD_HOST" /static/a.png)" = "TCP_MISS 0" ]
+	[ "$(edge "$AFD_HOST" /app.js)" = "TCP_MISS 0" ]
+	run admin_curl POST faults '{"afd_op_ms": 60000}'
+	[ "$(http_status)" = 200 ]
+	cat >purges/static.yaml <<'Y'
+purge: static
+endpoints: [web]
+dirs: [/static/]
+Y
+	repo_commit "$R" purge
+	run cf apply --yes --first-run --no-wait
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(journal_ops afd_purge)" -eq 1 ]
+	clock 30
+	[ "$(edge "$AFD_HOST" /static/a.png)" = "TCP_HIT 30" ]
+	clock 31
+	[ "$(edge "$AFD_HOST" /static/a.png)" = "TCP_MISS 0" ]
+	[ "$(edge "$AFD_HOST" /app.js)" = "TCP_HIT 61" ]
+}
+
+@test "Front Door: a path no route of the endpoint takes is a 404, never cached" {
+	afd_state
+	jq '.frontdoor.profiles[0].afdEndpoints[0].routes[0].properties.patternsToMatch = ["/img/*", "/robots.txt"]' \
+		"$AFD_STATE" >"$AFD_STATE.new" && mv "$AFD_STATE.new" "$AFD_STATE"
+	fakecdn_start "$AFD_STATE"
+	freeze
+	[ "$(edge "$AFD_HOST" /img/a.png)" = "TCP_MISS 0" ]
+	[ "$(edge "$AFD_HOST" /img/a.png)" = "TCP_HIT 0" ]
+	[ "$(edge "$AFD_HOST" /robots.txt)" = "TCP_MISS 0" ]
+	run curl -sS -o /dev/null -w '%{http_code}' --connect-to "$AFD_HOST:80:127.0.0.1:$FAKECDN_PORT" "http://$AFD_HOST/other.png"
+	[ "$output" = 404 ]
+	[ "$(journal_count edge_noroute provider=edge)" -eq 1 ]
+}

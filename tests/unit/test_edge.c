@@ -293,6 +293,73 @@ static void test_edge__preload_warms(void **state)
 	fk_app_release(&app);
 }
 
+/* A Front Door profile (no such thing in the example state): its route keys on the query
+ * parameters it names, a .png override keys on all but utm and caches 1 h, private/ is not
+ * cached, and anything else takes Front Door's default. */
+#define AFD_RS                                                                                     \
+	"/subscriptions/s/resourceGroups/fd-rg/providers/Microsoft.Cdn/profiles/p/ruleSets/rs"
+#define AFD_OVR(cc)                                                                                \
+	"[{\"name\":\"RouteConfigurationOverride\",\"parameters\":{\"typeName\":"                  \
+	"\"DeliveryRuleRouteConfigurationOverrideActionParameters\"" cc "}}]"
+static const char afd_profile[] =
+    "{\"subscription\":\"s\",\"resource_group\":\"fd-rg\",\"name\":\"p\",\"afdEndpoints\":[{"
+    "\"name\":\"web\",\"hostName\":\"web-1.z01.azurefd.net\",\"routes\":[{\"name\":\"default\","
+    "\"properties\":{\"patternsToMatch\":[\"/*\"],\"ruleSets\":[{\"id\":\"" AFD_RS "\"}],"
+    "\"cacheConfiguration\":{\"queryStringCachingBehavior\":\"IncludeSpecifiedQueryStrings\","
+    "\"queryParameters\":\"v,lang\"}}}]}],\"ruleSets\":[{\"name\":\"rs\",\"rules\":["
+    "{\"name\":\"img\",\"properties\":{\"order\":1,\"conditions\":[{\"name\":\"UrlFileExtension\","
+    "\"parameters\":{\"operator\":\"Equal\",\"matchValues\":[\"png\"]}}],\"actions\":" AFD_OVR(
+	",\"cacheConfiguration\":{\"queryStringCachingBehavior\":\"IgnoreSpecifiedQueryStrings\","
+	"\"queryParameters\":\"utm\",\"cacheBehavior\":\"OverrideAlways\",\"cacheDuration\":"
+	"\"01:00:00\"}") "}},"
+			 "{\"name\":\"nocache\",\"properties\":{\"order\":2,\"conditions\":[{"
+			 "\"name\":\"UrlPath\","
+			 "\"parameters\":{\"operator\":\"BeginsWith\",\"matchValues\":[\"private/"
+			 "\"]}}],"
+			 "\"actions\":" AFD_OVR("") "}}]}]}";
+
+static void test_edge__frontdoor_route_rules_and_query_keys(void **state)
+{
+	static const struct {
+		const char *target, *x_cache;
+		long ttl; /* X-Fakecdn-Ttl, -1 = none */
+	} steps[] = {
+	    {"/a.js?v=1&x=1", "TCP_MISS", DAY}, /* no rule, no header: 1 day */
+	    {"/a.js?x=2&v=1", "TCP_HIT", DAY},	/* only v and lang are in the key */
+	    {"/a.js?v=2", "TCP_MISS", DAY},
+	    {"/p.png?utm=a&k=1", "TCP_MISS", 3600}, /* the override's key: all but utm */
+	    {"/p.png?k=1&utm=b", "TCP_HIT", 3600},
+	    {"/p.png?k=2", "TCP_MISS", 3600},
+	    {"/private/x.js", "TCP_MISS", -1}, /* an override without cacheConfiguration */
+	    {"/private/x.js", "TCP_MISS", -1},
+	};
+	struct fk_app app;
+	struct fk_edge_decision d;
+
+	(void)state;
+	open_app(&app);
+	json_object_object_add(app.state, "frontdoor", json_object_new_object());
+	json_object_object_add(fk_jobj(app.state, "frontdoor"), "profiles",
+			       json_object_new_array());
+	json_object_array_add(fk_jarr(fk_jobj(app.state, "frontdoor"), "profiles"),
+			      json_tokener_parse(afd_profile));
+	for (size_t i = 0; i < CF_ARRAY_LEN(steps); i++) {
+		struct answer a = get(&app, "web-1.z01.azurefd.net", steps[i].target);
+
+		if (a.status != 200 || strcmp(a.x_cache, steps[i].x_cache) != 0 ||
+		    a.ttl != steps[i].ttl)
+			fail_msg("%s: %d %s ttl %ld (want %s ttl %ld)", steps[i].target, a.status,
+				 a.x_cache, a.ttl, steps[i].x_cache, steps[i].ttl);
+	}
+	assert_int_equal(fk_edge_decide(&app, "web-1.z01.azurefd.net", "/x/a.css", NULL, &d), 0);
+	assert_int_equal(d.kind, FK_EDGE_DEFAULT);
+	assert_int_equal(d.ttl_s, DAY);
+	assert_int_equal(fk_edge_decide(&app, "web-1.z01.azurefd.net", "/x/p.png", NULL, &d), 0);
+	assert_int_equal(d.kind, FK_EDGE_TTL);
+	assert_int_equal(d.rule_ttl_s, 3600);
+	fk_app_release(&app);
+}
+
 static void test_edge__decide_and_hosts(void **state)
 {
 	struct fk_app app;
@@ -337,6 +404,7 @@ int main(void)
 	    cmocka_unit_test(test_edge__purge_evicts_when_its_task_completes),
 	    cmocka_unit_test(test_edge__preload_warms),
 	    cmocka_unit_test(test_edge__decide_and_hosts),
+	    cmocka_unit_test(test_edge__frontdoor_route_rules_and_query_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
