@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The cacheform tour, against the local emulator: validate -> plan -> apply -> plan (nothing
-# left) -> a change made behind cacheform's back -> drift reports it as `external`.
+# left) -> a change made behind cacheform's back -> drift reports it as `external` -> the edge
+# caches what the YAML says -> www moves to Azure Front Door (`migrate`), planning clean.
 #
 # Runs from a clean clone after `make` (`make demo` does both). Nothing outside a temporary
 # directory is touched and no real CDN is contacted: every account's base_url points at
@@ -14,7 +15,8 @@ STATE=$TOP/examples/fakecdn/state.json
 START_WAIT_TRIES=100 # x 0.05 s: how long the emulator may take to pick its port
 started=$SECONDS
 step_no=0
-STEPS=9
+STEPS=10
+FD_RG=fd-rg FD_PROFILE=web-afd # the Front Door profile the demo adds to the emulator's state
 
 for bin in "$CACHEFORM" "$FAKECDN"; do
 	[ -x "$bin" ] || { echo "demo: $bin is missing; run 'make' first" >&2; exit 1; }
@@ -61,7 +63,15 @@ cacheform() {
 }
 
 step "Start fakecdn, the local emulator of the three CDN APIs"
-cp "$STATE" "$WORK/state.json"
+# The example state plus an empty Front Door profile with an endpoint for www to move to.
+jq --arg rg "$FD_RG" --arg p "$FD_PROFILE" '.settings.afd_op_ms = 200 | .frontdoor = {profiles: [{
+	subscription: .azure.subscriptions[0].id, resource_group: $rg, name: $p,
+	sku: "Standard_AzureFrontDoor", ruleSets: [],
+	afdEndpoints: [{name: "www", hostName: "www-c3d4.z01.azurefd.net", routes: [{
+		name: "default", properties: {
+			cacheConfiguration: {queryStringCachingBehavior: "UseQueryString", queryParameters: null},
+			ruleSets: [], patternsToMatch: ["/*"], supportedProtocols: ["Https", "Http"],
+			linkToDefaultDomain: "Enabled"}}]}]}]}' "$STATE" >"$WORK/state.json"
 "$FAKECDN" --state "$WORK/state.json" --port 0 --port-file "$WORK/port" \
 	--journal "$WORK/journal.jsonl" 2>"$WORK/fakecdn.log" &
 FAKECDN_PID=$!
@@ -167,6 +177,28 @@ want "TCP_HIT 599" "$(edge_get)"
 advance 1
 want "TCP_MISS 0" "$(edge_get)"
 echo "cached for exactly 600 s = 10m, as endpoints/www.yaml says"
+
+step "Move www off the retired azure-china to Azure Front Door: migrate, apply, plan clean"
+# A Front Door account (the emulator's azure tenant), then the translation of www with every gap
+# named; --write writes endpoints/www-fd.yaml and sets www to mode: observe.
+sed -i "/^accounts:/r /dev/stdin" cacheform.yaml <<YAML
+  fd:
+    provider: azure-frontdoor
+    subscription: {env: AZURE_SUBSCRIPTION_ID}
+    tenant: {env: AZURE_TENANT_ID}
+    client_id: {env: AZURE_CLIENT_ID}
+    client_secret: {env: AZURE_CLIENT_SECRET}
+    base_url: $URL
+    login_url: $URL
+YAML
+git -c user.name=demo -c user.email=demo@example.com -c commit.gpgsign=false commit -q -am "Front Door account"
+expect 0 cacheform migrate --to fd --remote resource_group="$FD_RG" --remote profile="$FD_PROFILE" \
+	--remote route=default -e www --write
+git add -A
+git -c user.name=demo -c user.email=demo@example.com -c commit.gpgsign=false commit -q -m "www on Front Door"
+expect 0 cacheform apply --yes -e www-fd
+expect 0 cacheform plan --detailed-exitcode -e www-fd
+expect 0 cacheform explain --live -e www-fd /index.html /pic/a.jpg /about.html
 
 printf '\ndemo finished in %ds: %d requests served by fakecdn (journal: one JSON line each)\n' \
 	$((SECONDS - started)) "$(wc -l <"$WORK/journal.jsonl")"

@@ -12,14 +12,17 @@ DEMO_MAX_SECONDS=120
 	assert_no_sanitizer
 	[ "$status" -eq 0 ]
 	[ "$elapsed" -lt "$DEMO_MAX_SECONDS" ]
-	for n in 1 2 3 4 5 6 7 8 9; do
-		[[ "$output" == *"==> [$n/9] "* ]]
+	for n in 1 2 3 4 5 6 7 8 9 10; do
+		[[ "$output" == *"==> [$n/10] "* ]]
 	done
 	[[ "$output" == *"valid: "* ]]
 	[[ "$output" == *"Apply: "*" 0 failed"* ]]
 	[[ "$output" =~ www\ \(azure-china,\ account\ cn,\ manage\):\ external: ]]
 	[[ "$output" == *"X-Cache: TCP_HIT  Age: 599"* ]]
 	[[ "$output" == *"cached for exactly 600 s = 10m, as endpoints/www.yaml says"* ]]
+	# www moved to Front Door: translated, applied, then plan finds nothing to change
+	[[ "$output" == *"www (azure-china, endpoints/www.yaml) -> www-fd (endpoints/www-fd.yaml)"* ]]
+	[[ "$output" == *"www-fd (azure-frontdoor, account fd): no changes"* ]]
 	[[ "$output" == *"demo finished in "* ]]
 	# The emulator was stopped and the temporary directory removed.
 	url=$(grep -o 'http://127.0.0.1:[0-9]*' <<<"$output" | head -n 1)
