@@ -120,7 +120,8 @@ struct plan {
 	char commit[41];
 	struct plan_url_effect *urls;
 	size_t nurls, ucap;
-	bool urls_given; /* --urls was given: say so even when no listed path changes */
+	bool urls_given;     /* --urls was given: say so even when no listed path changes */
+	bool show_unchanged; /* text: list endpoints without changes (else one count line) */
 	struct plan_endpoint *eps;
 	size_t neps, ecap;
 	struct plan_purge *purges;

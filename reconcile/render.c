@@ -422,8 +422,18 @@ static void render_text(const struct plan *p, bool color, struct sb *out)
 		sb_addf(out, "cacheform plan for commit %.*s\n\n", COMMIT_SHOWN, p->commit);
 	else
 		sb_adds(out, "cacheform plan\n\n");
-	for (size_t i = 0; i < p->neps; i++)
-		text_endpoint(&p->eps[i], color, out);
+	size_t unchanged = 0;
+	for (size_t i = 0; i < p->neps; i++) {
+		const struct plan_endpoint *pe = &p->eps[i];
+		/* a long fleet would bury its few changes under "no changes" lines */
+		if (pe->action == PLAN_EP_NONE && !pe->equivalent && !p->show_unchanged)
+			unchanged++;
+		else
+			text_endpoint(pe, color, out);
+	}
+	if (unchanged)
+		sb_addf(out, "%zu endpoint%s without changes (--show-unchanged lists %s)\n",
+			unchanged, unchanged == 1 ? "" : "s", unchanged == 1 ? "it" : "them");
 	text_urls(p, out);
 	text_purges(p, color, out);
 	if (p->nquotas) {

@@ -21,7 +21,7 @@
 
 static const char *opt_repo, *opt_ref, *opt_out, *opt_format, *opt_urls;
 static struct svec opt_only, opt_exclude, opt_purges;
-static bool opt_detailed, opt_no_purges, opt_quiet;
+static bool opt_detailed, opt_no_purges, opt_quiet, opt_show_unchanged;
 static unsigned opt_parallelism;
 
 const struct opt plan_opts[] = {
@@ -42,6 +42,8 @@ const struct opt plan_opts[] = {
      "text: only the summary line, errors and warnings; no progress"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "read the desired state from this commit"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
+    {"show-unchanged", 0, OPT_BOOL, &opt_show_unchanged, NULL,
+     "text: list every endpoint without changes (default: one line counting them)"},
     {"urls", 0, OPT_STR, &opt_urls, "FILE",
      "show which of these paths or URLs (one a line) change behaviour"},
     {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
@@ -206,6 +208,7 @@ int cmd_plan(int argc, char **argv)
 			gh_error(e.msg);
 		goto out;
 	}
+	p.show_unchanged = opt_show_unchanged; /* engine_plan starts the plan afresh */
 	if (opt_urls)
 		planurls_add(&p, &en, &urls);
 	cmd_plan_errors("plan", &p);

@@ -22,7 +22,7 @@ DEMO_MAX_SECONDS=120
 	[[ "$output" == *"cached for exactly 600 s = 10m, as endpoints/www.yaml says"* ]]
 	# www moved to Front Door: translated, applied, then plan finds nothing to change
 	[[ "$output" == *"www (azure-china, endpoints/www.yaml) -> www-fd (endpoints/www-fd.yaml)"* ]]
-	[[ "$output" == *"www-fd (azure-frontdoor, account fd): no changes"* ]]
+	[[ "$output" == *"1 endpoint without changes (--show-unchanged lists it)"*"No changes. Live state matches the repository."* ]]
 	[[ "$output" == *"demo finished in "* ]]
 	# The emulator was stopped and the temporary directory removed.
 	url=$(grep -o 'http://127.0.0.1:[0-9]*' <<<"$output" | head -n 1)
