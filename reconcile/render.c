@@ -426,7 +426,8 @@ static void render_text(const struct plan *p, bool color, struct sb *out)
 	for (size_t i = 0; i < p->neps; i++) {
 		const struct plan_endpoint *pe = &p->eps[i];
 		/* a long fleet would bury its few changes under "no changes" lines */
-		if (pe->action == PLAN_EP_NONE && !pe->equivalent && !p->show_unchanged)
+		if (pe->action == PLAN_EP_NONE && !pe->equivalent && !pe->notes.n &&
+		    !p->show_unchanged)
 			unchanged++;
 		else
 			text_endpoint(pe, color, out);
