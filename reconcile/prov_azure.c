@@ -75,6 +75,17 @@ static int az_open(const struct account *a, const char *repo_root, struct prov_a
 
 /* {base}/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Cdn/profiles/{profile}/
  * endpoints/{endpoint}{tail}?api-version={v} */
+/* {base}/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Cdn/profiles/{p} */
+static void add_profile_url(struct sb *url, const struct prov_account *pa, const struct remote *r)
+{
+	sb_addf(url, "%s/subscriptions/", pa->base_url);
+	prov_add_segment(url, pa->subscription);
+	sb_adds(url, "/resourceGroups/");
+	prov_add_segment(url, r->resource_group.s);
+	sb_adds(url, "/providers/Microsoft.Cdn/profiles/");
+	prov_add_segment(url, r->profile.s);
+}
+
 static int az_start(struct prov_account *pa, const struct endpoint *ep, const char *method,
 		    const char *tail, const char *op, struct http_req *req, struct cf_err *e)
 {
@@ -87,12 +98,7 @@ static int az_start(struct prov_account *pa, const struct endpoint *ep, const ch
 			       "and endpoint",
 			       ep->name.s);
 	sb_init(&url, PROV_URL_MAX);
-	sb_addf(&url, "%s/subscriptions/", pa->base_url);
-	prov_add_segment(&url, pa->subscription);
-	sb_adds(&url, "/resourceGroups/");
-	prov_add_segment(&url, r->resource_group.s);
-	sb_adds(&url, "/providers/Microsoft.Cdn/profiles/");
-	prov_add_segment(&url, r->profile.s);
+	add_profile_url(&url, pa, r);
 	sb_adds(&url, "/endpoints/");
 	prov_add_segment(&url, r->endpoint.s);
 	sb_addf(&url, "%s?api-version=%s", tail, pa->api_version);
@@ -1050,12 +1056,7 @@ int prov_azure_can_migrate_req(struct prov_account *pa, const struct endpoint *e
 			       "endpoint '%s': remote needs resource_group and profile",
 			       ep->name.s);
 	sb_init(&url, PROV_URL_MAX);
-	sb_addf(&url, "%s/subscriptions/", pa->base_url);
-	prov_add_segment(&url, pa->subscription);
-	sb_adds(&url, "/resourceGroups/");
-	prov_add_segment(&url, r->resource_group.s);
-	sb_adds(&url, "/providers/Microsoft.Cdn/profiles/");
-	prov_add_segment(&url, r->profile.s);
+	add_profile_url(&url, pa, r);
 	sb_addf(&url, "/cdnCanMigrateToAfd?api-version=%s", pa->api_version);
 	return prov_req_url(req, pa, ep, "POST", &url, AZ_CANMIGRATE_OP, prov_azure_sign, e);
 }
