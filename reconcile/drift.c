@@ -30,7 +30,7 @@ size_t drift_select_shard(struct engine *en, const struct shard *s)
 	for (size_t i = 0; i < en->naccts; i++)
 		en->accts[i].used = false;
 	for (size_t i = 0; i < en->neps; i++) {
-		if (!shard_contains(s, en->eps[i].ep->name.s))
+		if (!shard_takes(s, en->eps[i].acct->a, en->eps[i].ep->name.s))
 			continue;
 		/* nothing is read yet, so moving the entry moves no owned state */
 		en->eps[kept] = en->eps[i];
@@ -38,6 +38,7 @@ size_t drift_select_shard(struct engine *en, const struct shard *s)
 		kept++;
 	}
 	en->neps = kept;
+	en->rate_share = s->budget == SHARD_SPLIT ? s->count : 1;
 	return kept;
 }
 

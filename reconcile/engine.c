@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/engine.h"
+#include "reconcile/shard.h"
 
 #include <fnmatch.h>
 
@@ -204,10 +205,13 @@ void engine_close(struct engine *en)
 
 static void account_buckets(struct engine *en, const struct account *a)
 {
+	unsigned n = en->rate_share ? en->rate_share : 1;
 	if (a->rate_limit.set)
-		http_bucket(en->http, a->name.s, a->rate_limit.per_minute, a->rate_limit.burst);
+		http_bucket(en->http, a->name.s, shard_share(a->rate_limit.per_minute, n),
+			    shard_share(a->rate_limit.burst, n));
 	else if (a->provider == PROV_CDNPRO)
-		http_bucket(en->http, a->name.s, ENGINE_CDNPRO_RATE, ENGINE_CDNPRO_BURST);
+		http_bucket(en->http, a->name.s, shard_share(ENGINE_CDNPRO_RATE, n),
+			    shard_share(ENGINE_CDNPRO_BURST, n));
 }
 
 static void account_connect(struct engine *en, struct eng_account *x)

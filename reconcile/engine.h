@@ -76,6 +76,7 @@ struct engine {
 	const struct svec *purges; /* borrowed engine_opts.purges: the manifests planned */
 	struct ledger led;	   /* snapshot read at open (engine_ledger_reload refreshes) */
 	char commit[41];
+	unsigned rate_share; /* each account's bucket is divided by this (--shard-budget split) */
 };
 
 /*

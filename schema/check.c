@@ -10,13 +10,14 @@
 #include "schema/urlcheck.h"
 #include "reconcile/base/limits.h"
 
-#define CHECK_SMALL_N	    16	  /* up to this many, duplicates are found pairwise */
-#define CHECK_PORT_MAX	    65535 /* edge connect_to ports are 1..this */
-#define CHECK_NIDX_MIN	    16	  /* smallest hash table */
-#define CHECK_GUID_LEN	    36
-#define CHECK_ARM_NAME_MAX  90 /* resource group, profile and endpoint names */
-#define CHECK_RULE_NAME_BUF 32 /* "cacheform" + a rule number */
-#define CHECK_PROVIDER_ALL  ((1u << PROV__COUNT) - 1)
+#define CHECK_SMALL_N	      16    /* up to this many, duplicates are found pairwise */
+#define CHECK_PORT_MAX	      65535 /* edge connect_to ports are 1..this */
+#define CHECK_NIDX_MIN	      16    /* smallest hash table */
+#define CHECK_GUID_LEN	      36
+#define CHECK_RATE_DOMAIN_MAX 128 /* a customer id or principal name, not prose */
+#define CHECK_ARM_NAME_MAX    90  /* resource group, profile and endpoint names */
+#define CHECK_RULE_NAME_BUF   32  /* "cacheform" + a rule number */
+#define CHECK_PROVIDER_ALL    ((1u << PROV__COUNT) - 1)
 
 /* Cache items: characters the azure-china API forbids; '.' is handled per kind. */
 static const char forbidden_item_chars[] = "{}()[]?*\\^$";
@@ -167,6 +168,17 @@ bool check_name(struct check_ctx *x, const struct sval *v, const struct pos *own
 	return true;
 }
 
+static bool rate_domain_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > CHECK_RATE_DOMAIN_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._:/@-", *s))
+			return false;
+	return true;
+}
+
 static bool guid_valid(const char *s)
 {
 	if (strlen(s) != CHECK_GUID_LEN)
@@ -227,7 +239,7 @@ static bool has_ctrl(const char *s)
 
 /* ---- accounts ---- */
 
-enum field_check { FC_NONE, FC_SECRET, FC_URL, FC_GUID, FC_APIVER, FC_CLOUD };
+enum field_check { FC_NONE, FC_SECRET, FC_URL, FC_GUID, FC_APIVER, FC_CLOUD, FC_DOMAIN };
 
 struct account_field {
 	const char *name;
@@ -251,6 +263,7 @@ static const struct account_field account_fields[] = {
     {"api_version", offsetof(struct account, api_version), 0, P_AZ | P_FD, FC_APIVER},
     {"ca_file", offsetof(struct account, ca_file), 0, CHECK_PROVIDER_ALL, FC_NONE},
     {"cloud", offsetof(struct account, cloud), 0, P_FD, FC_CLOUD},
+    {"rate_domain", offsetof(struct account, rate_domain), 0, CHECK_PROVIDER_ALL, FC_DOMAIN},
 };
 
 static void check_indirect(struct check_ctx *x, const struct mval *m, const struct account_field *f,
@@ -260,6 +273,9 @@ static void check_indirect(struct check_ctx *x, const struct mval *m, const stru
 	if (f->check == FC_CLOUD)
 		ERR(x, check_at(&m->pos, owner), "CF219",
 		    "'%s' must be written literally (global or china)", f->name);
+	if (f->check == FC_DOMAIN)
+		ERR(x, check_at(&m->pos, owner), "CF219",
+		    "'%s' must be written literally (it is a name, not a secret)", f->name);
 	if (m->kind == MVAL_ENV && !env_name_valid(t))
 		ERR(x, check_at(&m->pos, owner), "CF218",
 		    "'%s' names an invalid environment variable (use [A-Za-z_][A-Za-z0-9_]*)",
@@ -303,6 +319,12 @@ static void check_literal(struct check_ctx *x, const struct mval *m, const struc
 		if (strcmp(t, "global") != 0 && strcmp(t, "china") != 0)
 			ERR(x, p, "CF219", "'%s' %s must be global or china", f->name,
 			    check_quote(&b, t));
+		break;
+	case FC_DOMAIN:
+		if (!rate_domain_valid(t))
+			ERR(x, p, "CF219",
+			    "'%s' %s must be 1 to %d characters of letters, digits and . _ : / @ -",
+			    f->name, check_quote(&b, t), CHECK_RATE_DOMAIN_MAX);
 		break;
 	case FC_NONE:
 		if (!*t)

@@ -82,6 +82,7 @@ static const struct yread_field account_fields[] = {
     FMV(struct account, api_version),
     FMV(struct account, ca_file),
     FMV(struct account, cloud),
+    FMV(struct account, rate_domain),
     FFN("rate_limit", load_rate_limit),
     FFN("timeout", load_timeout),
     FFN("edge", load_account_edge),

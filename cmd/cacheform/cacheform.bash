@@ -6,7 +6,7 @@
 # cacheform.yaml and purge ids (ledger show/mark, --purge) from purges/*.yaml of the --repo
 # directory.
 
-_cacheform_commands="validate plan apply drift diff import explain migrate ledger fmt version help"
+_cacheform_commands="validate plan apply drift drift-merge diff import explain migrate ledger fmt version help"
 
 # Options per command; keep in step with `cacheform help COMMAND` (a test checks it).
 _cacheform_options() {
@@ -14,7 +14,8 @@ _cacheform_options() {
 	validate) echo "--repo --ref --strict --format --help" ;;
 	plan) echo "--repo --ref -e --endpoint --exclude --out --format --detailed-exitcode --parallelism --no-purges --urls --purge --quiet -q --show-unchanged --help" ;;
 	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --format --purge --quiet -q --help" ;;
-	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --parallelism --quiet -q --help" ;;
+	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --shard-budget --parallelism --quiet -q --help" ;;
+	drift-merge) echo "--help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
 	import) echo "--account --all --remote --name --host --repo --help" ;;
 	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
@@ -136,6 +137,10 @@ _cacheform() {
 		compopt -o nospace 2>/dev/null
 		return
 		;;
+	--shard-budget)
+		_cacheform_reply "whole split" "$cur"
+		return
+		;;
 	--shard | --name | --host | --timeout | --verify-timeout | --parallelism | -m | --message)
 		return
 		;;
@@ -146,6 +151,7 @@ _cacheform() {
 	fi
 	case $cmd in
 	help) _cacheform_reply "$_cacheform_commands" "$cur" ;;
+	drift-merge) compopt -o default 2>/dev/null ;;
 	ledger)
 		local i sub=
 		for ((i = 2; i < COMP_CWORD; i++)); do

@@ -62,6 +62,10 @@ extern const struct opt ledger_opts[];
 int cmd_drift(int argc, char **argv);
 extern const struct opt drift_opts[];
 
+/* cmd_drift_merge.c */
+int cmd_drift_merge(int argc, char **argv);
+extern const struct opt drift_merge_opts[];
+
 /* cmd_import.c */
 int cmd_import(int argc, char **argv);
 extern const struct opt import_opts[];

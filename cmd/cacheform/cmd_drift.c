@@ -2,7 +2,8 @@
  * cacheform drift: read every selected endpoint and compare desired, live and last applied
  * (reconcile/drift.h says how each difference is classified). Exit 2 on drift, 1 when an
  * endpoint could not be checked (an incomplete check must not pass as clean), 0 otherwise.
- * --shard I/N checks the endpoints whose name hashes to shard I of N (1-based).
+ * --shard I/N checks shard I of N (1-based): whole rate domains (reconcile/shard.h), or with
+ * --shard-budget split every domain's endpoints by name, each shard on 1/N of the budget.
  */
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
@@ -22,7 +23,7 @@
 #define DRIFT_SHORT_COMMIT 12
 
 static unsigned opt_parallelism;
-static const char *opt_repo, *opt_ref, *opt_format, *opt_shard;
+static const char *opt_repo, *opt_ref, *opt_format, *opt_shard, *opt_shard_budget;
 static struct svec opt_only, opt_exclude;
 static bool opt_quiet;
 
@@ -40,7 +41,10 @@ const struct opt drift_opts[] = {
     {"ref", 0, OPT_STR, &opt_ref, "REV", "desired state at this commit instead of the files"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {"shard", 0, OPT_STR, &opt_shard, "I/N",
-     "check only shard I of N (1 <= I <= N), by a stable hash of the endpoint name"},
+     "check only shard I of N (1 <= I <= N): whole rate domains by a stable hash"},
+    {"shard-budget", 0, OPT_STR, &opt_shard_budget, "HOW",
+     "whole (default: each shard takes whole rate domains) or split (every domain over "
+     "all shards, each with 1/N of its rate limit)"},
     {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
 };
 
@@ -215,7 +219,8 @@ static void render_json(struct sb *sb, const struct drift_run *run)
 	sb_addf(sb, "{\"format_version\":2,\"commit\":\"%s\",\"ledger\":\"%s\",\"shard\":",
 		run->en.commit, run->ledger_tip);
 	if (run->sharded)
-		sb_addf(sb, "{\"index\":%u,\"count\":%u}", run->shard.index, run->shard.count);
+		sb_addf(sb, "{\"index\":%u,\"count\":%u,\"budget\":\"%s\"}", run->shard.index,
+			run->shard.count, run->shard.budget == SHARD_SPLIT ? "split" : "whole");
 	else
 		sb_adds(sb, "null");
 	sb_addf(sb, ",\"drift\":%s,\"summary\":{", drift_found(r) ? "true" : "false");
@@ -270,6 +275,16 @@ static int drift_parse_args(int argc, char **argv, enum out_format *fmt, struct 
 			return -1;
 		}
 		run->sharded = true;
+	}
+	if (opt_shard_budget) {
+		if (!opt_shard) {
+			fprintf(stderr, "cacheform drift: --shard-budget needs --shard I/N\n");
+			return -1;
+		}
+		if (shard_budget_parse(opt_shard_budget, &run->shard.budget, &e) < 0) {
+			fprintf(stderr, "cacheform drift: %s\n", e.msg);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -27,8 +27,10 @@ static const struct cmd commands[] = {
      validate_opts},
     {"drift", cmd_drift, "compare desired, live and last applied state",
      "drift [--repo DIR] [--ref REV] [-e NAME]... [--exclude NAME]... [--format "
-     "text|json|markdown] [--shard I/N]",
+     "text|json|markdown|gitlab|junit] [--shard I/N [--shard-budget whole|split]]",
      drift_opts},
+    {"drift-merge", cmd_drift_merge, "merge the drift --format json reports of all shards",
+     "drift-merge REPORT.json...", drift_merge_opts},
     {"diff", cmd_diff, "compare the desired state at two revisions (offline)",
      "diff --base REV [--head REV] [--repo DIR] [--format text|json|markdown] "
      "[--detailed-exitcode]",

@@ -306,7 +306,7 @@ static void account_release(struct account *a)
 	struct mval *m[] = {&a->subscription, &a->key_id,	 &a->key_value,	  &a->tenant,
 			    &a->client_id,    &a->client_secret, &a->user,	  &a->api_key,
 			    &a->base_url,     &a->login_url,	 &a->api_version, &a->ca_file,
-			    &a->cloud};
+			    &a->cloud,	      &a->rate_domain};
 	for (size_t i = 0; i < CF_ARRAY_LEN(m); i++)
 		mval_release(m[i]);
 	free(a->edge.connect_to.s);

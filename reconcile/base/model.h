@@ -83,6 +83,8 @@ struct account {
 	struct mval user, api_key;
 	struct mval base_url, login_url, api_version, ca_file;
 	struct mval cloud; /* azure-frontdoor: global (default) | china */
+	/* Literal; accounts naming the same domain share one provider rate limit (--shard). */
+	struct mval rate_domain;
 	struct rate_limit rate_limit;
 	int64_t timeout_s;	/* 0 = module default */
 	struct pos timeout_pos; /* file NULL = use the account's */

@@ -150,29 +150,94 @@ forget_ledger() {
 	[[ "$output" == *"<details><summary><b>www</b>: pending</summary>"* ]]
 }
 
-@test "drift: shards 1..N partition the endpoints, each read only by its shard" {
+# Endpoints www1..www3 on account cn; www4..www6 on account cn2, another azure-china key of
+# another subscription (another rate domain); both accounts reach the same emulator.
+shard_fleet() {
 	for i in 1 2 3; do
-		mkdir -p "$R/endpoints"
 		sed "s/endpoint: www/endpoint: www$i/" "$R/endpoints/www.yaml" >"$R/endpoints/www$i.yaml"
 	done
-	all=""
-	for n in 2 3; do
-		seen=""
-		for i in $(seq 1 "$n"); do
-			run "$CACHEFORM" drift --repo "$R" --shard "$i/$n" --format json
-			assert_no_sanitizer
-			[ "$status" -ne 1 ]
-			[ "$(jq -c '.shard' <<<"$output")" = "{\"index\":$i,\"count\":$n}" ]
-			seen="$seen $(jq -r '.endpoints[].name' <<<"$output" | tr '\n' ' ')"
-		done
-		sorted=$(tr ' ' '\n' <<<"$seen" | sed '/^$/d' | sort | tr '\n' ' ')
-		[ "$sorted" = "img www www1 www2 www3 " ]
-		reads=$((${reads:-0} + 5))
-		[ "$(journal_count read_rules)" -eq "$reads" ] # no endpoint read twice
+	for i in 4 5 6; do
+		sed "s/endpoint: www/endpoint: www$i/; s/^account: cn$/account: cn2/" \
+			"$R/endpoints/www.yaml" >"$R/endpoints/www$i.yaml"
 	done
-	# Golden assignment (FNV-1a 64 of the name, tests/unit/test_shard.c): www is in 1/4.
-	run "$CACHEFORM" drift --repo "$R" --shard 1/4 --format json
+	python3 - "$R/cacheform.yaml" <<'PY'
+import sys, re
+p = sys.argv[1]; s = open(p).read()
+m = re.search(r"^  cn:\n((?:    .*\n)+)", s, re.M)
+block = m.group(1).replace("subscription: ", "subscription: ", 1)
+block = re.sub(r"key_id: .*", "key_id: {env: AZURECDN_KEY_ID}\n    rate_domain: cn-second-key", block, 1)
+s = s[:m.end()] + "  cn2:\n" + block + s[m.end():]
+open(p, "w").write(s)
+PY
+	gitops_commit "$R" "fleet"
+}
+
+@test "drift: shards 1..N partition the endpoints, each read only by its shard" {
+	shard_fleet
+	reads=0
+	for budget in whole split; do
+		for n in 2 3; do
+			seen=""
+			for i in $(seq 1 "$n"); do
+				run "$CACHEFORM" drift --repo "$R" --shard "$i/$n" --shard-budget "$budget" --format json
+				assert_no_sanitizer
+				[ "$status" -ne 1 ]
+				[ "$(jq -c '.shard' <<<"$output")" = "{\"index\":$i,\"count\":$n,\"budget\":\"$budget\"}" ]
+				seen="$seen $(jq -r '.endpoints[].name' <<<"$output" | tr '\n' ' ')"
+			done
+			sorted=$(tr ' ' '\n' <<<"$seen" | sed '/^$/d' | sort | tr '\n' ' ')
+			[ "$sorted" = "img www www1 www2 www3 www4 www5 www6 " ]
+			reads=$((reads + 8))
+			[ "$(journal_count read_rules)" -eq "$reads" ] # no endpoint read twice
+		done
+	done
+}
+
+@test "drift: by default a shard takes whole rate domains; split spreads them by name" {
+	shard_fleet
+	for i in 1 2 3 4; do
+		run "$CACHEFORM" drift --repo "$R" --shard "$i/4" --format json
+		[ "$status" -ne 1 ]
+		# every account's endpoints are all in this shard or none of them are
+		cn=$(jq '[.endpoints[] | select(.account == "cn")] | length' <<<"$output")
+		cn2=$(jq '[.endpoints[] | select(.account == "cn2")] | length' <<<"$output")
+		[[ "$cn" == 0 || "$cn" == 5 ]]
+		[[ "$cn2" == 0 || "$cn2" == 3 ]]
+	done
+	# Golden assignment by name (FNV-1a 64, tests/unit/test_shard.c): www is in 1/4.
+	run "$CACHEFORM" drift --repo "$R" --shard 1/4 --shard-budget split --format json
 	[[ "$(jq -r '.endpoints[].name' <<<"$output")" == *www* ]]
+}
+
+@test "drift-merge: the shards' reports make one fleet report; a missing or repeated shard is an error" {
+	shard_fleet
+	for i in 1 2 3; do
+		run "$CACHEFORM" drift --repo "$R" --shard "$i/3" --format json
+		[ "$status" -ne 1 ]
+		printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/s$i.json"
+	done
+	run "$CACHEFORM" drift --repo "$R" --format json
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/all.json"
+	run "$CACHEFORM" drift-merge "$BATS_TEST_TMPDIR"/s3.json "$BATS_TEST_TMPDIR"/s1.json "$BATS_TEST_TMPDIR"/s2.json
+	assert_no_sanitizer
+	[ "$status" -eq 2 ]
+	merged=$output
+	[ "$(jq -c '.merged' <<<"$merged")" = '{"count":3,"budget":"whole"}' ]
+	[ "$(jq -c '.summary' <<<"$merged")" = "$(jq -c '.summary' "$BATS_TEST_TMPDIR/all.json")" ]
+	[ "$(jq -c '[.endpoints[] | del(.reason)]' <<<"$merged")" = "$(jq -c '[.endpoints[] | del(.reason)] | sort_by(.name)' "$BATS_TEST_TMPDIR/all.json")" ]
+	run "$CACHEFORM" drift-merge "$BATS_TEST_TMPDIR"/s1.json "$BATS_TEST_TMPDIR"/s2.json
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"shard 3/3 is missing"* ]]
+	run "$CACHEFORM" drift-merge "$BATS_TEST_TMPDIR"/s1.json "$BATS_TEST_TMPDIR"/s1.json "$BATS_TEST_TMPDIR"/s2.json
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"shard 1/3 is also in"* ]]
+	run "$CACHEFORM" drift-merge "$BATS_TEST_TMPDIR"/all.json "$BATS_TEST_TMPDIR"/s1.json
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"of 3"* || "$output" == *"but the other shards"* ]]
+	printf '{"format_version":2' >"$BATS_TEST_TMPDIR/cut.json"
+	run "$CACHEFORM" drift-merge "$BATS_TEST_TMPDIR/cut.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cut.json: not a drift --format json report"* ]]
 }
 
 @test "drift: a bad --shard is a usage error" {

@@ -80,9 +80,11 @@ complete_line() {
 
 @test "completion: commands, options and --format values" {
 	run complete_line cacheform d
-	[ "$output" = "diff drift" ]
+	[ "$output" = "diff drift drift-merge" ]
 	run complete_line cacheform drift --s
-	[ "$output" = "--shard" ]
+	[ "$output" = "--shard --shard-budget" ]
+	run complete_line cacheform drift --shard-budget ""
+	[ "$output" = "split whole" ]
 	run complete_line cacheform diff --format ""
 	[ "$output" = "json markdown text" ]
 	run complete_line cacheform validate --format ""
@@ -193,8 +195,8 @@ fishc() {
 	R="$BATS_TEST_TMPDIR/repo"
 	gitops_repo "$R"
 	sed 's/endpoint: img/endpoint: images-eu/' "$R/endpoints/img.yaml" >"$R/endpoints/other-file.yaml"
-	[ "$(fishc "$R" 'cacheform d')" = "diff drift" ]
-	[ "$(fishc "$R" 'cacheform drift --s')" = "--shard" ]
+	[ "$(fishc "$R" 'cacheform d')" = "diff drift drift-merge" ]
+	[ "$(fishc "$R" 'cacheform drift --s')" = "--shard --shard-budget" ]
 	[ "$(fishc "$R" 'cacheform validate --format ')" = "github gitlab json junit sarif text" ]
 	[ "$(fishc "$R" 'cacheform drift --format ')" = "gitlab json junit markdown text" ]
 	[ "$(fishc "$R" 'cacheform plan --format ')" = "github json markdown text" ]
@@ -241,8 +243,8 @@ zshc() {
 	R="$BATS_TEST_TMPDIR/repo"
 	gitops_repo "$R"
 	sed 's/endpoint: img/endpoint: images-eu/' "$R/endpoints/img.yaml" >"$R/endpoints/other-file.yaml"
-	[ "$(zshc "$R" 'cacheform d')" = "diff drift" ]
-	[ "$(zshc "$R" 'cacheform drift --s')" = "--shard" ]
+	[ "$(zshc "$R" 'cacheform d')" = "diff drift drift-merge" ]
+	[ "$(zshc "$R" 'cacheform drift --s')" = "--shard --shard-budget" ]
 	[ "$(zshc "$R" 'cacheform validate --format ')" = "github gitlab json junit sarif text" ]
 	[ "$(zshc "$R" 'cacheform help i')" = "import" ]
 	[ "$(zshc "$BATS_TEST_TMPDIR" "cacheform plan --repo $R -e ")" = "images-eu img www" ]
