@@ -203,15 +203,20 @@ void engine_close(struct engine *en)
 	memset(en, 0, sizeof(*en));
 }
 
+/* Accounts of one rate domain share one bucket (the provider meters them together). */
 static void account_buckets(struct engine *en, const struct account *a)
 {
 	unsigned n = en->rate_share ? en->rate_share : 1;
+	struct sb key;
+	sb_init(&key, 0);
+	shard_domain_key(a, &key);
 	if (a->rate_limit.set)
-		http_bucket(en->http, a->name.s, shard_share(a->rate_limit.per_minute, n),
+		http_bucket(en->http, key.buf, shard_share(a->rate_limit.per_minute, n),
 			    shard_share(a->rate_limit.burst, n));
 	else if (a->provider == PROV_CDNPRO)
-		http_bucket(en->http, a->name.s, shard_share(ENGINE_CDNPRO_RATE, n),
+		http_bucket(en->http, key.buf, shard_share(ENGINE_CDNPRO_RATE, n),
 			    shard_share(ENGINE_CDNPRO_BURST, n));
+	sb_release(&key);
 }
 
 static void account_connect(struct engine *en, struct eng_account *x)

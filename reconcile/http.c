@@ -52,6 +52,7 @@ struct xq {
 
 struct bucket {
 	char *key;
+	unsigned rate, burst; /* as declared: the strictest of the domain's accounts */
 	struct http_tb tb;
 	struct xq ready; /* due transfers waiting for this bucket's token (during http_run) */
 };
@@ -378,11 +379,19 @@ static struct bucket *bucket_find(struct http_client *c, const char *key)
 void http_bucket(struct http_client *c, const char *key, unsigned rate_per_minute, unsigned burst)
 {
 	struct bucket *b = bucket_find(c, key);
-	if (!b) {
-		xgrow(&c->buckets, &c->bcap, c->nbuckets + 1, sizeof(*c->buckets));
-		b = &c->buckets[c->nbuckets++];
-		b->key = xstrdup(key);
+	if (b) { /* another account of the domain: the stricter limit holds for both */
+		if (rate_per_minute >= b->rate && burst >= b->burst)
+			return;
+		b->rate = rate_per_minute < b->rate ? rate_per_minute : b->rate;
+		b->burst = burst < b->burst ? burst : b->burst;
+		http_tb_init(&b->tb, b->rate, b->burst, now_ms());
+		return;
 	}
+	xgrow(&c->buckets, &c->bcap, c->nbuckets + 1, sizeof(*c->buckets));
+	b = &c->buckets[c->nbuckets++];
+	b->key = xstrdup(key);
+	b->rate = rate_per_minute;
+	b->burst = burst;
 	http_tb_init(&b->tb, rate_per_minute, burst, now_ms());
 }
 

@@ -26,7 +26,8 @@
  */
 struct prov_account {
 	enum provider_kind kind;
-	char *name;	 /* account name: token-bucket key and messages */
+	char *name;	 /* account name, for messages */
+	char *bucket;	 /* token-bucket key: the account's rate domain (shard_domain_key) */
 	char *base_url;	 /* no trailing '/' */
 	char *ca_file;	 /* NULL = system store */
 	long timeout_ms; /* 0 = module default */

@@ -9,6 +9,7 @@
 #include "reconcile/prov_int.h"
 #include "reconcile/redact.h"
 #include "reconcile/secret.h"
+#include "reconcile/shard.h"
 #include "reconcile/sign.h"
 #include "reconcile/base/xmem.h"
 
@@ -529,6 +530,11 @@ int prov_account_open(const struct account *a, const char *repo_root,
 	int rc = 0;
 	pa->kind = a->provider;
 	pa->name = xstrdup(a->name.s);
+	struct sb key;
+	sb_init(&key, 0);
+	shard_domain_key(a, &key);
+	pa->bucket = xstrdup(key.buf ? key.buf : a->name.s);
+	sb_release(&key);
 	pa->timeout_ms = a->timeout_s > 0 ? (long)(a->timeout_s * 1000) : 0;
 	for (size_t i = 0; i < CF_ARRAY_LEN(common) && rc == 0; i++)
 		rc = open_field(a, repo_root, &common[i], pa, e);
@@ -558,7 +564,7 @@ void prov_account_close(struct prov_account *pa)
 	char **s[] = {&pa->name,	  &pa->base_url,  &pa->ca_file,	    &pa->subscription,
 		      &pa->key_id,	  &pa->key_value, &pa->tenant,	    &pa->client_id,
 		      &pa->client_secret, &pa->login_url, &pa->api_version, &pa->token,
-		      &pa->user,	  &pa->api_key,	  &pa->token_scope};
+		      &pa->user,	  &pa->api_key,	  &pa->token_scope, &pa->bucket};
 	for (size_t i = 0; i < CF_ARRAY_LEN(s); i++)
 		secret_free(*s[i]);
 	sign_wipe(pa, sizeof(*pa));
@@ -579,7 +585,7 @@ void prov_req_start(struct http_req *req, struct prov_account *pa, const struct 
 	snprintf(what, sizeof(what), "endpoint '%s': %s", ep ? ep->name.s : "?", op);
 	http_req_init(req, method, url, what);
 	req->retry = strcmp(method, "POST") == 0 ? HTTP_RETRY_UNSAFE : HTTP_RETRY_SAFE;
-	req->bucket = pa->name;
+	req->bucket = pa->bucket;
 	req->ca_file = pa->ca_file;
 	req->timeout_ms = pa->timeout_ms;
 	req->sign = sign;

@@ -304,3 +304,37 @@ state_tasks_with() {
 	run cf ledger show 2026-11-22-docs-release
 	echo "$output" | jq -e '.status == "succeeded"'
 }
+
+@test "accounts of one rate domain share one token bucket: 0 answers 429 where two buckets overrun it" {
+	# fakecdn's bucket (burst 3, 120/min) is the customer's; accounts pro and pro2 are two
+	# names for one API user, each told the limit. Six purges at once: two buckets would send 6.
+	jq '.settings.cdnpro_rate_per_minute = 120 | .settings.cdnpro_burst = 3' "$FAKECDN_EXAMPLE_STATE" >"$BATS_TEST_TMPDIR/s.json"
+	fakecdn_start "$BATS_TEST_TMPDIR/s.json" --task-delay 0
+	repo_init "$R" media
+	rm -f "$R"/purges/*.yaml
+	cat >>"$R/cacheform.yaml.new" <<Y
+$(sed '/^safety:/,$d' "$R/cacheform.yaml" | sed 's/^  pro:$/  pro:\n    rate_limit: {per_minute: 120, burst: 3}/')
+  pro2:
+    provider: cdnpro
+    user: $PRO_USER
+    api_key: {env: CDNPRO_API_KEY}
+    base_url: $FAKECDN_URL
+    rate_limit: {per_minute: 120, burst: 3}
+Y
+	mv "$R/cacheform.yaml.new" "$R/cacheform.yaml"
+	sed 's/^endpoint: media/endpoint: media2/; s/^account: pro/account: pro2/' "$R/endpoints/media.yaml" >"$R/endpoints/media2.yaml"
+	for i in 1 2 3; do
+		for ep in media media2; do
+			printf 'purge: p-%s-%s\nendpoints: [%s]\nfiles: [https://media.example.com/%s-%s.png]\n' \
+				"$ep" "$i" "$ep" "$ep" "$i" >"$R/purges/p-$ep-$i.yaml"
+		done
+	done
+	repo_commit "$R" fleet
+	cd "$R"
+	run cf apply --first-run --yes
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(journal_ops purge provider=cdnpro)" -eq 6 ]
+	[ "$(jq -c 'select(.status == 429)' "$FAKECDN_JOURNAL" | wc -l)" -eq 0 ]
+}

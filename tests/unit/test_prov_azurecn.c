@@ -82,7 +82,10 @@ static void test_prov_azurecn__read_req(void **state)
 	assert_string_equal(req.method, "GET");
 	assert_string_equal(req.url, EPURL "/cacherules?apiVersion=1.0");
 	assert_int_equal(req.retry, HTTP_RETRY_SAFE);
-	assert_string_equal(req.bucket, "cn");
+	/* the bucket is the rate domain (reconcile/shard.h): the subscription key */
+	assert_string_equal(
+	    req.bucket,
+	    "azure-china|base=https://cdn.test/|sub=E0FBEA86-6CF2-4B2D-81E2-9C59F4F96BCB|key=kid");
 	assert_non_null(req.sign);
 	assert_int_equal(req.sign(req.sign_ctx, &req, &e), 0);
 	assert_string_equal(fx_req_header(&req, "x-azurecdn-request-date"), "2017-07-14 02:40:00");

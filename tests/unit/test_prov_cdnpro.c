@@ -252,7 +252,8 @@ static void test_prov_cdnpro__batch_bodies(void **state)
 	assert_string_equal(req.method, "POST");
 	assert_string_equal(req.url, BASE "/cdn/purges");
 	assert_int_equal(req.retry, HTTP_RETRY_UNSAFE);
-	assert_string_equal(req.bucket, "pro");
+	/* the bucket is the rate domain (reconcile/shard.h), shared by accounts of one user */
+	assert_string_equal(req.bucket, "cdnpro|base=" BASE "|user=alice");
 	assert_string_equal(fx_req_header(&req, "Content-Type"), "application/json");
 	assert_string_equal(req.body,
 			    "{\"target\":\"production\",\"action\":\"invalidate\",\"fileUrls\":["
