@@ -203,18 +203,17 @@ void engine_close(struct engine *en)
 	memset(en, 0, sizeof(*en));
 }
 
-/* Accounts of one rate domain share one bucket (the provider meters them together). */
-static void account_buckets(struct engine *en, const struct account *a)
+void engine_account_bucket(struct http_client *http, const struct account *a, unsigned share)
 {
-	unsigned n = en->rate_share ? en->rate_share : 1;
+	unsigned n = share ? share : 1;
 	struct sb key;
 	sb_init(&key, 0);
 	shard_domain_key(a, &key);
 	if (a->rate_limit.set)
-		http_bucket(en->http, key.buf, shard_share(a->rate_limit.per_minute, n),
+		http_bucket(http, key.buf, shard_share(a->rate_limit.per_minute, n),
 			    shard_share(a->rate_limit.burst, n));
 	else if (a->provider == PROV_CDNPRO)
-		http_bucket(en->http, key.buf, shard_share(ENGINE_CDNPRO_RATE, n),
+		http_bucket(http, key.buf, shard_share(ENGINE_CDNPRO_RATE, n),
 			    shard_share(ENGINE_CDNPRO_BURST, n));
 	sb_release(&key);
 }
@@ -225,7 +224,7 @@ static void account_connect(struct engine *en, struct eng_account *x)
 	err_clear(&x->err);
 	x->rc = x->ops->account_open(x->a, repo_src_root(en->src), &x->pa, &x->err);
 	if (x->rc == 0) {
-		account_buckets(en, x->a);
+		engine_account_bucket(en->http, x->a, en->rate_share);
 		x->rc = x->ops->account_ready(x->pa, en->http, &x->err);
 	}
 }

@@ -91,6 +91,13 @@ void engine_close(struct engine *en);
 /* Re-reads the ledger snapshot from the ref. Returns 0 or a negative code. */
 int engine_ledger_reload(struct engine *en, struct cf_err *e);
 
+/*
+ * Declares account a's token bucket on http, keyed by its rate domain so accounts of one
+ * domain share it: its rate_limit (CDN Pro: 30/min, burst 60 by default; others: none),
+ * divided by share (0 or 1: whole; --shard-budget split passes N).
+ */
+void engine_account_bucket(struct http_client *http, const struct account *a, unsigned share);
+
 /* Opens and readies (token fetch) every account a selected endpoint uses. Failures are
  * per account and reach its endpoints' rc; returns 0 unless nothing could proceed. */
 int engine_connect(struct engine *en, struct cf_err *e);

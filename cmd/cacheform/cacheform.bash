@@ -17,7 +17,7 @@ _cacheform_options() {
 	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --shard-budget --parallelism --quiet -q --help" ;;
 	drift-merge) echo "--help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
-	import) echo "--account --all --remote --name --host --repo --help" ;;
+	import) echo "--account --all --remote --name --host --repo --parallelism --help" ;;
 	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
 	migrate) echo "--to -e --endpoint --remote --format --write --repo --help" ;;
 	ledger) echo "--repo -m --message --help" ;;

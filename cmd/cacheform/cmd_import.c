@@ -8,6 +8,7 @@
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
 #include "cmd/cacheform/cmd_load.h"
+#include "reconcile/engine.h"
 #include "reconcile/http.h"
 #include "reconcile/import.h"
 #include "reconcile/provider.h"
@@ -31,6 +32,7 @@
 static const char *opt_account, *opt_name, *opt_repo;
 static struct svec opt_remote, opt_hosts;
 static bool opt_all;
+static unsigned opt_parallelism;
 
 const struct opt import_opts[] = {
     {"account", 0, OPT_STR, &opt_account, "NAME", "account in cacheform.yaml (required)"},
@@ -41,6 +43,8 @@ const struct opt import_opts[] = {
     {"host", 0, OPT_STRLIST, &opt_hosts, "HOST",
      "host name the endpoint serves (repeatable; required for azure-china, default for azure "
      "ENDPOINT" IMPORT_AZURE_HOST_SUFFIX ")"},
+    {"parallelism", 0, OPT_UINT, &opt_parallelism, "N",
+     "concurrent reads for --all (default 8, at most 1024)"},
     {"name", 0, OPT_STR, &opt_name, "NAME",
      "endpoint name and file name (default for azure: the remote endpoint)"},
     {"remote", 0, OPT_STRLIST, &opt_remote, "KEY=VALUE",
@@ -230,7 +234,10 @@ static int conn_open(struct import_conn *c, const struct account *a, const struc
 {
 	c->ops = prov_get(a->provider);
 	c->pa = NULL;
-	c->http = http_new(NULL);
+	struct http_opts ho = {0};
+	ho.parallelism = opt_parallelism;
+	c->http = http_new(&ho);
+	engine_account_bucket(c->http, a, 1);
 	int rc = c->ops->account_open(a, repo_src_root(src), &c->pa, e);
 	if (rc == 0)
 		rc = c->ops->account_ready(c->pa, c->http, e);
@@ -357,6 +364,12 @@ static int import_parse_args(int argc, char **argv)
 		return -1;
 	if (npos > 0) {
 		fprintf(stderr, "cacheform import: unexpected argument '%s'\n", argv[0]);
+		return -1;
+	}
+	if (opt_parallelism > HTTP_PARALLELISM_MAX) {
+		fprintf(stderr,
+			"cacheform import: --parallelism %u: at most %d concurrent requests\n",
+			opt_parallelism, HTTP_PARALLELISM_MAX);
 		return -1;
 	}
 	if (opt_all && (opt_remote.n || opt_name || opt_hosts.n)) {

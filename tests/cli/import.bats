@@ -220,4 +220,11 @@ YAML
 	run "$CACHEFORM" import --repo "$R" --account global --all --remote endpoint=x
 	[ "$status" -eq 129 ] || [ "$status" -eq 2 ]
 	[[ "$output" == *"--all takes the remotes"* ]]
+	# --parallelism as asked, up to the documented 1024; above it an error, never a clamp
+	run "$CACHEFORM" import --repo "$R" --account global --all --parallelism 1025
+	[ "$status" -eq 129 ]
+	[[ "$output" == *"--parallelism 1025: at most 1024"* ]]
+	run "$CACHEFORM" import --repo "$R" --account global --all --parallelism 1024
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"imported nothing"* ]]
 }
