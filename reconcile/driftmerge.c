@@ -279,7 +279,8 @@ int driftmerge_write(struct driftmerge *m, struct sb *out, bool *drift, size_t *
 {
 	if (check_complete(m, e) < 0)
 		return e->rc;
-	qsort(m->eps, m->neps, sizeof(*m->eps), by_name);
+	if (m->neps > 1) /* qsort of no array is undefined even for 0 elements */
+		qsort(m->eps, m->neps, sizeof(*m->eps), by_name);
 	*drift = m->drift;
 	*errors = (size_t)m->sums[DRIFT_ERROR];
 	*ledgers_differ = m->ledgers_differ;
