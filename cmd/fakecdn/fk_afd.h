@@ -14,6 +14,11 @@
 #include "cmd/fakecdn/fk_app.h"
 
 extern const struct fk_route fk_afd_routes[];
+
+/* Starts a global operation of the profile in seg (ARM path segments): the answer's
+ * Azure-AsyncOperation and Retry-After, and its task, due after afd_op_ms (fk_migrate.c). */
+struct json_object *fk_afd_op_start(struct fk_app *app, const struct fk_req *req, const char **seg,
+				    struct fk_resp *resp);
 extern const size_t fk_afd_nroutes;
 
 #endif
