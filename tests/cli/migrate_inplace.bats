@@ -94,3 +94,87 @@ live_ttls() {
 	run cf explain --live -e shop-fd --format json "${PATHS[@]}"
 	[ "$(jq '[.results[] | select(.agree != true)] | length' <<<"$output")" -eq 0 ]
 }
+
+@test "ARM cdnMigrateToAfd then migrationCommit: long-running, classic serves until the commit" {
+	run cf apply --yes --first-run -e shop
+	[ "$status" -eq 0 ]
+	run cf migrate --to fd "${FD_REMOTE[@]}" --remote endpoint=shop-web -e shop --write
+	[ "$status" -eq 0 ]
+	repo_commit "$R" migrated
+	admin_curl POST faults '{"afd_op_ms": 1500}' >/dev/null
+	ARM_TOKEN=$(arm_token)
+	local p=/subscriptions/$ARM_SUB/resourceGroups/web-rg/providers/Microsoft.Cdn/profiles/$PROFILE
+	local v=api-version=2025-06-01
+	run arm_curl POST "$p/cdnMigrateToAfd?$v" '{"migrationEndpointMappings": [{"migratedFrom": "shop", "migratedTo": "shop-web"}]}'
+	[ "${lines[-1]}" = "HTTP 400" ]
+	[[ "$output" == *"'sku'"* ]]
+	run arm_curl POST "$p/cdnMigrateToAfd?$v" '{"sku": {"name": "Standard_AzureFrontDoor"},
+		"migrationEndpointMappings": [{"migratedFrom": "shop", "migratedTo": "shop-web"}]}'
+	echo "$output"
+	[ "${lines[-1]}" = "HTTP 202" ]
+	[[ "$output" == *"\"migratedProfileResourceId\":{\"id\":\"$p\"}"* ]]
+	local op
+	op=$(tr -d '\r' <"$CURL_HEADERS" | sed -n 's/^Azure-AsyncOperation: //Ip')
+	[ -n "$op" ]
+	run curl -sS -H "Authorization: Bearer $ARM_TOKEN" "$op"
+	[[ "$output" == *'"status":"InProgress"'* ]]
+	sleep 1.6
+	run curl -sS -H "Authorization: Bearer $ARM_TOKEN" "$op"
+	[[ "$output" == *'"status":"Succeeded"'* ]]
+	# migrating: both exist, the classic endpoint still serves; a second migration is refused
+	local st
+	st=$(curl -sS "$FAKECDN_URL/_fakecdn/state")
+	[ "$(jq -r '.frontdoor.profiles[] | select(.name == "web-cdn") | .migration_state' <<<"$st")" = Migrating ]
+	[ "$(jq -r '.frontdoor.profiles[] | select(.name == "web-cdn") | .afdEndpoints[0].name' <<<"$st")" = shop-web ]
+	[ "$(jq '[.azure.subscriptions[].endpoints[] | select(.profile == "web-cdn")] | length' <<<"$st")" -eq 1 ]
+	run curl -sS -o /dev/null -w '%{http_code}' -H 'Host: shop.azureedge.net' "$FAKECDN_URL/a.js"
+	[ "$output" = 200 ]
+	run arm_curl POST "$p/cdnMigrateToAfd?$v" '{"sku": {"name": "Standard_AzureFrontDoor"}}'
+	[ "${lines[-1]}" = "HTTP 409" ]
+	run arm_curl POST "$p/migrationCommit?$v"
+	echo "$output"
+	[ "${lines[-1]}" = "HTTP 202" ]
+	grep -qi '^Azure-AsyncOperation: ' "$CURL_HEADERS"
+	st=$(curl -sS "$FAKECDN_URL/_fakecdn/state")
+	[ "$(jq '[.azure.subscriptions[].endpoints[] | select(.profile == "web-cdn")] | length' <<<"$st")" -eq 0 ]
+	[ "$(jq -r '.frontdoor.profiles[] | select(.name == "web-cdn") | .migration_state' <<<"$st")" = null ]
+	run arm_curl POST "$p/migrationCommit?$v"
+	[ "${lines[-1]}" = "HTTP 400" ]
+	[ "$(journal_ops afd_migrate)" -eq 3 ]
+	[ "$(journal_ops afd_migration_commit)" -eq 2 ]
+	sleep 1.6
+	run cf plan --format json -e shop-fd
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq '[.endpoints[] | select(.action != "none")] | length' <<<"$output")" -eq 0 ]
+}
+
+@test "what Front Door cannot take is refused whole: nothing changes" {
+	jq '(.azure.subscriptions[0].endpoints[] | select(.name == "shop") | .properties.deliveryPolicy.rules) += [{
+		name: "office", order: 9, conditions: [{name: "RemoteAddress", parameters: {
+			typeName: "DeliveryRuleRemoteAddressConditionParameters", operator: "IPMatch",
+			matchValues: ["10.0.0.0/8"]}}],
+		actions: [{name: "CacheExpiration", parameters: {typeName:
+			"DeliveryRuleCacheExpirationActionParameters", cacheBehavior: "BypassCache",
+			cacheType: "All", cacheDuration: null}}]}]' "$STATE" >"$STATE.2"
+	fakecdn_stop
+	fakecdn_start "$STATE.2"
+	run admin_curl POST azure/web-rg/$PROFILE/migrate
+	echo "$output"
+	[ "${lines[-1]}" = "HTTP 400" ]
+	[[ "$output" == *"Rule 'office': the condition 'RemoteAddress' cannot be migrated."* ]]
+	run curl -sS "$FAKECDN_URL/_fakecdn/state"
+	[ "$(jq '(.frontdoor.profiles // []) | map(select(.name == "web-cdn")) | length' <<<"$output")" -eq 0 ]
+	[ "$(jq '[.azure.subscriptions[].endpoints[] | select(.profile == "web-cdn")] | length' <<<"$output")" -eq 1 ]
+	jq '(.azure.subscriptions[0].endpoints[] | select(.name == "shop")).can_migrate = false' \
+		"$STATE" >"$STATE.3"
+	fakecdn_stop
+	fakecdn_start "$STATE.3"
+	run admin_curl POST azure/web-rg/$PROFILE/migrate
+	[ "${lines[-1]}" = "HTTP 409" ]
+	[[ "$output" == *"MigrationBlocked shop"* ]]
+	run admin_curl POST azure/web-rg/nosuch/migrate
+	[ "${lines[-1]}" = "HTTP 404" ]
+	run admin_curl POST azure/web-rg/$PROFILE/migrate '[1]'
+	[ "${lines[-1]}" = "HTTP 400" ]
+}
