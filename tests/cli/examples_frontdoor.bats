@@ -57,9 +57,14 @@ teardown() {
 	run admin_curl POST azure/web-rg/web-cdn/migrate
 	[ "${lines[-1]}" = "HTTP 200" ]
 	[ "$(journal_ops admin_migrate)" -eq 1 ]
-	run cf plan --format json -e shop-fd
+	printf '%s\n' / /index.html /checkout.html /checkout.htm /assets/a.js /assets/ /x/assets/y /f.woff2 /other >"$BATS_TEST_TMPDIR/urls"
+	run cf plan --urls "$BATS_TEST_TMPDIR/urls" --format json -e shop-fd
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# 0 behaviour changes: nothing to do, none of the probe paths cached differently
+	[ "$(jq '.summary.changes' <<<"$output")" = false ]
+	[ "$(jq '.url_effects | length' <<<"$output")" -eq 0 ]
+	[ "$(jq '.url_effects | type' <<<"$output")" = '"array"' ]
 	[ "$(jq '.endpoints | length' <<<"$output")" -eq 1 ]
 	[ "$(jq '[.endpoints[] | select(.action != "none")] | length' <<<"$output")" -eq 0 ]
 	run cf plan --detailed-exitcode -e shop-fd

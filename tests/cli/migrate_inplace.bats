@@ -79,9 +79,14 @@ live_ttls() {
 	host=$(jq -r '.frontdoor.profiles[] | select(.name == "web-cdn") | .afdEndpoints[0].hostName' <<<"$fd")
 	local writes
 	writes=$(jq -c 'select(.op | test("^afd_(write|delete)"))' "$FAKECDN_JOURNAL" | wc -l)
-	run cf plan --format json -e shop-fd
+	printf '%s\n' "${PATHS[@]}" >"$BATS_TEST_TMPDIR/urls"
+	run cf plan --urls "$BATS_TEST_TMPDIR/urls" --format json -e shop-fd
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# 0 behaviour changes: nothing to do, none of the probe paths cached differently
+	[ "$(jq '.summary.changes' <<<"$output")" = false ]
+	[ "$(jq '.url_effects | length' <<<"$output")" -eq 0 ]
+	[ "$(jq '.url_effects | type' <<<"$output")" = '"array"' ]
 	[ "$(jq '[.endpoints[] | select(.action != "none")] | length' <<<"$output")" -eq 0 ]
 	run cf plan --detailed-exitcode -e shop-fd
 	echo "$output"
@@ -143,9 +148,14 @@ live_ttls() {
 	[ "$(journal_ops afd_migrate)" -eq 3 ]
 	[ "$(journal_ops afd_migration_commit)" -eq 2 ]
 	sleep 1.6
-	run cf plan --format json -e shop-fd
+	printf '%s\n' "${PATHS[@]}" >"$BATS_TEST_TMPDIR/urls"
+	run cf plan --urls "$BATS_TEST_TMPDIR/urls" --format json -e shop-fd
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# 0 behaviour changes: nothing to do, none of the probe paths cached differently
+	[ "$(jq '.summary.changes' <<<"$output")" = false ]
+	[ "$(jq '.url_effects | length' <<<"$output")" -eq 0 ]
+	[ "$(jq '.url_effects | type' <<<"$output")" = '"array"' ]
 	[ "$(jq '[.endpoints[] | select(.action != "none")] | length' <<<"$output")" -eq 0 ]
 }
 
