@@ -1,6 +1,7 @@
 /*
  * Azure Front Door Standard/Premium (learn.microsoft.com/rest/api/frontdoor): routes, rule sets
- * (per-rule and batch mode), rules, purge, usages and Profiles_CdnCanMigrateToAfd, under the ARM
+ * (per-rule and batch mode), rules, purge, usages and Profiles_CdnCanMigrateToAfd (the in-place
+ * migration itself, CdnMigrateToAfd and MigrationCommit, is fk_migrate.c), under the ARM
  * paths of fk_azure.c and its bearer tokens (global and China clouds alike: the token endpoint
  * takes any
  * ".../.default" scope). State: "frontdoor": {"profiles": [...]}. Every write is a global
