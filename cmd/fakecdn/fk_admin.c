@@ -3,6 +3,7 @@
 #include "cmd/fakecdn/fk_azure.h"
 #include "cmd/fakecdn/fk_azurecn.h"
 #include "cmd/fakecdn/fk_edge.h"
+#include "cmd/fakecdn/fk_migrate.h"
 #include "cmd/fakecdn/fk_util.h"
 
 #define MSG_MAX 512
@@ -175,6 +176,7 @@ const struct fk_route fk_admin_routes[] = {
     {"PUT", "_fakecdn/azure-china/*/cacherules", "admin_rules", h_china_rules},
     {"PATCH", "_fakecdn/azure-china/*", "admin_endpoint", h_china_endpoint},
     {"PATCH", "_fakecdn/azure/*/*/*", "admin_rules", h_arm_endpoint},
+    {"POST", "_fakecdn/azure/*/*/migrate", "admin_migrate", fk_migrate_h_admin},
     {"PUT", "_fakecdn/cdnpro/hosts", "admin_hosts", h_pro_hosts},
     {"GET", "_fakecdn/clock", "admin_clock", fk_edge_h_clock_get},
     {"POST", "_fakecdn/clock", "admin_clock", fk_edge_h_clock_set},

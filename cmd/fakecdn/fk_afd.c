@@ -1,6 +1,7 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_afd.h"
 #include "cmd/fakecdn/fk_azure.h"
+#include "cmd/fakecdn/fk_migrate.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/limits.h"
 #include "reconcile/base/sb.h"
@@ -172,6 +173,12 @@ static struct json_object *op_headers(struct fk_app *app, const struct fk_req *r
 	sb_release(&url);
 	fk_state_changed(app, resp);
 	return t;
+}
+
+struct json_object *fk_afd_op_start(struct fk_app *app, const struct fk_req *req, const char **seg,
+				    struct fk_resp *resp)
+{
+	return op_headers(app, req, seg, resp);
 }
 
 /* ---- validation and read-back normalisation ---- */
@@ -918,5 +925,7 @@ const struct fk_route fk_afd_routes[] = {
     {"PATCH", P "/ruleSets/*/rules/*", "afd_write_rule", h_rule_patch},
     {"DELETE", P "/ruleSets/*/rules/*", "afd_delete_rule", h_rule_delete},
     {"POST", P "/cdnCanMigrateToAfd", "afd_can_migrate", h_can_migrate},
+    {"POST", P "/cdnMigrateToAfd", "afd_migrate", fk_migrate_h_arm},
+    {"POST", P "/migrationCommit", "afd_migration_commit", fk_migrate_h_commit},
 };
 const size_t fk_afd_nroutes = CF_ARRAY_LEN(fk_afd_routes);
