@@ -57,8 +57,10 @@ teardown() {
 	echo "$output" | jq -e --arg c "$(git rev-parse HEAD)" '.desired_commit == $c and (.live_digest | length) == 64 and .rules_applied == 5'
 	git rev-parse -q --verify refs/cacheform/ledger
 	[ "$(git rev-list --count refs/cacheform/ledger)" -ge 2 ]
-	git ls-tree -r --name-only refs/cacheform/ledger | grep -qx 'purges/2026-11-22-docs-release/docs.json'
-	git ls-tree -r --name-only refs/cacheform/ledger | grep -qx 'endpoints/www.json'
+	# v2 layout: fan-out directories from a hash of the id or name (README: The ledger)
+	git ls-tree -r --name-only refs/cacheform/ledger | grep -qx 'v2/purges/[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/2026-11-22-docs-release/docs.json'
+	git ls-tree -r --name-only refs/cacheform/ledger | grep -qx 'v2/endpoints/[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/www.json'
+	! git ls-tree -r --name-only refs/cacheform/ledger | grep -q '^purges/\|^endpoints/'
 	[ -z "$(git branch -a --contains refs/cacheform/ledger)" ]
 }
 

@@ -89,7 +89,7 @@ static void check_usage(const struct ledger_purge *p)
 		ledger_put_purge(&l, &copy);
 	}
 	int64_t files, dirs;
-	ledger_usage(&l, p->account, INT64_MIN, INT64_MAX, &files, &dirs);
+	(void)ledger_usage(&l, p->account, INT64_MIN, INT64_MAX, &files, &dirs, NULL);
 	FUZZ_CHECK(files >= 0 && dirs >= 0);
 	ledger_purge_release(&copy);
 	ledger_release(&l);
