@@ -754,7 +754,7 @@ static int build_compact(struct repo_ledger *rl, git_tree *base, void *arg, stru
 			continue;
 		sb_reset(&path);
 		sb_reset(&body);
-		purge_path_of(v[i]->id, NULL, REC_SUMMARY, &path);
+		purge_path_of(v[i]->id, "", REC_SUMMARY, &path);
 		if (ledger_summary_encode(group, ng, (int64_t)time(NULL), &body) < 0)
 			rc = err_set(e, CF_ELIMIT, "ledger summary of '%s' is too large", v[i]->id);
 		else
