@@ -759,11 +759,13 @@ static int task_from_json(struct json_object *t, const char *at, struct ledger_t
 	return 0;
 }
 
-static int purge_tasks(struct json_object *o, struct ledger_purge *p, struct cf_err *e)
+/* A record has "tasks"; a summary entry has none. */
+static int purge_tasks(struct json_object *o, struct ledger_purge *p, bool summary,
+		       struct cf_err *e)
 {
 	struct json_object *a;
 	size_t n;
-	if (codec_arr(o, "", "tasks", CODEC_FILE, &a, &n, e) < 0)
+	if (codec_arr(o, "", "tasks", summary ? LF : CODEC_FILE, &a, &n, e) < 0)
 		return CF_EINVAL;
 	if (n > LEDGER_MAX_TASKS)
 		return err_set(e, CF_ELIMIT, "ledger record has too many tasks");
@@ -782,7 +784,8 @@ static int purge_tasks(struct json_object *o, struct ledger_purge *p, struct cf_
 }
 
 /* Fills *out (zeroed here) from one record object; released on failure. */
-static int purge_from_obj(struct json_object *o, struct ledger_purge *out, struct cf_err *e)
+static int purge_from_obj(struct json_object *o, struct ledger_purge *out, bool summary,
+			  struct cf_err *e)
 {
 	memset(out, 0, sizeof(*out));
 	char status[16];
@@ -792,9 +795,9 @@ static int purge_from_obj(struct json_object *o, struct ledger_purge *out, struc
 	    opt_str(o, "", "endpoint", &out->endpoint, e) < 0 ||
 	    opt_str(o, "", "account", &out->account, e) < 0 ||
 	    opt_fixed(o, "content_hash", out->content_hash, sizeof(out->content_hash), e) < 0 ||
-	    opt_fixed(o, "status", status, sizeof(status), e) < 0 || purge_tasks(o, out, e) < 0 ||
-	    opt_int(o, "batches", &batches, e) < 0 || opt_int(o, "files", &out->files, e) < 0 ||
-	    opt_int(o, "dirs", &out->dirs, e) < 0 ||
+	    opt_fixed(o, "status", status, sizeof(status), e) < 0 ||
+	    purge_tasks(o, out, summary, e) < 0 || opt_int(o, "batches", &batches, e) < 0 ||
+	    opt_int(o, "files", &out->files, e) < 0 || opt_int(o, "dirs", &out->dirs, e) < 0 ||
 	    opt_time(o, "submitted_at", &out->submitted_at, e) < 0 ||
 	    opt_time(o, "finished_at", &out->finished_at, e) < 0 ||
 	    opt_fixed(o, "desired_commit", out->commit, sizeof(out->commit), e) < 0 ||
@@ -821,7 +824,7 @@ int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, 
 	struct json_object *o = parse(json, len, e);
 	if (!o)
 		return CF_EINVAL;
-	int rc = purge_from_obj(o, out, e);
+	int rc = purge_from_obj(o, out, false, e);
 	codec_put(o);
 	return rc;
 }
@@ -842,7 +845,7 @@ int ledger_summary_decode(const char *json, size_t len, struct ledger_purge **re
 		goto out;
 	for (size_t i = 0; i < na; i++) {
 		struct ledger_purge p;
-		if (purge_from_obj(codec_at(a, i), &p, e) < 0)
+		if (purge_from_obj(codec_at(a, i), &p, true, e) < 0)
 			goto out;
 		/* a summary keeps only final records of its own manifest */
 		if (strcmp(p.id, id) != 0 || !ledger_status_final(p.status)) {
