@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <git2.h>
+#include <git2/pack.h>
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 
@@ -62,27 +63,6 @@ static git_odb_backend *mempack_attach(git_repository *repo)
 	}
 	git_odb_free(odb);
 	return mem;
-}
-
-/* Writes the objects collected in memory as one pack in the repository. */
-static int mempack_flush(struct repo_ledger *rl, struct cf_err *e)
-{
-	git_buf pack = {0};
-	git_odb *odb = NULL;
-	git_odb_writepack *wp = NULL;
-	git_indexer_progress st;
-	int rc = 0;
-	memset(&st, 0, sizeof(st));
-	if (git_mempack_dump(&pack, rl->repo, rl->mem) < 0 ||
-	    git_repository_odb(&odb, rl->repo) < 0 ||
-	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0 ||
-	    wp->append(wp, pack.ptr, pack.size, &st) < 0 || wp->commit(wp, &st) < 0)
-		rc = git_fail(e, "cannot write the ledger objects");
-	if (wp)
-		wp->free(wp);
-	git_odb_free(odb);
-	git_buf_dispose(&pack);
-	return rc;
 }
 
 int repo_ledger_open(const char *dir, struct repo_ledger **out, struct cf_err *e)
@@ -555,6 +535,65 @@ static int build_record(struct repo_ledger *rl, git_tree *base, void *arg, struc
 	return rc;
 }
 
+/* Adds the trees on path's directories in tree (the new ones: each holds a changed entry). */
+static int insert_path_trees(git_packbuilder *pb, git_tree *tree, const char *path)
+{
+	struct sb dir;
+	int rc = 0;
+	sb_init(&dir, 0);
+	for (const char *slash = strchr(path, '/'); slash && rc == 0;
+	     slash = strchr(slash + 1, '/')) {
+		git_tree_entry *te = NULL;
+		sb_reset(&dir);
+		sb_add(&dir, path, (size_t)(slash - path));
+		if (git_tree_entry_bypath(&te, tree, dir.buf) == 0 &&
+		    git_tree_entry_type(te) == GIT_OBJECT_TREE)
+			rc = git_packbuilder_insert(pb, git_tree_entry_id(te), NULL);
+		git_tree_entry_free(te);
+	}
+	sb_release(&dir);
+	return rc;
+}
+
+/*
+ * Writes this commit's new objects (from the in-memory backend) as one pack: the commit, the
+ * records and the trees on their paths. Not git_mempack_dump: it adds the commit's whole
+ * tree, so every commit re-packed the ledger (8 s and 23 MiB at 100,000 records).
+ */
+static int pack_commit(struct repo_ledger *rl, const git_oid *commit, git_tree *tree,
+		       const struct upserts *u, struct cf_err *e)
+{
+	git_packbuilder *pb = NULL;
+	git_buf pack = {0};
+	git_odb *odb = NULL;
+	git_odb_writepack *wp = NULL;
+	git_indexer_progress st;
+	int rc = 0;
+	memset(&st, 0, sizeof(st));
+	if (git_packbuilder_new(&pb, rl->repo) < 0)
+		return git_fail(e, "cannot write the ledger objects");
+	git_packbuilder_set_threads(pb, 1);
+	rc = git_packbuilder_insert(pb, commit, NULL);
+	if (rc == 0)
+		rc = git_packbuilder_insert(pb, git_tree_id(tree), NULL);
+	for (size_t i = 0; i < u->n && rc == 0; i++) {
+		rc = insert_path_trees(pb, tree, u->v[i].path);
+		if (rc == 0 && u->v[i].action == GIT_TREE_UPDATE_UPSERT)
+			rc = git_packbuilder_insert(pb, &u->v[i].id, NULL);
+	}
+	if (rc < 0 || git_packbuilder_write_buf(&pack, pb) < 0 ||
+	    git_repository_odb(&odb, rl->repo) < 0 ||
+	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0 ||
+	    wp->append(wp, pack.ptr, pack.size, &st) < 0 || wp->commit(wp, &st) < 0)
+		rc = git_fail(e, "cannot write the ledger objects");
+	if (wp)
+		wp->free(wp);
+	git_odb_free(odb);
+	git_buf_dispose(&pack);
+	git_packbuilder_free(pb);
+	return rc;
+}
+
 static void upserts_clear(struct upserts *u)
 {
 	for (size_t i = 0; i < u->n; i++)
@@ -622,7 +661,7 @@ static int cas_once(struct repo_ledger *rl, build_fn build, void *arg, const cha
 		goto out;
 	}
 	/* the objects are on disk before the ref can point at them */
-	if (rl->mem && (rc = mempack_flush(rl, e)) < 0)
+	if (rl->mem && (rc = pack_commit(rl, &commit_id, tree, u, e)) < 0)
 		goto out;
 	/*
 	 * The expected old value is checked under the ref's lock. A zero id means "must not

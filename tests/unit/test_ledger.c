@@ -728,8 +728,10 @@ static void test_ledger__incremental_commit(void **state)
 	sb_addf(&cmd,
 		"test $(git rev-list --objects refs/cacheform/ledger ^refs/cacheform/ledger~1 | "
 		"wc -l) -le %d && test $(git diff-tree -r --name-only refs/cacheform/ledger~1 "
-		"refs/cacheform/ledger | wc -l) = 1",
-		INCR_MAX_OBJECTS);
+		"refs/cacheform/ledger | wc -l) = 1 && "
+		"test $(git verify-pack -v $(ls -t .git/objects/pack/*.idx | head -1) | "
+		"grep -c -E '^[0-9a-f]{40} (blob|tree|commit) ') -le %d",
+		INCR_MAX_OBJECTS, INCR_MAX_OBJECTS);
 	sh(dir, cmd.buf);
 	sb_release(&cmd);
 	struct ledger l;
