@@ -88,7 +88,8 @@ struct ledger_ix {
 	size_t nmiss_e, miss_ecap;
 	struct ledger_source src;
 	bool have_src, loaded_all;
-	struct cf_err err; /* first failure of an on-demand read */
+	int64_t win_since, win_until; /* the window read last (win_until 0: none) */
+	struct cf_err err;	      /* first failure of an on-demand read */
 };
 
 static uint64_t fnv1a(uint64_t h, const char *s)
@@ -530,7 +531,18 @@ int ledger_usage(struct ledger *l, const char *account, int64_t since, int64_t u
 		 int64_t *files, int64_t *dirs, struct cf_err *e)
 {
 	*files = *dirs = 0;
-	int rc = ledger_load_all(l, e);
+	struct ledger_ix *ix = l->ix;
+	int rc = 0;
+	if (ix && ix->have_src && !ix->loaded_all && ix->src.window && ix->err.rc == 0) {
+		if (ix->win_until == 0 || ix->win_since != since || ix->win_until != until)
+			rc = ix->src.window(ix->src.ctx, since, until, l, e);
+		if (rc == 0) {
+			ix->win_since = since;
+			ix->win_until = until;
+		}
+	} else {
+		rc = ledger_load_all(l, e);
+	}
 	if (rc < 0)
 		return rc;
 	size_t nlazy = l->ix ? l->ix->nlazy_p : 0;

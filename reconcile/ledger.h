@@ -110,6 +110,9 @@ struct ledger_source {
 	int (*endpoint)(void *ctx, const char *name, struct ledger_endpoint *out, struct cf_err *e);
 	int (*all)(void *ctx, struct ledger *l, struct cf_err *e);
 	void (*release)(void *ctx);
+	/* optional: reads into l (ledger_adopt_*) at least every purge record submitted in
+	 * [since, until), from an index by day; 0 or a negative code */
+	int (*window)(void *ctx, int64_t since, int64_t until, struct ledger *l, struct cf_err *e);
 };
 
 struct ledger_ix; /* hash index of the records (ledger.c) */
@@ -167,7 +170,8 @@ int ledger_source_error(const struct ledger *l, struct cf_err *e);
 
 /*
  * Sums files and dirs of the account's records submitted in [since, until) (unix seconds):
- * the quota already spent today. Reads every record first when the ledger has a source.
+ * the quota already spent today. With a source, reads the records of those days first (its
+ * window), or every record when it has no index by day.
  * Returns 0 or a negative code (counts then 0).
  */
 int ledger_usage(struct ledger *l, const char *account, int64_t since, int64_t until,

@@ -31,11 +31,16 @@
  */
 #define REPO_LEDGER_MEMPACK_PRIORITY 999
 /* The tree layout (repo_ledger.h) */
-#define REPO_LEDGER_V2_PURGES	  "v2/purges"
-#define REPO_LEDGER_V2_ENDPOINTS  "v2/endpoints"
-#define REPO_LEDGER_V2_SUMMARIES  "v2/compacted"
-#define REPO_LEDGER_OLD_PURGES	  "purges"
-#define REPO_LEDGER_OLD_ENDPOINTS "endpoints"
+#define REPO_LEDGER_V2_PURGES	 "v2/purges"
+#define REPO_LEDGER_V2_ENDPOINTS "v2/endpoints"
+#define REPO_LEDGER_V2_SUMMARIES "v2/compacted"
+#define REPO_LEDGER_V2_DAYS	 "v2/days"
+#define REPO_LEDGER_OLD_PURGES	 "purges"
+#define REPO_LEDGER_DAY_S	 86400
+#define REPO_LEDGER_DAY_LEN	 sizeof("YYYY-MM-DD")
+/* a quota window longer than this is summed from a full read, not day by day */
+#define REPO_LEDGER_WINDOW_DAYS_MAX 31
+#define REPO_LEDGER_OLD_ENDPOINTS   "endpoints"
 
 struct repo_ledger {
 	git_repository *repo;
@@ -169,6 +174,28 @@ static void endpoint_path_of(const char *name, enum rec_where w, struct sb *path
 		shard(name, path);
 	}
 	ledger_path_component(name, path);
+	sb_adds(path, ".json");
+}
+
+static void day_text(int64_t t, char *buf)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, REPO_LEDGER_DAY_LEN, "%Y-%m-%d", &tm);
+}
+
+/* v2/days/<YYYY-MM-DD>/<h1>/<h2>/<id>/<endpoint>.json: the record again (the same blob),
+ * under the day it was submitted, so a day's quota sum reads only that day's records. */
+static void day_path_of(const char *id, const char *ep, int64_t submitted_at, struct sb *path)
+{
+	char day[REPO_LEDGER_DAY_LEN];
+	day_text(submitted_at, day);
+	sb_addf(path, REPO_LEDGER_V2_DAYS "/%s/", day);
+	shard(id, path);
+	ledger_path_component(id, path);
+	sb_addc(path, '/');
+	ledger_path_component(ep, path);
 	sb_adds(path, ".json");
 }
 
@@ -399,6 +426,31 @@ static int lsrc_all(void *ctx, struct ledger *l, struct cf_err *e)
 	return read_tree(s->repo, s->root, l, e);
 }
 
+/* The records submitted in [since, until): the day directories it covers. A ledger with
+ * records in the old layout has no such index: read whole. */
+static int lsrc_window(void *ctx, int64_t since, int64_t until, struct ledger *l, struct cf_err *e)
+{
+	struct lsrc *s = ctx;
+	if (!s->root)
+		return 0;
+	if (git_tree_entry_byname(s->root, REPO_LEDGER_OLD_PURGES) ||
+	    until - since > (int64_t)REPO_LEDGER_WINDOW_DAYS_MAX * REPO_LEDGER_DAY_S)
+		return read_tree(s->repo, s->root, l, e);
+	struct sb dir;
+	int rc = 0;
+	sb_init(&dir, 0);
+	int64_t first = since - (since % REPO_LEDGER_DAY_S + REPO_LEDGER_DAY_S) % REPO_LEDGER_DAY_S;
+	for (int64_t t = first; t < until && rc == 0; t += REPO_LEDGER_DAY_S) {
+		char day[REPO_LEDGER_DAY_LEN];
+		day_text(t, day);
+		sb_reset(&dir);
+		sb_addf(&dir, REPO_LEDGER_V2_DAYS "/%s", day);
+		rc = walk_dir(s->repo, s->root, dir.buf, 3, KIND_PURGE, l, e);
+	}
+	sb_release(&dir);
+	return rc;
+}
+
 static void lsrc_release(void *ctx)
 {
 	struct lsrc *s = ctx;
@@ -418,7 +470,8 @@ int repo_ledger_attach(struct repo_ledger *rl, struct ledger *out, struct cf_err
 		free(s);
 		return rc;
 	}
-	struct ledger_source src = {s, lsrc_purge, lsrc_endpoint, lsrc_all, lsrc_release};
+	struct ledger_source src = {s,	      lsrc_purge,   lsrc_endpoint,
+				    lsrc_all, lsrc_release, lsrc_window};
 	ledger_set_source(out, &src);
 	return 0;
 }
@@ -464,15 +517,26 @@ static void drop_old(struct upserts *u, enum rec_where where, const struct sb *o
 		add_update(u, xstrdup(old_path->buf), GIT_TREE_UPDATE_REMOVE, NULL);
 }
 
+/* Removes path when base has it. */
+static void remove_if_there(git_tree *base, const char *path, struct upserts *u)
+{
+	git_tree_entry *te = NULL;
+	if (base && git_tree_entry_bypath(&te, base, path) == 0)
+		add_update(u, xstrdup(path), GIT_TREE_UPDATE_REMOVE, NULL);
+	git_tree_entry_free(te);
+}
+
 static int upsert_purge(struct repo_ledger *rl, git_tree *base, const struct ledger_purge *p,
 			struct upserts *u, struct sb *path, struct sb *body, struct cf_err *e)
 {
 	struct ledger_purge old;
 	enum rec_where where = REC_NONE;
 	struct cf_err ignored;
+	int64_t old_day = -1; /* submitted_at of the record at the tip, when it has one */
 	/* an unreadable record at the tip is replaced, as before the v2 layout */
 	if (base && purge_in(rl->repo, base, p->id, p->endpoint, &old, &where, &ignored) == 1) {
 		bool keep = p->status == LEDGER_SUBMITTED && ledger_status_final(old.status);
+		old_day = old.submitted_at ? old.submitted_at : -1;
 		ledger_purge_release(&old);
 		if (keep) /* a concurrent apply finished it */
 			return 0;
@@ -480,12 +544,25 @@ static int upsert_purge(struct repo_ledger *rl, git_tree *base, const struct led
 	sb_reset(path);
 	purge_path_of(p->id, p->endpoint, REC_OLD, path);
 	drop_old(u, where, path);
+	if (old_day >= 0 && (!p->submitted_at ||
+			     old_day / REPO_LEDGER_DAY_S != p->submitted_at / REPO_LEDGER_DAY_S)) {
+		sb_reset(path);
+		day_path_of(p->id, p->endpoint, old_day, path);
+		remove_if_there(base, path->buf, u);
+	}
 	sb_reset(path);
 	sb_reset(body);
 	purge_path_of(p->id, p->endpoint, REC_V2, path);
 	if (ledger_purge_encode(p, body) < 0)
 		return err_set(e, CF_ELIMIT, "ledger record for '%s' is too large", p->id);
-	return add_blob(rl->repo, u, xstrdup(path->buf), body, e);
+	int rc = add_blob(rl->repo, u, xstrdup(path->buf), body, e);
+	if (rc == 0 && p->submitted_at) {
+		git_oid id = u->v[u->n - 1].id;
+		sb_reset(path);
+		day_path_of(p->id, p->endpoint, p->submitted_at, path);
+		add_update(u, xstrdup(path->buf), GIT_TREE_UPDATE_UPSERT, &id);
+	}
+	return rc;
 }
 
 static int upsert_endpoint(struct repo_ledger *rl, git_tree *base, const struct ledger_endpoint *ep,
@@ -755,6 +832,36 @@ static void remove_record(git_tree *base, const struct ledger_purge *p, struct u
 }
 
 /*
+ * Removes the day directories before `before`'s day, except yesterday's and today's: a quota
+ * window is read from them (lsrc_window); older days' sums come from the summaries.
+ */
+static void drop_days(git_tree *base, int64_t before, struct upserts *u)
+{
+	git_tree_entry *te = NULL;
+	git_tree *days = NULL;
+	char cut[REPO_LEDGER_DAY_LEN], keep[REPO_LEDGER_DAY_LEN];
+	day_text(before, cut);
+	day_text((int64_t)time(NULL) - REPO_LEDGER_DAY_S, keep);
+	if (strcmp(keep, cut) < 0)
+		memcpy(cut, keep, sizeof(cut));
+	if (git_tree_entry_bypath(&te, base, REPO_LEDGER_V2_DAYS) == 0 &&
+	    git_tree_entry_type(te) == GIT_OBJECT_TREE &&
+	    git_tree_lookup(&days, git_tree_owner(base), git_tree_entry_id(te)) == 0) {
+		for (size_t i = 0; i < git_tree_entrycount(days); i++) {
+			const char *name = git_tree_entry_name(git_tree_entry_byindex(days, i));
+			struct sb path;
+			if (strcmp(name, cut) >= 0)
+				continue;
+			sb_init(&path, 0);
+			sb_addf(&path, REPO_LEDGER_V2_DAYS "/%s", name);
+			add_update(u, sb_detach(&path), GIT_TREE_UPDATE_REMOVE, NULL);
+		}
+	}
+	git_tree_free(days);
+	git_tree_entry_free(te);
+}
+
+/*
  * One summary per manifest with a record to compact: its earlier summary's entries (those a
  * newer record did not replace) and the records compacted now, sorted by endpoint.
  */
@@ -771,6 +878,7 @@ static int build_compact(struct repo_ledger *rl, git_tree *base, void *arg, stru
 		ledger_release(&l);
 		return base ? rc : 0;
 	}
+	drop_days(base, j->before, u);
 	const struct ledger_purge **v = xcalloc(l.npurges + 1, sizeof(*v));
 	struct ledger_purge *group = xcalloc(l.npurges + 1, sizeof(*group));
 	for (size_t i = 0; i < l.npurges; i++)

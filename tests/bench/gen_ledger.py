@@ -6,7 +6,7 @@ cacheform would have written, without running a million purges.
 
 RECORDS succeeded purge records of manifests bench-m0000000... (ENDPOINTS_PER_MANIFEST, default
 10, endpoints each, named ep00..), one commit on refs/cacheform/ledger. The layout is the v2
-fan-out of reconcile/repo_ledger.h (--old-layout: purges/<id>/<endpoint>.json). Ids and names
+fan-out of reconcile/repo_ledger.h with its index by day (--old-layout: purges/<id>/<endpoint>.json). Ids and names
 are plain [a-z0-9-], so their path component is the name itself.
 
 The objects go into one pack written here and indexed by `git index-pack`: git fast-import
@@ -127,6 +127,11 @@ def main():
             for part in shard(mid):
                 d = d.setdefault(part, {})
         d.setdefault(mid, {})[ep + ".json"] = oid
+        if not old:  # the index by day (the same blob), as cacheform writes it
+            d = root["v2"].setdefault("days", {}).setdefault(TIME[:10], {})
+            for part in shard(mid):
+                d = d.setdefault(part, {})
+            d.setdefault(mid, {})[ep + ".json"] = oid
     top = tree(pack, root)
     msg = b"bench: %d ledger records\n" % n
     commit = pack.add(b"commit", b"tree %s\nauthor bench <bench@example.com> 1763715600 +0000\n"

@@ -527,7 +527,7 @@ static void test_ledger__on_demand(void **state)
 {
 	(void)state;
 	struct fake_src f = {0};
-	struct ledger_source src = {&f, fake_purge, fake_endpoint, fake_all, NULL};
+	struct ledger_source src = {&f, fake_purge, fake_endpoint, fake_all, NULL, NULL};
 	struct ledger l;
 	ledger_init(&l);
 	ledger_set_source(&l, &src);
@@ -704,8 +704,9 @@ static void test_ledger__old_layout(void **state)
 }
 
 #define INCR_MANIFESTS 1000
-/* commit, root, v2, purges, two fan-out levels, the manifest's directory, the record */
-#define INCR_MAX_OBJECTS 8
+/* commit, root, v2, purges, two fan-out levels, the manifest's directory, the record; and
+ * for its day: days, the day, two fan-out levels, the manifest's directory (same blob) */
+#define INCR_MAX_OBJECTS 13
 
 /* A commit writes its record and the trees on its path, nothing else. */
 static void test_ledger__incremental_commit(void **state)
@@ -728,7 +729,7 @@ static void test_ledger__incremental_commit(void **state)
 	sb_addf(&cmd,
 		"test $(git rev-list --objects refs/cacheform/ledger ^refs/cacheform/ledger~1 | "
 		"wc -l) -le %d && test $(git diff-tree -r --name-only refs/cacheform/ledger~1 "
-		"refs/cacheform/ledger | wc -l) = 1 && "
+		"refs/cacheform/ledger | wc -l) = 2 && "
 		"test $(git verify-pack -v $(ls -t .git/objects/pack/*.idx | head -1) | "
 		"grep -c -E '^[0-9a-f]{40} (blob|tree|commit) ') -le %d",
 		INCR_MAX_OBJECTS, INCR_MAX_OBJECTS);
@@ -845,6 +846,75 @@ static void test_ledger__compact(void **state)
 	free(dir);
 }
 
+/* A day's quota sum reads that day's records only (v2/days), and stays right as they move. */
+static void test_ledger__quota_window(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *id;
+		int64_t submitted; /* days after T_OLD's day */
+		int64_t files;
+	} recs[] = {
+	    {"d0-a", 0, 1}, {"d0-b", 0, 2}, {"d1-a", 1, 4}, {"d2-a", 2, 8}, {"none", -1, 16},
+	};
+	static const struct {
+		int64_t from, days; /* window, in days after T_OLD's day */
+		int64_t files;
+		size_t loaded; /* records in the arrays after the sum: only the window's */
+	} sums[] = {
+	    {0, 1, 3, 2}, {1, 1, 4, 1}, {0, 2, 7, 3}, {2, 1, 8, 1}, {3, 1, 0, 0},
+	};
+	int64_t day0 = T_OLD - T_OLD % 86400;
+	char *dir = temp_repo();
+	struct repo_ledger *rl;
+	struct ledger_purge p;
+	struct ledger l;
+	int64_t f, d;
+	assert_int_equal(repo_ledger_open(dir, &rl, NULL), 0);
+	for (size_t i = 0; i < CF_ARRAY_LEN(recs); i++) {
+		purge_fill(&p, recs[i].id, "www", LEDGER_SUCCEEDED);
+		p.submitted_at = recs[i].submitted < 0 ? 0 : day0 + recs[i].submitted * 86400 + 60;
+		p.files = recs[i].files;
+		assert_int_equal(repo_ledger_record(rl, &p, 1, NULL, 0, "rec", NULL), 0);
+		ledger_purge_release(&p);
+	}
+	for (size_t i = 0; i < CF_ARRAY_LEN(sums); i++) {
+		int64_t since = day0 + sums[i].from * 86400;
+		assert_int_equal(repo_ledger_attach(rl, &l, NULL), 0);
+		assert_int_equal(
+		    ledger_usage(&l, "cn", since, since + sums[i].days * 86400, &f, &d, NULL), 0);
+		print_message("window %d+%d\n", (int)sums[i].from, (int)sums[i].days);
+		assert_int_equal(f, sums[i].files);
+		assert_int_equal(l.npurges, sums[i].loaded);
+		ledger_release(&l);
+	}
+	/* resubmitted a day later: it leaves day 0's directory for day 1's */
+	purge_fill(&p, "d0-b", "www", LEDGER_SUCCEEDED);
+	p.submitted_at = day0 + 86400 + 120;
+	p.files = 2;
+	assert_int_equal(repo_ledger_record(rl, &p, 1, NULL, 0, "rec", NULL), 0);
+	ledger_purge_release(&p);
+	assert_int_equal(repo_ledger_attach(rl, &l, NULL), 0);
+	assert_int_equal(ledger_usage(&l, "cn", day0, day0 + 86400, &f, &d, NULL), 0);
+	assert_int_equal(f, 1);
+	assert_int_equal(ledger_usage(&l, "cn", day0 + 86400, day0 + 2 * 86400, &f, &d, NULL), 0);
+	assert_int_equal(f, 6);
+	ledger_release(&l);
+	/* compaction drops old day directories; a full read still sums every day */
+	size_t nrec, nman;
+	assert_int_equal(repo_ledger_compact(rl, day0 + 3 * 86400, "compact", &nrec, &nman, NULL),
+			 0);
+	assert_int_equal(nrec, CF_ARRAY_LEN(recs));
+	sh(dir, "! git ls-tree -r --name-only refs/cacheform/ledger | grep -q '^v2/days/'");
+	assert_int_equal(repo_ledger_read(rl, &l, NULL), 0);
+	assert_int_equal(ledger_usage(&l, "cn", day0, day0 + 3 * 86400, &f, &d, NULL), 0);
+	assert_int_equal(f, 1 + 2 + 4 + 8);
+	ledger_release(&l);
+	repo_ledger_close(rl);
+	rm_rf(dir);
+	free(dir);
+}
+
 static void test_ledger__summary_rejects(void **state)
 {
 	(void)state;
@@ -887,6 +957,7 @@ int main(void)
 	    cmocka_unit_test(test_ledger__old_layout),
 	    cmocka_unit_test(test_ledger__incremental_commit),
 	    cmocka_unit_test(test_ledger__compact),
+	    cmocka_unit_test(test_ledger__quota_window),
 	    cmocka_unit_test(test_ledger__summary_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
