@@ -183,7 +183,9 @@ int engine_ledger_reload(struct engine *en, struct cf_err *e)
 {
 	ledger_release(&en->led);
 	ledger_init(&en->led);
-	return en->rl ? repo_ledger_read(en->rl, &en->led, e) : 0;
+	/* records are read as plan and apply look them up: a ledger of any size costs what the
+	 * run's manifests and endpoints need */
+	return en->rl ? repo_ledger_attach(en->rl, &en->led, e) : 0;
 }
 
 void engine_close(struct engine *en)
@@ -474,6 +476,8 @@ static bool plan_needs_quota(const struct plan *p, const char *key)
 	return false;
 }
 
+static void quota_failed(struct engine *en, struct plan *out, const char *key, const char *msg);
+
 /* azure-china: the ledger's records of today, of every account on the subscription. */
 static void quota_azurecn(struct engine *en, struct plan *out, const struct eng_endpoint *x,
 			  const char *key)
@@ -485,7 +489,13 @@ static void quota_azurecn(struct engine *en, struct plan *out, const struct eng_
 		int64_t f, d;
 		if (a != x->ep->account && !same_subscription(a, x->ep->account))
 			continue;
-		ledger_usage(&en->led, a->name.s, since, since + DAY_S, &f, &d);
+		struct cf_err le;
+		err_clear(&le);
+		if (ledger_usage(&en->led, a->name.s, since, since + DAY_S, &f, &d, &le) < 0) {
+			plan_set_quota(out, key, PROV_AZURE_CHINA, false, -1, -1);
+			quota_failed(en, out, key, le.msg);
+			return;
+		}
 		files += f;
 		dirs += d;
 	}
@@ -604,5 +614,6 @@ int engine_plan(struct engine *en, const struct engine_plan_opts *o, struct plan
 		plan_quotas(en, out);
 		plan_check_quotas(out);
 	}
-	return 0;
+	/* a ledger record that could not be read must not read as "never ran" */
+	return ledger_source_error(&en->led, e);
 }

@@ -51,9 +51,212 @@ static int ledger_task_state_parse(const char *s, enum ledger_task_state *out)
 	return -1;
 }
 
+/* ---- the index ---- */
+
+/*
+ * Open addressing with linear probing, at most half full. A slot's ref says where the
+ * record is: an index into the ledger's array (IX_ARRAY), into the records loaded on demand
+ * (IX_LAZY, each allocated once so it never moves), or into the keys known to be absent
+ * (IX_MISS). ref 0 is an empty slot, so refs are stored plus one.
+ */
+#define IX_MIN_SLOTS  64
+#define IX_KIND_SHIFT 60
+#define IX_ARRAY      0ULL
+#define IX_LAZY	      1ULL
+#define IX_MISS	      2ULL
+#define IX_POS_MASK   ((1ULL << IX_KIND_SHIFT) - 1)
+
+struct ix_slot {
+	uint64_t hash;
+	uint64_t ref; /* 0: empty; else (kind << IX_KIND_SHIFT | pos) + 1 */
+};
+
+struct ix_table {
+	struct ix_slot *v;
+	size_t nslots, used;
+};
+
+struct ledger_ix {
+	struct ix_table purges, endpoints;
+	struct ledger_purge **lazy_p; /* records loaded on demand */
+	size_t nlazy_p, lazy_pcap;
+	struct ledger_endpoint **lazy_e;
+	size_t nlazy_e, lazy_ecap;
+	char **miss_p; /* "id\0endpoint" keys absent from the source */
+	size_t nmiss_p, miss_pcap;
+	char **miss_e;
+	size_t nmiss_e, miss_ecap;
+	struct ledger_source src;
+	bool have_src, loaded_all;
+	int64_t win_since, win_until; /* the window read last (win_until 0: none) */
+	struct cf_err err;	      /* first failure of an on-demand read */
+};
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static uint64_t key_hash(const char *a, const char *b)
+{
+	uint64_t h = fnv1a(14695981039346656037ULL, a);
+	if (b)
+		h = fnv1a(h * 1099511628211ULL,
+			  b); /* the separator counts: ("ab","c") != ("a","bc") */
+	return h;
+}
+
+static struct ledger_ix *ix_of(const struct ledger *l)
+{
+	return l->ix;
+}
+
+static struct ledger_ix *ix_need(struct ledger *l)
+{
+	if (!l->ix)
+		l->ix = xcalloc(1, sizeof(*l->ix));
+	return l->ix;
+}
+
+static void table_insert_raw(struct ix_table *t, uint64_t hash, uint64_t ref)
+{
+	size_t m = t->nslots - 1, i = (size_t)hash & m;
+	while (t->v[i].ref)
+		i = (i + 1) & m;
+	t->v[i].hash = hash;
+	t->v[i].ref = ref;
+	t->used++;
+}
+
+static void table_grow(struct ix_table *t)
+{
+	if (t->nslots && (t->used + 1) * 2 <= t->nslots)
+		return;
+	struct ix_table n = {0};
+	n.nslots = t->nslots ? t->nslots * 2 : IX_MIN_SLOTS;
+	n.v = xcalloc(n.nslots, sizeof(*n.v));
+	for (size_t i = 0; i < t->nslots; i++)
+		if (t->v[i].ref)
+			table_insert_raw(&n, t->v[i].hash, t->v[i].ref);
+	free(t->v);
+	*t = n;
+}
+
+static uint64_t make_ref(uint64_t kind, size_t pos)
+{
+	return ((kind << IX_KIND_SHIFT) | (uint64_t)pos) + 1;
+}
+
+static uint64_t ref_kind(uint64_t ref)
+{
+	return (ref - 1) >> IX_KIND_SHIFT;
+}
+
+static size_t ref_pos(uint64_t ref)
+{
+	return (size_t)((ref - 1) & IX_POS_MASK);
+}
+
+static struct ledger_purge *purge_at(const struct ledger *l, uint64_t ref)
+{
+	if (ref_kind(ref) == IX_ARRAY)
+		return &l->purges[ref_pos(ref)];
+	return ref_kind(ref) == IX_LAZY ? l->ix->lazy_p[ref_pos(ref)] : NULL;
+}
+
+static struct ledger_endpoint *endpoint_at(const struct ledger *l, uint64_t ref)
+{
+	if (ref_kind(ref) == IX_ARRAY)
+		return &l->endpoints[ref_pos(ref)];
+	return ref_kind(ref) == IX_LAZY ? l->ix->lazy_e[ref_pos(ref)] : NULL;
+}
+
+static bool purge_key_is(const struct ledger *l, uint64_t ref, const char *id, const char *ep)
+{
+	const struct ledger_purge *p = purge_at(l, ref);
+	if (p)
+		return strcmp(p->id, id) == 0 && strcmp(p->endpoint, ep) == 0;
+	const char *k = l->ix->miss_p[ref_pos(ref)];
+	return strcmp(k, id) == 0 && strcmp(k + strlen(k) + 1, ep) == 0;
+}
+
+static bool endpoint_key_is(const struct ledger *l, uint64_t ref, const char *name)
+{
+	const struct ledger_endpoint *x = endpoint_at(l, ref);
+	return strcmp(x ? x->name : l->ix->miss_e[ref_pos(ref)], name) == 0;
+}
+
+/* The slot holding the key, or NULL. */
+static struct ix_slot *purge_slot(const struct ledger *l, const char *id, const char *ep)
+{
+	const struct ix_table *t = l->ix ? &l->ix->purges : NULL;
+	if (!t || !t->nslots)
+		return NULL;
+	uint64_t h = key_hash(id, ep);
+	size_t m = t->nslots - 1;
+	for (size_t i = (size_t)h & m; t->v[i].ref; i = (i + 1) & m)
+		if (t->v[i].hash == h && purge_key_is(l, t->v[i].ref, id, ep))
+			return &t->v[i];
+	return NULL;
+}
+
+static struct ix_slot *endpoint_slot(const struct ledger *l, const char *name)
+{
+	const struct ix_table *t = l->ix ? &l->ix->endpoints : NULL;
+	if (!t || !t->nslots)
+		return NULL;
+	uint64_t h = key_hash(name, NULL);
+	size_t m = t->nslots - 1;
+	for (size_t i = (size_t)h & m; t->v[i].ref; i = (i + 1) & m)
+		if (t->v[i].hash == h && endpoint_key_is(l, t->v[i].ref, name))
+			return &t->v[i];
+	return NULL;
+}
+
+static void purge_index(struct ledger_ix *ix, const char *id, const char *ep, uint64_t ref)
+{
+	table_grow(&ix->purges);
+	table_insert_raw(&ix->purges, key_hash(id, ep), ref);
+}
+
+static void endpoint_index(struct ledger_ix *ix, const char *name, uint64_t ref)
+{
+	table_grow(&ix->endpoints);
+	table_insert_raw(&ix->endpoints, key_hash(name, NULL), ref);
+}
+
 void ledger_init(struct ledger *l)
 {
 	memset(l, 0, sizeof(*l));
+}
+
+static void ix_free(struct ledger_ix *ix)
+{
+	if (!ix)
+		return;
+	free(ix->purges.v);
+	free(ix->endpoints.v);
+	for (size_t i = 0; i < ix->nlazy_p; i++) {
+		ledger_purge_release(ix->lazy_p[i]);
+		free(ix->lazy_p[i]);
+	}
+	free(ix->lazy_p);
+	for (size_t i = 0; i < ix->nlazy_e; i++) {
+		ledger_endpoint_release(ix->lazy_e[i]);
+		free(ix->lazy_e[i]);
+	}
+	free(ix->lazy_e);
+	for (size_t i = 0; i < ix->nmiss_p; i++)
+		free(ix->miss_p[i]);
+	free(ix->miss_p);
+	for (size_t i = 0; i < ix->nmiss_e; i++)
+		free(ix->miss_e[i]);
+	free(ix->miss_e);
+	if (ix->have_src && ix->src.release)
+		ix->src.release(ix->src.ctx);
+	free(ix);
 }
 
 void ledger_purge_release(struct ledger_purge *p)
@@ -100,6 +303,7 @@ void ledger_release(struct ledger *l)
 	for (size_t i = 0; i < l->nendpoints; i++)
 		ledger_endpoint_release(&l->endpoints[i]);
 	free(l->endpoints);
+	ix_free(l->ix);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -144,49 +348,176 @@ void ledger_endpoint_copy(struct ledger_endpoint *dst, const struct ledger_endpo
 	cache_copy(&dst->cache, &src->cache);
 }
 
+static bool source_usable(const struct ledger_ix *ix)
+{
+	return ix && ix->have_src && !ix->loaded_all && ix->err.rc == 0;
+}
+
+static char *miss_key(const char *id, const char *ep)
+{
+	size_t a = strlen(id) + 1, b = strlen(ep) + 1;
+	char *k = xmalloc(a + b);
+	memcpy(k, id, a);
+	memcpy(k + a, ep, b);
+	return k;
+}
+
+/* Reads (id, endpoint) from the source into the index: the record, or a remembered miss. */
+static struct ledger_purge *purge_fetch(struct ledger_ix *ix, const char *id, const char *ep)
+{
+	struct ledger_purge got;
+	int r = ix->src.purge(ix->src.ctx, id, ep, &got, &ix->err);
+	if (r < 0) {
+		if (!ix->err.rc)
+			ix->err.rc = r;
+		return NULL;
+	}
+	if (r == 0) {
+		xgrow(&ix->miss_p, &ix->miss_pcap, ix->nmiss_p + 1, sizeof(*ix->miss_p));
+		ix->miss_p[ix->nmiss_p] = miss_key(id, ep);
+		purge_index(ix, id, ep, make_ref(IX_MISS, ix->nmiss_p++));
+		return NULL;
+	}
+	struct ledger_purge *p = xmalloc(sizeof(*p));
+	*p = got;
+	xgrow(&ix->lazy_p, &ix->lazy_pcap, ix->nlazy_p + 1, sizeof(*ix->lazy_p));
+	ix->lazy_p[ix->nlazy_p] = p;
+	purge_index(ix, p->id, p->endpoint, make_ref(IX_LAZY, ix->nlazy_p++));
+	return p;
+}
+
+static struct ledger_endpoint *endpoint_fetch(struct ledger_ix *ix, const char *name)
+{
+	struct ledger_endpoint got;
+	int r = ix->src.endpoint(ix->src.ctx, name, &got, &ix->err);
+	if (r < 0) {
+		if (!ix->err.rc)
+			ix->err.rc = r;
+		return NULL;
+	}
+	if (r == 0) {
+		xgrow(&ix->miss_e, &ix->miss_ecap, ix->nmiss_e + 1, sizeof(*ix->miss_e));
+		ix->miss_e[ix->nmiss_e] = xstrdup(name);
+		endpoint_index(ix, name, make_ref(IX_MISS, ix->nmiss_e++));
+		return NULL;
+	}
+	struct ledger_endpoint *x = xmalloc(sizeof(*x));
+	*x = got;
+	xgrow(&ix->lazy_e, &ix->lazy_ecap, ix->nlazy_e + 1, sizeof(*ix->lazy_e));
+	ix->lazy_e[ix->nlazy_e] = x;
+	endpoint_index(ix, x->name, make_ref(IX_LAZY, ix->nlazy_e++));
+	return x;
+}
+
 struct ledger_purge *ledger_find_purge(const struct ledger *l, const char *id, const char *endpoint)
 {
-	for (size_t i = 0; i < l->npurges; i++)
-		if (strcmp(l->purges[i].id, id) == 0 &&
-		    strcmp(l->purges[i].endpoint, endpoint) == 0)
-			return &l->purges[i];
-	return NULL;
+	const struct ix_slot *s = purge_slot(l, id, endpoint);
+	if (s)
+		return purge_at(l, s->ref);
+	return source_usable(ix_of(l)) ? purge_fetch(ix_of(l), id, endpoint) : NULL;
 }
 
 struct ledger_endpoint *ledger_find_endpoint(const struct ledger *l, const char *name)
 {
-	for (size_t i = 0; i < l->nendpoints; i++)
-		if (strcmp(l->endpoints[i].name, name) == 0)
-			return &l->endpoints[i];
-	return NULL;
+	const struct ix_slot *s = endpoint_slot(l, name);
+	if (s)
+		return endpoint_at(l, s->ref);
+	return source_usable(ix_of(l)) ? endpoint_fetch(ix_of(l), name) : NULL;
+}
+
+void ledger_adopt_purge(struct ledger *l, struct ledger_purge *p)
+{
+	struct ix_slot *s = purge_slot(l, p->id, p->endpoint);
+	struct ledger_purge *old = s ? purge_at(l, s->ref) : NULL;
+	if (old) {
+		ledger_purge_release(old);
+		*old = *p;
+	} else {
+		xgrow(&l->purges, &l->pcap, l->npurges + 1, sizeof(*l->purges));
+		l->purges[l->npurges] = *p;
+		if (s) /* a remembered miss: the key now has a record */
+			s->ref = make_ref(IX_ARRAY, l->npurges);
+		else
+			purge_index(ix_need(l), p->id, p->endpoint, make_ref(IX_ARRAY, l->npurges));
+		l->npurges++;
+	}
+	memset(p, 0, sizeof(*p));
+}
+
+void ledger_adopt_endpoint(struct ledger *l, struct ledger_endpoint *ep)
+{
+	struct ix_slot *s = endpoint_slot(l, ep->name);
+	struct ledger_endpoint *old = s ? endpoint_at(l, s->ref) : NULL;
+	if (old) {
+		ledger_endpoint_release(old);
+		*old = *ep;
+	} else {
+		xgrow(&l->endpoints, &l->ecap, l->nendpoints + 1, sizeof(*l->endpoints));
+		l->endpoints[l->nendpoints] = *ep;
+		if (s)
+			s->ref = make_ref(IX_ARRAY, l->nendpoints);
+		else
+			endpoint_index(ix_need(l), ep->name, make_ref(IX_ARRAY, l->nendpoints));
+		l->nendpoints++;
+	}
+	memset(ep, 0, sizeof(*ep));
 }
 
 void ledger_put_purge(struct ledger *l, const struct ledger_purge *p)
 {
-	struct ledger_purge *old = ledger_find_purge(l, p->id, p->endpoint);
-	if (old) {
-		struct ledger_purge copy;
-		ledger_purge_copy(&copy, p);
-		ledger_purge_release(old);
-		*old = copy;
-		return;
-	}
-	xgrow(&l->purges, &l->pcap, l->npurges + 1, sizeof(*l->purges));
-	ledger_purge_copy(&l->purges[l->npurges++], p);
+	struct ledger_purge copy;
+	ledger_purge_copy(&copy, p);
+	ledger_adopt_purge(l, &copy);
 }
 
 void ledger_put_endpoint(struct ledger *l, const struct ledger_endpoint *ep)
 {
-	struct ledger_endpoint *old = ledger_find_endpoint(l, ep->name);
-	if (old) {
-		struct ledger_endpoint copy;
-		ledger_endpoint_copy(&copy, ep);
-		ledger_endpoint_release(old);
-		*old = copy;
-		return;
+	struct ledger_endpoint copy;
+	ledger_endpoint_copy(&copy, ep);
+	ledger_adopt_endpoint(l, &copy);
+}
+
+void ledger_set_source(struct ledger *l, const struct ledger_source *src)
+{
+	struct ledger_ix *ix = ix_need(l);
+	if (ix->have_src && ix->src.release)
+		ix->src.release(ix->src.ctx);
+	ix->src = *src;
+	ix->have_src = true;
+	ix->loaded_all = false;
+	err_clear(&ix->err);
+}
+
+/*
+ * A record already loaded on demand is replaced in place (it stays where borrowed pointers
+ * point); every other one goes to the arrays. The remembered misses stay valid: the source
+ * is one snapshot, so a key absent then is absent from the full read too.
+ */
+int ledger_load_all(struct ledger *l, struct cf_err *e)
+{
+	struct ledger_ix *ix = ix_need(l);
+	if (!ix->have_src || ix->loaded_all)
+		return 0;
+	if (ix->err.rc) {
+		if (e)
+			*e = ix->err;
+		return ix->err.rc;
 	}
-	xgrow(&l->endpoints, &l->ecap, l->nendpoints + 1, sizeof(*l->endpoints));
-	ledger_endpoint_copy(&l->endpoints[l->nendpoints++], ep);
+	int rc = ix->src.all(ix->src.ctx, l, e);
+	if (rc < 0)
+		return rc;
+	ix->loaded_all = true;
+	return 0;
+}
+
+int ledger_source_error(const struct ledger *l, struct cf_err *e)
+{
+	const struct ledger_ix *ix = ix_of(l);
+	if (!ix || !ix->err.rc)
+		return 0;
+	if (e)
+		*e = ix->err;
+	return ix->err.rc;
 }
 
 /* a + b for a, b >= 0, stopping at INT64_MAX: counts come from records other pipelines push,
@@ -196,12 +527,28 @@ static int64_t add_saturating(int64_t a, int64_t b)
 	return b > INT64_MAX - a ? INT64_MAX : a + b;
 }
 
-void ledger_usage(const struct ledger *l, const char *account, int64_t since, int64_t until,
-		  int64_t *files, int64_t *dirs)
+int ledger_usage(struct ledger *l, const char *account, int64_t since, int64_t until,
+		 int64_t *files, int64_t *dirs, struct cf_err *e)
 {
 	*files = *dirs = 0;
-	for (size_t i = 0; i < l->npurges; i++) {
-		const struct ledger_purge *p = &l->purges[i];
+	struct ledger_ix *ix = l->ix;
+	int rc = 0;
+	if (ix && ix->have_src && !ix->loaded_all && ix->src.window && ix->err.rc == 0) {
+		if (ix->win_until == 0 || ix->win_since != since || ix->win_until != until)
+			rc = ix->src.window(ix->src.ctx, since, until, l, e);
+		if (rc == 0) {
+			ix->win_since = since;
+			ix->win_until = until;
+		}
+	} else {
+		rc = ledger_load_all(l, e);
+	}
+	if (rc < 0)
+		return rc;
+	size_t nlazy = l->ix ? l->ix->nlazy_p : 0;
+	for (size_t i = 0; i < l->npurges + nlazy; i++) {
+		const struct ledger_purge *p =
+		    i < l->npurges ? &l->purges[i] : l->ix->lazy_p[i - l->npurges];
 		if (!p->account || strcmp(p->account, account) != 0 || p->status == LEDGER_MARKED)
 			continue;
 		if (p->submitted_at < since || p->submitted_at >= until)
@@ -209,6 +556,7 @@ void ledger_usage(const struct ledger *l, const char *account, int64_t since, in
 		*files = add_saturating(*files, p->files);
 		*dirs = add_saturating(*dirs, p->dirs);
 	}
+	return 0;
 }
 
 void ledger_path_component(const char *s, struct sb *out)
@@ -246,7 +594,8 @@ static int emit(struct json_object *o, struct sb *out)
 	return rc;
 }
 
-int ledger_purge_encode(const struct ledger_purge *p, struct sb *out)
+/* One purge record as a JSON object; a summary entry (ledger compact) keeps no tasks. */
+static struct json_object *purge_obj(const struct ledger_purge *p, bool summary)
 {
 	struct json_object *o = codec_new_obj();
 	codec_add(o, "format_version", codec_new_int(LEDGER_FORMAT_VERSION));
@@ -255,6 +604,13 @@ int ledger_purge_encode(const struct ledger_purge *p, struct sb *out)
 	codec_add(o, "account", codec_new_str(p->account));
 	codec_add(o, "content_hash", codec_new_str(p->content_hash));
 	codec_add(o, "status", codec_new_str(ledger_status_name(p->status)));
+	if (summary) {
+		codec_add(o, "files", codec_new_int(p->files));
+		codec_add(o, "dirs", codec_new_int(p->dirs));
+		codec_add(o, "submitted_at", jtime(p->submitted_at));
+		codec_add(o, "finished_at", jtime(p->finished_at));
+		return o;
+	}
 	struct json_object *tasks = codec_new_arr();
 	for (size_t i = 0; i < p->ntasks; i++) {
 		struct json_object *t = codec_new_obj();
@@ -279,6 +635,24 @@ int ledger_purge_encode(const struct ledger_purge *p, struct sb *out)
 		codec_add(o, "claimed_at", jtime(p->claimed_at));
 		codec_add(o, "claims", codec_new_int(p->claims));
 	}
+	return o;
+}
+
+int ledger_purge_encode(const struct ledger_purge *p, struct sb *out)
+{
+	return emit(purge_obj(p, false), out);
+}
+
+int ledger_summary_encode(const struct ledger_purge *recs, size_t n, int64_t compacted_at,
+			  struct sb *out)
+{
+	struct json_object *o = codec_new_obj(), *a = codec_new_arr();
+	codec_add(o, "format_version", codec_new_int(LEDGER_FORMAT_VERSION));
+	codec_add(o, "purge", codec_new_str(n ? recs[0].id : ""));
+	codec_add(o, "compacted_at", jtime(compacted_at));
+	for (size_t i = 0; i < n; i++)
+		codec_push(a, purge_obj(&recs[i], true));
+	codec_add(o, "records", a);
 	return emit(o, out);
 }
 
@@ -397,11 +771,13 @@ static int task_from_json(struct json_object *t, const char *at, struct ledger_t
 	return 0;
 }
 
-static int purge_tasks(struct json_object *o, struct ledger_purge *p, struct cf_err *e)
+/* A record has "tasks"; a summary entry has none. */
+static int purge_tasks(struct json_object *o, struct ledger_purge *p, bool summary,
+		       struct cf_err *e)
 {
 	struct json_object *a;
 	size_t n;
-	if (codec_arr(o, "", "tasks", CODEC_FILE, &a, &n, e) < 0)
+	if (codec_arr(o, "", "tasks", summary ? LF : CODEC_FILE, &a, &n, e) < 0)
 		return CF_EINVAL;
 	if (n > LEDGER_MAX_TASKS)
 		return err_set(e, CF_ELIMIT, "ledger record has too many tasks");
@@ -419,12 +795,11 @@ static int purge_tasks(struct json_object *o, struct ledger_purge *p, struct cf_
 	return 0;
 }
 
-int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, struct cf_err *e)
+/* Fills *out (zeroed here) from one record object; released on failure. */
+static int purge_from_obj(struct json_object *o, struct ledger_purge *out, bool summary,
+			  struct cf_err *e)
 {
 	memset(out, 0, sizeof(*out));
-	struct json_object *o = parse(json, len, e);
-	if (!o)
-		return CF_EINVAL;
 	char status[16];
 	int64_t batches = 0;
 	int rc = CF_EINVAL;
@@ -432,9 +807,9 @@ int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, 
 	    opt_str(o, "", "endpoint", &out->endpoint, e) < 0 ||
 	    opt_str(o, "", "account", &out->account, e) < 0 ||
 	    opt_fixed(o, "content_hash", out->content_hash, sizeof(out->content_hash), e) < 0 ||
-	    opt_fixed(o, "status", status, sizeof(status), e) < 0 || purge_tasks(o, out, e) < 0 ||
-	    opt_int(o, "batches", &batches, e) < 0 || opt_int(o, "files", &out->files, e) < 0 ||
-	    opt_int(o, "dirs", &out->dirs, e) < 0 ||
+	    opt_fixed(o, "status", status, sizeof(status), e) < 0 ||
+	    purge_tasks(o, out, summary, e) < 0 || opt_int(o, "batches", &batches, e) < 0 ||
+	    opt_int(o, "files", &out->files, e) < 0 || opt_int(o, "dirs", &out->dirs, e) < 0 ||
 	    opt_time(o, "submitted_at", &out->submitted_at, e) < 0 ||
 	    opt_time(o, "finished_at", &out->finished_at, e) < 0 ||
 	    opt_fixed(o, "desired_commit", out->commit, sizeof(out->commit), e) < 0 ||
@@ -452,6 +827,59 @@ int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, 
 out:
 	if (rc < 0)
 		ledger_purge_release(out);
+	return rc;
+}
+
+int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, struct cf_err *e)
+{
+	memset(out, 0, sizeof(*out));
+	struct json_object *o = parse(json, len, e);
+	if (!o)
+		return CF_EINVAL;
+	int rc = purge_from_obj(o, out, false, e);
+	codec_put(o);
+	return rc;
+}
+
+int ledger_summary_decode(const char *json, size_t len, struct ledger_purge **recs, size_t *n,
+			  struct cf_err *e)
+{
+	struct json_object *o = parse(json, len, e), *a;
+	size_t na = 0, cap = 0;
+	const char *id = NULL;
+	int rc = CF_EINVAL;
+	*recs = NULL;
+	*n = 0;
+	if (!o)
+		return CF_EINVAL;
+	if (check_format(o, e) < 0 || codec_str(o, "", "purge", CODEC_FILE, &id, e) < 0 ||
+	    codec_arr(o, "", "records", CODEC_FILE, &a, &na, e) < 0)
+		goto out;
+	for (size_t i = 0; i < na; i++) {
+		struct ledger_purge p;
+		if (purge_from_obj(codec_at(a, i), &p, true, e) < 0)
+			goto out;
+		/* a summary keeps only final records of its own manifest */
+		if (strcmp(p.id, id) != 0 || !ledger_status_final(p.status)) {
+			ledger_purge_release(&p);
+			err_set(e, CF_EINVAL, "ledger summary of '%s' holds a record it cannot",
+				id);
+			goto out;
+		}
+		p.message = xstrdup(LEDGER_COMPACTED_MESSAGE);
+		p.compacted = true;
+		xgrow(recs, &cap, *n + 1, sizeof(**recs));
+		(*recs)[(*n)++] = p;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		for (size_t i = 0; i < *n; i++)
+			ledger_purge_release(&(*recs)[i]);
+		free(*recs);
+		*recs = NULL;
+		*n = 0;
+	}
 	codec_put(o);
 	return rc;
 }

@@ -2,9 +2,9 @@
  * The ledger's records and their JSON codec (no git here: reconcile/repo_ledger.h stores
  * them on refs/cacheform/ledger).
  *
- * A purge record is keyed by (manifest id, endpoint) and lives at
- * purges/<id>/<endpoint>.json; an endpoint record lives at endpoints/<name>.json. Both are
- * small JSON documents with "format_version": 1 so other tools can read the ref.
+ * A purge record is keyed by (manifest id, endpoint), an endpoint record by its name. Both
+ * are small JSON documents with "format_version": 1 so other tools can read the ref (where
+ * they live in its tree: reconcile/repo_ledger.h).
  */
 #ifndef CF_LEDGER_H
 #define CF_LEDGER_H
@@ -83,6 +83,7 @@ struct ledger_purge {
 	char *claim_by;	    /* owned: "PID@HOST" of the apply that claimed it; may be NULL */
 	int64_t claimed_at; /* unix seconds of that claim; 0 = never claimed */
 	int64_t claims;	    /* claims made so far (LEDGER_CLAIM_RETRIES at most) */
+	bool compacted;	    /* read from a summary (ledger compact): tasks and message gone */
 };
 
 struct ledger_endpoint {
@@ -94,11 +95,39 @@ struct ledger_endpoint {
 	struct cache cache; /* the rules applied (owned) */
 };
 
+/*
+ * Where records that are not in memory yet come from: reconcile/repo_ledger.h reads one
+ * record by its path in the ref's tree, so a plan looks up the records of its manifests
+ * instead of reading a ledger of a million records. purge/endpoint return 1 (out filled,
+ * owned by the caller), 0 (absent) or a negative code; all reads every record into l
+ * (ledger_adopt_*); release frees ctx.
+ */
+struct ledger;
+struct ledger_source {
+	void *ctx;
+	int (*purge)(void *ctx, const char *id, const char *endpoint, struct ledger_purge *out,
+		     struct cf_err *e);
+	int (*endpoint)(void *ctx, const char *name, struct ledger_endpoint *out, struct cf_err *e);
+	int (*all)(void *ctx, struct ledger *l, struct cf_err *e);
+	void (*release)(void *ctx);
+	/* optional: reads into l (ledger_adopt_*) at least every purge record submitted in
+	 * [since, until), from an index by day; 0 or a negative code */
+	int (*window)(void *ctx, int64_t since, int64_t until, struct ledger *l, struct cf_err *e);
+};
+
+struct ledger_ix; /* hash index of the records (ledger.c) */
+
 struct ledger {
+	/* records read in full or put; records loaded on demand from the source are not in
+	 * these arrays until ledger_load_all() */
 	struct ledger_purge *purges;
 	size_t npurges, pcap;
 	struct ledger_endpoint *endpoints;
 	size_t nendpoints, ecap;
+	/* by (manifest id, endpoint) and by endpoint name; also holds the records loaded on
+	 * demand (at stable addresses) and the keys known to be absent. Behind a pointer so a
+	 * lookup through a const ledger may fill it. */
+	struct ledger_ix *ix;
 };
 
 void ledger_init(struct ledger *l);
@@ -116,20 +145,37 @@ void ledger_purge_push_task(struct ledger_purge *p, const struct ledger_task *t)
 /* Frees the tasks (the record keeps its other fields). */
 void ledger_purge_clear_tasks(struct ledger_purge *p);
 
-/* Lookups; borrowed results valid until the ledger changes, NULL when absent. */
+/*
+ * Lookups in O(1) (hash index); a record not in memory is read from the source once (a
+ * miss is remembered too). Borrowed results stay valid until ledger_put_*, ledger_adopt_*,
+ * ledger_load_all or ledger_release; records loaded on demand never move. NULL when absent,
+ * and when the source failed (the failure is remembered: ledger_source_error()).
+ */
 struct ledger_purge *ledger_find_purge(const struct ledger *l, const char *id,
 				       const char *endpoint);
 struct ledger_endpoint *ledger_find_endpoint(const struct ledger *l, const char *name);
 /* Adds or replaces a record (deep copy). */
 void ledger_put_purge(struct ledger *l, const struct ledger_purge *p);
 void ledger_put_endpoint(struct ledger *l, const struct ledger_endpoint *ep);
+/* Adds or replaces a record, taking ownership of its members (*p is zeroed). */
+void ledger_adopt_purge(struct ledger *l, struct ledger_purge *p);
+void ledger_adopt_endpoint(struct ledger *l, struct ledger_endpoint *ep);
+
+/* Reads records on demand from src from now on (the ledger owns it: released with it). */
+void ledger_set_source(struct ledger *l, const struct ledger_source *src);
+/* Reads every record of the source into the arrays (once). Returns 0 or a negative code. */
+int ledger_load_all(struct ledger *l, struct cf_err *e);
+/* The first error of an on-demand read, or 0 (e filled when non-NULL). */
+int ledger_source_error(const struct ledger *l, struct cf_err *e);
 
 /*
  * Sums files and dirs of the account's records submitted in [since, until) (unix seconds):
- * the quota already spent today.
+ * the quota already spent today. With a source, reads the records of those days first (its
+ * window), or every record when it has no index by day.
+ * Returns 0 or a negative code (counts then 0).
  */
-void ledger_usage(const struct ledger *l, const char *account, int64_t since, int64_t until,
-		  int64_t *files, int64_t *dirs);
+int ledger_usage(struct ledger *l, const char *account, int64_t since, int64_t until,
+		 int64_t *files, int64_t *dirs, struct cf_err *e);
 
 /* Encoders append one record as JSON to out (0, or -1 when out's cap was hit). */
 int ledger_purge_encode(const struct ledger_purge *p, struct sb *out);
@@ -138,6 +184,18 @@ int ledger_endpoint_encode(const struct ledger_endpoint *ep, struct sb *out);
 int ledger_purge_decode(const char *json, size_t len, struct ledger_purge *out, struct cf_err *e);
 int ledger_endpoint_decode(const char *json, size_t len, struct ledger_endpoint *out,
 			   struct cf_err *e);
+
+/*
+ * A summary (`cacheform ledger compact`) of one manifest's final records: per endpoint the
+ * account, status, content hash, times and the files and dirs counted against quotas; no
+ * tasks, messages or claims. Decoded records carry LEDGER_COMPACTED_MESSAGE as message.
+ * Encode: 0 or -1 (cap); decode: 0 or CF_EINVAL, *recs owned by the caller.
+ */
+#define LEDGER_COMPACTED_MESSAGE "compacted by 'cacheform ledger compact'"
+int ledger_summary_encode(const struct ledger_purge *recs, size_t n, int64_t compacted_at,
+			  struct sb *out);
+int ledger_summary_decode(const char *json, size_t len, struct ledger_purge **recs, size_t *n,
+			  struct cf_err *e);
 
 /*
  * Writes s into out as one safe file-name component: [A-Za-z0-9_-] and '.' (not first)

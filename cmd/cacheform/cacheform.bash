@@ -20,7 +20,7 @@ _cacheform_options() {
 	import) echo "--account --all --remote --name --host --repo --parallelism --help" ;;
 	explain) echo "--repo --ref -e --endpoint --live --format --help" ;;
 	migrate) echo "--to -e --endpoint --remote --format --write --repo --help" ;;
-	ledger) echo "--repo -m --message --help" ;;
+	ledger) echo "--repo -m --message --before --help" ;;
 	fmt) echo "--repo --check --purges --help" ;;
 	version) echo "--format --help" ;;
 	esac
@@ -155,11 +155,11 @@ _cacheform() {
 	ledger)
 		local i sub=
 		for ((i = 2; i < COMP_CWORD; i++)); do
-			case ${COMP_WORDS[i]} in list | show | mark) sub=${COMP_WORDS[i]} ;; esac
+			case ${COMP_WORDS[i]} in list | show | mark | compact) sub=${COMP_WORDS[i]} ;; esac
 		done
 		if [[ -z $sub ]]; then
-			_cacheform_reply "list show mark" "$cur"
-		elif [[ $sub != list ]]; then
+			_cacheform_reply "list show mark compact" "$cur"
+		elif [[ $sub != list && $sub != compact ]]; then
 			_cacheform_reply "$(_cacheform_purges)" "$cur"
 		fi
 		;;

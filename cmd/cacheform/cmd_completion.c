@@ -21,9 +21,9 @@ static const struct {
     {"help", "'1:command:_cacheform_commands'",
      "-n '__fish_seen_subcommand_from help' -a '(__cacheform_commands)'"},
     {"apply", "'1:plan file:_files -g \"*.json\"'", "-n '__fish_seen_subcommand_from apply' -F"},
-    {"ledger", "'1:subcommand:(list show mark)' '*:purge id:_cacheform_purges'",
+    {"ledger", "'1:subcommand:(list show mark compact)' '*:purge id:_cacheform_purges'",
      "-n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from list show "
-     "mark' -a 'list show mark'"},
+     "mark compact' -a 'list show mark compact'"},
     {"ledger", NULL,
      "-n '__fish_seen_subcommand_from ledger; and __fish_seen_subcommand_from show mark' -a "
      "'(__cacheform_purges)'"},

@@ -1,4 +1,7 @@
-/* cacheform ledger list | show ID | mark ID...: read and adopt records on refs/cacheform/ledger. */
+/*
+ * cacheform ledger list | show ID | mark ID... | compact --before DATE: read, adopt and
+ * summarise records on refs/cacheform/ledger.
+ */
 #include "reconcile/base/compat.h"
 #include "cmd/cacheform/cmd.h"
 #include "cmd/cacheform/cmd_load.h"
@@ -12,9 +15,15 @@
 #include "reconcile/repo_ledger.h"
 #include "reconcile/base/xmem.h"
 
-static const char *opt_repo, *opt_message;
+static const char *opt_repo, *opt_message, *opt_before;
+
+#define LEDGER_USAGE                                                                               \
+	"usage: cacheform ledger list | show ID | mark ID... | compact --before DATE [--repo "     \
+	"DIR]\n"
 
 const struct opt ledger_opts[] = {
+    {"before", 0, OPT_STR, &opt_before, "DATE",
+     "compact: records finished before DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)"},
     {"message", 'm', OPT_STR, &opt_message, "TEXT", "mark: why the manifests count as applied"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
     {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
@@ -179,14 +188,62 @@ static int list_adapter(const struct ledger *l, const char *unused)
 	return ledger_list(l);
 }
 
+/* DATE as unix seconds: a day (its 00:00 UTC) or a UTC time. */
+static int parse_before(const char *s, int64_t *t)
+{
+	struct sb full;
+	sb_init(&full, 0);
+	sb_adds(&full, s);
+	if (strlen(s) == strlen("YYYY-MM-DD"))
+		sb_adds(&full, "T00:00:00Z");
+	int rc = planfile_time_parse(full.buf, t);
+	sb_release(&full);
+	return rc;
+}
+
+/*
+ * Replaces old succeeded and marked records by one summary per manifest (one commit); what
+ * plan and the quotas need of them stays (README: Compacting the ledger).
+ */
+static int ledger_compact(void)
+{
+	struct repo_ledger *rl = NULL;
+	struct cf_err e;
+	int64_t before;
+	size_t records = 0, manifests = 0;
+	char when[32];
+	err_clear(&e);
+	if (!opt_before || parse_before(opt_before, &before) < 0) {
+		fprintf(stderr, "cacheform ledger: compact needs --before YYYY-MM-DD (or "
+				"YYYY-MM-DDTHH:MM:SSZ)\n");
+		return EXIT_USAGE;
+	}
+	planfile_time_format(before, when, sizeof(when));
+	struct sb msg;
+	sb_init(&msg, 0);
+	sb_addf(&msg, "cacheform ledger compact --before %s", when);
+	int ret = EXIT_ERROR;
+	if (repo_ledger_open(opt_repo ? opt_repo : ".", &rl, &e) < 0 ||
+	    repo_ledger_compact(rl, before, msg.buf, &records, &manifests, &e) < 0) {
+		err_print(&e);
+		goto out;
+	}
+	printf("Compacted %zu record%s of %zu manifest%s finished before %s.\n", records,
+	       records == 1 ? "" : "s", manifests, manifests == 1 ? "" : "s", when);
+	ret = EXIT_OK;
+out:
+	sb_release(&msg);
+	repo_ledger_close(rl);
+	return ret;
+}
+
 int cmd_ledger(int argc, char **argv)
 {
 	int npos;
 	if (opt_parse("ledger", ledger_opts, argc, argv, &npos) < 0)
 		return EXIT_USAGE;
 	if (npos < 1) {
-		fprintf(stderr,
-			"usage: cacheform ledger list | show ID | mark ID... [--repo DIR]\n");
+		fputs(LEDGER_USAGE, stderr);
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[0], "list") == 0 && npos == 1)
@@ -195,6 +252,8 @@ int cmd_ledger(int argc, char **argv)
 		return ledger_read_only(ledger_show, argv[1]);
 	if (strcmp(argv[0], "mark") == 0 && npos >= 2)
 		return ledger_mark(argv + 1, npos - 1);
-	fprintf(stderr, "usage: cacheform ledger list | show ID | mark ID... [--repo DIR]\n");
+	if (strcmp(argv[0], "compact") == 0 && npos == 1)
+		return ledger_compact();
+	fputs(LEDGER_USAGE, stderr);
 	return EXIT_USAGE;
 }

@@ -17,6 +17,8 @@ extern const size_t fk_token_nroutes;
  * subscription, or in sub_id when it is not NULL. */
 struct json_object *fk_azure_find_endpoint(struct fk_app *app, const char *sub_id, const char *rg,
 					   const char *profile, const char *name);
+/* Drops the index of the ARM endpoints (the state is replaced or released). */
+void fk_azure_index_drop(struct fk_app *app);
 /* Validates an EndpointUpdateParameters body and applies it to ep (all or nothing).
  * Returns 0, or -1 with a message. Shared with the admin surface. */
 int fk_azure_patch(struct json_object *ep, struct json_object *body, char *msg, size_t msgsz);

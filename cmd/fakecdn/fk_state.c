@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_state.h"
+#include "cmd/fakecdn/fk_azure.h"
 #include "cmd/fakecdn/fk_edge.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/xmem.h"
@@ -243,6 +244,7 @@ void fk_app_release(struct fk_app *app)
 	forget_tokens(app);
 	free(app->tokens);
 	fk_edge_release(app);
+	fk_azure_index_drop(app);
 	json_object_put(app->state);
 	json_object_put(app->seed);
 	free(app->state_path);
@@ -255,6 +257,7 @@ void fk_app_release(struct fk_app *app)
 
 void fk_app_reset(struct fk_app *app)
 {
+	fk_azure_index_drop(app);
 	json_object_put(app->state);
 	app->state = NULL;
 	json_object_deep_copy(app->seed, &app->state, NULL);

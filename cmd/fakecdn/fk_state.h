@@ -43,6 +43,7 @@ struct fk_knobs {
 };
 
 struct fk_edge; /* cmd/fakecdn/fk_edge.c: the edge's cache and clock */
+struct fk_arm_index;
 
 struct fk_token {
 	char token[FK_TOKEN_HEX + 1];
@@ -67,7 +68,8 @@ struct fk_app {
 	bool dirty;
 	pthread_mutex_t jmu; /* journal */
 	FILE *journal;
-	struct fk_edge *edge; /* NULL until the edge is first used */
+	struct fk_edge *edge;		/* NULL until the edge is first used */
+	struct fk_arm_index *arm_index; /* fk_azure.c: ARM endpoints by name; NULL until used */
 };
 
 /* Loads the state file and sets knobs from its "settings". Returns 0 or -1 (e filled). */

@@ -25,6 +25,13 @@
 #             8 MiB each (fakecdn read_padding_bytes), default parallelism (target < 256 MiB)
 #   baseline  tests/bench/baseline.sh (curl + openssl + jq, one request per URL, one after
 #             another) doing the apply benchmark's rule and purge job: speed-up and request ratio
+#   ledger    plan and a ledger commit with LEDGER_RECORDS ("10000 1000000") purge records on
+#             refs/cacheform/ledger (tests/bench/gen_ledger.py writes them directly), against the
+#             same with an empty ledger (the floor), on the ENDPOINTS fleet at LEDGER_LATENCY_MS
+#             (0: what is measured is cacheform's own cost): plan adds <= 0.5 s, a commit
+#             (`ledger mark` of one manifest) adds <= 50 ms and writes <= 64 KiB; reading every
+#             record (`ledger list`: seconds, peak RSS) and `ledger compact` of all of them once.
+#             Growth factors between the sizes. Never part of `make test`.
 #   afd       Front Door (about 14 minutes at 30 s per operation):
 #             AFD_ENDPOINTS (100) endpoints x 20 rules in AFD_PROFILES (4) profiles
 #             (tests/bench/gen_afd_fleet.sh), converged, then 10% of the endpoints changed (2
@@ -36,7 +43,7 @@
 #             per-rule rule sets) against the same floor
 #
 # Results: a table on stdout and bench/results.json. Env: CACHEFORM, FAKECDN (default bin/),
-# LATENCY_MS (50), ENDPOINTS (1000), P1_ENDPOINTS (200), APPLY_PARALLELISM (16),
+# LATENCY_MS (50), ENDPOINTS (1000), LEDGER_RECORDS ("10000 1000000"), LEDGER_LATENCY_MS (0), P1_ENDPOINTS (200), APPLY_PARALLELISM (16),
 # PRO_PURGES (45), TASK_DELAY_MS (200), AFD_ENDPOINTS (100), AFD_PROFILES (4), AFD_OP_MS (30000),
 # KEEP=1 keeps the work directory.
 set -uo pipefail
@@ -53,7 +60,10 @@ TASK_DELAY_MS=${TASK_DELAY_MS:-200}
 AFD_ENDPOINTS=${AFD_ENDPOINTS:-100}
 AFD_PROFILES=${AFD_PROFILES:-4}
 AFD_OP_MS=${AFD_OP_MS:-30000}
+LEDGER_RECORDS=${LEDGER_RECORDS:-10000 1000000}
+LEDGER_LATENCY_MS=${LEDGER_LATENCY_MS:-0}
 PLAN_TARGET=1.25 BUCKET_TARGET=1.10 AFD_TARGET=1.10
+LEDGER_PLAN_ADD_S=0.5 LEDGER_COMMIT_ADD_S=0.05 LEDGER_COMMIT_BYTES=65536
 RESULTS_DIR=$TOP/bench
 RESULTS=$RESULTS_DIR/results.json
 
@@ -74,7 +84,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(validate plan apply cdnpro baseline sem planbeh planrss afd)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(validate plan apply cdnpro baseline sem planbeh planrss ledger afd)
 want() {
 	local s
 	for s in "${SECTIONS[@]}"; do [ "$s" = "$1" ] && return 0; done
@@ -176,7 +186,7 @@ if want validate; then
 fi
 
 # ---- the fleet for plan, apply, cdnpro and baseline ----
-if want plan || want apply || want cdnpro || want baseline; then
+if want plan || want apply || want cdnpro || want baseline || want ledger; then
 	bash tests/bench/gen_fleet.sh "$WORK/fleet" "$ENDPOINTS" 10 200 4 "$PRO_PURGES" 5 ||
 		{ echo "bench: fleet generation failed" >&2; exit 1; }
 	# shellcheck disable=SC1091
@@ -352,6 +362,98 @@ if want cdnpro; then
 	echo "   $req requests (min $min: 1 quota + $PRO_PURGES purges + $PRO_PURGES polls), $n429 answered 429;" \
 		"smallest slack against the emulator's bucket: ${margin} ms" >&2
 	echo "   ${wall}s vs bucket floor ${floor_min}s = ${wr}x (floor of the requests made: ${floor_act}s, ${wra}x)" >&2
+fi
+
+# ---- ledger: plan and commits with a large refs/cacheform/ledger ----
+if want ledger; then
+	echo "== ledger: $FLEET_ENDPOINTS endpoints, ${LEDGER_RECORDS// /, } ledger records, latency ${LEDGER_LATENCY_MS} ms" >&2
+	: >"$RES/ledger.jsonl"
+	# the manifest `ledger mark` records: one of the fleet's, never in the generated ledger
+	mark_id=$(basename "$(find "$REPO/purges" -name '*.yaml' | sort | head -1)" .yaml)
+	LOUT=$(mktemp) # the output of the step measured last
+	# timed VAR CMD...: runs CMD in $LREPO, VAR = its wall seconds; its output goes to $LOUT
+	timed() {
+		local var=$1 a b
+		shift
+		a=$(now_ms)
+		(cd "$LREPO" && "$@" >"$LOUT" 2>&1)
+		local rc=$?
+		b=$(now_ms)
+		printf -v "$var" '%s' "$(secs $((b - a)))"
+		[ $rc = 0 ] || { sed 's/^/   /' "$LOUT" | tail -5 >&2; return 1; }
+	}
+	base_plan= base_commit= prev_n= prev_plan= prev_read=
+	for n in 0 $LEDGER_RECORDS; do
+		LREPO=$WORK/ledger-repo-$n
+		git clone -q --shared "$REPO" "$LREPO" || exit 1
+		gen_s=0
+		if [ "$n" -gt 0 ]; then
+			a=$(now_ms)
+			{ git init -q "$WORK/ledger-$n" && python3 tests/bench/gen_ledger.py "$WORK/ledger-$n" "$n"; } ||
+				{ echo "bench: ledger generation failed" >&2; exit 1; }
+			gen_s=$(secs $(($(now_ms) - a)))
+			# the generated objects are shared, not copied: an alternate object directory
+			echo "$WORK/ledger-$n/.git/objects" >>"$LREPO/.git/objects/info/alternates"
+			git -C "$LREPO" update-ref refs/cacheform/ledger "$(git -C "$WORK/ledger-$n" rev-parse refs/cacheform/ledger)"
+		fi
+		fakecdn_start "ledger-$n" --latency "$LEDGER_LATENCY_MS" || exit 1
+		rc=0
+		timed plan_s "$CACHEFORM" plan --parallelism 32 || rc=1
+		plan_runs=$(cd "$LREPO" && "$CACHEFORM" plan --parallelism 32 --format json 2>/dev/null |
+			jq '[.purges[] | select(.state == "run")] | length')
+		fakecdn_stop
+		packs_before=$(find "$LREPO/.git/objects/pack" -name '*.pack' | sort)
+		timed commit_s "$CACHEFORM" ledger mark "$mark_id" -m "bench" || rc=1
+		new_pack=$(comm -13 <(echo "$packs_before") <(find "$LREPO/.git/objects/pack" -name '*.pack' | sort))
+		commit_bytes=0
+		[ -n "$new_pack" ] && commit_bytes=$(stat -c %s $new_pack | awk '{ s += $1 } END { print s + 0 }')
+		timed read_s /usr/bin/time -f "%M" "$CACHEFORM" ledger list || rc=1
+		read_rss_kb=$(tail -1 "$LOUT")
+		read_lines=$(($(wc -l <"$LOUT") - 1))
+		compact_s=null
+		if [ "$n" -gt 0 ]; then
+			timed compact_s "$CACHEFORM" ledger compact --before 2026-01-01 || rc=1
+			sed 's/^/   /' "$LOUT" >&2
+		fi
+		if [ "$n" = 0 ]; then
+			base_plan=$plan_s base_commit=$commit_s
+			echo "   empty ledger: plan ${plan_s}s, ledger mark ${commit_s}s (${commit_bytes} bytes), ledger list ${read_s}s" >&2
+		else
+			plan_add=$(awk -v a="$plan_s" -v b="$base_plan" 'BEGIN { printf "%.3f", a - b }')
+			commit_add=$(awk -v a="$commit_s" -v b="$base_commit" 'BEGIN { printf "%.3f", a - b }')
+			presult=ok cresult=ok
+			le "$plan_add" "$LEDGER_PLAN_ADD_S" || presult=MISSED
+			{ le "$commit_add" "$LEDGER_COMMIT_ADD_S" && [ "$commit_bytes" -le "$LEDGER_COMMIT_BYTES" ]; } || cresult=MISSED
+			[ "$rc" = 0 ] || presult=FAILED cresult=FAILED
+			growth_plan=null growth_read=null
+			if [ -n "$prev_n" ]; then
+				growth_plan=$(ratio "$plan_s" "$prev_plan")
+				growth_read=$(ratio "$read_s" "$prev_read")
+			fi
+			jq -cn --argjson n "$n" --argjson eps "$FLEET_ENDPOINTS" --argjson gen "$gen_s" \
+				--argjson plan "$plan_s" --argjson base "$base_plan" --argjson add "$plan_add" \
+				--argjson runs "$plan_runs" --argjson commit "$commit_s" --argjson cbase "$base_commit" \
+				--argjson cadd "$commit_add" --argjson bytes "$commit_bytes" --argjson read "$read_s" \
+				--argjson rss "$read_rss_kb" --argjson lines "$read_lines" --argjson compact "$compact_s" \
+				--argjson gp "$growth_plan" --argjson gr "$growth_read" --argjson prev "${prev_n:-null}" \
+				--arg presult "$presult" --arg cresult "$cresult" --argjson lat "$LEDGER_LATENCY_MS" \
+				'{records: $n, endpoints: $eps, latency_ms: $lat, generate_s: $gen,
+				  plan_s: $plan, plan_empty_ledger_s: $base, plan_added_s: $add, plan_ratio: ($plan / $base),
+				  plan_purges_to_run: $runs, plan_target_added_s: 0.5, plan_result: $presult,
+				  commit_s: $commit, commit_empty_ledger_s: $cbase, commit_added_s: $cadd,
+				  commit_new_bytes: $bytes, commit_target_added_s: 0.05, commit_target_bytes: 65536,
+				  commit_result: $cresult, read_all_s: $read, read_all_peak_rss_kb: $rss,
+				  records_listed: $lines, compact_all_s: $compact,
+				  growth_from_records: $prev, plan_growth: $gp, read_all_growth: $gr}' >>"$RES/ledger.jsonl"
+			row "ledger $n: plan vs empty ledger" - - "$plan_s" "$base_plan" "+<= ${LEDGER_PLAN_ADD_S}s" "$presult"
+			row "ledger $n: commit vs empty ledger" "$commit_bytes" "$LEDGER_COMMIT_BYTES" "$commit_s" "$base_commit" "+<= 0.05s, <= 64KiB" "$cresult"
+			row "ledger $n: read all (ledger list)" "$read_lines" "$n" "$read_s" - "workable" info
+			echo "   $n records (generated in ${gen_s}s): plan ${plan_s}s (+${plan_add}s over an empty ledger; $plan_runs purges to run), ledger mark ${commit_s}s (+${commit_add}s, ${commit_bytes} bytes of new objects), ledger list ${read_s}s and ${read_rss_kb} KiB peak RSS for $read_lines lines, compact ${compact_s}s; growth from ${prev_n:-none}: plan ${growth_plan}x, read ${growth_read}x" >&2
+			prev_n=$n prev_plan=$plan_s prev_read=$read_s
+		fi
+		rm -rf "$LREPO" "$WORK/ledger-$n"
+	done
+	rm -f "$LOUT"
 fi
 
 # ---- baseline ----
@@ -556,9 +658,10 @@ jq -n --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg version "$("$CACHEFORM" 
 	--argjson apply "$(slurp "$RES/apply.json")" --argjson cdnpro "$(slurp "$RES/cdnpro.json")" \
 	--argjson baseline "$(slurp "$RES/baseline.json")" --argjson planbeh "$(slurp "$RES/planbeh.json")" \
 	--argjson planrss "$(slurp "$RES/planrss.json")" --argjson afd "$(slurp "$RES/afd.json")" \
+	--argjson ledger "$(if [ -s "$RES/ledger.jsonl" ]; then jq -s . "$RES/ledger.jsonl"; else echo null; fi)" \
 	'{format_version: 1, generated_at: $when, cacheform: $version, host: $host, cores: $cores,
 	  latency_ms: $lat, validate: $validate, plan: $plan, apply: $apply, cdnpro: $cdnpro, baseline: $baseline,
-	  planbeh: $planbeh, planrss: $planrss, afd: $afd}' \
+	  planbeh: $planbeh, planrss: $planrss, ledger: $ledger, afd: $afd}' \
 	>"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
 
 printf '\n%-34s %9s %9s %9s %9s %8s %-18s %s\n' benchmark requests minimum "wall" floor ratio target result

@@ -474,7 +474,7 @@ accepted() {
 
 # purge_record: the ledger's JSON record of p-www on www.
 purge_record() {
-	git cat-file -p refs/cacheform/ledger:purges/p-www/www.json
+	git cat-file -p refs/cacheform/ledger:$(ledger_rec p-www www)
 }
 
 @test "a purge accepted before its preload was refused is not sent again: only the preload is" {

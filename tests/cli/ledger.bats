@@ -57,8 +57,10 @@ teardown() {
 	echo "$output" | jq -e --arg c "$(git rev-parse HEAD)" '.desired_commit == $c and (.live_digest | length) == 64 and .rules_applied == 5'
 	git rev-parse -q --verify refs/cacheform/ledger
 	[ "$(git rev-list --count refs/cacheform/ledger)" -ge 2 ]
-	git ls-tree -r --name-only refs/cacheform/ledger | grep -qx 'purges/2026-11-22-docs-release/docs.json'
-	git ls-tree -r --name-only refs/cacheform/ledger | grep -qx 'endpoints/www.json'
+	# v2 layout: fan-out directories from a hash of the id or name (README: The ledger)
+	git ls-tree -r --name-only refs/cacheform/ledger | grep -qx 'v2/purges/[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/2026-11-22-docs-release/docs.json'
+	git ls-tree -r --name-only refs/cacheform/ledger | grep -qx 'v2/endpoints/[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/www.json'
+	! git ls-tree -r --name-only refs/cacheform/ledger | grep -q '^purges/\|^endpoints/'
 	[ -z "$(git branch -a --contains refs/cacheform/ledger)" ]
 }
 
@@ -80,4 +82,42 @@ teardown() {
 	run cf apply --first-run --yes
 	[ "$status" -eq 0 ]
 	[ "$(journal_ops purge)" -eq 0 ]
+}
+
+@test "compact replaces old records by summaries in one commit; plan never re-runs a compacted manifest" {
+	run cf apply --first-run --yes
+	[ "$status" -eq 0 ]
+	[ "$(journal_ops purge)" -eq 3 ]
+	records() { git ls-tree -r --name-only refs/cacheform/ledger | grep -c "^v2/$1/" || true; }
+	[ "$(records purges)" -eq 3 ]
+	run cf ledger compact
+	[ "$status" -eq 129 ]
+	[[ "$output" == *"--before"* ]]
+	# nothing finished before 2000: nothing changes, not even a commit
+	local commits
+	commits=$(git rev-list --count refs/cacheform/ledger)
+	run cf ledger compact --before 2000-01-01
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Compacted 0 records of 0 manifests"* ]]
+	[ "$(git rev-list --count refs/cacheform/ledger)" -eq "$commits" ]
+	run cf ledger compact --before "$(date -u -d tomorrow +%F)"
+	assert_no_sanitizer
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Compacted 3 records of 3 manifests"* ]]
+	[ "$(git rev-list --count refs/cacheform/ledger)" -eq $((commits + 1)) ]
+	[ "$(records purges)" -eq 0 ]
+	[ "$(records compacted)" -eq 3 ]
+	[ "$(records endpoints)" -ge 2 ]
+	run cf ledger show 2026-11-22-docs-release
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.status == "succeeded" and .endpoint == "docs" and (.tasks | length) == 0 and .submitted_at != null and (.message | test("compacted"))'
+	# the compacted manifests still count as applied: a clean plan, and apply sends no purge
+	run cf plan --detailed-exitcode
+	[ "$status" -eq 0 ]
+	: >"$FAKECDN_JOURNAL"
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	[ "$(journal_ops purge)" -eq 0 ]
+	run cf ledger compact --before "$(date -u -d tomorrow +%F)"
+	[[ "$output" == *"Compacted 0 records"* ]]
 }

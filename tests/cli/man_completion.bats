@@ -106,7 +106,7 @@ complete_line() {
 	run complete_line cacheform import --repo "$R" --account ""
 	[ "$output" = "cn" ]
 	run complete_line cacheform ledger --repo "$R" ""
-	[ "$output" = "list mark show" ]
+	[ "$output" = "compact list mark show" ]
 	run complete_line cacheform ledger show --repo "$R" ""
 	[ "$output" = "2026-11-21-logo" ]
 	run complete_line cacheform ledger --repo "$R" mark 2026
@@ -204,7 +204,7 @@ fishc() {
 	[ "$(fishc "$BATS_TEST_TMPDIR" "cacheform plan --repo $R -e ")" = "images-eu img www" ]
 	[ "$(fishc "$R" 'cacheform drift --endpoint i')" = "images-eu img" ]
 	[ "$(fishc "$R" 'cacheform import --account ')" = "cn" ]
-	[ "$(fishc "$R" 'cacheform ledger ')" = "list mark show" ]
+	[ "$(fishc "$R" 'cacheform ledger ')" = "compact list mark show" ]
 	[ "$(fishc "$BATS_TEST_TMPDIR" "cacheform ledger --repo $R show ")" = "2026-11-21-logo" ]
 	git -C "$R" branch feature/ttl
 	[ "$(fishc "$R" 'cacheform diff --base f')" = "feature/ttl" ]

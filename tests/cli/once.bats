@@ -68,7 +68,7 @@ two_provider_repo() {
 	[ "$(accepted_on '^/cdn/purges$')" -eq 1 ]
 	[[ "$output" == *"unknown"* ]]
 	[[ "$output" != *"  done          purge"* ]]
-	run git cat-file -p refs/cacheform/ledger:purges/p-shop/shop.json
+	run git cat-file -p refs/cacheform/ledger:$(ledger_rec p-shop shop)
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" | jq -e '.status == "unknown"'
 }
@@ -83,7 +83,7 @@ two_provider_repo() {
 	# polled on fakecdn (base_url), signed, by the id from the foreign URL
 	[ "$(jq -c 'select(.op == "poll" and .auth == true and (.path | test("/operationresults/")))' "$FAKECDN_JOURNAL" | wc -l)" -ge 1 ]
 	[ "$(jq -c 'select(.op == "poll" and .auth == true and (.path | test("^/cdn/purges/[^/]+$")))' "$FAKECDN_JOURNAL" | wc -l)" -ge 1 ]
-	for r in purges/p-shop/shop.json purges/p-media/media.json; do
+	for r in "$(ledger_rec p-shop shop)" "$(ledger_rec p-media media)"; do
 		git cat-file -p "refs/cacheform/ledger:$r" | jq -e '.status == "succeeded"'
 	done
 	# nothing is sent again
@@ -152,22 +152,22 @@ forge_task() {
 		repo_commit "$R" "m$i"
 		bounded apply --first-run --yes --no-wait
 		[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
-		id=$(git cat-file -p "refs/cacheform/ledger:purges/p-m$i/media.json" | jq -r '.tasks[0].id')
-		forge_task "purges/p-m$i/media.json" "${v//ID/$id}"
+		id=$(git cat-file -p "refs/cacheform/ledger:$(ledger_rec p-m$i media)" | jq -r '.tasks[0].id')
+		forge_task "$(ledger_rec p-m$i media)" "${v//ID/$id}"
 		bounded apply --first-run --yes
 		[ "$status" -eq 0 ] || { echo "variant $v: $output" >&2; return 1; }
-		git cat-file -p "refs/cacheform/ledger:purges/p-m$i/media.json" | jq -e '.status == "succeeded"'
+		git cat-file -p "refs/cacheform/ledger:$(ledger_rec p-m$i media)" | jq -e '.status == "succeeded"'
 	done
 	# azure: the bearer token stays on base_url; the operation is polled there by its path
 	printf 'purge: p-shop\nendpoints: [shop]\nfiles: [/a.png]\n' >purges/p-shop.yaml
 	repo_commit "$R" shop
 	bounded apply --first-run --yes --no-wait
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
-	v=$(git cat-file -p refs/cacheform/ledger:purges/p-shop/shop.json | jq -r '.tasks[0].poll_url')
-	forge_task purges/p-shop/shop.json "http://127.0.0.1:$OTHER/${v#http*://*/}"
+	v=$(git cat-file -p refs/cacheform/ledger:$(ledger_rec p-shop shop) | jq -r '.tasks[0].poll_url')
+	forge_task "$(ledger_rec p-shop shop)" "http://127.0.0.1:$OTHER/${v#http*://*/}"
 	bounded apply --first-run --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
-	git cat-file -p refs/cacheform/ledger:purges/p-shop/shop.json | jq -e '.status == "succeeded"'
+	git cat-file -p refs/cacheform/ledger:$(ledger_rec p-shop shop) | jq -e '.status == "succeeded"'
 	# nothing reached the other host, nothing escaped the API paths, nothing was sent twice
 	[ ! -s "$BATS_TEST_TMPDIR/listener.log" ] || { cat "$BATS_TEST_TMPDIR/listener.log" >&2; return 1; }
 	[ "$(jq -c 'select(.auth == true and (.path | test("_fakecdn|\\.\\.")))' "$FAKECDN_JOURNAL" | wc -l)" -eq 0 ]
@@ -266,7 +266,7 @@ nine_manifests() {
 	bounded apply --first-run --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	[ "$(jq -c 'select(.op == "purge" and .changed == true)' "$FAKECDN_JOURNAL" | wc -l)" -eq 9 ]
-	[ "$(git cat-file -p refs/cacheform/ledger:purges/p-1/www.json | jq -r .claim_by)" != null ]
+	[ "$(git cat-file -p refs/cacheform/ledger:$(ledger_rec p-1 www) | jq -r .claim_by)" != null ]
 }
 
 @test "no ledger and purges to run: apply refuses without --first-run; ledger mark or --first-run proceed" {

@@ -246,7 +246,8 @@ wait_for() {
 	[ "$status" -eq 0 ]
 	export GIT_INDEX_FILE=$BATS_TEST_TMPDIR/idx
 	git read-tree refs/cacheform/ledger
-	local f=purges/2026-11-22-docs-release/docs.json blob tree c
+	local f blob tree c
+	f=$(ledger_rec 2026-11-22-docs-release docs)
 	git show "refs/cacheform/ledger:$f" | jq '.purge = "::error::forged\u001b[2J" | .endpoint = "e\nx"' >"$BATS_TEST_TMPDIR/rec.json"
 	blob=$(git hash-object -w "$BATS_TEST_TMPDIR/rec.json")
 	git update-index --cacheinfo "100644,$blob,$f"

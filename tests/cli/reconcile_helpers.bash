@@ -78,3 +78,9 @@ cf() {
 journal_ops() {
 	journal_count "$@"
 }
+
+# ledger_rec ID ENDPOINT: the purge record's path on refs/cacheform/ledger (v2 fan-out layout,
+# README "The ledger").
+ledger_rec() {
+	git ls-tree -r --name-only refs/cacheform/ledger | grep -m1 -x "v2/purges/../../$1/$2[.]json"
+}

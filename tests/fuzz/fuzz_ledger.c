@@ -2,11 +2,13 @@
  * ledger_purge_decode and ledger_endpoint_decode (reconcile/ledger.c) on arbitrary bytes: the
  * records come back from refs/cacheform/ledger, which other pipelines push, so a hostile or
  * corrupted record must be refused with a message or read into a well-formed struct.
- * Every input is tried as both kinds of record.
+ * Every input is tried as both kinds of record and as a summary (ledger compact).
  * Properties: failures carry a message; an accepted record has its required strings, fixed
  * fields NUL-terminated within their arrays, enums in range, counts non-negative, tasks within
  * LEDGER_MAX_TASKS with batch indices in range; it survives encode -> decode unchanged; its
- * names map to one safe path component; and summing its quota usage cannot overflow.
+ * names map to one safe path component; and summing its quota usage cannot overflow. A
+ * summary holds only final records of its own manifest, marked compacted, without tasks, and
+ * survives encode -> decode unchanged.
  */
 #include "reconcile/base/compat.h"
 
@@ -89,7 +91,7 @@ static void check_usage(const struct ledger_purge *p)
 		ledger_put_purge(&l, &copy);
 	}
 	int64_t files, dirs;
-	ledger_usage(&l, p->account, INT64_MIN, INT64_MAX, &files, &dirs);
+	(void)ledger_usage(&l, p->account, INT64_MIN, INT64_MAX, &files, &dirs, NULL);
 	FUZZ_CHECK(files >= 0 && dirs >= 0);
 	ledger_purge_release(&copy);
 	ledger_release(&l);
@@ -161,9 +163,47 @@ static void fuzz_endpoint(const char *data, size_t size)
 	ledger_endpoint_release(&ep);
 }
 
+static void fuzz_summary(const char *data, size_t size)
+{
+	struct ledger_purge *v, *back;
+	size_t n, nback;
+	struct cf_err e;
+	err_clear(&e);
+	if (ledger_summary_decode(data, size, &v, &n, &e) < 0) {
+		FUZZ_CHECK(e.rc != 0 && e.msg[0] != '\0');
+		FUZZ_CHECK(v == NULL && n == 0);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		FUZZ_CHECK(v[i].compacted && v[i].ntasks == 0 && ledger_status_final(v[i].status));
+		FUZZ_CHECK(strcmp(v[i].id, v[0].id) == 0);
+		FUZZ_CHECK(v[i].files >= 0 && v[i].dirs >= 0);
+		check_fixed(v[i].content_hash, sizeof v[i].content_hash);
+	}
+	struct sb sb;
+	sb_init(&sb, FUZZ_SB_CAP);
+	FUZZ_CHECK(ledger_summary_encode(v, n, 0, &sb) == 0);
+	FUZZ_CHECK(ledger_summary_decode(sb.buf, sb.len, &back, &nback, &e) == 0);
+	FUZZ_CHECK(nback == n);
+	for (size_t i = 0; i < n; i++) {
+		FUZZ_CHECK(str_eq(v[i].id, back[i].id) && str_eq(v[i].endpoint, back[i].endpoint));
+		FUZZ_CHECK(str_eq(v[i].account, back[i].account) && v[i].status == back[i].status);
+		FUZZ_CHECK(v[i].files == back[i].files && v[i].dirs == back[i].dirs);
+		FUZZ_CHECK(v[i].submitted_at == back[i].submitted_at &&
+			   v[i].finished_at == back[i].finished_at);
+		FUZZ_CHECK(strcmp(v[i].content_hash, back[i].content_hash) == 0);
+		ledger_purge_release(&back[i]);
+		ledger_purge_release(&v[i]);
+	}
+	free(back);
+	free(v);
+	sb_release(&sb);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_purge((const char *)data, size);
 	fuzz_endpoint((const char *)data, size);
+	fuzz_summary((const char *)data, size);
 	return 0;
 }
