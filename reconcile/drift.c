@@ -120,7 +120,8 @@ int drift_build(const struct engine *en, struct drift_report *out, struct cf_err
 			return rc;
 		out->counts[d->cls]++;
 	}
-	return CF_OK;
+	/* a ledger record that could not be read must not pass as "never applied" */
+	return ledger_source_error(&en->led, e);
 }
 
 bool drift_found(const struct drift_report *r)
