@@ -14,6 +14,7 @@
 #include "reconcile/base/xmem.h"
 
 #define APPLY_REPORT_LINE_MAX 2048 /* one summary line; longer details are cut */
+#define APPLY_LEDGER_MSG_MAX  128  /* a ledger commit message: "cacheform VERB: WHAT" */
 
 /* ---- result ---- */
 
@@ -568,12 +569,16 @@ static void collect_in_sync(struct engine *en, const struct plan *p, struct ledg
 }
 
 /* Commits every changed purge record and the pending endpoint records in one
- * compare-and-swap commit (none when there is nothing to say). */
+ * compare-and-swap commit (none when there is nothing to say), its message "cacheform VERB: "
+ * + msg. */
 static int commit(struct ctx *c, const char *msg, struct cf_err *e)
 {
 	struct ledger_purge *recs = xcalloc(c->nj + 1, sizeof(*recs));
+	char full[APPLY_LEDGER_MSG_MAX];
 	size_t nr = 0;
 	int rc = 0;
+	snprintf(full, sizeof(full), "cacheform %s: %s", c->o->verb ? c->o->verb : "apply", msg);
+	msg = full;
 	for (size_t i = 0; i < c->nj; i++)
 		if (c->j[i].dirty && (c->j[i].accepted || c->j[i].claimed)) {
 			apply_purge_rec_tasks(&c->j[i]);
@@ -651,7 +656,7 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 		free(resps);
 		/* recorded as submitted before any polling, so a crash cannot lose an accepted
 		 * purge; confirmed endpoints ride along */
-		if (rd.accepted && (rc = commit(c, "cacheform apply: purges submitted", e)) < 0)
+		if (rd.accepted && (rc = commit(c, "purges submitted", e)) < 0)
 			break;
 	}
 	progress_clear();
@@ -731,7 +736,7 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
 	if (rc == 0) {
 		settle_left(&c);
 		collect_in_sync(en, p, &c.eprec, &c.neprec, &c.eprec_cap);
-		rc = commit(&c, "cacheform apply: finished", e);
+		rc = commit(&c, "finished", e);
 	}
 	for (size_t i = 0; i < c.nw; i++)
 		write_snapshot(&c, &c.w[i]);

@@ -59,6 +59,8 @@ struct apply_opts {
 	 * the failed ones when live_quiet); apply_report then prints the rest */
 	FILE *live;
 	bool live_quiet;
+	/* NULL = "apply"; the command's name in the ledger's commit messages ("rollback") */
+	const char *verb;
 };
 
 enum apply_outcome { APPLY_DONE, APPLY_FAILED, APPLY_NOT_ATTEMPTED, APPLY_SUBMITTED };

@@ -56,6 +56,22 @@ extern const struct opt plan_opts[];
 int cmd_apply(int argc, char **argv);
 extern const struct opt apply_opts[];
 int cmd_ledger(int argc, char **argv);
+
+/* What cmd_rollback.c hands to apply: the options rollback shares with it. */
+struct apply_args {
+	const char *repo, *to, *timeout, *format;
+	struct svec *only, *exclude; /* moved into apply (emptied here) */
+	bool yes, force, keep_going, no_wait, quiet;
+	unsigned parallelism;
+};
+
+/* Plans and applies the desired state of a->to without its purge manifests, recorded in the
+ * ledger like any apply (commit messages say "rollback"). Returns the exit code. */
+int cmd_apply_rollback(const struct apply_args *a);
+
+/* cmd_rollback.c */
+int cmd_rollback(int argc, char **argv);
+extern const struct opt rollback_opts[];
 extern const struct opt ledger_opts[];
 
 /* cmd_drift.c */

@@ -25,6 +25,9 @@ static volatile sig_atomic_t got_signal;
 static struct svec opt_only, opt_exclude, opt_purges;
 static bool opt_yes, opt_force, opt_keep_going, opt_no_wait, opt_first_run, opt_verify, opt_quiet;
 static unsigned opt_parallelism;
+/* rollback (cmd_rollback.c): the desired state of opt_ref without its purges */
+static const char *verb = "apply";
+static bool no_purges;
 static bool json; /* --format json: stdout holds one JSON document, people's text goes to stderr */
 
 /* What the JSON document reports besides the operations. */
@@ -333,8 +336,8 @@ static int before_writes(struct engine *en, const struct planfile *pf, struct pl
 static int apply_plan(struct engine *en, const struct planfile *pf, struct plan *p,
 		      struct apply_result *r, struct apply_outcome_doc *d)
 {
-	struct apply_opts ao = {opt_force,   opt_keep_going, opt_no_wait,      timeout_s,
-				&got_signal, text_out(),     opt_quiet || json};
+	struct apply_opts ao = {opt_force,   opt_keep_going, opt_no_wait,	timeout_s,
+				&got_signal, text_out(),     opt_quiet || json, verb};
 	struct plan_counts c;
 	struct cf_err e;
 	err_clear(&e);
@@ -386,7 +389,8 @@ static int check_options(int npos, char **argv)
 	return parse_timeout() < 0 ? EXIT_USAGE : 0;
 }
 
-int cmd_apply(int argc, char **argv)
+/* Everything after the options: plan (or read PLANFILE argv[0] when npos is 1) and apply. */
+static int apply_main(int npos, char **argv)
 {
 	struct planfile pf = {0};
 	struct apply_result r = {0};
@@ -394,12 +398,8 @@ int cmd_apply(int argc, char **argv)
 	struct engine en;
 	struct plan p;
 	struct cf_err e;
-	int npos, ret = EXIT_ERROR;
+	int ret = EXIT_ERROR;
 	bool have_pf = false;
-	if (opt_parse("apply", apply_opts, argc, argv, &npos) < 0)
-		return EXIT_USAGE;
-	if (check_options(npos, argv) != 0)
-		return EXIT_USAGE;
 	progress_setup(opt_quiet);
 	err_clear(&e);
 	plan_init(&p);
@@ -415,7 +415,7 @@ int cmd_apply(int argc, char **argv)
 	}
 	struct engine_opts eo = {NULL, NULL,	     &opt_only,	 opt_parallelism,
 				 true, &opt_exclude, &opt_purges};
-	struct engine_plan_opts po = {have_pf && pf.no_purges};
+	struct engine_plan_opts po = {no_purges || (have_pf && pf.no_purges)};
 	if (have_pf && pf.neps == 0 && pf.npurges == 0) {
 		fprintf(text_out(), "The plan is empty.\n");
 		outcome_set(&doc, "nothing to do", NULL);
@@ -428,6 +428,11 @@ int cmd_apply(int argc, char **argv)
 		outcome_set(&doc, "error", e.msg);
 		goto out;
 	}
+	if (no_purges)
+		fprintf(text_out(),
+			"Rollback to %s (commit %.12s): the cache rules of that commit; purge "
+			"manifests do not run.\n\n",
+			opt_ref, en.commit);
 	ret = apply_plan(&en, have_pf ? &pf : NULL, &p, &r, &doc);
 out:
 	if (json && print_json(&r, &doc, en.commit, ret) < 0 && ret == EXIT_OK)
@@ -440,4 +445,40 @@ out:
 	svec_release(&opt_exclude);
 	svec_release(&opt_purges);
 	return ret;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	int npos;
+	if (opt_parse("apply", apply_opts, argc, argv, &npos) < 0)
+		return EXIT_USAGE;
+	if (check_options(npos, argv) != 0)
+		return EXIT_USAGE;
+	return apply_main(npos, argv);
+}
+
+int cmd_apply_rollback(const struct apply_args *a)
+{
+	opt_repo = a->repo;
+	opt_ref = a->to;
+	opt_timeout = a->timeout;
+	opt_format = a->format;
+	opt_only = *a->only;
+	opt_exclude = *a->exclude;
+	memset(a->only, 0, sizeof(*a->only));
+	memset(a->exclude, 0, sizeof(*a->exclude));
+	opt_yes = a->yes;
+	opt_force = a->force;
+	opt_keep_going = a->keep_going;
+	opt_no_wait = a->no_wait;
+	opt_quiet = a->quiet;
+	opt_parallelism = a->parallelism;
+	verb = "rollback";
+	no_purges = true;
+	if (check_options(0, NULL) != 0) {
+		svec_release(&opt_only);
+		svec_release(&opt_exclude);
+		return EXIT_USAGE;
+	}
+	return apply_main(0, NULL);
 }

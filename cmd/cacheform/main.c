@@ -22,6 +22,10 @@ static const struct cmd commands[] = {
      "[--keep-going] [--no-wait] [--first-run] [--timeout DURATION] [--parallelism N] [--verify] "
      "[--verify-timeout DURATION]",
      apply_opts},
+    {"rollback", cmd_rollback, "plan and apply the cache rules of an earlier commit",
+     "rollback --to REV [--repo DIR] [-e NAME]... [--exclude NAME]... [--yes] [--force] "
+     "[--keep-going] [--no-wait] [--timeout DURATION] [--parallelism N] [--format text|json]",
+     rollback_opts},
     {"validate", cmd_validate, "check the desired-state repository offline",
      "validate [--repo DIR] [--ref REV] [--strict] [--format text|json|github|sarif]",
      validate_opts},

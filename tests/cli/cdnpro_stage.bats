@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# Rollback, staging and promotion (issue 13, client side): `rollback --to REV` applies the
+# cache rules of an earlier commit through fakecdn and its edge, recorded in the ledger, with
+# no purge of that commit run again; assertions on fakecdn's journal and the edge's TTLs.
+load helpers
+load reconcile_helpers
+
+setup() {
+	R=$BATS_TEST_TMPDIR/repo
+}
+
+teardown() {
+	fakecdn_stop
+}
+
+# edge HOST PATH: "X-CACHE AGE" of a GET through fakecdn's edge (AGE "-" when absent).
+edge() {
+	local h=$BATS_TEST_TMPDIR/edge_headers xc age
+	curl -sS -o /dev/null -D "$h" --connect-to "$1:80:127.0.0.1:$FAKECDN_PORT" "http://$1$2"
+	xc=$(tr -d '\r' <"$h" | awk -F': ' 'tolower($1) == "x-cache" { print $2 }')
+	age=$(tr -d '\r' <"$h" | awk -F': ' 'tolower($1) == "age" { print $2 }')
+	echo "$xc ${age:--}"
+}
+
+clock() {
+	run admin_curl POST clock "$1"
+	[ "$(http_status)" = 200 ]
+}
+
+# expect_ttl HOST PATH TTL: a miss, a hit, a hit at TTL-1 seconds, a miss at TTL (edge clock).
+expect_ttl() {
+	local host=$1 path=$2 ttl=$3 got
+	got=$(edge "$host" "$path")
+	[ "$got" = "TCP_MISS 0" ] || { echo "$host$path first: $got" >&2; return 1; }
+	got=$(edge "$host" "$path")
+	[ "$got" = "TCP_HIT 0" ] || { echo "$host$path second: $got" >&2; return 1; }
+	clock "{\"advance_s\": $((ttl - 1))}"
+	got=$(edge "$host" "$path")
+	[ "$got" = "TCP_HIT $((ttl - 1))" ] || { echo "$host$path at ttl-1: $got" >&2; return 1; }
+	clock '{"advance_s": 1}'
+	got=$(edge "$host" "$path")
+	[ "$got" = "TCP_MISS 0" ] || { echo "$host$path at ttl ($ttl): $got" >&2; return 1; }
+}
+
+# set_assets_ttl DIR TTL: the assets rule of shop gets TTL (the YAML's text).
+set_assets_ttl() {
+	awk -v ttl="$2" '
+		/^    - dir: \[\/assets\/\]/ { print; getline; print "      ttl: " ttl; next }
+		{ print }
+	' "$1/endpoints/shop.yaml" >"$1/endpoints/shop.yaml.new"
+	mv "$1/endpoints/shop.yaml.new" "$1/endpoints/shop.yaml"
+}
+
+# writes: journal lines of shop's rule writes (PUT or PATCH of the endpoint) so far.
+writes() {
+	jq -c 'select(.method == "PATCH" or .method == "PUT") | select(.path | test("/endpoints/shop"))' \
+		"$FAKECDN_JOURNAL" | wc -l
+}
+
+purges() {
+	jq -c 'select(.method == "POST") | select(.path | test("/endpoints/shop/purge"))' \
+		"$FAKECDN_JOURNAL" | wc -l
+}
+
+@test "rollback --to HEAD~1 restores shop's old TTLs at the edge (azure), recorded in the ledger, no purge re-run" {
+	fakecdn_start "" --task-delay 0
+	clock '{"freeze": true}'
+	repo_init "$R" shop
+	cd "$R"
+	# a purge manifest that exists at HEAD~1 and has never run: rollback must not run it
+	cat >purges/rb-never.yaml <<'Y'
+purge: rb-never
+endpoints: [shop]
+files: [/rb-never.png]
+Y
+	repo_commit "$R" "assets 30d, a manifest never applied"
+	run cf plan --no-purges --out "$BATS_TEST_TMPDIR/p1.json"
+	[ "$status" -eq 0 ]
+	run cf apply --yes "$BATS_TEST_TMPDIR/p1.json"
+	[ "$status" -eq 0 ]
+	expect_ttl shop.example.com /assets/one.js 2592000
+	local old
+	old=$(git rev-parse HEAD)
+
+	set_assets_ttl "$R" 2d
+	repo_commit "$R" "assets 2d"
+	run cf plan --no-purges --out "$BATS_TEST_TMPDIR/p2.json"
+	[ "$status" -eq 0 ]
+	run cf apply --yes "$BATS_TEST_TMPDIR/p2.json"
+	[ "$status" -eq 0 ]
+	expect_ttl shop.example.com /assets/two.js 172800
+	local w0 p0
+	w0=$(writes)
+	p0=$(purges)
+	[ "$p0" -eq 0 ]
+
+	run cf rollback --to HEAD~1 --yes
+	assert_no_sanitizer
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Rollback to HEAD~1 (commit ${old:0:12})"* ]]
+	[[ "$output" == *"purge manifests do not run"* ]]
+	# exactly one rule write, and not one purge (rb-never exists at HEAD~1, never applied)
+	[ "$(writes)" -eq $((w0 + 1)) ]
+	[ "$(purges)" -eq 0 ]
+	expect_ttl shop.example.com /assets/three.js 2592000
+	# recorded like an apply: the endpoint's record names HEAD~1's commit, the message says rollback
+	git log -1 --format=%s refs/cacheform/ledger | grep -q '^cacheform rollback: finished'
+	run cf ledger show shop
+	[[ "$output" == *"$old"* ]]
+	# a second rollback to the same commit writes nothing
+	run cf rollback --to HEAD~1 --yes
+	[ "$status" -eq 0 ]
+	[ "$(writes)" -eq $((w0 + 1)) ]
+	# and HEAD is pending again: the next apply restores 2d and runs rb-never (the counter works)
+	run cf plan --no-purges --detailed-exitcode
+	[ "$status" -eq 2 ]
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	[ "$(purges)" -ge 1 ]
+	expect_ttl shop.example.com /assets/four.js 172800
+}
+
+@test "rollback: --to is required, a bad revision is an error before any request" {
+	fakecdn_start "" --task-delay 0
+	repo_init "$R" shop
+	cd "$R"
+	run cf rollback --yes
+	[ "$status" -eq 129 ]
+	[[ "$output" == *"--to REV is required"* ]]
+	run cf rollback HEAD~1
+	[ "$status" -eq 129 ]
+	run cf rollback --to no-such-rev --yes
+	[ "$status" -eq 1 ]
+	[ "$(jq -c . "$FAKECDN_JOURNAL" | wc -l)" -eq 0 ]
+}
