@@ -358,10 +358,19 @@ static void collect_next(struct ctx *c, struct round *rd, size_t i)
 	struct wjob *w = &c->w[i];
 	const struct prov_ops *ops = w->x->acct->ops;
 	struct cf_err e;
+	char key[APPLY_LANE_MAX];
 	err_clear(&e);
 	w->x->live.wstep++;
+	w->x->live.wprev_id = w->t.id;
+	if (ops->write_join && ops->write_join_req &&
+	    ops->write_join(w->x->ep, &w->x->live, key, sizeof(key))) {
+		w->x->live.wprev_id = NULL;
+		w->st = W_JOIN; /* collect_joins sends it with the others of its key */
+		return;
+	}
 	int rc = ops->write_next(w->x->acct->pa, w->x->ep, &w->x->live,
 				 apply_round_slot(rd, R_WRITE, i, 0), &e);
+	w->x->live.wprev_id = NULL;
 	if (rc == PROV_MORE)
 		return;
 	apply_round_drop(rd);
@@ -396,6 +405,63 @@ static bool lane_busy(const struct ctx *c, size_t i)
 	return false;
 }
 
+/* Whether a write of x's account could still reach a shared step: not yet at one (to be
+ * sent, between two requests, or polling a step of its own). */
+static bool join_reachable(const struct ctx *c, const struct eng_account *a)
+{
+	for (size_t j = 0; j < c->nw; j++) {
+		const struct wjob *o = &c->w[j];
+		if (o->x->acct == a &&
+		    (o->st == W_SUBMIT || o->st == W_NEXT || (o->st == W_POLL && !o->joined)))
+			return true;
+	}
+	return false;
+}
+
+/* Sends each shared step whose account has no write that could still join it: one request
+ * for every job held with the same key, sent and polled by the first (the leader). */
+static void collect_joins(struct ctx *c, struct round *rd)
+{
+	char key[APPLY_LANE_MAX], other[APPLY_LANE_MAX];
+	for (size_t i = 0; i < c->nw; i++) {
+		struct wjob *w = &c->w[i];
+		const struct prov_ops *ops = w->x->acct->ops;
+		if (w->st != W_JOIN || w->joined || join_reachable(c, w->x->acct))
+			continue;
+		ops->write_join(w->x->ep, &w->x->live, key, sizeof(key));
+		const struct endpoint **eps = xcalloc(c->nw, sizeof(*eps));
+		const struct live_state **lives = xcalloc(c->nw, sizeof(*lives));
+		size_t n = 0;
+		for (size_t j = i; j < c->nw; j++) {
+			struct wjob *o = &c->w[j];
+			if (o->st != W_JOIN || o->joined || o->x->acct != w->x->acct ||
+			    strcmp(ops->write_join(o->x->ep, &o->x->live, other, sizeof(other)),
+				   key) != 0)
+				continue;
+			eps[n] = o->x->ep;
+			lives[n++] = &o->x->live;
+			o->joined = true;
+			o->leader = i;
+			if (j != i)
+				o->st = W_JOINED;
+		}
+		struct cf_err e;
+		err_clear(&e);
+		if (ops->write_join_req(w->x->acct->pa, eps, lives, n,
+					apply_round_slot(rd, R_WRITE, i, 0), &e) < 0) {
+			apply_round_drop(rd);
+			for (size_t j = i; j < c->nw; j++)
+				if (c->w[j].joined && c->w[j].leader == i &&
+				    (c->w[j].st == W_JOIN || c->w[j].st == W_JOINED)) {
+					apply_failed(c, c->w[j].item, e.msg);
+					c->w[j].st = W_END;
+				}
+		}
+		free(eps);
+		free(lives);
+	}
+}
+
 static void collect_writes(struct ctx *c, struct round *rd, int64_t now)
 {
 	for (size_t i = 0; i < c->nw; i++) {
@@ -423,9 +489,39 @@ static void collect_writes(struct ctx *c, struct round *rd, int64_t now)
 			}
 		}
 	}
+	collect_joins(c, rd);
 }
 
 /* ---- answers ---- */
+
+/* The shared step the leader sent is over (it is no longer polled): its followers take its
+ * outcome and its task (for the report). */
+static void join_follow(struct ctx *c, struct wjob *l)
+{
+	size_t li = (size_t)(l - c->w);
+	const struct apply_item *it = &c->r->v[l->item];
+	for (size_t j = 0; j < c->nw; j++) {
+		struct wjob *f = &c->w[j];
+		if (j == li || f->st != W_JOINED || f->leader != li)
+			continue;
+		task_release(&f->t);
+		f->t.state = l->t.state;
+		f->t.id = l->t.id ? xstrdup(l->t.id) : NULL;
+		if (l->st == W_END && it->outcome == APPLY_FAILED) {
+			char msg[APPLY_REPORT_LINE_MAX];
+			snprintf(msg, sizeof(msg), "%s (the step shared with '%s')",
+				 it->detail ? it->detail : "failed", l->pe->name);
+			apply_failed(c, f->item, msg);
+			f->st = W_END;
+		} else if (l->st == W_END) {
+			apply_item_set(c->r, f->item, it->outcome, it->detail);
+			f->ok = l->ok;
+			f->st = W_END;
+		} else {
+			f->st = l->st; /* W_NEXT: on to its own next step */
+		}
+	}
+}
 
 static void write_done(struct ctx *c, struct wjob *w, int64_t now)
 {
@@ -456,6 +552,8 @@ static void write_done(struct ctx *c, struct wjob *w, int64_t now)
 			apply_pclock_next(&w->pc, &w->t, now);
 		w->st = W_POLL;
 	}
+	if (w->joined && w->st != W_POLL)
+		join_follow(c, w);
 }
 
 static void confirm_done(struct ctx *c, struct wjob *w, const struct http_resp *resp)
@@ -500,10 +598,15 @@ static void write_answer(struct ctx *c, struct wjob *w, enum rkind k, const stru
 	err_clear(&e);
 	if (k == R_WPOLL) {
 		apply_poll_parse(w->x, &w->t, &w->pc, resp);
-	} else if (w->x->acct->ops->write_parse(w->x->ep, resp, &w->t, &e) < 0) {
-		apply_failed(c, w->item, e.msg);
-		w->st = W_END;
-		return;
+	} else {
+		task_release(&w->t); /* the previous step's, if any */
+		if (w->x->acct->ops->write_parse(w->x->ep, resp, &w->t, &e) < 0) {
+			apply_failed(c, w->item, e.msg);
+			w->st = W_END;
+			if (w->joined)
+				join_follow(c, w);
+			return;
+		}
 	}
 	write_done(c, w, now);
 }
@@ -679,8 +782,22 @@ static void settle_left(struct ctx *c)
 		} else if (w->st == W_POLL) {
 			w->st = W_END;
 			apply_failed(c, w->item, "timed out waiting for the provider's task");
+			if (w->joined)
+				join_follow(c, w);
+		} else if (w->st == W_JOIN) {
+			/* held for a shared step that was never sent (stopped first) */
+			w->st = W_END;
+			apply_failed(c, w->item, "stopped before its deployment step was sent");
 		}
 	}
+	/* followers of a leader the interruption left submitted */
+	for (size_t i = 0; i < c->nw; i++)
+		if (c->w[i].st == W_JOINED) {
+			c->w[i].st = W_END;
+			apply_item_set(c->r, c->w[i].item, APPLY_SUBMITTED,
+				       "interrupted before it was confirmed; the next plan shows "
+				       "what is live");
+		}
 	apply_purge_settle(c);
 }
 

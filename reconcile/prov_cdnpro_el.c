@@ -25,6 +25,15 @@
 #define OP_WRITE    "write property version"
 #define OP_VALIDATE "validate property version"
 #define OP_DEPLOY   "deploy property version"
+#define OP_REREAD   "re-read the draft version"
+
+/* write_parse's answer to a 412 on the draft's PATCH: write_next re-reads the draft once */
+#define EL_CONFLICT_ID "412"
+/* write_parse's id for a re-read's Last-Modified: "since:" + the RFC 1123 date */
+#define EL_SINCE_PREFIX "since:"
+
+/* The write step write_next builds next (the re-read and re-PATCH only after a 412). */
+enum el_phase { PH_VALIDATE, PH_REWRITE, PH_DEPLOY, PH_DONE };
 
 #define OPT CODEC_OPTIONAL
 
@@ -42,6 +51,8 @@ struct pro_el {
 	char *origin;  /* owned: origins[0].name */
 	struct el_doc doc;
 	int64_t written; /* the version the write created or updated */
+	enum el_phase next;
+	bool retried; /* the draft was re-read after a 412 (once per write) */
 };
 
 static void el_free(void *p)
@@ -298,16 +309,12 @@ static int version_body(const struct endpoint *ep, const struct pro_el *pe, stru
 	return rc;
 }
 
-int pro_el_write_req(struct prov_account *pa, const struct endpoint *ep,
-		     const struct live_state *live, struct http_req *req, struct cf_err *e)
+/* The PATCH of the draft (If-Unmodified-Since its lastUpdateTime) or the POST of a new version. */
+static int build_write(struct prov_account *pa, const struct endpoint *ep, struct pro_el *pe,
+		       struct http_req *req, struct cf_err *e)
 {
-	struct pro_el *pe = live->priv;
 	struct sb body, path;
 	char tail[64];
-	memset(req, 0, sizeof(*req));
-	if (!pe || !pe->configs)
-		return err_set(e, CF_EINVAL, "endpoint '%s': the property was not read",
-			       ep->name.s);
 	sb_init(&body, (size_t)EL_TEXT_MAX * 4);
 	int rc = version_body(ep, pe, &body, e);
 	if (pe->draft)
@@ -323,12 +330,26 @@ int pro_el_write_req(struct prov_account *pa, const struct endpoint *ep,
 		http_req_header(req, "If-Unmodified-Since", pe->draft_date);
 	if (rc == 0)
 		rc = prov_req_json(req, &body, e);
-	/* a new version takes the next number; a race with another writer shows at validation */
+	/* a new version's number comes from the 201's Location (write_next); this guess is
+	 * kept only when the answer has none */
 	pe->written = pe->draft ? pe->draft : pe->newest + 1;
+	pe->next = PH_VALIDATE;
 	sb_release(&body);
 	if (rc != 0)
 		http_req_release(req);
 	return rc;
+}
+
+int pro_el_write_req(struct prov_account *pa, const struct endpoint *ep,
+		     const struct live_state *live, struct http_req *req, struct cf_err *e)
+{
+	struct pro_el *pe = live->priv;
+	memset(req, 0, sizeof(*req));
+	if (!pe || !pe->configs)
+		return err_set(e, CF_EINVAL, "endpoint '%s': the property was not read",
+			       ep->name.s);
+	pe->retried = false;
+	return build_write(pa, ep, pe, req, e);
 }
 
 static int post_json(struct prov_account *pa, const struct endpoint *ep, const char *path,
@@ -342,31 +363,123 @@ static int post_json(struct prov_account *pa, const struct endpoint *ep, const c
 	return rc;
 }
 
+/* "staging" or "production": where the endpoint deploys. */
+static const char *target_name(const struct endpoint *ep)
+{
+	return is_staging(ep) ? "staging" : "production";
+}
+
+/* One deploy_property action per endpoint, in one task for their common target. */
+static void deploy_body(const struct endpoint *const *eps, const struct live_state *const *lives,
+			size_t n, struct sb *body)
+{
+	sb_addf(body, "{\"name\":\"%s\",\"target\":\"%s\",\"actions\":[", EL_DEPLOY_NAME,
+		target_name(eps[0]));
+	for (size_t i = 0; i < n; i++) {
+		struct pro_el *pe = lives[i]->priv;
+		sb_adds(body, i ? ",{\"action\":\"deploy_property\",\"propertyId\":"
+				: "{\"action\":\"deploy_property\",\"propertyId\":");
+		sb_add_json_str(body, eps[i]->remote.property_id.s);
+		sb_addf(body, ",\"version\":%lld}", (long long)pe->written);
+		pe->next = PH_DONE;
+	}
+	sb_adds(body, "]}");
+}
+
+/* A decimal version number (a created version's Location), or 0. */
+static int64_t version_of(const char *id)
+{
+	int64_t v = 0;
+	if (!id || !id[0] || strlen(id) > 10)
+		return 0;
+	for (const char *p = id; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		v = v * 10 + (*p - '0');
+	}
+	return v <= EL_VERSION_MAX ? v : 0;
+}
+
+/* After a 412 on the draft's PATCH: GET the draft once for its new Last-Modified. */
+static int reread_draft(struct prov_account *pa, const struct endpoint *ep, struct pro_el *pe,
+			struct http_req *req, struct cf_err *e)
+{
+	char tail[64];
+	if (pe->retried || !pe->draft)
+		return err_set(e, CF_ECONFLICT,
+			       "endpoint '%s' (cdnpro): %s %lld: HTTP 412: cacheform's draft "
+			       "version changed again after it was re-read (someone else writes "
+			       "it); run plan again",
+			       ep->name.s, OP_WRITE, (long long)pe->draft);
+	pe->retried = true;
+	pe->next = PH_REWRITE;
+	snprintf(tail, sizeof(tail), "/versions/%lld", (long long)pe->draft);
+	int rc = get(pa, ep, tail, OP_REREAD, req, e);
+	return rc < 0 ? rc : PROV_MORE;
+}
+
 int pro_el_write_next(struct prov_account *pa, const struct endpoint *ep,
 		      const struct live_state *live, struct http_req *req, struct cf_err *e)
 {
-	const struct pro_el *pe = live->priv;
+	struct pro_el *pe = live->priv;
+	const char *prev = live->wprev_id;
 	struct sb body;
 	int rc;
 	memset(req, 0, sizeof(*req));
-	if (live->wstep >= 3)
+	if (prev && strcmp(prev, EL_CONFLICT_ID) == 0)
+		return reread_draft(pa, ep, pe, req, e);
+	if (pe->next == PH_REWRITE) {
+		if (prev && strncmp(prev, EL_SINCE_PREFIX, strlen(EL_SINCE_PREFIX)) == 0)
+			snprintf(pe->draft_date, sizeof(pe->draft_date), "%s",
+				 prev + strlen(EL_SINCE_PREFIX));
+		rc = build_write(pa, ep, pe, req, e);
+		return rc < 0 ? rc : PROV_MORE;
+	}
+	if (pe->next == PH_DONE)
 		return 0;
 	sb_init(&body, EL_PATH_MAX * 2);
-	if (live->wstep == 1) {
+	if (pe->next == PH_VALIDATE) {
+		if (version_of(prev))
+			pe->written = version_of(prev);
 		sb_adds(&body, "{\"propertyId\":");
 		sb_add_json_str(&body, ep->remote.property_id.s);
 		sb_addf(&body, ",\"version\":%lld}", (long long)pe->written);
 		rc = post_json(pa, ep, "/cdn/validations", OP_VALIDATE, &body, req, e);
+		pe->next = PH_DEPLOY;
 	} else {
-		sb_addf(&body, "{\"name\":\"%s\",\"target\":\"%s\",\"actions\":[", EL_DEPLOY_NAME,
-			is_staging(ep) ? "staging" : "production");
-		sb_adds(&body, "{\"action\":\"deploy_property\",\"propertyId\":");
-		sb_add_json_str(&body, ep->remote.property_id.s);
-		sb_addf(&body, ",\"version\":%lld}]}", (long long)pe->written);
+		deploy_body(&ep, &live, 1, &body);
 		rc = post_json(pa, ep, "/cdn/deploymentTasks", OP_DEPLOY, &body, req, e);
 	}
 	sb_release(&body);
 	return rc < 0 ? rc : PROV_MORE;
+}
+
+const char *pro_el_write_join(const struct endpoint *ep, const struct live_state *live, char *buf,
+			      size_t n)
+{
+	const struct pro_el *pe = live->priv;
+	if (!pe || pe->next != PH_DEPLOY ||
+	    (live->wprev_id && strcmp(live->wprev_id, EL_CONFLICT_ID) == 0))
+		return NULL;
+	snprintf(buf, n, "deploy %s", target_name(ep));
+	return buf;
+}
+
+int pro_el_write_join_req(struct prov_account *pa, const struct endpoint *const *eps,
+			  const struct live_state *const *lives, size_t n, struct http_req *req,
+			  struct cf_err *e)
+{
+	struct sb body;
+	memset(req, 0, sizeof(*req));
+	if (n == 0)
+		return err_set(e, CF_EINVAL, "a deployment task without a property");
+	sb_init(&body, (size_t)EL_PATH_MAX * (n + 1));
+	deploy_body(eps, lives, n, &body);
+	int rc = body.overflow
+		     ? err_set(e, CF_ELIMIT, "the deployment task's body is too large")
+		     : post_json(pa, eps[0], "/cdn/deploymentTasks", OP_DEPLOY, &body, req, e);
+	sb_release(&body);
+	return rc;
 }
 
 /* 201 + Location of a validation or deployment task: poll it under base_url by its id. */
@@ -389,6 +502,39 @@ static int task_from_location(const struct endpoint *ep, const struct http_resp 
 	return 0;
 }
 
+/* Appends what to do to e's message (cut at its capacity). */
+static void el_hint(struct cf_err *e, const char *hint)
+{
+	size_t len = strlen(e->msg);
+	snprintf(e->msg + len, sizeof(e->msg) - len, "%s", hint);
+}
+
+/*
+ * A refused write, with what to do for the two refusals a user cannot read from the code
+ * alone: a production deployment CDN Pro does not allow (403: the service quota's
+ * allowProduction, or the API account's deploymentTasks permission, reference §2.6) and an
+ * advanced directive the customer is not granted (UnauthorizedDirective).
+ */
+static int el_api_error(const struct endpoint *ep, const char *op, const struct http_resp *resp,
+			struct cf_err *e)
+{
+	struct json_object *root = NULL;
+	const char *code = NULL, *msg = NULL;
+	int rc = prov_api_error(ep, op, resp, &el_err, e);
+	prov_error_fields(resp, &el_err, &root, &code, &msg);
+	if (resp->status == 403 && !is_staging(ep) &&
+	    (!code || strcmp(code, "AccessDenied") == 0 || strcmp(code, "Forbidden") == 0))
+		el_hint(e, " (production is refused: the customer's service quota lacks "
+			   "allowProduction, or the API account's deploymentTasks permission is "
+			   "'staging'; deploy with target: staging or ask CDNetworks)");
+	else if (code && strcmp(code, "UnauthorizedDirective") == 0)
+		el_hint(e, " (cacheform's region uses standard directives only: the directive "
+			   "is in the property's own Edge Logic, and the customer's "
+			   "allowedCacheDirectives must grant it; nothing was written)");
+	codec_put(root);
+	return rc;
+}
+
 int pro_el_write_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *out,
 		       struct cf_err *e)
 {
@@ -401,17 +547,33 @@ int pro_el_write_parse(const struct endpoint *ep, const struct http_resp *resp, 
 	bool validation = strstr(path, "/cdn/validations/") != NULL;
 	bool deployment = strstr(path, "/cdn/deploymentTasks/") != NULL;
 	const char *op = validation ? OP_VALIDATE : deployment ? OP_DEPLOY : OP_WRITE;
-	if (resp->status == 412)
-		return err_set(e, CF_ECONFLICT,
-			       "endpoint '%s' (cdnpro): %s: HTTP 412: cacheform's draft version "
-			       "changed since it was read; run plan again",
-			       ep->name.s, OP_WRITE);
+	if (resp->status == 412) {
+		/* the draft changed since it was read: write_next re-reads it once */
+		out->state = TASK_SUCCEEDED;
+		out->id = xstrdup(EL_CONFLICT_ID);
+		return 0;
+	}
 	if (resp->status != 201 && resp->status != 204 && resp->status != 200)
-		return prov_api_error(ep, op, resp, &el_err, e);
+		return el_api_error(ep, op, resp, e);
 	if (validation)
 		return task_from_location(ep, resp, "/cdn/validations/", op, out, e);
 	if (deployment)
 		return task_from_location(ep, resp, "/cdn/deploymentTasks/", op, out, e);
 	out->state = TASK_SUCCEEDED;
+	if (resp->status == 201 && strstr(path, "/versions/")) {
+		/* a created version: its number is the Location's last segment */
+		out->id = prov_last_segment(path);
+		if (out->id && !version_of(out->id)) {
+			free(out->id);
+			out->id = NULL;
+		}
+	} else if (resp->status == 200 && http_resp_header(resp, "last-modified")) {
+		/* the draft re-read after a 412: its new date for the next PATCH */
+		struct sb id;
+		sb_init(&id, SIGN_RFC1123_DATE_MAX + sizeof(EL_SINCE_PREFIX));
+		sb_addf(&id, "%s%s", EL_SINCE_PREFIX, http_resp_header(resp, "last-modified"));
+		out->id = id.overflow ? NULL : sb_detach(&id);
+		sb_release(&id);
+	}
 	return 0;
 }
