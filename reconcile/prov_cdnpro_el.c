@@ -11,13 +11,16 @@
 
 #include "reconcile/codec.h"
 #include "reconcile/edgelogic.h"
+#include "reconcile/sem_edgelogic.h"
+#include "reconcile/textdiff.h"
 #include "reconcile/sign.h"
 #include "reconcile/base/xmem.h"
 
-#define EL_VERSION_MAX	 INT64_C(1000000000)
-#define EL_VERSIONS_PAGE 200 /* the list's limit maximum: newest first */
-#define EL_DEPLOY_NAME	 "cacheform"
-#define EL_PATH_MAX	 256
+#define EL_VERSION_MAX	  INT64_C(1000000000)
+#define EL_VERSIONS_PAGE  200 /* the list's limit maximum: newest first */
+#define EL_DEPLOY_NAME	  "cacheform"
+#define EL_PATH_MAX	  256
+#define EL_NOTE_PATHS_MAX 5 /* paths named in one foreign-location note ("and N more") */
 
 #define OP_PROPERTY "read property"
 #define OP_VERSIONS "list property versions"
@@ -214,6 +217,124 @@ static char *desired_region(const struct endpoint *ep, const struct pro_el *pe)
 	return s ? s : xstrdup("");
 }
 
+/* A foreign location's paths, for its note. */
+struct fnote {
+	size_t loc;
+	enum el_step step;
+	struct svec paths;
+	size_t more;
+};
+
+/* The probe paths of the desired rules and of every foreign location's literal pattern. */
+static void probe_paths(const struct endpoint *ep, const struct el_doc *d, struct svec *out)
+{
+	struct sem_probe p;
+	memset(&p, 0, sizeof(p));
+	sem_probe_add_cache(&p, &ep->cache);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct el_location *l = &d->locs[i];
+		if (l->owned || l->match == EL_REGEX || l->match == EL_REGEX_CI ||
+		    l->match == EL_NAMED || !l->pattern[0])
+			continue;
+		size_t n = strlen(l->pattern);
+		svec_push(l->pattern[n - 1] == '/' && l->match != EL_EXACT ? &p.dirs : &p.paths,
+			  l->pattern, NULL);
+	}
+	sem_probe_paths(&p, out);
+	sem_probe_release(&p);
+}
+
+/* The line, in the live Edge Logic, of after's foreign location i (foreign locations are
+ * the same, in the same order, on both sides: only the region changes). */
+static unsigned live_line(const struct el_doc *live, const struct el_doc *after, size_t i)
+{
+	size_t nth = 0;
+	for (size_t k = 0; k < i; k++)
+		nth += !after->locs[k].owned;
+	for (size_t k = 0; k < live->n; k++)
+		if (!live->locs[k].owned && nth-- == 0)
+			return live->locs[k].line;
+	return after->locs[i].line;
+}
+
+/* Whether a location's caching is what cacheform's meaning says for the path. */
+static bool el_agrees(const struct el_result *r, const struct sem_result *d)
+{
+	if ((int)r->mode != (int)d->mode)
+		return false;
+	return r->mode == EL_ORIGIN || r->mode == EL_BYPASS || r->ttl == d->ttl;
+}
+
+/*
+ * Notes naming the paths a foreign location takes from the YAML's meaning once the desired
+ * region is in place, with the step of nginx's search that chose it (exact match, ^~ prefix,
+ * earlier regex, longer prefix): one note per foreign location.
+ */
+static void foreign_notes(const struct endpoint *ep, const struct pro_el *pe, const char *want,
+			  struct live_state *out)
+{
+	char *text = el_replace_region(pe->edge, strlen(pe->edge), &pe->doc, want);
+	struct el_doc after;
+	struct el_eval *ev = NULL;
+	struct svec probes = {0};
+	struct fnote *notes = NULL;
+	size_t nn = 0;
+	struct cf_err e;
+	memset(&after, 0, sizeof(after));
+	if (el_parse(text, strlen(text), &after, &e) != 0 || el_eval_open(&after, &ev, &e) != 0)
+		goto done; /* what cannot be parsed fails validation, and the plan says so */
+	probe_paths(ep, &after, &probes);
+	notes = xcalloc(after.n + 1, sizeof(*notes));
+	for (size_t i = 0; i < probes.n; i++) {
+		struct el_result r;
+		struct sem_result d;
+		el_eval_path(ev, probes.v[i].s, &r);
+		sem_desired(&ep->cache, probes.v[i].s, &d);
+		if (r.loc < 0 || r.owned || r.uncertain || el_agrees(&r, &d))
+			continue;
+		struct fnote *f = NULL;
+		for (size_t k = 0; k < nn && !f; k++)
+			if (notes[k].loc == (size_t)r.loc)
+				f = &notes[k];
+		if (!f) {
+			f = &notes[nn++];
+			f->loc = (size_t)r.loc;
+			f->step = r.step;
+		}
+		bool seen = false;
+		for (size_t k = 0; k < f->paths.n && !seen; k++)
+			seen = strcmp(f->paths.v[k].s, probes.v[i].s) == 0;
+		if (seen)
+			continue;
+		if (f->paths.n < EL_NOTE_PATHS_MAX)
+			svec_push(&f->paths, probes.v[i].s, NULL);
+		else
+			f->more++;
+	}
+	for (size_t k = 0; k < nn; k++) {
+		const struct el_location *l = &after.locs[notes[k].loc];
+		static const char *const mod[] = {"= ", "", "^~ ", "~ ", "~* ", ""};
+		struct sb sb;
+		sb_init(&sb, 0);
+		sb_addf(&sb, "foreign location '%s%s' (Edge Logic line %u) takes ", mod[l->match],
+			l->pattern, live_line(&pe->doc, &after, notes[k].loc));
+		for (size_t i = 0; i < notes[k].paths.n; i++)
+			sb_addf(&sb, "%s%s", i ? ", " : "", notes[k].paths.v[i].s);
+		if (notes[k].more)
+			sb_addf(&sb, " and %zu more", notes[k].more);
+		sb_addf(&sb, " (%s): not cached as the YAML says", el_step_name(notes[k].step));
+		svec_push(&out->notes, sb.buf, NULL);
+		sb_release(&sb);
+		svec_release(&notes[k].paths);
+	}
+done:
+	free(notes);
+	svec_release(&probes);
+	el_eval_close(ev);
+	el_doc_release(&after);
+	free(text);
+}
+
 /* Live rules: the desired ones exactly when the region is byte for byte what they compile
  * to (a region is only ever written by this compiler); otherwise a stated difference. */
 static void live_from_region(const struct endpoint *ep, struct pro_el *pe, struct live_state *out)
@@ -233,7 +354,16 @@ static void live_from_region(const struct endpoint *ep, struct pro_el *pe, struc
 			: !d->hash_ok  ? "the cacheform region was edited by hand (hash mismatch)"
 				       : "the cacheform region holds other rules");
 		out->inexact = sb_detach(&why);
+		/* what the write changes in the region, as text */
+		struct sb diff;
+		sb_init(&diff, (size_t)EL_TEXT_MAX * 4);
+		if (textdiff_unified(d->has_region ? pe->edge + d->region_begin : "",
+				     d->has_region ? rlen : 0, want, strlen(want), &diff) &&
+		    !diff.overflow)
+			out->text_diff = sb_detach(&diff);
+		sb_release(&diff);
 	}
+	foreign_notes(ep, pe, want, out);
 	free(want);
 }
 

@@ -71,6 +71,10 @@ struct live_state {
 	 * rule set keeps some paths from the YAML's meaning, and which); owned, not part of the
 	 * digest (they follow from what was read and the YAML). */
 	struct svec notes;
+	/* owned, may be NULL: a unified diff (reconcile/textdiff.h) of the provider's own text
+	 * that the write would change, live -> desired (CDN Pro: the Edge Logic region); the
+	 * text plan shows it */
+	char *text_diff;
 };
 
 /* True when live's cache is exactly desired (honours cache_control_unknown and inexact). */

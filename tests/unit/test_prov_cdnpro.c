@@ -278,6 +278,76 @@ static void test_prov_cdnpro__edge_logic_412_and_location(void **state)
 	f->ep.mode = MODE_PURGE_ONLY;
 }
 
+/* plan's view of the region: its unified diff while it differs, and one note per foreign
+ * location that takes paths from the YAML's meaning, naming nginx's step. */
+static void test_prov_cdnpro__edge_logic_diff_and_foreign(void **state)
+{
+	static const char version_foreign[] =
+	    "{\"version\":3,\"configs\":{\"hostnames\":[\"dl.example.com\"],\"origins\":[{"
+	    "\"name\":\"o1\",\"servers\":[\"1.2.3.4\"]}],\"edgeLogic\":\"location ^~ /img/old/ "
+	    "{ proxy_cache_valid 5m; origin_pass o1; }\\nlocation = /img/a.png { return 404; }\\n"
+	    "location / { origin_pass o1; }\\n\",\"syntaxVersion\":1}}";
+	struct fx *f = *state;
+	struct live_state ls;
+	f->ep.mode = MODE_MANAGE;
+	f->ep.remote.property_id.s = xstrdup(PROP);
+	fx_rule(&f->ep.cache, RULE_DIR, 86400, "/img/");
+	fx_rule(&f->ep.cache, RULE_PATH, 0, "/img/a.png");
+	read_property(f, &ls, version_foreign);
+	assert_non_null(ls.text_diff);
+	/* no region yet: every line of the region is added */
+	assert_true(strncmp(ls.text_diff, "@@ -0,0 +1,", 11) == 0);
+	assert_non_null(strstr(ls.text_diff, "\n+# cacheform:begin v1 sha256="));
+	assert_non_null(strstr(ls.text_diff, "\n+location ~ \"^/img/\" {\n"));
+	assert_null(strstr(ls.text_diff, "\n-"));
+	size_t prefix = 0, exact = 0;
+	for (size_t i = 0; i < ls.notes.n; i++) {
+		const char *n = ls.notes.v[i].s;
+		if (strstr(n, "foreign location '^~ /img/old/' (Edge Logic line 1) takes "
+			      "/img/old/cf~probe") &&
+		    strstr(n, "(^~ prefix)"))
+			prefix++;
+		/* the exact location returns 404 (no cache directive: origin) while the YAML
+		 * bypasses the cache: both do not store, but the meaning differs */
+		if (strstr(n,
+			   "foreign location '= /img/a.png' (Edge Logic line 2) takes /img/a.png "
+			   "(exact match)"))
+			exact++;
+	}
+	if (prefix != 1 || exact != 1) {
+		for (size_t i = 0; i < ls.notes.n; i++)
+			print_message("note: %s\n", ls.notes.v[i].s);
+		fail_msg("prefix %zu exact %zu", prefix, exact);
+	}
+	live_state_release(&ls);
+
+	/* the region in place and equal to the rules: no diff, the notes stay */
+	struct http_req req;
+	struct cf_err e;
+	struct sb v;
+	sb_init(&v, SB_DEFAULT_MAX);
+	read_property(f, &ls, version_foreign);
+	assert_int_equal(f->ops->write_req(f->pa, &f->ep, &ls, &req, &e), 0);
+	sb_addf(&v, "{\"version\":3,\"configs\":%s}", req.body);
+	http_req_release(&req);
+	live_state_release(&ls);
+	read_property(f, &ls, v.buf);
+	assert_null(ls.inexact);
+	assert_null(ls.text_diff);
+	assert_int_equal(ls.notes.n, 2);
+	live_state_release(&ls);
+	/* one TTL changed: the diff is that one line */
+	f->ep.cache.rules[0].ttl = 2 * 86400;
+	read_property(f, &ls, v.buf);
+	assert_non_null(ls.text_diff);
+	assert_non_null(
+	    strstr(ls.text_diff, "\n-  proxy_cache_valid 1d;\n+  proxy_cache_valid 2d;\n"));
+	live_state_release(&ls);
+	sb_release(&v);
+	cache_release(&f->ep.cache);
+	f->ep.mode = MODE_PURGE_ONLY;
+}
+
 /* Refused writes say what to do; other answers are kept as the API gave them. */
 static void test_prov_cdnpro__edge_logic_refusals(void **state)
 {
@@ -736,6 +806,7 @@ int main(void)
 	    FX_TEST(test_prov_cdnpro__edge_logic_lifecycle),
 	    FX_TEST(test_prov_cdnpro__edge_logic_412_and_location),
 	    FX_TEST(test_prov_cdnpro__edge_logic_refusals),
+	    FX_TEST(test_prov_cdnpro__edge_logic_diff_and_foreign),
 	    FX_TEST(test_prov_cdnpro__edge_logic_join),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
