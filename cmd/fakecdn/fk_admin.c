@@ -2,6 +2,7 @@
 #include "cmd/fakecdn/fk_admin.h"
 #include "cmd/fakecdn/fk_azure.h"
 #include "cmd/fakecdn/fk_azurecn.h"
+#include "cmd/fakecdn/fk_cdnpro_prop.h"
 #include "cmd/fakecdn/fk_edge.h"
 #include "cmd/fakecdn/fk_util.h"
 
@@ -176,6 +177,7 @@ const struct fk_route fk_admin_routes[] = {
     {"PATCH", "_fakecdn/azure-china/*", "admin_endpoint", h_china_endpoint},
     {"PATCH", "_fakecdn/azure/*/*/*", "admin_rules", h_arm_endpoint},
     {"PUT", "_fakecdn/cdnpro/hosts", "admin_hosts", h_pro_hosts},
+    {"POST", "_fakecdn/cdnpro/properties", "admin_property", fk_pp_h_admin_create},
     {"GET", "_fakecdn/clock", "admin_clock", fk_edge_h_clock_get},
     {"POST", "_fakecdn/clock", "admin_clock", fk_edge_h_clock_set},
     {"PUT", "_fakecdn/edge/origin", "admin_origin", fk_edge_h_origin},
