@@ -509,8 +509,9 @@ static void join_follow(struct ctx *c, struct wjob *l)
 		f->t.id = l->t.id ? xstrdup(l->t.id) : NULL;
 		if (l->st == W_END && it->outcome == APPLY_FAILED) {
 			char msg[APPLY_REPORT_LINE_MAX];
-			snprintf(msg, sizeof(msg), "%s (the step shared with '%s')",
-				 it->detail ? it->detail : "failed", l->pe->name);
+			snprintf(msg, sizeof(msg),
+				 "endpoint '%s': its step shared with '%s' failed: %s", f->pe->name,
+				 l->pe->name, it->detail ? it->detail : "failed");
 			apply_failed(c, f->item, msg);
 			f->st = W_END;
 		} else if (l->st == W_END) {

@@ -650,10 +650,13 @@ static int el_api_error(const struct endpoint *ep, const char *op, const struct 
 {
 	struct json_object *root = NULL;
 	const char *code = NULL, *msg = NULL;
-	int rc = prov_api_error(ep, op, resp, &el_err, e);
 	prov_error_fields(resp, &el_err, &root, &code, &msg);
-	if (resp->status == 403 && !is_staging(ep) &&
-	    (!code || strcmp(code, "AccessDenied") == 0 || strcmp(code, "Forbidden") == 0))
+	bool refused =
+	    resp->status == 403 && !is_staging(ep) &&
+	    (!code || strcmp(code, "AccessDenied") == 0 || strcmp(code, "Forbidden") == 0);
+	/* a refusal of production is the deployment's (the error has no Location to tell) */
+	int rc = prov_api_error(ep, refused ? OP_DEPLOY : op, resp, &el_err, e);
+	if (refused)
 		el_hint(e, " (production is refused: the customer's service quota lacks "
 			   "allowProduction, or the API account's deploymentTasks permission is "
 			   "'staging'; deploy with target: staging or ask CDNetworks)");

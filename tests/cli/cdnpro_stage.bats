@@ -134,3 +134,80 @@ Y
 	[ "$status" -eq 1 ]
 	[ "$(jq -c . "$FAKECDN_JOURNAL" | wc -l)" -eq 0 ]
 }
+
+# ---- CDN Pro properties on fakecdn (mode: manage) ----
+
+# pro_repo DIR N TTL: a repository of N cdnpro endpoints p00.. on N seeded properties, each
+# deployed to production with a foreign `location /`; the rule list is dir /img/ TTL.
+pro_repo() {
+	local dir=$1 n=$2 ttl=$3 i id name
+	mkdir -p "$dir/endpoints"
+	git init -q "$dir"
+	repo_settings | sed 's/^    base_url: \(.*\)$/    base_url: \1/' >"$dir/cacheform.yaml"
+	# the test's own bucket: the run is about request counts, not the default 30/min
+	awk '{ print } /^    provider: cdnpro/ { print "    rate_limit: {per_minute: 60000, burst: 6000}" }' \
+		"$dir/cacheform.yaml" >"$dir/c.new" && mv "$dir/c.new" "$dir/cacheform.yaml"
+	for ((i = 0; i < n; i++)); do
+		name=$(printf 'p%02d' "$i")
+		id=$(printf '5dca2205f9e9cc0001df%04x' "$i")
+		run admin_curl POST cdnpro/properties "{\"id\":\"$id\",\"name\":\"$name\",\"version\":{\"hostnames\":[\"$name.example.com\"],\"origins\":[{\"name\":\"o1\",\"servers\":[\"127.0.0.1\"]}],\"edgeLogic\":\"location / { origin_pass o1; }\\n\",\"syntaxVersion\":1},\"allowProduction\":true,\"deploy\":[\"production\"]}"
+		[ "$(http_status)" = 201 ] || { echo "$output" >&2; return 1; }
+		cat >"$dir/endpoints/$name.yaml" <<Y
+endpoint: $name
+account: pro
+remote: {property_id: $id, target: production}
+hosts: [$name.example.com]
+cache:
+  ignore_cache_control: true
+  rules:
+    - dir: [/img/]
+      ttl: $ttl
+Y
+	done
+	repo_commit "$dir" init
+}
+
+pro_knobs() {
+	run admin_curl POST faults '{"cdnpro_validation_ms": 0, "cdnpro_deploy_ms": 0, "cdnpro_rate_per_minute": 600000, "cdnpro_burst": 60000}'
+	[ "$(http_status)" = 200 ] || { echo "$output" >&2; return 1; }
+}
+
+@test "cdnpro: one changed rule on 20 properties: 20 version writes, 20 validations, 1 deployment task; a second apply writes nothing" {
+	fakecdn_start "" --task-delay 0
+	pro_knobs
+	pro_repo "$R" 20 1d
+	cd "$R"
+	run cf apply --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# the first apply writes the region into 20 properties: one task for all of them
+	[ "$(journal_count deployment_create)" -eq 1 ]
+	[ "$(($(journal_count version_create) + $(journal_count version_patch)))" -eq 20 ]
+	[ "$(journal_count validation_create)" -eq 20 ]
+	local before
+	before=$(wc -l <"$FAKECDN_JOURNAL")
+	# one rule changes everywhere (one line of the one YAML rule, in every file)
+	sed -i 's/ttl: 1d/ttl: 2d/' endpoints/*.yaml
+	repo_commit "$R" "2d"
+	run cf apply --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	tail -n +"$((before + 1))" "$FAKECDN_JOURNAL" >"$BATS_TEST_TMPDIR/j2"
+	FAKECDN_JOURNAL=$BATS_TEST_TMPDIR/j2
+	[ "$(($(journal_count version_create) + $(journal_count version_patch)))" -eq 20 ]
+	[ "$(journal_count validation_create)" -eq 20 ]
+	[ "$(journal_count deployment_create)" -eq 1 ]
+	# one task, twenty actions
+	[ "$(jq -s '[.[] | select(.op == "deployment_create")][0].status' "$FAKECDN_JOURNAL")" = 201 ]
+	FAKECDN_JOURNAL=$FAKECDN_DIR/journal.jsonl
+	before=$(wc -l <"$FAKECDN_JOURNAL")
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	tail -n +"$((before + 1))" "$FAKECDN_JOURNAL" >"$BATS_TEST_TMPDIR/j3"
+	FAKECDN_JOURNAL=$BATS_TEST_TMPDIR/j3
+	[ "$(($(journal_count version_create) + $(journal_count version_patch) + $(journal_count validation_create) + $(journal_count deployment_create)))" -eq 0 ]
+	# the deployment carried every property: the state has each property's production version
+	local n
+	n=$(curl -sS "$FAKECDN_URL/_fakecdn/state" | jq '[.cdnpro.properties[] | select(.production.version >= 2)] | length')
+	[ "$n" -eq 20 ]
+}
