@@ -581,6 +581,8 @@ static void confirm_done(struct ctx *c, struct wjob *w, const struct http_resp *
 	}
 	w->ok = true;
 	apply_item_set(c->r, w->item, APPLY_DONE, NULL);
+	if (c->o->no_endpoint_records)
+		return;
 	xgrow(&c->eprec, &c->eprec_cap, c->neprec + 1, sizeof(*c->eprec));
 	struct ledger_endpoint *le = &c->eprec[c->neprec++];
 	memset(le, 0, sizeof(*le));
@@ -853,7 +855,8 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
 	int rc = run_rounds(&c, e);
 	if (rc == 0) {
 		settle_left(&c);
-		collect_in_sync(en, p, &c.eprec, &c.neprec, &c.eprec_cap);
+		if (!o->no_endpoint_records)
+			collect_in_sync(en, p, &c.eprec, &c.neprec, &c.eprec_cap);
 		rc = commit(&c, "finished", e);
 	}
 	for (size_t i = 0; i < c.nw; i++)

@@ -61,6 +61,9 @@ struct apply_opts {
 	bool live_quiet;
 	/* NULL = "apply"; the command's name in the ledger's commit messages ("rollback") */
 	const char *verb;
+	/* apply --stage staging: no endpoint record is written (the ledger's endpoint records
+	 * say what each endpoint's own target runs) */
+	bool no_endpoint_records;
 };
 
 enum apply_outcome { APPLY_DONE, APPLY_FAILED, APPLY_NOT_ATTEMPTED, APPLY_SUBMITTED };

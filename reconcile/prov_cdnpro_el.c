@@ -29,6 +29,7 @@
 #define OP_VALIDATE "validate property version"
 #define OP_DEPLOY   "deploy property version"
 #define OP_REREAD   "re-read the draft version"
+#define OP_STAGING  "list staging servers"
 
 /* write_parse's answer to a 412 on the draft's PATCH: write_next re-reads the draft once */
 #define EL_CONFLICT_ID "412"
@@ -45,6 +46,7 @@ static const struct prov_err_shape el_err = {NULL, false, "code", "message", 0};
 /* What the read found, kept for the write (live_state.priv). */
 struct pro_el {
 	int64_t in_staging, in_production;	/* 0 = none */
+	int64_t staging_at, production_at;	/* deployment times (unix s), 0 = unknown */
 	int64_t newest;				/* highest version number, 0 = none */
 	int64_t draft;				/* our undeployed draft, 0 = none */
 	char draft_date[SIGN_RFC1123_DATE_MAX]; /* its lastUpdateTime as RFC 1123 */
@@ -118,14 +120,34 @@ int pro_el_read_next(struct prov_account *pa, const struct endpoint *ep,
 
 /* ---- read steps ---- */
 
+/* "2026-11-21T12:00:42Z" (fractions dropped) as unix seconds; 0 when malformed. */
+static int64_t rfc3339_secs(const char *s)
+{
+	struct tm tm = {0};
+	int y, mo, d, h, mi, sec;
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6)
+		return 0;
+	tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
+	tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	return t == (time_t)-1 ? 0 : (int64_t)t;
+}
+
 static int decode_property(struct json_object *root, void *out, struct cf_err *e)
 {
 	struct pro_el *pe = out;
+	const char *st = NULL, *pt = NULL;
 	int rc = codec_int(root, "", "versionInStaging", OPT, 0, EL_VERSION_MAX, &pe->in_staging,
 			   NULL, e);
 	if (rc == 0)
 		rc = codec_int(root, "", "versionInProduction", OPT, 0, EL_VERSION_MAX,
 			       &pe->in_production, NULL, e);
+	if (rc == 0)
+		rc = codec_str(root, "", "stagingDeploymentTime", OPT, &st, e);
+	if (rc == 0)
+		rc = codec_str(root, "", "productionDeploymentTime", OPT, &pt, e);
+	pe->staging_at = rfc3339_secs(st);
+	pe->production_at = rfc3339_secs(pt);
 	return rc;
 }
 
@@ -709,4 +731,84 @@ int pro_el_write_parse(const struct endpoint *ep, const struct http_resp *resp, 
 		sb_release(&id);
 	}
 	return 0;
+}
+
+/* ---- staging and promotion (apply --stage staging, apply --promote) ---- */
+
+int pro_el_deployed(const struct live_state *ls, struct pro_el_deployed *out)
+{
+	const struct pro_el *pe = ls->priv;
+	memset(out, 0, sizeof(*out));
+	if (!pe)
+		return CF_EINVAL;
+	out->staging = pe->in_staging;
+	out->production = pe->in_production;
+	out->staging_at = pe->staging_at;
+	out->production_at = pe->production_at;
+	return 0;
+}
+
+int pro_el_promote_req(struct prov_account *pa, const struct endpoint *const *eps,
+		       const int64_t *versions, size_t n, struct http_req *req, struct cf_err *e)
+{
+	struct sb body;
+	memset(req, 0, sizeof(*req));
+	if (n == 0)
+		return err_set(e, CF_EINVAL, "a deployment task without a property");
+	sb_init(&body, (size_t)EL_PATH_MAX * (n + 1));
+	sb_addf(&body, "{\"name\":\"%s promote\",\"target\":\"production\",\"actions\":[",
+		EL_DEPLOY_NAME);
+	for (size_t i = 0; i < n; i++) {
+		sb_adds(&body, i ? "," : "");
+		sb_adds(&body, "{\"action\":\"deploy_property\",\"propertyId\":");
+		sb_add_json_str(&body, eps[i]->remote.property_id.s);
+		sb_addf(&body, ",\"version\":%lld}", (long long)versions[i]);
+	}
+	sb_adds(&body, "]}");
+	int rc = body.overflow ? err_set(e, CF_ELIMIT, "the deployment task's body is too large")
+			       : post_json(pa, eps[0], "/cdn/deploymentTasks", OP_DEPLOY, &body,
+					   req, e);
+	sb_release(&body);
+	return rc;
+}
+
+int pro_el_staging_req(struct prov_account *pa, const struct endpoint *ep, struct http_req *req,
+		       struct cf_err *e)
+{
+	memset(req, 0, sizeof(*req));
+	return pro_request(pa, ep, "GET", "/cdn/stagingServers", OP_STAGING, req, e);
+}
+
+struct staging_ip {
+	char *buf;
+	size_t n;
+};
+
+static int decode_staging(struct json_object *root, void *out, struct cf_err *e)
+{
+	struct staging_ip *o = out;
+	struct json_object *arr;
+	size_t n;
+	int rc = codec_arr(root, "", "stagingServers", 0, &arr, &n, e);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *ip = NULL;
+		int64_t v = 4;
+		rc = codec_str(codec_at(arr, i), "", "ip", 0, &ip, e);
+		if (rc == 0)
+			rc = codec_int(codec_at(arr, i), "", "ipVersion", OPT, 4, 6, &v, NULL, e);
+		/* the first IPv4 server: a "HOST:PORT" connect_to takes no brackets */
+		if (rc == 0 && v == 4 && !o->buf[0])
+			snprintf(o->buf, o->n, "%s", ip);
+	}
+	if (rc == 0 && !o->buf[0])
+		rc = err_set(e, CF_EAPI, "no IPv4 staging server listed");
+	return rc;
+}
+
+int pro_el_staging_parse(const struct endpoint *ep, const struct http_resp *resp, char *ip,
+			 size_t n, struct cf_err *e)
+{
+	struct staging_ip o = {ip, n};
+	ip[0] = '\0';
+	return prov_parse_json(ep, OP_STAGING, resp, &el_err, 0, decode_staging, &o, e);
 }

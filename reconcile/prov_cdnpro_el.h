@@ -47,4 +47,20 @@ int pro_el_write_join_req(struct prov_account *pa, const struct endpoint *const 
 int pro_el_write_parse(const struct endpoint *ep, const struct http_resp *resp, struct task *out,
 		       struct cf_err *e);
 
+/* What the read found deployed (apply --promote). */
+struct pro_el_deployed {
+	int64_t staging, production;	   /* versions, 0 = none */
+	int64_t staging_at, production_at; /* deployment times, unix s, 0 = unknown */
+};
+/* From a read live state of a `mode: manage` endpoint; CF_EINVAL when it was not read. */
+int pro_el_deployed(const struct live_state *ls, struct pro_el_deployed *out);
+/* One deployment task to production of versions[i] of eps[i]'s property. */
+int pro_el_promote_req(struct prov_account *pa, const struct endpoint *const *eps,
+		       const int64_t *versions, size_t n, struct http_req *req, struct cf_err *e);
+/* GET /cdn/stagingServers, and its first IPv4 address into ip (n bytes). */
+int pro_el_staging_req(struct prov_account *pa, const struct endpoint *ep, struct http_req *req,
+		       struct cf_err *e);
+int pro_el_staging_parse(const struct endpoint *ep, const struct http_resp *resp, char *ip,
+			 size_t n, struct cf_err *e);
+
 #endif

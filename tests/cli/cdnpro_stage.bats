@@ -211,3 +211,145 @@ pro_knobs() {
 	n=$(curl -sS "$FAKECDN_URL/_fakecdn/state" | jq '[.cdnpro.properties[] | select(.production.version >= 2)] | length')
 	[ "$n" -eq 20 ]
 }
+
+# pro_edge HOST PATH [IP]: "X-CACHE AGE" through fakecdn's production edge (127.0.0.1) or
+# its staging listener (IP 127.0.0.2, the address GET /cdn/stagingServers names).
+pro_edge() {
+	local h=$BATS_TEST_TMPDIR/edge_headers xc age
+	curl -sS -o /dev/null -D "$h" --connect-to "$1:80:${3:-127.0.0.1}:$FAKECDN_PORT" "http://$1$2"
+	xc=$(tr -d '\r' <"$h" | awk -F': ' 'tolower($1) == "x-cache" { print $2 }')
+	age=$(tr -d '\r' <"$h" | awk -F': ' 'tolower($1) == "age" { print $2 }')
+	echo "$xc ${age:--}"
+}
+
+# pro_ttl HOST PATH TTL [IP]: a miss, a hit, a hit at TTL-1, a miss at TTL (edge clock).
+pro_ttl() {
+	local got
+	got=$(pro_edge "$1" "$2" "${4:-}")
+	[ "${got%% *}" = TCP_MISS ] || { echo "$1$2 first: $got" >&2; return 1; }
+	got=$(pro_edge "$1" "$2" "${4:-}")
+	[ "$got" = "TCP_HIT 0" ] || { echo "$1$2 second: $got" >&2; return 1; }
+	clock "{\"advance_s\": $(($3 - 1))}"
+	got=$(pro_edge "$1" "$2" "${4:-}")
+	[ "$got" = "TCP_HIT $(($3 - 1))" ] || { echo "$1$2 at ttl-1: $got" >&2; return 1; }
+	clock '{"advance_s": 1}'
+	got=$(pro_edge "$1" "$2" "${4:-}")
+	[ "${got%% *}" = TCP_MISS ] || { echo "$1$2 at ttl ($3): $got" >&2; return 1; }
+}
+
+# pro_with_edge DIR: the accounts' probes go to fakecdn over http.
+pro_with_edge() {
+	awk -v port="$FAKECDN_PORT" '
+		{ print }
+		/^    base_url:/ { print "    edge: {connect_to: \"127.0.0.1:" port "\", scheme: http}" }
+	' "$1/cacheform.yaml" >"$1/c.new" && mv "$1/c.new" "$1/cacheform.yaml"
+	repo_commit "$1" edge
+}
+
+pro_state() {
+	curl -sS "$FAKECDN_URL/_fakecdn/state" | jq -c "$1"
+}
+
+@test "cdnpro: --stage staging serves the new TTL on staging only; --promote moves it to production; rollback --to HEAD~1 restores the old TTL" {
+	fakecdn_start "" --task-delay 0
+	pro_knobs
+	clock '{"freeze": true}'
+	pro_repo "$R" 1 1d
+	pro_with_edge "$R"
+	cd "$R"
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	pro_ttl p00.example.com /img/a.png 86400
+
+	sed -i 's/ttl: 1d/ttl: 2d/' endpoints/p00.yaml
+	repo_commit "$R" "2d"
+	printf '/img/probe.png\n/other.html\nhttp://p00.example.com/img/x.png\n' >"$BATS_TEST_TMPDIR/urls"
+	local deploys
+	deploys=$(journal_count deployment_create)
+	run cf apply --stage staging --urls "$BATS_TEST_TMPDIR/urls" --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Staging probes: 3, 0 failed."* ]]
+	[[ "$output" == *"http://p00.example.com/img/probe.png via 127.0.0.2:$FAKECDN_PORT: HTTP 200, X-Cache TCP_HIT"* ]]
+	[ "$(journal_count deployment_create)" -eq $((deploys + 1)) ]
+	[ "$(journal_count staging_servers)" -eq 1 ]
+	# staging runs the new version, production still the old one
+	local st pr
+	st=$(pro_state '.cdnpro.properties[0].staging.version')
+	pr=$(pro_state '.cdnpro.properties[0].production.version')
+	[ "$st" -gt "$pr" ]
+	pro_ttl p00.example.com /img/s.png 172800 127.0.0.2
+	pro_ttl p00.example.com /img/p.png 86400
+	# a staging apply is not what production runs: the plan still shows the change
+	run cf plan --detailed-exitcode
+	[ "$status" -eq 2 ]
+
+	run cf apply --promote --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"p00: version $st: staging -> production (was $pr)"* ]]
+	[ "$(pro_state '.cdnpro.properties[0].production.version')" -eq "$st" ]
+	[ "$(journal_count deployment_create)" -eq $((deploys + 2)) ]
+	pro_ttl p00.example.com /img/q.png 172800
+	# production now runs the YAML: nothing to write
+	run cf plan --detailed-exitcode
+	[ "$status" -eq 0 ]
+
+	# rollback to the 1d commit: production serves 1d again
+	run cf rollback --to HEAD~1 --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	pro_ttl p00.example.com /img/r.png 86400
+	[ "$(journal_count deployment_create)" -eq $((deploys + 3)) ]
+}
+
+@test "cdnpro: --promote refuses (exit 7) when production was deployed after staging; a staging probe that disagrees exits 6" {
+	fakecdn_start "" --task-delay 0
+	pro_knobs
+	pro_repo "$R" 1 1d
+	pro_with_edge "$R"
+	cd "$R"
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	sed -i 's/ttl: 1d/ttl: 2d/' endpoints/p00.yaml
+	repo_commit "$R" "2d"
+	run cf apply --stage staging --yes
+	[ "$status" -eq 0 ]
+	# someone else deploys production afterwards (deployment times have whole seconds)
+	sleep 1.1
+	sed -i 's/ttl: 2d/ttl: 3d/' endpoints/p00.yaml
+	repo_commit "$R" "3d"
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	local deploys
+	deploys=$(journal_count deployment_create)
+	run cf apply --promote --yes
+	echo "$output"
+	[ "$status" -eq 7 ]
+	[[ "$output" == *"REFUSED: production"* ]]
+	[ "$(journal_count deployment_create)" -eq "$deploys" ]
+
+	# a foreign exact location keeps /img/keep.png out of the cache: the probe disagrees
+	local id
+	id=$(pro_state '.cdnpro.properties[0].id' | tr -d '"')
+	sed -i 's/ttl: 3d/ttl: 4d/' endpoints/p00.yaml
+	repo_commit "$R" "4d"
+	printf '/img/keep.png\n/img/fine.png\n' >"$BATS_TEST_TMPDIR/urls"
+	# the foreign location arrives through a version someone else deployed to staging
+	run pro_curl POST "/cdn/properties/$id/versions" "{\"hostnames\":[\"p00.example.com\"],\"origins\":[{\"name\":\"o1\",\"servers\":[\"127.0.0.1\"]}],\"edgeLogic\":\"location = /img/keep.png { proxy_no_cache 1; proxy_cache_bypass 1; origin_pass o1; }\\nlocation / { origin_pass o1; }\\n\",\"syntaxVersion\":1,\"description\":\"by hand\"}"
+	echo "$output"
+	[ "$(http_status)" = 201 ]
+	local v
+	v=$(tr -d '\r' <"$CURL_HEADERS" | awk -F'/versions/' 'tolower($1) ~ /^location/ { print $2 }')
+	run pro_curl POST /cdn/validations "{\"propertyId\":\"$id\",\"version\":$v}"
+	[ "$(http_status)" = 201 ]
+	run pro_curl POST /cdn/deploymentTasks "{\"name\":\"by hand\",\"target\":\"staging\",\"actions\":[{\"action\":\"deploy_property\",\"propertyId\":\"$id\",\"version\":$v}]}"
+	[ "$(http_status)" = 201 ]
+	sleep 0.2
+	run cf apply --stage staging --urls "$BATS_TEST_TMPDIR/urls" --yes
+	echo "$output"
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"FAIL http://p00.example.com/img/keep.png"* ]]
+	[[ "$output" == *"ok   http://p00.example.com/img/fine.png"* ]]
+	[[ "$output" == *"foreign location '= /img/keep.png'"* ]]
+}
