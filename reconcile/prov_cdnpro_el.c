@@ -765,9 +765,9 @@ int pro_el_promote_req(struct prov_account *pa, const struct endpoint *const *ep
 		sb_addf(&body, ",\"version\":%lld}", (long long)versions[i]);
 	}
 	sb_adds(&body, "]}");
-	int rc = body.overflow ? err_set(e, CF_ELIMIT, "the deployment task's body is too large")
-			       : post_json(pa, eps[0], "/cdn/deploymentTasks", OP_DEPLOY, &body,
-					   req, e);
+	int rc = body.overflow
+		     ? err_set(e, CF_ELIMIT, "the deployment task's body is too large")
+		     : post_json(pa, eps[0], "/cdn/deploymentTasks", OP_DEPLOY, &body, req, e);
 	sb_release(&body);
 	return rc;
 }
