@@ -204,13 +204,10 @@ static void test_plan__purge_states(void **state)
 		const char *id, *hash;
 		int state; /* -1 = not in the plan */
 	} rows[] = {
-	    {"new", HASH_A, PLAN_PURGE_RUN},
-	    {"done", HASH_A, -1},
-	    {"edited", HASH_B, PLAN_PURGE_EDITED},
-	    {"failed", HASH_A, PLAN_PURGE_RETRY},
-	    {"pending", HASH_A, PLAN_PURGE_PENDING},
-	    {"marked", HASH_A, -1},
-	    {"unknown", HASH_A, PLAN_PURGE_RETRY_UNKNOWN},
+		{"new", HASH_A, PLAN_PURGE_RUN},     {"done", HASH_A, -1},
+		{"edited", HASH_B, PLAN_PURGE_EDITED}, {"failed", HASH_A, PLAN_PURGE_RETRY},
+		{"pending", HASH_A, PLAN_PURGE_PENDING}, {"marked", HASH_A, -1},
+		{"unknown", HASH_A, PLAN_PURGE_RETRY_UNKNOWN},
 	};
 	for (size_t i = 0; i < CF_ARRAY_LEN(rows); i++) {
 		make_purge(&m, rows[i].id, rows[i].hash);
@@ -329,12 +326,12 @@ static void test_plan__renderers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_plan__actions),
-	    cmocka_unit_test(test_plan__safety),
-	    cmocka_unit_test(test_plan__inexact_live_forces_update),
-	    cmocka_unit_test(test_plan__purge_states),
-	    cmocka_unit_test(test_plan__quota),
-	    cmocka_unit_test(test_plan__renderers),
+		cmocka_unit_test(test_plan__actions),
+		cmocka_unit_test(test_plan__safety),
+		cmocka_unit_test(test_plan__inexact_live_forces_update),
+		cmocka_unit_test(test_plan__purge_states),
+		cmocka_unit_test(test_plan__quota),
+		cmocka_unit_test(test_plan__renderers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,23 +106,23 @@ static void test_planfile__roundtrip(void **state)
 }
 
 /* A small plan document that decodes; each rejection row below breaks one thing in it. */
-#define Q(s)	"\"" s "\""
-#define RULE_OK "{\"kind\": \"suffix\", \"items\": [\"jpg\"], \"ttl\": 60}"
-#define CACHE(rules)                                                                               \
-	"{\"ignore_cache_control\": false, \"ignore_cookie\": false, "                             \
+#define Q(s)	  "\"" s "\""
+#define RULE_OK	  "{\"kind\": \"suffix\", \"items\": [\"jpg\"], \"ttl\": 60}"
+#define CACHE(rules)                                                                          \
+	"{\"ignore_cache_control\": false, \"ignore_cookie\": false, "                        \
 	"\"ignore_query_string\": false, \"rules\": [" rules "]}"
-#define EPX(name, action, read, digest, rules, extra)                                              \
+#define EPX(name, action, read, digest, rules, extra)                                         \
 	"{\"name\": " name ", \"action\": " action ", \"live_state\": {\"read\": " read            \
 	", \"digest\": " digest "}, \"desired\": " CACHE(rules) extra "}"
 #define EP(name, action, read, digest, rules) EPX(name, action, read, digest, rules, "")
-#define EP_OK				      EP(Q("www"), Q("update"), "true", Q(HASH_B), RULE_OK)
-#define EP_RULES(rules)			      EP(Q("www"), Q("update"), "true", Q(HASH_B), rules)
-#define PURGEX(id, ep, state, hash, extra)                                                         \
-	"{\"id\": " id ", \"endpoint\": " ep ", \"state\": " state                                 \
-	", \"content_hash\": " hash extra "}"
+#define EP_OK	 EP(Q("www"), Q("update"), "true", Q(HASH_B), RULE_OK)
+#define EP_RULES(rules) EP(Q("www"), Q("update"), "true", Q(HASH_B), rules)
+#define PURGEX(id, ep, state, hash, extra)                                                    \
+	"{\"id\": " id ", \"endpoint\": " ep ", \"state\": " state ", \"content_hash\": " hash    \
+	extra "}"
 #define PURGE_OK PURGEX(Q("logo"), Q("www"), Q("run"), Q(HASH_A), "")
-#define DOCX(ver, commit, eps, purges, extra)                                                      \
-	"{\"format_version\": " ver ", \"desired_commit\": " commit ", \"no_purges\": false, "     \
+#define DOCX(ver, commit, eps, purges, extra)                                                 \
+	"{\"format_version\": " ver ", \"desired_commit\": " commit ", \"no_purges\": false, "  \
 	"\"endpoints\": [" eps "], \"purges\": [" purges "]" extra "}"
 #define DOC(eps, purges) DOCX("1", Q(COMMIT), eps, purges, "")
 
@@ -130,14 +130,14 @@ static void test_planfile__minimal_accepted(void **state)
 {
 	(void)state;
 	static const char *const good[] = {
-	    DOC(EP_OK, PURGE_OK),
-	    DOCX("1", "null", EP_OK, PURGE_OK, ", \"summary\": {\"update\": 1}"),
-	    DOC(EP(Q("www"), Q("error"), "false", "null", RULE_OK), ""),
-	    DOC(EPX(Q("www"), Q("update"), "true", Q(HASH_B), RULE_OK,
-		    ", \"rule_changes\": [{\"before_index\": null, \"after_index\": 0}]"),
-		""),
-	    DOC(EP_OK, PURGEX(Q("logo"), Q("www"), Q("edited"), Q(HASH_A),
-			      ", \"recorded_hash\": " Q(HASH_B) ", \"files\": 0")),
+		DOC(EP_OK, PURGE_OK),
+		DOCX("1", "null", EP_OK, PURGE_OK, ", \"summary\": {\"update\": 1}"),
+		DOC(EP(Q("www"), Q("error"), "false", "null", RULE_OK), ""),
+		DOC(EPX(Q("www"), Q("update"), "true", Q(HASH_B), RULE_OK,
+			", \"rule_changes\": [{\"before_index\": null, \"after_index\": 0}]"),
+		    ""),
+		DOC(EP_OK, PURGEX(Q("logo"), Q("www"), Q("edited"), Q(HASH_A),
+				  ", \"recorded_hash\": " Q(HASH_B) ", \"files\": 0")),
 	};
 	for (size_t i = 0; i < CF_ARRAY_LEN(good); i++) {
 		struct planfile pf;
@@ -156,108 +156,106 @@ static void test_planfile__rejects(void **state)
 		const char *doc;
 		const char *want; /* in the one-line message */
 	} bad[] = {
-	    /* syntax: json-c's own description and the byte offset, never "continue" */
-	    {"", "not valid JSON: empty document at byte 0"},
-	    {" \n", "not valid JSON: empty document at byte 2"},
-	    {"{", "not valid JSON: unexpected end of input at byte 1"},
-	    {"{\"format_version\": 1", "not valid JSON: unexpected end of input at byte 20"},
-	    {"{\"format_version\": 1, \"a\": \"x", "unexpected end of input at byte 29"},
-	    {"{\"a\": tru", "unexpected end of input at byte 9"},
-	    {"{\"a\": [1,]]", "at byte 10"},
-	    {"{} trailing", "not valid JSON: unexpected data after the document at byte 3"},
-	    {"{\"a\": @}", "not valid JSON: unexpected character at byte 6"},
-	    {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]"
-	     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
-	     "not valid JSON: nesting too deep at byte 32"},
-	    /* the document's shape */
-	    {"null", "expected a JSON object, found null"},
-	    {"1", "expected a JSON object, found int"},
-	    {"[]", "expected a JSON object, found array"},
-	    {"{\"endpoints\": [], \"purges\": [], \"no_purges\": false}",
-	     "format_version: missing"},
-	    {DOCX("2", Q(COMMIT), "", "", ""), "format_version: 2 is not supported (expected 1)"},
-	    {DOCX("\"1\"", Q(COMMIT), "", "", ""), "format_version: expected int, found string"},
-	    {DOCX("1.0", Q(COMMIT), "", "", ""), "format_version: expected int, found double"},
-	    {DOCX("1", Q("../../etc"), "", "", ""), "desired_commit: expected 40 lowercase hex"},
-	    {DOCX("1", Q("0123456789abcdef"), "", "", ""), "desired_commit: expected 40"},
-	    {"{\"format_version\": 1, \"no_purges\": false, \"endpoints\": {}, \"purges\": []}",
-	     "endpoints: expected array, found object"},
-	    {DOCX("1", Q(COMMIT), "", "", ", \"summary\": {\"update\": -1}"),
-	     "summary.update: -1 is negative"},
-	    /* endpoints */
-	    {DOC("7", ""), "endpoints[0]: expected object, found int"},
-	    {DOC("{\"name\": \"x\"}", ""), "endpoints[0].action: missing"},
-	    {DOC(EP(Q("www"), Q("delete-everything"), "true", Q(HASH_B), RULE_OK), ""),
-	     "endpoints[0].action: unknown action"},
-	    {DOC(EP(Q("a b"), Q("update"), "true", Q(HASH_B), RULE_OK), ""),
-	     "endpoints[0].name: not a valid name"},
-	    {DOC(EP(Q("www\\u0000x"), Q("update"), "true", Q(HASH_B), RULE_OK), ""),
-	     "endpoints[0].name: not a valid name"},
-	    {DOC(EP(Q(""), Q("update"), "true", Q(HASH_B), RULE_OK), ""),
-	     "endpoints[0].name: not a valid name"},
-	    {DOC(EP_OK "," EP(Q("api"), Q("none"), "true", Q(HASH_A), RULE_OK) "," EP_OK, ""),
-	     "endpoints[2].name: same as endpoints[0].name"},
-	    {DOC(EP(Q("www"), Q("update"), "true", Q("abc"), RULE_OK), ""),
-	     "endpoints[0].live_state.digest: expected 64 lowercase hex digits"},
-	    {DOC(EP(Q("www"), Q("update"), "true", Q(HASH_B "b"), RULE_OK), ""),
-	     "endpoints[0].live_state.digest: expected 64 lowercase hex digits"},
-	    {DOC(EP(Q("www"), Q("update"), "true",
-		    Q("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"), RULE_OK),
-		 ""),
-	     "endpoints[0].live_state.digest: expected 64 lowercase hex digits"},
-	    {DOC(EP(Q("www"), Q("update"), "true", "null", RULE_OK), ""),
-	     "endpoints[0].live_state.digest: missing for an endpoint that was read"},
-	    {DOC(EP(Q("www"), Q("error"), "false", Q(HASH_B), RULE_OK), ""),
-	     "endpoints[0].live_state.digest: set for an endpoint that was not read"},
-	    {DOC(EP(Q("www"), Q("update"), "1", Q(HASH_B), RULE_OK), ""),
-	     "endpoints[0].live_state.read: expected boolean, found int"},
-	    {DOC(EPX(Q("www"), Q("update"), "true", Q(HASH_B), RULE_OK,
-		     ", \"rule_changes\": [{\"before_index\": -1}]"),
-		 ""),
-	     "endpoints[0].rule_changes[0].before_index: -1 is negative"},
-	    {DOC(EPX(Q("www"), Q("update"), "true", Q(HASH_B), RULE_OK,
-		     ", \"rule_changes\": [{\"after_index\": 1}]"),
-		 ""),
-	     "endpoints[0].rule_changes[0].after_index: no such desired rule"},
-	    /* desired rules */
-	    {DOC(EP_RULES("[]"), ""),
-	     "endpoints[0].desired.rules[0]: expected object, found array"},
-	    {DOC(EP_RULES(RULE_OK ", {\"kind\": \"suffix\", \"items\": [], \"ttl\": 60}"), ""),
-	     "endpoints[0].desired.rules[1].items: empty list"},
-	    {DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"\"], \"ttl\": 60}"), ""),
-	     "endpoints[0].desired.rules[0].items[0]: empty item"},
-	    {DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"jpg\", 7], \"ttl\": 60}"), ""),
-	     "endpoints[0].desired.rules[0].items[1]: expected string, found int"},
-	    {DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"j\\npg\"], \"ttl\": 60}"), ""),
-	     "endpoints[0].desired.rules[0].items[0]: control character in item"},
-	    {DOC(EP_RULES("{\"kind\": \"regex\", \"items\": [\"jpg\"], \"ttl\": 60}"), ""),
-	     "endpoints[0].desired.rules[0].kind: unknown rule kind"},
-	    {DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"jpg\"], \"ttl\": -1}"), ""),
-	     "endpoints[0].desired.rules[0].ttl: -1 is negative"},
-	    {DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"jpg\"], \"ttl\": 3153600001}"), ""),
-	     "endpoints[0].desired.rules[0].ttl: 3153600001 is out of range"},
-	    {DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"jpg\"], \"ttl\": 1.5}"), ""),
-	     "endpoints[0].desired.rules[0].ttl: expected int, found double"},
-	    {DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"jpg\"], \"ttl\": 1, \"name\": 3}"),
-		 ""),
-	     "endpoints[0].desired.rules[0].name: expected string, found int"},
-	    /* purges */
-	    {DOC(EP_OK, PURGEX(Q("logo"), Q("www"), Q("exploded"), Q(HASH_A), "")),
-	     "purges[0].state: unknown purge state"},
-	    {DOC(EP_OK, PURGEX(Q("logo"), Q("www"), Q("run"), Q("XYZ"), "")),
-	     "purges[0].content_hash: expected 64 lowercase hex digits"},
-	    {DOC(EP_OK, PURGEX(Q("logo"), Q("www"), Q("run"), "null", "")),
-	     "purges[0].content_hash: expected string, found null"},
-	    {DOC(EP_OK, PURGEX(Q("logo"), Q("www"), Q("run"), Q(HASH_A), ", \"files\": -3")),
-	     "purges[0].files: -3 is negative"},
-	    {DOC(EP_OK,
-		 PURGEX(Q("logo"), Q("www"), Q("run"), Q(HASH_A), ", \"recorded_hash\": \"x\"")),
-	     "purges[0].recorded_hash: expected 64 lowercase hex digits"},
-	    {DOC(EP_OK, PURGEX(Q("logo"), Q("api"), Q("run"), Q(HASH_A), "")),
-	     "purges[0].endpoint: not an endpoint of this plan"},
-	    {DOC(EP_OK, PURGEX(Q("../x"), Q("www"), Q("run"), Q(HASH_A), "")),
-	     "purges[0].id: not a valid name"},
-	    {DOC(EP_OK, PURGE_OK "," PURGE_OK), "purges[1]: same id and endpoint as purges[0]"},
+		/* syntax: json-c's own description and the byte offset, never "continue" */
+		{"", "not valid JSON: empty document at byte 0"},
+		{" \n", "not valid JSON: empty document at byte 2"},
+		{"{", "not valid JSON: unexpected end of input at byte 1"},
+		{"{\"format_version\": 1", "not valid JSON: unexpected end of input at byte 20"},
+		{"{\"format_version\": 1, \"a\": \"x", "unexpected end of input at byte 29"},
+		{"{\"a\": tru", "unexpected end of input at byte 9"},
+		{"{\"a\": [1,]]", "at byte 10"},
+		{"{} trailing", "not valid JSON: unexpected data after the document at byte 3"},
+		{"{\"a\": @}", "not valid JSON: unexpected character at byte 6"},
+		{"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]"
+		 "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+		 "not valid JSON: nesting too deep at byte 32"},
+		/* the document's shape */
+		{"null", "expected a JSON object, found null"},
+		{"1", "expected a JSON object, found int"},
+		{"[]", "expected a JSON object, found array"},
+		{"{\"endpoints\": [], \"purges\": [], \"no_purges\": false}", "format_version: missing"},
+		{DOCX("2", Q(COMMIT), "", "", ""), "format_version: 2 is not supported (expected 1)"},
+		{DOCX("\"1\"", Q(COMMIT), "", "", ""), "format_version: expected int, found string"},
+		{DOCX("1.0", Q(COMMIT), "", "", ""), "format_version: expected int, found double"},
+		{DOCX("1", Q("../../etc"), "", "", ""), "desired_commit: expected 40 lowercase hex"},
+		{DOCX("1", Q("0123456789abcdef"), "", "", ""), "desired_commit: expected 40"},
+		{"{\"format_version\": 1, \"no_purges\": false, \"endpoints\": {}, \"purges\": []}",
+		 "endpoints: expected array, found object"},
+		{DOCX("1", Q(COMMIT), "", "", ", \"summary\": {\"update\": -1}"),
+		 "summary.update: -1 is negative"},
+		/* endpoints */
+		{DOC("7", ""), "endpoints[0]: expected object, found int"},
+		{DOC("{\"name\": \"x\"}", ""), "endpoints[0].action: missing"},
+		{DOC(EP(Q("www"), Q("delete-everything"), "true", Q(HASH_B), RULE_OK), ""),
+		 "endpoints[0].action: unknown action"},
+		{DOC(EP(Q("a b"), Q("update"), "true", Q(HASH_B), RULE_OK), ""),
+		 "endpoints[0].name: not a valid name"},
+		{DOC(EP(Q("www\\u0000x"), Q("update"), "true", Q(HASH_B), RULE_OK), ""),
+		 "endpoints[0].name: not a valid name"},
+		{DOC(EP(Q(""), Q("update"), "true", Q(HASH_B), RULE_OK), ""),
+		 "endpoints[0].name: not a valid name"},
+		{DOC(EP_OK "," EP(Q("api"), Q("none"), "true", Q(HASH_A), RULE_OK) "," EP_OK, ""),
+		 "endpoints[2].name: same as endpoints[0].name"},
+		{DOC(EP(Q("www"), Q("update"), "true", Q("abc"), RULE_OK), ""),
+		 "endpoints[0].live_state.digest: expected 64 lowercase hex digits"},
+		{DOC(EP(Q("www"), Q("update"), "true", Q(HASH_B "b"), RULE_OK), ""),
+		 "endpoints[0].live_state.digest: expected 64 lowercase hex digits"},
+		{DOC(EP(Q("www"), Q("update"), "true",
+			Q("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"), RULE_OK),
+		     ""),
+		 "endpoints[0].live_state.digest: expected 64 lowercase hex digits"},
+		{DOC(EP(Q("www"), Q("update"), "true", "null", RULE_OK), ""),
+		 "endpoints[0].live_state.digest: missing for an endpoint that was read"},
+		{DOC(EP(Q("www"), Q("error"), "false", Q(HASH_B), RULE_OK), ""),
+		 "endpoints[0].live_state.digest: set for an endpoint that was not read"},
+		{DOC(EP(Q("www"), Q("update"), "1", Q(HASH_B), RULE_OK), ""),
+		 "endpoints[0].live_state.read: expected boolean, found int"},
+		{DOC(EPX(Q("www"), Q("update"), "true", Q(HASH_B), RULE_OK,
+			 ", \"rule_changes\": [{\"before_index\": -1}]"),
+		     ""),
+		 "endpoints[0].rule_changes[0].before_index: -1 is negative"},
+		{DOC(EPX(Q("www"), Q("update"), "true", Q(HASH_B), RULE_OK,
+			 ", \"rule_changes\": [{\"after_index\": 1}]"),
+		     ""),
+		 "endpoints[0].rule_changes[0].after_index: no such desired rule"},
+		/* desired rules */
+		{DOC(EP_RULES("[]"), ""), "endpoints[0].desired.rules[0]: expected object, found array"},
+		{DOC(EP_RULES(RULE_OK ", {\"kind\": \"suffix\", \"items\": [], \"ttl\": 60}"), ""),
+		 "endpoints[0].desired.rules[1].items: empty list"},
+		{DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"\"], \"ttl\": 60}"), ""),
+		 "endpoints[0].desired.rules[0].items[0]: empty item"},
+		{DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"jpg\", 7], \"ttl\": 60}"), ""),
+		 "endpoints[0].desired.rules[0].items[1]: expected string, found int"},
+		{DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"j\\npg\"], \"ttl\": 60}"), ""),
+		 "endpoints[0].desired.rules[0].items[0]: control character in item"},
+		{DOC(EP_RULES("{\"kind\": \"regex\", \"items\": [\"jpg\"], \"ttl\": 60}"), ""),
+		 "endpoints[0].desired.rules[0].kind: unknown rule kind"},
+		{DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"jpg\"], \"ttl\": -1}"), ""),
+		 "endpoints[0].desired.rules[0].ttl: -1 is negative"},
+		{DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"jpg\"], \"ttl\": 3153600001}"), ""),
+		 "endpoints[0].desired.rules[0].ttl: 3153600001 is out of range"},
+		{DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"jpg\"], \"ttl\": 1.5}"), ""),
+		 "endpoints[0].desired.rules[0].ttl: expected int, found double"},
+		{DOC(EP_RULES("{\"kind\": \"suffix\", \"items\": [\"jpg\"], \"ttl\": 1, \"name\": 3}"),
+		     ""),
+		 "endpoints[0].desired.rules[0].name: expected string, found int"},
+		/* purges */
+		{DOC(EP_OK, PURGEX(Q("logo"), Q("www"), Q("exploded"), Q(HASH_A), "")),
+		 "purges[0].state: unknown purge state"},
+		{DOC(EP_OK, PURGEX(Q("logo"), Q("www"), Q("run"), Q("XYZ"), "")),
+		 "purges[0].content_hash: expected 64 lowercase hex digits"},
+		{DOC(EP_OK, PURGEX(Q("logo"), Q("www"), Q("run"), "null", "")),
+		 "purges[0].content_hash: expected string, found null"},
+		{DOC(EP_OK, PURGEX(Q("logo"), Q("www"), Q("run"), Q(HASH_A), ", \"files\": -3")),
+		 "purges[0].files: -3 is negative"},
+		{DOC(EP_OK, PURGEX(Q("logo"), Q("www"), Q("run"), Q(HASH_A),
+				   ", \"recorded_hash\": \"x\"")),
+		 "purges[0].recorded_hash: expected 64 lowercase hex digits"},
+		{DOC(EP_OK, PURGEX(Q("logo"), Q("api"), Q("run"), Q(HASH_A), "")),
+		 "purges[0].endpoint: not an endpoint of this plan"},
+		{DOC(EP_OK, PURGEX(Q("../x"), Q("www"), Q("run"), Q(HASH_A), "")),
+		 "purges[0].id: not a valid name"},
+		{DOC(EP_OK, PURGE_OK "," PURGE_OK), "purges[1]: same id and endpoint as purges[0]"},
 	};
 	for (size_t i = 0; i < CF_ARRAY_LEN(bad); i++) {
 		struct planfile pf;
@@ -278,8 +276,7 @@ static void test_planfile__rejects(void **state)
 static void test_planfile__read_names_file(void **state)
 {
 	(void)state;
-	static const char doc[] =
-	    DOC(EP_RULES("{\"kind\": \"dir\", \"items\": [], \"ttl\": 1}"), "");
+	static const char doc[] = DOC(EP_RULES("{\"kind\": \"dir\", \"items\": [], \"ttl\": 1}"), "");
 	char path[] = "/tmp/cf-planfile-XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -356,11 +353,11 @@ static void test_planfile__stale(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_planfile__roundtrip),
-	    cmocka_unit_test(test_planfile__minimal_accepted),
-	    cmocka_unit_test(test_planfile__rejects),
-	    cmocka_unit_test(test_planfile__read_names_file),
-	    cmocka_unit_test(test_planfile__stale),
+		cmocka_unit_test(test_planfile__roundtrip),
+		cmocka_unit_test(test_planfile__minimal_accepted),
+		cmocka_unit_test(test_planfile__rejects),
+		cmocka_unit_test(test_planfile__read_names_file),
+		cmocka_unit_test(test_planfile__stale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
