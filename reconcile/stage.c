@@ -13,6 +13,27 @@
 #define STAGE_CONNECT_MAX 96
 #define STAGE_URL_MAX	  4200
 
+enum stage_decision stage_decide(const struct pro_el_deployed *d)
+{
+	if (!d->staging)
+		return STAGE_SKIP;
+	if (d->staging == d->production)
+		return STAGE_SAME;
+	/* the API's deployment times have whole seconds: a production deployment in the same
+	 * second as staging's is not seen as later */
+	if (d->production_at && d->staging_at && d->production_at > d->staging_at)
+		return STAGE_REFUSE;
+	return STAGE_PROMOTE;
+}
+
+bool stage_probe_ok(const struct sem_result *want, bool answered, const char *x_cache, bool *judged)
+{
+	bool hit = x_cache && strstr(x_cache, "HIT") != NULL;
+	bool want_hit = want->mode == SEM_OVERRIDE && want->ttl > 0;
+	*judged = (want->mode == SEM_OVERRIDE && want->ttl > 0) || want->mode == SEM_BYPASS;
+	return answered && (!*judged || hit == want_hit);
+}
+
 bool stage_applies(const struct endpoint *ep)
 {
 	return ep->account && ep->account->provider == PROV_CDNPRO && ep->mode == MODE_MANAGE &&
@@ -167,10 +188,8 @@ int stage_probe(struct engine *en, const struct svec *urls, FILE *out, size_t *b
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct probe *p = &v[i];
-		bool judged = p->want.mode == SEM_OVERRIDE || p->want.mode == SEM_BYPASS;
-		bool hit = strstr(p->x_cache, "HIT") != NULL;
-		bool want_hit = p->want.mode == SEM_OVERRIDE && p->want.ttl > 0;
-		bool ok = p->answered && (!judged || hit == want_hit);
+		bool judged, want_hit = p->want.mode == SEM_OVERRIDE && p->want.ttl > 0;
+		bool ok = stage_probe_ok(&p->want, p->answered, p->x_cache, &judged);
 		*bad += !ok;
 		if (shown++ >= STAGE_SHOWN_MAX)
 			continue;
@@ -273,16 +292,17 @@ int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomi
 				     x->ep->name.s, x->rc < 0 ? x->err.msg : "not read");
 			break;
 		}
-		if (!d.staging) {
+		enum stage_decision dec = stage_decide(&d);
+		if (dec == STAGE_SKIP) {
 			fprintf(out, "  %s: nothing in staging; skipped\n", x->ep->name.s);
-		} else if (d.production_at && d.staging_at && d.production_at > d.staging_at) {
+		} else if (dec == STAGE_REFUSE) {
 			fprintf(out,
 				"  %s: REFUSED: production (version %lld) was deployed after "
 				"staging (version %lld): someone else deployed; run apply --stage "
 				"staging again\n",
 				x->ep->name.s, (long long)d.production, (long long)d.staging);
 			refused++;
-		} else if (d.staging == d.production) {
+		} else if (dec == STAGE_SAME) {
 			fprintf(out, "  %s: production already runs version %lld\n", x->ep->name.s,
 				(long long)d.staging);
 		} else {

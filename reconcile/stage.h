@@ -19,6 +19,25 @@
 #define STAGE_POLL_MAX_MS   5000
 #define STAGE_SHOWN_MAX	    50 /* probe lines printed; the rest are counted */
 
+struct pro_el_deployed;
+struct sem_result;
+
+/* What --promote does with one property, from what its read found deployed. */
+enum stage_decision {
+	STAGE_SKIP,    /* nothing in staging */
+	STAGE_REFUSE,  /* production was deployed after staging: someone else deployed */
+	STAGE_SAME,    /* production already runs the staging version */
+	STAGE_PROMOTE, /* the staging version goes to production */
+};
+enum stage_decision stage_decide(const struct pro_el_deployed *d);
+
+/*
+ * A staging probe's verdict: the second answer's X-Cache (NULL or "" when absent) against the
+ * YAML's meaning want. *judged is false when the origin decides (then any answer passes).
+ */
+bool stage_probe_ok(const struct sem_result *want, bool answered, const char *x_cache,
+		    bool *judged);
+
 /* True when the endpoint is one staging and promotion act on: cdnpro, mode manage. */
 bool stage_applies(const struct endpoint *ep);
 
