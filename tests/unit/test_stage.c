@@ -18,7 +18,7 @@ static void test_stage__decide(void **state)
 	    {{4, 3, 200, 100}, STAGE_PROMOTE}, /* staged after production */
 	    {{4, 3, 200, 201}, STAGE_REFUSE},  /* production deployed after staging */
 	    {{4, 3, 200, 200}, STAGE_PROMOTE}, /* the same second: not seen as later */
-	    {{4, 4, 200, 300}, STAGE_REFUSE},  /* refused even to the same version */
+	    {{4, 4, 200, 300}, STAGE_SAME},    /* deployed again later: nothing to do */
 	    {{4, 4, 300, 200}, STAGE_SAME},    /* production already runs it */
 	    {{4, 0, 200, 0}, STAGE_PROMOTE},   /* never in production */
 	    {{5, 3, 0, 0}, STAGE_PROMOTE},     /* times unknown: no refusal */
