@@ -13,7 +13,7 @@ _cacheform_options() {
 	case $1 in
 	validate) echo "--repo --ref --strict --format --help" ;;
 	plan) echo "--repo --ref -e --endpoint --exclude --out --format --detailed-exitcode --parallelism --no-purges --urls --purge --quiet -q --show-unchanged --help" ;;
-	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --format --purge --quiet -q --help" ;;
+	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --format --purge --quiet -q --stage --urls --promote --help" ;;
 	rollback) echo "--to --repo -e --endpoint --exclude --yes -y --force --keep-going --no-wait --timeout --parallelism --format --quiet -q --help" ;;
 	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --parallelism --quiet -q --help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
@@ -127,6 +127,15 @@ _cacheform() {
 		;;
 	--purge)
 		_cacheform_reply "$(_cacheform_purges)" "$cur"
+		return
+		;;
+	--stage)
+		_cacheform_reply "staging" "$cur"
+		return
+		;;
+	--urls)
+		# shellcheck disable=SC2207
+		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
 	--account | --to)
