@@ -353,3 +353,21 @@ pro_state() {
 	[[ "$output" == *"ok   http://p00.example.com/img/fine.png"* ]]
 	[[ "$output" == *"foreign location '= /img/keep.png'"* ]]
 }
+
+@test "cdnpro: 50 consecutive applies with changes leave at most one undeployed version per property" {
+	fakecdn_start "" --task-delay 0
+	pro_knobs
+	pro_repo "$R" 2 1d
+	cd "$R"
+	local i drafts
+	for ((i = 1; i <= 50; i++)); do
+		sed -i "s/ttl: .*/ttl: ${i}h/" endpoints/*.yaml
+		repo_commit "$R" "ttl ${i}h"
+		run cf apply --yes --quiet
+		[ "$status" -eq 0 ] || { echo "apply $i: $output" >&2; return 1; }
+		drafts=$(pro_state '[.cdnpro.properties[] | [.versions[] | select(.frozen != true)] | length] | max')
+		[ "$drafts" -le 1 ] || { echo "apply $i: $drafts drafts" >&2; return 1; }
+	done
+	# every apply deployed its version: 50 deployment tasks, one per run for both properties
+	[ "$(journal_count deployment_create)" -eq 50 ]
+}
