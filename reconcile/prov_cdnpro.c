@@ -394,6 +394,7 @@ const struct prov_ops prov_cdnpro_ops = {
     .read_next = pro_el_read_next,
     .write_next = pro_el_write_next,
     .write_join = pro_el_write_join,
+    .write_check = pro_el_write_check,
     .write_join_req = pro_el_write_join_req,
     .split = pro_split,
     .batch_req = pro_batch_req,

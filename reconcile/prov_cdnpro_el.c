@@ -30,6 +30,7 @@
 #define OP_DEPLOY   "deploy property version"
 #define OP_REREAD   "re-read the draft version"
 #define OP_STAGING  "list staging servers"
+#define OP_QUOTA_EL "read the service quota"
 
 /* write_parse's answer to a 412 on the draft's PATCH: write_next re-reads the draft once */
 #define EL_CONFLICT_ID "412"
@@ -50,10 +51,12 @@ struct pro_el {
 	int64_t newest;				/* highest version number, 0 = none */
 	int64_t draft;				/* our undeployed draft, 0 = none */
 	char draft_date[SIGN_RFC1123_DATE_MAX]; /* its lastUpdateTime as RFC 1123 */
-	int64_t base;  /* the version read: deployed to target, else newest */
-	char *configs; /* owned: base's configs as JSON text */
-	char *edge;    /* owned: base's edgeLogic */
-	char *origin;  /* owned: origins[0].name */
+	int64_t base;		 /* the version read: deployed to target, else newest */
+	char *configs;		 /* owned: base's configs as JSON text */
+	char *edge;		 /* owned: base's edgeLogic */
+	char *origin;		 /* owned: origins[0].name */
+	struct prov_account *pa; /* borrowed (read_next): the account's service-quota answer */
+	bool quota_reader;	 /* this read also reads the service quota (step 3) */
 	struct el_doc doc;
 	int64_t written; /* the version the write created or updated */
 	enum el_phase next;
@@ -108,8 +111,14 @@ int pro_el_read_req(struct prov_account *pa, const struct endpoint *ep, struct h
 int pro_el_read_next(struct prov_account *pa, const struct endpoint *ep,
 		     const struct live_state *ls, struct http_req *req, struct cf_err *e)
 {
-	const struct pro_el *pe = ls->priv;
+	struct pro_el *pe = ls->priv;
 	char tail[EL_PATH_MAX];
+	pe->pa = pa;
+	if (ls->step == 3) {
+		memset(req, 0, sizeof(*req));
+		return pro_request(pa, ep, "GET", "/cdn/serviceQuotas/customer/me", OP_QUOTA_EL,
+				   req, e);
+	}
 	if (ls->step == 1)
 		snprintf(tail, sizeof(tail), "/versions?sortBy=version&sortOrder=desc&limit=%d",
 			 EL_VERSIONS_PAGE);
@@ -404,11 +413,34 @@ static int parse_last(const struct endpoint *ep, const struct http_resp *resp,
 	return 0;
 }
 
+static int decode_quota_el(struct json_object *root, void *out, struct cf_err *e)
+{
+	bool allow = false, present = false;
+	int rc = codec_bool(root, "", "allowProduction", OPT, &allow, &present, e);
+	*(int *)out = rc == 0 && present ? allow : -1;
+	return rc;
+}
+
+/* The service quota's answer (step 3): never fails the read, an unknown stays unknown. */
+static int parse_quota(const struct endpoint *ep, const struct http_resp *resp, struct pro_el *pe)
+{
+	struct cf_err e;
+	int allow = -1;
+	if (resp->rc == 0 && resp->status == 200 &&
+	    prov_parse_json(ep, OP_QUOTA_EL, resp, &el_err, 0, decode_quota_el, &allow, &e) != 0)
+		allow = -1;
+	if (pe->pa)
+		pe->pa->el_allow_production = allow;
+	return 0;
+}
+
 int pro_el_read_parse(const struct endpoint *ep, const struct http_resp *resp,
 		      struct live_state *out, struct cf_err *e)
 {
 	struct pro_el *pe = out->priv;
 	int rc;
+	if (out->step == 3)
+		return parse_quota(ep, resp, pe);
 	if (out->step == 0) {
 		pe = xcalloc(1, sizeof(*pe));
 		out->priv = pe;
@@ -428,7 +460,28 @@ int pro_el_read_parse(const struct endpoint *ep, const struct http_resp *resp,
 				       ep->name.s, ep->remote.property_id.s);
 		return PROV_MORE;
 	}
-	return parse_last(ep, resp, out, pe, e);
+	rc = parse_last(ep, resp, out, pe, e);
+	/* the first production endpoint of the account reads the service quota once */
+	if (rc == 0 && !is_staging(ep) && pe->pa && !pe->pa->el_quota_claimed) {
+		pe->pa->el_quota_claimed = true;
+		pe->pa->el_allow_production = -1;
+		pe->quota_reader = true;
+		return PROV_MORE;
+	}
+	return rc;
+}
+
+int pro_el_write_check(const struct endpoint *ep, const struct live_state *live, struct cf_err *e)
+{
+	const struct pro_el *pe = live->priv;
+	if (!pe || !pe->pa || is_staging(ep) || pe->pa->el_allow_production != 0)
+		return 0;
+	return err_set(e, CF_EAPI,
+		       "endpoint '%s' (cdnpro): the customer's service quota says allowProduction: "
+		       "false, so CDN Pro refuses deployments to production; nothing was written "
+		       "(use target: staging or apply --stage staging, or ask CDNetworks to allow "
+		       "production)",
+		       ep->name.s);
 }
 
 /* ---- write steps ---- */

@@ -36,6 +36,9 @@ int pro_el_write_req(struct prov_account *pa, const struct endpoint *ep,
 		     const struct live_state *live, struct http_req *req, struct cf_err *e);
 int pro_el_write_next(struct prov_account *pa, const struct endpoint *ep,
 		      const struct live_state *live, struct http_req *req, struct cf_err *e);
+/* plan's early refusal: a production endpoint when the service quota read says
+ * allowProduction: false (unknown quotas are not refused: the deployment says so). */
+int pro_el_write_check(const struct endpoint *ep, const struct live_state *live, struct cf_err *e);
 /* The shared deployment step: "deploy staging" / "deploy production" when it is next. */
 const char *pro_el_write_join(const struct endpoint *ep, const struct live_state *live, char *buf,
 			      size_t n);

@@ -371,3 +371,25 @@ pro_state() {
 	# every apply deployed its version: 50 deployment tasks, one per run for both properties
 	[ "$(journal_count deployment_create)" -eq 50 ]
 }
+
+@test "cdnpro: a service quota with allowProduction: false is refused in plan, before any write; staging still goes" {
+	jq '.cdnpro.service_quota = {"allowProduction": false}' "$FAKECDN_EXAMPLE_STATE" >"$BATS_TEST_TMPDIR/state.json"
+	fakecdn_start "$BATS_TEST_TMPDIR/state.json" --task-delay 0
+	pro_knobs
+	pro_repo "$R" 3 1d
+	cd "$R"
+	run cf plan
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"endpoint 'p00' (cdnpro): the customer's service quota says allowProduction: false"* ]]
+	# read once for the account, whatever the number of properties
+	[ "$(journal_count service_quota)" -eq 1 ]
+	run cf apply --yes
+	[ "$status" -eq 1 ]
+	[ "$(($(journal_count version_create) + $(journal_count version_patch) + $(journal_count deployment_create)))" -eq 0 ]
+	# staging is always permitted
+	run cf apply --stage staging --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(journal_count deployment_create)" -eq 1 ]
+}

@@ -87,7 +87,16 @@ static void read_property_list(struct fx *f, struct live_state *ls, const char *
 	assert_int_equal(f->ops->read_next(f->pa, &f->ep, ls, &req, &e), 0);
 	assert_string_equal(req.url, BASE "/cdn/properties/" PROP "/versions/3");
 	http_req_release(&req);
-	if (fx_read(f, 200, version_body, ls, &e) != 0)
+	int rc = fx_read(f, 200, version_body, ls, &e);
+	if (rc == PROV_MORE) {
+		/* the account's first production read also reads the service quota, once */
+		ls->step++;
+		assert_int_equal(f->ops->read_next(f->pa, &f->ep, ls, &req, &e), 0);
+		assert_string_equal(req.url, BASE "/cdn/serviceQuotas/customer/me");
+		http_req_release(&req);
+		rc = fx_read(f, 404, "{\"allowProduction\":false}", ls, &e);
+	}
+	if (rc != 0)
 		fail_msg("%s", e.msg);
 }
 
@@ -344,6 +353,69 @@ static void test_prov_cdnpro__edge_logic_diff_and_foreign(void **state)
 	    strstr(ls.text_diff, "\n-  proxy_cache_valid 1d;\n+  proxy_cache_valid 2d;\n"));
 	live_state_release(&ls);
 	sb_release(&v);
+	cache_release(&f->ep.cache);
+	f->ep.mode = MODE_PURGE_ONLY;
+}
+
+/* The service quota, read once per account: only a quota that is set and says
+ * allowProduction: false refuses production endpoints in plan (write_check). */
+static void test_prov_cdnpro__edge_logic_allow_production(void **state)
+{
+	static const struct {
+		long status;
+		const char *body, *target;
+		bool refused;
+	} cases[] = {
+	    {200, "{\"allowProduction\":false}", "production", true},
+	    {200, "{\"allowProduction\":true}", "production", false},
+	    {200, "{\"allowProduction\":false}", "staging", false},
+	    {404, "{\"allowProduction\":false}", "production", false}, /* no quota set */
+	    {403, "{\"code\":\"AccessDenied\",\"message\":\"no\"}", "production", false},
+	    {200, "{}", "production", false},
+	    {200, "not json", "production", false},
+	};
+	struct fx *f = *state;
+	f->ep.mode = MODE_MANAGE;
+	f->ep.remote.property_id.s = xstrdup(PROP);
+	fx_rule(&f->ep.cache, RULE_DIR, 86400, "/img/");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct live_state ls;
+		struct http_req req;
+		struct cf_err e;
+		f->pa->el_quota_claimed = false;
+		/* the quota is read on a production read; staging endpoints then use it */
+		read_property_list(f, &ls, versions_with_draft, version_3);
+		assert_true(f->pa->el_quota_claimed);
+		live_state_release(&ls);
+		f->pa->el_quota_claimed = false;
+		memset(&ls, 0, sizeof(ls));
+		assert_int_equal(f->ops->read_req(f->pa, &f->ep, &req, &e), 0);
+		http_req_release(&req);
+		assert_int_equal(fx_read(f, 200, "{\"versionInProduction\":3}", &ls, &e),
+				 PROV_MORE);
+		ls.step++;
+		assert_int_equal(f->ops->read_next(f->pa, &f->ep, &ls, &req, &e), 0);
+		http_req_release(&req);
+		assert_int_equal(fx_read(f, 200, versions_with_draft, &ls, &e), PROV_MORE);
+		ls.step++;
+		assert_int_equal(f->ops->read_next(f->pa, &f->ep, &ls, &req, &e), 0);
+		http_req_release(&req);
+		assert_int_equal(fx_read(f, 200, version_3, &ls, &e), PROV_MORE);
+		ls.step++;
+		assert_int_equal(f->ops->read_next(f->pa, &f->ep, &ls, &req, &e), 0);
+		http_req_release(&req);
+		assert_int_equal(fx_read(f, cases[i].status, cases[i].body, &ls, &e), 0);
+		free(f->ep.remote.target.s);
+		f->ep.remote.target.s = xstrdup(cases[i].target);
+		int rc = f->ops->write_check(&f->ep, &ls, &e);
+		if ((rc != 0) != cases[i].refused)
+			fail_msg("case %zu: write_check %d", i, rc);
+		if (rc != 0)
+			assert_non_null(strstr(e.msg, "allowProduction: false"));
+		free(f->ep.remote.target.s);
+		f->ep.remote.target.s = xstrdup("production");
+		live_state_release(&ls);
+	}
 	cache_release(&f->ep.cache);
 	f->ep.mode = MODE_PURGE_ONLY;
 }
@@ -806,6 +878,7 @@ int main(void)
 	    FX_TEST(test_prov_cdnpro__edge_logic_lifecycle),
 	    FX_TEST(test_prov_cdnpro__edge_logic_412_and_location),
 	    FX_TEST(test_prov_cdnpro__edge_logic_refusals),
+	    FX_TEST(test_prov_cdnpro__edge_logic_allow_production),
 	    FX_TEST(test_prov_cdnpro__edge_logic_diff_and_foreign),
 	    FX_TEST(test_prov_cdnpro__edge_logic_join),
 	};
