@@ -137,10 +137,11 @@ Y
 
 # ---- CDN Pro properties on fakecdn (mode: manage) ----
 
-# pro_repo DIR N TTL: a repository of N cdnpro endpoints p00.. on N seeded properties, each
-# deployed to production with a foreign `location /`; the rule list is dir /img/ TTL.
+# pro_repo DIR N TTL [I]: a repository of N cdnpro endpoints p00.. on N seeded properties,
+# each deployed to production with a foreign `location /`; the rule list is dir /img/ TTL.
+# Property I (if given) does not allow production (fakecdn's per-property allowProduction).
 pro_repo() {
-	local dir=$1 n=$2 ttl=$3 i id name
+	local dir=$1 n=$2 ttl=$3 deny=${4:--1} i id name allow
 	mkdir -p "$dir/endpoints"
 	git init -q "$dir"
 	repo_settings | sed 's/^    base_url: \(.*\)$/    base_url: \1/' >"$dir/cacheform.yaml"
@@ -150,7 +151,9 @@ pro_repo() {
 	for ((i = 0; i < n; i++)); do
 		name=$(printf 'p%02d' "$i")
 		id=$(printf '5dca2205f9e9cc0001df%04x' "$i")
-		run admin_curl POST cdnpro/properties "{\"id\":\"$id\",\"name\":\"$name\",\"version\":{\"hostnames\":[\"$name.example.com\"],\"origins\":[{\"name\":\"o1\",\"servers\":[\"127.0.0.1\"]}],\"edgeLogic\":\"location / { origin_pass o1; }\\n\",\"syntaxVersion\":1},\"allowProduction\":true,\"deploy\":[\"production\"]}"
+		allow=true
+		[ "$i" -ne "$deny" ] || allow=false
+		run admin_curl POST cdnpro/properties "{\"id\":\"$id\",\"name\":\"$name\",\"version\":{\"hostnames\":[\"$name.example.com\"],\"origins\":[{\"name\":\"o1\",\"servers\":[\"127.0.0.1\"]}],\"edgeLogic\":\"location / { origin_pass o1; }\\n\",\"syntaxVersion\":1},\"allowProduction\":$allow,\"deploy\":[\"production\"]}"
 		[ "$(http_status)" = 201 ] || { echo "$output" >&2; return 1; }
 		cat >"$dir/endpoints/$name.yaml" <<Y
 endpoint: $name
@@ -392,4 +395,27 @@ pro_state() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(journal_count deployment_create)" -eq 1 ]
+}
+
+@test "cdnpro: a refused shared deployment task fails each of its endpoints, each named; nothing is deployed" {
+	fakecdn_start "" --task-delay 0
+	pro_knobs
+	pro_repo "$R" 3 1d 1
+	cd "$R"
+	run cf apply --yes --keep-going
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$(journal_count deployment_create)" -eq 1 ]
+	[ "$(journal_count validation_create)" -eq 3 ]
+	[[ "$output" == *"Apply: 0 done, 3 failed, 0 not attempted."* ]]
+	local ep
+	for ep in p00 p01 p02; do
+		grep -q "FAILED .*endpoint '$ep'" <<<"$output"
+	done
+	[[ "$output" == *"endpoint 'p01': its step shared with 'p00' failed: "*"allowProduction"* ]]
+	# production still runs version 1 everywhere
+	[ "$(pro_state '[.cdnpro.properties[].production.version] | max')" -eq 1 ]
+	# the drafts stay (validated, undeployed) and are reused: no new version on the next run
+	run cf apply --yes --keep-going
+	[ "$(journal_count version_create)" -eq 3 ]
 }
