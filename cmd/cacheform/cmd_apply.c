@@ -524,6 +524,21 @@ static int apply_main(int npos, char **argv)
 		outcome_set(&doc, "error", e.msg);
 		goto out;
 	}
+	if (opt_stage || opt_promote) {
+		/* staging exists on CDN Pro only: anything else selected would be written live */
+		for (size_t i = 0; i < en.neps; i++) {
+			if (stage_applies(en.eps[i].ep))
+				continue;
+			fprintf(
+			    stderr,
+			    "cacheform apply: --%s: endpoint '%s' is not a CDN Pro endpoint with "
+			    "mode: manage (no staging); select the CDN Pro endpoints with -e or "
+			    "--exclude the others\n",
+			    opt_stage ? "stage" : "promote", en.eps[i].ep->name.s);
+			outcome_set(&doc, "refused", "an endpoint without staging is selected");
+			goto out;
+		}
+	}
 	if (opt_stage)
 		stage_force_staging(&en);
 	if (engine_connect(&en, &e) < 0 || engine_read_all(&en) < 0) {

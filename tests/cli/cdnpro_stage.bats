@@ -419,3 +419,24 @@ pro_state() {
 	run cf apply --yes --keep-going
 	[ "$(journal_count version_create)" -eq 3 ]
 }
+
+@test "apply --stage / --promote refuse a selection with endpoints that have no staging; bad combinations are usage errors" {
+	fakecdn_start "" --task-delay 0
+	repo_init "$R" shop
+	cd "$R"
+	run cf apply --stage staging --yes
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--stage: endpoint 'shop' is not a CDN Pro endpoint with mode: manage"* ]]
+	run cf apply --promote --yes
+	[ "$status" -eq 1 ]
+	[ "$(jq -c 'select(.method == "PATCH" or .method == "PUT" or .method == "POST")' "$FAKECDN_JOURNAL" | wc -l)" -eq 0 ]
+	run cf apply --stage production --yes
+	[ "$status" -eq 129 ]
+	run cf apply --urls /dev/null --yes
+	[ "$status" -eq 129 ]
+	run cf apply --stage staging --promote --yes
+	[ "$status" -eq 129 ]
+	run cf apply --promote --ref HEAD --yes
+	[ "$status" -eq 129 ]
+}
