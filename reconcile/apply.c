@@ -14,6 +14,7 @@
 #include "reconcile/base/xmem.h"
 
 #define APPLY_REPORT_LINE_MAX 2048 /* one summary line; longer details are cut */
+#define APPLY_LEDGER_MSG_MAX  128  /* a ledger commit message: "cacheform VERB: WHAT" */
 
 /* ---- result ---- */
 
@@ -357,10 +358,19 @@ static void collect_next(struct ctx *c, struct round *rd, size_t i)
 	struct wjob *w = &c->w[i];
 	const struct prov_ops *ops = w->x->acct->ops;
 	struct cf_err e;
+	char key[APPLY_LANE_MAX];
 	err_clear(&e);
 	w->x->live.wstep++;
+	w->x->live.wprev_id = w->t.id;
+	if (ops->write_join && ops->write_join_req &&
+	    ops->write_join(w->x->ep, &w->x->live, key, sizeof(key))) {
+		w->x->live.wprev_id = NULL;
+		w->st = W_JOIN; /* collect_joins sends it with the others of its key */
+		return;
+	}
 	int rc = ops->write_next(w->x->acct->pa, w->x->ep, &w->x->live,
 				 apply_round_slot(rd, R_WRITE, i, 0), &e);
+	w->x->live.wprev_id = NULL;
 	if (rc == PROV_MORE)
 		return;
 	apply_round_drop(rd);
@@ -395,6 +405,63 @@ static bool lane_busy(const struct ctx *c, size_t i)
 	return false;
 }
 
+/* Whether a write of x's account could still reach a shared step: not yet at one (to be
+ * sent, between two requests, or polling a step of its own). */
+static bool join_reachable(const struct ctx *c, const struct eng_account *a)
+{
+	for (size_t j = 0; j < c->nw; j++) {
+		const struct wjob *o = &c->w[j];
+		if (o->x->acct == a &&
+		    (o->st == W_SUBMIT || o->st == W_NEXT || (o->st == W_POLL && !o->joined)))
+			return true;
+	}
+	return false;
+}
+
+/* Sends each shared step whose account has no write that could still join it: one request
+ * for every job held with the same key, sent and polled by the first (the leader). */
+static void collect_joins(struct ctx *c, struct round *rd)
+{
+	char key[APPLY_LANE_MAX], other[APPLY_LANE_MAX];
+	for (size_t i = 0; i < c->nw; i++) {
+		struct wjob *w = &c->w[i];
+		const struct prov_ops *ops = w->x->acct->ops;
+		if (w->st != W_JOIN || w->joined || join_reachable(c, w->x->acct))
+			continue;
+		ops->write_join(w->x->ep, &w->x->live, key, sizeof(key));
+		const struct endpoint **eps = xcalloc(c->nw, sizeof(*eps));
+		const struct live_state **lives = xcalloc(c->nw, sizeof(*lives));
+		size_t n = 0;
+		for (size_t j = i; j < c->nw; j++) {
+			struct wjob *o = &c->w[j];
+			if (o->st != W_JOIN || o->joined || o->x->acct != w->x->acct ||
+			    strcmp(ops->write_join(o->x->ep, &o->x->live, other, sizeof(other)),
+				   key) != 0)
+				continue;
+			eps[n] = o->x->ep;
+			lives[n++] = &o->x->live;
+			o->joined = true;
+			o->leader = i;
+			if (j != i)
+				o->st = W_JOINED;
+		}
+		struct cf_err e;
+		err_clear(&e);
+		if (ops->write_join_req(w->x->acct->pa, eps, lives, n,
+					apply_round_slot(rd, R_WRITE, i, 0), &e) < 0) {
+			apply_round_drop(rd);
+			for (size_t j = i; j < c->nw; j++)
+				if (c->w[j].joined && c->w[j].leader == i &&
+				    (c->w[j].st == W_JOIN || c->w[j].st == W_JOINED)) {
+					apply_failed(c, c->w[j].item, e.msg);
+					c->w[j].st = W_END;
+				}
+		}
+		free(eps);
+		free(lives);
+	}
+}
+
 static void collect_writes(struct ctx *c, struct round *rd, int64_t now)
 {
 	for (size_t i = 0; i < c->nw; i++) {
@@ -422,9 +489,40 @@ static void collect_writes(struct ctx *c, struct round *rd, int64_t now)
 			}
 		}
 	}
+	collect_joins(c, rd);
 }
 
 /* ---- answers ---- */
+
+/* The shared step the leader sent is over (it is no longer polled): its followers take its
+ * outcome and its task (for the report). */
+static void join_follow(struct ctx *c, struct wjob *l)
+{
+	size_t li = (size_t)(l - c->w);
+	const struct apply_item *it = &c->r->v[l->item];
+	for (size_t j = 0; j < c->nw; j++) {
+		struct wjob *f = &c->w[j];
+		if (j == li || f->st != W_JOINED || f->leader != li)
+			continue;
+		task_release(&f->t);
+		f->t.state = l->t.state;
+		f->t.id = l->t.id ? xstrdup(l->t.id) : NULL;
+		if (l->st == W_END && it->outcome == APPLY_FAILED) {
+			char msg[APPLY_REPORT_LINE_MAX];
+			snprintf(msg, sizeof(msg),
+				 "endpoint '%s': its step shared with '%s' failed: %s", f->pe->name,
+				 l->pe->name, it->detail ? it->detail : "failed");
+			apply_failed(c, f->item, msg);
+			f->st = W_END;
+		} else if (l->st == W_END) {
+			apply_item_set(c->r, f->item, it->outcome, it->detail);
+			f->ok = l->ok;
+			f->st = W_END;
+		} else {
+			f->st = l->st; /* W_NEXT: on to its own next step */
+		}
+	}
+}
 
 static void write_done(struct ctx *c, struct wjob *w, int64_t now)
 {
@@ -455,6 +553,8 @@ static void write_done(struct ctx *c, struct wjob *w, int64_t now)
 			apply_pclock_next(&w->pc, &w->t, now);
 		w->st = W_POLL;
 	}
+	if (w->joined && w->st != W_POLL)
+		join_follow(c, w);
 }
 
 static void confirm_done(struct ctx *c, struct wjob *w, const struct http_resp *resp)
@@ -481,6 +581,8 @@ static void confirm_done(struct ctx *c, struct wjob *w, const struct http_resp *
 	}
 	w->ok = true;
 	apply_item_set(c->r, w->item, APPLY_DONE, NULL);
+	if (c->o->no_endpoint_records)
+		return;
 	xgrow(&c->eprec, &c->eprec_cap, c->neprec + 1, sizeof(*c->eprec));
 	struct ledger_endpoint *le = &c->eprec[c->neprec++];
 	memset(le, 0, sizeof(*le));
@@ -499,10 +601,15 @@ static void write_answer(struct ctx *c, struct wjob *w, enum rkind k, const stru
 	err_clear(&e);
 	if (k == R_WPOLL) {
 		apply_poll_parse(w->x, &w->t, &w->pc, resp);
-	} else if (w->x->acct->ops->write_parse(w->x->ep, resp, &w->t, &e) < 0) {
-		apply_failed(c, w->item, e.msg);
-		w->st = W_END;
-		return;
+	} else {
+		task_release(&w->t); /* the previous step's, if any */
+		if (w->x->acct->ops->write_parse(w->x->ep, resp, &w->t, &e) < 0) {
+			apply_failed(c, w->item, e.msg);
+			w->st = W_END;
+			if (w->joined)
+				join_follow(c, w);
+			return;
+		}
 	}
 	write_done(c, w, now);
 }
@@ -568,12 +675,16 @@ static void collect_in_sync(struct engine *en, const struct plan *p, struct ledg
 }
 
 /* Commits every changed purge record and the pending endpoint records in one
- * compare-and-swap commit (none when there is nothing to say). */
+ * compare-and-swap commit (none when there is nothing to say), its message "cacheform VERB: "
+ * + msg. */
 static int commit(struct ctx *c, const char *msg, struct cf_err *e)
 {
 	struct ledger_purge *recs = xcalloc(c->nj + 1, sizeof(*recs));
+	char full[APPLY_LEDGER_MSG_MAX];
 	size_t nr = 0;
 	int rc = 0;
+	snprintf(full, sizeof(full), "cacheform %s: %s", c->o->verb ? c->o->verb : "apply", msg);
+	msg = full;
 	for (size_t i = 0; i < c->nj; i++)
 		if (c->j[i].dirty && (c->j[i].accepted || c->j[i].claimed)) {
 			apply_purge_rec_tasks(&c->j[i]);
@@ -651,7 +762,7 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 		free(resps);
 		/* recorded as submitted before any polling, so a crash cannot lose an accepted
 		 * purge; confirmed endpoints ride along */
-		if (rd.accepted && (rc = commit(c, "cacheform apply: purges submitted", e)) < 0)
+		if (rd.accepted && (rc = commit(c, "purges submitted", e)) < 0)
 			break;
 	}
 	progress_clear();
@@ -674,8 +785,22 @@ static void settle_left(struct ctx *c)
 		} else if (w->st == W_POLL) {
 			w->st = W_END;
 			apply_failed(c, w->item, "timed out waiting for the provider's task");
+			if (w->joined)
+				join_follow(c, w);
+		} else if (w->st == W_JOIN) {
+			/* held for a shared step that was never sent (stopped first) */
+			w->st = W_END;
+			apply_failed(c, w->item, "stopped before its deployment step was sent");
 		}
 	}
+	/* followers of a leader the interruption left submitted */
+	for (size_t i = 0; i < c->nw; i++)
+		if (c->w[i].st == W_JOINED) {
+			c->w[i].st = W_END;
+			apply_item_set(c->r, c->w[i].item, APPLY_SUBMITTED,
+				       "interrupted before it was confirmed; the next plan shows "
+				       "what is live");
+		}
 	apply_purge_settle(c);
 }
 
@@ -730,8 +855,9 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
 	int rc = run_rounds(&c, e);
 	if (rc == 0) {
 		settle_left(&c);
-		collect_in_sync(en, p, &c.eprec, &c.neprec, &c.eprec_cap);
-		rc = commit(&c, "cacheform apply: finished", e);
+		if (!o->no_endpoint_records)
+			collect_in_sync(en, p, &c.eprec, &c.neprec, &c.eprec_cap);
+		rc = commit(&c, "finished", e);
 	}
 	for (size_t i = 0; i < c.nw; i++)
 		write_snapshot(&c, &c.w[i]);

@@ -59,6 +59,11 @@ struct apply_opts {
 	 * the failed ones when live_quiet); apply_report then prints the rest */
 	FILE *live;
 	bool live_quiet;
+	/* NULL = "apply"; the command's name in the ledger's commit messages ("rollback") */
+	const char *verb;
+	/* apply --stage staging: no endpoint record is written (the ledger's endpoint records
+	 * say what each endpoint's own target runs) */
+	bool no_endpoint_records;
 };
 
 enum apply_outcome { APPLY_DONE, APPLY_FAILED, APPLY_NOT_ATTEMPTED, APPLY_SUBMITTED };

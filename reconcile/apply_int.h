@@ -31,6 +31,8 @@ enum wstate {
 	W_SUBMIT,  /* the write request is to be sent */
 	W_POLL,	   /* the provider's task runs */
 	W_NEXT,	   /* a multi-request write: the next write request is to be built */
+	W_JOIN,	   /* held at a step shared with other endpoints (prov_ops.write_join) */
+	W_JOINED,  /* that step was sent for it by another job (leader), which polls it */
 	W_CONFIRM, /* to be re-read */
 	W_END,	   /* confirmed, failed, or left submitted (--no-wait) */
 };
@@ -42,7 +44,9 @@ struct wjob {
 	struct pclock pc;
 	size_t item;
 	enum wstate st;
-	bool ok; /* confirmed, or submitted under --no-wait: its purges may go */
+	bool ok;       /* confirmed, or submitted under --no-wait: its purges may go */
+	bool joined;   /* a shared step was sent for it (as leader, or W_JOINED) */
+	size_t leader; /* W_JOINED: the job that sent the shared step */
 };
 
 enum pstate {

@@ -40,6 +40,7 @@ static void plan_endpoint_release(struct plan_endpoint *pe)
 		free(pe->foreign[i].name);
 	free(pe->foreign);
 	svec_release(&pe->notes);
+	free(pe->text_diff);
 }
 
 void plan_release(struct plan *p)
@@ -156,6 +157,7 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 		plan_copy_foreign(pe, live);
 		for (size_t i = 0; i < live->notes.n; i++)
 			svec_push(&pe->notes, live->notes.v[i].s, NULL);
+		pe->text_diff = live->text_diff ? xstrdup(live->text_diff) : NULL;
 		if (rulediff_cache(&pe->desired, &pe->live, &pe->diff, e) < 0) {
 			plan_endpoint_release(pe);
 			return NULL;

@@ -60,6 +60,7 @@ struct plan_endpoint {
 	struct plan_foreign *foreign; /* preserved rules cacheform does not own (azure) */
 	size_t nforeign;
 	struct svec notes; /* owned: the read's notes for people (live_state.notes) */
+	char *text_diff;   /* owned, may be NULL: live_state.text_diff (text plans show it) */
 	/* safety: share of the existing rules removed, changed or moved */
 	size_t existing, disturbed;
 	unsigned pct;

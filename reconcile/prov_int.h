@@ -40,6 +40,11 @@ struct prov_account {
 	time_t token_expires; /* absolute, from the clock given to the token parser */
 	/* cdnpro */
 	char *user, *api_key;
+	/* cdnpro manage: the service quota's allowProduction, read once per run by the first
+	 * production endpoint's read (el_quota_claimed): 1 true, 0 false (a quota that is set
+	 * says so), -1 unknown (no quota set: 404, or no permission: 403) */
+	bool el_quota_claimed;
+	int el_allow_production;
 	/* tests: a fixed clock for signing (0 = time(NULL)) */
 	time_t fixed_now;
 };

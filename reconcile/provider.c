@@ -89,6 +89,7 @@ void live_state_release(struct live_state *ls)
 	sem_cfg_release(&ls->sem);
 	free(ls->policy_description);
 	svec_release(&ls->notes);
+	free(ls->text_diff);
 	memset(ls, 0, sizeof(*ls));
 }
 

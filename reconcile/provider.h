@@ -53,6 +53,9 @@ struct live_state {
 	 * priv_free by live_state_release.
 	 */
 	unsigned step, wstep;
+	/* borrowed, set by apply before write_next: the id the previous write step's answer
+	 * gave (its task id; CDN Pro: the version number of a created version); NULL if none */
+	const char *wprev_id;
 	void *priv;
 	void (*priv_free)(void *priv);
 	/* The query-string setting has no model form (azure BypassCaching): differs in
@@ -68,6 +71,10 @@ struct live_state {
 	 * rule set keeps some paths from the YAML's meaning, and which); owned, not part of the
 	 * digest (they follow from what was read and the YAML). */
 	struct svec notes;
+	/* owned, may be NULL: a unified diff (reconcile/textdiff.h) of the provider's own text
+	 * that the write would change, live -> desired (CDN Pro: the Edge Logic region); the
+	 * text plan shows it */
+	char *text_diff;
 };
 
 /* True when live's cache is exactly desired (honours cache_control_unknown and inexact). */
@@ -222,6 +229,22 @@ struct prov_ops {
 	 * their tasks (Front Door: one global operation at a time per profile, the service
 	 * refuses the next with 409 Conflict). Fills buf (capacity n) and returns it. */
 	const char *(*write_lane)(const struct endpoint *ep, char *buf, size_t n);
+	/*
+	 * May be NULL (both). A write step shared by several endpoints of one account: called
+	 * with live->wstep already counting the step write_next would build next, write_join
+	 * fills buf (capacity n) with the step's key and returns it when that step can carry
+	 * other endpoints too (CDN Pro: "deploy production", one deployment task for every
+	 * property of the run), NULL when it is the endpoint's own. apply holds each endpoint
+	 * at that step until no write of the account can still reach it, then builds one
+	 * request for all endpoints held with the key through write_join_req; the answer goes
+	 * through write_parse of the first (eps[0]), its task is polled once, and its outcome
+	 * settles every one of them (then write_next goes on, wstep incremented again).
+	 */
+	const char *(*write_join)(const struct endpoint *ep, const struct live_state *live,
+				  char *buf, size_t n);
+	int (*write_join_req)(struct prov_account *pa, const struct endpoint *const *eps,
+			      const struct live_state *const *lives, size_t n, struct http_req *req,
+			      struct cf_err *e);
 
 	/* Expands and splits one manifest for one endpoint into batches; returns the count,
 	 * *out owned by the caller (release each, free the array). Purge batches come first,

@@ -177,6 +177,25 @@ static const char *sign_color(char sign)
 
 static void behaviour_text(enum sem_mode m, int64_t ttl, struct sb *out);
 
+/* The provider text's unified diff (CDN Pro's region), indented, coloured like the changes. */
+static void text_diff(const struct plan_endpoint *pe, const char *indent, bool color,
+		      struct sb *out)
+{
+	const char *p = pe->text_diff;
+	if (!p)
+		return;
+	sb_addf(out, "%sregion diff (live -> desired):\n", indent);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		const char *c = !color ? "" : *p == '+' ? C_ADD : *p == '-' ? C_DEL : "";
+		sb_addf(out, "%s  %s", indent, c);
+		sb_add(out, p, n);
+		sb_addf(out, "%s\n", c[0] ? C_RESET : "");
+		p += n + (nl ? 1 : 0);
+	}
+}
+
 static void ep_changes(const struct plan_endpoint *pe, const char *indent, bool color,
 		       struct sb *out)
 {
@@ -255,6 +274,7 @@ static void text_endpoint(const struct plan_endpoint *pe, bool color, struct sb 
 		ep_summary(pe, out);
 		sb_adds(out, ")\n");
 		ep_changes(pe, "    ", color, out);
+		text_diff(pe, "    ", color, out);
 		safety_line(pe, "    ", out);
 		return;
 	}

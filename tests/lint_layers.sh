@@ -3,8 +3,10 @@
 #   reconcile/base/  includes only reconcile/base/
 #   schema/          includes only schema/ and reconcile/base/
 #   reconcile/       includes only reconcile/ (base included); never schema/ or cmd/
-#   cmd/fakecdn/     includes only cmd/fakecdn/, reconcile/base/, reconcile/sem.h (the edge
-#                    evaluates live rules with the evaluators explain uses) and
+#   cmd/fakecdn/     includes only cmd/fakecdn/, reconcile/base/, reconcile/sem.h,
+#                    reconcile/sem_edgelogic.h and reconcile/edgelogic.h (the edge evaluates
+#                    live rules with the evaluators explain uses; CDN Pro Edge Logic is parsed
+#                    with cacheform's pure parser) and
 #                    reconcile/prov_azure.h, reconcile/prov_afd.h (the Azure and Front Door
 #                    drivers' reading of live rules; prov_afd.h brings reconcile/sem_afd.h)
 #   cmd/cacheform/   anything of the project
@@ -26,7 +28,7 @@ check_dir() { # DIR (files directly in it) ALLOWED-REGEX
 check_dir reconcile/base '^reconcile/base/'
 check_dir schema '^(schema/|reconcile/base/)'
 check_dir reconcile '^reconcile/'
-check_dir cmd/fakecdn '^(cmd/fakecdn/|reconcile/base/|reconcile/sem(_afd)?\.h$|reconcile/prov_(azure|afd)\.h$)'
+check_dir cmd/fakecdn '^(cmd/fakecdn/|reconcile/base/|reconcile/sem(_afd|_edgelogic)?\.h$|reconcile/edgelogic\.h$|reconcile/prov_(azure|afd)\.h$)'
 
 # Libraries at the edge: <header prefix> then the only files that may include it.
 edge() { # HEADER-REGEX FILE-REGEX

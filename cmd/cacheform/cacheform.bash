@@ -6,14 +6,15 @@
 # cacheform.yaml and purge ids (ledger show/mark, --purge) from purges/*.yaml of the --repo
 # directory.
 
-_cacheform_commands="validate plan apply drift drift-merge diff import explain migrate ledger fmt version help"
+_cacheform_commands="validate plan apply rollback drift drift-merge diff import explain migrate ledger fmt version help"
 
 # Options per command; keep in step with `cacheform help COMMAND` (a test checks it).
 _cacheform_options() {
 	case $1 in
 	validate) echo "--repo --ref --strict --format --help" ;;
 	plan) echo "--repo --ref -e --endpoint --exclude --out --format --detailed-exitcode --parallelism --no-purges --urls --purge --quiet -q --show-unchanged --help" ;;
-	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --format --purge --quiet -q --help" ;;
+	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --format --purge --quiet -q --stage --urls --promote --help" ;;
+	rollback) echo "--to --repo -e --endpoint --exclude --yes -y --force --keep-going --no-wait --timeout --parallelism --format --quiet -q --help" ;;
 	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --shard-budget --parallelism --quiet -q --help" ;;
 	drift-merge) echo "--help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
@@ -31,6 +32,7 @@ _cacheform_formats() {
 	validate) echo "text json github sarif gitlab junit" ;;
 	plan) echo "text json markdown github" ;;
 	apply) echo "text json" ;;
+	rollback) echo "text json" ;;
 	explain) echo "text json" ;;
 	migrate) echo "text json" ;;
 	drift) echo "text json markdown gitlab junit" ;;
@@ -128,8 +130,22 @@ _cacheform() {
 		_cacheform_reply "$(_cacheform_purges)" "$cur"
 		return
 		;;
+	--stage)
+		_cacheform_reply "staging" "$cur"
+		return
+		;;
+	--urls)
+		# shellcheck disable=SC2207
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+		;;
 	--account | --to)
-		_cacheform_reply "$(_cacheform_accounts)" "$cur"
+		# rollback --to takes a revision, migrate --to an account
+		if [[ $cmd == rollback ]]; then
+			_cacheform_reply "$(_cacheform_revisions)" "$cur"
+		else
+			_cacheform_reply "$(_cacheform_accounts)" "$cur"
+		fi
 		return
 		;;
 	--remote)

@@ -11,13 +11,15 @@
 
 /* Exit codes (SPEC §4), stable and documented in the README and `cacheform help`. */
 enum cf_exit {
-	EXIT_OK = 0,	  /* success; no changes pending; configuration valid */
-	EXIT_ERROR = 1,	  /* invalid configuration, network, authentication or API failure */
-	EXIT_CHANGES = 2, /* changes pending (--detailed-exitcode) or drift found */
-	EXIT_SAFETY = 3,  /* refused by a safety threshold (re-run with --force) */
-	EXIT_STALE = 4,	  /* stale plan (re-plan) */
-	EXIT_PARTIAL = 5, /* partial apply */
-	EXIT_USAGE = 129, /* bad command line */
+	EXIT_OK = 0,	      /* success; no changes pending; configuration valid */
+	EXIT_ERROR = 1,	      /* invalid configuration, network, authentication or API failure */
+	EXIT_CHANGES = 2,     /* changes pending (--detailed-exitcode) or drift found */
+	EXIT_SAFETY = 3,      /* refused by a safety threshold (re-run with --force) */
+	EXIT_STALE = 4,	      /* stale plan (re-plan) */
+	EXIT_PARTIAL = 5,     /* partial apply */
+	EXIT_STAGE_PROBE = 6, /* apply --stage staging: deployed, a staging probe disagreed */
+	EXIT_PROMOTE_REFUSED = 7, /* apply --promote: production changed since staging */
+	EXIT_USAGE = 129,	  /* bad command line */
 };
 
 struct cmd {
@@ -52,10 +54,29 @@ extern const struct opt diff_opts[];
 
 /* cmd_plan.c, cmd_apply.c, cmd_ledger.c */
 int cmd_plan(int argc, char **argv);
+/* Reads a --urls file: one path or URL a line; blank lines and '#' comments skipped. Returns
+ * 0, or -1 after saying why on stderr ("cacheform CMD: ..."). */
+int cmd_read_urls(const char *cmd, const char *file, struct svec *out);
 extern const struct opt plan_opts[];
 int cmd_apply(int argc, char **argv);
 extern const struct opt apply_opts[];
 int cmd_ledger(int argc, char **argv);
+
+/* What cmd_rollback.c hands to apply: the options rollback shares with it. */
+struct apply_args {
+	const char *repo, *to, *timeout, *format;
+	struct svec *only, *exclude; /* moved into apply (emptied here) */
+	bool yes, force, keep_going, no_wait, quiet;
+	unsigned parallelism;
+};
+
+/* Plans and applies the desired state of a->to without its purge manifests, recorded in the
+ * ledger like any apply (commit messages say "rollback"). Returns the exit code. */
+int cmd_apply_rollback(const struct apply_args *a);
+
+/* cmd_rollback.c */
+int cmd_rollback(int argc, char **argv);
+extern const struct opt rollback_opts[];
 extern const struct opt ledger_opts[];
 
 /* cmd_drift.c */

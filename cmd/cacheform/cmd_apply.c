@@ -13,18 +13,24 @@
 #include "reconcile/planfile.h"
 #include "reconcile/render.h"
 #include "reconcile/repo_ledger.h"
+#include "reconcile/stage.h"
 #include "reconcile/verify.h"
 
 #define APPLY_ANSWER_MAX   16
 #define APPLY_JSON_VERSION 1 /* format_version of `apply --format json` */
 
 static const char *opt_repo, *opt_ref, *opt_timeout, *opt_verify_timeout, *opt_format;
+static const char *opt_stage, *opt_urls; /* --stage staging, its --urls probes */
+static bool opt_promote;
 static int64_t timeout_s; /* --timeout, checked before any endpoint is read */
 /* SIGINT or SIGTERM during the run: the loop stops starting work and the summary is printed */
 static volatile sig_atomic_t got_signal;
 static struct svec opt_only, opt_exclude, opt_purges;
 static bool opt_yes, opt_force, opt_keep_going, opt_no_wait, opt_first_run, opt_verify, opt_quiet;
 static unsigned opt_parallelism;
+/* rollback (cmd_rollback.c): the desired state of opt_ref without its purges */
+static const char *verb = "apply";
+static bool no_purges;
 static bool json; /* --format json: stdout holds one JSON document, people's text goes to stderr */
 
 /* What the JSON document reports besides the operations. */
@@ -53,10 +59,18 @@ const struct opt apply_opts[] = {
      "apply only purge manifest ID (a name or a glob; repeatable) and the endpoints it targets"},
     {"quiet", 'q', OPT_BOOL, &opt_quiet, NULL,
      "only failures, errors, warnings and the summary line; no progress"},
+    {"promote", 0, OPT_BOOL, &opt_promote, NULL,
+     "CDN Pro: deploy to production the version staging runs (one task; refused, exit 7, "
+     "when production changed since staging was deployed)"},
     {"ref", 0, OPT_STR, &opt_ref, "REV", "read the desired state from this commit"},
     {"repo", 0, OPT_STR, &opt_repo, "DIR", "desired-state repository (default .)"},
+    {"stage", 0, OPT_STR, &opt_stage, "STAGE",
+     "staging: CDN Pro endpoints deploy to staging whatever their target; no purges run"},
     {"timeout", 0, OPT_STR, &opt_timeout, "DURATION",
      "give up waiting for tasks after this (default 30m)"},
+    {"urls", 0, OPT_STR, &opt_urls, "FILE",
+     "with --stage staging: probe these paths or URLs through a staging server afterwards "
+     "(exit 6 when one disagrees with the YAML)"},
     {"verify", 0, OPT_BOOL, &opt_verify, NULL,
      "probe purged and preloaded URLs at the edge afterwards (X-Cache, Age)"},
     {"verify-timeout", 0, OPT_STR, &opt_verify_timeout, "DURATION",
@@ -287,8 +301,9 @@ static int before_writes(struct engine *en, const struct planfile *pf, struct pl
 		return EXIT_ERROR;
 	}
 	if (nothing) {
-		/* nothing to write, but the endpoints confirmed in sync get their record */
-		if (apply_record_in_sync(en, p, &e) < 0) {
+		/* nothing to write, but the endpoints confirmed in sync get their record (not
+		 * for staging: the records say what each endpoint's own target runs) */
+		if (!opt_stage && apply_record_in_sync(en, p, &e) < 0) {
 			err_print(&e);
 			outcome_set(d, "error", e.msg);
 			return EXIT_ERROR;
@@ -333,8 +348,9 @@ static int before_writes(struct engine *en, const struct planfile *pf, struct pl
 static int apply_plan(struct engine *en, const struct planfile *pf, struct plan *p,
 		      struct apply_result *r, struct apply_outcome_doc *d)
 {
-	struct apply_opts ao = {opt_force,   opt_keep_going, opt_no_wait,      timeout_s,
-				&got_signal, text_out(),     opt_quiet || json};
+	struct apply_opts ao = {opt_force,	   opt_keep_going, opt_no_wait,
+				timeout_s,	   &got_signal,	   text_out(),
+				opt_quiet || json, verb,	   opt_stage != NULL};
 	struct plan_counts c;
 	struct cf_err e;
 	err_clear(&e);
@@ -365,6 +381,86 @@ static int apply_plan(struct engine *en, const struct planfile *pf, struct plan 
 	return ex;
 }
 
+/* --stage, --urls and --promote: what they go with. Returns 0 or EXIT_USAGE (said). */
+static int check_stage_options(int npos)
+{
+	const char *why = NULL;
+	if (opt_stage && strcmp(opt_stage, "staging") != 0)
+		why = "--stage takes 'staging' (production is --promote)";
+	else if (opt_urls && !opt_stage)
+		why = "--urls goes with --stage staging (plan --urls shows behaviour changes)";
+	else if (opt_promote && opt_stage)
+		why = "--promote and --stage are two runs: stage first, then promote";
+	else if ((opt_promote || opt_stage) && npos > 0)
+		why = "--stage and --promote plan afresh; they take no plan file";
+	else if ((opt_promote || opt_stage) && (opt_verify || opt_purges.n))
+		why = "--stage and --promote run no purges (--verify, --purge)";
+	else if (opt_promote && opt_ref)
+		why = "--promote deploys what staging runs; it reads no revision (--ref)";
+	if (!why)
+		return 0;
+	fprintf(stderr, "cacheform apply: %s\n", why);
+	return EXIT_USAGE;
+}
+
+/* apply --promote: the engine is read; promotes and returns the exit code. */
+static int promote(struct engine *en, struct apply_outcome_doc *d)
+{
+	struct cf_err e;
+	err_clear(&e);
+	if (!opt_yes && !isatty(STDIN_FILENO)) {
+		fprintf(stderr, "cacheform apply: refusing to promote without a terminal; pass "
+				"--yes\n");
+		outcome_set(d, "refused", "no terminal to confirm; pass --yes");
+		return EXIT_ERROR;
+	}
+	if (!opt_yes) {
+		fprintf(text_out(), "Promote what staging runs to production.");
+		if (!confirm()) {
+			outcome_set(d, "refused", "cancelled");
+			return EXIT_ERROR;
+		}
+	}
+	struct sigaction old[2];
+	signals_catch(old);
+	int rc = stage_promote(en, timeout_s > 0 ? timeout_s : APPLY_DEFAULT_TIMEOUT_S, &got_signal,
+			       text_out(), &e);
+	signals_restore(old);
+	if (rc < 0) {
+		err_print(&e);
+		outcome_set(d, rc == CF_ECONFLICT ? "refused" : "error", e.msg);
+		return rc == CF_ECONFLICT ? EXIT_PROMOTE_REFUSED : EXIT_ERROR;
+	}
+	outcome_set(d, "applied", NULL);
+	return EXIT_OK;
+}
+
+/* apply --stage staging --urls FILE, after a successful apply: the probes' exit code. */
+static int stage_probes(struct engine *en, struct apply_outcome_doc *d)
+{
+	struct svec urls = {0};
+	struct cf_err e;
+	size_t bad = 0;
+	err_clear(&e);
+	if (cmd_read_urls("apply", opt_urls, &urls) < 0) {
+		outcome_set(d, "error", "cannot read --urls");
+		return EXIT_USAGE;
+	}
+	fprintf(text_out(), "\nStaging probes (--urls %s):\n", opt_urls);
+	int rc = stage_probe(en, &urls, text_out(), &bad, &e);
+	svec_release(&urls);
+	if (rc < 0) {
+		err_print(&e);
+		outcome_set(d, "error", e.msg);
+		return EXIT_ERROR;
+	}
+	if (bad) {
+		outcome_set(d, "staging probe failed", NULL);
+		return EXIT_STAGE_PROBE;
+	}
+	return EXIT_OK;
+}
+
 /* Options that need no repository. Returns 0 or EXIT_USAGE (said on stderr). */
 static int check_options(int npos, char **argv)
 {
@@ -378,6 +474,8 @@ static int check_options(int npos, char **argv)
 		fprintf(stderr, "cacheform apply: unexpected argument '%s'\n", argv[1]);
 		return EXIT_USAGE;
 	}
+	if (check_stage_options(npos) != 0)
+		return EXIT_USAGE;
 	if (opt_format && strcmp(opt_format, "text") != 0 && strcmp(opt_format, "json") != 0) {
 		fprintf(stderr, "cacheform apply: --format must be text or json\n");
 		return EXIT_USAGE;
@@ -386,7 +484,8 @@ static int check_options(int npos, char **argv)
 	return parse_timeout() < 0 ? EXIT_USAGE : 0;
 }
 
-int cmd_apply(int argc, char **argv)
+/* Everything after the options: plan (or read PLANFILE argv[0] when npos is 1) and apply. */
+static int apply_main(int npos, char **argv)
 {
 	struct planfile pf = {0};
 	struct apply_result r = {0};
@@ -394,12 +493,8 @@ int cmd_apply(int argc, char **argv)
 	struct engine en;
 	struct plan p;
 	struct cf_err e;
-	int npos, ret = EXIT_ERROR;
+	int ret = EXIT_ERROR;
 	bool have_pf = false;
-	if (opt_parse("apply", apply_opts, argc, argv, &npos) < 0)
-		return EXIT_USAGE;
-	if (check_options(npos, argv) != 0)
-		return EXIT_USAGE;
 	progress_setup(opt_quiet);
 	err_clear(&e);
 	plan_init(&p);
@@ -415,20 +510,59 @@ int cmd_apply(int argc, char **argv)
 	}
 	struct engine_opts eo = {NULL, NULL,	     &opt_only,	 opt_parallelism,
 				 true, &opt_exclude, &opt_purges};
-	struct engine_plan_opts po = {have_pf && pf.no_purges};
+	struct engine_plan_opts po = {no_purges || (have_pf && pf.no_purges)};
 	if (have_pf && pf.neps == 0 && pf.npurges == 0) {
 		fprintf(text_out(), "The plan is empty.\n");
 		outcome_set(&doc, "nothing to do", NULL);
 		ret = EXIT_OK;
 		goto out;
 	}
-	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 || engine_connect(&en, &e) < 0 ||
-	    engine_read_all(&en) < 0 || engine_plan(&en, &po, &p, &e) < 0) {
+	if (opt_stage)
+		po.no_purges = true;
+	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0) {
 		err_print(&e);
 		outcome_set(&doc, "error", e.msg);
 		goto out;
 	}
+	if (opt_stage || opt_promote) {
+		/* staging exists on CDN Pro only: anything else selected would be written live */
+		for (size_t i = 0; i < en.neps; i++) {
+			if (stage_applies(en.eps[i].ep))
+				continue;
+			fprintf(
+			    stderr,
+			    "cacheform apply: --%s: endpoint '%s' is not a CDN Pro endpoint with "
+			    "mode: manage (no staging); select the CDN Pro endpoints with -e or "
+			    "--exclude the others\n",
+			    opt_stage ? "stage" : "promote", en.eps[i].ep->name.s);
+			outcome_set(&doc, "refused", "an endpoint without staging is selected");
+			goto out;
+		}
+	}
+	if (opt_stage)
+		stage_force_staging(&en);
+	if (engine_connect(&en, &e) < 0 || engine_read_all(&en) < 0) {
+		err_print(&e);
+		outcome_set(&doc, "error", e.msg);
+		goto out;
+	}
+	if (opt_promote) {
+		ret = promote(&en, &doc);
+		goto out;
+	}
+	if (engine_plan(&en, &po, &p, &e) < 0) {
+		err_print(&e);
+		outcome_set(&doc, "error", e.msg);
+		goto out;
+	}
+	if (no_purges)
+		fprintf(text_out(),
+			"Rollback to %s (commit %.12s): the cache rules of that commit; purge "
+			"manifests do not run.\n\n",
+			opt_ref, en.commit);
 	ret = apply_plan(&en, have_pf ? &pf : NULL, &p, &r, &doc);
+	if (ret == EXIT_OK && opt_stage && opt_urls)
+		ret = stage_probes(&en, &doc);
 out:
 	if (json && print_json(&r, &doc, en.commit, ret) < 0 && ret == EXIT_OK)
 		ret = EXIT_ERROR;
@@ -440,4 +574,40 @@ out:
 	svec_release(&opt_exclude);
 	svec_release(&opt_purges);
 	return ret;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	int npos;
+	if (opt_parse("apply", apply_opts, argc, argv, &npos) < 0)
+		return EXIT_USAGE;
+	if (check_options(npos, argv) != 0)
+		return EXIT_USAGE;
+	return apply_main(npos, argv);
+}
+
+int cmd_apply_rollback(const struct apply_args *a)
+{
+	opt_repo = a->repo;
+	opt_ref = a->to;
+	opt_timeout = a->timeout;
+	opt_format = a->format;
+	opt_only = *a->only;
+	opt_exclude = *a->exclude;
+	memset(a->only, 0, sizeof(*a->only));
+	memset(a->exclude, 0, sizeof(*a->exclude));
+	opt_yes = a->yes;
+	opt_force = a->force;
+	opt_keep_going = a->keep_going;
+	opt_no_wait = a->no_wait;
+	opt_quiet = a->quiet;
+	opt_parallelism = a->parallelism;
+	verb = "rollback";
+	no_purges = true;
+	if (check_options(0, NULL) != 0) {
+		svec_release(&opt_only);
+		svec_release(&opt_exclude);
+		return EXIT_USAGE;
+	}
+	return apply_main(0, NULL);
 }

@@ -49,15 +49,14 @@ const struct opt plan_opts[] = {
     {NULL, 0, OPT_BOOL, NULL, NULL, NULL},
 };
 
-/* Reads the --urls file: one path or URL a line; blank lines and '#' comments skipped. */
-static int read_urls(const char *file, struct svec *out)
+int cmd_read_urls(const char *cmd, const char *file, struct svec *out)
 {
 	char line[PLAN_URLS_LINE_MAX], path[SEM_PATH_MAX];
 	unsigned lineno = 0;
 	int rc = 0;
 	FILE *f = fopen(file, "r");
 	if (!f) {
-		fprintf(stderr, "cacheform plan: cannot read --urls file '%s'\n", file);
+		fprintf(stderr, "cacheform %s: cannot read --urls file '%s'\n", cmd, file);
 		return -1;
 	}
 	while (rc == 0 && fgets(line, sizeof(line), f)) {
@@ -71,8 +70,8 @@ static int read_urls(const char *file, struct svec *out)
 			continue;
 		if (sem_path_of(s, path, sizeof(path)) != 0 || out->n >= PLAN_URLS_MAX) {
 			fprintf(stderr,
-				"cacheform plan: %s:%u: '%.200s' is not a path or http(s) URL%s\n",
-				file, lineno, s,
+				"cacheform %s: %s:%u: '%.200s' is not a path or http(s) URL%s\n",
+				cmd, file, lineno, s,
 				out->n >= PLAN_URLS_MAX ? " (too many entries)" : "");
 			rc = -1;
 		} else {
@@ -190,7 +189,7 @@ int cmd_plan(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct svec urls = {0};
-	if (opt_urls && read_urls(opt_urls, &urls) < 0) {
+	if (opt_urls && cmd_read_urls("plan", opt_urls, &urls) < 0) {
 		svec_release(&urls);
 		svec_release(&opt_only);
 		return EXIT_ERROR;

@@ -20,8 +20,12 @@ static const struct cmd commands[] = {
     {"apply", cmd_apply, "apply the plan (or a saved plan file)",
      "apply [PLANFILE] [--repo DIR] [--ref REV] [-e NAME]... [--exclude NAME]... [--yes] [--force] "
      "[--keep-going] [--no-wait] [--first-run] [--timeout DURATION] [--parallelism N] [--verify] "
-     "[--verify-timeout DURATION]",
+     "[--verify-timeout DURATION] [--stage staging [--urls FILE]] [--promote]",
      apply_opts},
+    {"rollback", cmd_rollback, "plan and apply the cache rules of an earlier commit",
+     "rollback --to REV [--repo DIR] [-e NAME]... [--exclude NAME]... [--yes] [--force] "
+     "[--keep-going] [--no-wait] [--timeout DURATION] [--parallelism N] [--format text|json]",
+     rollback_opts},
     {"validate", cmd_validate, "check the desired-state repository offline",
      "validate [--repo DIR] [--ref REV] [--strict] [--format text|json|github|sarif]",
      validate_opts},
@@ -76,7 +80,9 @@ static const char exit_codes_help[] =
     "  2  changes pending (--detailed-exitcode) or drift found\n"
     "  3  refused by a safety threshold (re-run with --force)\n"
     "  4  stale plan (re-plan)\n"
-    "  5  partial apply: some endpoints or purges failed, the rest were applied\n";
+    "  5  partial apply: some endpoints or purges failed, the rest were applied\n"
+    "  6  apply --stage staging: deployed to staging, but a staging probe disagreed\n"
+    "  7  apply --promote refused: production changed since staging was deployed\n";
 
 static void usage_all(FILE *f)
 {

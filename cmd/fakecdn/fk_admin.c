@@ -2,6 +2,7 @@
 #include "cmd/fakecdn/fk_admin.h"
 #include "cmd/fakecdn/fk_azure.h"
 #include "cmd/fakecdn/fk_azurecn.h"
+#include "cmd/fakecdn/fk_cdnpro_prop.h"
 #include "cmd/fakecdn/fk_edge.h"
 #include "cmd/fakecdn/fk_migrate.h"
 #include "cmd/fakecdn/fk_util.h"
@@ -178,6 +179,7 @@ const struct fk_route fk_admin_routes[] = {
     {"PATCH", "_fakecdn/azure/*/*/*", "admin_rules", h_arm_endpoint},
     {"POST", "_fakecdn/azure/*/*/migrate", "admin_migrate", fk_migrate_h_admin},
     {"PUT", "_fakecdn/cdnpro/hosts", "admin_hosts", h_pro_hosts},
+    {"POST", "_fakecdn/cdnpro/properties", "admin_property", fk_pp_h_admin_create},
     {"GET", "_fakecdn/clock", "admin_clock", fk_edge_h_clock_get},
     {"POST", "_fakecdn/clock", "admin_clock", fk_edge_h_clock_set},
     {"PUT", "_fakecdn/edge/origin", "admin_origin", fk_edge_h_origin},

@@ -1,6 +1,7 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_cdnpro.h"
 #include "cmd/fakecdn/fk_auth.h"
+#include "cmd/fakecdn/fk_cdnpro_prop.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/xmem.h"
 
@@ -62,8 +63,8 @@ static bool bucket_take(struct fk_app *app, int64_t now, int64_t *remaining, int
 }
 
 /* Rate limit then credentials; on success the remaining-token header goes on 2xx answers. */
-static bool begin(struct fk_app *app, const struct fk_req *req, struct fk_resp *resp,
-		  int64_t *remaining)
+bool fk_cdnpro_begin(struct fk_app *app, const struct fk_req *req, struct fk_resp *resp,
+		     int64_t *remaining)
 {
 	int64_t retry = 0;
 	char num[32];
@@ -84,7 +85,7 @@ static bool begin(struct fk_app *app, const struct fk_req *req, struct fk_resp *
 	return true;
 }
 
-static void finish(struct fk_resp *resp, int64_t remaining)
+void fk_cdnpro_finish(struct fk_resp *resp, int64_t remaining)
 {
 	char num[32];
 
@@ -116,6 +117,9 @@ static bool host_deployed(struct fk_app *app, const char *host, const char *targ
 	struct json_object *hosts = fk_jarr(fk_jobj(pro(app), "hosts"), target);
 	size_t n = hosts ? json_object_array_length(hosts) : 0;
 
+	/* A property version deployed there serves its hostnames too. */
+	if (fk_cdnpro_prop_serving(app, host, target))
+		return true;
 	for (size_t i = 0; i < n; i++) {
 		const char *h = json_object_get_string(json_object_array_get_idx(hosts, i));
 		size_t hl = strlen(h), l = strlen(host);
@@ -395,8 +399,8 @@ static const char *parse_purge(struct fk_app *app, struct json_object *body, str
 	return NULL;
 }
 
-static void set_location(struct fk_app *app, const struct fk_req *req, struct fk_resp *resp,
-			 const char *coll, const char *id)
+void fk_cdnpro_location(struct fk_app *app, const struct fk_req *req, struct fk_resp *resp,
+			const char *coll, const char *id)
 {
 	char url[URL_MAX];
 
@@ -435,7 +439,7 @@ static void h_purge(struct fk_app *app, const struct fk_req *req, const char **s
 
 	CF_UNUSED(seg);
 	CF_UNUSED(nseg);
-	if (!begin(app, req, resp, &remaining))
+	if (!fk_cdnpro_begin(app, req, resp, &remaining))
 		return;
 	body = fk_req_json(req);
 	code = parse_purge(app, body, &p, msg, sizeof(msg));
@@ -455,12 +459,12 @@ static void h_purge(struct fk_app *app, const struct fk_req *req, const char **s
 
 			json_object_object_add(t, "action", json_object_new_string(p.action));
 			fk_resp_text(resp, 201, NULL, NULL);
-			set_location(app, req, resp, "purges", fk_jstr(t, "id"));
+			fk_cdnpro_location(app, req, resp, "purges", fk_jstr(t, "id"));
 			fk_state_changed(app, resp);
 		}
 	}
 	json_object_put(body);
-	finish(resp, remaining);
+	fk_cdnpro_finish(resp, remaining);
 }
 
 /* waiting for the first third of the delay, then inprogress, then finished. */
@@ -506,7 +510,7 @@ static void h_purge_get(struct fk_app *app, const struct fk_req *req, const char
 	int64_t remaining;
 
 	CF_UNUSED(nseg);
-	if (!begin(app, req, resp, &remaining))
+	if (!fk_cdnpro_begin(app, req, resp, &remaining))
 		return;
 	t = fk_task_find(app, "cdnpro_purge", seg[2]);
 	if (!t) {
@@ -529,7 +533,7 @@ static void h_purge_get(struct fk_app *app, const struct fk_req *req, const char
 	    json_object_new_int64(fk_jint(pro(app), "customer_id", DEFAULT_CUSTOMER)));
 	fk_resp_json(resp, 200, o);
 	json_object_put(o);
-	finish(resp, remaining);
+	fk_cdnpro_finish(resp, remaining);
 }
 
 static void add_hostnames(struct json_object *o, struct json_object *t)
@@ -605,7 +609,7 @@ static void h_purge_list(struct fk_app *app, const struct fk_req *req, const cha
 
 	CF_UNUSED(seg);
 	CF_UNUSED(nseg);
-	if (!begin(app, req, resp, &remaining))
+	if (!fk_cdnpro_begin(app, req, resp, &remaining))
 		return;
 	if (!parse_nonneg(fk_req_arg(req, "limit"), &limit) || limit == 0) {
 		fk_error_pro(resp, 400, "InvalidListLimit",
@@ -642,7 +646,7 @@ static void h_purge_list(struct fk_app *app, const struct fk_req *req, const cha
 	json_object_object_add(o, "purgeRequests", arr);
 	fk_resp_json(resp, 200, o);
 	json_object_put(o);
-	finish(resp, remaining);
+	fk_cdnpro_finish(resp, remaining);
 }
 
 static void h_purge_tokens(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
@@ -654,7 +658,7 @@ static void h_purge_tokens(struct fk_app *app, const struct fk_req *req, const c
 
 	CF_UNUSED(seg);
 	CF_UNUSED(nseg);
-	if (!begin(app, req, resp, &remaining))
+	if (!fk_cdnpro_begin(app, req, resp, &remaining))
 		return;
 	if (!target)
 		target = "production";
@@ -670,7 +674,7 @@ static void h_purge_tokens(struct fk_app *app, const struct fk_req *req, const c
 	json_object_object_add(o, "dirPurgeTokens", json_object_new_int64(ld > 0 ? ld : 0));
 	fk_resp_json(resp, 200, o);
 	json_object_put(o);
-	finish(resp, remaining);
+	fk_cdnpro_finish(resp, remaining);
 }
 
 static const char *check_prefetch(struct fk_app *app, struct json_object *body, char *msg,
@@ -744,7 +748,7 @@ static void h_prefetch(struct fk_app *app, const struct fk_req *req, const char 
 
 	CF_UNUSED(seg);
 	CF_UNUSED(nseg);
-	if (!begin(app, req, resp, &remaining))
+	if (!fk_cdnpro_begin(app, req, resp, &remaining))
 		return;
 	body = fk_req_json(req);
 	if (!body || !json_object_is_type(body, json_type_object)) {
@@ -762,11 +766,11 @@ static void h_prefetch(struct fk_app *app, const struct fk_req *req, const char 
 	} else {
 		t = new_task(app, req, "cdnpro_prefetch", body);
 		fk_resp_text(resp, 201, NULL, NULL);
-		set_location(app, req, resp, "prefetches", fk_jstr(t, "id"));
+		fk_cdnpro_location(app, req, resp, "prefetches", fk_jstr(t, "id"));
 		fk_state_changed(app, resp);
 	}
 	json_object_put(body);
-	finish(resp, remaining);
+	fk_cdnpro_finish(resp, remaining);
 }
 
 static void h_prefetch_get(struct fk_app *app, const struct fk_req *req, const char **seg, int nseg,
@@ -776,7 +780,7 @@ static void h_prefetch_get(struct fk_app *app, const struct fk_req *req, const c
 	int64_t remaining;
 
 	CF_UNUSED(nseg);
-	if (!begin(app, req, resp, &remaining))
+	if (!fk_cdnpro_begin(app, req, resp, &remaining))
 		return;
 	t = fk_task_find(app, "cdnpro_prefetch", seg[2]);
 	if (!t) {
@@ -802,7 +806,7 @@ static void h_prefetch_get(struct fk_app *app, const struct fk_req *req, const c
 	json_object_object_add(o, "metadata", meta);
 	fk_resp_json(resp, 200, o);
 	json_object_put(o);
-	finish(resp, remaining);
+	fk_cdnpro_finish(resp, remaining);
 }
 
 static void h_prefetch_tokens(struct fk_app *app, const struct fk_req *req, const char **seg,
@@ -813,14 +817,14 @@ static void h_prefetch_tokens(struct fk_app *app, const struct fk_req *req, cons
 
 	CF_UNUSED(seg);
 	CF_UNUSED(nseg);
-	if (!begin(app, req, resp, &remaining))
+	if (!fk_cdnpro_begin(app, req, resp, &remaining))
 		return;
 	left = prefetch_left(app, req->now_ms);
 	o = json_object_new_object();
 	json_object_object_add(o, "prefetchTokens", json_object_new_int64(left > 0 ? left : 0));
 	fk_resp_json(resp, 200, o);
 	json_object_put(o);
-	finish(resp, remaining);
+	fk_cdnpro_finish(resp, remaining);
 }
 
 /* Unknown /cdn/ paths still cost a token and need credentials, as on the service. */
@@ -831,11 +835,12 @@ static void h_other(struct fk_app *app, const struct fk_req *req, const char **s
 
 	CF_UNUSED(seg);
 	CF_UNUSED(nseg);
-	if (begin(app, req, resp, &remaining))
+	if (fk_cdnpro_begin(app, req, resp, &remaining))
 		fk_error_pro(resp, 404, "NotFound", "The requested resource does not exist.");
 }
 
 const struct fk_route fk_cdnpro_routes[] = {
+    FK_CDNPRO_PROP_ROUTES,
     {"POST", "cdn/purges", "purge", h_purge},
     {"GET", "cdn/purges", "list_purges", h_purge_list},
     {"GET", "cdn/purges/purgeTokens", "quota", h_purge_tokens},

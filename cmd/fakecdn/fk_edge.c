@@ -1,12 +1,14 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_edge.h"
 #include "cmd/fakecdn/fk_azure.h"
+#include "cmd/fakecdn/fk_cdnpro_prop.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 #include "reconcile/prov_afd.h"
 #include "reconcile/prov_azure.h"
 #include "reconcile/sem.h"
+#include "reconcile/sem_edgelogic.h"
 
 #include <ctype.h>
 #include <regex.h>
@@ -33,11 +35,14 @@
 
 enum site_kind { SITE_CHINA, SITE_AZURE, SITE_CDNPRO, SITE_AFD };
 
-/* The endpoint serving a host. ep is borrowed from the state (NULL for cdnpro); prof is the
- * Front Door profile holding the afdEndpoint ep (NULL for the others). */
+/* The endpoint serving a host. ep is borrowed from the state (for cdnpro: the configs of the
+ * property version deployed where the request arrived, NULL for a plain `hosts` entry); prof is
+ * the Front Door profile holding the afdEndpoint ep (NULL for the others); staging: the request
+ * came through the CDN Pro staging listener (its objects are cached apart). */
 struct site {
 	enum site_kind kind;
 	struct json_object *ep, *prof;
+	bool staging;
 };
 
 /* One cached object. The body is the origin's, rebuilt from host, path and query. */
@@ -207,33 +212,49 @@ static bool find_afd(struct fk_app *app, const char *host, struct site *out)
 		for (size_t j = 0; eps && j < json_object_array_length(eps); j++)
 			if (afd_has_host(json_object_array_get_idx(eps, j), host)) {
 				*out = (struct site){SITE_AFD, json_object_array_get_idx(eps, j),
-						     prof};
+						     prof, false};
 				return true;
 			}
 	}
 	return false;
 }
 
-static bool find_site(struct fk_app *app, const char *host, struct site *out)
+/* A CDN Pro host in target: a deployed property version's hostnames, else cdnpro.hosts. */
+static bool find_cdnpro(struct fk_app *app, const char *host, bool staging, struct site *out)
+{
+	const char *target = staging ? "staging" : "production";
+	struct json_object *cfg = fk_cdnpro_prop_serving(app, host, target);
+
+	if (cfg ||
+	    in_hosts(fk_jarr(fk_jobj(fk_jobj(app->state, "cdnpro"), "hosts"), target), host)) {
+		*out = (struct site){SITE_CDNPRO, cfg, NULL, staging};
+		return true;
+	}
+	return false;
+}
+
+/* staging: only CDN Pro's staging servers answer there. */
+static bool find_site(struct fk_app *app, const char *host, bool staging, struct site *out)
 {
 	struct json_object *st = app->state, *ep;
+
+	if (staging)
+		return find_cdnpro(app, host, true, out);
 
 	ep = find_in_subs(fk_jarr(fk_jobj(st, "azure_china"), "subscriptions"), host,
 			  china_has_host);
 	if (ep) {
-		*out = (struct site){SITE_CHINA, ep, NULL};
+		*out = (struct site){SITE_CHINA, ep, NULL, false};
 		return true;
 	}
 	ep = find_in_subs(fk_jarr(fk_jobj(st, "azure"), "subscriptions"), host, azure_has_host);
 	if (ep) {
-		*out = (struct site){SITE_AZURE, ep, NULL};
+		*out = (struct site){SITE_AZURE, ep, NULL, false};
 		return true;
 	}
-	/* The edge is the production network; staging servers are reached another way. */
-	if (in_hosts(fk_jarr(fk_jobj(fk_jobj(st, "cdnpro"), "hosts"), "production"), host)) {
-		*out = (struct site){SITE_CDNPRO, NULL, NULL};
+	/* The edge is the production network; staging servers are the staging listener. */
+	if (find_cdnpro(app, host, false, out))
 		return true;
-	}
 	return find_afd(app, host, out);
 }
 
@@ -265,7 +286,7 @@ bool fk_edge_claims(struct fk_app *app, const struct fk_req *req)
 	    strcmp(host, "localhost") == 0)
 		return false;
 	pthread_mutex_lock(&app->mu);
-	yes = find_site(app, host, &s);
+	yes = find_site(app, host, req->staging, &s);
 	pthread_mutex_unlock(&app->mu);
 	return yes;
 }
@@ -391,6 +412,22 @@ static bool afd_cfg(const struct site *s, const char *dpath, struct sem_cfg *cfg
 	return true;
 }
 
+/* The deployed version's Edge Logic through the evaluator `explain` uses
+ * (reconcile/sem_edgelogic.h); a plain `hosts` entry or unparsable text has none: the origin
+ * decides. */
+static void cdnpro_cfg(struct json_object *configs, struct sem_cfg *cfg)
+{
+	const char *el = fk_jstr(configs, "edgeLogic");
+	struct el_doc d;
+	struct cf_err e;
+
+	cfg->kind = SEM_CDNPRO;
+	if (!el || el_parse(el, strlen(el), &d, &e) != 0)
+		return;
+	if (sem_el_hook(&d, &cfg->hook, &e) != 0)
+		memset(&cfg->hook, 0, sizeof(cfg->hook));
+}
+
 static void site_cfg(const struct site *s, const char *dpath, struct sem_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -401,7 +438,7 @@ static void site_cfg(const struct site *s, const char *dpath, struct sem_cfg *cf
 	else if (s->kind == SITE_AFD)
 		cfg->kind = afd_cfg(s, dpath, cfg) ? cfg->kind : SEM_AZURE_FRONTDOOR;
 	else
-		cfg->kind = SEM_CDNPRO; /* Edge Logic is not emulated: its hook has no evaluator */
+		cdnpro_cfg(s->ep, cfg);
 }
 
 static int64_t default_ttl(enum site_kind k)
@@ -449,7 +486,7 @@ int fk_edge_decide(struct fk_app *app, const char *host, const char *path, const
 	char dpath[SEM_PATH_MAX];
 	struct site s;
 
-	if (!find_site(app, host, &s) || sem_path_of(path, dpath, sizeof(dpath)) < 0)
+	if (!find_site(app, host, false, &s) || sem_path_of(path, dpath, sizeof(dpath)) < 0)
 		return -1;
 	decide_site(&s, dpath, cc, out);
 	return 0;
@@ -548,7 +585,11 @@ static char *key_query(const struct site *s, const char *dpath, const char *quer
 	if (s->kind == SITE_CHINA) {
 		with = !fk_jbool(fk_jobj(s->ep, "cacherules"), "IgnoreQueryString", false);
 	} else if (s->kind == SITE_CDNPRO) {
-		with = true;
+		/* Key = host + URI + $cache_misc (reference §3.5): a version's Edge Logic adds the
+		 * query only by setting $cache_misc (not evaluated per location: anywhere counts);
+		 * a plain `hosts` entry keeps the query, as before properties were emulated. */
+		qs = fk_jstr(s->ep, "edgeLogic");
+		with = !s->ep || (qs && strstr(qs, "$cache_misc"));
 	} else {
 		qs = fk_jstr(fk_jobj(s->ep, "properties"), "queryStringCachingBehavior");
 		*bypass = qs && strcmp(qs, "BypassCaching") == 0;
@@ -557,12 +598,12 @@ static char *key_query(const struct site *s, const char *dpath, const char *quer
 	return xstrdup(with ? query : "");
 }
 
-static char *cache_key(const char *host, const char *path, const char *kquery)
+static char *cache_key(bool staging, const char *host, const char *path, const char *kquery)
 {
 	struct sb sb;
 
 	sb_init(&sb, 0);
-	sb_addf(&sb, "%s%s", host, path);
+	sb_addf(&sb, "%s%s%s", staging ? "staging|" : "", host, path);
 	if (*kquery)
 		sb_addf(&sb, "?%s", kquery);
 	return sb_detach(&sb);
@@ -572,7 +613,7 @@ static char *cache_key(const char *host, const char *path, const char *kquery)
 static char *request_key(const struct site *s, const char *host, const char *path,
 			 const char *dpath, const char *query, bool *bypass)
 {
-	char *kq = key_query(s, dpath, query, bypass), *key = cache_key(host, path, kq);
+	char *kq = key_query(s, dpath, query, bypass), *key = cache_key(s->staging, host, path, kq);
 
 	free(kq);
 	return key;
@@ -673,7 +714,7 @@ static void h_edge(struct fk_app *app, const struct fk_req *req, const char **se
 		fk_resp_header(resp, "Allow", "GET, HEAD");
 		return;
 	}
-	if (!req_host(req, host) || !find_site(app, host, &s) ||
+	if (!req_host(req, host) || !find_site(app, host, req->staging, &s) ||
 	    sem_path_of(req->path, dpath, sizeof(dpath)) < 0) {
 		resp->op = "edge_bad";
 		fk_resp_text(resp, 400, "text/plain; charset=utf-8", "bad request\n");
@@ -815,7 +856,8 @@ static void warm_url(struct fk_app *app, const char *url, int64_t now)
 
 	if (!split_url(url, host, &path, &query))
 		return;
-	if (find_site(app, host, &s) && sem_path_of(path, dpath, sizeof(dpath)) == 0)
+	/* Prefetches warm production (the only target CDN Pro prefetches to). */
+	if (find_site(app, host, false, &s) && sem_path_of(path, dpath, sizeof(dpath)) == 0)
 		(void)fill(app, &s, host, path, dpath, query, now);
 	free(path);
 	free(query);

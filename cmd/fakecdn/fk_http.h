@@ -29,6 +29,7 @@ struct fk_req {
 	char *body; /* NUL-terminated; may contain NULs before body_len */
 	size_t body_len;
 	int64_t now_ms;
+	bool staging; /* arrived on the CDN Pro staging listener (edge: staging versions) */
 };
 
 struct fk_resp {

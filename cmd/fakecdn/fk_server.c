@@ -23,6 +23,7 @@ struct fk_server {
 	struct fk_app *app;
 	char *cert, *key;
 	unsigned port;
+	bool staging; /* the CDN Pro staging listener: its requests reach staging versions */
 };
 
 /* Per-request context, created by the URI logger so the raw target (with its query
@@ -131,9 +132,10 @@ static struct MHD_Response *make_response(struct fk_resp *resp, enum fk_fault fa
 	return r;
 }
 
-static enum MHD_Result serve(struct fk_app *app, struct MHD_Connection *c, const char *method,
+static enum MHD_Result serve(struct fk_server *s, struct MHD_Connection *c, const char *method,
 			     struct conn_req *r)
 {
+	struct fk_app *app = s->app;
 	struct fk_req req;
 	struct fk_resp resp;
 	struct MHD_Response *mr;
@@ -143,6 +145,7 @@ static enum MHD_Result serve(struct fk_app *app, struct MHD_Connection *c, const
 	fk_req_init(&req, method, r->uri);
 	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, &req);
 	fk_req_set_body(&req, r->body.buf, r->body.len);
+	req.staging = s->staging;
 	fk_resp_init(&resp);
 	if (r->too_big) {
 		fk_error_admin(&resp, 413, "request body too large");
@@ -225,6 +228,13 @@ static int load_tls(struct fk_server *s, const char *cert, const char *key, stru
 struct fk_server *fk_server_start(struct fk_app *app, unsigned port, const char *cert,
 				  const char *key, struct cf_err *e)
 {
+	return fk_server_start_at(app, NULL, port, cert, key, false, e);
+}
+
+struct fk_server *fk_server_start_at(struct fk_app *app, const char *ip, unsigned port,
+				     const char *cert, const char *key, bool staging,
+				     struct cf_err *e)
+{
 	struct fk_server *s = xcalloc(1, sizeof(*s));
 	struct sockaddr_in sa;
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION;
@@ -236,8 +246,14 @@ struct fk_server *fk_server_start(struct fk_app *app, unsigned port, const char 
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (ip && inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
+		err_set(e, CF_EINVAL, "'%s' is not an IPv4 address", ip);
+		goto fail;
+	}
 	s->app = app;
-	app->tls = s->cert != NULL;
+	s->staging = staging;
+	if (!staging)
+		app->tls = s->cert != NULL;
 	struct MHD_OptionItem opts[] = {
 	    {MHD_OPTION_SOCK_ADDR, 0, &sa},
 	    {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_logger, NULL},
@@ -251,10 +267,10 @@ struct fk_server *fk_server_start(struct fk_app *app, unsigned port, const char 
 	};
 	if (s->cert)
 		flags |= MHD_USE_TLS;
-	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, app,
-				MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY,
+				opts, MHD_OPTION_END);
 	if (!s->d) {
-		err_set(e, CF_EIO, "cannot listen on 127.0.0.1:%u", port);
+		err_set(e, CF_EIO, "cannot listen on %s:%u", ip ? ip : "127.0.0.1", port);
 		goto fail;
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);

@@ -13,6 +13,10 @@ struct fk_server;
  * Returns NULL with e filled on failure. */
 struct fk_server *fk_server_start(struct fk_app *app, unsigned port, const char *cert,
 				  const char *key, struct cf_err *e);
+/* The same on ip (IPv4, NULL = 127.0.0.1); staging marks its requests (fk_req.staging). */
+struct fk_server *fk_server_start_at(struct fk_app *app, const char *ip, unsigned port,
+				     const char *cert, const char *key, bool staging,
+				     struct cf_err *e);
 /* The port actually bound. */
 unsigned fk_server_port(const struct fk_server *s);
 /* Stops accepting, closes every connection, joins the threads and frees s. */

@@ -1,6 +1,7 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_state.h"
 #include "cmd/fakecdn/fk_azure.h"
+#include "cmd/fakecdn/fk_cdnpro_prop.h"
 #include "cmd/fakecdn/fk_edge.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/xmem.h"
@@ -17,9 +18,14 @@
 #define DEFAULT_CDNPRO_WINDOW_S 300
 #define DEFAULT_CDNPRO_RATE	30
 #define DEFAULT_CDNPRO_BURST	60
-#define TASKS_MAX		10000
-#define TASK_RETENTION_MS	(30LL * 24 * 3600 * 1000)
-#define STATE_FILE_MAX		(64L << 20)
+/* CDN Pro: validations take ~5 s and deployments 2-5 min on the service (reference §2.3-2.4);
+ * scaled down like task_delay_ms. The version cap is not published: the reference's example. */
+#define DEFAULT_CDNPRO_VALIDATION_MS 1000
+#define DEFAULT_CDNPRO_DEPLOY_MS     2000
+#define DEFAULT_CDNPRO_VERSION_CAP   100
+#define TASKS_MAX		     10000
+#define TASK_RETENTION_MS	     (30LL * 24 * 3600 * 1000)
+#define STATE_FILE_MAX		     (64L << 20)
 
 enum knob_type { KNOB_INT, KNOB_RATE, KNOB_BOOL, KNOB_STR, KNOB_FOR_MS };
 
@@ -54,6 +60,9 @@ static const struct knob_def knob_defs[] = {
     KNOB("cdnpro_date_window_s", KNOB_INT, cdnpro_date_window_s),
     KNOB("cdnpro_rate_per_minute", KNOB_INT, cdnpro_rate_per_minute),
     KNOB("cdnpro_burst", KNOB_INT, cdnpro_burst),
+    KNOB("cdnpro_validation_ms", KNOB_INT, cdnpro_validation_ms),
+    KNOB("cdnpro_deploy_ms", KNOB_INT, cdnpro_deploy_ms),
+    KNOB("cdnpro_version_cap", KNOB_INT, cdnpro_version_cap),
     KNOB("only", KNOB_STR, only),
 };
 
@@ -68,6 +77,9 @@ static void knobs_default(struct fk_knobs *k)
 	k->cdnpro_date_window_s = DEFAULT_CDNPRO_WINDOW_S;
 	k->cdnpro_rate_per_minute = DEFAULT_CDNPRO_RATE;
 	k->cdnpro_burst = DEFAULT_CDNPRO_BURST;
+	k->cdnpro_validation_ms = DEFAULT_CDNPRO_VALIDATION_MS;
+	k->cdnpro_deploy_ms = DEFAULT_CDNPRO_DEPLOY_MS;
+	k->cdnpro_version_cap = DEFAULT_CDNPRO_VERSION_CAP;
 }
 
 static const char *const providers[] = {"",	  "azure-china", "azure",
@@ -227,6 +239,10 @@ int fk_app_init(struct fk_app *app, const char *state_path, struct cf_err *e)
 	app->seed_knobs = app->knobs;
 	json_object_deep_copy(app->seed, &app->state, NULL);
 	fk_jarr_ensure(app->state, "tasks");
+	if (fk_cdnpro_prop_seed(app, fk_now_ms(), msg, sizeof(msg)) < 0)
+		return err_set(e, CF_EINVAL, "state file '%s': cdnpro.properties: %s", state_path,
+			       msg),
+		       -1;
 	app->bucket = (double)app->knobs.cdnpro_burst;
 	app->bucket_ms = fk_now_ms();
 	return 0;
@@ -258,10 +274,14 @@ void fk_app_release(struct fk_app *app)
 void fk_app_reset(struct fk_app *app)
 {
 	fk_azure_index_drop(app);
+	char msg[256];
+
 	json_object_put(app->state);
 	app->state = NULL;
 	json_object_deep_copy(app->seed, &app->state, NULL);
 	fk_jarr_ensure(app->state, "tasks");
+	/* The seed loaded once, so it converts again. */
+	(void)fk_cdnpro_prop_seed(app, fk_now_ms(), msg, sizeof(msg));
 	app->knobs = app->seed_knobs;
 	app->provider_requests = 0;
 	forget_tokens(app);
@@ -390,7 +410,9 @@ bool fk_tasks_advance(struct fk_app *app, int64_t now_ms)
 
 		if (strcmp(fk_task_status(t), "running") != 0 || due > now_ms)
 			continue;
-		if (!fail && kind && strcmp(kind, "cacherules") == 0)
+		if (fk_cdnpro_prop_task(kind))
+			fk_cdnpro_prop_task_done(app, t, fail, due);
+		else if (!fail && kind && strcmp(kind, "cacherules") == 0)
 			apply_staged_rules(app, t);
 		else if (!fail)
 			fk_edge_task_done(app, t, now_ms);

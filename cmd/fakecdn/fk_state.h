@@ -37,7 +37,10 @@ struct fk_knobs {
 	int64_t cdnpro_date_window_s;
 	int64_t cdnpro_rate_per_minute;
 	int64_t cdnpro_burst;
-	int64_t afd_op_ms;	    /* how long one Front Door global operation runs */
+	int64_t cdnpro_validation_ms; /* how long a CDN Pro validation task runs */
+	int64_t cdnpro_deploy_ms;     /* how long a CDN Pro deployment task runs */
+	int64_t cdnpro_version_cap;   /* versions per property before 403 TooManyVersions */
+	int64_t afd_op_ms;	      /* how long one Front Door global operation runs */
 	int64_t read_padding_bytes; /* azure-china rule reads carry a "Padding" string this long */
 	char only[16];		    /* faults hit only this provider ("" = all provider routes) */
 };
@@ -70,6 +73,7 @@ struct fk_app {
 	FILE *journal;
 	struct fk_edge *edge;		/* NULL until the edge is first used */
 	struct fk_arm_index *arm_index; /* fk_azure.c: ARM endpoints by name; NULL until used */
+	char staging_ip[64];		/* the CDN Pro staging listener's address, "" = none */
 };
 
 /* Loads the state file and sets knobs from its "settings". Returns 0 or -1 (e filled). */

@@ -19,9 +19,12 @@
 #define DEFAULT_PORT	8480
 #define MAX_PORT	65535
 #define EXIT_USAGE	2
+/* CDN Pro's staging servers: a second listener on this loopback address, on the API's port
+ * (GET /cdn/stagingServers names it; curl --connect-to HOST:80:127.0.0.2:PORT reaches it). */
+#define DEFAULT_STAGING_IP "127.0.0.2"
 
 struct options {
-	const char *state, *port_file, *journal, *cert, *key;
+	const char *state, *port_file, *journal, *cert, *key, *staging_ip;
 	unsigned port;
 	bool save;
 	struct json_object *knobs; /* knob overrides from the command line */
@@ -31,7 +34,7 @@ static const char usage_text[] =
     "usage: fakecdn --state FILE [--port N] [--port-file FILE] [--journal FILE] [--save]\n"
     "               [--task-delay MS] [--latency MS] [--error-rate P] [--throttle every=N|for=MS]\n"
     "               [--drop-rate P] [--truncate-rate P] [--malformed-rate P] [--task-fail]\n"
-    "               [--tls-cert FILE --tls-key FILE]\n"
+    "               [--tls-cert FILE --tls-key FILE] [--staging-ip ADDR|off]\n"
     "Serves azure-china, azure (ARM + token) and cdnpro on 127.0.0.1; admin under /_fakecdn/.\n"
     "--port 0 picks a free port and writes it to --port-file. Stops on SIGTERM or SIGINT.\n";
 
@@ -86,6 +89,7 @@ enum {
 	OPT_TASK_FAIL,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
+	OPT_STAGING_IP,
 	OPT_VERSION
 };
 
@@ -105,6 +109,7 @@ static const struct option long_opts[] = {
     {"task-fail", no_argument, NULL, OPT_TASK_FAIL},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"staging-ip", required_argument, NULL, OPT_STAGING_IP},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -134,6 +139,9 @@ static int parse_one(struct options *o, int c, const char *arg)
 		return 0;
 	case OPT_TLS_KEY:
 		o->key = arg;
+		return 0;
+	case OPT_STAGING_IP:
+		o->staging_ip = arg;
 		return 0;
 	case 'p':
 		port = strtol(arg, &end, 10);
@@ -174,6 +182,7 @@ static int parse_args(struct options *o, int argc, char **argv)
 	int c, rc;
 
 	o->port = DEFAULT_PORT;
+	o->staging_ip = DEFAULT_STAGING_IP;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		rc = parse_one(o, c, optarg);
 		if (rc < 0)
@@ -237,7 +246,7 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	struct fk_app app;
-	struct fk_server *srv = NULL;
+	struct fk_server *srv = NULL, *stg = NULL;
 	struct cf_err e;
 	sigset_t set;
 	int rc, status = 1;
@@ -261,6 +270,23 @@ int main(int argc, char **argv)
 	srv = fk_server_start(&app, o.port, o.cert, o.key, &e);
 	if (!srv)
 		goto out;
+	if (strcmp(o.staging_ip, "off") != 0) {
+		struct cf_err se;
+
+		err_clear(&se);
+		stg = fk_server_start_at(&app, o.staging_ip, fk_server_port(srv), o.cert, o.key,
+					 true, &se);
+		/* Without it the emulator still runs: GET /cdn/stagingServers lists none. */
+		if (stg) {
+			pthread_mutex_lock(&app.mu);
+			snprintf(app.staging_ip, sizeof(app.staging_ip), "%s", o.staging_ip);
+			pthread_mutex_unlock(&app.mu);
+			fprintf(stderr, "fakecdn: CDN Pro staging edge on %s:%u\n", o.staging_ip,
+				fk_server_port(srv));
+		} else {
+			fprintf(stderr, "fakecdn: no CDN Pro staging edge: %s\n", se.msg);
+		}
+	}
 	if (o.port_file && write_port_file(o.port_file, fk_server_port(srv), &e) < 0)
 		goto out;
 	fprintf(stderr, "fakecdn: listening on %s://127.0.0.1:%u\n", app.tls ? "https" : "http",
@@ -270,6 +296,7 @@ int main(int argc, char **argv)
 out:
 	if (status)
 		err_print(&e);
+	fk_server_stop(stg);
 	fk_server_stop(srv);
 	if (app.state) {
 		/* Tasks that fell due since the last request are recorded before exiting. */

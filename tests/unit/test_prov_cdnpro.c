@@ -50,8 +50,23 @@ static const char version_3[] =
     "\"o1\",\"servers\":[\"1.2.3.4\"]}],\"edgeLogic\":\"location / { origin_pass o1; }\\n\","
     "\"syntaxVersion\":1}}";
 
-/* read: property, versions, the version deployed to the target */
+static const char versions_with_draft[] =
+    "{\"count\":5,\"propertyVersions\":[{\"version\":5,\"frozen\":false,"
+    "\"description\":\"cacheform draft base=3 region=00\",\"lastUpdateTime\":"
+    "\"2026-11-21T12:00:42Z\"},{\"version\":4,\"frozen\":true},{\"version\":3,"
+    "\"frozen\":true,\"description\":\"cacheform draft\"}]}";
+
+/* read: property, versions (that list), the version deployed to the target */
+static void read_property_list(struct fx *f, struct live_state *ls, const char *versions,
+			       const char *version_body);
+
 static void read_property(struct fx *f, struct live_state *ls, const char *version_body)
+{
+	read_property_list(f, ls, versions_with_draft, version_body);
+}
+
+static void read_property_list(struct fx *f, struct live_state *ls, const char *versions,
+			       const char *version_body)
 {
 	struct http_req req;
 	struct cf_err e;
@@ -67,19 +82,21 @@ static void read_property(struct fx *f, struct live_state *ls, const char *versi
 	assert_string_equal(req.url, BASE "/cdn/properties/" PROP
 					  "/versions?sortBy=version&sortOrder=desc&limit=200");
 	http_req_release(&req);
-	assert_int_equal(
-	    fx_read(f, 200,
-		    "{\"count\":5,\"propertyVersions\":[{\"version\":5,\"frozen\":false,"
-		    "\"description\":\"cacheform draft base=3 region=00\",\"lastUpdateTime\":"
-		    "\"2026-11-21T12:00:42Z\"},{\"version\":4,\"frozen\":true},{\"version\":3,"
-		    "\"frozen\":true,\"description\":\"cacheform draft\"}]}",
-		    ls, &e),
-	    PROV_MORE);
+	assert_int_equal(fx_read(f, 200, versions, ls, &e), PROV_MORE);
 	ls->step++;
 	assert_int_equal(f->ops->read_next(f->pa, &f->ep, ls, &req, &e), 0);
 	assert_string_equal(req.url, BASE "/cdn/properties/" PROP "/versions/3");
 	http_req_release(&req);
-	if (fx_read(f, 200, version_body, ls, &e) != 0)
+	int rc = fx_read(f, 200, version_body, ls, &e);
+	if (rc == PROV_MORE) {
+		/* the account's first production read also reads the service quota, once */
+		ls->step++;
+		assert_int_equal(f->ops->read_next(f->pa, &f->ep, ls, &req, &e), 0);
+		assert_string_equal(req.url, BASE "/cdn/serviceQuotas/customer/me");
+		http_req_release(&req);
+		rc = fx_read(f, 404, "{\"allowProduction\":false}", ls, &e);
+	}
+	if (rc != 0)
 		fail_msg("%s", e.msg);
 }
 
@@ -116,14 +133,14 @@ static void test_prov_cdnpro__edge_logic_lifecycle(void **state)
 	fx_resp(&resp, 204, NULL);
 	assert_int_equal(f->ops->write_parse(&f->ep, &resp, &t, &e), 0);
 	assert_int_equal(t.state, TASK_SUCCEEDED);
+	assert_null(t.id);
 	http_resp_release(&resp);
-	fx_resp(&resp, 412,
-		"{\"code\":\"PreconditionFailed\",\"message\":\"The resource has been modified\"}");
-	assert_int_equal(f->ops->write_parse(&f->ep, &resp, &t, &e), CF_ECONFLICT);
-	http_resp_release(&resp);
+	/* the next step is this endpoint's own (validation), not the shared deployment */
+	char key[64];
+	ls.wstep = 1;
+	assert_null(f->ops->write_join(&f->ep, &ls, key, sizeof(key)));
 
 	/* write 1: validate version 5; the task is polled under base_url by its id */
-	ls.wstep = 1;
 	assert_int_equal(f->ops->write_next(f->pa, &f->ep, &ls, &req, &e), PROV_MORE);
 	assert_string_equal(req.url, BASE "/cdn/validations");
 	assert_string_equal(req.body, "{\"propertyId\":\"" PROP "\",\"version\":5}");
@@ -147,8 +164,10 @@ static void test_prov_cdnpro__edge_logic_lifecycle(void **state)
 	assert_string_equal(t.message, "invalid number of arguments in \"expires\" directive");
 	task_release(&t);
 
-	/* write 2: one deployment to the endpoint's target; then the write is complete */
+	/* write 2: the deployment to the endpoint's target is a step shared by the account's
+	 * endpoints (apply sends it once for all); alone it is the same single task */
 	ls.wstep = 2;
+	assert_string_equal(f->ops->write_join(&f->ep, &ls, key, sizeof(key)), "deploy production");
 	assert_int_equal(f->ops->write_next(f->pa, &f->ep, &ls, &req, &e), PROV_MORE);
 	assert_string_equal(req.url, BASE "/cdn/deploymentTasks");
 	assert_string_equal(req.body,
@@ -179,6 +198,318 @@ static void test_prov_cdnpro__edge_logic_lifecycle(void **state)
 	live_state_release(&ls);
 	sb_release(&v);
 
+	cache_release(&f->ep.cache);
+	f->ep.mode = MODE_PURGE_ONLY;
+}
+
+/* A 412 on the draft's PATCH re-reads the draft once and PATCHes with its new date; a second
+ * 412 is a conflict. A POST's Location names the version validated and deployed. */
+static void test_prov_cdnpro__edge_logic_412_and_location(void **state)
+{
+	struct fx *f = *state;
+	struct live_state ls;
+	struct http_req req;
+	struct http_resp resp;
+	struct task t;
+	struct cf_err e;
+	f->ep.mode = MODE_MANAGE;
+	f->ep.remote.property_id.s = xstrdup(PROP);
+	fx_rule(&f->ep.cache, RULE_DIR, 86400, "/img/");
+	read_property(f, &ls, version_3);
+
+	assert_int_equal(f->ops->write_req(f->pa, &f->ep, &ls, &req, &e), 0);
+	assert_string_equal(req.method, "PATCH");
+	http_req_release(&req);
+	fx_resp(&resp, 412, "{\"code\":\"PreconditionFailed\",\"message\":\"modified\"}");
+	assert_int_equal(f->ops->write_parse(&f->ep, &resp, &t, &e), 0);
+	assert_int_equal(t.state, TASK_SUCCEEDED);
+	http_resp_release(&resp);
+	/* re-read the draft */
+	ls.wstep = 1;
+	ls.wprev_id = t.id;
+	assert_null(f->ops->write_join(&f->ep, &ls, (char[64]){0}, 64));
+	assert_int_equal(f->ops->write_next(f->pa, &f->ep, &ls, &req, &e), PROV_MORE);
+	assert_string_equal(req.method, "GET");
+	assert_string_equal(req.url, BASE "/cdn/properties/" PROP "/versions/5");
+	http_req_release(&req);
+	task_release(&t);
+	fx_resp(&resp, 200, version_3);
+	fx_resp_header(&resp, "Last-Modified", "Sun, 22 Nov 2026 08:00:00 GMT");
+	assert_int_equal(f->ops->write_parse(&f->ep, &resp, &t, &e), 0);
+	http_resp_release(&resp);
+	/* PATCH again with the new date */
+	ls.wstep = 2;
+	ls.wprev_id = t.id;
+	assert_int_equal(f->ops->write_next(f->pa, &f->ep, &ls, &req, &e), PROV_MORE);
+	assert_string_equal(req.method, "PATCH");
+	assert_string_equal(fx_req_header(&req, "If-Unmodified-Since"),
+			    "Sun, 22 Nov 2026 08:00:00 GMT");
+	http_req_release(&req);
+	task_release(&t);
+	/* a second 412: a conflict, said once */
+	fx_resp(&resp, 412, "{\"code\":\"PreconditionFailed\",\"message\":\"modified\"}");
+	assert_int_equal(f->ops->write_parse(&f->ep, &resp, &t, &e), 0);
+	http_resp_release(&resp);
+	ls.wstep = 3;
+	ls.wprev_id = t.id;
+	assert_int_equal(f->ops->write_next(f->pa, &f->ep, &ls, &req, &e), CF_ECONFLICT);
+	assert_non_null(strstr(e.msg, "changed again after it was re-read"));
+	task_release(&t);
+	ls.wprev_id = NULL;
+	live_state_release(&ls);
+
+	/* no draft: POST a new version; the validation takes the Location's number (9), not the
+	 * guess (newest + 1 = 6) */
+	read_property_list(f, &ls,
+			   "{\"count\":2,\"propertyVersions\":[{\"version\":5,\"frozen\":true},"
+			   "{\"version\":3,\"frozen\":true}]}",
+			   version_3);
+	assert_int_equal(f->ops->write_req(f->pa, &f->ep, &ls, &req, &e), 0);
+	assert_string_equal(req.method, "POST");
+	assert_string_equal(req.url, BASE "/cdn/properties/" PROP "/versions");
+	assert_null(fx_req_header(&req, "If-Unmodified-Since"));
+	http_req_release(&req);
+	fx_resp(&resp, 201, NULL);
+	fx_resp_header(&resp, "Location",
+		       "https://ngapi.example.net/cdn/properties/" PROP "/versions/9");
+	assert_int_equal(f->ops->write_parse(&f->ep, &resp, &t, &e), 0);
+	assert_string_equal(t.id, "9");
+	http_resp_release(&resp);
+	ls.wstep = 1;
+	ls.wprev_id = t.id;
+	assert_int_equal(f->ops->write_next(f->pa, &f->ep, &ls, &req, &e), PROV_MORE);
+	assert_string_equal(req.body, "{\"propertyId\":\"" PROP "\",\"version\":9}");
+	http_req_release(&req);
+	task_release(&t);
+	ls.wprev_id = NULL;
+	live_state_release(&ls);
+	cache_release(&f->ep.cache);
+	f->ep.mode = MODE_PURGE_ONLY;
+}
+
+/* plan's view of the region: its unified diff while it differs, and one note per foreign
+ * location that takes paths from the YAML's meaning, naming nginx's step. */
+static void test_prov_cdnpro__edge_logic_diff_and_foreign(void **state)
+{
+	static const char version_foreign[] =
+	    "{\"version\":3,\"configs\":{\"hostnames\":[\"dl.example.com\"],\"origins\":[{"
+	    "\"name\":\"o1\",\"servers\":[\"1.2.3.4\"]}],\"edgeLogic\":\"location ^~ /img/old/ "
+	    "{ proxy_cache_valid 5m; origin_pass o1; }\\nlocation = /img/a.png { return 404; }\\n"
+	    "location / { origin_pass o1; }\\n\",\"syntaxVersion\":1}}";
+	struct fx *f = *state;
+	struct live_state ls;
+	f->ep.mode = MODE_MANAGE;
+	f->ep.remote.property_id.s = xstrdup(PROP);
+	fx_rule(&f->ep.cache, RULE_DIR, 86400, "/img/");
+	fx_rule(&f->ep.cache, RULE_PATH, 0, "/img/a.png");
+	read_property(f, &ls, version_foreign);
+	assert_non_null(ls.text_diff);
+	/* no region yet: every line of the region is added */
+	assert_true(strncmp(ls.text_diff, "@@ -0,0 +1,", 11) == 0);
+	assert_non_null(strstr(ls.text_diff, "\n+# cacheform:begin v1 sha256="));
+	assert_non_null(strstr(ls.text_diff, "\n+location ~ \"^/img/\" {\n"));
+	assert_null(strstr(ls.text_diff, "\n-"));
+	size_t prefix = 0, exact = 0;
+	for (size_t i = 0; i < ls.notes.n; i++) {
+		const char *n = ls.notes.v[i].s;
+		if (strstr(n, "foreign location '^~ /img/old/' (Edge Logic line 1) takes "
+			      "/img/old/cf~probe") &&
+		    strstr(n, "(^~ prefix)"))
+			prefix++;
+		/* the exact location returns 404 (no cache directive: origin) while the YAML
+		 * bypasses the cache: both do not store, but the meaning differs */
+		if (strstr(n,
+			   "foreign location '= /img/a.png' (Edge Logic line 2) takes /img/a.png "
+			   "(exact match)"))
+			exact++;
+	}
+	if (prefix != 1 || exact != 1) {
+		for (size_t i = 0; i < ls.notes.n; i++)
+			print_message("note: %s\n", ls.notes.v[i].s);
+		fail_msg("prefix %zu exact %zu", prefix, exact);
+	}
+	live_state_release(&ls);
+
+	/* the region in place and equal to the rules: no diff, the notes stay */
+	struct http_req req;
+	struct cf_err e;
+	struct sb v;
+	sb_init(&v, SB_DEFAULT_MAX);
+	read_property(f, &ls, version_foreign);
+	assert_int_equal(f->ops->write_req(f->pa, &f->ep, &ls, &req, &e), 0);
+	sb_addf(&v, "{\"version\":3,\"configs\":%s}", req.body);
+	http_req_release(&req);
+	live_state_release(&ls);
+	read_property(f, &ls, v.buf);
+	assert_null(ls.inexact);
+	assert_null(ls.text_diff);
+	assert_int_equal(ls.notes.n, 2);
+	live_state_release(&ls);
+	/* one TTL changed: the diff is that one line */
+	f->ep.cache.rules[0].ttl = 2 * 86400;
+	read_property(f, &ls, v.buf);
+	assert_non_null(ls.text_diff);
+	assert_non_null(
+	    strstr(ls.text_diff, "\n-  proxy_cache_valid 1d;\n+  proxy_cache_valid 2d;\n"));
+	live_state_release(&ls);
+	sb_release(&v);
+	cache_release(&f->ep.cache);
+	f->ep.mode = MODE_PURGE_ONLY;
+}
+
+/* The service quota, read once per account: only a quota that is set and says
+ * allowProduction: false refuses production endpoints in plan (write_check). */
+static void test_prov_cdnpro__edge_logic_allow_production(void **state)
+{
+	static const struct {
+		long status;
+		const char *body, *target;
+		bool refused;
+	} cases[] = {
+	    {200, "{\"allowProduction\":false}", "production", true},
+	    {200, "{\"allowProduction\":true}", "production", false},
+	    {200, "{\"allowProduction\":false}", "staging", false},
+	    {404, "{\"allowProduction\":false}", "production", false}, /* no quota set */
+	    {403, "{\"code\":\"AccessDenied\",\"message\":\"no\"}", "production", false},
+	    {200, "{}", "production", false},
+	    {200, "not json", "production", false},
+	};
+	struct fx *f = *state;
+	f->ep.mode = MODE_MANAGE;
+	f->ep.remote.property_id.s = xstrdup(PROP);
+	fx_rule(&f->ep.cache, RULE_DIR, 86400, "/img/");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct live_state ls;
+		struct http_req req;
+		struct cf_err e;
+		f->pa->el_quota_claimed = false;
+		/* the quota is read on a production read; staging endpoints then use it */
+		read_property_list(f, &ls, versions_with_draft, version_3);
+		assert_true(f->pa->el_quota_claimed);
+		live_state_release(&ls);
+		f->pa->el_quota_claimed = false;
+		memset(&ls, 0, sizeof(ls));
+		assert_int_equal(f->ops->read_req(f->pa, &f->ep, &req, &e), 0);
+		http_req_release(&req);
+		assert_int_equal(fx_read(f, 200, "{\"versionInProduction\":3}", &ls, &e),
+				 PROV_MORE);
+		ls.step++;
+		assert_int_equal(f->ops->read_next(f->pa, &f->ep, &ls, &req, &e), 0);
+		http_req_release(&req);
+		assert_int_equal(fx_read(f, 200, versions_with_draft, &ls, &e), PROV_MORE);
+		ls.step++;
+		assert_int_equal(f->ops->read_next(f->pa, &f->ep, &ls, &req, &e), 0);
+		http_req_release(&req);
+		assert_int_equal(fx_read(f, 200, version_3, &ls, &e), PROV_MORE);
+		ls.step++;
+		assert_int_equal(f->ops->read_next(f->pa, &f->ep, &ls, &req, &e), 0);
+		http_req_release(&req);
+		assert_int_equal(fx_read(f, cases[i].status, cases[i].body, &ls, &e), 0);
+		free(f->ep.remote.target.s);
+		f->ep.remote.target.s = xstrdup(cases[i].target);
+		int rc = f->ops->write_check(&f->ep, &ls, &e);
+		if ((rc != 0) != cases[i].refused)
+			fail_msg("case %zu: write_check %d", i, rc);
+		if (rc != 0)
+			assert_non_null(strstr(e.msg, "allowProduction: false"));
+		free(f->ep.remote.target.s);
+		f->ep.remote.target.s = xstrdup("production");
+		live_state_release(&ls);
+	}
+	cache_release(&f->ep.cache);
+	f->ep.mode = MODE_PURGE_ONLY;
+}
+
+/* Refused writes say what to do; other answers are kept as the API gave them. */
+static void test_prov_cdnpro__edge_logic_refusals(void **state)
+{
+	static const struct {
+		long status;
+		const char *target, *body, *want, *not_want;
+	} cases[] = {
+	    {403, "production", "{\"code\":\"AccessDenied\",\"message\":\"denied\"}",
+	     "allowProduction", NULL},
+	    {403, "staging", "{\"code\":\"AccessDenied\",\"message\":\"denied\"}", "denied",
+	     "allowProduction"},
+	    {403, "production", "{\"code\":\"TooManyVersions\",\"message\":\"max\"}",
+	     "TooManyVersions", "allowProduction"},
+	    {400, "production",
+	     "{\"code\":\"UnauthorizedDirective\",\"message\":\"The directive "
+	     "'origin_fast_route' is not enabled\"}",
+	     "allowedCacheDirectives", NULL},
+	    {400, "production", "{\"code\":\"InvalidDirective\",\"message\":\"bad\"}",
+	     "InvalidDirective", "allowedCacheDirectives"},
+	};
+	struct fx *f = *state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_resp resp;
+		struct task t;
+		struct cf_err e;
+		free(f->ep.remote.target.s);
+		f->ep.remote.target.s = xstrdup(cases[i].target);
+		fx_resp(&resp, cases[i].status, cases[i].body);
+		assert_true(f->ops->write_parse(&f->ep, &resp, &t, &e) < 0);
+		if (!strstr(e.msg, cases[i].want))
+			fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, cases[i].want);
+		if (cases[i].not_want && strstr(e.msg, cases[i].not_want))
+			fail_msg("case %zu: '%s' has '%s'", i, e.msg, cases[i].not_want);
+		http_resp_release(&resp);
+	}
+	free(f->ep.remote.target.s);
+	f->ep.remote.target.s = xstrdup("production");
+}
+
+/* The shared deployment: one task, one deploy_property action per property, in order. */
+static void test_prov_cdnpro__edge_logic_join(void **state)
+{
+	struct fx *f = *state;
+	struct live_state ls[3];
+	struct endpoint eps[3];
+	const struct endpoint *ep_of[3];
+	const struct live_state *ls_of[3];
+	static const char *const props[] = {"5dca2205f9e9cc0001df7b31", "5dca2205f9e9cc0001df7b32",
+					    "5dca2205f9e9cc0001df7b33"};
+	struct http_req req;
+	struct cf_err e;
+	f->ep.mode = MODE_MANAGE;
+	f->ep.remote.property_id.s = xstrdup(PROP);
+	fx_rule(&f->ep.cache, RULE_DIR, 86400, "/img/");
+	for (size_t i = 0; i < 3; i++) {
+		read_property(f, &ls[i], version_3);
+		assert_int_equal(f->ops->write_req(f->pa, &f->ep, &ls[i], &req, &e), 0);
+		http_req_release(&req);
+		ls[i].wstep = 1;
+		assert_int_equal(f->ops->write_next(f->pa, &f->ep, &ls[i], &req, &e), PROV_MORE);
+		http_req_release(&req);
+		ls[i].wstep = 2;
+		eps[i] = f->ep;
+		eps[i].remote.property_id.s = (char *)props[i];
+		ep_of[i] = &eps[i];
+		ls_of[i] = &ls[i];
+	}
+	char key[64];
+	assert_string_equal(f->ops->write_join(&eps[1], &ls[1], key, sizeof(key)),
+			    "deploy production");
+	assert_int_equal(f->ops->write_join_req(f->pa, ep_of, ls_of, 3, &req, &e), 0);
+	assert_string_equal(req.method, "POST");
+	assert_string_equal(req.url, BASE "/cdn/deploymentTasks");
+	assert_string_equal(
+	    req.body, "{\"name\":\"cacheform\",\"target\":\"production\",\"actions\":["
+		      "{\"action\":\"deploy_property\",\"propertyId\":\"5dca2205f9e9cc0001df7b31\","
+		      "\"version\":5},"
+		      "{\"action\":\"deploy_property\",\"propertyId\":\"5dca2205f9e9cc0001df7b32\","
+		      "\"version\":5},"
+		      "{\"action\":\"deploy_property\",\"propertyId\":\"5dca2205f9e9cc0001df7b33\","
+		      "\"version\":5}]}");
+	http_req_release(&req);
+	/* after it, each write is complete (the next step is the confirming read) */
+	for (size_t i = 0; i < 3; i++) {
+		ls[i].wstep = 3;
+		assert_null(f->ops->write_join(&eps[i], &ls[i], key, sizeof(key)));
+		assert_int_equal(f->ops->write_next(f->pa, &eps[i], &ls[i], &req, &e), 0);
+		live_state_release(&ls[i]);
+	}
+	assert_int_equal(f->ops->write_join_req(f->pa, ep_of, ls_of, 0, &req, &e), CF_EINVAL);
 	cache_release(&f->ep.cache);
 	f->ep.mode = MODE_PURGE_ONLY;
 }
@@ -546,6 +877,11 @@ int main(void)
 	    FX_TEST(test_prov_cdnpro__poll_parse),
 	    FX_TEST(test_prov_cdnpro__quota),
 	    FX_TEST(test_prov_cdnpro__edge_logic_lifecycle),
+	    FX_TEST(test_prov_cdnpro__edge_logic_412_and_location),
+	    FX_TEST(test_prov_cdnpro__edge_logic_refusals),
+	    FX_TEST(test_prov_cdnpro__edge_logic_allow_production),
+	    FX_TEST(test_prov_cdnpro__edge_logic_diff_and_foreign),
+	    FX_TEST(test_prov_cdnpro__edge_logic_join),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

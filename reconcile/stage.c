@@ -1,0 +1,338 @@
+/* CDN Pro staging probes and promotion (see stage.h). */
+#include "reconcile/base/compat.h"
+#include "reconcile/stage.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "reconcile/prov_cdnpro_el.h"
+#include "reconcile/sem.h"
+#include "reconcile/base/xmem.h"
+
+#define STAGE_IP_MAX	  64
+#define STAGE_CONNECT_MAX 96
+#define STAGE_URL_MAX	  4200
+
+enum stage_decision stage_decide(const struct pro_el_deployed *d)
+{
+	if (!d->staging)
+		return STAGE_SKIP;
+	if (d->staging == d->production)
+		return STAGE_SAME;
+	/* the API's deployment times have whole seconds: a production deployment in the same
+	 * second as staging's is not seen as later */
+	if (d->production_at && d->staging_at && d->production_at > d->staging_at)
+		return STAGE_REFUSE;
+	return STAGE_PROMOTE;
+}
+
+bool stage_probe_ok(const struct sem_result *want, bool answered, const char *x_cache, bool *judged)
+{
+	bool hit = x_cache && strstr(x_cache, "HIT") != NULL;
+	bool want_hit = want->mode == SEM_OVERRIDE && want->ttl > 0;
+	*judged = (want->mode == SEM_OVERRIDE && want->ttl > 0) || want->mode == SEM_BYPASS;
+	return answered && (!*judged || hit == want_hit);
+}
+
+bool stage_applies(const struct endpoint *ep)
+{
+	return ep->account && ep->account->provider == PROV_CDNPRO && ep->mode == MODE_MANAGE &&
+	       ep->remote.property_id.s;
+}
+
+void stage_force_staging(struct engine *en)
+{
+	for (size_t i = 0; i < en->neps; i++) {
+		struct endpoint *ep = en->eps[i].ep;
+		if (!stage_applies(ep))
+			continue;
+		free(ep->remote.target.s);
+		ep->remote.target.s = xstrdup("staging");
+	}
+}
+
+/* The endpoint's edge member, else its account's; NULL when neither sets it. */
+static const char *edge_of(const struct endpoint *ep, bool scheme)
+{
+	const struct sval *mine = scheme ? &ep->edge.scheme : &ep->edge.connect_to;
+	const struct sval *acct =
+	    scheme ? &ep->account->edge.scheme : &ep->account->edge.connect_to;
+	return mine->s ? mine->s : acct->s;
+}
+
+struct probe {
+	const struct eng_endpoint *x;
+	char url[STAGE_URL_MAX];
+	char connect[STAGE_CONNECT_MAX];
+	struct sem_result want;
+	char x_cache[64];
+	long status;
+	bool answered;
+};
+
+/* The staging server of each account used, in one batch: ips[i] for en->accts[i]. */
+static int staging_ips(struct engine *en, char (*ips)[STAGE_IP_MAX], struct cf_err *e)
+{
+	struct http_req *reqs = xcalloc(en->naccts + 1, sizeof(*reqs));
+	struct http_resp *resps = xcalloc(en->naccts + 1, sizeof(*resps));
+	const struct endpoint **who = xcalloc(en->naccts + 1, sizeof(*who));
+	size_t *acct = xcalloc(en->naccts + 1, sizeof(*acct));
+	size_t n = 0;
+	int rc = 0;
+	for (size_t a = 0; a < en->naccts && rc == 0; a++) {
+		for (size_t i = 0; i < en->neps && !who[n]; i++)
+			if (en->eps[i].acct == &en->accts[a] && stage_applies(en->eps[i].ep) &&
+			    en->accts[a].pa)
+				who[n] = en->eps[i].ep;
+		if (!who[n])
+			continue;
+		acct[n] = a;
+		rc = pro_el_staging_req(en->accts[a].pa, who[n], &reqs[n], e);
+		n += rc == 0;
+	}
+	if (rc == 0)
+		(void)http_run(en->http, reqs, resps, n);
+	for (size_t k = 0; k < n; k++) {
+		if (rc == 0)
+			rc = pro_el_staging_parse(who[k], &resps[k], ips[acct[k]], STAGE_IP_MAX, e);
+		http_req_release(&reqs[k]);
+		http_resp_release(&resps[k]);
+	}
+	free(reqs);
+	free(resps);
+	free(who);
+	free(acct);
+	return rc;
+}
+
+/* The probe of entry s on x, or false when s names another endpoint's host. */
+static bool probe_of(const struct eng_endpoint *x, const char *s, const char *ip, struct probe *p)
+{
+	const struct endpoint *ep = x->ep;
+	char path[SEM_PATH_MAX];
+	const char *host = ep->hosts.n ? ep->hosts.v[0].s : NULL, *rest = s;
+	if (!host || !ip[0] || sem_path_of(s, path, sizeof(path)) != 0)
+		return false;
+	const char *sep = strstr(s, "://");
+	if (sep) {
+		const char *h = sep + 3;
+		size_t hl = strcspn(h, "/?#:");
+		bool mine = false;
+		for (size_t i = 0; i < ep->hosts.n && !mine; i++)
+			mine = strlen(ep->hosts.v[i].s) == hl &&
+			       strncasecmp(ep->hosts.v[i].s, h, hl) == 0;
+		if (!mine)
+			return false;
+		rest = h + strcspn(h, "/?#");
+		host = NULL; /* keep the URL's own host */
+	}
+	memset(p, 0, sizeof(*p));
+	p->x = x;
+	const char *scheme = edge_of(ep, true) ? edge_of(ep, true) : "https";
+	const char *ct = edge_of(ep, false), *port = ct ? strrchr(ct, ':') : NULL;
+	snprintf(p->connect, sizeof(p->connect), "%s:%s", ip,
+		 port			       ? port + 1
+		 : strcmp(scheme, "http") == 0 ? "80"
+					       : "443");
+	if (host)
+		snprintf(p->url, sizeof(p->url), "%s://%s%s", scheme, host, rest);
+	else
+		snprintf(p->url, sizeof(p->url), "%s://%.*s%s", scheme,
+			 (int)strcspn(sep + 3, "/?#"), sep + 3, rest);
+	sem_desired(&ep->cache, path, &p->want);
+	return true;
+}
+
+/* One GET of every probe; the answers' X-Cache kept. */
+static void probe_round(struct engine *en, struct probe *v, size_t n)
+{
+	struct http_req *reqs = xcalloc(n + 1, sizeof(*reqs));
+	struct http_resp *resps = xcalloc(n + 1, sizeof(*resps));
+	for (size_t i = 0; i < n; i++) {
+		http_req_init(&reqs[i], "GET", v[i].url, "staging probe");
+		reqs[i].connect_to = v[i].connect;
+	}
+	(void)http_run(en->http, reqs, resps, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *xc = http_resp_header(&resps[i], "x-cache");
+		v[i].answered = resps[i].rc == 0 && resps[i].status > 0;
+		v[i].status = resps[i].status;
+		snprintf(v[i].x_cache, sizeof(v[i].x_cache), "%s", xc ? xc : "");
+		http_req_release(&reqs[i]);
+		http_resp_release(&resps[i]);
+	}
+	free(reqs);
+	free(resps);
+}
+
+int stage_probe(struct engine *en, const struct svec *urls, FILE *out, size_t *bad,
+		struct cf_err *e)
+{
+	char(*ips)[STAGE_IP_MAX] = xcalloc(en->naccts + 1, sizeof(*ips));
+	struct probe *v = NULL;
+	size_t n = 0, cap = 0, shown = 0;
+	*bad = 0;
+	int rc = staging_ips(en, ips, e);
+	for (size_t i = 0; rc == 0 && i < en->neps; i++) {
+		const struct eng_endpoint *x = &en->eps[i];
+		if (!stage_applies(x->ep))
+			continue;
+		for (size_t u = 0; u < urls->n; u++) {
+			xgrow(&v, &cap, n + 1, sizeof(*v));
+			n += probe_of(x, urls->v[u].s, ips[x->acct - en->accts], &v[n]);
+		}
+	}
+	if (rc == 0 && n) {
+		probe_round(en, v, n); /* fills the staging cache */
+		probe_round(en, v, n); /* what a second client gets */
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct probe *p = &v[i];
+		bool judged, want_hit = p->want.mode == SEM_OVERRIDE && p->want.ttl > 0;
+		bool ok = stage_probe_ok(&p->want, p->answered, p->x_cache, &judged);
+		*bad += !ok;
+		if (shown++ >= STAGE_SHOWN_MAX)
+			continue;
+		fprintf(out, "  %s %s via %s: ", ok ? "ok  " : "FAIL", p->url, p->connect);
+		if (!p->answered)
+			fprintf(out, "no answer\n");
+		else
+			fprintf(out, "HTTP %ld, X-Cache %s; the YAML says %s\n", p->status,
+				p->x_cache[0] ? p->x_cache : "(none)",
+				!judged	   ? "the origin decides (not judged)"
+				: want_hit ? "cached"
+					   : "never cached");
+	}
+	if (rc == 0 && shown > STAGE_SHOWN_MAX)
+		fprintf(out, "  ... and %zu more probes\n", shown - STAGE_SHOWN_MAX);
+	if (rc == 0)
+		fprintf(out, "Staging probes: %zu, %zu failed.\n", n, *bad);
+	free(v);
+	free(ips);
+	return rc;
+}
+
+/* ---- promotion ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Sends the deployment task of one account and waits for it. */
+static int promote_account(struct engine *en, struct eng_account *a, const struct endpoint **eps,
+			   const int64_t *versions, size_t n, int64_t deadline,
+			   const volatile sig_atomic_t *interrupt, FILE *out, struct cf_err *e)
+{
+	struct http_req req;
+	struct http_resp resp;
+	struct task t;
+	memset(&t, 0, sizeof(t));
+	int rc = pro_el_promote_req(a->pa, eps, versions, n, &req, e);
+	if (rc < 0)
+		return rc;
+	memset(&resp, 0, sizeof(resp));
+	(void)http_run(en->http, &req, &resp, 1);
+	http_req_release(&req);
+	rc = a->ops->write_parse(eps[0], &resp, &t, e);
+	http_resp_release(&resp);
+	int64_t wait = STAGE_POLL_FIRST_MS;
+	while (rc == 0 && t.state == TASK_RUNNING) {
+		if (now_ms() > deadline || (interrupt && *interrupt)) {
+			rc =
+			    err_set(e, CF_ETIMEOUT, "deployment task %s still runs; not waited for",
+				    t.id ? t.id : "?");
+			break;
+		}
+		sleep_ms(wait);
+		wait = wait * 3 / 2 > STAGE_POLL_MAX_MS ? STAGE_POLL_MAX_MS : wait * 3 / 2;
+		rc = a->ops->poll_req(a->pa, eps[0], &t, &req, e);
+		if (rc < 0)
+			break;
+		memset(&resp, 0, sizeof(resp));
+		(void)http_run(en->http, &req, &resp, 1);
+		http_req_release(&req);
+		rc = a->ops->poll_parse(eps[0], &resp, &t, e);
+		http_resp_release(&resp);
+	}
+	if (rc == 0 && t.state == TASK_FAILED)
+		rc = err_set(e, CF_EAPI, "deployment task %s to production failed: %s",
+			     t.id ? t.id : "?", t.message ? t.message : "no detail");
+	if (rc == 0)
+		fprintf(out, "Promoted %zu propert%s to production (task %s).\n", n,
+			n == 1 ? "y" : "ies", t.id ? t.id : "?");
+	task_release(&t);
+	return rc;
+}
+
+int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomic_t *interrupt,
+		  FILE *out, struct cf_err *e)
+{
+	const struct endpoint **eps = xcalloc(en->neps + 1, sizeof(*eps));
+	int64_t *versions = xcalloc(en->neps + 1, sizeof(*versions));
+	int64_t deadline = now_ms() + timeout_s * 1000;
+	size_t refused = 0;
+	int rc = 0;
+	/* every check first: nothing is sent when one property refuses */
+	for (size_t i = 0; i < en->neps && rc == 0; i++) {
+		const struct eng_endpoint *x = &en->eps[i];
+		struct pro_el_deployed d;
+		if (!stage_applies(x->ep))
+			continue;
+		if (x->rc < 0 || pro_el_deployed(&x->live, &d) < 0) {
+			rc = err_set(e, x->rc < 0 ? x->rc : CF_EINVAL, "endpoint '%s': %s",
+				     x->ep->name.s, x->rc < 0 ? x->err.msg : "not read");
+			break;
+		}
+		enum stage_decision dec = stage_decide(&d);
+		if (dec == STAGE_SKIP) {
+			fprintf(out, "  %s: nothing in staging; skipped\n", x->ep->name.s);
+		} else if (dec == STAGE_REFUSE) {
+			fprintf(out,
+				"  %s: REFUSED: production (version %lld) was deployed after "
+				"staging (version %lld): someone else deployed; run apply --stage "
+				"staging again\n",
+				x->ep->name.s, (long long)d.production, (long long)d.staging);
+			refused++;
+		} else if (dec == STAGE_SAME) {
+			fprintf(out, "  %s: production already runs version %lld\n", x->ep->name.s,
+				(long long)d.staging);
+		} else {
+			fprintf(out, "  %s: version %lld: staging -> production (was %lld)\n",
+				x->ep->name.s, (long long)d.staging, (long long)d.production);
+			versions[i] = d.staging;
+		}
+	}
+	if (rc == 0 && refused)
+		rc = err_set(e, CF_ECONFLICT,
+			     "%zu propert%s changed in production since staging was deployed; "
+			     "nothing was promoted",
+			     refused, refused == 1 ? "y" : "ies");
+	/* one task per account: a task is one customer's */
+	for (size_t a = 0; rc == 0 && a < en->naccts; a++) {
+		const struct endpoint **mine = xcalloc(en->neps + 1, sizeof(*mine));
+		int64_t *vs = xcalloc(en->neps + 1, sizeof(*vs));
+		size_t n = 0;
+		for (size_t i = 0; i < en->neps; i++)
+			if (versions[i] && en->eps[i].acct == &en->accts[a]) {
+				mine[n] = en->eps[i].ep;
+				vs[n++] = versions[i];
+			}
+		if (n)
+			rc = promote_account(en, &en->accts[a], mine, vs, n, deadline, interrupt,
+					     out, e);
+		free(mine);
+		free(vs);
+	}
+	free(eps);
+	free(versions);
+	return rc;
+}

@@ -1,0 +1,67 @@
+/*
+ * CDN Pro staging and promotion (SPEC §2.5): `apply --stage staging` deploys cacheform's
+ * version to staging whatever each endpoint's target, then probes URLs through a staging
+ * server (GET /cdn/stagingServers, the edge connect_to mechanism) against the YAML's meaning;
+ * `apply --promote` deploys to production, in one deployment task, the version each property
+ * runs in staging, refusing when production was deployed after staging (someone else did).
+ */
+#ifndef CF_STAGE_H
+#define CF_STAGE_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "reconcile/base/diag.h"
+#include "reconcile/engine.h"
+
+#define STAGE_POLL_FIRST_MS 200
+#define STAGE_POLL_MAX_MS   5000
+#define STAGE_SHOWN_MAX	    50 /* probe lines printed; the rest are counted */
+
+struct pro_el_deployed;
+struct sem_result;
+
+/* What --promote does with one property, from what its read found deployed. */
+enum stage_decision {
+	STAGE_SKIP,    /* nothing in staging */
+	STAGE_REFUSE,  /* production was deployed after staging: someone else deployed */
+	STAGE_SAME,    /* production already runs the staging version */
+	STAGE_PROMOTE, /* the staging version goes to production */
+};
+enum stage_decision stage_decide(const struct pro_el_deployed *d);
+
+/*
+ * A staging probe's verdict: the second answer's X-Cache (NULL or "" when absent) against the
+ * YAML's meaning want. *judged is false when the origin decides (then any answer passes).
+ */
+bool stage_probe_ok(const struct sem_result *want, bool answered, const char *x_cache,
+		    bool *judged);
+
+/* True when the endpoint is one staging and promotion act on: cdnpro, mode manage. */
+bool stage_applies(const struct endpoint *ep);
+
+/* Makes every selected stage_applies endpoint deploy to staging (before the engine reads). */
+void stage_force_staging(struct engine *en);
+
+/*
+ * Probes each entry of urls (paths or URLs) on every selected stage_applies endpoint whose
+ * hosts it names (a path: the endpoint's first host) through the account's first IPv4
+ * staging server, twice, and compares the second answer's X-Cache with the YAML's meaning
+ * (cached for a TTL override, never cached for ttl 0; origin-decided paths are not judged).
+ * Prints one line a probe on out; *bad counts the disagreements and the unanswered. Returns 0,
+ * or a negative code (e filled) when the staging servers could not be listed.
+ */
+int stage_probe(struct engine *en, const struct svec *urls, FILE *out, size_t *bad,
+		struct cf_err *e);
+
+/*
+ * Promotes: for every selected stage_applies endpoint read, the version in staging goes to
+ * production in one deployment task per account, polled until done (or timeout_s). Returns 0
+ * (printing what was promoted, or that nothing differs), CF_ECONFLICT when a property's
+ * production was deployed after its staging (nothing is sent), or another negative code.
+ */
+int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomic_t *interrupt,
+		  FILE *out, struct cf_err *e);
+
+#endif
