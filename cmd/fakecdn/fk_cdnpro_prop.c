@@ -925,6 +925,9 @@ void fk_pp_h_ver_patch(struct fk_app *app, const struct fk_req *req, const char 
 		}
 		if (fk_jstr(body, "description"))
 			set_str(cfg, "description", fk_jstr(body, "description"));
+		/* A new description does not make a validated version outdated (rollback). */
+		if (fk_jint(v, "validated_update_ms", -1) == fk_jint(v, "updated_ms", 0))
+			set_int(v, "validated_update_ms", req->now_ms);
 	} else if ((code = check_config(app, body, msg, sizeof(msg))) != NULL) {
 		json_object_put(body);
 		{

@@ -200,6 +200,11 @@ ttl_at() { # ADDRESS HOST PATH: X-Fakecdn-Ttl of a GET through that listener (""
 	[ "$(http_body | jq -r .code)" = FrozenPropertyVersion ]
 	run pro_curl PATCH "$P/versions/1" '{"description":"renamed"}'
 	[ "$(http_status)" = 204 ]
+	# Still deployable after a new description: a rollback target.
+	run pro_curl POST /cdn/deploymentTasks "{\"target\":\"staging\",\"actions\":[{\"action\":\"deploy_property\",\"propertyId\":\"$(prop_id 1)\",\"version\":1}]}"
+	[ "$(http_status)" = 201 ]
+	run pro_curl GET "$P/versions/1"
+	[ "$(http_body | jq -c '[.configs.description, .status.inStaging, .status.frozen]')" = '["renamed",true,true]' ]
 	run pro_curl POST "$P/versions" "$(cfg "$ok_el" draft)"
 	[ "$(http_status)" = 201 ]
 	run pro_curl GET "$P/versions/2"
