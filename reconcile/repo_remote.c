@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdio.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <git2.h>
 
@@ -22,6 +24,7 @@
 #define REPO_REMOTE_FILE_SCHEME	   "file://"
 #define REPO_REMOTE_SSH_USER	   "git" /* when the URL names none */
 #define REPO_REMOTE_STATUS_MAX	   200
+#define REPO_REMOTE_STALE_LOCK_S   2 /* as REPO_LEDGER_STALE_LOCK_S (repo_ledger.c) */
 
 struct repo_remote {
 	git_repository *repo;
@@ -380,7 +383,9 @@ int repo_remote_fetch(struct repo_remote *rr, bool *absent, struct cf_err *e)
 			     rr->name, rr->path);
 		goto out;
 	}
-	if (git_remote_lookup(&remote, rr->repo, rr->name) < 0 ||
+	/* a path is read where it was resolved, not from the current directory */
+	if ((rr->path ? git_remote_create_anonymous(&remote, rr->repo, rr->path)
+		      : git_remote_lookup(&remote, rr->repo, rr->name)) < 0 ||
 	    git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, NULL) < 0 ||
 	    git_remote_ls(&heads, &nh, remote) < 0) {
 		rc = git_fail(e, "cannot fetch the ledger from '%s'", rr->name);
@@ -451,6 +456,24 @@ out:
 	return r;
 }
 
+/*
+ * Removes the remote's refs/cacheform/ledger.lock when it is older than
+ * REPO_REMOTE_STALE_LOCK_S: with the writers' lock held no cacheform process is inside its
+ * compare-and-swap, so a lock that old was left by one killed there (or by a dead git).
+ */
+static void clear_stale_ref_lock(git_repository *far)
+{
+	struct sb path;
+	struct stat st;
+	sb_init(&path, 0);
+	sb_addf(&path, "%s%s.lock", git_repository_commondir(far), REPO_LEDGER_REF);
+	if (stat(path.buf, &st) == 0 && time(NULL) - st.st_mtime > REPO_REMOTE_STALE_LOCK_S) {
+		fprintf(stderr, "warning: removing stale ledger lock '%s'\n", path.buf);
+		unlink(path.buf);
+	}
+	sb_release(&path);
+}
+
 /* A remote on this file system: its ref moved by compare-and-swap under its writers' lock. */
 static int push_path(struct repo_remote *rr, const git_oid *tip, bool *rejected, struct cf_err *e)
 {
@@ -477,6 +500,7 @@ static int push_path(struct repo_remote *rr, const git_oid *tip, bool *rejected,
 		rc = git_fail(e, "cannot write the ledger objects to remote '%s'", rr->name);
 		goto out;
 	}
+	clear_stale_ref_lock(far);
 	if (ref_move(far, &old, tip, REPO_REMOTE_PUSH_MSG, &lost) < 0)
 		rc = git_fail(e, "cannot update the ledger on remote '%s'", rr->name);
 	*rejected = lost;

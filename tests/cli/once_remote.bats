@@ -145,3 +145,116 @@ manifests() {
 	[ $(($(purges_accepted) - before)) -eq 2 ]
 	git --git-dir="$BARE" cat-file -p refs/cacheform/ledger:purges/p-b-1/www.json | jq -e '.status == "succeeded"'
 }
+
+# hold_lock DIR HOLDER SECONDS: holds cacheform's ledger writers' lock in git directory DIR as
+# HOLDER would (its "PID@HOST" in the file) for SECONDS, in the background ($HOLD_PID).
+hold_lock() {
+	local lock=$1/cacheform-ledger.lock
+	: >"$lock"
+	flock -o -x "$lock" sh -c 'printf "%s\n" "$1" >"$2"; exec sleep "$3"' sh "$2" "$lock" "$3" &
+	HOLD_PID=$!
+	local i
+	for i in $(seq 1 100); do grep -q "$2" "$lock" 2>/dev/null && break; sleep 0.05; done
+}
+
+# one_purge_repo: endpoint www, rules applied, then one purge manifest p-one.
+one_purge_repo() {
+	repo_init "$R" www
+	cd "$R"
+	rm -f purges/*.yaml
+	repo_commit "$R" rules
+	bounded apply --first-run --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	printf 'purge: p-one\nendpoints: [www]\nfiles: [/one.png]\n' >purges/p-one.yaml
+	repo_commit "$R" one
+}
+
+@test "a held ledger lock: apply names its holder and sends nothing" {
+	one_purge_repo
+	local before
+	before=$(purges_accepted)
+	hold_lock "$R/.git" 4242@ci-runner-7 30
+	bounded apply --yes
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"ledger locked by 4242@ci-runner-7"* ]] || { echo "$output" >&2; return 1; }
+	[[ "$output" != *"lost"*"races"* ]]
+	[[ "$output" == *"nothing was applied"* ]]
+	[ "$(purges_accepted)" -eq "$before" ]
+	kill "$HOLD_PID"; wait "$HOLD_PID" 2>/dev/null || true; HOLD_PID=
+	bounded apply --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	[ $(($(purges_accepted) - before)) -eq 1 ]
+}
+
+@test "the ledger fails after the provider accepted: reported, kept in the pending journal, folded in next run" {
+	one_purge_repo
+	local before i
+	before=$(purges_accepted)
+	# slow answers: the claim is on the ref well before the purge's answer comes back
+	set_faults '{"latency_ms":1500}'
+	"$CACHEFORM" apply --yes >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	local pid=$!
+	for i in $(seq 1 200); do
+		git cat-file -p refs/cacheform/ledger:purges/p-one/www.json 2>/dev/null | grep -Eq '"status": *"claimed"' && break
+		sleep 0.05
+	done
+	echo "claim seen after $i polls" >&3
+	hold_lock "$R/.git" 4242@ci-runner-7 30
+	local rc=0
+	wait "$pid" || rc=$?
+	cat "$BATS_TEST_TMPDIR/out" >&3
+	[ "$rc" -eq 1 ]
+	grep -q 'ledger locked by 4242@ci-runner-7' "$BATS_TEST_TMPDIR/out"
+	grep -q "accepted by the provider and not in the ledger" "$BATS_TEST_TMPDIR/out"
+	grep -q "purge 'p-one' on 'www': purge task" "$BATS_TEST_TMPDIR/out"
+	grep -q "submitted *purge 'p-one' on 'www'" "$BATS_TEST_TMPDIR/out"
+	[ $(($(purges_accepted) - before)) -eq 1 ]
+	# the journal holds the accepted task; the ledger still says claimed
+	[ -s .git/cacheform-pending.jsonl ]
+	jq -e 'select(.purge == "p-one") | .status == "submitted" and (.tasks[0].id | length) > 0' .git/cacheform-pending.jsonl
+	git cat-file -p refs/cacheform/ledger:purges/p-one/www.json | jq -e '.status == "claimed"'
+	# plan already counts it as sent (pending, not to run)
+	kill "$HOLD_PID"; wait "$HOLD_PID" 2>/dev/null || true; HOLD_PID=
+	set_faults '{"latency_ms":0}'
+	bounded plan
+	[[ "$output" != *"p-one"*"will run"* ]]
+	# the next apply records it, polls it and sends nothing again
+	bounded apply --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	[[ "$output" == *"Recorded 1 purge from the pending journal"* ]]
+	[ ! -e .git/cacheform-pending.jsonl ]
+	git cat-file -p refs/cacheform/ledger:purges/p-one/www.json | jq -e '.status == "succeeded"'
+	[ $(($(purges_accepted) - before)) -eq 1 ]
+}
+
+@test "three clones, one apply SIGKILLed at a random moment (20 trials): at most one repeat per trial" {
+	three_clones
+	local t k victim pids rc repeats worst start=$SECONDS
+	for t in $(seq 1 20); do
+		manifests "k$t" 3
+		pids=()
+		for k in 1 2 3; do
+			(cd "$BATS_TEST_TMPDIR/c$k" && exec "$CACHEFORM" apply --yes --quiet --ledger-remote origin) \
+				>"$BATS_TEST_TMPDIR/k$t-$k.out" 2>&1 &
+			pids+=($!)
+		done
+		victim=$((RANDOM % 3))
+		sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
+		kill -9 "${pids[$victim]}" 2>/dev/null || true
+		for k in 0 1 2; do
+			rc=0
+			wait "${pids[$k]}" || rc=$?
+			if [ "$k" -ne "$victim" ] && [ "$rc" -ne 0 ]; then
+				cat "$BATS_TEST_TMPDIR/k$t-$((k + 1)).out" >&2
+				return 1
+			fi
+		done
+		# this trial's URLs: none sent more than twice, at most one sent twice
+		repeats=$(per_pair | awk -v re="/k$t-" '$2 ~ re && $1 == 2' | wc -l)
+		worst=$(per_pair | awk -v re="/k$t-" '$2 ~ re {print $1}' | sort -n | tail -1)
+		echo "trial $t: victim $((victim + 1)), repeats $repeats, most sends ${worst:-0}" >&3
+		[ "${worst:-0}" -le 2 ] && [ "$repeats" -le 1 ] || { per_pair >&2; return 1; }
+	done
+	echo "20 trials in $((SECONDS - start)) s" >&3
+	! grep -q 'AddressSanitizer\|runtime error' "$BATS_TEST_TMPDIR"/k*.out
+}
