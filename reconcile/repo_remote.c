@@ -159,6 +159,47 @@ static int credentials(git_credential **out, const char *url, const char *user,
 	return GIT_PASSTHROUGH;
 }
 
+/* Extra HTTP headers for a remote: owned strings. */
+struct headers {
+	char **v;
+	size_t n, cap;
+};
+
+/*
+ * git's http.extraheader and http.<url>.extraheader values that apply to url, as git sends
+ * them: actions/checkout leaves the job's token there, and libgit2 does not read them itself.
+ */
+static void headers_load(git_repository *repo, const char *url, struct headers *h)
+{
+	static const char key[] = ".extraheader", section[] = "http.";
+	git_config *cfg = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *ent;
+	memset(h, 0, sizeof(*h));
+	if (git_repository_config_snapshot(&cfg, repo) < 0)
+		return;
+	if (git_config_iterator_glob_new(&it, cfg, "^http\\..*extraheader$") == 0)
+		while (git_config_next(&ent, it) == 0) {
+			const char *name = ent->name + strlen(section);
+			size_t len = strlen(name), plen = len - (sizeof(key) - 1);
+			bool applies = strcmp(ent->name, "http.extraheader") == 0 ||
+				       (len > sizeof(key) - 1 && strncmp(url, name, plen) == 0);
+			if (!applies || !ent->value || !ent->value[0])
+				continue;
+			xgrow(&h->v, &h->cap, h->n + 1, sizeof(*h->v));
+			h->v[h->n++] = xstrdup(ent->value);
+		}
+	git_config_iterator_free(it);
+	git_config_free(cfg);
+}
+
+static void headers_release(struct headers *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->v[i]);
+	free(h->v);
+}
+
 /* The local tip; false when the ref does not exist. */
 static bool local_tip(git_repository *repo, git_oid *out)
 {
@@ -372,8 +413,12 @@ int repo_remote_fetch(struct repo_remote *rr, bool *absent, struct cf_err *e)
 	git_strarray specs = {&spec, 1};
 	int rc = 0;
 	*absent = false;
+	struct headers hd;
 	git_remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION);
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	headers_load(rr->repo, rr->url, &hd);
+	git_strarray hdrs = {hd.v, hd.n};
+	fo.custom_headers = hdrs;
 	cbs.credentials = credentials;
 	fo.callbacks = cbs;
 	if (rr->path && !repo_at(rr->path)) {
@@ -386,7 +431,7 @@ int repo_remote_fetch(struct repo_remote *rr, bool *absent, struct cf_err *e)
 	/* a path is read where it was resolved, not from the current directory */
 	if ((rr->path ? git_remote_create_anonymous(&remote, rr->repo, rr->path)
 		      : git_remote_lookup(&remote, rr->repo, rr->name)) < 0 ||
-	    git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, NULL) < 0 ||
+	    git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, &hdrs) < 0 ||
 	    git_remote_ls(&heads, &nh, remote) < 0) {
 		rc = git_fail(e, "cannot fetch the ledger from '%s'", rr->name);
 		goto out;
@@ -410,6 +455,7 @@ out:
 	if (remote)
 		git_remote_disconnect(remote);
 	git_remote_free(remote);
+	headers_release(&hd);
 	return rc;
 }
 
@@ -536,12 +582,17 @@ static int push_net(struct repo_remote *rr, bool *rejected, struct cf_err *e)
 	char *spec = ref;
 	git_strarray specs = {&spec, 1};
 	int rc = 0;
+	struct headers hd;
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	headers_load(rr->repo, rr->url, &hd);
+	po.custom_headers = (git_strarray){hd.v, hd.n};
 	po.callbacks.credentials = credentials;
 	po.callbacks.push_update_reference = push_ref_status;
 	po.callbacks.payload = &ps;
-	if (git_remote_lookup(&remote, rr->repo, rr->name) < 0)
+	if (git_remote_lookup(&remote, rr->repo, rr->name) < 0) {
+		headers_release(&hd);
 		return git_fail(e, "cannot push the ledger to '%s'", rr->name);
+	}
 	int r = git_remote_push(remote, &specs, &po);
 	if (r == GIT_ENONFASTFORWARD)
 		*rejected = true;
@@ -550,6 +601,7 @@ static int push_net(struct repo_remote *rr, bool *rejected, struct cf_err *e)
 	else
 		*rejected = ps.rejected;
 	git_remote_free(remote);
+	headers_release(&hd);
 	return rc;
 }
 

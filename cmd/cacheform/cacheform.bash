@@ -13,7 +13,7 @@ _cacheform_options() {
 	case $1 in
 	validate) echo "--repo --ref --strict --format --help" ;;
 	plan) echo "--repo --ref -e --endpoint --exclude --out --format --detailed-exitcode --parallelism --no-purges --urls --purge --quiet -q --show-unchanged --help" ;;
-	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --format --purge --quiet -q --help" ;;
+	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --ledger-remote --timeout --parallelism --verify --verify-timeout --format --purge --quiet -q --help" ;;
 	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --parallelism --quiet -q --help" ;;
 	diff) echo "--base --head --repo --format --detailed-exitcode --help" ;;
 	import) echo "--account --all --remote --name --host --repo --help" ;;
