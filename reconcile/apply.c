@@ -520,6 +520,8 @@ static void round_answers(struct ctx *c, struct round *rd, struct http_resp *res
 			confirm_done(c, &c->w[tg->i], &resps[k]);
 		} else if (tg->k == R_BATCH) {
 			apply_purge_batch_done(rd, &c->j[tg->i], tg->b, &resps[k], now);
+		} else if (tg->k == R_FIND) {
+			apply_purge_find_done(c, rd, &c->j[tg->i], tg->b, &resps[k], now);
 		} else {
 			struct pjob *j = &c->j[tg->i];
 			apply_poll_parse(j->x, &j->t[tg->b], &j->pc[tg->b], &resps[k]);

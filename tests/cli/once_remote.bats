@@ -9,6 +9,7 @@ load reconcile_helpers
 RUN_LIMIT=60
 
 setup() {
+	set -o pipefail # a failed git cat-file must not feed jq -e an empty, "true" input
 	fakecdn_start "" --task-delay 20
 	R=$BATS_TEST_TMPDIR/repo
 	BARE=$BATS_TEST_TMPDIR/ledger.git
@@ -257,4 +258,62 @@ one_purge_repo() {
 	done
 	echo "20 trials in $((SECONDS - start)) s" >&3
 	! grep -q 'AddressSanitizer\|runtime error' "$BATS_TEST_TMPDIR"/k*.out
+}
+
+@test "a lost answer (unknown) is looked up in CDN Pro's task list before any resend: found, it is polled, not sent again" {
+	repo_init "$R" media
+	cd "$R"
+	rm -f purges/*.yaml
+	repo_commit "$R" rules
+	bounded apply --first-run --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	printf 'purge: p-lost\nendpoints: [media]\nfiles: [/lost.png]\n' >purges/p-lost.yaml
+	printf 'purge: p-lost2\nendpoints: [media]\nfiles: [/lost2.png, /lost3.png]\n' >purges/p-lost2.yaml
+	repo_commit "$R" lost
+	bounded plan
+	set_faults '{"act_drop_rate":1}'
+	bounded apply --first-run --yes
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown"* ]]
+	git cat-file -p refs/cacheform/ledger:purges/p-lost/media.json | jq -e '.status == "unknown"'
+	[ "$(jq -c 'select(.op == "purge" and .changed == true and .path == "/cdn/purges")' "$FAKECDN_JOURNAL" | wc -l)" -eq 2 ]
+	set_faults '{"act_drop_rate":0}'
+	bounded apply --first-run --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	# asked the list, sent nothing again, and the records name the tasks fakecdn holds
+	[ "$(jq -c 'select(.op == "list_purges" and .auth == true)' "$FAKECDN_JOURNAL" | wc -l)" -ge 2 ]
+	[ "$(jq -c 'select(.op == "purge" and .changed == true and .path == "/cdn/purges")' "$FAKECDN_JOURNAL" | wc -l)" -eq 2 ]
+	local ids
+	ids=$(curl -s "$FAKECDN_URL/_fakecdn/state" | jq -r '[.tasks[] | select(.kind == "cdnpro_purge") | .id] | sort | join(" ")')
+	[ "$(for m in p-lost p-lost2; do git cat-file -p "refs/cacheform/ledger:purges/$m/media.json" | jq -r '.tasks[0].id'; done | sort | paste -sd' ')" = "$ids" ]
+	for m in p-lost p-lost2; do
+		git cat-file -p "refs/cacheform/ledger:purges/$m/media.json" | jq -e '.status == "succeeded"'
+	done
+}
+
+@test "a lost answer the task list does not hold is sent again once" {
+	repo_init "$R" media
+	cd "$R"
+	rm -f purges/*.yaml
+	printf 'purge: p-gone\nendpoints: [media]\nfiles: [/gone.png]\n' >purges/p-gone.yaml
+	repo_commit "$R" gone
+	bounded plan
+	set_faults '{"act_drop_rate":1}'
+	bounded apply --first-run --yes
+	[ "$status" -ne 0 ]
+	git cat-file -p refs/cacheform/ledger:purges/p-gone/media.json | jq -e '.status == "unknown"'
+	# a provider that no longer holds the task (a fresh fakecdn, on another port)
+	fakecdn_stop
+	fakecdn_start "" --task-delay 20
+	repo_settings >cacheform.yaml
+	repo_commit "$R" moved
+	bounded apply --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	[ "$(jq -c 'select(.op == "list_purges" and .auth == true)' "$FAKECDN_JOURNAL" | wc -l)" -eq 1 ]
+	[ "$(jq -c 'select(.op == "purge" and .changed == true and .path == "/cdn/purges")' "$FAKECDN_JOURNAL" | wc -l)" -eq 1 ]
+	git cat-file -p refs/cacheform/ledger:purges/p-gone/media.json | jq -e '.status == "succeeded"'
+	# and only once
+	bounded apply --yes
+	[ "$status" -eq 0 ]
+	[ "$(jq -c 'select(.op == "purge" and .changed == true and .path == "/cdn/purges")' "$FAKECDN_JOURNAL" | wc -l)" -eq 1 ]
 }
