@@ -63,8 +63,22 @@ int repo_lock_take(const char *gitdir, int wait_ms, struct repo_lock *lk, struct
 			     strerror(errno));
 		goto out;
 	}
-	int64_t until = now_ms() + wait_ms;
+	/*
+	 * The wait counts from the last time the lock changed hands (each holder rewrites the
+	 * file): writers queued behind busy but moving ones keep waiting, up to
+	 * REPO_LOCK_WAIT_MAX_MS, while one stuck holder is named after wait_ms.
+	 */
+	int64_t start = now_ms(), until = start + wait_ms;
+	struct timespec seen = {0, 0};
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		struct stat cur;
+		if (fstat(fd, &cur) == 0 &&
+		    (cur.st_mtim.tv_sec != seen.tv_sec || cur.st_mtim.tv_nsec != seen.tv_nsec)) {
+			int64_t moved = now_ms() + wait_ms, cap = start + REPO_LOCK_WAIT_MAX_MS;
+			if (seen.tv_sec || seen.tv_nsec)
+				until = moved < cap ? moved : cap;
+			seen = cur.st_mtim;
+		}
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			rc = err_set(e, CF_EIO, "ledger: cannot lock '%s': %s", path.buf,
 				     strerror(errno));

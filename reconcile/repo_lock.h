@@ -17,9 +17,10 @@
 
 #include "reconcile/base/diag.h"
 
-#define REPO_LOCK_FILE	     "cacheform-ledger.lock"
-#define REPO_LOCK_WAIT_MS    5000 /* a writer holds it for milliseconds: 5 s is a stuck one */
-#define REPO_LOCK_HOLDER_MAX 320  /* "PID@HOST" */
+#define REPO_LOCK_FILE	      "cacheform-ledger.lock"
+#define REPO_LOCK_WAIT_MS     5000  /* a writer holds it for milliseconds: 5 s is a stuck one */
+#define REPO_LOCK_WAIT_MAX_MS 60000 /* behind holders that keep changing: then give up */
+#define REPO_LOCK_HOLDER_MAX  320   /* "PID@HOST" */
 
 struct repo_lock {
 	int fd; /* -1: not held */
@@ -29,8 +30,9 @@ struct repo_lock {
 void repo_lock_whoami(char *buf, size_t n);
 
 /*
- * Takes the lock in gitdir, waiting up to wait_ms. Returns 0 (lk held), CF_ECONFLICT when
- * another process held it all that time ("ledger locked by PID@HOST (held for N s)"), or CF_EIO
+ * Takes the lock in gitdir, waiting up to wait_ms after it last changed hands (at most
+ * REPO_LOCK_WAIT_MAX_MS in all). Returns 0 (lk held), CF_ECONFLICT when one process held it
+ * all that time ("ledger locked by PID@HOST (held for N s)"), or CF_EIO
  * when the lock file cannot be created or written (a read-only or full file system). lk->fd is
  * -1 after a failure.
  */

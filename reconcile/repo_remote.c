@@ -178,12 +178,16 @@ static void headers_load(git_repository *repo, const char *url, struct headers *
 	memset(h, 0, sizeof(*h));
 	if (git_repository_config_snapshot(&cfg, repo) < 0)
 		return;
-	if (git_config_iterator_glob_new(&it, cfg, "^http\\..*extraheader$") == 0)
+	/* every entry, filtered here: libgit2's glob iterator leaks its regex match data */
+	if (git_config_iterator_new(&it, cfg) == 0)
 		while (git_config_next(&ent, it) == 0) {
-			const char *name = ent->name + strlen(section);
+			if (strncmp(ent->name, section, sizeof(section) - 1) != 0)
+				continue;
+			const char *name = ent->name + sizeof(section) - 1;
 			size_t len = strlen(name), plen = len - (sizeof(key) - 1);
-			bool applies = strcmp(ent->name, "http.extraheader") == 0 ||
-				       (len > sizeof(key) - 1 && strncmp(url, name, plen) == 0);
+			bool sub = len > sizeof(key) - 1 && strcmp(name + plen, key) == 0;
+			bool applies =
+			    strcmp(name, key + 1) == 0 || (sub && strncmp(url, name, plen) == 0);
 			if (!applies || !ent->value || !ent->value[0])
 				continue;
 			xgrow(&h->v, &h->cap, h->n + 1, sizeof(*h->v));
