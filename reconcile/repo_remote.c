@@ -30,7 +30,8 @@ struct repo_remote {
 	git_repository *repo;
 	char *name;
 	char *url;
-	char *path; /* a repository on this file system: pushed by compare-and-swap, or NULL */
+	char *push_url; /* remote.NAME.pushurl, or NULL */
+	char *path;	/* a repository on this file system: pushed by compare-and-swap, or NULL */
 };
 
 CF_PRINTF(2, 3)
@@ -100,19 +101,43 @@ static char *resolve_path(git_repository *repo, const char *p)
 	return sb_detach(&sb);
 }
 
+/* git config value key of repo into a new string, or NULL. */
+static char *config_string(git_repository *repo, const char *key)
+{
+	git_config *cfg = NULL;
+	git_buf val = {0};
+	char *out = NULL;
+	if (git_repository_config_snapshot(&cfg, repo) == 0 &&
+	    git_config_get_string_buf(&val, cfg, key) == 0 && val.size)
+		out = xstrdup(val.ptr);
+	git_buf_dispose(&val);
+	git_config_free(cfg);
+	return out;
+}
+
 int repo_remote_open(const char *dir, const char *name, struct repo_remote **out, struct cf_err *e)
 {
 	git_repository *repo = NULL;
-	git_remote *remote = NULL;
 	char path[PATH_MAX];
+	struct sb key;
 	git_libgit2_init();
 	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0) {
 		git_libgit2_shutdown();
 		return err_set(e, CF_EIO, "ledger remote: '%s' is not inside a git repository",
 			       dir);
 	}
-	if (git_remote_lookup(&remote, repo, name) < 0 || !git_remote_url(remote)) {
-		git_remote_free(remote);
+	/*
+	 * The URL is read from the configuration, and fetches and pushes use anonymous remotes
+	 * on it (remote_on): libgit2 1.5's git_remote_lookup leaks regex match data on every call.
+	 */
+	sb_init(&key, 0);
+	sb_addf(&key, "remote.%s.url", name);
+	int valid = 0;
+	char *url = git_remote_name_is_valid(&valid, name) == 0 && valid
+			? config_string(repo, key.buf)
+			: NULL;
+	if (!url) {
+		sb_release(&key);
 		git_repository_free(repo);
 		git_libgit2_shutdown();
 		return err_set(e, CF_EINVAL,
@@ -123,10 +148,13 @@ int repo_remote_open(const char *dir, const char *name, struct repo_remote **out
 	struct repo_remote *rr = xcalloc(1, sizeof(*rr));
 	rr->repo = repo;
 	rr->name = xstrdup(name);
-	rr->url = xstrdup(git_remote_url(remote));
+	rr->url = url;
+	sb_reset(&key);
+	sb_addf(&key, "remote.%s.pushurl", name);
+	rr->push_url = config_string(repo, key.buf);
+	sb_release(&key);
 	if (repo_remote_url_path(rr->url, path, sizeof(path)))
 		rr->path = resolve_path(repo, path);
-	git_remote_free(remote);
 	*out = rr;
 	return 0;
 }
@@ -138,6 +166,7 @@ void repo_remote_close(struct repo_remote *rr)
 	git_repository_free(rr->repo);
 	free(rr->name);
 	free(rr->url);
+	free(rr->push_url);
 	free(rr->path);
 	free(rr);
 	git_libgit2_shutdown();
@@ -146,6 +175,19 @@ void repo_remote_close(struct repo_remote *rr)
 const char *repo_remote_name(const struct repo_remote *rr)
 {
 	return rr->name;
+}
+
+/*
+ * An in-memory remote on url, without url.*.insteadOf rewriting: libgit2 1.5 looks those up
+ * with a regex whose match data it leaks on every call (as git_remote_lookup does).
+ */
+static int remote_on(struct repo_remote *rr, const char *url, git_remote **out)
+{
+	git_remote_create_options o;
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = rr->repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	return git_remote_create_with_opts(out, url, &o);
 }
 
 /* SSH through ssh-agent; everything else as the URL and libgit2's defaults allow. */
@@ -433,8 +475,7 @@ int repo_remote_fetch(struct repo_remote *rr, bool *absent, struct cf_err *e)
 		goto out;
 	}
 	/* a path is read where it was resolved, not from the current directory */
-	if ((rr->path ? git_remote_create_anonymous(&remote, rr->repo, rr->path)
-		      : git_remote_lookup(&remote, rr->repo, rr->name)) < 0 ||
+	if (remote_on(rr, rr->path ? rr->path : rr->url, &remote) < 0 ||
 	    git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, &hdrs) < 0 ||
 	    git_remote_ls(&heads, &nh, remote) < 0) {
 		rc = git_fail(e, "cannot fetch the ledger from '%s'", rr->name);
@@ -593,7 +634,7 @@ static int push_net(struct repo_remote *rr, bool *rejected, struct cf_err *e)
 	po.callbacks.credentials = credentials;
 	po.callbacks.push_update_reference = push_ref_status;
 	po.callbacks.payload = &ps;
-	if (git_remote_lookup(&remote, rr->repo, rr->name) < 0) {
+	if (remote_on(rr, rr->push_url ? rr->push_url : rr->url, &remote) < 0) {
 		headers_release(&hd);
 		return git_fail(e, "cannot push the ledger to '%s'", rr->name);
 	}
