@@ -7,8 +7,10 @@
 #include <time.h>
 
 #include "reconcile/apply_int.h"
+#include "reconcile/pending.h"
 #include "reconcile/redact.h"
 #include "reconcile/repo_ledger.h"
+#include "reconcile/repo_remote.h"
 #include "reconcile/base/progress.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
@@ -625,6 +627,8 @@ static void round_answers(struct ctx *c, struct round *rd, struct http_resp *res
 			confirm_done(c, &c->w[tg->i], &resps[k]);
 		} else if (tg->k == R_BATCH) {
 			apply_purge_batch_done(rd, &c->j[tg->i], tg->b, &resps[k], now);
+		} else if (tg->k == R_FIND) {
+			apply_purge_find_done(c, rd, &c->j[tg->i], tg->b, &resps[k], now);
 		} else {
 			struct pjob *j = &c->j[tg->i];
 			apply_poll_parse(j->x, &j->t[tg->b], &j->pc[tg->b], &resps[k]);
@@ -674,6 +678,77 @@ static void collect_in_sync(struct engine *en, const struct plan *p, struct ledg
 	}
 }
 
+/* One ledger commit, pushed when the ledger has a remote. *local: it reached the local
+ * ledger at least. */
+static int ledger_write(struct engine *en, const struct ledger_purge *p, size_t np,
+			const struct ledger_endpoint *eps, size_t nep, const char *msg, bool *local,
+			struct cf_err *e)
+{
+	if (en->rr)
+		return repo_remote_record(en->rr, en->rl, p, np, eps, nep, msg, local, e);
+	int rc = repo_ledger_record(en->rl, p, np, eps, nep, msg, e);
+	*local = rc == 0;
+	return rc;
+}
+
+/*
+ * The ledger refused records of purges the provider accepted: they go to the pending journal
+ * (the next apply records them before it plans), each is reported with its tasks, and the
+ * jobs end as submitted (the provider holds them), never "not attempted".
+ */
+static void keep_pending(struct ctx *c, const struct ledger_purge *recs, size_t nr,
+			 const struct cf_err *why)
+{
+	struct cf_err je;
+	struct sb path;
+	err_clear(&je);
+	sb_init(&path, 0);
+	pending_path(repo_ledger_gitdir(c->en->rl), &path);
+	int jrc = pending_save(repo_ledger_gitdir(c->en->rl), recs, nr, &je);
+	progress_clear();
+	fprintf(stderr, "cacheform apply: the ledger could not be written: %s\n", why->msg);
+	fprintf(stderr, "  accepted by the provider and not in the ledger:\n");
+	for (size_t i = 0; i < nr; i++) {
+		fprintf(stderr, "    purge '%s' on '%s':", recs[i].id, recs[i].endpoint);
+		size_t shown = 0;
+		for (size_t t = 0; t < recs[i].ntasks; t++)
+			if (recs[i].tasks[t].state != LTASK_UNKNOWN || recs[i].tasks[t].id[0]) {
+				fprintf(stderr, " %s task %s",
+					recs[i].tasks[t].preload ? "preload" : "purge",
+					recs[i].tasks[t].id[0] ? recs[i].tasks[t].id
+							       : "(id unknown)");
+				shown++;
+			}
+		fprintf(stderr, "%s (%s)\n", shown ? "" : " no task yet",
+			ledger_status_name(recs[i].status));
+	}
+	if (jrc == 0)
+		fprintf(
+		    stderr,
+		    "  kept in '%s'; the next apply records them in the ledger before it plans, "
+		    "and sends none of them again\n",
+		    path.buf);
+	else
+		fprintf(
+		    stderr,
+		    "  and the pending journal could not be written either (%s): the next apply "
+		    "may send these purges again\n",
+		    je.msg);
+	for (size_t i = 0; i < c->nj; i++) {
+		struct pjob *j = &c->j[i];
+		if (!j->dirty || !j->accepted)
+			continue;
+		if (j->st != P_END)
+			apply_item_set(c->r, j->item, APPLY_SUBMITTED,
+				       jrc == 0
+					   ? "accepted by the provider; the ledger write failed, "
+					     "kept in the pending journal"
+					   : "accepted by the provider; the ledger write failed");
+		j->st = P_END;
+	}
+	sb_release(&path);
+}
+
 /* Commits every changed purge record and the pending endpoint records in one
  * compare-and-swap commit (none when there is nothing to say), its message "cacheform VERB: "
  * + msg. */
@@ -681,7 +756,8 @@ static int commit(struct ctx *c, const char *msg, struct cf_err *e)
 {
 	struct ledger_purge *recs = xcalloc(c->nj + 1, sizeof(*recs));
 	char full[APPLY_LEDGER_MSG_MAX];
-	size_t nr = 0;
+	size_t nr = 0, na = 0;
+	bool local = true;
 	int rc = 0;
 	snprintf(full, sizeof(full), "cacheform %s: %s", c->o->verb ? c->o->verb : "apply", msg);
 	msg = full;
@@ -689,9 +765,12 @@ static int commit(struct ctx *c, const char *msg, struct cf_err *e)
 		if (c->j[i].dirty && (c->j[i].accepted || c->j[i].claimed)) {
 			apply_purge_rec_tasks(&c->j[i]);
 			recs[nr++] = c->j[i].rec; /* shallow: borrowed for encoding */
+			na += c->j[i].accepted;
 		}
 	if ((nr || c->neprec) && c->en->rl)
-		rc = repo_ledger_record(c->en->rl, recs, nr, c->eprec, c->neprec, msg, e);
+		rc = ledger_write(c->en, recs, nr, c->eprec, c->neprec, msg, &local, e);
+	if (rc < 0 && !local && na)
+		keep_pending(c, recs, nr, e);
 	if (rc == 0) {
 		for (size_t i = 0; i < c->nj; i++)
 			c->j[i].dirty = false;
@@ -706,11 +785,37 @@ int apply_record_in_sync(struct engine *en, const struct plan *p, struct cf_err 
 	struct ledger_endpoint *v = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0;
+	bool local;
 	collect_in_sync(en, p, &v, &n, &cap);
 	if (n && en->rl)
-		rc = repo_ledger_record(en->rl, NULL, 0, v, n, "cacheform apply: endpoints in sync",
-					e);
+		rc = ledger_write(en, NULL, 0, v, n, "cacheform apply: endpoints in sync", &local,
+				  e);
 	free(v);
+	return rc;
+}
+
+int apply_fold_pending(struct engine *en, size_t *n, struct cf_err *e)
+{
+	struct pending pj;
+	bool local = false;
+	*n = 0;
+	if (!en->rl)
+		return 0;
+	int rc = pending_load(repo_ledger_gitdir(en->rl), &pj, e);
+	if (rc < 0)
+		return rc;
+	if (pj.n) {
+		rc = ledger_write(en, pj.v, pj.n, NULL, 0,
+				  "cacheform apply: records from the pending journal", &local, e);
+		/* once the local ledger holds them, the journal has done its work */
+		if (local && pending_remove(repo_ledger_gitdir(en->rl), e) == 0)
+			*n = pj.n;
+		else if (local && rc == 0)
+			rc = e->rc;
+	}
+	pending_release(&pj);
+	if (rc == 0)
+		rc = engine_ledger_reload(en, e);
 	return rc;
 }
 
@@ -853,7 +958,11 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
 	    apply_now_ms() + (o->timeout_s > 0 ? o->timeout_s : APPLY_DEFAULT_TIMEOUT_S) * 1000;
 	plan_jobs(&c);
 	int rc = run_rounds(&c, e);
-	if (rc == 0) {
+	if (rc < 0) {
+		/* the ledger failed: stopped like an interrupt, what was accepted is submitted */
+		c.stop = c.interrupted = true;
+		settle_left(&c);
+	} else {
 		settle_left(&c);
 		if (!o->no_endpoint_records)
 			collect_in_sync(en, p, &c.eprec, &c.neprec, &c.eprec_cap);

@@ -154,6 +154,14 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
  */
 int apply_record_in_sync(struct engine *en, const struct plan *p, struct cf_err *e);
 
+/*
+ * Records the pending journal's purges (reconcile/pending.h: accepted by the provider when the
+ * ledger could not be written) in the ledger, pushed when it has a remote, removes the journal
+ * and re-reads the ledger; *n says how many records it held. For apply, before it plans.
+ * Returns 0 or a negative code (the journal stays when the local ledger did not take them).
+ */
+int apply_fold_pending(struct engine *en, size_t *n, struct cf_err *e);
+
 /* Prints the summary: done, failed and not attempted items not printed live (quiet: only
  * the failed ones), then counts. */
 void apply_report(const struct apply_result *r, bool quiet, FILE *f);

@@ -65,6 +65,9 @@ struct pjob {
 	struct pclock *pc; /* one per batch */
 	bool *sent;
 	bool *unknown; /* the batch's answer could not be read: it may have been accepted */
+	bool *find;    /* an earlier run's unknown batch: looked up in the provider's task list
+			  (prov_ops.find_req) before it is sent again */
+	int64_t since; /* when that earlier run claimed it (unix seconds) */
 	struct ledger_purge rec;
 	size_t item;
 	enum pstate st;
@@ -95,7 +98,7 @@ struct ctx {
 	size_t neprec, eprec_cap;
 };
 
-enum rkind { R_WRITE, R_WPOLL, R_CONFIRM, R_BATCH, R_BPOLL };
+enum rkind { R_WRITE, R_WPOLL, R_CONFIRM, R_BATCH, R_BPOLL, R_FIND };
 
 struct rtag {
 	enum rkind k;
@@ -151,6 +154,9 @@ void apply_purge_collect(struct ctx *c, struct round *rd, int64_t now);
 void apply_purge_batch_done(struct round *rd, struct pjob *j, size_t b,
 			    const struct http_resp *resp, int64_t now);
 bool apply_purge_advance(struct ctx *c);
+/* The answer to a task-list lookup of a lost batch: found, it is polled; else sent next round. */
+void apply_purge_find_done(struct ctx *c, struct round *rd, struct pjob *j, size_t b,
+			   const struct http_resp *resp, int64_t now);
 void apply_purge_rec_tasks(struct pjob *j);
 /* Outcomes of the jobs the loop left behind (deadline passed, or stopped). */
 void apply_purge_settle(struct ctx *c);

@@ -14,6 +14,7 @@
 
 #include "reconcile/redact.h"
 #include "reconcile/repo_ledger.h"
+#include "reconcile/repo_remote.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
@@ -30,6 +31,7 @@ void apply_purge_release(struct pjob *j)
 	free(j->pc);
 	free(j->sent);
 	free(j->unknown);
+	free(j->find);
 	free(j->why);
 	ledger_purge_release(&j->rec);
 }
@@ -69,6 +71,7 @@ static bool tasks_indexed(const struct pjob *j, const struct ledger_purge *old)
 static void adopt_tasks(struct pjob *j, const struct ledger_purge *old, int64_t now)
 {
 	ledger_purge_copy(&j->rec, old);
+	j->since = old->claimed_at ? old->claimed_at : old->submitted_at;
 	j->rec.status = LEDGER_SUBMITTED;
 	j->rec.finished_at = 0;
 	free(j->rec.message);
@@ -77,6 +80,10 @@ static void adopt_tasks(struct pjob *j, const struct ledger_purge *old, int64_t 
 	for (size_t i = 0; i < old->ntasks; i++) {
 		const struct ledger_task *lt = &old->tasks[i];
 		size_t b = (size_t)lt->batch;
+		/* a lost answer is looked up in the provider's task list before it is resent */
+		if (lt->state == LTASK_UNKNOWN && !lt->preload && j->x->acct->ops->find_req &&
+		    j->since > 0)
+			j->find[b] = true;
 		if (lt->state != LTASK_RUNNING && lt->state != LTASK_SUCCEEDED)
 			continue;
 		task_release(&j->t[b]);
@@ -127,6 +134,7 @@ static void pjob_init(struct ctx *c, struct pjob *j, const struct plan_purge *pp
 	j->pc = xcalloc(j->nb + 1, sizeof(*j->pc));
 	j->sent = xcalloc(j->nb + 1, sizeof(*j->sent));
 	j->unknown = xcalloc(j->nb + 1, sizeof(*j->unknown));
+	j->find = xcalloc(j->nb + 1, sizeof(*j->find));
 	j->item = apply_item_add(c->r, "purge '%s' on '%s'", pp->id, pp->endpoint);
 	c->r->v[j->item].endpoint = xstrdup(pp->endpoint);
 	c->r->v[j->item].manifest = xstrdup(pp->id);
@@ -226,6 +234,16 @@ static void collect_batches(struct ctx *c, struct round *rd, size_t ji)
 		if (j->b[b].kind != j->kind || j->sent[b])
 			continue;
 		err_clear(&e);
+		if (j->find[b]) {
+			/* this round asks the provider whether it already holds the batch; the
+			 * next one sends it when it does not */
+			j->find[b] = false;
+			if (j->x->acct->ops->find_req(j->x->acct->pa, j->x->ep, &j->b[b], j->since,
+						      apply_round_slot(rd, R_FIND, ji, b), &e) < 0)
+				apply_round_drop(rd);
+			else
+				continue;
+		}
 		if (j->x->acct->ops->batch_req(j->x->acct->pa, j->x->ep, &j->b[b],
 					       apply_round_slot(rd, R_BATCH, ji, b), &e) < 0) {
 			apply_round_drop(rd);
@@ -312,9 +330,13 @@ static void claim_jobs(struct ctx *c)
 		which[n++] = i;
 	}
 	err_clear(&e);
-	int rc = n && c->en->rl ? repo_ledger_claim(c->en->rl, claims, expected, n, won,
-						    "cacheform apply: claim purges", &e)
-				: 0;
+	int rc = 0;
+	if (n && c->en->rr)
+		rc = repo_remote_claim(c->en->rr, c->en->rl, claims, expected, n, won,
+				       "cacheform apply: claim purges", &e);
+	else if (n && c->en->rl)
+		rc = repo_ledger_claim(c->en->rl, claims, expected, n, won,
+				       "cacheform apply: claim purges", &e);
 	for (size_t k = 0; k < n; k++) {
 		struct pjob *j = &c->j[which[k]];
 		if (rc < 0) {
@@ -390,6 +412,42 @@ void apply_purge_batch_done(struct round *rd, struct pjob *j, size_t b,
 	rd->accepted = true;
 	if (!j->rec.submitted_at)
 		j->rec.submitted_at = (int64_t)time(NULL);
+	apply_pclock_start(&j->pc[b], &j->t[b], now);
+}
+
+/* Every task id the ledger knows: a listed task with one of them is not the lost one. */
+static void known_ids(const struct ledger *l, struct svec *out)
+{
+	for (size_t i = 0; i < l->npurges; i++)
+		for (size_t t = 0; t < l->purges[i].ntasks; t++)
+			if (l->purges[i].tasks[t].id && l->purges[i].tasks[t].id[0])
+				svec_push(out, l->purges[i].tasks[t].id, NULL);
+}
+
+void apply_purge_find_done(struct ctx *c, struct round *rd, struct pjob *j, size_t b,
+			   const struct http_resp *resp, int64_t now)
+{
+	struct svec known = {0};
+	struct task t;
+	struct cf_err e;
+	err_clear(&e);
+	known_ids(&c->en->led, &known);
+	int rc = j->x->acct->ops->find_parse(j->x->ep, &j->b[b], j->since, &known, resp, &t, &e);
+	svec_release(&known);
+	if (rc != 1) {
+		/* not listed (or not surely): the batch goes again next round, once */
+		if (rc < 0 || e.msg[0])
+			fprintf(
+			    stderr,
+			    "warning: purge '%s' on '%s': the lost request was not found in the "
+			    "provider's task list (%s); sending it again\n",
+			    j->pp->id, j->pp->endpoint, e.msg[0] ? e.msg : "no answer");
+		return;
+	}
+	task_release(&j->t[b]);
+	j->t[b] = t;
+	j->sent[b] = true;
+	j->accepted = j->dirty = rd->accepted = true;
 	apply_pclock_start(&j->pc[b], &j->t[b], now);
 }
 

@@ -12,7 +12,9 @@
 #include <time.h>
 
 #include "reconcile/repo.h"
+#include "reconcile/pending.h"
 #include "reconcile/repo_ledger.h"
+#include "reconcile/repo_remote.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
@@ -181,11 +183,19 @@ int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e
 
 int engine_ledger_reload(struct engine *en, struct cf_err *e)
 {
+	struct pending pj;
 	ledger_release(&en->led);
 	ledger_init(&en->led);
+	if (!en->rl)
+		return 0;
 	/* records are read as plan and apply look them up: a ledger of any size costs what the
 	 * run's manifests and endpoints need */
-	return en->rl ? repo_ledger_attach(en->rl, &en->led, e) : 0;
+	int rc = repo_ledger_attach(en->rl, &en->led, e);
+	if (rc == 0 && (rc = pending_load(repo_ledger_gitdir(en->rl), &pj, e)) == 0) {
+		pending_overlay(&pj, &en->led);
+		pending_release(&pj);
+	}
+	return rc;
 }
 
 void engine_close(struct engine *en)
@@ -199,6 +209,7 @@ void engine_close(struct engine *en)
 	free(en->accts);
 	http_free(en->http);
 	ledger_release(&en->led);
+	repo_remote_close(en->rr);
 	repo_ledger_close(en->rl);
 	config_free(en->cfg);
 	repo_src_free(en->src);

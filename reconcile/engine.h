@@ -63,6 +63,7 @@ struct eng_endpoint {
 };
 
 struct repo_ledger;
+struct repo_remote;
 
 struct engine {
 	struct repo_src *src;
@@ -73,6 +74,7 @@ struct engine {
 	struct eng_endpoint *eps; /* the selected endpoints, in repository order */
 	size_t neps;
 	struct repo_ledger *rl;	   /* NULL when the repository is not in git */
+	struct repo_remote *rr;	   /* the ledger remote (apply --ledger-remote), or NULL; owned */
 	const struct svec *purges; /* borrowed engine_opts.purges: the manifests planned */
 	struct ledger led;	   /* snapshot read at open (engine_ledger_reload refreshes) */
 	char commit[41];
@@ -88,7 +90,9 @@ struct engine {
 int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e);
 void engine_close(struct engine *en);
 
-/* Re-reads the ledger snapshot from the ref. Returns 0 or a negative code. */
+/* Re-reads the ledger snapshot from the ref, with the records of the pending journal
+ * (reconcile/pending.h) over it: what the provider accepted counts before it reached the ref.
+ * Returns 0 or a negative code. */
 int engine_ledger_reload(struct engine *en, struct cf_err *e);
 
 /*

@@ -6,9 +6,12 @@
  */
 #include "reconcile/base/compat.h"
 
+#include <stdint.h>
 #include <strings.h>
+#include <time.h>
 
 #include "reconcile/codec.h"
+#include "reconcile/planfile.h"
 #include "reconcile/prov_cdnpro_el.h"
 #include "reconcile/prov_int.h"
 #include "reconcile/sign.h"
@@ -35,6 +38,11 @@ static const char *const task_prefixes[] = {PRO_PREFETCH_PATH, "/cdn/validations
 #define OP_PREFETCH "submit prefetch"
 #define OP_POLL	    "poll task"
 #define OP_QUOTA    "read purge quota"
+#define OP_FIND	    "list purge tasks"
+/* Clock difference allowed between our claim time and the provider's submissionTime. */
+#define PRO_FIND_SKEW_S 300
+#define PRO_FIND_LIMIT	200 /* tasks listed per lookup (sortOrder asc from the claim) */
+#define PRO_TIME_LEN	32
 
 #define OPT CODEC_OPTIONAL
 
@@ -337,6 +345,118 @@ static int pro_poll_parse(const struct endpoint *ep, const struct http_resp *res
 	return prov_parse_task(ep, OP_POLL, resp, &pro_err, 0, decode_task, t, e);
 }
 
+/* ---- finding the task of a lost answer ---- */
+
+static int pro_find_req(struct prov_account *pa, const struct endpoint *ep,
+			const struct purge_batch *b, int64_t since, struct http_req *req,
+			struct cf_err *e)
+{
+	char when[PRO_TIME_LEN];
+	struct sb path;
+	struct tm tm;
+	time_t from = (time_t)(since - PRO_FIND_SKEW_S);
+	memset(req, 0, sizeof(*req));
+	if (b->kind != BATCH_PURGE)
+		return err_set(e, CF_EINVAL, "only purge tasks are listed");
+	int rc = check_target(ep, e);
+	if (rc != 0)
+		return rc;
+	gmtime_r(&from, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	sb_init(&path, PROV_URL_MAX);
+	sb_addf(&path, "/cdn/purges?startdate=%s&target=%s&sortOrder=asc&limit=%d", when,
+		target_of(ep), PRO_FIND_LIMIT);
+	rc = pro_request(pa, ep, "GET", path.buf, OP_FIND, req, e);
+	sb_release(&path);
+	return rc;
+}
+
+struct find {
+	const struct endpoint *ep;
+	const struct purge_batch *b;
+	int64_t since;
+	const struct svec *known;
+	char *id; /* the one match, owned */
+	size_t matches;
+};
+
+static bool svec_has(const struct svec *v, const char *s)
+{
+	for (size_t i = 0; v && i < v->n; i++)
+		if (v->v[i].s && strcmp(v->v[i].s, s) == 0)
+			return true;
+	return false;
+}
+
+/* True when every listed hostname is one of the endpoint's (an absent list says nothing). */
+static bool hosts_ours(struct json_object *entry, const struct endpoint *ep)
+{
+	struct json_object *hosts = NULL;
+	size_t n = 0;
+	if (codec_arr(entry, "", "hostnames", OPT, &hosts, &n, NULL) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const char *h = NULL;
+		if (codec_as_str(codec_at(hosts, i), "hostnames", 0, &h, NULL) != 0 ||
+		    !svec_has(&ep->hosts, h))
+			return false;
+	}
+	return true;
+}
+
+static bool entry_matches(struct find *f, struct json_object *entry, const char **id)
+{
+	const char *when = NULL;
+	int64_t files = -1, dirs = 0, regex = 0, at = 0;
+	if (codec_str(entry, "", "id", 0, id, NULL) != 0 || !pro_id_ok(*id) ||
+	    svec_has(f->known, *id) ||
+	    codec_str(entry, "", "submissionTime", 0, &when, NULL) != 0 ||
+	    planfile_time_parse(when, &at) != 0 || at < f->since - PRO_FIND_SKEW_S ||
+	    codec_int(entry, "", "fileEntries", 0, 0, INT64_MAX, &files, NULL, NULL) != 0 ||
+	    codec_int(entry, "", "dirEntries", OPT, 0, INT64_MAX, &dirs, NULL, NULL) != 0 ||
+	    codec_int(entry, "", "regexEntries", OPT, 0, INT64_MAX, &regex, NULL, NULL) != 0)
+		return false;
+	return (size_t)files == f->b->files.n && (size_t)dirs == f->b->dirs.n + f->b->patterns.n &&
+	       (size_t)regex == f->b->regex.n && hosts_ours(entry, f->ep);
+}
+
+/* {"count": N, "purgeRequests": [{id, submissionTime, hostnames, fileEntries, ...}]} */
+static int decode_list(struct json_object *root, void *out, struct cf_err *e)
+{
+	struct find *f = out;
+	struct json_object *arr = NULL;
+	size_t n = 0;
+	int rc = codec_arr(root, "", "purgeRequests", 0, &arr, &n, e);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *id = NULL;
+		if (!entry_matches(f, codec_at(arr, i), &id))
+			continue;
+		if (f->matches++ == 0)
+			f->id = xstrdup(id);
+	}
+	return rc;
+}
+
+static int pro_find_parse(const struct endpoint *ep, const struct purge_batch *b, int64_t since,
+			  const struct svec *known, const struct http_resp *resp, struct task *out,
+			  struct cf_err *e)
+{
+	struct find f = {ep, b, since, known, NULL, 0};
+	memset(out, 0, sizeof(*out));
+	int rc = prov_parse_json(ep, OP_FIND, resp, &pro_err, 0, decode_list, &f, e);
+	if (rc == 0 && f.matches == 1) {
+		/* the batch's own task: polled from now on, like one whose answer arrived */
+		char *path = task_path(b->kind, f.id);
+		prov_task_running(out, resp, f.id, path);
+		free(path);
+		return 1;
+	}
+	free(f.id);
+	if (rc == 0 && f.matches > 1)
+		err_set(e, CF_EAPI, "%zu listed purge tasks could be the lost one", f.matches);
+	return rc < 0 ? rc : 0;
+}
+
 /* ---- quota ---- */
 
 static int pro_quota_req(struct prov_account *pa, const struct endpoint *ep, struct http_req *req,
@@ -399,6 +519,8 @@ const struct prov_ops prov_cdnpro_ops = {
     .split = pro_split,
     .batch_req = pro_batch_req,
     .batch_parse = pro_batch_parse,
+    .find_req = pro_find_req,
+    .find_parse = pro_find_parse,
     .poll_req = pro_poll_req,
     .poll_parse = pro_poll_parse,
     .quota_req = pro_quota_req,

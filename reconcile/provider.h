@@ -256,6 +256,21 @@ struct prov_ops {
 	int (*batch_parse)(const struct endpoint *ep, const struct purge_batch *b,
 			   const struct http_resp *resp, struct task *out, struct cf_err *e);
 
+	/*
+	 * Optional (NULL: the provider has no list of tasks; an unknown batch is sent again).
+	 * Finds the task a purge batch became whose answer was lost (recorded unknown), so it is
+	 * polled, not sent again: find_req lists the tasks submitted since `since` (unix seconds,
+	 * the claim before that send); find_parse returns 1 with *out running on the one listed
+	 * task that matches the batch (entry counts, hosts, submission time, an id not in known),
+	 * 0 when none or several match, or a negative code.
+	 */
+	int (*find_req)(struct prov_account *pa, const struct endpoint *ep,
+			const struct purge_batch *b, int64_t since, struct http_req *req,
+			struct cf_err *e);
+	int (*find_parse)(const struct endpoint *ep, const struct purge_batch *b, int64_t since,
+			  const struct svec *known, const struct http_resp *resp, struct task *out,
+			  struct cf_err *e);
+
 	int (*poll_req)(struct prov_account *pa, const struct endpoint *ep, const struct task *t,
 			struct http_req *req, struct cf_err *e);
 	int (*poll_parse)(const struct endpoint *ep, const struct http_resp *resp, struct task *t,

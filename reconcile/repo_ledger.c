@@ -12,6 +12,7 @@
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 
+#include "reconcile/repo_lock.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
@@ -91,6 +92,11 @@ void repo_ledger_close(struct repo_ledger *rl)
 	git_repository_free(rl->repo);
 	free(rl);
 	git_libgit2_shutdown();
+}
+
+const char *repo_ledger_gitdir(const struct repo_ledger *rl)
+{
+	return git_repository_commondir(rl->repo);
 }
 
 void repo_ledger_tip(struct repo_ledger *rl, char *buf, size_t n)
@@ -699,6 +705,24 @@ static void clear_stale_lock(struct repo_ledger *rl)
 	sb_release(&path);
 }
 
+/* Every round lost: to git's ref lock held by another program (named), or to writers. */
+static int races_lost(struct repo_ledger *rl, struct cf_err *e)
+{
+	struct sb path;
+	struct stat st;
+	sb_init(&path, 0);
+	sb_addf(&path, "%s%s.lock", git_repository_commondir(rl->repo), REPO_LEDGER_REF);
+	int rc = stat(path.buf, &st) == 0
+		     ? err_set(e, CF_ECONFLICT,
+			       "ledger locked by a program other than cacheform: '%s' exists "
+			       "(%ld s old)",
+			       path.buf, (long)(time(NULL) - st.st_mtime))
+		     : err_set(e, CF_ECONFLICT, "ledger: lost %d races to update " REPO_LEDGER_REF,
+			       REPO_LEDGER_CAS_TRIES);
+	sb_release(&path);
+	return rc;
+}
+
 static bool lost_race(int r)
 {
 	return r == GIT_EMODIFIED || r == GIT_EEXISTS || r == GIT_ELOCKED;
@@ -770,8 +794,12 @@ static int cas_loop(struct repo_ledger *rl, build_fn build, void *arg, const cha
 		    struct cf_err *e)
 {
 	struct upserts u = {0};
+	struct repo_lock lk;
+	int rc = repo_lock_take(repo_ledger_gitdir(rl), REPO_LOCK_WAIT_MS, &lk, e);
+	if (rc < 0)
+		return rc;
 	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
-	int rc = 1;
+	rc = 1;
 	for (int attempt = 0; attempt < REPO_LEDGER_CAS_TRIES && rc == 1; attempt++) {
 		rc = cas_once(rl, build, arg, message, &u, NULL, e);
 		if (rc == 1)
@@ -780,8 +808,8 @@ static int cas_loop(struct repo_ledger *rl, build_fn build, void *arg, const cha
 			clear_stale_lock(rl);
 	}
 	if (rc == 1)
-		rc = err_set(e, CF_ECONFLICT, "ledger: lost %d races to update " REPO_LEDGER_REF,
-			     REPO_LEDGER_CAS_TRIES);
+		rc = races_lost(rl, e);
+	repo_lock_release(&lk);
 	upserts_free(&u);
 	return rc;
 }
@@ -977,9 +1005,13 @@ int repo_ledger_claim(struct repo_ledger *rl, const struct ledger_purge *claims,
 		      const char *message, struct cf_err *e)
 {
 	struct upserts u = {0};
+	struct repo_lock lk;
+	int rc = repo_lock_take(repo_ledger_gitdir(rl), REPO_LOCK_WAIT_MS, &lk, e);
+	if (rc < 0)
+		return rc;
 	struct ledger_purge *take = xcalloc(n + 1, sizeof(*take));
 	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
-	int rc = 1;
+	rc = 1;
 	for (int attempt = 0; attempt < REPO_LEDGER_CAS_TRIES && rc == 1; attempt++) {
 		git_oid tip;
 		size_t nt = 0;
@@ -996,8 +1028,8 @@ int repo_ledger_claim(struct repo_ledger *rl, const struct ledger_purge *claims,
 			clear_stale_lock(rl);
 	}
 	if (rc == 1)
-		rc = err_set(e, CF_ECONFLICT, "ledger: lost %d races to update " REPO_LEDGER_REF,
-			     REPO_LEDGER_CAS_TRIES);
+		rc = races_lost(rl, e);
+	repo_lock_release(&lk);
 	free(take);
 	upserts_free(&u);
 	return rc;

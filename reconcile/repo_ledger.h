@@ -15,7 +15,9 @@
  *
  * Every update is a compare-and-swap on the ref: build a commit on top of the tip that was
  * read, move the ref only if it still points there, otherwise re-read and re-apply the same
- * upserts. Two processes recording at once therefore both keep their records.
+ * upserts. Two processes recording at once therefore both keep their records. cacheform's
+ * writers also take the writers' lock (reconcile/repo_lock.h) around each update, so they
+ * queue instead of racing, and one kept waiting names the holder ("ledger locked by PID@HOST").
  */
 #ifndef CF_REPO_LEDGER_H
 #define CF_REPO_LEDGER_H
@@ -53,7 +55,8 @@ int repo_ledger_attach(struct repo_ledger *rl, struct ledger *out, struct cf_err
  * Adds or replaces np purge records and nep endpoint records in one commit, by
  * compare-and-swap with retries. A purge record already final at the tip is never replaced
  * by a "submitted" one (a concurrent apply finished it). Returns 0, CF_ECONFLICT after
- * REPO_LEDGER_CAS_TRIES lost races, or CF_EIO.
+ * REPO_LEDGER_CAS_TRIES lost races or when the writers' lock stayed held
+ * (REPO_LOCK_WAIT_MS), or CF_EIO.
  */
 int repo_ledger_record(struct repo_ledger *rl, const struct ledger_purge *p, size_t np,
 		       const struct ledger_endpoint *eps, size_t nep, const char *message,
@@ -79,6 +82,10 @@ int repo_ledger_claim(struct repo_ledger *rl, const struct ledger_purge *claims,
  */
 int repo_ledger_compact(struct repo_ledger *rl, int64_t before, const char *message,
 			size_t *records, size_t *manifests, struct cf_err *e);
+
+/* The repository's common git directory (with a trailing '/'), where the writers' lock
+ * (reconcile/repo_lock.h) and the pending journal (reconcile/pending.h) live. Borrowed. */
+const char *repo_ledger_gitdir(const struct repo_ledger *rl);
 
 /* Returns the ref's tip as 40 hex digits into buf (>= 41 bytes), "" when absent. */
 void repo_ledger_tip(struct repo_ledger *rl, char *buf, size_t n);

@@ -13,7 +13,7 @@ _cacheform_options() {
 	case $1 in
 	validate) echo "--repo --ref --strict --format --help" ;;
 	plan) echo "--repo --ref -e --endpoint --exclude --out --format --detailed-exitcode --parallelism --no-purges --urls --purge --quiet -q --show-unchanged --help" ;;
-	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --timeout --parallelism --verify --verify-timeout --format --purge --quiet -q --stage --urls --promote --help" ;;
+	apply) echo "--repo --ref -e --endpoint --exclude --yes -y --force --keep-going --no-wait --first-run --ledger-remote --timeout --parallelism --verify --verify-timeout --format --purge --quiet -q --stage --urls --promote --help" ;;
 	rollback) echo "--to --repo -e --endpoint --exclude --yes -y --force --keep-going --no-wait --timeout --parallelism --format --quiet -q --help" ;;
 	drift) echo "--repo --ref -e --endpoint --exclude --format --shard --shard-budget --parallelism --quiet -q --help" ;;
 	drift-merge) echo "--help" ;;

@@ -12,14 +12,18 @@
 #include "reconcile/engine.h"
 #include "reconcile/planfile.h"
 #include "reconcile/render.h"
+#include "reconcile/repo.h"
 #include "reconcile/repo_ledger.h"
 #include "reconcile/stage.h"
+#include "reconcile/repo_lock.h"
+#include "reconcile/repo_remote.h"
 #include "reconcile/verify.h"
 
 #define APPLY_ANSWER_MAX   16
 #define APPLY_JSON_VERSION 1 /* format_version of `apply --format json` */
 
-static const char *opt_repo, *opt_ref, *opt_timeout, *opt_verify_timeout, *opt_format;
+static const char *opt_repo, *opt_ref, *opt_timeout, *opt_verify_timeout, *opt_format,
+    *opt_ledger_remote;
 static const char *opt_stage, *opt_urls; /* --stage staging, its --urls probes */
 static bool opt_promote;
 static int64_t timeout_s; /* --timeout, checked before any endpoint is read */
@@ -52,6 +56,9 @@ const struct opt apply_opts[] = {
      "text (default) or json (one document on stdout at the end; the plan goes to stderr)"},
     {"keep-going", 0, OPT_BOOL, &opt_keep_going, NULL,
      "a failed endpoint or purge does not stop the others (exit 5 when some failed)"},
+    {"ledger-remote", 0, OPT_STR, &opt_ledger_remote, "NAME",
+     "fetch the ledger from git remote NAME first and push every ledger commit to it "
+     "(default: git config cacheform.ledgerRemote)"},
     {"no-wait", 0, OPT_BOOL, &opt_no_wait, NULL, "do not wait for asynchronous tasks"},
     {"parallelism", 0, OPT_UINT, &opt_parallelism, "N",
      "concurrent requests (default 8, at most 1024)"},
@@ -219,15 +226,23 @@ static bool refuse_first_run(struct engine *en, const struct plan *p)
 		runs += plan_purge_runs(&p->purges[i]);
 	if (!runs)
 		return false;
+	if (en->rr)
+		fprintf(stderr,
+			"cacheform apply: refusing: neither this repository nor remote '%s' has a "
+			"ledger (" REPO_LEDGER_REF ") and %zu purge%s would run; nothing was "
+			"applied.\n",
+			repo_remote_name(en->rr), runs, runs == 1 ? "" : "s");
+	else
+		fprintf(stderr,
+			"cacheform apply: refusing: this repository has no ledger (" REPO_LEDGER_REF
+			") and %zu purge%s would run; nothing was applied.\n"
+			"  If the ledger lives on a remote, pass --ledger-remote NAME (or fetch it "
+			"first: git fetch origin " REPO_LEDGER_REF ":" REPO_LEDGER_REF ").\n",
+			runs, runs == 1 ? "" : "s");
 	fprintf(
 	    stderr,
-	    "cacheform apply: refusing: this repository has no ledger (" REPO_LEDGER_REF
-	    ") and %zu purge%s would run; nothing was applied.\n"
-	    "  If the ledger lives on a remote, fetch it first (git fetch origin " REPO_LEDGER_REF
-	    ":" REPO_LEDGER_REF ").\n"
 	    "  If these manifests already ran, record them with 'cacheform ledger mark ID...'.\n"
-	    "  If this is the first apply, re-run with --first-run.\n",
-	    runs, runs == 1 ? "" : "s");
+	    "  If this is the first apply, re-run with --first-run.\n");
 	return true;
 }
 
@@ -338,6 +353,12 @@ static int before_writes(struct engine *en, const struct planfile *pf, struct pl
 	}
 	if (refuse_first_run(en, p)) {
 		outcome_set(d, "refused", "no ledger; --first-run runs the purges");
+		return EXIT_ERROR;
+	}
+	/* a ledger that cannot take the records must be found out before anything is sent */
+	if (en->rl && repo_lock_probe(repo_ledger_gitdir(en->rl), REPO_LOCK_WAIT_MS, &e) < 0) {
+		fprintf(stderr, "cacheform apply: %s; nothing was applied\n", e.msg);
+		outcome_set(d, "error", e.msg);
 		return EXIT_ERROR;
 	}
 	return -1;
@@ -461,6 +482,47 @@ static int stage_probes(struct engine *en, struct apply_outcome_doc *d)
 	return EXIT_OK;
 }
 
+/*
+ * Before the plan: fetches the ledger from its remote (--ledger-remote, or the git setting
+ * cacheform.ledgerRemote) and records the pending journal's purges. A failed fetch is not an
+ * absent ledger: it stops the apply before anything is read or sent.
+ */
+static int ledger_prepare(struct engine *en, struct cf_err *e)
+{
+	char conf[REPO_REMOTE_NAME_MAX];
+	const char *name = opt_ledger_remote;
+	size_t folded = 0;
+	bool absent; /* the remote has no ledger: like a repository without one (--first-run) */
+	int rc;
+	if (!en->rl) {
+		if (name)
+			return err_set(e, CF_EINVAL,
+				       "--ledger-remote needs the repository to be in git");
+		return 0;
+	}
+	if (!name && repo_remote_configured(repo_src_root(en->src), conf, sizeof(conf)))
+		name = conf;
+	if (name) {
+		if ((rc = repo_remote_open(repo_src_root(en->src), name, &en->rr, e)) < 0)
+			return rc;
+		if ((rc = repo_remote_fetch(en->rr, &absent, e)) < 0) {
+			size_t len = strlen(e->msg);
+			snprintf(e->msg + len, sizeof(e->msg) - len, "; nothing was applied");
+			return rc;
+		}
+	}
+	if ((rc = apply_fold_pending(en, &folded, e)) < 0) {
+		err_prefix(e, "the pending journal");
+		return rc;
+	}
+	if (folded)
+		fprintf(text_out(),
+			"Recorded %zu purge%s from the pending journal (accepted by the provider "
+			"when the ledger could not be written).\n",
+			folded, folded == 1 ? "" : "s");
+	return name ? engine_ledger_reload(en, e) : 0;
+}
+
 /* Options that need no repository. Returns 0 or EXIT_USAGE (said on stderr). */
 static int check_options(int npos, char **argv)
 {
@@ -519,7 +581,7 @@ static int apply_main(int npos, char **argv)
 	}
 	if (opt_stage)
 		po.no_purges = true;
-	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0) {
+	if (cmd_engine_open(&en, opt_repo, opt_ref, &eo, &e) < 0 || ledger_prepare(&en, &e) < 0) {
 		err_print(&e);
 		outcome_set(&doc, "error", e.msg);
 		goto out;

@@ -110,17 +110,16 @@ lint() {
 	[ "$status" -eq 0 ]
 }
 
-@test "GitHub: pushes to main fetch the ledger, apply a saved plan and push the ledger" {
+@test "GitHub: pushes to main fetch the ledger, apply a saved plan that pushes the ledger" {
 	lint json "$GH" >"$BATS_TEST_TMPDIR/gh.json"
 	# One line per step: its run script, or for the Action "cacheform COMMAND ARGS".
 	run jq -r '.jobs.apply.steps[] | (.run // (if .with.command then "cacheform \(.with.command) \(.with.args)" else "" end))
 		| gsub("\n"; " ")' "$BATS_TEST_TMPDIR/gh.json"
 	fetch=$(grep -n 'git fetch origin refs/cacheform/ledger:refs/cacheform/ledger' <<<"$output" | cut -d: -f1)
 	plan=$(grep -n 'cacheform plan --out ${{ runner.temp }}/plan.json' <<<"$output" | cut -d: -f1)
-	apply=$(grep -n 'cacheform apply "$RUNNER_TEMP/plan.json"' <<<"$output" | cut -d: -f1)
-	push=$(grep -n 'git push origin refs/cacheform/ledger' <<<"$output" | cut -d: -f1)
-	[ -n "$fetch" ] && [ -n "$plan" ] && [ -n "$apply" ] && [ -n "$push" ]
-	[ "$fetch" -lt "$plan" ] && [ "$plan" -lt "$apply" ] && [ "$apply" -lt "$push" ]
+	apply=$(grep -n 'cacheform apply "$RUNNER_TEMP/plan.json" --ledger-remote origin' <<<"$output" | cut -d: -f1)
+	[ -n "$fetch" ] && [ -n "$plan" ] && [ -n "$apply" ]
+	[ "$fetch" -lt "$plan" ] && [ "$plan" -lt "$apply" ]
 	run jq -r '.jobs.apply.concurrency.group, .jobs.apply.permissions.contents' "$BATS_TEST_TMPDIR/gh.json"
 	[ "$output" = $'cacheform-apply\nwrite' ]
 }
@@ -145,8 +144,8 @@ lint() {
 	[[ "$output" == *'marker=$(head -n 1 diff.md)'* && "$output" == *'startswith($m)'* ]]
 	run jq -r '.["mr-note"].needs[0].job' "$BATS_TEST_TMPDIR/gl.json"
 	[ "$output" = mr-check ]
-	run jq -r '.apply.after_script | join("\n")' "$BATS_TEST_TMPDIR/gl.json"
-	[[ "$output" == *"refs/cacheform/ledger"* ]]
+	run jq -r '.apply.script | join("\n")' "$BATS_TEST_TMPDIR/gl.json"
+	[[ "$output" == *"cacheform apply plan.json --ledger-remote ledger"* ]]
 }
 
 @test "GitLab: validate feeds the Code Quality widget and the Tests tab; drift's shards are test reports" {

@@ -865,6 +865,86 @@ static void test_prov_cdnpro__quota(void **state)
 	assert_int_equal(f->ops->quota_req(f->pa, &f->ep, &req, &e), CF_EINVAL);
 }
 
+#define FIND_SINCE 1764691200 /* 2025-12-02T16:00:00Z, when the lost batch was claimed */
+#define ENTRY(id, when, files, hosts)                                                              \
+	"{\"id\":\"" id "\",\"submissionTime\":\"" when "\",\"fileEntries\":" #files               \
+	",\"dirEntries\":0,\"hostnames\":[" hosts "]}"
+
+static const struct {
+	const char *name;
+	long status;
+	const char *body;
+	int rc;
+	const char *id;
+} find_cases[] = {
+    {"the one match", 200,
+     "{\"count\":1,\"purgeRequests\":[" ENTRY("t1", "2025-12-02T16:00:03Z", 1,
+					      "\"dl.example.com\"") "]}",
+     1, "t1"},
+    {"an id the ledger knows", 200,
+     "{\"purgeRequests\":[" ENTRY("known-1", "2025-12-02T16:00:03Z", 1, "\"dl.example.com\"") "]}",
+     0, NULL},
+    {"submitted before the claim", 200,
+     "{\"purgeRequests\":[" ENTRY("t2", "2025-12-02T15:50:00Z", 1, "\"dl.example.com\"") "]}", 0,
+     NULL},
+    {"other entry counts", 200,
+     "{\"purgeRequests\":[" ENTRY("t3", "2025-12-02T16:00:03Z", 2, "\"dl.example.com\"") "]}", 0,
+     NULL},
+    {"another host", 200,
+     "{\"purgeRequests\":[" ENTRY("t4", "2025-12-02T16:00:03Z", 1, "\"evil.example.net\"") "]}", 0,
+     NULL},
+    {"a dot id", 200,
+     "{\"purgeRequests\":[" ENTRY("..", "2025-12-02T16:00:03Z", 1, "\"dl.example.com\"") "]}", 0,
+     NULL},
+    {"two could be it", 200,
+     "{\"purgeRequests\":[" ENTRY("t5", "2025-12-02T16:00:03Z", 1, "\"dl.example.com\"") "," ENTRY(
+	 "t6", "2025-12-02T16:00:04Z", 1, "\"cdn.example.com\"") "]}",
+     0, NULL},
+    {"not a list", 200, "{\"count\":0}", CF_EAPI, NULL},
+    {"refused", 400, "{\"code\":\"InvalidStartDate\",\"message\":\"bad\"}", CF_EAPI, NULL},
+};
+
+static void test_prov_cdnpro__find(void **state)
+{
+	struct fx *f = *state;
+	struct purge_batch b = {.kind = BATCH_PURGE};
+	struct svec known = {0};
+	struct http_req req;
+	struct cf_err e;
+	svec_push(&b.files, "http://dl.example.com/a.png", NULL);
+	svec_push(&known, "known-1", NULL);
+	err_clear(&e);
+	assert_int_equal(f->ops->find_req(f->pa, &f->ep, &b, FIND_SINCE, &req, &e), 0);
+	assert_string_equal(req.method, "GET");
+	assert_string_equal(req.url, BASE "/cdn/purges?startdate=2025-12-02T15:55:00Z&target="
+					  "production&sortOrder=asc&limit=200");
+	http_req_release(&req);
+	for (size_t i = 0; i < CF_ARRAY_LEN(find_cases); i++) {
+		struct http_resp resp;
+		struct task t;
+		err_clear(&e);
+		fx_resp(&resp, find_cases[i].status, find_cases[i].body);
+		int rc = f->ops->find_parse(&f->ep, &b, FIND_SINCE, &known, &resp, &t, &e);
+		if (rc != find_cases[i].rc)
+			fail_msg("%s: rc %d, want %d (%s)", find_cases[i].name, rc,
+				 find_cases[i].rc, e.msg);
+		if (rc == 1) {
+			assert_int_equal(t.state, TASK_RUNNING);
+			assert_string_equal(t.id, find_cases[i].id);
+			assert_string_equal(t.poll_url, "/cdn/purges/t1");
+		}
+		if (strcmp(find_cases[i].name, "two could be it") == 0)
+			assert_non_null(
+			    strstr(e.msg, "2 listed purge tasks could be the lost one"));
+		task_release(&t);
+		http_resp_release(&resp);
+	}
+	b.kind = BATCH_PRELOAD;
+	assert_true(f->ops->find_req(f->pa, &f->ep, &b, FIND_SINCE, &req, &e) < 0);
+	svec_release(&b.files);
+	svec_release(&known);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -876,6 +956,7 @@ int main(void)
 	    FX_TEST(test_prov_cdnpro__poll_req),
 	    FX_TEST(test_prov_cdnpro__poll_parse),
 	    FX_TEST(test_prov_cdnpro__quota),
+	    FX_TEST(test_prov_cdnpro__find),
 	    FX_TEST(test_prov_cdnpro__edge_logic_lifecycle),
 	    FX_TEST(test_prov_cdnpro__edge_logic_412_and_location),
 	    FX_TEST(test_prov_cdnpro__edge_logic_refusals),
