@@ -512,6 +512,7 @@ static void commit(struct fk_app *app, struct json_object *prof, const struct ta
 	struct json_object *sub = fk_jfind(subs, "id", fk_jstr(prof, "subscription"));
 	if (sub)
 		drop_classic(sub, t);
+	fk_azure_index_drop(app); /* the ARM lookup must not find the removed endpoints */
 	json_object_object_del(prof, "migration_state");
 }
 
