@@ -81,6 +81,14 @@ journal_ops() {
 
 # ledger_rec ID ENDPOINT: the purge record's path on refs/cacheform/ledger (v2 fan-out layout,
 # README "The ledger").
+# ledger_cat [GIT_OPTION...] ID ENDPOINT: prints the purge record (v2 layout, any fan-out).
+ledger_cat() {
+	local id=${*: -2:1} ep=${*: -1} p
+	set -- "${@:1:$#-2}"
+	p=$(git "$@" ls-tree -r --name-only refs/cacheform/ledger | grep -m1 -x "v2/purges/../../$id/$ep[.]json") || return 1
+	git "$@" cat-file -p "refs/cacheform/ledger:$p"
+}
+
 ledger_rec() {
 	git ls-tree -r --name-only refs/cacheform/ledger | grep -m1 -x "v2/purges/../../$1/$2[.]json"
 }
