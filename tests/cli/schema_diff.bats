@@ -95,8 +95,9 @@ def walk(node, path, in_if=False):
     elif isinstance(node, list):
         for i, v in enumerate(node):
             walk(v, f"{path}/{i}", in_if)
-# Fields with no default by nature: identities, credentials and references to other files.
-OWN_NAMES = {"provider", "subscription", "key_id", "key_value", "tenant", "client_id", "client_secret",
+# Fields with no default by nature: identities, credentials and references to other files
+# (rate_domain's absence means "derived from the account's identity", not a value).
+OWN_NAMES = {"provider", "rate_domain", "subscription", "key_id", "key_value", "tenant", "client_id", "client_secret",
              "user", "api_key", "ca_file", "endpoint_id", "resource_group", "profile", "endpoint",
              "hosts", "cache", "dir", "suffix", "path", "ttl", "name", "accounts", "property_id",
              "route", "rule_set", "connect_to"}
