@@ -130,6 +130,20 @@ lint() {
 	[ "$output" = "[1,2,3,4]" ]
 	run jq -r '.jobs.drift.steps[] | select(.with.command == "drift") | .with.args' "$BATS_TEST_TMPDIR/gh.json"
 	[ "$output" = '--shard ${{ matrix.shard }}/4' ]
+	run jq -r '.jobs.drift.steps[] | select(.with.command == "drift") | .with.format' "$BATS_TEST_TMPDIR/gh.json"
+	[ "$output" = json ]
+}
+
+@test "GitHub: drift-report merges exactly the matrix's shard reports, even when a shard found drift" {
+	lint json "$GH" >"$BATS_TEST_TMPDIR/gh.json"
+	run jq -r '.jobs["drift-report"].needs, (.jobs["drift-report"].if | startswith("always()"))' "$BATS_TEST_TMPDIR/gh.json"
+	[ "$output" = $'drift\ntrue' ]
+	want=$(jq -r '[.jobs.drift.strategy.matrix.shard[] | "drift-\(.).json"] | join(" ")' "$BATS_TEST_TMPDIR/gh.json")
+	run jq -r '.jobs["drift-report"].steps[] | select(.with.command == "drift-merge") | .with.args' "$BATS_TEST_TMPDIR/gh.json"
+	[ "$output" = "$want" ]
+	# each shard uploads the file the merge names, also when drift exits 2
+	run jq -r '.jobs.drift.steps[] | select(.uses // "" | startswith("actions/upload-artifact")) | .if, .with.path' "$BATS_TEST_TMPDIR/gh.json"
+	[ "$output" = $'always()\ndrift-${{ matrix.shard }}.json' ]
 }
 
 @test "GitLab: parallel drift passes CI_NODE_INDEX/CI_NODE_TOTAL; MR notes carry the marker" {
