@@ -140,7 +140,23 @@ void el_eval_path(const struct el_eval *ev, const char *path, struct el_result *
 struct el_hook {
 	struct el_doc doc;
 	struct el_eval *ev;
+	struct svec labels; /* per location: its rule_id, "location '^~ /x/' (line 3, foreign)" */
 };
+
+/* The rule_id of each location: how explain names what decides. */
+static void hook_labels(struct el_hook *h)
+{
+	static const char *const mod[] = {"= ", "", "^~ ", "~ ", "~* ", ""};
+	for (size_t i = 0; i < h->doc.n; i++) {
+		const struct el_location *l = &h->doc.locs[i];
+		struct sb sb;
+		sb_init(&sb, 0);
+		sb_addf(&sb, "location '%s%s' (line %u, %s)", mod[l->match], l->pattern, l->line,
+			l->owned ? "cacheform's region" : "foreign");
+		svec_push(&h->labels, sb.buf ? sb.buf : "", NULL);
+		sb_release(&sb);
+	}
+}
 
 static void hook_eval(const void *cfg, const char *path, struct sem_result *out)
 {
@@ -155,6 +171,7 @@ static void hook_eval(const void *cfg, const char *path, struct sem_result *out)
 	 * applies only when the origin says nothing */
 	out->yields_to_no_store = r.mode == EL_IF_MISSING;
 	out->uncertain = r.uncertain;
+	out->rule_id = r.loc >= 0 ? h->labels.v[r.loc].s : NULL;
 }
 
 /* Adds v (as written, lower and upper case when ci) to the set, once. */
@@ -257,6 +274,7 @@ static void hook_free(void *cfg)
 	struct el_hook *h = cfg;
 	el_eval_close(h->ev);
 	el_doc_release(&h->doc);
+	svec_release(&h->labels);
 	free(h);
 }
 
@@ -272,6 +290,7 @@ int sem_el_hook(struct el_doc *d, struct sem_hook *out, struct cf_err *e)
 		free(h);
 		return rc;
 	}
+	hook_labels(h);
 	out->eval = hook_eval;
 	out->cfg = h;
 	out->free_cfg = hook_free;

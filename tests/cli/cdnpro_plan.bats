@@ -129,6 +129,11 @@ writes() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"foreign location '^~ /img/old/'"* ]]
 	[ "$(writes)" -eq 0 ]
+	# explain --live names the location that decides, foreign or cacheform's
+	run cf explain --live -e p1 /img/old/a.png /img/a.png
+	echo "$output"
+	[[ "$output" == *"live: Edge Logic location '^~ /img/old/' (line "*", foreign), cached 5m when the origin sends no Cache-Control: DIFFERS"* ]]
+	[[ "$output" == *"live: Edge Logic location '~ ^/img/' ("*"cacheform's region), cached 1d when the origin sends no Cache-Control: agrees"* ]]
 }
 
 @test "cdnpro plan: a foreign regex above the region takes what it matches (earlier regex)" {
