@@ -741,8 +741,7 @@ char *el_replace_region(const char *text, size_t len, const struct el_doc *d, co
 	return s ? s : xstrdup("");
 }
 
-void el_region_flags(const char *text, const struct el_doc *d, bool *ignore_qs,
-		     bool *ignore_cookie)
+void el_region_flags(const char *text, const struct el_doc *d, bool *ignore_qs, bool *ignore_cookie)
 {
 	size_t owned = 0;
 	for (size_t i = 0; i < d->n; i++)

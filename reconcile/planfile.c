@@ -133,7 +133,8 @@ static struct json_object *ep_behaviour_to_json(const struct plan_endpoint *pe)
 {
 	struct json_object *o = codec_new_obj();
 	codec_add(o, "path", codec_new_str(pe->behaviour_path));
-	codec_add(o, "before", behaviour_to_json(pe->behaviour_before_mode, pe->behaviour_before_ttl));
+	codec_add(o, "before",
+		  behaviour_to_json(pe->behaviour_before_mode, pe->behaviour_before_ttl));
 	codec_add(o, "after", behaviour_to_json(pe->behaviour_after_mode, pe->behaviour_after_ttl));
 	return o;
 }
@@ -255,7 +256,6 @@ static struct json_object *summary_to_json(const struct plan *p)
 	codec_add(o, "safety_exceeded", codec_new_int((int64_t)c.safety_exceeded));
 	return o;
 }
-
 
 /* plan --urls: each path whose caching the plan changes (not read back by the decoder). */
 static struct json_object *urls_to_json(const struct plan *p)

@@ -289,8 +289,7 @@ static bool el_agrees(const struct el_result *r, const struct sem_result *d)
 }
 
 /* Records that foreign location r.loc takes path (once per path, EL_NOTE_PATHS_MAX named). */
-static void note_path(struct fnote *notes, size_t *nn, const struct el_result *r,
-		      const char *path)
+static void note_path(struct fnote *notes, size_t *nn, const struct el_result *r, const char *path)
 {
 	struct fnote *f = NULL;
 	for (size_t k = 0; k < *nn && !f; k++)
@@ -451,8 +450,8 @@ static int parse_last(const struct endpoint *ep, const struct http_resp *resp,
 	return 0;
 }
 
-int pro_el_sem_write(const struct endpoint *ep, const struct live_state *live,
-		     struct sem_cfg *out, struct cf_err *e)
+int pro_el_sem_write(const struct endpoint *ep, const struct live_state *live, struct sem_cfg *out,
+		     struct cf_err *e)
 {
 	const struct pro_el *pe = live ? live->priv : NULL;
 	memset(out, 0, sizeof(*out));

@@ -182,7 +182,8 @@ static void add_probe(struct svec *v, const char *s, size_t n, bool ci)
 	t[n] = '\0';
 	for (int pass = 0; pass < (ci ? 3 : 1); pass++) {
 		for (char *q = t; pass && *q; q++)
-			*q = (char)(pass == 1 ? tolower((unsigned char)*q) : toupper((unsigned char)*q));
+			*q = (char)(pass == 1 ? tolower((unsigned char)*q)
+					      : toupper((unsigned char)*q));
 		if (*t && !svec_contains(v, t))
 			svec_push(v, t, NULL);
 	}

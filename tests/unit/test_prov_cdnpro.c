@@ -394,8 +394,8 @@ static void test_prov_cdnpro__edge_logic_sem(void **state)
 		sem_eval(&after, cases[i].path, &ra);
 		if (rb.mode != cases[i].before || ra.mode != cases[i].after ||
 		    rb.ttl != cases[i].ttl_before || ra.ttl != cases[i].ttl_after)
-			fail_msg("%s: %d/%lld -> %d/%lld", cases[i].path, rb.mode, (long long)rb.ttl,
-				 ra.mode, (long long)ra.ttl);
+			fail_msg("%s: %d/%lld -> %d/%lld", cases[i].path, rb.mode,
+				 (long long)rb.ttl, ra.mode, (long long)ra.ttl);
 	}
 	/* the foreign locations' paths are probed: /img/old/ is among them */
 	struct sem_probe pr;
