@@ -527,6 +527,44 @@ static void test_edgelogic__probe(void **state)
 	}
 }
 
+/* The cache-key flags read back from a compiled region; left alone where it cannot say. */
+static void test_edgelogic__region_flags(void **state)
+{
+	(void)state;
+	const struct {
+		const char *spec; /* make_cache's; "" = no rule */
+		bool root, qs, cookie;
+		bool want_qs, want_cookie; /* from (true, true) as they were */
+	} cases[] = {
+	    {"d:/img/=60", true, false, false, false, false},
+	    {"d:/img/=60", true, true, true, true, true},
+	    {"d:/img/=60", false, false, true, false, true},
+	    {"s:gif=0", true, false, false, false, true}, /* no cached location: cookie unsaid */
+	    {"", true, false, false, false, true},	  /* the root location alone */
+	    {"", false, false, false, true, true},	  /* an empty region says nothing */
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		struct cache c;
+		struct el_doc d;
+		struct cf_err e;
+		if (cases[i].spec[0])
+			make_cache(&c, cases[i].spec);
+		else
+			memset(&c, 0, sizeof(c));
+		c.ignore_query_string = cases[i].qs;
+		c.ignore_cookie = cases[i].cookie;
+		char *region = compile(&c, cases[i].root);
+		bool qs = true, cookie = true;
+		assert_int_equal(el_parse(region, strlen(region), &d, &e), 0);
+		el_region_flags(region, &d, &qs, &cookie);
+		if (qs != cases[i].want_qs || cookie != cases[i].want_cookie)
+			fail_msg("case %zu: qs %d cookie %d", i, qs, cookie);
+		el_doc_release(&d);
+		free(region);
+		cache_release(&c);
+	}
+}
+
 static void test_edgelogic__time(void **state)
 {
 	(void)state;
@@ -557,6 +595,7 @@ int main(void)
 	    cmocka_unit_test(test_edgelogic__sem_hook),
 	    cmocka_unit_test(test_edgelogic__foreign_wins),
 	    cmocka_unit_test(test_edgelogic__probe),
+	    cmocka_unit_test(test_edgelogic__region_flags),
 	    cmocka_unit_test(test_edgelogic__time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
