@@ -150,3 +150,31 @@ writes() {
 	[[ "$output" == *"behaviour: e.g. /img/"* ]]
 	[[ "$output" != *"behaviour: e.g. /img/"*".png:"* ]]
 }
+
+@test "cdnpro plan: a region spelled differently that caches every path alike is no change and no write" {
+	fakecdn_start "$STATE"
+	local body sha
+	body=$(printf 'location ~ "^/img/" {\n  proxy_cache_valid 24h;\n  set $cache_misc "?$sorted_querystring_args";\n  origin_pass "origin1";\n}\nlocation / {\n  set $cache_misc "?$sorted_querystring_args";\n  origin_pass "origin1";\n}\nx')
+	body=${body%x}
+	sha=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
+	seed "$(printf '# cacheform:begin v1 sha256=%s\n%s# cacheform:end\n' "$sha" "$body")"
+	repo_ttl 1d
+	cd "$R"
+	: >"$FAKECDN_JOURNAL"
+	run cf plan --detailed-exitcode
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# listed, not summarised: an endpoint equivalent by behaviour (the region's text differs)
+	[[ "$output" == *"p1 (cdnpro, account pro): no changes"* ]]
+	[[ "$output" != *"behaviour:"* ]]
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	[ "$(writes)" -eq 0 ]
+	# one TTL really changed: the behaviour line names it
+	ep_yaml 2d
+	repo_commit "$R" "ttl 2d"
+	run cf plan --detailed-exitcode
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"behaviour: e.g. /img/"*": cached 1d if origin sends none -> cached 2d if origin sends none"* ]]
+}
