@@ -757,3 +757,9 @@ void el_region_flags(const char *text, const struct el_doc *d, bool *ignore_qs, 
 		*ignore_cookie = strstr(r, " Set-Cookie;") != NULL;
 	free(r);
 }
+
+const char *el_match_mod(enum el_match m)
+{
+	static const char *const mod[] = {"= ", "", "^~ ", "~ ", "~* ", ""};
+	return (unsigned)m < CF_ARRAY_LEN(mod) ? mod[m] : "";
+}

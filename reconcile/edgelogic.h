@@ -104,6 +104,10 @@ void el_region_flags(const char *text, const struct el_doc *d, bool *ignore_qs,
 /* Writes the hex SHA-256 of body into hex (EL_HASH_HEX + 1 bytes). */
 void el_hash(const char *body, size_t len, char hex[EL_HASH_HEX + 1]);
 
+/* The modifier a location of kind m is written with, with its trailing space ("= ", "^~ ",
+ * "~ ", "~* "); "" for a plain prefix and a named location. */
+const char *el_match_mod(enum el_match m);
+
 /* Parses an nginx time ("30d", "1h30m", "90", "0"); returns 0 or -1. */
 int el_time(const char *s, int64_t *out);
 

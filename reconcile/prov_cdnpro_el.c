@@ -332,13 +332,13 @@ static size_t collect_notes(const struct endpoint *ep, const struct el_eval *ev,
 static void add_notes(const struct pro_el *pe, const struct el_doc *after, struct fnote *notes,
 		      size_t nn, struct live_state *out)
 {
-	static const char *const mod[] = {"= ", "", "^~ ", "~ ", "~* ", ""};
 	for (size_t k = 0; k < nn; k++) {
 		const struct el_location *l = &after->locs[notes[k].loc];
 		struct sb sb;
 		sb_init(&sb, 0);
-		sb_addf(&sb, "foreign location '%s%s' (Edge Logic line %u) takes ", mod[l->match],
-			l->pattern, live_line(&pe->doc, after, notes[k].loc));
+		sb_addf(&sb, "foreign location '%s%s' (Edge Logic line %u) takes ",
+			el_match_mod(l->match), l->pattern,
+			live_line(&pe->doc, after, notes[k].loc));
 		for (size_t i = 0; i < notes[k].paths.n; i++)
 			sb_addf(&sb, "%s%s", i ? ", " : "", notes[k].paths.v[i].s);
 		if (notes[k].more)

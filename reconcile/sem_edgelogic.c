@@ -146,13 +146,12 @@ struct el_hook {
 /* The rule_id of each location: how explain names what decides. */
 static void hook_labels(struct el_hook *h)
 {
-	static const char *const mod[] = {"= ", "", "^~ ", "~ ", "~* ", ""};
 	for (size_t i = 0; i < h->doc.n; i++) {
 		const struct el_location *l = &h->doc.locs[i];
 		struct sb sb;
 		sb_init(&sb, 0);
-		sb_addf(&sb, "location '%s%s' (line %u, %s)", mod[l->match], l->pattern, l->line,
-			l->owned ? "cacheform's region" : "foreign");
+		sb_addf(&sb, "location '%s%s' (line %u, %s)", el_match_mod(l->match), l->pattern,
+			l->line, l->owned ? "cacheform's region" : "foreign");
 		svec_push(&h->labels, sb.buf ? sb.buf : "", NULL);
 		sb_release(&sb);
 	}
