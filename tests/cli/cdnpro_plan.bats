@@ -170,6 +170,11 @@ writes() {
 	run cf apply --yes
 	[ "$status" -eq 0 ]
 	[ "$(writes)" -eq 0 ]
+	# drift compares the same way: the region's other spelling is no drift
+	run cf drift
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"1 in sync"* ]]
 	# one TTL really changed: the behaviour line names it
 	ep_yaml 2d
 	repo_commit "$R" "ttl 2d"
