@@ -740,3 +740,26 @@ char *el_replace_region(const char *text, size_t len, const struct el_doc *d, co
 	char *s = sb_detach(&out);
 	return s ? s : xstrdup("");
 }
+
+void el_region_flags(const char *text, const struct el_doc *d, bool *ignore_qs, bool *ignore_cookie)
+{
+	size_t owned = 0;
+	for (size_t i = 0; i < d->n; i++)
+		owned += d->locs[i].owned;
+	if (!d->has_region || owned == 0)
+		return; /* nothing of cacheform's says how the key is built */
+	size_t n = d->region_end - d->region_begin;
+	char *r = xmalloc(n + 1);
+	memcpy(r, text + d->region_begin, n);
+	r[n] = '\0';
+	*ignore_qs = strstr(r, EL_QS_KEY_DIR) == NULL;
+	if (strstr(r, "proxy_cache_valid")) /* only cached locations say it */
+		*ignore_cookie = strstr(r, " Set-Cookie;") != NULL;
+	free(r);
+}
+
+const char *el_match_mod(enum el_match m)
+{
+	static const char *const mod[] = {"= ", "", "^~ ", "~ ", "~* ", ""};
+	return (unsigned)m < CF_ARRAY_LEN(mod) ? mod[m] : "";
+}

@@ -93,8 +93,20 @@ void el_compile(const struct cache *c, const char *origin, bool with_root, struc
  */
 char *el_replace_region(const char *text, size_t len, const struct el_doc *d, const char *region);
 
+/*
+ * The cache-key flags of d's region (text is d's text), as el_compile writes them: the query
+ * string is in the key unless ignore_query_string, Set-Cookie is ignored when ignore_cookie.
+ * Leaves both as they are when d has no region or the region holds no location.
+ */
+void el_region_flags(const char *text, const struct el_doc *d, bool *ignore_qs,
+		     bool *ignore_cookie);
+
 /* Writes the hex SHA-256 of body into hex (EL_HASH_HEX + 1 bytes). */
 void el_hash(const char *body, size_t len, char hex[EL_HASH_HEX + 1]);
+
+/* The modifier a location of kind m is written with, with its trailing space ("= ", "^~ ",
+ * "~ ", "~* "); "" for a plain prefix and a named location. */
+const char *el_match_mod(enum el_match m);
 
 /* Parses an nginx time ("30d", "1h30m", "90", "0"); returns 0 or -1. */
 int el_time(const char *s, int64_t *out);

@@ -119,6 +119,26 @@ static struct json_object *flags_to_json(const struct plan_endpoint *pe)
 	return a;
 }
 
+static struct json_object *behaviour_to_json(enum sem_mode m, int64_t ttl)
+{
+	static const char *const modes[] = {"origin", "bypass", "override", "if_missing"};
+	struct json_object *o = codec_new_obj();
+	codec_add(o, "mode", codec_new_str(modes[m]));
+	codec_add(o, "ttl", m == SEM_OVERRIDE || m == SEM_IF_MISSING ? codec_new_int(ttl) : NULL);
+	return o;
+}
+
+/* The first probe path the write changes (text plan's "behaviour: e.g."); not read back. */
+static struct json_object *ep_behaviour_to_json(const struct plan_endpoint *pe)
+{
+	struct json_object *o = codec_new_obj();
+	codec_add(o, "path", codec_new_str(pe->behaviour_path));
+	codec_add(o, "before",
+		  behaviour_to_json(pe->behaviour_before_mode, pe->behaviour_before_ttl));
+	codec_add(o, "after", behaviour_to_json(pe->behaviour_after_mode, pe->behaviour_after_ttl));
+	return o;
+}
+
 static struct json_object *endpoint_to_json(const struct plan_endpoint *pe)
 {
 	struct json_object *o = codec_new_obj();
@@ -149,6 +169,8 @@ static struct json_object *endpoint_to_json(const struct plan_endpoint *pe)
 			codec_push(na, codec_new_str(pe->notes.v[i].s));
 		codec_add(o, "notes", na);
 	}
+	if (pe->behaviour_path) /* only when there is one, like notes */
+		codec_add(o, "behaviour", ep_behaviour_to_json(pe));
 	struct json_object *sf = codec_new_obj();
 	codec_add(sf, "existing_rules", codec_new_int((int64_t)pe->existing));
 	codec_add(sf, "disturbed_rules", codec_new_int((int64_t)pe->disturbed));
@@ -232,15 +254,6 @@ static struct json_object *summary_to_json(const struct plan *p)
 	codec_add(o, "purges_edited", codec_new_int((int64_t)c.purges_edited));
 	codec_add(o, "purges_over_quota", codec_new_int((int64_t)c.purges_over_quota));
 	codec_add(o, "safety_exceeded", codec_new_int((int64_t)c.safety_exceeded));
-	return o;
-}
-
-static struct json_object *behaviour_to_json(enum sem_mode m, int64_t ttl)
-{
-	static const char *const modes[] = {"origin", "bypass", "override", "if_missing"};
-	struct json_object *o = codec_new_obj();
-	codec_add(o, "mode", codec_new_str(modes[m]));
-	codec_add(o, "ttl", m == SEM_OVERRIDE || m == SEM_IF_MISSING ? codec_new_int(ttl) : NULL);
 	return o;
 }
 

@@ -516,6 +516,7 @@ const struct prov_ops prov_cdnpro_ops = {
     .write_join = pro_el_write_join,
     .write_check = pro_el_write_check,
     .write_join_req = pro_el_write_join_req,
+    .sem_write = pro_el_sem_write,
     .split = pro_split,
     .batch_req = pro_batch_req,
     .batch_parse = pro_batch_parse,

@@ -256,21 +256,13 @@ struct fnote {
 	size_t more;
 };
 
-/* The probe paths of the desired rules and of every foreign location's literal pattern. */
+/* The probe paths of the desired rules and of every location's pattern. */
 static void probe_paths(const struct endpoint *ep, const struct el_doc *d, struct svec *out)
 {
 	struct sem_probe p;
 	memset(&p, 0, sizeof(p));
 	sem_probe_add_cache(&p, &ep->cache);
-	for (size_t i = 0; i < d->n; i++) {
-		const struct el_location *l = &d->locs[i];
-		if (l->owned || l->match == EL_REGEX || l->match == EL_REGEX_CI ||
-		    l->match == EL_NAMED || !l->pattern[0])
-			continue;
-		size_t n = strlen(l->pattern);
-		svec_push(l->pattern[n - 1] == '/' && l->match != EL_EXACT ? &p.dirs : &p.paths,
-			  l->pattern, NULL);
-	}
+	el_probe_add(d, &p);
 	sem_probe_paths(&p, out);
 	sem_probe_release(&p);
 }
@@ -296,6 +288,68 @@ static bool el_agrees(const struct el_result *r, const struct sem_result *d)
 	return r->mode == EL_ORIGIN || r->mode == EL_BYPASS || r->ttl == d->ttl;
 }
 
+/* Records that foreign location r.loc takes path (once per path, EL_NOTE_PATHS_MAX named). */
+static void note_path(struct fnote *notes, size_t *nn, const struct el_result *r, const char *path)
+{
+	struct fnote *f = NULL;
+	for (size_t k = 0; k < *nn && !f; k++)
+		if (notes[k].loc == (size_t)r->loc)
+			f = &notes[k];
+	if (!f) {
+		f = &notes[(*nn)++];
+		f->loc = (size_t)r->loc;
+		f->step = r->step;
+	}
+	if (svec_contains(&f->paths, path))
+		return;
+	if (f->paths.n < EL_NOTE_PATHS_MAX)
+		svec_push(&f->paths, path, NULL);
+	else
+		f->more++;
+}
+
+/* The paths foreign locations take from the YAML's meaning: those a YAML rule decides are
+ * named first (pass 0), then those the YAML leaves to the origin (pass 1). */
+static size_t collect_notes(const struct endpoint *ep, const struct el_eval *ev,
+			    const struct svec *probes, struct fnote *notes)
+{
+	size_t nn = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < probes->n; i++) {
+			struct el_result r;
+			struct sem_result d;
+			el_eval_path(ev, probes->v[i].s, &r);
+			sem_desired(&ep->cache, probes->v[i].s, &d);
+			if (r.loc < 0 || r.owned || r.uncertain || el_agrees(&r, &d) ||
+			    (d.rule == SEM_NO_RULE) != (pass == 1))
+				continue;
+			note_path(notes, &nn, &r, probes->v[i].s);
+		}
+	return nn;
+}
+
+/* One sentence per foreign location that takes paths, with nginx's step that chose it. */
+static void add_notes(const struct pro_el *pe, const struct el_doc *after, struct fnote *notes,
+		      size_t nn, struct live_state *out)
+{
+	for (size_t k = 0; k < nn; k++) {
+		const struct el_location *l = &after->locs[notes[k].loc];
+		struct sb sb;
+		sb_init(&sb, 0);
+		sb_addf(&sb, "foreign location '%s%s' (Edge Logic line %u) takes ",
+			el_match_mod(l->match), l->pattern,
+			live_line(&pe->doc, after, notes[k].loc));
+		for (size_t i = 0; i < notes[k].paths.n; i++)
+			sb_addf(&sb, "%s%s", i ? ", " : "", notes[k].paths.v[i].s);
+		if (notes[k].more)
+			sb_addf(&sb, " and %zu more", notes[k].more);
+		sb_addf(&sb, " (%s): not cached as the YAML says", el_step_name(notes[k].step));
+		svec_push(&out->notes, sb.buf, NULL);
+		sb_release(&sb);
+		svec_release(&notes[k].paths);
+	}
+}
+
 /*
  * Notes naming the paths a foreign location takes from the YAML's meaning once the desired
  * region is in place, with the step of nginx's search that chose it (exact match, ^~ prefix,
@@ -309,61 +363,38 @@ static void foreign_notes(const struct endpoint *ep, const struct pro_el *pe, co
 	struct el_eval *ev = NULL;
 	struct svec probes = {0};
 	struct fnote *notes = NULL;
-	size_t nn = 0;
 	struct cf_err e;
 	memset(&after, 0, sizeof(after));
 	if (el_parse(text, strlen(text), &after, &e) != 0 || el_eval_open(&after, &ev, &e) != 0)
 		goto done; /* what cannot be parsed fails validation, and the plan says so */
 	probe_paths(ep, &after, &probes);
 	notes = xcalloc(after.n + 1, sizeof(*notes));
-	for (size_t i = 0; i < probes.n; i++) {
-		struct el_result r;
-		struct sem_result d;
-		el_eval_path(ev, probes.v[i].s, &r);
-		sem_desired(&ep->cache, probes.v[i].s, &d);
-		if (r.loc < 0 || r.owned || r.uncertain || el_agrees(&r, &d))
-			continue;
-		struct fnote *f = NULL;
-		for (size_t k = 0; k < nn && !f; k++)
-			if (notes[k].loc == (size_t)r.loc)
-				f = &notes[k];
-		if (!f) {
-			f = &notes[nn++];
-			f->loc = (size_t)r.loc;
-			f->step = r.step;
-		}
-		bool seen = false;
-		for (size_t k = 0; k < f->paths.n && !seen; k++)
-			seen = strcmp(f->paths.v[k].s, probes.v[i].s) == 0;
-		if (seen)
-			continue;
-		if (f->paths.n < EL_NOTE_PATHS_MAX)
-			svec_push(&f->paths, probes.v[i].s, NULL);
-		else
-			f->more++;
-	}
-	for (size_t k = 0; k < nn; k++) {
-		const struct el_location *l = &after.locs[notes[k].loc];
-		static const char *const mod[] = {"= ", "", "^~ ", "~ ", "~* ", ""};
-		struct sb sb;
-		sb_init(&sb, 0);
-		sb_addf(&sb, "foreign location '%s%s' (Edge Logic line %u) takes ", mod[l->match],
-			l->pattern, live_line(&pe->doc, &after, notes[k].loc));
-		for (size_t i = 0; i < notes[k].paths.n; i++)
-			sb_addf(&sb, "%s%s", i ? ", " : "", notes[k].paths.v[i].s);
-		if (notes[k].more)
-			sb_addf(&sb, " and %zu more", notes[k].more);
-		sb_addf(&sb, " (%s): not cached as the YAML says", el_step_name(notes[k].step));
-		svec_push(&out->notes, sb.buf, NULL);
-		sb_release(&sb);
-		svec_release(&notes[k].paths);
-	}
+	add_notes(pe, &after, notes, collect_notes(ep, ev, &probes, notes), out);
 done:
 	free(notes);
 	svec_release(&probes);
 	el_eval_close(ev);
 	el_doc_release(&after);
 	free(text);
+}
+
+/* The live region's cache-key flags; the YAML's when no region of ours says (then the
+ * probes alone tell whether the write changes what a request sees). */
+static void region_flags(const struct endpoint *ep, const struct pro_el *pe, struct cache *c)
+{
+	c->ignore_query_string = ep->cache.ignore_query_string;
+	c->ignore_cookie = ep->cache.ignore_cookie;
+	el_region_flags(pe->edge, &pe->doc, &c->ignore_query_string, &c->ignore_cookie);
+}
+
+/* Makes text (Edge Logic) the SEM_CDNPRO configuration *out. */
+static int sem_of_text(const char *text, struct sem_cfg *out, struct cf_err *e)
+{
+	struct el_doc d;
+	memset(&d, 0, sizeof(d));
+	out->kind = SEM_CDNPRO;
+	int rc = el_parse(text, strlen(text), &d, e);
+	return rc == 0 ? sem_el_hook(&d, &out->hook, e) : rc;
 }
 
 /* Live rules: the desired ones exactly when the region is byte for byte what they compile
@@ -385,6 +416,7 @@ static void live_from_region(const struct endpoint *ep, struct pro_el *pe, struc
 			: !d->hash_ok  ? "the cacheform region was edited by hand (hash mismatch)"
 				       : "the cacheform region holds other rules");
 		out->inexact = sb_detach(&why);
+		region_flags(ep, pe, &out->cache);
 		/* what the write changes in the region, as text */
 		struct sb diff;
 		sb_init(&diff, (size_t)EL_TEXT_MAX * 4);
@@ -409,8 +441,30 @@ static int parse_last(const struct endpoint *ep, const struct http_resp *resp,
 		return prov_decode_error(ep, OP_VERSION, rc, e);
 	out->exists = true;
 	live_from_region(ep, pe, out);
+	/* the whole document, foreign locations too: a regex nginx refuses leaves no evaluator,
+	 * and then no behaviour is claimed (pro_el_sem_write refuses as well) */
+	struct cf_err se;
+	if (sem_of_text(pe->edge, &out->sem, &se) != 0)
+		sem_cfg_release(&out->sem);
 	prov_digest(out);
 	return 0;
+}
+
+int pro_el_sem_write(const struct endpoint *ep, const struct live_state *live, struct sem_cfg *out,
+		     struct cf_err *e)
+{
+	const struct pro_el *pe = live ? live->priv : NULL;
+	memset(out, 0, sizeof(*out));
+	if (ep->mode == MODE_PURGE_ONLY || !pe || !pe->edge || !live->sem.hook.eval)
+		return err_set(e, CF_EINVAL, "endpoint '%s': no Edge Logic was read", ep->name.s);
+	char *want = desired_region(ep, pe);
+	char *text = el_replace_region(pe->edge, strlen(pe->edge), &pe->doc, want);
+	int rc = sem_of_text(text, out, e);
+	if (rc != 0)
+		sem_cfg_release(out);
+	free(text);
+	free(want);
+	return rc;
 }
 
 static int decode_quota_el(struct json_object *root, void *out, struct cf_err *e)

@@ -32,6 +32,14 @@ int pro_el_read_next(struct prov_account *pa, const struct endpoint *ep,
 int pro_el_read_parse(const struct endpoint *ep, const struct http_resp *resp,
 		      struct live_state *out, struct cf_err *e);
 
+/*
+ * The Edge Logic the write would store (live's, its region replaced by the compiled rules),
+ * as a SEM_CDNPRO configuration: prov_ops.sem_write. CF_EINVAL when live holds no Edge Logic
+ * (a purge-only endpoint, a read that failed) or the live one cannot be evaluated.
+ */
+int pro_el_sem_write(const struct endpoint *ep, const struct live_state *live, struct sem_cfg *out,
+		     struct cf_err *e);
+
 int pro_el_write_req(struct prov_account *pa, const struct endpoint *ep,
 		     const struct live_state *live, struct http_req *req, struct cf_err *e);
 int pro_el_write_next(struct prov_account *pa, const struct endpoint *ep,

@@ -7,10 +7,12 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <ctype.h>
 
 #include "reconcile/base/xmem.h"
 
 #define EL_RE_MSG_MAX 160
+#define EL_RE_META    "\\.+*?()[]{}|^$" /* where a regex's literal text ends */
 
 struct el_eval {
 	const struct el_doc *d;
@@ -138,7 +140,22 @@ void el_eval_path(const struct el_eval *ev, const char *path, struct el_result *
 struct el_hook {
 	struct el_doc doc;
 	struct el_eval *ev;
+	struct svec labels; /* per location: its rule_id, "location '^~ /x/' (line 3, foreign)" */
 };
+
+/* The rule_id of each location: how explain names what decides. */
+static void hook_labels(struct el_hook *h)
+{
+	for (size_t i = 0; i < h->doc.n; i++) {
+		const struct el_location *l = &h->doc.locs[i];
+		struct sb sb;
+		sb_init(&sb, 0);
+		sb_addf(&sb, "location '%s%s' (line %u, %s)", el_match_mod(l->match), l->pattern,
+			l->line, l->owned ? "cacheform's region" : "foreign");
+		svec_push(&h->labels, sb.buf ? sb.buf : "", NULL);
+		sb_release(&sb);
+	}
+}
 
 static void hook_eval(const void *cfg, const char *path, struct sem_result *out)
 {
@@ -153,6 +170,103 @@ static void hook_eval(const void *cfg, const char *path, struct sem_result *out)
 	 * applies only when the origin says nothing */
 	out->yields_to_no_store = r.mode == EL_IF_MISSING;
 	out->uncertain = r.uncertain;
+	out->rule_id = r.loc >= 0 ? h->labels.v[r.loc].s : NULL;
+}
+
+/* Adds v (as written, lower and upper case when ci) to the set, once. */
+static void add_probe(struct svec *v, const char *s, size_t n, bool ci)
+{
+	char *t = xmalloc(n + 1);
+	memcpy(t, s, n);
+	t[n] = '\0';
+	for (int pass = 0; pass < (ci ? 3 : 1); pass++) {
+		for (char *q = t; pass && *q; q++)
+			*q = (char)(pass == 1 ? tolower((unsigned char)*q)
+					      : toupper((unsigned char)*q));
+		if (*t && !svec_contains(v, t))
+			svec_push(v, t, NULL);
+	}
+	free(t);
+}
+
+/* The literal path a regex anchored with '^' starts with ("^/img/" -> "/img/"); its length. */
+static size_t regex_prefix(const char *re, char *buf, size_t n)
+{
+	size_t o = 0;
+	if (re[0] != '^')
+		return 0;
+	for (const char *s = re + 1; *s && o + 1 < n; s++) {
+		if (*s == '\\' && s[1] && !isalnum((unsigned char)s[1]))
+			s++;
+		else if (strchr(EL_RE_META, *s))
+			break;
+		buf[o++] = *s;
+	}
+	buf[o] = '\0';
+	return o;
+}
+
+/* The extensions a regex ending in "\.ext$" or "\.(a|b)$" names. */
+static void regex_exts(const char *re, bool ci, struct sem_probe *p)
+{
+	const char *dot = NULL;
+	for (const char *s = strstr(re, "\\."); s; s = strstr(s + 1, "\\."))
+		dot = s;
+	size_t n = strlen(re);
+	if (!dot || n < 2 || re[n - 1] != '$' || re[n - 2] == '\\')
+		return;
+	const char *s = dot + 2, *end = re + n - 1;
+	bool group = *s == '(' && end[-1] == ')';
+	if (group)
+		s++, end--;
+	while (s < end) {
+		size_t w = strcspn(s, "|)$");
+		if (w && w <= (size_t)(end - s) && strcspn(s, EL_RE_META) >= w)
+			add_probe(&p->exts, s, w, ci);
+		s += w + 1;
+		if (!group)
+			break;
+	}
+}
+
+/* A prefix or exact location's literal, or what a regex location anchors or ends with. */
+static void probe_location(const struct el_location *l, struct sem_probe *p)
+{
+	char lit[SEM_PATH_MAX];
+	bool ci = l->match == EL_REGEX_CI;
+	switch (l->match) {
+	case EL_EXACT:
+		add_probe(&p->paths, l->pattern, strlen(l->pattern), false);
+		return;
+	case EL_PREFIX:
+	case EL_PREFIX_STOP:
+		add_probe(&p->dirs, l->pattern, strlen(l->pattern), false);
+		add_probe(&p->paths, l->pattern, strlen(l->pattern), false);
+		return;
+	case EL_REGEX:
+	case EL_REGEX_CI:
+		if (regex_prefix(l->pattern, lit, sizeof(lit)) > 0 && lit[0] == '/') {
+			add_probe(&p->dirs, lit, strlen(lit), ci);
+			add_probe(&p->paths, lit, strlen(lit), ci);
+		}
+		regex_exts(l->pattern, ci, p);
+		return;
+	case EL_NAMED:
+		return;
+	}
+}
+
+void el_probe_add(const struct el_doc *d, struct sem_probe *p)
+{
+	for (size_t i = 0; i < d->n; i++)
+		probe_location(&d->locs[i], p);
+}
+
+/* Every location's paths, owned and foreign alike: a foreign one may take a path the YAML
+ * covers, and a live region may hold rules the YAML no longer has. */
+static void hook_probe(const void *cfg, struct sem_probe *p)
+{
+	el_probe_add(&((const struct el_hook *)cfg)->doc, p);
 }
 
 static void hook_free(void *cfg)
@@ -160,6 +274,7 @@ static void hook_free(void *cfg)
 	struct el_hook *h = cfg;
 	el_eval_close(h->ev);
 	el_doc_release(&h->doc);
+	svec_release(&h->labels);
 	free(h);
 }
 
@@ -175,8 +290,10 @@ int sem_el_hook(struct el_doc *d, struct sem_hook *out, struct cf_err *e)
 		free(h);
 		return rc;
 	}
+	hook_labels(h);
 	out->eval = hook_eval;
 	out->cfg = h;
 	out->free_cfg = hook_free;
+	out->probe = hook_probe;
 	return 0;
 }

@@ -56,6 +56,13 @@ void el_eval_path(const struct el_eval *ev, const char *path, struct el_result *
  */
 int sem_el_hook(struct el_doc *d, struct sem_hook *out, struct cf_err *e);
 
+/*
+ * Adds to p the paths d's locations mention (the hook's probe function): exact and prefix
+ * patterns, the literal start of a regex anchored with '^', the extensions of one ending in
+ * "\.ext$" or "\.(a|b)$"; both cases for `~*`.
+ */
+void el_probe_add(const struct el_doc *d, struct sem_probe *p);
+
 /* "exact match", "^~ prefix", "earlier regex", "longest prefix" or "none" */
 const char *el_step_name(enum el_step s);
 

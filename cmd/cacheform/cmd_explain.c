@@ -98,6 +98,8 @@ static void text_live_rule(struct sb *o, const struct sem_cfg *cfg, const struct
 		sb_addf(o, "delivery rule '%s' (order %d%s)", r->rule_id ? r->rule_id : "",
 			cfg->az.rules[r->rule].order,
 			cfg->az.rules[r->rule].foreign ? ", foreign" : "");
+	else if (cfg->kind == SEM_CDNPRO && r->rule_id)
+		sb_addf(o, "Edge Logic %s", r->rule_id);
 	else
 		sb_addf(o, "rule %d", r->rule + 1);
 }

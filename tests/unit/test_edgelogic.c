@@ -475,6 +475,96 @@ static void test_edgelogic__foreign_wins(void **state)
 	cache_release(&c);
 }
 
+/* ---- probe paths: what each location mentions, for the behaviour comparison ---- */
+
+static void test_edgelogic__probe(void **state)
+{
+	(void)state;
+	const struct {
+		const char *loc;  /* one location's head */
+		const char *dirs; /* expected probe dirs, ' '-separated ("" = none) */
+		const char *exts;
+		const char *paths;
+	} cases[] = {
+	    {"location = /a/b.png", "", "", "/a/b.png"},
+	    {"location /img/", "/img/", "", "/img/"},
+	    {"location ^~ /static", "/static", "", "/static"},
+	    {"location ~ \"^/img/\"", "/img/", "", "/img/"},
+	    {"location ~ \"^/a\\.b/c\"", "/a.b/c", "", "/a.b/c"},
+	    {"location ~ \"^/v[0-9]/\"", "/v", "", "/v"},
+	    {"location ~* \"^/Up/\"", "/Up/ /up/ /UP/", "", "/Up/ /up/ /UP/"},
+	    {"location ~ \"^x\"", "", "", ""},
+	    {"location ~* \"\\.png$\"", "", "png PNG", ""},
+	    {"location ~ \"\\.(jpg|webp)$\"", "", "jpg webp", ""},
+	    {"location ~ \"\\.p.g$\"", "", "", ""},
+	    {"location ~ \"/x\\$\"", "", "", ""},
+	    {"location @named", "", "", ""},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		char text[256];
+		struct el_doc d;
+		struct cf_err e;
+		struct sem_probe p;
+		memset(&p, 0, sizeof(p));
+		snprintf(text, sizeof(text), "%s { origin_pass o; }\n", cases[i].loc);
+		if (el_parse(text, strlen(text), &d, &e) != 0)
+			fail_msg("%s: %s", cases[i].loc, e.msg);
+		el_probe_add(&d, &p);
+		const struct svec *got[] = {&p.dirs, &p.exts, &p.paths};
+		const char *want[] = {cases[i].dirs, cases[i].exts, cases[i].paths};
+		for (size_t k = 0; k < 3; k++) {
+			struct sb sb;
+			sb_init(&sb, 0);
+			for (size_t j = 0; j < got[k]->n; j++)
+				sb_addf(&sb, "%s%s", j ? " " : "", got[k]->v[j].s);
+			if (strcmp(sb.buf ? sb.buf : "", want[k]) != 0)
+				fail_msg("%s: set %zu is '%s', want '%s'", cases[i].loc, k,
+					 sb.buf ? sb.buf : "", want[k]);
+			sb_release(&sb);
+		}
+		sem_probe_release(&p);
+		el_doc_release(&d);
+	}
+}
+
+/* The cache-key flags read back from a compiled region; left alone where it cannot say. */
+static void test_edgelogic__region_flags(void **state)
+{
+	(void)state;
+	const struct {
+		const char *spec; /* make_cache's; "" = no rule */
+		bool root, qs, cookie;
+		bool want_qs, want_cookie; /* from (true, true) as they were */
+	} cases[] = {
+	    {"d:/img/=60", true, false, false, false, false},
+	    {"d:/img/=60", true, true, true, true, true},
+	    {"d:/img/=60", false, false, true, false, true},
+	    {"s:gif=0", true, false, false, false, true}, /* no cached location: cookie unsaid */
+	    {"", true, false, false, false, true},	  /* the root location alone */
+	    {"", false, false, false, true, true},	  /* an empty region says nothing */
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		struct cache c;
+		struct el_doc d;
+		struct cf_err e;
+		if (cases[i].spec[0])
+			make_cache(&c, cases[i].spec);
+		else
+			memset(&c, 0, sizeof(c));
+		c.ignore_query_string = cases[i].qs;
+		c.ignore_cookie = cases[i].cookie;
+		char *region = compile(&c, cases[i].root);
+		bool qs = true, cookie = true;
+		assert_int_equal(el_parse(region, strlen(region), &d, &e), 0);
+		el_region_flags(region, &d, &qs, &cookie);
+		if (qs != cases[i].want_qs || cookie != cases[i].want_cookie)
+			fail_msg("case %zu: qs %d cookie %d", i, qs, cookie);
+		el_doc_release(&d);
+		free(region);
+		cache_release(&c);
+	}
+}
+
 static void test_edgelogic__time(void **state)
 {
 	(void)state;
@@ -504,6 +594,8 @@ int main(void)
 	    cmocka_unit_test(test_edgelogic__differential),
 	    cmocka_unit_test(test_edgelogic__sem_hook),
 	    cmocka_unit_test(test_edgelogic__foreign_wins),
+	    cmocka_unit_test(test_edgelogic__probe),
+	    cmocka_unit_test(test_edgelogic__region_flags),
 	    cmocka_unit_test(test_edgelogic__time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

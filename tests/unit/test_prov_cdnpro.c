@@ -357,6 +357,71 @@ static void test_prov_cdnpro__edge_logic_diff_and_foreign(void **state)
 	f->ep.mode = MODE_PURGE_ONLY;
 }
 
+/* The semantics module's view: the live Edge Logic (foreign locations too) as live.sem, the
+ * Edge Logic the write stores as prov_sem_write's, compared on paths both mention. */
+static void test_prov_cdnpro__edge_logic_sem(void **state)
+{
+	static const char version_foreign[] =
+	    "{\"version\":3,\"configs\":{\"hostnames\":[\"dl.example.com\"],\"origins\":[{"
+	    "\"name\":\"o1\",\"servers\":[\"1.2.3.4\"]}],\"edgeLogic\":\"location ^~ /img/old/ "
+	    "{ proxy_cache_valid 5m; origin_pass o1; }\\nlocation ~* \\\"\\\\\\\\.gif$\\\" { "
+	    "proxy_no_cache 1; proxy_cache_bypass 1; origin_pass o1; }\\nlocation / { origin_pass "
+	    "o1; }\\n\",\"syntaxVersion\":1}}";
+	static const struct {
+		const char *path;
+		enum sem_mode before, after;
+		int64_t ttl_before, ttl_after;
+	} cases[] = {
+	    {"/img/a.png", SEM_ORIGIN, SEM_IF_MISSING, 0, 86400},
+	    {"/img/old/a.png", SEM_IF_MISSING, SEM_IF_MISSING, 300, 300}, /* ^~ keeps it */
+	    {"/img/a.gif", SEM_BYPASS, SEM_IF_MISSING, 0, 86400}, /* the region comes first */
+	    {"/x.html", SEM_ORIGIN, SEM_ORIGIN, 0, 0},
+	};
+	struct fx *f = *state;
+	struct live_state ls;
+	struct sem_cfg after;
+	struct prov_behaviour b;
+	struct cf_err e;
+	f->ep.mode = MODE_MANAGE;
+	f->ep.remote.property_id.s = xstrdup(PROP);
+	fx_rule(&f->ep.cache, RULE_DIR, 86400, "/img/");
+	read_property(f, &ls, version_foreign);
+	assert_int_equal(ls.sem.kind, SEM_CDNPRO);
+	assert_int_equal(prov_sem_write(&f->ep, &ls, &after, &e), 0);
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		struct sem_result rb, ra;
+		sem_eval(&ls.sem, cases[i].path, &rb);
+		sem_eval(&after, cases[i].path, &ra);
+		if (rb.mode != cases[i].before || ra.mode != cases[i].after ||
+		    rb.ttl != cases[i].ttl_before || ra.ttl != cases[i].ttl_after)
+			fail_msg("%s: %d/%lld -> %d/%lld", cases[i].path, rb.mode,
+				 (long long)rb.ttl, ra.mode, (long long)ra.ttl);
+	}
+	/* the foreign locations' paths are probed: /img/old/ is among them */
+	struct sem_probe pr;
+	struct svec paths = {0};
+	memset(&pr, 0, sizeof(pr));
+	sem_probe_add_cfg(&pr, &ls.sem);
+	sem_probe_paths(&pr, &paths);
+	assert_true(svec_contains(&paths, "/img/old/cf~probe"));
+	assert_true(svec_contains(&paths, "/cf~probe.gif"));
+	svec_release(&paths);
+	sem_probe_release(&pr);
+	sem_cfg_release(&after);
+	prov_behaviour_compare(&f->ep, &ls, &b);
+	assert_int_equal(b.same, 0);
+	assert_non_null(b.path);
+	assert_int_equal(b.after.mode, SEM_IF_MISSING);
+	assert_int_equal(b.after.ttl, 86400);
+	prov_behaviour_release(&b);
+	/* a purge-only endpoint has no Edge Logic of cacheform's to evaluate */
+	f->ep.mode = MODE_PURGE_ONLY;
+	assert_int_equal(prov_sem_write(&f->ep, &ls, &after, &e), CF_EINVAL);
+	assert_int_equal(prov_sem_write(&f->ep, NULL, &after, &e), CF_EINVAL);
+	live_state_release(&ls);
+	cache_release(&f->ep.cache);
+}
+
 /* The service quota, read once per account: only a quota that is set and says
  * allowProduction: false refuses production endpoints in plan (write_check). */
 static void test_prov_cdnpro__edge_logic_allow_production(void **state)
@@ -962,6 +1027,7 @@ int main(void)
 	    FX_TEST(test_prov_cdnpro__edge_logic_refusals),
 	    FX_TEST(test_prov_cdnpro__edge_logic_allow_production),
 	    FX_TEST(test_prov_cdnpro__edge_logic_diff_and_foreign),
+	    FX_TEST(test_prov_cdnpro__edge_logic_sem),
 	    FX_TEST(test_prov_cdnpro__edge_logic_join),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
