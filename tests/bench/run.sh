@@ -4,7 +4,8 @@
 #   bash tests/bench/run.sh [validate|plan|apply|cdnpro|baseline]...   (default: all of them)
 #
 #   validate  10,000 endpoints x 20 rules + 1,000 purges against a bare libyaml parse
-#             (tests/bench/validate.sh; targets: time <= 2x, peak RSS <= 5x the input)
+#             (tests/bench/validate.sh; targets: time <= 2x, peak RSS <= 5x the input, peak RSS
+#             minus that of an empty repository <= 3x the input)
 #   plan      1,000 endpoints (azure-china + azure), fakecdn latency 50 ms, parallelism 1 (on a
 #             200-endpoint subset: P1_ENDPOINTS), 8, 16, 32: wall time against the floor
 #             (minimum requests x latency / parallelism; target <= 1.25x at 8, 16 and 32) and
@@ -179,6 +180,11 @@ if want validate; then
 		row "validate: peak RSS vs input (MB)" - - "$(jq -r '.validate_peak_rss_kb / 1024 * 100 | round / 100' "$v")" \
 			"$(jq -r '.input_bytes / 1048576 * 100 | round / 100' "$v")" "<= 5.0x" \
 			"$(jq -r 'if .rss_ratio <= 5.0 then "ok" else "MISSED" end' "$v")"
+		# what the input costs on top of the process's own footprint (empty repository)
+		row "validate: marginal RSS vs input (MB)" - - \
+			"$(jq -r '(.validate_peak_rss_kb - .empty_repo_peak_rss_kb) / 1024 * 100 | round / 100' "$v")" \
+			"$(jq -r '.input_bytes / 1048576 * 100 | round / 100' "$v")" "<= 3.0x" \
+			"$(jq -r 'if .marginal_rss_ratio <= 3.0 then "ok" else "MISSED" end' "$v")"
 	else
 		echo "{\"benchmark\":\"validate\",\"error\":\"validate.sh failed (exit $vrc)\"}" >"$RES/validate.json"
 		row "validate" - - - - "<= 2.0x" "FAILED"
