@@ -693,7 +693,8 @@ static void test_ledger__old_layout(void **state)
 			assert_int_equal(l.nendpoints, one[i].nendpoints);
 			for (size_t k = 0; k < l.npurges; k++)
 				assert_int_equal(l.purges[k].status,
-						 strcmp(l.purges[k].endpoint, "www") == 0 || round == 1
+						 strcmp(l.purges[k].endpoint, "www") == 0 ||
+							 round == 1
 						     ? LEDGER_SUCCEEDED
 						     : LEDGER_SUBMITTED);
 			ledger_release(&l);
