@@ -43,7 +43,10 @@ endif
 OBJDIR = $(BUILD)/$(VARIANT)/obj
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(FAKE_PKGS) 2>/dev/null)
-LIB_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null)
+# libcurl is compiled against but not linked: reconcile/http_lib.c loads it on first use
+# (dlopen), so the commands that never reach the network do not map it (README: Memory).
+LINK_PKGS  = $(filter-out libcurl,$(LIB_PKGS))
+LIB_LIBS   := $(shell $(PKG_CONFIG) --libs $(LINK_PKGS) 2>/dev/null)
 FAKE_LIBS  := $(shell $(PKG_CONFIG) --libs $(FAKE_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 

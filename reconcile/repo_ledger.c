@@ -404,6 +404,57 @@ int repo_ledger_read(struct repo_ledger *rl, struct ledger *out, struct cf_err *
 	return rc;
 }
 
+/*
+ * One manifest's records (and the endpoint record of that name): its directories in the old
+ * layout, its summary and its v2 directory, in read_tree's order (the later read wins), so
+ * `ledger show` reads a few paths, not the whole ledger.
+ */
+int repo_ledger_read_manifest(struct repo_ledger *rl, const char *id, struct ledger *out,
+			      struct cf_err *e)
+{
+	git_oid tip;
+	bool have;
+	git_tree *root = NULL;
+	git_tree_entry *te = NULL;
+	struct ledger_endpoint ep;
+	enum rec_where where;
+	struct sb path;
+	sb_init(&path, 0);
+	ledger_init(out);
+	int rc = tip_tree(rl, &tip, &have, &root, e);
+	if (rc == 0 && root) {
+		sb_adds(&path, REPO_LEDGER_OLD_PURGES "/");
+		ledger_path_component(id, &path);
+		rc = walk_dir(rl->repo, root, path.buf, 0, KIND_PURGE, out, e);
+	}
+	if (rc == 0 && root) {
+		sb_reset(&path);
+		purge_path_of(id, "", REC_SUMMARY, &path);
+		int r = git_tree_entry_bypath(&te, root, path.buf);
+		if (r == 0 && git_tree_entry_type(te) == GIT_OBJECT_BLOB)
+			rc = adopt_blob(rl->repo, te, KIND_SUMMARY, out, e);
+		else if (r < 0 && r != GIT_ENOTFOUND)
+			rc = git_fail(e, "cannot read the ledger tree");
+	}
+	if (rc == 0 && root) {
+		sb_reset(&path);
+		sb_adds(&path, REPO_LEDGER_V2_PURGES "/");
+		shard(id, &path);
+		ledger_path_component(id, &path);
+		rc = walk_dir(rl->repo, root, path.buf, 0, KIND_PURGE, out, e);
+	}
+	if (rc == 0 && root && (rc = endpoint_in(rl->repo, root, id, &ep, &where, e)) == 1) {
+		ledger_adopt_endpoint(out, &ep);
+		rc = 0;
+	}
+	git_tree_entry_free(te);
+	git_tree_free(root);
+	sb_release(&path);
+	if (rc < 0)
+		ledger_release(out);
+	return rc;
+}
+
 /* ---- reading on demand ---- */
 
 struct lsrc {

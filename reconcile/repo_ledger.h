@@ -44,6 +44,12 @@ void repo_ledger_close(struct repo_ledger *rl);
  * not exist yet). Returns 0, CF_EIO or CF_EINVAL (a malformed record, named). */
 int repo_ledger_read(struct repo_ledger *rl, struct ledger *out, struct cf_err *e);
 
+/* Reads manifest id's purge records and the endpoint record named id (`ledger show`) at the
+ * ref's tip into *out (initialised here): a few paths, whatever the ledger's size. Returns 0,
+ * CF_EIO or CF_EINVAL. */
+int repo_ledger_read_manifest(struct repo_ledger *rl, const char *id, struct ledger *out,
+			      struct cf_err *e);
+
 /*
  * Initialises *out empty and makes it read records of the ref's tip on demand, one path per
  * lookup (ledger_set_source): what a plan needs from a ledger of any size. rl must outlive

@@ -38,7 +38,7 @@ edge() { # HEADER-REGEX FILE-REGEX
 	done
 }
 edge 'yaml\.h' '^schema/ytree\.c$'
-edge 'curl/' '^reconcile/http\.c$'
+edge 'curl/' '^reconcile/http(_lib)?\.c$'
 edge 'git2' '^reconcile/(repo|repo_ledger|repo_remote)\.c$'
 edge 'microhttpd\.h' '^cmd/fakecdn/'
 # json-c (<json-c/...> or <json.h>): the JSON layer reconcile/codec.c, and fakecdn (its own state)

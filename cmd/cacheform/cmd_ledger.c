@@ -170,8 +170,9 @@ static int ledger_read_only(int (*fn)(const struct ledger *, const char *), cons
 	int ret = EXIT_ERROR;
 	err_clear(&e);
 	ledger_init(&l);
+	/* show (arg: a manifest id or endpoint name) reads its records only, list all of them */
 	if (repo_ledger_open(opt_repo ? opt_repo : ".", &rl, &e) < 0 ||
-	    repo_ledger_read(rl, &l, &e) < 0) {
+	    (arg ? repo_ledger_read_manifest(rl, arg, &l, &e) : repo_ledger_read(rl, &l, &e)) < 0) {
 		err_print(&e);
 		goto out;
 	}

@@ -100,14 +100,16 @@ enum rule_cc { RULE_CC_INHERIT, RULE_CC_IGNORE, RULE_CC_HONOUR };
 /* Returns "dir", "suffix" or "path". */
 const char *rule_kind_name(enum rule_kind k);
 
+/* The two enums side by side: a fleet holds millions of rules, and the padding each one left
+ * after it cost 8 bytes per rule (136 -> 128). */
 struct rule {
 	enum rule_kind kind;
+	enum rule_cc cc;
 	struct svec
 	    items;   /* at least one; dir and path items start with '/', suffixes have no dot */
 	int64_t ttl; /* seconds; 0 = do not cache */
 	struct pos ttl_pos;
-	struct sval name; /* azure delivery-rule name; NULL = "cacheformN" */
-	enum rule_cc cc;
+	struct sval name;  /* azure delivery-rule name; NULL = "cacheformN" */
 	struct pos cc_pos; /* of the rule's ignore_cache_control; file NULL when unset */
 	struct pos pos;
 };

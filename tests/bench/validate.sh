@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: `cacheform validate` on 10,000 endpoints x 20 rules + 1,000 purge manifests,
 # against the floor (tests/bench/yamlfloor.c: libyaml's parser alone over the same files).
-# Targets: validate wall time <= 2x the floor; validate peak RSS <= 5x the input size.
+# Targets: validate wall time <= 2x the floor; validate peak RSS <= 5x the input size; the
+# marginal RSS (peak RSS - the RSS of validate on a repository with only cacheform.yaml) <= 3x
+# the input size at every size (issue 17: 1,000 to 500,000 endpoints).
 # Standalone: builds the floor itself. Env: CACHEFORM (default bin/cacheform), ENDPOINTS,
 # RULES, PURGES, RUNS (best of N, default 3). Writes tests/bench/out/validate.json.
 set -euo pipefail
@@ -55,7 +57,8 @@ awk -v n="$ENDPOINTS" -v rules="$RULES" -v purges="$PURGES" -v dir="$R" 'BEGIN {
 		close(f)
 	}
 }'
-INPUT_BYTES=$(cat "$R/cacheform.yaml" "$R"/endpoints/*.yaml "$R"/purges/*.yaml 2>/dev/null | wc -c)
+# summed by find: a glob of 500,000 files is over the kernel's argument size limit
+INPUT_BYTES=$(find "$R" -type f -name '*.yaml' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
 NFILES=$((ENDPOINTS + PURGES + 1))
 
 # Prints "seconds kilobytes" of the best (fastest) of RUNS runs of "$@"; fails if a run fails.
@@ -91,9 +94,9 @@ awk -v ft="$FLOOR_T" -v fm="$FLOOR_M" -v vt="$VAL_T" -v vm="$VAL_M" -v bm="$BASE
 	printf "input: %d files, %.1f MB (%d endpoints x %d rules, %d purges)\n", files, in_b / 1048576, eps, rules, purges
 	printf "time ratio validate/floor: %.2f (target <= 2.0) %s\n", tr, tok ? "ok" : "MISSED"
 	printf "RSS / input size:          %.2f (target <= 5.0) %s\n", mr, mok ? "ok" : "MISSED"
-	printf "(RSS - empty-repo RSS) / input size: %.2f\n", dr
+	printf "(RSS - empty-repo RSS) / input size: %.2f (marginal; target <= 3.0) %s\n", dr, dr <= 3.0 ? "ok" : "MISSED"
 	printf "{\"benchmark\":\"validate\",\"endpoints\":%d,\"rules_per_endpoint\":%d,\"purges\":%d,\"files\":%d,\"input_bytes\":%d,", eps, rules, purges, files, in_b > out
 	printf "\"floor_seconds\":%s,\"floor_peak_rss_kb\":%d,\"validate_seconds\":%s,\"validate_peak_rss_kb\":%d,\"empty_repo_peak_rss_kb\":%d,", ft, fm, vt, vm, bm > out
-	printf "\"time_ratio\":%.3f,\"rss_ratio\":%.3f,\"time_target\":2.0,\"rss_target\":5.0,\"ok\":%s}\n", tr, mr, (tok && mok) ? "true" : "false" > out
+	printf "\"time_ratio\":%.3f,\"rss_ratio\":%.3f,\"marginal_rss_ratio\":%.3f,\"time_target\":2.0,\"rss_target\":5.0,\"marginal_rss_target\":3.0,\"ok\":%s}\n", tr, mr, dr, (tok && mok) ? "true" : "false" > out
 	exit !(tok && mok)
 }'

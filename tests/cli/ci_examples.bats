@@ -334,7 +334,8 @@ as_user() { # USER CMD... (environment passed with env)
 	# The shared libraries the binary needs directly come from packages the final stage installs.
 	final=$(awk '/^FROM /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$DOCKERFILE" | tr '\\\n' '  ')
 	bin=$out/usr/local/bin/cacheform
-	for so in $(objdump -p "$bin" | awk '/NEEDED/{print $2}'); do
+	# libcurl.so.4 too: loaded with dlopen on first use (reconcile/http_lib.c), so not NEEDED
+	for so in $(objdump -p "$bin" | awk '/NEEDED/{print $2}') libcurl.so.4; do
 		path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64|x86_64/ {print $NF; exit}')
 		[ -n "$path" ] || path=$(ldconfig -p | awk -v so="$so" '$1 == so {print $NF; exit}')
 		pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)

@@ -41,3 +41,20 @@ teardown() {
 	# sanitizer's own overhead in `make test`)
 	[ "$rss_kb" -lt $((160 * 1024)) ]
 }
+
+@test "libcurl is loaded by the commands that reach the network, not by validate" {
+	cd "$F/repo"
+	# LD_DEBUG=files: the dynamic loader names every library it maps, dlopen included
+	LD_DEBUG=files "$CACHEFORM" validate >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/ld"
+	status=$?
+	cat "$BATS_TEST_TMPDIR/out"
+	[ "$status" -eq 0 ]
+	! grep -q 'file=libcurl' "$BATS_TEST_TMPDIR/ld"
+	LD_DEBUG=files "$CACHEFORM" plan --no-purges >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/ld"
+	status=$?
+	grep -v '^ *[0-9]*:' "$BATS_TEST_TMPDIR/ld" | tail -5
+	[ "$status" -eq 0 ] || [ "$status" -eq 2 ]
+	grep -q 'file=libcurl.*dynamically loaded' "$BATS_TEST_TMPDIR/ld"
+	# and the plan really read the endpoints through it
+	[ "$(jq -c 'select(.op == "read_rules")' "$FAKECDN_JOURNAL" | wc -l)" -eq 128 ]
+}

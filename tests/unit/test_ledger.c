@@ -682,6 +682,23 @@ static void test_ledger__old_layout(void **state)
 		assert_int_equal(l.npurges, 2);
 		assert_int_equal(l.nendpoints, 1);
 		ledger_release(&l);
+		/* one manifest's records (ledger show): in either layout, nothing of the others */
+		static const struct {
+			const char *id;
+			size_t npurges, nendpoints;
+		} one[] = {{"m1", 2, 0}, {"m2", 0, 0}, {"www", 0, 1}};
+		for (size_t i = 0; i < CF_ARRAY_LEN(one); i++) {
+			assert_int_equal(repo_ledger_read_manifest(rl, one[i].id, &l, NULL), 0);
+			assert_int_equal(l.npurges, one[i].npurges);
+			assert_int_equal(l.nendpoints, one[i].nendpoints);
+			for (size_t k = 0; k < l.npurges; k++)
+				assert_int_equal(l.purges[k].status,
+						 strcmp(l.purges[k].endpoint, "www") == 0 ||
+							 round == 1
+						     ? LEDGER_SUCCEEDED
+						     : LEDGER_SUBMITTED);
+			ledger_release(&l);
+		}
 		if (round == 0) {
 			struct ledger_purge p;
 			struct ledger_endpoint ep = {0};
