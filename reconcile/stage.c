@@ -5,7 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "reconcile/apply.h"
+#include "reconcile/ledger.h"
 #include "reconcile/prov_cdnpro_el.h"
+#include "reconcile/repo_ledger.h"
+#include "reconcile/repo_remote.h"
 #include "reconcile/sem.h"
 #include "reconcile/base/xmem.h"
 
@@ -230,7 +234,8 @@ static void sleep_ms(int64_t ms)
 /* Sends the deployment task of one account and waits for it. */
 static int promote_account(struct engine *en, struct eng_account *a, const struct endpoint **eps,
 			   const int64_t *versions, size_t n, int64_t deadline,
-			   const volatile sig_atomic_t *interrupt, FILE *out, struct cf_err *e)
+			   const volatile sig_atomic_t *interrupt, FILE *out, char *task_id,
+			   struct cf_err *e)
 {
 	struct http_req req;
 	struct http_resp resp;
@@ -269,8 +274,142 @@ static int promote_account(struct engine *en, struct eng_account *a, const struc
 	if (rc == 0)
 		fprintf(out, "Promoted %zu propert%s to production (task %s).\n", n,
 			n == 1 ? "y" : "ies", t.id ? t.id : "?");
+	snprintf(task_id, LEDGER_DEPLOY_ID_MAX, "%s", t.id ? t.id : "");
 	task_release(&t);
 	return rc;
+}
+
+/* ---- the ledger ---- */
+
+/* One ledger commit of endpoint or staging records, pushed when the ledger has a remote. */
+static int ledger_put(struct engine *en, const struct ledger_endpoint *v, size_t n, const char *msg,
+		      struct cf_err *e)
+{
+	bool local;
+	if (!n || !en->rl)
+		return 0;
+	if (en->rr)
+		return repo_remote_record(en->rr, en->rl, NULL, 0, v, n, msg, &local, e);
+	return repo_ledger_record(en->rl, NULL, 0, v, n, msg, e);
+}
+
+/* The deployment task of x's rule write in r ("" when it wrote nothing or has no task). */
+static const char *write_task(const struct apply_result *r, const struct eng_endpoint *x)
+{
+	for (size_t i = 0; r && i < r->n; i++) {
+		const struct apply_item *it = &r->v[i];
+		const struct apply_opres *op = &it->ops[APPLY_OP_RULES];
+		if (!it->manifest && it->endpoint && strcmp(it->endpoint, x->ep->name.s) == 0 &&
+		    it->outcome == APPLY_DONE && op->ntasks && op->tasks[op->ntasks - 1].id)
+			return op->tasks[op->ntasks - 1].id;
+	}
+	return "";
+}
+
+int stage_record_staging(struct engine *en, const struct apply_result *r, size_t *n,
+			 struct cf_err *e)
+{
+	struct ledger_endpoint *v = xcalloc(en->neps + 1, sizeof(*v));
+	struct ledger_endpoint *old = xcalloc(en->neps + 1, sizeof(*old));
+	int rc = 0;
+	*n = 0;
+	for (size_t i = 0; i < en->neps && rc >= 0; i++) {
+		const struct eng_endpoint *x = &en->eps[i];
+		struct pro_el_deployed d;
+		if (!stage_applies(x->ep) || !x->read || x->rc < 0 ||
+		    pro_el_deployed(&x->live, &d) < 0 || !d.staging ||
+		    (!prov_cache_matches(&x->live, &x->ep->cache) &&
+		     !prov_behaves_as(x->ep, &x->live)))
+			continue; /* staging does not run the YAML: nothing to say it does */
+		const char *task = write_task(r, x);
+		struct ledger_endpoint *o = &old[i];
+		if (en->rl && (rc = repo_ledger_staging(en->rl, x->ep->name.s, o, e)) < 0)
+			break;
+		/* an unchanged staging record is kept: a no-op staging apply makes no commit */
+		if (rc == 1 && o->version == d.staging && !task[0] &&
+		    cache_equal(&o->cache, &x->ep->cache))
+			continue;
+		struct ledger_endpoint *le = &v[(*n)++];
+		le->name = x->ep->name.s;
+		le->account = x->ep->account_name.s;
+		snprintf(le->commit, sizeof(le->commit), "%s", en->commit);
+		memcpy(le->digest, x->live.digest, sizeof(le->digest));
+		le->applied_at = (int64_t)time(NULL);
+		le->cache = x->ep->cache; /* borrowed for encoding only */
+		le->staging = true;
+		le->version = d.staging;
+		/* the same version again (no write this run): the task that deployed it stays */
+		snprintf(le->task, sizeof(le->task), "%s",
+			 task[0] ? task : rc == 1 && o->version == d.staging ? o->task : "");
+	}
+	if (rc >= 0)
+		rc = ledger_put(en, v, *n, "cacheform apply --stage staging: finished", e);
+	for (size_t i = 0; i < en->neps; i++)
+		ledger_endpoint_release(&old[i]);
+	free(old);
+	free(v);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * After a promotion: the promoted endpoints are read again (what production runs now) and
+ * each one whose own target is production gets its endpoint record, like an apply's: the
+ * commit and rules of the staging record when it names the version promoted (what was
+ * staged), else HEAD's when production now runs them, else the rules read with no commit.
+ */
+static int promote_record(struct engine *en, const int64_t *versions,
+			  const char (*tasks)[LEDGER_DEPLOY_ID_MAX], FILE *out, struct cf_err *e)
+{
+	struct eng_endpoint **xs = xcalloc(en->neps + 1, sizeof(*xs));
+	struct ledger_endpoint *v = xcalloc(en->neps + 1, sizeof(*v));
+	struct ledger_endpoint *st = xcalloc(en->neps + 1, sizeof(*st));
+	size_t nx = 0, n = 0;
+	int rc = 0;
+	for (size_t i = 0; i < en->neps; i++)
+		if (versions[i] && en->eps[i].ep->remote.target.s &&
+		    strcmp(en->eps[i].ep->remote.target.s, "production") == 0)
+			xs[nx++] = &en->eps[i];
+	if (nx && en->rl)
+		(void)engine_read(en, xs, nx);
+	for (size_t k = 0; k < nx && en->rl && rc >= 0; k++) {
+		struct eng_endpoint *x = xs[k];
+		size_t i = (size_t)(x - en->eps);
+		struct ledger_endpoint *le = &v[n], *s = &st[k];
+		if (!x->read || x->rc < 0) {
+			fprintf(out, "  %s: not read after the promotion (%s); not recorded\n",
+				x->ep->name.s, x->rc < 0 ? x->err.msg : "no answer");
+			continue;
+		}
+		if ((rc = repo_ledger_staging(en->rl, x->ep->name.s, s, e)) < 0)
+			break;
+		bool staged = rc == 1 && s->version == versions[i];
+		le->name = x->ep->name.s;
+		le->account = x->ep->account_name.s;
+		memcpy(le->digest, x->live.digest, sizeof(le->digest));
+		le->applied_at = (int64_t)time(NULL);
+		le->version = versions[i];
+		snprintf(le->task, sizeof(le->task), "%s", tasks[x->acct - en->accts]);
+		if (staged) {
+			snprintf(le->commit, sizeof(le->commit), "%s", s->commit);
+			le->cache = s->cache; /* borrowed for encoding only */
+			snprintf(le->promoted_from, sizeof(le->promoted_from), "%s", s->task);
+		} else if (prov_cache_matches(&x->live, &x->ep->cache) ||
+			   prov_behaves_as(x->ep, &x->live)) {
+			snprintf(le->commit, sizeof(le->commit), "%s", en->commit);
+			le->cache = x->ep->cache;
+		} else {
+			le->cache = x->live.cache; /* staged by someone else: no commit says it */
+		}
+		n++;
+	}
+	if (rc >= 0)
+		rc = ledger_put(en, v, n, "cacheform apply --promote: finished", e);
+	for (size_t k = 0; k < nx; k++)
+		ledger_endpoint_release(&st[k]);
+	free(st);
+	free(v);
+	free(xs);
+	return rc < 0 ? rc : 0;
 }
 
 int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomic_t *interrupt,
@@ -279,6 +418,7 @@ int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomi
 	const struct endpoint **eps = xcalloc(en->neps + 1, sizeof(*eps));
 	int64_t *versions = xcalloc(en->neps + 1, sizeof(*versions));
 	int64_t deadline = now_ms() + timeout_s * 1000;
+	char(*tasks)[LEDGER_DEPLOY_ID_MAX] = xcalloc(en->naccts + 1, sizeof(*tasks));
 	size_t refused = 0;
 	int rc = 0;
 	/* every check first: nothing is sent when one property refuses */
@@ -328,11 +468,14 @@ int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomi
 			}
 		if (n)
 			rc = promote_account(en, &en->accts[a], mine, vs, n, deadline, interrupt,
-					     out, e);
+					     out, tasks[a], e);
 		free(mine);
 		free(vs);
 	}
+	if (rc == 0)
+		rc = promote_record(en, versions, tasks, out, e);
 	free(eps);
 	free(versions);
+	free(tasks);
 	return rc;
 }

@@ -21,6 +21,7 @@
 
 struct pro_el_deployed;
 struct sem_result;
+struct apply_result;
 
 /* What --promote does with one property, from what its read found deployed. */
 enum stage_decision {
@@ -56,10 +57,23 @@ int stage_probe(struct engine *en, const struct svec *urls, FILE *out, size_t *b
 		struct cf_err *e);
 
 /*
+ * After `apply --stage staging`: records in the ledger (one commit, its message "cacheform
+ * apply --stage staging: finished") a staging record (ledger_endpoint.staging) for every
+ * selected stage_applies endpoint whose staging now runs the YAML: the commit, the rules, the
+ * version and the deployment task (from r, the run's result). An unchanged record is kept.
+ * *n says how many were written. Returns 0 or a negative code.
+ */
+int stage_record_staging(struct engine *en, const struct apply_result *r, size_t *n,
+			 struct cf_err *e);
+
+/*
  * Promotes: for every selected stage_applies endpoint read, the version in staging goes to
  * production in one deployment task per account, polled until done (or timeout_s). Returns 0
  * (printing what was promoted, or that nothing differs), CF_ECONFLICT when a property's
  * production was deployed after its staging (nothing is sent), or another negative code.
+ * Each promoted endpoint whose own target is production is read again and recorded in the
+ * ledger like an apply (commit "cacheform apply --promote: finished"), with the version, the
+ * promotion's deployment task and the staging deployment it promoted (its staging record).
  */
 int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomic_t *interrupt,
 		  FILE *out, struct cf_err *e);

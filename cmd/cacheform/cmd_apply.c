@@ -456,6 +456,24 @@ static int promote(struct engine *en, struct apply_outcome_doc *d)
 	return EXIT_OK;
 }
 
+/* apply --stage staging, after the apply: the staging records. Returns the exit code. */
+static int stage_ledger(struct engine *en, const struct apply_result *r, int ex,
+			struct apply_outcome_doc *d)
+{
+	struct cf_err e;
+	size_t n;
+	err_clear(&e);
+	if (stage_record_staging(en, r, &n, &e) < 0) {
+		fprintf(stderr, "cacheform apply: the staging records: %s\n", e.msg);
+		outcome_set(d, "error", e.msg);
+		return EXIT_ERROR;
+	}
+	if (n && !opt_quiet)
+		fprintf(text_out(), "Recorded %zu staging deployment%s in the ledger.\n", n,
+			n == 1 ? "" : "s");
+	return ex;
+}
+
 /* apply --stage staging --urls FILE, after a successful apply: the probes' exit code. */
 static int stage_probes(struct engine *en, struct apply_outcome_doc *d)
 {
@@ -623,6 +641,8 @@ static int apply_main(int npos, char **argv)
 			"manifests do not run.\n\n",
 			opt_ref, en.commit);
 	ret = apply_plan(&en, have_pf ? &pf : NULL, &p, &r, &doc);
+	if ((ret == EXIT_OK || ret == EXIT_PARTIAL) && opt_stage)
+		ret = stage_ledger(&en, &r, ret, &doc);
 	if (ret == EXIT_OK && opt_stage && opt_urls)
 		ret = stage_probes(&en, &doc);
 out:

@@ -253,6 +253,13 @@ pro_state() {
 	curl -sS "$FAKECDN_URL/_fakecdn/state" | jq -c "$1"
 }
 
+# ledger_ep DIR NAME: endpoint NAME's record in v2/DIR (endpoints, or staging) of the ledger.
+ledger_ep() {
+	local p
+	p=$(git ls-tree -r --name-only refs/cacheform/ledger | grep -m1 -x "v2/$1/../../$2[.]json") || return 1
+	git cat-file -p "refs/cacheform/ledger:$p"
+}
+
 @test "cdnpro: --stage staging serves the new TTL on staging only; --promote moves it to production; rollback --to HEAD~1 restores the old TTL" {
 	fakecdn_start "" --task-delay 0
 	pro_knobs
@@ -263,9 +270,13 @@ pro_state() {
 	run cf apply --yes
 	[ "$status" -eq 0 ]
 	pro_ttl p00.example.com /img/a.png 86400
+	local c1 c2
+	c1=$(git rev-parse HEAD)
+	[ "$(ledger_ep endpoints p00 | jq -r .desired_commit)" = "$c1" ]
 
 	sed -i 's/ttl: 1d/ttl: 2d/' endpoints/p00.yaml
 	repo_commit "$R" "2d"
+	c2=$(git rev-parse HEAD)
 	printf '/img/probe.png\n/other.html\nhttp://p00.example.com/img/x.png\n' >"$BATS_TEST_TMPDIR/urls"
 	local deploys
 	deploys=$(journal_count deployment_create)
@@ -286,6 +297,24 @@ pro_state() {
 	# a staging apply is not what production runs: the plan still shows the change
 	run cf plan --detailed-exitcode
 	[ "$status" -eq 2 ]
+	# the ledger: a staging record (commit, version, deployment task); the endpoint record
+	# (what production runs) still names the first apply's commit
+	git log -1 --format=%s refs/cacheform/ledger | grep -qx 'cacheform apply --stage staging: finished'
+	local srec stask
+	srec=$(ledger_ep staging p00)
+	echo "$srec"
+	[ "$(jq -r .target <<<"$srec")" = staging ]
+	[ "$(jq -r .desired_commit <<<"$srec")" = "$c2" ]
+	[ "$(jq -r .property_version <<<"$srec")" -eq "$st" ]
+	stask=$(jq -r .deployment_task <<<"$srec")
+	[ -n "$stask" ] && [ "$stask" != null ]
+	[ "$(ledger_ep endpoints p00 | jq -r .desired_commit)" = "$c1" ]
+	# a staging apply with nothing to change writes no ledger commit
+	local tip
+	tip=$(git rev-parse refs/cacheform/ledger)
+	run cf apply --stage staging --yes
+	[ "$status" -eq 0 ]
+	[ "$(git rev-parse refs/cacheform/ledger)" = "$tip" ]
 
 	run cf apply --promote --yes
 	echo "$output"
@@ -297,6 +326,20 @@ pro_state() {
 	# production now runs the YAML: nothing to write
 	run cf plan --detailed-exitcode
 	[ "$status" -eq 0 ]
+	# recorded like an apply: the staged commit, the version, the promotion's task and the
+	# staging deployment it promoted
+	git log -1 --format=%s refs/cacheform/ledger | grep -qx 'cacheform apply --promote: finished'
+	local prec
+	prec=$(ledger_ep endpoints p00)
+	echo "$prec"
+	[ "$(jq -r .desired_commit <<<"$prec")" = "$c2" ]
+	[ "$(jq -r .property_version <<<"$prec")" -eq "$st" ]
+	[ "$(jq -r .promoted_from_task <<<"$prec")" = "$stask" ]
+	[ "$(jq -r .deployment_task <<<"$prec")" != "$stask" ]
+	[ "$(jq -r '.target // "production"' <<<"$prec")" = production ]
+	run cf drift
+	echo "$output"
+	[ "$status" -eq 0 ]
 
 	# rollback to the 1d commit: production serves 1d again
 	run cf rollback --to HEAD~1 --yes
@@ -304,6 +347,9 @@ pro_state() {
 	[ "$status" -eq 0 ]
 	pro_ttl p00.example.com /img/r.png 86400
 	[ "$(journal_count deployment_create)" -eq $((deploys + 3)) ]
+	# recorded in the ledger like any apply, naming HEAD~1's commit
+	git log -1 --format=%s refs/cacheform/ledger | grep -qx 'cacheform rollback: finished'
+	[ "$(ledger_ep endpoints p00 | jq -r .desired_commit)" = "$c1" ]
 }
 
 @test "cdnpro: --promote refuses (exit 7) when production was deployed after staging; a staging probe that disagrees exits 6" {
