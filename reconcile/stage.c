@@ -2,6 +2,9 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/stage.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,12 +33,33 @@ enum stage_decision stage_decide(const struct pro_el_deployed *d)
 	return STAGE_PROMOTE;
 }
 
-bool stage_probe_ok(const struct sem_result *want, bool answered, const char *x_cache, bool *judged)
+int64_t stage_age_parse(const char *age)
 {
-	bool hit = x_cache && strstr(x_cache, "HIT") != NULL;
-	bool want_hit = want->mode == SEM_OVERRIDE && want->ttl > 0;
-	*judged = (want->mode == SEM_OVERRIDE && want->ttl > 0) || want->mode == SEM_BYPASS;
-	return answered && (!*judged || hit == want_hit);
+	char *end = NULL;
+	long long a;
+	if (!age || !isdigit((unsigned char)*age))
+		return -1;
+	errno = 0;
+	a = strtoll(age, &end, 10);
+	return errno == 0 && *end == '\0' ? (int64_t)a : -1;
+}
+
+void stage_probe_judge(const struct sem_result *want, const struct stage_seen *seen,
+		       struct stage_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->hit = seen->x_cache && strstr(seen->x_cache, "HIT") != NULL;
+	/* no rule of the YAML decides: the origin and the foreign Edge Logic do (plan names the
+	 * paths a foreign location takes); listed, not judged */
+	v->judged = want->mode != SEM_ORIGIN;
+	/* the origin's Cache-Control reaches the client as the origin sent it (cache directives
+	 * change the edge's TTL only), so the YAML's TTL for this answer can be worked out */
+	v->want_ttl = sem_effective_ttl(want, seen->cache_control, STAGE_CDNPRO_DEFAULT_TTL_S);
+	/* a fresh hit's Age is below the TTL the edge applies: Age >= the YAML's TTL proves a
+	 * longer one (e.g. an object cached under the previous version's rule) */
+	v->longer = v->hit && v->want_ttl > 0 && seen->age >= v->want_ttl;
+	v->ok = seen->answered &&
+		(!v->judged || (v->want_ttl > 0 ? v->hit && !v->longer : !v->hit));
 }
 
 bool stage_applies(const struct endpoint *ep)
@@ -70,6 +94,8 @@ struct probe {
 	char connect[STAGE_CONNECT_MAX];
 	struct sem_result want;
 	char x_cache[64];
+	char cc[STAGE_CC_MAX]; /* the answer's Cache-Control ("" when none) */
+	int64_t age;	       /* the answer's Age, -1 when absent */
 	long status;
 	bool answered;
 };
@@ -159,9 +185,12 @@ static void probe_round(struct engine *en, struct probe *v, size_t n)
 	(void)http_run(en->http, reqs, resps, n);
 	for (size_t i = 0; i < n; i++) {
 		const char *xc = http_resp_header(&resps[i], "x-cache");
+		const char *cc = http_resp_header(&resps[i], "cache-control");
 		v[i].answered = resps[i].rc == 0 && resps[i].status > 0;
 		v[i].status = resps[i].status;
+		v[i].age = stage_age_parse(http_resp_header(&resps[i], "age"));
 		snprintf(v[i].x_cache, sizeof(v[i].x_cache), "%s", xc ? xc : "");
+		snprintf(v[i].cc, sizeof(v[i].cc), "%s", cc ? cc : "");
 		http_req_release(&reqs[i]);
 		http_resp_release(&resps[i]);
 	}
@@ -192,20 +221,35 @@ int stage_probe(struct engine *en, const struct svec *urls, FILE *out, size_t *b
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct probe *p = &v[i];
-		bool judged, want_hit = p->want.mode == SEM_OVERRIDE && p->want.ttl > 0;
-		bool ok = stage_probe_ok(&p->want, p->answered, p->x_cache, &judged);
-		*bad += !ok;
+		struct stage_seen seen = {p->answered, p->x_cache, p->age, p->cc[0] ? p->cc : NULL};
+		struct stage_verdict vd;
+		stage_probe_judge(&p->want, &seen, &vd);
+		*bad += !vd.ok;
 		if (shown++ >= STAGE_SHOWN_MAX)
 			continue;
-		fprintf(out, "  %s %s via %s: ", ok ? "ok  " : "FAIL", p->url, p->connect);
-		if (!p->answered)
+		fprintf(out, "  %s %s via %s: ", vd.ok ? "ok  " : "FAIL", p->url, p->connect);
+		if (!p->answered) {
 			fprintf(out, "no answer\n");
+			continue;
+		}
+		fprintf(out, "HTTP %ld, X-Cache %s", p->status,
+			p->x_cache[0] ? p->x_cache : "(none)");
+		if (p->age >= 0)
+			fprintf(out, ", Age %lld", (long long)p->age);
+		if (!vd.judged)
+			fprintf(out, "; the origin decides (not judged)\n");
+		else if (vd.ok)
+			fprintf(out, "; expected TTL %lld s, %s\n", (long long)vd.want_ttl,
+				vd.want_ttl > 0 ? "cached" : "not cached");
+		else if (vd.longer)
+			fprintf(out,
+				"; expected TTL %lld s, observed TTL > %lld s (a hit at Age %lld: "
+				"cached longer than the YAML says, e.g. under an earlier rule)\n",
+				(long long)vd.want_ttl, (long long)p->age, (long long)p->age);
 		else
-			fprintf(out, "HTTP %ld, X-Cache %s; the YAML says %s\n", p->status,
-				p->x_cache[0] ? p->x_cache : "(none)",
-				!judged	   ? "the origin decides (not judged)"
-				: want_hit ? "cached"
-					   : "never cached");
+			fprintf(out, "; expected TTL %lld s, observed TTL %s\n",
+				(long long)vd.want_ttl,
+				vd.hit ? "> 0 s (cached)" : "0 s (not cached)");
 	}
 	if (rc == 0 && shown > STAGE_SHOWN_MAX)
 		fprintf(out, "  ... and %zu more probes\n", shown - STAGE_SHOWN_MAX);

@@ -398,9 +398,42 @@ ledger_ep() {
 	run cf apply --stage staging --urls "$BATS_TEST_TMPDIR/urls" --yes
 	echo "$output"
 	[ "$status" -eq 6 ]
-	[[ "$output" == *"FAIL http://p00.example.com/img/keep.png"* ]]
-	[[ "$output" == *"ok   http://p00.example.com/img/fine.png"* ]]
+	[[ "$output" == *"FAIL http://p00.example.com/img/keep.png via "*"expected TTL 345600 s, observed TTL 0 s (not cached)"* ]]
+	[[ "$output" == *"ok   http://p00.example.com/img/fine.png"*"expected TTL 345600 s, cached"* ]]
 	[[ "$output" == *"foreign location '= /img/keep.png'"* ]]
+}
+
+@test "cdnpro: a staging probe whose hit agrees but whose TTL does not (a hit older than the YAML's TTL) exits 6, naming both TTLs" {
+	fakecdn_start "" --task-delay 0
+	pro_knobs
+	clock '{"freeze": true}'
+	pro_repo "$R" 1 1d
+	pro_with_edge "$R"
+	cd "$R"
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	sed -i 's/ttl: 1d/ttl: 2d/' endpoints/p00.yaml
+	repo_commit "$R" "2d"
+	run cf apply --stage staging --yes
+	[ "$status" -eq 0 ]
+	# staging caches /img/old.png under the 2d rule; two hours pass
+	[ "$(pro_edge p00.example.com /img/old.png 127.0.0.2)" = "TCP_MISS 0" ]
+	clock '{"advance_s": 7200}'
+	[ "$(pro_edge p00.example.com /img/old.png 127.0.0.2)" = "TCP_HIT 7200" ]
+	# the rule becomes 1h: the edge keeps serving the object cached for 2d, a hit as the YAML
+	# says, but older than 1h
+	sed -i 's/ttl: 2d/ttl: 1h/' endpoints/p00.yaml
+	repo_commit "$R" "1h"
+	printf '/img/old.png\n/img/new.png\n' >"$BATS_TEST_TMPDIR/urls"
+	run cf apply --stage staging --urls "$BATS_TEST_TMPDIR/urls" --yes
+	echo "$output"
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"FAIL http://p00.example.com/img/old.png via 127.0.0.2:$FAKECDN_PORT: HTTP 200, X-Cache TCP_HIT, Age 7200; expected TTL 3600 s, observed TTL > 7200 s"* ]]
+	[[ "$output" == *"ok   http://p00.example.com/img/new.png via 127.0.0.2:$FAKECDN_PORT: HTTP 200, X-Cache TCP_HIT, Age 0; expected TTL 3600 s, cached"* ]]
+	[[ "$output" == *"Staging probes: 2, 1 failed."* ]]
+	# the staging deployment itself is recorded (the probe judged the edge, not the deploy)
+	git log -1 --format=%s refs/cacheform/ledger | grep -qx 'cacheform apply --stage staging: finished'
+	[ "$(ledger_ep staging p00 | jq -r .desired_commit)" = "$(git rev-parse HEAD)" ]
 }
 
 @test "cdnpro: 50 consecutive applies with changes leave at most one undeployed version per property" {
