@@ -101,8 +101,8 @@ struct ledger_endpoint {
 	 * endpoint's own target runs, so drift and plan never read it as applied.
 	 */
 	bool staging;
-	int64_t version;		       /* the property version deployed */
-	char task[LEDGER_DEPLOY_ID_MAX];       /* the deployment task that deployed it */
+	int64_t version;			  /* the property version deployed */
+	char task[LEDGER_DEPLOY_ID_MAX];	  /* the deployment task that deployed it */
 	char promoted_from[LEDGER_DEPLOY_ID_MAX]; /* promote: the staging deployment promoted */
 };
 

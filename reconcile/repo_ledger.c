@@ -35,7 +35,7 @@
 #define REPO_LEDGER_V2_PURGES	 "v2/purges"
 #define REPO_LEDGER_V2_ENDPOINTS "v2/endpoints"
 /* CDN Pro staging records (ledger_endpoint.staging): read only by name, never by a walk */
-#define REPO_LEDGER_V2_STAGING "v2/staging"
+#define REPO_LEDGER_V2_STAGING	 "v2/staging"
 #define REPO_LEDGER_V2_SUMMARIES "v2/compacted"
 #define REPO_LEDGER_V2_DAYS	 "v2/days"
 #define REPO_LEDGER_OLD_PURGES	 "purges"
@@ -414,8 +414,8 @@ int repo_ledger_staging(struct repo_ledger *rl, const char *name, struct ledger_
 	bool have;
 	git_tree *tree = NULL;
 	git_blob *blob = NULL;
-	const char *buf;
-	size_t len;
+	const char *buf = NULL;
+	size_t len = 0;
 	struct sb path;
 	memset(out, 0, sizeof(*out));
 	int rc = tip_tree(rl, &tip, &have, &tree, e);

@@ -58,8 +58,8 @@ void stage_probe_judge(const struct sem_result *want, const struct stage_seen *s
 	/* a fresh hit's Age is below the TTL the edge applies: Age >= the YAML's TTL proves a
 	 * longer one (e.g. an object cached under the previous version's rule) */
 	v->longer = v->hit && v->want_ttl > 0 && seen->age >= v->want_ttl;
-	v->ok = seen->answered &&
-		(!v->judged || (v->want_ttl > 0 ? v->hit && !v->longer : !v->hit));
+	v->ok =
+	    seen->answered && (!v->judged || (v->want_ttl > 0 ? v->hit && !v->longer : !v->hit));
 }
 
 bool stage_applies(const struct endpoint *ep)
@@ -353,10 +353,12 @@ static const char *write_task(const struct apply_result *r, const struct eng_end
 int stage_record_staging(struct engine *en, const struct apply_result *r, size_t *n,
 			 struct cf_err *e)
 {
+	*n = 0;
+	if (!en->rl)
+		return 0; /* not in git: no ledger to record in */
 	struct ledger_endpoint *v = xcalloc(en->neps + 1, sizeof(*v));
 	struct ledger_endpoint *old = xcalloc(en->neps + 1, sizeof(*old));
 	int rc = 0;
-	*n = 0;
 	for (size_t i = 0; i < en->neps && rc >= 0; i++) {
 		const struct eng_endpoint *x = &en->eps[i];
 		struct pro_el_deployed d;
@@ -367,7 +369,7 @@ int stage_record_staging(struct engine *en, const struct apply_result *r, size_t
 			continue; /* staging does not run the YAML: nothing to say it does */
 		const char *task = write_task(r, x);
 		struct ledger_endpoint *o = &old[i];
-		if (en->rl && (rc = repo_ledger_staging(en->rl, x->ep->name.s, o, e)) < 0)
+		if ((rc = repo_ledger_staging(en->rl, x->ep->name.s, o, e)) < 0)
 			break;
 		/* an unchanged staging record is kept: a no-op staging apply makes no commit */
 		if (rc == 1 && o->version == d.staging && !task[0] &&
@@ -384,7 +386,9 @@ int stage_record_staging(struct engine *en, const struct apply_result *r, size_t
 		le->version = d.staging;
 		/* the same version again (no write this run): the task that deployed it stays */
 		snprintf(le->task, sizeof(le->task), "%s",
-			 task[0] ? task : rc == 1 && o->version == d.staging ? o->task : "");
+			 task[0]			      ? task
+			 : rc == 1 && o->version == d.staging ? o->task
+							      : "");
 	}
 	if (rc >= 0)
 		rc = ledger_put(en, v, *n, "cacheform apply --stage staging: finished", e);
