@@ -68,12 +68,15 @@ bool stage_applies(const struct endpoint *ep)
 	       ep->remote.property_id.s;
 }
 
-void stage_force_staging(struct engine *en)
+void stage_force_staging(struct engine *en, bool *own_staging)
 {
 	for (size_t i = 0; i < en->neps; i++) {
 		struct endpoint *ep = en->eps[i].ep;
 		if (!stage_applies(ep))
 			continue;
+		if (own_staging)
+			own_staging[i] =
+			    ep->remote.target.s && strcmp(ep->remote.target.s, "staging") == 0;
 		free(ep->remote.target.s);
 		ep->remote.target.s = xstrdup("staging");
 	}
@@ -350,18 +353,34 @@ static const char *write_task(const struct apply_result *r, const struct eng_end
 	return "";
 }
 
-int stage_record_staging(struct engine *en, const struct apply_result *r, size_t *n,
-			 struct cf_err *e)
+/* An endpoint record for x, which its own target (staging) runs, unless the ledger's says so. */
+static void own_record(struct engine *en, const struct eng_endpoint *x,
+		       const struct ledger_endpoint *st, struct ledger_endpoint *v, size_t *n)
+{
+	const struct ledger_endpoint *old = ledger_find_endpoint(&en->led, x->ep->name.s);
+	if (old && strcmp(old->digest, x->live.digest) == 0 && old->version == st->version &&
+	    strcmp(old->account ? old->account : "", x->ep->account_name.s) == 0 &&
+	    cache_equal(&old->cache, &x->ep->cache))
+		return;
+	v[*n] = *st; /* borrowed strings and rules, for encoding only */
+	v[*n].staging = false;
+	(*n)++;
+}
+
+int stage_record_staging(struct engine *en, const struct apply_result *r, const bool *own_staging,
+			 size_t *n, struct cf_err *e)
 {
 	*n = 0;
 	if (!en->rl)
 		return 0; /* not in git: no ledger to record in */
-	struct ledger_endpoint *v = xcalloc(en->neps + 1, sizeof(*v));
+	struct ledger_endpoint *v = xcalloc(2 * en->neps + 1, sizeof(*v));
 	struct ledger_endpoint *old = xcalloc(en->neps + 1, sizeof(*old));
+	size_t nv = 0;
 	int rc = 0;
 	for (size_t i = 0; i < en->neps && rc >= 0; i++) {
 		const struct eng_endpoint *x = &en->eps[i];
 		struct pro_el_deployed d;
+		struct ledger_endpoint le;
 		if (!stage_applies(x->ep) || !x->read || x->rc < 0 ||
 		    pro_el_deployed(&x->live, &d) < 0 || !d.staging ||
 		    (!prov_cache_matches(&x->live, &x->ep->cache) &&
@@ -371,27 +390,29 @@ int stage_record_staging(struct engine *en, const struct apply_result *r, size_t
 		struct ledger_endpoint *o = &old[i];
 		if ((rc = repo_ledger_staging(en->rl, x->ep->name.s, o, e)) < 0)
 			break;
-		/* an unchanged staging record is kept: a no-op staging apply makes no commit */
-		if (rc == 1 && o->version == d.staging && !task[0] &&
-		    cache_equal(&o->cache, &x->ep->cache))
-			continue;
-		struct ledger_endpoint *le = &v[(*n)++];
-		le->name = x->ep->name.s;
-		le->account = x->ep->account_name.s;
-		snprintf(le->commit, sizeof(le->commit), "%s", en->commit);
-		memcpy(le->digest, x->live.digest, sizeof(le->digest));
-		le->applied_at = (int64_t)time(NULL);
-		le->cache = x->ep->cache; /* borrowed for encoding only */
-		le->staging = true;
-		le->version = d.staging;
+		bool same = rc == 1 && o->version == d.staging;
+		memset(&le, 0, sizeof(le));
+		le.name = x->ep->name.s;
+		le.account = x->ep->account_name.s;
+		snprintf(le.commit, sizeof(le.commit), "%s", en->commit);
+		memcpy(le.digest, x->live.digest, sizeof(le.digest));
+		le.applied_at = (int64_t)time(NULL);
+		le.cache = x->ep->cache; /* borrowed for encoding only */
+		le.staging = true;
+		le.version = d.staging;
 		/* the same version again (no write this run): the task that deployed it stays */
-		snprintf(le->task, sizeof(le->task), "%s",
-			 task[0]			      ? task
-			 : rc == 1 && o->version == d.staging ? o->task
-							      : "");
+		snprintf(le.task, sizeof(le.task), "%s", task[0] ? task : same ? o->task : "");
+		/* an unchanged staging record is kept: a no-op staging apply makes no commit */
+		if (!same || task[0] || !cache_equal(&o->cache, &x->ep->cache)) {
+			v[nv++] = le;
+			(*n)++;
+		}
+		/* an endpoint whose own target is staging: this apply is its apply */
+		if (own_staging && own_staging[i])
+			own_record(en, x, &le, v, &nv);
 	}
 	if (rc >= 0)
-		rc = ledger_put(en, v, *n, "cacheform apply --stage staging: finished", e);
+		rc = ledger_put(en, v, nv, "cacheform apply --stage staging: finished", e);
 	for (size_t i = 0; i < en->neps; i++)
 		ledger_endpoint_release(&old[i]);
 	free(old);

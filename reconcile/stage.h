@@ -69,8 +69,9 @@ int64_t stage_age_parse(const char *age);
 /* True when the endpoint is one staging and promotion act on: cdnpro, mode manage. */
 bool stage_applies(const struct endpoint *ep);
 
-/* Makes every selected stage_applies endpoint deploy to staging (before the engine reads). */
-void stage_force_staging(struct engine *en);
+/* Makes every selected stage_applies endpoint deploy to staging (before the engine reads);
+ * own_staging (NULL, or en->neps entries) says which ones already had target: staging. */
+void stage_force_staging(struct engine *en, bool *own_staging);
 
 /*
  * Probes each entry of urls (paths or URLs) on every selected stage_applies endpoint whose
@@ -88,10 +89,12 @@ int stage_probe(struct engine *en, const struct svec *urls, FILE *out, size_t *b
  * apply --stage staging: finished") a staging record (ledger_endpoint.staging) for every
  * selected stage_applies endpoint whose staging now runs the YAML: the commit, the rules, the
  * version and the deployment task (from r, the run's result). An unchanged record is kept.
- * *n says how many were written. Returns 0 or a negative code.
+ * An endpoint whose own target is staging (own_staging[i], from stage_force_staging; may be
+ * NULL) also gets its endpoint record, as a plain apply would write it. *n says how many
+ * staging records were written. Returns 0 or a negative code.
  */
-int stage_record_staging(struct engine *en, const struct apply_result *r, size_t *n,
-			 struct cf_err *e);
+int stage_record_staging(struct engine *en, const struct apply_result *r, const bool *own_staging,
+			 size_t *n, struct cf_err *e);
 
 /*
  * Promotes: for every selected stage_applies endpoint read, the version in staging goes to

@@ -436,6 +436,37 @@ ledger_ep() {
 	[ "$(ledger_ep staging p00 | jq -r .desired_commit)" = "$(git rev-parse HEAD)" ]
 }
 
+@test "cdnpro: --stage staging on an endpoint whose own target is staging records its endpoint record too; drift is in sync" {
+	fakecdn_start "" --task-delay 0
+	pro_knobs
+	pro_repo "$R" 1 1d
+	cd "$R"
+	sed -i 's/target: production/target: staging/' endpoints/p00.yaml
+	repo_commit "$R" "p00 on staging"
+	run cf apply --stage staging --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local st rec
+	st=$(pro_state '.cdnpro.properties[0].staging.version')
+	[ "$(ledger_ep staging p00 | jq -r .property_version)" -eq "$st" ]
+	rec=$(ledger_ep endpoints p00)
+	echo "$rec"
+	[ "$(jq -r .desired_commit <<<"$rec")" = "$(git rev-parse HEAD)" ]
+	[ "$(jq -r .property_version <<<"$rec")" -eq "$st" ]
+	[ "$(jq -r '.target // "own"' <<<"$rec")" = own ]
+	run cf drift
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run cf plan --detailed-exitcode
+	[ "$status" -eq 0 ]
+	# nothing to change: no ledger commit
+	local tip
+	tip=$(git rev-parse refs/cacheform/ledger)
+	run cf apply --stage staging --yes
+	[ "$status" -eq 0 ]
+	[ "$(git rev-parse refs/cacheform/ledger)" = "$tip" ]
+}
+
 @test "cdnpro: 50 consecutive applies with changes leave at most one undeployed version per property" {
 	fakecdn_start "" --task-delay 0
 	pro_knobs
