@@ -526,6 +526,7 @@ int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomi
 			     "nothing was promoted",
 			     refused, refused == 1 ? "y" : "ies");
 	/* one task per account: a task is one customer's */
+	size_t upto = 0; /* accounts [0, upto) were promoted */
 	for (size_t a = 0; rc == 0 && a < en->naccts; a++) {
 		const struct endpoint **mine = xcalloc(en->neps + 1, sizeof(*mine));
 		int64_t *vs = xcalloc(en->neps + 1, sizeof(*vs));
@@ -538,11 +539,28 @@ int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomi
 		if (n)
 			rc = promote_account(en, &en->accts[a], mine, vs, n, deadline, interrupt,
 					     out, tasks[a], e);
+		upto = rc == 0 ? a + 1 : a;
 		free(mine);
 		free(vs);
 	}
-	if (rc == 0)
-		rc = promote_record(en, versions, tasks, out, e);
+	/* what was promoted is recorded, even when a later account's task failed */
+	bool any = false;
+	for (size_t i = 0; i < en->neps; i++) {
+		if ((size_t)(en->eps[i].acct - en->accts) >= upto)
+			versions[i] = 0;
+		any = any || versions[i];
+	}
+	if (any) {
+		struct cf_err re;
+		err_clear(&re);
+		int rrc = promote_record(en, versions, tasks, out, &re);
+		if (rrc < 0 && rc == 0) {
+			rc = rrc;
+			*e = re;
+		} else if (rrc < 0) {
+			fprintf(out, "  the ledger could not record the promotion: %s\n", re.msg);
+		}
+	}
 	free(eps);
 	free(versions);
 	free(tasks);

@@ -467,6 +467,36 @@ ledger_ep() {
 	[ "$(git rev-parse refs/cacheform/ledger)" = "$tip" ]
 }
 
+@test "cdnpro: --promote records what it promoted when another account's task fails" {
+	fakecdn_start "" --task-delay 0
+	pro_knobs
+	# p01 does not allow production, and belongs to a second account: two promotion tasks
+	pro_repo "$R" 2 1d 1
+	cd "$R"
+	# the second account: the same customer and credentials under another name
+	local block
+	block=$(awk '/^  pro:$/ { p = 1 } p && /^(safety|[a-z])/ && !/^  / { p = 0 } p' cacheform.yaml | sed 's/^  pro:$/  pro2:/')
+	awk -v blk="$block" '/^safety:/ { print blk } { print }' cacheform.yaml >c.new && mv c.new cacheform.yaml
+	sed -i 's/^account: pro$/account: pro2/' endpoints/p01.yaml
+	repo_commit "$R" "p01 on pro2"
+	run cf apply --stage staging --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local st0
+	st0=$(pro_state '.cdnpro.properties[0].staging.version')
+	run cf apply --promote --yes
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Promoted 1 property to production"* ]]
+	[[ "$output" == *"allowProduction"* ]]
+	# p00 went to production and is recorded; p01 did not and is not
+	[ "$(pro_state '.cdnpro.properties[0].production.version')" -eq "$st0" ]
+	git log -1 --format=%s refs/cacheform/ledger | grep -qx 'cacheform apply --promote: finished'
+	[ "$(ledger_ep endpoints p00 | jq -r .property_version)" -eq "$st0" ]
+	[ "$(ledger_ep endpoints p00 | jq -r .promoted_from_task)" = "$(ledger_ep staging p00 | jq -r .deployment_task)" ]
+	! ledger_ep endpoints p01
+}
+
 @test "cdnpro: 50 consecutive applies with changes leave at most one undeployed version per property" {
 	fakecdn_start "" --task-delay 0
 	pro_knobs
