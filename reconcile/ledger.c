@@ -667,6 +667,14 @@ int ledger_endpoint_encode(const struct ledger_endpoint *ep, struct sb *out)
 	codec_add(o, "applied_at", jtime(ep->applied_at));
 	codec_add(o, "rules_applied", codec_new_int((int64_t)ep->cache.nrules));
 	codec_add(o, "cache", planfile_cache_to_json(&ep->cache));
+	if (ep->staging)
+		codec_add(o, "target", codec_new_str("staging"));
+	if (ep->version > 0)
+		codec_add(o, "property_version", codec_new_int(ep->version));
+	if (ep->task[0])
+		codec_add(o, "deployment_task", codec_new_str(ep->task));
+	if (ep->promoted_from[0])
+		codec_add(o, "promoted_from_task", codec_new_str(ep->promoted_from));
 	return emit(o, out);
 }
 
@@ -889,6 +897,7 @@ int ledger_endpoint_decode(const char *json, size_t len, struct ledger_endpoint 
 {
 	memset(out, 0, sizeof(*out));
 	struct json_object *o = parse(json, len, e), *cache;
+	char target[16];
 	if (!o)
 		return CF_EINVAL;
 	int rc = CF_EINVAL;
@@ -896,8 +905,14 @@ int ledger_endpoint_decode(const char *json, size_t len, struct ledger_endpoint 
 	    opt_str(o, "", "account", &out->account, e) < 0 ||
 	    opt_fixed(o, "desired_commit", out->commit, sizeof(out->commit), e) < 0 ||
 	    opt_fixed(o, "live_digest", out->digest, sizeof(out->digest), e) < 0 ||
-	    opt_time(o, "applied_at", &out->applied_at, e) < 0)
+	    opt_time(o, "applied_at", &out->applied_at, e) < 0 ||
+	    opt_fixed(o, "target", target, sizeof(target), e) < 0 ||
+	    opt_int(o, "property_version", &out->version, e) < 0 ||
+	    opt_fixed(o, "deployment_task", out->task, sizeof(out->task), e) < 0 ||
+	    opt_fixed(o, "promoted_from_task", out->promoted_from, sizeof(out->promoted_from), e) <
+		0)
 		goto out;
+	out->staging = strcmp(target, "staging") == 0;
 	if (!out->name) {
 		err_set(e, CF_EINVAL, "ledger endpoint record lacks 'endpoint'");
 		goto out;

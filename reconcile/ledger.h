@@ -20,6 +20,7 @@
 #define LEDGER_FORMAT_VERSION 1
 #define LEDGER_RECORD_MAX     ((size_t)1 << 20) /* one record's JSON; a bound for reading */
 #define LEDGER_MAX_TASKS      4096
+#define LEDGER_DEPLOY_ID_MAX  128 /* a CDN Pro deployment task id (a uuid) with room */
 
 enum ledger_status {
 	LEDGER_SUBMITTED, /* the provider accepted (some of) its requests; result not known yet */
@@ -93,6 +94,16 @@ struct ledger_endpoint {
 	char digest[65]; /* live digest read back after the apply */
 	int64_t applied_at;
 	struct cache cache; /* the rules applied (owned) */
+	/*
+	 * CDN Pro deployments (reconcile/stage.h); 0 and "" when not one. A staging record
+	 * (staging true) says what `apply --stage staging` deployed to the property's staging
+	 * environment; it lives apart (v2/staging/) from the endpoint record, which says what the
+	 * endpoint's own target runs, so drift and plan never read it as applied.
+	 */
+	bool staging;
+	int64_t version;			  /* the property version deployed */
+	char task[LEDGER_DEPLOY_ID_MAX];	  /* the deployment task that deployed it */
+	char promoted_from[LEDGER_DEPLOY_ID_MAX]; /* promote: the staging deployment promoted */
 };
 
 /*

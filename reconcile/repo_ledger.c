@@ -34,6 +34,8 @@
 /* The tree layout (repo_ledger.h) */
 #define REPO_LEDGER_V2_PURGES	 "v2/purges"
 #define REPO_LEDGER_V2_ENDPOINTS "v2/endpoints"
+/* CDN Pro staging records (ledger_endpoint.staging): read only by name, never by a walk */
+#define REPO_LEDGER_V2_STAGING	 "v2/staging"
 #define REPO_LEDGER_V2_SUMMARIES "v2/compacted"
 #define REPO_LEDGER_V2_DAYS	 "v2/days"
 #define REPO_LEDGER_OLD_PURGES	 "purges"
@@ -143,7 +145,7 @@ static int blob_text(git_repository *repo, const git_oid *id, const char **buf, 
 
 /* ---- paths ---- */
 
-enum rec_where { REC_NONE, REC_V2, REC_OLD, REC_SUMMARY };
+enum rec_where { REC_NONE, REC_V2, REC_OLD, REC_SUMMARY, REC_STAGING };
 
 /* "<h1>/<h2>/": the fan-out directories of a manifest id or endpoint name. */
 static void shard(const char *s, struct sb *path)
@@ -176,7 +178,8 @@ static void endpoint_path_of(const char *name, enum rec_where w, struct sb *path
 	if (w == REC_OLD) {
 		sb_adds(path, REPO_LEDGER_OLD_ENDPOINTS "/");
 	} else {
-		sb_adds(path, REPO_LEDGER_V2_ENDPOINTS "/");
+		sb_adds(path, w == REC_STAGING ? REPO_LEDGER_V2_STAGING "/"
+					       : REPO_LEDGER_V2_ENDPOINTS "/");
 		shard(name, path);
 	}
 	ledger_path_component(name, path);
@@ -455,6 +458,32 @@ int repo_ledger_read_manifest(struct repo_ledger *rl, const char *id, struct led
 	return rc;
 }
 
+int repo_ledger_staging(struct repo_ledger *rl, const char *name, struct ledger_endpoint *out,
+			struct cf_err *e)
+{
+	git_oid tip;
+	bool have;
+	git_tree *tree = NULL;
+	git_blob *blob = NULL;
+	const char *buf = NULL;
+	size_t len = 0;
+	struct sb path;
+	memset(out, 0, sizeof(*out));
+	int rc = tip_tree(rl, &tip, &have, &tree, e);
+	sb_init(&path, 0);
+	endpoint_path_of(name, REC_STAGING, &path);
+	if (rc == 0 && tree)
+		rc = blob_at(rl->repo, tree, path.buf, &blob, &buf, &len, e);
+	if (rc == 1 && ledger_endpoint_decode(buf, len, out, e) < 0) {
+		err_prefix(e, "ledger record '%s'", path.buf);
+		rc = CF_EINVAL;
+	}
+	git_blob_free(blob);
+	git_tree_free(tree);
+	sb_release(&path);
+	return rc;
+}
+
 /* ---- reading on demand ---- */
 
 struct lsrc {
@@ -628,6 +657,15 @@ static int upsert_endpoint(struct repo_ledger *rl, git_tree *base, const struct 
 	struct ledger_endpoint old;
 	enum rec_where where = REC_NONE;
 	struct cf_err ignored;
+	if (ep->staging) {
+		sb_reset(path);
+		sb_reset(body);
+		endpoint_path_of(ep->name, REC_STAGING, path);
+		if (ledger_endpoint_encode(ep, body) < 0)
+			return err_set(e, CF_ELIMIT, "staging record for '%s' is too large",
+				       ep->name);
+		return add_blob(rl->repo, u, xstrdup(path->buf), body, e);
+	}
 	if (base && endpoint_in(rl->repo, base, ep->name, &old, &where, &ignored) == 1)
 		ledger_endpoint_release(&old);
 	sb_reset(path);

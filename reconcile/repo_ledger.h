@@ -69,6 +69,14 @@ int repo_ledger_record(struct repo_ledger *rl, const struct ledger_purge *p, siz
 		       struct cf_err *e);
 
 /*
+ * The CDN Pro staging record of endpoint name at the ref's tip (ledger_endpoint.staging,
+ * written through repo_ledger_record like any endpoint record). Returns 1 (*out filled, owned
+ * by the caller), 0 (none) or a negative code.
+ */
+int repo_ledger_staging(struct repo_ledger *rl, const char *name, struct ledger_endpoint *out,
+			struct cf_err *e);
+
+/*
  * Claims purges before they are sent (SPEC §5): in one compare-and-swap commit, records
  * claims[i] (status claimed, with its claimant) for every i whose record at the tip is still
  * the expected[i] this apply planned from (NULL: absent); won[i] tells which. A record that

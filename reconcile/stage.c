@@ -2,10 +2,17 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/stage.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "reconcile/apply.h"
+#include "reconcile/ledger.h"
 #include "reconcile/prov_cdnpro_el.h"
+#include "reconcile/repo_ledger.h"
+#include "reconcile/repo_remote.h"
 #include "reconcile/sem.h"
 #include "reconcile/base/xmem.h"
 
@@ -26,12 +33,33 @@ enum stage_decision stage_decide(const struct pro_el_deployed *d)
 	return STAGE_PROMOTE;
 }
 
-bool stage_probe_ok(const struct sem_result *want, bool answered, const char *x_cache, bool *judged)
+int64_t stage_age_parse(const char *age)
 {
-	bool hit = x_cache && strstr(x_cache, "HIT") != NULL;
-	bool want_hit = want->mode == SEM_OVERRIDE && want->ttl > 0;
-	*judged = (want->mode == SEM_OVERRIDE && want->ttl > 0) || want->mode == SEM_BYPASS;
-	return answered && (!*judged || hit == want_hit);
+	char *end = NULL;
+	long long a;
+	if (!age || !isdigit((unsigned char)*age))
+		return -1;
+	errno = 0;
+	a = strtoll(age, &end, 10);
+	return errno == 0 && *end == '\0' ? (int64_t)a : -1;
+}
+
+void stage_probe_judge(const struct sem_result *want, const struct stage_seen *seen,
+		       struct stage_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->hit = seen->x_cache && strstr(seen->x_cache, "HIT") != NULL;
+	/* no rule of the YAML decides: the origin and the foreign Edge Logic do (plan names the
+	 * paths a foreign location takes); listed, not judged */
+	v->judged = want->mode != SEM_ORIGIN;
+	/* the origin's Cache-Control reaches the client as the origin sent it (cache directives
+	 * change the edge's TTL only), so the YAML's TTL for this answer can be worked out */
+	v->want_ttl = sem_effective_ttl(want, seen->cache_control, STAGE_CDNPRO_DEFAULT_TTL_S);
+	/* a fresh hit's Age is below the TTL the edge applies: Age >= the YAML's TTL proves a
+	 * longer one (e.g. an object cached under the previous version's rule) */
+	v->longer = v->hit && v->want_ttl > 0 && seen->age >= v->want_ttl;
+	v->ok =
+	    seen->answered && (!v->judged || (v->want_ttl > 0 ? v->hit && !v->longer : !v->hit));
 }
 
 bool stage_applies(const struct endpoint *ep)
@@ -40,12 +68,15 @@ bool stage_applies(const struct endpoint *ep)
 	       ep->remote.property_id.s;
 }
 
-void stage_force_staging(struct engine *en)
+void stage_force_staging(struct engine *en, bool *own_staging)
 {
 	for (size_t i = 0; i < en->neps; i++) {
 		struct endpoint *ep = en->eps[i].ep;
 		if (!stage_applies(ep))
 			continue;
+		if (own_staging)
+			own_staging[i] =
+			    ep->remote.target.s && strcmp(ep->remote.target.s, "staging") == 0;
 		free(ep->remote.target.s);
 		ep->remote.target.s = xstrdup("staging");
 	}
@@ -66,6 +97,8 @@ struct probe {
 	char connect[STAGE_CONNECT_MAX];
 	struct sem_result want;
 	char x_cache[64];
+	char cc[STAGE_CC_MAX]; /* the answer's Cache-Control ("" when none) */
+	int64_t age;	       /* the answer's Age, -1 when absent */
 	long status;
 	bool answered;
 };
@@ -155,9 +188,12 @@ static void probe_round(struct engine *en, struct probe *v, size_t n)
 	(void)http_run(en->http, reqs, resps, n);
 	for (size_t i = 0; i < n; i++) {
 		const char *xc = http_resp_header(&resps[i], "x-cache");
+		const char *cc = http_resp_header(&resps[i], "cache-control");
 		v[i].answered = resps[i].rc == 0 && resps[i].status > 0;
 		v[i].status = resps[i].status;
+		v[i].age = stage_age_parse(http_resp_header(&resps[i], "age"));
 		snprintf(v[i].x_cache, sizeof(v[i].x_cache), "%s", xc ? xc : "");
+		snprintf(v[i].cc, sizeof(v[i].cc), "%s", cc ? cc : "");
 		http_req_release(&reqs[i]);
 		http_resp_release(&resps[i]);
 	}
@@ -188,20 +224,35 @@ int stage_probe(struct engine *en, const struct svec *urls, FILE *out, size_t *b
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct probe *p = &v[i];
-		bool judged, want_hit = p->want.mode == SEM_OVERRIDE && p->want.ttl > 0;
-		bool ok = stage_probe_ok(&p->want, p->answered, p->x_cache, &judged);
-		*bad += !ok;
+		struct stage_seen seen = {p->answered, p->x_cache, p->age, p->cc[0] ? p->cc : NULL};
+		struct stage_verdict vd;
+		stage_probe_judge(&p->want, &seen, &vd);
+		*bad += !vd.ok;
 		if (shown++ >= STAGE_SHOWN_MAX)
 			continue;
-		fprintf(out, "  %s %s via %s: ", ok ? "ok  " : "FAIL", p->url, p->connect);
-		if (!p->answered)
+		fprintf(out, "  %s %s via %s: ", vd.ok ? "ok  " : "FAIL", p->url, p->connect);
+		if (!p->answered) {
 			fprintf(out, "no answer\n");
+			continue;
+		}
+		fprintf(out, "HTTP %ld, X-Cache %s", p->status,
+			p->x_cache[0] ? p->x_cache : "(none)");
+		if (p->age >= 0)
+			fprintf(out, ", Age %lld", (long long)p->age);
+		if (!vd.judged)
+			fprintf(out, "; the origin decides (not judged)\n");
+		else if (vd.ok)
+			fprintf(out, "; expected TTL %lld s, %s\n", (long long)vd.want_ttl,
+				vd.want_ttl > 0 ? "cached" : "not cached");
+		else if (vd.longer)
+			fprintf(out,
+				"; expected TTL %lld s, observed TTL > %lld s (a hit at Age %lld: "
+				"cached longer than the YAML says, e.g. under an earlier rule)\n",
+				(long long)vd.want_ttl, (long long)p->age, (long long)p->age);
 		else
-			fprintf(out, "HTTP %ld, X-Cache %s; the YAML says %s\n", p->status,
-				p->x_cache[0] ? p->x_cache : "(none)",
-				!judged	   ? "the origin decides (not judged)"
-				: want_hit ? "cached"
-					   : "never cached");
+			fprintf(out, "; expected TTL %lld s, observed TTL %s\n",
+				(long long)vd.want_ttl,
+				vd.hit ? "> 0 s (cached)" : "0 s (not cached)");
 	}
 	if (rc == 0 && shown > STAGE_SHOWN_MAX)
 		fprintf(out, "  ... and %zu more probes\n", shown - STAGE_SHOWN_MAX);
@@ -230,7 +281,8 @@ static void sleep_ms(int64_t ms)
 /* Sends the deployment task of one account and waits for it. */
 static int promote_account(struct engine *en, struct eng_account *a, const struct endpoint **eps,
 			   const int64_t *versions, size_t n, int64_t deadline,
-			   const volatile sig_atomic_t *interrupt, FILE *out, struct cf_err *e)
+			   const volatile sig_atomic_t *interrupt, FILE *out, char *task_id,
+			   struct cf_err *e)
 {
 	struct http_req req;
 	struct http_resp resp;
@@ -269,8 +321,164 @@ static int promote_account(struct engine *en, struct eng_account *a, const struc
 	if (rc == 0)
 		fprintf(out, "Promoted %zu propert%s to production (task %s).\n", n,
 			n == 1 ? "y" : "ies", t.id ? t.id : "?");
+	snprintf(task_id, LEDGER_DEPLOY_ID_MAX, "%s", t.id ? t.id : "");
 	task_release(&t);
 	return rc;
+}
+
+/* ---- the ledger ---- */
+
+/* One ledger commit of endpoint or staging records, pushed when the ledger has a remote. */
+static int ledger_put(struct engine *en, const struct ledger_endpoint *v, size_t n, const char *msg,
+		      struct cf_err *e)
+{
+	bool local;
+	if (!n || !en->rl)
+		return 0;
+	if (en->rr)
+		return repo_remote_record(en->rr, en->rl, NULL, 0, v, n, msg, &local, e);
+	return repo_ledger_record(en->rl, NULL, 0, v, n, msg, e);
+}
+
+/* The deployment task of x's rule write in r ("" when it wrote nothing or has no task). */
+static const char *write_task(const struct apply_result *r, const struct eng_endpoint *x)
+{
+	for (size_t i = 0; r && i < r->n; i++) {
+		const struct apply_item *it = &r->v[i];
+		const struct apply_opres *op = &it->ops[APPLY_OP_RULES];
+		if (!it->manifest && it->endpoint && strcmp(it->endpoint, x->ep->name.s) == 0 &&
+		    it->outcome == APPLY_DONE && op->ntasks && op->tasks[op->ntasks - 1].id)
+			return op->tasks[op->ntasks - 1].id;
+	}
+	return "";
+}
+
+/* An endpoint record for x, which its own target (staging) runs, unless the ledger's says so. */
+static void own_record(struct engine *en, const struct eng_endpoint *x,
+		       const struct ledger_endpoint *st, struct ledger_endpoint *v, size_t *n)
+{
+	const struct ledger_endpoint *old = ledger_find_endpoint(&en->led, x->ep->name.s);
+	if (old && strcmp(old->digest, x->live.digest) == 0 && old->version == st->version &&
+	    strcmp(old->account ? old->account : "", x->ep->account_name.s) == 0 &&
+	    cache_equal(&old->cache, &x->ep->cache))
+		return;
+	v[*n] = *st; /* borrowed strings and rules, for encoding only */
+	v[*n].staging = false;
+	(*n)++;
+}
+
+int stage_record_staging(struct engine *en, const struct apply_result *r, const bool *own_staging,
+			 size_t *n, struct cf_err *e)
+{
+	*n = 0;
+	if (!en->rl)
+		return 0; /* not in git: no ledger to record in */
+	struct ledger_endpoint *v = xcalloc(2 * en->neps + 1, sizeof(*v));
+	struct ledger_endpoint *old = xcalloc(en->neps + 1, sizeof(*old));
+	size_t nv = 0;
+	int rc = 0;
+	for (size_t i = 0; i < en->neps && rc >= 0; i++) {
+		const struct eng_endpoint *x = &en->eps[i];
+		struct pro_el_deployed d;
+		struct ledger_endpoint le;
+		if (!stage_applies(x->ep) || !x->read || x->rc < 0 ||
+		    pro_el_deployed(&x->live, &d) < 0 || !d.staging ||
+		    (!prov_cache_matches(&x->live, &x->ep->cache) &&
+		     !prov_behaves_as(x->ep, &x->live)))
+			continue; /* staging does not run the YAML: nothing to say it does */
+		const char *task = write_task(r, x);
+		struct ledger_endpoint *o = &old[i];
+		if ((rc = repo_ledger_staging(en->rl, x->ep->name.s, o, e)) < 0)
+			break;
+		bool same = rc == 1 && o->version == d.staging;
+		memset(&le, 0, sizeof(le));
+		le.name = x->ep->name.s;
+		le.account = x->ep->account_name.s;
+		snprintf(le.commit, sizeof(le.commit), "%s", en->commit);
+		memcpy(le.digest, x->live.digest, sizeof(le.digest));
+		le.applied_at = (int64_t)time(NULL);
+		le.cache = x->ep->cache; /* borrowed for encoding only */
+		le.staging = true;
+		le.version = d.staging;
+		/* the same version again (no write this run): the task that deployed it stays */
+		snprintf(le.task, sizeof(le.task), "%s", task[0] ? task : same ? o->task : "");
+		/* an unchanged staging record is kept: a no-op staging apply makes no commit */
+		if (!same || task[0] || !cache_equal(&o->cache, &x->ep->cache)) {
+			v[nv++] = le;
+			(*n)++;
+		}
+		/* an endpoint whose own target is staging: this apply is its apply */
+		if (own_staging && own_staging[i])
+			own_record(en, x, &le, v, &nv);
+	}
+	if (rc >= 0)
+		rc = ledger_put(en, v, nv, "cacheform apply --stage staging: finished", e);
+	for (size_t i = 0; i < en->neps; i++)
+		ledger_endpoint_release(&old[i]);
+	free(old);
+	free(v);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * After a promotion: the promoted endpoints are read again (what production runs now) and
+ * each one whose own target is production gets its endpoint record, like an apply's: the
+ * commit and rules of the staging record when it names the version promoted (what was
+ * staged), else HEAD's when production now runs them, else the rules read with no commit.
+ */
+static int promote_record(struct engine *en, const int64_t *versions,
+			  const char (*tasks)[LEDGER_DEPLOY_ID_MAX], FILE *out, struct cf_err *e)
+{
+	struct eng_endpoint **xs = xcalloc(en->neps + 1, sizeof(*xs));
+	struct ledger_endpoint *v = xcalloc(en->neps + 1, sizeof(*v));
+	struct ledger_endpoint *st = xcalloc(en->neps + 1, sizeof(*st));
+	size_t nx = 0, n = 0;
+	int rc = 0;
+	for (size_t i = 0; i < en->neps; i++)
+		if (versions[i] && en->eps[i].ep->remote.target.s &&
+		    strcmp(en->eps[i].ep->remote.target.s, "production") == 0)
+			xs[nx++] = &en->eps[i];
+	if (nx && en->rl)
+		(void)engine_read(en, xs, nx);
+	for (size_t k = 0; k < nx && en->rl && rc >= 0; k++) {
+		struct eng_endpoint *x = xs[k];
+		size_t i = (size_t)(x - en->eps);
+		struct ledger_endpoint *le = &v[n], *s = &st[k];
+		if (!x->read || x->rc < 0) {
+			fprintf(out, "  %s: not read after the promotion (%s); not recorded\n",
+				x->ep->name.s, x->rc < 0 ? x->err.msg : "no answer");
+			continue;
+		}
+		if ((rc = repo_ledger_staging(en->rl, x->ep->name.s, s, e)) < 0)
+			break;
+		bool staged = rc == 1 && s->version == versions[i];
+		le->name = x->ep->name.s;
+		le->account = x->ep->account_name.s;
+		memcpy(le->digest, x->live.digest, sizeof(le->digest));
+		le->applied_at = (int64_t)time(NULL);
+		le->version = versions[i];
+		snprintf(le->task, sizeof(le->task), "%s", tasks[x->acct - en->accts]);
+		if (staged) {
+			snprintf(le->commit, sizeof(le->commit), "%s", s->commit);
+			le->cache = s->cache; /* borrowed for encoding only */
+			snprintf(le->promoted_from, sizeof(le->promoted_from), "%s", s->task);
+		} else if (prov_cache_matches(&x->live, &x->ep->cache) ||
+			   prov_behaves_as(x->ep, &x->live)) {
+			snprintf(le->commit, sizeof(le->commit), "%s", en->commit);
+			le->cache = x->ep->cache;
+		} else {
+			le->cache = x->live.cache; /* staged by someone else: no commit says it */
+		}
+		n++;
+	}
+	if (rc >= 0)
+		rc = ledger_put(en, v, n, "cacheform apply --promote: finished", e);
+	for (size_t k = 0; k < nx; k++)
+		ledger_endpoint_release(&st[k]);
+	free(st);
+	free(v);
+	free(xs);
+	return rc < 0 ? rc : 0;
 }
 
 int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomic_t *interrupt,
@@ -279,6 +487,7 @@ int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomi
 	const struct endpoint **eps = xcalloc(en->neps + 1, sizeof(*eps));
 	int64_t *versions = xcalloc(en->neps + 1, sizeof(*versions));
 	int64_t deadline = now_ms() + timeout_s * 1000;
+	char(*tasks)[LEDGER_DEPLOY_ID_MAX] = xcalloc(en->naccts + 1, sizeof(*tasks));
 	size_t refused = 0;
 	int rc = 0;
 	/* every check first: nothing is sent when one property refuses */
@@ -317,6 +526,7 @@ int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomi
 			     "nothing was promoted",
 			     refused, refused == 1 ? "y" : "ies");
 	/* one task per account: a task is one customer's */
+	size_t upto = 0; /* accounts [0, upto) were promoted */
 	for (size_t a = 0; rc == 0 && a < en->naccts; a++) {
 		const struct endpoint **mine = xcalloc(en->neps + 1, sizeof(*mine));
 		int64_t *vs = xcalloc(en->neps + 1, sizeof(*vs));
@@ -328,11 +538,31 @@ int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomi
 			}
 		if (n)
 			rc = promote_account(en, &en->accts[a], mine, vs, n, deadline, interrupt,
-					     out, e);
+					     out, tasks[a], e);
+		upto = rc == 0 ? a + 1 : a;
 		free(mine);
 		free(vs);
 	}
+	/* what was promoted is recorded, even when a later account's task failed */
+	bool any = false;
+	for (size_t i = 0; i < en->neps; i++) {
+		if ((size_t)(en->eps[i].acct - en->accts) >= upto)
+			versions[i] = 0;
+		any = any || versions[i];
+	}
+	if (any) {
+		struct cf_err re;
+		err_clear(&re);
+		int rrc = promote_record(en, versions, tasks, out, &re);
+		if (rrc < 0 && rc == 0) {
+			rc = rrc;
+			*e = re;
+		} else if (rrc < 0) {
+			fprintf(out, "  the ledger could not record the promotion: %s\n", re.msg);
+		}
+	}
 	free(eps);
 	free(versions);
+	free(tasks);
 	return rc;
 }

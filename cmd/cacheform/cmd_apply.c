@@ -9,6 +9,7 @@
 
 #include "reconcile/apply.h"
 #include "reconcile/base/progress.h"
+#include "reconcile/base/xmem.h"
 #include "reconcile/engine.h"
 #include "reconcile/planfile.h"
 #include "reconcile/render.h"
@@ -456,6 +457,24 @@ static int promote(struct engine *en, struct apply_outcome_doc *d)
 	return EXIT_OK;
 }
 
+/* apply --stage staging, after the apply: the staging records. Returns the exit code. */
+static int stage_ledger(struct engine *en, const struct apply_result *r, const bool *own_staging,
+			int ex, struct apply_outcome_doc *d)
+{
+	struct cf_err e;
+	size_t n;
+	err_clear(&e);
+	if (stage_record_staging(en, r, own_staging, &n, &e) < 0) {
+		fprintf(stderr, "cacheform apply: the staging records: %s\n", e.msg);
+		outcome_set(d, "error", e.msg);
+		return EXIT_ERROR;
+	}
+	if (n && !opt_quiet)
+		fprintf(text_out(), "Recorded %zu staging deployment%s in the ledger.\n", n,
+			n == 1 ? "" : "s");
+	return ex;
+}
+
 /* apply --stage staging --urls FILE, after a successful apply: the probes' exit code. */
 static int stage_probes(struct engine *en, struct apply_outcome_doc *d)
 {
@@ -552,6 +571,7 @@ static int apply_main(int npos, char **argv)
 	struct planfile pf = {0};
 	struct apply_result r = {0};
 	struct apply_outcome_doc doc = {"error", ""};
+	bool *own_staging = NULL; /* --stage: the endpoints whose own target is staging */
 	struct engine en;
 	struct plan p;
 	struct cf_err e;
@@ -601,8 +621,10 @@ static int apply_main(int npos, char **argv)
 			goto out;
 		}
 	}
-	if (opt_stage)
-		stage_force_staging(&en);
+	if (opt_stage) {
+		own_staging = xcalloc(en.neps + 1, sizeof(*own_staging));
+		stage_force_staging(&en, own_staging);
+	}
 	if (engine_connect(&en, &e) < 0 || engine_read_all(&en) < 0) {
 		err_print(&e);
 		outcome_set(&doc, "error", e.msg);
@@ -623,12 +645,15 @@ static int apply_main(int npos, char **argv)
 			"manifests do not run.\n\n",
 			opt_ref, en.commit);
 	ret = apply_plan(&en, have_pf ? &pf : NULL, &p, &r, &doc);
+	if ((ret == EXIT_OK || ret == EXIT_PARTIAL) && opt_stage)
+		ret = stage_ledger(&en, &r, own_staging, ret, &doc);
 	if (ret == EXIT_OK && opt_stage && opt_urls)
 		ret = stage_probes(&en, &doc);
 out:
 	if (json && print_json(&r, &doc, en.commit, ret) < 0 && ret == EXIT_OK)
 		ret = EXIT_ERROR;
 	apply_result_release(&r);
+	free(own_staging);
 	plan_release(&p);
 	engine_close(&en);
 	planfile_release(&pf);

@@ -253,6 +253,13 @@ pro_state() {
 	curl -sS "$FAKECDN_URL/_fakecdn/state" | jq -c "$1"
 }
 
+# ledger_ep DIR NAME: endpoint NAME's record in v2/DIR (endpoints, or staging) of the ledger.
+ledger_ep() {
+	local p
+	p=$(git ls-tree -r --name-only refs/cacheform/ledger | grep -m1 -x "v2/$1/../../$2[.]json") || return 1
+	git cat-file -p "refs/cacheform/ledger:$p"
+}
+
 @test "cdnpro: --stage staging serves the new TTL on staging only; --promote moves it to production; rollback --to HEAD~1 restores the old TTL" {
 	fakecdn_start "" --task-delay 0
 	pro_knobs
@@ -263,9 +270,13 @@ pro_state() {
 	run cf apply --yes
 	[ "$status" -eq 0 ]
 	pro_ttl p00.example.com /img/a.png 86400
+	local c1 c2
+	c1=$(git rev-parse HEAD)
+	[ "$(ledger_ep endpoints p00 | jq -r .desired_commit)" = "$c1" ]
 
 	sed -i 's/ttl: 1d/ttl: 2d/' endpoints/p00.yaml
 	repo_commit "$R" "2d"
+	c2=$(git rev-parse HEAD)
 	printf '/img/probe.png\n/other.html\nhttp://p00.example.com/img/x.png\n' >"$BATS_TEST_TMPDIR/urls"
 	local deploys
 	deploys=$(journal_count deployment_create)
@@ -286,6 +297,24 @@ pro_state() {
 	# a staging apply is not what production runs: the plan still shows the change
 	run cf plan --detailed-exitcode
 	[ "$status" -eq 2 ]
+	# the ledger: a staging record (commit, version, deployment task); the endpoint record
+	# (what production runs) still names the first apply's commit
+	git log -1 --format=%s refs/cacheform/ledger | grep -qx 'cacheform apply --stage staging: finished'
+	local srec stask
+	srec=$(ledger_ep staging p00)
+	echo "$srec"
+	[ "$(jq -r .target <<<"$srec")" = staging ]
+	[ "$(jq -r .desired_commit <<<"$srec")" = "$c2" ]
+	[ "$(jq -r .property_version <<<"$srec")" -eq "$st" ]
+	stask=$(jq -r .deployment_task <<<"$srec")
+	[ -n "$stask" ] && [ "$stask" != null ]
+	[ "$(ledger_ep endpoints p00 | jq -r .desired_commit)" = "$c1" ]
+	# a staging apply with nothing to change writes no ledger commit
+	local tip
+	tip=$(git rev-parse refs/cacheform/ledger)
+	run cf apply --stage staging --yes
+	[ "$status" -eq 0 ]
+	[ "$(git rev-parse refs/cacheform/ledger)" = "$tip" ]
 
 	run cf apply --promote --yes
 	echo "$output"
@@ -297,6 +326,20 @@ pro_state() {
 	# production now runs the YAML: nothing to write
 	run cf plan --detailed-exitcode
 	[ "$status" -eq 0 ]
+	# recorded like an apply: the staged commit, the version, the promotion's task and the
+	# staging deployment it promoted
+	git log -1 --format=%s refs/cacheform/ledger | grep -qx 'cacheform apply --promote: finished'
+	local prec
+	prec=$(ledger_ep endpoints p00)
+	echo "$prec"
+	[ "$(jq -r .desired_commit <<<"$prec")" = "$c2" ]
+	[ "$(jq -r .property_version <<<"$prec")" -eq "$st" ]
+	[ "$(jq -r .promoted_from_task <<<"$prec")" = "$stask" ]
+	[ "$(jq -r .deployment_task <<<"$prec")" != "$stask" ]
+	[ "$(jq -r '.target // "production"' <<<"$prec")" = production ]
+	run cf drift
+	echo "$output"
+	[ "$status" -eq 0 ]
 
 	# rollback to the 1d commit: production serves 1d again
 	run cf rollback --to HEAD~1 --yes
@@ -304,6 +347,9 @@ pro_state() {
 	[ "$status" -eq 0 ]
 	pro_ttl p00.example.com /img/r.png 86400
 	[ "$(journal_count deployment_create)" -eq $((deploys + 3)) ]
+	# recorded in the ledger like any apply, naming HEAD~1's commit
+	git log -1 --format=%s refs/cacheform/ledger | grep -qx 'cacheform rollback: finished'
+	[ "$(ledger_ep endpoints p00 | jq -r .desired_commit)" = "$c1" ]
 }
 
 @test "cdnpro: --promote refuses (exit 7) when production was deployed after staging; a staging probe that disagrees exits 6" {
@@ -352,9 +398,103 @@ pro_state() {
 	run cf apply --stage staging --urls "$BATS_TEST_TMPDIR/urls" --yes
 	echo "$output"
 	[ "$status" -eq 6 ]
-	[[ "$output" == *"FAIL http://p00.example.com/img/keep.png"* ]]
-	[[ "$output" == *"ok   http://p00.example.com/img/fine.png"* ]]
+	[[ "$output" == *"FAIL http://p00.example.com/img/keep.png via "*"expected TTL 345600 s, observed TTL 0 s (not cached)"* ]]
+	[[ "$output" == *"ok   http://p00.example.com/img/fine.png"*"expected TTL 345600 s, cached"* ]]
 	[[ "$output" == *"foreign location '= /img/keep.png'"* ]]
+}
+
+@test "cdnpro: a staging probe whose hit agrees but whose TTL does not (a hit older than the YAML's TTL) exits 6, naming both TTLs" {
+	fakecdn_start "" --task-delay 0
+	pro_knobs
+	clock '{"freeze": true}'
+	pro_repo "$R" 1 1d
+	pro_with_edge "$R"
+	cd "$R"
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	sed -i 's/ttl: 1d/ttl: 2d/' endpoints/p00.yaml
+	repo_commit "$R" "2d"
+	run cf apply --stage staging --yes
+	[ "$status" -eq 0 ]
+	# staging caches /img/old.png under the 2d rule; two hours pass
+	[ "$(pro_edge p00.example.com /img/old.png 127.0.0.2)" = "TCP_MISS 0" ]
+	clock '{"advance_s": 7200}'
+	[ "$(pro_edge p00.example.com /img/old.png 127.0.0.2)" = "TCP_HIT 7200" ]
+	# the rule becomes 1h: the edge keeps serving the object cached for 2d, a hit as the YAML
+	# says, but older than 1h
+	sed -i 's/ttl: 2d/ttl: 1h/' endpoints/p00.yaml
+	repo_commit "$R" "1h"
+	printf '/img/old.png\n/img/new.png\n' >"$BATS_TEST_TMPDIR/urls"
+	run cf apply --stage staging --urls "$BATS_TEST_TMPDIR/urls" --yes
+	echo "$output"
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"FAIL http://p00.example.com/img/old.png via 127.0.0.2:$FAKECDN_PORT: HTTP 200, X-Cache TCP_HIT, Age 7200; expected TTL 3600 s, observed TTL > 7200 s"* ]]
+	[[ "$output" == *"ok   http://p00.example.com/img/new.png via 127.0.0.2:$FAKECDN_PORT: HTTP 200, X-Cache TCP_HIT, Age 0; expected TTL 3600 s, cached"* ]]
+	[[ "$output" == *"Staging probes: 2, 1 failed."* ]]
+	# the staging deployment itself is recorded (the probe judged the edge, not the deploy)
+	git log -1 --format=%s refs/cacheform/ledger | grep -qx 'cacheform apply --stage staging: finished'
+	[ "$(ledger_ep staging p00 | jq -r .desired_commit)" = "$(git rev-parse HEAD)" ]
+}
+
+@test "cdnpro: --stage staging on an endpoint whose own target is staging records its endpoint record too; drift is in sync" {
+	fakecdn_start "" --task-delay 0
+	pro_knobs
+	pro_repo "$R" 1 1d
+	cd "$R"
+	sed -i 's/target: production/target: staging/' endpoints/p00.yaml
+	repo_commit "$R" "p00 on staging"
+	run cf apply --stage staging --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local st rec
+	st=$(pro_state '.cdnpro.properties[0].staging.version')
+	[ "$(ledger_ep staging p00 | jq -r .property_version)" -eq "$st" ]
+	rec=$(ledger_ep endpoints p00)
+	echo "$rec"
+	[ "$(jq -r .desired_commit <<<"$rec")" = "$(git rev-parse HEAD)" ]
+	[ "$(jq -r .property_version <<<"$rec")" -eq "$st" ]
+	[ "$(jq -r '.target // "own"' <<<"$rec")" = own ]
+	run cf drift
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run cf plan --detailed-exitcode
+	[ "$status" -eq 0 ]
+	# nothing to change: no ledger commit
+	local tip
+	tip=$(git rev-parse refs/cacheform/ledger)
+	run cf apply --stage staging --yes
+	[ "$status" -eq 0 ]
+	[ "$(git rev-parse refs/cacheform/ledger)" = "$tip" ]
+}
+
+@test "cdnpro: --promote records what it promoted when another account's task fails" {
+	fakecdn_start "" --task-delay 0
+	pro_knobs
+	# p01 does not allow production, and belongs to a second account: two promotion tasks
+	pro_repo "$R" 2 1d 1
+	cd "$R"
+	# the second account: the same customer and credentials under another name
+	local block
+	block=$(awk '/^  pro:$/ { p = 1 } p && /^(safety|[a-z])/ && !/^  / { p = 0 } p' cacheform.yaml | sed 's/^  pro:$/  pro2:/')
+	awk -v blk="$block" '/^safety:/ { print blk } { print }' cacheform.yaml >c.new && mv c.new cacheform.yaml
+	sed -i 's/^account: pro$/account: pro2/' endpoints/p01.yaml
+	repo_commit "$R" "p01 on pro2"
+	run cf apply --stage staging --yes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local st0
+	st0=$(pro_state '.cdnpro.properties[0].staging.version')
+	run cf apply --promote --yes
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Promoted 1 property to production"* ]]
+	[[ "$output" == *"allowProduction"* ]]
+	# p00 went to production and is recorded; p01 did not and is not
+	[ "$(pro_state '.cdnpro.properties[0].production.version')" -eq "$st0" ]
+	git log -1 --format=%s refs/cacheform/ledger | grep -qx 'cacheform apply --promote: finished'
+	[ "$(ledger_ep endpoints p00 | jq -r .property_version)" -eq "$st0" ]
+	[ "$(ledger_ep endpoints p00 | jq -r .promoted_from_task)" = "$(ledger_ep staging p00 | jq -r .deployment_task)" ]
+	! ledger_ep endpoints p01
 }
 
 @test "cdnpro: 50 consecutive applies with changes leave at most one undeployed version per property" {

@@ -268,6 +268,61 @@ static void test_ledger__store_roundtrip(void **state)
 	free(dir);
 }
 
+/*
+ * CDN Pro deployment fields survive a round trip; a staging record lives apart: read by name
+ * (repo_ledger_staging), never as the endpoint's record nor by a full read.
+ */
+static void test_ledger__staging_records(void **state)
+{
+	(void)state;
+	char *dir = temp_repo();
+	struct repo_ledger *rl;
+	struct ledger l;
+	struct ledger_endpoint ep = {0}, st = {0}, got;
+	assert_int_equal(repo_ledger_open(dir, &rl, NULL), 0);
+	assert_int_equal(repo_ledger_staging(rl, "p00", &got, NULL), 0); /* no ledger yet */
+	ep.name = xstrdup("p00");
+	memcpy(ep.digest, HASH_A, sizeof(HASH_A));
+	ep.version = 4;
+	snprintf(ep.task, sizeof(ep.task), "prod-task");
+	snprintf(ep.promoted_from, sizeof(ep.promoted_from), "stage-task");
+	ledger_endpoint_copy(&st, &ep);
+	st.staging = true;
+	st.version = 5;
+	st.promoted_from[0] = 0;
+	snprintf(st.task, sizeof(st.task), "stage-task-2");
+	memcpy(st.digest, HASH_B, sizeof(HASH_B));
+	assert_int_equal(repo_ledger_record(rl, NULL, 0, &ep, 1, "test", NULL), 0);
+	assert_int_equal(repo_ledger_staging(rl, "p00", &got, NULL), 0); /* none staged yet */
+	assert_int_equal(repo_ledger_record(rl, NULL, 0, &st, 1, "test", NULL), 0);
+
+	assert_int_equal(repo_ledger_staging(rl, "p00", &got, NULL), 1);
+	assert_true(got.staging);
+	assert_int_equal(got.version, 5);
+	assert_string_equal(got.task, "stage-task-2");
+	assert_string_equal(got.promoted_from, "");
+	assert_string_equal(got.digest, HASH_B);
+	ledger_endpoint_release(&got);
+	assert_int_equal(repo_ledger_staging(rl, "p01", &got, NULL), 0);
+
+	/* the endpoint record is untouched and the full read sees only it */
+	assert_int_equal(repo_ledger_read(rl, &l, NULL), 0);
+	assert_int_equal(l.nendpoints, 1);
+	struct ledger_endpoint *e = ledger_find_endpoint(&l, "p00");
+	assert_non_null(e);
+	assert_false(e->staging);
+	assert_int_equal(e->version, 4);
+	assert_string_equal(e->task, "prod-task");
+	assert_string_equal(e->promoted_from, "stage-task");
+	assert_string_equal(e->digest, HASH_A);
+	ledger_release(&l);
+	ledger_endpoint_release(&ep);
+	ledger_endpoint_release(&st);
+	repo_ledger_close(rl);
+	rm_rf(dir);
+	free(dir);
+}
+
 #define PACKED_RECORDS 300
 
 /*
@@ -976,6 +1031,7 @@ int main(void)
 	    cmocka_unit_test(test_ledger__compact),
 	    cmocka_unit_test(test_ledger__quota_window),
 	    cmocka_unit_test(test_ledger__summary_rejects),
+	    cmocka_unit_test(test_ledger__staging_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,27 +37,57 @@ static void test_stage__probe_verdict(void **state)
 		int64_t ttl;
 		bool answered;
 		const char *x_cache;
-		bool ok, judged;
+		int64_t age;
+		const char *cc;
+		bool ok, judged, longer;
+		int64_t want_ttl;
 	} cases[] = {
-	    {SEM_OVERRIDE, 86400, true, "TCP_HIT", true, true},
-	    {SEM_OVERRIDE, 86400, true, "TCP_MISS", false, true},
-	    {SEM_OVERRIDE, 86400, true, NULL, false, true},
-	    {SEM_OVERRIDE, 86400, false, NULL, false, true},
-	    {SEM_BYPASS, 0, true, "TCP_MISS", true, true},
-	    {SEM_BYPASS, 0, true, "TCP_HIT", false, true},
-	    {SEM_ORIGIN, 0, true, "TCP_HIT", true, false},
-	    {SEM_ORIGIN, 0, true, "TCP_MISS", true, false},
-	    {SEM_IF_MISSING, 600, true, "TCP_MISS", true, false}, /* the origin decides */
-	    {SEM_ORIGIN, 0, false, NULL, false, false},		  /* no answer fails anyway */
+	    {SEM_OVERRIDE, 86400, true, "TCP_HIT", 0, NULL, true, true, false, 86400},
+	    {SEM_OVERRIDE, 86400, true, "TCP_HIT", 86399, NULL, true, true, false, 86400},
+	    /* a hit as old as the TTL: the edge caches longer than the YAML says */
+	    {SEM_OVERRIDE, 3600, true, "TCP_HIT", 3600, NULL, false, true, true, 3600},
+	    {SEM_OVERRIDE, 3600, true, "TCP_HIT", 7200, NULL, false, true, true, 3600},
+	    /* the override does not yield to the origin's max-age */
+	    {SEM_OVERRIDE, 3600, true, "TCP_HIT", 10, "max-age=60", true, true, false, 3600},
+	    {SEM_OVERRIDE, 86400, true, "TCP_MISS", 0, NULL, false, true, false, 86400},
+	    {SEM_OVERRIDE, 86400, true, NULL, -1, NULL, false, true, false, 86400},
+	    {SEM_OVERRIDE, 86400, false, NULL, -1, NULL, false, true, false, 86400},
+	    {SEM_BYPASS, 0, true, "TCP_MISS", -1, NULL, true, true, false, 0},
+	    {SEM_BYPASS, 0, true, "TCP_HIT", 0, NULL, false, true, false, 0},
+	    {SEM_ORIGIN, 0, true, "TCP_HIT", 0, "max-age=60", true, false, false, 60},
+	    {SEM_ORIGIN, 0, true, "TCP_MISS", -1, NULL, true, false, false, 0},
+	    /* the rule applies when the origin sends nothing; its max-age wins otherwise */
+	    {SEM_IF_MISSING, 600, true, "TCP_MISS", -1, NULL, false, true, false, 600},
+	    {SEM_IF_MISSING, 600, true, "TCP_HIT", 100, "max-age=60", false, true, true, 60},
+	    {SEM_IF_MISSING, 600, true, "TCP_MISS", -1, "no-store", true, true, false, 0},
+	    {SEM_ORIGIN, 0, false, NULL, -1, NULL, false, false, false, 0}, /* no answer */
 	};
 	(void)state;
 	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
 		struct sem_result want = {.mode = cases[i].mode, .ttl = cases[i].ttl};
-		bool judged = !cases[i].judged;
-		bool ok = stage_probe_ok(&want, cases[i].answered, cases[i].x_cache, &judged);
-		if (ok != cases[i].ok || judged != cases[i].judged)
-			fail_msg("case %zu: ok %d judged %d", i, ok, judged);
+		struct stage_seen seen = {cases[i].answered, cases[i].x_cache, cases[i].age,
+					  cases[i].cc};
+		struct stage_verdict v;
+		stage_probe_judge(&want, &seen, &v);
+		if (v.ok != cases[i].ok || v.judged != cases[i].judged ||
+		    v.longer != cases[i].longer || v.want_ttl != cases[i].want_ttl)
+			fail_msg("case %zu: ok %d judged %d longer %d want_ttl %lld", i, v.ok,
+				 v.judged, v.longer, (long long)v.want_ttl);
 	}
+}
+
+static void test_stage__age_parse(void **state)
+{
+	static const struct {
+		const char *in;
+		int64_t want;
+	} cases[] = {
+	    {NULL, -1}, {"", -1}, {"0", 0}, {"7200", 7200}, {"-3", -1}, {"12x", -1}, {" 5", -1},
+	};
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++)
+		if (stage_age_parse(cases[i].in) != cases[i].want)
+			fail_msg("case %zu: %lld", i, (long long)stage_age_parse(cases[i].in));
 }
 
 int main(void)
@@ -65,6 +95,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_stage__decide),
 	    cmocka_unit_test(test_stage__probe_verdict),
+	    cmocka_unit_test(test_stage__age_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
