@@ -21,11 +21,11 @@ static int resolve_env(const struct mval *m, const struct loc *at, const char *w
 {
 	const char *v = getenv(m->text);
 	if (!v)
-		return err_setat(e, CF_EINVAL, at, NULL,
-				 "%s: environment variable '%s' is not set", what, m->text);
+		return err_setat(e, CF_EINVAL, at, NULL, "%s: environment variable '%s' is not set",
+				 what, m->text);
 	if (!*v)
-		return err_setat(e, CF_EINVAL, at, NULL,
-				 "%s: environment variable '%s' is empty", what, m->text);
+		return err_setat(e, CF_EINVAL, at, NULL, "%s: environment variable '%s' is empty",
+				 what, m->text);
 	*out = xstrdup(v);
 	return 0;
 }
@@ -71,11 +71,11 @@ static int check_file(int fd, const char *path, const char *what, const struct l
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return err_setat(e, CF_EIO, at, NULL, "%s: cannot stat secret file '%s': %s",
-				 what, path, strerror(errno));
+		return err_setat(e, CF_EIO, at, NULL, "%s: cannot stat secret file '%s': %s", what,
+				 path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return err_setat(e, CF_EIO, at, NULL,
-				 "%s: secret file '%s' is not a regular file", what, path);
+		return err_setat(e, CF_EIO, at, NULL, "%s: secret file '%s' is not a regular file",
+				 what, path);
 	if (st.st_mode & SECRET_PERM_MASK)
 		return err_setat(e, CF_EIO, at, NULL,
 				 "%s: secret file '%s' is readable by group or others (mode %04o); "
@@ -99,8 +99,8 @@ static int resolve_file(const struct mval *m, const struct loc *at, const char *
 	/* O_NONBLOCK: opening a FIFO must not hang; the type check then refuses it. */
 	fd = open(path.buf, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		ret = err_setat(e, CF_EIO, at, NULL, "%s: cannot open secret file '%s': %s",
-				what, m->text, strerror(errno));
+		ret = err_setat(e, CF_EIO, at, NULL, "%s: cannot open secret file '%s': %s", what,
+				m->text, strerror(errno));
 		goto out;
 	}
 	ret = check_file(fd, m->text, what, at, e);
@@ -113,8 +113,8 @@ static int resolve_file(const struct mval *m, const struct loc *at, const char *
 	if (len && buf[len - 1] == '\r')
 		buf[--len] = '\0';
 	if (strlen(buf) != len || len == 0) {
-		ret = err_setat(e, CF_EINVAL, at, NULL, "%s: secret file '%s' is %s", what,
-				m->text, len ? "binary (contains a NUL byte)" : "empty");
+		ret = err_setat(e, CF_EINVAL, at, NULL, "%s: secret file '%s' is %s", what, m->text,
+				len ? "binary (contains a NUL byte)" : "empty");
 		sign_wipe(buf, len);
 		free(buf);
 		goto out;

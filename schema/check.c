@@ -413,7 +413,7 @@ static void check_accounts(struct check_ctx *x)
 			ERR(x, check_at(&a->name.pos, &a->pos), "CF216",
 			    "account '%s' is already defined at %s:%u:%u",
 			    check_quote(&b, a->name.s), check_fname(x, f), (unsigned)f->line,
-		    (unsigned)f->col);
+			    (unsigned)f->col);
 			continue;
 		}
 		if ((unsigned)a->provider >= PROV__COUNT)
@@ -540,8 +540,7 @@ static void check_endpoint_head(struct check_ctx *x, struct endpoint *e, size_t 
 		const struct pos *f = &x->c->endpoints[prev].name.pos;
 		ERR(x, check_at(&e->name.pos, &e->pos), "CF202",
 		    "endpoint '%s' is already defined at %s:%u:%u", check_quote(&b, e->name.s),
-		    check_fname(x, f), (unsigned)f->line,
-		    (unsigned)f->col);
+		    check_fname(x, f), (unsigned)f->line, (unsigned)f->col);
 	}
 	e->account = NULL;
 	if (!e->account_name.s) {

@@ -159,8 +159,8 @@ static void json_result(struct sb *o, const struct endpoint *ep, const struct qu
 	} else {
 		sb_adds(o, "{\"file\":");
 		sb_add_json_str(o, ep->file);
-		sb_addf(o, ",\"line\":%u,\"index\":%d}", (unsigned)ep->cache.rules[want->rule].pos.line,
-			want->rule + 1);
+		sb_addf(o, ",\"line\":%u,\"index\":%d}",
+			(unsigned)ep->cache.rules[want->rule].pos.line, want->rule + 1);
 	}
 	sb_addc(o, ',');
 	json_outcome(o, want);

@@ -82,7 +82,8 @@ static void test_secret__literal_and_env(void **state)
 	assert_int_equal(secret_resolve(&absent, NULL, NULL, "x", &v, &e), CF_EINVAL);
 
 	/* an error names the account's file and the value's line and column */
-	struct mval at = {.kind = MVAL_ENV, .text = (char *)"CF_TEST_EMPTY", .pos = pos_make(1, 9, 14)};
+	struct mval at = {
+	    .kind = MVAL_ENV, .text = (char *)"CF_TEST_EMPTY", .pos = pos_make(1, 9, 14)};
 	assert_int_equal(secret_resolve(&at, "cacheform.yaml", NULL, "x", &v, &e), CF_EINVAL);
 	assert_string_equal(e.pos.file, "cacheform.yaml");
 	assert_int_equal(e.pos.line, 9);
