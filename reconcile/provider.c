@@ -499,7 +499,7 @@ static int open_field(const struct account *a, const char *repo_root, const stru
 		*dst = xstrdup(f->default_val);
 		return 0;
 	}
-	return secret_resolve(m, repo_root, what, dst, e);
+	return secret_resolve(m, a->file, repo_root, what, dst, e);
 }
 
 /* SPEC §2.1: https everywhere, plain http only towards this machine. */

@@ -386,15 +386,15 @@ int repo_src_list(struct repo_src *src, const char *dir, struct svec *names, str
 	return ret;
 }
 
-static struct pos repo_pos(const char *path)
+static struct loc repo_pos(const char *path)
 {
-	struct pos p = {path, 0, 0};
+	struct loc p = {path, 0, 0};
 	return p;
 }
 
 static int repo_too_big(const char *path, size_t size, size_t max, struct cf_err *e)
 {
-	struct pos p = repo_pos(path);
+	struct loc p = repo_pos(path);
 	return err_setat(e, CF_ELIMIT, &p, REPO_CODE_SIZE,
 			 "file is %zu bytes, more than the limit of %zu bytes", size, max);
 }
@@ -419,7 +419,7 @@ static int repo_read_fd(int fd, const char *path, size_t hint, size_t max, char 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			struct pos p = repo_pos(path);
+			struct loc p = repo_pos(path);
 			free(b);
 			return err_setat(e, CF_EIO, &p, REPO_CODE_IO, "cannot read: %s",
 					 strerror(errno));
@@ -490,7 +490,7 @@ static int repo_open_direct(struct repo_src *src, const char *path)
 /* Opens through symbolic links, refusing any that resolve outside root. */
 static int repo_open_resolved(struct repo_src *src, const char *path, int *fd, struct cf_err *e)
 {
-	struct pos p = repo_pos(path);
+	struct loc p = repo_pos(path);
 	struct sb full;
 	char *real;
 	int ret = 0;
@@ -514,7 +514,7 @@ static int repo_open_resolved(struct repo_src *src, const char *path, int *fd, s
 static int repo_open_wt(struct repo_src *src, const char *path, int *fd, struct stat *st,
 			struct cf_err *e)
 {
-	struct pos p = repo_pos(path);
+	struct loc p = repo_pos(path);
 	int ret = 0;
 	*fd = repo_open_direct(src, path);
 	if (*fd < 0 && errno != ELOOP && errno != ENOENT)
@@ -644,7 +644,7 @@ static int repo_entry_bypath(git_tree_entry **te, struct repo_src *src, const ch
 static int repo_tree_find(struct repo_src *src, const char *path, git_tree_entry **te,
 			  struct cf_err *e)
 {
-	struct pos p = repo_pos(path);
+	struct loc p = repo_pos(path);
 	struct sb cur, next;
 	char *target = NULL;
 	size_t tlen;
@@ -691,7 +691,7 @@ out:
 static int repo_read_tree(struct repo_src *src, const char *path, size_t max, char **buf,
 			  size_t *len, struct cf_err *e)
 {
-	struct pos p = repo_pos(path);
+	struct loc p = repo_pos(path);
 	git_tree_entry *te = NULL;
 	size_t size = 0;
 	int ret = repo_tree_find(src, path, &te, e);
@@ -712,7 +712,7 @@ int repo_src_read(struct repo_src *src, const char *path, size_t max_bytes, char
 		  struct cf_err *e)
 {
 	if (!repo_path_ok(path)) {
-		struct pos p = repo_pos(path);
+		struct loc p = repo_pos(path);
 		return err_setat(e, CF_EINVAL, &p, REPO_CODE_ESCAPE,
 				 "path must be relative to the repository, without '.' or '..'");
 	}

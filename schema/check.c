@@ -56,6 +56,12 @@ const char *check_quote(struct check_qbuf *b, const char *s)
 }
 
 /* Returns p when it carries a location, else the fallback (the enclosing object). */
+const char *check_fname(const struct check_ctx *x, const struct pos *p)
+{
+	const char *f = config_file_name(x->c, p->file);
+	return f ? f : "?";
+}
+
 const struct pos *check_at(const struct pos *p, const struct pos *fallback)
 {
 	return (p->file || p->line) ? p : fallback;
@@ -406,7 +412,8 @@ static void check_accounts(struct check_ctx *x)
 			const struct pos *f = &c->accounts[prev].name.pos;
 			ERR(x, check_at(&a->name.pos, &a->pos), "CF216",
 			    "account '%s' is already defined at %s:%u:%u",
-			    check_quote(&b, a->name.s), f->file ? f->file : "?", f->line, f->col);
+			    check_quote(&b, a->name.s), check_fname(x, f), (unsigned)f->line,
+			    (unsigned)f->col);
 			continue;
 		}
 		if ((unsigned)a->provider >= PROV__COUNT)
@@ -533,7 +540,7 @@ static void check_endpoint_head(struct check_ctx *x, struct endpoint *e, size_t 
 		const struct pos *f = &x->c->endpoints[prev].name.pos;
 		ERR(x, check_at(&e->name.pos, &e->pos), "CF202",
 		    "endpoint '%s' is already defined at %s:%u:%u", check_quote(&b, e->name.s),
-		    f->file ? f->file : "?", f->line, f->col);
+		    check_fname(x, f), (unsigned)f->line, (unsigned)f->col);
 	}
 	e->account = NULL;
 	if (!e->account_name.s) {

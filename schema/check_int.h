@@ -16,9 +16,11 @@
 #define CHECK_QUOTE_MAX	     80 /* bytes of a user value quoted in a message */
 #define CHECK_SCHEME_SEP_LEN 3	/* "://" */
 
-#define ERR(x, p, code, ...)  diag_add((x)->d, DIAG_ERROR, (p), (code), __VA_ARGS__)
-#define WARN(x, p, code, ...) diag_add((x)->d, DIAG_WARNING, (p), (code), __VA_ARGS__)
-#define NOTE(x, p, code, ...) diag_add((x)->d, DIAG_NOTICE, (p), (code), __VA_ARGS__)
+/* p is a const struct pos * into x->c (or NULL); the finding gets its resolved location. */
+#define CHECK_LOC(x, p)	      config_loc((x)->c, (p), &(struct loc){NULL, 0, 0})
+#define ERR(x, p, code, ...)  diag_add((x)->d, DIAG_ERROR, CHECK_LOC(x, p), (code), __VA_ARGS__)
+#define WARN(x, p, code, ...) diag_add((x)->d, DIAG_WARNING, CHECK_LOC(x, p), (code), __VA_ARGS__)
+#define NOTE(x, p, code, ...) diag_add((x)->d, DIAG_NOTICE, CHECK_LOC(x, p), (code), __VA_ARGS__)
 
 /* Open-addressing string → index table, so name lookups stay O(1) for 10,000 endpoints. */
 struct check_nidx {
@@ -45,6 +47,8 @@ struct check_qbuf {
 
 /* Returns s rendered into b (valid while b is). */
 const char *check_quote(struct check_qbuf *b, const char *s);
+/* The name of p's file for a message, "?" when p has none. */
+const char *check_fname(const struct check_ctx *x, const struct pos *p);
 /* Returns p when it carries a location, else the fallback (the enclosing object). */
 const struct pos *check_at(const struct pos *p, const struct pos *fallback);
 

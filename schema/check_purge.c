@@ -328,7 +328,7 @@ static void check_purge(struct check_ctx *x, const struct purge *p, struct check
 		const struct pos *f = &x->c->purges[prev].id.pos;
 		ERR(x, check_at(&p->id.pos, &p->pos), "CF203",
 		    "purge '%s' is already defined at %s:%u:%u", check_quote(&b, p->id.s),
-		    f->file ? f->file : "?", f->line, f->col);
+		    check_fname(x, f), (unsigned)f->line, (unsigned)f->col);
 	}
 	if (!p->files.n && !p->dirs.n && !p->patterns.n && !p->regex.n && !p->preload.n)
 		ERR(x, &p->pos, "CF401",

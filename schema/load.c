@@ -136,6 +136,7 @@ static void load_accounts(struct yread *x, const struct ynode *v, const struct y
 			continue;
 		memset(&a, 0, sizeof(a));
 		snprintf(what, sizeof(what), "account '%s'", keys[i]->s);
+		a.file = x->t.file;
 		sval_set(&a.name, keys[i]->s, &kp);
 		a.pos = yread_npos(x, vals[i]);
 		a.provider = PROV__COUNT; /* set by load_provider when the value is valid */
@@ -473,12 +474,19 @@ static void load_doc(struct yread *x, enum load_kind kind)
 	}
 }
 
-/* Adds name to c's file table. Each file is loaded once, so no lookup is needed. */
-static const char *load_intern(struct config *c, const char *name)
+/*
+ * Adds name to c's file table and makes it x's current file. Each file is loaded once, so no
+ * lookup is needed (config_intern_file's would make loading a fleet quadratic).
+ */
+static const char *load_intern(struct yread *x, const char *name)
 {
+	struct config *c = x->c;
+	if (c->nfiles >= UINT32_MAX - 1)
+		xmem_oom("the file table");
 	xgrow(&c->files, &c->fcap, c->nfiles + 1, sizeof(*c->files));
 	c->files[c->nfiles] = xstrdup(name);
-	return c->files[c->nfiles++];
+	x->file = (uint32_t)++c->nfiles;
+	return c->files[c->nfiles - 1];
 }
 
 /* Parses and converts one file; its node tree is freed before the next file is read. */
@@ -509,7 +517,7 @@ int load_buffer(struct config *c, enum load_kind kind, const char *file, const c
 {
 	struct yread x;
 	load_ctx_init(&x, c, d);
-	int ret = load_one(&x, kind, load_intern(c, file), buf, len);
+	int ret = load_one(&x, kind, load_intern(&x, file), buf, len);
 	ytree_release(&x.t);
 	return ret;
 }
@@ -520,7 +528,7 @@ static int load_path(struct yread *x, const struct cf_source *src, enum load_kin
 	struct cf_err e;
 	char *buf = NULL;
 	size_t len = 0;
-	const char *file = load_intern(x->c, path);
+	const char *file = load_intern(x, path);
 	err_clear(&e);
 	if (src->read(src->ctx, file, LOAD_MAX_FILE_BYTES, &buf, &len, &e) < 0) {
 		/* Whole-file problems point at the file's first character. */

@@ -19,8 +19,7 @@ const char *yread_kind_name(const struct ynode *n)
 
 struct pos yread_npos(const struct yread *x, const struct ynode *n)
 {
-	struct pos p = {x->t.file, n->line, n->col};
-	return p;
+	return pos_make(x->file, n->line, n->col);
 }
 
 static int yread_scalar(struct yread *x, const struct ynode *n, const char *key)

@@ -19,6 +19,7 @@
 /* The config being filled and the tree of the file being read. */
 struct yread {
 	struct config *c;
+	uint32_t file; /* t.file's index in c's file table, for struct pos */
 	struct ytree t;
 };
 

@@ -87,7 +87,7 @@ void ytree_release(struct ytree *t)
 void ytree_err(struct ytree *t, unsigned line, unsigned col, const char *code, const char *fmt, ...)
 {
 	char msg[YTREE_MSG_MAX];
-	struct pos p = {t->file, line, col};
+	struct loc p = {t->file, line, col};
 	va_list ap;
 	if (t->nerr > YTREE_MAX_FILE_ERRORS)
 		return;

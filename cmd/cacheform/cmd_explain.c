@@ -112,8 +112,9 @@ static void text_result(struct sb *o, const struct endpoint *ep, const struct qu
 	if (want->rule == SEM_NO_RULE)
 		sb_adds(o, "no rule");
 	else
-		sb_addf(o, "rule %d (%s:%u)", want->rule + 1, ep->cache.rules[want->rule].pos.file,
-			ep->cache.rules[want->rule].pos.line);
+		/* a rule is always in its endpoint's file */
+		sb_addf(o, "rule %d (%s:%u)", want->rule + 1, ep->file,
+			(unsigned)ep->cache.rules[want->rule].pos.line);
 	sb_adds(o, ", ");
 	text_outcome(o, want);
 	sb_addc(o, '\n');
@@ -157,9 +158,9 @@ static void json_result(struct sb *o, const struct endpoint *ep, const struct qu
 		sb_adds(o, "null");
 	} else {
 		sb_adds(o, "{\"file\":");
-		sb_add_json_str(o, ep->cache.rules[want->rule].pos.file);
-		sb_addf(o, ",\"line\":%u,\"index\":%d}", ep->cache.rules[want->rule].pos.line,
-			want->rule + 1);
+		sb_add_json_str(o, ep->file);
+		sb_addf(o, ",\"line\":%u,\"index\":%d}",
+			(unsigned)ep->cache.rules[want->rule].pos.line, want->rule + 1);
 	}
 	sb_addc(o, ',');
 	json_outcome(o, want);

@@ -30,7 +30,7 @@ int err_set(struct cf_err *e, int rc, const char *fmt, ...)
 	return rc;
 }
 
-int err_setat(struct cf_err *e, int rc, const struct pos *pos, const char *code, const char *fmt,
+int err_setat(struct cf_err *e, int rc, const struct loc *pos, const char *code, const char *fmt,
 	      ...)
 {
 	if (!e)
@@ -92,7 +92,7 @@ void diag_release(struct diag_list *d)
 	diag_init(d);
 }
 
-void diag_add(struct diag_list *d, enum diag_sev sev, const struct pos *pos, const char *code,
+void diag_add(struct diag_list *d, enum diag_sev sev, const struct loc *pos, const char *code,
 	      const char *fmt, ...)
 {
 	char buf[DIAG_MSG_MAX];

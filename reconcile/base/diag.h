@@ -27,8 +27,12 @@ enum cf_rc {
 	CF_ETIMEOUT = -8,
 };
 
-/* A source position: file is borrowed (owned by the struct config's file table). */
-struct pos {
+/*
+ * A resolved source location, as errors and findings carry it: file is borrowed (from a
+ * config's file table, a tree being parsed or the caller). The model stores the packed 8-byte
+ * struct pos instead (reconcile/base/model.h); config_loc() turns one into the other.
+ */
+struct loc {
 	const char *file;
 	unsigned line;
 	unsigned col;
@@ -36,7 +40,7 @@ struct pos {
 
 struct cf_err {
 	int rc;
-	struct pos pos; /* file == NULL when the error has no location */
+	struct loc pos; /* file == NULL when the error has no location */
 	char code[32];	/* stable code, e.g. "CF0101" or a provider code; may be empty */
 	char msg[CF_ERR_MSG_MAX];
 };
@@ -46,7 +50,7 @@ void err_clear(struct cf_err *e);
 /* Fills e (when e is not NULL) and returns rc, so callers can `return err_set(...)`. */
 int err_set(struct cf_err *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Same, with a location and a stable code. */
-int err_setat(struct cf_err *e, int rc, const struct pos *pos, const char *code, const char *fmt,
+int err_setat(struct cf_err *e, int rc, const struct loc *pos, const char *code, const char *fmt,
 	      ...) __attribute__((format(printf, 5, 6)));
 /* Prefixes the message with "prefix: " (for adding context while unwinding). */
 void err_prefix(struct cf_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -57,7 +61,7 @@ enum diag_sev { DIAG_ERROR, DIAG_WARNING, DIAG_NOTICE };
 
 struct diag {
 	enum diag_sev sev;
-	struct pos pos;
+	struct loc pos;
 	char code[16];
 	char *msg;  /* owned */
 	size_t seq; /* insertion order, keeps sorting stable */
@@ -72,7 +76,7 @@ struct diag_list {
 void diag_init(struct diag_list *d);
 void diag_release(struct diag_list *d);
 /* Appends a finding; the message is copied. */
-void diag_add(struct diag_list *d, enum diag_sev sev, const struct pos *pos, const char *code,
+void diag_add(struct diag_list *d, enum diag_sev sev, const struct loc *pos, const char *code,
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Appends a finding from an error record (its code and position). */
 void diag_add_err(struct diag_list *d, const struct cf_err *e);

@@ -365,14 +365,32 @@ void config_free(struct config *c)
 	free(c);
 }
 
-const char *config_intern_file(struct config *c, const char *name)
+uint32_t config_intern_file(struct config *c, const char *name)
 {
 	for (size_t i = 0; i < c->nfiles; i++)
 		if (strcmp(c->files[i], name) == 0)
-			return c->files[i];
+			return (uint32_t)(i + 1);
+	/* An index is 32 bits; a repository is read through far smaller caps (REPO_LIST_MAX). */
+	if (c->nfiles >= UINT32_MAX - 1)
+		xmem_oom("the file table");
 	xgrow(&c->files, &c->fcap, c->nfiles + 1, sizeof(*c->files));
 	c->files[c->nfiles] = xstrdup(name);
-	return c->files[c->nfiles++];
+	return (uint32_t)++c->nfiles;
+}
+
+const char *config_file_name(const struct config *c, uint32_t id)
+{
+	return id && id <= c->nfiles ? c->files[id - 1] : NULL;
+}
+
+const struct loc *config_loc(const struct config *c, const struct pos *p, struct loc *out)
+{
+	if (!p)
+		return NULL;
+	out->file = config_file_name(c, p->file);
+	out->line = p->line;
+	out->col = p->col;
+	return out;
 }
 
 struct account *config_account(const struct config *c, const char *name)

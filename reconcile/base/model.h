@@ -3,7 +3,7 @@
  * reconcile/ reads it. No library type appears here.
  *
  * Ownership: a struct config owns everything reachable from it (strings, arrays, the file
- * name table that every struct pos points into). Free it with config_free().
+ * name table that every struct pos indexes). Free it with config_free().
  * Lists read from YAML (rule items, hosts, purge entries) are the bulk of a large config, so the
  * loader packs their arrays and strings into the config's arena (config_strndup, config_alloc)
  * instead of one heap block per string; see struct svec for how such lists stay safe to edit.
@@ -27,6 +27,38 @@ enum provider_kind { PROV_AZURE_CHINA, PROV_AZURE, PROV_CDNPRO, PROV_AZURE_FRONT
 const char *provider_name(enum provider_kind p);
 /* Returns 0 and sets *out, or -1 for an unknown name. */
 int provider_parse(const char *name, enum provider_kind *out);
+
+/*
+ * A source position in 8 bytes: a fleet holds millions of them (five per rule, one per list
+ * item), and a file pointer plus two unsigned took 16. file indexes the owning config's file
+ * table, 1-based, 0 = no location (so `if (p.file)` still asks "is it located?");
+ * config_file_name() returns the name. Line and column share 32 bits, 20 and 12: the loader
+ * caps a file at 8 MiB (LOAD_MAX_FILE_BYTES) and 500,000 nodes (YTREE_MAX_NODES), so a node
+ * past line 1,048,575 needs half a million lines with no node on them, while a flow list on one
+ * line (hosts: [a, b, ...]) passes column 1,023 at a few dozen items. Values beyond the field
+ * saturate at POS_LINE_MAX / POS_COL_MAX (pos_make), and a message prints the saturated value:
+ * a line or column that large exists in the file, so it still points into the right file at or
+ * before the node (the true column stays on the printed line when only the column saturates).
+ * Errors found while parsing (schema/ytree.c) carry their exact struct loc and never saturate.
+ */
+#define POS_LINE_BITS 20
+#define POS_COL_BITS  12
+#define POS_LINE_MAX  ((1u << POS_LINE_BITS) - 1)
+#define POS_COL_MAX   ((1u << POS_COL_BITS) - 1)
+
+struct pos {
+	uint32_t file;
+	uint32_t line : POS_LINE_BITS;
+	uint32_t col : POS_COL_BITS;
+};
+
+/* A position in file (an index from config_intern_file, 0 = none), saturating line and col. */
+static inline struct pos pos_make(uint32_t file, unsigned line, unsigned col)
+{
+	struct pos p = {file, line > POS_LINE_MAX ? POS_LINE_MAX : line,
+			col > POS_COL_MAX ? POS_COL_MAX : col};
+	return p;
+}
 
 /* A located string. */
 struct sval {
@@ -74,6 +106,7 @@ struct edge_cfg {
 
 struct account {
 	struct sval name;
+	const char *file; /* borrowed from the file table; where its secrets' positions are */
 	enum provider_kind provider;
 	struct pos pos;
 	/* azure-china: subscription key_id key_value; azure: subscription tenant client_id
@@ -186,7 +219,7 @@ struct config {
 	struct safety safety;
 	char commit[41]; /* desired commit id when read with --ref or from a clean HEAD; ""
 			    otherwise */
-	/* file name table: every pos.file points into it */
+	/* file name table: pos.file N names files[N - 1] */
 	char **files;
 	size_t nfiles, fcap;
 	struct model_arena *arena; /* borrowed svecs' arrays and strings; NULL until first use */
@@ -195,8 +228,15 @@ struct config {
 /* Returns a new empty config with defaults set. Caller frees with config_free(). */
 struct config *config_new(void);
 void config_free(struct config *c);
-/* Returns a pointer to a stable copy of name in c's file table (interned). */
-const char *config_intern_file(struct config *c, const char *name);
+/* Returns the index of a stable copy of name in c's file table (interned), for struct pos. */
+uint32_t config_intern_file(struct config *c, const char *name);
+/* The name of file index id (from config_intern_file), NULL for 0. Borrowed until config_free. */
+const char *config_file_name(const struct config *c, uint32_t id);
+/*
+ * Resolves p (a position in c) into *out and returns out, or returns NULL when p is NULL, so
+ * a finding can be placed with diag_add(d, sev, config_loc(c, p, &l), ...).
+ */
+const struct loc *config_loc(const struct config *c, const struct pos *p, struct loc *out);
 
 /* Lookups; return NULL when absent. Borrowed pointers valid until config_free(). */
 struct account *config_account(const struct config *c, const char *name);

@@ -57,6 +57,15 @@ validate() {
 	[[ "$output" == *"/endpoints/www.yaml:"*"error:"*"[CF301]"* ]]
 }
 
+@test "validate: a column past 4,095 is printed as 4,095 (README, Memory)" {
+	# 700 items of 9 bytes put the bad one at column 6313 of line 16; a position keeps 12 bits
+	items=$(for i in $(seq 1000 1699); do printf '/d%s/, ' "$i"; done)
+	sed -i "s|dir: \[/pic/, /doc/\]|dir: [${items}/bad*dir/]|" "$R/endpoints/www.yaml"
+	validate
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"/endpoints/www.yaml:16:4095: error: dir item '/bad*dir/' contains '*' [CF301]"* ]]
+}
+
 @test "validate: a purge URL on a host the endpoint does not serve" {
 	printf 'purge: bad-url\nendpoints: [www]\nfiles: [https://evil.example.org/x.png]\n' > "$R/purges/bad.yaml"
 	validate

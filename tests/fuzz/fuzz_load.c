@@ -28,6 +28,8 @@ static void check_model(const struct config *c)
 		for (size_t r = 0; r < ep->cache.nrules; r++) {
 			const struct rule *rl = &ep->cache.rules[r];
 			FUZZ_CHECK(rl->ttl >= 0 && rl->ttl <= MODEL_TTL_MAX);
+			/* cmd_explain names a rule's file by its endpoint's */
+			FUZZ_CHECK(config_file_name(c, rl->pos.file) == ep->file);
 			for (size_t k = 0; k < rl->items.n; k++)
 				FUZZ_CHECK(rl->items.v[k].s != NULL);
 		}

@@ -26,8 +26,7 @@
 
 static struct pos mkpos(struct config *c, const char *file, unsigned line, unsigned col)
 {
-	struct pos p = {config_intern_file(c, file), line, col};
-	return p;
+	return pos_make(config_intern_file(c, file), line, col);
 }
 
 static void set_m(struct config *c, struct mval *m, enum mval_kind k, const char *t, unsigned line,
@@ -58,7 +57,7 @@ static struct endpoint *add_endpoint(struct config *c, const char *file, const c
 	xgrow(&c->endpoints, &c->ecap, c->nendpoints + 1, sizeof(*c->endpoints));
 	struct endpoint *e = &c->endpoints[c->nendpoints++];
 	memset(e, 0, sizeof(*e));
-	e->file = config_intern_file(c, file);
+	e->file = config_file_name(c, config_intern_file(c, file));
 	e->pos = mkpos(c, file, 1, 1);
 	p = mkpos(c, file, 1, 11);
 	sval_set(&e->name, name, &p);
@@ -893,7 +892,7 @@ static struct purge *add_purge(struct config *c, const char *id, const char *con
 	xgrow(&c->purges, &c->pcap, c->npurges + 1, sizeof(*c->purges));
 	struct purge *pu = &c->purges[c->npurges++];
 	memset(pu, 0, sizeof(*pu));
-	pu->file = config_intern_file(c, F_PURGE);
+	pu->file = config_file_name(c, config_intern_file(c, F_PURGE));
 	pu->pos = mkpos(c, F_PURGE, 1, 1);
 	p = mkpos(c, F_PURGE, 1, 8);
 	sval_set(&pu->id, id, &p);
@@ -1334,7 +1333,7 @@ static void test_check__after_loader_errors(void **state)
 	(void)state;
 	struct config *c = fixture();
 	struct diag_list d;
-	struct pos p = {"cacheform.yaml", 0, 0};
+	struct loc p = {"cacheform.yaml", 0, 0};
 	/* cacheform.yaml could not be read: no accounts, no version */
 	for (size_t i = 0; i < c->naccounts; i++) {
 		free(c->accounts[i].name.s);

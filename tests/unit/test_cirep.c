@@ -300,7 +300,7 @@ static void test_cirep__report(void **state)
 	(void)state;
 	struct diag_list d;
 	diag_init(&d);
-	struct pos p = {"endpoints/x<\x1b.yaml", 8, 13};
+	struct loc p = {"endpoints/x<\x1b.yaml", 8, 13};
 	diag_add(&d, DIAG_ERROR, &p, "CF301", "dir item contains '*'");
 	diag_add(&d, DIAG_WARNING, NULL, "CF222", "retired");
 	char *files[] = {(char *)"endpoints/ok.yaml", (char *)"endpoints/x<\x1b.yaml"};

@@ -47,7 +47,7 @@ static size_t fx_ep(struct fx *f, const char *name, size_t acct)
 	xgrow(&c->endpoints, &c->ecap, c->nendpoints + 1, sizeof(*c->endpoints));
 	struct endpoint *e = &c->endpoints[c->nendpoints];
 	memset(e, 0, sizeof(*e));
-	e->file = config_intern_file(c, "endpoints/x.yaml");
+	e->file = config_file_name(c, config_intern_file(c, "endpoints/x.yaml"));
 	sval_set(&e->name, name, NULL);
 	e->account = &c->accounts[acct];
 	sval_set(&e->account_name, c->accounts[acct].name.s, NULL);

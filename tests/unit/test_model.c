@@ -127,7 +127,7 @@ static void test_model__borrowed_svec(void **state)
 {
 	(void)state;
 	struct config *c = config_new();
-	struct pos p = {"t.yaml", 3, 7};
+	struct pos p = pos_make(config_intern_file(c, "t.yaml"), 3, 7);
 	struct svec v = {0};
 	v.v = config_alloc(c, 2, sizeof(*v.v));
 	v.v[0].s = config_strndup(c, "/img/xyz", 5);
@@ -177,6 +177,48 @@ static void test_model__borrowed_svec(void **state)
 	config_free(c);
 }
 
+/* A position is 8 bytes; line and column saturate at their field's maximum, never wrap. */
+static const struct {
+	unsigned line, col, want_line, want_col;
+} pos_cases[] = {
+    {1, 1, 1, 1},
+    {0, 0, 0, 0},
+    {POS_LINE_MAX, POS_COL_MAX, POS_LINE_MAX, POS_COL_MAX},
+    {POS_LINE_MAX + 1, 7, POS_LINE_MAX, 7},
+    {12, POS_COL_MAX + 1, 12, POS_COL_MAX},
+    {UINT32_MAX, UINT32_MAX, POS_LINE_MAX, POS_COL_MAX},
+};
+
+static void test_model__pos(void **state)
+{
+	(void)state;
+	struct config *c = config_new();
+	assert_int_equal(sizeof(struct pos), 8);
+	assert_int_equal(POS_LINE_MAX, 1048575);
+	assert_int_equal(POS_COL_MAX, 4095);
+	uint32_t a = config_intern_file(c, "endpoints/a.yaml");
+	uint32_t b = config_intern_file(c, "endpoints/b.yaml");
+	assert_int_not_equal(a, 0);
+	assert_int_not_equal(a, b);
+	assert_int_equal(config_intern_file(c, "endpoints/a.yaml"), a);
+	for (size_t i = 0; i < CF_ARRAY_LEN(pos_cases); i++) {
+		struct pos p = pos_make(b, pos_cases[i].line, pos_cases[i].col);
+		struct loc l;
+		assert_ptr_equal(config_loc(c, &p, &l), &l);
+		assert_string_equal(l.file, "endpoints/b.yaml");
+		assert_int_equal(l.line, pos_cases[i].want_line);
+		assert_int_equal(l.col, pos_cases[i].want_col);
+	}
+	struct pos none = {0};
+	struct loc l;
+	assert_null(config_loc(c, NULL, &l));
+	assert_ptr_equal(config_loc(c, &none, &l), &l);
+	assert_null(l.file);
+	assert_null(config_file_name(c, 0));
+	assert_null(config_file_name(c, b + 1));
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +228,7 @@ int main(void)
 	    cmocka_unit_test(test_model__sb_cap),
 	    cmocka_unit_test(test_model__cache_equal),
 	    cmocka_unit_test(test_model__borrowed_svec),
+	    cmocka_unit_test(test_model__pos),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

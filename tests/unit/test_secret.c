@@ -51,7 +51,7 @@ static int resolve(enum mval_kind kind, const char *text, const char *root, char
 		   struct cf_err *e)
 {
 	struct mval m = {.kind = kind, .text = (char *)text};
-	return secret_resolve(&m, root, "account 'prod': key_value", out, e);
+	return secret_resolve(&m, NULL, root, "account 'prod': key_value", out, e);
 }
 
 static void test_secret__literal_and_env(void **state)
@@ -79,7 +79,15 @@ static void test_secret__literal_and_env(void **state)
 	assert_non_null(strstr(e.msg, "'CF_TEST_EMPTY' is empty"));
 
 	struct mval absent = {.kind = MVAL_ABSENT};
-	assert_int_equal(secret_resolve(&absent, NULL, "x", &v, &e), CF_EINVAL);
+	assert_int_equal(secret_resolve(&absent, NULL, NULL, "x", &v, &e), CF_EINVAL);
+
+	/* an error names the account's file and the value's line and column */
+	struct mval at = {
+	    .kind = MVAL_ENV, .text = (char *)"CF_TEST_EMPTY", .pos = pos_make(1, 9, 14)};
+	assert_int_equal(secret_resolve(&at, "cacheform.yaml", NULL, "x", &v, &e), CF_EINVAL);
+	assert_string_equal(e.pos.file, "cacheform.yaml");
+	assert_int_equal(e.pos.line, 9);
+	assert_int_equal(e.pos.col, 14);
 }
 
 struct file_case {
