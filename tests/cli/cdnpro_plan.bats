@@ -74,11 +74,26 @@ writes() {
 	echo "$output"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"behaviour: e.g. /img/"*": cached 1d if origin sends none -> cached 2d if origin sends none"* ]]
+	# the live rules are read back from the region: one changed rule, not one added
+	[[ "$output" == *"update cache rules (0 added, 1 changed, 0 removed, 0 moved)"* ]]
+	[[ "$output" == *"~ rule 1: dir /img/  ttl 2d  (ttl was 1d)"* ]]
+	[[ "$output" != *"live settings have no exact form"* ]]
 	run cf plan --format json
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.endpoints[0].behaviour
 		| (.path | startswith("/img/")) and .before.mode == "if_missing"
 		  and .before.ttl == 86400 and .after.ttl == 172800'
+	echo "$output" | jq -e '.endpoints[0].rule_changes | length == 1 and (.[0]
+		| .change == "change" and .before_index == 0 and .after_index == 0
+		  and .before.items == ["/img/"] and .before.ttl == 86400
+		  and .after.ttl == 172800 and .fields == ["ttl"])'
+	# drift says the same, per rule: the repository moved, the live region did not
+	run cf drift
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"p1 (cdnpro, account pro, manage): pending:"* ]]
+	[[ "$output" == *"~ rule 1: dir /img/  ttl 2d  (was dir /img/  ttl 1d)"* ]]
+	[[ "$output" == *"0 external, 1 pending, 0 both"* ]]
 	printf '/img/a.png\n/other.html\n' >"$BATS_TEST_TMPDIR/urls"
 	run cf plan --urls "$BATS_TEST_TMPDIR/urls"
 	echo "$output"
