@@ -198,3 +198,41 @@ writes() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"behaviour: e.g. /img/"*": cached 1d if origin sends none -> cached 2d if origin sends none"* ]]
 }
+
+# ep_rules TTL1 TTL2: endpoint p1 with six dir rules, /r1/ and /r2/ for TTL1, the rest 1h.
+ep_rules() {
+	{
+		printf 'endpoint: p1\naccount: pro\nmode: manage\nhosts: [p1.example.com]\n'
+		printf 'remote: {property_id: %s, target: production}\ncache:\n  rules:\n' "$PROP"
+		for i in 1 2 3 4 5 6; do
+			printf '    - dir: [/r%d/]\n      ttl: %s\n' "$i" "$([ "$i" -le 2 ] && echo "$1" || echo 1h)"
+		done
+	} >"$R/endpoints/p1.yaml"
+}
+
+@test "cdnpro plan: the safety threshold counts the live rules read back from the region" {
+	fakecdn_start "$STATE"
+	seed "$(printf "$EL_ROOT")"
+	repo_ttl 1d
+	ep_rules 1h
+	repo_commit "$R" "six rules"
+	cd "$R"
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	# 2 of 6 existing rules change (33%, over the default 30%): refused, nothing written
+	ep_rules 2h
+	repo_commit "$R" "two TTLs"
+	: >"$FAKECDN_JOURNAL"
+	run cf apply --yes
+	echo "$output"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"refusing: endpoint 'p1' would remove, change or move 2 of its 6 rules (33%"*"--force"* ]]
+	[ "$(writes)" -eq 0 ]
+	run cf plan --format json
+	echo "$output" | jq -e '.endpoints[0].safety.exceeded and .endpoints[0].safety.percent == 33'
+	run cf apply --yes --force
+	[ "$status" -eq 0 ]
+	[ "$(journal_count version_patch)" -eq 1 ] || [ "$(journal_count version_create)" -eq 1 ]
+	run cf plan --detailed-exitcode
+	[ "$status" -eq 0 ]
+}
