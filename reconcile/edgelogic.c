@@ -934,11 +934,17 @@ static long hint_rule(const struct cache *hint, const struct dec_loc *l, long pr
 	return -1;
 }
 
+/* A rule's own ignore_cache_control in c: set only where a cached rule differs from c's. */
+static enum rule_cc own_cc(const struct cache *c, bool cached, bool icc)
+{
+	if (!cached || icc == c->ignore_cache_control)
+		return RULE_CC_INHERIT;
+	return icc ? RULE_CC_IGNORE : RULE_CC_HONOUR;
+}
+
 static enum rule_cc dec_cc(const struct cache *c, const struct dec_loc *l)
 {
-	if (!l->cached || l->icc == c->ignore_cache_control)
-		return RULE_CC_INHERIT;
-	return l->icc ? RULE_CC_IGNORE : RULE_CC_HONOUR;
+	return own_cc(c, l->cached, l->icc);
 }
 
 /*
@@ -947,8 +953,7 @@ static enum rule_cc dec_cc(const struct cache *c, const struct dec_loc *l)
  * alike, and the diff should show the rules the YAML has). from[r]: the rule of hint that
  * rule r comes from, -1 when none.
  */
-static void dec_rules(const struct dec *dc, const struct cache *hint, struct cache *out,
-		      long *from)
+static void dec_rules(const struct dec *dc, const struct cache *hint, struct cache *out, long *from)
 {
 	long prev = -1;
 	for (size_t i = 0; i < dc->n; i++) {
@@ -957,8 +962,8 @@ static void dec_rules(const struct dec *dc, const struct cache *hint, struct cac
 		if (l->root)
 			continue;
 		struct rule *cur = out->nrules ? &out->rules[out->nrules - 1] : NULL;
-		bool fits = cur && cur->kind == l->kind && cur->ttl == l->ttl &&
-			    cur->cc == dec_cc(out, l);
+		bool fits =
+		    cur && cur->kind == l->kind && cur->ttl == l->ttl && cur->cc == dec_cc(out, l);
 		long h = hint_rule(hint, l, prev, fits ? &cur->items : NULL, &sp);
 		if (!fits || (h >= 0 && prev >= 0 && h != prev) || svec_contains(&cur->items, sp)) {
 			from[out->nrules] = h;
@@ -1036,10 +1041,7 @@ static void dec_vanished(struct cache *out, const struct cache *hint, long *from
 		memset(ru, 0, sizeof(*ru));
 		ru->kind = RULE_PATH;
 		ru->ttl = w->ttl;
-		bool icc = rule_ignores_cc(hint, w);
-		ru->cc = w->ttl == 0 || icc == out->ignore_cache_control ? RULE_CC_INHERIT
-			 : icc					 ? RULE_CC_IGNORE
-								 : RULE_CC_HONOUR;
+		ru->cc = own_cc(out, w->ttl > 0, rule_ignores_cc(hint, w));
 		for (size_t i = 0; i < w->items.n; i++)
 			svec_push(&ru->items, w->items.v[i].s, NULL);
 		from[at] = (long)j;
@@ -1060,8 +1062,8 @@ static void dec_flags(const struct dec *dc, const struct cache *hint, struct cac
 	out->ignore_cache_control = hint ? hint->ignore_cache_control : cached && cached->icc;
 }
 
-int el_decode(const char *text, const struct el_doc *d, const struct cache *hint,
-	      struct cache *out, char **origin, bool *with_root)
+int el_decode(const char *text, const struct el_doc *d, const struct cache *hint, struct cache *out,
+	      char **origin, bool *with_root)
 {
 	struct dec dc = {0};
 	struct sb again;

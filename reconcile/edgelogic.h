@@ -96,8 +96,8 @@ void el_compile(const struct cache *c, const char *origin, bool with_root, struc
  * decides (the compiler leaves them out). Returns 0, or -1 (nothing to release) when d has
  * no region or it is not exactly what el_compile writes: edited, spelled otherwise.
  */
-int el_decode(const char *text, const struct el_doc *d, const struct cache *hint,
-	      struct cache *out, char **origin, bool *with_root);
+int el_decode(const char *text, const struct el_doc *d, const struct cache *hint, struct cache *out,
+	      char **origin, bool *with_root);
 
 /*
  * Returns the new Edge Logic (caller frees): text with its region replaced by region, or

@@ -417,8 +417,9 @@ static const char *decode_region(const struct endpoint *ep, const struct pro_el 
 	if (el_decode(pe->edge, d, &ep->cache, &c, &o, &root) != 0)
 		return "the cacheform region holds what cacheform does not write";
 	if (o && strcmp(o, origin) != 0)
-		sb_addf(why, "the cacheform region passes to origin '%.64s', not to the property's "
-			     "first origin '%.64s'",
+		sb_addf(why,
+			"the cacheform region passes to origin '%.64s', not to the property's "
+			"first origin '%.64s'",
 			o, origin);
 	else if (root != !d->root_foreign)
 		sb_adds(why, root ? "the cacheform region has its own 'location /' and Edge Logic "
