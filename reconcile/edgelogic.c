@@ -725,6 +725,381 @@ void el_compile(const struct cache *c, const char *origin, bool with_root, struc
 	sb_release(&body);
 }
 
+/* ---- decoding a region: el_compile's inverse ---- */
+
+/* One location of a region, read as el_compile writes it. */
+struct dec_loc {
+	enum rule_kind kind;
+	bool root; /* location / (origin decides): no rule */
+	char *item;
+	int64_t ttl;
+	bool icc, cookie, qs, cached;
+	char *origin;
+};
+
+struct dec {
+	struct dec_loc *v;
+	size_t n, cap;
+};
+
+static void dec_release(struct dec *dc)
+{
+	for (size_t i = 0; i < dc->n; i++) {
+		free(dc->v[i].item);
+		free(dc->v[i].origin);
+	}
+	free(dc->v);
+	memset(dc, 0, sizeof(*dc));
+}
+
+/*
+ * A dir or suffix item from its PCRE pattern (item_regex's inverse), or NULL: a dir is
+ * "^" ITEM with its trailing '/', a suffix "\." ITEM "$", and every metacharacter of the
+ * item escaped.
+ */
+static char *dec_item(enum rule_kind k, const char *re)
+{
+	size_t n = strlen(re), from = k == RULE_SUFFIX ? 2 : 1, to = n - (k == RULE_SUFFIX);
+	struct sb it;
+	if (k == RULE_SUFFIX ? n < 4 || strncmp(re, "\\.", 2) != 0 || re[n - 1] != '$'
+			     : n < 2 || re[0] != '^' || re[n - 1] != '/')
+		return NULL;
+	sb_init(&it, EL_TOKEN_MAX);
+	for (size_t i = from; i < to; i++) {
+		bool esc = re[i] == '\\';
+		if (esc && i + 1 < to && strchr(re_meta, re[i + 1]))
+			i++;
+		else if (strchr(re_meta, re[i])) {
+			sb_release(&it);
+			return NULL; /* a metacharacter the compiler would have escaped */
+		}
+		sb_addc(&it, re[i]);
+	}
+	return sb_detach(&it);
+}
+
+/* location = P | ~ "^D/" | ~* "\.S$" | / : the location's rule kind and item. */
+static int dec_location(const struct stmt *st, struct dec_loc *l)
+{
+	if (st->argc == 2 && strcmp(st->argv[1], "/") == 0) {
+		l->root = true;
+		return 0;
+	}
+	if (st->argc != 3)
+		return -1;
+	if (strcmp(st->argv[1], "=") == 0) {
+		l->kind = RULE_PATH;
+		l->item = xstrdup(st->argv[2]);
+	} else if (strcmp(st->argv[1], "~") == 0 || strcmp(st->argv[1], "~*") == 0) {
+		l->kind = st->argv[1][1] ? RULE_SUFFIX : RULE_DIR;
+		l->item = dec_item(l->kind, st->argv[2]);
+	}
+	return l->item && l->item[0] ? 0 : -1;
+}
+
+/* What the directives el_compile writes say; any other directive is not its output. */
+static int dec_directive(const struct stmt *st, struct dec_loc *l, unsigned *bypass)
+{
+	const char *d = st->argv[0];
+	if ((strcmp(d, "proxy_no_cache") == 0 || strcmp(d, "proxy_cache_bypass") == 0) &&
+	    st->argc == 2 && strcmp(st->argv[1], "1") == 0) {
+		++*bypass;
+	} else if (strcmp(d, "proxy_ignore_headers") == 0) {
+		for (size_t i = 1; i < st->argc; i++) {
+			bool cc = strcmp(st->argv[i], "X-Accel-Expires") == 0 ||
+				  strcmp(st->argv[i], "Cache-Control") == 0;
+			bool cookie = strcmp(st->argv[i], "Set-Cookie") == 0;
+			if (!cc && !cookie)
+				return -1;
+			l->icc |= cc;
+			l->cookie |= cookie;
+		}
+	} else if (strcmp(d, "proxy_cache_valid") == 0 && st->argc == 2 && !l->cached) {
+		l->cached = el_time(st->argv[1], &l->ttl) == 0 && l->ttl > 0;
+		return l->cached ? 0 : -1;
+	} else if (strcmp(d, "set") == 0 && st->argc == 3 &&
+		   strcmp(st->argv[1], "$cache_misc") == 0 &&
+		   strcmp(st->argv[2], "?$sorted_querystring_args") == 0) {
+		l->qs = true;
+	} else if (strcmp(d, "origin_pass") == 0 && st->argc == 2 && !l->origin) {
+		l->origin = xstrdup(st->argv[1]);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* A location's block up to its '}': a rule's TTL (0 = bypass) or the root's nothing. */
+static int dec_body(struct lexer *lx, struct dec_loc *l)
+{
+	unsigned bypass = 0;
+	struct stmt st;
+	for (;;) {
+		int rc = read_stmt(lx, &st);
+		if (rc == 0 && st.argc == 0 && st.end == T_CLOSE)
+			break;
+		if (rc == 0)
+			rc = st.argc > 0 && st.end == T_SEMI ? dec_directive(&st, l, &bypass) : -1;
+		stmt_release(&st);
+		if (rc != 0)
+			return -1;
+	}
+	if (!l->origin)
+		return -1;
+	if (l->root)
+		return bypass || l->cached || l->icc || l->cookie ? -1 : 0;
+	if (bypass)
+		return bypass == 2 && !l->cached && !l->icc && !l->cookie ? 0 : -1;
+	return l->cached ? 0 : -1;
+}
+
+/* The region's locations in order; -1 at the first thing el_compile does not write. */
+static int dec_read(const char *text, const struct el_doc *d, struct dec *dc)
+{
+	struct el_doc scratch;
+	struct cf_err e;
+	memset(&scratch, 0, sizeof(scratch));
+	struct lexer lx = {.s = text + d->body_begin,
+			   .n = d->body_end - d->body_begin,
+			   .line = 1,
+			   .depth = 1,
+			   .doc = &scratch,
+			   .e = &e};
+	struct stmt st;
+	for (;;) {
+		int rc = read_stmt(&lx, &st);
+		if (rc == 0 && st.argc == 0 && st.end == T_EOF)
+			return 0;
+		/* nothing follows the root location */
+		if (rc == 0 && (st.argc < 2 || st.end != T_OPEN || strcmp(st.argv[0], "location") ||
+				(dc->n && dc->v[dc->n - 1].root)))
+			rc = -1;
+		if (rc == 0) {
+			xgrow(&dc->v, &dc->cap, dc->n + 1, sizeof(*dc->v));
+			struct dec_loc *l = &dc->v[dc->n++];
+			memset(l, 0, sizeof(*l));
+			rc = dec_location(&st, l);
+			if (rc == 0)
+				rc = dec_body(&lx, l);
+		}
+		stmt_release(&st);
+		if (rc != 0)
+			return -1;
+	}
+}
+
+/* Two dir items name the same directory ("/pic" = "/pic/"). */
+static bool same_dir(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	na -= na && a[na - 1] == '/';
+	nb -= nb && b[nb - 1] == '/';
+	return na == nb && strncmp(a, b, na) == 0;
+}
+
+/* Rule r's first spelling of item (a dir as a directory: "/pic" = "/pic/") that is not in
+ * taken (rule r's items compile in order); NULL when r has none. */
+static const char *hint_item(const struct rule *r, const struct dec_loc *l,
+			     const struct svec *taken)
+{
+	for (size_t i = 0; r->kind == l->kind && i < r->items.n; i++) {
+		const char *h = r->items.v[i].s;
+		if ((strcmp(h, l->item) == 0 || (l->kind == RULE_DIR && same_dir(h, l->item))) &&
+		    !(taken && svec_contains(taken, h)))
+			return h;
+	}
+	return NULL;
+}
+
+/*
+ * The rule of hint that holds l's item, with hint's spelling of it: the previous
+ * location's rule (prev) first when l may join the rule it began (taken: the items that
+ * rule took), then the next one of l's TTL, then any; -1 when none.
+ */
+static long hint_rule(const struct cache *hint, const struct dec_loc *l, long prev,
+		      const struct svec *taken, const char **spelling)
+{
+	*spelling = l->item;
+	if (!hint)
+		return -1;
+	if (prev >= 0 && taken && (*spelling = hint_item(&hint->rules[prev], l, taken)))
+		return prev;
+	/* pass 0: a later rule of l's TTL (hint's rules are met in order), 1: any rule */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t r = pass ? 0 : (size_t)(prev + 1); r < hint->nrules; r++)
+			if ((pass || hint->rules[r].ttl == l->ttl) &&
+			    (*spelling = hint_item(&hint->rules[r], l, NULL)))
+				return (long)r;
+	*spelling = l->item;
+	return -1;
+}
+
+/* A rule's own ignore_cache_control in c: set only where a cached rule differs from c's. */
+static enum rule_cc own_cc(const struct cache *c, bool cached, bool icc)
+{
+	if (!cached || icc == c->ignore_cache_control)
+		return RULE_CC_INHERIT;
+	return icc ? RULE_CC_IGNORE : RULE_CC_HONOUR;
+}
+
+static enum rule_cc dec_cc(const struct cache *c, const struct dec_loc *l)
+{
+	return own_cc(c, l->cached, l->icc);
+}
+
+/*
+ * Locations into rules: consecutive locations of one kind, TTL and Cache-Control handling
+ * are one rule unless hint has their items in different rules (two such rules compile
+ * alike, and the diff should show the rules the YAML has). from[r]: the rule of hint that
+ * rule r comes from, -1 when none.
+ */
+static void dec_rules(const struct dec *dc, const struct cache *hint, struct cache *out, long *from)
+{
+	long prev = -1;
+	for (size_t i = 0; i < dc->n; i++) {
+		const struct dec_loc *l = &dc->v[i];
+		const char *sp;
+		if (l->root)
+			continue;
+		struct rule *cur = out->nrules ? &out->rules[out->nrules - 1] : NULL;
+		bool fits =
+		    cur && cur->kind == l->kind && cur->ttl == l->ttl && cur->cc == dec_cc(out, l);
+		long h = hint_rule(hint, l, prev, fits ? &cur->items : NULL, &sp);
+		if (!fits || (h >= 0 && prev >= 0 && h != prev) || svec_contains(&cur->items, sp)) {
+			from[out->nrules] = h;
+			cur = cache_add_rule(out);
+			cur->kind = l->kind;
+			cur->ttl = l->ttl;
+			cur->cc = dec_cc(out, l);
+		}
+		if (from[out->nrules - 1] < 0)
+			from[out->nrules - 1] = h;
+		svec_push(&cur->items, sp, NULL);
+		prev = h;
+	}
+}
+
+/* Whether want's items, less those an earlier rule of c decides, are exactly r's. */
+static bool shadowed_form(const struct cache *c, size_t r, const struct rule *want)
+{
+	const struct svec *have = &c->rules[r].items;
+	size_t k = 0;
+	for (size_t i = 0; i < want->items.n; i++) {
+		const char *it = want->items.v[i].s;
+		if (decided_before(c, r, it))
+			continue;
+		if (k == have->n || strcmp(have->v[k].s, it) != 0)
+			return false;
+		k++;
+	}
+	return k == have->n;
+}
+
+/* A path rule whose items an earlier rule partly decides compiles without those: take the
+ * items of the rule of hint it comes from when that rule compiles alike. */
+static void dec_shadowed(struct cache *out, const struct cache *hint, const long *from)
+{
+	for (size_t r = 0; hint && r < out->nrules; r++) {
+		struct rule *ru = &out->rules[r];
+		const struct rule *w = from[r] >= 0 ? &hint->rules[from[r]] : NULL;
+		if (ru->kind != RULE_PATH || !w || w->kind != RULE_PATH || w->ttl != ru->ttl ||
+		    w->items.n <= ru->items.n ||
+		    (ru->ttl > 0 && rule_ignores_cc(hint, w) != rule_ignores_cc(out, ru)) ||
+		    !shadowed_form(out, r, w))
+			continue;
+		svec_release(&ru->items);
+		for (size_t i = 0; i < w->items.n; i++)
+			svec_push(&ru->items, w->items.v[i].s, NULL);
+	}
+}
+
+/*
+ * A path rule whose every item an earlier rule decides compiles to nothing: put hint's such
+ * rules back where hint has them (after the rules from hint's earlier rules), when the
+ * rules before that place decide every item there too.
+ */
+static void dec_vanished(struct cache *out, const struct cache *hint, long *from)
+{
+	for (size_t j = 0; hint && j < hint->nrules; j++) {
+		const struct rule *w = &hint->rules[j];
+		bool gone = w->kind == RULE_PATH;
+		size_t at = 0;
+		for (size_t i = 0; gone && i < w->items.n; i++)
+			gone = decided_before(hint, j, w->items.v[i].s);
+		for (size_t r = 0; gone && r < out->nrules; r++)
+			if (from[r] >= 0 && from[r] < (long)j)
+				at = r + 1;
+		for (size_t i = 0; gone && i < w->items.n; i++)
+			gone = decided_before(out, at, w->items.v[i].s);
+		if (!gone)
+			continue;
+		(void)cache_add_rule(out);
+		memmove(&out->rules[at + 1], &out->rules[at],
+			(out->nrules - 1 - at) * sizeof(*out->rules));
+		memmove(&from[at + 1], &from[at], (out->nrules - 1 - at) * sizeof(*from));
+		struct rule *ru = &out->rules[at];
+		memset(ru, 0, sizeof(*ru));
+		ru->kind = RULE_PATH;
+		ru->ttl = w->ttl;
+		ru->cc = own_cc(out, w->ttl > 0, rule_ignores_cc(hint, w));
+		for (size_t i = 0; i < w->items.n; i++)
+			svec_push(&ru->items, w->items.v[i].s, NULL);
+		from[at] = (long)j;
+	}
+}
+
+/* The flags: from the region where a location says them, else hint's. */
+static void dec_flags(const struct dec *dc, const struct cache *hint, struct cache *out)
+{
+	const struct dec_loc *first = dc->n ? &dc->v[0] : NULL, *cached = NULL;
+	for (size_t i = 0; i < dc->n && !cached; i++)
+		if (dc->v[i].cached)
+			cached = &dc->v[i];
+	out->ignore_query_string = first ? !first->qs : hint && hint->ignore_query_string;
+	out->ignore_cookie = cached ? cached->cookie : hint && hint->ignore_cookie;
+	/* Edge Logic says Cache-Control per location: the block's value is hint's, and rules
+	 * that differ say so themselves */
+	out->ignore_cache_control = hint ? hint->ignore_cache_control : cached && cached->icc;
+}
+
+int el_decode(const char *text, const struct el_doc *d, const struct cache *hint, struct cache *out,
+	      char **origin, bool *with_root)
+{
+	struct dec dc = {0};
+	struct sb again;
+	memset(out, 0, sizeof(*out));
+	*origin = NULL;
+	*with_root = false;
+	if (!d->has_region || dec_read(text, d, &dc) != 0) {
+		dec_release(&dc);
+		return -1;
+	}
+	/* one rule per location at most, and hint's vanished ones */
+	long *from = xcalloc(dc.n + (hint ? hint->nrules : 0) + 1, sizeof(*from));
+	dec_flags(&dc, hint, out);
+	dec_rules(&dc, hint, out, from);
+	dec_shadowed(out, hint, from);
+	dec_vanished(out, hint, from);
+	free(from);
+	const char *o = dc.n ? dc.v[0].origin : "";
+	bool root = dc.n && dc.v[dc.n - 1].root;
+	/* exact only when compiling the rules gives the region back, byte for byte */
+	size_t rn = d->region_end - d->region_begin;
+	sb_init(&again, EL_SB_MAX);
+	el_compile(out, o, root, &again);
+	bool exact = !again.overflow && again.len == rn &&
+		     memcmp(again.buf ? again.buf : "", text + d->region_begin, rn) == 0;
+	sb_release(&again);
+	if (exact) {
+		*origin = dc.n ? xstrdup(o) : NULL;
+		*with_root = root;
+	} else {
+		cache_release(out);
+	}
+	dec_release(&dc);
+	return exact ? 0 : -1;
+}
+
 char *el_replace_region(const char *text, size_t len, const struct el_doc *d, const char *region)
 {
 	struct sb out;

@@ -88,6 +88,18 @@ void el_doc_release(struct el_doc *d);
 void el_compile(const struct cache *c, const char *origin, bool with_root, struct sb *out);
 
 /*
+ * el_compile's inverse: the rule list *out whose compilation, with *origin (caller frees;
+ * NULL when the region holds no location) and *with_root, is d's region byte for byte (text
+ * is d's text). hint (the desired list, may be NULL) chooses among lists that compile alike:
+ * the flags a region cannot say (no location says them), a dir item's spelling ("/pic" or
+ * "/pic/"), where adjacent rules of one kind and TTL split, the path items an earlier rule
+ * decides (the compiler leaves them out). Returns 0, or -1 (nothing to release) when d has
+ * no region or it is not exactly what el_compile writes: edited, spelled otherwise.
+ */
+int el_decode(const char *text, const struct el_doc *d, const struct cache *hint, struct cache *out,
+	      char **origin, bool *with_root);
+
+/*
  * Returns the new Edge Logic (caller frees): text with its region replaced by region, or
  * region put first when text has none (before any foreign regex location, §4.1).
  */

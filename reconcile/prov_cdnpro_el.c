@@ -397,8 +397,51 @@ static int sem_of_text(const char *text, struct sem_cfg *out, struct cf_err *e)
 	return rc == 0 ? sem_el_hook(&d, &out->hook, e) : rc;
 }
 
-/* Live rules: the desired ones exactly when the region is byte for byte what they compile
- * to (a region is only ever written by this compiler); otherwise a stated difference. */
+/*
+ * The live rules read back from a region that is exactly what el_compile writes for them
+ * (el_decode), in this write's context: the property's origin, and `location /` only when
+ * no foreign one exists. Returns NULL with out->cache filled, else why not (into why).
+ */
+static const char *decode_region(const struct endpoint *ep, const struct pro_el *pe,
+				 struct live_state *out, struct sb *why)
+{
+	const struct el_doc *d = &pe->doc;
+	const char *origin = pe->origin ? pe->origin : "origin";
+	struct cache c;
+	char *o = NULL;
+	bool root = false;
+	if (!d->has_region)
+		return "Edge Logic has no cacheform region";
+	if (!d->hash_ok)
+		return "the cacheform region was edited by hand (hash mismatch)";
+	if (el_decode(pe->edge, d, &ep->cache, &c, &o, &root) != 0)
+		return "the cacheform region holds what cacheform does not write";
+	if (o && strcmp(o, origin) != 0)
+		sb_addf(why,
+			"the cacheform region passes to origin '%.64s', not to the property's "
+			"first origin '%.64s'",
+			o, origin);
+	else if (root != !d->root_foreign)
+		sb_adds(why, root ? "the cacheform region has its own 'location /' and Edge Logic "
+				    "has another"
+				  : "the cacheform region has no 'location /' and Edge Logic has "
+				    "none outside it");
+	free(o);
+	if (why->len) {
+		cache_release(&c);
+		return why->buf;
+	}
+	out->cache = c;
+	/* Edge Logic says Cache-Control only in cached locations */
+	out->cache_control_unknown = true;
+	for (size_t i = 0; i < c.nrules; i++)
+		out->cache_control_unknown &= c.rules[i].ttl == 0;
+	return NULL;
+}
+
+/* Live rules: the desired ones when the region is byte for byte what they compile to (a
+ * region is only ever written by this compiler), else the rules it decodes to; when it
+ * decodes to none, a stated difference. */
 static void live_from_region(const struct endpoint *ep, struct pro_el *pe, struct live_state *out)
 {
 	const struct el_doc *d = &pe->doc;
@@ -406,17 +449,19 @@ static void live_from_region(const struct endpoint *ep, struct pro_el *pe, struc
 	size_t rlen = d->region_end - d->region_begin;
 	bool same = d->has_region && d->hash_ok && strlen(want) == rlen &&
 		    memcmp(want, pe->edge + d->region_begin, rlen) == 0;
-	struct sb why;
 	if (same || (!d->has_region && ep->cache.nrules == 0)) {
 		cache_copy(&out->cache, &ep->cache);
 	} else {
-		sb_init(&why, CF_ERR_MSG_MAX);
-		sb_addf(&why, "version %lld: %s", (long long)pe->base,
-			!d->has_region ? "Edge Logic has no cacheform region"
-			: !d->hash_ok  ? "the cacheform region was edited by hand (hash mismatch)"
-				       : "the cacheform region holds other rules");
-		out->inexact = sb_detach(&why);
-		region_flags(ep, pe, &out->cache);
+		struct sb why, ctx;
+		sb_init(&ctx, CF_ERR_MSG_MAX);
+		const char *reason = decode_region(ep, pe, out, &ctx);
+		if (reason) {
+			sb_init(&why, CF_ERR_MSG_MAX);
+			sb_addf(&why, "version %lld: %s", (long long)pe->base, reason);
+			out->inexact = sb_detach(&why);
+			region_flags(ep, pe, &out->cache);
+		}
+		sb_release(&ctx);
 		/* what the write changes in the region, as text */
 		struct sb diff;
 		sb_init(&diff, (size_t)EL_TEXT_MAX * 4);

@@ -74,11 +74,26 @@ writes() {
 	echo "$output"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"behaviour: e.g. /img/"*": cached 1d if origin sends none -> cached 2d if origin sends none"* ]]
+	# the live rules are read back from the region: one changed rule, not one added
+	[[ "$output" == *"update cache rules (0 added, 1 changed, 0 removed, 0 moved)"* ]]
+	[[ "$output" == *"~ rule 1: dir /img/  ttl 2d  (ttl was 1d)"* ]]
+	[[ "$output" != *"live settings have no exact form"* ]]
 	run cf plan --format json
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.endpoints[0].behaviour
 		| (.path | startswith("/img/")) and .before.mode == "if_missing"
 		  and .before.ttl == 86400 and .after.ttl == 172800'
+	echo "$output" | jq -e '.endpoints[0].rule_changes | length == 1 and (.[0]
+		| .change == "change" and .before_index == 0 and .after_index == 0
+		  and .before.items == ["/img/"] and .before.ttl == 86400
+		  and .after.ttl == 172800 and .fields == ["ttl"])'
+	# drift says the same, per rule: the repository moved, the live region did not
+	run cf drift
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"p1 (cdnpro, account pro, manage): pending:"* ]]
+	[[ "$output" == *"~ rule 1: dir /img/  ttl 2d  (was dir /img/  ttl 1d)"* ]]
+	[[ "$output" == *"0 external, 1 pending, 0 both"* ]]
 	printf '/img/a.png\n/other.html\n' >"$BATS_TEST_TMPDIR/urls"
 	run cf plan --urls "$BATS_TEST_TMPDIR/urls"
 	echo "$output"
@@ -182,4 +197,42 @@ writes() {
 	echo "$output"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"behaviour: e.g. /img/"*": cached 1d if origin sends none -> cached 2d if origin sends none"* ]]
+}
+
+# ep_rules TTL1 TTL2: endpoint p1 with six dir rules, /r1/ and /r2/ for TTL1, the rest 1h.
+ep_rules() {
+	{
+		printf 'endpoint: p1\naccount: pro\nmode: manage\nhosts: [p1.example.com]\n'
+		printf 'remote: {property_id: %s, target: production}\ncache:\n  rules:\n' "$PROP"
+		for i in 1 2 3 4 5 6; do
+			printf '    - dir: [/r%d/]\n      ttl: %s\n' "$i" "$([ "$i" -le 2 ] && echo "$1" || echo 1h)"
+		done
+	} >"$R/endpoints/p1.yaml"
+}
+
+@test "cdnpro plan: the safety threshold counts the live rules read back from the region" {
+	fakecdn_start "$STATE"
+	seed "$(printf "$EL_ROOT")"
+	repo_ttl 1d
+	ep_rules 1h
+	repo_commit "$R" "six rules"
+	cd "$R"
+	run cf apply --yes
+	[ "$status" -eq 0 ]
+	# 2 of 6 existing rules change (33%, over the default 30%): refused, nothing written
+	ep_rules 2h
+	repo_commit "$R" "two TTLs"
+	: >"$FAKECDN_JOURNAL"
+	run cf apply --yes
+	echo "$output"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"refusing: endpoint 'p1' would remove, change or move 2 of its 6 rules (33%"*"--force"* ]]
+	[ "$(writes)" -eq 0 ]
+	run cf plan --format json
+	echo "$output" | jq -e '.endpoints[0].safety.exceeded and .endpoints[0].safety.percent == 33'
+	run cf apply --yes --force
+	[ "$status" -eq 0 ]
+	[ "$(journal_count version_patch)" -eq 1 ] || [ "$(journal_count version_create)" -eq 1 ]
+	run cf plan --detailed-exitcode
+	[ "$status" -eq 0 ]
 }

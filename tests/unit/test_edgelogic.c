@@ -565,6 +565,257 @@ static void test_edgelogic__region_flags(void **state)
 	}
 }
 
+/* ---- decoding a region: el_compile's inverse ---- */
+
+/* Decodes text's region with hint; 0 and the origin and root it says, or -1. */
+static int decode_text(const char *text, const struct cache *hint, struct cache *out,
+		       char **origin, bool *root)
+{
+	struct el_doc d;
+	struct cf_err e;
+	if (el_parse(text, strlen(text), &d, &e) != 0)
+		fail_msg("parse: %s\n%s", e.msg, text);
+	int rc = el_decode(text, &d, hint, out, origin, root);
+	el_doc_release(&d);
+	return rc;
+}
+
+/* cc: one letter per rule, its own ignore_cache_control: '.' unset, 'I' true, 'H' false */
+static void set_cc(struct cache *c, const char *cc)
+{
+	for (size_t r = 0; cc && cc[r] && r < c->nrules; r++)
+		c->rules[r].cc = cc[r] == 'I'	? RULE_CC_IGNORE
+				 : cc[r] == 'H' ? RULE_CC_HONOUR
+						: RULE_CC_INHERIT;
+}
+
+/*
+ * Every rule kind and every setting the compiler writes. canonical: the list is the one a
+ * region says by itself; otherwise only the desired list as hint tells it from the lists
+ * that compile alike (a dir's spelling, a split between alike rules, left-out path items).
+ */
+static const struct {
+	const char *spec; /* make_cache's; "" = no rule */
+	const char *cc;	  /* set_cc's */
+	bool icc, cookie, qs, root, canonical;
+} roundtrip_cases[] = {
+    {"d:/img/=86400", NULL, false, false, true, true, true},
+    {"d:/img/=86400", NULL, false, false, true, false, true},
+    {"d:/=60", NULL, false, false, true, true, true},
+    {"d:/a/b/,/c/=3600", NULL, true, false, true, true, true},
+    {"d:/pic,/doc/=86400", NULL, false, false, true, true, false}, /* "/pic" = "/pic/" */
+    {"d:/a+b/,/a|b/,/a.b/=600", NULL, false, false, true, true, true},
+    {"d:/tmp/=0", NULL, false, false, true, true, true},
+    {"s:jpg=2592000", NULL, false, false, true, true, true},
+    {"s:jpg,PNG,tar.gz=2592000", NULL, true, true, false, true, true},
+    {"s:gif=0", NULL, false, true, true, true, false}, /* no cached location: cookie unsaid */
+    {"p:/index.html=60", NULL, false, false, true, true, true},
+    {"p:/index.html,/a+b.html,/q\"x,/h#x,/b\\s=0", NULL, false, false, true, true, true},
+    {"d:/static/=604800;s:jpg=2592000;p:/index.html=0", NULL, false, false, true, true, true},
+    {"d:/static/=604800;s:jpg=2592000;p:/index.html=0", NULL, true, true, false, false, true},
+    {"d:/a/=90;s:gz=5400;p:/x=3601;d:/b/=7d", NULL, false, false, true, true, true},
+    {"d:/a/=60;s:css=120;p:/x=180", "I.H", false, false, true, true, false},
+    {"d:/a/=60;s:css=120;p:/x=180", "H.I", true, true, false, true, false},
+    {"d:/a/=60;d:/b/=120;d:/c/=0;s:js=0;p:/y=0", NULL, false, false, true, true, true},
+    {"d:/a/=60;d:/b/=60", NULL, false, false, true, true, false}, /* two alike rules */
+    {"s:jpg=60;s:png=60;p:/a=0;p:/b=0", NULL, false, false, true, true, false},
+    {"d:/a/=60;p:/a/x,/b=0", NULL, false, false, true, true, false}, /* /a/x left out */
+    {"p:/b=0;d:/a/=60;p:/b,/c=60", NULL, false, false, true, true, false},
+    {"d:/a/=60;d:/a/=120", NULL, false, false, true, true, true}, /* the same item twice */
+    {"", NULL, false, false, true, true, true},
+    {"", NULL, false, false, false, true, true},
+    {"", NULL, true, true, true, false, false}, /* an empty region says no flag */
+};
+
+static void roundtrip_case(size_t i)
+{
+	struct cache c, got;
+	char *origin = NULL;
+	bool root = false;
+	if (roundtrip_cases[i].spec[0])
+		make_cache(&c, roundtrip_cases[i].spec);
+	else
+		memset(&c, 0, sizeof(c));
+	set_cc(&c, roundtrip_cases[i].cc);
+	c.ignore_cache_control = roundtrip_cases[i].icc;
+	c.ignore_cookie = roundtrip_cases[i].cookie;
+	c.ignore_query_string = roundtrip_cases[i].qs;
+	char *region = compile(&c, roundtrip_cases[i].root);
+	/* with the desired list as hint: exactly that list */
+	if (decode_text(region, &c, &got, &origin, &root) != 0)
+		fail_msg("case %zu: not decoded\n%s", i, region);
+	if (!cache_equal(&got, &c))
+		fail_msg("case %zu: decoded to another list\n%s", i, region);
+	if (root != roundtrip_cases[i].root || (c.nrules || root) != (origin != NULL) ||
+	    (origin && strcmp(origin, "www_origin") != 0))
+		fail_msg("case %zu: root %d origin %s", i, root, origin ? origin : "(none)");
+	free(origin);
+	/* without a hint: a list that compiles to the same region; the canonical one itself */
+	cache_release(&got);
+	if (decode_text(region, NULL, &got, &origin, &root) != 0)
+		fail_msg("case %zu: not decoded without a hint", i);
+	char *again = compile(&got, root);
+	assert_string_equal(again, region);
+	if (roundtrip_cases[i].canonical && !cache_equal(&got, &c))
+		fail_msg("case %zu: without a hint, another list", i);
+	free(again);
+	free(origin);
+	free(region);
+	cache_release(&got);
+	cache_release(&c);
+}
+
+static void test_edgelogic__decode_roundtrip(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(roundtrip_cases); i++)
+		roundtrip_case(i);
+}
+
+/* A region body wrapped in its markers with the right hash: only its text is off. */
+static char *region_of(const char *body)
+{
+	char hex[EL_HASH_HEX + 1];
+	struct sb sb;
+	el_hash(body, strlen(body), hex);
+	sb_init(&sb, SB_DEFAULT_MAX);
+	sb_addf(&sb, "%s%s\n%s%s\n", EL_BEGIN, hex, body, EL_END);
+	return sb_detach(&sb);
+}
+
+#define LOC_IMG	 "location ~ \"^/img/\" {\n"
+#define PASS_O	 "  origin_pass \"o\";\n}\n"
+#define ROOT_O	 "location / {\n" PASS_O
+#define VALID_1D "  proxy_cache_valid 1d;\n"
+
+/* Regions that parse, with a good hash, but that el_compile never writes. */
+static const char *const not_compiled[] = {
+    LOC_IMG "  proxy_cache_valid 24h;\n" PASS_O,		       /* another spelling */
+    LOC_IMG "  proxy_cache_valid 1d; # mine\n" PASS_O,		       /* a comment */
+    LOC_IMG "  add_header X 1;\n" VALID_1D PASS_O,		       /* a foreign directive */
+    LOC_IMG "  origin_pass \"o\";\n" VALID_1D "}\n",		       /* another order */
+    LOC_IMG VALID_1D "  origin_pass o;\n}\n",			       /* unquoted */
+    ROOT_O LOC_IMG VALID_1D PASS_O,				       /* the root not last */
+    "location ^~ /img/ {\n" VALID_1D PASS_O,			       /* a modifier it never uses */
+    "location /img/ {\n" VALID_1D PASS_O,			       /* a plain prefix */
+    LOC_IMG "  proxy_cache_valid 0;\n" PASS_O,			       /* ttl 0 its other way */
+    LOC_IMG "  proxy_cache_valid 200 1d;\n" PASS_O,		       /* a status list */
+    LOC_IMG VALID_1D PASS_O "location ~* \"\\.gif$\" {\n" VALID_1D "  origin_pass \"p\";\n}\n",
+    LOC_IMG "  set $cache_misc \"?$sorted_querystring_args\";\n" VALID_1D PASS_O,
+    LOC_IMG VALID_1D PASS_O "location ~* \"\\.gif$\" {\n" VALID_1D
+	"  set $cache_misc \"?$sorted_querystring_args\";\n" PASS_O, /* the key differs */
+    "location ~* \"\\.tar.gz$\" {\n" VALID_1D PASS_O,		       /* an unescaped '.' */
+    "location ~ \"^/img\" {\n" VALID_1D PASS_O,			       /* no trailing '/' */
+    "location ~ \"/img/\" {\n" VALID_1D PASS_O,			       /* unanchored */
+    "  " LOC_IMG VALID_1D PASS_O,				       /* indented */
+    LOC_IMG "  if ($arg_x) {\n" VALID_1D "  }\n" PASS_O,	       /* a nested block */
+    LOC_IMG VALID_1D "}\n",					       /* no origin_pass */
+    LOC_IMG "  proxy_no_cache 1;\n" PASS_O,			       /* half a bypass */
+    LOC_IMG "  proxy_no_cache 1;\n  proxy_cache_bypass 1;\n" VALID_1D PASS_O,
+    "location / {\n" VALID_1D PASS_O,				       /* a cached root */
+    "location = \"\" {\n" VALID_1D PASS_O,			       /* an empty item */
+    "set $x 1;\n" LOC_IMG VALID_1D PASS_O,			       /* a server directive */
+    LOC_IMG VALID_1D PASS_O "\n",				       /* a blank line */
+};
+
+static void test_edgelogic__decode_not_compiled(void **state)
+{
+	(void)state;
+	struct cache hint, got;
+	char *origin = (char *)"untouched";
+	bool root = true;
+	make_cache(&hint, "d:/img/=86400");
+	for (size_t i = 0; i < CF_ARRAY_LEN(not_compiled); i++) {
+		char *text = region_of(not_compiled[i]);
+		if (decode_text(text, &hint, &got, &origin, &root) != -1)
+			fail_msg("case %zu: decoded\n%s", i, text);
+		assert_null(origin);
+		assert_int_equal(got.nrules, 0);
+		free(text);
+		origin = (char *)"untouched";
+	}
+	/* the compiler's own text is decoded; with a stale hash or no region it is not */
+	char *text = region_of(LOC_IMG VALID_1D PASS_O ROOT_O);
+	assert_int_equal(decode_text(text, &hint, &got, &origin, &root), 0);
+	assert_true(cache_equal(&got, &hint));
+	assert_string_equal(origin, "o");
+	free(origin);
+	cache_release(&got);
+	memset(text + strlen(EL_BEGIN), '0', EL_HASH_HEX);
+	assert_int_equal(decode_text(text, &hint, &got, &origin, &root), -1);
+	assert_int_equal(decode_text(ROOT_O, &hint, &got, &origin, &root), -1);
+	free(text);
+	cache_release(&hint);
+}
+
+static void print_cache(const char *what, const struct cache *c)
+{
+	print_message("%s: icc %d cookie %d qs %d\n", what, c->ignore_cache_control,
+		      c->ignore_cookie, c->ignore_query_string);
+	for (size_t r = 0; r < c->nrules; r++) {
+		print_message("  %s ttl %lld cc %d:", rule_kind_name(c->rules[r].kind),
+			      (long long)c->rules[r].ttl, c->rules[r].cc);
+		for (size_t i = 0; i < c->rules[r].items.n; i++)
+			print_message(" %s", c->rules[r].items.v[i].s);
+		print_message("\n");
+	}
+}
+
+/* cacheform's meaning: whether an earlier rule than upto decides path p */
+static bool decided_before_spec(const struct cache *c, size_t upto, const char *p)
+{
+	for (size_t r = 0; r < upto; r++)
+		for (size_t i = 0; i < c->rules[r].items.n; i++)
+			if (spec_match(c->rules[r].kind, c->rules[r].items.v[i].s, p))
+				return true;
+	return false;
+}
+
+/* Every random list: its region decodes, compiles back to itself, and with the list as hint
+ * is the list, also when a path rule compiles to nothing (every item decided earlier). */
+static void test_edgelogic__decode_random(void **state)
+{
+	(void)state;
+	uint32_t s = DIFF_SEED ^ 0x0decu;
+	size_t other = 0, vanished = 0;
+	for (size_t n = 0; n < DIFF_LISTS; n++) {
+		struct cache c, got;
+		char *origin;
+		bool root, with_root = rnd(&s) & 1, none = false;
+		random_list(&s, &c);
+		c.ignore_cookie = rnd(&s) & 1;
+		c.ignore_query_string = rnd(&s) & 1;
+		for (size_t r = 0; r < c.nrules; r++) {
+			bool all = c.rules[r].kind == RULE_PATH;
+			for (size_t i = 0; all && i < c.rules[r].items.n; i++)
+				all = decided_before_spec(&c, r, c.rules[r].items.v[i].s);
+			none |= all;
+			if (rnd(&s) % 4 == 0)
+				c.rules[r].cc = rnd(&s) & 1 ? RULE_CC_IGNORE : RULE_CC_HONOUR;
+		}
+		char *region = compile(&c, with_root);
+		if (decode_text(region, &c, &got, &origin, &root) != 0)
+			fail_msg("list %zu: not decoded\n%s", n, region);
+		char *again = compile(&got, root);
+		assert_string_equal(again, region);
+		assert_int_equal(root, with_root);
+		vanished += none;
+		if (!cache_equal(&got, &c) && other++ < 3) {
+			print_message("list %zu: decoded to another list\n%s", n, region);
+			print_cache("want", &c);
+			print_cache("got", &got);
+		}
+		free(again);
+		free(origin);
+		free(region);
+		cache_release(&got);
+		cache_release(&c);
+	}
+	print_message("decode: %d lists, %zu with a path rule compiled to nothing, %zu others\n",
+		      DIFF_LISTS, vanished, other);
+	assert_int_equal(other, 0);
+}
+
 static void test_edgelogic__time(void **state)
 {
 	(void)state;
@@ -597,6 +848,9 @@ int main(void)
 	    cmocka_unit_test(test_edgelogic__probe),
 	    cmocka_unit_test(test_edgelogic__region_flags),
 	    cmocka_unit_test(test_edgelogic__time),
+	    cmocka_unit_test(test_edgelogic__decode_roundtrip),
+	    cmocka_unit_test(test_edgelogic__decode_not_compiled),
+	    cmocka_unit_test(test_edgelogic__decode_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "reconcile/provider.h"
+#include "reconcile/rulediff.h"
 #include "reconcile/sign.h"
 #include "tests/unit/prov_fixture.h"
 
@@ -353,6 +354,90 @@ static void test_prov_cdnpro__edge_logic_diff_and_foreign(void **state)
 	    strstr(ls.text_diff, "\n-  proxy_cache_valid 1d;\n+  proxy_cache_valid 2d;\n"));
 	live_state_release(&ls);
 	sb_release(&v);
+	cache_release(&f->ep.cache);
+	f->ep.mode = MODE_PURGE_ONLY;
+}
+
+/* s with its first from replaced by to (caller frees); the test fails when s has none. */
+static char *replaced(const char *s, const char *from, const char *to)
+{
+	const char *at = strstr(s, from);
+	struct sb sb;
+	if (!at)
+		fail_msg("no '%s' in %s", from, s);
+	sb_init(&sb, SB_DEFAULT_MAX);
+	sb_add(&sb, s, (size_t)(at - s));
+	sb_adds(&sb, to);
+	sb_adds(&sb, at + strlen(from));
+	return sb_detach(&sb);
+}
+
+/* The live rules read back from a region cacheform wrote, when the YAML moved on: the rule
+ * diff is the one changed TTL; a region not exactly as cacheform writes it in this
+ * property's context (another origin, a `location /` gone) is said, with no rules. */
+static void test_prov_cdnpro__edge_logic_live_rules(void **state)
+{
+	static const char version_foreign[] =
+	    "{\"version\":3,\"configs\":{\"hostnames\":[\"dl.example.com\"],\"origins\":[{"
+	    "\"name\":\"o1\",\"servers\":[\"1.2.3.4\"]}],\"edgeLogic\":\"location ^~ /img/old/ "
+	    "{ proxy_cache_valid 5m; origin_pass o1; }\\nlocation / { origin_pass o1; }\\n\","
+	    "\"syntaxVersion\":1}}";
+	struct fx *f = *state;
+	struct live_state ls;
+	struct http_req req;
+	struct cf_err e;
+	struct cache written;
+	struct cache_diff d;
+	f->ep.mode = MODE_MANAGE;
+	f->ep.remote.property_id.s = xstrdup(PROP);
+	fx_rule(&f->ep.cache, RULE_DIR, 86400, "/img/,/doc");
+	fx_rule(&f->ep.cache, RULE_SUFFIX, 30 * 86400, "jpg,png");
+	fx_rule(&f->ep.cache, RULE_PATH, 0, "/index.html");
+	f->ep.cache.ignore_query_string = true;
+	cache_copy(&written, &f->ep.cache);
+	read_property(f, &ls, version_foreign);
+	assert_int_equal(f->ops->write_req(f->pa, &f->ep, &ls, &req, &e), 0);
+	live_state_release(&ls);
+	struct sb v;
+	sb_init(&v, SB_DEFAULT_MAX);
+	sb_addf(&v, "{\"version\":3,\"configs\":%s}", req.body);
+	http_req_release(&req);
+
+	/* one TTL changed in the YAML: the live rules are the written ones, the diff one line */
+	f->ep.cache.rules[0].ttl = 2 * 86400;
+	read_property(f, &ls, v.buf);
+	assert_null(ls.inexact);
+	assert_true(cache_equal(&ls.cache, &written));
+	assert_false(prov_cache_matches(&ls, &f->ep.cache));
+	assert_non_null(ls.text_diff);
+	assert_int_equal(rulediff_cache(&f->ep.cache, &ls.cache, &d, &e), 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.nchange, 1);
+	assert_int_equal(d.nsame, 2);
+	assert_int_equal(d.v[0].fields, RULEDIFF_F_TTL);
+	cache_diff_release(&d);
+	live_state_release(&ls);
+
+	static const struct {
+		const char *from, *to, *why;
+	} cases[] = {
+	    {"\"name\":\"o1\"", "\"name\":\"o2\"",
+	     "the cacheform region passes to origin 'o1', not to the property's first origin 'o2'"},
+	    {"location / { origin_pass o1; }", "location /x/ { origin_pass o1; }",
+	     "the cacheform region has no 'location /' and Edge Logic has none outside it"},
+	    {"proxy_cache_valid 1d;", "proxy_cache_valid 24h;", "edited by hand (hash mismatch)"},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		char *body = replaced(v.buf, cases[i].from, cases[i].to);
+		read_property(f, &ls, body);
+		if (!ls.inexact || !strstr(ls.inexact, cases[i].why))
+			fail_msg("case %zu: %s", i, ls.inexact ? ls.inexact : "(exact)");
+		assert_int_equal(ls.cache.nrules, 0);
+		live_state_release(&ls);
+		free(body);
+	}
+	sb_release(&v);
+	cache_release(&written);
 	cache_release(&f->ep.cache);
 	f->ep.mode = MODE_PURGE_ONLY;
 }
@@ -1027,6 +1112,7 @@ int main(void)
 	    FX_TEST(test_prov_cdnpro__edge_logic_refusals),
 	    FX_TEST(test_prov_cdnpro__edge_logic_allow_production),
 	    FX_TEST(test_prov_cdnpro__edge_logic_diff_and_foreign),
+	    FX_TEST(test_prov_cdnpro__edge_logic_live_rules),
 	    FX_TEST(test_prov_cdnpro__edge_logic_sem),
 	    FX_TEST(test_prov_cdnpro__edge_logic_join),
 	};
