@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_state.h"
+#include "cmd/fakecdn/fk_afd.h"
 #include "cmd/fakecdn/fk_azure.h"
 #include "cmd/fakecdn/fk_cdnpro_prop.h"
 #include "cmd/fakecdn/fk_edge.h"
@@ -261,6 +262,7 @@ void fk_app_release(struct fk_app *app)
 	free(app->tokens);
 	fk_edge_release(app);
 	fk_azure_index_drop(app);
+	fk_afd_index_drop(app);
 	json_object_put(app->state);
 	json_object_put(app->seed);
 	free(app->state_path);
@@ -274,6 +276,7 @@ void fk_app_release(struct fk_app *app)
 void fk_app_reset(struct fk_app *app)
 {
 	fk_azure_index_drop(app);
+	fk_afd_index_drop(app);
 	char msg[256];
 
 	json_object_put(app->state);

@@ -46,7 +46,7 @@ struct fk_knobs {
 };
 
 struct fk_edge; /* cmd/fakecdn/fk_edge.c: the edge's cache and clock */
-struct fk_arm_index;
+struct fk_index;
 
 struct fk_token {
 	char token[FK_TOKEN_HEX + 1];
@@ -72,7 +72,8 @@ struct fk_app {
 	pthread_mutex_t jmu; /* journal */
 	FILE *journal;
 	struct fk_edge *edge;		/* NULL until the edge is first used */
-	struct fk_arm_index *arm_index; /* fk_azure.c: ARM endpoints by name; NULL until used */
+	struct fk_index *arm_index; /* fk_azure.c: ARM endpoints by name; NULL until used */
+	struct fk_index *afd_index; /* fk_afd.c: Front Door profiles, endpoints, rule sets */
 	char staging_ip[64];		/* the CDN Pro staging listener's address, "" = none */
 };
 
