@@ -609,6 +609,18 @@ static struct json_object *begin(struct fk_app *app, const struct fk_req *req, c
 				 "belongs to another tenant."),
 		       NULL;
 	resp->auth = true;
+	if (app->knobs.arm_rate_per_minute > 0) {
+		/* ARM meters the principal: one bucket for every ARM request (arm_* knobs) */
+		int64_t left = 0, retry = 0;
+		char num[32];
+		if (!fk_bucket_take(&app->arm_bucket, app->knobs.arm_rate_per_minute,
+				    app->knobs.arm_burst, req->now_ms, &left, &retry)) {
+			snprintf(num, sizeof(num), "%lld", (long long)retry);
+			fk_error_arm(resp, req, 429, "TooManyRequests", "Rate limit is exceeded.");
+			fk_resp_header(resp, "Retry-After", num);
+			return NULL;
+		}
+	}
 	if (!fk_req_arg(req, "api-version"))
 		return fk_error_arm(resp, req, 400, "MissingApiVersionParameter",
 				    "The api-version query parameter (?api-version=) is required "

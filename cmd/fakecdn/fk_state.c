@@ -61,6 +61,8 @@ static const struct knob_def knob_defs[] = {
     KNOB("cdnpro_date_window_s", KNOB_INT, cdnpro_date_window_s),
     KNOB("cdnpro_rate_per_minute", KNOB_INT, cdnpro_rate_per_minute),
     KNOB("cdnpro_burst", KNOB_INT, cdnpro_burst),
+    KNOB("arm_rate_per_minute", KNOB_INT, arm_rate_per_minute),
+    KNOB("arm_burst", KNOB_INT, arm_burst),
     KNOB("cdnpro_validation_ms", KNOB_INT, cdnpro_validation_ms),
     KNOB("cdnpro_deploy_ms", KNOB_INT, cdnpro_deploy_ms),
     KNOB("cdnpro_version_cap", KNOB_INT, cdnpro_version_cap),
@@ -149,6 +151,10 @@ int fk_knobs_apply(struct fk_knobs *k, struct json_object *o, int64_t now_ms, ch
 	}
 	if (next.cdnpro_rate_per_minute < 1 || next.cdnpro_burst < 1) {
 		snprintf(msg, msgsz, "cdnpro_rate_per_minute and cdnpro_burst must be at least 1");
+		return -1;
+	}
+	if (next.arm_rate_per_minute > 0 && next.arm_burst < 1) {
+		snprintf(msg, msgsz, "arm_rate_per_minute needs an arm_burst of at least 1");
 		return -1;
 	}
 	*k = next;
@@ -244,9 +250,14 @@ int fk_app_init(struct fk_app *app, const char *state_path, struct cf_err *e)
 		return err_set(e, CF_EINVAL, "state file '%s': cdnpro.properties: %s", state_path,
 			       msg),
 		       -1;
-	app->bucket = (double)app->knobs.cdnpro_burst;
-	app->bucket_ms = fk_now_ms();
+	fk_app_fill_buckets(app, fk_now_ms());
 	return 0;
+}
+
+void fk_app_fill_buckets(struct fk_app *app, int64_t now_ms)
+{
+	app->bucket = (struct fk_bucket){(double)app->knobs.cdnpro_burst, now_ms};
+	app->arm_bucket = (struct fk_bucket){(double)app->knobs.arm_burst, now_ms};
 }
 
 static void forget_tokens(struct fk_app *app)
@@ -289,8 +300,7 @@ void fk_app_reset(struct fk_app *app)
 	app->provider_requests = 0;
 	forget_tokens(app);
 	fk_edge_reset(app);
-	app->bucket = (double)app->knobs.cdnpro_burst;
-	app->bucket_ms = fk_now_ms();
+	fk_app_fill_buckets(app, fk_now_ms());
 	app->dirty = true;
 }
 
