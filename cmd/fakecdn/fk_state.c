@@ -2,6 +2,7 @@
 #include "cmd/fakecdn/fk_state.h"
 #include "cmd/fakecdn/fk_afd.h"
 #include "cmd/fakecdn/fk_azure.h"
+#include "cmd/fakecdn/fk_azurecn.h"
 #include "cmd/fakecdn/fk_cdnpro_prop.h"
 #include "cmd/fakecdn/fk_edge.h"
 #include "cmd/fakecdn/fk_util.h"
@@ -274,6 +275,7 @@ void fk_app_release(struct fk_app *app)
 	fk_edge_release(app);
 	fk_azure_index_drop(app);
 	fk_afd_index_drop(app);
+	fk_azurecn_index_drop(app);
 	json_object_put(app->state);
 	json_object_put(app->seed);
 	free(app->state_path);
@@ -288,6 +290,7 @@ void fk_app_reset(struct fk_app *app)
 {
 	fk_azure_index_drop(app);
 	fk_afd_index_drop(app);
+	fk_azurecn_index_drop(app);
 	char msg[256];
 
 	json_object_put(app->state);
@@ -301,6 +304,7 @@ void fk_app_reset(struct fk_app *app)
 	forget_tokens(app);
 	fk_edge_reset(app);
 	fk_app_fill_buckets(app, fk_now_ms());
+	app->tasks_next_due_ms = 0;
 	app->dirty = true;
 }
 
@@ -355,15 +359,16 @@ struct json_object *fk_task_new(struct fk_app *app, const char *kind, const char
 	json_object_object_add(t, "fail", json_object_new_boolean(app->knobs.task_fail));
 	json_object_object_add(t, "status", json_object_new_string("running"));
 	json_object_array_add(tasks, t);
+	app->tasks_next_due_ms = 0; /* its caller may still set its due_ms */
 	return t;
 }
 
 struct json_object *fk_task_find(struct fk_app *app, const char *kind, const char *id)
 {
 	struct json_object *tasks = fk_jarr(app->state, "tasks");
-	size_t n = tasks ? json_object_array_length(tasks) : 0;
 
-	for (size_t i = 0; i < n; i++) {
+	/* newest first: a poll mostly asks for a task made moments ago (ids are unique) */
+	for (size_t i = tasks ? json_object_array_length(tasks) : 0; i-- > 0;) {
 		struct json_object *t = json_object_array_get_idx(tasks, i);
 		const char *tid = fk_jstr(t, "id"), *tk = fk_jstr(t, "kind");
 
@@ -383,9 +388,8 @@ const char *fk_task_status(struct json_object *task)
 /* A cache-rules task applies its staged policy when it succeeds. */
 static void apply_staged_rules(struct fk_app *app, struct json_object *t)
 {
-	struct json_object *subs = fk_jarr(fk_jobj(app->state, "azure_china"), "subscriptions");
-	struct json_object *sub = fk_jfind(subs, "id", fk_jstr(t, "subscription"));
-	struct json_object *ep = fk_jfind(fk_jarr(sub, "endpoints"), "id", fk_jstr(t, "endpoint"));
+	struct json_object *ep =
+	    fk_azurecn_endpoint(app, fk_jstr(t, "subscription"), fk_jstr(t, "endpoint"));
 	struct json_object *rules = fk_jobj(t, "rules");
 
 	if (ep && rules)
@@ -414,15 +418,27 @@ bool fk_tasks_advance(struct fk_app *app, int64_t now_ms)
 	struct json_object *tasks = fk_jarr(app->state, "tasks");
 	size_t n = tasks ? json_object_array_length(tasks) : 0;
 	bool changed = false;
+	int64_t next = INT64_MAX;
 
+	/* Every request comes here: with thousands of tasks a scan each time was quadratic in a
+	 * fleet-size apply (issue 17). Nothing is due before the earliest running task. */
+	bool scan = app->tasks_next_due_ms <= now_ms;
+	if (scan)
+		app->tasks_next_due_ms = INT64_MAX; /* a task made meanwhile sets it to 0 */
+	else
+		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *t = json_object_array_get_idx(tasks, i);
+		if (strcmp(fk_task_status(t), "running") != 0)
+			continue;
 		int64_t due = fk_jint(t, "due_ms", 0);
+		if (due > now_ms) {
+			next = due < next ? due : next;
+			continue;
+		}
 		bool fail = fk_jbool(t, "fail", false);
 		const char *kind = fk_jstr(t, "kind");
 
-		if (strcmp(fk_task_status(t), "running") != 0 || due > now_ms)
-			continue;
 		if (fk_cdnpro_prop_task(kind))
 			fk_cdnpro_prop_task_done(app, t, fail, due);
 		else if (!fail && kind && strcmp(kind, "cacherules") == 0)
@@ -435,6 +451,8 @@ bool fk_tasks_advance(struct fk_app *app, int64_t now_ms)
 		json_object_object_del(t, "rules");
 		changed = true;
 	}
+	if (scan && app->tasks_next_due_ms != 0)
+		app->tasks_next_due_ms = next;
 	if (tasks && prune_tasks(tasks, now_ms))
 		changed = true;
 	if (changed)
