@@ -406,7 +406,11 @@ int64_t engine_quota_day_start(enum provider_kind p, int64_t now)
  * with the driver's own code and words, not a surprise at apply. */
 static void write_refused(struct plan *out, const struct eng_endpoint *x)
 {
-	struct plan_endpoint *pe = plan_endpoint_find(out, x->ep->name.s);
+	/* the endpoint plan_add_endpoint() has just added: a search by name for each endpoint
+	 * made plan quadratic in the fleet (15% of its CPU at 10,000 endpoints, issue 17) */
+	struct plan_endpoint *pe = out->neps ? &out->eps[out->neps - 1] : NULL;
+	if (pe && strcmp(pe->name, x->ep->name.s) != 0)
+		pe = plan_endpoint_find(out, x->ep->name.s);
 	struct cf_err we;
 	err_clear(&we);
 	if (!pe || pe->action != PLAN_EP_UPDATE || !x->acct->ops->write_check ||
