@@ -47,9 +47,11 @@ static void h_faults_set(struct fk_app *app, const struct fk_req *req, const cha
 	} else {
 		/* A new bucket size starts full, so a test raising the limit sees it at once. */
 		if (app->knobs.cdnpro_burst != old_burst)
-			app->bucket = (struct fk_bucket){(double)app->knobs.cdnpro_burst, req->now_ms};
+			app->bucket =
+			    (struct fk_bucket){(double)app->knobs.cdnpro_burst, req->now_ms};
 		if (app->knobs.arm_burst != old_arm)
-			app->arm_bucket = (struct fk_bucket){(double)app->knobs.arm_burst, req->now_ms};
+			app->arm_bucket =
+			    (struct fk_bucket){(double)app->knobs.arm_burst, req->now_ms};
 		ok_json(resp, fk_knobs_json(&app->knobs, req->now_ms));
 	}
 	json_object_put(body);

@@ -77,7 +77,8 @@ struct json_object *fk_azurecn_find_endpoint(struct fk_app *app, const char *end
 {
 	const char *key[] = {endpoint_id};
 	struct json_object *sub = fk_index_find(cn_index(app), 'o', key, CF_ARRAY_LEN(key));
-	struct json_object *ep = sub ? fk_azurecn_endpoint(app, fk_jstr(sub, "id"), endpoint_id) : NULL;
+	struct json_object *ep =
+	    sub ? fk_azurecn_endpoint(app, fk_jstr(sub, "id"), endpoint_id) : NULL;
 
 	if (ep && sub_out)
 		*sub_out = sub;

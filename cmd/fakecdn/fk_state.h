@@ -74,12 +74,12 @@ struct fk_app {
 	bool dirty;
 	pthread_mutex_t jmu; /* journal */
 	FILE *journal;
-	struct fk_edge *edge;		/* NULL until the edge is first used */
+	struct fk_edge *edge;	    /* NULL until the edge is first used */
 	struct fk_index *arm_index; /* fk_azure.c: ARM endpoints by name; NULL until used */
 	struct fk_index *afd_index; /* fk_afd.c: Front Door profiles, endpoints, rule sets */
 	struct fk_index *cn_index;  /* fk_azurecn.c: azure-china endpoints by id */
 	int64_t tasks_next_due_ms;  /* no running task is due before (0: unknown, scan) */
-	char staging_ip[64];		/* the CDN Pro staging listener's address, "" = none */
+	char staging_ip[64];	    /* the CDN Pro staging listener's address, "" = none */
 };
 
 /* Loads the state file and sets knobs from its "settings". Returns 0 or -1 (e filled). */
