@@ -738,7 +738,7 @@ if want fleet; then
 		fl_wall=$B_WALL
 		best_of "$FLEET_RUNS" fleet-validate "$R" "$CACHEFORM" validate
 		v_wall=$B_WALL v_rss=$B_RSS_KB v_rc=$B_RC
-		in_bytes=$(cat "$R/cacheform.yaml" "$R"/endpoints/*.yaml | wc -c)
+		in_bytes=$(find "$R/cacheform.yaml" "$R/endpoints" -name '*.yaml' -print0 | xargs -0 cat | wc -c)
 		vr=$(ratio "$v_wall" "$fl_wall")
 		row_fleet validate "validate vs libyaml" - - "$v_wall" "$fl_wall" "<= 2.0x" "$(res "$vr" 2.0 "$v_rc")" \
 			"$(jq -nc --argjson w "$v_wall" --argjson f "$fl_wall" --argjson r "$vr" --argjson rss "${v_rss:-0}" \
