@@ -27,7 +27,7 @@
 #define DEFAULT_CDNPRO_VERSION_CAP   100
 #define TASKS_MAX		     10000
 #define TASK_RETENTION_MS	     (30LL * 24 * 3600 * 1000)
-#define STATE_FILE_MAX		     (64L << 20)
+#define STATE_FILE_MAX		     (1024L << 20) /* 100,000 endpoints are ~110 MiB (make bench fleet) */
 
 enum knob_type { KNOB_INT, KNOB_RATE, KNOB_BOOL, KNOB_STR, KNOB_FOR_MS };
 
@@ -208,7 +208,8 @@ static struct json_object *load_file(const char *path, struct cf_err *e)
 	}
 	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || len > STATE_FILE_MAX ||
 	    fseek(f, 0, SEEK_SET) != 0) {
-		err_set(e, CF_EIO, "cannot read state file '%s'", path);
+		err_set(e, CF_EIO, "cannot read state file '%s' (at most %ld MiB)", path,
+			STATE_FILE_MAX >> 20);
 		goto out;
 	}
 	buf = xmalloc((size_t)len + 1);
