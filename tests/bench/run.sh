@@ -107,7 +107,8 @@ fakecdn_start() {
 		--journal "$WORK/$name.jsonl" "$@" 2>"$WORK/$name.fakecdn.log" &
 	FK_PID=$!
 	local i
-	for i in $(seq 400); do
+	# a fleet-size state (100,000 endpoints, ~110 MiB of JSON) takes a while to load
+	for i in $(seq $((${FK_START_WAIT_S:-300} * 20))); do
 		[ -s "$WORK/$name.port" ] && break
 		kill -0 "$FK_PID" 2>/dev/null || { cat "$WORK/$name.fakecdn.log" >&2; FK_PID=; return 1; }
 		sleep 0.05
