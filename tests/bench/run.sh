@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: reproducible benchmarks of cacheform against fakecdn on loopback.
 #
-#   bash tests/bench/run.sh [validate|plan|apply|cdnpro|baseline]...   (default: all of them)
+#   bash tests/bench/run.sh [validate|plan|apply|cdnpro|baseline|...|fleet|shard|cdnpro-props]...
+#   (default: all of them, the fleet-size ones last)
 #
 #   validate  10,000 endpoints x 20 rules + 1,000 purges against a bare libyaml parse
 #             (tests/bench/validate.sh; targets: time <= 2x, peak RSS <= 5x the input)
@@ -41,9 +42,31 @@
 #             (journal) against one per changed endpoint; then the Terraform way
 #             (tests/bench/baseline_afd.sh: one operation per changed rule, serially, on
 #             per-rule rule sets) against the same floor
+#   fleet     FLEET_SIZES ("1000 10000 100000") endpoints, half azure-china, half azure, 10% of
+#             them changed (tests/bench/gen_fleet.sh), fakecdn at FLEET_LATENCY_MS (20): validate
+#             against a bare libyaml parse (tests/bench/yamlfloor.c; best of FLEET_RUNS, 3), diff
+#             (two commits, 10% changed) and validate --ref against validate on the working tree
+#             (target <= 1.3x), plan at FLEET_PLAN_P ("32 256") against requests x latency /
+#             parallelism (target <= 1.1x) with client CPU per endpoint (user + sys / endpoints;
+#             target <= 60 us), apply at FLEET_APPLY_P (32) against the apply section's floor
+#             (target <= 1.15x) and drift at FLEET_DRIFT_P (32) against its requests' floor
+#             (every endpoint in the report); the growth factor of each wall time between sizes.
+#             fakecdn CPU figures include loading its state (about 20 s at 100,000 endpoints)
+#   shard     drift of SHARD_ENDPOINTS (100000) azure endpoints on two accounts of one
+#             rate_domain, as SHARDS (8) concurrent `drift --shard I/N --shard-budget split`
+#             processes against one fakecdn whose ARM bucket (arm_rate_per_minute SHARD_RATE,
+#             100000; arm_burst SHARD_BURST, 800) the accounts' rate_limit declares: each
+#             shard's wall time against its share (its reads through its 1/N bucket, or through
+#             its connections; target <= 1.2x), 0 answers 429, and `drift-merge` of the shards'
+#             reports covering every endpoint
+#   cdnpro-props  PROPS (100) CDN Pro properties in mode: manage, converged, then one rule
+#             changed on each and applied through a bucket of PROPS_RATE (600)/min, burst
+#             PROPS_BURST (60): 0 answers 429 (journal) and wall time against the bucket's floor
+#             for the requests made (target <= 1.1x)
 #
 # Results: a table on stdout and bench/results.json. Env: CACHEFORM, FAKECDN (default bin/),
-# LATENCY_MS (50), ENDPOINTS (1000), LEDGER_RECORDS ("10000 1000000"), LEDGER_LATENCY_MS (0), P1_ENDPOINTS (200), APPLY_PARALLELISM (16),
+# (fleet, shard, cdnpro-props: their own knobs above; FK_START_WAIT_S, 300: how long fakecdn may
+# take to load a state) LATENCY_MS (50), ENDPOINTS (1000), LEDGER_RECORDS ("10000 1000000"), LEDGER_LATENCY_MS (0), P1_ENDPOINTS (200), APPLY_PARALLELISM (16),
 # PRO_PURGES (45), TASK_DELAY_MS (200), AFD_ENDPOINTS (100), AFD_PROFILES (4), AFD_OP_MS (30000),
 # KEEP=1 keeps the work directory.
 set -uo pipefail
