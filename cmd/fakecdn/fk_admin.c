@@ -38,7 +38,7 @@ static void h_faults_set(struct fk_app *app, const struct fk_req *req, const cha
 {
 	struct json_object *body = fk_req_json(req);
 	char msg[MSG_MAX];
-	double old_burst = (double)app->knobs.cdnpro_burst;
+	int64_t old_burst = app->knobs.cdnpro_burst, old_arm = app->knobs.arm_burst;
 
 	CF_UNUSED(seg);
 	CF_UNUSED(nseg);
@@ -46,8 +46,12 @@ static void h_faults_set(struct fk_app *app, const struct fk_req *req, const cha
 		fk_error_admin(resp, 400, msg);
 	} else {
 		/* A new bucket size starts full, so a test raising the limit sees it at once. */
-		if ((double)app->knobs.cdnpro_burst != old_burst)
-			app->bucket = (double)app->knobs.cdnpro_burst;
+		if (app->knobs.cdnpro_burst != old_burst)
+			app->bucket =
+			    (struct fk_bucket){(double)app->knobs.cdnpro_burst, req->now_ms};
+		if (app->knobs.arm_burst != old_arm)
+			app->arm_bucket =
+			    (struct fk_bucket){(double)app->knobs.arm_burst, req->now_ms};
 		ok_json(resp, fk_knobs_json(&app->knobs, req->now_ms));
 	}
 	json_object_put(body);

@@ -1,6 +1,7 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_afd.h"
 #include "cmd/fakecdn/fk_azure.h"
+#include "cmd/fakecdn/fk_index.h"
 #include "cmd/fakecdn/fk_migrate.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/limits.h"
@@ -97,19 +98,63 @@ static bool has(struct json_object *o, const char *key)
 
 /* ---- state ---- */
 
+/*
+ * Profiles, their endpoints and rule sets by name (fk_index.c; the scans they replace were
+ * linear in the fleet). Keys: 'P' sub, rg, profile; 'E' sub, rg, profile, endpoint; 'S' sub,
+ * rg, profile, rule set. Built on first use and dropped whenever a profile or rule set is
+ * added or removed (fk_afd_index_drop()); rules and routes are per rule set or endpoint, few,
+ * and still scanned.
+ */
+static void index_children(struct fk_index *ix, char k, const char *const *prof,
+			   struct json_object *arr)
+{
+	for (size_t i = 0, n = arr ? json_object_array_length(arr) : 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		const char *parts[] = {prof[0], prof[1], prof[2], fk_jstr(o, "name")};
+		fk_index_add(ix, k, parts, CF_ARRAY_LEN(parts), o);
+	}
+}
+
+static struct fk_index *afd_index(struct fk_app *app)
+{
+	if (app->afd_index)
+		return app->afd_index;
+	struct fk_index *ix = fk_index_new();
+	struct json_object *ps = fk_jarr(fk_jobj(app->state, "frontdoor"), "profiles");
+	for (size_t i = 0, n = ps ? json_object_array_length(ps) : 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(ps, i);
+		const char *key[] = {fk_jstr(p, "subscription"), fk_jstr(p, "resource_group"),
+				     fk_jstr(p, "name")};
+		fk_index_add(ix, 'P', key, CF_ARRAY_LEN(key), p);
+		/* a later profile of the same name is never found, nor are its children */
+		if (fk_index_find(ix, 'P', key, CF_ARRAY_LEN(key)) != p)
+			continue;
+		index_children(ix, 'E', key, fk_jarr(p, "afdEndpoints"));
+		index_children(ix, 'S', key, fk_jarr(p, "ruleSets"));
+	}
+	app->afd_index = ix;
+	return ix;
+}
+
+void fk_afd_index_drop(struct fk_app *app)
+{
+	fk_index_free(app->afd_index);
+	app->afd_index = NULL;
+}
+
 static struct json_object *find_profile(struct fk_app *app, const char **seg)
 {
-	struct json_object *ps = fk_jarr(fk_jobj(app->state, "frontdoor"), "profiles");
-	size_t n = ps ? json_object_array_length(ps) : 0;
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *p = json_object_array_get_idx(ps, i);
-		const char *s = fk_jstr(p, "subscription"), *rg = fk_jstr(p, "resource_group"),
-			   *name = fk_jstr(p, "name");
-		if (s && rg && name && !strcasecmp(s, seg[S_SUB]) && !strcasecmp(rg, seg[S_RG]) &&
-		    !strcasecmp(name, seg[S_PROF]))
-			return p;
-	}
-	return NULL;
+	const char *key[] = {seg[S_SUB], seg[S_RG], seg[S_PROF]};
+	return fk_index_find(afd_index(app), 'P', key, CF_ARRAY_LEN(key));
+}
+
+/* The endpoint ("afdEndpoints") or rule set ("ruleSets") name of the profile seg names. */
+static struct json_object *find_in(struct fk_app *app, const char **seg, const char *arr,
+				   const char *name)
+{
+	const char *key[] = {seg[S_SUB], seg[S_RG], seg[S_PROF], name};
+	return fk_index_find(afd_index(app), strcasecmp(arr, "ruleSets") == 0 ? 'S' : 'E', key,
+			     CF_ARRAY_LEN(key));
 }
 
 static void rid(struct sb *sb, const char **seg)
@@ -388,9 +433,9 @@ static struct json_object *set_json(const char **seg, struct json_object *rs)
 
 /* ---- routes ---- */
 
-static struct json_object *find_route(struct json_object *prof, const char **seg)
+static struct json_object *find_route(struct fk_app *app, const char **seg)
 {
-	struct json_object *ep = fk_jfind(fk_jarr(prof, "afdEndpoints"), "name", seg[S_NAME]);
+	struct json_object *ep = find_in(app, seg, "afdEndpoints", seg[S_NAME]);
 	return fk_jfind(fk_jarr(ep, "routes"), "name", seg[S_NAME2]);
 }
 
@@ -401,7 +446,7 @@ static void h_route_get(struct fk_app *app, const struct fk_req *req, const char
 	CF_UNUSED(nseg);
 	if (!prof)
 		return;
-	rt = find_route(prof, seg);
+	rt = find_route(app, seg);
 	if (!rt) {
 		fk_error_arm(resp, req, 404, "NotFound", "The route was not found.");
 		return;
@@ -415,13 +460,14 @@ static void h_route_get(struct fk_app *app, const struct fk_req *req, const char
 	json_object_put(o);
 }
 
-/* Every ruleSets[].id must name a rule set of this profile. */
-static int check_route_sets(struct json_object *prof, struct json_object *sets, char *msg, size_t n)
+/* Every ruleSets[].id must name a rule set of the profile seg names. */
+static int check_route_sets(struct fk_app *app, const char **seg, struct json_object *sets,
+			    char *msg, size_t n)
 {
 	for (size_t i = 0; sets && i < json_object_array_length(sets); i++) {
 		const char *id = fk_jstr(json_object_array_get_idx(sets, i), "id");
 		const char *slash = id ? strrchr(id, '/') : NULL;
-		if (!slash || !fk_jfind(fk_jarr(prof, "ruleSets"), "name", slash + 1))
+		if (!slash || !find_in(app, seg, "ruleSets", slash + 1))
 			return snprintf(msg, n, "Rule set '%s' was not found in this profile.",
 					id ? id : ""),
 			       -1;
@@ -437,14 +483,14 @@ static void h_route_patch(struct fk_app *app, const struct fk_req *req, const ch
 	CF_UNUSED(nseg);
 	if (!prof)
 		return;
-	rt = find_route(prof, seg);
+	rt = find_route(app, seg);
 	body = fk_req_json(req);
 	bp = fk_jobj(body, "properties");
 	if (!rt) {
 		fk_error_arm(resp, req, 404, "NotFound", "The route was not found.");
 	} else if (!bp) {
 		fk_error_arm(resp, req, 400, "BadRequest", "The request body has no properties.");
-	} else if (check_route_sets(prof, fk_jarr(bp, "ruleSets"), msg, sizeof(msg)) < 0) {
+	} else if (check_route_sets(app, seg, fk_jarr(bp, "ruleSets"), msg, sizeof(msg)) < 0) {
 		fk_error_arm(resp, req, 400, "BadRequest", msg);
 	} else if (global_op_start(app, prof, req, resp)) {
 		struct json_object *props = fk_jobj(rt, "properties");
@@ -488,7 +534,7 @@ static void h_set_get(struct fk_app *app, const struct fk_req *req, const char *
 	CF_UNUSED(nseg);
 	if (!prof)
 		return;
-	rs = fk_jfind(fk_jarr(prof, "ruleSets"), "name", seg[S_NAME]);
+	rs = find_in(app, seg, "ruleSets", seg[S_NAME]);
 	if (!rs) {
 		fk_error_arm(resp, req, 404, "NotFound", "The rule set was not found.");
 		return;
@@ -535,7 +581,7 @@ static void h_set_put(struct fk_app *app, const struct fk_req *req, const char *
 	CF_UNUSED(nseg);
 	if (!prof)
 		return;
-	rs = fk_jfind(fk_jarr(prof, "ruleSets"), "name", seg[S_NAME]);
+	rs = find_in(app, seg, "ruleSets", seg[S_NAME]);
 	body = fk_req_json(req);
 	bp = fk_jobj(body, "properties");
 	bool batch = fk_jbool(bp, "batchMode", rs ? fk_jbool(rs, "batchMode", false) : false);
@@ -557,6 +603,7 @@ static void h_set_put(struct fk_app *app, const struct fk_req *req, const char *
 			json_object_object_add(rs, "batchMode", json_object_new_boolean(batch));
 			json_object_object_add(rs, "rules", json_object_new_array());
 			json_object_array_add(fk_jarr_ensure(prof, "ruleSets"), rs);
+			fk_afd_index_drop(app);
 		}
 		if (rules) {
 			json_object_object_add(rs, "rules", rules);
@@ -587,6 +634,7 @@ static void h_set_delete(struct fk_app *app, const struct fk_req *req, const cha
 			fk_error_arm(resp, req, 400, "BadRequest", IN_USE_MSG);
 		} else if (global_op_start(app, prof, req, resp)) {
 			json_object_array_del_idx(sets, i, 1);
+			fk_afd_index_drop(app);
 			fk_resp_text(resp, 202, NULL, NULL);
 			op_headers(app, req, seg, resp);
 		}
@@ -604,7 +652,7 @@ static struct json_object *plain_set(struct fk_app *app, const struct fk_req *re
 	*prof = begin_profile(app, req, seg, resp);
 	if (!*prof)
 		return NULL;
-	rs = fk_jfind(fk_jarr(*prof, "ruleSets"), "name", seg[S_NAME]);
+	rs = find_in(app, seg, "ruleSets", seg[S_NAME]);
 	if (!rs)
 		fk_error_arm(resp, req, 404, "NotFound", "The rule set was not found.");
 	else if (fk_jbool(rs, "batchMode", false))
@@ -806,7 +854,7 @@ static void h_purge(struct fk_app *app, const struct fk_req *req, const char **s
 		const char *p = json_object_get_string(json_object_array_get_idx(paths, i));
 		ok = p && p[0] == '/';
 	}
-	if (!fk_jfind(fk_jarr(prof, "afdEndpoints"), "name", seg[S_NAME]))
+	if (!find_in(app, seg, "afdEndpoints", seg[S_NAME]))
 		fk_error_arm(resp, req, 404, "NotFound", "The endpoint was not found.");
 	else if (!ok)
 		fk_error_arm(resp, req, 400, "BadRequest",
@@ -857,7 +905,7 @@ static void h_usages(struct fk_app *app, const struct fk_req *req, const char **
 	for (size_t i = 0; i < CF_ARRAY_LEN(usage_kinds); i++)
 		if (strcasecmp(seg[S_KIND], usage_kinds[i].kind) == 0)
 			k = &usage_kinds[i];
-	it = fk_jfind(fk_jarr(prof, k->kind), "name", seg[S_NAME]);
+	it = find_in(app, seg, k->kind, seg[S_NAME]);
 	if (!it)
 		fk_error_arm(resp, req, 404, "NotFound", k->missing);
 	else

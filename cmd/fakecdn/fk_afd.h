@@ -21,5 +21,8 @@ extern const struct fk_route fk_afd_routes[];
 struct json_object *fk_afd_op_start(struct fk_app *app, const struct fk_req *req, const char **seg,
 				    struct fk_resp *resp);
 extern const size_t fk_afd_nroutes;
+/* Drops the index of the Front Door profiles, endpoints and rule sets: call it whenever one
+ * is added or removed, or the state is replaced or released. */
+void fk_afd_index_drop(struct fk_app *app);
 
 #endif

@@ -1,10 +1,10 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_azure.h"
+#include "cmd/fakecdn/fk_index.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
-#include <ctype.h>
 #include <regex.h>
 #include <strings.h>
 
@@ -93,98 +93,17 @@ static struct json_object *arm_subs(struct fk_app *app)
 }
 
 /*
- * ARM endpoints by name: a linear scan per request was 36% of the emulator's CPU at 10,000
- * endpoints (issue 17). Keys are case-insensitive paths: "s\n<sub>\n<rg>\n<profile>\n<name>"
- * (one subscription), "a\n<rg>\n<profile>\n<name>" (any subscription) and
- * "p\n<sub>\n<rg>\n<profile>" (a profile's first endpoint); the first endpoint in state order
- * wins, as the scan's did. Built on first use; the state's endpoints are never added or
- * removed while it lives, and fk_app_reset()/fk_app_release() drop the index with the state.
+ * ARM endpoints by name (fk_index.c). Keys: 's' sub, rg, profile, name (one subscription),
+ * 'a' rg, profile, name (any subscription) and 'p' sub, rg, profile (a profile's first
+ * endpoint); the first endpoint in state order wins, as the scan's did. Built on first use;
+ * the state's endpoints are never added while it lives, and whatever removes them
+ * (fk_app_reset(), fk_app_release(), a migration's commit) drops the index.
  */
-#define ARM_INDEX_MIN_SLOTS 1024
-
-struct arm_slot {
-	char *key; /* NULL: empty */
-	struct json_object *ep;
-};
-
-struct fk_arm_index {
-	struct arm_slot *v;
-	size_t nslots, used;
-};
-
-static uint64_t key_hash(const char *k)
-{
-	uint64_t h = 14695981039346656037ULL;
-	for (; *k; k++)
-		h = (h ^ (unsigned char)*k) * 1099511628211ULL;
-	return h;
-}
-
-static void index_put(struct fk_arm_index *ix, char *key, struct json_object *ep)
-{
-	if ((ix->used + 1) * 2 > ix->nslots) {
-		struct fk_arm_index n = {0};
-		n.nslots = ix->nslots ? ix->nslots * 2 : ARM_INDEX_MIN_SLOTS;
-		n.v = xcalloc(n.nslots, sizeof(*n.v));
-		for (size_t i = 0; i < ix->nslots; i++)
-			if (ix->v[i].key)
-				index_put(&n, ix->v[i].key, ix->v[i].ep);
-		free(ix->v);
-		*ix = n;
-	}
-	size_t m = ix->nslots - 1, i = (size_t)key_hash(key) & m;
-	for (; ix->v[i].key; i = (i + 1) & m)
-		if (strcmp(ix->v[i].key, key) == 0) {
-			free(key); /* an earlier endpoint holds the key */
-			return;
-		}
-	ix->v[i].key = key;
-	ix->v[i].ep = ep;
-	ix->used++;
-}
-
-static struct json_object *index_get(const struct fk_arm_index *ix, const char *key)
-{
-	if (!ix->nslots)
-		return NULL;
-	size_t m = ix->nslots - 1;
-	for (size_t i = (size_t)key_hash(key) & m; ix->v[i].key; i = (i + 1) & m)
-		if (strcmp(ix->v[i].key, key) == 0)
-			return ix->v[i].ep;
-	return NULL;
-}
-
-/* The key of kind k from parts (NULL-terminated), lowercased; NULL when a part is missing. */
-static char *index_key(char k, const char *const *parts, size_t n)
-{
-	struct sb key;
-	sb_init(&key, 0);
-	sb_addc(&key, k);
-	for (size_t i = 0; i < n; i++) {
-		if (!parts[i]) {
-			sb_release(&key);
-			return NULL;
-		}
-		sb_addc(&key, '\n');
-		for (const char *c = parts[i]; *c; c++)
-			sb_addc(&key, (char)tolower((unsigned char)*c));
-	}
-	return sb_detach(&key);
-}
-
-static void index_add(struct fk_arm_index *ix, char k, const char *const *parts, size_t n,
-		      struct json_object *ep)
-{
-	char *key = index_key(k, parts, n);
-	if (key)
-		index_put(ix, key, ep);
-}
-
-static struct fk_arm_index *arm_index(struct fk_app *app)
+static struct fk_index *arm_index(struct fk_app *app)
 {
 	if (app->arm_index)
 		return app->arm_index;
-	struct fk_arm_index *ix = xcalloc(1, sizeof(*ix));
+	struct fk_index *ix = fk_index_new();
 	struct json_object *subs = arm_subs(app);
 	for (size_t i = 0, n = subs ? json_object_array_length(subs) : 0; i < n; i++) {
 		struct json_object *sub = json_object_array_get_idx(subs, i);
@@ -196,11 +115,9 @@ static struct fk_arm_index *arm_index(struct fk_app *app)
 			const char *e = fk_jstr(ep, "name");
 			const char *one[] = {sid, r, p, e}, *any[] = {r, p, e},
 				   *prof[] = {sid, r, p};
-			if (e)
-				index_add(ix, 's', one, CF_ARRAY_LEN(one), ep);
-			if (e)
-				index_add(ix, 'a', any, CF_ARRAY_LEN(any), ep);
-			index_add(ix, 'p', prof, CF_ARRAY_LEN(prof), ep);
+			fk_index_add(ix, 's', one, CF_ARRAY_LEN(one), ep);
+			fk_index_add(ix, 'a', any, CF_ARRAY_LEN(any), ep);
+			fk_index_add(ix, 'p', prof, CF_ARRAY_LEN(prof), ep);
 		}
 	}
 	app->arm_index = ix;
@@ -209,23 +126,14 @@ static struct fk_arm_index *arm_index(struct fk_app *app)
 
 void fk_azure_index_drop(struct fk_app *app)
 {
-	struct fk_arm_index *ix = app->arm_index;
-	if (!ix)
-		return;
-	for (size_t i = 0; i < ix->nslots; i++)
-		free(ix->v[i].key);
-	free(ix->v);
-	free(ix);
+	fk_index_free(app->arm_index);
 	app->arm_index = NULL;
 }
 
 static struct json_object *index_find(struct fk_app *app, char k, const char *const *parts,
 				      size_t n)
 {
-	char *key = index_key(k, parts, n);
-	struct json_object *ep = key ? index_get(arm_index(app), key) : NULL;
-	free(key);
-	return ep;
+	return fk_index_find(arm_index(app), k, parts, n);
 }
 
 struct json_object *fk_azure_find_endpoint(struct fk_app *app, const char *sub_id, const char *rg,
@@ -701,6 +609,18 @@ static struct json_object *begin(struct fk_app *app, const struct fk_req *req, c
 				 "belongs to another tenant."),
 		       NULL;
 	resp->auth = true;
+	if (app->knobs.arm_rate_per_minute > 0) {
+		/* ARM meters the principal: one bucket for every ARM request (arm_* knobs) */
+		int64_t left = 0, retry = 0;
+		char num[32];
+		if (!fk_bucket_take(&app->arm_bucket, app->knobs.arm_rate_per_minute,
+				    app->knobs.arm_burst, req->now_ms, &left, &retry)) {
+			snprintf(num, sizeof(num), "%lld", (long long)retry);
+			fk_error_arm(resp, req, 429, "TooManyRequests", "Rate limit is exceeded.");
+			fk_resp_header(resp, "Retry-After", num);
+			return NULL;
+		}
+	}
 	if (!fk_req_arg(req, "api-version"))
 		return fk_error_arm(resp, req, 400, "MissingApiVersionParameter",
 				    "The api-version query parameter (?api-version=) is required "

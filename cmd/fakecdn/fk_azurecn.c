@@ -1,6 +1,7 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_azurecn.h"
 #include "cmd/fakecdn/fk_auth.h"
+#include "cmd/fakecdn/fk_index.h"
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/xmem.h"
 
@@ -31,23 +32,57 @@ static struct json_object *subscriptions(struct fk_app *app)
 	return fk_jarr(fk_jobj(app->state, "azure_china"), "subscriptions");
 }
 
+/*
+ * Endpoints by id (fk_index.c): a scan per request grew with the fleet (issue 17). Keys: 'e'
+ * subscription, endpoint id -> the endpoint; 'o' endpoint id -> the first subscription holding
+ * it (state order, as the scan's). Built on first use; the state's azure-china endpoints are
+ * never added or removed while it lives (fk_app_reset()/fk_app_release() drop the index).
+ */
+static struct fk_index *cn_index(struct fk_app *app)
+{
+	if (app->cn_index)
+		return app->cn_index;
+	struct fk_index *ix = fk_index_new();
+	struct json_object *subs = subscriptions(app);
+	for (size_t i = 0, n = subs ? json_object_array_length(subs) : 0; i < n; i++) {
+		struct json_object *sub = json_object_array_get_idx(subs, i);
+		struct json_object *eps = fk_jarr(sub, "endpoints");
+		for (size_t j = 0, m = eps ? json_object_array_length(eps) : 0; j < m; j++) {
+			struct json_object *ep = json_object_array_get_idx(eps, j);
+			const char *one[] = {fk_jstr(sub, "id"), fk_jstr(ep, "id")},
+				   *any[] = {fk_jstr(ep, "id")};
+			fk_index_add(ix, 'e', one, CF_ARRAY_LEN(one), ep);
+			fk_index_add(ix, 'o', any, CF_ARRAY_LEN(any), sub);
+		}
+	}
+	app->cn_index = ix;
+	return ix;
+}
+
+void fk_azurecn_index_drop(struct fk_app *app)
+{
+	fk_index_free(app->cn_index);
+	app->cn_index = NULL;
+}
+
+struct json_object *fk_azurecn_endpoint(struct fk_app *app, const char *sub_id,
+					const char *endpoint_id)
+{
+	const char *key[] = {sub_id, endpoint_id};
+	return fk_index_find(cn_index(app), 'e', key, CF_ARRAY_LEN(key));
+}
+
 struct json_object *fk_azurecn_find_endpoint(struct fk_app *app, const char *endpoint_id,
 					     struct json_object **sub_out)
 {
-	struct json_object *subs = subscriptions(app);
-	size_t n = subs ? json_object_array_length(subs) : 0;
+	const char *key[] = {endpoint_id};
+	struct json_object *sub = fk_index_find(cn_index(app), 'o', key, CF_ARRAY_LEN(key));
+	struct json_object *ep =
+	    sub ? fk_azurecn_endpoint(app, fk_jstr(sub, "id"), endpoint_id) : NULL;
 
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *sub = json_object_array_get_idx(subs, i);
-		struct json_object *ep = fk_jfind(fk_jarr(sub, "endpoints"), "id", endpoint_id);
-
-		if (ep) {
-			if (sub_out)
-				*sub_out = sub;
-			return ep;
-		}
-	}
-	return NULL;
+	if (ep && sub_out)
+		*sub_out = sub;
+	return ep;
 }
 
 static bool is_write(const struct fk_req *req)
@@ -94,7 +129,7 @@ static bool begin(struct fk_app *app, const struct fk_req *req, const char **seg
 	if (nseg < 4)
 		return true;
 	c->ep_id = seg[3];
-	c->ep = fk_jfind(fk_jarr(c->sub, "endpoints"), "id", c->ep_id);
+	c->ep = fk_azurecn_endpoint(app, fk_jstr(c->sub, "id"), c->ep_id);
 	if (!c->ep && fk_azurecn_find_endpoint(app, c->ep_id, &owner)) {
 		fk_error_china(resp, 403, "EndpointDoesNotBelongToSubscription",
 			       "The endpoint does not belong to the subscription.");

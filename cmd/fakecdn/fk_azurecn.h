@@ -20,5 +20,10 @@ const char *fk_azurecn_policy(struct json_object *in, struct json_object **out, 
 /* Finds a subscription / endpoint object in the state; NULL when absent. */
 struct json_object *fk_azurecn_find_endpoint(struct fk_app *app, const char *endpoint_id,
 					     struct json_object **sub_out);
+/* The endpoint endpoint_id of the subscription sub_id, or NULL (hashed). */
+struct json_object *fk_azurecn_endpoint(struct fk_app *app, const char *sub_id,
+					const char *endpoint_id);
+/* Drops the index of the endpoints by id (the state is replaced or released). */
+void fk_azurecn_index_drop(struct fk_app *app);
 
 #endif

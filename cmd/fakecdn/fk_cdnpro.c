@@ -27,7 +27,6 @@
 #define DEFAULT_LIST_LIMIT     100
 #define MSG_MAX		       512
 #define ENCODE_CHARS	       "[]{}`|^<>\\\" "
-#define MS_PER_MIN	       60000.0
 
 static struct json_object *pro(struct fk_app *app)
 {
@@ -39,29 +38,6 @@ static int64_t quota(struct fk_app *app, const char *key, int64_t fallback)
 	return fk_jint(fk_jobj(pro(app), "quota"), key, fallback);
 }
 
-/* Takes one token from the customer's bucket; *remaining or *retry_s describe the result. */
-static bool bucket_take(struct fk_app *app, int64_t now, int64_t *remaining, int64_t *retry_s)
-{
-	double rate = (double)app->knobs.cdnpro_rate_per_minute / MS_PER_MIN; /* tokens per ms */
-	double burst = (double)app->knobs.cdnpro_burst, wait_s;
-
-	if (now > app->bucket_ms)
-		app->bucket += (double)(now - app->bucket_ms) * rate;
-	app->bucket_ms = now > app->bucket_ms ? now : app->bucket_ms;
-	if (app->bucket > burst)
-		app->bucket = burst;
-	if (app->bucket >= 1.0) {
-		app->bucket -= 1.0;
-		*remaining = (int64_t)app->bucket; /* non-negative: truncation is floor */
-		return true;
-	}
-	wait_s = (1.0 - app->bucket) / rate / 1000.0;
-	*retry_s = (int64_t)wait_s + ((double)(int64_t)wait_s < wait_s); /* ceil, without libm */
-	if (*retry_s < 1)
-		*retry_s = 1;
-	return false;
-}
-
 /* Rate limit then credentials; on success the remaining-token header goes on 2xx answers. */
 bool fk_cdnpro_begin(struct fk_app *app, const struct fk_req *req, struct fk_resp *resp,
 		     int64_t *remaining)
@@ -70,7 +46,8 @@ bool fk_cdnpro_begin(struct fk_app *app, const struct fk_req *req, struct fk_res
 	char num[32];
 
 	/* Every request costs a token, failed and malformed ones too (§6.2). */
-	if (!bucket_take(app, req->now_ms, remaining, &retry)) {
+	if (!fk_bucket_take(&app->bucket, app->knobs.cdnpro_rate_per_minute,
+			    app->knobs.cdnpro_burst, req->now_ms, remaining, &retry)) {
 		snprintf(num, sizeof(num), "%lld", (long long)retry);
 		fk_error_pro(resp, 429, "TooManyRequests",
 			     "Too many requests. Please retry later.");

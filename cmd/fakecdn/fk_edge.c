@@ -1051,6 +1051,7 @@ static void tasks_sooner(struct fk_app *app, int64_t ms)
 {
 	struct json_object *tasks = fk_jarr(app->state, "tasks");
 
+	app->tasks_next_due_ms = 0; /* due times move */
 	for (size_t i = 0; tasks && i < json_object_array_length(tasks); i++) {
 		struct json_object *t = json_object_array_get_idx(tasks, i);
 

@@ -501,6 +501,7 @@ static int migrate(struct fk_app *app, const struct target *t, struct json_objec
 		return status;
 	}
 	json_object_array_add(fk_jarr_ensure(fd_section(app), "profiles"), prof);
+	fk_afd_index_drop(app);
 	*out = prof;
 	return status;
 }

@@ -1,6 +1,8 @@
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_state.h"
+#include "cmd/fakecdn/fk_afd.h"
 #include "cmd/fakecdn/fk_azure.h"
+#include "cmd/fakecdn/fk_azurecn.h"
 #include "cmd/fakecdn/fk_cdnpro_prop.h"
 #include "cmd/fakecdn/fk_edge.h"
 #include "cmd/fakecdn/fk_util.h"
@@ -25,7 +27,7 @@
 #define DEFAULT_CDNPRO_VERSION_CAP   100
 #define TASKS_MAX		     10000
 #define TASK_RETENTION_MS	     (30LL * 24 * 3600 * 1000)
-#define STATE_FILE_MAX		     (64L << 20)
+#define STATE_FILE_MAX		     (1024L << 20) /* 100,000 endpoints are ~110 MiB (make bench fleet) */
 
 enum knob_type { KNOB_INT, KNOB_RATE, KNOB_BOOL, KNOB_STR, KNOB_FOR_MS };
 
@@ -60,6 +62,8 @@ static const struct knob_def knob_defs[] = {
     KNOB("cdnpro_date_window_s", KNOB_INT, cdnpro_date_window_s),
     KNOB("cdnpro_rate_per_minute", KNOB_INT, cdnpro_rate_per_minute),
     KNOB("cdnpro_burst", KNOB_INT, cdnpro_burst),
+    KNOB("arm_rate_per_minute", KNOB_INT, arm_rate_per_minute),
+    KNOB("arm_burst", KNOB_INT, arm_burst),
     KNOB("cdnpro_validation_ms", KNOB_INT, cdnpro_validation_ms),
     KNOB("cdnpro_deploy_ms", KNOB_INT, cdnpro_deploy_ms),
     KNOB("cdnpro_version_cap", KNOB_INT, cdnpro_version_cap),
@@ -150,6 +154,10 @@ int fk_knobs_apply(struct fk_knobs *k, struct json_object *o, int64_t now_ms, ch
 		snprintf(msg, msgsz, "cdnpro_rate_per_minute and cdnpro_burst must be at least 1");
 		return -1;
 	}
+	if (next.arm_rate_per_minute > 0 && next.arm_burst < 1) {
+		snprintf(msg, msgsz, "arm_rate_per_minute needs an arm_burst of at least 1");
+		return -1;
+	}
 	*k = next;
 	return 0;
 }
@@ -200,7 +208,8 @@ static struct json_object *load_file(const char *path, struct cf_err *e)
 	}
 	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || len > STATE_FILE_MAX ||
 	    fseek(f, 0, SEEK_SET) != 0) {
-		err_set(e, CF_EIO, "cannot read state file '%s'", path);
+		err_set(e, CF_EIO, "cannot read state file '%s' (at most %ld MiB)", path,
+			STATE_FILE_MAX >> 20);
 		goto out;
 	}
 	buf = xmalloc((size_t)len + 1);
@@ -243,9 +252,14 @@ int fk_app_init(struct fk_app *app, const char *state_path, struct cf_err *e)
 		return err_set(e, CF_EINVAL, "state file '%s': cdnpro.properties: %s", state_path,
 			       msg),
 		       -1;
-	app->bucket = (double)app->knobs.cdnpro_burst;
-	app->bucket_ms = fk_now_ms();
+	fk_app_fill_buckets(app, fk_now_ms());
 	return 0;
+}
+
+void fk_app_fill_buckets(struct fk_app *app, int64_t now_ms)
+{
+	app->bucket = (struct fk_bucket){(double)app->knobs.cdnpro_burst, now_ms};
+	app->arm_bucket = (struct fk_bucket){(double)app->knobs.arm_burst, now_ms};
 }
 
 static void forget_tokens(struct fk_app *app)
@@ -261,6 +275,8 @@ void fk_app_release(struct fk_app *app)
 	free(app->tokens);
 	fk_edge_release(app);
 	fk_azure_index_drop(app);
+	fk_afd_index_drop(app);
+	fk_azurecn_index_drop(app);
 	json_object_put(app->state);
 	json_object_put(app->seed);
 	free(app->state_path);
@@ -274,6 +290,8 @@ void fk_app_release(struct fk_app *app)
 void fk_app_reset(struct fk_app *app)
 {
 	fk_azure_index_drop(app);
+	fk_afd_index_drop(app);
+	fk_azurecn_index_drop(app);
 	char msg[256];
 
 	json_object_put(app->state);
@@ -286,8 +304,8 @@ void fk_app_reset(struct fk_app *app)
 	app->provider_requests = 0;
 	forget_tokens(app);
 	fk_edge_reset(app);
-	app->bucket = (double)app->knobs.cdnpro_burst;
-	app->bucket_ms = fk_now_ms();
+	fk_app_fill_buckets(app, fk_now_ms());
+	app->tasks_next_due_ms = 0;
 	app->dirty = true;
 }
 
@@ -342,15 +360,16 @@ struct json_object *fk_task_new(struct fk_app *app, const char *kind, const char
 	json_object_object_add(t, "fail", json_object_new_boolean(app->knobs.task_fail));
 	json_object_object_add(t, "status", json_object_new_string("running"));
 	json_object_array_add(tasks, t);
+	app->tasks_next_due_ms = 0; /* its caller may still set its due_ms */
 	return t;
 }
 
 struct json_object *fk_task_find(struct fk_app *app, const char *kind, const char *id)
 {
 	struct json_object *tasks = fk_jarr(app->state, "tasks");
-	size_t n = tasks ? json_object_array_length(tasks) : 0;
 
-	for (size_t i = 0; i < n; i++) {
+	/* newest first: a poll mostly asks for a task made moments ago (ids are unique) */
+	for (size_t i = tasks ? json_object_array_length(tasks) : 0; i-- > 0;) {
 		struct json_object *t = json_object_array_get_idx(tasks, i);
 		const char *tid = fk_jstr(t, "id"), *tk = fk_jstr(t, "kind");
 
@@ -370,9 +389,8 @@ const char *fk_task_status(struct json_object *task)
 /* A cache-rules task applies its staged policy when it succeeds. */
 static void apply_staged_rules(struct fk_app *app, struct json_object *t)
 {
-	struct json_object *subs = fk_jarr(fk_jobj(app->state, "azure_china"), "subscriptions");
-	struct json_object *sub = fk_jfind(subs, "id", fk_jstr(t, "subscription"));
-	struct json_object *ep = fk_jfind(fk_jarr(sub, "endpoints"), "id", fk_jstr(t, "endpoint"));
+	struct json_object *ep =
+	    fk_azurecn_endpoint(app, fk_jstr(t, "subscription"), fk_jstr(t, "endpoint"));
 	struct json_object *rules = fk_jobj(t, "rules");
 
 	if (ep && rules)
@@ -401,15 +419,27 @@ bool fk_tasks_advance(struct fk_app *app, int64_t now_ms)
 	struct json_object *tasks = fk_jarr(app->state, "tasks");
 	size_t n = tasks ? json_object_array_length(tasks) : 0;
 	bool changed = false;
+	int64_t next = INT64_MAX;
 
+	/* Every request comes here: with thousands of tasks a scan each time was quadratic in a
+	 * fleet-size apply (issue 17). Nothing is due before the earliest running task. */
+	bool scan = app->tasks_next_due_ms <= now_ms;
+	if (scan)
+		app->tasks_next_due_ms = INT64_MAX; /* a task made meanwhile sets it to 0 */
+	else
+		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *t = json_object_array_get_idx(tasks, i);
+		if (strcmp(fk_task_status(t), "running") != 0)
+			continue;
 		int64_t due = fk_jint(t, "due_ms", 0);
+		if (due > now_ms) {
+			next = due < next ? due : next;
+			continue;
+		}
 		bool fail = fk_jbool(t, "fail", false);
 		const char *kind = fk_jstr(t, "kind");
 
-		if (strcmp(fk_task_status(t), "running") != 0 || due > now_ms)
-			continue;
 		if (fk_cdnpro_prop_task(kind))
 			fk_cdnpro_prop_task_done(app, t, fail, due);
 		else if (!fail && kind && strcmp(kind, "cacherules") == 0)
@@ -422,6 +452,8 @@ bool fk_tasks_advance(struct fk_app *app, int64_t now_ms)
 		json_object_object_del(t, "rules");
 		changed = true;
 	}
+	if (scan && app->tasks_next_due_ms != 0)
+		app->tasks_next_due_ms = next;
 	if (tasks && prune_tasks(tasks, now_ms))
 		changed = true;
 	if (changed)

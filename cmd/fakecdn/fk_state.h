@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "cmd/fakecdn/fk_http.h"
+#include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/diag.h"
 
 #define FK_TOKEN_HEX 64
@@ -37,6 +38,8 @@ struct fk_knobs {
 	int64_t cdnpro_date_window_s;
 	int64_t cdnpro_rate_per_minute;
 	int64_t cdnpro_burst;
+	int64_t arm_rate_per_minute; /* one bucket for every ARM request (0 = no limit) */
+	int64_t arm_burst;
 	int64_t cdnpro_validation_ms; /* how long a CDN Pro validation task runs */
 	int64_t cdnpro_deploy_ms;     /* how long a CDN Pro deployment task runs */
 	int64_t cdnpro_version_cap;   /* versions per property before 403 TooManyVersions */
@@ -46,7 +49,7 @@ struct fk_knobs {
 };
 
 struct fk_edge; /* cmd/fakecdn/fk_edge.c: the edge's cache and clock */
-struct fk_arm_index;
+struct fk_index;
 
 struct fk_token {
 	char token[FK_TOKEN_HEX + 1];
@@ -63,17 +66,20 @@ struct fk_app {
 	uint64_t provider_requests; /* counts for throttle_every */
 	struct fk_token *tokens;
 	size_t ntokens, tokens_cap;
-	double bucket;	   /* cdnpro tokens left */
-	int64_t bucket_ms; /* last refill */
+	struct fk_bucket bucket;     /* cdnpro: the customer's */
+	struct fk_bucket arm_bucket; /* ARM (azure, azure-frontdoor) when arm_rate_per_minute > 0 */
 	char *state_path;
 	bool save;
 	bool tls; /* served over TLS: async URLs use https */
 	bool dirty;
 	pthread_mutex_t jmu; /* journal */
 	FILE *journal;
-	struct fk_edge *edge;		/* NULL until the edge is first used */
-	struct fk_arm_index *arm_index; /* fk_azure.c: ARM endpoints by name; NULL until used */
-	char staging_ip[64];		/* the CDN Pro staging listener's address, "" = none */
+	struct fk_edge *edge;	    /* NULL until the edge is first used */
+	struct fk_index *arm_index; /* fk_azure.c: ARM endpoints by name; NULL until used */
+	struct fk_index *afd_index; /* fk_afd.c: Front Door profiles, endpoints, rule sets */
+	struct fk_index *cn_index;  /* fk_azurecn.c: azure-china endpoints by id */
+	int64_t tasks_next_due_ms;  /* no running task is due before (0: unknown, scan) */
+	char staging_ip[64];	    /* the CDN Pro staging listener's address, "" = none */
 };
 
 /* Loads the state file and sets knobs from its "settings". Returns 0 or -1 (e filled). */
@@ -83,6 +89,8 @@ void fk_app_release(struct fk_app *app);
 void fk_app_reset(struct fk_app *app);
 /* Writes the state atomically (temp file + rename) when --save and dirty (lock held). */
 int fk_app_save(struct fk_app *app, struct cf_err *e);
+/* Fills the token buckets (CDN Pro's, ARM's) to their burst: a new or reset emulator. */
+void fk_app_fill_buckets(struct fk_app *app, int64_t now_ms);
 /* Records that the request changed the state. */
 void fk_state_changed(struct fk_app *app, struct fk_resp *resp);
 

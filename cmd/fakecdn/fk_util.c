@@ -12,6 +12,7 @@
 #define MS_PER_S   1000
 #define NS_PER_MS  1000000
 #define UUID_BYTES 16
+#define MS_PER_MIN 60000.0
 
 int64_t fk_now_ms(void)
 {
@@ -270,4 +271,27 @@ char *fk_json_text(struct json_object *o)
 {
 	return xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							     JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+bool fk_bucket_take(struct fk_bucket *b, int64_t rate_per_minute, int64_t burst, int64_t now,
+		    int64_t *remaining, int64_t *retry_s)
+{
+	double rate = (double)rate_per_minute / MS_PER_MIN; /* tokens per ms */
+	double cap = (double)burst, wait_s;
+
+	if (now > b->last_ms)
+		b->tokens += (double)(now - b->last_ms) * rate;
+	b->last_ms = now > b->last_ms ? now : b->last_ms;
+	if (b->tokens > cap)
+		b->tokens = cap;
+	if (b->tokens >= 1.0) {
+		b->tokens -= 1.0;
+		*remaining = (int64_t)b->tokens; /* non-negative: truncation is floor */
+		return true;
+	}
+	wait_s = (1.0 - b->tokens) / rate / 1000.0;
+	*retry_s = (int64_t)wait_s + ((double)(int64_t)wait_s < wait_s); /* ceil, without libm */
+	if (*retry_s < 1)
+		*retry_s = 1;
+	return false;
 }

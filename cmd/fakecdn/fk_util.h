@@ -25,6 +25,15 @@ void fk_uuid(char out[FK_UUID_LEN + 1]);
 void fk_random_hex(size_t n, char *out);
 /* Uniform random number in [0, 1). */
 double fk_rand01(void);
+/* A token bucket of rate_per_minute tokens and burst capacity: takes one token at now (ms).
+ * True with *remaining (whole tokens left); false with *retry_s (seconds until one is there,
+ * at least 1). CDN Pro's customer bucket and ARM's (fk_cdnpro.c, fk_azure.c). */
+struct fk_bucket {
+	double tokens;
+	int64_t last_ms; /* last refill */
+};
+bool fk_bucket_take(struct fk_bucket *b, int64_t rate_per_minute, int64_t burst, int64_t now,
+		    int64_t *remaining, int64_t *retry_s);
 /* Hex of p (out holds 2n+1), upper or lower case. */
 void fk_hex(const unsigned char *p, size_t n, bool upper, char *out);
 /* Base64 of p; caller frees. */

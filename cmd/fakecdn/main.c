@@ -227,7 +227,7 @@ static int setup(struct fk_app *app, const struct options *o, struct cf_err *e)
 	if (fk_knobs_apply(&app->knobs, o->knobs, fk_now_ms(), msg, sizeof(msg)) < 0)
 		return err_set(e, CF_EINVAL, "%s", msg), -1;
 	app->seed_knobs = app->knobs;
-	app->bucket = (double)app->knobs.cdnpro_burst;
+	fk_app_fill_buckets(app, fk_now_ms());
 	if (o->journal && fk_journal_open(app, o->journal, e) < 0)
 		return -1;
 	return 0;

@@ -13,7 +13,9 @@
 #                      changed endpoint, body in a file) and purges.tsv (one line per URL)
 #   OUT/expect.env     the minimum request counts (shell variables) the benchmark compares to
 #
-# Credentials are fakecdn's example ones (tests/cli/fakecdn_helpers.bash).
+# AZ_ONLY=1: every endpoint is azure, alternately on accounts global and global2 (a second
+# client of the same tenant and subscription: the shard benchmark declares them one rate
+# domain). Credentials are fakecdn's example ones (tests/cli/fakecdn_helpers.bash).
 set -euo pipefail
 OUT=$1 N=${2:-1000} CHANGED_PCT=${3:-10} PURGES=${4:-200} BIG=${5:-4} PRO_PURGES=${6:-45} PRO_EPS=${7:-5}
 mkdir -p "$OUT/repo/endpoints" "$OUT/repo/purges" "$OUT/repo-pro/endpoints" "$OUT/repo-pro/purges" "$OUT/jobs/bodies"
@@ -21,12 +23,16 @@ mkdir -p "$OUT/repo/endpoints" "$OUT/repo/purges" "$OUT/repo-pro/endpoints" "$OU
 CN_SUB=e0fbea86-6cf2-4b2d-81e2-9c59f4f96bcb
 ARM_SUB=11111111-1111-4111-8111-111111111111
 ARM_TENANT=22222222-2222-4222-8222-222222222222
+CLIENT2=44444444-4444-4444-8444-444444444444 # AZ_ONLY's second client (secret fakecdn-client-secret-2)
 
-awk -v n="$N" -v pct="$CHANGED_PCT" -v npurges="$PURGES" -v nbig="$BIG" -v npro="$PRO_PURGES" \
-    -v nproeps="$PRO_EPS" -v out="$OUT" -v cnsub="$CN_SUB" -v armsub="$ARM_SUB" -v tenant="$ARM_TENANT" '
+awk -v azonly="${AZ_ONLY:-0}" -v n="$N" -v pct="$CHANGED_PCT" -v npurges="$PURGES" -v nbig="$BIG" -v npro="$PRO_PURGES" \
+    -v nproeps="$PRO_EPS" -v out="$OUT" -v cnsub="$CN_SUB" -v armsub="$ARM_SUB" -v tenant="$ARM_TENANT" -v client2="$CLIENT2" '
 function cnid(i) { return sprintf("%08x-71c4-4e17-8259-0017fa00a611", i + 1) }
-function name(i) { return (i % 2 == 0 ? "cn" : "az") sprintf("%04d", i) }
-function host(i) { return name(i) (i % 2 == 0 ? ".example.cn" : ".example.com") }
+# Endpoint i is azure-china (account cn) when even, else azure (global; AZ_ONLY: all azure).
+function iscn(i) { return !azonly && i % 2 == 0 }
+function acct(i) { return iscn(i) ? "cn" : (azonly && i % 2 ? "global2" : "global") }
+function name(i) { return (iscn(i) ? "cn" : "az") sprintf("%04d", i) }
+function host(i) { return name(i) (iscn(i) ? ".example.cn" : ".example.com") }
 function days(i) { return i % 7 + 1 }
 # Endpoint i is "changed" (live differs) when it falls in the first pct % of a 100-cycle.
 function changed(i) { return (i % 100) < pct }
@@ -80,19 +86,29 @@ BEGIN {
 	repo = out "/repo"; pro = out "/repo-pro"; st = out "/state.json"; jobs = out "/jobs"
 	# ---- desired state ----
 	f = repo "/cacheform.yaml"
-	print "version: 1\naccounts:\n  cn:\n    provider: azure-china\n    subscription: " cnsub > f
-	print "    key_id: {env: AZURECDN_KEY_ID}\n    key_value: {env: AZURECDN_KEY_VALUE}\n    base_url: {env: FAKECDN_URL}" > f
+	print "version: 1\naccounts:" > f
+	if (!azonly) {
+		print "  cn:\n    provider: azure-china\n    subscription: " cnsub > f
+		print "    key_id: {env: AZURECDN_KEY_ID}\n    key_value: {env: AZURECDN_KEY_VALUE}\n    base_url: {env: FAKECDN_URL}" > f
+	}
 	print "  global:\n    provider: azure\n    subscription: {env: AZURE_SUBSCRIPTION_ID}\n    tenant: {env: AZURE_TENANT_ID}" > f
 	print "    client_id: {env: AZURE_CLIENT_ID}\n    client_secret: {env: AZURE_CLIENT_SECRET}" > f
-	print "    base_url: {env: FAKECDN_URL}\n    login_url: {env: FAKECDN_URL}\nsafety:\n  max_change_pct: 30\n  min_rules: 5" > f
+	print "    base_url: {env: FAKECDN_URL}\n    login_url: {env: FAKECDN_URL}" > f
+	if (azonly) {
+		print "  global2:\n    provider: azure\n    subscription: {env: AZURE_SUBSCRIPTION_ID}\n    tenant: {env: AZURE_TENANT_ID}" > f
+		print "    client_id: " client2 "\n    client_secret: {env: AZURE_CLIENT_SECRET2}" > f
+		print "    base_url: {env: FAKECDN_URL}\n    login_url: {env: FAKECDN_URL}" > f
+	}
+	print "safety:\n  max_change_pct: 30\n  min_rules: 5" > f
 	close(f)
 	for (i = 0; i < n; i++) {
 		f = repo "/endpoints/" name(i) ".yaml"
-		printf "endpoint: %s\naccount: %s\nremote:\n", name(i), (i % 2 == 0 ? "cn" : "global") > f
-		if (i % 2 == 0) printf "  endpoint_id: %s\n", cnid(i) > f
+		printf "endpoint: %s\naccount: %s\nremote:\n", name(i), acct(i) > f
+		if (iscn(i)) ncn++
+		if (iscn(i)) printf "  endpoint_id: %s\n", cnid(i) > f
 		else printf "  resource_group: bench-rg\n  profile: bench-cdn\n  endpoint: %s\n", name(i) > f
 		printf "hosts: [%s]\ncache:\n  ignore_cache_control: false\n", host(i) > f
-		if (i % 2 == 0) printf "  ignore_cookie: false\n" > f
+		if (iscn(i)) printf "  ignore_cookie: false\n" > f
 		printf "  ignore_query_string: true\n  rules:\n" > f
 		printf "    - path: [/index.html]\n      ttl: 0\n" > f
 		printf "    - dir: [/static/, /assets/]\n      ttl: %dd\n", days(i) > f
@@ -102,7 +118,7 @@ BEGIN {
 		if (changed(i)) {
 			nchanged++
 			b = jobs "/bodies/" name(i) ".json"
-			if (i % 2 == 0) {
+			if (iscn(i)) {
 				print cn_rules(i, 0) > b
 				printf "azure-china\t/subscriptions/%s/endpoints/%s/cacherules\t%s\n", cnsub, cnid(i), b > (jobs "/rules.tsv")
 			} else {
@@ -123,11 +139,11 @@ BEGIN {
 		for (k = 0; k < nf; k++) {
 			path = sprintf("/img/p%04d/f%03d.png", j, k)
 			printf "  - %s\n", path > f
-			if (e % 2 == 0) printf "azure-china\t/subscriptions/%s/endpoints/%s/purges\tfile\thttps://%s%s\n", cnsub, cnid(e), host(e), path > (jobs "/purges.tsv")
+			if (iscn(e)) printf "azure-china\t/subscriptions/%s/endpoints/%s/purges\tfile\thttps://%s%s\n", cnsub, cnid(e), host(e), path > (jobs "/purges.tsv")
 			else printf "azure\t%s/purge\tfile\t%s\n", arm_path(e), path > (jobs "/purges.tsv")
 		}
 		printf "dirs: [/static/]\n" > f
-		if (e % 2 == 0) printf "azure-china\t/subscriptions/%s/endpoints/%s/purges\tdir\thttps://%s/static/\n", cnsub, cnid(e), host(e) > (jobs "/purges.tsv")
+		if (iscn(e)) printf "azure-china\t/subscriptions/%s/endpoints/%s/purges\tdir\thttps://%s/static/\n", cnsub, cnid(e), host(e) > (jobs "/purges.tsv")
 		else printf "azure\t%s/purge\tdir\t/static/*\n", arm_path(e) > (jobs "/purges.tsv")
 		close(f)
 		minpurge += ceil_div(nf + 1, 100)	# azure-china and azure: 100 items per request
@@ -157,16 +173,18 @@ BEGIN {
 	print "      \"keys\": [{\"id\": \"fakecdn-rw\", \"value\": \"fakecdn-rw-secret\", \"access\": \"read-write\", \"status\": \"Active\"}]," > st
 	print "      \"endpoints\": [" > st
 	sep = ""
-	for (i = 0; i < n; i += 2) {
+	for (i = 0; i < n; i++) {
+		if (!iscn(i)) continue
 		printf "%s        {\"id\": \"%s\", \"hosts\": [\"%s\"], \"origin\": \"origin.example.cn\", \"service_type\": \"Web\", \"enabled\": true,\n", sep, cnid(i), host(i) > st
 		printf "         \"cacherules\": %s}", cn_rules(i, 1) > st
 		sep = ",\n"
 	}
 	print "\n      ]}]}," > st
-	print "  \"azure\": {\"tenants\": [{\"id\": \"" tenant "\", \"clients\": [{\"client_id\": \"33333333-3333-4333-8333-333333333333\", \"client_secret\": \"fakecdn-client-secret\"}]}]," > st
+	print "  \"azure\": {\"tenants\": [{\"id\": \"" tenant "\", \"clients\": [{\"client_id\": \"33333333-3333-4333-8333-333333333333\", \"client_secret\": \"fakecdn-client-secret\"}, {\"client_id\": \"" client2 "\", \"client_secret\": \"fakecdn-client-secret-2\"}]}]," > st
 	print "    \"subscriptions\": [{\"id\": \"" armsub "\", \"tenant\": \"" tenant "\", \"endpoints\": [" > st
 	sep = ""
-	for (i = 1; i < n; i += 2) {
+	for (i = 0; i < n; i++) {
+		if (iscn(i)) continue
 		printf "%s      {\"resource_group\": \"bench-rg\", \"profile\": \"bench-cdn\", \"name\": \"%s\", \"location\": \"Global\", \"tags\": {},\n", sep, name(i) > st
 		printf "       \"properties\": {\"hostName\": \"%s.azureedge.net\", \"isHttpAllowed\": true, \"isHttpsAllowed\": true,\n", name(i) > st
 		printf "        \"queryStringCachingBehavior\": \"IgnoreQueryString\", \"optimizationType\": \"GeneralWebDelivery\", \"provisioningState\": \"Succeeded\", \"resourceState\": \"Running\",\n" > st
@@ -183,7 +201,7 @@ BEGIN {
 	close(st)
 	# ---- minimum request counts ----
 	f = out "/expect.env"
-	printf "FLEET_ENDPOINTS=%d\nFLEET_CN=%d\nFLEET_AZ=%d\nFLEET_CHANGED=%d\nFLEET_PURGES=%d\n", n, int((n + 1) / 2), int(n / 2), nchanged, npurges > f
+	printf "FLEET_ENDPOINTS=%d\nFLEET_CN=%d\nFLEET_AZ=%d\nFLEET_CHANGED=%d\nFLEET_PURGES=%d\n", n, ncn, n - ncn, nchanged, npurges > f
 	printf "MIN_PURGE_REQUESTS=%d\nBASELINE_PURGE_REQUESTS=%d\nPRO_PURGES=%d\nPRO_ENDPOINTS=%d\n", minpurge, baseline_urls, npro, nproeps > f
 	close(f)
 }'

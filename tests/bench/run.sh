@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: reproducible benchmarks of cacheform against fakecdn on loopback.
 #
-#   bash tests/bench/run.sh [validate|plan|apply|cdnpro|baseline]...   (default: all of them)
+#   bash tests/bench/run.sh [validate|plan|apply|cdnpro|baseline|...|fleet|shard|cdnpro-props]...
+#   (default: all of them, the fleet-size ones last)
 #
 #   validate  10,000 endpoints x 20 rules + 1,000 purges against a bare libyaml parse
 #             (tests/bench/validate.sh; targets: time <= 2x, peak RSS <= 5x the input, peak RSS
@@ -43,9 +44,31 @@
 #             (journal) against one per changed endpoint; then the Terraform way
 #             (tests/bench/baseline_afd.sh: one operation per changed rule, serially, on
 #             per-rule rule sets) against the same floor
+#   fleet     FLEET_SIZES ("1000 10000 100000") endpoints, half azure-china, half azure, 10% of
+#             them changed (tests/bench/gen_fleet.sh), fakecdn at FLEET_LATENCY_MS (20): validate
+#             against a bare libyaml parse (tests/bench/yamlfloor.c; best of FLEET_RUNS, 3), diff
+#             (two commits, 10% changed) and validate --ref against validate on the working tree
+#             (target <= 1.3x), plan at FLEET_PLAN_P ("32 256") against requests x latency /
+#             parallelism (target <= 1.1x) with client CPU per endpoint (user + sys / endpoints;
+#             target <= 60 us), apply at FLEET_APPLY_P (32) against the apply section's floor
+#             (target <= 1.15x) and drift at FLEET_DRIFT_P (32) against its requests' floor
+#             (every endpoint in the report); the growth factor of each wall time between sizes.
+#             fakecdn CPU figures include loading its state (about 20 s at 100,000 endpoints)
+#   shard     drift of SHARD_ENDPOINTS (100000) azure endpoints on two accounts of one
+#             rate_domain, as SHARDS (8) concurrent `drift --shard I/N --shard-budget split`
+#             processes against one fakecdn whose ARM bucket (arm_rate_per_minute SHARD_RATE,
+#             100000; arm_burst SHARD_BURST, 800) the accounts' rate_limit declares: each
+#             shard's wall time against its share (its reads through its 1/N bucket, or through
+#             its connections; target <= 1.2x), 0 answers 429, and `drift-merge` of the shards'
+#             reports covering every endpoint
+#   cdnpro-props  PROPS (100) CDN Pro properties in mode: manage, converged, then one rule
+#             changed on each and applied through a bucket of PROPS_RATE (600)/min, burst
+#             PROPS_BURST (60): 0 answers 429 (journal) and wall time against the bucket's floor
+#             for the requests made (target <= 1.1x)
 #
 # Results: a table on stdout and bench/results.json. Env: CACHEFORM, FAKECDN (default bin/),
-# LATENCY_MS (50), ENDPOINTS (1000), LEDGER_RECORDS ("10000 1000000"), LEDGER_LATENCY_MS (0), P1_ENDPOINTS (200), APPLY_PARALLELISM (16),
+# (fleet, shard, cdnpro-props: their own knobs above; FK_START_WAIT_S, 300: how long fakecdn may
+# take to load a state) LATENCY_MS (50), ENDPOINTS (1000), LEDGER_RECORDS ("10000 1000000"), LEDGER_LATENCY_MS (0), P1_ENDPOINTS (200), APPLY_PARALLELISM (16),
 # PRO_PURGES (45), TASK_DELAY_MS (200), AFD_ENDPOINTS (100), AFD_PROFILES (4), AFD_OP_MS (30000),
 # KEEP=1 keeps the work directory.
 set -uo pipefail
@@ -86,7 +109,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(validate plan apply cdnpro baseline sem planbeh planrss ledger afd)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(validate plan apply cdnpro baseline sem planbeh planrss ledger afd fleet shard cdnpro-props)
 want() {
 	local s
 	for s in "${SECTIONS[@]}"; do [ "$s" = "$1" ] && return 0; done
@@ -109,7 +132,8 @@ fakecdn_start() {
 		--journal "$WORK/$name.jsonl" "$@" 2>"$WORK/$name.fakecdn.log" &
 	FK_PID=$!
 	local i
-	for i in $(seq 400); do
+	# a fleet-size state (100,000 endpoints, ~110 MiB of JSON) takes a while to load
+	for i in $(seq $((${FK_START_WAIT_S:-300} * 20))); do
 		[ -s "$WORK/$name.port" ] && break
 		kill -0 "$FK_PID" 2>/dev/null || { cat "$WORK/$name.fakecdn.log" >&2; FK_PID=; return 1; }
 		sleep 0.05
@@ -667,6 +691,374 @@ if want afd; then
 	row "afd Terraform way (serial/rule)" "$AFD_CHANGED_RULES" "$AFD_CHANGED" "$twall" "$floor" "-" "$tresult"
 fi
 
+# ---- fleet, shard, cdnpro-props: helpers ----
+# run_timed NAME DIR CMD...: CMD in DIR under /usr/bin/time, output in $WORK/NAME.out and .err.
+# Sets T_RC, T_WALL (s), T_CPU (user + sys s), T_RSS_KB, T_START_MS, T_END_MS.
+run_timed() {
+	local name=$1 dir=$2 u s m
+	shift 2
+	T_START_MS=$(now_ms)
+	(cd "$dir" && /usr/bin/time -f '%U %S %M' -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err")
+	T_RC=$?
+	T_END_MS=$(now_ms)
+	T_WALL=$(secs $((T_END_MS - T_START_MS)))
+	# a failing command's time file starts with "Command exited with non-zero status N"
+	read -r u s m < <(tail -1 "$WORK/$name.time")
+	T_CPU=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+	T_RSS_KB=$m
+}
+# best_of RUNS NAME DIR CMD...: the fastest of RUNS runs (exit 0 each); sets B_WALL, B_RSS_KB
+# (the largest), B_RC (the first non-zero exit, else 0).
+best_of() {
+	local runs=$1 name=$2 dir=$3 i
+	shift 3
+	B_WALL= B_RSS_KB=0 B_RC=0
+	for i in $(seq "$runs"); do
+		run_timed "$name" "$dir" "$@"
+		[ "$T_RC" = 0 ] || { B_RC=$T_RC; tail -n 3 "$WORK/$name.out" "$WORK/$name.err" | sed 's/^/   /' >&2; return; }
+		if [ -z "$B_WALL" ] || awk -v a="$T_WALL" -v b="$B_WALL" 'BEGIN { exit !(a < b) }'; then B_WALL=$T_WALL; fi
+		[ "${T_RSS_KB:-0}" -gt "$B_RSS_KB" ] && B_RSS_KB=$T_RSS_KB
+	done
+}
+# fk_cpu: CPU seconds fakecdn has used so far (user + sys)
+fk_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$FK_PID/stat" 2>/dev/null || echo null
+}
+# jcount JOURNAL [JQ-FILTER]: provider requests (admin ones left out) the filter selects
+jcount() {
+	jq -c "select(.provider != \"admin\") | ${2:-.}" "$1" | wc -l
+}
+load_now() { cut -d' ' -f1 /proc/loadavg; }
+git_commit_all() {
+	git -C "$1" add -A && git -C "$1" -c user.name=bench -c user.email=bench@example.com \
+		-c commit.gpgsign=false commit -q -m "$2"
+}
+# res VALUE TARGET [OK]: ok when VALUE <= TARGET (and OK is 0 or absent), else MISSED
+res() {
+	if [ "${3:-0}" != 0 ]; then echo FAILED; elif le "$1" "$2"; then echo ok; else echo MISSED; fi
+}
+GROWTH=$WORK/growth.tsv
+: >"$GROWTH"
+
+# ---- fleet: every command at FLEET_SIZES endpoints, each against its floor ----
+if want fleet; then
+	FLEET_SIZES=${FLEET_SIZES:-1000 10000 100000}
+	FL=${FLEET_LATENCY_MS:-20}
+	FLEET_PLAN_P=${FLEET_PLAN_P:-32 256}
+	FLEET_APPLY_P=${FLEET_APPLY_P:-32}
+	FLEET_DRIFT_P=${FLEET_DRIFT_P:-32}
+	FLEET_RUNS=${FLEET_RUNS:-3}
+	FLOOR_BIN=$WORK/yamlfloor
+	# shellcheck disable=SC2046
+	cc -std=c17 -O2 -o "$FLOOR_BIN" tests/bench/yamlfloor.c $(pkg-config --cflags --libs yaml-0.1) ||
+		{ echo "bench: cannot build tests/bench/yamlfloor.c" >&2; exit 1; }
+	: >"$RES/fleet.jsonl"
+	declare -A PREV_WALL=()
+	prev_n=
+	for n in $FLEET_SIZES; do
+		F=$WORK/fleet-$n
+		echo "== fleet: $n endpoints (half azure-china, half azure; 10% changed), latency ${FL} ms, load $(load_now)" >&2
+		a=$(now_ms)
+		bash tests/bench/gen_fleet.sh "$F" "$n" 10 0 0 0 0 && git -C "$F/repo" init -q -b main &&
+			git_commit_all "$F/repo" "bench fleet" || { echo "bench: fleet generation failed" >&2; exit 1; }
+		changed=$(sed -n 's/^FLEET_CHANGED=//p' "$F/expect.env")
+		cn_changed=$(cut -f1 "$F/jobs/rules.tsv" | grep -c '^azure-china$')
+		echo "   generated and committed in $(secs $(($(now_ms) - a)))s" >&2
+		R=$F/repo
+		J=$WORK/fleet-$n.jsonl
+		: >"$J"
+		declare -A W=() # this size's wall times, by measurement
+		# row_fleet KEY LABEL REQ MIN WALL FLOOR TARGET RESULT JSON: a table row, a JSON line
+		row_fleet() {
+			W[$1]=$5
+			row "fleet $n: $2" "$3" "$4" "$5" "$6" "$7" "$8"
+			local g=null
+			[ -n "$prev_n" ] && [ -n "${PREV_WALL[$1]:-}" ] && g=$(ratio "$5" "${PREV_WALL[$1]}")
+			[ "$g" != null ] && printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$2" "$prev_n" "$n" "${PREV_WALL[$1]}" "$5" "$g" >>"$GROWTH"
+			jq -c --arg key "$1" --argjson n "$n" --argjson g "$g" --argjson prev "${prev_n:-null}" \
+				'. + {measure: $key, endpoints: $n, growth_from_endpoints: $prev, wall_growth: $g}' <<<"$9" >>"$J"
+		}
+
+		# -- validate: against a bare libyaml parse of the same files
+		best_of "$FLEET_RUNS" fleet-floor "$R" "$FLOOR_BIN" .
+		fl_wall=$B_WALL
+		best_of "$FLEET_RUNS" fleet-validate "$R" "$CACHEFORM" validate
+		v_wall=$B_WALL v_rss=$B_RSS_KB v_rc=$B_RC
+		in_bytes=$(find "$R/cacheform.yaml" "$R/endpoints" -name '*.yaml' -print0 | xargs -0 cat | wc -c)
+		vr=$(ratio "$v_wall" "$fl_wall")
+		row_fleet validate "validate vs libyaml" - - "$v_wall" "$fl_wall" "<= 2.0x" "$(res "$vr" 2.0 "$v_rc")" \
+			"$(jq -nc --argjson w "$v_wall" --argjson f "$fl_wall" --argjson r "$vr" --argjson rss "${v_rss:-0}" \
+				--argjson in "$in_bytes" --argjson rc "$v_rc" --arg load "$(load_now)" \
+				'{wall_s: $w, floor_s: $f, floor: "libyaml parse (tests/bench/yamlfloor.c)", wall_ratio: $r,
+				  target: 2.0, peak_rss_kb: $rss, input_bytes: $in, rss_ratio: ($rss * 1024 / $in), exit_code: $rc, load: $load}')"
+		echo "   validate ${v_wall}s vs libyaml ${fl_wall}s = ${vr}x; peak RSS $((v_rss / 1024)) MiB for $((in_bytes / 1048576)) MiB of YAML" >&2
+
+		# -- plan at each parallelism: one read per endpoint + one token (the azure account)
+		min=$((n + 1))
+		for p in $FLEET_PLAN_P; do
+			FK_STATE=$F/state.json fakecdn_start "fleet-$n-plan-p$p" --latency "$FL" || exit 1
+			load=$(load_now)
+			run_timed "fleet-$n-plan-p$p" "$R" "$CACHEFORM" plan --no-purges --parallelism "$p"
+			rc=$T_RC wall=$T_WALL cpu=$T_CPU fkcpu=$(fk_cpu)
+			fakecdn_stop
+			req=$(jcount "$JOURNAL")
+			n429=$(jcount "$JOURNAL" 'select(.status == 429)')
+			floor=$(awk -v m="$min" -v l="$FL" -v p="$p" 'BEGIN { printf "%.3f", m * l / p / 1000 }')
+			wr=$(ratio "$wall" "$floor")
+			us=$(awk -v c="$cpu" -v n="$n" 'BEGIN { printf "%.1f", c / n * 1e6 }')
+			fkus=$(awk -v c="$fkcpu" -v n="$n" 'BEGIN { if (c == "null") print "null"; else printf "%.1f", c / n * 1e6 }')
+			[ "$rc" = 0 ] || tail -n 3 "$WORK/fleet-$n-plan-p$p.err" | sed 's/^/   /' >&2
+			result=$(res "$wr" 1.10 "$rc")
+			[ "$result" = ok ] && [ "$req" -gt "$min" ] && result=MISSED
+			row_fleet "plan-p$p" "plan p=$p" "$req" "$min" "$wall" "$floor" "<= 1.10x" "$result" \
+				"$(jq -nc --argjson p "$p" --argjson req "$req" --argjson min "$min" --argjson w "$wall" \
+					--argjson f "$floor" --argjson r "$wr" --argjson cpu "$cpu" --argjson us "$us" \
+					--argjson fk "$fkcpu" --argjson fkus "$fkus" --argjson n429 "$n429" --argjson rc "$rc" \
+					--arg load "$load" --argjson lat "$FL" \
+					'{parallelism: $p, latency_ms: $lat, requests: $req, min_requests: $min, wall_s: $w, floor_s: $f,
+					  wall_ratio: $r, target: 1.10, client_cpu_s: $cpu, client_cpu_us_per_endpoint: $us,
+					  cpu_target_us_per_endpoint: 60, fakecdn_cpu_s: $fk, fakecdn_cpu_us_per_endpoint: $fkus,
+					  answers_429: $n429, exit_code: $rc, load: $load}')"
+			row "fleet $n: plan p=$p client CPU (us/endpoint)" - - "$us" 60 "<= 60 us" "$(res "$us" 60 "$rc")"
+			echo "   plan p=$p: $req requests (min $min), ${wall}s vs floor ${floor}s = ${wr}x; cacheform CPU ${cpu}s = ${us} us/endpoint; fakecdn CPU ${fkcpu}s; load $load" >&2
+		done
+
+		# -- apply: 10% changed; the floor as the apply section computes it (no purges here)
+		FK_STATE=$F/state.json fakecdn_start "fleet-$n-apply" --latency "$FL" --task-delay "$TASK_DELAY_MS" || exit 1
+		load=$(load_now)
+		run_timed "fleet-$n-apply" "$R" "$CACHEFORM" apply --yes --parallelism "$FLEET_APPLY_P"
+		rc=$T_RC wall=$T_WALL cpu=$T_CPU fkcpu=$(fk_cpu)
+		napply=$(wc -l <"$JOURNAL")
+		(cd "$R" && "$CACHEFORM" plan --no-purges --detailed-exitcode --parallelism 256 >"$WORK/fleet-$n-replan.out" 2>&1)
+		replan_rc=$?
+		fakecdn_stop
+		head -n "$napply" "$JOURNAL" >"$WORK/fleet-$n-apply-only.jsonl"
+		AJ=$WORK/fleet-$n-apply-only.jsonl
+		req=$(jcount "$AJ")
+		writes=$(jcount "$AJ" 'select(.op == "write_rules")')
+		min=$((1 + n + changed + cn_changed + changed))
+		floor=$(awk -v m="$min" -v l="$FL" -v p="$FLEET_APPLY_P" -v td="$TASK_DELAY_MS" \
+			'BEGIN { printf "%.3f", (m * l / p + 2 * td) / 1000 }')
+		wr=$(ratio "$wall" "$floor")
+		ok=0
+		{ [ "$rc" = 0 ] && [ "$replan_rc" = 0 ]; } || {
+			ok=1
+			tail -n 3 "$WORK/fleet-$n-apply.out" "$WORK/fleet-$n-apply.err" "$WORK/fleet-$n-replan.out" | sed 's/^/   /' >&2
+		}
+		result=$(res "$wr" 1.15 "$ok")
+		[ "$result" = ok ] && [ "$writes" -ne "$changed" ] && result=MISSED
+		row_fleet apply "apply p=$FLEET_APPLY_P, $changed changed" "$req" "$min" "$wall" "$floor" "<= 1.15x" "$result" \
+			"$(jq -nc --argjson p "$FLEET_APPLY_P" --argjson req "$req" --argjson min "$min" --argjson w "$wall" \
+				--argjson f "$floor" --argjson r "$wr" --argjson cpu "$cpu" --argjson fk "$fkcpu" \
+				--argjson writes "$writes" --argjson changed "$changed" --argjson rc "$rc" \
+				--argjson replan "$replan_rc" --arg load "$load" --argjson td "$TASK_DELAY_MS" --argjson lat "$FL" \
+				'{parallelism: $p, latency_ms: $lat, task_delay_ms: $td, changed: $changed, rule_writes: $writes,
+				  requests: $req, min_requests: $min, wall_s: $w, floor_s: $f, wall_ratio: $r, target: 1.15,
+				  client_cpu_s: $cpu, fakecdn_cpu_s: $fk, exit_code: $rc, replan_exit_code: $replan, load: $load}')"
+		echo "   apply p=$FLEET_APPLY_P: $writes rule writes (min $changed), $req requests (min $min), ${wall}s vs floor ${floor}s = ${wr}x; cacheform CPU ${cpu}s, fakecdn ${fkcpu}s; re-plan exit $replan_rc; load $load" >&2
+
+		# -- drift: one read per endpoint + one token; the report covers every endpoint
+		FK_STATE=$F/state.json fakecdn_start "fleet-$n-drift" --latency "$FL" || exit 1
+		load=$(load_now)
+		run_timed "fleet-$n-drift" "$R" "$CACHEFORM" drift --parallelism "$FLEET_DRIFT_P" --format json
+		rc=$T_RC wall=$T_WALL cpu=$T_CPU fkcpu=$(fk_cpu)
+		fakecdn_stop
+		req=$(jcount "$JOURNAL")
+		min=$((n + 1))
+		covered=$(jq '.endpoints | length' "$WORK/fleet-$n-drift.out" 2>/dev/null || echo 0)
+		floor=$(awk -v m="$min" -v l="$FL" -v p="$FLEET_DRIFT_P" 'BEGIN { printf "%.3f", m * l / p / 1000 }')
+		wr=$(ratio "$wall" "$floor")
+		ok=0
+		{ [ "$rc" = 0 ] || [ "$rc" = 2 ]; } && [ "$covered" = "$n" ] || { ok=1; tail -n 3 "$WORK/fleet-$n-drift.err" | sed 's/^/   /' >&2; }
+		row_fleet drift "drift p=$FLEET_DRIFT_P" "$req" "$min" "$wall" "$floor" "<= 1.10x" "$(res "$wr" 1.10 "$ok")" \
+			"$(jq -nc --argjson p "$FLEET_DRIFT_P" --argjson req "$req" --argjson min "$min" --argjson w "$wall" \
+				--argjson f "$floor" --argjson r "$wr" --argjson cpu "$cpu" --argjson fk "$fkcpu" \
+				--argjson covered "$covered" --argjson rc "$rc" --arg load "$load" --argjson lat "$FL" \
+				'{parallelism: $p, latency_ms: $lat, requests: $req, min_requests: $min, wall_s: $w, floor_s: $f,
+				  wall_ratio: $r, target: 1.10, endpoints_reported: $covered, client_cpu_s: $cpu,
+				  fakecdn_cpu_s: $fk, exit_code: $rc, load: $load}')"
+		echo "   drift p=$FLEET_DRIFT_P: $req requests (min $min), ${wall}s vs floor ${floor}s = ${wr}x, $covered endpoints reported; cacheform CPU ${cpu}s, fakecdn ${fkcpu}s; load $load" >&2
+
+		# -- diff and validate --ref: a second commit changes 10% of the endpoints
+		find "$R/endpoints" -name '*.yaml' | sort | awk 'NR % 10 == 1' | xargs sed -i 's/ttl: 10m$/ttl: 11m/'
+		git_commit_all "$R" "10% changed"
+		best_of "$FLEET_RUNS" "fleet-$n-diff" "$R" "$CACHEFORM" diff --base HEAD~1 --head HEAD
+		d_wall=$B_WALL d_rc=$B_RC
+		best_of "$FLEET_RUNS" "fleet-$n-ref" "$R" "$CACHEFORM" validate --ref HEAD~1
+		r_wall=$B_WALL r_rc=$B_RC
+		for k in diff ref; do
+			if [ "$k" = diff ]; then w=$d_wall rc=$d_rc label="diff --base HEAD~1 --head HEAD vs validate"
+			else w=$r_wall rc=$r_rc label="validate --ref vs validate"; fi
+			[ -n "$w" ] || w=null
+			r=$(ratio "$w" "$v_wall")
+			row_fleet "$k" "$label" - - "$w" "$v_wall" "<= 1.30x" "$(res "$r" 1.30 "$rc")" \
+				"$(jq -nc --argjson w "$w" --argjson f "$v_wall" --argjson r "$r" --argjson rc "$rc" --arg load "$(load_now)" \
+					'{wall_s: $w, floor_s: $f, floor: "validate on the working tree", wall_ratio: $r, target: 1.30,
+					  exit_code: $rc, load: $load}')"
+		done
+		echo "   diff ${d_wall}s, validate --ref ${r_wall}s, against validate ${v_wall}s" >&2
+		jq -s --argjson n "$n" '{endpoints: $n, measures: .}' "$J" >>"$RES/fleet.jsonl"
+		for k in "${!W[@]}"; do PREV_WALL[$k]=${W[$k]}; done
+		prev_n=$n
+		rm -rf "$F"
+	done
+fi
+
+# ---- shard: drift of SHARD_ENDPOINTS over SHARDS concurrent shards sharing one rate domain ----
+if want shard; then
+	SN=${SHARD_ENDPOINTS:-100000} SHARDS=${SHARDS:-8}
+	SRATE=${SHARD_RATE:-100000} SBURST=${SHARD_BURST:-800} SL=${SHARD_LATENCY_MS:-20} SP=${SHARD_PARALLELISM:-32}
+	S=$WORK/shard
+	echo "== shard: drift of $SN azure endpoints (accounts global and global2, one rate_domain) over $SHARDS shards, --shard-budget split, ARM bucket $SRATE/min burst $SBURST, latency ${SL} ms, load $(load_now)" >&2
+	export AZURE_CLIENT_SECRET2=fakecdn-client-secret-2
+	AZ_ONLY=1 bash tests/bench/gen_fleet.sh "$S" "$SN" 10 0 0 0 0 || { echo "bench: shard fleet generation failed" >&2; exit 1; }
+	# both accounts declare the one limit they share (two clients of one principal's budget)
+	awk -v rate="$SRATE" -v burst="$SBURST" '{ print }
+		/^    login_url: / { print "    rate_domain: bench-arm"; print "    rate_limit: {per_minute: " rate ", burst: " burst "}" }' \
+		"$S/repo/cacheform.yaml" >"$S/cf.yaml" && mv "$S/cf.yaml" "$S/repo/cacheform.yaml"
+	git -C "$S/repo" init -q -b main && git_commit_all "$S/repo" "shard fleet" || exit 1
+	FK_STATE=$S/state.json fakecdn_start shard --latency "$SL" || exit 1
+	curl -sf -X POST "$FAKECDN_URL/_fakecdn/faults" -d "{\"arm_rate_per_minute\": $SRATE, \"arm_burst\": $SBURST}" >/dev/null ||
+		{ echo "bench: fakecdn refused the ARM bucket knobs" >&2; exit 1; }
+	load=$(load_now)
+	t0=$(now_ms)
+	spids=()
+	for i in $(seq 1 "$SHARDS"); do
+		(
+			a=$(now_ms)
+			cd "$S/repo" && /usr/bin/time -f '%U %S %M' -o "$WORK/shard-$i.time" "$CACHEFORM" drift --shard "$i/$SHARDS" \
+				--shard-budget split --parallelism "$SP" --format json >"$WORK/shard-$i.json" 2>"$WORK/shard-$i.err"
+			echo "$? $a $(now_ms)" >"$WORK/shard-$i.rc"
+		) &
+		spids+=($!)
+	done
+	wait "${spids[@]}" # not fakecdn's
+	t1=$(now_ms)
+	fkcpu=$(fk_cpu)
+	fakecdn_stop
+	n429=$(jcount "$JOURNAL" 'select(.status == 429)')
+	reads=$(jcount "$JOURNAL" 'select(.op == "read_rules")')
+	# each shard's bucket: 1/N of the domain's rate and burst (reconcile/shard.c shard_share)
+	srate=$(awk -v r="$SRATE" -v n="$SHARDS" 'BEGIN { x = int(r / n); print (x < 1 ? 1 : x) }')
+	sburst=$(awk -v r="$SBURST" -v n="$SHARDS" 'BEGIN { x = int(r / n); print (x < 1 ? 1 : x) }')
+	: >"$RES/shard.jsonl"
+	worst=0 allok=0 sum=0
+	for i in $(seq 1 "$SHARDS"); do
+		read -r rc a b <"$WORK/shard-$i.rc"
+		read -r u s m < <(tail -1 "$WORK/shard-$i.time")
+		eps=$(jq '.endpoints | length' "$WORK/shard-$i.json" 2>/dev/null || echo 0)
+		sum=$((sum + eps))
+		wall=$(secs $((b - a)))
+		# its share of the work: its reads through its bucket, or through its connections
+		floor=$(awk -v e="$eps" -v r="$srate" -v bu="$sburst" -v l="$SL" -v p="$SP" 'BEGIN {
+			x = e - bu; if (x < 0) x = 0; fb = x * 60 / r; fl = e * l / p / 1000
+			printf "%.3f", (fb > fl ? fb : fl) }')
+		wr=$(ratio "$wall" "$floor")
+		rok=0 # drift exits 2 when it finds drift (10% of the fleet differs)
+		{ [ "$rc" = 0 ] || [ "$rc" = 2 ]; } || { rok=1 allok=1; tail -n 3 "$WORK/shard-$i.err" | sed 's/^/   /' >&2; }
+		awk -v a="$wr" -v b="$worst" 'BEGIN { exit !(a > b) }' && worst=$wr
+		cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+		jq -nc --argjson i "$i" --argjson eps "$eps" --argjson w "$wall" --argjson f "$floor" --argjson r "$wr" \
+			--argjson rc "$rc" --argjson cpu "$cpu" --argjson rss "$m" \
+			'{shard: $i, endpoints: $eps, wall_s: $w, floor_s: $f, wall_ratio: $r, exit_code: $rc, client_cpu_s: $cpu, peak_rss_kb: $rss}' \
+			>>"$RES/shard.jsonl"
+		row "shard $i/$SHARDS (its share of the work)" "$eps" - "$wall" "$floor" "<= 1.20x" "$(res "$wr" 1.20 "$rok")"
+		echo "   shard $i/$SHARDS: $eps endpoints in ${wall}s vs its floor ${floor}s = ${wr}x (exit $rc, CPU ${cpu}s)" >&2
+	done
+	# merge: one report of every endpoint
+	(cd "$S/repo" && "$CACHEFORM" drift-merge "$WORK"/shard-*.json >"$WORK/shard-merged.json" 2>"$WORK/shard-merge.err")
+	mrc=$?
+	merged=$(jq '.endpoints | length' "$WORK/shard-merged.json" 2>/dev/null || echo 0)
+	mres=ok
+	{ [ "$mrc" = 0 ] || [ "$mrc" = 2 ]; } && [ "$merged" = "$SN" ] || { mres=FAILED; tail -n 3 "$WORK/shard-merge.err" | sed 's/^/   /' >&2; }
+	total=$(secs $((t1 - t0)))
+	tfloor=$(awk -v e="$SN" -v r="$SRATE" -v bu="$SBURST" 'BEGIN { x = e - bu; if (x < 0) x = 0; printf "%.3f", x * 60 / r }')
+	row "shard: 429 answers, $SHARDS shards one domain" "$n429" 0 "$total" "$tfloor" "0 x 429" "$([ "$n429" = 0 ] && [ "$allok" = 0 ] && echo ok || echo MISSED)"
+	row "shard: drift-merge covers all" "$merged" "$SN" - - "= $SN" "$mres"
+	echo "   all shards ${total}s (domain floor ${tfloor}s); $reads reads, $n429 answers 429; merged report: $merged endpoints (exit $mrc); fakecdn CPU ${fkcpu}s; load at start $load, now $(load_now)" >&2
+	jq -n --argjson n "$SN" --argjson shards "$SHARDS" --argjson rate "$SRATE" --argjson burst "$SBURST" \
+		--argjson srate "$srate" --argjson sburst "$sburst" --argjson lat "$SL" --argjson p "$SP" \
+		--argjson n429 "$n429" --argjson reads "$reads" --argjson total "$total" --argjson tfloor "$tfloor" \
+		--argjson merged "$merged" --argjson mrc "$mrc" --argjson worst "$worst" --argjson fk "$fkcpu" \
+		--argjson per "$(jq -s . "$RES/shard.jsonl")" --arg load "$load" \
+		'{endpoints: $n, shards: $shards, budget: "split", rate_domain: "bench-arm (accounts global, global2)",
+		  domain_rate_per_minute: $rate, domain_burst: $burst, shard_rate_per_minute: $srate, shard_burst: $sburst,
+		  latency_ms: $lat, parallelism: $p, reads: $reads, answers_429: $n429, wall_s: $total,
+		  domain_floor_s: $tfloor, worst_shard_ratio: $worst, shard_target: 1.20, merged_endpoints: $merged,
+		  merge_exit_code: $mrc, fakecdn_cpu_s: $fk, load: $load, per_shard: $per}' >"$RES/shard.json"
+	rm -rf "$S"
+fi
+
+# ---- cdnpro-props: PROPS CDN Pro properties in mode: manage, one changed rule each ----
+if want cdnpro-props; then
+	NP=${PROPS:-100} PRATE=${PROPS_RATE:-600} PBURST=${PROPS_BURST:-60} PL=${PROPS_LATENCY_MS:-20}
+	P=$WORK/props
+	echo "== cdnpro-props: $NP properties (mode: manage), one changed rule each, bucket $PRATE/min burst $PBURST, latency ${PL} ms, load $(load_now)" >&2
+	mkdir -p "$P/repo/endpoints"
+	# fakecdn: the example state, tasks done at once, the properties seeded (version 1 deployed)
+	jq --argjson n "$NP" '.settings.task_delay_ms = 0 | .settings.cdnpro_validation_ms = 0
+		| .settings.cdnpro_deploy_ms = 0 | .settings.cdnpro_rate_per_minute = 1000000
+		| .settings.cdnpro_burst = 1000000 | .cdnpro.service_quota = {allowProduction: true}
+		| .cdnpro.properties = [range(1; $n + 1) | . as $i | ("5dca2205f9e9cc00" + ("0000000" + ($i | tostring))[-8:]) as $id
+			| {id: $id, name: ("p" + $id), deploy: ["production"],
+			   version: {hostnames: ["p\($i).example.com"], syntaxVersion: 1,
+				     origins: [{name: "origin1", servers: ["origin.example.com"]}],
+				     edgeLogic: "location / {\n  origin_pass origin1;\n}\n"}}]' \
+		examples/fakecdn/state.json >"$P/state.json" || exit 1
+	props_repo() { # PER_MINUTE BURST TTL
+		printf 'version: 1\naccounts:\n  pro:\n    provider: cdnpro\n    user: {env: CDNPRO_USER}\n    api_key: {env: CDNPRO_API_KEY}\n    base_url: {env: FAKECDN_URL}\n    rate_limit: {per_minute: %s, burst: %s}\n' "$1" "$2" >"$P/repo/cacheform.yaml"
+		local i
+		for i in $(seq 1 "$NP"); do
+			printf 'endpoint: p%s\naccount: pro\nmode: manage\nhosts: [p%s.example.com]\nremote: {property_id: 5dca2205f9e9cc00%08d, target: production}\ncache:\n  rules:\n    - dir: [/img/]\n      ttl: %s\n' \
+				"$i" "$i" "$i" "$3" >"$P/repo/endpoints/p$i.yaml"
+		done
+	}
+	git init -q -b main "$P/repo"
+	props_repo 100000 100000 1d && git_commit_all "$P/repo" "1d" || exit 1
+	FK_STATE=$P/state.json fakecdn_start props --latency "$PL" || exit 1
+	# converged first (not measured): the bucket out of the way
+	(cd "$P/repo" && "$CACHEFORM" apply --yes >"$WORK/props-converge.out" 2>&1)
+	crc=$?
+	props_repo "$PRATE" "$PBURST" 2d && git_commit_all "$P/repo" "2d"
+	curl -sf -X POST "$FAKECDN_URL/_fakecdn/faults" -d "{\"cdnpro_rate_per_minute\": $PRATE, \"cdnpro_burst\": $PBURST}" >/dev/null
+	n0=$(wc -l <"$JOURNAL")
+	load=$(load_now)
+	run_timed props-apply "$P/repo" "$CACHEFORM" apply --yes
+	rc=$T_RC wall=$T_WALL cpu=$T_CPU
+	n1=$(wc -l <"$JOURNAL")
+	(cd "$P/repo" && "$CACHEFORM" plan --detailed-exitcode >"$WORK/props-replan.out" 2>&1)
+	replan_rc=$?
+	fakecdn_stop
+	sed -n "$((n0 + 1)),${n1}p" "$JOURNAL" >"$WORK/props-apply.jsonl"
+	PJ=$WORK/props-apply.jsonl
+	req=$(jcount "$PJ" 'select(.provider == "cdnpro")')
+	n429=$(jcount "$PJ" 'select(.status == 429)')
+	writes=$(jcount "$PJ" 'select((.op == "version_create" or .op == "version_patch") and .changed == true)')
+	floor=$(awk -v r="$req" -v b="$PBURST" -v rate="$PRATE" 'BEGIN { x = r - b; if (x < 0) x = 0; printf "%.3f", x * 60 / rate }')
+	wr=$(ratio "$wall" "$floor")
+	ok=0
+	{ [ "$crc" = 0 ] && [ "$rc" = 0 ] && [ "$replan_rc" = 0 ]; } || {
+		ok=1
+		tail -n 3 "$WORK/props-converge.out" "$WORK/props-apply.out" "$WORK/props-apply.err" "$WORK/props-replan.out" | sed 's/^/   /' >&2
+	}
+	result=$(res "$wr" 1.10 "$ok")
+	[ "$result" = ok ] && { [ "$n429" -ne 0 ] || [ "$writes" -ne "$NP" ]; } && result=MISSED
+	ops=$(jq -sc 'map(select(.provider == "cdnpro")) | group_by(.op) | map({key: .[0].op, value: length}) | from_entries' "$PJ")
+	row "cdnpro-props: $NP properties ($n429 x 429)" "$req" - "$wall" "$floor" "<= 1.10x, 0 x 429" "$result"
+	echo "   $writes version writes (min $NP), $req cdnpro requests ($(awk -v r="$req" -v n="$NP" 'BEGIN { printf "%.1f", r / n }') per property), $n429 answered 429; ${wall}s vs the bucket's floor ${floor}s = ${wr}x; re-plan exit $replan_rc; load $load" >&2
+	echo "   requests by op: $ops" >&2
+	jq -n --argjson n "$NP" --argjson rate "$PRATE" --argjson burst "$PBURST" --argjson lat "$PL" \
+		--argjson req "$req" --argjson n429 "$n429" --argjson writes "$writes" --argjson w "$wall" \
+		--argjson f "$floor" --argjson r "$wr" --argjson rc "$rc" --argjson crc "$crc" --argjson replan "$replan_rc" \
+		--argjson cpu "$cpu" --argjson ops "$ops" --arg result "$result" --arg load "$load" \
+		'{properties: $n, rate_per_minute: $rate, burst: $burst, latency_ms: $lat, requests: $req,
+		  requests_by_op: $ops, answers_429: $n429, version_writes: $writes, wall_s: $w,
+		  bucket_floor_s: $f, floor: "(requests - burst) x 60 / rate", wall_ratio: $r, target: 1.10,
+		  client_cpu_s: $cpu, converge_exit_code: $crc, exit_code: $rc, replan_exit_code: $replan,
+		  result: $result, load: $load}' >"$RES/cdnpro_props.json"
+	rm -rf "$P"
+fi
+
 # ---- results ----
 mkdir -p "$RESULTS_DIR"
 # Only a run of every section is "the" result; a partial run (make bench-validate) writes its own file.
@@ -681,9 +1073,12 @@ jq -n --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg version "$("$CACHEFORM" 
 	--argjson baseline "$(slurp "$RES/baseline.json")" --argjson planbeh "$(slurp "$RES/planbeh.json")" \
 	--argjson planrss "$(slurp "$RES/planrss.json")" --argjson afd "$(slurp "$RES/afd.json")" \
 	--argjson ledger "$(if [ -s "$RES/ledger.jsonl" ]; then jq -s . "$RES/ledger.jsonl"; else echo null; fi)" \
+	--argjson fleet "$(if [ -s "$RES/fleet.jsonl" ]; then jq -s . "$RES/fleet.jsonl"; else echo null; fi)" \
+	--argjson shard "$(slurp "$RES/shard.json")" --argjson props "$(slurp "$RES/cdnpro_props.json")" \
 	'{format_version: 1, generated_at: $when, cacheform: $version, host: $host, cores: $cores,
 	  latency_ms: $lat, validate: $validate, plan: $plan, apply: $apply, cdnpro: $cdnpro, baseline: $baseline,
-	  planbeh: $planbeh, planrss: $planrss, ledger: $ledger, afd: $afd}' \
+	  planbeh: $planbeh, planrss: $planrss, ledger: $ledger, afd: $afd, fleet: $fleet, shard: $shard,
+	  cdnpro_props: $props}' \
 	>"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
 
 printf '\n%-34s %9s %9s %9s %9s %8s %-18s %s\n' benchmark requests minimum "wall" floor ratio target result
@@ -693,6 +1088,10 @@ awk -F'\t' '{
 }' "$ROWS"
 if [ -s "$RES/baseline.json" ]; then
 	jq -r '"baseline: \(.requests) requests in \(.wall_s)s; cacheform apply is \(.cacheform_speedup)x faster and the baseline sends \(.write_request_ratio_baseline_to_cacheform)x its write requests (all requests: \(.request_ratio_baseline_to_cacheform)x; the baseline reads nothing and waits for nothing)"' "$RES/baseline.json"
+fi
+if [ -s "$GROWTH" ]; then
+	printf '\n%-44s %8s %8s %9s %9s %8s\n' "fleet growth" from to "wall" "wall" growth
+	awk -F'\t' '{ printf "%-44s %8s %8s %9s %9s %7.2fx\n", $1, $2, $3, $4, $5, $6 }' "$GROWTH"
 fi
 echo
 echo "results: ${RESULTS#"$TOP"/}"

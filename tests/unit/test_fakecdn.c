@@ -230,7 +230,7 @@ static void test_fake__dispatch_and_bucket(void **state)
 	(void)state;
 	assert_int_equal(fk_app_init(&app, EXAMPLE_STATE, &e), 0);
 	app.knobs.cdnpro_burst = 2;
-	app.bucket = 2;
+	app.bucket.tokens = 2;
 	app.knobs.cdnpro_rate_per_minute = 1;
 	for (size_t i = 0; i < CF_ARRAY_LEN(statuses); i++) {
 		struct fk_req req;
