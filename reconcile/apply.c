@@ -278,6 +278,9 @@ static int check_endpoints(const struct plan *fresh, const struct planfile *pf, 
 
 int apply_check_planfile(struct plan *fresh, const struct planfile *pf, struct cf_err *e)
 {
+	/* one lookup per planned endpoint: a scan each was quadratic in the fleet (issue 17) */
+	if (fresh->ep_indexed != fresh->neps)
+		plan_index_endpoints(fresh);
 	int rc = check_endpoints(fresh, pf, e);
 	if (rc < 0)
 		return rc;

@@ -465,6 +465,8 @@ static void plan_endpoints(struct engine *en, struct plan *out, struct cf_err *e
 		}
 		write_refused(out, x);
 	}
+	/* purges, quotas and apply look endpoints up by name from here on */
+	plan_index_endpoints(out);
 }
 
 /*

@@ -50,6 +50,7 @@ void plan_release(struct plan *p)
 	for (size_t i = 0; i < p->neps; i++)
 		plan_endpoint_release(&p->eps[i]);
 	free(p->eps);
+	nameidx_release(&p->ep_index);
 	for (size_t i = 0; i < p->npurges; i++) {
 		free(p->purges[i].id);
 		free(p->purges[i].endpoint);
@@ -269,6 +270,9 @@ struct plan_purge *plan_add_purge(struct plan *p, const struct purge *m, const s
 		memcpy(pp->recorded_hash, rec->content_hash, sizeof(pp->recorded_hash));
 	pp->state = st;
 	plan_purge_cost(pp, b, nb);
+	/* purges are planned after the endpoints: the index is built once */
+	if (p->ep_indexed != p->neps)
+		plan_index_endpoints(p);
 	struct plan_endpoint *pe = plan_endpoint_find(p, ep->name.s);
 	/* nothing can be sent for an endpoint that could not be read or whose account failed */
 	pp->blocked = pe && pe->action == PLAN_EP_ERROR;
@@ -290,9 +294,22 @@ struct plan_quota *plan_quota_find(const struct plan *p, const char *key)
 	return NULL;
 }
 
+void plan_index_endpoints(struct plan *p)
+{
+	nameidx_reset(&p->ep_index);
+	for (size_t i = 0; i < p->neps; i++)
+		nameidx_add(&p->ep_index, p->eps[i].name, i);
+	nameidx_sort(&p->ep_index);
+	p->ep_indexed = p->neps;
+}
+
 struct plan_endpoint *plan_endpoint_find(const struct plan *p, const char *name)
 {
-	for (size_t i = 0; i < p->neps; i++)
+	size_t i = nameidx_find(&p->ep_index, name);
+	if (i != NAMEIDX_NONE)
+		return &p->eps[i];
+	/* endpoints added since the index was built come after every indexed one */
+	for (i = p->ep_indexed; i < p->neps; i++)
 		if (strcmp(p->eps[i].name, name) == 0)
 			return &p->eps[i];
 	return NULL;

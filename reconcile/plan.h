@@ -19,6 +19,7 @@
 #include "reconcile/ledger.h"
 #include "reconcile/base/model.h"
 #include "reconcile/provider.h"
+#include "reconcile/base/nameidx.h"
 
 /* azure-china daily purge quota per subscription (SPEC §6). */
 #define PLAN_AZURECN_FILES_PER_DAY 2000
@@ -125,6 +126,9 @@ struct plan {
 	bool show_unchanged; /* text: list endpoints without changes (else one count line) */
 	struct plan_endpoint *eps;
 	size_t neps, ecap;
+	/* eps[0..ep_indexed) by name (plan_index_endpoints); later ones are scanned */
+	struct nameidx ep_index;
+	size_t ep_indexed;
 	struct plan_purge *purges;
 	size_t npurges, pcap;
 	struct plan_quota *quotas;
@@ -175,7 +179,13 @@ void plan_set_quota(struct plan *p, const char *key, enum provider_kind prov, bo
  */
 void plan_check_quotas(struct plan *p);
 
-/* Lookups; NULL when absent. */
+/*
+ * Indexes the endpoints added so far by name, so that plan_endpoint_find is a binary search:
+ * a scan per lookup made purge planning and apply's plan file check quadratic in the fleet.
+ */
+void plan_index_endpoints(struct plan *p);
+
+/* Lookups; NULL when absent. The first endpoint of a name wins. */
 struct plan_endpoint *plan_endpoint_find(const struct plan *p, const char *name);
 struct plan_quota *plan_quota_find(const struct plan *p, const char *key);
 

@@ -1,6 +1,7 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/render.h"
 #include "reconcile/revdiff.h"
+#include "reconcile/base/nameidx.h"
 #include "reconcile/base/xmem.h"
 
 const char *revdiff_ep_kind_name(enum revdiff_ep_kind k)
@@ -114,19 +115,36 @@ static void purge_add(struct revdiff *d, enum revdiff_purge_kind kind, const str
 	d->purges[d->npurges++] = (struct revdiff_purge){kind, b, h};
 }
 
+/* A config's purges by id: the first of an id wins, as config_purge()'s scan does. */
+static void purge_index(struct nameidx *x, const struct config *c)
+{
+	nameidx_init(x);
+	for (size_t i = 0; i < c->npurges; i++)
+		nameidx_add(x, c->purges[i].id.s, i);
+	nameidx_sort(x);
+}
+
+/* Manifests matched by id through an index: a config_purge() scan per manifest made diff
+ * quadratic in the manifests (issue 17). */
 static void diff_purges(struct revdiff *d, const struct config *base, const struct config *head)
 {
+	struct nameidx bx, hx;
+	purge_index(&bx, base);
+	purge_index(&hx, head);
 	for (size_t i = 0; i < head->npurges; i++) {
 		const struct purge *h = &head->purges[i];
-		const struct purge *b = config_purge(base, h->id.s);
+		size_t j = nameidx_find(&bx, h->id.s);
+		const struct purge *b = j == NAMEIDX_NONE ? NULL : &base->purges[j];
 		if (!b)
 			purge_add(d, REVDIFF_PURGE_NEW, NULL, h);
 		else if (strcmp(b->content_hash, h->content_hash) != 0)
 			purge_add(d, REVDIFF_PURGE_EDITED, b, h);
 	}
 	for (size_t i = 0; i < base->npurges; i++)
-		if (!config_purge(head, base->purges[i].id.s))
+		if (nameidx_find(&hx, base->purges[i].id.s) == NAMEIDX_NONE)
 			purge_add(d, REVDIFF_PURGE_REMOVED, &base->purges[i], NULL);
+	nameidx_release(&bx);
+	nameidx_release(&hx);
 }
 
 static const char *ep_name(const struct revdiff_ep *x)

@@ -323,6 +323,48 @@ static void test_plan__renderers(void **state)
 	fixture_release(&f);
 }
 
+/* Endpoints by name: the first of a name wins, whether it was indexed (plan_index_endpoints)
+ * or added after the index was built, or no index was built at all. */
+static const char *const find_names[] = {"m", "b", "z", "b", "a", "m", "c"};
+
+static const struct {
+	const char *name;
+	long want; /* position in find_names, -1: absent */
+} find_cases[] = {
+    {"m", 0}, {"b", 1}, {"z", 2}, {"a", 4}, {"c", 6}, {"x", -1}, {"", -1}, {"bb", -1},
+};
+
+static void test_plan__endpoint_find(void **state)
+{
+	(void)state;
+	const size_t n = sizeof(find_names) / sizeof(*find_names);
+	/* where the index is built: never, part way (the rest is scanned), after all */
+	const size_t index_at[] = {0, 1, 4, 5, n};
+	for (size_t k = 0; k < sizeof(index_at) / sizeof(*index_at); k++) {
+		struct fixture f;
+		struct plan p;
+		fixture_init(&f, 1, 1);
+		plan_init(&p);
+		for (size_t i = 0; i < n; i++) {
+			if (index_at[k] && i == index_at[k])
+				plan_index_endpoints(&p);
+			sval_set(&f.ep.name, find_names[i], NULL);
+			assert_non_null(plan_add_endpoint(&p, &f.ep, &f.live, NULL, &f.safety, NULL));
+		}
+		if (index_at[k] == n)
+			plan_index_endpoints(&p);
+		for (size_t c = 0; c < sizeof(find_cases) / sizeof(*find_cases); c++) {
+			struct plan_endpoint *pe = plan_endpoint_find(&p, find_cases[c].name);
+			long got = pe ? (long)(pe - p.eps) : -1;
+			if (got != find_cases[c].want)
+				fail_msg("index at %zu, '%s': got %ld, want %ld", index_at[k],
+					 find_cases[c].name, got, find_cases[c].want);
+		}
+		plan_release(&p);
+		fixture_release(&f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_plan__purge_states),
 		cmocka_unit_test(test_plan__quota),
 		cmocka_unit_test(test_plan__renderers),
+		cmocka_unit_test(test_plan__endpoint_find),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
