@@ -164,71 +164,44 @@ static int cmp_purge(const void *a, const void *b)
 		      y->head ? y->head->id.s : y->base->id.s);
 }
 
-/*
- * A config's named endpoints sorted by name, then position: a binary search finds a name's
- * first endpoint, as config_endpoint()'s scan does. A scan per endpoint made diff quadratic
- * (half of its time at 10,000 endpoints, issue 17).
- */
-struct by_name {
-	const struct endpoint **v;
-	size_t n;
-};
-
-static int cmp_named(const void *a, const void *b)
+/* A config's endpoints by name: the first of a name wins, as config_endpoint()'s scan does. A
+ * scan per endpoint made diff quadratic (half of its time at 10,000 endpoints, issue 17). */
+static void endpoint_index(struct nameidx *x, const struct config *c)
 {
-	const struct endpoint *x = *(const struct endpoint *const *)a;
-	const struct endpoint *y = *(const struct endpoint *const *)b;
-	int c = strcmp(x->name.s, y->name.s);
-	return c ? c : (x > y) - (x < y); /* one array: address order is position order */
-}
-
-static void by_name_init(struct by_name *b, const struct config *c)
-{
-	b->v = xmalloc((c->nendpoints ? c->nendpoints : 1) * sizeof(*b->v));
-	b->n = 0;
+	nameidx_init(x);
 	for (size_t i = 0; i < c->nendpoints; i++)
-		if (c->endpoints[i].name.s)
-			b->v[b->n++] = &c->endpoints[i];
-	if (b->n)
-		qsort(b->v, b->n, sizeof(*b->v), cmp_named);
+		nameidx_add(x, c->endpoints[i].name.s, i);
+	nameidx_sort(x);
 }
 
-static const struct endpoint *by_name_find(const struct by_name *b, const char *name)
+static const struct endpoint *endpoint_find(const struct nameidx *x, const struct config *c,
+					    const char *name)
 {
-	size_t lo = 0, hi = b->n;
-	if (!name)
-		return NULL;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(b->v[mid]->name.s, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < b->n && strcmp(b->v[lo]->name.s, name) == 0 ? b->v[lo] : NULL;
+	size_t i = nameidx_find(x, name);
+	return i == NAMEIDX_NONE ? NULL : &c->endpoints[i];
 }
 
 int revdiff_build(const struct config *base, const struct config *head, struct revdiff *out,
 		  struct cf_err *e)
 {
-	struct by_name bb, hb;
+	struct nameidx bx, hx;
 	memset(out, 0, sizeof(*out));
-	by_name_init(&bb, base);
-	by_name_init(&hb, head);
+	endpoint_index(&bx, base);
+	endpoint_index(&hx, head);
 	for (size_t i = 0; i < head->nendpoints; i++) {
 		const struct endpoint *h = &head->endpoints[i];
-		int rc = diff_endpoint(out, by_name_find(&bb, h->name.s), h, e);
+		int rc = diff_endpoint(out, endpoint_find(&bx, base, h->name.s), h, e);
 		if (rc < 0) {
-			free(bb.v);
-			free(hb.v);
+			nameidx_release(&bx);
+			nameidx_release(&hx);
 			return rc;
 		}
 	}
 	for (size_t i = 0; i < base->nendpoints; i++)
-		if (!by_name_find(&hb, base->endpoints[i].name.s))
+		if (!endpoint_find(&hx, head, base->endpoints[i].name.s))
 			ep_new(out, REVDIFF_EP_REMOVED, &base->endpoints[i], NULL);
-	free(bb.v);
-	free(hb.v);
+	nameidx_release(&bx);
+	nameidx_release(&hx);
 	diff_purges(out, base, head);
 	if (out->neps)
 		qsort(out->eps, out->neps, sizeof(*out->eps), cmp_ep);
