@@ -349,7 +349,8 @@ static void test_plan__endpoint_find(void **state)
 			if (index_at[k] && i == index_at[k])
 				plan_index_endpoints(&p);
 			sval_set(&f.ep.name, find_names[i], NULL);
-			assert_non_null(plan_add_endpoint(&p, &f.ep, &f.live, NULL, &f.safety, NULL));
+			assert_non_null(
+			    plan_add_endpoint(&p, &f.ep, &f.live, NULL, &f.safety, NULL));
 		}
 		if (index_at[k] == n)
 			plan_index_endpoints(&p);
