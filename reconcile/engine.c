@@ -4,6 +4,7 @@
 
 #include <fnmatch.h>
 
+#include "reconcile/base/nameidx.h"
 #include "reconcile/base/near.h"
 #include "reconcile/base/progress.h"
 
@@ -49,31 +50,50 @@ bool engine_selects(const char *name, const struct svec *only, const struct svec
 	return (!only || !only->n || matches_any(name, only)) && !matches_any(name, exclude);
 }
 
-/* Every -e or --exclude pattern must name (or match) some endpoint: a typo is an error with
- * the nearest name, not a silently empty selection. */
+/* A pattern without fnmatch's special characters matches only itself. */
+static bool is_literal(const char *p)
+{
+	return strpbrk(p, "*?[\\") == NULL;
+}
+
+/*
+ * Every -e or --exclude pattern must name (or match) some endpoint: a typo is an error with
+ * the nearest name, not a silently empty selection. `apply plan.json` passes every endpoint of
+ * the plan as a pattern: a name is looked up in an index, and the nearest name is sought only
+ * for a miss (an edit distance to each endpoint per pattern was quadratic, issue 17).
+ */
 static int check_patterns(const struct config *c, const struct svec *pats, const char *opt,
 			  struct cf_err *e)
 {
-	for (size_t i = 0; pats && i < pats->n; i++) {
+	struct nameidx names;
+	int rc = 0;
+	nameidx_init(&names);
+	for (size_t k = 0; pats && pats->n && k < c->nendpoints; k++)
+		nameidx_add(&names, c->endpoints[k].name.s, k);
+	nameidx_sort(&names);
+	for (size_t i = 0; pats && i < pats->n && rc == 0; i++) {
 		const char *p = pats->v[i].s;
 		bool hit = false;
-		struct near n;
-		near_init(&n, p);
-		for (size_t k = 0; k < c->nendpoints && !hit; k++) {
+		if (is_literal(p))
+			hit = nameidx_find(&names, p) != NAMEIDX_NONE;
+		for (size_t k = 0; !is_literal(p) && k < c->nendpoints && !hit; k++)
 			hit = fnmatch(p, c->endpoints[k].name.s, 0) == 0;
-			near_offer(&n, c->endpoints[k].name.s);
-		}
 		if (hit)
 			continue;
+		struct near n;
+		near_init(&n, p);
+		for (size_t k = 0; k < c->nendpoints; k++)
+			near_offer(&n, c->endpoints[k].name.s);
 		if (is_glob(p))
-			return err_set(e, CF_EINVAL, "%s '%s' matches no endpoint", opt, p);
-		if (near_result(&n))
-			return err_set(e, CF_EINVAL,
-				       "unknown endpoint '%s' (%s); did you mean '%s'?", p, opt,
-				       near_result(&n));
-		return err_set(e, CF_EINVAL, "unknown endpoint '%s' (%s)", p, opt);
+			rc = err_set(e, CF_EINVAL, "%s '%s' matches no endpoint", opt, p);
+		else if (near_result(&n))
+			rc = err_set(e, CF_EINVAL, "unknown endpoint '%s' (%s); did you mean '%s'?",
+				     p, opt, near_result(&n));
+		else
+			rc = err_set(e, CF_EINVAL, "unknown endpoint '%s' (%s)", p, opt);
 	}
-	return 0;
+	nameidx_release(&names);
+	return rc;
 }
 
 /* Every --purge pattern must name (or match) a manifest, like -e for endpoints. */
@@ -129,6 +149,46 @@ static int cmp_by_name(const void *a, const void *b)
 	return c ? c : (x > y) - (x < y); /* one array: address order is repository order */
 }
 
+/*
+ * -e or --exclude as a lookup: names by an index, globs by fnmatch. `apply plan.json` selects
+ * with one pattern per planned endpoint: each endpoint against each pattern was quadratic.
+ */
+struct patset {
+	struct nameidx names;
+	const char **globs;
+	size_t nglobs;
+};
+
+static void patset_init(struct patset *ps, const struct svec *pats)
+{
+	nameidx_init(&ps->names);
+	ps->globs = xcalloc((pats ? pats->n : 0) + 1, sizeof(*ps->globs));
+	ps->nglobs = 0;
+	for (size_t i = 0; pats && i < pats->n; i++) {
+		if (is_literal(pats->v[i].s))
+			nameidx_add(&ps->names, pats->v[i].s, i);
+		else
+			ps->globs[ps->nglobs++] = pats->v[i].s;
+	}
+	nameidx_sort(&ps->names);
+}
+
+static bool patset_matches(const struct patset *ps, const char *name)
+{
+	if (nameidx_find(&ps->names, name) != NAMEIDX_NONE)
+		return true;
+	for (size_t i = 0; i < ps->nglobs; i++)
+		if (fnmatch(ps->globs[i], name, 0) == 0)
+			return true;
+	return false;
+}
+
+static void patset_release(struct patset *ps)
+{
+	nameidx_release(&ps->names);
+	free(ps->globs);
+}
+
 static int select_endpoints(struct engine *en, const struct svec *only, const struct svec *exclude,
 			    struct cf_err *e)
 {
@@ -147,15 +207,22 @@ static int select_endpoints(struct engine *en, const struct svec *only, const st
 	}
 	en->naccts = c->naccounts;
 	en->eps = xcalloc(c->nendpoints + 1, sizeof(*en->eps));
+	struct patset in, out;
+	patset_init(&in, only);
+	patset_init(&out, exclude);
 	for (size_t i = 0; i < c->nendpoints; i++) {
 		struct endpoint *ep = &c->endpoints[i];
-		if (!engine_selects(ep->name.s, only, exclude) || !purge_targets(en, ep->name.s))
+		/* engine_selects(), through the lookups */
+		if ((only && only->n && !patset_matches(&in, ep->name.s)) ||
+		    patset_matches(&out, ep->name.s) || !purge_targets(en, ep->name.s))
 			continue;
 		struct eng_endpoint *x = &en->eps[en->neps++];
 		x->ep = ep;
 		x->acct = account_slot(en, ep->account);
 		x->acct->used = true;
 	}
+	patset_release(&in);
+	patset_release(&out);
 	en->by_name = xcalloc(en->neps + 1, sizeof(*en->by_name));
 	for (size_t i = 0; i < en->neps; i++)
 		en->by_name[i] = &en->eps[i];
