@@ -38,6 +38,7 @@ size_t drift_select_shard(struct engine *en, const struct shard *s)
 		kept++;
 	}
 	en->neps = kept;
+	engine_index_names(en); /* the name index pointed into the array before compaction */
 	en->rate_share = s->budget == SHARD_SPLIT ? s->count : 1;
 	return kept;
 }

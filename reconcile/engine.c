@@ -223,12 +223,18 @@ static int select_endpoints(struct engine *en, const struct svec *only, const st
 	}
 	patset_release(&in);
 	patset_release(&out);
+	engine_index_names(en);
+	return 0;
+}
+
+void engine_index_names(struct engine *en)
+{
+	free(en->by_name);
 	en->by_name = xcalloc(en->neps + 1, sizeof(*en->by_name));
 	for (size_t i = 0; i < en->neps; i++)
 		en->by_name[i] = &en->eps[i];
 	if (en->neps)
 		qsort(en->by_name, en->neps, sizeof(*en->by_name), cmp_by_name);
-	return 0;
 }
 
 int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e)

@@ -139,6 +139,12 @@ struct engine_plan_opts {
 int engine_plan(struct engine *en, const struct engine_plan_opts *o, struct plan *out,
 		struct cf_err *e);
 
+/*
+ * Rebuilds the name index engine_endpoint() searches; call it after changing en->eps (as
+ * drift's shard selection does), since the index points into that array. Owns nothing new.
+ */
+void engine_index_names(struct engine *en);
+
 /* The selected endpoint of that name, or NULL. */
 struct eng_endpoint *engine_endpoint(const struct engine *en, const char *name);
 
