@@ -766,9 +766,7 @@ static int upsert_purge(struct repo_ledger *rl, git_tree *base, const struct led
 static int upsert_endpoint(struct repo_ledger *rl, git_tree *base, const struct ledger_endpoint *ep,
 			   struct upserts *u, struct sb *path, struct sb *body, struct cf_err *e)
 {
-	struct ledger_endpoint old;
-	enum rec_where where = REC_NONE;
-	struct cf_err ignored;
+	git_tree_entry *te = NULL;
 	if (ep->staging) {
 		sb_reset(path);
 		sb_reset(body);
@@ -778,11 +776,23 @@ static int upsert_endpoint(struct repo_ledger *rl, git_tree *base, const struct 
 				       ep->name);
 		return add_blob(rl->repo, u, xstrdup(path->buf), body, e);
 	}
-	if (base && endpoint_in(rl->repo, base, ep->name, &old, &where, &ignored) == 1)
-		ledger_endpoint_release(&old);
+	/*
+	 * A record only at its old path moves to the v2 path. Whether it is there is all that
+	 * matters: the records themselves are not read (a fleet-wide commit decoded every
+	 * endpoint's previous record for nothing).
+	 */
 	sb_reset(path);
 	endpoint_path_of(ep->name, REC_OLD, path);
-	drop_old(u, where, path);
+	if (base && git_tree_entry_byname(base, REPO_LEDGER_OLD_ENDPOINTS) &&
+	    git_tree_entry_bypath(&te, base, path->buf) == 0) {
+		git_tree_entry_free(te);
+		te = NULL;
+		sb_reset(body);
+		endpoint_path_of(ep->name, REC_V2, body);
+		bool v2 = git_tree_entry_bypath(&te, base, body->buf) == 0;
+		git_tree_entry_free(te);
+		drop_old(u, v2 ? REC_V2 : REC_OLD, path);
+	}
 	sb_reset(path);
 	sb_reset(body);
 	endpoint_path_of(ep->name, REC_V2, path);
@@ -819,23 +829,78 @@ static int build_record(struct repo_ledger *rl, git_tree *base, void *arg, struc
 	return rc;
 }
 
-/* Adds the trees on path's directories in tree (the new ones: each holds a changed entry). */
-static int insert_path_trees(git_packbuilder *pb, git_tree *tree, const char *path)
+/* Paths in depth-first order: '/' sorts first, so "a/x" comes before "a-b" as it follows "a". */
+static int by_path(const void *a, const void *b)
 {
-	struct sb dir;
+	const unsigned char *x = *(const unsigned char *const *)a;
+	const unsigned char *y = *(const unsigned char *const *)b;
+	for (; *x && *x == *y; x++, y++)
+		;
+	int cx = *x == '/' ? 1 : *x ? *x + 1 : 0, cy = *y == '/' ? 1 : *y ? *y + 1 : 0;
+	return cx - cy;
+}
+
+/*
+ * Adds the trees of the directories the updates' paths run through in tree (the new ones:
+ * each holds a changed entry). Each directory once, each read from its parent: looked up
+ * by path per update, a fleet-wide commit read the big upper directories (past libgit2's
+ * 4 KiB tree cache) again for every record. Sorted, a directory follows its parent, so a
+ * stack of the open directories holds every parent needed.
+ */
+#define PACK_DIR_DEPTH_MAX 16
+
+static int insert_path_trees(git_repository *repo, git_packbuilder *pb, git_tree *tree,
+			     const struct upserts *u)
+{
+	size_t n = 0, cap = 0;
+	char **dirs = NULL;
+	for (size_t i = 0; i < u->n; i++)
+		for (const char *slash = strchr(u->v[i].path, '/'); slash;
+		     slash = strchr(slash + 1, '/')) {
+			xgrow(&dirs, &cap, n + 1, sizeof(*dirs));
+			dirs[n++] = xstrndup(u->v[i].path, (size_t)(slash - u->v[i].path));
+		}
+	if (n)
+		qsort(dirs, n, sizeof(*dirs), by_path);
+	git_tree *open[PACK_DIR_DEPTH_MAX + 1] = {tree};
+	const char *open_path[PACK_DIR_DEPTH_MAX + 1] = {""};
+	size_t depth = 0;
 	int rc = 0;
-	sb_init(&dir, 0);
-	for (const char *slash = strchr(path, '/'); slash && rc == 0;
-	     slash = strchr(slash + 1, '/')) {
-		git_tree_entry *te = NULL;
-		sb_reset(&dir);
-		sb_add(&dir, path, (size_t)(slash - path));
-		if (git_tree_entry_bypath(&te, tree, dir.buf) == 0 &&
-		    git_tree_entry_type(te) == GIT_OBJECT_TREE)
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (i && strcmp(dirs[i], dirs[i - 1]) == 0)
+			continue;
+		const char *name = strrchr(dirs[i], '/');
+		size_t plen = name ? (size_t)(name - dirs[i]) : 0;
+		name = name ? name + 1 : dirs[i];
+		/* close the directories that are not this one's parent */
+		while (depth > 0 && (strlen(open_path[depth]) != plen ||
+				     strncmp(open_path[depth], dirs[i], plen) != 0)) {
+			git_tree_free(open[depth]);
+			depth--;
+		}
+		/* a parent that is not a directory (any more) or too deep: by path */
+		git_tree_entry *owned = NULL;
+		const git_tree_entry *te = NULL;
+		if (depth == 0 && plen > 0)
+			te = git_tree_entry_bypath(&owned, tree, dirs[i]) == 0 ? owned : NULL;
+		else
+			te = git_tree_entry_byname(open[depth], name);
+		git_tree *sub = NULL;
+		if (te && git_tree_entry_type(te) == GIT_OBJECT_TREE) { /* else removed */
 			rc = git_packbuilder_insert(pb, git_tree_entry_id(te), NULL);
-		git_tree_entry_free(te);
+			if (rc == 0 && depth < PACK_DIR_DEPTH_MAX &&
+			    git_tree_lookup(&sub, repo, git_tree_entry_id(te)) == 0) {
+				open[++depth] = sub;
+				open_path[depth] = dirs[i];
+			}
+		}
+		git_tree_entry_free(owned);
 	}
-	sb_release(&dir);
+	for (; depth > 0; depth--)
+		git_tree_free(open[depth]);
+	for (size_t i = 0; i < n; i++)
+		free(dirs[i]);
+	free(dirs);
 	return rc;
 }
 
@@ -860,11 +925,11 @@ static int pack_commit(struct repo_ledger *rl, const git_oid *commit, git_tree *
 	rc = git_packbuilder_insert(pb, commit, NULL);
 	if (rc == 0)
 		rc = git_packbuilder_insert(pb, git_tree_id(tree), NULL);
-	for (size_t i = 0; i < u->n && rc == 0; i++) {
-		rc = insert_path_trees(pb, tree, u->v[i].path);
-		if (rc == 0 && u->v[i].action == GIT_TREE_UPDATE_UPSERT)
+	if (rc == 0)
+		rc = insert_path_trees(rl->repo, pb, tree, u);
+	for (size_t i = 0; i < u->n && rc == 0; i++)
+		if (u->v[i].action == GIT_TREE_UPDATE_UPSERT)
 			rc = git_packbuilder_insert(pb, &u->v[i].id, NULL);
-	}
 	if (rc < 0 || git_packbuilder_write_buf(&pack, pb) < 0 ||
 	    git_repository_odb(&odb, rl->repo) < 0 ||
 	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0 ||
