@@ -513,8 +513,8 @@ struct lsrc {
 	git_repository *repo;
 	git_tree *root; /* the tip's tree when attached; NULL: no ledger yet */
 	bool ep_dir_read;
-	git_tree *ep_dir;		/* v2/endpoints; NULL: none */
-	git_tree *ep_h1[LSRC_FANOUT];	/* its <h1> directories read so far */
+	git_tree *ep_dir;	      /* v2/endpoints; NULL: none */
+	git_tree *ep_h1[LSRC_FANOUT]; /* its <h1> directories read so far */
 	bool ep_h1_read[LSRC_FANOUT];
 };
 
