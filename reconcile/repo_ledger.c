@@ -147,12 +147,18 @@ static int blob_text(git_repository *repo, const git_oid *id, const char **buf, 
 
 enum rec_where { REC_NONE, REC_V2, REC_OLD, REC_SUMMARY, REC_STAGING };
 
-/* "<h1>/<h2>/": the fan-out directories of a manifest id or endpoint name. */
-static void shard(const char *s, struct sb *path)
+static uint32_t shard_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* "<h1>/<h2>/": the fan-out directories of a manifest id or endpoint name. */
+static void shard(const char *s, struct sb *path)
+{
+	uint32_t h = shard_hash(s);
 	sb_addf(path, "%02x/%02x/", (unsigned)(h >> 24), (unsigned)((h >> 16) & 0xff));
 }
 
@@ -271,15 +277,17 @@ static int purge_in(git_repository *repo, git_tree *root, const char *id, const 
 	return rc;
 }
 
-static int endpoint_in(git_repository *repo, git_tree *root, const char *name,
-		       struct ledger_endpoint *out, enum rec_where *where, struct cf_err *e)
+/* The endpoint record of name at its v2 path (unless skip_v2: the caller looked there) or its
+ * old path. Returns 1 (*out filled, *where set), 0 absent, or an error. */
+static int endpoint_in_from(git_repository *repo, git_tree *root, const char *name, bool skip_v2,
+			    struct ledger_endpoint *out, enum rec_where *where, struct cf_err *e)
 {
 	static const enum rec_where order[] = {REC_V2, REC_OLD};
 	struct sb path;
 	int rc = 0;
 	*where = REC_NONE;
 	sb_init(&path, 0);
-	for (size_t i = 0; i < CF_ARRAY_LEN(order) && rc == 0 && root; i++) {
+	for (size_t i = skip_v2 ? 1 : 0; i < CF_ARRAY_LEN(order) && rc == 0 && root; i++) {
 		git_blob *blob = NULL;
 		const char *buf;
 		size_t len;
@@ -296,6 +304,12 @@ static int endpoint_in(git_repository *repo, git_tree *root, const char *name,
 	}
 	sb_release(&path);
 	return rc;
+}
+
+static int endpoint_in(git_repository *repo, git_tree *root, const char *name,
+		       struct ledger_endpoint *out, enum rec_where *where, struct cf_err *e)
+{
+	return endpoint_in_from(repo, root, name, false, out, where, e);
 }
 
 /* ---- reading every record ---- */
@@ -486,9 +500,22 @@ int repo_ledger_staging(struct repo_ledger *rl, const char *name, struct ledger_
 
 /* ---- reading on demand ---- */
 
+/*
+ * A lookup by path parses every tree on it, and libgit2 keeps no tree over 4 KiB in its
+ * cache: v2/endpoints and its <h1> directories (256 entries each from a few thousand
+ * records on) were inflated and parsed again for every endpoint, most of drift's ledger
+ * cost. The source holds them once read, so an endpoint lookup parses only its small <h2>
+ * directory.
+ */
+#define LSRC_FANOUT 256
+
 struct lsrc {
 	git_repository *repo;
 	git_tree *root; /* the tip's tree when attached; NULL: no ledger yet */
+	bool ep_dir_read;
+	git_tree *ep_dir;	      /* v2/endpoints; NULL: none */
+	git_tree *ep_h1[LSRC_FANOUT]; /* its <h1> directories read so far */
+	bool ep_h1_read[LSRC_FANOUT];
 };
 
 static int lsrc_purge(void *ctx, const char *id, const char *ep, struct ledger_purge *out,
@@ -499,11 +526,93 @@ static int lsrc_purge(void *ctx, const char *id, const char *ep, struct ledger_p
 	return purge_in(s->repo, s->root, id, ep, out, &w, e);
 }
 
+/* The subtree called name in t: 0 (*sub NULL when absent or not a directory) or an error. */
+static int subtree(git_repository *repo, const git_tree *t, const char *name, git_tree **sub,
+		   struct cf_err *e)
+{
+	const git_tree_entry *te = t ? git_tree_entry_byname(t, name) : NULL;
+	*sub = NULL;
+	if (!te || git_tree_entry_type(te) != GIT_OBJECT_TREE)
+		return 0;
+	if (git_tree_lookup(sub, repo, git_tree_entry_id(te)) < 0)
+		return git_fail(e, "cannot read a ledger directory");
+	return 0;
+}
+
+/* The <h1> directory of v2/endpoints for hash h (read once): 0 (*out NULL: none) or an error. */
+static int lsrc_ep_h1(struct lsrc *s, uint32_t h, git_tree **out, struct cf_err *e)
+{
+	unsigned h1 = (unsigned)(h >> 24);
+	char name[4];
+	*out = NULL;
+	if (!s->ep_dir_read) {
+		git_tree_entry *te = NULL;
+		int r = git_tree_entry_bypath(&te, s->root, REPO_LEDGER_V2_ENDPOINTS);
+		if (r < 0 && r != GIT_ENOTFOUND)
+			return git_fail(e, "cannot read the ledger tree");
+		if (r == 0 && git_tree_entry_type(te) == GIT_OBJECT_TREE &&
+		    git_tree_lookup(&s->ep_dir, s->repo, git_tree_entry_id(te)) < 0) {
+			git_tree_entry_free(te);
+			return git_fail(e, "cannot read a ledger directory");
+		}
+		git_tree_entry_free(te);
+		s->ep_dir_read = true;
+	}
+	if (!s->ep_h1_read[h1]) {
+		snprintf(name, sizeof(name), "%02x", h1);
+		int rc = subtree(s->repo, s->ep_dir, name, &s->ep_h1[h1], e);
+		if (rc < 0)
+			return rc;
+		s->ep_h1_read[h1] = true;
+	}
+	*out = s->ep_h1[h1];
+	return 0;
+}
+
+/* The record at name's v2 path, through the held directories: 1 (*out filled), 0 or an error. */
+static int lsrc_endpoint_v2(struct lsrc *s, const char *name, struct ledger_endpoint *out,
+			    struct cf_err *e)
+{
+	uint32_t h = shard_hash(name);
+	git_tree *h1 = NULL, *h2 = NULL;
+	git_blob *blob = NULL;
+	const char *buf;
+	size_t len;
+	char dir[4];
+	struct sb file;
+	int rc = lsrc_ep_h1(s, h, &h1, e);
+	if (rc < 0 || !h1)
+		return rc;
+	snprintf(dir, sizeof(dir), "%02x", (unsigned)((h >> 16) & 0xff));
+	if ((rc = subtree(s->repo, h1, dir, &h2, e)) < 0 || !h2)
+		return rc;
+	sb_init(&file, 0);
+	ledger_path_component(name, &file);
+	sb_adds(&file, ".json");
+	const git_tree_entry *te = git_tree_entry_byname(h2, file.buf);
+	if (te && git_tree_entry_type(te) != GIT_OBJECT_BLOB)
+		rc = err_set(e, CF_EINVAL, "ledger: '%s' is not a file", file.buf);
+	else if (te && (rc = blob_text(s->repo, git_tree_entry_id(te), &buf, &len, &blob, e)) == 0)
+		rc = ledger_endpoint_decode(buf, len, out, e) < 0 ? CF_EINVAL : 1;
+	if (rc < 0) {
+		sb_reset(&file);
+		endpoint_path_of(name, REC_V2, &file);
+		err_prefix(e, "ledger record '%s'", file.buf);
+	}
+	git_blob_free(blob);
+	git_tree_free(h2);
+	sb_release(&file);
+	return rc;
+}
+
 static int lsrc_endpoint(void *ctx, const char *name, struct ledger_endpoint *out, struct cf_err *e)
 {
 	struct lsrc *s = ctx;
 	enum rec_where w;
-	return endpoint_in(s->repo, s->root, name, out, &w, e);
+	int rc = s->root ? lsrc_endpoint_v2(s, name, out, e) : 0;
+	if (rc != 0)
+		return rc;
+	return endpoint_in_from(s->repo, s->root, name, true, out, &w, e);
 }
 
 static int lsrc_all(void *ctx, struct ledger *l, struct cf_err *e)
@@ -540,6 +649,9 @@ static int lsrc_window(void *ctx, int64_t since, int64_t until, struct ledger *l
 static void lsrc_release(void *ctx)
 {
 	struct lsrc *s = ctx;
+	for (size_t i = 0; i < LSRC_FANOUT; i++)
+		git_tree_free(s->ep_h1[i]);
+	git_tree_free(s->ep_dir);
 	git_tree_free(s->root);
 	free(s);
 }
@@ -654,9 +766,7 @@ static int upsert_purge(struct repo_ledger *rl, git_tree *base, const struct led
 static int upsert_endpoint(struct repo_ledger *rl, git_tree *base, const struct ledger_endpoint *ep,
 			   struct upserts *u, struct sb *path, struct sb *body, struct cf_err *e)
 {
-	struct ledger_endpoint old;
-	enum rec_where where = REC_NONE;
-	struct cf_err ignored;
+	git_tree_entry *te = NULL;
 	if (ep->staging) {
 		sb_reset(path);
 		sb_reset(body);
@@ -666,11 +776,23 @@ static int upsert_endpoint(struct repo_ledger *rl, git_tree *base, const struct 
 				       ep->name);
 		return add_blob(rl->repo, u, xstrdup(path->buf), body, e);
 	}
-	if (base && endpoint_in(rl->repo, base, ep->name, &old, &where, &ignored) == 1)
-		ledger_endpoint_release(&old);
+	/*
+	 * A record only at its old path moves to the v2 path. Whether it is there is all that
+	 * matters: the records themselves are not read (a fleet-wide commit decoded every
+	 * endpoint's previous record for nothing).
+	 */
 	sb_reset(path);
 	endpoint_path_of(ep->name, REC_OLD, path);
-	drop_old(u, where, path);
+	if (base && git_tree_entry_byname(base, REPO_LEDGER_OLD_ENDPOINTS) &&
+	    git_tree_entry_bypath(&te, base, path->buf) == 0) {
+		git_tree_entry_free(te);
+		te = NULL;
+		sb_reset(body);
+		endpoint_path_of(ep->name, REC_V2, body);
+		bool v2 = git_tree_entry_bypath(&te, base, body->buf) == 0;
+		git_tree_entry_free(te);
+		drop_old(u, v2 ? REC_V2 : REC_OLD, path);
+	}
 	sb_reset(path);
 	sb_reset(body);
 	endpoint_path_of(ep->name, REC_V2, path);
@@ -707,23 +829,78 @@ static int build_record(struct repo_ledger *rl, git_tree *base, void *arg, struc
 	return rc;
 }
 
-/* Adds the trees on path's directories in tree (the new ones: each holds a changed entry). */
-static int insert_path_trees(git_packbuilder *pb, git_tree *tree, const char *path)
+/* Paths in depth-first order: '/' sorts first, so "a/x" comes before "a-b" as it follows "a". */
+static int by_path(const void *a, const void *b)
 {
-	struct sb dir;
+	const unsigned char *x = *(const unsigned char *const *)a;
+	const unsigned char *y = *(const unsigned char *const *)b;
+	for (; *x && *x == *y; x++, y++)
+		;
+	int cx = *x == '/' ? 1 : *x ? *x + 1 : 0, cy = *y == '/' ? 1 : *y ? *y + 1 : 0;
+	return cx - cy;
+}
+
+/*
+ * Adds the trees of the directories the updates' paths run through in tree (the new ones:
+ * each holds a changed entry). Each directory once, each read from its parent: looked up
+ * by path per update, a fleet-wide commit read the big upper directories (past libgit2's
+ * 4 KiB tree cache) again for every record. Sorted, a directory follows its parent, so a
+ * stack of the open directories holds every parent needed.
+ */
+#define PACK_DIR_DEPTH_MAX 16
+
+static int insert_path_trees(git_repository *repo, git_packbuilder *pb, git_tree *tree,
+			     const struct upserts *u)
+{
+	size_t n = 0, cap = 0;
+	char **dirs = NULL;
+	for (size_t i = 0; i < u->n; i++)
+		for (const char *slash = strchr(u->v[i].path, '/'); slash;
+		     slash = strchr(slash + 1, '/')) {
+			xgrow(&dirs, &cap, n + 1, sizeof(*dirs));
+			dirs[n++] = xstrndup(u->v[i].path, (size_t)(slash - u->v[i].path));
+		}
+	if (n)
+		qsort(dirs, n, sizeof(*dirs), by_path);
+	git_tree *open[PACK_DIR_DEPTH_MAX + 1] = {tree};
+	const char *open_path[PACK_DIR_DEPTH_MAX + 1] = {""};
+	size_t depth = 0;
 	int rc = 0;
-	sb_init(&dir, 0);
-	for (const char *slash = strchr(path, '/'); slash && rc == 0;
-	     slash = strchr(slash + 1, '/')) {
-		git_tree_entry *te = NULL;
-		sb_reset(&dir);
-		sb_add(&dir, path, (size_t)(slash - path));
-		if (git_tree_entry_bypath(&te, tree, dir.buf) == 0 &&
-		    git_tree_entry_type(te) == GIT_OBJECT_TREE)
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (i && strcmp(dirs[i], dirs[i - 1]) == 0)
+			continue;
+		const char *name = strrchr(dirs[i], '/');
+		size_t plen = name ? (size_t)(name - dirs[i]) : 0;
+		name = name ? name + 1 : dirs[i];
+		/* close the directories that are not this one's parent */
+		while (depth > 0 && (strlen(open_path[depth]) != plen ||
+				     strncmp(open_path[depth], dirs[i], plen) != 0)) {
+			git_tree_free(open[depth]);
+			depth--;
+		}
+		/* a parent that is not a directory (any more) or too deep: by path */
+		git_tree_entry *owned = NULL;
+		const git_tree_entry *te = NULL;
+		if (depth == 0 && plen > 0)
+			te = git_tree_entry_bypath(&owned, tree, dirs[i]) == 0 ? owned : NULL;
+		else
+			te = git_tree_entry_byname(open[depth], name);
+		git_tree *sub = NULL;
+		if (te && git_tree_entry_type(te) == GIT_OBJECT_TREE) { /* else removed */
 			rc = git_packbuilder_insert(pb, git_tree_entry_id(te), NULL);
-		git_tree_entry_free(te);
+			if (rc == 0 && depth < PACK_DIR_DEPTH_MAX &&
+			    git_tree_lookup(&sub, repo, git_tree_entry_id(te)) == 0) {
+				open[++depth] = sub;
+				open_path[depth] = dirs[i];
+			}
+		}
+		git_tree_entry_free(owned);
 	}
-	sb_release(&dir);
+	for (; depth > 0; depth--)
+		git_tree_free(open[depth]);
+	for (size_t i = 0; i < n; i++)
+		free(dirs[i]);
+	free(dirs);
 	return rc;
 }
 
@@ -748,11 +925,11 @@ static int pack_commit(struct repo_ledger *rl, const git_oid *commit, git_tree *
 	rc = git_packbuilder_insert(pb, commit, NULL);
 	if (rc == 0)
 		rc = git_packbuilder_insert(pb, git_tree_id(tree), NULL);
-	for (size_t i = 0; i < u->n && rc == 0; i++) {
-		rc = insert_path_trees(pb, tree, u->v[i].path);
-		if (rc == 0 && u->v[i].action == GIT_TREE_UPDATE_UPSERT)
+	if (rc == 0)
+		rc = insert_path_trees(rl->repo, pb, tree, u);
+	for (size_t i = 0; i < u->n && rc == 0; i++)
+		if (u->v[i].action == GIT_TREE_UPDATE_UPSERT)
 			rc = git_packbuilder_insert(pb, &u->v[i].id, NULL);
-	}
 	if (rc < 0 || git_packbuilder_write_buf(&pack, pb) < 0 ||
 	    git_repository_odb(&odb, rl->repo) < 0 ||
 	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0 ||

@@ -348,9 +348,24 @@ static void test_ledger__one_pack_per_commit(void **state)
 	assert_int_equal(repo_ledger_read(rl, &l, NULL), 0);
 	assert_int_equal(l.nendpoints, PACKED_RECORDS);
 	ledger_release(&l);
+	/* every record found on demand through the held fan-out directories; a name never
+	 * recorded is absent */
+	assert_int_equal(repo_ledger_attach(rl, &l, NULL), 0);
+	for (int i = 0; i < PACKED_RECORDS; i++) {
+		const struct ledger_endpoint *got = ledger_find_endpoint(&l, eps[i].name);
+		assert_non_null(got);
+		assert_string_equal(got->name, eps[i].name);
+	}
+	assert_null(ledger_find_endpoint(&l, "ep-none"));
+	assert_int_equal(ledger_source_error(&l, NULL), 0);
+	ledger_release(&l);
+	/* a second commit over a ledger: every directory it rewrites is in its pack */
+	for (int i = 0; i < PACKED_RECORDS / 3; i++)
+		memcpy(eps[i].digest, HASH_A, sizeof(HASH_A));
+	assert_int_equal(repo_ledger_record(rl, NULL, 0, eps, PACKED_RECORDS / 3, "some", NULL), 0);
 	const char *checks[] = {
 	    "test $(find .git/objects -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | wc -l) = 0",
-	    "test $(ls .git/objects/pack/ | grep -c '[.]pack$') = 1",
+	    "test $(ls .git/objects/pack/ | grep -c '[.]pack$') = 2",
 	    "git fsck --full >/dev/null 2>&1",
 	    "git cat-file -p \"refs/cacheform/ledger:$(git ls-tree -r --name-only "
 	    "refs/cacheform/ledger | grep '^v2/endpoints/../../ep0299[.]json$')\" | grep -q ep0299",
