@@ -237,15 +237,72 @@ size_t apply_safety_violations(const struct plan *p, FILE *f)
 	return n;
 }
 
-static void plan_drop_purge(struct plan *p, size_t i)
+static void plan_purge_free(struct plan_purge *pp)
 {
-	free(p->purges[i].id);
-	free(p->purges[i].endpoint);
-	free(p->purges[i].account);
-	free(p->purges[i].quota);
-	plan_purge_urls_release(&p->purges[i]);
-	memmove(&p->purges[i], &p->purges[i + 1], (p->npurges - i - 1) * sizeof(*p->purges));
-	p->npurges--;
+	free(pp->id);
+	free(pp->endpoint);
+	free(pp->account);
+	free(pp->quota);
+	plan_purge_urls_release(pp);
+}
+
+/* Keeps the purges whose keep[] is set, in order, in one pass (a move per dropped purge was
+ * quadratic in the purges). */
+static void plan_keep_purges(struct plan *p, const bool *keep)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < p->npurges; i++) {
+		if (!keep[i])
+			plan_purge_free(&p->purges[i]);
+		else
+			p->purges[k++] = p->purges[i];
+	}
+	p->npurges = k;
+}
+
+/* The plan file's purges sorted by (id, endpoint, position): one lookup each by binary
+ * search, the first of equal keys winning as planfile_purge_find()'s scan does. */
+struct pf_purge_ix {
+	const struct planfile_purge **v;
+	size_t n;
+};
+
+static int pf_key_cmp(const struct planfile_purge *a, const char *id, const char *endpoint)
+{
+	int c = strcmp(a->id, id);
+	return c ? c : strcmp(a->endpoint, endpoint);
+}
+
+static int pf_purge_order(const void *x, const void *y)
+{
+	const struct planfile_purge *a = *(const struct planfile_purge *const *)x,
+				    *b = *(const struct planfile_purge *const *)y;
+	int c = pf_key_cmp(a, b->id, b->endpoint);
+	return c ? c : (a > b) - (a < b);
+}
+
+static void pf_purge_ix_build(const struct planfile *pf, struct pf_purge_ix *ix)
+{
+	ix->n = pf->npurges;
+	ix->v = xcalloc(ix->n + 1, sizeof(*ix->v));
+	for (size_t i = 0; i < ix->n; i++)
+		ix->v[i] = &pf->purges[i];
+	if (ix->n)
+		qsort(ix->v, ix->n, sizeof(*ix->v), pf_purge_order);
+}
+
+static const struct planfile_purge *pf_purge_ix_find(const struct pf_purge_ix *ix, const char *id,
+						     const char *endpoint)
+{
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (pf_key_cmp(ix->v[mid], id, endpoint) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ix->n && pf_key_cmp(ix->v[lo], id, endpoint) == 0 ? ix->v[lo] : NULL;
 }
 
 static int check_endpoints(const struct plan *fresh, const struct planfile *pf, struct cf_err *e)
@@ -284,22 +341,25 @@ int apply_check_planfile(struct plan *fresh, const struct planfile *pf, struct c
 	int rc = check_endpoints(fresh, pf, e);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < fresh->npurges;) {
-		struct plan_purge *pp = &fresh->purges[i];
-		const struct planfile_purge *want = planfile_purge_find(pf, pp->id, pp->endpoint);
-		bool planned =
+	struct pf_purge_ix ix;
+	pf_purge_ix_build(pf, &ix);
+	bool *keep = xcalloc(fresh->npurges + 1, sizeof(*keep));
+	for (size_t i = 0; i < fresh->npurges && rc == 0; i++) {
+		const struct plan_purge *pp = &fresh->purges[i];
+		const struct planfile_purge *want = pf_purge_ix_find(&ix, pp->id, pp->endpoint);
+		keep[i] =
 		    want &&
 		    (want->state == PLAN_PURGE_RUN || want->state == PLAN_PURGE_RETRY ||
 		     want->state == PLAN_PURGE_RETRY_UNKNOWN || want->state == PLAN_PURGE_PENDING);
-		if (planned && strcmp(want->content_hash, pp->content_hash) != 0)
-			return err_set(e, CF_ECONFLICT,
-				       "purge '%s' was edited since the plan was made", pp->id);
-		if (!planned)
-			plan_drop_purge(fresh, i);
-		else
-			i++;
+		if (keep[i] && strcmp(want->content_hash, pp->content_hash) != 0)
+			rc = err_set(e, CF_ECONFLICT,
+				     "purge '%s' was edited since the plan was made", pp->id);
 	}
-	return 0;
+	if (rc == 0) /* nothing is dropped from a plan that is refused */
+		plan_keep_purges(fresh, keep);
+	free(keep);
+	free(ix.v);
+	return rc;
 }
 
 /* ---- run context ---- */

@@ -350,6 +350,87 @@ static void test_planfile__stale(void **state)
 	world_release(&w);
 }
 
+/* The fresh plan's purges against the saved plan's, by (id, endpoint): which stay, in order. */
+struct keep_case {
+	const char *fresh;  /* "id@ep" words: the fresh plan's purges, in order */
+	const char *saved;  /* "id@ep:S" words, S = r(un) p(ending) d (edited: not run) */
+	const char *edited; /* one "id@ep" whose saved hash differs, or NULL */
+	int rc;
+	const char *kept; /* the fresh purges left, "id@ep" words */
+};
+
+static const struct keep_case keep_cases[] = {
+    {"a@x b@x c@y", "a@x:r b@x:d c@y:p", NULL, 0, "a@x c@y"},
+    {"a@x a@y a@z", "a@z:r a@x:r", NULL, 0, "a@x a@z"},
+    {"m@x n@x o@x p@x", "", NULL, 0, ""},
+    {"b@x a@x", "a@x:r b@x:r", NULL, 0, "b@x a@x"},
+    {"a@x b@x", "a@x:d b@x:r", "b@x", CF_ECONFLICT, "a@x b@x"}, /* refused: nothing dropped */
+    {"a@x b@x", "a@x:d b@x:d", "b@x", 0, ""}, /* a purge not run again is not checked */
+};
+
+static void split_key(const char *w, size_t n, char **id, char **ep, char *state)
+{
+	const char *at = memchr(w, '@', n), *colon = memchr(w, ':', n);
+	size_t end = colon ? (size_t)(colon - w) : n;
+	*id = xstrndup(w, (size_t)(at - w));
+	*ep = xstrndup(at + 1, end - (size_t)(at - w) - 1);
+	*state = colon ? colon[1] : 0;
+}
+
+static void fill_keep_case(const struct keep_case *c, struct plan *fresh, struct planfile *pf)
+{
+	plan_init(fresh);
+	memset(pf, 0, sizeof(*pf));
+	for (const char *w = c->fresh; *w;) {
+		size_t n = strcspn(w, " ");
+		char st;
+		xgrow(&fresh->purges, &fresh->pcap, fresh->npurges + 1, sizeof(*fresh->purges));
+		struct plan_purge *pp = &fresh->purges[fresh->npurges++];
+		memset(pp, 0, sizeof(*pp));
+		split_key(w, n, &pp->id, &pp->endpoint, &st);
+		w += n + (w[n] == ' ');
+	}
+	for (const char *w = c->saved; *w;) {
+		size_t n = strcspn(w, " ");
+		char st;
+		xgrow(&pf->purges, &pf->pcap, pf->npurges + 1, sizeof(*pf->purges));
+		struct planfile_purge *sp = &pf->purges[pf->npurges++];
+		memset(sp, 0, sizeof(*sp));
+		split_key(w, n, &sp->id, &sp->endpoint, &st);
+		sp->state = st == 'r'	? PLAN_PURGE_RUN
+			    : st == 'p' ? PLAN_PURGE_PENDING
+					: PLAN_PURGE_EDITED;
+		char key[64];
+		snprintf(key, sizeof(key), "%s@%s", sp->id, sp->endpoint);
+		if (c->edited && strcmp(key, c->edited) == 0)
+			sp->content_hash[0] = 'X';
+		w += n + (w[n] == ' ');
+	}
+}
+
+static void test_planfile__purges_kept(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(keep_cases); i++) {
+		const struct keep_case *c = &keep_cases[i];
+		struct plan fresh;
+		struct planfile pf;
+		struct sb got;
+		struct cf_err e;
+		err_clear(&e);
+		fill_keep_case(c, &fresh, &pf);
+		assert_int_equal(apply_check_planfile(&fresh, &pf, &e), c->rc);
+		sb_init(&got, 0);
+		for (size_t j = 0; j < fresh.npurges; j++)
+			sb_addf(&got, "%s%s@%s", j ? " " : "", fresh.purges[j].id,
+				fresh.purges[j].endpoint);
+		assert_string_equal(got.len ? got.buf : "", c->kept);
+		sb_release(&got);
+		plan_release(&fresh);
+		planfile_release(&pf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_planfile__rejects),
 		cmocka_unit_test(test_planfile__read_names_file),
 		cmocka_unit_test(test_planfile__stale),
+		cmocka_unit_test(test_planfile__purges_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
