@@ -141,14 +141,6 @@ static bool purge_targets(const struct engine *en, const char *name)
 	return false;
 }
 
-static int cmp_by_name(const void *a, const void *b)
-{
-	const struct eng_endpoint *x = *(struct eng_endpoint *const *)a;
-	const struct eng_endpoint *y = *(struct eng_endpoint *const *)b;
-	int c = strcmp(x->ep->name.s, y->ep->name.s);
-	return c ? c : (x > y) - (x < y); /* one array: address order is repository order */
-}
-
 /*
  * -e or --exclude as a lookup: names by an index, globs by fnmatch. `apply plan.json` selects
  * with one pattern per planned endpoint: each endpoint against each pattern was quadratic.
@@ -229,12 +221,10 @@ static int select_endpoints(struct engine *en, const struct svec *only, const st
 
 void engine_index_names(struct engine *en)
 {
-	free(en->by_name);
-	en->by_name = xcalloc(en->neps + 1, sizeof(*en->by_name));
+	nameidx_reset(&en->by_name);
 	for (size_t i = 0; i < en->neps; i++)
-		en->by_name[i] = &en->eps[i];
-	if (en->neps)
-		qsort(en->by_name, en->neps, sizeof(*en->by_name), cmp_by_name);
+		nameidx_add(&en->by_name, en->eps[i].ep->name.s, i);
+	nameidx_sort(&en->by_name);
 }
 
 int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e)
@@ -289,7 +279,7 @@ void engine_close(struct engine *en)
 	for (size_t i = 0; i < en->neps; i++)
 		live_state_release(&en->eps[i].live);
 	free(en->eps);
-	free(en->by_name);
+	nameidx_release(&en->by_name);
 	for (size_t i = 0; i < en->naccts; i++)
 		if (en->accts[i].pa)
 			en->accts[i].ops->account_close(en->accts[i].pa);
@@ -479,22 +469,14 @@ int engine_read_all(struct engine *en)
  * of equal names in repository order wins, as the scan's did. */
 struct eng_endpoint *engine_endpoint(const struct engine *en, const char *name)
 {
-	if (!en->by_name) {
+	if (en->by_name.n != en->neps) { /* no index yet (an engine built by hand) */
 		for (size_t i = 0; i < en->neps; i++)
 			if (strcmp(en->eps[i].ep->name.s, name) == 0)
 				return &en->eps[i];
 		return NULL;
 	}
-	size_t lo = 0, hi = en->neps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(en->by_name[mid]->ep->name.s, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < en->neps && strcmp(en->by_name[lo]->ep->name.s, name) == 0 ? en->by_name[lo]
-									       : NULL;
+	size_t at = nameidx_find(&en->by_name, name);
+	return at == NAMEIDX_NONE ? NULL : &en->eps[at];
 }
 
 int64_t engine_quota_day_start(enum provider_kind p, int64_t now)

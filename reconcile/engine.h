@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "reconcile/base/diag.h"
+#include "reconcile/base/nameidx.h"
 #include "reconcile/http.h"
 #include "reconcile/ledger.h"
 #include "reconcile/base/model.h"
@@ -73,8 +74,8 @@ struct engine {
 	size_t naccts;
 	struct eng_endpoint *eps; /* the selected endpoints, in repository order */
 	size_t neps;
-	struct eng_endpoint **by_name; /* eps sorted by name, then order (engine_endpoint) */
-	struct repo_ledger *rl;	       /* NULL when the repository is not in git */
+	struct nameidx by_name;	   /* eps' names to their positions (engine_endpoint) */
+	struct repo_ledger *rl;	   /* NULL when the repository is not in git */
 	struct repo_remote *rr;	   /* the ledger remote (apply --ledger-remote), or NULL; owned */
 	const struct svec *purges; /* borrowed engine_opts.purges: the manifests planned */
 	struct ledger led;	   /* snapshot read at open (engine_ledger_reload refreshes) */
