@@ -331,6 +331,12 @@ int codec_str(struct json_object *obj, const char *at, const char *key, unsigned
 	int rc = codec_get(obj, at, key, CODEC_STRING, flags, &v, e);
 	if (rc != 0 || !v)
 		return rc;
+	/* the path names errors only: built when there is one (issue 17) */
+	const char *s = json_object_get_string(v);
+	if (strlen(s) == (size_t)json_object_get_string_len(v)) {
+		*out = s;
+		return 0;
+	}
 	return codec_as_str(v, codec_path_key(&p, at, key), flags, out, e);
 }
 
@@ -342,6 +348,10 @@ int codec_bool(struct json_object *obj, const char *at, const char *key, unsigne
 	int rc = member_of(obj, at, key, CODEC_BOOL, flags, &v, present, e);
 	if (rc != 0 || !v)
 		return rc;
+	if (json_object_is_type(v, json_type_boolean)) { /* the path is for errors only */
+		*out = json_object_get_boolean(v);
+		return 0;
+	}
 	codec_path_key(&p, at, key);
 	if ((flags & CODEC_LOOSE) && json_object_is_type(v, json_type_string)) {
 		const char *s = json_object_get_string(v);
@@ -407,6 +417,15 @@ int codec_int(struct json_object *obj, const char *at, const char *key, unsigned
 	int rc = member_of(obj, at, key, CODEC_INT, flags, &v, present, e);
 	if (rc != 0 || !v)
 		return rc;
+	/* an int in range needs no path (it names errors only); json-c keeps values above
+	 * INT64_MAX as uint64 and reads them as INT64_MAX: those take the slow path */
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t x = json_object_get_int64(v);
+		if (x >= min && x <= max && x != INT64_MAX) {
+			*out = x;
+			return 0;
+		}
+	}
 	return codec_as_int(v, codec_path_key(&p, at, key), flags, min, max, out, e);
 }
 

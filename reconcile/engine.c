@@ -506,6 +506,7 @@ static void write_refused(struct plan *out, const struct eng_endpoint *x)
 
 static void plan_endpoints(struct engine *en, struct plan *out, struct cf_err *e)
 {
+	plan_reserve(out, en->neps);
 	for (size_t i = 0; i < en->neps; i++) {
 		struct eng_endpoint *x = &en->eps[i];
 		const char *why = x->rc < 0 ? x->err.msg : NULL;

@@ -126,6 +126,14 @@ static double cpu_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void plan_reserve(struct plan *p, size_t n)
+{
+	if (n > p->ecap) {
+		p->eps = xreallocarray(p->eps, n, sizeof(*p->eps));
+		p->ecap = n;
+	}
+}
+
 struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *ep,
 					const struct live_state *live, const char *read_error,
 					const struct safety *s, struct cf_err *e)
@@ -137,7 +145,9 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 	pe->account = xstrdup(ep->account_name.s ? ep->account_name.s : "");
 	pe->provider = ep->account ? ep->account->provider : PROV_AZURE_CHINA;
 	pe->mode = ep->mode;
-	cache_copy(&pe->desired, &ep->cache);
+	/* read-only copies in two blocks each: cache_copy's block per list and string, with
+	 * room to grow, was a sixth of a 10,000-endpoint plan's CPU, mostly fresh heap pages */
+	cache_pack(&pe->desired, &ep->cache);
 	if (ep->mode == MODE_PURGE_ONLY && !read_error) {
 		pe->action = PLAN_EP_UNMANAGED;
 	} else if (!live || read_error) {
@@ -149,7 +159,7 @@ struct plan_endpoint *plan_add_endpoint(struct plan *p, const struct endpoint *e
 	} else {
 		pe->read = true;
 		memcpy(pe->digest, live->digest, sizeof(pe->digest));
-		cache_copy(&pe->live, &live->cache);
+		cache_pack(&pe->live, &live->cache);
 		/* an unobservable flag is not a difference (prov_cache_matches agrees) */
 		if (live->cache_control_unknown)
 			pe->live.ignore_cache_control = pe->desired.ignore_cache_control;

@@ -144,6 +144,8 @@ void plan_init(struct plan *p);
 void plan_add_url_effect(struct plan *p, const char *endpoint, const char *path,
 			 const struct sem_result *before, const struct sem_result *after);
 void plan_release(struct plan *p);
+/* Makes room for n endpoints in all (a caller that knows the count grows the array once). */
+void plan_reserve(struct plan *p, size_t n);
 
 /*
  * Adds an endpoint. live is NULL when it was not read (read_error says why, or the endpoint

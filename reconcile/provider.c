@@ -229,24 +229,48 @@ bool prov_behaves_as(const struct endpoint *ep, const struct live_state *live)
 /* ---- digest ---- */
 
 /* Length-prefixed strings keep the serialisation unambiguous whatever the bytes are. */
+/* The digest's text is built without a format string: it runs once for each endpoint read,
+ * and its sb_addf calls were most of a large plan's formatting (issue 17). Byte for byte what
+ * the "%zu" / "%d" / "%lld" forms gave: stored digests still compare. */
 static void dig_str(struct sb *sb, const char *s)
 {
 	s = s ? s : "";
-	sb_addf(sb, "%zu:", strlen(s));
-	sb_adds(sb, s);
+	size_t n = strlen(s);
+	sb_addu(sb, n);
+	sb_addc(sb, ':');
+	sb_add(sb, s, n);
+}
+
+static void dig_flag(struct sb *sb, const char *label, bool v)
+{
+	sb_adds(sb, label);
+	sb_addc(sb, v ? '1' : '0');
 }
 
 static void dig_cache(struct sb *sb, const struct cache *c)
 {
-	sb_addf(sb, "icc %d icookie %d iqs %d rules %zu\n", c->ignore_cache_control,
-		c->ignore_cookie, c->ignore_query_string, c->nrules);
+	dig_flag(sb, "icc ", c->ignore_cache_control);
+	dig_flag(sb, " icookie ", c->ignore_cookie);
+	dig_flag(sb, " iqs ", c->ignore_query_string);
+	sb_adds(sb, " rules ");
+	sb_addu(sb, c->nrules);
+	sb_addc(sb, '\n');
 	for (size_t i = 0; i < c->nrules; i++) {
 		const struct rule *r = &c->rules[i];
-		sb_addf(sb, "rule %s %lld ", rule_kind_name(r->kind), (long long)r->ttl);
+		sb_adds(sb, "rule ");
+		sb_adds(sb, rule_kind_name(r->kind));
+		sb_addc(sb, ' ');
+		sb_addi(sb, r->ttl);
+		sb_addc(sb, ' ');
 		dig_str(sb, r->name.s);
-		sb_addf(sb, " %zu\n", r->items.n);
-		if (r->cc != RULE_CC_INHERIT) /* absent when unset: digests of older plans hold */
-			sb_addf(sb, "cc %d\n", (int)r->cc);
+		sb_addc(sb, ' ');
+		sb_addu(sb, r->items.n);
+		sb_addc(sb, '\n');
+		if (r->cc != RULE_CC_INHERIT) { /* absent when unset: digests of older plans hold */
+			sb_adds(sb, "cc ");
+			sb_addi(sb, (int)r->cc);
+			sb_addc(sb, '\n');
+		}
 		for (size_t j = 0; j < r->items.n; j++) {
 			sb_adds(sb, "item ");
 			dig_str(sb, r->items.v[j].s);
@@ -257,18 +281,25 @@ static void dig_cache(struct sb *sb, const struct cache *c)
 
 void prov_digest(struct live_state *ls)
 {
+	static const char hex[] = "0123456789abcdef";
 	struct sb sb;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	sb_init(&sb, PROV_DIGEST_MAX);
 	sb_adds(&sb, PROV_DIGEST_MAGIC);
-	sb_addf(&sb, "exists %d ccunknown %d inexact ", ls->exists, ls->cache_control_unknown);
+	dig_flag(&sb, "exists ", ls->exists);
+	dig_flag(&sb, " ccunknown ", ls->cache_control_unknown);
+	sb_adds(&sb, " inexact ");
 	dig_str(&sb, ls->inexact);
 	sb_addc(&sb, '\n');
 	dig_cache(&sb, &ls->cache);
-	sb_addf(&sb, "foreign %zu\n", ls->nforeign);
+	sb_adds(&sb, "foreign ");
+	sb_addu(&sb, ls->nforeign);
+	sb_addc(&sb, '\n');
 	for (size_t i = 0; i < ls->nforeign; i++) {
-		sb_addf(&sb, "f %d ", ls->foreign[i].order);
+		sb_adds(&sb, "f ");
+		sb_addi(&sb, ls->foreign[i].order);
+		sb_addc(&sb, ' ');
 		dig_str(&sb, ls->foreign[i].name);
 		sb_addc(&sb, ' ');
 		dig_str(&sb, ls->foreign[i].json);
@@ -279,8 +310,12 @@ void prov_digest(struct live_state *ls)
 	if (sb.overflow)
 		sb_adds(&sb, "!overflow");
 	EVP_Digest(sb.buf, sb.len, md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < mdlen && i < 32; i++)
-		snprintf(ls->digest + 2 * i, 3, "%02x", md[i]);
+	size_t i = 0;
+	for (; i < mdlen && i < 32; i++) {
+		ls->digest[2 * i] = hex[md[i] >> 4];
+		ls->digest[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	ls->digest[2 * i] = '\0';
 	sb_release(&sb);
 }
 

@@ -226,18 +226,86 @@ struct rule *cache_add_rule(struct cache *c)
 	return r;
 }
 
-static void rule_release(struct rule *r)
+/* Whether s lies in c's pack (cache_pack): freed with it, never on its own. */
+static bool in_pack(const struct cache *c, const char *s)
+{
+	return c->pack && s >= c->pack && s < c->pack + c->pack_len;
+}
+
+static void rule_release(const struct cache *c, struct rule *r)
 {
 	svec_release(&r->items);
-	free(r->name.s);
+	if (!in_pack(c, r->name.s))
+		free(r->name.s);
 }
 
 void cache_release(struct cache *c)
 {
 	for (size_t i = 0; i < c->nrules; i++)
-		rule_release(&c->rules[i]);
+		rule_release(c, &c->rules[i]);
 	free(c->rules);
+	free(c->pack);
 	memset(c, 0, sizeof(*c));
+}
+
+void cache_reserve(struct cache *c, size_t n)
+{
+	if (n <= c->cap)
+		return;
+	c->rules = xreallocarray(c->rules, n, sizeof(*c->rules));
+	c->cap = n;
+}
+
+/* Appends n bytes of s and a NUL at *at in the pack; returns where they went. */
+static char *pack_str(char *pack, size_t *at, const char *s, size_t n)
+{
+	char *d = pack + *at;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	*at += n + 1;
+	return d;
+}
+
+void cache_pack(struct cache *dst, const struct cache *src)
+{
+	/* the same fields as cache_copy: the positions of the block stay unset */
+	memset(dst, 0, sizeof(*dst));
+	dst->ignore_cache_control = src->ignore_cache_control;
+	dst->ignore_cookie = src->ignore_cookie;
+	dst->ignore_query_string = src->ignore_query_string;
+	if (!src->nrules)
+		return;
+	/* item arrays first (aligned as the block is), then the strings */
+	size_t arrays = 0, strings = 0;
+	for (size_t i = 0; i < src->nrules; i++) {
+		const struct rule *s = &src->rules[i];
+		arrays += s->items.n;
+		strings += s->name.s ? strlen(s->name.s) + 1 : 0;
+		for (size_t j = 0; j < s->items.n; j++)
+			strings += strlen(s->items.v[j].s) + 1;
+	}
+	size_t len = arrays * sizeof(struct sval) + strings;
+	char *pack = xmalloc(len);
+	struct sval *sv = (struct sval *)(void *)pack;
+	size_t at = arrays * sizeof(struct sval);
+	dst->rules = xcalloc(src->nrules, sizeof(*dst->rules));
+	dst->cap = dst->nrules = src->nrules;
+	dst->pack = pack;
+	dst->pack_len = len;
+	for (size_t i = 0; i < src->nrules; i++) {
+		const struct rule *s = &src->rules[i];
+		struct rule *d = &dst->rules[i];
+		*d = *s;
+		d->name.s = s->name.s ? pack_str(pack, &at, s->name.s, strlen(s->name.s)) : NULL;
+		/* borrowed (cap 0, v set): svec_release forgets it, svec_push copies it first */
+		d->items.v = s->items.n ? sv : NULL;
+		d->items.cap = 0;
+		memset(&d->items.pos, 0, sizeof(d->items.pos)); /* as cache_copy leaves it */
+		for (size_t j = 0; j < s->items.n; j++, sv++) {
+			sv->s = pack_str(pack, &at, s->items.v[j].s, strlen(s->items.v[j].s));
+			sv->pos = s->items.v[j].pos;
+		}
+	}
 }
 
 void cache_copy(struct cache *dst, const struct cache *src)

@@ -155,6 +155,10 @@ struct cache {
 	size_t nrules, cap;
 	struct pos pos;		      /* of the cache: block */
 	struct pos ignore_cookie_pos; /* file NULL = use pos */
+	/* cache_pack: one heap block holding every rule's item array and strings (the items
+	 * are borrowed svecs into it, see struct svec); NULL otherwise. Freed by cache_release. */
+	char *pack;
+	size_t pack_len;
 };
 
 enum endpoint_mode { MODE_MANAGE, MODE_OBSERVE, MODE_PURGE_ONLY };
@@ -263,6 +267,16 @@ void mval_release(struct mval *m);
 struct rule *cache_add_rule(struct cache *c);
 void cache_release(struct cache *c);
 void cache_copy(struct cache *dst, const struct cache *src);
+/*
+ * A copy of src in two heap blocks, whatever its size: the rule array (exactly src->nrules)
+ * and one block for every item array, item and rule name. For copies that are read, not
+ * edited (a plan's desired and live caches): cache_copy makes one block per list and string,
+ * with room to grow. Flags, TTLs and cc may be set; items may be pushed (the list moves to
+ * the heap); cache_add_rule works; a rule name must not be set with sval_set.
+ */
+void cache_pack(struct cache *dst, const struct cache *src);
+/* Makes room for n rules in all, so that a decoder adding them costs one allocation. */
+void cache_reserve(struct cache *c, size_t n);
 /* Whether r ignores the origin's Cache-Control: its own value, else the cache block's. */
 bool rule_ignores_cc(const struct cache *c, const struct rule *r);
 

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #define SB_DEFAULT_MAX ((size_t)64 << 20)
 /* What sb_add_json_str writes for a byte that is not UTF-8: U+FFFD as an escape. */
@@ -37,6 +38,9 @@ int sb_adds(struct sb *sb, const char *s);
 int sb_addc(struct sb *sb, char c);
 int sb_addf(struct sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int sb_vaddf(struct sb *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Decimal, as "%llu" / "%lld" print them, without a format string (hot loops). */
+int sb_addu(struct sb *sb, uint64_t v);
+int sb_addi(struct sb *sb, int64_t v);
 /*
  * The one JSON string escaper: every JSON output (and the tree writer, reconcile/codec.h)
  * writes its strings here. Appends s as a JSON string literal, quotes included: '"' and '\\'
