@@ -227,6 +227,7 @@ static int decode_condition(struct json_object *c, struct rule *r, bool *mine, s
 		r->kind = path ? RULE_PATH : RULE_SUFFIX;
 	else
 		return 0;
+	svec_reserve(&r->items, r->items.n + nv);
 	for (size_t i = 0; i < nv; i++) {
 		const char *s;
 		rc = codec_as_str(codec_at(vals, i), "matchValues[]", 0, &s, e);
@@ -424,6 +425,7 @@ static void sem_condition(struct json_object *c, struct sem_az_rule *r)
 		sem_transforms(tr, nt, sc);
 	if (codec_arr(p, "", "matchValues", OPT, &vals, &nv, NULL) != 0)
 		nv = 0;
+	svec_reserve(&sc->values, nv);
 	for (size_t i = 0; i < nv; i++) {
 		const char *v;
 		if (codec_as_str(codec_at(vals, i), "matchValues[]", 0, &v, NULL) == 0)
@@ -472,6 +474,7 @@ void prov_azure_sem_rule(struct json_object *j, struct sem_az *az, bool foreign)
 	r->order = (int)order;
 	if (codec_arr(j, "", "conditions", OPT, &conds, &nc, NULL) != 0)
 		nc = 0;
+	sem_az_reserve_conds(r, nc);
 	for (size_t i = 0; i < nc; i++)
 		sem_condition(codec_at(conds, i), r);
 	if (codec_arr(j, "", "actions", OPT, &acts, &na, NULL) != 0)
@@ -486,6 +489,7 @@ static int decode_rules(struct json_object *rules, size_t n, struct live_state *
 	struct owned *o = xcalloc(n ? n : 1, sizeof(*o));
 	size_t no = 0;
 	int rc = 0;
+	sem_az_reserve_rules(&ls->sem.az, ls->sem.az.n + n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		bool mine = false;
 		struct json_object *r = codec_at(rules, i);
@@ -504,6 +508,7 @@ static int decode_rules(struct json_object *rules, size_t n, struct live_state *
 	if (rc == 0) {
 		qsort(o, no, sizeof(*o), cmp_owned);
 		derive_cache_control(ls, o, no);
+		cache_reserve(&ls->cache, ls->cache.nrules + no);
 		/* the rule that runs last wins: read back, the highest order is the first match */
 		for (size_t i = no; i-- > 0;) {
 			*cache_add_rule(&ls->cache) = o[i].rule;

@@ -110,6 +110,7 @@ static int decode_items(struct json_object *arr, size_t n, struct rule *r, struc
 {
 	if (n == 0)
 		return err_set(e, CF_EAPI, "'Items' is empty");
+	svec_reserve(&r->items, r->items.n + n);
 	for (size_t i = 0; i < n; i++) {
 		const char *s;
 		int rc = codec_as_str(codec_at(arr, i), "Items[]", 0, &s, e);
@@ -162,6 +163,8 @@ static int decode_policy(struct json_object *root, void *out, struct cf_err *e)
 	/* A policy without rules may come back as null; the flags above are still required. */
 	if (rc == 0)
 		rc = codec_arr(root, "", "Rules", OKEYS, &rules, &n, e);
+	if (rc == 0)
+		cache_reserve(c, c->nrules + n);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = decode_rule(codec_at(rules, i), cache_add_rule(c), e);
 		if (rc != 0)
@@ -169,7 +172,7 @@ static int decode_policy(struct json_object *root, void *out, struct cf_err *e)
 	}
 	if (rc == 0) { /* the service evaluates the list as stored (sem_cn_eval) */
 		((struct live_state *)out)->sem.kind = SEM_AZURE_CHINA;
-		cache_copy(&((struct live_state *)out)->sem.cn, c);
+		cache_pack(&((struct live_state *)out)->sem.cn, c); /* read, never edited */
 	}
 	return rc;
 }

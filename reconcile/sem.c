@@ -192,6 +192,22 @@ struct sem_az_cond *sem_az_add_cond(struct sem_az_rule *r)
 	return c;
 }
 
+void sem_az_reserve_rules(struct sem_az *az, size_t n)
+{
+	if (n > az->cap) {
+		az->rules = xreallocarray(az->rules, n, sizeof(*az->rules));
+		az->cap = n;
+	}
+}
+
+void sem_az_reserve_conds(struct sem_az_rule *r, size_t n)
+{
+	if (n > r->ccap) {
+		r->conds = xreallocarray(r->conds, n, sizeof(*r->conds));
+		r->ccap = n;
+	}
+}
+
 void sem_az_sort(struct sem_az *az)
 {
 	/* insertion sort: stable, and lists hold at most a few dozen rules */

@@ -118,6 +118,10 @@ struct sem_az {
 struct sem_az_rule *sem_az_add_rule(struct sem_az *az);
 /* Returns a new zeroed condition owned by r. */
 struct sem_az_cond *sem_az_add_cond(struct sem_az_rule *r);
+/* Make room for n rules / n conditions in all: a decoder that knows the count allocates
+ * once and exactly (every live endpoint keeps its sem_az until the run ends). */
+void sem_az_reserve_rules(struct sem_az *az, size_t n);
+void sem_az_reserve_conds(struct sem_az_rule *r, size_t n);
 /* Sorts rules by order, stably (equal orders keep the order they were added in). */
 void sem_az_sort(struct sem_az *az);
 void sem_az_release(struct sem_az *az);

@@ -198,6 +198,15 @@ void svec_push(struct svec *v, const char *s, const struct pos *pos)
 	v->n++;
 }
 
+void svec_reserve(struct svec *v, size_t n)
+{
+	svec_own(v);
+	if (n <= v->cap)
+		return;
+	v->v = xreallocarray(v->v, n, sizeof(*v->v));
+	v->cap = n;
+}
+
 void svec_release(struct svec *v)
 {
 	if (svec_borrowed(v)) {

@@ -259,6 +259,9 @@ void svec_release(struct svec *v);
 /* Whether v's array and strings live in a config's arena (see struct svec). */
 bool svec_borrowed(const struct svec *v);
 bool svec_contains(const struct svec *v, const char *s);
+/* Makes room for n strings in all (a borrowed v is copied to the heap first): a decoder that
+ * knows a list's length grows it once, to that length, not to xgrow's 8 slots. */
+void svec_reserve(struct svec *v, size_t n);
 
 void sval_set(struct sval *v, const char *s, const struct pos *pos);
 void mval_release(struct mval *m);
