@@ -91,6 +91,73 @@ static void test_codec__getter_errors(void **state)
 	}
 }
 
+/* ---- getters: the values read (the fast paths build no path; the result must not differ) ---- */
+
+struct val_case {
+	const char *doc;
+	enum getter g;
+	unsigned flags;
+	int64_t min, max; /* G_INT */
+	int rc;
+	const char *want_s; /* G_STR */
+	int64_t want_n;	    /* G_INT, G_BOOL (0/1) */
+};
+
+static const struct val_case val_cases[] = {
+    {"{\"k\":\"x\"}", G_STR, 0, 0, 0, 0, "x", 0},
+    {"{\"k\":\"\"}", G_STR, 0, 0, 0, 0, "", 0},
+    {"{\"k\":\"caf\\u00e9\"}", G_STR, 0, 0, 0, 0, "caf\xc3\xa9", 0},
+    {"{\"K\":\"ci\"}", G_STR, CODEC_CI, 0, 0, 0, "ci", 0},
+    {"{\"k\":\"a\\u0000\"}", G_STR, 0, 0, 0, CF_EAPI, NULL, 0},
+    {"{\"k\":0}", G_INT, 0, 0, 10, 0, NULL, 0},
+    {"{\"k\":10}", G_INT, 0, 0, 10, 0, NULL, 10},
+    {"{\"k\":-5}", G_INT, 0, -5, 5, 0, NULL, -5},
+    {"{\"k\":-6}", G_INT, 0, -5, 5, CF_EAPI, NULL, 0},
+    {"{\"k\":9223372036854775807}", G_INT, 0, 0, INT64_MAX, 0, NULL, INT64_MAX},
+    {"{\"k\":9223372036854775808}", G_INT, 0, 0, INT64_MAX, CF_EAPI, NULL, 0},
+    {"{\"k\":-9223372036854775808}", G_INT, 0, INT64_MIN, 0, 0, NULL, INT64_MIN},
+    {"{\"k\":\"12\"}", G_INT, CODEC_LOOSE, 0, 20, 0, NULL, 12},
+    {"{\"k\":12}", G_INT, CODEC_LOOSE, 0, 20, 0, NULL, 12},
+    {"{\"k\":true}", G_BOOL, 0, 0, 0, 0, NULL, 1},
+    {"{\"k\":false}", G_BOOL, 0, 0, 0, 0, NULL, 0},
+    {"{\"k\":false}", G_BOOL, CODEC_LOOSE, 0, 0, 0, NULL, 0},
+    {"{\"k\":\"TRUE\"}", G_BOOL, CODEC_LOOSE, 0, 0, 0, NULL, 1},
+    {"{\"k\":1}", G_BOOL, CODEC_LOOSE, 0, 0, CF_EAPI, NULL, 0},
+};
+
+static void test_codec__getter_values(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(val_cases); i++) {
+		const struct val_case *c = &val_cases[i];
+		struct json_object *o;
+		struct cf_err e;
+		const char *s = NULL;
+		int64_t n = -42;
+		bool b = false;
+		int rc = 0;
+		err_clear(&e);
+		assert_int_equal(codec_parse(c->doc, strlen(c->doc), &o, NULL), 0);
+		if (c->g == G_STR)
+			rc = codec_str(o, "", "k", c->flags, &s, &e);
+		else if (c->g == G_INT)
+			rc = codec_int(o, "", "k", c->flags, c->min, c->max, &n, NULL, &e);
+		else
+			rc = codec_bool(o, "", "k", c->flags, &b, NULL, &e);
+		if (rc != c->rc)
+			fail_msg("case %zu (%s): rc %d '%s', want %d", i, c->doc, rc, e.msg, c->rc);
+		if (rc != 0)
+			assert_true(strncmp(e.msg, "k: ", 3) == 0); /* the path names the error */
+		else if (c->g == G_STR)
+			assert_string_equal(s, c->want_s);
+		else if (c->g == G_INT)
+			assert_true(n == c->want_n);
+		else
+			assert_int_equal(b, c->want_n);
+		codec_put(o);
+	}
+}
+
 static void test_codec__path(void **state)
 {
 	(void)state;
@@ -271,6 +338,7 @@ int main(void)
 	    cmocka_unit_test(test_codec__getter_errors), cmocka_unit_test(test_codec__path),
 	    cmocka_unit_test(test_codec__escape),	 cmocka_unit_test(test_codec__caps),
 	    cmocka_unit_test(test_codec__write),
+	    cmocka_unit_test(test_codec__getter_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

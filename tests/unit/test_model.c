@@ -1,4 +1,4 @@
-/* Unit tests: durations, string builder, cache comparison. */
+/* Unit tests: durations, string builder, cache comparison, packed copies. */
 #include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
@@ -177,6 +177,192 @@ static void test_model__borrowed_svec(void **state)
 	config_free(c);
 }
 
+/* sb_addu / sb_addi write what "%llu" / "%lld" write; sb_addf formats into the room there is,
+ * grows when it does not fit, and appends nothing past the cap. */
+static const uint64_t addu_cases[] = {0, 1, 9, 10, 99, 100, 4294967295u, 4294967296u,
+				      UINT64_C(9999999999999999999), UINT64_MAX};
+static const int64_t addi_cases[] = {0, 1, -1, 9, -9, 10, -10, INT32_MIN, INT32_MAX,
+				     INT64_MAX, INT64_MIN, INT64_MIN + 1};
+
+static const struct {
+	size_t max;	   /* builder cap */
+	const char *first; /* appended first (sets how much room is left) */
+	int n;		   /* then sb_addf("%0*d", n, 7) */
+	int want_rc;
+	size_t want_len;
+} addf_cases[] = {
+    {0, "", 3, 0, 3},	      /* no buffer yet: measured, then written */
+    {0, "abc", 3, 0, 6},      /* fits the room left */
+    {0, "abc", 61, 0, 64},    /* fills the 64-byte buffer to its last byte: grows */
+    {0, "abc", 200, 0, 203},  /* does not fit: grows */
+    {10, "abc", 7, 0, 10},    /* exactly at the cap */
+    {10, "abc", 8, -1, 3},    /* one past the cap: nothing appended */
+    {10, "", 11, -1, 0},      /* past the cap with no buffer */
+    {100, "abc", 97, 0, 100}, /* at the cap, written after growing */
+};
+
+static void test_model__sb_numbers(void **state)
+{
+	(void)state;
+	char want[64];
+	struct sb sb;
+	sb_init(&sb, 0);
+	for (size_t i = 0; i < CF_ARRAY_LEN(addu_cases); i++) {
+		sb_reset(&sb);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)addu_cases[i]);
+		assert_int_equal(sb_addu(&sb, addu_cases[i]), 0);
+		assert_string_equal(sb.buf, want);
+	}
+	for (size_t i = 0; i < CF_ARRAY_LEN(addi_cases); i++) {
+		sb_reset(&sb);
+		snprintf(want, sizeof(want), "x%lldy", (long long)addi_cases[i]);
+		sb_addc(&sb, 'x');
+		assert_int_equal(sb_addi(&sb, addi_cases[i]), 0);
+		sb_addc(&sb, 'y');
+		assert_string_equal(sb.buf, want);
+	}
+	sb_release(&sb);
+	sb_init(&sb, 3);
+	assert_int_equal(sb_addu(&sb, 1234), -1);
+	assert_true(sb.overflow);
+	assert_int_equal(sb.len, 0);
+	assert_int_equal(sb_addi(&sb, -12), 0);
+	assert_string_equal(sb.buf, "-12");
+	sb_release(&sb);
+
+	for (size_t i = 0; i < CF_ARRAY_LEN(addf_cases); i++) {
+		sb_init(&sb, addf_cases[i].max);
+		sb_adds(&sb, addf_cases[i].first);
+		size_t before = sb.len;
+		int rc = sb_addf(&sb, "%0*d", addf_cases[i].n, 7);
+		assert_int_equal(rc, addf_cases[i].want_rc);
+		assert_int_equal(sb.len, addf_cases[i].want_len);
+		assert_int_equal(strlen(sb.buf), sb.len); /* NUL-terminated at len */
+		assert_int_equal(sb.overflow, rc < 0);
+		assert_memory_equal(sb.buf, addf_cases[i].first, before);
+		for (size_t k = before; k < sb.len; k++)
+			assert_int_equal(sb.buf[k], k + 1 == sb.len ? '7' : '0');
+		sb_release(&sb);
+	}
+}
+
+/* Sources for cache_pack: empty, rules without items, names, several items, positions. */
+static void pack_source(int which, struct cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->ignore_cache_control = which % 2;
+	c->ignore_cookie = which == 2;
+	c->ignore_query_string = which == 3;
+	struct pos p = pos_make(1, 10 + (unsigned)which, 3);
+	for (int i = 0; i < which; i++) {
+		struct rule *r = cache_add_rule(c);
+		r->kind = (enum rule_kind)(i % 3);
+		r->cc = (enum rule_cc)(i % 3);
+		r->ttl = 60 * i;
+		r->pos = p;
+		r->ttl_pos = p;
+		if (i % 2)
+			sval_set(&r->name, i == 1 ? "" : "cacheform-rule", &p);
+		for (int j = 0; j < i; j++)
+			svec_push(&r->items, j % 2 ? "/img/" : "/a-longer/item/path/", &p);
+	}
+}
+
+static void test_model__cache_pack(void **state)
+{
+	(void)state;
+	for (int which = 0; which < 6; which++) {
+		struct cache src, packed, copied;
+		pack_source(which, &src);
+		cache_pack(&packed, &src);
+		cache_copy(&copied, &src);
+		assert_true(cache_equal(&packed, &src));
+		assert_int_equal(packed.nrules, src.nrules);
+		assert_int_equal(packed.cap, src.nrules); /* exact, not xgrow's 8 */
+		assert_int_equal(packed.pos.line, copied.pos.line);
+		for (size_t i = 0; i < src.nrules; i++) {
+			const struct rule *a = &packed.rules[i], *b = &copied.rules[i];
+			assert_int_equal(a->cc, b->cc);
+			assert_int_equal(a->ttl_pos.line, b->ttl_pos.line);
+			assert_int_equal(a->pos.line, b->pos.line);
+			assert_int_equal(a->items.pos.line, b->items.pos.line);
+			assert_true(!a->name.s == !b->name.s);
+			if (a->name.s) {
+				assert_string_equal(a->name.s, b->name.s);
+				assert_ptr_not_equal(a->name.s, src.rules[i].name.s);
+				assert_int_equal(a->name.pos.line, b->name.pos.line);
+			}
+			assert_int_equal(a->items.n, b->items.n);
+			assert_true(a->items.n == 0 || svec_borrowed(&a->items));
+			for (size_t j = 0; j < a->items.n; j++) {
+				assert_string_equal(a->items.v[j].s, b->items.v[j].s);
+				assert_ptr_not_equal(a->items.v[j].s, src.rules[i].items.v[j].s);
+				assert_int_equal(a->items.v[j].pos.line, b->items.v[j].pos.line);
+			}
+		}
+		/* the copy stands alone: the source goes first */
+		cache_release(&src);
+		cache_fold_cc(&packed);
+		cache_fold_cc(&copied);
+		assert_true(cache_equal(&packed, &copied));
+		/* editable as documented: a pushed item, an added rule with a heap name */
+		if (packed.nrules) {
+			svec_push(&packed.rules[0].items, "/js/", NULL);
+			assert_false(svec_borrowed(&packed.rules[0].items));
+		}
+		struct rule *r = cache_add_rule(&packed);
+		sval_set(&r->name, "added", NULL);
+		svec_push(&r->items, "/x/", NULL);
+		cache_release(&packed); /* ASan: no pack pointer freed, nothing leaked */
+		cache_release(&copied);
+		assert_null(packed.pack);
+	}
+}
+
+/* svec_reserve: room for n in all, exactly; never shrinks; a borrowed list moves to the heap. */
+static const struct {
+	size_t have, reserve, want_cap;
+} reserve_cases[] = {
+    {0, 0, 0}, {0, 1, 1}, {0, 3, 3}, {2, 1, 8}, {2, 8, 8}, {2, 9, 9}, {9, 20, 20},
+};
+
+static void test_model__svec_reserve(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(reserve_cases); i++) {
+		struct svec v = {0};
+		for (size_t k = 0; k < reserve_cases[i].have; k++)
+			svec_push(&v, "x", NULL);
+		svec_reserve(&v, reserve_cases[i].reserve);
+		assert_int_equal(v.cap, reserve_cases[i].want_cap);
+		assert_int_equal(v.n, reserve_cases[i].have);
+		svec_push(&v, "y", NULL);
+		assert_string_equal(v.v[v.n - 1].s, "y");
+		svec_release(&v);
+	}
+	struct config *c = config_new();
+	struct svec b = {0};
+	b.v = config_alloc(c, 1, sizeof(*b.v));
+	b.v[0].s = config_strndup(c, "/img/", 5);
+	b.n = 1;
+	svec_reserve(&b, 4);
+	assert_false(svec_borrowed(&b));
+	assert_int_equal(b.cap, 4);
+	assert_string_equal(b.v[0].s, "/img/");
+	svec_release(&b);
+	config_free(c);
+
+	struct cache k = {0};
+	cache_reserve(&k, 5);
+	assert_int_equal(k.cap, 5);
+	struct rule *r0 = cache_add_rule(&k);
+	for (int i = 0; i < 4; i++)
+		assert_ptr_equal(cache_add_rule(&k), r0 + 1 + i); /* no move within the room */
+	cache_reserve(&k, 2); /* never shrinks */
+	assert_int_equal(k.cap, 5);
+	cache_release(&k);
+}
+
 /* A position is 8 bytes; line and column saturate at their field's maximum, never wrap. */
 static const struct {
 	unsigned line, col, want_line, want_col;
@@ -229,6 +415,9 @@ int main(void)
 	    cmocka_unit_test(test_model__cache_equal),
 	    cmocka_unit_test(test_model__borrowed_svec),
 	    cmocka_unit_test(test_model__pos),
+	    cmocka_unit_test(test_model__sb_numbers),
+	    cmocka_unit_test(test_model__cache_pack),
+	    cmocka_unit_test(test_model__svec_reserve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
+#include <openssl/evp.h>
+
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define HASH_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
@@ -366,6 +368,147 @@ static void test_plan__endpoint_find(void **state)
 	}
 }
 
+/* ---- the live digest: byte for byte the form digests were always taken of ---- */
+
+/* The canonical form as prov_digest wrote it with sb_addf before issue 17: stored digests
+ * (ledger, plan files) must keep comparing equal. */
+static void ref_str(struct sb *sb, const char *s)
+{
+	s = s ? s : "";
+	sb_addf(sb, "%zu:", strlen(s));
+	sb_adds(sb, s);
+}
+
+static void ref_digest(const struct live_state *ls, char out[65])
+{
+	struct sb sb;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	const struct cache *c = &ls->cache;
+	sb_init(&sb, 0);
+	sb_adds(&sb, "cacheform-live/1\n");
+	sb_addf(&sb, "exists %d ccunknown %d inexact ", ls->exists, ls->cache_control_unknown);
+	ref_str(&sb, ls->inexact);
+	sb_addc(&sb, '\n');
+	sb_addf(&sb, "icc %d icookie %d iqs %d rules %zu\n", c->ignore_cache_control,
+		c->ignore_cookie, c->ignore_query_string, c->nrules);
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct rule *r = &c->rules[i];
+		sb_addf(&sb, "rule %s %lld ", rule_kind_name(r->kind), (long long)r->ttl);
+		ref_str(&sb, r->name.s);
+		sb_addf(&sb, " %zu\n", r->items.n);
+		if (r->cc != RULE_CC_INHERIT)
+			sb_addf(&sb, "cc %d\n", (int)r->cc);
+		for (size_t j = 0; j < r->items.n; j++) {
+			sb_adds(&sb, "item ");
+			ref_str(&sb, r->items.v[j].s);
+			sb_addc(&sb, '\n');
+		}
+	}
+	sb_addf(&sb, "foreign %zu\n", ls->nforeign);
+	for (size_t i = 0; i < ls->nforeign; i++) {
+		sb_addf(&sb, "f %d ", ls->foreign[i].order);
+		ref_str(&sb, ls->foreign[i].name);
+		sb_addc(&sb, ' ');
+		ref_str(&sb, ls->foreign[i].json);
+		sb_addc(&sb, '\n');
+	}
+	EVP_Digest(sb.buf, sb.len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < mdlen && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	sb_release(&sb);
+}
+
+static const struct {
+	bool exists, ccunknown, icc, icookie, iqs;
+	const char *inexact;
+	int nrules;
+	int64_t ttl;
+	const char *name;
+	enum rule_cc cc;
+	int order; /* of the one foreign rule; 0 = none */
+} digest_cases[] = {
+    {false, false, false, false, false, NULL, 0, 0, NULL, RULE_CC_INHERIT, 0},
+    {true, false, false, false, false, NULL, 0, 0, NULL, RULE_CC_INHERIT, 0},
+    {true, true, true, true, true, "queryStringCachingBehavior is BypassCaching", 1, 0, NULL,
+     RULE_CC_INHERIT, 0},
+    {true, false, true, false, true, "", 3, 86400, "", RULE_CC_IGNORE, 0},
+    {true, false, false, true, false, NULL, 2, MODEL_TTL_MAX, "cacheform1", RULE_CC_HONOUR, 7},
+    {true, true, false, false, false, NULL, 12, 1, "r\xc3\xa9gle", RULE_CC_HONOUR, -3},
+    {true, false, false, false, false, NULL, 1, INT64_MAX, NULL, RULE_CC_INHERIT, INT32_MIN},
+};
+
+static void test_plan__digest_format(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(digest_cases); i++) {
+		struct live_state ls;
+		memset(&ls, 0, sizeof(ls));
+		ls.exists = digest_cases[i].exists;
+		ls.cache_control_unknown = digest_cases[i].ccunknown;
+		ls.inexact = digest_cases[i].inexact ? xstrdup(digest_cases[i].inexact) : NULL;
+		ls.cache.ignore_cache_control = digest_cases[i].icc;
+		ls.cache.ignore_cookie = digest_cases[i].icookie;
+		ls.cache.ignore_query_string = digest_cases[i].iqs;
+		add_dir_rules(&ls.cache, digest_cases[i].nrules, 0);
+		for (int r = 0; r < digest_cases[i].nrules; r++) {
+			struct rule *ru = &ls.cache.rules[r];
+			ru->kind = (enum rule_kind)(r % 3);
+			ru->ttl = r ? (int64_t)r * 60 : digest_cases[i].ttl;
+			ru->cc = r % 2 ? RULE_CC_INHERIT : digest_cases[i].cc;
+			if (digest_cases[i].name && r != 1)
+				sval_set(&ru->name, digest_cases[i].name, NULL);
+			for (int k = 0; k < r; k++)
+				svec_push(&ru->items, k % 2 ? "/x/" : "png", NULL);
+		}
+		if (digest_cases[i].order) {
+			ls.foreign = xcalloc(1, sizeof(*ls.foreign));
+			ls.foreign[0].name = xstrdup("Global");
+			ls.foreign[0].order = digest_cases[i].order;
+			ls.foreign[0].json = xstrdup("{\"name\":\"Global\",\"order\":0}");
+			ls.nforeign = 1;
+		}
+		char want[65] = "";
+		ref_digest(&ls, want);
+		prov_digest(&ls);
+		if (strcmp(ls.digest, want) != 0)
+			fail_msg("case %zu: digest %s, want %s", i, ls.digest, want);
+		live_state_release(&ls);
+	}
+}
+
+/* plan_reserve: room for every endpoint at once; entries stay where they were put. */
+static void test_plan__reserve(void **state)
+{
+	(void)state;
+	static const size_t counts[] = {0, 1, 7, 100};
+	for (size_t c = 0; c < CF_ARRAY_LEN(counts); c++) {
+		struct fixture f;
+		fixture_init(&f, 3, 4); /* a difference: an update, live and desired copied */
+		struct plan p;
+		plan_init(&p);
+		plan_reserve(&p, counts[c]);
+		assert_true(p.ecap >= counts[c]);
+		struct plan_endpoint *first = NULL;
+		for (size_t i = 0; i < counts[c]; i++) {
+			struct cf_err e;
+			err_clear(&e);
+			struct plan_endpoint *pe =
+			    plan_add_endpoint(&p, &f.ep, &f.live, NULL, &f.safety, &e);
+			assert_non_null(pe);
+			first = first ? first : pe;
+			assert_ptr_equal(&p.eps[0], first); /* never moved */
+			assert_int_equal(pe->action, PLAN_EP_UPDATE);
+			assert_true(cache_equal(&pe->desired, &f.ep.cache));
+			assert_true(cache_equal(&pe->live, &f.live.cache));
+		}
+		plan_reserve(&p, 1); /* never shrinks */
+		assert_int_equal(p.neps, counts[c]);
+		plan_release(&p);
+		fixture_release(&f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +519,8 @@ int main(void)
 		cmocka_unit_test(test_plan__quota),
 		cmocka_unit_test(test_plan__renderers),
 		cmocka_unit_test(test_plan__endpoint_find),
+		cmocka_unit_test(test_plan__digest_format),
+		cmocka_unit_test(test_plan__reserve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
