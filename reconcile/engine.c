@@ -22,6 +22,9 @@
 #define ENGINE_DEFAULT_PARALLELISM 8
 #define ENGINE_CDNPRO_RATE	   30 /* requests per minute (CDN Pro's documented default) */
 #define ENGINE_CDNPRO_BURST	   60
+/* endpoints whose reads are queued at once: four waves at the highest --parallelism, so the
+ * wait for a chunk's slowest answer stays a small share of it */
+#define ENGINE_READ_CHUNK (4 * HTTP_PARALLELISM_MAX)
 #define DAY_S			   86400
 
 static struct eng_account *account_slot(struct engine *en, const struct account *a)
@@ -402,15 +405,16 @@ static void read_done(size_t k, struct http_resp *resp, void *arg)
 	http_resp_release(resp);
 }
 
-/* Sends one request for each endpoint of v together; returns how many of them (moved to the
- * front of v) need another request. */
-static size_t read_round(struct engine *en, struct eng_endpoint **v, size_t n)
+/* Sends one request for each endpoint of v[at..at+n) together; those that need another go
+ * to v[*more], v[*more + 1]... (at most at + n: v[at..] is copied to b.sent first). */
+static void read_chunk(struct engine *en, struct eng_endpoint **v, size_t at, size_t n,
+		       size_t *more)
 {
 	struct http_req *reqs = xcalloc(n + 1, sizeof(*reqs));
 	struct http_resp *resps = xcalloc(n + 1, sizeof(*resps));
-	struct read_batch b = {xcalloc(n + 1, sizeof(*b.sent)), v, 0};
+	struct read_batch b = {xcalloc(n + 1, sizeof(*b.sent)), v, *more};
 	size_t ns = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = at; i < at + n; i++) {
 		v[i]->rc = read_build(v[i], &reqs[ns]);
 		if (v[i]->rc < 0)
 			http_req_release(&reqs[ns]);
@@ -424,7 +428,22 @@ static size_t read_round(struct engine *en, struct eng_endpoint **v, size_t n)
 	free(b.sent);
 	free(resps);
 	free(reqs);
-	return b.more;
+	*more = b.more;
+}
+
+/* Sends one request for each endpoint of v; returns how many of them (moved to the front of
+ * v) need another request. en->read_chunk endpoints at most are queued at once: requests
+ * and answer slots for the whole fleet at once grew with it (2 KB an endpoint, issue 17). */
+static size_t read_round(struct engine *en, struct eng_endpoint **v, size_t n,
+			 struct read_progress *rp)
+{
+	size_t more = 0, chunk = en->read_chunk ? en->read_chunk : ENGINE_READ_CHUNK;
+	for (size_t at = 0; at < n; at += chunk) {
+		size_t k = n - at < chunk ? n - at : chunk;
+		read_chunk(en, v, at, k, &more);
+		rp->before += k;
+	}
+	return more;
 }
 
 int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n)
@@ -445,7 +464,7 @@ int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n)
 	http_set_tick(en->http, read_tick, &rp);
 	while (np) {
 		rp.before = rp.total - np;
-		np = read_round(en, pending, np);
+		np = read_round(en, pending, np, &rp);
 	}
 	http_set_tick(en->http, NULL, NULL);
 	progress_clear();
