@@ -22,10 +22,11 @@
 #define ENGINE_DEFAULT_PARALLELISM 8
 #define ENGINE_CDNPRO_RATE	   30 /* requests per minute (CDN Pro's documented default) */
 #define ENGINE_CDNPRO_BURST	   60
+#define DAY_S			   86400
+
 /* endpoints whose reads are queued at once: four waves at the highest --parallelism, so the
  * wait for a chunk's slowest answer stays a small share of it */
 #define ENGINE_READ_CHUNK (4 * HTTP_PARALLELISM_MAX)
-#define DAY_S			   86400
 
 static struct eng_account *account_slot(struct engine *en, const struct account *a)
 {

@@ -124,8 +124,8 @@ static void test_engine_read__chunks(void **state)
 		for (size_t i = 0; i < n; i++) {
 			unsigned want = t_refused(i) ? 0 : 1 + t_extra(i);
 			if (t_parsed[i] != want || t_built[i] != want)
-				fail_msg("case %zu, endpoint %zu: %u parsed, %u built, want %u", c, i,
-					 t_parsed[i], t_built[i], want);
+				fail_msg("case %zu, endpoint %zu: %u parsed, %u built, want %u", c,
+					 i, t_parsed[i], t_built[i], want);
 			assert_int_equal(xs[i].read, !t_refused(i));
 			assert_int_equal(xs[i].rc < 0, t_refused(i));
 			if (!t_refused(i)) {
