@@ -69,9 +69,10 @@ struct sval {
 /*
  * A list of located strings. Usually the array and every string are heap blocks owned by the
  * svec (cap > 0). A "borrowed" svec (cap == 0 with v != NULL, see svec_borrowed) has its array
- * and strings in a config's arena: svec_release only forgets it, and svec_push first copies it
- * to the heap, so code that builds or edits lists needs no change. Strings may be edited in
- * place either way; never free() or realloc() them or the array directly.
+ * and strings in a config's arena or a packed cache's block (cache_pack): svec_release only
+ * forgets it, and svec_push first copies it to the heap, so code that builds or edits lists
+ * needs no change. Strings may be edited in place either way; never free() or realloc() them
+ * or the array directly.
  */
 struct svec {
 	struct sval *v;
