@@ -22,6 +22,9 @@ struct repo_src {
 	git_repository *git;
 	git_tree *tree; /* --ref: the tree of root's directory inside the commit */
 	char *okdir;	/* last directory (relative) found to resolve inside root */
+	int okfd;	/* that directory, open (O_PATH): files are opened relative to it, so
+			 * 100,000 endpoint files cost one path component each, not the
+			 * root's whole path walk; -1 when none */
 	/* --ref: the last subtree looked up (the loader reads a directory's files in a row), so
 	 * a 10,000-entry endpoints/ tree is inflated once, not once per file: libgit2's object
 	 * cache skips trees over 4 KiB. */
@@ -208,6 +211,7 @@ int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struc
 {
 	struct repo_src *src = xcalloc(1, sizeof(*src));
 	struct stat st;
+	src->okfd = -1;
 	git_oid head;
 	int ret = 0;
 	git_libgit2_init();
@@ -254,6 +258,8 @@ void repo_src_free(struct repo_src *src)
 	git_tree_free(src->tree);
 	git_repository_free(src->git);
 	free(src->okdir);
+	if (src->okfd >= 0)
+		close(src->okfd);
 	free(src->root);
 	free(src->ref);
 	free(src);
@@ -439,9 +445,9 @@ static int repo_read_fd(int fd, const char *path, size_t hint, size_t max, char 
 }
 
 /*
- * Whether path's directory resolves inside root. The answer for the last directory is kept:
- * a repository's files sit in two or three directories, and realpath costs a system call per
- * component.
+ * Whether path's directory resolves inside root; when it does, src->okfd is that directory,
+ * opened. The answer for the last directory is kept: a repository's files sit in two or three
+ * directories, and realpath costs a system call per component.
  */
 static bool repo_dir_inside(struct repo_src *src, const char *path)
 {
@@ -460,8 +466,16 @@ static bool repo_dir_inside(struct repo_src *src, const char *path)
 		repo_check_errno();
 	ok = real && repo_under_root(src, real);
 	if (ok) {
+		/* the directory realpath checked, not a name a link could swap under us */
+		int fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			repo_check_errno();
+		ok = fd >= 0;
+		if (src->okfd >= 0)
+			close(src->okfd);
+		src->okfd = fd;
 		free(src->okdir);
-		src->okdir = xstrndup(path, n);
+		src->okdir = ok ? xstrndup(path, n) : NULL;
 	}
 	free(real);
 	sb_release(&full);
@@ -471,19 +485,16 @@ static bool repo_dir_inside(struct repo_src *src, const char *path)
 /* Opens root/path when no symbolic link is involved; -1 (errno ELOOP) for a final link. */
 static int repo_open_direct(struct repo_src *src, const char *path)
 {
-	struct sb full;
-	int fd;
+	const char *slash = strrchr(path, '/');
 	if (!repo_dir_inside(src, path)) {
 		errno = ELOOP;
 		return -1;
 	}
-	sb_init(&full, REPO_PATH_MAX * 2);
-	(void)sb_addf(&full, "%s/%s", src->root, path);
 	/* O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it. */
-	fd = open(full.buf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	int fd = openat(src->okfd, slash ? slash + 1 : path,
+			O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		repo_check_errno();
-	sb_release(&full);
 	return fd;
 }
 

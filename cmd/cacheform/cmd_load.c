@@ -57,6 +57,12 @@ void cmd_repo_take(struct cmd_repo *r, struct repo_src **src, struct config **cf
 int cmd_engine_open(struct engine *en, const char *dir, const char *ref, struct engine_opts *o,
 		    struct cf_err *e)
 {
+	return cmd_engine_open_shard(en, dir, ref, o, NULL, e);
+}
+
+int cmd_engine_open_shard(struct engine *en, const char *dir, const char *ref,
+			  struct engine_opts *o, const struct shard *s, struct cf_err *e)
+{
 	struct cmd_repo r;
 	memset(en, 0, sizeof(*en));
 	if (o->parallelism > HTTP_PARALLELISM_MAX)
@@ -73,7 +79,7 @@ int cmd_engine_open(struct engine *en, const char *dir, const char *ref, struct 
 	}
 	cmd_repo_take(&r, &o->src, &o->cfg);
 	cmd_repo_release(&r);
-	return engine_open(en, o, e);
+	return engine_open_shard(en, o, s, e);
 }
 
 void cmd_repo_release(struct cmd_repo *r)
