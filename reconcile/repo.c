@@ -32,6 +32,7 @@ struct repo_src {
 	git_tree *subtree;
 	char commit[GIT_OID_HEXSZ + 1];
 	bool dirty; /* working tree differs from HEAD: commit is "" */
+	bool unsettled; /* repo_src_open_deferred: dirty not checked yet (repo_src_settle) */
 };
 
 /*
@@ -207,7 +208,16 @@ static bool repo_worktree_dirty(struct repo_src *src)
 	return dirty;
 }
 
-int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struct cf_err *e)
+/* A working tree that differs from HEAD is no commit: its commit becomes "". */
+static void repo_check_dirty(struct repo_src *src)
+{
+	src->dirty = src->commit[0] && repo_worktree_dirty(src);
+	if (src->dirty)
+		src->commit[0] = '\0';
+}
+
+static int repo_open(const char *dir, const char *ref, bool defer, struct repo_src **out,
+		     struct cf_err *e)
 {
 	struct repo_src *src = xcalloc(1, sizeof(*src));
 	struct stat st;
@@ -238,15 +248,35 @@ int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struc
 			git_oid_tostr(src->commit, sizeof(src->commit), &head);
 		else
 			repo_check_git();
-		src->dirty = src->commit[0] && repo_worktree_dirty(src);
-		if (src->dirty)
-			src->commit[0] = '\0';
+		src->unsettled = defer && src->commit[0];
+		if (!src->unsettled)
+			repo_check_dirty(src);
 	}
 	*out = src;
 	return 0;
 fail:
 	repo_src_free(src);
 	return ret;
+}
+
+int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struct cf_err *e)
+{
+	return repo_open(dir, ref, false, out, e);
+}
+
+int repo_src_open_deferred(const char *dir, const char *ref, struct repo_src **out,
+			   struct cf_err *e)
+{
+	return repo_open(dir, ref, true, out, e);
+}
+
+bool repo_src_settle(struct repo_src *src)
+{
+	if (src->unsettled) {
+		src->unsettled = false;
+		repo_check_dirty(src);
+	}
+	return src->dirty;
 }
 
 void repo_src_free(struct repo_src *src)

@@ -307,6 +307,7 @@ static int drift_check(struct drift_run *run, struct cf_err *e)
 		return rc;
 	progress_setup(opt_quiet);
 	(void)engine_read_all(&run->en);
+	drift_settle_commit(&run->en);
 	return drift_build(&run->en, &run->rep, e);
 }
 
