@@ -31,7 +31,7 @@ struct repo_src {
 	char *subdir;
 	git_tree *subtree;
 	char commit[GIT_OID_HEXSZ + 1];
-	bool dirty; /* working tree differs from HEAD: commit is "" */
+	bool dirty;	/* working tree differs from HEAD: commit is "" */
 	bool unsettled; /* repo_src_open_deferred: dirty not checked yet (repo_src_settle) */
 };
 
