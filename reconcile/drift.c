@@ -1,5 +1,6 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/drift.h"
+#include "reconcile/repo.h"
 #include "reconcile/base/xmem.h"
 
 #define DRIFT_SHORT_COMMIT 12 /* hex digits of a commit in a reason */
@@ -41,6 +42,14 @@ size_t drift_select_shard(struct engine *en, const struct shard *s)
 	engine_index_names(en); /* the name index pointed into the array before compaction */
 	en->rate_share = s->budget == SHARD_SPLIT ? s->count : 1;
 	return kept;
+}
+
+void drift_settle_commit(struct engine *en)
+{
+	if (en->src && repo_src_settle(en->src)) {
+		en->commit[0] = '\0';
+		en->cfg->commit[0] = '\0';
+	}
 }
 
 static void drift_ep_release(struct drift_ep *d)

@@ -67,6 +67,13 @@ void drift_report_release(struct drift_report *r);
 size_t drift_select_shard(struct engine *en, const struct shard *s);
 
 /*
+ * Runs the working-tree check a deferred open left (repo_src_open_deferred); when the files
+ * read differ from HEAD, the engine's and the configuration's commit become "" (as an eager
+ * check would have made them). Call after the reads, before anything names the commit.
+ */
+void drift_settle_commit(struct engine *en);
+
+/*
  * Builds the report from the engine's selected endpoints after engine_read_all() and its
  * ledger snapshot. Returns 0, or CF_ELIMIT (rule diff refused) with e filled.
  */

@@ -186,7 +186,7 @@ static void patset_release(struct patset *ps)
 }
 
 static int select_endpoints(struct engine *en, const struct svec *only, const struct svec *exclude,
-			    struct cf_err *e)
+			    const struct shard *shard, struct cf_err *e)
 {
 	const struct config *c = en->cfg;
 	int rc = check_patterns(c, only, "-e", e);
@@ -210,7 +210,8 @@ static int select_endpoints(struct engine *en, const struct svec *only, const st
 		struct endpoint *ep = &c->endpoints[i];
 		/* engine_selects(), through the lookups */
 		if ((only && only->n && !patset_matches(&in, ep->name.s)) ||
-		    patset_matches(&out, ep->name.s) || !purge_targets(en, ep->name.s))
+		    patset_matches(&out, ep->name.s) || !purge_targets(en, ep->name.s) ||
+		    (shard && !shard_takes(shard, ep->account, ep->name.s)))
 			continue;
 		struct eng_endpoint *x = &en->eps[en->neps++];
 		x->ep = ep;
@@ -233,6 +234,12 @@ void engine_index_names(struct engine *en)
 
 int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e)
 {
+	return engine_open_shard(en, o, NULL, e);
+}
+
+int engine_open_shard(struct engine *en, const struct engine_opts *o, const struct shard *s,
+		      struct cf_err *e)
+{
 	memset(en, 0, sizeof(*en));
 	ledger_init(&en->led);
 	en->src = o->src;
@@ -240,7 +247,7 @@ int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e
 	int rc = 0;
 	snprintf(en->commit, sizeof(en->commit), "%s", en->cfg->commit);
 	en->purges = o->purges;
-	rc = select_endpoints(en, o->only, o->exclude, e);
+	rc = select_endpoints(en, o->only, o->exclude, s, e);
 	if (rc < 0)
 		return rc;
 	struct cf_err le;

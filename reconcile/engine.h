@@ -21,6 +21,7 @@
 #include "reconcile/base/model.h"
 #include "reconcile/plan.h"
 #include "reconcile/provider.h"
+#include "reconcile/shard.h"
 
 /* azure-china counts its daily quota in China Standard Time (UTC+8). */
 #define ENGINE_AZURECN_TZ_OFFSET_S (8 * 3600)
@@ -91,6 +92,14 @@ struct engine {
  * safe afterwards.
  */
 int engine_open(struct engine *en, const struct engine_opts *o, struct cf_err *e);
+
+/*
+ * engine_open selecting, besides, only the endpoints shard_takes() gives shard s (drift
+ * --shard; NULL: no shard). The filter runs before anything is built per endpoint, so a shard
+ * of a 100,000-endpoint repository allocates and touches entries for its own 1/N only.
+ */
+int engine_open_shard(struct engine *en, const struct engine_opts *o, const struct shard *s,
+		      struct cf_err *e);
 void engine_close(struct engine *en);
 
 /* Re-reads the ledger snapshot from the ref, with the records of the pending journal

@@ -22,13 +22,17 @@ struct repo_src {
 	git_repository *git;
 	git_tree *tree; /* --ref: the tree of root's directory inside the commit */
 	char *okdir;	/* last directory (relative) found to resolve inside root */
+	int okfd;	/* that directory, open (O_PATH): files are opened relative to it, so
+			 * 100,000 endpoint files cost one path component each, not the
+			 * root's whole path walk; -1 when none */
 	/* --ref: the last subtree looked up (the loader reads a directory's files in a row), so
 	 * a 10,000-entry endpoints/ tree is inflated once, not once per file: libgit2's object
 	 * cache skips trees over 4 KiB. */
 	char *subdir;
 	git_tree *subtree;
 	char commit[GIT_OID_HEXSZ + 1];
-	bool dirty; /* working tree differs from HEAD: commit is "" */
+	bool dirty;	/* working tree differs from HEAD: commit is "" */
+	bool unsettled; /* repo_src_open_deferred: dirty not checked yet (repo_src_settle) */
 };
 
 /*
@@ -204,10 +208,20 @@ static bool repo_worktree_dirty(struct repo_src *src)
 	return dirty;
 }
 
-int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struct cf_err *e)
+/* A working tree that differs from HEAD is no commit: its commit becomes "". */
+static void repo_check_dirty(struct repo_src *src)
+{
+	src->dirty = src->commit[0] && repo_worktree_dirty(src);
+	if (src->dirty)
+		src->commit[0] = '\0';
+}
+
+static int repo_open(const char *dir, const char *ref, bool defer, struct repo_src **out,
+		     struct cf_err *e)
 {
 	struct repo_src *src = xcalloc(1, sizeof(*src));
 	struct stat st;
+	src->okfd = -1;
 	git_oid head;
 	int ret = 0;
 	git_libgit2_init();
@@ -234,15 +248,35 @@ int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struc
 			git_oid_tostr(src->commit, sizeof(src->commit), &head);
 		else
 			repo_check_git();
-		src->dirty = src->commit[0] && repo_worktree_dirty(src);
-		if (src->dirty)
-			src->commit[0] = '\0';
+		src->unsettled = defer && src->commit[0];
+		if (!src->unsettled)
+			repo_check_dirty(src);
 	}
 	*out = src;
 	return 0;
 fail:
 	repo_src_free(src);
 	return ret;
+}
+
+int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struct cf_err *e)
+{
+	return repo_open(dir, ref, false, out, e);
+}
+
+int repo_src_open_deferred(const char *dir, const char *ref, struct repo_src **out,
+			   struct cf_err *e)
+{
+	return repo_open(dir, ref, true, out, e);
+}
+
+bool repo_src_settle(struct repo_src *src)
+{
+	if (src->unsettled) {
+		src->unsettled = false;
+		repo_check_dirty(src);
+	}
+	return src->dirty;
 }
 
 void repo_src_free(struct repo_src *src)
@@ -254,6 +288,8 @@ void repo_src_free(struct repo_src *src)
 	git_tree_free(src->tree);
 	git_repository_free(src->git);
 	free(src->okdir);
+	if (src->okfd >= 0)
+		close(src->okfd);
 	free(src->root);
 	free(src->ref);
 	free(src);
@@ -439,9 +475,9 @@ static int repo_read_fd(int fd, const char *path, size_t hint, size_t max, char 
 }
 
 /*
- * Whether path's directory resolves inside root. The answer for the last directory is kept:
- * a repository's files sit in two or three directories, and realpath costs a system call per
- * component.
+ * Whether path's directory resolves inside root; when it does, src->okfd is that directory,
+ * opened. The answer for the last directory is kept: a repository's files sit in two or three
+ * directories, and realpath costs a system call per component.
  */
 static bool repo_dir_inside(struct repo_src *src, const char *path)
 {
@@ -460,8 +496,16 @@ static bool repo_dir_inside(struct repo_src *src, const char *path)
 		repo_check_errno();
 	ok = real && repo_under_root(src, real);
 	if (ok) {
+		/* the directory realpath checked, not a name a link could swap under us */
+		int fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			repo_check_errno();
+		ok = fd >= 0;
+		if (src->okfd >= 0)
+			close(src->okfd);
+		src->okfd = fd;
 		free(src->okdir);
-		src->okdir = xstrndup(path, n);
+		src->okdir = ok ? xstrndup(path, n) : NULL;
 	}
 	free(real);
 	sb_release(&full);
@@ -471,19 +515,16 @@ static bool repo_dir_inside(struct repo_src *src, const char *path)
 /* Opens root/path when no symbolic link is involved; -1 (errno ELOOP) for a final link. */
 static int repo_open_direct(struct repo_src *src, const char *path)
 {
-	struct sb full;
-	int fd;
+	const char *slash = strrchr(path, '/');
 	if (!repo_dir_inside(src, path)) {
 		errno = ELOOP;
 		return -1;
 	}
-	sb_init(&full, REPO_PATH_MAX * 2);
-	(void)sb_addf(&full, "%s/%s", src->root, path);
 	/* O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it. */
-	fd = open(full.buf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	int fd = openat(src->okfd, slash ? slash + 1 : path,
+			O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		repo_check_errno();
-	sb_release(&full);
 	return fd;
 }
 

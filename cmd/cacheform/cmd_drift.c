@@ -292,7 +292,10 @@ static int drift_parse_args(int argc, char **argv, enum out_format *fmt, struct 
 static int drift_check(struct drift_run *run, struct cf_err *e)
 {
 	struct engine_opts eo = {NULL, NULL, &opt_only, opt_parallelism, false, &opt_exclude, NULL};
-	int rc = cmd_engine_open(&run->en, opt_repo, opt_ref, &eo, e);
+	/* the engine builds entries for this shard's endpoints only; drift_select_shard below
+	 * then drops nothing and sets the bucket share */
+	int rc = cmd_engine_open_shard(&run->en, opt_repo, opt_ref, &eo,
+				       run->sharded ? &run->shard : NULL, e);
 	if (rc < 0)
 		return rc;
 	if (run->en.rl)
@@ -304,6 +307,7 @@ static int drift_check(struct drift_run *run, struct cf_err *e)
 		return rc;
 	progress_setup(opt_quiet);
 	(void)engine_read_all(&run->en);
+	drift_settle_commit(&run->en);
 	return drift_build(&run->en, &run->rep, e);
 }
 

@@ -9,14 +9,17 @@
 #include "schema/load.h"
 #include "schema/report.h"
 
-int cmd_load(const char *dir, const char *ref, const struct check_opts *co, struct cmd_repo *r)
+static int cmd_load_src(const char *dir, const char *ref, const struct check_opts *co, bool defer,
+			struct cmd_repo *r)
 {
 	struct cf_err e;
 	memset(r, 0, sizeof(*r));
 	r->dir = dir;
 	diag_init(&r->diags);
 	err_clear(&e);
-	if (repo_src_open(dir, ref, &r->src, &e) < 0) {
+	int rc = defer ? repo_src_open_deferred(dir, ref, &r->src, &e)
+		       : repo_src_open(dir, ref, &r->src, &e);
+	if (rc < 0) {
 		diag_add_err(&r->diags, &e);
 		return e.rc < 0 ? e.rc : CF_EIO;
 	}
@@ -26,6 +29,11 @@ int cmd_load(const char *dir, const char *ref, const struct check_opts *co, stru
 	(void)check_config(r->cfg, co, &r->diags);
 	diag_sort(&r->diags);
 	return r->diags.nerrors ? CF_EINVAL : 0;
+}
+
+int cmd_load(const char *dir, const char *ref, const struct check_opts *co, struct cmd_repo *r)
+{
+	return cmd_load_src(dir, ref, co, false, r);
 }
 
 int cmd_load_print(FILE *f, const struct cmd_repo *r)
@@ -57,12 +65,19 @@ void cmd_repo_take(struct cmd_repo *r, struct repo_src **src, struct config **cf
 int cmd_engine_open(struct engine *en, const char *dir, const char *ref, struct engine_opts *o,
 		    struct cf_err *e)
 {
+	return cmd_engine_open_shard(en, dir, ref, o, NULL, e);
+}
+
+int cmd_engine_open_shard(struct engine *en, const char *dir, const char *ref,
+			  struct engine_opts *o, const struct shard *s, struct cf_err *e)
+{
 	struct cmd_repo r;
 	memset(en, 0, sizeof(*en));
 	if (o->parallelism > HTTP_PARALLELISM_MAX)
 		return err_set(e, CF_EINVAL, "--parallelism %u: at most %d concurrent requests",
 			       o->parallelism, HTTP_PARALLELISM_MAX);
-	int rc = cmd_load(dir, ref, NULL, &r);
+	/* a shard's drift settles the working-tree check after its reads (drift_settle_commit) */
+	int rc = cmd_load_src(dir, ref, NULL, s != NULL, &r);
 	if (rc < 0) {
 		(void)cmd_load_print(stderr, &r);
 		if (r.diags.nerrors)
@@ -73,7 +88,7 @@ int cmd_engine_open(struct engine *en, const char *dir, const char *ref, struct 
 	}
 	cmd_repo_take(&r, &o->src, &o->cfg);
 	cmd_repo_release(&r);
-	return engine_open(en, o, e);
+	return engine_open_shard(en, o, s, e);
 }
 
 void cmd_repo_release(struct cmd_repo *r)

@@ -50,6 +50,11 @@ void cmd_repo_take(struct cmd_repo *r, struct repo_src **src, struct config **cf
  */
 int cmd_engine_open(struct engine *en, const char *dir, const char *ref, struct engine_opts *o,
 		    struct cf_err *e);
+/* cmd_engine_open through engine_open_shard: only shard s's endpoints are selected. With a
+ * shard the working-tree check is deferred (repo_src_open_deferred): the caller settles it
+ * before it reports the commit (drift_settle_commit). */
+int cmd_engine_open_shard(struct engine *en, const char *dir, const char *ref,
+			  struct engine_opts *o, const struct shard *s, struct cf_err *e);
 
 /*
  * Prints every endpoint the plan could not read on stderr ("cacheform CMD: ..."), so an error

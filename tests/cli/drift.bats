@@ -240,6 +240,31 @@ PY
 	[[ "$output" == *"cut.json: not a drift --format json report"* ]]
 }
 
+@test "drift --shard: every shard validates the whole repository and refuses an error in any file" {
+	shard_fleet
+	# www6 belongs to one shard of 3 only; the others must refuse the repository all the same
+	sed -i 's/ttl: .*/ttl: forever/' "$R/endpoints/www6.yaml"
+	gitops_commit "$R" "break www6"
+	for i in 1 2 3; do
+		run "$CACHEFORM" drift --repo "$R" --shard "$i/3" --shard-budget split --format json
+		assert_no_sanitizer
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"endpoints/www6.yaml"* ]]
+		[[ "$output" == *"the configuration has"* ]]
+	done
+	[ "$(journal_count read_rules)" -eq 0 ]
+}
+
+@test "drift --shard: an uncommitted change in another shard's file still makes every report name no commit" {
+	shard_fleet
+	printf '# edited\n' >>"$R/endpoints/www6.yaml"
+	for i in 1 2 3; do
+		run "$CACHEFORM" drift --repo "$R" --shard "$i/3" --shard-budget split --format json
+		[ "$status" -ne 1 ]
+		[ "$(jq -r '.commit' <<<"$output")" = "" ]
+	done
+}
+
 @test "drift: a bad --shard is a usage error" {
 	for s in 0/4 5/4 1/0 x 1/4/2 -1/4; do
 		run "$CACHEFORM" drift --repo "$R" --shard "$s"

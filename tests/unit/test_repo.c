@@ -110,6 +110,34 @@ static void test_repo__worktree(void **state)
 	repo_src_free(src);
 }
 
+/* drift's deferred check: HEAD until settled, then what the eager check says, once */
+static void test_repo__deferred_check(void **state)
+{
+	(void)state;
+	struct repo_src *src, *eager;
+	struct cf_err e;
+	assert_int_equal(repo_src_open(tmpdir, NULL, &eager, &e), 0);
+	assert_int_equal(repo_src_open_deferred(tmpdir, NULL, &src, &e), 0);
+	assert_int_equal(strlen(repo_src_commit(src)), 40);
+	assert_false(repo_src_dirty(src));
+	/* endpoints/a.yaml has an uncommitted edit */
+	assert_true(repo_src_settle(src));
+	assert_true(repo_src_dirty(src));
+	assert_string_equal(repo_src_commit(src), repo_src_commit(eager));
+	assert_string_equal(repo_src_commit(src), "");
+	assert_true(repo_src_settle(src));
+	/* settling an eager source changes nothing */
+	assert_true(repo_src_settle(eager));
+	assert_string_equal(repo_src_commit(eager), "");
+	/* --ref has nothing to settle */
+	repo_src_free(src);
+	assert_int_equal(repo_src_open_deferred(tmpdir, "HEAD", &src, &e), 0);
+	assert_false(repo_src_settle(src));
+	assert_int_equal(strlen(repo_src_commit(src)), 40);
+	repo_src_free(src);
+	repo_src_free(eager);
+}
+
 static void test_repo__refs(void **state)
 {
 	(void)state;
@@ -240,6 +268,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_repo__worktree),
+	    cmocka_unit_test(test_repo__deferred_check),
 	    cmocka_unit_test(test_repo__refs),
 	    cmocka_unit_test(test_repo__commit_id_matches_git),
 	    cmocka_unit_test(test_repo__subdirectory_ref),
