@@ -312,10 +312,10 @@ void engine_account_bucket(struct http_client *http, const struct account *a, un
 	shard_domain_key(a, &key);
 	if (a->rate_limit.set)
 		http_bucket(http, key.buf, shard_share(a->rate_limit.per_minute, n),
-			    shard_share(a->rate_limit.burst, n));
+			    shard_burst_share(a->rate_limit.burst, n));
 	else if (a->provider == PROV_CDNPRO)
 		http_bucket(http, key.buf, shard_share(ENGINE_CDNPRO_RATE, n),
-			    shard_share(ENGINE_CDNPRO_BURST, n));
+			    shard_burst_share(ENGINE_CDNPRO_BURST, n));
 	sb_release(&key);
 }
 

@@ -7,6 +7,10 @@
 /* FNV-1a 64 parameters (Fowler/Noll/Vo, IETF draft-eastlake-fnv). */
 #define FNV64_OFFSET UINT64_C(0xcbf29ce484222325)
 #define FNV64_PRIME  UINT64_C(0x100000001b3)
+/* A split shard's burst is 1/(N x this) of the domain's: the N buckets together leave half the
+ * provider's burst unspent, so requests that were in flight while its bucket sat full (and lost
+ * refill) cannot overdraw it (99 answers 429 in 100,099 at an exact 1/N). */
+#define SHARD_BURST_HEADROOM 2
 
 uint64_t shard_hash(const char *name)
 {
@@ -110,6 +114,13 @@ unsigned shard_share(unsigned amount, unsigned count)
 		return amount;
 	unsigned part = amount / count;
 	return part ? part : 1;
+}
+
+unsigned shard_burst_share(unsigned burst, unsigned count)
+{
+	if (count <= 1)
+		return burst;
+	return shard_share(burst, count * SHARD_BURST_HEADROOM);
 }
 
 int shard_budget_parse(const char *text, enum shard_budget *out, struct cf_err *e)

@@ -70,4 +70,8 @@ bool shard_takes(const struct shard *s, const struct account *a, const char *nam
  * below 1, and count parts never sum above amount when amount >= count. */
 unsigned shard_share(unsigned amount, unsigned count);
 
+/* A shard's burst when a domain is split over count shards: half of shard_share(burst, count),
+ * never below 1; the whole burst when count <= 1. */
+unsigned shard_burst_share(unsigned burst, unsigned count);
+
 #endif

@@ -938,9 +938,9 @@ if want shard; then
 	fakecdn_stop
 	n429=$(jcount "$JOURNAL" 'select(.status == 429)')
 	reads=$(jcount "$JOURNAL" 'select(.op == "read_rules")')
-	# each shard's bucket: 1/N of the domain's rate and burst (reconcile/shard.c shard_share)
+	# each shard's bucket: 1/N of the domain's rate, 1/(2N) of its burst (reconcile/shard.c)
 	srate=$(awk -v r="$SRATE" -v n="$SHARDS" 'BEGIN { x = int(r / n); print (x < 1 ? 1 : x) }')
-	sburst=$(awk -v r="$SBURST" -v n="$SHARDS" 'BEGIN { x = int(r / n); print (x < 1 ? 1 : x) }')
+	sburst=$(awk -v r="$SBURST" -v n="$SHARDS" 'BEGIN { x = (n > 1 ? int(r / (2 * n)) : r); print (x < 1 ? 1 : x) }')
 	: >"$RES/shard.jsonl"
 	worst=0 allok=0 sum=0
 	for i in $(seq 1 "$SHARDS"); do

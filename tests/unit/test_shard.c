@@ -216,6 +216,21 @@ static void test_shard__share(void **state)
 	}
 }
 
+static void test_shard__burst_share(void **state)
+{
+	(void)state;
+	static const struct share_case cases[] = {
+	    {800, 8, 50}, {800, 1, 800}, {800, 0, 800}, {60, 8, 3}, {3, 2, 1}, {1, 8, 1}, {60, 2, 15},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		unsigned p = shard_burst_share(cases[i].amount, cases[i].count);
+		assert_int_equal(p, cases[i].part);
+		/* N shards leave at least half the burst unspent once it holds two tokens a shard */
+		if (cases[i].count > 1 && cases[i].amount >= 2 * cases[i].count)
+			assert_true(2 * p * cases[i].count <= cases[i].amount);
+	}
+}
+
 static void test_shard__takes(void **state)
 {
 	(void)state;
@@ -254,6 +269,7 @@ int main(void)
 	    cmocka_unit_test(test_shard__domain_keys),
 	    cmocka_unit_test(test_shard__domains_move_little),
 	    cmocka_unit_test(test_shard__share),
+	    cmocka_unit_test(test_shard__burst_share),
 	    cmocka_unit_test(test_shard__takes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
