@@ -77,12 +77,20 @@ struct sched {
 	struct xq ready;
 };
 
+/* An easy handle between attempts. A handle whose last attempt was a plain read keeps its
+ * options: the next plain read through the same proxy choice only sets what differs. */
+struct idle_easy {
+	CURL *h;
+	bool plain;	/* configured for a plain read (http_req_plain_get), not reset */
+	bool proxy_off; /* ... with the proxy turned off (loopback) */
+};
+
 struct http_client {
 	CURLM *multi;
 	struct http_opts o;
 	struct bucket *buckets;
 	size_t nbuckets, bcap;
-	CURL **idle; /* easy handles kept for reuse */
+	struct idle_easy *idle; /* easy handles kept for reuse */
 	size_t nidle, icap;
 	double scale;
 	uint64_t rng;
@@ -107,6 +115,9 @@ struct xfer {
 	enum xstate st;
 	int64_t not_before; /* monotonic ms */
 	struct bucket *bucket;
+	bool loopback;	/* the URL's host is loopback (check_url) */
+	bool plain;	/* this attempt is a plain read (http_req_plain_get) */
+	bool configured; /* its handle already carries the options of a plain read */
 	CURL *easy;
 	struct curl_slist *hdrs;
 	struct curl_slist *connect; /* CURLOPT_CONNECT_TO list when req->connect_to */
@@ -258,19 +269,22 @@ bool http_url_on_origin(const char *url, const char *base)
 	return same;
 }
 
-/* Refuses, before any connection, what the transport policy does not allow. */
-static int check_url(const struct http_req *r, struct cf_err *e)
+/* Refuses, before any connection, what the transport policy does not allow. *loopback
+ * says whether the URL's host is loopback (parsed once per request, used by every attempt). */
+static int check_url(const struct http_req *r, bool *loopback, struct cf_err *e)
 {
 	char *scheme, *host, *user;
 	int ret = 0;
-	struct sb shown;
-	sb_init(&shown, 0);
-	redact_url(r->url ? r->url : "", &shown);
+	*loopback = false;
 	if (!r->url || url_parts(r->url, &scheme, &host, &user) < 0) {
+		struct sb shown;
+		sb_init(&shown, 0);
+		redact_url(r->url ? r->url : "", &shown);
 		ret = err_set(e, CF_EINVAL, "%s: cannot parse URL '%s'", r->what, shown.buf);
 		sb_release(&shown);
 		return ret;
 	}
+	*loopback = host_is_loopback(host, strlen(host));
 	if (user)
 		ret =
 		    err_set(e, CF_EINVAL, "%s: URL for '%s' carries user information; refusing it",
@@ -280,8 +294,7 @@ static int check_url(const struct http_req *r, struct cf_err *e)
 		ret = err_set(e, CF_EINVAL, "%s: bad connect-to address '%s' (want HOST:PORT)",
 			      r->what, r->connect_to);
 	else if (strcasecmp(scheme, "http") == 0 &&
-		 !(r->connect_to ? connect_to_is_loopback(r->connect_to)
-				 : host_is_loopback(host, strlen(host))))
+		 !(r->connect_to ? connect_to_is_loopback(r->connect_to) : *loopback))
 		ret =
 		    err_set(e, CF_EINVAL,
 			    "%s: refusing plain http to '%s'; only loopback hosts may use http://",
@@ -291,7 +304,6 @@ static int check_url(const struct http_req *r, struct cf_err *e)
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);
-	sb_release(&shown);
 	return ret;
 }
 
@@ -433,7 +445,7 @@ void http_free(struct http_client *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->nidle; i++)
-		curl_easy_cleanup(c->idle[i]);
+		curl_easy_cleanup(c->idle[i].h);
 	free(c->idle);
 	for (size_t i = 0; i < c->nbuckets; i++)
 		free(c->buckets[i].key);
@@ -471,23 +483,42 @@ void http_bucket(struct http_client *c, const char *key, unsigned rate_per_minut
 	http_tb_init(&b->tb, rate_per_minute, burst, now_ms());
 }
 
-static CURL *easy_get(struct http_client *c)
+/* Whether the attempt's connection must bypass any proxy: local traffic never goes to an
+ * http_proxy, nor does a connect-to request. */
+static bool proxy_off(const struct xfer *x)
 {
-	if (c->nidle)
-		return c->idle[--c->nidle];
-	CURL *h = curl_easy_init();
-	if (!h) {
+	return x->loopback || x->req->connect_to;
+}
+
+/* Gives x a handle, noting whether it is already configured for x's kind of request. */
+static void easy_get(struct http_client *c, struct xfer *x)
+{
+	x->configured = false;
+	if (c->nidle) {
+		const struct idle_easy *ie = &c->idle[--c->nidle];
+		x->easy = ie->h;
+		x->configured = ie->plain && x->plain && ie->proxy_off == proxy_off(x);
+		if (ie->plain && !x->configured)
+			curl_easy_reset(x->easy); /* kept for a read, wanted for something else */
+		return;
+	}
+	x->easy = curl_easy_init();
+	if (!x->easy) {
 		fprintf(stderr, "cacheform: cannot create a libcurl handle\n");
 		exit(1);
 	}
-	return h;
 }
 
-static void easy_put(struct http_client *c, CURL *h)
+/* Takes x's handle back. One that served anything but a plain read is reset, so no option
+ * of a write (method, body, fresh connection, CA file) leaks into the next request; one
+ * kept configured is reset by easy_get when the next request is not a plain read alike. */
+static void easy_put(struct http_client *c, struct xfer *x)
 {
-	curl_easy_reset(h);
+	if (!x->plain)
+		curl_easy_reset(x->easy);
 	xgrow(&c->idle, &c->icap, c->nidle + 1, sizeof(*c->idle));
-	c->idle[c->nidle++] = h;
+	c->idle[c->nidle++] = (struct idle_easy){x->easy, x->plain, proxy_off(x)};
+	x->easy = NULL;
 }
 
 /* ---- tracing ---- */
@@ -621,11 +652,14 @@ static int build_headers(struct xfer *x, struct cf_err *e)
 			break;
 		}
 		sb_reset(&line);
+		(void)sb_adds(&line, h->name);
 		/* "Name;" is curl's spelling of a header with an empty value */
-		if (*h->value)
-			(void)sb_addf(&line, "%s: %s", h->name, h->value);
-		else
-			(void)sb_addf(&line, "%s;", h->name);
+		if (*h->value) {
+			(void)sb_adds(&line, ": ");
+			(void)sb_adds(&line, h->value);
+		} else {
+			(void)sb_addc(&line, ';');
+		}
 		x->hdrs = curl_slist_append(x->hdrs, line.buf);
 	}
 	/* no "Expect: 100-continue" round trip before a body */
@@ -655,7 +689,8 @@ static void set_method(CURL *h, const struct http_req *r)
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 }
 
-static void configure(struct xfer *x)
+/* The options that differ from one attempt to the next, set on every attempt. */
+static void configure_attempt(struct xfer *x)
 {
 	const struct http_client *c = x->c;
 	const struct http_req *r = x->req;
@@ -664,13 +699,30 @@ static void configure(struct xfer *x)
 	long conn = c->o.connect_timeout_ms < total ? c->o.connect_timeout_ms : total;
 
 	curl_easy_setopt(h, CURLOPT_URL, r->url);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, conn);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+}
+
+/* Every option of the request on a fresh (or reset) handle. */
+static void configure(struct xfer *x)
+{
+	const struct http_client *c = x->c;
+	const struct http_req *r = x->req;
+	CURL *h = x->easy;
+
+	configure_attempt(x);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (r->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
-	if (http_is_loopback_url(r->url) || r->connect_to)
+	if (proxy_off(x))
 		curl_easy_setopt(h, CURLOPT_PROXY,
 				 ""); /* an http_proxy must not see local traffic */
 	if (r->connect_to) {
@@ -680,20 +732,13 @@ static void configure(struct xfer *x)
 		x->connect = curl_slist_append(NULL, spec);
 		curl_easy_setopt(h, CURLOPT_CONNECT_TO, x->connect);
 	}
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, conn);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, c->ua);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->o.max_body);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
 	if (r->retry != HTTP_RETRY_SAFE) {
 		/*
 		 * libcurl resends a request whose reused connection died before any answer
@@ -753,8 +798,12 @@ static void start_attempt(struct xfer *x)
 	x->hbytes = 0;
 	x->too_big = false;
 	x->errbuf[0] = '\0';
-	x->easy = easy_get(x->c);
-	configure(x);
+	x->plain = http_req_plain_get(x->req);
+	easy_get(x->c, x);
+	if (x->configured)
+		configure_attempt(x);
+	else
+		configure(x);
 	if (x->c->o.debug)
 		trace_request(x);
 	x->started = x->c->now;
@@ -863,8 +912,7 @@ static void settle(struct xfer *x, CURLcode res)
 	x->hdrs = NULL;
 	curl_slist_free_all(x->connect);
 	x->connect = NULL;
-	easy_put(c, x->easy);
-	x->easy = NULL;
+	easy_put(c, x);
 }
 
 static bool xfer_before(const struct xfer *a, const struct xfer *b)
@@ -1005,7 +1053,7 @@ static void xfers_setup(struct http_client *c, struct xfer *xs, struct http_req 
 		x->st = XS_WAIT;
 		x->bucket = bucket_find(c, reqs[i].bucket);
 		sb_init(&x->body, c->o.max_body);
-		int rc = check_url(x->req, &x->resp->err);
+		int rc = check_url(x->req, &x->loopback, &x->resp->err);
 		if (rc < 0)
 			finish(x, rc);
 		else

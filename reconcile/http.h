@@ -192,6 +192,14 @@ void http_tb_init(struct http_tb *b, unsigned rate_per_minute, unsigned burst, i
 int64_t http_tb_take(struct http_tb *b, int64_t now_ms);
 
 /*
+ * True when r is a plain read: a retry-safe GET without a body, on the system CA store and
+ * without connect-to. Consecutive plain reads differ only in URL, headers and timeouts, so
+ * a libcurl handle goes from one to the next without a reset and without setting again the
+ * options they share.
+ */
+bool http_req_plain_get(const struct http_req *r);
+
+/*
  * The event loop's clock arithmetic (all times monotonic ms; -1 = none).
  *
  * http_timer_at: when libcurl's timer, set to timeout_ms at now (-1 = deleted), is due. A

@@ -6,6 +6,7 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/http.h"
 
+#include <strings.h>
 #include <time.h>
 
 #define HTTP_RETRY_BASE_MS	200
@@ -216,4 +217,10 @@ int http_wait_ms(int64_t now, int64_t next_ms, int64_t timer_at, int64_t tick_at
 	if (tick_at >= 0 && tick_at - now < w)
 		w = tick_at - now;
 	return w < 0 ? 0 : (int)w;
+}
+
+bool http_req_plain_get(const struct http_req *r)
+{
+	return r->retry == HTTP_RETRY_SAFE && !r->body && !r->ca_file && !r->connect_to &&
+	       r->method && strcasecmp(r->method, "GET") == 0;
 }
