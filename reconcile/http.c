@@ -40,7 +40,7 @@
 #define HTTP_MAX_RESP_HEADERS	256
 #define HTTP_MAX_HEADER_BYTES	((size_t)256 << 10)
 #define HTTP_POLL_MAX_MS	1000
-#define HTTP_EPOLL_EVENTS	64 /* socket events taken per wake-up */
+#define HTTP_EPOLL_EVENTS	64   /* socket events taken per wake-up */
 #define HTTP_NOTICE_MIN_MS	1000 /* retries waiting at least this long are announced */
 #define HTTP_TICK_MS		100  /* with a tick callback, it is called at least this often */
 #define HTTP_TRACE_BODY_MAX	4096
@@ -115,8 +115,8 @@ struct xfer {
 	enum xstate st;
 	int64_t not_before; /* monotonic ms */
 	struct bucket *bucket;
-	bool loopback;	/* the URL's host is loopback (check_url) */
-	bool plain;	/* this attempt is a plain read (http_req_plain_get) */
+	bool loopback;	 /* the URL's host is loopback (check_url) */
+	bool plain;	 /* this attempt is a plain read (http_req_plain_get) */
 	bool configured; /* its handle already carries the options of a plain read */
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -1123,7 +1123,7 @@ int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp
 		tick_at = c->now;
 	xfers_setup(c, xs, reqs, resps, n);
 	for (;;) {
-		/* one wake-up: the sockets epoll found ready, libcurl's timer, then the scheduler */
+		/* one wake-up: the ready sockets, libcurl's timer, then the scheduler */
 		for (int i = 0; i < nev; i++)
 			act(c, evs[i].data.fd, ready_bits(evs[i].events));
 		if (timer_due(c))

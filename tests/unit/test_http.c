@@ -689,7 +689,8 @@ static void test_http__handle_reuse_kinds(void **state)
 	static const struct {
 		const char *method;
 		enum http_retry retry;
-	} seq[] = {{"GET", S}, {"GET", S}, {"POST", U}, {"GET", S}, {"PUT", S}, {"GET", S}, {"GET", S}};
+	} seq[] = {{"GET", S}, {"GET", S}, {"POST", U}, {"GET", S},
+		   {"PUT", S}, {"GET", S}, {"GET", S}};
 	enum { NSEQ = CF_ARRAY_LEN(seq) };
 	struct http_req reqs[NSEQ];
 	struct http_resp resps[NSEQ];
