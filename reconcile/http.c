@@ -1078,6 +1078,21 @@ static bool timer_due(const struct http_client *c)
 	return c->timer_at >= 0 && c->timer_at <= c->now;
 }
 
+/* Lets libcurl act on its due timer. */
+static void fire_timer(struct http_client *c)
+{
+	int64_t was = c->timer_at;
+	act(c, CURL_SOCKET_TIMEOUT, 0);
+	/*
+	 * libcurl calls on_timer only when its deadline changes. Our clock is read once per
+	 * wake-up and its own on every call, so a deadline set late in a busy wake-up can look
+	 * due to us a little before it is to libcurl, which then finds nothing to do and says
+	 * nothing: look again 1 ms later rather than spin until it is.
+	 */
+	if (c->timer_at == was)
+		c->timer_at = c->now + 1;
+}
+
 /*
  * Starts what may start now. New transfers ask for libcurl's timer at once; they are kicked
  * in the same wake-up, and whatever that ends (a refused connection, a request answered
@@ -1089,7 +1104,7 @@ static int64_t start_and_kick(struct http_client *c, unsigned *running)
 		int64_t next = start_due(c, running, c->o.parallelism);
 		if (!timer_due(c))
 			return next;
-		act(c, CURL_SOCKET_TIMEOUT, 0);
+		fire_timer(c);
 		unsigned ended = reap(c);
 		*running -= ended;
 		if (ended == 0)
@@ -1127,7 +1142,7 @@ int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp
 		for (int i = 0; i < nev; i++)
 			act(c, evs[i].data.fd, ready_bits(evs[i].events));
 		if (timer_due(c))
-			act(c, CURL_SOCKET_TIMEOUT, 0);
+			fire_timer(c);
 		running -= reap(c);
 		if (tick_at >= 0 && c->now >= tick_at) {
 			c->tick(c->tick_ctx, c->finished, n);
