@@ -191,6 +191,28 @@ void http_tb_init(struct http_tb *b, unsigned rate_per_minute, unsigned burst, i
 /* Takes one token and returns 0, or takes nothing and returns the ms until one is there. */
 int64_t http_tb_take(struct http_tb *b, int64_t now_ms);
 
+/*
+ * True when r is a plain read: a retry-safe GET without a body, on the system CA store and
+ * without connect-to. Consecutive plain reads differ only in URL, headers and timeouts, so
+ * a libcurl handle goes from one to the next without a reset and without setting again the
+ * options they share.
+ */
+bool http_req_plain_get(const struct http_req *r);
+
+/*
+ * The event loop's clock arithmetic (all times monotonic ms; -1 = none).
+ *
+ * http_timer_at: when libcurl's timer, set to timeout_ms at now (-1 = deleted), is due. A
+ * positive timeout is rounded up by 1 ms: libcurl truncates it, and a wake-up before its
+ * deadline finds nothing expired and does not re-arm the timer, so the loop would spin.
+ *
+ * http_wait_ms: how long to sleep for the next event: until the earliest of the
+ * scheduler's next start (next_ms, relative), libcurl's timer and the next progress tick
+ * (both absolute), at most cap_ms, never negative.
+ */
+int64_t http_timer_at(int64_t now, long timeout_ms);
+int http_wait_ms(int64_t now, int64_t next_ms, int64_t timer_at, int64_t tick_at, int cap_ms);
+
 /* Returns the version of the libcurl loaded at run time, e.g. "7.88.1". Static. */
 const char *http_lib_version(void);
 

@@ -36,13 +36,13 @@
 	X(curl_global_cleanup)                                                                     \
 	X(curl_global_init)                                                                        \
 	X(curl_multi_add_handle)                                                                   \
+	X(curl_multi_assign)                                                                       \
 	X(curl_multi_cleanup)                                                                      \
 	X(curl_multi_info_read)                                                                    \
 	X(curl_multi_init)                                                                         \
-	X(curl_multi_perform)                                                                      \
-	X(curl_multi_poll)                                                                         \
 	X(curl_multi_remove_handle)                                                                \
 	X(curl_multi_setopt)                                                                       \
+	X(curl_multi_socket_action)                                                                \
 	X(curl_slist_append)                                                                       \
 	X(curl_slist_free_all)                                                                     \
 	X(curl_url)                                                                                \
@@ -146,6 +146,12 @@ CURLMcode curl_multi_add_handle(CURLM *m, CURL *h)
 	return lib.curl_multi_add_handle(m, h);
 }
 
+CURLMcode curl_multi_assign(CURLM *m, curl_socket_t s, void *p)
+{
+	need();
+	return lib.curl_multi_assign(m, s, p);
+}
+
 CURLMcode curl_multi_cleanup(CURLM *m)
 {
 	need();
@@ -164,17 +170,10 @@ CURLM *curl_multi_init(void)
 	return lib.curl_multi_init();
 }
 
-CURLMcode curl_multi_perform(CURLM *m, int *running)
+CURLMcode curl_multi_socket_action(CURLM *m, curl_socket_t s, int ev_bitmask, int *running)
 {
 	need();
-	return lib.curl_multi_perform(m, running);
-}
-
-CURLMcode curl_multi_poll(CURLM *m, struct curl_waitfd extra[], unsigned int n, int timeout_ms,
-			  int *ret)
-{
-	need();
-	return lib.curl_multi_poll(m, extra, n, timeout_ms, ret);
+	return lib.curl_multi_socket_action(m, s, ev_bitmask, running);
 }
 
 CURLMcode curl_multi_remove_handle(CURLM *m, CURL *h)

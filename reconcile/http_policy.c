@@ -6,6 +6,7 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/http.h"
 
+#include <strings.h>
 #include <time.h>
 
 #define HTTP_RETRY_BASE_MS	200
@@ -197,4 +198,29 @@ int64_t http_tb_take(struct http_tb *b, int64_t now)
 	}
 	int64_t ahead = b->last_ms > now ? b->last_ms - now : 0;
 	return ahead + (TB_UNIT - b->level + b->rate - 1) / b->rate;
+}
+
+int64_t http_timer_at(int64_t now, long timeout_ms)
+{
+	if (timeout_ms < 0)
+		return -1;
+	return now + timeout_ms + (timeout_ms > 0);
+}
+
+int http_wait_ms(int64_t now, int64_t next_ms, int64_t timer_at, int64_t tick_at, int cap_ms)
+{
+	int64_t w = cap_ms;
+	if (next_ms >= 0 && next_ms < w)
+		w = next_ms;
+	if (timer_at >= 0 && timer_at - now < w)
+		w = timer_at - now;
+	if (tick_at >= 0 && tick_at - now < w)
+		w = tick_at - now;
+	return w < 0 ? 0 : (int)w;
+}
+
+bool http_req_plain_get(const struct http_req *r)
+{
+	return r->retry == HTTP_RETRY_SAFE && !r->body && !r->ca_file && !r->connect_to &&
+	       r->method && strcasecmp(r->method, "GET") == 0;
 }

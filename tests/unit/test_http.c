@@ -327,6 +327,97 @@ static void test_http__url_on_origin(void **state)
 			fail_msg("%s on %s: want %d", cases[i].url, cases[i].base, cases[i].ok);
 }
 
+/* libcurl's timer as a due time: -1 stays none, 0 is now, a positive one a ms later than
+ * asked (libcurl truncates; an early wake-up would find nothing due and never be re-armed). */
+static void test_http__timer_at(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t now;
+		long timeout;
+		int64_t at;
+	} cases[] = {
+	    {1000, -1, -1}, {1000, 0, 1000}, {1000, 1, 1002}, {1000, 59999, 61000}, {0, 5, 6},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		print_message("case %zu\n", i);
+		assert_int_equal(http_timer_at(cases[i].now, cases[i].timeout), cases[i].at);
+	}
+}
+
+/* The event loop sleeps until the earliest of its three deadlines, capped, never negative. */
+static void test_http__wait_ms(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t now, next, timer, tick;
+		int cap, want;
+	} cases[] = {
+	    /* nothing pending: the cap */
+	    {1000, -1, -1, -1, 1000, 1000},
+	    {1000, -1, -1, -1, 100, 100},
+	    /* each deadline alone */
+	    {1000, 30, -1, -1, 1000, 30},
+	    {1000, -1, 1250, -1, 1000, 250},
+	    {1000, -1, -1, 1100, 1000, 100},
+	    /* the earliest wins */
+	    {1000, 30, 1020, 1100, 1000, 20},
+	    {1000, 5, 1020, 1100, 1000, 5},
+	    {1000, 500, 1400, 1050, 1000, 50},
+	    /* past the cap: the cap */
+	    {1000, 5000, 9000, -1, 1000, 1000},
+	    /* due or overdue: no sleep */
+	    {1000, 0, -1, -1, 1000, 0},
+	    {1000, -1, 1000, -1, 1000, 0},
+	    {1000, -1, 990, -1, 1000, 0},
+	    {1000, -1, -1, 900, 100, 0},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		print_message("case %zu\n", i);
+		assert_int_equal(http_wait_ms(cases[i].now, cases[i].next, cases[i].timer,
+					      cases[i].tick, cases[i].cap),
+				 cases[i].want);
+	}
+}
+
+/* Only a retry-safe GET without body, CA file or connect-to keeps its handle's options. */
+static void test_http__plain_get(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *method;
+		enum http_retry retry;
+		bool body, ca, connect_to;
+		bool plain;
+	} cases[] = {
+	    {"GET", HTTP_RETRY_SAFE, false, false, false, true},
+	    {"get", HTTP_RETRY_SAFE, false, false, false, true},
+	    {"GET", HTTP_RETRY_UNSAFE, false, false, false, false},
+	    {"GET", HTTP_RETRY_NEVER, false, false, false, false},
+	    {"GET", HTTP_RETRY_SAFE, true, false, false, false},
+	    {"GET", HTTP_RETRY_SAFE, false, true, false, false},
+	    {"GET", HTTP_RETRY_SAFE, false, false, true, false},
+	    {"HEAD", HTTP_RETRY_SAFE, false, false, false, false},
+	    {"PUT", HTTP_RETRY_SAFE, true, false, false, false},
+	    {"PATCH", HTTP_RETRY_SAFE, true, false, false, false},
+	    {"POST", HTTP_RETRY_UNSAFE, true, false, false, false},
+	    {"DELETE", HTTP_RETRY_SAFE, false, false, false, false},
+	    {"GETX", HTTP_RETRY_SAFE, false, false, false, false},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		struct http_req r;
+		print_message("case %zu: %s\n", i, cases[i].method);
+		http_req_init(&r, cases[i].method, "https://api.example.com/x", "plain");
+		r.retry = cases[i].retry;
+		if (cases[i].body)
+			http_req_body(&r, strdup("{}"), 2);
+		r.ca_file = cases[i].ca ? "/etc/ssl/ca.pem" : NULL;
+		r.connect_to = cases[i].connect_to ? "127.0.0.1:8443" : NULL;
+		assert_int_equal(http_req_plain_get(&r), cases[i].plain);
+		http_req_release(&r);
+	}
+}
+
 /* ---- the loopback server ---- */
 
 #define SRV_LOG_MAX    256
@@ -582,6 +673,52 @@ static void test_http__basic_and_reuse(void **state)
 	/* ten requests over two batches on one kept-alive connection */
 	assert_int_equal(g_srv.sh->seq, 10);
 	assert_int_equal(g_srv.sh->nconn, 1);
+	http_free(c);
+}
+
+/*
+ * One handle goes from read to read without a reset; nothing of a write may stay on it. At
+ * parallelism 1 every request takes the same handle: reads after a POST are still GETs
+ * without a body, and the POST's fresh, closed connection is not theirs too.
+ */
+static void test_http__handle_reuse_kinds(void **state)
+{
+	(void)state;
+	struct http_opts o = {.parallelism = 1};
+	struct http_client *c = http_new(&o);
+	static const struct {
+		const char *method;
+		enum http_retry retry;
+	} seq[] = {{"GET", S}, {"GET", S}, {"POST", U}, {"GET", S},
+		   {"PUT", S}, {"GET", S}, {"GET", S}};
+	enum { NSEQ = CF_ARRAY_LEN(seq) };
+	struct http_req reqs[NSEQ];
+	struct http_resp resps[NSEQ];
+	srv_reset();
+	for (size_t i = 0; i < NSEQ; i++) {
+		req_at(&reqs[i], seq[i].method, "/echo", seq[i].retry);
+		if (strcmp(seq[i].method, "GET") != 0)
+			http_req_body(&reqs[i], strdup("{\"w\":1}"), 7);
+	}
+	assert_int_equal(http_run(c, reqs, resps, NSEQ), 0);
+	for (size_t i = 0; i < NSEQ; i++) {
+		char line[32];
+		print_message("request %zu: %s\n", i, seq[i].method);
+		assert_int_equal(resps[i].status, 200);
+		snprintf(line, sizeof(line), "%s /echo HTTP/1.1\r\n", seq[i].method);
+		assert_memory_equal(resps[i].body, line, strlen(line));
+		if (strcmp(seq[i].method, "GET") == 0) {
+			assert_null(strcasestr(resps[i].body, "Content-Length"));
+			assert_null(strstr(resps[i].body, "{\"w\":1}"));
+		} else {
+			assert_non_null(strstr(resps[i].body, "\r\n\r\n{\"w\":1}"));
+		}
+	}
+	/* the POST on a connection of its own, closed after it (and, the connection limit being
+	 * 1, the first reads' connection closed for it); everything after it shares one */
+	assert_int_equal(g_srv.sh->seq, NSEQ);
+	assert_int_equal(g_srv.sh->nconn, 3);
+	batch_release(reqs, resps, NSEQ);
 	http_free(c);
 }
 
@@ -929,9 +1066,13 @@ int main(void)
 	    cmocka_unit_test(test_http__token_bucket_vs_provider),
 	    cmocka_unit_test(test_http__loopback),
 	    cmocka_unit_test(test_http__url_on_origin),
+	    cmocka_unit_test(test_http__timer_at),
+	    cmocka_unit_test(test_http__wait_ms),
+	    cmocka_unit_test(test_http__plain_get),
 	};
 	const struct CMUnitTest live[] = {
 	    cmocka_unit_test(test_http__basic_and_reuse),
+	    cmocka_unit_test(test_http__handle_reuse_kinds),
 	    cmocka_unit_test(test_http__retry_then_success),
 	    cmocka_unit_test(test_http__unsafe_not_retried),
 	    cmocka_unit_test(test_http__limits_and_timeouts),
