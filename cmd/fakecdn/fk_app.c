@@ -42,16 +42,39 @@ static const struct provider provider_table[] = {
 static const size_t edge_nroutes = 1;
 static const struct provider edge_provider = {"edge", &fk_edge_route, &edge_nroutes};
 
-static bool pattern_match(const char *pattern, const char **seg, int nseg)
-{
-	char buf[256];
-	const char *pseg[FK_ROUTE_MAX_SEGMENTS];
-	int n = fk_split_path(pattern, buf, sizeof(buf), pseg, FK_ROUTE_MAX_SEGMENTS);
+#define PATTERN_MAX 256
 
-	if (n != nseg)
+/* A route's pattern, split once: route_find runs on every request. */
+struct pattern {
+	char buf[PATTERN_MAX];
+	const char *seg[FK_ROUTE_MAX_SEGMENTS];
+	int nseg; /* -1: too long or too deep, matches nothing */
+};
+
+static struct pattern *patterns[CF_ARRAY_LEN(provider_table)];
+static pthread_once_t patterns_once = PTHREAD_ONCE_INIT;
+
+static void split_patterns(void)
+{
+	for (size_t p = 0; p < CF_ARRAY_LEN(provider_table); p++) {
+		const struct provider *prov = &provider_table[p];
+
+		patterns[p] = xcalloc(*prov->nroutes, sizeof(*patterns[p]));
+		for (size_t r = 0; r < *prov->nroutes; r++) {
+			struct pattern *pt = &patterns[p][r];
+
+			pt->nseg = fk_split_path(prov->routes[r].pattern, pt->buf, sizeof(pt->buf),
+						 pt->seg, FK_ROUTE_MAX_SEGMENTS);
+		}
+	}
+}
+
+static bool pattern_match(const struct pattern *pt, const char **seg, int nseg)
+{
+	if (pt->nseg != nseg)
 		return false;
-	for (int i = 0; i < n; i++)
-		if (strcmp(pseg[i], "*") != 0 && strcasecmp(pseg[i], seg[i]) != 0)
+	for (int i = 0; i < nseg; i++)
+		if (strcmp(pt->seg[i], "*") != 0 && strcasecmp(pt->seg[i], seg[i]) != 0)
 			return false;
 	return true;
 }
@@ -65,11 +88,12 @@ static struct match route_find(const char *method, const char **seg, int nseg)
 {
 	struct match m = {NULL, NULL};
 
+	pthread_once(&patterns_once, split_patterns);
 	for (size_t p = 0; p < CF_ARRAY_LEN(provider_table); p++) {
 		const struct provider *prov = &provider_table[p];
 
 		for (size_t r = 0; r < *prov->nroutes; r++) {
-			if (!pattern_match(prov->routes[r].pattern, seg, nseg))
+			if (!pattern_match(&patterns[p][r], seg, nseg))
 				continue;
 			m.prov = prov;
 			if (strcmp(prov->routes[r].method, method) == 0) {
@@ -341,10 +365,8 @@ static bool journal_field(struct sb *sb, const char *key, const char *v)
 		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
 			n--;
 	}
-	char *s = xstrndup(v ? v : "", n);
 	sb_addf(sb, ",\"%s\":", key);
-	sb_add_json_str(sb, s);
-	free(s);
+	sb_add_json_strn(sb, v ? v : "", n);
 	return cut;
 }
 
