@@ -87,14 +87,14 @@ void fk_delay_add(struct fk_delay *d, int64_t ms, void *arg)
 	heap_push(d, en);
 }
 
-int64_t fk_delay_next_ms(const struct fk_delay *d)
+int64_t fk_delay_next_ns(const struct fk_delay *d)
 {
 	int64_t left;
 
 	if (d->n == 0)
 		return -1;
 	left = d->heap[0].due_ns - mono_ns();
-	return left <= 0 ? 0 : (left + NS_PER_MS - 1) / NS_PER_MS;
+	return left <= 0 ? 0 : left;
 }
 
 size_t fk_delay_run(struct fk_delay *d)

@@ -15,9 +15,8 @@ struct fk_delay;
 struct fk_delay *fk_delay_new(fk_delay_fn fn);
 /* Waits ms milliseconds (monotonic clock; <= 0: due at once) before fn(arg) may run. */
 void fk_delay_add(struct fk_delay *d, int64_t ms, void *arg);
-/* Milliseconds until the earliest entry is due, rounded up: 0 when one is due, -1 when
- * nothing waits. */
-int64_t fk_delay_next_ms(const struct fk_delay *d);
+/* Nanoseconds until the earliest entry is due: 0 when one is due, -1 when nothing waits. */
+int64_t fk_delay_next_ns(const struct fk_delay *d);
 /* Calls fn for every entry that is due (never one that is not), earliest first; entries due
  * at the same time in the order they were added. Returns how many ran. */
 size_t fk_delay_run(struct fk_delay *d);

@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -32,6 +33,7 @@ struct fk_server {
 	bool looping;		/* loop was started */
 	int ep;			/* the loop's epoll: the daemon's epoll descriptor and stop */
 	int stop;		/* eventfd: readable = the loop must end */
+	bool no_pwait2;		/* the kernel has no epoll_pwait2: sleep in milliseconds */
 	char *cert, *key;
 	unsigned port;
 	bool staging; /* the CDN Pro staging listener: its requests reach staging versions */
@@ -278,16 +280,41 @@ struct fk_server *fk_server_start(struct fk_app *app, unsigned port, const char 
 	return fk_server_start_at(app, NULL, port, cert, key, false, e);
 }
 
-/* Milliseconds the loop may sleep: until the daemon's next timeout or the next due
- * answer, whichever is first; -1 = until something happens. */
-static int loop_timeout(struct fk_server *s)
+#define NS_PER_MS INT64_C(1000000)
+#define NS_PER_S  INT64_C(1000000000)
+
+/* Nanoseconds the loop may sleep: until the daemon's next timeout or the next due answer,
+ * whichever is first; -1 = until something happens. */
+static int64_t loop_timeout_ns(struct fk_server *s)
 {
 	MHD_UNSIGNED_LONG_LONG mhd_ms;
-	int64_t ms = fk_delay_next_ms(s->delay);
+	int64_t ns = fk_delay_next_ns(s->delay);
 
-	if (MHD_get_timeout(s->d, &mhd_ms) == MHD_YES && (ms < 0 || (int64_t)mhd_ms < ms))
-		ms = mhd_ms > INT_MAX ? INT_MAX : (int64_t)mhd_ms;
-	return ms > INT_MAX ? INT_MAX : (int)ms;
+	if (MHD_get_timeout(s->d, &mhd_ms) == MHD_YES &&
+	    mhd_ms < (MHD_UNSIGNED_LONG_LONG)(INT64_MAX / NS_PER_MS) &&
+	    (ns < 0 || (int64_t)mhd_ms * NS_PER_MS < ns))
+		ns = (int64_t)mhd_ms * NS_PER_MS;
+	return ns;
+}
+
+/* Sleeps on the loop's epoll for at most ns. epoll_pwait2 (Linux 5.11) keeps an answer's due
+ * time to the microsecond; epoll_wait counts whole milliseconds, rounded up, so each answer
+ * would wait up to a millisecond past its latency. */
+static int loop_wait(struct fk_server *s, struct epoll_event *ev, int nev, int64_t ns)
+{
+	struct timespec ts = {(time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S)};
+	int n;
+
+	if (!s->no_pwait2) {
+		n = epoll_pwait2(s->ep, ev, nev, ns < 0 ? NULL : &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		s->no_pwait2 = true;
+	}
+	if (ns < 0)
+		return epoll_wait(s->ep, ev, nev, -1);
+	ns = (ns + NS_PER_MS - 1) / NS_PER_MS;
+	return epoll_wait(s->ep, ev, nev, ns > INT_MAX ? INT_MAX : (int)ns);
 }
 
 /* The server's one thread: sleeps until the daemon has work, an answer's latency is over or
@@ -298,7 +325,7 @@ static void *serve_loop(void *cls)
 	struct epoll_event ev[LOOP_EVENTS];
 
 	for (;;) {
-		int n = epoll_wait(s->ep, ev, LOOP_EVENTS, loop_timeout(s));
+		int n = loop_wait(s, ev, LOOP_EVENTS, loop_timeout_ns(s));
 
 		if (n < 0 && errno != EINTR)
 			break;

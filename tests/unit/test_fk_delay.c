@@ -1,5 +1,5 @@
 /* Unit tests of fakecdn's latency clock (cmd/fakecdn/fk_delay.c): entries run earliest first,
- * ties in the order they were added, never before their time; next_ms says how long to sleep;
+ * ties in the order they were added, never before their time; next_ns says how long to sleep;
  * flush runs what is left, due or not. */
 #include "reconcile/base/compat.h"
 #include <stdarg.h>
@@ -20,9 +20,9 @@ static void record(void *arg)
 		ran[nran++] = *(int *)arg;
 }
 
-static void sleep_ms(long ms)
+static void sleep_ns(int64_t ns)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
@@ -51,8 +51,8 @@ static void test_fk_delay__order(void **state)
 		nran = 0;
 		for (size_t i = 0; i < cases[c].n; i++)
 			fk_delay_add(d, cases[c].wait[i], &ids[i]);
-		while (fk_delay_next_ms(d) >= 0) {
-			sleep_ms((long)fk_delay_next_ms(d));
+		while (fk_delay_next_ns(d) >= 0) {
+			sleep_ns(fk_delay_next_ns(d));
 			fk_delay_run(d);
 		}
 		assert_int_equal(nran, cases[c].n);
@@ -70,16 +70,15 @@ static void test_fk_delay__never_early(void **state)
 
 	(void)state;
 	nran = 0;
-	assert_int_equal(fk_delay_next_ms(d), -1);
+	assert_int_equal(fk_delay_next_ns(d), -1);
 	assert_int_equal(fk_delay_run(d), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fk_delay_add(d, 40, &a);
 	fk_delay_add(d, 400, &b);
-	/* rounded up, so sleeping next_ms is never too short */
-	assert_true(fk_delay_next_ms(d) > 0 && fk_delay_next_ms(d) <= 40);
+	assert_true(fk_delay_next_ns(d) > 0 && fk_delay_next_ns(d) <= 40 * 1000000L);
 	assert_int_equal(fk_delay_run(d), 0);
 	while (nran == 0) {
-		sleep_ms((long)fk_delay_next_ms(d));
+		sleep_ns(fk_delay_next_ns(d));
 		fk_delay_run(d);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -87,12 +86,12 @@ static void test_fk_delay__never_early(void **state)
 		    40 * 1000000L);
 	assert_int_equal(nran, 1);
 	assert_int_equal(ran[0], 1);
-	assert_true(fk_delay_next_ms(d) > 0);
+	assert_true(fk_delay_next_ns(d) > 0);
 	/* flush runs the rest now, due or not */
 	fk_delay_flush(d);
 	assert_int_equal(nran, 2);
 	assert_int_equal(ran[1], 2);
-	assert_int_equal(fk_delay_next_ms(d), -1);
+	assert_int_equal(fk_delay_next_ns(d), -1);
 	fk_delay_free(d);
 	fk_delay_free(NULL);
 }
