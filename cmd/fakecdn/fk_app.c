@@ -42,16 +42,39 @@ static const struct provider provider_table[] = {
 static const size_t edge_nroutes = 1;
 static const struct provider edge_provider = {"edge", &fk_edge_route, &edge_nroutes};
 
-static bool pattern_match(const char *pattern, const char **seg, int nseg)
-{
-	char buf[256];
-	const char *pseg[FK_ROUTE_MAX_SEGMENTS];
-	int n = fk_split_path(pattern, buf, sizeof(buf), pseg, FK_ROUTE_MAX_SEGMENTS);
+#define PATTERN_MAX 256
 
-	if (n != nseg)
+/* A route's pattern, split once: route_find runs on every request. */
+struct pattern {
+	char buf[PATTERN_MAX];
+	const char *seg[FK_ROUTE_MAX_SEGMENTS];
+	int nseg; /* -1: too long or too deep, matches nothing */
+};
+
+static struct pattern *patterns[CF_ARRAY_LEN(provider_table)];
+static pthread_once_t patterns_once = PTHREAD_ONCE_INIT;
+
+static void split_patterns(void)
+{
+	for (size_t p = 0; p < CF_ARRAY_LEN(provider_table); p++) {
+		const struct provider *prov = &provider_table[p];
+
+		patterns[p] = xcalloc(*prov->nroutes, sizeof(*patterns[p]));
+		for (size_t r = 0; r < *prov->nroutes; r++) {
+			struct pattern *pt = &patterns[p][r];
+
+			pt->nseg = fk_split_path(prov->routes[r].pattern, pt->buf, sizeof(pt->buf),
+						 pt->seg, FK_ROUTE_MAX_SEGMENTS);
+		}
+	}
+}
+
+static bool pattern_match(const struct pattern *pt, const char **seg, int nseg)
+{
+	if (pt->nseg != nseg)
 		return false;
-	for (int i = 0; i < n; i++)
-		if (strcmp(pseg[i], "*") != 0 && strcasecmp(pseg[i], seg[i]) != 0)
+	for (int i = 0; i < nseg; i++)
+		if (strcmp(pt->seg[i], "*") != 0 && strcasecmp(pt->seg[i], seg[i]) != 0)
 			return false;
 	return true;
 }
@@ -65,11 +88,12 @@ static struct match route_find(const char *method, const char **seg, int nseg)
 {
 	struct match m = {NULL, NULL};
 
+	pthread_once(&patterns_once, split_patterns);
 	for (size_t p = 0; p < CF_ARRAY_LEN(provider_table); p++) {
 		const struct provider *prov = &provider_table[p];
 
 		for (size_t r = 0; r < *prov->nroutes; r++) {
-			if (!pattern_match(prov->routes[r].pattern, seg, nseg))
+			if (!pattern_match(&patterns[p][r], seg, nseg))
 				continue;
 			m.prov = prov;
 			if (strcmp(prov->routes[r].method, method) == 0) {
@@ -112,42 +136,36 @@ static void provider_error(struct fk_resp *resp, const struct fk_req *req, int s
 		fk_error_admin(resp, status, msg);
 }
 
-static void not_routed(const struct match *m, const struct fk_req *req, const char **seg, int nseg,
+/* matched: the provider whose pattern matched the path with another method, or NULL. */
+static void not_routed(const char *matched, const struct fk_req *req, const char **seg, int nseg,
 		       struct fk_resp *resp)
 {
-	resp->provider = m->prov ? m->prov->name : guess_provider(seg, nseg);
-	if (m->prov) {
+	resp->provider = matched ? matched : guess_provider(seg, nseg);
+	if (matched) {
 		provider_error(resp, req, 405, "MethodNotAllowed", "The method is not allowed.");
 		return;
 	}
 	provider_error(resp, req, 404, "NotFound", "No such resource.");
 }
 
-/* Snapshot of the fault decisions for one request, drawn under the lock. */
-struct fault_plan {
-	int64_t latency_ms;
-	int64_t retry_after_s;
-	bool drop, error, throttle, truncate, malformed;
-	bool act_drop; /* a purge or preload: handled, then the connection closed unanswered */
-	bool echo;     /* refused, quoting the request's credentials */
-};
-
 static bool op_unsafe(const char *op)
 {
 	return strcmp(op, "purge") == 0 || strcmp(op, "preload") == 0;
 }
 
-static struct fault_plan plan_faults(struct fk_app *app, const char *provider, const char *op,
-				     int64_t now)
+/* Draws the fault decisions for one request into x (lock held). */
+static void plan_faults(struct fk_app *app, const char *provider, const char *op, int64_t now,
+			struct fk_exchange *x)
 {
-	struct fault_plan fp;
+	struct fk_exchange fp = {.route = x->route, .matched = x->matched};
 	const struct fk_knobs *k = &app->knobs;
 
-	memset(&fp, 0, sizeof(fp));
 	/* The edge is not a provider API: faults are for the APIs. */
 	if (strcmp(provider, "admin") == 0 || strcmp(provider, "edge") == 0 ||
-	    (k->only[0] && strcmp(k->only, provider) != 0))
-		return fp;
+	    (k->only[0] && strcmp(k->only, provider) != 0)) {
+		*x = fp;
+		return;
+	}
 	app->provider_requests++;
 	fp.latency_ms = k->latency_ms;
 	fp.retry_after_s = k->retry_after_s;
@@ -160,7 +178,7 @@ static struct fault_plan plan_faults(struct fk_app *app, const char *provider, c
 	fp.malformed = k->malformed_rate > 0 && fk_rand01() < k->malformed_rate;
 	fp.echo = k->echo_secrets;
 	fp.act_drop = op_unsafe(op) && k->act_drop_rate > 0 && fk_rand01() < k->act_drop_rate;
-	return fp;
+	*x = fp;
 }
 
 static void sleep_ms(int64_t ms)
@@ -215,74 +233,108 @@ static void inject_echo(struct fk_resp *resp, const struct fk_req *req)
 }
 
 /* Runs the handler under the lock; advances tasks first so every read sees due results. */
-static void run_locked(struct fk_app *app, const struct match *m, struct fk_req *req,
+static void run_locked(struct fk_app *app, const struct fk_exchange *x, struct fk_req *req,
 		       const char **seg, int nseg, struct fk_resp *resp)
 {
 	struct cf_err e;
 
 	fk_tasks_advance(app, req->now_ms);
-	if (m->route)
-		m->route->fn(app, req, seg, nseg, resp);
+	if (x->route)
+		x->route->fn(app, req, seg, nseg, resp);
 	else
-		not_routed(m, req, seg, nseg, resp);
+		not_routed(x->matched, req, seg, nseg, resp);
 	if (fk_app_save(app, &e) < 0)
 		err_print(&e);
 }
 
-enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_resp *resp)
-{
+/* The request's path split into segments (nseg < 0: too long or too deep to route). */
+struct split {
 	char buf[PATH_BUF_MAX];
 	const char *seg[FK_ROUTE_MAX_SEGMENTS];
-	int nseg = fk_split_path(req->path, buf, sizeof(buf), seg, FK_ROUTE_MAX_SEGMENTS);
-	struct match m = {NULL, NULL};
-	struct fault_plan fp;
-	const char *fault = NULL;
+	int nseg;
+};
 
+static void split_req(const struct fk_req *req, struct split *sp)
+{
+	sp->nseg =
+	    fk_split_path(req->path, sp->buf, sizeof(sp->buf), sp->seg, FK_ROUTE_MAX_SEGMENTS);
+}
+
+int64_t fk_app_begin(struct fk_app *app, struct fk_req *req, struct fk_resp *resp,
+		     struct fk_exchange *x)
+{
+	struct split sp;
+	struct match m = {NULL, NULL};
+
+	split_req(req, &sp);
 	if (fk_edge_claims(app, req))
 		m = (struct match){&edge_provider, &fk_edge_route};
-	else if (nseg >= 0)
-		m = route_find(req->method, seg, nseg);
-	if (nseg < 0)
-		nseg = 0;
-	resp->provider = m.prov ? m.prov->name : guess_provider(seg, nseg);
+	else if (sp.nseg >= 0)
+		m = route_find(req->method, sp.seg, sp.nseg);
+	x->route = m.route;
+	x->matched = m.prov ? m.prov->name : NULL;
+	resp->provider =
+	    x->matched ? x->matched : guess_provider(sp.seg, sp.nseg < 0 ? 0 : sp.nseg);
 	resp->op = m.route ? m.route->op : "unknown";
 	pthread_mutex_lock(&app->mu);
-	fp = plan_faults(app, resp->provider, resp->op, req->now_ms);
+	plan_faults(app, resp->provider, resp->op, req->now_ms, x);
 	pthread_mutex_unlock(&app->mu);
-	if (fp.drop) {
+	if (x->drop) {
 		resp->status = 0;
 		fk_journal_write(app, req, resp, "drop");
-		return FK_FAULT_DROP;
+		return -1;
 	}
-	sleep_ms(fp.latency_ms);
+	return x->latency_ms > 0 ? x->latency_ms : 0;
+}
+
+enum fk_fault fk_app_finish(struct fk_app *app, const struct fk_exchange *x, struct fk_req *req,
+			    struct fk_resp *resp)
+{
+	struct split sp;
+	const char *fault = NULL;
+
+	split_req(req, &sp);
+	if (sp.nseg < 0)
+		sp.nseg = 0;
 	req->now_ms = fk_now_ms();
-	if (fp.echo) {
+	if (x->echo) {
 		fault = "echo";
 		inject_echo(resp, req);
-	} else if (fp.throttle || fp.error) {
-		fault = fp.throttle ? "throttle" : "error";
-		if (fp.throttle)
-			inject_throttle(resp, req, fp.retry_after_s);
+	} else if (x->throttle || x->error) {
+		fault = x->throttle ? "throttle" : "error";
+		if (x->throttle)
+			inject_throttle(resp, req, x->retry_after_s);
 		else
 			inject_error(resp, req);
 	} else {
 		pthread_mutex_lock(&app->mu);
-		run_locked(app, &m, req, seg, nseg, resp);
+		run_locked(app, x, req, sp.seg, sp.nseg, resp);
 		pthread_mutex_unlock(&app->mu);
 	}
-	if (!fault && fp.act_drop) {
+	if (!fault && x->act_drop) {
 		/* the provider took it and the answer was lost: a proxy reset, an idle timeout */
 		fk_journal_write(app, req, resp, "act_drop");
 		return FK_FAULT_DROP;
 	}
-	if (!fault && fp.truncate)
+	if (!fault && x->truncate)
 		fault = "truncate";
-	else if (!fault && fp.malformed)
+	else if (!fault && x->malformed)
 		fault = "malformed";
 	fk_journal_write(app, req, resp, fault);
 	if (fault && strcmp(fault, "truncate") == 0)
 		return FK_FAULT_TRUNCATE;
 	return fault && strcmp(fault, "malformed") == 0 ? FK_FAULT_MALFORMED : FK_FAULT_NONE;
+}
+
+enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_resp *resp)
+{
+	struct fk_exchange x;
+	int64_t wait_ms = fk_app_begin(app, req, resp, &x);
+
+	if (wait_ms < 0)
+		return FK_FAULT_DROP;
+	sleep_ms(wait_ms);
+	return fk_app_finish(app, &x, req, resp);
 }
 
 const char *fk_status_host(const struct fk_app *app, const struct fk_req *req)
@@ -313,10 +365,8 @@ static bool journal_field(struct sb *sb, const char *key, const char *v)
 		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
 			n--;
 	}
-	char *s = xstrndup(v ? v : "", n);
 	sb_addf(sb, ",\"%s\":", key);
-	sb_add_json_str(sb, s);
-	free(s);
+	sb_add_json_strn(sb, v ? v : "", n);
 	return cut;
 }
 

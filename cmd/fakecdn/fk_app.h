@@ -25,8 +25,30 @@ struct fk_route {
 /* What the server must do with the answer beyond sending it. */
 enum fk_fault { FK_FAULT_NONE, FK_FAULT_DROP, FK_FAULT_TRUNCATE, FK_FAULT_MALFORMED };
 
-/* Handles req into resp; may sleep (latency knob). Never holds the lock while sleeping. */
+/* One request between fk_app_begin() and fk_app_finish(): its route and its faults, drawn
+ * when it arrived. */
+struct fk_exchange {
+	const struct fk_route *route; /* NULL: no route for the path and method */
+	const char *matched;	      /* provider whose pattern matched the path, NULL none */
+	int64_t latency_ms;
+	int64_t retry_after_s;
+	bool drop, error, throttle, truncate, malformed;
+	bool act_drop; /* a purge or preload: handled, then the connection closed unanswered */
+	bool echo;     /* refused, quoting the request's credentials */
+};
+
+/* Handles req into resp; sleeps for the latency knob (fk_app_begin, sleep, fk_app_finish).
+ * Never holds the lock while sleeping. */
 enum fk_fault fk_app_handle(struct fk_app *app, struct fk_req *req, struct fk_resp *resp);
+/* First half: routes req and draws its faults into x. Returns how many milliseconds the
+ * answer waits before fk_app_finish(), or -1 when the request is dropped (its journal line
+ * is written; close the connection unanswered). Sets resp's provider and op. */
+int64_t fk_app_begin(struct fk_app *app, struct fk_req *req, struct fk_resp *resp,
+		     struct fk_exchange *x);
+/* Second half, once the wait is over: runs the handler (or the injected fault) into resp
+ * and writes the journal line, before the answer leaves. */
+enum fk_fault fk_app_finish(struct fk_app *app, const struct fk_exchange *x, struct fk_req *req,
+			    struct fk_resp *resp);
 
 /* Opens the journal for appending (line-buffered JSON). Returns -1 (e filled) on failure. */
 int fk_journal_open(struct fk_app *app, const char *path, struct cf_err *e);

@@ -699,12 +699,16 @@ static struct json_object *endpoint_json(const struct fk_req *req, const char *s
 	    id, sizeof(id),
 	    "/subscriptions/%s/resourcegroups/%s/providers/Microsoft.Cdn/profiles/%s/endpoints/%s",
 	    sub_id, fk_jstr(ep, "resource_group"), fk_jstr(ep, "profile"), fk_jstr(ep, "name"));
-	if (fk_jobj(ep, "properties"))
-		json_object_deep_copy(fk_jobj(ep, "properties"), &props, NULL);
-	else
+	/* The answer is serialised under the lock, before the state can change: it shares the
+	 * stored properties, copied only to rewrite them (a copy per read was most of a GET). */
+	if (!fk_jobj(ep, "properties")) {
 		props = json_object_new_object();
-	if (v && strcmp(v, TYPENAME_SINCE) < 0)
+	} else if (v && strcmp(v, TYPENAME_SINCE) < 0) {
+		json_object_deep_copy(fk_jobj(ep, "properties"), &props, NULL);
 		old_discriminators(fk_jarr(fk_jobj(props, "deliveryPolicy"), "rules"));
+	} else {
+		props = json_object_get(fk_jobj(ep, "properties"));
+	}
 	json_object_object_add(o, "name", json_object_new_string(fk_jstr(ep, "name")));
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "type",

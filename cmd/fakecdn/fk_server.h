@@ -1,6 +1,7 @@
 /*
- * libmicrohttpd glue: one thread per connection (so the latency knob sleeps only the
- * connection it delays), bound to 127.0.0.1, optionally TLS (GnuTLS inside libmicrohttpd).
+ * libmicrohttpd glue: one epoll thread for every connection, bound to 127.0.0.1, optionally
+ * TLS (GnuTLS inside libmicrohttpd). The latency knob suspends only the connection it delays
+ * (fk_delay.h resumes it), so other connections are answered meanwhile.
  */
 #ifndef FK_SERVER_H
 #define FK_SERVER_H

@@ -46,12 +46,33 @@ static void random_bytes(unsigned char *p, size_t n)
 	}
 }
 
+/* Ids must be unique, not secret: a per-thread xorshift128+ seeded from RAND_bytes spares
+ * the DRBG (its lock and fork check, a getpid) on every answer that carries an id. */
+static uint64_t id_bits(void)
+{
+	static _Thread_local uint64_t st[2];
+	uint64_t a, b;
+
+	while (st[0] == 0 && st[1] == 0)
+		random_bytes((unsigned char *)st, sizeof(st));
+	a = st[0];
+	b = st[1];
+	st[0] = b;
+	a ^= a << 23;
+	st[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+	return st[1] + b;
+}
+
 void fk_uuid(char out[FK_UUID_LEN + 1])
 {
 	unsigned char b[UUID_BYTES];
 	char hex[2 * UUID_BYTES + 1];
 
-	random_bytes(b, sizeof(b));
+	for (size_t i = 0; i < sizeof(b); i += sizeof(uint64_t)) {
+		uint64_t v = id_bits();
+
+		memcpy(b + i, &v, sizeof(v));
+	}
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	fk_hex(b, sizeof(b), false, hex);
