@@ -20,10 +20,10 @@
 #define APPLY_REPORT_LINE_MAX 2048 /* one summary line; longer details are cut */
 #define APPLY_LEDGER_MSG_MAX  128  /* a ledger commit message: "cacheform VERB: WHAT" */
 /*
- * From this many in-sync records on, their commit is made by a helper thread while the rounds
- * run instead of in the final commit: at fleet scale (a first apply records every endpoint) it
- * took a second after the last request (issue 17). Fewer ride in the final commit, as a commit
- * of their own would cost more than it saves.
+ * From this many in-sync managed endpoints on, their records are collected and committed by a
+ * helper thread while the rounds run instead of in the final commit: at fleet scale (a first
+ * apply records every endpoint) that took up to a second after the last request (issue 17).
+ * Fewer ride in the final commit, as a commit of their own would cost more than it saves.
  */
 #define APPLY_INSYNC_THREAD_MIN 64
 
@@ -718,7 +718,7 @@ static void round_answers(struct ctx *c, struct round *rd, struct http_resp *res
 /* ---- the ledger ---- */
 
 /* Endpoint records of the in-sync managed endpoints whose ledger record is missing or says
- * something else (appended to c->eprec). */
+ * something else (appended to *v). */
 static void collect_in_sync(struct engine *en, const struct plan *p, struct ledger_endpoint **v,
 			    size_t *n, size_t *cap)
 {
@@ -891,18 +891,20 @@ int apply_fold_pending(struct engine *en, size_t *n, struct cf_err *e)
 }
 
 /*
- * The in-sync records' own commit, made by a helper thread while the rounds run. Only when no
- * purge job needs the ledger before the end (claims, "purges submitted"): then nothing but this
- * thread touches the repository until apply_run joins it, and the records are taken before
- * the first round (an in-sync endpoint is never written, so they are final then).
+ * The in-sync records' own commit, made by a helper thread while the rounds run: it collects
+ * them (collect_in_sync, which may read records from the ledger's tree) and commits them.
+ * Only when no purge job needs the ledger before the end (claims, "purges submitted"): then
+ * nothing but this thread touches the repository or en->led until apply_run joins it, and
+ * the records are final from the start (an in-sync endpoint is never written).
  */
 struct insync {
 	struct engine *en;
+	const struct plan *p;
 	struct ledger_endpoint *v; /* cache borrowed, as c->eprec */
 	size_t n, cap;
 	char msg[APPLY_LEDGER_MSG_MAX];
 	pthread_t th;
-	bool running;
+	bool running, committed;
 	int rc;
 	struct cf_err e;
 };
@@ -911,29 +913,44 @@ static void *insync_main(void *arg)
 {
 	struct insync *s = arg;
 	bool local;
-	s->rc = ledger_write(s->en, NULL, 0, s->v, s->n, s->msg, &local, &s->e);
+	collect_in_sync(s->en, s->p, &s->v, &s->n, &s->cap);
+	if (s->n)
+		s->rc = ledger_write(s->en, NULL, 0, s->v, s->n, s->msg, &local, &s->e);
+	s->committed = s->rc == 0;
 	return NULL;
 }
 
-/* Starts the helper when it is worth it; otherwise the records wait for the final commit. */
+/* The managed endpoints the plan found in sync: those collect_in_sync looks at. */
+static size_t in_sync_count(const struct plan *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->neps; i++)
+		n += p->eps[i].action == PLAN_EP_NONE && p->eps[i].mode == MODE_MANAGE;
+	return n;
+}
+
+/* Starts the helper when it is worth it; otherwise the records are collected now and wait
+ * for the final commit. */
 static void insync_start(struct ctx *c, struct insync *s)
 {
 	sigset_t all, old;
 	memset(s, 0, sizeof(*s));
 	s->en = c->en;
+	s->p = c->p;
 	err_clear(&s->e);
 	if (c->o->no_endpoint_records)
 		return;
-	collect_in_sync(c->en, c->p, &s->v, &s->n, &s->cap);
-	if (s->n < APPLY_INSYNC_THREAD_MIN || c->nj || !c->en->rl)
-		return;
-	snprintf(s->msg, sizeof(s->msg), "cacheform %s: endpoints in sync",
-		 c->o->verb ? c->o->verb : "apply");
-	/* signals stay with the main thread: its handler and its interrupted poll stop the run */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	s->running = pthread_create(&s->th, NULL, insync_main, s) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!c->nj && c->en->rl && in_sync_count(c->p) >= APPLY_INSYNC_THREAD_MIN) {
+		snprintf(s->msg, sizeof(s->msg), "cacheform %s: endpoints in sync",
+			 c->o->verb ? c->o->verb : "apply");
+		/* signals stay with the main thread: its handler stops the run */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		s->running = pthread_create(&s->th, NULL, insync_main, s) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (!s->running)
+		collect_in_sync(c->en, c->p, &s->v, &s->n, &s->cap);
 }
 
 /* Joins the helper. Records it did not commit (not started, or its commit failed) go to
@@ -941,13 +958,11 @@ static void insync_start(struct ctx *c, struct insync *s)
  * still refuses. */
 static void insync_finish(struct ctx *c, struct insync *s, bool keep)
 {
-	bool committed = false;
 	if (s->running) {
 		pthread_join(s->th, NULL);
 		s->running = false;
-		committed = s->rc == 0;
 	}
-	if (!committed && keep && s->n) {
+	if (!s->committed && keep && s->n) {
 		xgrow(&c->eprec, &c->eprec_cap, c->neprec + s->n, sizeof(*c->eprec));
 		memcpy(&c->eprec[c->neprec], s->v, s->n * sizeof(*s->v));
 		c->neprec += s->n;

@@ -47,6 +47,16 @@ records() { git ls-tree -r --name-only refs/cacheform/ledger | grep -c '^v2/endp
 	[ "$(git rev-list --count refs/cacheform/ledger)" -eq 2 ]
 	run "$CACHEFORM" plan --no-purges --detailed-exitcode
 	[ "$status" -eq 0 ]
+	# one endpoint edited: its write and record; the 99 others' records still hold (only the
+	# desired commit moved), so no commit of in-sync records
+	sed -i 's/ttl: 10m/ttl: 20m/' endpoints/az0011.yaml
+	git -c user.name=t -c user.email=t@example.com -c commit.gpgsign=false commit -qam edit
+	run "$CACHEFORM" apply --yes --parallelism 8
+	[ "$status" -eq 0 ]
+	[ "$(journal_count write_rules)" -eq 11 ]
+	[ "$(git rev-list --count refs/cacheform/ledger)" -eq 3 ]
+	[ "$(git log -1 --format=%s refs/cacheform/ledger)" = "cacheform apply: finished" ]
+	[ "$(git diff --name-only refs/cacheform/ledger~1 refs/cacheform/ledger)" = "$(git ls-tree -r --name-only refs/cacheform/ledger | grep /az0011.json)" ]
 }
 
 @test "apply: a ledger that refuses the in-sync commit: the writes are done, the apply fails naming it" {
