@@ -696,11 +696,21 @@ static void add_update(struct upserts *u, char *path, git_tree_update_t action, 
 	u->paths[u->n++] = path;
 }
 
-static int add_blob(git_repository *repo, struct upserts *u, char *path, const struct sb *body,
+static int add_blob(struct repo_ledger *rl, struct upserts *u, char *path, const struct sb *body,
 		    struct cf_err *e)
 {
 	git_oid id;
-	if (git_blob_create_from_buffer(&id, repo, body->buf, body->len) < 0) {
+	/*
+	 * Into the in-memory backend directly: through the odb, each new object was first looked
+	 * for in every backend and, not found, had the pack directory listed again (a readdir per
+	 * record, growing with the ledger's packs). A record already stored elsewhere is packed
+	 * again either way (pack_commit inserts it).
+	 */
+	int rc = rl->mem ? git_odb_hash(&id, body->buf, body->len, GIT_OBJECT_BLOB)
+			 : git_blob_create_from_buffer(&id, rl->repo, body->buf, body->len);
+	if (rc == 0 && rl->mem)
+		rc = rl->mem->write(rl->mem, &id, body->buf, body->len, GIT_OBJECT_BLOB);
+	if (rc < 0) {
 		free(path);
 		return git_fail(e, "cannot write a ledger record");
 	}
@@ -753,7 +763,7 @@ static int upsert_purge(struct repo_ledger *rl, git_tree *base, const struct led
 	purge_path_of(p->id, p->endpoint, REC_V2, path);
 	if (ledger_purge_encode(p, body) < 0)
 		return err_set(e, CF_ELIMIT, "ledger record for '%s' is too large", p->id);
-	int rc = add_blob(rl->repo, u, xstrdup(path->buf), body, e);
+	int rc = add_blob(rl, u, xstrdup(path->buf), body, e);
 	if (rc == 0 && p->submitted_at) {
 		git_oid id = u->v[u->n - 1].id;
 		sb_reset(path);
@@ -774,7 +784,7 @@ static int upsert_endpoint(struct repo_ledger *rl, git_tree *base, const struct 
 		if (ledger_endpoint_encode(ep, body) < 0)
 			return err_set(e, CF_ELIMIT, "staging record for '%s' is too large",
 				       ep->name);
-		return add_blob(rl->repo, u, xstrdup(path->buf), body, e);
+		return add_blob(rl, u, xstrdup(path->buf), body, e);
 	}
 	/*
 	 * A record only at its old path moves to the v2 path. Whether it is there is all that
@@ -798,7 +808,7 @@ static int upsert_endpoint(struct repo_ledger *rl, git_tree *base, const struct 
 	endpoint_path_of(ep->name, REC_V2, path);
 	if (ledger_endpoint_encode(ep, body) < 0)
 		return err_set(e, CF_ELIMIT, "ledger record for '%s' is too large", ep->name);
-	return add_blob(rl->repo, u, xstrdup(path->buf), body, e);
+	return add_blob(rl, u, xstrdup(path->buf), body, e);
 }
 
 struct record_job {
@@ -1199,7 +1209,7 @@ static int build_compact(struct repo_ledger *rl, git_tree *base, void *arg, stru
 		if (ledger_summary_encode(group, ng, (int64_t)time(NULL), &body) < 0)
 			rc = err_set(e, CF_ELIMIT, "ledger summary of '%s' is too large", v[i]->id);
 		else
-			rc = add_blob(rl->repo, u, xstrdup(path.buf), &body, e);
+			rc = add_blob(rl, u, xstrdup(path.buf), &body, e);
 		j->records += fresh;
 		j->manifests++;
 	}
