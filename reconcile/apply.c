@@ -1,6 +1,8 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/apply.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,13 @@
 
 #define APPLY_REPORT_LINE_MAX 2048 /* one summary line; longer details are cut */
 #define APPLY_LEDGER_MSG_MAX  128  /* a ledger commit message: "cacheform VERB: WHAT" */
+/*
+ * From this many in-sync managed endpoints on, their records are collected and committed by a
+ * helper thread while the rounds run instead of in the final commit: at fleet scale (a first
+ * apply records every endpoint) that took up to a second after the last request (issue 17).
+ * Fewer ride in the final commit, as a commit of their own would cost more than it saves.
+ */
+#define APPLY_INSYNC_THREAD_MIN 64
 
 /* ---- result ---- */
 
@@ -709,7 +718,7 @@ static void round_answers(struct ctx *c, struct round *rd, struct http_resp *res
 /* ---- the ledger ---- */
 
 /* Endpoint records of the in-sync managed endpoints whose ledger record is missing or says
- * something else (appended to c->eprec). */
+ * something else (appended to *v). */
 static void collect_in_sync(struct engine *en, const struct plan *p, struct ledger_endpoint **v,
 			    size_t *n, size_t *cap)
 {
@@ -725,9 +734,8 @@ static void collect_in_sync(struct engine *en, const struct plan *p, struct ledg
 		 * says what was last confirmed, and a converged fleet's re-apply then makes
 		 * no ledger commit at all.
 		 */
-		if (old && strcmp(old->digest, x->live.digest) == 0 &&
-		    strcmp(old->account ? old->account : "", x->ep->account_name.s) == 0 &&
-		    cache_equal(&old->cache, &x->ep->cache))
+		if (ledger_endpoint_current(old, x->live.digest, x->ep->account_name.s,
+					    &x->ep->cache))
 			continue;
 		xgrow(v, cap, *n + 1, sizeof(**v));
 		struct ledger_endpoint *le = &(*v)[(*n)++];
@@ -882,6 +890,87 @@ int apply_fold_pending(struct engine *en, size_t *n, struct cf_err *e)
 	return rc;
 }
 
+/*
+ * The in-sync records' own commit, made by a helper thread while the rounds run: it collects
+ * them (collect_in_sync, which may read records from the ledger's tree) and commits them.
+ * Only when no purge job needs the ledger before the end (claims, "purges submitted"): then
+ * nothing but this thread touches the repository or en->led until apply_run joins it, and
+ * the records are final from the start (an in-sync endpoint is never written).
+ */
+struct insync {
+	struct engine *en;
+	const struct plan *p;
+	struct ledger_endpoint *v; /* cache borrowed, as c->eprec */
+	size_t n, cap;
+	char msg[APPLY_LEDGER_MSG_MAX];
+	pthread_t th;
+	bool running, committed;
+	int rc;
+	struct cf_err e;
+};
+
+static void *insync_main(void *arg)
+{
+	struct insync *s = arg;
+	bool local;
+	collect_in_sync(s->en, s->p, &s->v, &s->n, &s->cap);
+	if (s->n)
+		s->rc = ledger_write(s->en, NULL, 0, s->v, s->n, s->msg, &local, &s->e);
+	s->committed = s->rc == 0;
+	return NULL;
+}
+
+/* The managed endpoints the plan found in sync: those collect_in_sync looks at. */
+static size_t in_sync_count(const struct plan *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->neps; i++)
+		n += p->eps[i].action == PLAN_EP_NONE && p->eps[i].mode == MODE_MANAGE;
+	return n;
+}
+
+/* Starts the helper when it is worth it; otherwise the records are collected now and wait
+ * for the final commit. */
+static void insync_start(struct ctx *c, struct insync *s)
+{
+	sigset_t all, old;
+	memset(s, 0, sizeof(*s));
+	s->en = c->en;
+	s->p = c->p;
+	err_clear(&s->e);
+	if (c->o->no_endpoint_records)
+		return;
+	if (!c->nj && c->en->rl && in_sync_count(c->p) >= APPLY_INSYNC_THREAD_MIN) {
+		snprintf(s->msg, sizeof(s->msg), "cacheform %s: endpoints in sync",
+			 c->o->verb ? c->o->verb : "apply");
+		/* signals stay with the main thread: its handler stops the run */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		s->running = pthread_create(&s->th, NULL, insync_main, s) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (!s->running)
+		collect_in_sync(c->en, c->p, &s->v, &s->n, &s->cap);
+}
+
+/* Joins the helper. Records it did not commit (not started, or its commit failed) go to
+ * c->eprec when keep: the final commit takes them, and says what went wrong if the ledger
+ * still refuses. */
+static void insync_finish(struct ctx *c, struct insync *s, bool keep)
+{
+	if (s->running) {
+		pthread_join(s->th, NULL);
+		s->running = false;
+	}
+	if (!s->committed && keep && s->n) {
+		xgrow(&c->eprec, &c->eprec_cap, c->neprec + s->n, sizeof(*c->eprec));
+		memcpy(&c->eprec[c->neprec], s->v, s->n * sizeof(*s->v));
+		c->neprec += s->n;
+	}
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
 /* ---- the loop ---- */
 
 static void round_tick(void *ctx, size_t done, size_t n)
@@ -1020,15 +1109,18 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
 	c.deadline_ms =
 	    apply_now_ms() + (o->timeout_s > 0 ? o->timeout_s : APPLY_DEFAULT_TIMEOUT_S) * 1000;
 	plan_jobs(&c);
+	struct insync s;
+	insync_start(&c, &s);
 	int rc = run_rounds(&c, e);
 	if (rc < 0) {
 		/* the ledger failed: stopped like an interrupt, what was accepted is submitted */
 		c.stop = c.interrupted = true;
 		settle_left(&c);
+		/* as before: no endpoint record after a failed ledger write */
+		insync_finish(&c, &s, false);
 	} else {
 		settle_left(&c);
-		if (!o->no_endpoint_records)
-			collect_in_sync(en, p, &c.eprec, &c.neprec, &c.eprec_cap);
+		insync_finish(&c, &s, true);
 		rc = commit(&c, "finished", e);
 	}
 	for (size_t i = 0; i < c.nw; i++)

@@ -18,7 +18,10 @@
  *     be read (broken connection, unreadable 2xx) is recorded "unknown": the next apply
  *     sends it once more, never this one; all
  *     records of one round go in one compare-and-swap commit, and the final records, the
- *     confirmed endpoints and the in-sync endpoints (apply_record_in_sync) in one more;
+ *     confirmed endpoints and the in-sync endpoints (apply_record_in_sync) in one more; when
+ *     no purge job needs the ledger and many endpoints are in sync, their records are
+ *     committed by a helper thread while the rounds run (their own commit, before the final
+ *     one; if it fails they go in the final one);
  *   - without keep_going the first failure stops everything not yet started; requests
  *     already sent in the same round (other endpoints' purges) finish and are recorded.
  */

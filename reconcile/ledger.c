@@ -425,6 +425,14 @@ struct ledger_endpoint *ledger_find_endpoint(const struct ledger *l, const char 
 	return source_usable(ix_of(l)) ? endpoint_fetch(ix_of(l), name) : NULL;
 }
 
+bool ledger_endpoint_current(const struct ledger_endpoint *old, const char *digest,
+			     const char *account, const struct cache *cache)
+{
+	return old && strcmp(old->digest, digest) == 0 &&
+	       strcmp(old->account ? old->account : "", account ? account : "") == 0 &&
+	       cache_equal(&old->cache, cache);
+}
+
 void ledger_adopt_purge(struct ledger *l, struct ledger_purge *p)
 {
 	struct ix_slot *s = purge_slot(l, p->id, p->endpoint);

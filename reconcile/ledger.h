@@ -165,6 +165,15 @@ void ledger_purge_clear_tasks(struct ledger_purge *p);
 struct ledger_purge *ledger_find_purge(const struct ledger *l, const char *id,
 				       const char *endpoint);
 struct ledger_endpoint *ledger_find_endpoint(const struct ledger *l, const char *name);
+/*
+ * Whether old (NULL: no record) still says what a record of the endpoint made now would: the
+ * same live digest, account and rules. The desired commit and the time do not count: an
+ * unchanged record is kept when only the commit moved, so re-applying a converged fleet makes
+ * no ledger commit (apply's in-sync records, and stage.c's records of an endpoint whose own
+ * target is staging, which also compare the version).
+ */
+bool ledger_endpoint_current(const struct ledger_endpoint *old, const char *digest,
+			     const char *account, const struct cache *cache);
 /* Adds or replaces a record (deep copy). */
 void ledger_put_purge(struct ledger *l, const struct ledger_purge *p);
 void ledger_put_endpoint(struct ledger *l, const struct ledger_endpoint *ep);

@@ -11,6 +11,7 @@
 #include <git2/pack.h>
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
+#include <git2/sys/repository.h>
 
 #include "reconcile/repo_lock.h"
 #include "reconcile/base/sb.h"
@@ -28,9 +29,11 @@
  * A commit's new objects (one blob per record, trees, the commit) are collected in memory
  * and written as one pack before the ref moves: as loose objects every record cost a file
  * creation, and a fleet-wide commit (a first apply records every in-sync endpoint) took
- * a second. The in-memory backend sits above the repository's own so it takes the writes.
+ * a second. The in-memory backend sits above a view of the repository's own so it takes the
+ * writes (struct repo_ledger).
  */
 #define REPO_LEDGER_MEMPACK_PRIORITY 999
+#define REPO_LEDGER_VIEW_PRIORITY    1
 /* The tree layout (repo_ledger.h) */
 #define REPO_LEDGER_V2_PURGES	 "v2/purges"
 #define REPO_LEDGER_V2_ENDPOINTS "v2/endpoints"
@@ -47,7 +50,15 @@
 
 struct repo_ledger {
 	git_repository *repo;
-	git_odb_backend *mem; /* owned by the repository's odb; NULL: loose objects */
+	git_odb_backend *mem; /* owned by writes; NULL: loose objects */
+	/*
+	 * A commit swaps the repository's object database (own) for writes: mem over a read-only
+	 * view of own. Through own, git_odb_write looked for each new object in every backend
+	 * and, not finding it, listed the pack directory again: a readdir per record and tree,
+	 * growing with the packs the ledger's commits leave (100 packs: a 10,000-record commit
+	 * took a second more).
+	 */
+	git_odb *own, *writes;
 };
 
 static int git_fail(struct cf_err *e, const char *what)
@@ -57,20 +68,98 @@ static int git_fail(struct cf_err *e, const char *what)
 		       ge && ge->message ? ge->message : "unknown error");
 }
 
-/* Returns the in-memory backend added to repo's odb, or NULL (objects then go loose). */
-static git_odb_backend *mempack_attach(git_repository *repo)
+/* The view of own under a commit's writes: lookups that do not list the pack directory. */
+struct odb_view {
+	git_odb_backend base;
+	git_odb *own; /* borrowed: repo_ledger.own */
+};
+
+/* An object of own, copied into memory the odb frees (len + 1 bytes: libgit2's own backends
+ * end an object with a NUL). */
+static int view_copy(git_odb_backend *b, git_odb_object *o, void **data, size_t *len,
+		     git_object_t *type)
 {
-	git_odb *odb = NULL;
+	*len = git_odb_object_size(o);
+	*type = git_odb_object_type(o);
+	*data = git_odb_backend_data_alloc(b, *len + 1);
+	if (*data) {
+		memcpy(*data, git_odb_object_data(o), *len);
+		((char *)*data)[*len] = 0;
+	}
+	git_odb_object_free(o);
+	return *data ? 0 : -1;
+}
+
+static int view_read(void **data, size_t *len, git_object_t *type, git_odb_backend *b,
+		     const git_oid *id)
+{
+	git_odb_object *o = NULL;
+	int rc = git_odb_read(&o, ((struct odb_view *)b)->own, id);
+	return rc < 0 ? rc : view_copy(b, o, data, len, type);
+}
+
+static int view_read_prefix(git_oid *out, void **data, size_t *len, git_object_t *type,
+			    git_odb_backend *b, const git_oid *prefix, size_t n)
+{
+	git_odb_object *o = NULL;
+	int rc = git_odb_read_prefix(&o, ((struct odb_view *)b)->own, prefix, n);
+	if (rc < 0)
+		return rc;
+	git_oid_cpy(out, git_odb_object_id(o));
+	return view_copy(b, o, data, len, type);
+}
+
+static int view_read_header(size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *id)
+{
+	return git_odb_read_header(len, type, ((struct odb_view *)b)->own, id);
+}
+
+/* Only the packs already known: a new object is not looked for again (it goes to mem). */
+static int view_exists(git_odb_backend *b, const git_oid *id)
+{
+	return git_odb_exists_ext(((struct odb_view *)b)->own, id, GIT_ODB_LOOKUP_NO_REFRESH);
+}
+
+static void view_free(git_odb_backend *b)
+{
+	free(b);
+}
+
+/* Sets up rl->writes (rl->own, an in-memory backend over a view of it) and rl->mem; on any
+ * failure neither: objects then go loose through the repository's own odb. */
+static void writes_attach(struct repo_ledger *rl)
+{
+	git_odb *own = NULL, *w = NULL;
 	git_odb_backend *mem = NULL;
-	if (git_repository_odb(&odb, repo) < 0)
-		return NULL;
-	if (git_mempack_new(&mem) == 0 &&
-	    git_odb_add_backend(odb, mem, REPO_LEDGER_MEMPACK_PRIORITY) < 0) {
+	struct odb_view *v = NULL;
+	if (git_repository_odb(&own, rl->repo) < 0)
+		return;
+	if (git_odb_new(&w) < 0 || git_mempack_new(&mem) < 0)
+		goto fail;
+	if (git_odb_add_backend(w, mem, REPO_LEDGER_MEMPACK_PRIORITY) < 0) {
 		mem->free(mem);
 		mem = NULL;
+		goto fail;
 	}
-	git_odb_free(odb);
-	return mem;
+	v = xcalloc(1, sizeof(*v));
+	git_odb_init_backend(&v->base, GIT_ODB_BACKEND_VERSION);
+	v->base.read = view_read;
+	v->base.read_prefix = view_read_prefix;
+	v->base.read_header = view_read_header;
+	v->base.exists = view_exists;
+	v->base.free = view_free;
+	v->own = own;
+	if (git_odb_add_backend(w, &v->base, REPO_LEDGER_VIEW_PRIORITY) < 0) {
+		free(v);
+		goto fail;
+	}
+	rl->own = own;
+	rl->writes = w;
+	rl->mem = mem;
+	return;
+fail:
+	git_odb_free(w); /* and mem, once added */
+	git_odb_free(own);
 }
 
 int repo_ledger_open(const char *dir, struct repo_ledger **out, struct cf_err *e)
@@ -83,7 +172,7 @@ int repo_ledger_open(const char *dir, struct repo_ledger **out, struct cf_err *e
 	}
 	*out = xcalloc(1, sizeof(**out));
 	(*out)->repo = repo;
-	(*out)->mem = mempack_attach(repo);
+	writes_attach(*out);
 	return 0;
 }
 
@@ -92,6 +181,8 @@ void repo_ledger_close(struct repo_ledger *rl)
 	if (!rl)
 		return;
 	git_repository_free(rl->repo);
+	git_odb_free(rl->writes);
+	git_odb_free(rl->own);
 	free(rl);
 	git_libgit2_shutdown();
 }
@@ -696,11 +787,21 @@ static void add_update(struct upserts *u, char *path, git_tree_update_t action, 
 	u->paths[u->n++] = path;
 }
 
-static int add_blob(git_repository *repo, struct upserts *u, char *path, const struct sb *body,
+static int add_blob(struct repo_ledger *rl, struct upserts *u, char *path, const struct sb *body,
 		    struct cf_err *e)
 {
 	git_oid id;
-	if (git_blob_create_from_buffer(&id, repo, body->buf, body->len) < 0) {
+	/*
+	 * Into the in-memory backend directly: through the odb, each new object was first looked
+	 * for in every backend and, not found, had the pack directory listed again (a readdir per
+	 * record, growing with the ledger's packs). A record already stored elsewhere is packed
+	 * again either way (pack_commit inserts it).
+	 */
+	int rc = rl->mem ? git_odb_hash(&id, body->buf, body->len, GIT_OBJECT_BLOB)
+			 : git_blob_create_from_buffer(&id, rl->repo, body->buf, body->len);
+	if (rc == 0 && rl->mem)
+		rc = rl->mem->write(rl->mem, &id, body->buf, body->len, GIT_OBJECT_BLOB);
+	if (rc < 0) {
 		free(path);
 		return git_fail(e, "cannot write a ledger record");
 	}
@@ -753,7 +854,7 @@ static int upsert_purge(struct repo_ledger *rl, git_tree *base, const struct led
 	purge_path_of(p->id, p->endpoint, REC_V2, path);
 	if (ledger_purge_encode(p, body) < 0)
 		return err_set(e, CF_ELIMIT, "ledger record for '%s' is too large", p->id);
-	int rc = add_blob(rl->repo, u, xstrdup(path->buf), body, e);
+	int rc = add_blob(rl, u, xstrdup(path->buf), body, e);
 	if (rc == 0 && p->submitted_at) {
 		git_oid id = u->v[u->n - 1].id;
 		sb_reset(path);
@@ -774,7 +875,7 @@ static int upsert_endpoint(struct repo_ledger *rl, git_tree *base, const struct 
 		if (ledger_endpoint_encode(ep, body) < 0)
 			return err_set(e, CF_ELIMIT, "staging record for '%s' is too large",
 				       ep->name);
-		return add_blob(rl->repo, u, xstrdup(path->buf), body, e);
+		return add_blob(rl, u, xstrdup(path->buf), body, e);
 	}
 	/*
 	 * A record only at its old path moves to the v2 path. Whether it is there is all that
@@ -798,7 +899,7 @@ static int upsert_endpoint(struct repo_ledger *rl, git_tree *base, const struct 
 	endpoint_path_of(ep->name, REC_V2, path);
 	if (ledger_endpoint_encode(ep, body) < 0)
 		return err_set(e, CF_ELIMIT, "ledger record for '%s' is too large", ep->name);
-	return add_blob(rl->repo, u, xstrdup(path->buf), body, e);
+	return add_blob(rl, u, xstrdup(path->buf), body, e);
 }
 
 struct record_job {
@@ -914,7 +1015,6 @@ static int pack_commit(struct repo_ledger *rl, const git_oid *commit, git_tree *
 {
 	git_packbuilder *pb = NULL;
 	git_buf pack = {0};
-	git_odb *odb = NULL;
 	git_odb_writepack *wp = NULL;
 	git_indexer_progress st;
 	int rc = 0;
@@ -931,13 +1031,11 @@ static int pack_commit(struct repo_ledger *rl, const git_oid *commit, git_tree *
 		if (u->v[i].action == GIT_TREE_UPDATE_UPSERT)
 			rc = git_packbuilder_insert(pb, &u->v[i].id, NULL);
 	if (rc < 0 || git_packbuilder_write_buf(&pack, pb) < 0 ||
-	    git_repository_odb(&odb, rl->repo) < 0 ||
-	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0 ||
+	    git_odb_write_pack(&wp, rl->own, NULL, NULL) < 0 ||
 	    wp->append(wp, pack.ptr, pack.size, &st) < 0 || wp->commit(wp, &st) < 0)
 		rc = git_fail(e, "cannot write the ledger objects");
 	if (wp)
 		wp->free(wp);
-	git_odb_free(odb);
 	git_buf_dispose(&pack);
 	git_packbuilder_free(pb);
 	return rc;
@@ -1004,6 +1102,9 @@ static int cas_once(struct repo_ledger *rl, build_fn build, void *arg, const cha
 	git_commit *parent = NULL;
 	git_signature *sig = NULL;
 	git_reference *ref = NULL;
+	/* new objects go to mem (pack_commit packs them into own before the ref moves) */
+	if (rl->writes && git_repository_set_odb(rl->repo, rl->writes) < 0)
+		return git_fail(e, "cannot write the ledger objects");
 	int rc = tip_tree(rl, &tip, &have, &base, e);
 	if (rc < 0)
 		goto out;
@@ -1046,6 +1147,8 @@ static int cas_once(struct repo_ledger *rl, build_fn build, void *arg, const cha
 out:
 	if (rl->mem)
 		git_mempack_reset(rl->mem); /* after a lost race too: the next round rebuilds */
+	if (rl->writes)
+		(void)git_repository_set_odb(rl->repo, rl->own);
 	git_reference_free(ref);
 	git_signature_free(sig);
 	git_commit_free(parent);
@@ -1199,7 +1302,7 @@ static int build_compact(struct repo_ledger *rl, git_tree *base, void *arg, stru
 		if (ledger_summary_encode(group, ng, (int64_t)time(NULL), &body) < 0)
 			rc = err_set(e, CF_ELIMIT, "ledger summary of '%s' is too large", v[i]->id);
 		else
-			rc = add_blob(rl->repo, u, xstrdup(path.buf), &body, e);
+			rc = add_blob(rl, u, xstrdup(path.buf), &body, e);
 		j->records += fresh;
 		j->manifests++;
 	}

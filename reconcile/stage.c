@@ -14,6 +14,7 @@
 #include "reconcile/repo_ledger.h"
 #include "reconcile/repo_remote.h"
 #include "reconcile/sem.h"
+#include "reconcile/base/nameidx.h"
 #include "reconcile/base/xmem.h"
 
 #define STAGE_IP_MAX	  64
@@ -340,17 +341,33 @@ static int ledger_put(struct engine *en, const struct ledger_endpoint *v, size_t
 	return repo_ledger_record(en->rl, NULL, 0, v, n, msg, e);
 }
 
-/* The deployment task of x's rule write in r ("" when it wrote nothing or has no task). */
-static const char *write_task(const struct apply_result *r, const struct eng_endpoint *x)
+/*
+ * The rule writes of r that are done with a task, by endpoint: one lookup per staged endpoint
+ * (a scan of r each was quadratic in the fleet). The first of an endpoint's writes wins, as
+ * with the scan.
+ */
+static void write_tasks_index(const struct apply_result *r, struct nameidx *ix)
 {
+	nameidx_init(ix);
 	for (size_t i = 0; r && i < r->n; i++) {
 		const struct apply_item *it = &r->v[i];
 		const struct apply_opres *op = &it->ops[APPLY_OP_RULES];
-		if (!it->manifest && it->endpoint && strcmp(it->endpoint, x->ep->name.s) == 0 &&
-		    it->outcome == APPLY_DONE && op->ntasks && op->tasks[op->ntasks - 1].id)
-			return op->tasks[op->ntasks - 1].id;
+		if (!it->manifest && it->endpoint && it->outcome == APPLY_DONE && op->ntasks &&
+		    op->tasks[op->ntasks - 1].id)
+			nameidx_add(ix, it->endpoint, i);
 	}
-	return "";
+	nameidx_sort(ix);
+}
+
+/* The deployment task of x's rule write in r ("" when it wrote nothing or has no task). */
+static const char *write_task(const struct apply_result *r, const struct nameidx *ix,
+			      const struct eng_endpoint *x)
+{
+	size_t i = nameidx_find(ix, x->ep->name.s);
+	if (i == NAMEIDX_NONE)
+		return "";
+	const struct apply_opres *op = &r->v[i].ops[APPLY_OP_RULES];
+	return op->tasks[op->ntasks - 1].id;
 }
 
 /* An endpoint record for x, which its own target (staging) runs, unless the ledger's says so. */
@@ -358,9 +375,8 @@ static void own_record(struct engine *en, const struct eng_endpoint *x,
 		       const struct ledger_endpoint *st, struct ledger_endpoint *v, size_t *n)
 {
 	const struct ledger_endpoint *old = ledger_find_endpoint(&en->led, x->ep->name.s);
-	if (old && strcmp(old->digest, x->live.digest) == 0 && old->version == st->version &&
-	    strcmp(old->account ? old->account : "", x->ep->account_name.s) == 0 &&
-	    cache_equal(&old->cache, &x->ep->cache))
+	if (ledger_endpoint_current(old, x->live.digest, x->ep->account_name.s, &x->ep->cache) &&
+	    old->version == st->version)
 		return;
 	v[*n] = *st; /* borrowed strings and rules, for encoding only */
 	v[*n].staging = false;
@@ -375,8 +391,10 @@ int stage_record_staging(struct engine *en, const struct apply_result *r, const 
 		return 0; /* not in git: no ledger to record in */
 	struct ledger_endpoint *v = xcalloc(2 * en->neps + 1, sizeof(*v));
 	struct ledger_endpoint *old = xcalloc(en->neps + 1, sizeof(*old));
+	struct nameidx tasks;
 	size_t nv = 0;
 	int rc = 0;
+	write_tasks_index(r, &tasks);
 	for (size_t i = 0; i < en->neps && rc >= 0; i++) {
 		const struct eng_endpoint *x = &en->eps[i];
 		struct pro_el_deployed d;
@@ -386,7 +404,7 @@ int stage_record_staging(struct engine *en, const struct apply_result *r, const 
 		    (!prov_cache_matches(&x->live, &x->ep->cache) &&
 		     !prov_behaves_as(x->ep, &x->live)))
 			continue; /* staging does not run the YAML: nothing to say it does */
-		const char *task = write_task(r, x);
+		const char *task = write_task(r, &tasks, x);
 		struct ledger_endpoint *o = &old[i];
 		if ((rc = repo_ledger_staging(en->rl, x->ep->name.s, o, e)) < 0)
 			break;
@@ -415,6 +433,7 @@ int stage_record_staging(struct engine *en, const struct apply_result *r, const 
 		rc = ledger_put(en, v, nv, "cacheform apply --stage staging: finished", e);
 	for (size_t i = 0; i < en->neps; i++)
 		ledger_endpoint_release(&old[i]);
+	nameidx_release(&tasks);
 	free(old);
 	free(v);
 	return rc < 0 ? rc : 0;

@@ -130,6 +130,52 @@ static void test_ledger__decode_rejects(void **state)
 	}
 }
 
+/* ledger_endpoint_current: what makes a stored endpoint record stale, what does not. */
+static void test_ledger__endpoint_current(void **state)
+{
+	(void)state;
+	struct rule r = {0};
+	r.kind = RULE_DIR;
+	r.ttl = 600;
+	struct cache one = {0}, other = {0}, none = {0};
+	one.rules = &r;
+	one.nrules = 1;
+	other.ignore_query_string = true;
+	char cn[] = "cn";
+	struct ledger_endpoint rec = {0};
+	rec.account = cn;
+	memcpy(rec.digest, HASH_A, sizeof(HASH_A));
+	rec.cache = one;
+	struct ledger_endpoint noacct = rec;
+	noacct.account = NULL;
+	static const char commit_b[] = "0123456789012345678901234567890123456789";
+	struct ledger_endpoint moved = rec; /* another desired commit, time and version */
+	memcpy(moved.commit, commit_b, sizeof(commit_b));
+	moved.applied_at = 1;
+	moved.version = 7;
+	const struct {
+		const struct ledger_endpoint *old;
+		const char *digest, *account;
+		const struct cache *cache;
+		bool current;
+	} cases[] = {
+	    {NULL, HASH_A, "cn", &one, false},	  /* no record */
+	    {&rec, HASH_A, "cn", &one, true},	  /* the same */
+	    {&moved, HASH_A, "cn", &one, true},	  /* only the commit, time, version moved */
+	    {&rec, HASH_B, "cn", &one, false},	  /* the live state changed */
+	    {&rec, HASH_A, "cn2", &one, false},	  /* moved to another account */
+	    {&rec, HASH_A, "cn", &other, false},  /* other rules */
+	    {&rec, HASH_A, "cn", &none, false},	  /* no rules */
+	    {&noacct, HASH_A, "", &one, true},	  /* no account: "" */
+	    {&noacct, HASH_A, "cn", &one, false}, /* an account now */
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++)
+		if (ledger_endpoint_current(cases[i].old, cases[i].digest, cases[i].account,
+					    cases[i].cache) != cases[i].current)
+			fail_msg("case %zu: expected %s", i,
+				 cases[i].current ? "current" : "stale");
+}
+
 static void test_ledger__path_component(void **state)
 {
 	(void)state;
@@ -1032,6 +1078,7 @@ int main(void)
 	    cmocka_unit_test(test_ledger__batch_states),
 	    cmocka_unit_test(test_ledger__decode_rejects),
 	    cmocka_unit_test(test_ledger__path_component),
+	    cmocka_unit_test(test_ledger__endpoint_current),
 	    cmocka_unit_test(test_ledger__usage),
 	    cmocka_unit_test(test_ledger__usage_saturates),
 	    cmocka_unit_test(test_ledger__store_roundtrip),
