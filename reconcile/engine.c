@@ -24,8 +24,8 @@
 #define ENGINE_CDNPRO_BURST	   60
 #define DAY_S			   86400
 
-/* endpoints whose reads are queued at once: four waves at the highest --parallelism, so the
- * wait for a chunk's slowest answer stays a small share of it */
+/* reads built and not yet answered at once, at most: the running ones and those waiting for
+ * a token or a retry; room for requests of other accounts while one account's bucket is dry */
 #define ENGINE_READ_CHUNK (4 * HTTP_PARALLELISM_MAX)
 
 static struct eng_account *account_slot(struct engine *en, const struct account *a)
@@ -393,16 +393,25 @@ static void read_tick(void *ctx, size_t done, size_t n)
 }
 
 struct read_batch {
-	struct eng_endpoint **sent, **more_v;
+	struct eng_endpoint **v, **more_v;
 	size_t more;
 };
 
-/* Each answer is decoded and dropped the moment it arrives: a batch holds at most
- * `parallelism` answer bodies, however many endpoints it reads. */
+/* Builds the request for v[k] as a connection is free for it; an endpoint whose request
+ * cannot be built keeps the reason and is not sent. */
+static bool read_feed(size_t k, struct http_req *req, void *arg)
+{
+	struct eng_endpoint *x = ((struct read_batch *)arg)->v[k];
+	x->rc = read_build(x, req);
+	return x->rc >= 0;
+}
+
+/* Each answer is decoded and dropped the moment it arrives: a round holds at most its
+ * window's answer bodies, however many endpoints it reads. */
 static void read_done(size_t k, struct http_resp *resp, void *arg)
 {
 	struct read_batch *b = arg;
-	struct eng_endpoint *x = b->sent[k];
+	struct eng_endpoint *x = b->v[k];
 	x->rc = x->acct->ops->read_parse(x->ep, resp, &x->live, &x->err);
 	x->read = x->rc == 0;
 	if (x->rc == PROV_MORE) {
@@ -413,45 +422,21 @@ static void read_done(size_t k, struct http_resp *resp, void *arg)
 	http_resp_release(resp);
 }
 
-/* Sends one request for each endpoint of v[at..at+n) together; those that need another go
- * to v[*more], v[*more + 1]... (at most at + n: v[at..] is copied to b.sent first). */
-static void read_chunk(struct engine *en, struct eng_endpoint **v, size_t at, size_t n,
-		       size_t *more)
+/*
+ * Sends one request for each endpoint of v; returns how many of them (moved to the front of
+ * v) need another request. The requests are built as connections free up, at most
+ * en->read_chunk of them built and unanswered at once: requests and answer slots for the
+ * whole fleet at once grew with it (2 KB an endpoint, issue 17), and queueing them in chunks
+ * made each chunk wait for its slowest answer.
+ */
+static size_t read_round(struct engine *en, struct eng_endpoint **v, size_t n)
 {
-	struct http_req *reqs = xcalloc(n + 1, sizeof(*reqs));
-	struct http_resp *resps = xcalloc(n + 1, sizeof(*resps));
-	struct read_batch b = {xcalloc(n + 1, sizeof(*b.sent)), v, *more};
-	size_t ns = 0;
-	for (size_t i = at; i < at + n; i++) {
-		v[i]->rc = read_build(v[i], &reqs[ns]);
-		if (v[i]->rc < 0)
-			http_req_release(&reqs[ns]);
-		else
-			b.sent[ns++] = v[i];
-	}
-	if (ns)
-		(void)http_run_each(en->http, reqs, resps, ns, read_done, &b);
-	for (size_t k = 0; k < ns; k++)
-		http_req_release(&reqs[k]);
-	free(b.sent);
-	free(resps);
-	free(reqs);
-	*more = b.more;
-}
-
-/* Sends one request for each endpoint of v; returns how many of them (moved to the front of
- * v) need another request. en->read_chunk endpoints at most are queued at once: requests
- * and answer slots for the whole fleet at once grew with it (2 KB an endpoint, issue 17). */
-static size_t read_round(struct engine *en, struct eng_endpoint **v, size_t n,
-			 struct read_progress *rp)
-{
-	size_t more = 0, chunk = en->read_chunk ? en->read_chunk : ENGINE_READ_CHUNK;
-	for (size_t at = 0; at < n; at += chunk) {
-		size_t k = n - at < chunk ? n - at : chunk;
-		read_chunk(en, v, at, k, &more);
-		rp->before += k;
-	}
-	return more;
+	struct read_batch b = {v, xcalloc(n + 1, sizeof(*b.more_v)), 0};
+	size_t window = en->read_chunk ? en->read_chunk : ENGINE_READ_CHUNK;
+	(void)http_run_fed(en->http, n, window, read_feed, read_done, &b);
+	memcpy(v, b.more_v, b.more * sizeof(*v));
+	free(b.more_v);
+	return b.more;
 }
 
 int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n)
@@ -472,7 +457,7 @@ int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n)
 	http_set_tick(en->http, read_tick, &rp);
 	while (np) {
 		rp.before = rp.total - np;
-		np = read_round(en, pending, np, &rp);
+		np = read_round(en, pending, np);
 	}
 	http_set_tick(en->http, NULL, NULL);
 	progress_clear();

@@ -82,7 +82,7 @@ struct engine {
 	struct ledger led;	   /* snapshot read at open (engine_ledger_reload refreshes) */
 	char commit[41];
 	unsigned rate_share; /* each account's bucket is divided by this (--shard-budget split) */
-	size_t read_chunk;   /* reads queued at once (engine_read); 0 = the default, tests set it */
+	size_t read_chunk;   /* reads built, unanswered at once (engine_read); 0 = default */
 };
 
 /*

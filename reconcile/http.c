@@ -43,6 +43,7 @@
 #define HTTP_EPOLL_EVENTS	64   /* socket events taken per wake-up */
 #define HTTP_NOTICE_MIN_MS	1000 /* retries waiting at least this long are announced */
 #define HTTP_TICK_MS		100  /* with a tick callback, it is called at least this often */
+#define HTTP_FED_WINDOW		4    /* a fed run's default window, in times the parallelism */
 #define HTTP_TRACE_BODY_MAX	4096
 #define HTTP_USER_AGENT_FMT	"cacheform/%s (+%s)" /* version, home page */
 #define HTTP_USER_AGENT_MAX	160
@@ -127,6 +128,7 @@ struct xfer {
 	unsigned id;
 	int64_t started;
 	struct xfer *qnext; /* in a ready FIFO */
+	size_t k;	    /* index of the request in its run */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -752,14 +754,29 @@ static void configure(struct xfer *x)
 	set_method(h, r);
 }
 
+/* A fed run's request with its answer and transfer, recycled once its done has been called. */
+struct slot {
+	struct xfer x;
+	struct http_req req;
+	struct http_resp resp;
+	struct slot *next; /* in the free list (where every slot is when the run ends) */
+};
+
 struct run_ctx {
 	http_done_fn done;
 	void *arg;
-	struct http_resp *base;
 	int first_rc;
+	/* ended requests whose done is still to be called: after the wake-up's starts */
+	struct xfer **ended;
+	size_t nended, ecap;
+	/* a fed run (feed != NULL): requests k < fed were asked for; live of them have a slot
+	 * (not yet handed to done), at most window */
+	http_feed_fn feed;
+	size_t n, fed, live, window;
+	struct slot *free;
 };
 
-/* Ends a request for good. */
+/* Ends a request for good; its done is called at the end of the wake-up (deliver). */
 static void finish(struct xfer *x, int rc)
 {
 	struct run_ctx *run = x->c->run;
@@ -768,8 +785,41 @@ static void finish(struct xfer *x, int rc)
 	x->c->finished++;
 	if (run->first_rc == 0 && rc < 0)
 		run->first_rc = rc;
-	if (run->done)
-		run->done((size_t)(x->resp - run->base), x->resp, run->arg);
+	xgrow(&run->ended, &run->ecap, run->nended + 1, sizeof(*run->ended));
+	run->ended[run->nended++] = x;
+}
+
+/*
+ * Hands the ended requests to done. It runs after the wake-up has started what the ended
+ * ones made room for: decoding an answer (the caller's done) no longer delays the requests
+ * queued behind it, which at --parallelism 32 put every answer of a wave between the first
+ * one's arrival and the next wave's departure (issue 17). A fed request's slot is freed.
+ */
+static size_t deliver(struct run_ctx *run)
+{
+	size_t n = run->nended;
+	for (size_t i = 0; i < n; i++) {
+		struct xfer *x = run->ended[i];
+		if (run->done)
+			run->done(x->k, x->resp, run->arg);
+		if (run->feed) {
+			struct slot *sl = (struct slot *)x; /* x is the slot's first member */
+			sb_release(&x->body);
+			http_req_release(&sl->req);
+			http_resp_release(&sl->resp);
+			sl->next = run->free;
+			run->free = sl;
+			run->live--;
+		}
+	}
+	run->nended = 0;
+	return n;
+}
+
+/* Whether a fed run would ask for a request now. */
+static bool feed_room(const struct run_ctx *run, unsigned running, unsigned par)
+{
+	return run->feed && running < par && run->live < run->window && run->fed < run->n;
 }
 
 /* Starts one attempt: sign, validate, hand to curl. A refusal ends the request. */
@@ -1001,8 +1051,61 @@ static int64_t min_wait(int64_t a, int64_t b)
 	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
-/* Starts every waiting request whose time has come and that gets a slot and a token.
- * Returns the ms until something may become startable (-1 when nothing waits on time). */
+/* Makes x request k of the run (req, resp) and checks its URL. Returns 0, or the refusal's
+ * code: x has ended then. */
+static int xfer_init(struct http_client *c, struct xfer *x, struct http_req *req,
+		     struct http_resp *resp, size_t k)
+{
+	memset(resp, 0, sizeof(*resp));
+	x->c = c;
+	x->req = req;
+	x->resp = resp;
+	x->k = k;
+	x->id = ++c->seq;
+	x->st = XS_WAIT;
+	x->bucket = bucket_find(c, req->bucket);
+	sb_init(&x->body, c->o.max_body);
+	int rc = check_url(x->req, &x->loopback, &x->resp->err);
+	if (rc < 0)
+		finish(x, rc);
+	return rc;
+}
+
+/*
+ * A fed run: asks for the next request while a connection slot is free, the window has room
+ * and requests are left. Each goes to the tail of its FIFO and starts if its bucket allows,
+ * so a request is built just before it is sent and none waits for another's answer.
+ */
+static void feed_more(struct http_client *c, unsigned *running, unsigned par)
+{
+	struct run_ctx *run = c->run;
+	while (feed_room(run, *running, par)) {
+		size_t k = run->fed++;
+		struct slot *sl = run->free;
+		if (sl)
+			run->free = sl->next;
+		else
+			sl = xmalloc(sizeof(*sl));
+		memset(sl, 0, sizeof(*sl));
+		if (!run->feed(k, &sl->req, run->arg)) {
+			http_req_release(&sl->req);
+			sl->next = run->free;
+			run->free = sl;
+			continue;
+		}
+		run->live++;
+		struct xfer *x = &sl->x;
+		if (xfer_init(c, x, &sl->req, &sl->resp, k) < 0)
+			continue;
+		struct xq *q = x->bucket ? &x->bucket->ready : &c->sched->ready;
+		xq_push(q, x);
+		(void)start_ready(q, x->bucket, c->now, running, par);
+	}
+}
+
+/* Starts every waiting request whose time has come and that gets a slot and a token, then
+ * (a fed run) new ones while slots are left. Returns the ms until something may become
+ * startable (-1 when nothing waits on time). */
 static int64_t start_due(struct http_client *c, unsigned *running, unsigned par)
 {
 	struct sched *s = c->sched;
@@ -1012,6 +1115,11 @@ static int64_t start_due(struct http_client *c, unsigned *running, unsigned par)
 		xq_push(x->bucket ? &x->bucket->ready : &s->ready, x);
 	}
 	(void)start_ready(&s->ready, NULL, now, running, par);
+	for (size_t i = 0; i < c->nbuckets; i++)
+		(void)start_ready(&c->buckets[i].ready, &c->buckets[i], now, running, par);
+	feed_more(c, running, par);
+	/* what still waits for a token: nothing starts here that did not above (the feed
+	 * started what its bucket allowed), so this only reads the waits */
 	for (size_t i = 0; i < c->nbuckets; i++)
 		next = min_wait(
 		    next, start_ready(&c->buckets[i].ready, &c->buckets[i], now, running, par));
@@ -1043,22 +1151,9 @@ static unsigned reap(struct http_client *c)
 static void xfers_setup(struct http_client *c, struct xfer *xs, struct http_req *reqs,
 			struct http_resp *resps, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct xfer *x = &xs[i];
-		memset(&resps[i], 0, sizeof(resps[i]));
-		x->c = c;
-		x->req = &reqs[i];
-		x->resp = &resps[i];
-		x->id = ++c->seq;
-		x->st = XS_WAIT;
-		x->bucket = bucket_find(c, reqs[i].bucket);
-		sb_init(&x->body, c->o.max_body);
-		int rc = check_url(x->req, &x->loopback, &x->resp->err);
-		if (rc < 0)
-			finish(x, rc);
-		else
-			sched_wait(c->sched, x);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (xfer_init(c, &xs[i], &reqs[i], &resps[i], i) == 0)
+			sched_wait(c->sched, &xs[i]);
 }
 
 int http_run(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n)
@@ -1112,21 +1207,21 @@ static int64_t start_and_kick(struct http_client *c, unsigned *running)
 	}
 }
 
-int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n,
-		  http_done_fn done, void *arg)
+/* The one run loop: the n requests are xs (array given whole) or, with run->feed, asked for as
+ * room frees. */
+static void run_loop(struct http_client *c, struct run_ctx *run, struct xfer *xs,
+		     struct http_req *reqs, struct http_resp *resps)
 {
-	struct xfer *xs = n ? xcalloc(n, sizeof(*xs)) : NULL;
 	struct sched sched;
-	struct run_ctx run = {done, arg, resps, 0};
 	unsigned running = 0;
 	struct epoll_event evs[HTTP_EPOLL_EVENTS];
 	int nev = 0;
 	int64_t tick_at = -1;	    /* next progress tick; -1: none wanted */
 	size_t ticked = (size_t)-1; /* the count the last tick showed */
+	size_t n = run->n;
 
 	memset(&sched, 0, sizeof(sched));
-	// cppcheck-suppress autoVariables
-	c->run = &run;
+	c->run = run;
 	for (size_t i = 0; i < c->nbuckets; i++)
 		memset(&c->buckets[i].ready, 0, sizeof(c->buckets[i].ready));
 	/* the scheduler lives for this call only; c->sched is reset to NULL before returning */
@@ -1136,7 +1231,8 @@ int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp
 	c->now = now_ms();
 	if (c->tick)
 		tick_at = c->now;
-	xfers_setup(c, xs, reqs, resps, n);
+	if (!run->feed)
+		xfers_setup(c, xs, reqs, resps, n);
 	for (;;) {
 		/* one wake-up: the ready sockets, libcurl's timer, then the scheduler */
 		for (int i = 0; i < nev; i++)
@@ -1150,6 +1246,9 @@ int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp
 			tick_at = c->now + HTTP_TICK_MS;
 		}
 		int64_t next = start_and_kick(c, &running);
+		/* a full window has room again once done has been called */
+		while (deliver(run) && feed_room(run, running, c->o.parallelism))
+			next = start_and_kick(c, &running);
 		if (running == 0 && next < 0)
 			break;
 		int wait = http_wait_ms(c->now, next, c->timer_at, tick_at,
@@ -1162,12 +1261,48 @@ int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp
 	/* the last word is the final count */
 	if (c->tick && ticked != c->finished)
 		c->tick(c->tick_ctx, c->finished, n);
-	for (size_t i = 0; i < n; i++)
-		sb_release(&xs[i].body);
 	free(sched.heap);
+	free(run->ended);
 	c->sched = NULL;
 	c->run = NULL;
+}
+
+int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n,
+		  http_done_fn done, void *arg)
+{
+	struct xfer *xs = n ? xcalloc(n, sizeof(*xs)) : NULL;
+	struct run_ctx run;
+
+	memset(&run, 0, sizeof(run));
+	run.done = done;
+	run.arg = arg;
+	run.n = n;
+	run_loop(c, &run, xs, reqs, resps);
+	for (size_t i = 0; i < n; i++)
+		sb_release(&xs[i].body);
 	free(xs);
+	return run.first_rc;
+}
+
+int http_run_fed(struct http_client *c, size_t n, size_t window, http_feed_fn feed,
+		 http_done_fn done, void *arg)
+{
+	struct run_ctx run;
+
+	memset(&run, 0, sizeof(run));
+	run.done = done;
+	run.arg = arg;
+	run.n = n;
+	run.feed = feed;
+	run.window = window ? window : (size_t)HTTP_FED_WINDOW * c->o.parallelism;
+	if (run.window < c->o.parallelism)
+		run.window = c->o.parallelism; /* fewer would leave connections idle */
+	run_loop(c, &run, NULL, NULL, NULL);
+	while (run.free) {
+		struct slot *sl = run.free;
+		run.free = sl->next;
+		free(sl);
+	}
 	return run.first_rc;
 }
 

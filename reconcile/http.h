@@ -101,8 +101,9 @@ typedef void (*http_tick_fn)(void *ctx, size_t done, size_t n);
 void http_set_tick(struct http_client *c, http_tick_fn fn, void *ctx);
 
 /*
- * Called once per request, as soon as it is over (answered, failed or refused), with its
- * index. It may release resps[i] (http_resp_release) and must not call back into c.
+ * Called once per request, once it is over (answered, failed or refused), with its index:
+ * at the end of the wake-up that ended it, after the requests that may start then have
+ * been sent. It may release resps[i] (http_resp_release) and must not call back into c.
  */
 typedef void (*http_done_fn)(size_t i, struct http_resp *resp, void *arg);
 
@@ -112,6 +113,25 @@ typedef void (*http_done_fn)(size_t i, struct http_resp *resp, void *arg);
  */
 int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp *resps, size_t n,
 		  http_done_fn done, void *arg);
+
+/*
+ * A fed run's source of requests: fills *req (zeroed) with request k and returns true, or
+ * returns false to skip k (nothing is sent for it and done is not called; whatever was put
+ * in *req is released).
+ */
+typedef bool (*http_feed_fn)(size_t k, struct http_req *req, void *arg);
+
+/*
+ * http_run_each over requests built as they are needed: feed is called for k = 0, 1, ... n-1
+ * in order, each time a connection slot is free and nothing already due waits for it, with
+ * at most `window` requests fed whose done has not been called yet (0: 4 x the parallelism;
+ * never less than the parallelism). So a run of any length holds requests and answers for its
+ * window only, and no request waits for a batch's slowest answer. done(k, resp, arg) is called once
+ * for every request fed; the run releases the request and the answer after it. Due retries go
+ * before requests not yet fed. Returns as http_run.
+ */
+int http_run_fed(struct http_client *c, size_t n, size_t window, http_feed_fn feed,
+		 http_done_fn done, void *arg);
 
 /*
  * Request helpers. http_req_init copies method, url and what; retry defaults to

@@ -872,6 +872,142 @@ static void test_http__connection_refused(void **state)
 	http_free(c);
 }
 
+/* ---- a fed run (http_run_fed): requests built as slots free up, within a window ---- */
+
+struct fed_case {
+	size_t n;
+	unsigned parallelism;
+	size_t window;	      /* asked for (0: the default) */
+	size_t window_eff;    /* what the run must keep to */
+	size_t skip_mod;      /* k % skip_mod == skip_mod - 1 is skipped (0: none) */
+	size_t refuse_at;     /* this k gets a URL http_run refuses ((size_t)-1: none) */
+	const char *path;     /* every request's path, "/fed" + k appended */
+	const char *bucket_a; /* even k go through bucket "a" (600/min, burst 1), or NULL */
+};
+
+struct fed_state {
+	const struct fed_case *fc;
+	size_t next_k;	  /* the k feed must be asked for next */
+	size_t fed, done; /* requests fed (not skipped) and requests done */
+	size_t max_live;  /* most fed and not done at a feed */
+	unsigned char seen[64];
+	int rc[64];
+	long status[64];
+	unsigned attempts;
+};
+
+static bool fed_skip(const struct fed_case *fc, size_t k)
+{
+	return fc->skip_mod && k % fc->skip_mod == fc->skip_mod - 1;
+}
+
+static bool fed_feed(size_t k, struct http_req *req, void *arg)
+{
+	struct fed_state *st = arg;
+	char path[64];
+	assert_int_equal(k, st->next_k); /* in order, each k once */
+	st->next_k++;
+	if (fed_skip(st->fc, k)) {
+		req_at(req, "GET", "/not-sent", S); /* whatever was put in is released */
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/%zu", st->fc->path, k);
+	if (k == st->fc->refuse_at) {
+		http_req_init(req, "GET", "ftp://127.0.0.1/x", path);
+	} else {
+		req_at(req, "GET", path, S);
+		if (st->fc->bucket_a && k % 2 == 0)
+			req->bucket = "a";
+	}
+	st->fed++;
+	if (st->fed - st->done > st->max_live)
+		st->max_live = st->fed - st->done;
+	return true;
+}
+
+static void fed_done(size_t k, struct http_resp *resp, void *arg)
+{
+	struct fed_state *st = arg;
+	assert_true(k < st->fc->n && !fed_skip(st->fc, k));
+	st->seen[k]++;
+	st->done++;
+	st->rc[k] = resp->rc;
+	st->status[k] = resp->status;
+	st->attempts += resp->attempts;
+	if (resp->rc == 0) {
+		/* the echo server quotes the request: the answer is k's own */
+		char line[64];
+		snprintf(line, sizeof(line), "GET %s/%zu HTTP", st->fc->path, k);
+		assert_non_null(resp->body);
+		assert_non_null(strstr(resp->body, line));
+	}
+	http_resp_release(resp); /* allowed; the run releases it again */
+}
+
+static const struct fed_case fed_cases[] = {
+    {0, 2, 0, 8, 0, (size_t)-1, "/echo", NULL},	 {1, 1, 1, 1, 0, (size_t)-1, "/echo", NULL},
+    {12, 3, 4, 4, 5, (size_t)-1, "/echo", NULL}, {20, 4, 0, 16, 0, 7, "/echo", NULL},
+    {9, 4, 2, 4, 3, (size_t)-1, "/echo", NULL},	 /* a window under the parallelism is raised */
+    {6, 2, 3, 3, 0, (size_t)-1, "/flaky", NULL}, /* one 503, retried, within the window */
+    {8, 4, 8, 8, 0, (size_t)-1, "/echo", "a"},	 /* odd k need no token: not held up */
+    {40, 8, 10, 10, 4, 13, "/echo", NULL},
+};
+
+static void test_http__fed_window(void **state)
+{
+	(void)state;
+	for (size_t c = 0; c < CF_ARRAY_LEN(fed_cases); c++) {
+		const struct fed_case *fc = &fed_cases[c];
+		struct http_opts o = {.parallelism = fc->parallelism};
+		struct http_client *cl = http_new(&o);
+		struct fed_state st;
+		memset(&st, 0, sizeof(st));
+		st.fc = fc;
+		srv_reset();
+		if (fc->bucket_a)
+			http_bucket(cl, "a", 600, 1);
+		int rc = http_run_fed(cl, fc->n, fc->window, fed_feed, fed_done, &st);
+		size_t want_sent = 0;
+		for (size_t k = 0; k < fc->n; k++) {
+			if (fed_skip(fc, k)) {
+				assert_int_equal(st.seen[k], 0);
+				continue;
+			}
+			want_sent++;
+			if (st.seen[k] != 1)
+				fail_msg("case %zu: request %zu done %u times", c, k, st.seen[k]);
+			if (k == fc->refuse_at) {
+				assert_int_equal(st.rc[k], CF_EINVAL);
+			} else {
+				assert_int_equal(st.rc[k], 0);
+				assert_int_equal(st.status[k], 200);
+			}
+		}
+		assert_int_equal(st.next_k, fc->n);
+		assert_int_equal(st.fed, want_sent);
+		assert_int_equal(st.done, want_sent);
+		if (st.max_live > fc->window_eff)
+			fail_msg("case %zu: %zu requests live, window %zu", c, st.max_live,
+				 fc->window_eff);
+		assert_int_equal(rc, fc->refuse_at < fc->n ? CF_EINVAL : 0);
+		/* only the refused one never reached the server; /flaky's first try is repeated */
+		int want_seq = (int)(want_sent - (fc->refuse_at < fc->n)) +
+			       (strcmp(fc->path, "/flaky") == 0 && fc->n > 0);
+		assert_int_equal(g_srv.sh->seq, want_seq);
+		if (fc->bucket_a) {
+			/* the last odd k (no bucket) went before the last even one (a token each
+			 * 100 ms): the dry bucket held back only its own requests */
+			int last_odd = -1, last_even = -1;
+			for (int i = 0; i < g_srv.sh->seq; i++) {
+				size_t k = strtoul(strrchr(g_srv.sh->log[i], '/') + 1, NULL, 10);
+				*(k % 2 ? &last_odd : &last_even) = i;
+			}
+			assert_true(last_odd >= 0 && last_odd < last_even);
+		}
+		http_free(cl);
+	}
+}
+
 static void test_http__parallel_and_bucket(void **state)
 {
 	(void)state;
@@ -1079,6 +1215,7 @@ int main(void)
 	    cmocka_unit_test(test_http__refusals),
 	    cmocka_unit_test(test_http__connection_refused),
 	    cmocka_unit_test(test_http__parallel_and_bucket),
+	    cmocka_unit_test(test_http__fed_window),
 	    cmocka_unit_test(test_http__debug_trace_redacted),
 	    cmocka_unit_test(test_http__tls_verification),
 	};
