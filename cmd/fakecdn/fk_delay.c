@@ -110,6 +110,14 @@ size_t fk_delay_run(struct fk_delay *d)
 	return ran;
 }
 
+bool fk_delay_run_one(struct fk_delay *d)
+{
+	if (!d->n || d->heap[0].due_ns > mono_ns())
+		return false;
+	d->fn(heap_pop(d).arg);
+	return true;
+}
+
 void fk_delay_flush(struct fk_delay *d)
 {
 	while (d->n)

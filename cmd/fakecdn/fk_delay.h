@@ -6,6 +6,7 @@
 #ifndef FK_DELAY_H
 #define FK_DELAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef void (*fk_delay_fn)(void *arg);
@@ -20,6 +21,8 @@ int64_t fk_delay_next_ns(const struct fk_delay *d);
 /* Calls fn for every entry that is due (never one that is not), earliest first; entries due
  * at the same time in the order they were added. Returns how many ran. */
 size_t fk_delay_run(struct fk_delay *d);
+/* Calls fn for the earliest entry if it is due. Returns whether one ran. */
+bool fk_delay_run_one(struct fk_delay *d);
 /* Calls fn for every entry still waiting, due or not (the caller is shutting down). */
 void fk_delay_flush(struct fk_delay *d);
 /* Frees d (NULL: no-op); entries still waiting are forgotten. */

@@ -1,6 +1,6 @@
 /* Unit tests of fakecdn's latency clock (cmd/fakecdn/fk_delay.c): entries run earliest first,
- * ties in the order they were added, never before their time; next_ns says how long to sleep;
- * flush runs what is left, due or not. */
+ * ties in the order they were added, never before their time, all due ones at once or one a
+ * call (run_one); next_ns says how long to sleep; flush runs what is left, due or not. */
 #include "reconcile/base/compat.h"
 #include <stdarg.h>
 #include <setjmp.h>
@@ -45,20 +45,30 @@ static void test_fk_delay__order(void **state)
 	int ids[6] = {0, 1, 2, 3, 4, 5};
 
 	(void)state;
-	for (size_t c = 0; c < CF_ARRAY_LEN(cases); c++) {
-		struct fk_delay *d = fk_delay_new(record);
+	/* one: entries run by fk_delay_run_one, one a call (the server's loop), else all due */
+	for (int one = 0; one < 2; one++) {
+		for (size_t c = 0; c < CF_ARRAY_LEN(cases); c++) {
+			struct fk_delay *d = fk_delay_new(record);
 
-		nran = 0;
-		for (size_t i = 0; i < cases[c].n; i++)
-			fk_delay_add(d, cases[c].wait[i], &ids[i]);
-		while (fk_delay_next_ns(d) >= 0) {
-			sleep_ns(fk_delay_next_ns(d));
-			fk_delay_run(d);
+			nran = 0;
+			for (size_t i = 0; i < cases[c].n; i++)
+				fk_delay_add(d, cases[c].wait[i], &ids[i]);
+			while (fk_delay_next_ns(d) >= 0) {
+				size_t before = nran;
+
+				sleep_ns(fk_delay_next_ns(d));
+				if (one)
+					assert_true(fk_delay_run_one(d));
+				else
+					fk_delay_run(d);
+				assert_true(one ? nran == before + 1 : nran > before);
+			}
+			assert_false(fk_delay_run_one(d));
+			assert_int_equal(nran, cases[c].n);
+			for (size_t i = 0; i < cases[c].n; i++)
+				assert_int_equal(ran[i], cases[c].want[i]);
+			fk_delay_free(d);
 		}
-		assert_int_equal(nran, cases[c].n);
-		for (size_t i = 0; i < cases[c].n; i++)
-			assert_int_equal(ran[i], cases[c].want[i]);
-		fk_delay_free(d);
 	}
 }
 
@@ -77,6 +87,7 @@ static void test_fk_delay__never_early(void **state)
 	fk_delay_add(d, 400, &b);
 	assert_true(fk_delay_next_ns(d) > 0 && fk_delay_next_ns(d) <= 40 * 1000000L);
 	assert_int_equal(fk_delay_run(d), 0);
+	assert_false(fk_delay_run_one(d));
 	while (nran == 0) {
 		sleep_ns(fk_delay_next_ns(d));
 		fk_delay_run(d);
