@@ -406,8 +406,8 @@ static bool read_feed(size_t k, struct http_req *req, void *arg)
 	return x->rc >= 0;
 }
 
-/* Each answer is decoded and dropped the moment it arrives: a round holds at most its
- * window's answer bodies, however many endpoints it reads. */
+/* Each answer is decoded and dropped in the wake-up it arrives in: a round holds at most
+ * `parallelism` answer bodies, however many endpoints it reads. */
 static void read_done(size_t k, struct http_resp *resp, void *arg)
 {
 	struct read_batch *b = arg;
