@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "reconcile/repo_lib.h" /* libgit2, loaded on first use */
+#include "reconcile/repo_lib.h" /* libgit2, loaded while used */
 
 #define REPO_PATH_MAX	4096	/* longest relative path accepted */
 #define REPO_LIST_MAX	1000000 /* entries listed from one directory */
@@ -221,6 +221,8 @@ static void repo_release_git(struct repo_src *src)
 		return;
 	git_tree_free(src->subtree);
 	src->subtree = NULL;
+	free(src->subdir); /* with its tree: the one-entry cache stays consistent */
+	src->subdir = NULL;
 	git_tree_free(src->tree);
 	src->tree = NULL;
 	git_repository_free(src->git);
@@ -309,7 +311,6 @@ void repo_src_free(struct repo_src *src)
 	if (!src)
 		return;
 	repo_release_git(src);
-	free(src->subdir);
 	free(src->okdir);
 	if (src->okfd >= 0)
 		close(src->okfd);

@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "reconcile/repo_lib.h" /* libgit2, loaded on first use */
+#include "reconcile/repo_lib.h" /* libgit2, loaded while used */
 
 #include "reconcile/repo_lock.h"
 #include "reconcile/base/sb.h"
