@@ -43,9 +43,17 @@ endif
 OBJDIR = $(BUILD)/$(VARIANT)/obj
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(FAKE_PKGS) 2>/dev/null)
-# libcurl is compiled against but not linked: reconcile/http_lib.c loads it on first use
-# (dlopen), so the commands that never reach the network do not map it (README: Memory).
-LINK_PKGS  = $(filter-out libcurl,$(LIB_PKGS))
+# libcurl and libgit2 are compiled against but not linked: reconcile/http_lib.c and
+# reconcile/repo_lib.c load them when used (dlopen), so the commands that never reach the
+# network do not map libcurl, and one that reads the working tree maps libgit2 only for its
+# check (README: Memory). The sonames they load are those of the libraries built against.
+LINK_PKGS  = $(filter-out libcurl libgit2,$(LIB_PKGS))
+lib_soname = $(shell objdump -p "$$($(PKG_CONFIG) --variable=libdir $(1))/$(1).so" 2>/dev/null | \
+	sed -n 's/^ *SONAME *//p')
+LIBCURL_SONAME := $(call lib_soname,libcurl)
+LIBGIT2_SONAME := $(call lib_soname,libgit2)
+SONAME_DEFS = $(if $(LIBCURL_SONAME),-DHTTP_LIBCURL_SONAME='"$(LIBCURL_SONAME)"') \
+	$(if $(LIBGIT2_SONAME),-DREPO_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"')
 LIB_LIBS   := $(shell $(PKG_CONFIG) --libs $(LINK_PKGS) 2>/dev/null)
 FAKE_LIBS  := $(shell $(PKG_CONFIG) --libs $(FAKE_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
@@ -57,7 +65,7 @@ CACHEFORM_URL ?= https://github.com/cacheform/cacheform
 GEN_DIR   = $(BUILD)/gen
 VERSION_H = $(GEN_DIR)/reconcile/base/version_gen.h
 
-ALL_CFLAGS = $(CSTD) $(WARN) $(VFLAGS) -I. -I$(GEN_DIR) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(CSTD) $(WARN) $(VFLAGS) -I. -I$(GEN_DIR) $(PKG_CFLAGS) $(SONAME_DEFS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(VFLAGS) $(LDFLAGS)
 
 LIB_SRCS  = $(sort $(wildcard reconcile/base/*.c reconcile/*.c schema/*.c))

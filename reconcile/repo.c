@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <git2.h>
+#include "reconcile/repo_lib.h" /* libgit2, loaded while used */
 
 #define REPO_PATH_MAX	4096	/* longest relative path accepted */
 #define REPO_LIST_MAX	1000000 /* entries listed from one directory */
@@ -33,6 +33,7 @@ struct repo_src {
 	char commit[GIT_OID_HEXSZ + 1];
 	bool dirty;	/* working tree differs from HEAD: commit is "" */
 	bool unsettled; /* repo_src_open_deferred: dirty not checked yet (repo_src_settle) */
+	bool libgit2;	/* holds a git_libgit2_init (repo_release_git gives it back) */
 };
 
 /*
@@ -208,12 +209,35 @@ static bool repo_worktree_dirty(struct repo_src *src)
 	return dirty;
 }
 
+/*
+ * Frees the repository and gives back this source's git_libgit2_init: the last one given back
+ * unloads libgit2 (reconcile/repo_lib.h). The working tree needs git only for its commit and
+ * check, so it is released once they are known, before the files are read: neither libgit2's
+ * libraries nor the mapped packs of the repository then add to the files' peak.
+ */
+static void repo_release_git(struct repo_src *src)
+{
+	if (!src->libgit2)
+		return;
+	git_tree_free(src->subtree);
+	src->subtree = NULL;
+	free(src->subdir); /* with its tree: the one-entry cache stays consistent */
+	src->subdir = NULL;
+	git_tree_free(src->tree);
+	src->tree = NULL;
+	git_repository_free(src->git);
+	src->git = NULL;
+	src->libgit2 = false;
+	git_libgit2_shutdown();
+}
+
 /* A working tree that differs from HEAD is no commit: its commit becomes "". */
 static void repo_check_dirty(struct repo_src *src)
 {
 	src->dirty = src->commit[0] && repo_worktree_dirty(src);
 	if (src->dirty)
 		src->commit[0] = '\0';
+	repo_release_git(src);
 }
 
 static int repo_open(const char *dir, const char *ref, bool defer, struct repo_src **out,
@@ -225,6 +249,7 @@ static int repo_open(const char *dir, const char *ref, bool defer, struct repo_s
 	git_oid head;
 	int ret = 0;
 	git_libgit2_init();
+	src->libgit2 = true;
 	src->ref = xstrdup(ref);
 	src->root = realpath(dir ? dir : ".", NULL);
 	if (!src->root)
@@ -251,6 +276,8 @@ static int repo_open(const char *dir, const char *ref, bool defer, struct repo_s
 		src->unsettled = defer && src->commit[0];
 		if (!src->unsettled)
 			repo_check_dirty(src);
+	} else {
+		repo_release_git(src); /* no repository: the working tree alone */
 	}
 	*out = src;
 	return 0;
@@ -283,17 +310,13 @@ void repo_src_free(struct repo_src *src)
 {
 	if (!src)
 		return;
-	git_tree_free(src->subtree);
-	free(src->subdir);
-	git_tree_free(src->tree);
-	git_repository_free(src->git);
+	repo_release_git(src);
 	free(src->okdir);
 	if (src->okfd >= 0)
 		close(src->okfd);
 	free(src->root);
 	free(src->ref);
 	free(src);
-	git_libgit2_shutdown();
 }
 
 const char *repo_src_commit(const struct repo_src *src)
@@ -783,7 +806,10 @@ const char *repo_lib_version(void)
 {
 	static char v[32];
 	int major = 0, minor = 0, rev = 0;
-	if (git_libgit2_version(&major, &minor, &rev) != 0)
+	git_libgit2_init(); /* loads it: the version is the library's, not the header's */
+	int r = git_libgit2_version(&major, &minor, &rev);
+	git_libgit2_shutdown();
+	if (r != 0)
 		return "unknown";
 	snprintf(v, sizeof(v), "%d.%d.%d", major, minor, rev);
 	return v;

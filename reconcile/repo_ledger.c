@@ -7,11 +7,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include <git2.h>
-#include <git2/pack.h>
-#include <git2/sys/mempack.h>
-#include <git2/sys/odb_backend.h>
-#include <git2/sys/repository.h>
+#include "reconcile/repo_lib.h" /* libgit2, loaded while used */
 
 #include "reconcile/repo_lock.h"
 #include "reconcile/base/sb.h"

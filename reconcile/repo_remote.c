@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include <git2.h>
+#include "reconcile/repo_lib.h" /* libgit2, loaded while used */
 
 #include "reconcile/repo_lock.h"
 #include "reconcile/base/sb.h"

@@ -39,7 +39,7 @@ edge() { # HEADER-REGEX FILE-REGEX
 }
 edge 'yaml\.h' '^schema/ytree\.c$'
 edge 'curl/' '^reconcile/http(_lib)?\.c$'
-edge 'git2' '^reconcile/(repo|repo_ledger|repo_remote)\.c$'
+edge 'git2' '^reconcile/(repo|repo_ledger|repo_remote|repo_lib)\.[ch]$'
 edge 'microhttpd\.h' '^cmd/fakecdn/'
 # json-c (<json-c/...> or <json.h>): the JSON layer reconcile/codec.c, and fakecdn (its own state)
 edge 'json-c/|json\.h' '^(reconcile/codec\.c|cmd/fakecdn/.*)$'

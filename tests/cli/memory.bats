@@ -58,3 +58,38 @@ teardown() {
 	# and the plan really read the endpoints through it
 	[ "$(jq -c 'select(.op == "read_rules")' "$FAKECDN_JOURNAL" | wc -l)" -eq 128 ]
 }
+
+@test "a working-tree validate unloads libgit2 before it reads the files; --ref keeps it" {
+	cd "$F/repo"
+	# strace sees both the loader's messages (LD_DEBUG=files: writev to stderr) and the
+	# endpoint files opened, in the order they happened
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" LD_DEBUG=files strace -qq -s 300 \
+		-e trace=openat,writev -o "$BATS_TEST_TMPDIR/trace" "$CACHEFORM" validate \
+		>"$BATS_TEST_TMPDIR/out" 2>/dev/null
+	status=$?
+	cat "$BATS_TEST_TMPDIR/out"
+	[ "$status" -eq 0 ]
+	# the commit still comes from git: checked, then libgit2 let go
+	head=$(git rev-parse HEAD)
+	grep -q "^valid: 2 accounts, 128 endpoints, 0 purges at ${head:0:12}\$" "$BATS_TEST_TMPDIR/out"
+	loaded=$(grep -n '^openat(.*/libgit2\.so' "$BATS_TEST_TMPDIR/trace" | head -1 | cut -d: -f1)
+	unloaded=$(grep -n 'libgit2\.so[.0-9]*".*destroying link map' "$BATS_TEST_TMPDIR/trace" | cut -d: -f1)
+	first_file=$(grep -n '^openat(.*"\(endpoints/\)\?\(cn\|az\)[0-9]*\.yaml"' "$BATS_TEST_TMPDIR/trace" | head -1 | cut -d: -f1)
+	echo "libgit2 loaded at line $loaded, unloaded at $unloaded, first endpoint file at $first_file"
+	[ -n "$loaded" ] && [ -n "$unloaded" ] && [ -n "$first_file" ]
+	[ "$loaded" -lt "$unloaded" ] && [ "$unloaded" -lt "$first_file" ]
+	# and the mbedtls, libssh2 and krb5 it brought went with it
+	grep -q 'libssh2\.so[.0-9]*".*destroying link map' "$BATS_TEST_TMPDIR/trace"
+
+	# --ref reads the files out of the commit through libgit2, so it is still loaded then
+	git rm -q endpoints/cn0000.yaml
+	run "$CACHEFORM" validate --ref HEAD
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"valid: 2 accounts, 128 endpoints, 0 purges at ${head:0:12}"* ]]
+	run "$CACHEFORM" validate
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"valid: 2 accounts, 127 endpoints, 0 purges"* ]]
+	[[ "$output" != *"purges at "* ]] # an uncommitted change: no commit named
+}

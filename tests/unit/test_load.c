@@ -10,9 +10,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 /* Only to make libyaml and libgit2 report running out of memory (see "out of memory" below);
- * the code under test keeps them to schema/ytree.c and reconcile/repo.c. */
-#include <git2.h>
+ * the code under test keeps them to schema/ytree.c and reconcile/repo*.c. */
 #include <yaml.h>
+
+#include "reconcile/repo_lib.h"
 
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
@@ -498,16 +499,33 @@ DIR *opendir(const char *name)
 	return NULL;
 }
 
-int git_repository_open_ext(git_repository **out, const char *path, unsigned int flags,
-			    const char *ceiling)
+/*
+ * libgit2 is loaded with dlopen and called through repo_lib's table (reconcile/repo_lib.h), so
+ * its functions are faked by replacing their entry there, not by interposing a definition. The
+ * child holds a git_libgit2_init of its own, so the table outlives the open's init/shutdown.
+ */
+static int fake_git_open(git_repository **out, const char *path, unsigned int flags,
+			 const char *ceiling)
 {
-	int (*real)(git_repository **, const char *, unsigned int, const char *) =
-	    (int (*)(git_repository **, const char *, unsigned int, const char *))dlsym(
-		RTLD_NEXT, "git_repository_open_ext");
-	if (oom_fake != FAKE_GIT_OPEN)
-		return real(out, path, flags, ceiling);
-	git_error_set_oom();
+	(void)out;
+	(void)path;
+	(void)flags;
+	(void)ceiling;
+	void *h = dlopen(REPO_LIBGIT2_SONAME, RTLD_NOW | RTLD_NOLOAD);
+	void (*set_oom)(void) = NULL;
+	if (h)
+		*(void **)&set_oom = dlsym(h, "git_error_set_oom");
+	if (set_oom)
+		set_oom();
+	if (h)
+		dlclose(h);
 	return -1;
+}
+
+static void fake_git_install(void)
+{
+	git_libgit2_init();
+	git_repository_open_ext = fake_git_open; /* the table's entry (repo_lib.h's macro) */
 }
 
 void __lsan_disable(void) __attribute__((weak));
@@ -555,6 +573,8 @@ static void expect_oom_exit(enum oom_fake f)
 		dup2(fds[1], STDERR_FILENO);
 		close(fds[0]);
 		oom_fake = f;
+		if (f == FAKE_GIT_OPEN)
+			fake_git_install();
 		oom_child();
 	}
 	close(fds[1]);

@@ -31,7 +31,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <git2.h>
 
 #include "reconcile/rulediff.h"
 #include "reconcile/ledger.h"
@@ -40,6 +39,7 @@
 #include "reconcile/planfile.h"
 #include "reconcile/provider.h"
 #include "reconcile/repo.h"
+#include "reconcile/repo_lib.h" /* git_libgit2_init: loads libgit2 and holds it */
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 #include "schema/load.h"
