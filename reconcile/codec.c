@@ -1,7 +1,9 @@
 /* The JSON layer (codec.h): parsing with caps, typed getters with paths, the tree writer. */
 #include "reconcile/base/compat.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <json-c/json.h>
@@ -12,6 +14,8 @@
 #define CODEC_INT_DIGITS_MAX 19 /* decimal digits of INT64_MAX */
 #define CODEC_ECHO_MAX	     40 /* bytes of a bad value a message quotes */
 #define CODEC_INDENT	     2	/* spaces per level of CODEC_PRETTY */
+#define CODEC_WALK_MAX	     16 /* members up to which a lookup walks instead of hashing */
+#define CODEC_HIGH_BITS	     UINT64_C(0x8080808080808080) /* the top bit of each byte of a word */
 
 /* ---- errors ---- */
 
@@ -65,6 +69,43 @@ static bool only_space(const char *p, size_t n)
 	return true;
 }
 
+/* True when every byte is below 0x80: such a body is valid UTF-8 as it stands. */
+static bool ascii_only(const char *p, size_t n)
+{
+	uint64_t any = 0;
+	size_t i = 0;
+	for (; i + sizeof(any) <= n; i += sizeof(any)) {
+		uint64_t w;
+		memcpy(&w, p + i, sizeof(w));
+		any |= w;
+	}
+	for (; i < n; i++)
+		any |= (unsigned char)p[i];
+	return (any & CODEC_HIGH_BITS) == 0;
+}
+
+/*
+ * A provider's answer is parsed once per request. The tokener is kept from one parse to the
+ * next (json_tokener_reset) rather than allocated and freed each time: its depth stack alone
+ * is over a kilobyte, zeroed on every allocation. One is kept; a parse that finds it taken
+ * (another thread parsing at the same moment) makes its own.
+ */
+static _Atomic(struct json_tokener *) spare_tok;
+
+static struct json_tokener *tok_take(void)
+{
+	struct json_tokener *tok = atomic_exchange(&spare_tok, NULL);
+	return tok ? tok : json_tokener_new_ex(CODEC_MAX_DEPTH);
+}
+
+static void tok_give(struct json_tokener *tok)
+{
+	json_tokener_reset(tok);
+	struct json_tokener *old = atomic_exchange(&spare_tok, tok);
+	if (old)
+		json_tokener_free(old);
+}
+
 int codec_parse(const char *body, size_t len, struct json_object **out, struct cf_err *e)
 {
 	*out = NULL;
@@ -75,10 +116,14 @@ int codec_parse(const char *body, size_t len, struct json_object **out, struct c
 			       len, CODEC_MAX_BODY);
 	if (memchr(body, '\0', len))
 		return err_set(e, CF_EAPI, "response body contains a NUL byte");
-	struct json_tokener *tok = json_tokener_new_ex(CODEC_MAX_DEPTH);
+	struct json_tokener *tok = tok_take();
 	if (!tok)
 		return err_set(e, CF_EAPI, "cannot allocate a JSON parser");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* json-c checks UTF-8 a byte at a time, through a call per byte; an answer without a
+	 * byte above 0x7f (ARM's are) passes that check whatever it holds, so it is skipped */
+	json_tokener_set_flags(tok, ascii_only(body, len)
+					? JSON_TOKENER_STRICT
+					: JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	struct json_object *root = json_tokener_parse_ex(tok, body, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	int rc = 0;
@@ -90,7 +135,7 @@ int codec_parse(const char *body, size_t len, struct json_object **out, struct c
 	else if (!only_space(body + json_tokener_get_parse_end(tok),
 			     len - json_tokener_get_parse_end(tok)))
 		rc = err_set(e, CF_EAPI, "trailing data after JSON in response body");
-	json_tokener_free(tok);
+	tok_give(tok);
 	if (rc != 0) {
 		json_object_put(root);
 		return rc;
@@ -233,11 +278,14 @@ static int find_ci(struct json_object *obj, const char *at, const char *key, uns
 		   struct json_object **out, bool *found, struct cf_err *e)
 {
 	struct codec_path p;
+	/* strcasecmp only for keys whose first letters agree as it would compare them: most
+	 * members of an answer differ there, and every ARM member is read this way */
+	int first = tolower((unsigned char)key[0]);
 	*found = false;
 	*out = NULL;
 	json_object_object_foreach(obj, k, v)
 	{
-		if (strcasecmp(k, key) != 0)
+		if (tolower((unsigned char)k[0]) != first || strcasecmp(k, key) != 0)
 			continue;
 		if (*found)
 			return codec_err(e, flags, codec_path_key(&p, at, key),
@@ -246,6 +294,27 @@ static int find_ci(struct json_object *obj, const char *at, const char *key, uns
 		*out = v;
 	}
 	return 0;
+}
+
+/*
+ * Exact lookup. json-c hashes the key on every lookup, some two hundred instructions; the
+ * objects of a provider's answer have a handful of members, and walking them comparing first
+ * bytes costs a fraction of that (issue 17). Keys are unique in a json-c object (a repeated
+ * member replaces the earlier one), so the walk finds what the hash would.
+ */
+static bool find_exact(struct json_object *obj, const char *key, struct json_object **out)
+{
+	if (json_object_object_length(obj) > CODEC_WALK_MAX)
+		return json_object_object_get_ex(obj, key, out);
+	json_object_object_foreach(obj, k, v)
+	{
+		if (k[0] == key[0] && strcmp(k, key) == 0) {
+			*out = v;
+			return true;
+		}
+	}
+	*out = NULL;
+	return false;
 }
 
 int codec_member(struct json_object *obj, const char *at, const char *key, unsigned flags,
@@ -265,7 +334,7 @@ int codec_member(struct json_object *obj, const char *at, const char *key, unsig
 		if (rc != 0)
 			return rc;
 	} else {
-		found = json_object_object_get_ex(obj, key, out);
+		found = find_exact(obj, key, out);
 	}
 	if (!found || !*out) {
 		*out = NULL;

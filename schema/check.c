@@ -774,7 +774,9 @@ static const char *effective_name(const struct rule *r, size_t i, char *buf, siz
 static void check_azure_names(struct check_ctx *x, const struct endpoint *e)
 {
 	const struct cache *c = &e->cache;
-	char a[CHECK_RULE_NAME_BUF], b[CHECK_RULE_NAME_BUF];
+	/* each name once, not once per pair: an unnamed rule's is formatted */
+	char names[CHECK_AZURE_RULES_MAX][CHECK_RULE_NAME_BUF];
+	const char *name[CHECK_AZURE_RULES_MAX];
 	struct check_qbuf qb;
 	for (size_t i = 0; i < c->nrules; i++)
 		if (c->rules[i].name.s && !azure_rule_name_valid(c->rules[i].name.s))
@@ -784,10 +786,12 @@ static void check_azure_names(struct check_ctx *x, const struct endpoint *e)
 	/* Pairwise is fine: more than CHECK_AZURE_RULES_MAX rules is an error already. */
 	if (c->nrules > CHECK_AZURE_RULES_MAX)
 		return;
+	for (size_t i = 0; i < c->nrules; i++)
+		name[i] = effective_name(&c->rules[i], i, names[i], sizeof(names[i]));
 	for (size_t i = 1; i < c->nrules; i++) {
-		const char *ni = effective_name(&c->rules[i], i, a, sizeof(a));
+		const char *ni = name[i];
 		for (size_t j = 0; j < i; j++) {
-			if (strcasecmp(ni, effective_name(&c->rules[j], j, b, sizeof(b))) == 0) {
+			if (strcasecmp(ni, name[j]) == 0) {
 				ERR(x, check_at(&c->rules[i].name.pos, &c->rules[i].pos), "CF508",
 				    "rule %zu and rule %zu would both be named '%s'", j + 1, i + 1,
 				    check_quote(&qb, ni));

@@ -80,6 +80,13 @@ int sb_adds(struct sb *sb, const char *s)
 
 int sb_addc(struct sb *sb, char c)
 {
+	/* the usual case, room for the byte and its NUL, without the calls of sb_add: digests
+	 * and signatures are built a character at a time, tens of times per request (issue 17) */
+	if (sb->len < sb->max && sb->len + 2 <= sb->cap) {
+		sb->buf[sb->len++] = c;
+		sb->buf[sb->len] = '\0';
+		return 0;
+	}
 	return sb_add(sb, &c, 1);
 }
 

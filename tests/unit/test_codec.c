@@ -33,6 +33,10 @@ static const struct get_case get_cases[] = {
     {"{\"A\":\"x\"}", G_STR, "", "a", CODEC_CI, 0, NULL},
     {"{\"A\":\"x\",\"a\":\"y\"}", G_STR, "p", "a", CODEC_CI, CF_EAPI,
      "p.a: appears twice with different case"},
+    {"{\"b\":1,\"aB\":\"x\",\"ab\":\"y\"}", G_STR, "p", "Ab", CODEC_CI, CF_EAPI,
+     "p.Ab: appears twice with different case"},
+    {"{\"b\":1,\"aBc\":\"x\",\"ab\":2}", G_STR, "", "AbC", CODEC_CI, 0, NULL},
+    {"{\"b\":\"x\",\"ac\":\"y\"}", G_STR, "q", "ab", CODEC_CI, CF_EAPI, "q.ab: missing"},
     {"{\"n\":5}", G_INT, "", "n", 0, 0, NULL},
     {"{\"n\":1.5}", G_INT, "x", "n", CODEC_FILE, CF_EINVAL, "x.n: expected int, found double"},
     {"{\"n\":-1}", G_INT, "", "n", 0, CF_EAPI, "n: -1 is negative"},
@@ -282,6 +286,52 @@ static void test_codec__caps(void **state)
 	}
 }
 
+/*
+ * Provider answers in a row, as a plan parses them: one tokener serves them all, so a parse
+ * must not see what the one before it left (a failure half-way, a deeper document), and the
+ * UTF-8 check skipped for an answer of ASCII bytes must still refuse the next one's bad byte.
+ */
+static void test_codec__parse_in_sequence(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *body;
+		int rc;
+		const char *msg; /* exact message, or the member "a" when rc is 0 */
+	} seq[] = {
+	    {"{\"a\":\"x\"}", 0, "x"},
+	    {"{\"a\":[1,{\"b\":", CF_EAPI, "truncated JSON in response body"},
+	    {"{\"a\":\"y\"}", 0, "y"},
+	    {"{\"a\":\"\xff\"}", CF_EAPI,
+	     "invalid JSON in response body at byte 6: invalid utf-8 string"},
+	    {"{\"a\":\"\xc3\xa9\"}", 0, "\xc3\xa9"},
+	    {"{\"a\":[[[{\"b\":1]]]}", CF_EAPI,
+	     "invalid JSON in response body at byte 14: object value separator ',' expected"},
+	    {"{\"a\" \"x\"}", CF_EAPI,
+	     "invalid JSON in response body at byte 5: object property name separator ':' expected"},
+	    {"{\"a\":\"z\"}  \n", 0, "z"},
+	    {"{\"a\":\"w\"} x", CF_EAPI,
+	     "invalid JSON in response body at byte 10: unexpected character"},
+	    {"{\"a\":\"\\u00e9\"}", 0, "\xc3\xa9"},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(seq); i++) {
+		struct json_object *o = NULL;
+		struct cf_err e;
+		const char *a = NULL;
+		err_clear(&e);
+		int rc = codec_parse_obj(seq[i].body, strlen(seq[i].body), &o, &e);
+		assert_int_equal(rc, seq[i].rc);
+		if (rc != 0) {
+			assert_null(o);
+			assert_string_equal(e.msg, seq[i].msg);
+			continue;
+		}
+		assert_int_equal(codec_str(o, "", "a", 0, &a, &e), 0);
+		assert_string_equal(a, seq[i].msg);
+		codec_put(o);
+	}
+}
+
 /* ---- the tree writer: json-c's layout, strings through the escaper ---- */
 
 static void test_codec__write(void **state)
@@ -338,6 +388,7 @@ int main(void)
 	    cmocka_unit_test(test_codec__getter_errors), cmocka_unit_test(test_codec__path),
 	    cmocka_unit_test(test_codec__escape),	 cmocka_unit_test(test_codec__caps),
 	    cmocka_unit_test(test_codec__write),
+	    cmocka_unit_test(test_codec__parse_in_sequence),
 	    cmocka_unit_test(test_codec__getter_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

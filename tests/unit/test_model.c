@@ -95,6 +95,21 @@ static void test_model__sb_cap(void **state)
 	assert_int_equal(sb_addf(&sb, "%d-%s", 7, "x"), 0);
 	assert_string_equal(sb.buf, "7-x");
 	sb_release(&sb);
+	/* a byte at a time: through a growth (past the first 64 bytes) and up to the cap */
+	static const size_t caps[] = {1, 63, 64, 65, 200};
+	for (size_t i = 0; i < CF_ARRAY_LEN(caps); i++) {
+		sb_init(&sb, caps[i]);
+		for (size_t k = 0; k < caps[i]; k++)
+			assert_int_equal(sb_addc(&sb, (char)('a' + k % 26)), 0);
+		assert_int_equal(sb.len, caps[i]);
+		assert_int_equal(strlen(sb.buf), caps[i]);
+		assert_int_equal(sb.buf[caps[i] - 1], 'a' + (caps[i] - 1) % 26);
+		assert_false(sb.overflow);
+		assert_int_equal(sb_addc(&sb, 'z'), -1);
+		assert_true(sb.overflow);
+		assert_int_equal(sb.len, caps[i]);
+		sb_release(&sb);
+	}
 	sb_init(&sb, 0);
 	assert_int_equal(sb_add_json_str(&sb, "a\"\\\n\x01"), 0);
 	assert_string_equal(sb.buf, "\"a\\\"\\\\\\n\\u0001\"");
