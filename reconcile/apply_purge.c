@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reconcile/claimant.h"
 #include "reconcile/redact.h"
 #include "reconcile/repo_ledger.h"
 #include "reconcile/repo_remote.h"
@@ -310,9 +311,10 @@ static void claim_jobs(struct ctx *c)
 	const struct ledger_purge **expected = xcalloc(c->nj + 1, sizeof(*expected));
 	size_t *which = xcalloc(c->nj + 1, sizeof(*which));
 	bool *won = xcalloc(c->nj + 1, sizeof(*won));
-	char who[APPLY_HOST_MAX + 32];
+	char who[APPLY_HOST_MAX + 32], proc[CLAIMANT_PROC_MAX];
 	struct cf_err e;
 	claimant(who, sizeof(who));
+	claimant_self(proc, sizeof(proc));
 	for (size_t i = 0; i < c->nj; i++) {
 		struct pjob *j = &c->j[i];
 		if (!needs_claim(j))
@@ -322,6 +324,8 @@ static void claim_jobs(struct ctx *c)
 		apply_purge_rec_tasks(j);
 		free(j->rec.claim_by);
 		j->rec.claim_by = xstrdup(who);
+		free(j->rec.claim_proc);
+		j->rec.claim_proc = xstrdup(proc);
 		j->rec.claimed_at = (int64_t)time(NULL);
 		j->rec.claims = (old ? old->claims : 0) + 1;
 		claims[n] = j->rec; /* shallow: borrowed for encoding */

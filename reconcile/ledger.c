@@ -268,6 +268,7 @@ void ledger_purge_release(struct ledger_purge *p)
 	free(p->account);
 	free(p->message);
 	free(p->claim_by);
+	free(p->claim_proc);
 	ledger_purge_clear_tasks(p);
 	memset(p, 0, sizeof(*p));
 }
@@ -334,6 +335,7 @@ void ledger_purge_copy(struct ledger_purge *dst, const struct ledger_purge *src)
 	dst->account = xstrdup(src->account);
 	dst->message = xstrdup(src->message);
 	dst->claim_by = xstrdup(src->claim_by);
+	dst->claim_proc = xstrdup(src->claim_proc);
 	dst->tasks = NULL;
 	dst->ntasks = dst->tcap = 0;
 	for (size_t i = 0; i < src->ntasks; i++)
@@ -640,6 +642,8 @@ static struct json_object *purge_obj(const struct ledger_purge *p, bool summary)
 	codec_add(o, "message", codec_new_str(p->message));
 	if (p->claim_by) {
 		codec_add(o, "claim_by", codec_new_str(p->claim_by));
+		if (p->claim_proc && p->claim_proc[0])
+			codec_add(o, "claim_proc", codec_new_str(p->claim_proc));
 		codec_add(o, "claimed_at", jtime(p->claimed_at));
 		codec_add(o, "claims", codec_new_int(p->claims));
 	}
@@ -831,6 +835,7 @@ static int purge_from_obj(struct json_object *o, struct ledger_purge *out, bool 
 	    opt_fixed(o, "desired_commit", out->commit, sizeof(out->commit), e) < 0 ||
 	    opt_str(o, "", "message", &out->message, e) < 0 ||
 	    opt_str(o, "", "claim_by", &out->claim_by, e) < 0 ||
+	    opt_str(o, "", "claim_proc", &out->claim_proc, e) < 0 ||
 	    opt_time(o, "claimed_at", &out->claimed_at, e) < 0 ||
 	    opt_int(o, "claims", &out->claims, e) < 0)
 		goto out;

@@ -82,6 +82,7 @@ struct ledger_purge {
 	char commit[41];		   /* desired commit it was applied from; may be "" */
 	char *message;			   /* owned; failure detail or mark reason; may be NULL */
 	char *claim_by;	    /* owned: "PID@HOST" of the apply that claimed it; may be NULL */
+	char *claim_proc;   /* owned: its process identity (reconcile/claimant.h); may be NULL */
 	int64_t claimed_at; /* unix seconds of that claim; 0 = never claimed */
 	int64_t claims;	    /* claims made so far (LEDGER_CLAIM_RETRIES at most) */
 	bool compacted;	    /* read from a summary (ledger compact): tasks and message gone */

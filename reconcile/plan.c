@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "reconcile/claimant.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
@@ -257,8 +258,9 @@ struct plan_purge *plan_add_purge(struct plan *p, const struct purge *m, const s
 		st = PLAN_PURGE_PENDING;
 	else if (rec && rec->status == LEDGER_CLAIMED)
 		/* another apply sends it; one that died before sending is retried after the
-		 * lease, a limited number of times */
-		st = (int64_t)time(NULL) - rec->claimed_at >= LEDGER_CLAIM_LEASE_S &&
+		 * lease (at once when it ran here and is gone), a limited number of times */
+		st = ((int64_t)time(NULL) - rec->claimed_at >= LEDGER_CLAIM_LEASE_S ||
+		      claimant_gone(rec->claim_proc)) &&
 			     rec->claims < LEDGER_CLAIM_RETRIES
 			 ? PLAN_PURGE_RETRY
 			 : PLAN_PURGE_PENDING;

@@ -106,7 +106,8 @@ state_tasks_with() {
 		printf 'purge: iter-%d\nendpoints: [www]\nfiles: [/iter-%d.png]\n' "$i" "$i" >"purges/iter-$i.yaml"
 		sed -i "s/^      ttl: 10m\$/      ttl: ${i}m/; s/^      ttl: $((i - 1))m\$/      ttl: ${i}m/" endpoints/www.yaml
 		repo_commit "$R" "iteration $i"
-		cf apply --first-run --yes >/dev/null 2>&1 &
+		# the binary itself, not a shell function's subshell: the kill must reach the apply
+		"$CACHEFORM" apply --first-run --yes >/dev/null 2>&1 &
 		pid=$!
 		sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", (r % 600) / 1000 }')"
 		kill -KILL "$pid" 2>/dev/null || true

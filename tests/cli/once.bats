@@ -269,6 +269,60 @@ nine_manifests() {
 	[ "$(git cat-file -p refs/cacheform/ledger:$(ledger_rec p-1 www) | jq -r .claim_by)" != null ]
 }
 
+# claim_rec REC PROC: the ledger's record REC rewritten as a claim of the apply PROC
+# (reconcile/claimant.h) made just now that never sent anything
+claim_rec() {
+	local rec=$1 proc=$2 blob tree c idx=$BATS_TEST_TMPDIR/claim.idx
+	rm -f "$idx"
+	GIT_INDEX_FILE=$idx git read-tree refs/cacheform/ledger
+	blob=$(git cat-file -p "refs/cacheform/ledger:$rec" | jq --arg p "$proc" --arg now "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+		'.status = "claimed" | .tasks = [] | .submitted_at = null | .claim_by = "1@elsewhere"
+		 | .claimed_at = $now | .claims = 1 | .claim_proc = $p' | git hash-object -w --stdin)
+	# the record and its copies in other directories (the day it was submitted)
+	local old path
+	old=$(git rev-parse "refs/cacheform/ledger:$rec")
+	for path in $(git ls-tree -r refs/cacheform/ledger | awk -v o="$old" '$3 == o { print $4 }'); do
+		GIT_INDEX_FILE=$idx git update-index --cacheinfo "100644,$blob,$path"
+	done
+	tree=$(GIT_INDEX_FILE=$idx git write-tree)
+	c=$(git -c user.name=x -c user.email=x@x commit-tree "$tree" -p refs/cacheform/ledger -m claimed)
+	git update-ref refs/cacheform/ledger "$c"
+}
+
+@test "a claim whose apply died on this machine is taken over at once; one from elsewhere waits for its lease" {
+	repo_init "$R" www
+	cd "$R"
+	printf 'purge: p-dead\nendpoints: [www]\nfiles: [/dead.png]\n' >purges/p-dead.yaml
+	printf 'purge: p-far\nendpoints: [www]\nfiles: [/far.png]\n' >purges/p-far.yaml
+	repo_commit "$R" purges
+	bounded apply --first-run --yes --no-wait
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	# an apply that ran here and is gone: its pid, start time, pid namespace and boot
+	local pid start ns boot
+	sleep 30 &
+	pid=$!
+	start=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f20)
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	ns=$(readlink /proc/self/ns/pid)
+	boot=$(cat /proc/sys/kernel/random/boot_id)
+	claim_rec "$(ledger_rec p-dead www)" "$pid:$start:$ns:$boot"
+	# the same apply on another machine (another boot): nothing here can tell it is gone
+	claim_rec "$(ledger_rec p-far www)" "$pid:$start:$ns:00000000-0000-4000-8000-000000000000"
+	local before
+	before=$(jq -c 'select(.op == "purge")' "$FAKECDN_JOURNAL" | wc -l)
+	bounded plan
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	bounded apply --first-run --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	grep -q "purge 'p-far' on 'www': taken by another apply (1@elsewhere" <<<"$output"
+	grep -q "done .*purge 'p-dead' on 'www'" <<<"$output"
+	# one purge more: the dead apply's, sent again; the other claim's stays unsent
+	[ "$(jq -c 'select(.op == "purge")' "$FAKECDN_JOURNAL" | wc -l)" -eq $((before + 1)) ]
+	git cat-file -p "refs/cacheform/ledger:$(ledger_rec p-dead www)" | jq -e '.status == "succeeded" and .claims == 2'
+	git cat-file -p "refs/cacheform/ledger:$(ledger_rec p-far www)" | jq -e '.status == "claimed"'
+}
+
 @test "no ledger and purges to run: apply refuses without --first-run; ledger mark or --first-run proceed" {
 	repo_init "$R" www
 	cd "$R"
