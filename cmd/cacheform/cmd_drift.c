@@ -298,6 +298,8 @@ static int drift_check(struct drift_run *run, struct cf_err *e)
 				       run->sharded ? &run->shard : NULL, e);
 	if (rc < 0)
 		return rc;
+	/* the working-tree check (a git status of every file) runs while the reads wait */
+	drift_settle_begin(&run->en);
 	if (run->en.rl)
 		repo_ledger_tip(run->en.rl, run->ledger_tip, sizeof(run->ledger_tip));
 	if (run->sharded)
