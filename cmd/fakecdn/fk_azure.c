@@ -124,6 +124,11 @@ static struct fk_index *arm_index(struct fk_app *app)
 	return ix;
 }
 
+void fk_azure_index_build(struct fk_app *app)
+{
+	(void)arm_index(app);
+}
+
 void fk_azure_index_drop(struct fk_app *app)
 {
 	fk_index_free(app->arm_index);

@@ -59,6 +59,11 @@ static struct fk_index *cn_index(struct fk_app *app)
 	return ix;
 }
 
+void fk_azurecn_index_build(struct fk_app *app)
+{
+	(void)cn_index(app);
+}
+
 void fk_azurecn_index_drop(struct fk_app *app)
 {
 	fk_index_free(app->cn_index);
