@@ -44,6 +44,12 @@ size_t drift_select_shard(struct engine *en, const struct shard *s)
 	return kept;
 }
 
+void drift_settle_begin(struct engine *en)
+{
+	if (en->src)
+		repo_src_settle_start(en->src);
+}
+
 void drift_settle_commit(struct engine *en)
 {
 	if (en->src && repo_src_settle(en->src)) {

@@ -67,6 +67,13 @@ void drift_report_release(struct drift_report *r);
 size_t drift_select_shard(struct engine *en, const struct shard *s);
 
 /*
+ * Starts the working-tree check a deferred open left on a thread of its own, to run during
+ * the reads (repo_src_settle_start); drift_settle_commit collects it. Call after the
+ * configuration is loaded.
+ */
+void drift_settle_begin(struct engine *en);
+
+/*
  * Runs the working-tree check a deferred open left (repo_src_open_deferred); when the files
  * read differ from HEAD, the engine's and the configuration's commit become "" (as an eager
  * check would have made them). Call after the reads, before anything names the commit.

@@ -35,10 +35,20 @@ int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struc
  * the commit reads as HEAD and repo_src_dirty as false. For drift, which names the commit only
  * in its report: its reads go out without waiting for the check (a status of 100,000 files,
  * ~0.3 s of CPU per shard), and a check made after the files were read is no less exact than
- * one made before (a change made while they were read is seen).
+ * one made before (a change made while they were read is seen). repo_src_settle_start runs it
+ * during the reads.
  */
 int repo_src_open_deferred(const char *dir, const char *ref, struct repo_src **out,
 			   struct cf_err *e);
+
+/*
+ * Starts a deferred working-tree check on a thread of its own (with its own libgit2 handle),
+ * so it runs while the caller waits on the network instead of after; repo_src_settle collects
+ * its answer. A no-op when nothing is deferred; when no thread can be started, repo_src_settle
+ * runs the check itself. Call once the files are read: the check sees the files as they are
+ * then (a change made while they were read is still seen).
+ */
+void repo_src_settle_start(struct repo_src *src);
 
 /* Runs a deferred working-tree check (once; a no-op after repo_src_open). Returns
  * repo_src_dirty(src); when dirty, repo_src_commit(src) is "" from then on. */

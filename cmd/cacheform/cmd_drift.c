@@ -26,6 +26,13 @@ static unsigned opt_parallelism;
 static const char *opt_repo, *opt_ref, *opt_format, *opt_shard, *opt_shard_budget;
 static struct svec opt_only, opt_exclude;
 static bool opt_quiet;
+/*
+ * The configuration of the last run, left to the process's exit: it holds every endpoint of
+ * the repository (not only a shard's), and freeing 100,000 endpoints string by string took
+ * ~0.25 s of CPU after the report was out, in all N shards at the same moment. Kept reachable
+ * here, so leak checkers do not count it; a second run in one process frees the first's.
+ */
+static struct config *drift_cfg_kept;
 
 const struct opt drift_opts[] = {
     {"endpoint", 'e', OPT_STRLIST, &opt_only, "NAME",
@@ -298,6 +305,8 @@ static int drift_check(struct drift_run *run, struct cf_err *e)
 				       run->sharded ? &run->shard : NULL, e);
 	if (rc < 0)
 		return rc;
+	/* the working-tree check (a git status of every file) runs while the reads wait */
+	drift_settle_begin(&run->en);
 	if (run->en.rl)
 		repo_ledger_tip(run->en.rl, run->ledger_tip, sizeof(run->ledger_tip));
 	if (run->sharded)
@@ -347,6 +356,9 @@ int cmd_drift(int argc, char **argv)
 done:
 	sb_release(&out);
 	drift_report_release(&run.rep);
+	config_free(drift_cfg_kept);
+	drift_cfg_kept = run.en.cfg;
+	run.en.cfg = NULL; /* engine_close frees the rest; the accounts it closes stay valid */
 	engine_close(&run.en);
 	svec_release(&opt_only);
 	svec_release(&opt_exclude);

@@ -3,12 +3,22 @@
 #include "reconcile/base/tty.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "reconcile/base/near.h"
+
+/*
+ * The heap grows by this much beyond each request and keeps that much free at its top. With
+ * glibc's defaults (128 KiB, and an mmap threshold that moves with what was freed) loading
+ * 100,000 endpoint files grew the heap 735 times and touched 16% more pages (page faults, dear
+ * in a virtual machine): 5-8% more CPU before the first request. Untouched padding costs no
+ * memory; at most this much freed memory stays mapped.
+ */
+#define CF_MALLOC_TOP_PAD (16 << 20)
 
 /* The one command table. Keep it sorted by how often users run each command. */
 static const struct cmd commands[] = {
@@ -173,6 +183,7 @@ static int output_checked(int ret)
 int main(int argc, char **argv)
 {
 	no_core_dumps();
+	(void)mallopt(M_TOP_PAD, CF_MALLOC_TOP_PAD);
 	/* a CI log (a pipe or a file) sees each line when it is printed, not at exit */
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOLBF, 0);

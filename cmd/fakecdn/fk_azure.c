@@ -95,9 +95,10 @@ static struct json_object *arm_subs(struct fk_app *app)
 /*
  * ARM endpoints by name (fk_index.c). Keys: 's' sub, rg, profile, name (one subscription),
  * 'a' rg, profile, name (any subscription) and 'p' sub, rg, profile (a profile's first
- * endpoint); the first endpoint in state order wins, as the scan's did. Built on first use;
- * the state's endpoints are never added while it lives, and whatever removes them
- * (fk_app_reset(), fk_app_release(), a migration's commit) drops the index.
+ * endpoint); the first endpoint in state order wins, as the scan's did. Built at start
+ * (fk_azure_index_build) and on first use after a drop; the state's endpoints are never added
+ * while it lives, and whatever removes them (fk_app_reset(), fk_app_release(), a migration's
+ * commit) drops the index.
  */
 static struct fk_index *arm_index(struct fk_app *app)
 {
@@ -122,6 +123,11 @@ static struct fk_index *arm_index(struct fk_app *app)
 	}
 	app->arm_index = ix;
 	return ix;
+}
+
+void fk_azure_index_build(struct fk_app *app)
+{
+	(void)arm_index(app);
 }
 
 void fk_azure_index_drop(struct fk_app *app)

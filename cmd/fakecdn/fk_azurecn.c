@@ -35,8 +35,9 @@ static struct json_object *subscriptions(struct fk_app *app)
 /*
  * Endpoints by id (fk_index.c): a scan per request grew with the fleet (issue 17). Keys: 'e'
  * subscription, endpoint id -> the endpoint; 'o' endpoint id -> the first subscription holding
- * it (state order, as the scan's). Built on first use; the state's azure-china endpoints are
- * never added or removed while it lives (fk_app_reset()/fk_app_release() drop the index).
+ * it (state order, as the scan's). Built at start (fk_azurecn_index_build) and on first use
+ * after a drop; the state's azure-china endpoints are never added or removed while it lives
+ * (fk_app_reset()/fk_app_release() drop the index).
  */
 static struct fk_index *cn_index(struct fk_app *app)
 {
@@ -57,6 +58,11 @@ static struct fk_index *cn_index(struct fk_app *app)
 	}
 	app->cn_index = ix;
 	return ix;
+}
+
+void fk_azurecn_index_build(struct fk_app *app)
+{
+	(void)cn_index(app);
 }
 
 void fk_azurecn_index_drop(struct fk_app *app)

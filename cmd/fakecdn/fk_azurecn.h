@@ -23,6 +23,8 @@ struct json_object *fk_azurecn_find_endpoint(struct fk_app *app, const char *end
 /* The endpoint endpoint_id of the subscription sub_id, or NULL (hashed). */
 struct json_object *fk_azurecn_endpoint(struct fk_app *app, const char *sub_id,
 					const char *endpoint_id);
+/* Builds the index of the azure-china endpoints now (see fk_azure_index_build). */
+void fk_azurecn_index_build(struct fk_app *app);
 /* Drops the index of the endpoints by id (the state is replaced or released). */
 void fk_azurecn_index_drop(struct fk_app *app);
 

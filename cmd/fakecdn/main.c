@@ -5,6 +5,8 @@
  */
 #include "reconcile/base/compat.h"
 #include "cmd/fakecdn/fk_app.h"
+#include "cmd/fakecdn/fk_azure.h"
+#include "cmd/fakecdn/fk_azurecn.h"
 #include "cmd/fakecdn/fk_server.h"
 #include "cmd/fakecdn/fk_state.h"
 #include "cmd/fakecdn/fk_util.h"
@@ -267,6 +269,9 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (setup(&app, &o, &e) < 0)
 		goto out;
+	/* the endpoint indexes are built before the first client can arrive, not by its request */
+	fk_azure_index_build(&app);
+	fk_azurecn_index_build(&app);
 	srv = fk_server_start(&app, o.port, o.cert, o.key, &e);
 	if (!srv)
 		goto out;

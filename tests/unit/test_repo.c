@@ -138,6 +138,95 @@ static void test_repo__deferred_check(void **state)
 	repo_src_free(eager);
 }
 
+/*
+ * drift's settle on a thread of its own (repo_src_settle_start): the same answer as the eager
+ * check and as a settle without a thread, for each working-tree state; a source freed while
+ * its check still runs is joined (no leak, no use after free under the sanitizers).
+ */
+static void test_repo__settle_in_background(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *prepare; /* shell, in the repository */
+		const char *undo;
+		bool dirty;
+	} cases[] = {
+	    {"true", "true", true}, /* endpoints/a.yaml has an uncommitted edit (setup) */
+	    {"git stash -q", "git stash pop -q", false},
+	    {"git stash -q && printf n > purges/new.yaml", "rm purges/new.yaml && git stash pop -q",
+	     true},
+	    {"git stash -q && printf x > README.md", "rm README.md && git stash pop -q", false},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		struct repo_src *bg, *fg, *eager, *dropped;
+		struct cf_err e;
+		sh("%s", cases[i].prepare);
+		assert_int_equal(repo_src_open(tmpdir, NULL, &eager, &e), 0);
+		assert_int_equal(repo_src_open_deferred(tmpdir, NULL, &bg, &e), 0);
+		assert_int_equal(repo_src_open_deferred(tmpdir, NULL, &fg, &e), 0);
+		assert_int_equal(repo_src_open_deferred(tmpdir, NULL, &dropped, &e), 0);
+		repo_src_settle_start(bg);
+		repo_src_settle_start(bg); /* a second start is a no-op */
+		repo_src_settle_start(dropped);
+		assert_int_equal(strlen(repo_src_commit(bg)), 40); /* HEAD until settled */
+		assert_int_equal(repo_src_settle(bg), cases[i].dirty);
+		assert_int_equal(repo_src_settle(fg), cases[i].dirty);
+		assert_int_equal(repo_src_dirty(eager), cases[i].dirty);
+		assert_string_equal(repo_src_commit(bg), repo_src_commit(eager));
+		assert_string_equal(repo_src_commit(fg), repo_src_commit(eager));
+		assert_int_equal(repo_src_settle(bg), cases[i].dirty); /* settled once */
+		repo_src_free(dropped);
+		repo_src_free(bg);
+		repo_src_free(fg);
+		repo_src_free(eager);
+		sh("%s", cases[i].undo);
+	}
+	/* nothing deferred (--ref, an eager open): starting is a no-op */
+	struct repo_src *src;
+	struct cf_err e;
+	assert_int_equal(repo_src_open_deferred(tmpdir, "HEAD", &src, &e), 0);
+	repo_src_settle_start(src);
+	assert_false(repo_src_settle(src));
+	assert_int_equal(strlen(repo_src_commit(src)), 40);
+	repo_src_free(src);
+}
+
+/* Files of every size around the read chunk (64 KiB) and the limit read back whole: a short
+ * read ends the file, a full one reads on. */
+static void test_repo__read_sizes(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t size, max;
+		int rc;
+	} cases[] = {
+	    {0, 100, 0},	     {1, 100, 0},
+	    {99, 100, 0},	     {100, 100, 0},
+	    {101, 100, CF_ELIMIT},   {65535, 1 << 20, 0},
+	    {65536, 1 << 20, 0},     {65537, 1 << 20, 0},
+	    {200000, 1 << 20, 0},    {131072, 131072, 0},
+	    {131073, 131072, CF_ELIMIT},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		struct repo_src *src;
+		struct cf_err e;
+		char *buf = NULL;
+		size_t len = 0;
+		sh("head -c %zu /dev/zero | tr '\\0' y > sized.yaml", cases[i].size);
+		assert_int_equal(repo_src_open(tmpdir, NULL, &src, &e), 0);
+		int rc = repo_src_read(src, "sized.yaml", cases[i].max, &buf, &len, &e);
+		assert_int_equal(rc, cases[i].rc);
+		if (rc == 0) {
+			assert_int_equal(len, cases[i].size);
+			assert_int_equal(strspn(buf, "y"), cases[i].size);
+			assert_int_equal(buf[len], '\0');
+		}
+		free(buf);
+		repo_src_free(src);
+	}
+	sh("rm -f sized.yaml");
+}
+
 static void test_repo__refs(void **state)
 {
 	(void)state;
@@ -269,6 +358,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_repo__worktree),
 	    cmocka_unit_test(test_repo__deferred_check),
+	    cmocka_unit_test(test_repo__settle_in_background),
+	    cmocka_unit_test(test_repo__read_sizes),
 	    cmocka_unit_test(test_repo__refs),
 	    cmocka_unit_test(test_repo__commit_id_matches_git),
 	    cmocka_unit_test(test_repo__subdirectory_ref),
