@@ -392,18 +392,20 @@ static void account_release(struct account *a)
 
 static void endpoint_release(struct endpoint *e)
 {
-	free(e->name.s);
-	free(e->account_name.s);
-	free(e->remote.endpoint_id.s);
-	free(e->remote.resource_group.s);
-	free(e->remote.profile.s);
-	free(e->remote.endpoint.s);
+	if (!e->arena_strs) { /* else they are the config's arena's, see struct endpoint */
+		free(e->name.s);
+		free(e->account_name.s);
+		free(e->remote.endpoint_id.s);
+		free(e->remote.resource_group.s);
+		free(e->remote.profile.s);
+		free(e->remote.endpoint.s);
+		free(e->scheme.s);
+	}
 	free(e->remote.target.s);
 	free(e->remote.property_id.s);
 	free(e->remote.route.s);
 	free(e->remote.rule_set.s);
 	svec_release(&e->hosts);
-	free(e->scheme.s);
 	free(e->edge.connect_to.s);
 	free(e->edge.scheme.s);
 	cache_release(&e->cache);

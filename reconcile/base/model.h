@@ -183,6 +183,15 @@ struct endpoint {
 	struct sval scheme; /* "https" when absent */
 	enum endpoint_mode mode;
 	bool has_cache; /* a cache: block was given */
+	/*
+	 * Set by the loader: name, account_name, scheme and remote's endpoint_id,
+	 * resource_group, profile and endpoint live in the config's arena (config_strndup), not
+	 * one heap block each: a fleet holds six such short strings per endpoint, and a 32-byte
+	 * malloc chunk for a 7-byte name was most of their cost. They are read-only: never
+	 * free() them or sval_set() them. remote's target, property_id, route and rule_set and
+	 * edge's members stay heap strings (apply's staging switch replaces target).
+	 */
+	bool arena_strs;
 	struct cache cache;
 	struct pos pos;
 	struct pos mode_pos; /* file NULL = use pos */
