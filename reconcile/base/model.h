@@ -261,6 +261,8 @@ struct purge *config_purge(const struct config *c, const char *id);
 char *config_strndup(struct config *c, const char *s, size_t len);
 /* Returns n zeroed elements of esz bytes in c's arena, freed by config_free. Never NULL. */
 void *config_alloc(struct config *c, size_t n, size_t esz);
+/* Bytes c's arena holds from the heap (the sum of its chunks), for tests and measurements. */
+size_t config_arena_held(const struct config *c);
 
 /* svec helpers: push copies s (a borrowed v is copied to the heap first). */
 void svec_push(struct svec *v, const char *s, const struct pos *pos);
