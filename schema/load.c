@@ -529,8 +529,7 @@ int load_buffer(struct config *c, enum load_kind kind, const char *file, const c
 }
 
 /* Takes over *path (load_files' copy: a fleet's 10^5 paths are not copied again). */
-static int load_path(struct yread *x, const struct cf_source *src, enum load_kind kind,
-		     char **path)
+static int load_path(struct yread *x, const struct cf_source *src, enum load_kind kind, char **path)
 {
 	struct cf_err e;
 	char *buf = NULL;
