@@ -7,6 +7,8 @@
  * Lists read from YAML (rule items, hosts, purge entries) are the bulk of a large config, so the
  * loader packs their arrays and strings into the config's arena (config_strndup, config_alloc)
  * instead of one heap block per string; see struct svec for how such lists stay safe to edit.
+ * An endpoint's own name, account, scheme and remote ids go there too (struct endpoint's
+ * arena_strs): those are read-only.
  * Live state read from a provider uses the same struct cache, so desired and live compare
  * with cache_equal().
  */
