@@ -18,12 +18,14 @@
 
 /* Shorthand for the field tables below (struct yread_field). */
 /* clang-format off */
-#define FSV(T, k, m)  { #k, F_SVAL, offsetof(T, m), NULL, false }
-#define FREQ(T, k, m) { #k, F_SVAL, offsetof(T, m), NULL, true }
-#define FVEC(T, k, m) { #k, F_SVEC, offsetof(T, m), NULL, false }
-#define FMV(T, k)     { #k, F_MVAL, offsetof(T, k), NULL, false }
-#define FBOOL(T, k)   { #k, F_BOOL, offsetof(T, k), NULL, false }
-#define FFN(k, fn)    { k, F_FN, 0, fn, false }
+#define FSV(T, k, m)   { #k, F_SVAL, offsetof(T, m), NULL, false }
+#define FREQ(T, k, m)  { #k, F_SVAL, offsetof(T, m), NULL, true }
+#define FASV(T, k, m)  { #k, F_ASVAL, offsetof(T, m), NULL, false } /* endpoints only */
+#define FAREQ(T, k, m) { #k, F_ASVAL, offsetof(T, m), NULL, true }
+#define FVEC(T, k, m)  { #k, F_SVEC, offsetof(T, m), NULL, false }
+#define FMV(T, k)      { #k, F_MVAL, offsetof(T, k), NULL, false }
+#define FBOOL(T, k)    { #k, F_BOOL, offsetof(T, k), NULL, false }
+#define FFN(k, fn)     { k, F_FN, 0, fn, false }
 /* clang-format on */
 
 /* ---- cacheform.yaml ---- */
@@ -294,10 +296,10 @@ static void load_cache(struct yread *x, const struct ynode *v, const struct yrea
 }
 
 static const struct yread_field remote_fields[] = {
-    FSV(struct remote, endpoint_id, endpoint_id),
-    FSV(struct remote, resource_group, resource_group),
-    FSV(struct remote, profile, profile),
-    FSV(struct remote, endpoint, endpoint),
+    FASV(struct remote, endpoint_id, endpoint_id),
+    FASV(struct remote, resource_group, resource_group),
+    FASV(struct remote, profile, profile),
+    FASV(struct remote, endpoint, endpoint),
     FSV(struct remote, target, target),
     FSV(struct remote, property_id, property_id),
     FSV(struct remote, route, route),
@@ -332,11 +334,11 @@ static void load_endpoint_edge(struct yread *x, const struct ynode *v, const str
 }
 
 static const struct yread_field endpoint_fields[] = {
-    FREQ(struct endpoint, endpoint, name),
-    FREQ(struct endpoint, account, account_name),
+    FAREQ(struct endpoint, endpoint, name),
+    FAREQ(struct endpoint, account, account_name),
     FFN("remote", load_remote),
     FVEC(struct endpoint, hosts, hosts),
-    FSV(struct endpoint, scheme, scheme),
+    FASV(struct endpoint, scheme, scheme),
     FFN("mode", load_mode),
     FFN("cache", load_cache),
     FFN("edge", load_endpoint_edge),
@@ -416,6 +418,7 @@ static void load_endpoint_doc(struct yread *x, const struct ynode *root)
 	memset(&ep, 0, sizeof(ep));
 	ep.file = x->t.file;
 	ep.pos = yread_npos(x, root);
+	ep.arena_strs = true; /* the F_ASVAL fields below; a dropped endpoint's stay there too */
 	if (yread_map(x, root, "endpoint file", endpoint_fields, CF_ARRAY_LEN(endpoint_fields),
 		      &ep) < 0 ||
 	    !ep.name.s || !ep.account_name.s) {
@@ -426,9 +429,11 @@ static void load_endpoint_doc(struct yread *x, const struct ynode *root)
 		config_free(tmp);
 		return;
 	}
-	if (!ep.scheme.s)
-		sval_set(&ep.scheme, "https", &ep.pos);
 	struct config *c = x->c;
+	if (!ep.scheme.s) {
+		ep.scheme.s = config_strndup(c, "https", strlen("https"));
+		ep.scheme.pos = ep.pos;
+	}
 	xgrow(&c->endpoints, &c->ecap, c->nendpoints + 1, sizeof(*c->endpoints));
 	c->endpoints[c->nendpoints++] = ep;
 }
@@ -475,16 +480,17 @@ static void load_doc(struct yread *x, enum load_kind kind)
 }
 
 /*
- * Adds name to c's file table and makes it x's current file. Each file is loaded once, so no
- * lookup is needed (config_intern_file's would make loading a fleet quadratic).
+ * Adds name (a heap string, which the file table takes over) to c's file table and makes it
+ * x's current file. Each file is loaded once, so no lookup is needed (config_intern_file's would
+ * make loading a fleet quadratic).
  */
-static const char *load_intern(struct yread *x, const char *name)
+static const char *load_intern(struct yread *x, char *name)
 {
 	struct config *c = x->c;
 	if (c->nfiles >= UINT32_MAX - 1)
 		xmem_oom("the file table");
 	xgrow(&c->files, &c->fcap, c->nfiles + 1, sizeof(*c->files));
-	c->files[c->nfiles] = xstrdup(name);
+	c->files[c->nfiles] = name;
 	x->file = (uint32_t)++c->nfiles;
 	return c->files[c->nfiles - 1];
 }
@@ -517,18 +523,19 @@ int load_buffer(struct config *c, enum load_kind kind, const char *file, const c
 {
 	struct yread x;
 	load_ctx_init(&x, c, d);
-	int ret = load_one(&x, kind, load_intern(&x, file), buf, len);
+	int ret = load_one(&x, kind, load_intern(&x, xstrdup(file)), buf, len);
 	ytree_release(&x.t);
 	return ret;
 }
 
-static int load_path(struct yread *x, const struct cf_source *src, enum load_kind kind,
-		     const char *path)
+/* Takes over *path (load_files' copy: a fleet's 10^5 paths are not copied again). */
+static int load_path(struct yread *x, const struct cf_source *src, enum load_kind kind, char **path)
 {
 	struct cf_err e;
 	char *buf = NULL;
 	size_t len = 0;
-	const char *file = load_intern(x, path);
+	const char *file = load_intern(x, *path);
+	*path = NULL;
 	err_clear(&e);
 	if (src->read(src->ctx, file, LOAD_MAX_FILE_BYTES, &buf, &len, &e) < 0) {
 		/* Whole-file problems point at the file's first character. */
@@ -604,7 +611,7 @@ int load_repo(const struct cf_source *src, struct config **out, struct diag_list
 	snprintf(x.c->commit, sizeof(x.c->commit), "%s", src->commit);
 	int ret = load_files(src, &files, &n, d);
 	for (size_t i = 0; i < n; i++)
-		if (load_path(&x, src, files[i].kind, files[i].path) < 0 && ret == 0)
+		if (load_path(&x, src, files[i].kind, &files[i].path) < 0 && ret == 0)
 			ret = CF_EINVAL;
 	load_files_free(files, n);
 	ytree_release(&x.t);

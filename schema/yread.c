@@ -37,6 +37,15 @@ static void yread_sval(struct yread *x, const struct ynode *n, const char *key, 
 		sval_set(v, n->s, &p);
 }
 
+/* As yread_sval, the string in the config's arena; a repeated key's earlier value stays there. */
+static void yread_asval(struct yread *x, const struct ynode *n, const char *key, struct sval *v)
+{
+	if (yread_scalar(x, n, key) != 0)
+		return;
+	v->s = config_strndup(x->c, n->s, strlen(n->s));
+	v->pos = yread_npos(x, n);
+}
+
 void yread_svec(struct yread *x, const struct ynode *n, const char *key, struct svec *v)
 {
 	if (n->kind != YN_SEQ) {
@@ -282,6 +291,9 @@ static void yread_field(struct yread *x, const struct ynode *v, const struct yre
 	switch (f->kind) {
 	case F_SVAL:
 		yread_sval(x, v, f->key, (struct sval *)(void *)p);
+		break;
+	case F_ASVAL:
+		yread_asval(x, v, f->key, (struct sval *)(void *)p);
 		break;
 	case F_SVEC:
 		yread_svec(x, v, f->key, (struct svec *)(void *)p);

@@ -30,12 +30,14 @@ struct yread_field;
 typedef void (*yread_fn)(struct yread *x, const struct ynode *v, const struct yread_field *f,
 			 void *obj);
 
-enum yread_kind { F_SVAL, F_SVEC, F_MVAL, F_BOOL, F_FN };
+/* F_SVAL: a heap string (owned by the sval); F_ASVAL: a string in the config's arena, for
+ * objects that say their strings are borrowed (struct endpoint's arena_strs). */
+enum yread_kind { F_SVAL, F_ASVAL, F_SVEC, F_MVAL, F_BOOL, F_FN };
 
 struct yread_field {
 	const char *key;
 	enum yread_kind kind;
-	size_t off; /* where the value goes in obj (F_SVAL, F_SVEC, F_MVAL, F_BOOL) */
+	size_t off; /* where the value goes in obj (all kinds but F_FN) */
 	yread_fn fn;
 	bool required;
 };

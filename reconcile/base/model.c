@@ -60,22 +60,30 @@ const char *endpoint_mode_name(enum endpoint_mode m)
 
 /* ---- the config's arena: bump allocation, freed at once by config_free ---- */
 
+/*
+ * A chunk is filled from both ends: aligned blocks (list arrays) from the bottom, strings
+ * (alignment 1) from the top. A list's array and its strings alternate, so from one end each
+ * array would start after a string of any length and lose up to 15 bytes to alignment: about
+ * 45 bytes per endpoint of a fleet, 4.5 MB at 100,000 endpoints. Free space is [used, top).
+ */
 struct model_chunk {
 	struct model_chunk *next;
-	size_t used, cap;
+	size_t used, top, cap;
 	max_align_t data[];
 };
 
 struct model_arena {
 	struct model_chunk *head; /* the chunk being filled; big blocks are linked behind it */
+	size_t held;		  /* bytes of all chunks, for config_arena_held */
 };
 
-static struct model_chunk *model_chunk_new(size_t cap)
+static struct model_chunk *model_chunk_new(struct model_arena *a, size_t cap)
 {
 	struct model_chunk *k = xmalloc(sizeof(*k) + cap);
 	k->next = NULL;
 	k->used = 0;
-	k->cap = cap;
+	k->top = k->cap = cap;
+	a->held += cap;
 	return k;
 }
 
@@ -89,8 +97,8 @@ static void *model_arena_alloc(struct config *c, size_t n, size_t align)
 		c->arena = xcalloc(1, sizeof(*c->arena));
 	struct model_arena *a = c->arena;
 	if (n > MODEL_ARENA_BIG) {
-		struct model_chunk *k = model_chunk_new(n);
-		k->used = n;
+		struct model_chunk *k = model_chunk_new(a, n);
+		k->used = k->top = n;
 		/* Behind the head, so the head's free space is not given up. */
 		k->next = a->head ? a->head->next : NULL;
 		if (a->head)
@@ -101,14 +109,24 @@ static void *model_arena_alloc(struct config *c, size_t n, size_t align)
 	}
 	struct model_chunk *k = a->head;
 	size_t off = k ? (k->used + align - 1) & ~(align - 1) : 0;
-	if (!k || off + n > k->cap) {
-		k = model_chunk_new(MODEL_ARENA_CHUNK);
+	bool fits = k && (align == 1 ? k->top - k->used >= n : off <= k->top && k->top - off >= n);
+	if (!fits) {
+		k = model_chunk_new(a, MODEL_ARENA_CHUNK);
 		k->next = a->head;
 		a->head = k;
 		off = 0;
 	}
+	if (align == 1) {
+		k->top -= n;
+		return (char *)k->data + k->top;
+	}
 	k->used = off + n;
 	return (char *)k->data + off;
+}
+
+size_t config_arena_held(const struct config *c)
+{
+	return c->arena ? c->arena->held : 0;
 }
 
 static void model_arena_free(struct model_arena *a)
@@ -392,18 +410,20 @@ static void account_release(struct account *a)
 
 static void endpoint_release(struct endpoint *e)
 {
-	free(e->name.s);
-	free(e->account_name.s);
-	free(e->remote.endpoint_id.s);
-	free(e->remote.resource_group.s);
-	free(e->remote.profile.s);
-	free(e->remote.endpoint.s);
+	if (!e->arena_strs) { /* else they are the config's arena's, see struct endpoint */
+		free(e->name.s);
+		free(e->account_name.s);
+		free(e->remote.endpoint_id.s);
+		free(e->remote.resource_group.s);
+		free(e->remote.profile.s);
+		free(e->remote.endpoint.s);
+		free(e->scheme.s);
+	}
 	free(e->remote.target.s);
 	free(e->remote.property_id.s);
 	free(e->remote.route.s);
 	free(e->remote.rule_set.s);
 	svec_release(&e->hosts);
-	free(e->scheme.s);
 	free(e->edge.connect_to.s);
 	free(e->edge.scheme.s);
 	cache_release(&e->cache);

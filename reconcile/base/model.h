@@ -7,6 +7,8 @@
  * Lists read from YAML (rule items, hosts, purge entries) are the bulk of a large config, so the
  * loader packs their arrays and strings into the config's arena (config_strndup, config_alloc)
  * instead of one heap block per string; see struct svec for how such lists stay safe to edit.
+ * An endpoint's own name, account, scheme and remote ids go there too (struct endpoint's
+ * arena_strs): those are read-only.
  * Live state read from a provider uses the same struct cache, so desired and live compare
  * with cache_equal().
  */
@@ -183,6 +185,15 @@ struct endpoint {
 	struct sval scheme; /* "https" when absent */
 	enum endpoint_mode mode;
 	bool has_cache; /* a cache: block was given */
+	/*
+	 * Set by the loader: name, account_name, scheme and remote's endpoint_id,
+	 * resource_group, profile and endpoint live in the config's arena (config_strndup), not
+	 * one heap block each: a fleet holds six such short strings per endpoint, and a 32-byte
+	 * malloc chunk for a 7-byte name was most of their cost. They are read-only: never
+	 * free() them or sval_set() them. remote's target, property_id, route and rule_set and
+	 * edge's members stay heap strings (apply's staging switch replaces target).
+	 */
+	bool arena_strs;
 	struct cache cache;
 	struct pos pos;
 	struct pos mode_pos; /* file NULL = use pos */
@@ -252,6 +263,8 @@ struct purge *config_purge(const struct config *c, const char *id);
 char *config_strndup(struct config *c, const char *s, size_t len);
 /* Returns n zeroed elements of esz bytes in c's arena, freed by config_free. Never NULL. */
 void *config_alloc(struct config *c, size_t n, size_t esz);
+/* Bytes c's arena holds from the heap (the sum of its chunks), for tests and measurements. */
+size_t config_arena_held(const struct config *c);
 
 /* svec helpers: push copies s (a borrowed v is copied to the heap first). */
 void svec_push(struct svec *v, const char *s, const struct pos *pos);

@@ -413,6 +413,59 @@ static void test_load__endpoint(void **state)
 	config_free(c);
 }
 
+/*
+ * An endpoint's name, account, scheme and remote ids are read into the config's arena
+ * (arena_strs): kept endpoints, repeated keys (reported; the first value is kept) and dropped
+ * endpoints (no account: freed through a scratch config) all free cleanly under ASan, and the
+ * arena grows by their bytes instead of one heap block each.
+ */
+static const struct {
+	const char *yaml;
+	int want_rc;
+	size_t want_n; /* endpoints kept */
+	const char *name, *account, *scheme, *rg; /* of the kept endpoint; NULL = unset */
+} arena_str_cases[] = {
+    {"endpoint: a1\naccount: g\nremote: {resource_group: rg, profile: p, endpoint: a1}\n"
+     "hosts: [a.example.com]\n",
+     0, 1, "a1", "g", "https", "rg"},
+    {"endpoint: a1\naccount: g\nscheme: http\nremote: {endpoint_id: id1, target: t}\n", 0, 1,
+     "a1", "g", "http", NULL},
+    {"endpoint: a1\nendpoint: a2\naccount: g\nscheme: http\nscheme: https\n"
+     "remote: {resource_group: r1, resource_group: r2}\n",
+     CF_EINVAL, 1, "a1", "g", "http", "r1"},
+    {"endpoint: a1\nremote: {resource_group: rg, profile: p}\n", CF_EINVAL, 0, NULL, NULL, NULL,
+     NULL},
+    {"account: g\nscheme: http\nremote: {endpoint_id: [x], route: r}\n", CF_EINVAL, 0, NULL,
+     NULL, NULL, NULL},
+};
+
+static void test_load__endpoint_arena_strings(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(arena_str_cases); i++) {
+		struct config *c = config_new();
+		struct diag_list d;
+		diag_init(&d);
+		assert_int_equal(load_one_str(c, LOAD_ENDPOINT, arena_str_cases[i].yaml, &d),
+				 arena_str_cases[i].want_rc);
+		assert_int_equal(c->nendpoints, arena_str_cases[i].want_n);
+		if (c->nendpoints) {
+			const struct endpoint *e = &c->endpoints[0];
+			assert_true(e->arena_strs);
+			assert_string_equal(e->name.s, arena_str_cases[i].name);
+			assert_string_equal(e->account_name.s, arena_str_cases[i].account);
+			assert_string_equal(e->scheme.s, arena_str_cases[i].scheme);
+			if (arena_str_cases[i].rg)
+				assert_string_equal(e->remote.resource_group.s, arena_str_cases[i].rg);
+			else
+				assert_null(e->remote.resource_group.s);
+			assert_true(config_arena_held(c) > 0);
+		}
+		diag_release(&d);
+		config_free(c);
+	}
+}
+
 static void test_load__purge_hash(void **state)
 {
 	(void)state;
@@ -628,6 +681,7 @@ int main(void)
 	    cmocka_unit_test(test_load__many_duplicate_keys),
 	    cmocka_unit_test(test_load__settings),
 	    cmocka_unit_test(test_load__endpoint),
+	    cmocka_unit_test(test_load__endpoint_arena_strings),
 	    cmocka_unit_test(test_load__purge_hash),
 	    cmocka_unit_test(test_load__file_headers),
 	    cmocka_unit_test(test_load__out_of_memory),

@@ -192,6 +192,64 @@ static void test_model__borrowed_svec(void **state)
 	config_free(c);
 }
 
+/*
+ * The arena fills a chunk from both ends (arrays up, strings down), so a list's array after a
+ * string of any length loses nothing to alignment: n pairs of (an array of k svals, a string
+ * of slen bytes with its NUL) take exactly n * (16k + slen + 1) bytes, and a 64 KiB chunk holds
+ * as many as fit. Each case: how many pairs, k, slen, and how many 64 KiB chunks they need.
+ */
+static const struct {
+	size_t pairs, k, slen;
+	size_t want_chunks;
+} arena_cases[] = {
+    {2800, 1, 6, 1},   /* 2800 * 23 = 64,400 bytes: one chunk (one-ended: 2800 * 32, two) */
+    {2849, 1, 6, 1},   /* 65,527 bytes: the last 9 bytes of the chunk stay free */
+    {2850, 1, 6, 2},   /* 65,550 bytes: one pair more than a chunk holds */
+    {1000, 2, 0, 1},   /* 33,000 bytes of empty strings and two-sval arrays */
+    {100, 0, 650, 1},  /* strings only: 100 * 651 = 65,100 bytes, one chunk... */
+    {101, 0, 650, 2},  /* ...and the 101st needs a second */
+    {5000, 3, 15, 5},  /* 1024 pairs of 64 bytes a chunk: 5 chunks for 5000 */
+};
+
+static void test_model__arena_two_ends(void **state)
+{
+	(void)state;
+	for (size_t t = 0; t < CF_ARRAY_LEN(arena_cases); t++) {
+		struct config *c = config_new();
+		char str[1024];
+		size_t k = arena_cases[t].k, slen = arena_cases[t].slen;
+		memset(str, 'a' + (int)(t % 26), sizeof(str));
+		char **strs = calloc(arena_cases[t].pairs, sizeof(*strs));
+		struct sval **arrs = calloc(arena_cases[t].pairs, sizeof(*arrs));
+		assert_non_null(strs);
+		assert_non_null(arrs);
+		for (size_t i = 0; i < arena_cases[t].pairs; i++) {
+			if (k) {
+				arrs[i] = config_alloc(c, k, sizeof(struct sval));
+				assert_int_equal((uintptr_t)arrs[i] % _Alignof(struct sval), 0);
+				for (size_t j = 0; j < k; j++)
+					arrs[i][j].pos = pos_make(1, (unsigned)i, (unsigned)j);
+			}
+			strs[i] = config_strndup(c, str, slen);
+			assert_int_equal(strlen(strs[i]), slen);
+		}
+		/* nothing overlapped: every array and string still holds what was written */
+		for (size_t i = 0; i < arena_cases[t].pairs; i++) {
+			for (size_t j = 0; j < k; j++) {
+				assert_null(arrs[i][j].s);
+				assert_int_equal(arrs[i][j].pos.line, i);
+				assert_int_equal(arrs[i][j].pos.col, j);
+			}
+			assert_int_equal(strlen(strs[i]), slen);
+			assert_true(slen == 0 || strs[i][0] == str[0]);
+		}
+		assert_int_equal(config_arena_held(c), arena_cases[t].want_chunks * 65536);
+		free(strs);
+		free(arrs);
+		config_free(c);
+	}
+}
+
 /* sb_addu / sb_addi write what "%llu" / "%lld" write; sb_addf formats into the room there is,
  * grows when it does not fit, and appends nothing past the cap. */
 static const uint64_t addu_cases[] = {0, 1, 9, 10, 99, 100, 4294967295u, 4294967296u,
@@ -433,6 +491,7 @@ int main(void)
 	    cmocka_unit_test(test_model__sb_numbers),
 	    cmocka_unit_test(test_model__cache_pack),
 	    cmocka_unit_test(test_model__svec_reserve),
+	    cmocka_unit_test(test_model__arena_two_ends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
