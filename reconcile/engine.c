@@ -316,6 +316,10 @@ void engine_account_bucket(struct http_client *http, const struct account *a, un
 	else if (a->provider == PROV_CDNPRO)
 		http_bucket(http, key.buf, shard_share(ENGINE_CDNPRO_RATE, n),
 			    shard_burst_share(ENGINE_CDNPRO_BURST, n));
+	/* a split share leaves half the domain's burst unused: that, not a slower pace, absorbs
+	 * the jitter, so the N shards together run at the domain's full rate */
+	if (n > 1)
+		http_bucket_exact(http, key.buf);
 	sb_release(&key);
 }
 

@@ -62,6 +62,7 @@ struct xq {
 struct bucket {
 	char *key;
 	unsigned rate, burst; /* as declared: the strictest of the domain's accounts */
+	bool exact;	      /* http_bucket_exact: refilled at exactly rate */
 	struct http_tb tb;
 	struct xq ready; /* due transfers waiting for this bucket's token (during http_run) */
 };
@@ -488,6 +489,8 @@ void http_bucket(struct http_client *c, const char *key, unsigned rate_per_minut
 		b->rate = rate_per_minute < b->rate ? rate_per_minute : b->rate;
 		b->burst = burst < b->burst ? burst : b->burst;
 		http_tb_init(&b->tb, b->rate, b->burst, now_ms());
+		if (b->exact)
+			http_tb_exact(&b->tb, b->rate);
 		return;
 	}
 	xgrow(&c->buckets, &c->bcap, c->nbuckets + 1, sizeof(*c->buckets));
@@ -496,6 +499,15 @@ void http_bucket(struct http_client *c, const char *key, unsigned rate_per_minut
 	b->rate = rate_per_minute;
 	b->burst = burst;
 	http_tb_init(&b->tb, rate_per_minute, burst, now_ms());
+}
+
+void http_bucket_exact(struct http_client *c, const char *key)
+{
+	struct bucket *b = bucket_find(c, key);
+	if (!b)
+		return;
+	b->exact = true;
+	http_tb_exact(&b->tb, b->rate);
 }
 
 /* Whether the attempt's connection must bypass any proxy: local traffic never goes to an

@@ -85,6 +85,9 @@ struct http_client *http_new(const struct http_opts *opts);
 void http_free(struct http_client *c);
 /* Declares a token bucket: `rate_per_minute` refill, `burst` capacity. Key is copied. */
 void http_bucket(struct http_client *c, const char *key, unsigned rate_per_minute, unsigned burst);
+/* Makes the bucket under key (made by http_bucket) refill at exactly its rate, also after a
+ * later http_bucket tightens it (http_tb_exact says when that is safe). */
+void http_bucket_exact(struct http_client *c, const char *key);
 
 /*
  * Runs n requests; resps[i] receives the outcome of reqs[i] (the caller releases each with
@@ -197,7 +200,8 @@ int64_t http_retry_after_ms(const char *value, time_t now);
 
 /* Token bucket in 1/6,000,000 tokens, so a per-minute rate refills in whole units per ms. */
 struct http_tb {
-	int64_t level, cap, rate; /* rate: units per ms (98 x tokens per minute: paced 2% under) */
+	int64_t level, cap, rate; /* rate: units per ms (98 x tokens per minute: paced 2% under;
+				   100 x after http_tb_exact) */
 	int64_t last_ms; /* refilled up to here; after an idle burst start, in the future */
 	int64_t full_ms; /* when the bucket last became full */
 };
@@ -208,6 +212,12 @@ struct http_tb {
  * so a provider bucket at exactly that rate never refuses (see http_policy.c).
  */
 void http_tb_init(struct http_tb *b, unsigned rate_per_minute, unsigned burst, int64_t now_ms);
+/*
+ * Drops the pace margin: the bucket refills at exactly rate_per_minute. Only for a bucket
+ * whose provider-side bucket keeps headroom of its own, such as a split shard's (1/N of the
+ * rate, 1/(2N) of the burst: N such buckets leave half the provider's burst unused).
+ */
+void http_tb_exact(struct http_tb *b, unsigned rate_per_minute);
 /* Takes one token and returns 0, or takes nothing and returns the ms until one is there. */
 int64_t http_tb_take(struct http_tb *b, int64_t now_ms);
 

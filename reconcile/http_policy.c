@@ -169,6 +169,11 @@ void http_tb_init(struct http_tb *b, unsigned rate_per_minute, unsigned burst, i
 	b->full_ms = now_ms_ - TB_START_LAG_MS; /* idle from the start */
 }
 
+void http_tb_exact(struct http_tb *b, unsigned rate_per_minute)
+{
+	b->rate = (int64_t)(rate_per_minute ? rate_per_minute : 1) * TB_PACE_SCALE;
+}
+
 /* Adds what accrued since last_ms; notes when the bucket became full. */
 static void tb_refill(struct http_tb *b, int64_t now)
 {

@@ -194,6 +194,14 @@ static void test_http__token_bucket(void **state)
 	for (size_t i = 0; i < CF_ARRAY_LEN(paced); i++)
 		assert_int_equal(http_tb_take(&b, paced[i].t), paced[i].wait);
 
+	/* exact (a split shard's share): the same at exactly 100 ms a token, the idle lag kept */
+	const struct tb_step exact[] = {{0, 0},	    {0, 150}, {150, 0},
+					{150, 100}, {250, 0}, {250, 100}};
+	http_tb_init(&b, 600, 1, 0);
+	http_tb_exact(&b, 600);
+	for (size_t i = 0; i < CF_ARRAY_LEN(exact); i++)
+		assert_int_equal(http_tb_take(&b, exact[i].t), exact[i].wait);
+
 	/* a clock that goes backwards takes nothing extra: the token is due on the bucket's clock
 	 */
 	http_tb_init(&b, 60, 1, 5000);
