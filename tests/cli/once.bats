@@ -120,18 +120,27 @@ PY
 	OTHER=$(cat "$BATS_TEST_TMPDIR/listener.port")
 }
 
-# forge_task RECORD POLL_URL: a commit on the ledger ref whose record's first task has that
-# poll_url (as anyone with push access to the ledger could write).
-forge_task() {
-	local rec=$1 url=$2 blob tree c idx=$BATS_TEST_TMPDIR/forge.idx
+# rewrite_rec RECORD MESSAGE JQ_ARGS...: a commit on the ledger ref (as anyone with push access
+# to the ledger could write) in which the record and its copies in other directories (the day
+# it was submitted) are rewritten by `jq JQ_ARGS...`.
+rewrite_rec() {
+	local rec=$1 msg=$2 old blob path tree c idx=$BATS_TEST_TMPDIR/rewrite.idx
+	shift 2
 	rm -f "$idx"
 	GIT_INDEX_FILE=$idx git read-tree refs/cacheform/ledger
-	blob=$(git cat-file -p "refs/cacheform/ledger:$rec" | jq --arg u "$url" '.tasks[0].poll_url = $u' |
-		git hash-object -w --stdin)
-	GIT_INDEX_FILE=$idx git update-index --cacheinfo "100644,$blob,$rec"
+	old=$(git rev-parse "refs/cacheform/ledger:$rec")
+	blob=$(git cat-file -p "$old" | jq "$@" | git hash-object -w --stdin)
+	for path in $(git ls-tree -r refs/cacheform/ledger | awk -v o="$old" '$3 == o { print $4 }'); do
+		GIT_INDEX_FILE=$idx git update-index --cacheinfo "100644,$blob,$path"
+	done
 	tree=$(GIT_INDEX_FILE=$idx git write-tree)
-	c=$(git -c user.name=x -c user.email=x@x commit-tree "$tree" -p refs/cacheform/ledger -m forged)
+	c=$(git -c user.name=x -c user.email=x@x commit-tree "$tree" -p refs/cacheform/ledger -m "$msg")
 	git update-ref refs/cacheform/ledger "$c"
+}
+
+# forge_task RECORD POLL_URL: the record's first task polled at that URL.
+forge_task() {
+	rewrite_rec "$1" forged --arg u "$2" '.tasks[0].poll_url = $u'
 }
 
 @test "forged poll_url in the ledger (host suffix, other port, userinfo, ..): no credential leaves base_url" {
@@ -272,21 +281,9 @@ nine_manifests() {
 # claim_rec REC PROC: the ledger's record REC rewritten as a claim of the apply PROC
 # (reconcile/claimant.h) made just now that never sent anything
 claim_rec() {
-	local rec=$1 proc=$2 blob tree c idx=$BATS_TEST_TMPDIR/claim.idx
-	rm -f "$idx"
-	GIT_INDEX_FILE=$idx git read-tree refs/cacheform/ledger
-	blob=$(git cat-file -p "refs/cacheform/ledger:$rec" | jq --arg p "$proc" --arg now "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	rewrite_rec "$1" claimed --arg p "$2" --arg now "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 		'.status = "claimed" | .tasks = [] | .submitted_at = null | .claim_by = "1@elsewhere"
-		 | .claimed_at = $now | .claims = 1 | .claim_proc = $p' | git hash-object -w --stdin)
-	# the record and its copies in other directories (the day it was submitted)
-	local old path
-	old=$(git rev-parse "refs/cacheform/ledger:$rec")
-	for path in $(git ls-tree -r refs/cacheform/ledger | awk -v o="$old" '$3 == o { print $4 }'); do
-		GIT_INDEX_FILE=$idx git update-index --cacheinfo "100644,$blob,$path"
-	done
-	tree=$(GIT_INDEX_FILE=$idx git write-tree)
-	c=$(git -c user.name=x -c user.email=x@x commit-tree "$tree" -p refs/cacheform/ledger -m claimed)
-	git update-ref refs/cacheform/ledger "$c"
+		 | .claimed_at = $now | .claims = 1 | .claim_proc = $p'
 }
 
 @test "a claim whose apply died on this machine is taken over at once; one from elsewhere waits for its lease" {
