@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #define CLAIMANT_BOOT_ID     "/proc/sys/kernel/random/boot_id"
 #define CLAIMANT_PIDNS	     "/proc/self/ns/pid"
@@ -16,6 +17,19 @@
 #define CLAIMANT_BOOT	     40	  /* a boot id (36 characters) with room */
 #define CLAIMANT_NS	     64	  /* "pid:[4026531836]" with room */
 #define CLAIMANT_START_FIELD 22	  /* starttime in proc(5) */
+#define CLAIMANT_CLONE	     48	  /* "DEV.INO" of a git directory with room */
+
+/* The clone this process claims from (claimant_bind); "" until bound. */
+static char bound_clone[CLAIMANT_CLONE];
+
+void claimant_bind(const char *gitdir)
+{
+	struct stat st;
+	bound_clone[0] = 0;
+	if (gitdir && stat(gitdir, &st) == 0)
+		snprintf(bound_clone, sizeof(bound_clone), "%llu.%llu",
+			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+}
 
 /* Reads a small /proc file into buf without its trailing newline; false when unreadable. */
 static bool read_small(const char *path, char *buf, size_t n)
@@ -72,16 +86,16 @@ void claimant_self(char *buf, size_t n)
 	unsigned long long start;
 	long pid = (long)getpid();
 	buf[0] = 0;
-	if (n < CLAIMANT_PROC_MAX || !here(boot, sizeof(boot), ns, sizeof(ns)) ||
+	if (n < CLAIMANT_PROC_MAX || !bound_clone[0] || !here(boot, sizeof(boot), ns, sizeof(ns)) ||
 	    !start_of(pid, &start))
 		return;
-	snprintf(buf, n, "%ld:%llu:%s:%s", pid, start, ns, boot);
+	snprintf(buf, n, "%ld:%llu:%s:%s:%s", pid, start, bound_clone, ns, boot);
 }
 
 bool claimant_gone(const char *proc)
 {
 	char boot[CLAIMANT_BOOT], ns[CLAIMANT_NS];
-	if (!proc || !proc[0] || !here(boot, sizeof(boot), ns, sizeof(ns)))
+	if (!proc || !proc[0] || !bound_clone[0] || !here(boot, sizeof(boot), ns, sizeof(ns)))
 		return false;
 	char *end;
 	errno = 0;
@@ -93,8 +107,12 @@ bool claimant_gone(const char *proc)
 	unsigned long long start = strtoull(p, &end, 10);
 	if (errno || end == p || *end != ':')
 		return false;
-	/* the rest is "NS:BOOT" and must be ours, exactly */
+	/* the rest is "CLONE:NS:BOOT" and must be ours, exactly */
 	p = end + 1;
+	size_t cl = strlen(bound_clone);
+	if (strncmp(p, bound_clone, cl) != 0 || p[cl] != ':')
+		return false;
+	p += cl + 1;
 	size_t nl = strlen(ns);
 	if (strncmp(p, ns, nl) != 0 || p[nl] != ':' || strcmp(p + nl + 1, boot) != 0)
 		return false;

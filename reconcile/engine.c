@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "reconcile/claimant.h"
 #include "reconcile/repo.h"
 #include "reconcile/pending.h"
 #include "reconcile/repo_ledger.h"
@@ -258,6 +259,8 @@ int engine_open_shard(struct engine *en, const struct engine_opts *o, const stru
 			*e = le;
 			return le.rc;
 		}
+	} else {
+		claimant_bind(repo_ledger_gitdir(en->rl));
 	}
 	rc = engine_ledger_reload(en, e);
 	if (rc < 0)

@@ -286,16 +286,17 @@ claim_rec() {
 		 | .claimed_at = $now | .claims = 1 | .claim_proc = $p'
 }
 
-@test "a claim whose apply died on this machine is taken over at once; one from elsewhere waits for its lease" {
+@test "a claim whose apply died in this clone is taken over at once; one from another clone or machine waits for its lease" {
 	repo_init "$R" www
 	cd "$R"
 	printf 'purge: p-dead\nendpoints: [www]\nfiles: [/dead.png]\n' >purges/p-dead.yaml
 	printf 'purge: p-far\nendpoints: [www]\nfiles: [/far.png]\n' >purges/p-far.yaml
+	printf 'purge: p-near\nendpoints: [www]\nfiles: [/near.png]\n' >purges/p-near.yaml
 	repo_commit "$R" purges
 	bounded apply --first-run --yes --no-wait
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
-	# an apply that ran here and is gone: its pid, start time, pid namespace and boot
-	local pid start ns boot
+	# an apply that ran here and is gone: its pid, start time, clone, pid namespace and boot
+	local pid start clone ns boot
 	sleep 30 &
 	pid=$!
 	start=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f20)
@@ -303,9 +304,12 @@ claim_rec() {
 	wait "$pid" 2>/dev/null || true
 	ns=$(readlink /proc/self/ns/pid)
 	boot=$(cat /proc/sys/kernel/random/boot_id)
-	claim_rec "$(ledger_rec p-dead www)" "$pid:$start:$ns:$boot"
+	clone=$(stat -c '%d.%i' .git)
+	claim_rec "$(ledger_rec p-dead www)" "$pid:$start:$clone:$ns:$boot"
 	# the same apply on another machine (another boot): nothing here can tell it is gone
-	claim_rec "$(ledger_rec p-far www)" "$pid:$start:$ns:00000000-0000-4000-8000-000000000000"
+	claim_rec "$(ledger_rec p-far www)" "$pid:$start:$clone:$ns:00000000-0000-4000-8000-000000000000"
+	# the same apply in another clone here: it may have sent, so this apply does not race it
+	claim_rec "$(ledger_rec p-near www)" "$pid:$start:$(stat -c '%d.%i' "$BATS_TEST_TMPDIR"):$ns:$boot"
 	local before
 	before=$(jq -c 'select(.op == "purge")' "$FAKECDN_JOURNAL" | wc -l)
 	bounded plan
@@ -313,11 +317,13 @@ claim_rec() {
 	bounded apply --first-run --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	grep -q "purge 'p-far' on 'www': taken by another apply (1@elsewhere" <<<"$output"
+	grep -q "purge 'p-near' on 'www': taken by another apply (1@elsewhere" <<<"$output"
 	grep -q "done .*purge 'p-dead' on 'www'" <<<"$output"
 	# one purge more: the dead apply's, sent again; the other claim's stays unsent
 	[ "$(jq -c 'select(.op == "purge")' "$FAKECDN_JOURNAL" | wc -l)" -eq $((before + 1)) ]
 	git cat-file -p "refs/cacheform/ledger:$(ledger_rec p-dead www)" | jq -e '.status == "succeeded" and .claims == 2'
 	git cat-file -p "refs/cacheform/ledger:$(ledger_rec p-far www)" | jq -e '.status == "claimed"'
+	git cat-file -p "refs/cacheform/ledger:$(ledger_rec p-near www)" | jq -e '.status == "claimed"'
 }
 
 @test "no ledger and purges to run: apply refuses without --first-run; ledger mark or --first-run proceed" {

@@ -44,20 +44,30 @@ static void test_claimant__gone(void **state)
 {
 	(void)state;
 	char self[CLAIMANT_PROC_MAX];
+	claimant_bind(NULL);
+	claimant_self(self, sizeof(self));
+	assert_string_equal(self, ""); /* no clone: no identity */
+	claimant_bind(".");
 	claimant_self(self, sizeof(self));
 	assert_true(self[0] != 0);
 	assert_int_equal(strtol(self, NULL, 10), (long)getpid());
 	long dead = dead_pid(), me = (long)getpid();
-	char buf[6][CLAIMANT_PROC_MAX + 64];
+	char buf[7][CLAIMANT_PROC_MAX + 64];
+	/* the rest after the start is "CLONE:NS:BOOT"; another pid namespace keeps our clone */
+	const char *rest = strchr(strchr(self, ':') + 1, ':') + 1;
+	char other_ns[CLAIMANT_PROC_MAX];
+	snprintf(other_ns, sizeof(other_ns), "%.*s:pid:[1]:00000000-0000-0000-0000-000000000000",
+		 (int)(strchr(rest, ':') - rest), rest);
 	forge(buf[0], sizeof(buf[0]), self, dead, NULL, NULL);
 	forge(buf[1], sizeof(buf[1]), self, me, "1", NULL); /* our pid, another start */
-	forge(buf[2], sizeof(buf[2]), self, dead, NULL,
-	      "pid:[1]:00000000-0000-0000-0000-000000000000");
+	forge(buf[2], sizeof(buf[2]), self, dead, NULL, other_ns);
 	forge(buf[3], sizeof(buf[3]), self, dead, "x", NULL);
 	snprintf(buf[4], sizeof(buf[4]), "%s", self);
 	buf[4][strlen(buf[4]) - 1] ^= 1; /* another boot */
 	forge(buf[5], sizeof(buf[5]), self, dead, NULL, NULL);
 	buf[5][strlen(buf[5]) - 2] = 0; /* a cut boot id */
+	forge(buf[6], sizeof(buf[6]), self, dead, NULL, NULL);
+	buf[6][strcspn(buf[6], ".")] = 'x'; /* another clone's token */
 	static const struct {
 		int which; /* index into buf, -1 NULL, -2 "" , -3 self, -4 garbage */
 		bool gone;
@@ -69,6 +79,7 @@ static void test_claimant__gone(void **state)
 	    {3, false},	 /* malformed start */
 	    {4, false},	 /* another boot */
 	    {5, false},	 /* a cut identity */
+	    {6, false},	 /* another clone on this machine: it may have sent, its racer waits */
 	    {-1, false}, /* a claim from before identities */
 	    {-2, false}, /* an apply that could not tell its own */
 	    {-4, false}, /* garbage */
@@ -89,6 +100,7 @@ static void test_claimant__small_buffer(void **state)
 {
 	(void)state;
 	char small[8] = "x";
+	claimant_bind(".");
 	claimant_self(small, sizeof(small));
 	assert_string_equal(small, "");
 }
