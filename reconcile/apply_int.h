@@ -16,7 +16,6 @@
 #include "reconcile/provider.h"
 
 #define APPLY_ERR_SHOWN 200 /* bytes of a poll's last error kept for the report */
-#define APPLY_HOST_MAX	256 /* host name in a claim's "PID@HOST" */
 
 /* One task's poll schedule: first after APPLY_POLL_FIRST_MS, then growing by half; and its
  * failed polls in a row, up to APPLY_POLL_FAILS_MAX (then gave_up: no longer waited for). */

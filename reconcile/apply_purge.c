@@ -283,15 +283,6 @@ static bool gate_open(struct ctx *c, struct pjob *j)
 	return true;
 }
 
-/* "PID@HOST": who claims. */
-static void claimant(char *buf, size_t n)
-{
-	char host[APPLY_HOST_MAX] = "";
-	if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
-		snprintf(host, sizeof(host), "unknown-host");
-	snprintf(buf, n, "%ld@%s", (long)getpid(), host);
-}
-
 /* True when the job is about to send batches it never claimed. */
 static bool needs_claim(const struct pjob *j)
 {
@@ -311,9 +302,9 @@ static void claim_jobs(struct ctx *c)
 	const struct ledger_purge **expected = xcalloc(c->nj + 1, sizeof(*expected));
 	size_t *which = xcalloc(c->nj + 1, sizeof(*which));
 	bool *won = xcalloc(c->nj + 1, sizeof(*won));
-	char who[APPLY_HOST_MAX + 32], proc[CLAIMANT_PROC_MAX];
+	char who[CLAIMANT_NAME_MAX], proc[CLAIMANT_PROC_MAX];
 	struct cf_err e;
-	claimant(who, sizeof(who));
+	claimant_name(who, sizeof(who));
 	claimant_self(proc, sizeof(proc));
 	for (size_t i = 0; i < c->nj; i++) {
 		struct pjob *j = &c->j[i];

@@ -80,6 +80,14 @@ static bool here(char *boot, size_t bn, char *ns, size_t nn)
 	return true;
 }
 
+void claimant_name(char *buf, size_t n)
+{
+	char host[CLAIMANT_HOST_MAX] = "";
+	if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
+		snprintf(host, sizeof(host), "unknown-host");
+	snprintf(buf, n, "%ld@%s", (long)getpid(), host);
+}
+
 void claimant_self(char *buf, size_t n)
 {
 	char boot[CLAIMANT_BOOT], ns[CLAIMANT_NS];

@@ -17,6 +17,11 @@
  */
 
 #define CLAIMANT_PROC_MAX 160 /* longest identity claimant_self writes, with its NUL */
+#define CLAIMANT_HOST_MAX 256 /* host name kept in "PID@HOST" */
+#define CLAIMANT_NAME_MAX (CLAIMANT_HOST_MAX + 32)
+
+/* Writes "PID@HOST" (the name people read in claims and ledger locks) into buf, cut to n. */
+void claimant_name(char *buf, size_t n);
 
 /* Sets the clone this process claims from: gitdir's device and inode. Until it is called (or
  * when gitdir cannot be read) this process writes no identity and judges none. */

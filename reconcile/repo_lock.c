@@ -12,18 +12,10 @@
 #include <sys/stat.h>
 
 #include "reconcile/base/sb.h"
+#include "reconcile/claimant.h"
 
-#define REPO_LOCK_POLL_US  2000 /* between two tries of a held lock */
-#define REPO_LOCK_HOST_MAX 256
-#define REPO_LOCK_PROBE	   "objects/cacheform-probe-XXXXXX"
-
-void repo_lock_whoami(char *buf, size_t n)
-{
-	char host[REPO_LOCK_HOST_MAX] = "";
-	if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
-		snprintf(host, sizeof(host), "unknown-host");
-	snprintf(buf, n, "%ld@%s", (long)getpid(), host);
-}
+#define REPO_LOCK_POLL_US 2000 /* between two tries of a held lock */
+#define REPO_LOCK_PROBE	  "objects/cacheform-probe-XXXXXX"
 
 static void lock_path(const char *gitdir, struct sb *path)
 {
@@ -98,7 +90,7 @@ int repo_lock_take(const char *gitdir, int wait_ms, struct repo_lock *lk, struct
 		usleep(REPO_LOCK_POLL_US);
 	}
 	/* name ourselves: whoever waits for us can say who holds the ledger */
-	repo_lock_whoami(me, sizeof(me));
+	claimant_name(me, sizeof(me));
 	size_t len = strlen(me);
 	me[len++] = '\n';
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, me, len, 0) != (ssize_t)len) {

@@ -26,9 +26,6 @@ struct repo_lock {
 	int fd; /* -1: not held */
 };
 
-/* Writes this process's "PID@HOST" into buf. */
-void repo_lock_whoami(char *buf, size_t n);
-
 /*
  * Takes the lock in gitdir, waiting up to wait_ms after it last changed hands (at most
  * REPO_LOCK_WAIT_MAX_MS in all). Returns 0 (lk held), CF_ECONFLICT when one process held it
