@@ -843,6 +843,23 @@ int repo_src_read(struct repo_src *src, const char *path, size_t max_bytes, char
 	return repo_read_wt(src, path, max_bytes, buf, len, e);
 }
 
+/* A commit's files are named by their blob id (after in-tree links); the working tree keeps no
+ * ids: hashing a file costs about what reading it does. */
+static int source_id(void *ctx, const char *path, char out[SOURCE_ID_MAX])
+{
+	struct repo_src *src = ctx;
+	git_tree_entry *te = NULL;
+	struct cf_err e;
+	if (!src->tree || !repo_path_ok(path))
+		return -1;
+	err_clear(&e);
+	if (repo_tree_find(src, path, &te, &e) < 0)
+		return -1;
+	git_oid_tostr(out, SOURCE_ID_MAX, git_tree_entry_id(te));
+	git_tree_entry_free(te);
+	return 0;
+}
+
 static int source_list(void *ctx, const char *dir, struct svec *names, struct cf_err *e)
 {
 	return repo_src_list(ctx, dir, names, e);
@@ -856,7 +873,7 @@ static int source_read(void *ctx, const char *path, size_t max, char **buf, size
 
 struct cf_source repo_src_source(struct repo_src *src)
 {
-	struct cf_source s = {src, source_list, source_read, repo_src_commit(src)};
+	struct cf_source s = {src, source_list, source_read, repo_src_commit(src), source_id};
 	return s;
 }
 
