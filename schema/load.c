@@ -702,23 +702,47 @@ static const struct load_memo_file *memo_reusable(const struct load_memo *prior,
 }
 
 /* Reads and parses file (interned in x's config). */
-static int load_read(struct yread *x, const struct cf_source *src, enum load_kind kind,
-		     const char *file)
+/* Reads file's bytes into *buf (caller frees); CF_EINVAL after adding the problem to x's list. */
+static int load_fetch(struct yread *x, const struct cf_source *src, const char *file, char **buf,
+		      size_t *len)
 {
 	struct cf_err e;
-	char *buf = NULL;
-	size_t len = 0;
+	*buf = NULL;
+	*len = 0;
 	err_clear(&e);
-	if (src->read(src->ctx, file, LOAD_MAX_FILE_BYTES, &buf, &len, &e) < 0) {
+	if (src->read(src->ctx, file, LOAD_MAX_FILE_BYTES, buf, len, &e) < 0) {
 		/* Whole-file problems point at the file's first character. */
 		e.pos.file = file;
 		e.pos.line = e.pos.col = 1;
 		diag_add_err(x->t.d, &e);
 		return CF_EINVAL;
 	}
-	int ret = load_one(x, kind, file, buf, len);
-	free(buf);
-	return ret;
+	return 0;
+}
+
+/*
+ * The id git gives a blob of these bytes (SHA-1 of "blob LEN\0" and the bytes), in hex: a
+ * working tree keeps no ids, and a file whose bytes hash to the base's blob id is that blob
+ * byte for byte. A SHA-256 repository's ids are longer and never match: the file is parsed.
+ */
+static void load_blob_id(const char *buf, size_t len, char out[SOURCE_ID_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char head[32];
+	unsigned int n = 0;
+	int hl = snprintf(head, sizeof(head), "blob %zu", len);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) ||
+	    !EVP_DigestUpdate(ctx, head, (size_t)hl + 1) || !EVP_DigestUpdate(ctx, buf, len) ||
+	    !EVP_DigestFinal_ex(ctx, md, &n) || n != 20)
+		xmem_oom("hashing an endpoint file");
+	EVP_MD_CTX_free(ctx);
+	for (unsigned i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * n] = '\0';
 }
 
 /*
@@ -730,20 +754,34 @@ static int load_path_memo(struct yread *x, const struct cf_source *src, enum loa
 {
 	struct config *c = x->c;
 	const char *file = load_intern(x, *path);
+	const struct load_memo_file *p = NULL;
 	char id[SOURCE_ID_MAX] = "";
-	size_t d0 = x->t.d->n, neps = c->nendpoints, from = LOAD_NONE;
-	int ret;
+	size_t d0 = x->t.d->n, neps = c->nendpoints, from = LOAD_NONE, len = 0;
+	char *buf = NULL;
+	int ret = 0;
 	*path = NULL;
 	if ((prior || rec) && src->id && src->id(src->ctx, file, id) < 0)
 		id[0] = '\0';
-	const struct load_memo_file *p = kind == LOAD_ENDPOINT ? memo_reusable(prior, file, id)
-							       : NULL;
+	/* without an id from the source (a working tree), the bytes give one, and are parsed
+	 * unless they are the prior's blob */
+	bool hash = prior && kind == LOAD_ENDPOINT && !id[0];
+	if (hash) {
+		ret = load_fetch(x, src, file, &buf, &len);
+		if (ret == 0)
+			load_blob_id(buf, len, id);
+	}
+	if (kind == LOAD_ENDPOINT)
+		p = memo_reusable(prior, file, id);
 	if (p) {
 		ret = load_copy_file(x, prior, p, file);
 		from = p->ep;
-	} else {
-		ret = load_read(x, src, kind, file);
+	} else if (!hash) {
+		if ((ret = load_fetch(x, src, file, &buf, &len)) == 0)
+			ret = load_one(x, kind, file, buf, len);
+	} else if (ret == 0) {
+		ret = load_one(x, kind, file, buf, len);
 	}
+	free(buf);
 	if (rec) {
 		xgrow(&rec->v, &rec->cap, rec->n + 1, sizeof(*rec->v));
 		struct load_memo_file *m = &rec->v[rec->n++];

@@ -58,14 +58,18 @@ static int side_take(struct side *s, const char *rev, struct cmd_repo *r, struct
 	return rc;
 }
 
-/* Both sides: the head's unchanged endpoint files are copied from the base's load (issue 17:
+/*
+ * Both sides: the head's unchanged endpoint files are copied from the base's load (issue 17:
  * reading and parsing them again made diff 1.6x a validate). CACHEFORM_DIFF_STATS=1 says how
- * many, on stderr. */
+ * many, on stderr; CACHEFORM_DIFF_NOSHARE=1 reads every file (the output is the same: for
+ * comparing, and for doubting).
+ */
 static int sides_load(struct side *base, struct side *head, struct cmd_pair *pair,
 		      struct cf_err *e)
 {
 	struct cmd_repo rb, rh;
-	(void)cmd_load_pair(opt_repo, opt_base, opt_head, NULL, &rb, &rh, pair);
+	(void)cmd_load_pair(opt_repo, opt_base, opt_head, NULL, !getenv("CACHEFORM_DIFF_NOSHARE"),
+			    &rb, &rh, pair);
 	if (getenv("CACHEFORM_DIFF_STATS"))
 		fprintf(stderr, "diff stats: %zu endpoint files shared with the base, %zu read\n",
 			pair->shared, pair->read);

@@ -63,8 +63,8 @@ static void cmd_pair_twins(const struct load_memo *mb, const struct load_memo *m
 }
 
 int cmd_load_pair(const char *dir, const char *base_ref, const char *head_ref,
-		  const struct check_opts *co, struct cmd_repo *base, struct cmd_repo *head,
-		  struct cmd_pair *pair)
+		  const struct check_opts *co, bool share, struct cmd_repo *base,
+		  struct cmd_repo *head, struct cmd_pair *pair)
 {
 	struct load_memo mb, mh;
 	memset(pair, 0, sizeof(*pair));
@@ -81,7 +81,7 @@ int cmd_load_pair(const char *dir, const char *base_ref, const char *head_ref,
 	int hrc = cmd_open(dir, head_ref, false, head);
 	if (hrc == 0) {
 		struct cf_source lh = repo_src_source(head->src);
-		(void)load_repo_memo(&lh, &mb, &mh, &head->cfg, &head->diags);
+		(void)load_repo_memo(&lh, share ? &mb : NULL, &mh, &head->cfg, &head->diags);
 		pair->shared = mh.ncopied;
 		for (size_t i = 0; i < mh.n; i++)
 			pair->read += mh.v[i].kind == LOAD_ENDPOINT;

@@ -50,14 +50,16 @@ struct cmd_pair {
  * (NULL = working tree), each checked with co as cmd_load checks it, so each side's config
  * and findings are what cmd_load would give. Head's endpoint files whose blob is the same as
  * base's are copied from base's load instead of being read and parsed again (struct
- * load_memo): with 10% of a fleet changed, that is most of diff's cost. base and head are
+ * load_memo; a working tree's files are read and hashed as git hashes a blob): with 10% of a
+ * fleet changed, that is most of diff's cost. share false reads and parses every file (the
+ * output is the same; for comparing). base and head are
  * always initialised (release them with cmd_repo_release, pair with cmd_pair_release); when
  * base cannot be opened, head is left empty (no source, no findings). Returns cmd_load's
  * answer for base, else for head.
  */
 int cmd_load_pair(const char *dir, const char *base_ref, const char *head_ref,
-		  const struct check_opts *co, struct cmd_repo *base, struct cmd_repo *head,
-		  struct cmd_pair *pair);
+		  const struct check_opts *co, bool share, struct cmd_repo *base,
+		  struct cmd_repo *head, struct cmd_pair *pair);
 void cmd_pair_release(struct cmd_pair *pair);
 
 /*
