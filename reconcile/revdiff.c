@@ -191,7 +191,7 @@ int revdiff_build(const struct config *base, const struct config *head, const si
 	for (size_t i = 0; i < head->nendpoints; i++) {
 		const struct endpoint *h = &head->endpoints[i];
 		size_t j = nameidx_find(&bx, h->name.s);
-		/* 90% of a pull request's endpoints are unchanged: no rule diff to build and drop */
+		/* most of a pull request's endpoints are unchanged: no diff to build and drop */
 		if (twins && j != NAMEIDX_NONE && twins[i] == j)
 			continue;
 		int rc = diff_endpoint(out, j == NAMEIDX_NONE ? NULL : &base->endpoints[j], h, e);

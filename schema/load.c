@@ -548,9 +548,9 @@ static void copy_sval(const struct load_copy *k, struct sval *dst, const struct 
 		      bool arena)
 {
 	dst->pos = copy_pos(k, src->pos);
-	dst->s = !src->s    ? NULL
-		 : arena    ? config_strndup(k->c, src->s, strlen(src->s))
-			    : xstrdup(src->s);
+	dst->s = !src->s ? NULL
+		 : arena ? config_strndup(k->c, src->s, strlen(src->s))
+			 : xstrdup(src->s);
 }
 
 /* Borrowed (yread_svec's arena list) or owned (a repeated key's), as the original is. */
@@ -652,7 +652,8 @@ static int load_copy_file(struct yread *x, const struct load_memo *prior,
 	if (p->ep != LOAD_NONE) {
 		struct config *c = x->c;
 		xgrow(&c->endpoints, &c->ecap, c->nendpoints + 1, sizeof(*c->endpoints));
-		copy_endpoint(&k, &c->endpoints[c->nendpoints++], &prior->c->endpoints[p->ep], file);
+		copy_endpoint(&k, &c->endpoints[c->nendpoints++], &prior->c->endpoints[p->ep],
+			      file);
 	}
 	return p->d1 > p->d0 ? CF_EINVAL : 0;
 }
@@ -692,8 +693,8 @@ void load_memo_release(struct load_memo *m)
 }
 
 /* The prior's record of file when its endpoint can be copied: same path, same id. */
-static const struct load_memo_file *memo_reusable(const struct load_memo *prior,
-						  const char *file, const char *id)
+static const struct load_memo_file *memo_reusable(const struct load_memo *prior, const char *file,
+						  const char *id)
 {
 	if (!prior || !id[0])
 		return NULL;

@@ -75,11 +75,11 @@ struct load_memo_file {
 };
 
 struct load_memo {
-	const struct config *c;	   /* the load's config and findings; borrowed */
+	const struct config *c; /* the load's config and findings; borrowed */
 	const struct diag_list *d;
-	struct load_memo_file *v;  /* sorted by path */
+	struct load_memo_file *v; /* sorted by path */
 	size_t n, cap;
-	size_t ncopied;		   /* endpoint files copied from the prior, not read */
+	size_t ncopied; /* endpoint files copied from the prior, not read */
 };
 
 /*

@@ -64,8 +64,7 @@ static int side_take(struct side *s, const char *rev, struct cmd_repo *r, struct
  * many, on stderr; CACHEFORM_DIFF_NOSHARE=1 reads every file (the output is the same: for
  * comparing, and for doubting).
  */
-static int sides_load(struct side *base, struct side *head, struct cmd_pair *pair,
-		      struct cf_err *e)
+static int sides_load(struct side *base, struct side *head, struct cmd_pair *pair, struct cf_err *e)
 {
 	struct cmd_repo rb, rh;
 	(void)cmd_load_pair(opt_repo, opt_base, opt_head, NULL, !getenv("CACHEFORM_DIFF_NOSHARE"),

@@ -204,6 +204,8 @@ diff_same_as_read() {
 	CACHEFORM_DIFF_NOSHARE=1 CACHEFORM_DIFF_STATS=1 "$CACHEFORM" diff --repo "$R" --base HEAD~1 "${@:2}" \
 		--format "$1" >"$out.read" 2>"$out.read.err" || rc=$?
 	echo "$rc" >"$out.read.rc"
+	output=$(cat "$out.shared.err" "$out.read.err")
+	assert_no_sanitizer
 	cmp "$out.shared.rc" "$out.read.rc"
 	grep -q ' 0 endpoint files shared' "$out.read.err"
 	cmp "$out.read" "$out.shared"
