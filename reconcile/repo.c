@@ -370,6 +370,14 @@ void repo_src_free(struct repo_src *src)
 	free(src);
 }
 
+void repo_src_done(struct repo_src *src)
+{
+	if (!src)
+		return;
+	repo_settler_join(src);
+	repo_release_git(src);
+}
+
 const char *repo_src_commit(const struct repo_src *src)
 {
 	return src->commit;

@@ -76,12 +76,15 @@ int cmd_load_pair(const char *dir, const char *base_ref, const char *head_ref,
 		return rc;
 	struct cf_source lb = repo_src_source(base->src);
 	(void)load_repo_memo(&lb, NULL, &mb, &base->cfg, &base->diags);
+	/* base's libgit2, packs and object cache are not needed while the head is read */
+	repo_src_done(base->src);
 	/* both loads before either check: the memo borrows base's config and findings as the
 	 * loader left them */
 	int hrc = cmd_open(dir, head_ref, false, head);
 	if (hrc == 0) {
 		struct cf_source lh = repo_src_source(head->src);
 		(void)load_repo_memo(&lh, share ? &mb : NULL, &mh, &head->cfg, &head->diags);
+		repo_src_done(head->src);
 		pair->shared = mh.ncopied;
 		for (size_t i = 0; i < mh.n; i++)
 			pair->read += mh.v[i].kind == LOAD_ENDPOINT;
