@@ -8,6 +8,7 @@
 #define CF_REVDIFF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdbool.h>
 
 #include "reconcile/base/diag.h"
@@ -49,7 +50,7 @@ struct revdiff {
 	size_t npurges, pcap;
 };
 
-#define REVDIFF_NO_TWIN ((size_t)-1)
+#define REVDIFF_NO_TWIN SIZE_MAX
 
 /*
  * Compares head against base (both borrowed and kept alive by the caller while out is used).

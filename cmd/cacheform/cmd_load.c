@@ -6,6 +6,7 @@
 
 #include "reconcile/base/sb.h"
 #include "reconcile/repo.h"
+#include "reconcile/revdiff.h"
 #include "schema/load.h"
 #include "schema/report.h"
 #include "reconcile/base/xmem.h"
@@ -56,7 +57,7 @@ static void cmd_pair_twins(const struct load_memo *mb, const struct load_memo *m
 	pair->ntwins = mh->c->nendpoints;
 	pair->twins = xreallocarray(NULL, pair->ntwins, sizeof(*pair->twins));
 	for (size_t i = 0; i < pair->ntwins; i++)
-		pair->twins[i] = LOAD_NONE;
+		pair->twins[i] = REVDIFF_NO_TWIN;
 	for (size_t i = 0; i < mh->n; i++)
 		if (mh->v[i].ep != LOAD_NONE && mh->v[i].from != LOAD_NONE)
 			pair->twins[mh->v[i].ep] = mh->v[i].from;

@@ -37,8 +37,9 @@ int cmd_load(const char *dir, const char *ref, const struct check_opts *co, stru
 /* What cmd_load_pair shared between its two revisions. */
 struct cmd_pair {
 	/* one per head endpoint: the index of the base endpoint it equals once both are checked
-	 * (the same endpoint file, the same blob, and the same cacheform.yaml), else LOAD_NONE
-	 * (schema/load.h); NULL when nothing is known. Owned: cmd_pair_release. */
+	 * (the same endpoint file, the same blob, and the same cacheform.yaml), else
+	 * REVDIFF_NO_TWIN: revdiff_build's twins. NULL when nothing is known. Owned:
+	 * cmd_pair_release. */
 	size_t *twins;
 	size_t ntwins;
 	size_t shared; /* head endpoint files copied from the base's load, not read again */
