@@ -763,9 +763,10 @@ static int load_path_memo(struct yread *x, const struct cf_source *src, enum loa
 	*path = NULL;
 	if ((prior || rec) && src->id && src->id(src->ctx, file, id) < 0)
 		id[0] = '\0';
-	/* without an id from the source (a working tree), the bytes give one, and are parsed
-	 * unless they are the prior's blob */
-	bool hash = prior && kind == LOAD_ENDPOINT && !id[0];
+	/* without an id from the source (a working tree), the bytes give one: an endpoint file is
+	 * parsed unless it is the prior's blob, and cacheform.yaml's says whether the accounts
+	 * changed (cmd_load_pair) */
+	bool hash = prior && kind != LOAD_PURGE && !id[0];
 	if (hash) {
 		ret = load_fetch(x, src, file, &buf, &len);
 		if (ret == 0)
