@@ -77,11 +77,13 @@ int cmd_load_pair(const char *dir, const char *base_ref, const char *head_ref,
 		return rc;
 	struct cf_source lb = repo_src_source(base->src);
 	(void)load_repo_memo(&lb, NULL, &mb, &base->cfg, &base->diags);
-	/* base's libgit2, packs and object cache are not needed while the head is read */
-	repo_src_done(base->src);
 	/* both loads before either check: the memo borrows base's config and findings as the
 	 * loader left them */
 	int hrc = cmd_open(dir, head_ref, false, head);
+	/* base's repository (packs, object cache) is not needed while the head is read; given
+	 * back once head holds libgit2, which is then not unloaded and loaded again (two
+	 * dlopens of libgit2 and its libraries were 4% of diff's instructions) */
+	repo_src_done(base->src);
 	if (hrc == 0) {
 		struct cf_source lh = repo_src_source(head->src);
 		(void)load_repo_memo(&lh, share ? &mb : NULL, &mh, &head->cfg, &head->diags);
