@@ -31,6 +31,10 @@ struct repo_src {
 	 * cache skips trees over 4 KiB. */
 	char *subdir;
 	git_tree *subtree;
+	/* --ref: the entry source_id found last, with its path: the loader asks for a file's id
+	 * and then reads it, and each lookup is a search of a 10,000-entry tree */
+	char *idpath;
+	git_tree_entry *idte;
 	char commit[GIT_OID_HEXSZ + 1];
 	bool dirty;	/* working tree differs from HEAD: commit is "" */
 	bool unsettled; /* repo_src_open_deferred: dirty not checked yet (repo_src_settle) */
@@ -230,6 +234,10 @@ static void repo_release_git(struct repo_src *src)
 	src->subtree = NULL;
 	free(src->subdir); /* with its tree: the one-entry cache stays consistent */
 	src->subdir = NULL;
+	git_tree_entry_free(src->idte);
+	src->idte = NULL;
+	free(src->idpath);
+	src->idpath = NULL;
 	git_tree_free(src->tree);
 	src->tree = NULL;
 	git_repository_free(src->git);
@@ -368,6 +376,14 @@ void repo_src_free(struct repo_src *src)
 	free(src->root);
 	free(src->ref);
 	free(src);
+}
+
+void repo_src_done(struct repo_src *src)
+{
+	if (!src)
+		return;
+	repo_settler_join(src);
+	repo_release_git(src);
 }
 
 const char *repo_src_commit(const struct repo_src *src)
@@ -816,7 +832,15 @@ static int repo_read_tree(struct repo_src *src, const char *path, size_t max, ch
 	struct loc p = repo_pos(path);
 	git_tree_entry *te = NULL;
 	size_t size = 0;
-	int ret = repo_tree_find(src, path, &te, e);
+	int ret = 0;
+	if (src->idpath && strcmp(src->idpath, path) == 0) {
+		te = src->idte; /* source_id just found it */
+		src->idte = NULL;
+		free(src->idpath);
+		src->idpath = NULL;
+	} else {
+		ret = repo_tree_find(src, path, &te, e);
+	}
 	if (ret < 0)
 		return ret;
 	/* The object header gives the size without inflating the blob. */
@@ -843,6 +867,26 @@ int repo_src_read(struct repo_src *src, const char *path, size_t max_bytes, char
 	return repo_read_wt(src, path, max_bytes, buf, len, e);
 }
 
+/* A commit's files are named by their blob id (after in-tree links); the working tree keeps no
+ * ids: hashing a file costs about what reading it does. */
+static int source_id(void *ctx, const char *path, char out[SOURCE_ID_MAX])
+{
+	struct repo_src *src = ctx;
+	git_tree_entry *te = NULL;
+	struct cf_err e;
+	if (!src->tree || !repo_path_ok(path))
+		return -1;
+	err_clear(&e);
+	if (repo_tree_find(src, path, &te, &e) < 0)
+		return -1;
+	git_oid_tostr(out, SOURCE_ID_MAX, git_tree_entry_id(te));
+	git_tree_entry_free(src->idte);
+	free(src->idpath);
+	src->idte = te; /* for the read that follows */
+	src->idpath = xstrdup(path);
+	return 0;
+}
+
 static int source_list(void *ctx, const char *dir, struct svec *names, struct cf_err *e)
 {
 	return repo_src_list(ctx, dir, names, e);
@@ -856,7 +900,7 @@ static int source_read(void *ctx, const char *path, size_t max, char **buf, size
 
 struct cf_source repo_src_source(struct repo_src *src)
 {
-	struct cf_source s = {src, source_list, source_read, repo_src_commit(src)};
+	struct cf_source s = {src, source_list, source_read, repo_src_commit(src), source_id};
 	return s;
 }
 

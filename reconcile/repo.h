@@ -54,6 +54,14 @@ void repo_src_settle_start(struct repo_src *src);
  * repo_src_dirty(src); when dirty, repo_src_commit(src) is "" from then on. */
 bool repo_src_settle(struct repo_src *src);
 
+/*
+ * Frees src's repository handle and gives back its libgit2 (with its mapped packs and object
+ * cache) once every file has been read: commit, root and ref still answer, but src must not be
+ * listed or read from again. For diff, which holds two sources and reads the second after the
+ * first. NULL-safe.
+ */
+void repo_src_done(struct repo_src *src);
+
 /* Frees the source. NULL-safe. */
 void repo_src_free(struct repo_src *src);
 

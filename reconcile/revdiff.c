@@ -181,8 +181,8 @@ static const struct endpoint *endpoint_find(const struct nameidx *x, const struc
 	return i == NAMEIDX_NONE ? NULL : &c->endpoints[i];
 }
 
-int revdiff_build(const struct config *base, const struct config *head, struct revdiff *out,
-		  struct cf_err *e)
+int revdiff_build(const struct config *base, const struct config *head, const size_t *twins,
+		  struct revdiff *out, struct cf_err *e)
 {
 	struct nameidx bx, hx;
 	memset(out, 0, sizeof(*out));
@@ -190,7 +190,11 @@ int revdiff_build(const struct config *base, const struct config *head, struct r
 	endpoint_index(&hx, head);
 	for (size_t i = 0; i < head->nendpoints; i++) {
 		const struct endpoint *h = &head->endpoints[i];
-		int rc = diff_endpoint(out, endpoint_find(&bx, base, h->name.s), h, e);
+		size_t j = nameidx_find(&bx, h->name.s);
+		/* most of a pull request's endpoints are unchanged: no diff to build and drop */
+		if (twins && j != NAMEIDX_NONE && twins[i] == j)
+			continue;
+		int rc = diff_endpoint(out, j == NAMEIDX_NONE ? NULL : &base->endpoints[j], h, e);
 		if (rc < 0) {
 			nameidx_release(&bx);
 			nameidx_release(&hx);

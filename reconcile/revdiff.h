@@ -8,6 +8,7 @@
 #define CF_REVDIFF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdbool.h>
 
 #include "reconcile/base/diag.h"
@@ -49,12 +50,18 @@ struct revdiff {
 	size_t npurges, pcap;
 };
 
+#define REVDIFF_NO_TWIN SIZE_MAX
+
 /*
  * Compares head against base (both borrowed and kept alive by the caller while out is used).
- * Returns 0, or CF_ELIMIT (from the rule diff) with e filled. Release with revdiff_release.
+ * twins, when not NULL, has one entry per head endpoint: the index of a base endpoint known to
+ * be equal to it (read from the same blob, cmd_load_pair), else REVDIFF_NO_TWIN; a head
+ * endpoint whose base of the same name is its twin is not compared (it has no change). The
+ * result is the same as without twins. Returns 0, or CF_ELIMIT (from the rule diff) with e
+ * filled. Release with revdiff_release.
  */
-int revdiff_build(const struct config *base, const struct config *head, struct revdiff *out,
-		  struct cf_err *e);
+int revdiff_build(const struct config *base, const struct config *head, const size_t *twins,
+		  struct revdiff *out, struct cf_err *e);
 void revdiff_release(struct revdiff *d);
 
 /* True when merging would change what apply does: an endpoint delta, a new or edited purge

@@ -528,24 +528,275 @@ int load_buffer(struct config *c, enum load_kind kind, const char *file, const c
 	return ret;
 }
 
-/* Takes over *path (load_files' copy: a fleet's 10^5 paths are not copied again). */
-static int load_path(struct yread *x, const struct cf_source *src, enum load_kind kind, char **path)
+/* ---- copying an endpoint file another load read (struct load_memo) ---- */
+
+/* The copy's config and the file index its positions move from and to. */
+struct load_copy {
+	struct config *c;
+	uint32_t from, to;
+};
+
+static struct pos copy_pos(const struct load_copy *k, struct pos p)
+{
+	if (p.file == k->from)
+		p.file = k->to;
+	return p;
+}
+
+/* arena: the string goes in the config's arena (F_ASVAL, yread_svec), else on the heap. */
+static void copy_sval(const struct load_copy *k, struct sval *dst, const struct sval *src,
+		      bool arena)
+{
+	dst->pos = copy_pos(k, src->pos);
+	dst->s = !src->s ? NULL
+		 : arena ? config_strndup(k->c, src->s, strlen(src->s))
+			 : xstrdup(src->s);
+}
+
+/* Borrowed (yread_svec's arena list) or owned (a repeated key's), as the original is. */
+static void copy_svec(const struct load_copy *k, struct svec *dst, const struct svec *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->pos = copy_pos(k, src->pos);
+	if (!svec_borrowed(src)) {
+		for (size_t i = 0; i < src->n; i++) {
+			struct pos p = copy_pos(k, src->v[i].pos);
+			svec_push(dst, src->v[i].s, &p);
+		}
+		return;
+	}
+	dst->v = config_alloc(k->c, src->n, sizeof(*dst->v));
+	for (size_t i = 0; i < src->n; i++)
+		copy_sval(k, &dst->v[i], &src->v[i], true);
+	dst->n = src->n;
+}
+
+static void copy_cache(const struct load_copy *k, struct cache *dst, const struct cache *src)
+{
+	*dst = *src; /* the flags */
+	dst->pos = copy_pos(k, src->pos);
+	dst->ignore_cookie_pos = copy_pos(k, src->ignore_cookie_pos);
+	dst->rules = NULL;
+	dst->nrules = dst->cap = 0;
+	dst->pack = NULL; /* the loader never packs */
+	dst->pack_len = 0;
+	if (!src->rules)
+		return;
+	dst->cap = src->cap > src->nrules ? src->cap : src->nrules;
+	dst->rules = xcalloc(dst->cap ? dst->cap : 1, sizeof(*dst->rules));
+	for (size_t i = 0; i < src->nrules; i++) {
+		const struct rule *r = &src->rules[i];
+		struct rule *q = &dst->rules[i];
+		*q = *r; /* kind, cc, ttl */
+		copy_svec(k, &q->items, &r->items);
+		q->ttl_pos = copy_pos(k, r->ttl_pos);
+		copy_sval(k, &q->name, &r->name, false);
+		q->cc_pos = copy_pos(k, r->cc_pos);
+		q->pos = copy_pos(k, r->pos);
+	}
+	dst->nrules = src->nrules;
+}
+
+static void copy_edge(const struct load_copy *k, struct edge_cfg *dst, const struct edge_cfg *src)
+{
+	copy_sval(k, &dst->connect_to, &src->connect_to, false);
+	copy_sval(k, &dst->scheme, &src->scheme, false);
+	dst->pos = copy_pos(k, src->pos);
+}
+
+/*
+ * src as load_endpoint_doc left it (before check_config), into k's config: every member of
+ * struct endpoint (a new one must be copied here too), each string where the loader put it.
+ */
+static void copy_endpoint(const struct load_copy *k, struct endpoint *dst,
+			  const struct endpoint *src, const char *file)
+{
+	bool a = src->arena_strs;
+	memset(dst, 0, sizeof(*dst));
+	copy_sval(k, &dst->name, &src->name, a);
+	dst->file = file;
+	copy_sval(k, &dst->account_name, &src->account_name, a);
+	dst->account = NULL; /* resolved by validation */
+	copy_sval(k, &dst->remote.endpoint_id, &src->remote.endpoint_id, a);
+	copy_sval(k, &dst->remote.resource_group, &src->remote.resource_group, a);
+	copy_sval(k, &dst->remote.profile, &src->remote.profile, a);
+	copy_sval(k, &dst->remote.endpoint, &src->remote.endpoint, a);
+	copy_sval(k, &dst->remote.target, &src->remote.target, false);
+	copy_sval(k, &dst->remote.property_id, &src->remote.property_id, false);
+	copy_sval(k, &dst->remote.route, &src->remote.route, false);
+	copy_sval(k, &dst->remote.rule_set, &src->remote.rule_set, false);
+	copy_svec(k, &dst->hosts, &src->hosts);
+	copy_sval(k, &dst->scheme, &src->scheme, a);
+	dst->mode = src->mode;
+	dst->has_cache = src->has_cache;
+	dst->arena_strs = src->arena_strs;
+	copy_cache(k, &dst->cache, &src->cache);
+	dst->pos = copy_pos(k, src->pos);
+	dst->mode_pos = copy_pos(k, src->mode_pos);
+	copy_edge(k, &dst->edge, &src->edge);
+}
+
+/* What loading p's file gave the prior, again in x's config and diag_list: its findings (at
+ * x's file name) and its endpoint, if it gave one. */
+static int load_copy_file(struct yread *x, const struct load_memo *prior,
+			  const struct load_memo_file *p, const char *file)
+{
+	struct load_copy k = {x->c, p->file, x->file};
+	for (size_t i = p->d0; i < p->d1; i++) {
+		const struct diag *g = &prior->d->v[i];
+		struct loc l = g->pos;
+		if (l.file)
+			l.file = file;
+		diag_add(x->t.d, g->sev, &l, g->code, "%s", g->msg);
+	}
+	if (p->ep != LOAD_NONE) {
+		struct config *c = x->c;
+		xgrow(&c->endpoints, &c->ecap, c->nendpoints + 1, sizeof(*c->endpoints));
+		copy_endpoint(&k, &c->endpoints[c->nendpoints++], &prior->c->endpoints[p->ep],
+			      file);
+	}
+	return p->d1 > p->d0 ? CF_EINVAL : 0;
+}
+
+static int memo_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct load_memo_file *)a)->path,
+		      ((const struct load_memo_file *)b)->path);
+}
+
+const struct load_memo_file *load_memo_find(const struct load_memo *m, const char *path)
+{
+	struct load_memo_file key = {.path = path};
+	return m->n ? bsearch(&key, m->v, m->n, sizeof(*m->v), memo_cmp) : NULL;
+}
+
+bool load_memo_same(const struct load_memo *a, const struct load_memo *b, enum load_kind kind)
+{
+	size_t na = 0, nb = 0;
+	for (size_t i = 0; i < b->n; i++)
+		nb += b->v[i].kind == kind;
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].kind != kind)
+			continue;
+		const struct load_memo_file *f = load_memo_find(b, a->v[i].path);
+		if (!f || f->kind != kind || !a->v[i].id[0] || strcmp(f->id, a->v[i].id) != 0)
+			return false;
+		na++;
+	}
+	return na == nb;
+}
+
+void load_memo_release(struct load_memo *m)
+{
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The prior's record of file when its endpoint can be copied: same path, same id. */
+static const struct load_memo_file *memo_reusable(const struct load_memo *prior, const char *file,
+						  const char *id)
+{
+	if (!prior || !id[0])
+		return NULL;
+	const struct load_memo_file *p = load_memo_find(prior, file);
+	return p && p->kind == LOAD_ENDPOINT && strcmp(p->id, id) == 0 ? p : NULL;
+}
+
+/* Reads and parses file (interned in x's config). */
+/* Reads file's bytes into *buf (caller frees); CF_EINVAL after adding the problem to x's list. */
+static int load_fetch(struct yread *x, const struct cf_source *src, const char *file, char **buf,
+		      size_t *len)
 {
 	struct cf_err e;
-	char *buf = NULL;
-	size_t len = 0;
-	const char *file = load_intern(x, *path);
-	*path = NULL;
+	*buf = NULL;
+	*len = 0;
 	err_clear(&e);
-	if (src->read(src->ctx, file, LOAD_MAX_FILE_BYTES, &buf, &len, &e) < 0) {
+	if (src->read(src->ctx, file, LOAD_MAX_FILE_BYTES, buf, len, &e) < 0) {
 		/* Whole-file problems point at the file's first character. */
 		e.pos.file = file;
 		e.pos.line = e.pos.col = 1;
 		diag_add_err(x->t.d, &e);
 		return CF_EINVAL;
 	}
-	int ret = load_one(x, kind, file, buf, len);
+	return 0;
+}
+
+/*
+ * The id git gives a blob of these bytes (SHA-1 of "blob LEN\0" and the bytes), in hex: a
+ * working tree keeps no ids, and a file whose bytes hash to the base's blob id is that blob
+ * byte for byte. A SHA-256 repository's ids are longer and never match: the file is parsed.
+ */
+static void load_blob_id(const char *buf, size_t len, char out[SOURCE_ID_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char head[32];
+	unsigned int n = 0;
+	int hl = snprintf(head, sizeof(head), "blob %zu", len);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) ||
+	    !EVP_DigestUpdate(ctx, head, (size_t)hl + 1) || !EVP_DigestUpdate(ctx, buf, len) ||
+	    !EVP_DigestFinal_ex(ctx, md, &n) || n != 20)
+		xmem_oom("hashing an endpoint file");
+	EVP_MD_CTX_free(ctx);
+	for (unsigned i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/*
+ * Loads one file: copied from prior when unchanged there, else read; recorded in rec. Takes
+ * over *path (load_files' copy: a fleet's 10^5 paths are not copied again).
+ */
+static int load_path_memo(struct yread *x, const struct cf_source *src, enum load_kind kind,
+			  char **path, const struct load_memo *prior, struct load_memo *rec)
+{
+	struct config *c = x->c;
+	const char *file = load_intern(x, *path);
+	const struct load_memo_file *p = NULL;
+	char id[SOURCE_ID_MAX] = "";
+	size_t d0 = x->t.d->n, neps = c->nendpoints, from = LOAD_NONE, len = 0;
+	char *buf = NULL;
+	int ret = 0;
+	*path = NULL;
+	if ((prior || rec) && src->id && src->id(src->ctx, file, id) < 0)
+		id[0] = '\0';
+	/* without an id from the source (a working tree), the bytes give one: an endpoint file is
+	 * parsed unless it is the prior's blob, and cacheform.yaml's says whether the accounts
+	 * changed (cmd_load_pair) */
+	bool hash = prior && kind != LOAD_PURGE && !id[0];
+	if (hash) {
+		ret = load_fetch(x, src, file, &buf, &len);
+		if (ret == 0)
+			load_blob_id(buf, len, id);
+	}
+	if (kind == LOAD_ENDPOINT)
+		p = memo_reusable(prior, file, id);
+	if (p) {
+		ret = load_copy_file(x, prior, p, file);
+		from = p->ep;
+	} else if (!hash) {
+		if ((ret = load_fetch(x, src, file, &buf, &len)) == 0)
+			ret = load_one(x, kind, file, buf, len);
+	} else if (ret == 0) {
+		ret = load_one(x, kind, file, buf, len);
+	}
 	free(buf);
+	if (rec) {
+		xgrow(&rec->v, &rec->cap, rec->n + 1, sizeof(*rec->v));
+		struct load_memo_file *m = &rec->v[rec->n++];
+		m->path = file;
+		snprintf(m->id, sizeof(m->id), "%s", id);
+		m->kind = kind;
+		m->file = x->file;
+		m->ep = c->nendpoints > neps ? c->nendpoints - 1 : LOAD_NONE;
+		m->from = from;
+		m->d0 = d0;
+		m->d1 = x->t.d->n;
+		rec->ncopied += p != NULL;
+	}
 	return ret;
 }
 
@@ -602,19 +853,34 @@ void load_files_free(struct load_file *v, size_t n)
 	free(v);
 }
 
-int load_repo(const struct cf_source *src, struct config **out, struct diag_list *d)
+int load_repo_memo(const struct cf_source *src, const struct load_memo *prior,
+		   struct load_memo *rec, struct config **out, struct diag_list *d)
 {
 	struct yread x;
 	struct load_file *files;
 	size_t n;
 	load_ctx_init(&x, config_new(), d);
 	snprintf(x.c->commit, sizeof(x.c->commit), "%s", src->commit);
+	if (rec) {
+		memset(rec, 0, sizeof(*rec));
+		rec->c = x.c;
+		rec->d = d;
+	}
 	int ret = load_files(src, &files, &n, d);
 	for (size_t i = 0; i < n; i++)
-		if (load_path(&x, src, files[i].kind, &files[i].path) < 0 && ret == 0)
+		if (load_path_memo(&x, src, files[i].kind, &files[i].path, prior, rec) < 0 &&
+		    ret == 0)
 			ret = CF_EINVAL;
 	load_files_free(files, n);
 	ytree_release(&x.t);
+	/* the loader reads files in list order: sorted per directory, not necessarily overall */
+	if (rec && rec->n > 1)
+		qsort(rec->v, rec->n, sizeof(*rec->v), memo_cmp);
 	*out = x.c;
 	return ret;
+}
+
+int load_repo(const struct cf_source *src, struct config **out, struct diag_list *d)
+{
+	return load_repo_memo(src, NULL, NULL, out, d);
 }

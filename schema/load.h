@@ -30,7 +30,9 @@
 #ifndef CF_LOAD_H
 #define CF_LOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "reconcile/base/diag.h"
 #include "reconcile/base/model.h"
@@ -50,6 +52,49 @@ enum load_kind { LOAD_SETTINGS, LOAD_ENDPOINT, LOAD_PURGE };
  * could not be listed (also added to d).
  */
 int load_repo(const struct cf_source *src, struct config **out, struct diag_list *d);
+
+/*
+ * Two revisions of one repository (cacheform diff) share most of their endpoint files, and
+ * reading and parsing them is most of a load's cost. A load_memo records, for each file one
+ * load read, the id its source gave it (struct cf_source's id) and what loading it gave; a
+ * second load given that memo copies the endpoint and the findings of every endpoint file
+ * whose path and id are unchanged instead of reading and parsing it again. The copy is what
+ * parsing the same bytes gives, positions and findings included (they name the second
+ * config's file table), so check_config sees and reports exactly what it would have.
+ */
+#define LOAD_NONE SIZE_MAX
+
+struct load_memo_file {
+	const char *path;	/* from the config's file table; borrowed */
+	char id[SOURCE_ID_MAX]; /* "" when the source gave none (never matches) */
+	enum load_kind kind;
+	uint32_t file; /* index in the config's file table */
+	size_t ep;     /* index of the endpoint it gave in the config's endpoints, or LOAD_NONE */
+	size_t from;   /* index of the prior's endpoint it was copied from, or LOAD_NONE */
+	size_t d0, d1; /* the findings it added: [d0, d1) of the load's diag_list */
+};
+
+struct load_memo {
+	const struct config *c; /* the load's config and findings; borrowed */
+	const struct diag_list *d;
+	struct load_memo_file *v; /* sorted by path */
+	size_t n, cap;
+	size_t ncopied; /* endpoint files copied from the prior, not read */
+};
+
+/*
+ * load_repo, recording each file in rec (when not NULL; release with load_memo_release) and
+ * copying unchanged endpoint files from prior (when not NULL): a memo that another load
+ * recorded, whose config and diag_list are still as that load left them. check_config edits
+ * both (a suffix's dot is dropped), so it runs on neither config until both loads are done.
+ */
+int load_repo_memo(const struct cf_source *src, const struct load_memo *prior,
+		   struct load_memo *rec, struct config **out, struct diag_list *d);
+/* Whether a and b read the same files of kind (same paths) with the same known ids. */
+bool load_memo_same(const struct load_memo *a, const struct load_memo *b, enum load_kind kind);
+/* Finds path in m (NULL when absent). */
+const struct load_memo_file *load_memo_find(const struct load_memo *m, const char *path);
+void load_memo_release(struct load_memo *m);
 
 /* One file the loader reads. */
 struct load_file {

@@ -39,24 +39,45 @@ struct side {
 	struct diag_list diags;
 };
 
-static int side_load(struct side *s, const char *rev, struct cf_err *e)
+/* Takes what cmd_load_pair read at rev out of r (released). */
+static int side_take(struct side *s, const char *rev, struct cmd_repo *r, struct cf_err *e)
 {
-	struct cmd_repo r;
+	int rc = CF_OK;
 	s->rev = rev;
-	int rc = cmd_load(opt_repo, rev, NULL, &r);
-	s->diags = r.diags;
-	diag_init(&r.diags);
-	if (!r.src) {
+	s->diags = r->diags;
+	diag_init(&r->diags);
+	if (!r->src) {
 		rc = err_set(e, CF_EIO, "%s",
 			     s->diags.n ? s->diags.v[0].msg : "cannot open the repository");
-		cmd_repo_release(&r);
+	} else {
+		snprintf(s->commit, sizeof(s->commit), "%s", r->cfg->commit);
+		s->cfg = r->cfg;
+		r->cfg = NULL;
+	}
+	cmd_repo_release(r);
+	return rc;
+}
+
+/*
+ * Both sides: the head's unchanged endpoint files are copied from the base's load (issue 17:
+ * reading and parsing them again made diff 1.6x a validate). CACHEFORM_DIFF_STATS=1 says how
+ * many, on stderr; CACHEFORM_DIFF_NOSHARE=1 reads every file (the output is the same: for
+ * comparing, and for doubting).
+ */
+static int sides_load(struct side *base, struct side *head, struct cmd_pair *pair, struct cf_err *e)
+{
+	struct cmd_repo rb, rh;
+	(void)cmd_load_pair(opt_repo, opt_base, opt_head, NULL, !getenv("CACHEFORM_DIFF_NOSHARE"),
+			    &rb, &rh, pair);
+	if (getenv("CACHEFORM_DIFF_STATS"))
+		fprintf(stderr, "diff stats: %zu endpoint files shared with the base, %zu read\n",
+			pair->shared, pair->read);
+	int rc = side_take(base, opt_base, &rb, e);
+	if (rc < 0) {
+		cmd_repo_release(&rh);
 		return rc;
 	}
-	snprintf(s->commit, sizeof(s->commit), "%s", r.cfg->commit);
-	s->cfg = r.cfg;
-	r.cfg = NULL;
-	cmd_repo_release(&r);
-	return CF_OK;
+	return side_take(head, opt_head, &rh, e);
 }
 
 static void side_release(struct side *s)
@@ -457,6 +478,7 @@ int cmd_diff(int argc, char **argv)
 {
 	struct side base = {0}, head = {0};
 	struct revdiff d = {0};
+	struct cmd_pair pair = {0};
 	struct diag_list findings;
 	enum out_format fmt = OUT_TEXT;
 	struct cf_err e;
@@ -467,8 +489,8 @@ int cmd_diff(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	if (side_load(&base, opt_base, &e) < 0 || side_load(&head, opt_head, &e) < 0 ||
-	    revdiff_build(base.cfg, head.cfg, &d, &e) < 0) {
+	if (sides_load(&base, &head, &pair, &e) < 0 ||
+	    revdiff_build(base.cfg, head.cfg, pair.twins, &d, &e) < 0) {
 		err_print(&e);
 		goto out;
 	}
@@ -483,6 +505,7 @@ int cmd_diff(int argc, char **argv)
 		ret = opt_detailed && revdiff_has_changes(&d) ? EXIT_CHANGES : EXIT_OK;
 out:
 	revdiff_release(&d);
+	cmd_pair_release(&pair);
 	diag_release(&findings);
 	side_release(&base);
 	side_release(&head);

@@ -6,11 +6,13 @@
 
 #include "reconcile/base/sb.h"
 #include "reconcile/repo.h"
+#include "reconcile/revdiff.h"
 #include "schema/load.h"
 #include "schema/report.h"
+#include "reconcile/base/xmem.h"
 
-static int cmd_load_src(const char *dir, const char *ref, const struct check_opts *co, bool defer,
-			struct cmd_repo *r)
+/* Opens dir at ref into r (initialised first); a failure lands in r->diags. */
+static int cmd_open(const char *dir, const char *ref, bool defer, struct cmd_repo *r)
 {
 	struct cf_err e;
 	memset(r, 0, sizeof(*r));
@@ -23,12 +25,87 @@ static int cmd_load_src(const char *dir, const char *ref, const struct check_opt
 		diag_add_err(&r->diags, &e);
 		return e.rc < 0 ? e.rc : CF_EIO;
 	}
-	struct cf_source ls = repo_src_source(r->src);
-	(void)load_repo(&ls, &r->cfg, &r->diags);
+	return 0;
+}
+
+static int cmd_check(const struct check_opts *co, struct cmd_repo *r)
+{
 	/* check_config also normalises (".jpg" -> "jpg"), so every command compares alike. */
 	(void)check_config(r->cfg, co, &r->diags);
 	diag_sort(&r->diags);
 	return r->diags.nerrors ? CF_EINVAL : 0;
+}
+
+static int cmd_load_src(const char *dir, const char *ref, const struct check_opts *co, bool defer,
+			struct cmd_repo *r)
+{
+	int rc = cmd_open(dir, ref, defer, r);
+	if (rc < 0)
+		return rc;
+	struct cf_source ls = repo_src_source(r->src);
+	(void)load_repo(&ls, &r->cfg, &r->diags);
+	return cmd_check(co, r);
+}
+
+/* The twins of head's endpoints (struct cmd_pair): copied endpoints are equal as loaded, and
+ * checking them with the same accounts (the same cacheform.yaml) keeps them equal. */
+static void cmd_pair_twins(const struct load_memo *mb, const struct load_memo *mh,
+			   struct cmd_pair *pair)
+{
+	if (!load_memo_same(mb, mh, LOAD_SETTINGS) || !mh->c->nendpoints)
+		return;
+	pair->ntwins = mh->c->nendpoints;
+	pair->twins = xreallocarray(NULL, pair->ntwins, sizeof(*pair->twins));
+	for (size_t i = 0; i < pair->ntwins; i++)
+		pair->twins[i] = REVDIFF_NO_TWIN;
+	for (size_t i = 0; i < mh->n; i++)
+		if (mh->v[i].ep != LOAD_NONE && mh->v[i].from != LOAD_NONE)
+			pair->twins[mh->v[i].ep] = mh->v[i].from;
+}
+
+int cmd_load_pair(const char *dir, const char *base_ref, const char *head_ref,
+		  const struct check_opts *co, bool share, struct cmd_repo *base,
+		  struct cmd_repo *head, struct cmd_pair *pair)
+{
+	struct load_memo mb, mh;
+	memset(pair, 0, sizeof(*pair));
+	memset(head, 0, sizeof(*head));
+	head->dir = dir;
+	diag_init(&head->diags);
+	int rc = cmd_open(dir, base_ref, false, base);
+	if (rc < 0)
+		return rc;
+	struct cf_source lb = repo_src_source(base->src);
+	(void)load_repo_memo(&lb, NULL, &mb, &base->cfg, &base->diags);
+	/* both loads before either check: the memo borrows base's config and findings as the
+	 * loader left them */
+	int hrc = cmd_open(dir, head_ref, false, head);
+	/* base's repository (packs, object cache) is not needed while the head is read; given
+	 * back once head holds libgit2, which is then not unloaded and loaded again (two
+	 * dlopens of libgit2 and its libraries were 4% of diff's instructions) */
+	repo_src_done(base->src);
+	if (hrc == 0) {
+		struct cf_source lh = repo_src_source(head->src);
+		(void)load_repo_memo(&lh, share ? &mb : NULL, &mh, &head->cfg, &head->diags);
+		repo_src_done(head->src);
+		pair->shared = mh.ncopied;
+		for (size_t i = 0; i < mh.n; i++)
+			pair->read += mh.v[i].kind == LOAD_ENDPOINT;
+		pair->read -= pair->shared;
+		cmd_pair_twins(&mb, &mh, pair);
+		load_memo_release(&mh);
+	}
+	load_memo_release(&mb);
+	rc = cmd_check(co, base);
+	if (hrc == 0)
+		hrc = cmd_check(co, head);
+	return rc < 0 ? rc : hrc;
+}
+
+void cmd_pair_release(struct cmd_pair *pair)
+{
+	free(pair->twins);
+	memset(pair, 0, sizeof(*pair));
 }
 
 int cmd_load(const char *dir, const char *ref, const struct check_opts *co, struct cmd_repo *r)

@@ -34,6 +34,35 @@ struct cmd_repo {
  */
 int cmd_load(const char *dir, const char *ref, const struct check_opts *co, struct cmd_repo *r);
 
+/* What cmd_load_pair shared between its two revisions. */
+struct cmd_pair {
+	/* one per head endpoint: the index of the base endpoint it equals once both are checked
+	 * (the same endpoint file, the same blob, and the same cacheform.yaml), else
+	 * REVDIFF_NO_TWIN: revdiff_build's twins. NULL when nothing is known. Owned:
+	 * cmd_pair_release. */
+	size_t *twins;
+	size_t ntwins;
+	size_t shared; /* head endpoint files copied from the base's load, not read again */
+	size_t read;   /* head endpoint files read and parsed */
+};
+
+/*
+ * cmd_load of two revisions of dir (cacheform diff): base at base_ref, then head at head_ref
+ * (NULL = working tree), each checked with co as cmd_load checks it, so each side's config
+ * and findings are what cmd_load would give. Head's endpoint files whose blob is the same as
+ * base's are copied from base's load instead of being read and parsed again (struct
+ * load_memo; a working tree's files are read and hashed as git hashes a blob): with 10% of a
+ * fleet changed, that is most of diff's cost. share false reads and parses every file (the
+ * output is the same; for comparing). base and head are
+ * always initialised (release them with cmd_repo_release, pair with cmd_pair_release); when
+ * base cannot be opened, head is left empty (no source, no findings). Returns cmd_load's
+ * answer for base, else for head.
+ */
+int cmd_load_pair(const char *dir, const char *base_ref, const char *head_ref,
+		  const struct check_opts *co, bool share, struct cmd_repo *base,
+		  struct cmd_repo *head, struct cmd_pair *pair);
+void cmd_pair_release(struct cmd_pair *pair);
+
 /*
  * Prints r's error findings as text to f (file:line:col with the --repo prefix), at most
  * CMD_LOAD_DIAG_SHOWN of them, then "... and N more". Returns 0 or CF_EIO when f failed.

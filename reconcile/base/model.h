@@ -175,6 +175,9 @@ struct remote {
 	struct sval route, rule_set; /* azure-frontdoor (with resource_group, profile, endpoint) */
 };
 
+/* A new member must be copied by schema/load.c's copy_endpoint too (cacheform diff copies
+ * the endpoints of unchanged files instead of parsing them again) and compared by
+ * tests/unit/test_loadmemo.c's same_endpoint. */
 struct endpoint {
 	struct sval name;
 	const char *file; /* borrowed from the file table */

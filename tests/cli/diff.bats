@@ -148,3 +148,114 @@ setup() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no-such-branch"* ]]
 }
+
+# diff_fixture: a base commit with an unchanged file that has errors (bad), one with a warning
+# (lint), one with an error the head fixes (fixme); the head changes www, adds aaa (every
+# later file's index moves), removes img and renames shop's endpoint to lint, a cross-file
+# error that the unchanged lint.yaml is half of.
+diff_fixture() {
+	cat >"$R/endpoints/bad.yaml" <<'YAML'
+endpoint: bad
+account: cn
+colour: blue
+remote: {endpoint_id: 3c6a1f0e-3c44-4d8e-9a51-7f1d0c2e4b93}
+cache:
+  rules:
+    - dir: [/a/]
+      ttl: 1h
+    - suffix: [.css]
+      ttl: 1d
+YAML
+	cat >"$R/endpoints/lint.yaml" <<'YAML'
+endpoint: lint
+account: cn
+hosts: [lint.example.cn]
+remote: {endpoint_id: 4c6a1f0e-3c44-4d8e-9a51-7f1d0c2e4b93}
+cache:
+  rules:
+    - dir: [/a/]
+      ttl: 1h
+    - dir: [/a/b/]
+      ttl: 2h
+YAML
+	printf 'endpoint: shop\naccount: cn\nhosts: [shop.example.cn]\nremote: {endpoint_id: 5c6a1f0e-3c44-4d8e-9a51-7f1d0c2e4b93}\n' \
+		>"$R/endpoints/shop.yaml"
+	printf 'endpoint: fixme\naccount: nope\nhosts: [fixme.example.cn]\nremote: {endpoint_id: 6c6a1f0e-3c44-4d8e-9a51-7f1d0c2e4b93}\n' \
+		>"$R/endpoints/fixme.yaml"
+	gitops_commit "$R" "base with findings"
+	sed -i 's/ttl: 1d$/ttl: 2d/' "$R/endpoints/www.yaml"
+	sed -i 's/^endpoint: shop$/endpoint: lint/' "$R/endpoints/shop.yaml"
+	sed -i 's/account: nope/account: cn/' "$R/endpoints/fixme.yaml"
+	printf 'endpoint: aaa\naccount: cn\nhosts: [aaa.example.cn]\nremote: {endpoint_id: 7c6a1f0e-3c44-4d8e-9a51-7f1d0c2e4b93}\n' \
+		>"$R/endpoints/aaa.yaml"
+	git -C "$R" rm -q endpoints/img.yaml
+	gitops_commit "$R" "head"
+}
+
+# diff_same_as_read FORMAT [--head HEAD]: diff of HEAD~1 and the head, with the head's
+# unchanged files shared with the base, prints what it prints when every file is read
+# (CACHEFORM_DIFF_NOSHARE), byte for byte, with the same exit code.
+diff_same_as_read() {
+	local out=$BATS_TEST_TMPDIR/$1${2:+-ref} rc=0
+	CACHEFORM_DIFF_STATS=1 "$CACHEFORM" diff --repo "$R" --base HEAD~1 "${@:2}" --format "$1" \
+		>"$out.shared" 2>"$out.shared.err" || rc=$?
+	echo "$rc" >"$out.shared.rc"
+	rc=0
+	CACHEFORM_DIFF_NOSHARE=1 CACHEFORM_DIFF_STATS=1 "$CACHEFORM" diff --repo "$R" --base HEAD~1 "${@:2}" \
+		--format "$1" >"$out.read" 2>"$out.read.err" || rc=$?
+	echo "$rc" >"$out.read.rc"
+	output=$(cat "$out.shared.err" "$out.read.err")
+	assert_no_sanitizer
+	cmp "$out.shared.rc" "$out.read.rc"
+	grep -q ' 0 endpoint files shared' "$out.read.err"
+	cmp "$out.read" "$out.shared"
+}
+
+@test "diff: unchanged files are shared with the base; the output is what reading them gives" {
+	diff_fixture
+	for f in text json markdown; do
+		diff_same_as_read "$f" --head HEAD
+		diff_same_as_read "$f"
+	done
+	assert_no_sanitizer
+	# bad and lint are the same blob in both commits; aaa, fixme, shop and www are read
+	grep -qx 'diff stats: 2 endpoint files shared with the base, 4 read' "$BATS_TEST_TMPDIR/text-ref.shared.err"
+	[ "$(cat "$BATS_TEST_TMPDIR/text-ref.shared.rc")" = 1 ]
+	# the new duplicate is found though lint.yaml was not read again
+	grep -q "endpoints/shop.yaml:1:11: error: endpoint 'lint' is already defined at endpoints/lint.yaml:1:11 \[CF202\]" \
+		"$BATS_TEST_TMPDIR/text-ref.shared"
+	# the unchanged bad.yaml's loader error and lint.yaml's warning are the head's still
+	grep -q 'endpoints/bad.yaml:3:1: error: .*\[CF111\]' "$BATS_TEST_TMPDIR/text-ref.shared"
+	grep -q 'endpoints/lint.yaml:9:7: warning: .*\[CF310\]' "$BATS_TEST_TMPDIR/text-ref.shared"
+	# the base's errors are counted, those of its unchanged files included (as validate counts them)
+	run "$CACHEFORM" validate --repo "$R" --ref HEAD~1
+	[[ "$output" == *"3 errors, 2 warnings"* ]]
+	grep -q 'note: the base has 3 validation errors' "$BATS_TEST_TMPDIR/text-ref.shared"
+	# unchanged endpoints are no change: only the four that moved are listed
+	[ "$(jq -r '[.endpoints[] | "\(.name) \(.change)"] | join(",")' "$BATS_TEST_TMPDIR/json-ref.shared")" = \
+		"aaa added,fixme changed,img removed,lint changed,shop removed,www changed" ]
+	# the working tree as the head: its files have no blob id; the same bytes are the same blob
+	grep -qx 'diff stats: 2 endpoint files shared with the base, 4 read' "$BATS_TEST_TMPDIR/text.shared.err"
+	# an uncommitted edit of a file the commits share is read, and shows
+	sed -i 's/ttl: 2h$/ttl: 3h/' "$R/endpoints/lint.yaml"
+	for f in text json markdown; do diff_same_as_read "$f"; done
+	grep -qx 'diff stats: 1 endpoint files shared with the base, 5 read' "$BATS_TEST_TMPDIR/text.shared.err"
+	grep -q '~ rule 2: dir /a/b/  ttl 3h  (was dir /a/b/  ttl 2h)' "$BATS_TEST_TMPDIR/text.shared"
+}
+
+@test "diff: a changed cacheform.yaml still shares the endpoint files, each side checked with its own" {
+	diff_fixture
+	# the head renames account cn: its unchanged endpoint files now name an unknown account
+	sed -i 's/^  cn:$/  china:/' "$R/cacheform.yaml"
+	gitops_commit "$R" "settings"
+	git -C "$R" reset -q --soft HEAD~2
+	gitops_commit "$R" "head with settings"
+	for f in text json markdown; do
+		diff_same_as_read "$f" --head HEAD
+		diff_same_as_read "$f"
+	done
+	assert_no_sanitizer
+	grep -qx 'diff stats: 2 endpoint files shared with the base, 4 read' "$BATS_TEST_TMPDIR/text-ref.shared.err"
+	grep -q "endpoints/lint.yaml:2:10: error: unknown account 'cn' \[CF204\]" "$BATS_TEST_TMPDIR/text-ref.shared"
+	grep -q 'endpoints/bad.yaml:3:1: error: .*\[CF111\]' "$BATS_TEST_TMPDIR/text-ref.shared"
+}
