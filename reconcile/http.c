@@ -422,8 +422,8 @@ static int ready_bits(uint32_t events)
 /* Whether libcurl may take a proxy from the environment (the variables it reads). */
 static bool env_proxy(void)
 {
-	static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
-					   "all_proxy", "ALL_PROXY"};
+	static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
+					   "ALL_PROXY"};
 	for (size_t i = 0; i < CF_ARRAY_LEN(vars); i++) {
 		const char *v = getenv(vars[i]);
 		if (v && *v)

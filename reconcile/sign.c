@@ -61,8 +61,9 @@ static int hmac_sha256(const char *key, const unsigned char *msg, size_t n, unsi
 		EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
 		EVP_MAC_free(m); /* the context holds its own reference */
 		char digest[] = "SHA256";
-		OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-				  OSSL_PARAM_construct_end()};
+		OSSL_PARAM p[] = {
+		    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+		    OSSL_PARAM_construct_end()};
 		if (!c || !EVP_MAC_init(c, (const unsigned char *)key, strlen(key), p)) {
 			EVP_MAC_CTX_free(c);
 			return -1;

@@ -122,7 +122,8 @@ static void text_result(struct sb *o, const struct endpoint *ep, const struct qu
 		return;
 	sb_adds(o, "  live: ");
 	if (x->rc != 0 || !x->read) {
-		sb_addf(o, "not read: %s\n", engine_ep_why(x)[0] ? engine_ep_why(x) : "no live state");
+		sb_addf(o, "not read: %s\n",
+			engine_ep_why(x)[0] ? engine_ep_why(x) : "no live state");
 		return;
 	}
 	text_live_rule(o, &x->live.sem, got);
