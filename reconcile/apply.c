@@ -635,8 +635,15 @@ static void confirm_done(struct ctx *c, struct wjob *w, const struct http_resp *
 {
 	struct eng_endpoint *x = w->x;
 	w->st = W_END;
-	err_clear(&x->err);
-	x->rc = x->acct->ops->read_parse(x->ep, resp, &x->live, &x->err);
+	struct cf_err e;
+	err_clear(&e);
+	int rc = x->acct->ops->read_parse(x->ep, resp, &x->live, &e);
+	if (rc < 0) {
+		engine_ep_fail(x, rc, &e);
+	} else {
+		engine_ep_ok(x);
+		x->rc = rc;
+	}
 	x->read = x->rc == 0;
 	if (x->rc == PROV_MORE) {
 		x->rc = 0;
@@ -645,7 +652,7 @@ static void confirm_done(struct ctx *c, struct wjob *w, const struct http_resp *
 		return;
 	}
 	if (x->rc < 0) {
-		apply_failed(c, w->item, x->err.msg);
+		apply_failed(c, w->item, engine_ep_why(x));
 		return;
 	}
 	if (!prov_cache_matches(&x->live, &x->ep->cache) && !prov_behaves_as(x->ep, &x->live)) {

@@ -97,7 +97,7 @@ static int drift_one(const struct engine *en, const struct eng_endpoint *x, stru
 {
 	if (!x->read || x->rc < 0 || !x->live.exists) {
 		d->cls = DRIFT_ERROR;
-		d->error = xstrdup(x->rc < 0  ? x->err.msg
+		d->error = xstrdup(x->rc < 0  ? engine_ep_why(x)
 				   : !x->read ? "live state was not read"
 					      : "the endpoint does not exist at the provider");
 		return CF_OK;

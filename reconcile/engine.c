@@ -288,10 +288,35 @@ int engine_ledger_reload(struct engine *en, struct cf_err *e)
 	return rc;
 }
 
+void engine_ep_fail(struct eng_endpoint *x, int rc, const struct cf_err *e)
+{
+	x->rc = rc;
+	if (!x->err)
+		x->err = xmalloc(sizeof(*x->err));
+	if (e)
+		*x->err = *e;
+	else
+		err_clear(x->err);
+}
+
+void engine_ep_ok(struct eng_endpoint *x)
+{
+	x->rc = 0;
+	free(x->err);
+	x->err = NULL;
+}
+
+const char *engine_ep_why(const struct eng_endpoint *x)
+{
+	return x->err ? x->err->msg : "";
+}
+
 void engine_close(struct engine *en)
 {
-	for (size_t i = 0; i < en->neps; i++)
+	for (size_t i = 0; i < en->neps; i++) {
 		live_state_release(&en->eps[i].live);
+		free(en->eps[i].err);
+	}
 	free(en->eps);
 	nameidx_release(&en->by_name);
 	for (size_t i = 0; i < en->naccts; i++)
@@ -345,10 +370,8 @@ int engine_connect(struct engine *en, struct cf_err *e)
 			account_connect(en, &en->accts[i]);
 	for (size_t i = 0; i < en->neps; i++) {
 		struct eng_endpoint *x = &en->eps[i];
-		if (x->acct->rc < 0 && x->rc == 0) {
-			x->rc = x->acct->rc;
-			x->err = x->acct->err;
-		}
+		if (x->acct->rc < 0 && x->rc == 0)
+			engine_ep_fail(x, x->acct->rc, &x->acct->err);
 	}
 	return 0;
 }
@@ -371,15 +394,15 @@ bool engine_needs_read(const struct eng_endpoint *x)
 }
 
 /* Builds x's next read request: the first, or the next one of a multi-request read. */
-static int read_build(struct eng_endpoint *x, struct http_req *req)
+static int read_build(struct eng_endpoint *x, struct http_req *req, struct cf_err *e)
 {
 	const struct prov_ops *ops = x->acct->ops;
 	if (x->live.step == 0)
-		return ops->read_req(x->acct->pa, x->ep, req, &x->err);
+		return ops->read_req(x->acct->pa, x->ep, req, e);
 	if (!ops->read_next)
-		return err_set(&x->err, CF_EINVAL,
-			       "endpoint '%s': the driver asked for a second read", x->ep->name.s);
-	return ops->read_next(x->acct->pa, x->ep, &x->live, req, &x->err);
+		return err_set(e, CF_EINVAL, "endpoint '%s': the driver asked for a second read",
+			       x->ep->name.s);
+	return ops->read_next(x->acct->pa, x->ep, &x->live, req, e);
 }
 
 /* What the read batch has done so far, for the progress line. */
@@ -409,8 +432,14 @@ struct read_batch {
 static bool read_feed(size_t k, struct http_req *req, void *arg)
 {
 	struct eng_endpoint *x = ((struct read_batch *)arg)->v[k];
-	x->rc = read_build(x, req);
-	return x->rc >= 0;
+	struct cf_err e;
+	err_clear(&e);
+	int rc = read_build(x, req, &e);
+	if (rc < 0)
+		engine_ep_fail(x, rc, &e);
+	else
+		x->rc = rc;
+	return rc >= 0;
 }
 
 /* Each answer is decoded and dropped in the wake-up it arrives in: a round holds at most
@@ -419,7 +448,13 @@ static void read_done(size_t k, struct http_resp *resp, void *arg)
 {
 	struct read_batch *b = arg;
 	struct eng_endpoint *x = b->v[k];
-	x->rc = x->acct->ops->read_parse(x->ep, resp, &x->live, &x->err);
+	struct cf_err e;
+	err_clear(&e);
+	int rc = x->acct->ops->read_parse(x->ep, resp, &x->live, &e);
+	if (rc < 0)
+		engine_ep_fail(x, rc, &e);
+	else
+		x->rc = rc;
 	x->read = x->rc == 0;
 	if (x->rc == PROV_MORE) {
 		x->rc = 0;
@@ -456,8 +491,7 @@ int engine_read(struct engine *en, struct eng_endpoint **eps, size_t n)
 		x->read = false;
 		if (x->acct->rc < 0)
 			continue;
-		x->rc = 0;
-		err_clear(&x->err);
+		engine_ep_ok(x);
 		pending[np++] = x;
 	}
 	struct read_progress rp = {0, np};
@@ -528,7 +562,7 @@ static void plan_endpoints(struct engine *en, struct plan *out, struct cf_err *e
 	plan_reserve(out, en->neps);
 	for (size_t i = 0; i < en->neps; i++) {
 		struct eng_endpoint *x = &en->eps[i];
-		const char *why = x->rc < 0 ? x->err.msg : NULL;
+		const char *why = x->rc < 0 ? engine_ep_why(x) : NULL;
 		const struct live_state *live = x->read ? &x->live : NULL;
 		if (!live && !why && engine_needs_read(x))
 			why = "live state was not read";

@@ -61,8 +61,17 @@ struct eng_endpoint {
 	struct live_state live;
 	bool read; /* live holds a fresh read */
 	int rc;	   /* 0, or the read failure */
-	struct cf_err err;
+	/* why rc < 0, NULL otherwise (engine_ep_fail): a struct cf_err is 1 KB and almost no
+	 * endpoint fails, so embedded it was 100 MB of zero pages at 100,000 (issue 17) */
+	struct cf_err *err;
 };
+
+/* Records x's failure: rc (< 0) and a copy of e (NULL: no message). */
+void engine_ep_fail(struct eng_endpoint *x, int rc, const struct cf_err *e);
+/* Forgets x's failure: rc 0, err freed. */
+void engine_ep_ok(struct eng_endpoint *x);
+/* Why x failed, or "" when it has no recorded failure. */
+const char *engine_ep_why(const struct eng_endpoint *x);
 
 struct repo_ledger;
 struct repo_remote;

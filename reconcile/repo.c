@@ -904,6 +904,16 @@ struct cf_source repo_src_source(struct repo_src *src)
 	return s;
 }
 
+void repo_git_hold(void)
+{
+	git_libgit2_init();
+}
+
+void repo_git_release(void)
+{
+	git_libgit2_shutdown();
+}
+
 const char *repo_lib_version(void)
 {
 	static char v[32];

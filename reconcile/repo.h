@@ -66,6 +66,16 @@ void repo_src_done(struct repo_src *src);
 void repo_src_free(struct repo_src *src);
 
 /*
+ * Keeps libgit2 loaded and initialised until the matching repo_git_release. A command that
+ * opens the repository and then its ledger would otherwise load libgit2 twice, since the
+ * source gives it back before reading the files, and each first git_libgit2_init of a load
+ * parses the system's CA certificates again (mbedTLS builds: 55 million instructions, as much
+ * as 27,000 endpoints' YAML, issue 17). What stays is libgit2's global state, no repository.
+ */
+void repo_git_hold(void);
+void repo_git_release(void);
+
+/*
  * Appends to names, sorted bytewise, "DIR/NAME" for every entry of directory dir whose name
  * ends in ".yaml" or ".yml" and does not start with '.'. A missing directory lists nothing.
  * Returns 0, or CF_EIO/CF_EINVAL and fills e. Strings in names are owned by names.

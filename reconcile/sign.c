@@ -9,7 +9,9 @@
 #include <time.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
@@ -26,6 +28,60 @@ struct qpair {
 	char *value;
 	size_t seq; /* position in the URL: keeps the first of repeated names */
 };
+
+/*
+ * The azure-china HMAC-SHA256 context, keyed once: HMAC() fetched the MAC and the digest and
+ * keyed a new context for every request, 24,000 instructions of the 34,000 a signature took
+ * (issue 17). Re-initialising a keyed context without a key restarts it with the same key.
+ * One key (the last used) stays keyed; its copy is only compared, and the account holds the
+ * key for the whole run anyway.
+ */
+static struct {
+	EVP_MAC_CTX *ctx;
+	char *key;
+} hmac_keyed;
+
+static void hmac_forget(void)
+{
+	EVP_MAC_CTX_free(hmac_keyed.ctx);
+	if (hmac_keyed.key)
+		sign_wipe(hmac_keyed.key, strlen(hmac_keyed.key));
+	free(hmac_keyed.key);
+	hmac_keyed.ctx = NULL;
+	hmac_keyed.key = NULL;
+}
+
+/* HMAC-SHA256 of msg keyed with key into mac (SIGN_SHA256_LEN bytes). Returns 0 or -1. */
+static int hmac_sha256(const char *key, const unsigned char *msg, size_t n, unsigned char *mac)
+{
+	size_t maclen = 0;
+	if (!hmac_keyed.ctx || strcmp(hmac_keyed.key, key) != 0) {
+		hmac_forget();
+		EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
+		EVP_MAC_free(m); /* the context holds its own reference */
+		char digest[] = "SHA256";
+		OSSL_PARAM p[] = {
+		    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+		    OSSL_PARAM_construct_end()};
+		if (!c || !EVP_MAC_init(c, (const unsigned char *)key, strlen(key), p)) {
+			EVP_MAC_CTX_free(c);
+			return -1;
+		}
+		hmac_keyed.ctx = c;
+		hmac_keyed.key = xstrdup(key);
+	} else if (!EVP_MAC_init(hmac_keyed.ctx, NULL, 0, NULL)) {
+		hmac_forget();
+		return -1;
+	}
+	if (!EVP_MAC_update(hmac_keyed.ctx, msg, n) ||
+	    !EVP_MAC_final(hmac_keyed.ctx, mac, &maclen, SIGN_SHA256_LEN) ||
+	    maclen != SIGN_SHA256_LEN) {
+		hmac_forget();
+		return -1;
+	}
+	return 0;
+}
 
 static int hexval(int c)
 {
@@ -190,7 +246,6 @@ int sign_azurecn_auth(const char *key_id, const char *key_value, const char *met
 {
 	static const char hex[] = "0123456789ABCDEF";
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
 	struct sb sts;
 	int ret = -1;
 
@@ -199,13 +254,11 @@ int sign_azurecn_auth(const char *key_id, const char *key_value, const char *met
 	sb_init(&sts, 0);
 	if (sign_azurecn_string(method, url, date, &sts) < 0)
 		goto out;
-	if (!HMAC(EVP_sha256(), key_value, (int)strlen(key_value), (const unsigned char *)sts.buf,
-		  sts.len, mac, &maclen) ||
-	    maclen != SIGN_SHA256_LEN)
+	if (hmac_sha256(key_value, (const unsigned char *)sts.buf, sts.len, mac) < 0)
 		goto out;
-	if (sb_addf(auth, "AzureCDN %s:", key_id) < 0)
+	if (sb_adds(auth, "AzureCDN ") < 0 || sb_adds(auth, key_id) < 0 || sb_addc(auth, ':') < 0)
 		goto out;
-	for (unsigned i = 0; i < maclen; i++) {
+	for (unsigned i = 0; i < SIGN_SHA256_LEN; i++) {
 		if (sb_addc(auth, hex[mac[i] >> 4]) < 0 || sb_addc(auth, hex[mac[i] & 15]) < 0)
 			goto out;
 	}

@@ -465,7 +465,7 @@ static int promote_record(struct engine *en, const int64_t *versions,
 		struct ledger_endpoint *le = &v[n], *s = &st[k];
 		if (!x->read || x->rc < 0) {
 			fprintf(out, "  %s: not read after the promotion (%s); not recorded\n",
-				x->ep->name.s, x->rc < 0 ? x->err.msg : "no answer");
+				x->ep->name.s, x->rc < 0 ? engine_ep_why(x) : "no answer");
 			continue;
 		}
 		if ((rc = repo_ledger_staging(en->rl, x->ep->name.s, s, e)) < 0)
@@ -517,7 +517,7 @@ int stage_promote(struct engine *en, int64_t timeout_s, const volatile sig_atomi
 			continue;
 		if (x->rc < 0 || pro_el_deployed(&x->live, &d) < 0) {
 			rc = err_set(e, x->rc < 0 ? x->rc : CF_EINVAL, "endpoint '%s': %s",
-				     x->ep->name.s, x->rc < 0 ? x->err.msg : "not read");
+				     x->ep->name.s, x->rc < 0 ? engine_ep_why(x) : "not read");
 			break;
 		}
 		enum stage_decision dec = stage_decide(&d);

@@ -122,7 +122,8 @@ static void text_result(struct sb *o, const struct endpoint *ep, const struct qu
 		return;
 	sb_adds(o, "  live: ");
 	if (x->rc != 0 || !x->read) {
-		sb_addf(o, "not read: %s\n", x->err.msg[0] ? x->err.msg : "no live state");
+		sb_addf(o, "not read: %s\n",
+			engine_ep_why(x)[0] ? engine_ep_why(x) : "no live state");
 		return;
 	}
 	text_live_rule(o, &x->live.sem, got);
@@ -167,7 +168,7 @@ static void json_result(struct sb *o, const struct endpoint *ep, const struct qu
 	sb_addc(o, '}');
 	if (x && (x->rc != 0 || !x->read)) {
 		sb_adds(o, ",\"live\":null,\"live_error\":");
-		sb_add_json_str(o, x->err.msg);
+		sb_add_json_str(o, engine_ep_why(x));
 	} else if (x) {
 		sb_adds(o, ",\"live\":{\"rule\":");
 		if (got->rule == SEM_NO_RULE)

@@ -153,6 +153,8 @@ int cmd_engine_open_shard(struct engine *en, const char *dir, const char *ref,
 	if (o->parallelism > HTTP_PARALLELISM_MAX)
 		return err_set(e, CF_EINVAL, "--parallelism %u: at most %d concurrent requests",
 			       o->parallelism, HTTP_PARALLELISM_MAX);
+	/* one load of libgit2 for the source and the ledger (repo_git_hold) */
+	repo_git_hold();
 	/* a shard's drift settles the working-tree check after its reads (drift_settle_commit) */
 	int rc = cmd_load_src(dir, ref, NULL, s != NULL, &r);
 	if (rc < 0) {
@@ -161,11 +163,14 @@ int cmd_engine_open_shard(struct engine *en, const char *dir, const char *ref,
 			rc = err_set(e, CF_EINVAL, "the configuration has %zu error%s",
 				     r.diags.nerrors, r.diags.nerrors == 1 ? "" : "s");
 		cmd_repo_release(&r);
+		repo_git_release();
 		return rc;
 	}
 	cmd_repo_take(&r, &o->src, &o->cfg);
 	cmd_repo_release(&r);
-	return engine_open_shard(en, o, s, e);
+	rc = engine_open_shard(en, o, s, e);
+	repo_git_release();
+	return rc;
 }
 
 void cmd_repo_release(struct cmd_repo *r)

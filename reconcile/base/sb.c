@@ -198,6 +198,16 @@ int sb_add_json_strn(struct sb *sb, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 	int r = sb_addc(sb, '"');
 	for (size_t i = 0; i < n && r == 0;) {
+		/* a run that needs no escape goes in one copy: a character at a time, strings
+		 * were most of writing a plan file (issue 17) */
+		size_t j = i;
+		while (j < n && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' && p[j] != '\\')
+			j++;
+		if (j > i) {
+			r = sb_add(sb, p + i, j - i);
+			i = j;
+			continue;
+		}
 		size_t k = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i);
 		if (k == 1)
 			r = json_ascii(sb, p[i]);

@@ -4,6 +4,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
 #include "reconcile/codec.h"
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
@@ -334,6 +336,63 @@ static void test_codec__parse_in_sequence(void **state)
 
 /* ---- the tree writer: json-c's layout, strings through the escaper ---- */
 
+/* Scalars the writer prints itself (booleans, integers) are json-c's bytes, the clamped
+ * int64 ends and uint64 included; indents deeper than one copy of spaces stay whole. */
+static const char *const write_scalar_cases[] = {
+    "[0,-1,7,-0,true,false,1.50,null]",
+    "[9223372036854775807,-9223372036854775808,9223372036854775806]",
+    "[18446744073709551615,-9223372036854775807]",
+    "{\"a\":{\"b\":[1,{\"c\":false}]}}",
+};
+
+static void test_codec__write_scalars_and_depth(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(write_scalar_cases); i++) {
+		const char *txt = write_scalar_cases[i];
+		const char *why = NULL;
+		size_t at = 0;
+		struct json_object *v = codec_parse_doc(txt, strlen(txt), 16, &why, &at);
+		assert_non_null(v);
+		struct sb sb;
+		sb_init(&sb, 0);
+		assert_int_equal(codec_write(&sb, v, CODEC_COMPACT), 0);
+		assert_string_equal(sb.buf, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		sb_release(&sb);
+		codec_put(v);
+	}
+	/* 20 nested arrays: the innermost line is indented by 40 spaces */
+	struct json_object *root = codec_new_arr(), *cur = root;
+	for (int d = 1; d < 20; d++) {
+		struct json_object *n = codec_new_arr();
+		codec_push(cur, n);
+		cur = n;
+	}
+	codec_push(cur, codec_new_int(5));
+	struct sb got, want;
+	sb_init(&got, 0);
+	sb_init(&want, 0);
+	for (int d = 0; d < 20; d++) {
+		for (int k = 0; k < 2 * d; k++)
+			sb_addc(&want, ' ');
+		sb_adds(&want, "[\n");
+	}
+	for (int k = 0; k < 40; k++)
+		sb_addc(&want, ' ');
+	sb_adds(&want, "5");
+	for (int d = 19; d >= 0; d--) {
+		sb_addc(&want, '\n');
+		for (int k = 0; k < 2 * d; k++)
+			sb_addc(&want, ' ');
+		sb_addc(&want, ']');
+	}
+	assert_int_equal(codec_write(&got, root, CODEC_PRETTY), 0);
+	assert_string_equal(got.buf, want.buf);
+	sb_release(&got);
+	sb_release(&want);
+	codec_put(root);
+}
+
 static void test_codec__write(void **state)
 {
 	(void)state;
@@ -388,6 +447,7 @@ int main(void)
 	    cmocka_unit_test(test_codec__getter_errors), cmocka_unit_test(test_codec__path),
 	    cmocka_unit_test(test_codec__escape),	 cmocka_unit_test(test_codec__caps),
 	    cmocka_unit_test(test_codec__write),
+	    cmocka_unit_test(test_codec__write_scalars_and_depth),
 	    cmocka_unit_test(test_codec__parse_in_sequence),
 	    cmocka_unit_test(test_codec__getter_values),
 	};

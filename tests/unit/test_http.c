@@ -684,6 +684,64 @@ static void test_http__basic_and_reuse(void **state)
 	http_free(c);
 }
 
+/* Counts the lines of the request head that start with name (followed by ':'). */
+static int head_lines(const char *req, const char *name)
+{
+	int n = 0;
+	size_t len = strlen(name);
+	const char *end = strstr(req, "\r\n\r\n");
+	for (const char *p = strstr(req, "\r\n"); p && (!end || p < end); p = strstr(p + 2, "\r\n"))
+		if (strncasecmp(p + 2, name, len) == 0 && p[2 + len] == ':')
+			n++;
+	return n;
+}
+
+/*
+ * User-Agent and Accept-Encoding are our header lines (libcurl formatted its own for every
+ * request): each is sent once, where libcurl put its own (after Host), and a request naming
+ * its own keeps only that one.
+ */
+static void test_http__identity_headers(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *method, *own_ua, *own_ae;
+		const char *ua_prefix, *ae; /* what is sent */
+	} cases[] = {
+	    {"GET", NULL, NULL, "User-Agent: cacheform/", "Accept-Encoding: "},
+	    {"PUT", NULL, NULL, "User-Agent: cacheform/", "Accept-Encoding: "},
+	    {"GET", "probe/1", NULL, "User-Agent: probe/1\r\n", "Accept-Encoding: "},
+	    {"GET", NULL, "identity", "User-Agent: cacheform/", "Accept-Encoding: identity\r\n"},
+	};
+	struct http_opts o = {.parallelism = 1};
+	struct http_client *c = http_new(&o);
+	srv_reset();
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		struct http_req req;
+		struct http_resp resp;
+		req_at(&req, cases[i].method, "/echo", S);
+		if (cases[i].own_ua)
+			http_req_header(&req, "User-Agent", cases[i].own_ua);
+		if (cases[i].own_ae)
+			http_req_header(&req, "Accept-Encoding", cases[i].own_ae);
+		assert_int_equal(http_run(c, &req, &resp, 1), 0);
+		assert_int_equal(resp.status, 200);
+		assert_int_equal(head_lines(resp.body, "User-Agent"), 1);
+		assert_int_equal(head_lines(resp.body, "Accept-Encoding"), 1);
+		const char *host = strstr(resp.body, "\r\nHost: ");
+		const char *ua = strstr(resp.body, cases[i].ua_prefix);
+		const char *ae = strstr(resp.body, cases[i].ae);
+		assert_non_null(host);
+		assert_non_null(ua);
+		assert_non_null(ae);
+		if (!cases[i].own_ua && !cases[i].own_ae)
+			assert_true(host < ua && ua < ae); /* libcurl's own order */
+		http_req_release(&req);
+		http_resp_release(&resp);
+	}
+	http_free(c);
+}
+
 /*
  * One handle goes from read to read without a reset; nothing of a write may stay on it. At
  * parallelism 1 every request takes the same handle: reads after a POST are still GETs
@@ -1216,6 +1274,7 @@ int main(void)
 	};
 	const struct CMUnitTest live[] = {
 	    cmocka_unit_test(test_http__basic_and_reuse),
+	    cmocka_unit_test(test_http__identity_headers),
 	    cmocka_unit_test(test_http__handle_reuse_kinds),
 	    cmocka_unit_test(test_http__retry_then_success),
 	    cmocka_unit_test(test_http__unsafe_not_retried),

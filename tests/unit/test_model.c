@@ -113,6 +113,23 @@ static void test_model__sb_cap(void **state)
 	sb_init(&sb, 0);
 	assert_int_equal(sb_add_json_str(&sb, "a\"\\\n\x01"), 0);
 	assert_string_equal(sb.buf, "\"a\\\"\\\\\\n\\u0001\"");
+	/* runs without an escape are copied whole, around escapes, UTF-8 and DEL */
+	static const struct {
+		const char *in, *out;
+	} json_cases[] = {
+	    {"", "\"\""},
+	    {"plain run /with/ slashes", "\"plain run /with/ slashes\""},
+	    {"ab\"cd\\ef\tg", "\"ab\\\"cd\\\\ef\\tg\""},
+	    {"caf\xc3\xa9 ok\x7f", "\"caf\xc3\xa9 ok\x7f\""},
+	    {"\x1f\x01x", "\"\\u001f\\u0001x\""},
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(json_cases); i++) {
+		struct sb j;
+		sb_init(&j, 0);
+		assert_int_equal(sb_add_json_str(&j, json_cases[i].in), 0);
+		assert_string_equal(j.buf, json_cases[i].out);
+		sb_release(&j);
+	}
 	char *p = sb_detach(&sb);
 	assert_string_equal(sb.buf, "");
 	free(p);

@@ -75,6 +75,36 @@ static void test_sign__azurecn_auth(void **state)
 	}
 }
 
+/* The keyed HMAC context is kept between signatures: a change of key (two azure-china accounts
+ * in one run) must re-key it, and a return to the first key must not keep the second. */
+static const struct {
+	const char *key, *mac;
+} key_switch[] = {
+    {AZ_KEY, "B7BAE132E25464634E083A8989B0A5AC8717572EAF73C591B745B1EF1B4B4AF6"},
+    {"other-key", "C2B0751EB29D56C279C15EBB3BBB419E837D1835A11043E236CF0205A74ED88F"},
+    {"other-key", "C2B0751EB29D56C279C15EBB3BBB419E837D1835A11043E236CF0205A74ED88F"},
+    {AZ_KEY, "B7BAE132E25464634E083A8989B0A5AC8717572EAF73C591B745B1EF1B4B4AF6"},
+};
+
+static void test_sign__azurecn_key_switch(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CF_ARRAY_LEN(key_switch); i++) {
+		struct sb sb, want;
+		sb_init(&sb, 0);
+		sb_init(&want, 0);
+		assert_int_equal(sign_azurecn_auth("k", key_switch[i].key, "GET",
+						   "https://restapi.cdn.azure.cn/subscriptions/s/"
+						   "endpoints/e",
+						   "2017-09-01 09:00:00", &sb),
+				 0);
+		sb_addf(&want, "AzureCDN k:%s", key_switch[i].mac);
+		assert_string_equal(sb.buf, want.buf);
+		sb_release(&sb);
+		sb_release(&want);
+	}
+}
+
 static void test_sign__azurecn_bad_url(void **state)
 {
 	(void)state;
@@ -145,6 +175,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sign__azurecn_string),  cmocka_unit_test(test_sign__azurecn_auth),
+	    cmocka_unit_test(test_sign__azurecn_key_switch),
 	    cmocka_unit_test(test_sign__azurecn_bad_url), cmocka_unit_test(test_sign__dates),
 	    cmocka_unit_test(test_sign__cdnpro),	  cmocka_unit_test(test_sign__wipe),
 	};
