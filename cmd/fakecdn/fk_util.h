@@ -63,5 +63,9 @@ struct json_object *fk_jobj(struct json_object *o, const char *key);
 struct json_object *fk_jarr_ensure(struct json_object *o, const char *key);
 /* Serialises o compactly (no slash escaping); caller frees. */
 char *fk_json_text(struct json_object *o);
+struct sb;
+/* Appends what fk_json_text returns, byte for byte json-c's JSON_C_TO_STRING_PLAIN |
+ * JSON_C_TO_STRING_NOSLASHESCAPE text. Returns 0, or -1 at sb's cap (part written). */
+int fk_json_sb(struct sb *sb, struct json_object *o);
 
 #endif
