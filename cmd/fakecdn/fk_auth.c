@@ -5,10 +5,12 @@
 #include "reconcile/base/xmem.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <strings.h>
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
 #define CHINA_SCHEME "AzureCDN "
@@ -17,6 +19,10 @@
 #define MS_PER_S     1000
 #define MIN_YEAR     1970
 #define MAX_YEAR     9999
+#define SHA256_LEN   32
+#define HMAC_BLOCK   64 /* SHA-256's block */
+#define HMAC_IPAD    0x36
+#define HMAC_OPAD    0x5c
 
 static void set_fail(struct fk_azurecn_auth *out, int status, const char *type, const char *msg)
 {
@@ -59,13 +65,57 @@ char *fk_azurecn_string_to_sign(const struct fk_req *req, const char *date)
 	return sb_detach(&sb);
 }
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* HMAC-SHA256 (RFC 2104) on a digest fetched once and a context kept per thread: OpenSSL 3's
+ * HMAC() looks the MAC and the digest up by name on every call, most of a signature check.
+ * Returns false when OpenSSL failed (the caller falls back to HMAC()). */
+static bool hmac_sha256(const char *key, const char *msg, unsigned char mac[SHA256_LEN])
+{
+	static _Thread_local EVP_MD_CTX *ctx;
+	unsigned char k0[HMAC_BLOCK] = {0}, pad[HMAC_BLOCK], inner[SHA256_LEN];
+	size_t klen = strlen(key);
+	bool ok;
+
+	pthread_once(&sha256_once, fetch_sha256);
+	if (!ctx)
+		ctx = EVP_MD_CTX_new();
+	if (!sha256_md || !ctx)
+		return false;
+	if (klen > HMAC_BLOCK)
+		ok = EVP_DigestInit_ex2(ctx, sha256_md, NULL) && EVP_DigestUpdate(ctx, key, klen) &&
+		     EVP_DigestFinal_ex(ctx, k0, NULL);
+	else
+		ok = (memcpy(k0, key, klen), true);
+	for (size_t i = 0; i < HMAC_BLOCK; i++)
+		pad[i] = k0[i] ^ HMAC_IPAD;
+	ok = ok && EVP_DigestInit_ex2(ctx, sha256_md, NULL) &&
+	     EVP_DigestUpdate(ctx, pad, HMAC_BLOCK) && EVP_DigestUpdate(ctx, msg, strlen(msg)) &&
+	     EVP_DigestFinal_ex(ctx, inner, NULL);
+	for (size_t i = 0; i < HMAC_BLOCK; i++)
+		pad[i] = k0[i] ^ HMAC_OPAD;
+	ok = ok && EVP_DigestInit_ex2(ctx, sha256_md, NULL) &&
+	     EVP_DigestUpdate(ctx, pad, HMAC_BLOCK) && EVP_DigestUpdate(ctx, inner, SHA256_LEN) &&
+	     EVP_DigestFinal_ex(ctx, mac, NULL);
+	OPENSSL_cleanse(k0, sizeof(k0));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	return ok;
+}
+
 void fk_azurecn_mac(const char *key, const char *msg, char out[65])
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
+	unsigned int len = SHA256_LEN;
 
-	HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)msg, strlen(msg), mac,
-	     &len);
+	if (!hmac_sha256(key, msg, mac))
+		HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)msg, strlen(msg),
+		     mac, &len);
 	fk_hex(mac, len, true, out);
 }
 

@@ -165,6 +165,15 @@ void fk_resp_json(struct fk_resp *resp, int status, struct json_object *o)
 	resp->ctype = CTYPE_JSON;
 }
 
+void fk_resp_json_text(struct fk_resp *resp, int status, char *text, size_t len)
+{
+	free(resp->body);
+	resp->status = status;
+	resp->body = text;
+	resp->body_len = len;
+	resp->ctype = CTYPE_JSON;
+}
+
 void fk_resp_text(struct fk_resp *resp, int status, const char *ctype, const char *text)
 {
 	free(resp->body);

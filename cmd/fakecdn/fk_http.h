@@ -65,6 +65,8 @@ void fk_resp_release(struct fk_resp *resp);
 void fk_resp_header(struct fk_resp *resp, const char *name, const char *value);
 /* Replaces the body with o serialised (o is not consumed). */
 void fk_resp_json(struct fk_resp *resp, int status, struct json_object *o);
+/* Replaces the body with len bytes of JSON text, taking ownership of the malloc'd text. */
+void fk_resp_json_text(struct fk_resp *resp, int status, char *text, size_t len);
 /* Replaces the body with text (copied; NULL = empty). */
 void fk_resp_text(struct fk_resp *resp, int status, const char *ctype, const char *text);
 

@@ -302,17 +302,19 @@ static const unsigned char json_esc[256] = {
 static int json_str_sb(struct sb *sb, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t start = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t start = 0, i = 0;
 	int rc = sb_addc(sb, '"');
 
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (rc == 0) {
+		while (i < n && !json_esc[u[i]])
+			i++;
+		rc = sb_add(sb, s + start, i - start);
+		if (i == n || rc)
+			break;
+		unsigned char c = u[i];
 		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0x0f]};
 
-		if (!json_esc[c])
-			continue;
-		rc = sb_add(sb, s + start, i - start);
-		start = i + 1;
 		if (json_esc[c] == 1)
 			esc[1] = c == '\b'   ? 'b'
 				 : c == '\t' ? 't'
@@ -320,10 +322,9 @@ static int json_str_sb(struct sb *sb, const char *s, size_t n)
 				 : c == '\f' ? 'f'
 				 : c == '\r' ? 'r'
 					     : (char)c;
-		rc |= sb_add(sb, esc, json_esc[c] == 1 ? 2 : sizeof(esc));
+		rc = sb_add(sb, esc, json_esc[c] == 1 ? 2 : sizeof(esc));
+		start = ++i;
 	}
-	if (rc == 0)
-		rc = sb_add(sb, s + start, n - start);
 	return rc ? -1 : sb_addc(sb, '"');
 }
 
@@ -384,6 +385,11 @@ int fk_json_sb(struct sb *sb, struct json_object *o)
 		break;
 	}
 	return sb_adds(sb, json_object_to_json_string_ext(o, flags));
+}
+
+int fk_json_str_sb(struct sb *sb, const char *s)
+{
+	return json_str_sb(sb, s, strlen(s));
 }
 
 char *fk_json_text(struct json_object *o)

@@ -67,5 +67,7 @@ struct sb;
 /* Appends what fk_json_text returns, byte for byte json-c's JSON_C_TO_STRING_PLAIN |
  * JSON_C_TO_STRING_NOSLASHESCAPE text. Returns 0, or -1 at sb's cap (part written). */
 int fk_json_sb(struct sb *sb, struct json_object *o);
+/* Appends s as json-c writes json_object_new_string(s). Returns 0 or -1 (cap). */
+int fk_json_str_sb(struct sb *sb, const char *s);
 
 #endif
