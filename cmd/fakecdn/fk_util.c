@@ -14,6 +14,7 @@
 #define NS_PER_MS  1000000
 #define UUID_BYTES 16
 #define MS_PER_MIN 60000.0
+#define JB_INITIAL_CAP 1024
 
 int64_t fk_now_ms(void)
 {
@@ -299,109 +300,218 @@ static const unsigned char json_esc[256] = {
     [0x1c] = 2, [0x1d] = 2, [0x1e] = 2, [0x1f] = 2, ['"'] = 1,  ['\\'] = 1,
 };
 
-static int json_str_sb(struct sb *sb, const char *s, size_t n)
+/* The writer's buffer: sb's calls per byte run were most of the writing, so the writer
+ * reserves once per string and stores bytes itself. Capped like sb (SB_DEFAULT_MAX). */
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	bool over;
+};
+
+static bool jb_reserve(struct jbuf *b, size_t n)
+{
+	if (b->over || n > SB_DEFAULT_MAX - b->len) {
+		b->over = true;
+		return false;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t ncap = b->cap ? b->cap : JB_INITIAL_CAP;
+
+		while (ncap < b->len + n + 1)
+			ncap *= 2;
+		b->p = xreallocarray(b->p, ncap, 1);
+		b->cap = ncap;
+	}
+	return true;
+}
+
+static inline void jb_add(struct jbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 <= b->cap || jb_reserve(b, n)) {
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+	}
+}
+
+#define ONES  UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Whether any of the 8 bytes in w needs an escape: below 0x20, '"' or '\\' (the classic
+ * has-zero-byte tests; exact for "any", which is all that is asked). */
+static inline bool word_needs_escape(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), bs = w ^ (ONES * '\\');
+
+	return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((bs - ONES) & ~bs)) & HIGHS;
+}
+
+static void jb_str(struct jbuf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
-	size_t start = 0, i = 0;
-	int rc = sb_addc(sb, '"');
+	size_t i = 0;
+	char *out;
 
-	while (rc == 0) {
-		while (i < n && !json_esc[u[i]])
-			i++;
-		rc = sb_add(sb, s + start, i - start);
-		if (i == n || rc)
-			break;
-		unsigned char c = u[i];
-		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0x0f]};
+	/* worst case: every byte a \u00xx escape, plus the quotes */
+	if (n > SB_DEFAULT_MAX / 6 || !jb_reserve(b, 6 * n + 2)) {
+		b->over = true;
+		return;
+	}
+	out = b->p + b->len;
+	*out++ = '"';
+	while (i < n) {
+		uint64_t w;
 
-		if (json_esc[c] == 1)
-			esc[1] = c == '\b'   ? 'b'
+		if (n - i >= sizeof(w)) {
+			memcpy(&w, u + i, sizeof(w));
+			if (!word_needs_escape(w)) {
+				memcpy(out, u + i, sizeof(w));
+				out += sizeof(w);
+				i += sizeof(w);
+				continue;
+			}
+		}
+		for (size_t end = n - i >= sizeof(w) ? i + sizeof(w) : n; i < end; i++) {
+			unsigned char c = u[i];
+
+			if (!json_esc[c]) {
+				*out++ = (char)c;
+				continue;
+			}
+			*out++ = '\\';
+			if (json_esc[c] == 2) {
+				*out++ = 'u';
+				*out++ = '0';
+				*out++ = '0';
+				*out++ = hex[c >> 4];
+				*out++ = hex[c & 0x0f];
+				continue;
+			}
+			*out++ = c == '\b'   ? 'b'
 				 : c == '\t' ? 't'
 				 : c == '\n' ? 'n'
 				 : c == '\f' ? 'f'
 				 : c == '\r' ? 'r'
 					     : (char)c;
-		rc = sb_add(sb, esc, json_esc[c] == 1 ? 2 : sizeof(esc));
-		start = ++i;
+		}
 	}
-	return rc ? -1 : sb_addc(sb, '"');
+	*out++ = '"';
+	b->len = (size_t)(out - b->p);
 }
 
-int fk_json_sb(struct sb *sb, struct json_object *o)
+static void jb_json(struct jbuf *b, struct json_object *o)
 {
 	const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
-	int rc = 0;
+	const char *t;
 	bool first = true;
 
-	if (!o)
-		return sb_adds(sb, "null");
+	if (b->over)
+		return;
+	if (!o) {
+		jb_add(b, "null", 4);
+		return;
+	}
 	/* A node with userdata may carry its own serialiser (a parsed double keeps its text):
 	 * json-c writes those, as it writes doubles and ints past int64. */
 	if (json_object_get_userdata(o))
-		return sb_adds(sb, json_object_to_json_string_ext(o, flags));
+		goto jsonc;
 	switch (json_object_get_type(o)) {
 	case json_type_null:
-		return sb_adds(sb, "null");
+		jb_add(b, "null", 4);
+		return;
 	case json_type_boolean:
-		return sb_adds(sb, json_object_get_boolean(o) ? "true" : "false");
+		if (json_object_get_boolean(o))
+			jb_add(b, "true", 4);
+		else
+			jb_add(b, "false", 5);
+		return;
 	case json_type_int: {
 		int64_t v = json_object_get_int64(o);
+		char d[24];
+		size_t k = sizeof(d);
+		uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
 		if (v == INT64_MAX)
 			break;
-		return sb_addi(sb, v);
+		do {
+			d[--k] = (char)('0' + m % 10);
+			m /= 10;
+		} while (m);
+		if (v < 0)
+			d[--k] = '-';
+		jb_add(b, d + k, sizeof(d) - k);
+		return;
 	}
 	case json_type_string:
-		return json_str_sb(sb, json_object_get_string(o),
-				   (size_t)json_object_get_string_len(o));
-	case json_type_object: {
-		rc = sb_addc(sb, '{');
+		jb_str(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
+		return;
+	case json_type_object:
+		jb_add(b, "{", 1);
 		json_object_object_foreach(o, key, val)
 		{
 			if (!first)
-				rc |= sb_addc(sb, ',');
+				jb_add(b, ",", 1);
 			first = false;
-			rc |= json_str_sb(sb, key, strlen(key));
-			rc |= sb_addc(sb, ':');
-			rc |= fk_json_sb(sb, val);
-			if (rc)
-				return -1;
+			jb_str(b, key, strlen(key));
+			jb_add(b, ":", 1);
+			jb_json(b, val);
 		}
-		return rc ? -1 : sb_addc(sb, '}');
-	}
+		jb_add(b, "}", 1);
+		return;
 	case json_type_array: {
 		size_t n = json_object_array_length(o);
 
-		rc = sb_addc(sb, '[');
-		for (size_t i = 0; i < n && rc == 0; i++) {
+		jb_add(b, "[", 1);
+		for (size_t i = 0; i < n; i++) {
 			if (i)
-				rc |= sb_addc(sb, ',');
-			rc |= fk_json_sb(sb, json_object_array_get_idx(o, i));
+				jb_add(b, ",", 1);
+			jb_json(b, json_object_array_get_idx(o, i));
 		}
-		return rc ? -1 : sb_addc(sb, ']');
+		jb_add(b, "]", 1);
+		return;
 	}
 	default:
 		break;
 	}
-	return sb_adds(sb, json_object_to_json_string_ext(o, flags));
+jsonc:
+	t = json_object_to_json_string_ext(o, flags);
+	jb_add(b, t, strlen(t));
+}
+
+int fk_json_sb(struct sb *sb, struct json_object *o)
+{
+	struct jbuf b = {NULL, 0, 0, false};
+	int rc;
+
+	jb_json(&b, o);
+	rc = b.over ? -1 : sb_add(sb, b.p, b.len);
+	free(b.p);
+	return rc;
 }
 
 int fk_json_str_sb(struct sb *sb, const char *s)
 {
-	return json_str_sb(sb, s, strlen(s));
+	struct jbuf b = {NULL, 0, 0, false};
+	int rc;
+
+	jb_str(&b, s, strlen(s));
+	rc = b.over ? -1 : sb_add(sb, b.p, b.len);
+	free(b.p);
+	return rc;
 }
 
 char *fk_json_text(struct json_object *o)
 {
-	struct sb sb;
+	struct jbuf b = {NULL, 0, 0, false};
 
-	/* json-c's writer built a tree of printbufs and a copy per answer; this writes the same
-	 * bytes (tests/unit/test_fk_json.c compares them) straight into one buffer. */
-	sb_init(&sb, 0);
-	if (fk_json_sb(&sb, o) == 0)
-		return sb_detach(&sb);
-	sb_release(&sb);
+	/* json-c's writer built a printbuf per answer and a copy of it; this writes the same
+	 * bytes (tests/unit/test_fk_json.c compares them) straight into the answer's buffer. */
+	jb_json(&b, o);
+	if (!b.over && jb_reserve(&b, 0)) {
+		b.p[b.len] = '\0';
+		return b.p;
+	}
+	free(b.p);
 	return xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							     JSON_C_TO_STRING_NOSLASHESCAPE));
 }

@@ -11,6 +11,7 @@
 #include "cmd/fakecdn/fk_util.h"
 #include "reconcile/base/xmem.h"
 
+#define LONG_LEN 21
 #define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static void same_as_jsonc(struct json_object *o)
@@ -78,6 +79,24 @@ static void test_every_byte(void **state)
 	}
 }
 
+/* Long strings are checked 8 bytes at a time: each byte at each place of a word, and UTF-8. */
+static void test_every_byte_everywhere(void **state)
+{
+	(void)state;
+	for (int c = 0; c < 256; c++)
+		for (size_t pos = 0; pos < LONG_LEN; pos++) {
+			char s[LONG_LEN + 1];
+			struct json_object *str;
+
+			memset(s, c & 1 ? 'q' : '\xc3', LONG_LEN);
+			s[pos] = (char)c;
+			s[LONG_LEN] = '\0';
+			str = json_object_new_string_len(s, (int)(LONG_LEN - pos % 3));
+			same_as_jsonc(str);
+			json_object_put(str);
+		}
+}
+
 static void test_built_nodes(void **state)
 {
 	static const double doubles[] = {0.0, -0.0, 1.0, 0.1, 1e300, -2.5e-7, 123456789.125};
@@ -118,6 +137,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parsed_docs),
 	    cmocka_unit_test(test_every_byte),
+	    cmocka_unit_test(test_every_byte_everywhere),
 	    cmocka_unit_test(test_built_nodes),
 	    cmocka_unit_test(test_state_file),
 	};
