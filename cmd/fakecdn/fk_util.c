@@ -10,10 +10,10 @@
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
 
-#define MS_PER_S   1000
-#define NS_PER_MS  1000000
-#define UUID_BYTES 16
-#define MS_PER_MIN 60000.0
+#define MS_PER_S       1000
+#define NS_PER_MS      1000000
+#define UUID_BYTES     16
+#define MS_PER_MIN     60000.0
 #define JB_INITIAL_CAP 1024
 
 int64_t fk_now_ms(void)
@@ -297,7 +297,7 @@ static const unsigned char json_esc[256] = {
     [0x07] = 2, ['\b'] = 1, ['\t'] = 1, ['\n'] = 1, [0x0b] = 2, ['\f'] = 1, ['\r'] = 1,
     [0x0e] = 2, [0x0f] = 2, [0x10] = 2, [0x11] = 2, [0x12] = 2, [0x13] = 2, [0x14] = 2,
     [0x15] = 2, [0x16] = 2, [0x17] = 2, [0x18] = 2, [0x19] = 2, [0x1a] = 2, [0x1b] = 2,
-    [0x1c] = 2, [0x1d] = 2, [0x1e] = 2, [0x1f] = 2, ['"'] = 1,  ['\\'] = 1,
+    [0x1c] = 2, [0x1d] = 2, [0x1e] = 2, [0x1f] = 2, ['"'] = 1,	['\\'] = 1,
 };
 
 /* The writer's buffer: sb's calls per byte run were most of the writing, so the writer

@@ -12,7 +12,7 @@
 #include "reconcile/base/xmem.h"
 
 #define LONG_LEN 21
-#define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define FLAGS	 (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static void same_as_jsonc(struct json_object *o)
 {
