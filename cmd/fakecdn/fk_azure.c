@@ -732,9 +732,9 @@ static void endpoint_body(struct fk_resp *resp, const struct fk_req *req, const 
 {
 	struct json_object *props = fk_jobj(ep, "properties"), *tags = fk_jobj(ep, "tags"), *o;
 	const char *v = fk_req_arg(req, "api-version"), *loc = fk_jstr(ep, "location");
-	char id[URL_MAX];
-	struct sb sb;
-	int rc;
+	struct fk_jw w = {NULL, 0, 0, false};
+	char id[URL_MAX], *text;
+	size_t len;
 
 	if (!props || !v || strcmp(v, TYPENAME_SINCE) >= 0) {
 		snprintf(id, sizeof(id),
@@ -742,25 +742,28 @@ static void endpoint_body(struct fk_resp *resp, const struct fk_req *req, const 
 			 "endpoints/%s",
 			 sub_id, fk_jstr(ep, "resource_group"), fk_jstr(ep, "profile"),
 			 fk_jstr(ep, "name"));
-		sb_init(&sb, 0);
-		rc = sb_adds(&sb, "{\"name\":");
-		rc |= fk_json_str_sb(&sb, fk_jstr(ep, "name"));
-		rc |= sb_adds(&sb, ",\"id\":");
-		rc |= fk_json_str_sb(&sb, id);
-		rc |= sb_adds(&sb, ",\"type\":\"Microsoft.Cdn/profiles/endpoints\",\"tags\":");
-		rc |= tags ? fk_json_sb(&sb, tags) : sb_adds(&sb, "{}");
-		rc |= sb_adds(&sb, ",\"location\":");
-		rc |= fk_json_str_sb(&sb, loc ? loc : "Global");
-		rc |= sb_adds(&sb, ",\"properties\":");
-		rc |= props ? fk_json_sb(&sb, props) : sb_adds(&sb, "{}");
-		rc |= sb_addc(&sb, '}');
-		if (rc == 0) {
-			size_t len = sb.len;
-
-			fk_resp_json_text(resp, 200, sb_detach(&sb), len);
+		fk_jw_raw(&w, "{\"name\":");
+		fk_jw_str(&w, fk_jstr(ep, "name"));
+		fk_jw_raw(&w, ",\"id\":");
+		fk_jw_str(&w, id);
+		fk_jw_raw(&w, ",\"type\":\"Microsoft.Cdn/profiles/endpoints\",\"tags\":");
+		if (tags)
+			fk_jw_json(&w, tags);
+		else
+			fk_jw_raw(&w, "{}");
+		fk_jw_raw(&w, ",\"location\":");
+		fk_jw_str(&w, loc ? loc : "Global");
+		fk_jw_raw(&w, ",\"properties\":");
+		if (props)
+			fk_jw_json(&w, props);
+		else
+			fk_jw_raw(&w, "{}");
+		fk_jw_raw(&w, "}");
+		text = fk_jw_finish(&w, &len);
+		if (text) {
+			fk_resp_json_text(resp, 200, text, len);
 			return;
 		}
-		sb_release(&sb);
 	}
 	o = endpoint_json(req, sub_id, ep);
 	fk_resp_json(resp, 200, o);

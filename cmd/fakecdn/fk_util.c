@@ -14,7 +14,7 @@
 #define NS_PER_MS      1000000
 #define UUID_BYTES     16
 #define MS_PER_MIN     60000.0
-#define JB_INITIAL_CAP 1024
+#define JB_INITIAL_CAP 4096
 
 int64_t fk_now_ms(void)
 {
@@ -300,15 +300,9 @@ static const unsigned char json_esc[256] = {
     [0x1c] = 2, [0x1d] = 2, [0x1e] = 2, [0x1f] = 2, ['"'] = 1,	['\\'] = 1,
 };
 
-/* The writer's buffer: sb's calls per byte run were most of the writing, so the writer
- * reserves once per string and stores bytes itself. Capped like sb (SB_DEFAULT_MAX). */
-struct jbuf {
-	char *p;
-	size_t len, cap;
-	bool over;
-};
-
-static bool jb_reserve(struct jbuf *b, size_t n)
+/* The writer reserves once per string and stores bytes itself: sb's calls per byte run were
+ * most of the writing. Capped like sb (SB_DEFAULT_MAX). */
+static bool jb_reserve(struct fk_jw *b, size_t n)
 {
 	if (b->over || n > SB_DEFAULT_MAX - b->len) {
 		b->over = true;
@@ -325,7 +319,7 @@ static bool jb_reserve(struct jbuf *b, size_t n)
 	return true;
 }
 
-static inline void jb_add(struct jbuf *b, const char *s, size_t n)
+static inline void jb_add(struct fk_jw *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 <= b->cap || jb_reserve(b, n)) {
 		memcpy(b->p + b->len, s, n);
@@ -345,7 +339,7 @@ static inline bool word_needs_escape(uint64_t w)
 	return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((bs - ONES) & ~bs)) & HIGHS;
 }
 
-static void jb_str(struct jbuf *b, const char *s, size_t n)
+static void jb_str(struct fk_jw *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
@@ -399,7 +393,7 @@ static void jb_str(struct jbuf *b, const char *s, size_t n)
 	b->len = (size_t)(out - b->p);
 }
 
-static void jb_json(struct jbuf *b, struct json_object *o)
+static void jb_json(struct fk_jw *b, struct json_object *o)
 {
 	const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
 	const char *t;
@@ -478,42 +472,49 @@ jsonc:
 	jb_add(b, t, strlen(t));
 }
 
-int fk_json_sb(struct sb *sb, struct json_object *o)
+void fk_jw_raw(struct fk_jw *w, const char *s)
 {
-	struct jbuf b = {NULL, 0, 0, false};
-	int rc;
-
-	jb_json(&b, o);
-	rc = b.over ? -1 : sb_add(sb, b.p, b.len);
-	free(b.p);
-	return rc;
+	jb_add(w, s, strlen(s));
 }
 
-int fk_json_str_sb(struct sb *sb, const char *s)
+void fk_jw_str(struct fk_jw *w, const char *s)
 {
-	struct jbuf b = {NULL, 0, 0, false};
-	int rc;
+	jb_str(w, s, strlen(s));
+}
 
-	jb_str(&b, s, strlen(s));
-	rc = b.over ? -1 : sb_add(sb, b.p, b.len);
-	free(b.p);
-	return rc;
+void fk_jw_json(struct fk_jw *w, struct json_object *o)
+{
+	jb_json(w, o);
+}
+
+char *fk_jw_finish(struct fk_jw *w, size_t *len)
+{
+	char *p = w->p;
+
+	if (w->over || !jb_reserve(w, 0)) {
+		free(w->p);
+		*w = (struct fk_jw){NULL, 0, 0, false};
+		return NULL;
+	}
+	p[w->len] = '\0';
+	*len = w->len;
+	*w = (struct fk_jw){NULL, 0, 0, false};
+	return p;
 }
 
 char *fk_json_text(struct json_object *o)
 {
-	struct jbuf b = {NULL, 0, 0, false};
+	struct fk_jw w = {NULL, 0, 0, false};
+	size_t len;
+	char *text;
 
 	/* json-c's writer built a printbuf per answer and a copy of it; this writes the same
 	 * bytes (tests/unit/test_fk_json.c compares them) straight into the answer's buffer. */
-	jb_json(&b, o);
-	if (!b.over && jb_reserve(&b, 0)) {
-		b.p[b.len] = '\0';
-		return b.p;
-	}
-	free(b.p);
-	return xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							     JSON_C_TO_STRING_NOSLASHESCAPE));
+	jb_json(&w, o);
+	text = fk_jw_finish(&w, &len);
+	return text ? text
+		    : xstrdup(json_object_to_json_string_ext(
+			  o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 bool fk_bucket_take(struct fk_bucket *b, int64_t rate_per_minute, int64_t burst, int64_t now,

@@ -63,11 +63,20 @@ struct json_object *fk_jobj(struct json_object *o, const char *key);
 struct json_object *fk_jarr_ensure(struct json_object *o, const char *key);
 /* Serialises o compactly (no slash escaping); caller frees. */
 char *fk_json_text(struct json_object *o);
-struct sb;
-/* Appends what fk_json_text returns, byte for byte json-c's JSON_C_TO_STRING_PLAIN |
- * JSON_C_TO_STRING_NOSLASHESCAPE text. Returns 0, or -1 at sb's cap (part written). */
-int fk_json_sb(struct sb *sb, struct json_object *o);
-/* Appends s as json-c writes json_object_new_string(s). Returns 0 or -1 (cap). */
-int fk_json_str_sb(struct sb *sb, const char *s);
+/* A JSON text written without a tree, byte for byte as json-c writes the same tree with
+ * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE. Start from {0}. */
+struct fk_jw {
+	char *p;
+	size_t len, cap;
+	bool over; /* passed the cap (64 MiB): fk_jw_finish() returns NULL */
+};
+/* Appends s as is. */
+void fk_jw_raw(struct fk_jw *w, const char *s);
+/* Appends s as json-c writes json_object_new_string(s). */
+void fk_jw_str(struct fk_jw *w, const char *s);
+/* Appends o as fk_json_text writes it. */
+void fk_jw_json(struct fk_jw *w, struct json_object *o);
+/* The text (caller frees) and its length, or NULL past the cap; the writer is empty after. */
+char *fk_jw_finish(struct fk_jw *w, size_t *len);
 
 #endif

@@ -118,6 +118,33 @@ static void test_built_nodes(void **state)
 	json_object_put(o);
 }
 
+/* The writer without a tree (fk_jw_*) gives the text of the tree json-c would have built. */
+static void test_writer_without_tree(void **state)
+{
+	struct json_object *inner = json_tokener_parse("{\"a\":[1,\"x/y\"],\"b\":{}}");
+	struct json_object *o = json_object_new_object();
+	struct fk_jw w = {NULL, 0, 0, false};
+	size_t len = 0;
+	char *text;
+
+	(void)state;
+	json_object_object_add(o, "name", json_object_new_string("n\"1\x01"));
+	json_object_object_add(o, "inner", json_object_get(inner));
+	fk_jw_raw(&w, "{\"name\":");
+	fk_jw_str(&w, "n\"1\x01");
+	fk_jw_raw(&w, ",\"inner\":");
+	fk_jw_json(&w, inner);
+	fk_jw_raw(&w, "}");
+	text = fk_jw_finish(&w, &len);
+	assert_non_null(text);
+	assert_string_equal(text, json_object_to_json_string_ext(o, FLAGS));
+	assert_int_equal(len, strlen(text));
+	assert_null(w.p);
+	free(text);
+	json_object_put(inner);
+	json_object_put(o);
+}
+
 static void test_state_file(void **state)
 {
 	const char *top = getenv("TOP");
@@ -135,11 +162,9 @@ static void test_state_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parsed_docs),
-	    cmocka_unit_test(test_every_byte),
-	    cmocka_unit_test(test_every_byte_everywhere),
-	    cmocka_unit_test(test_built_nodes),
-	    cmocka_unit_test(test_state_file),
+	    cmocka_unit_test(test_parsed_docs),		  cmocka_unit_test(test_every_byte),
+	    cmocka_unit_test(test_every_byte_everywhere), cmocka_unit_test(test_built_nodes),
+	    cmocka_unit_test(test_writer_without_tree),	  cmocka_unit_test(test_state_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
