@@ -67,27 +67,25 @@ char *fk_azurecn_string_to_sign(const struct fk_req *req, const char *date)
 
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+/* One context, reachable for the process's life (a per-thread one leaked at thread exit). */
+static EVP_MD_CTX *sha256_ctx;
+static pthread_mutex_t sha256_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void fetch_sha256(void)
 {
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-/* HMAC-SHA256 (RFC 2104) on a digest fetched once and a context kept per thread: OpenSSL 3's
- * HMAC() looks the MAC and the digest up by name on every call, most of a signature check.
+/* HMAC-SHA256 (RFC 2104) on a digest fetched once and one context: OpenSSL 3's HMAC() looks
+ * the MAC and the digest up by name on every call, most of a signature check. Lock held.
  * Returns false when OpenSSL failed (the caller falls back to HMAC()). */
-static bool hmac_sha256(const char *key, const char *msg, unsigned char mac[SHA256_LEN])
+static bool hmac_sha256_locked(EVP_MD_CTX *ctx, const char *key, const char *msg,
+			       unsigned char mac[SHA256_LEN])
 {
-	static _Thread_local EVP_MD_CTX *ctx;
 	unsigned char k0[HMAC_BLOCK] = {0}, pad[HMAC_BLOCK], inner[SHA256_LEN];
 	size_t klen = strlen(key);
 	bool ok;
 
-	pthread_once(&sha256_once, fetch_sha256);
-	if (!ctx)
-		ctx = EVP_MD_CTX_new();
-	if (!sha256_md || !ctx)
-		return false;
 	if (klen > HMAC_BLOCK)
 		ok = EVP_DigestInit_ex2(ctx, sha256_md, NULL) && EVP_DigestUpdate(ctx, key, klen) &&
 		     EVP_DigestFinal_ex(ctx, k0, NULL);
@@ -105,6 +103,19 @@ static bool hmac_sha256(const char *key, const char *msg, unsigned char mac[SHA2
 	     EVP_DigestFinal_ex(ctx, mac, NULL);
 	OPENSSL_cleanse(k0, sizeof(k0));
 	OPENSSL_cleanse(pad, sizeof(pad));
+	return ok;
+}
+
+static bool hmac_sha256(const char *key, const char *msg, unsigned char mac[SHA256_LEN])
+{
+	bool ok;
+
+	pthread_once(&sha256_once, fetch_sha256);
+	pthread_mutex_lock(&sha256_mu);
+	if (!sha256_ctx)
+		sha256_ctx = EVP_MD_CTX_new();
+	ok = sha256_md && sha256_ctx && hmac_sha256_locked(sha256_ctx, key, msg, mac);
+	pthread_mutex_unlock(&sha256_mu);
 	return ok;
 }
 
