@@ -393,6 +393,16 @@ bool engine_needs_read(const struct eng_endpoint *x)
 	return x->ep->mode != MODE_PURGE_ONLY && x->acct->ops->read_req != NULL;
 }
 
+/* A read step's outcome into x: its error only when it failed (e is the step's). Returns rc. */
+static int ep_result(struct eng_endpoint *x, int rc, const struct cf_err *e)
+{
+	if (rc < 0)
+		engine_ep_fail(x, rc, e);
+	else
+		x->rc = rc;
+	return rc;
+}
+
 /* Builds x's next read request: the first, or the next one of a multi-request read. */
 static int read_build(struct eng_endpoint *x, struct http_req *req, struct cf_err *e)
 {
@@ -434,12 +444,7 @@ static bool read_feed(size_t k, struct http_req *req, void *arg)
 	struct eng_endpoint *x = ((struct read_batch *)arg)->v[k];
 	struct cf_err e;
 	err_clear(&e);
-	int rc = read_build(x, req, &e);
-	if (rc < 0)
-		engine_ep_fail(x, rc, &e);
-	else
-		x->rc = rc;
-	return rc >= 0;
+	return ep_result(x, read_build(x, req, &e), &e) >= 0;
 }
 
 /* Each answer is decoded and dropped in the wake-up it arrives in: a round holds at most
@@ -450,11 +455,7 @@ static void read_done(size_t k, struct http_resp *resp, void *arg)
 	struct eng_endpoint *x = b->v[k];
 	struct cf_err e;
 	err_clear(&e);
-	int rc = x->acct->ops->read_parse(x->ep, resp, &x->live, &e);
-	if (rc < 0)
-		engine_ep_fail(x, rc, &e);
-	else
-		x->rc = rc;
+	ep_result(x, x->acct->ops->read_parse(x->ep, resp, &x->live, &e), &e);
 	x->read = x->rc == 0;
 	if (x->rc == PROV_MORE) {
 		x->rc = 0;
