@@ -476,7 +476,7 @@ static size_t read_round(struct engine *en, struct eng_endpoint **v, size_t n)
 {
 	struct read_batch b = {v, xcalloc(n + 1, sizeof(*b.more_v)), 0};
 	size_t window = en->read_chunk ? en->read_chunk : ENGINE_READ_CHUNK;
-	(void)http_run_fed(en->http, n, window, read_feed, read_done, &b);
+	(void)http_run_fed_worker(en->http, n, window, read_feed, read_done, &b);
 	memcpy(v, b.more_v, b.more * sizeof(*v));
 	free(b.more_v);
 	return b.more;

@@ -27,6 +27,7 @@
 #include "reconcile/base/sb.h"
 #include "reconcile/base/version.h"
 #include "reconcile/sign.h"
+#include "reconcile/base/workq.h"
 #include "reconcile/base/xmem.h"
 
 #define HTTP_PARALLELISM	8
@@ -872,6 +873,11 @@ struct run_ctx {
 	http_feed_fn feed;
 	size_t n, fed, live, window;
 	struct slot *free;
+	/* http_run_fed_worker: done runs on wq's thread; its finished slots come back as
+	 * wq's descriptor (watched in epfd) turns readable */
+	struct workq *wq;
+	void **back;
+	size_t bcap;
 };
 
 /* Ends a request for good; its done is called at the end of the wake-up (deliver). */
@@ -890,30 +896,63 @@ static void finish(struct xfer *x, int rc)
 	run->ended[run->nended++] = x;
 }
 
+/* done for one ended request; a fed request's request and answer are released with it */
+static void hand_over(struct run_ctx *run, struct xfer *x)
+{
+	if (run->done)
+		run->done(x->k, x->resp, run->arg);
+	if (run->feed) {
+		struct slot *sl = (struct slot *)x; /* x is the slot's first member */
+		sb_release(&x->body);
+		http_req_release(&sl->req);
+		http_resp_release(&sl->resp);
+	}
+}
+
+/* The worker's side of http_run_fed_worker. */
+static void hand_over_item(void *item, void *arg)
+{
+	hand_over(arg, item);
+}
+
+/* A fed request's slot is free again once its done has run. */
+static void slot_free(struct run_ctx *run, struct xfer *x)
+{
+	struct slot *sl = (struct slot *)x;
+	sl->next = run->free;
+	run->free = sl;
+	run->live--;
+}
+
 /*
  * Hands the ended requests to done. It runs after the wake-up has started what the ended
  * ones made room for: decoding an answer (the caller's done) no longer delays the requests
  * queued behind it, which at --parallelism 32 put every answer of a wave between the first
- * one's arrival and the next wave's departure (issue 17). A fed request's slot is freed.
+ * one's arrival and the next wave's departure (issue 17). With a worker, done runs there and
+ * the slots come back later (take_back). Returns how many slots were freed.
  */
 static size_t deliver(struct run_ctx *run)
 {
 	size_t n = run->nended;
-	for (size_t i = 0; i < n; i++) {
-		struct xfer *x = run->ended[i];
-		if (run->done)
-			run->done(x->k, x->resp, run->arg);
-		if (run->feed) {
-			struct slot *sl = (struct slot *)x; /* x is the slot's first member */
-			sb_release(&x->body);
-			http_req_release(&sl->req);
-			http_resp_release(&sl->resp);
-			sl->next = run->free;
-			run->free = sl;
-			run->live--;
-		}
-	}
 	run->nended = 0;
+	if (run->wq) {
+		workq_put(run->wq, (void *const *)run->ended, n);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		hand_over(run, run->ended[i]);
+		if (run->feed)
+			slot_free(run, run->ended[i]);
+	}
+	return n;
+}
+
+/* Frees the slots whose done the worker has run. Returns how many. */
+static size_t take_back(struct run_ctx *run)
+{
+	size_t n = workq_take(run->wq, &run->back, &run->bcap);
+	for (size_t i = 0; i < n; i++)
+		slot_free(run, run->back[i]);
 	return n;
 }
 
@@ -1315,8 +1354,9 @@ static void run_loop(struct http_client *c, struct run_ctx *run, struct xfer *xs
 {
 	struct sched sched;
 	unsigned running = 0;
-	struct epoll_event evs[HTTP_EPOLL_EVENTS];
+	struct epoll_event evs[HTTP_EPOLL_EVENTS] = {0};
 	int nev = 0;
+	bool back = false;	    /* the worker has finished slots to give back */
 	int64_t tick_at = -1;	    /* next progress tick; -1: none wanted */
 	size_t ticked = (size_t)-1; /* the count the last tick showed */
 	size_t n = run->n;
@@ -1336,11 +1376,18 @@ static void run_loop(struct http_client *c, struct run_ctx *run, struct xfer *xs
 		xfers_setup(c, xs, reqs, resps, n);
 	for (;;) {
 		/* one wake-up: the ready sockets, libcurl's timer, then the scheduler */
-		for (int i = 0; i < nev; i++)
-			act(c, evs[i].data.fd, ready_bits(evs[i].events));
+		for (int i = 0; i < nev; i++) {
+			if (run->wq && evs[i].data.fd == workq_fd(run->wq))
+				back = true;
+			else
+				act(c, evs[i].data.fd, ready_bits(evs[i].events));
+		}
 		if (timer_due(c))
 			fire_timer(c);
 		running -= reap(c);
+		if (back)
+			(void)take_back(run);
+		back = false;
 		if (tick_at >= 0 && c->now >= tick_at) {
 			c->tick(c->tick_ctx, c->finished, n);
 			ticked = c->finished;
@@ -1350,7 +1397,7 @@ static void run_loop(struct http_client *c, struct run_ctx *run, struct xfer *xs
 		/* a full window has room again once done has been called */
 		while (deliver(run) && feed_room(run, running, c->o.parallelism))
 			next = start_and_kick(c, &running);
-		if (running == 0 && next < 0)
+		if (running == 0 && next < 0 && !(run->wq && workq_held(run->wq)))
 			break;
 		int wait = http_wait_ms(c->now, next, c->timer_at, tick_at,
 					c->tick ? HTTP_TICK_MS : HTTP_POLL_MAX_MS);
@@ -1387,8 +1434,16 @@ int http_run_each(struct http_client *c, struct http_req *reqs, struct http_resp
 	return run.first_rc;
 }
 
-int http_run_fed(struct http_client *c, size_t n, size_t window, http_feed_fn feed,
-		 http_done_fn done, void *arg)
+/* Watches the worker's descriptor with the sockets; false when it cannot be watched. */
+static bool watch_worker(struct http_client *c, struct workq *wq)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	ev.data.fd = workq_fd(wq);
+	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) == 0;
+}
+
+static int run_fed(struct http_client *c, size_t n, size_t window, http_feed_fn feed,
+		   http_done_fn done, void *arg, bool worker)
 {
 	struct run_ctx run;
 
@@ -1400,13 +1455,36 @@ int http_run_fed(struct http_client *c, size_t n, size_t window, http_feed_fn fe
 	run.window = window ? window : (size_t)HTTP_FED_WINDOW * c->o.parallelism;
 	if (run.window < c->o.parallelism)
 		run.window = c->o.parallelism; /* fewer would leave connections idle */
+	/* no worker: done runs on this thread, as http_run_fed */
+	if (worker && done && n > 1 && (run.wq = workq_start(hand_over_item, &run)) &&
+	    !watch_worker(c, run.wq)) {
+		workq_stop(run.wq);
+		run.wq = NULL;
+	}
 	run_loop(c, &run, NULL, NULL, NULL);
+	if (run.wq) {
+		(void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, workq_fd(run.wq), NULL);
+		workq_stop(run.wq);
+	}
+	free(run.back);
 	while (run.free) {
 		struct slot *sl = run.free;
 		run.free = sl->next;
 		free(sl);
 	}
 	return run.first_rc;
+}
+
+int http_run_fed(struct http_client *c, size_t n, size_t window, http_feed_fn feed,
+		 http_done_fn done, void *arg)
+{
+	return run_fed(c, n, window, feed, done, arg, false);
+}
+
+int http_run_fed_worker(struct http_client *c, size_t n, size_t window, http_feed_fn feed,
+			http_done_fn done, void *arg)
+{
+	return run_fed(c, n, window, feed, done, arg, true);
 }
 
 void http_set_tick(struct http_client *c, http_tick_fn fn, void *ctx)

@@ -137,6 +137,16 @@ int http_run_fed(struct http_client *c, size_t n, size_t window, http_feed_fn fe
 		 http_done_fn done, void *arg);
 
 /*
+ * http_run_fed with done run on a second thread (reconcile/base/workq.h), one request at a
+ * time in the order they ended, while this one goes on sending: an answer's decoding no longer
+ * holds up the requests behind it. done must touch only what belongs to its request k (and
+ * what no other done of this run and no feed touches); it still must not call back into c.
+ * Every done has run when this returns. Without a thread to be had, it is http_run_fed.
+ */
+int http_run_fed_worker(struct http_client *c, size_t n, size_t window, http_feed_fn feed,
+			http_done_fn done, void *arg);
+
+/*
  * Request helpers. http_req_init copies method, url and what; retry defaults to
  * HTTP_RETRY_UNSAFE for POST and HTTP_RETRY_SAFE otherwise. http_req_header refuses
  * nothing itself: http_run() refuses a request whose header holds CR, LF or a control byte.

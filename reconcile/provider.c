@@ -1,6 +1,7 @@
 /* Driver table, live-state digest, error lines and the helpers the three drivers share. */
 #include "reconcile/base/compat.h"
 
+#include <pthread.h>
 #include <strings.h>
 #include <time.h>
 #include <openssl/evp.h>
@@ -281,12 +282,19 @@ static void dig_cache(struct sb *sb, const struct cache *c)
 
 /* SHA-256 fetched once: EVP_sha256() made each EVP_Digest look the implementation up again,
  * more than half of a digest's cost (issue 17). */
+static EVP_MD *fetched_sha256;
+static pthread_once_t fetched_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+	fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* Fetched once a process: answers are digested on http_run_fed_worker's thread too. */
 static const EVP_MD *digest_sha256(void)
 {
-	static EVP_MD *md;
-	if (!md)
-		md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	return md ? md : EVP_sha256();
+	pthread_once(&fetched_once, fetch_sha256);
+	return fetched_sha256 ? fetched_sha256 : EVP_sha256();
 }
 
 void prov_digest(struct live_state *ls)

@@ -1,20 +1,35 @@
 #include "reconcile/base/compat.h"
 #include "reconcile/base/xmem.h"
 
+#include <unistd.h>
+
 #define XMEM_MIN_GROW 8
 
 static void xmem_die(size_t n) __attribute__((noreturn));
 
+/*
+ * exit() from a second thread (reconcile/base/workq.h) would run the libraries' exit
+ * handlers (OpenSSL's cleanup) under the main thread's feet; there, end the process at once.
+ */
+static void xmem_exit(void) __attribute__((noreturn));
+
+static void xmem_exit(void)
+{
+	if (gettid() != getpid())
+		_exit(1);
+	exit(1);
+}
+
 static void xmem_die(size_t n)
 {
 	fprintf(stderr, "cacheform: out of memory (allocating %zu bytes)\n", n);
-	exit(1);
+	xmem_exit();
 }
 
 void xmem_oom(const char *what)
 {
 	fprintf(stderr, "cacheform: out of memory (in %s)\n", what);
-	exit(1);
+	xmem_exit();
 }
 
 void *xmalloc(size_t n)
