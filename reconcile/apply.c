@@ -899,9 +899,10 @@ int apply_fold_pending(struct engine *en, size_t *n, size_t *ninflight, struct c
 	}
 	if (pj.n) {
 		rc = ledger_write(en, pj.v, pj.n, NULL, 0,
-				  taken.n ? "cacheform apply: records from the in-flight and pending "
-					    "journals"
-					  : "cacheform apply: records from the pending journal",
+				  taken.n
+				      ? "cacheform apply: records from the in-flight and pending "
+					"journals"
+				      : "cacheform apply: records from the pending journal",
 				  &local, e);
 		/* once the local ledger holds them, the journals have done their work (a
 		 * record already final there stays as it is) */

@@ -74,9 +74,9 @@ struct pjob {
 	/* accepted: the provider holds (or may hold) some of it, so it has a record; dirty: rec
 	 * changed since it was last committed; refused: a batch was refused or a task failed */
 	bool accepted, dirty, refused;
-	bool resumed; /* pending from an earlier run whose tasks carry no batch index: its
-			 purge batches are never resent */
-	bool claimed; /* this apply claimed it in the ledger: only it sends the batches */
+	bool resumed;	/* pending from an earlier run whose tasks carry no batch index: its
+			   purge batches are never resent */
+	bool claimed;	/* this apply claimed it in the ledger: only it sends the batches */
 	bool journaled; /* its whole record is in the in-flight journal: later lines add tasks */
 	char *why;
 };

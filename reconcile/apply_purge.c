@@ -106,7 +106,7 @@ static void add_batch_task(const struct pjob *j, size_t b, struct ledger_purge *
 			      j->sent[b] ? j->t[b].poll_url : NULL, j->b[b].kind == BATCH_PRELOAD);
 	struct ledger_task *lt = &rec->tasks[rec->ntasks - 1];
 	lt->batch = (int64_t)b;
-	lt->state = !j->sent[b]			  ? LTASK_UNKNOWN
+	lt->state = !j->sent[b]			      ? LTASK_UNKNOWN
 		    : j->t[b].state == TASK_SUCCEEDED ? LTASK_SUCCEEDED
 		    : j->t[b].state == TASK_FAILED    ? LTASK_FAILED
 						      : LTASK_RUNNING;

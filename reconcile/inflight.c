@@ -16,10 +16,10 @@
 #include "reconcile/base/sb.h"
 #include "reconcile/base/xmem.h"
 
-#define INFLIGHT_NEW_SUFFIX ".new"  /* while it is created: never read, never folded */
-#define INFLIGHT_RAND_LEN   6	    /* the XXXXXX of mkostemps */
-#define INFLIGHT_NAME_MAX   64	    /* longest journal name read back */
-#define INFLIGHT_OPEN_TRIES 16	    /* names tried before giving up (a name is random) */
+#define INFLIGHT_NEW_SUFFIX ".new" /* while it is created: never read, never folded */
+#define INFLIGHT_RAND_LEN   6	   /* the XXXXXX of mkostemps */
+#define INFLIGHT_NAME_MAX   64	   /* longest journal name read back */
+#define INFLIGHT_OPEN_TRIES 16	   /* names tried before giving up (a name is random) */
 #define INFLIGHT_ERR_MAX    200
 
 struct inflight {
@@ -296,8 +296,7 @@ static int merge(struct pending *out, struct ledger_purge *r, struct cf_err *e)
 	return 0;
 }
 
-int inflight_parse(const char *buf, size_t len, struct pending *out, size_t *torn,
-		   struct cf_err *e)
+int inflight_parse(const char *buf, size_t len, struct pending *out, size_t *torn, struct cf_err *e)
 {
 	size_t line = 0;
 	*torn = 0;
@@ -366,9 +365,9 @@ static int list_journals(const char *gitdir, struct names *nm, struct cf_err *e)
 	DIR *d = opendir(gitdir);
 	struct dirent *de;
 	if (!d)
-		return errno == ENOENT ? 0
-				       : err_set(e, CF_EIO, "cannot list '%s': %s", gitdir,
-						 strerror(errno));
+		return errno == ENOENT
+			   ? 0
+			   : err_set(e, CF_EIO, "cannot list '%s': %s", gitdir, strerror(errno));
 	while ((de = readdir(d))) {
 		if (!journal_name(de->d_name))
 			continue;
@@ -389,8 +388,7 @@ static int list_journals(const char *gitdir, struct names *nm, struct cf_err *e)
 }
 
 /* Reads fd's regular file, at most room bytes, into *buf (NUL-terminated). */
-static int read_fd(int fd, const char *path, size_t room, char **buf, size_t *len,
-		   struct cf_err *e)
+static int read_fd(int fd, const char *path, size_t room, char **buf, size_t *len, struct cf_err *e)
 {
 	struct stat st;
 	*buf = NULL;

@@ -21,8 +21,9 @@
 #define HEAD(id, st)                                                                               \
 	"{\"format_version\": 1, \"purge\": \"" id "\", \"endpoint\": \"www\", \"content_hash\": " \
 	"\"" HASH "\", \"status\": \"" st "\", "
-#define TASK(id, b) "{\"id\": \"" id "\", \"preload\": false, \"batch\": " #b ", \"state\": \"running\"}"
-#define TASK_NOIDX(id) "{\"id\": \"" id "\", \"preload\": false, \"state\": \"running\"}"
+#define TASK(id, b)                                                                                \
+	"{\"id\": \"" id "\", \"preload\": false, \"batch\": " #b ", \"state\": \"running\"}"
+#define TASK_NOIDX(id)	   "{\"id\": \"" id "\", \"preload\": false, \"state\": \"running\"}"
 #define REC(id, st, tasks) HEAD(id, st) "\"tasks\": [" tasks "]}"
 
 struct parse_case {
@@ -40,31 +41,31 @@ static const struct parse_case parse_cases[] = {
     {"empty", "", 0, 0, 0, 0, NULL, NULL},
     {"blank lines", "\n \t\r\n", 0, 0, 0, 0, NULL, NULL},
     {"one line", REC("p1", "submitted", TASK("t0", 0)) "\n", 0, 0, 1, 0, "t0", NULL},
-    {"torn last line: a prefix", REC("p1", "submitted", TASK("t0", 0)) "\n" HEAD("p2", "sub"), 0,
-     0, 1, sizeof(HEAD("p2", "sub")) - 1, "t0", NULL},
+    {"torn last line: a prefix", REC("p1", "submitted", TASK("t0", 0)) "\n" HEAD("p2", "sub"), 0, 0,
+     1, sizeof(HEAD("p2", "sub")) - 1, "t0", NULL},
     {"torn last line that decodes whole: never read without its newline",
-     REC("p1", "submitted", TASK("t0", 0)), 0, 0, 0, sizeof(REC("p1", "submitted", TASK("t0", 0))) - 1,
-     NULL, NULL},
+     REC("p1", "submitted", TASK("t0", 0)), 0, 0, 0,
+     sizeof(REC("p1", "submitted", TASK("t0", 0))) - 1, NULL, NULL},
     {"torn last line: zeros after a crash", REC("p1", "submitted", TASK("t0", 0)) "\n\0\0\0\0",
      sizeof(REC("p1", "submitted", TASK("t0", 0)) "\n\0\0\0\0") - 1, 0, 1, 4, "t0", NULL},
     {"corrupt complete line", REC("p1", "submitted", TASK("t0", 0)) "\n{\"purge\": 1\n", 0,
      CF_EINVAL, 0, 0, NULL, "line 2"},
     {"not json", "garbage\n", 0, CF_EINVAL, 0, 0, NULL, "line 1"},
     {"zeros inside a complete line", "\0\0\n", 3, CF_EINVAL, 0, 0, NULL, "line 1"},
-    {"bad status", REC("p1", "exploded", TASK("t0", 0)) "\n", 0, CF_EINVAL, 0, 0, NULL,
-     "line 1"},
+    {"bad status", REC("p1", "exploded", TASK("t0", 0)) "\n", 0, CF_EINVAL, 0, 0, NULL, "line 1"},
     {"a later line adds its batch's task",
-     REC("p1", "submitted", TASK("t0", 0)) "\n" REC("p1", "submitted", TASK("t1", 1)) "\n", 0, 0,
-     1, 0, "t0 t1", NULL},
+     REC("p1", "submitted", TASK("t0", 0)) "\n" REC("p1", "submitted", TASK("t1", 1)) "\n", 0, 0, 1,
+     0, "t0 t1", NULL},
     {"a later line replaces its batch's task",
      REC("p1", "submitted", TASK("t0", 0) "," TASK("t1", 1)) "\n" REC("p1", "submitted",
-								     TASK("t1b", 1)) "\n",
+								      TASK("t1b", 1)) "\n",
      0, 0, 1, 0, "t0 t1b", NULL},
-    {"two purges", REC("p1", "submitted", TASK("t0", 0)) "\n" REC("p2", "submitted", TASK("u0", 0)) "\n",
-     0, 0, 2, 0, "t0", NULL},
+    {"two purges",
+     REC("p1", "submitted", TASK("t0", 0)) "\n" REC("p2", "submitted", TASK("u0", 0)) "\n", 0, 0, 2,
+     0, "t0", NULL},
     {"unindexed tasks: the later line replaces",
-     REC("p1", "submitted", TASK_NOIDX("t0")) "\n" REC("p1", "submitted", TASK("t1", 1)) "\n", 0,
-     0, 1, 0, "t1", NULL},
+     REC("p1", "submitted", TASK_NOIDX("t0")) "\n" REC("p1", "submitted", TASK("t1", 1)) "\n", 0, 0,
+     1, 0, "t1", NULL},
 };
 
 static void task_ids(const struct ledger_purge *p, struct sb *out)
