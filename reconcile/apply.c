@@ -897,6 +897,18 @@ int apply_fold_pending(struct engine *en, size_t *n, size_t *ninflight, struct c
 		pending_release(&pj);
 		return rc;
 	}
+	/* a dead apply's record the ledger already holds as final (it was killed after its
+	 * last commit) is not recorded again */
+	size_t keep = from_pending;
+	for (size_t i = from_pending; i < pj.n; i++) {
+		const struct ledger_purge *have =
+		    ledger_find_purge(&en->led, pj.v[i].id, pj.v[i].endpoint);
+		if (have && ledger_status_final(have->status))
+			ledger_purge_release(&pj.v[i]);
+		else
+			pj.v[keep++] = pj.v[i];
+	}
+	pj.n = keep;
 	if (pj.n) {
 		rc = ledger_write(en, pj.v, pj.n, NULL, 0,
 				  taken.n

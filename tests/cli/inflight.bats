@@ -107,7 +107,7 @@ repo_with_purges() {
 	! ls "$R"/.git/cacheform-inflight-* 2>/dev/null
 }
 
-@test "a finished apply leaves no in-flight journal; a torn last line of a dead apply's journal is ignored" {
+@test "a finished apply leaves no in-flight journal; a dead apply's torn last line is ignored, its records already final are not recorded again" {
 	repo_with_purges 2
 	bounded apply --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
@@ -123,6 +123,18 @@ repo_with_purges() {
 	! ls "$R"/.git/cacheform-inflight-* 2>/dev/null
 	[ "$(accepted_on '/endpoints/shop/purge$')" -eq 2 ]
 	ledger_cat p-shop-1 shop | jq -e '.status == "succeeded"'
+	# a dead apply's complete line for a purge the ledger holds as final (killed after its last
+	# commit): removed, not recorded again, nothing sent
+	ledger_cat p-shop-2 shop | jq -c '.status = "submitted" | .tasks[0].state = "running"' \
+		>"$R/.git/cacheform-inflight-CCCCCC.jsonl"
+	bounded plan
+	[[ "$output" != *"p-shop-2"* ]] || { echo "$output" >&2; return 1; }
+	bounded apply --yes
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	[[ "$output" != *"in-flight journal"* ]]
+	! ls "$R"/.git/cacheform-inflight-* 2>/dev/null
+	ledger_cat p-shop-2 shop | jq -e '.status == "succeeded"'
+	[ "$(accepted_on '/endpoints/shop/purge$')" -eq 2 ]
 }
 
 @test "a corrupt complete line in an in-flight journal is an error naming it; nothing is sent" {
