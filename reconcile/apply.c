@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "reconcile/apply_int.h"
+#include "reconcile/inflight.h"
 #include "reconcile/pending.h"
 #include "reconcile/redact.h"
 #include "reconcile/repo_ledger.h"
@@ -700,7 +701,9 @@ static void round_answers(struct ctx *c, struct round *rd, struct http_resp *res
 	int64_t now = apply_now_ms();
 	for (size_t k = 0; k < rd->n; k++) {
 		const struct rtag *tg = &rd->tags[k];
-		if (tg->k == R_WRITE || tg->k == R_WPOLL) {
+		if (tg->k == R_SEEN) {
+			/* handled as it arrived (round_done) */
+		} else if (tg->k == R_WRITE || tg->k == R_WPOLL) {
 			write_answer(c, &c->w[tg->i], tg->k, &resps[k], now);
 		} else if (tg->k == R_CONFIRM) {
 			confirm_done(c, &c->w[tg->i], &resps[k]);
@@ -783,6 +786,8 @@ static void keep_pending(struct ctx *c, const struct ledger_purge *recs, size_t 
 	sb_init(&path, 0);
 	pending_path(repo_ledger_gitdir(c->en->rl), &path);
 	int jrc = pending_save(repo_ledger_gitdir(c->en->rl), recs, nr, &je);
+	if (jrc == 0)
+		c->unrecorded = false; /* the pending journal holds them */
 	progress_clear();
 	fprintf(stderr, "cacheform apply: the ledger could not be written: %s\n", why->msg);
 	fprintf(stderr, "  accepted by the provider and not in the ledger:\n");
@@ -849,6 +854,8 @@ static int commit(struct ctx *c, const char *msg, struct cf_err *e)
 		rc = ledger_write(c->en, recs, nr, c->eprec, c->neprec, msg, &local, e);
 	if (rc < 0 && !local && na)
 		keep_pending(c, recs, nr, e);
+	else if (local && (nr || c->neprec))
+		c->unrecorded = false; /* the local ledger holds every acceptance so far */
 	if (rc == 0) {
 		for (size_t i = 0; i < c->nj; i++)
 			c->j[i].dirty = false;
@@ -872,25 +879,56 @@ int apply_record_in_sync(struct engine *en, const struct plan *p, struct cf_err 
 	return rc;
 }
 
-int apply_fold_pending(struct engine *en, size_t *n, struct cf_err *e)
+int apply_fold_pending(struct engine *en, size_t *n, size_t *ninflight, struct cf_err *e)
 {
 	struct pending pj;
-	bool local = false;
-	*n = 0;
+	struct inflight_taken taken;
+	bool local = false, done = false; /* done: the journals may go */
+	*n = *ninflight = 0;
 	if (!en->rl)
 		return 0;
-	int rc = pending_load(repo_ledger_gitdir(en->rl), &pj, e);
+	const char *gitdir = repo_ledger_gitdir(en->rl);
+	int rc = pending_load_file(gitdir, &pj, e);
 	if (rc < 0)
 		return rc;
+	size_t from_pending = pj.n;
+	/* a live apply's journal stays its own: only dead applies' are taken */
+	if ((rc = inflight_load(gitdir, &pj, &taken, e)) < 0) {
+		pending_release(&pj);
+		return rc;
+	}
+	/* a dead apply's record the ledger already holds as final (it was killed after its
+	 * last commit) is not recorded again */
+	size_t keep = from_pending;
+	for (size_t i = from_pending; i < pj.n; i++) {
+		const struct ledger_purge *have =
+		    ledger_find_purge(&en->led, pj.v[i].id, pj.v[i].endpoint);
+		if (have && ledger_status_final(have->status))
+			ledger_purge_release(&pj.v[i]);
+		else
+			pj.v[keep++] = pj.v[i];
+	}
+	pj.n = keep;
 	if (pj.n) {
 		rc = ledger_write(en, pj.v, pj.n, NULL, 0,
-				  "cacheform apply: records from the pending journal", &local, e);
-		/* once the local ledger holds them, the journal has done its work */
-		if (local && pending_remove(repo_ledger_gitdir(en->rl), e) == 0)
-			*n = pj.n;
-		else if (local && rc == 0)
+				  taken.n
+				      ? "cacheform apply: records from the in-flight and pending "
+					"journals"
+				      : "cacheform apply: records from the pending journal",
+				  &local, e);
+		/* once the local ledger holds them, the journals have done their work (a
+		 * record already final there stays as it is) */
+		if (local && pending_remove(gitdir, e) == 0) {
+			*n = from_pending;
+			*ninflight = pj.n - from_pending;
+			done = true;
+		} else if (local && rc == 0) {
 			rc = e->rc;
+		}
+	} else {
+		done = true; /* nothing in them but torn lines, if anything */
 	}
+	inflight_release_taken(&taken, done);
 	pending_release(&pj);
 	if (rc == 0)
 		rc = engine_ledger_reload(en, e);
@@ -990,6 +1028,50 @@ static void round_tick(void *ctx, size_t done, size_t n)
 		apply_progress_show(c, apply_tasks_waiting(c, &due));
 }
 
+struct round_run {
+	struct ctx *c;
+	struct round *rd;
+};
+
+/*
+ * An answer as it arrives (http_run_each). A purge or preload batch's (and a lost one's
+ * lookup) is handled at once: an acceptance goes to the in-flight journal, whose writer makes
+ * it durable while the round goes on (acceptances arriving together share one sync), so an
+ * apply killed before the round's ledger commit repeats only what was in that window. Other
+ * answers wait for round_answers.
+ */
+static void round_done(size_t k, struct http_resp *resp, void *arg)
+{
+	struct round_run *rr = arg;
+	struct ctx *c = rr->c;
+	struct rtag *tg = &rr->rd->tags[k];
+	if (tg->k != R_BATCH && tg->k != R_FIND)
+		return;
+	struct pjob *j = &c->j[tg->i];
+	if (tg->k == R_BATCH)
+		apply_purge_batch_done(rr->rd, j, tg->b, resp, apply_now_ms());
+	else
+		apply_purge_find_done(c, rr->rd, j, tg->b, resp, apply_now_ms());
+	apply_purge_journal(c, j, tg->b);
+	tg->k = R_SEEN;
+}
+
+/* Waits until the acceptances queued in the in-flight journal are durable; a journal that
+ * fails is said once and then left alone (the ledger commit still follows). */
+static void journal_sync(struct ctx *c)
+{
+	struct cf_err e;
+	err_clear(&e);
+	if (!c->jr || inflight_sync(c->jr, &e) == 0 || c->jr_warned)
+		return;
+	c->jr_warned = true;
+	progress_clear();
+	fprintf(stderr,
+		"warning: %s; an apply killed before its ledger write may send this round's "
+		"accepted purges again\n",
+		e.msg);
+}
+
 /* Rounds until nothing is left to send or wait for (or the deadline passes). */
 static int run_rounds(struct ctx *c, struct cf_err *e)
 {
@@ -1018,10 +1100,12 @@ static int run_rounds(struct ctx *c, struct cf_err *e)
 		struct http_resp *resps = xcalloc(rd.n + 1, sizeof(*resps));
 		for (size_t k = 0; k < rd.n; k++)
 			c->r->writes += rd.tags[k].k == R_WRITE;
-		http_set_tick(c->en->http, round_tick, c);
-		(void)http_run(c->en->http, rd.reqs, resps, rd.n);
-		http_set_tick(c->en->http, NULL, NULL);
+		struct round_run rr = {c, &rd};
 		rd.accepted = false;
+		http_set_tick(c->en->http, round_tick, c);
+		(void)http_run_each(c->en->http, rd.reqs, resps, rd.n, round_done, &rr);
+		http_set_tick(c->en->http, NULL, NULL);
+		journal_sync(c);
 		round_answers(c, &rd, resps);
 		free(resps);
 		/* recorded as submitted before any polling, so a crash cannot lose an accepted
@@ -1085,6 +1169,23 @@ static void write_snapshot(struct ctx *c, const struct wjob *w)
 	op->ntasks = 1;
 }
 
+/* This apply's in-flight journal, when it has purges to send and a ledger to record them in.
+ * Without one it goes on as before (acceptances durable at the round's ledger commit). */
+static void journal_open(struct ctx *c)
+{
+	struct cf_err e;
+	err_clear(&e);
+	if (!c->nj || !c->en->rl)
+		return;
+	if (inflight_open(repo_ledger_gitdir(c->en->rl), &c->jr, &e) < 0) {
+		c->jr_warned = true;
+		fprintf(stderr,
+			"warning: %s; an apply killed before its ledger write may send a whole "
+			"round of purges again\n",
+			e.msg);
+	}
+}
+
 static void plan_jobs(struct ctx *c)
 {
 	const struct plan *p = c->p;
@@ -1116,6 +1217,7 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
 	c.deadline_ms =
 	    apply_now_ms() + (o->timeout_s > 0 ? o->timeout_s : APPLY_DEFAULT_TIMEOUT_S) * 1000;
 	plan_jobs(&c);
+	journal_open(&c);
 	struct insync s;
 	insync_start(&c, &s);
 	int rc = run_rounds(&c, e);
@@ -1130,6 +1232,9 @@ int apply_run(struct engine *en, const struct plan *p, const struct apply_opts *
 		insync_finish(&c, &s, true);
 		rc = commit(&c, "finished", e);
 	}
+	/* kept when it holds what neither the ledger nor the pending journal does: the next
+	 * apply folds it in */
+	inflight_close(c.jr, !c.unrecorded);
 	for (size_t i = 0; i < c.nw; i++)
 		write_snapshot(&c, &c.w[i]);
 	apply_purge_snapshot(&c);

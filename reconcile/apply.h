@@ -159,11 +159,13 @@ int apply_record_in_sync(struct engine *en, const struct plan *p, struct cf_err 
 
 /*
  * Records the pending journal's purges (reconcile/pending.h: accepted by the provider when the
- * ledger could not be written) in the ledger, pushed when it has a remote, removes the journal
- * and re-reads the ledger; *n says how many records it held. For apply, before it plans.
- * Returns 0 or a negative code (the journal stays when the local ledger did not take them).
+ * ledger could not be written) and those of the in-flight journals of applies that died
+ * (reconcile/inflight.h: accepted before the ledger write) in the ledger, pushed when it has a
+ * remote, removes the journals and re-reads the ledger; *n and *ninflight say how many records
+ * each kind held. For apply, before it plans. Returns 0 or a negative code (the journals stay
+ * when the local ledger did not take them).
  */
-int apply_fold_pending(struct engine *en, size_t *n, struct cf_err *e);
+int apply_fold_pending(struct engine *en, size_t *n, size_t *ninflight, struct cf_err *e);
 
 /* Prints the summary: done, failed and not attempted items not printed live (quiet: only
  * the failed ones), then counts. */

@@ -74,9 +74,10 @@ struct pjob {
 	/* accepted: the provider holds (or may hold) some of it, so it has a record; dirty: rec
 	 * changed since it was last committed; refused: a batch was refused or a task failed */
 	bool accepted, dirty, refused;
-	bool resumed; /* pending from an earlier run whose tasks carry no batch index: its
-			 purge batches are never resent */
-	bool claimed; /* this apply claimed it in the ledger: only it sends the batches */
+	bool resumed;	/* pending from an earlier run whose tasks carry no batch index: its
+			   purge batches are never resent */
+	bool claimed;	/* this apply claimed it in the ledger: only it sends the batches */
+	bool journaled; /* its whole record is in the in-flight journal: later lines add tasks */
 	char *why;
 };
 
@@ -92,12 +93,17 @@ struct ctx {
 	size_t nw;
 	struct pjob *j;
 	size_t nj;
+	/* the in-flight journal (reconcile/inflight.h), or NULL; unrecorded: it holds
+	 * acceptances the local ledger (or the pending journal) does not hold yet */
+	struct inflight *jr;
+	bool unrecorded, jr_warned;
 	/* endpoint records confirmed since the last commit (cache borrowed) */
 	struct ledger_endpoint *eprec;
 	size_t neprec, eprec_cap;
 };
 
-enum rkind { R_WRITE, R_WPOLL, R_CONFIRM, R_BATCH, R_BPOLL, R_FIND };
+/* R_SEEN: an answer already handled as it arrived (a batch's or a lookup's) */
+enum rkind { R_WRITE, R_WPOLL, R_CONFIRM, R_BATCH, R_BPOLL, R_FIND, R_SEEN };
 
 struct rtag {
 	enum rkind k;
@@ -157,6 +163,9 @@ bool apply_purge_advance(struct ctx *c);
 void apply_purge_find_done(struct ctx *c, struct round *rd, struct pjob *j, size_t b,
 			   const struct http_resp *resp, int64_t now);
 void apply_purge_rec_tasks(struct pjob *j);
+/* Queues batch b's outcome in the in-flight journal when it was accepted (or may have been):
+ * the job's whole record the first time, the batch's task after. */
+void apply_purge_journal(struct ctx *c, struct pjob *j, size_t b);
 /* Outcomes of the jobs the loop left behind (deadline passed, or stopped). */
 void apply_purge_settle(struct ctx *c);
 /* Fills each job's item operations (purge, preload) for --format json, once it ended. */

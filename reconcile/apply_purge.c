@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "reconcile/claimant.h"
+#include "reconcile/inflight.h"
 #include "reconcile/redact.h"
 #include "reconcile/repo_ledger.h"
 #include "reconcile/repo_remote.h"
@@ -96,23 +97,50 @@ static void adopt_tasks(struct pjob *j, const struct ledger_purge *old, int64_t 
 	}
 }
 
+/* Appends batch b's task to rec when it was accepted or its answer was lost. */
+static void add_batch_task(const struct pjob *j, size_t b, struct ledger_purge *rec)
+{
+	if (!j->sent[b] && !j->unknown[b])
+		return;
+	ledger_purge_add_task(rec, j->sent[b] ? j->t[b].id : NULL,
+			      j->sent[b] ? j->t[b].poll_url : NULL, j->b[b].kind == BATCH_PRELOAD);
+	struct ledger_task *lt = &rec->tasks[rec->ntasks - 1];
+	lt->batch = (int64_t)b;
+	lt->state = !j->sent[b]			      ? LTASK_UNKNOWN
+		    : j->t[b].state == TASK_SUCCEEDED ? LTASK_SUCCEEDED
+		    : j->t[b].state == TASK_FAILED    ? LTASK_FAILED
+						      : LTASK_RUNNING;
+}
+
 /* Rewrites the record's tasks from the batches: one per batch accepted or unknown. */
 void apply_purge_rec_tasks(struct pjob *j)
 {
 	ledger_purge_clear_tasks(&j->rec);
-	for (size_t b = 0; b < j->nb; b++) {
-		if (!j->sent[b] && !j->unknown[b])
-			continue;
-		ledger_purge_add_task(&j->rec, j->sent[b] ? j->t[b].id : NULL,
-				      j->sent[b] ? j->t[b].poll_url : NULL,
-				      j->b[b].kind == BATCH_PRELOAD);
-		struct ledger_task *lt = &j->rec.tasks[j->rec.ntasks - 1];
-		lt->batch = (int64_t)b;
-		lt->state = !j->sent[b]			      ? LTASK_UNKNOWN
-			    : j->t[b].state == TASK_SUCCEEDED ? LTASK_SUCCEEDED
-			    : j->t[b].state == TASK_FAILED    ? LTASK_FAILED
-							      : LTASK_RUNNING;
+	for (size_t b = 0; b < j->nb; b++)
+		add_batch_task(j, b, &j->rec);
+}
+
+void apply_purge_journal(struct ctx *c, struct pjob *j, size_t b)
+{
+	if (!c->jr || (!j->sent[b] && !j->unknown[b]))
+		return;
+	c->unrecorded = true;
+	if (!j->journaled) {
+		/* the first line: the whole record, the tasks an earlier run recorded too */
+		apply_purge_rec_tasks(j);
+		struct ledger_purge r = j->rec; /* shallow: borrowed for encoding */
+		r.status = LEDGER_SUBMITTED;
+		inflight_add(c->jr, &r);
+		j->journaled = true;
+		return;
 	}
+	struct ledger_purge r = j->rec; /* shallow, but its own one task */
+	r.tasks = NULL;
+	r.ntasks = r.tcap = 0;
+	r.status = LEDGER_SUBMITTED;
+	add_batch_task(j, b, &r);
+	inflight_add(c->jr, &r);
+	ledger_purge_clear_tasks(&r);
 }
 
 static struct wjob *wjob_of(struct ctx *c, const char *endpoint)

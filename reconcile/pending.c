@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "reconcile/inflight.h"
 #include "reconcile/base/xmem.h"
 
 #define PENDING_TMP_SUFFIX ".tmp-XXXXXX"
@@ -21,10 +22,10 @@ void pending_release(struct pending *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static struct ledger_purge *find(struct pending *p, const struct ledger_purge *r)
+struct ledger_purge *pending_find(struct pending *p, const char *id, const char *endpoint)
 {
 	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->v[i].id, r->id) == 0 && strcmp(p->v[i].endpoint, r->endpoint) == 0)
+		if (strcmp(p->v[i].id, id) == 0 && strcmp(p->v[i].endpoint, endpoint) == 0)
 			return &p->v[i];
 	return NULL;
 }
@@ -53,7 +54,7 @@ int pending_parse(const char *buf, size_t len, struct pending *out, struct cf_er
 			pending_release(out);
 			return CF_EINVAL;
 		}
-		struct ledger_purge *old = find(out, &r);
+		struct ledger_purge *old = pending_find(out, r.id, r.endpoint);
 		if (old) {
 			ledger_purge_release(old);
 			*old = r;
@@ -89,13 +90,18 @@ int pending_encode(const struct ledger_purge *recs, size_t n, struct sb *out)
 	return 0;
 }
 
-void pending_path(const char *gitdir, struct sb *path)
+void pending_dir_file(const char *gitdir, const char *name, struct sb *path)
 {
 	size_t len = strlen(gitdir);
 	sb_adds(path, gitdir);
 	if (len && gitdir[len - 1] != '/')
 		sb_addc(path, '/');
-	sb_adds(path, PENDING_FILE);
+	sb_adds(path, name);
+}
+
+void pending_path(const char *gitdir, struct sb *path)
+{
+	pending_dir_file(gitdir, PENDING_FILE, path);
 }
 
 /* Reads the whole file (at most PENDING_MAX_BYTES); *buf NULL when it does not exist. */
@@ -126,7 +132,7 @@ static int read_file(const char *path, char **buf, size_t *len, struct cf_err *e
 	return 0;
 }
 
-int pending_load(const char *gitdir, struct pending *out, struct cf_err *e)
+int pending_load_file(const char *gitdir, struct pending *out, struct cf_err *e)
 {
 	struct sb path;
 	char *buf;
@@ -139,6 +145,14 @@ int pending_load(const char *gitdir, struct pending *out, struct cf_err *e)
 		err_prefix(e, "'%s'", path.buf);
 	free(buf);
 	sb_release(&path);
+	return rc;
+}
+
+int pending_load(const char *gitdir, struct pending *out, struct cf_err *e)
+{
+	int rc = pending_load_file(gitdir, out, e);
+	if (rc == 0 && (rc = inflight_load(gitdir, out, NULL, e)) < 0)
+		pending_release(out);
 	return rc;
 }
 

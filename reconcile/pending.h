@@ -36,11 +36,21 @@ int pending_parse(const char *buf, size_t len, struct pending *out, struct cf_er
 /* Appends n records as journal lines to out. Returns 0, or -1 when out's cap was hit. */
 int pending_encode(const struct ledger_purge *recs, size_t n, struct sb *out);
 
+/* The record for (id, endpoint) in p, or NULL. */
+struct ledger_purge *pending_find(struct pending *p, const char *id, const char *endpoint);
+
 /* The journal's path in gitdir into path. */
 void pending_path(const char *gitdir, struct sb *path);
+/* The path of file name in gitdir into path. */
+void pending_dir_file(const char *gitdir, const char *name, struct sb *path);
 
 /* Reads the journal of gitdir into *out (empty when there is none). Returns 0 or a negative
  * code (unreadable, too large, malformed). */
+int pending_load_file(const char *gitdir, struct pending *out, struct cf_err *e);
+
+/* What the next plan must count as sent: the journal of gitdir, then the records of every
+ * in-flight journal there (reconcile/inflight.h: acceptances of running or killed applies)
+ * merged over it. Returns as pending_load_file. */
 int pending_load(const char *gitdir, struct pending *out, struct cf_err *e);
 
 /* Adds n records to the journal of gitdir, atomically and durably (see above). Returns 0 or

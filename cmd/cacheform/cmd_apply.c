@@ -510,7 +510,7 @@ static int ledger_prepare(struct engine *en, struct cf_err *e)
 {
 	char conf[REPO_REMOTE_NAME_MAX];
 	const char *name = opt_ledger_remote;
-	size_t folded = 0;
+	size_t folded = 0, inflight = 0;
 	bool absent; /* the remote has no ledger: like a repository without one (--first-run) */
 	int rc;
 	if (!en->rl) {
@@ -530,7 +530,7 @@ static int ledger_prepare(struct engine *en, struct cf_err *e)
 			return rc;
 		}
 	}
-	if ((rc = apply_fold_pending(en, &folded, e)) < 0) {
+	if ((rc = apply_fold_pending(en, &folded, &inflight, e)) < 0) {
 		err_prefix(e, "the pending journal");
 		return rc;
 	}
@@ -539,6 +539,11 @@ static int ledger_prepare(struct engine *en, struct cf_err *e)
 			"Recorded %zu purge%s from the pending journal (accepted by the provider "
 			"when the ledger could not be written).\n",
 			folded, folded == 1 ? "" : "s");
+	if (inflight)
+		fprintf(text_out(),
+			"Recorded %zu purge%s from the in-flight journal of an apply that was "
+			"killed (accepted by the provider before its ledger write).\n",
+			inflight, inflight == 1 ? "" : "s");
 	return name ? engine_ledger_reload(en, e) : 0;
 }
 
