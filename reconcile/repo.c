@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "reconcile/repo_lib.h" /* libgit2, loaded while used */
@@ -285,6 +286,90 @@ static void repo_settler_join(struct repo_src *src)
 	src->settling = false;
 }
 
+/* What the child of repo_probe_apart answers: HEAD's id ("" when none) and the check. */
+struct repo_probe {
+	char commit[GIT_OID_HEXSZ + 1];
+	bool dirty;
+};
+
+/* The child's side: never returns. */
+static void repo_probe_child(const struct repo_src *src, int fd)
+{
+	struct repo_probe pr;
+	git_repository *git = NULL;
+	git_oid head;
+	memset(&pr, 0, sizeof(pr));
+	git_libgit2_init();
+	if (git_repository_open_ext(&git, src->root, 0, NULL) == 0) {
+		if (git_reference_name_to_id(&head, git, "HEAD") == 0)
+			git_oid_tostr(pr.commit, sizeof(pr.commit), &head);
+		else
+			repo_check_git();
+		pr.dirty = pr.commit[0] && repo_worktree_dirty(git, src->root);
+	} else {
+		repo_check_git();
+	}
+	const char *p = (const char *)&pr;
+	size_t left = sizeof(pr);
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			_exit(1);
+		p += w;
+		left -= (size_t)w;
+	}
+	/* _exit: the parent's atexit handlers and buffered output are the parent's to run */
+	_exit(0);
+}
+
+/*
+ * The working tree's commit and check, made in a child process when libgit2 is not loaded
+ * here yet. libgit2 brings libssh2 and with it OpenSSL's libcrypto, which is linked never to
+ * be unloaded (NODELETE): checked in this process, it stayed mapped after libgit2 went, ~3 MB
+ * of resident memory for the rest of a `validate` that reads its files from the file system
+ * (README: "Memory"). The child's memory is its own and ends with it. False when the child
+ * could not answer (no fork, a failure in it): the caller then checks here, as before.
+ */
+static bool repo_probe_apart(struct repo_src *src)
+{
+	struct repo_probe pr;
+	int fd[2], status = 0;
+	if (repo_lib_loaded() || pipe2(fd, O_CLOEXEC) < 0)
+		return false;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fd[0]);
+		repo_probe_child(src, fd[1]);
+	}
+	close(fd[1]);
+	if (pid < 0) {
+		close(fd[0]);
+		return false;
+	}
+	char *p = (char *)&pr;
+	size_t got = 0;
+	while (got < sizeof(pr)) {
+		ssize_t r = read(fd[0], p + got, sizeof(pr) - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got != sizeof(pr) || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    memchr(pr.commit, '\0', sizeof(pr.commit)) == NULL)
+		return false;
+	memcpy(src->commit, pr.commit, sizeof(src->commit));
+	src->dirty = false;
+	repo_set_dirty(src, pr.dirty);
+	return true;
+}
+
 static int repo_open(const char *dir, const char *ref, bool defer, struct repo_src **out,
 		     struct cf_err *e)
 {
@@ -293,8 +378,6 @@ static int repo_open(const char *dir, const char *ref, bool defer, struct repo_s
 	src->okfd = -1;
 	git_oid head;
 	int ret = 0;
-	git_libgit2_init();
-	src->libgit2 = true;
 	src->ref = xstrdup(ref);
 	src->root = realpath(dir ? dir : ".", NULL);
 	if (!src->root)
@@ -303,6 +386,12 @@ static int repo_open(const char *dir, const char *ref, bool defer, struct repo_s
 		ret = err_set(e, CF_EIO, "repository '%s' is not a directory", dir ? dir : ".");
 		goto fail;
 	}
+	if (!ref && !defer && repo_probe_apart(src)) {
+		*out = src;
+		return 0;
+	}
+	git_libgit2_init();
+	src->libgit2 = true;
 	/* Not being a git repository is fine for the working tree; --ref reports it. */
 	if (git_repository_open_ext(&src->git, src->root, 0, NULL) < 0) {
 		repo_check_git();
