@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -338,6 +339,9 @@ static bool repo_probe_apart(struct repo_src *src)
 	int fd[2], status = 0;
 	if (repo_lib_loaded() || pipe2(fd, O_CLOEXEC) < 0)
 		return false;
+	/* a child that ends through exit() (out of memory) must not write the parent's
+	 * buffered output a second time */
+	(void)fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(fd[0]);
