@@ -47,6 +47,7 @@ struct repo_src {
 	bool settling;
 	bool settled;	    /* the settler answered (it could open the repository) */
 	bool settled_dirty; /* its answer, read after the join */
+	pid_t probe;	    /* repo_probe_apart's child, answered, not yet waited for; 0 = none */
 };
 
 /*
@@ -293,6 +294,12 @@ struct repo_probe {
 	bool dirty;
 };
 
+static void repo_probe_reap(pid_t pid)
+{
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 /* The child's side: never returns. */
 static void repo_probe_child(const struct repo_src *src, int fd)
 {
@@ -336,7 +343,7 @@ static void repo_probe_child(const struct repo_src *src, int fd)
 static bool repo_probe_apart(struct repo_src *src)
 {
 	struct repo_probe pr;
-	int fd[2], status = 0;
+	int fd[2];
 	if (repo_lib_loaded() || pipe2(fd, O_CLOEXEC) < 0)
 		return false;
 	/* a child that ends through exit() (out of memory) must not write the parent's
@@ -363,11 +370,13 @@ static bool repo_probe_apart(struct repo_src *src)
 		got += (size_t)r;
 	}
 	close(fd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (got != sizeof(pr) || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    memchr(pr.commit, '\0', sizeof(pr.commit)) == NULL)
+	if (got != sizeof(pr) || memchr(pr.commit, '\0', sizeof(pr.commit)) == NULL) {
+		repo_probe_reap(pid);
 		return false;
+	}
+	/* the whole answer is here: the child's exit (unmapping libgit2 and its libraries) is
+	 * waited for when the source is freed, not before the files are read */
+	src->probe = pid;
 	memcpy(src->commit, pr.commit, sizeof(src->commit));
 	src->dirty = false;
 	repo_set_dirty(src, pr.dirty);
@@ -463,6 +472,8 @@ void repo_src_free(struct repo_src *src)
 	/* the settler's handle goes before libgit2 can be unloaded */
 	repo_settler_join(src);
 	repo_release_git(src);
+	if (src->probe > 0)
+		repo_probe_reap(src->probe);
 	free(src->okdir);
 	if (src->okfd >= 0)
 		close(src->okfd);
