@@ -43,17 +43,21 @@ endif
 OBJDIR = $(BUILD)/$(VARIANT)/obj
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(FAKE_PKGS) 2>/dev/null)
-# libcurl and libgit2 are compiled against but not linked: reconcile/http_lib.c and
-# reconcile/repo_lib.c load them when used (dlopen), so the commands that never reach the
-# network do not map libcurl, and one that reads the working tree maps libgit2 only for its
-# check (README: Memory). The sonames they load are those of the libraries built against.
-LINK_PKGS  = $(filter-out libcurl libgit2,$(LIB_PKGS))
+# libcurl, libgit2 and OpenSSL are compiled against but not linked: reconcile/http_lib.c,
+# reconcile/repo_lib.c and reconcile/crypto_lib.c load them when used (dlopen), so the commands
+# that never reach the network do not map libcurl, one that reads the working tree maps libgit2
+# only for its check, and one that hashes nothing never maps libcrypto (README: Memory). The
+# sonames they load are those of the libraries built against. fakecdn links OpenSSL itself
+# (FAKE_PKGS).
+LINK_PKGS  = $(filter-out libcurl libgit2 openssl,$(LIB_PKGS))
 lib_soname = $(shell objdump -p "$$($(PKG_CONFIG) --variable=libdir $(1))/$(1).so" 2>/dev/null | \
 	sed -n 's/^ *SONAME *//p')
 LIBCURL_SONAME := $(call lib_soname,libcurl)
 LIBGIT2_SONAME := $(call lib_soname,libgit2)
+LIBCRYPTO_SONAME := $(call lib_soname,libcrypto)
 SONAME_DEFS = $(if $(LIBCURL_SONAME),-DHTTP_LIBCURL_SONAME='"$(LIBCURL_SONAME)"') \
-	$(if $(LIBGIT2_SONAME),-DREPO_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"')
+	$(if $(LIBGIT2_SONAME),-DREPO_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"') \
+	$(if $(LIBCRYPTO_SONAME),-DCRYPTO_LIBCRYPTO_SONAME='"$(LIBCRYPTO_SONAME)"')
 LIB_LIBS   := $(shell $(PKG_CONFIG) --libs $(LINK_PKGS) 2>/dev/null)
 FAKE_LIBS  := $(shell $(PKG_CONFIG) --libs $(FAKE_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)

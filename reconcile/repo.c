@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "reconcile/repo_lib.h" /* libgit2, loaded while used */
@@ -45,6 +47,10 @@ struct repo_src {
 	bool settling;
 	bool settled;	    /* the settler answered (it could open the repository) */
 	bool settled_dirty; /* its answer, read after the join */
+	/* repo_probe_start's child: its pid until waited for (0 = none), and the pipe its answer
+	 * comes through until read (-1 = read, or none) */
+	pid_t probe;
+	int probe_fd;
 };
 
 /*
@@ -285,16 +291,153 @@ static void repo_settler_join(struct repo_src *src)
 	src->settling = false;
 }
 
-static int repo_open(const char *dir, const char *ref, bool defer, struct repo_src **out,
-		     struct cf_err *e)
+/* What the child of repo_probe_start answers: HEAD's id ("" when none) and the check. */
+struct repo_probe {
+	char commit[GIT_OID_HEXSZ + 1];
+	bool dirty;
+};
+
+static void repo_probe_reap(pid_t pid)
+{
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* The child's side: never returns. */
+static void repo_probe_child(const struct repo_src *src, int fd)
+{
+	struct repo_probe pr;
+	git_repository *git = NULL;
+	git_oid head;
+	memset(&pr, 0, sizeof(pr));
+	git_libgit2_init();
+	if (git_repository_open_ext(&git, src->root, 0, NULL) == 0) {
+		if (git_reference_name_to_id(&head, git, "HEAD") == 0)
+			git_oid_tostr(pr.commit, sizeof(pr.commit), &head);
+		else
+			repo_check_git();
+		pr.dirty = pr.commit[0] && repo_worktree_dirty(git, src->root);
+	} else {
+		repo_check_git();
+	}
+	const char *p = (const char *)&pr;
+	size_t left = sizeof(pr);
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			_exit(1);
+		p += w;
+		left -= (size_t)w;
+	}
+	/* _exit: the parent's atexit handlers and buffered output are the parent's to run */
+	_exit(0);
+}
+
+/*
+ * The working tree's commit and check, made in a child process when libgit2 is not loaded
+ * here yet. libgit2 brings libssh2 and with it OpenSSL's libcrypto, which is linked never to
+ * be unloaded (NODELETE): checked in this process, it stayed mapped after libgit2 went, ~3 MB
+ * of resident memory for the rest of a `validate` that reads its files from the file system
+ * (README: "Memory"). The child's memory is its own and ends with it. Starts the child;
+ * repo_probe_finish reads its answer. False when no child could be started.
+ */
+static bool repo_probe_start(struct repo_src *src)
+{
+	int fd[2];
+	if (repo_lib_loaded() || pipe2(fd, O_CLOEXEC) < 0)
+		return false;
+	/* a child that ends through exit() (out of memory) must not write the parent's
+	 * buffered output a second time */
+	(void)fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fd[0]);
+		repo_probe_child(src, fd[1]);
+	}
+	close(fd[1]);
+	if (pid < 0) {
+		close(fd[0]);
+		return false;
+	}
+	src->probe = pid;
+	src->probe_fd = fd[0];
+	return true;
+}
+
+static void repo_open_worktree(struct repo_src *src, bool defer);
+
+/*
+ * Reads the child's answer (waiting for it); a child that gave none (a failure in it) leaves
+ * the check to this process, as without a child. The child's exit (unmapping libgit2 and its
+ * libraries) is waited for when the source is freed, not here.
+ */
+static void repo_probe_finish(struct repo_src *src)
+{
+	struct repo_probe pr;
+	char *p = (char *)&pr;
+	size_t got = 0;
+	if (src->probe_fd < 0)
+		return;
+	while (got < sizeof(pr)) {
+		ssize_t r = read(src->probe_fd, p + got, sizeof(pr) - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(src->probe_fd);
+	src->probe_fd = -1;
+	if (got != sizeof(pr) || memchr(pr.commit, '\0', sizeof(pr.commit)) == NULL) {
+		repo_probe_reap(src->probe);
+		src->probe = 0;
+		repo_open_worktree(src, false);
+		return;
+	}
+	memcpy(src->commit, pr.commit, sizeof(src->commit));
+	src->dirty = false;
+	repo_set_dirty(src, pr.dirty);
+}
+
+/* The working tree's commit and check through libgit2 in this process. */
+static void repo_open_worktree(struct repo_src *src, bool defer)
+{
+	git_oid head;
+	git_libgit2_init();
+	src->libgit2 = true;
+	/* Not being a git repository is fine for the working tree. */
+	if (git_repository_open_ext(&src->git, src->root, 0, NULL) < 0) {
+		repo_check_git();
+		src->git = NULL;
+	}
+	if (!src->git) {
+		repo_release_git(src); /* no repository: the working tree alone */
+		return;
+	}
+	/* No HEAD (an unborn branch) leaves the commit empty; no memory is not that. */
+	if (git_reference_name_to_id(&head, src->git, "HEAD") == 0)
+		git_oid_tostr(src->commit, sizeof(src->commit), &head);
+	else
+		repo_check_git();
+	src->unsettled = defer && src->commit[0];
+	if (!src->unsettled)
+		repo_check_dirty(src);
+}
+
+/* How repo_open makes the working tree's check: now, deferred to repo_src_settle (drift: in
+ * this process, HEAD read now), or overlapped (in a child, answered at repo_src_settle). */
+enum repo_check_when { REPO_CHECK_NOW, REPO_CHECK_DEFERRED, REPO_CHECK_OVERLAPPED };
+
+static int repo_open(const char *dir, const char *ref, enum repo_check_when when,
+		     struct repo_src **out, struct cf_err *e)
 {
 	struct repo_src *src = xcalloc(1, sizeof(*src));
 	struct stat st;
 	src->okfd = -1;
-	git_oid head;
+	src->probe_fd = -1;
 	int ret = 0;
-	git_libgit2_init();
-	src->libgit2 = true;
 	src->ref = xstrdup(ref);
 	src->root = realpath(dir ? dir : ".", NULL);
 	if (!src->root)
@@ -303,27 +446,25 @@ static int repo_open(const char *dir, const char *ref, bool defer, struct repo_s
 		ret = err_set(e, CF_EIO, "repository '%s' is not a directory", dir ? dir : ".");
 		goto fail;
 	}
-	/* Not being a git repository is fine for the working tree; --ref reports it. */
+	if (!ref) {
+		if (when != REPO_CHECK_DEFERRED && repo_probe_start(src)) {
+			if (when == REPO_CHECK_NOW)
+				repo_probe_finish(src);
+		} else {
+			repo_open_worktree(src, when == REPO_CHECK_DEFERRED);
+		}
+		*out = src;
+		return 0;
+	}
+	git_libgit2_init();
+	src->libgit2 = true;
 	if (git_repository_open_ext(&src->git, src->root, 0, NULL) < 0) {
 		repo_check_git();
 		src->git = NULL;
 	}
-	if (ref) {
-		ret = repo_open_ref(src, e);
-		if (ret < 0)
-			goto fail;
-	} else if (src->git) {
-		/* No HEAD (an unborn branch) leaves the commit empty; no memory is not that. */
-		if (git_reference_name_to_id(&head, src->git, "HEAD") == 0)
-			git_oid_tostr(src->commit, sizeof(src->commit), &head);
-		else
-			repo_check_git();
-		src->unsettled = defer && src->commit[0];
-		if (!src->unsettled)
-			repo_check_dirty(src);
-	} else {
-		repo_release_git(src); /* no repository: the working tree alone */
-	}
+	ret = repo_open_ref(src, e);
+	if (ret < 0)
+		goto fail;
 	*out = src;
 	return 0;
 fail:
@@ -333,13 +474,19 @@ fail:
 
 int repo_src_open(const char *dir, const char *ref, struct repo_src **out, struct cf_err *e)
 {
-	return repo_open(dir, ref, false, out, e);
+	return repo_open(dir, ref, REPO_CHECK_NOW, out, e);
 }
 
 int repo_src_open_deferred(const char *dir, const char *ref, struct repo_src **out,
 			   struct cf_err *e)
 {
-	return repo_open(dir, ref, true, out, e);
+	return repo_open(dir, ref, REPO_CHECK_DEFERRED, out, e);
+}
+
+int repo_src_open_overlapped(const char *dir, const char *ref, struct repo_src **out,
+			     struct cf_err *e)
+{
+	return repo_open(dir, ref, REPO_CHECK_OVERLAPPED, out, e);
 }
 
 void repo_src_settle_start(struct repo_src *src)
@@ -352,6 +499,7 @@ void repo_src_settle_start(struct repo_src *src)
 
 bool repo_src_settle(struct repo_src *src)
 {
+	repo_probe_finish(src);
 	repo_settler_join(src);
 	if (src->unsettled) {
 		src->unsettled = false;
@@ -370,6 +518,10 @@ void repo_src_free(struct repo_src *src)
 	/* the settler's handle goes before libgit2 can be unloaded */
 	repo_settler_join(src);
 	repo_release_git(src);
+	if (src->probe_fd >= 0)
+		close(src->probe_fd); /* never asked for: the child's write fails, it ends */
+	if (src->probe > 0)
+		repo_probe_reap(src->probe);
 	free(src->okdir);
 	if (src->okfd >= 0)
 		close(src->okfd);

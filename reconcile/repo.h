@@ -42,6 +42,16 @@ int repo_src_open_deferred(const char *dir, const char *ref, struct repo_src **o
 			   struct cf_err *e);
 
 /*
+ * repo_src_open with the working tree's commit and check made alongside what the caller does
+ * next (reading the files): in a child process, which repo_src_settle waits for. Until then
+ * the commit reads as "" and repo_src_dirty as false, so the caller settles before it uses
+ * them (cmd_load: the loader copies the commit when it starts; it is copied again after). With
+ * a ref, or when no child can be started, it is repo_src_open.
+ */
+int repo_src_open_overlapped(const char *dir, const char *ref, struct repo_src **out,
+			     struct cf_err *e);
+
+/*
  * Starts a deferred working-tree check on a thread of its own (with its own libgit2 handle),
  * so it runs while the caller waits on the network instead of after; repo_src_settle collects
  * its answer. A no-op when nothing is deferred; when no thread can be started, repo_src_settle
@@ -50,7 +60,8 @@ int repo_src_open_deferred(const char *dir, const char *ref, struct repo_src **o
  */
 void repo_src_settle_start(struct repo_src *src);
 
-/* Runs a deferred working-tree check (once; a no-op after repo_src_open). Returns
+/* Runs a deferred working-tree check or collects an overlapped one (once; a no-op after
+ * repo_src_open). Returns
  * repo_src_dirty(src); when dirty, repo_src_commit(src) is "" from then on. */
 bool repo_src_settle(struct repo_src *src);
 

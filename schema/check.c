@@ -948,17 +948,29 @@ static int cmp_set_key(const void *pa, const void *pb)
 
 /* Rule sets per profile (D-LIM: 100 Standard, 200 Premium; the SKU is not known offline, so
  * the Premium bound is an error and the Standard one a warning). */
+static bool check_afd_owns_set(const struct endpoint *e)
+{
+	const struct remote *r = &e->remote;
+	return e->account && e->account->provider == PROV_AZURE_FRONTDOOR &&
+	       e->mode == MODE_MANAGE && r->resource_group.s && r->profile.s && r->rule_set.s;
+}
+
 static void check_afd_rule_sets(struct check_ctx *x)
 {
 	const struct config *c = x->c;
-	struct afd_set_key *k = xcalloc(c->nendpoints + 1, sizeof(*k));
-	size_t n = 0;
+	size_t n = 0, nsets = 0;
 	struct check_qbuf b;
+	/* counted first: one key per Front Door endpoint, not per endpoint (a fleet without Front
+	 * Door allocated 40 bytes per endpoint here, at validate's peak) */
+	for (size_t i = 0; i < c->nendpoints; i++)
+		nsets += check_afd_owns_set(&c->endpoints[i]);
+	if (!nsets)
+		return;
+	struct afd_set_key *k = xcalloc(nsets, sizeof(*k));
 	for (size_t i = 0; i < c->nendpoints; i++) {
 		const struct endpoint *e = &c->endpoints[i];
 		const struct remote *r = &e->remote;
-		if (e->account && e->account->provider == PROV_AZURE_FRONTDOOR &&
-		    e->mode == MODE_MANAGE && r->resource_group.s && r->profile.s && r->rule_set.s)
+		if (check_afd_owns_set(e))
 			k[n++] = (struct afd_set_key){e->account->name.s, r->resource_group.s,
 						      r->profile.s, r->rule_set.s, e->name.s};
 	}

@@ -40,6 +40,9 @@ edge() { # HEADER-REGEX FILE-REGEX
 edge 'yaml\.h' '^schema/ytree\.c$'
 edge 'curl/' '^reconcile/http(_lib)?\.c$'
 edge 'git2' '^reconcile/(repo|repo_ledger|repo_remote|repo_lib)\.[ch]$'
+# OpenSSL: the modules that hash or sign, each function they call forwarded by
+# reconcile/crypto_lib.c (cacheform is not linked against libcrypto), and fakecdn
+edge 'openssl/' '^(reconcile/(crypto_lib|sign|provider|prov_afd|edgelogic)\.c|schema/load\.c|cmd/fakecdn/.*)$'
 edge 'microhttpd\.h' '^cmd/fakecdn/'
 # json-c (<json-c/...> or <json.h>): the JSON layer reconcile/codec.c, and fakecdn (its own state)
 edge 'json-c/|json\.h' '^(reconcile/codec\.c|cmd/fakecdn/.*)$'
