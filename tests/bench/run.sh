@@ -287,7 +287,7 @@ if want apply; then
 	echo "== apply: $FLEET_ENDPOINTS endpoints, $FLEET_CHANGED changed, $FLEET_PURGES purge manifests, p=$APPLY_PARALLELISM" >&2
 	fakecdn_start apply --latency "$LATENCY_MS" --task-delay "$TASK_DELAY_MS" || exit 1
 	t0=$(now_ms)
-	(cd "$REPO" && "$CACHEFORM" apply --yes --parallelism "$APPLY_PARALLELISM" >"$WORK/apply.out" 2>&1)
+	(cd "$REPO" && "$CACHEFORM" apply --yes --first-run --parallelism "$APPLY_PARALLELISM" >"$WORK/apply.out" 2>&1)
 	rc=$?
 	t1=$(now_ms)
 	napply=$(wc -l <"$JOURNAL")
@@ -353,7 +353,7 @@ if want cdnpro; then
 	echo "== cdnpro: $PRO_PURGES purge manifests at 30/min, burst 60 (about a minute)" >&2
 	fakecdn_start cdnpro --latency "$LATENCY_MS" --task-delay 0 || exit 1
 	t0=$(now_ms)
-	(cd "$WORK/fleet/repo-pro" && "$CACHEFORM" apply --yes >"$WORK/cdnpro.out" 2>&1)
+	(cd "$WORK/fleet/repo-pro" && "$CACHEFORM" apply --yes --first-run >"$WORK/cdnpro.out" 2>&1)
 	rc=$?
 	t1=$(now_ms)
 	fakecdn_stop
