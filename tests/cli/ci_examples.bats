@@ -305,7 +305,7 @@ as_user() { # USER CMD... (environment passed with env)
 		[[ $p == git || $p == ca-certificates || $p == lib* ]] || { echo "not runtime: $p"; return 1; }
 		[[ $p != *-dev && $p != libc6-dev ]] || { echo "build package in final stage: $p"; return 1; }
 	done
-	! grep -qE '(gcc|clang|make|build-essential|pkg-config)' <<<"$pkgs"
+	! grep -qE '(gcc|clang|make|build-essential|pkg-config)' <<<"$pkgs" || false
 	# Only cacheform's own files come from the build stage (no fakecdn).
 	run grep -E '^COPY --from=' "$BATS_TEST_TMPDIR/final"
 	[ "${#lines[@]}" -ge 1 ]

@@ -26,7 +26,7 @@ DEMO_MAX_SECONDS=120
 	[[ "$output" == *"demo finished in "* ]]
 	# The emulator was stopped and the temporary directory removed.
 	url=$(grep -o 'http://127.0.0.1:[0-9]*' <<<"$output" | head -n 1)
-	! curl -s --max-time 2 "$url/_fakecdn/health"
+	! curl -s --max-time 2 "$url/_fakecdn/health" || false
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR" | grep cacheform-demo || true)" ]
 }
 
@@ -40,7 +40,7 @@ DEMO_MAX_SECONDS=120
 	[[ "$output" == *"expected exit code 0, got 1"* ]]
 	url=$(grep -o 'http://127.0.0.1:[0-9]*' <<<"$output" | head -n 1)
 	[ -n "$url" ]
-	! curl -s --max-time 2 "$url/_fakecdn/health"
+	! curl -s --max-time 2 "$url/_fakecdn/health" || false
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR" | grep cacheform-demo || true)" ]
 }
 

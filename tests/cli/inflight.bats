@@ -104,14 +104,14 @@ repo_with_purges() {
 		ledger_cat "p-media-$i" media | jq -e '.status == "succeeded"'
 	done
 	# folded and removed; the second apply's own journal is gone too
-	! ls "$R"/.git/cacheform-inflight-* 2>/dev/null
+	! ls "$R"/.git/cacheform-inflight-* 2>/dev/null || false
 }
 
 @test "a finished apply leaves no in-flight journal; a dead apply's torn last line is ignored, its records already final are not recorded again" {
 	repo_with_purges 2
 	bounded apply --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
-	! ls "$R"/.git/cacheform-inflight-* 2>/dev/null
+	! ls "$R"/.git/cacheform-inflight-* 2>/dev/null || false
 	[ "$(accepted_on '/endpoints/shop/purge$')" -eq 2 ]
 	# a dead apply's journal cut short in the middle of a line: nothing is read from it
 	printf '{"format_version": 1, "purge": "p-shop-1", "endpoint": "shop", "status": "subm' \
@@ -120,7 +120,7 @@ repo_with_purges() {
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	bounded apply --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
-	! ls "$R"/.git/cacheform-inflight-* 2>/dev/null
+	! ls "$R"/.git/cacheform-inflight-* 2>/dev/null || false
 	[ "$(accepted_on '/endpoints/shop/purge$')" -eq 2 ]
 	ledger_cat p-shop-1 shop | jq -e '.status == "succeeded"'
 	# a dead apply's complete line for a purge the ledger holds as final (killed after its last
@@ -132,7 +132,7 @@ repo_with_purges() {
 	bounded apply --yes
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	[[ "$output" != *"in-flight journal"* ]]
-	! ls "$R"/.git/cacheform-inflight-* 2>/dev/null
+	! ls "$R"/.git/cacheform-inflight-* 2>/dev/null || false
 	ledger_cat p-shop-2 shop | jq -e '.status == "succeeded"'
 	[ "$(accepted_on '/endpoints/shop/purge$')" -eq 2 ]
 }

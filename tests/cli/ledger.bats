@@ -60,7 +60,7 @@ teardown() {
 	# v2 layout: fan-out directories from a hash of the id or name (README: The ledger)
 	git ls-tree -r --name-only refs/cacheform/ledger | grep -qx 'v2/purges/[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/2026-11-22-docs-release/docs.json'
 	git ls-tree -r --name-only refs/cacheform/ledger | grep -qx 'v2/endpoints/[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/www.json'
-	! git ls-tree -r --name-only refs/cacheform/ledger | grep -q '^purges/\|^endpoints/'
+	! git ls-tree -r --name-only refs/cacheform/ledger | grep -q '^purges/\|^endpoints/' || false
 	[ -z "$(git branch -a --contains refs/cacheform/ledger)" ]
 }
 

@@ -28,14 +28,14 @@ ledger_purges() {
 	cd "$R"
 	CACHEFORM_PROGRESS_EVERY=1 cf plan --parallelism 1 >"$OUT" 2>"$ERR"
 	grep -qE '^cacheform: reading [0-9]+/4 endpoints \([0-9]+ s\)$' "$ERR" || { cat "$ERR"; false; }
-	! grep -q 'reading' "$OUT"
-	! grep -q $'\r' "$ERR"
+	! grep -q 'reading' "$OUT" || false
+	! grep -q $'\r' "$ERR" || false
 	# apply: the writes and the task waits, naming what is pending
 	CACHEFORM_PROGRESS_EVERY=1 cf apply --yes --first-run >"$OUT" 2>"$ERR"
 	grep -qE '^cacheform: writing [0-9]+/7(, waiting for [0-9]+ tasks?)? \([0-9]+ s\)' "$ERR" ||
 		{ cat "$ERR"; false; }
 	grep -qE "^cacheform: writing [0-9]+/7, waiting for [0-9]+ tasks? \([0-9]+ s\): (purge|preload) '" "$ERR"
-	! grep -qE 'writing|waiting for' "$OUT"
+	! grep -qE 'writing|waiting for' "$OUT" || false
 	grep -q '^Apply: 7 done, 0 failed, 0 not attempted.$' "$OUT"
 	# the default interval (10 s) is longer than this plan: nothing is printed
 	cf plan >"$OUT" 2>"$ERR"
@@ -50,17 +50,17 @@ ledger_purges() {
 	# stdout to a file, stderr to the pseudo-terminal script(1) records
 	TERM=xterm script -qec "'$CACHEFORM' plan --parallelism 1 >'$OUT'" "$BATS_TEST_TMPDIR/tty" >/dev/null
 	grep -q $'\rreading 2/4 endpoints' "$BATS_TEST_TMPDIR/tty" || { od -c "$BATS_TEST_TMPDIR/tty" | head -20; false; }
-	! grep -q '^cacheform: reading' "$BATS_TEST_TMPDIR/tty"
-	! grep -q 'reading' "$OUT"
+	! grep -q '^cacheform: reading' "$BATS_TEST_TMPDIR/tty" || false
+	! grep -q 'reading' "$OUT" || false
 	grep -q '^Plan: ' "$OUT"
 	# TERM=dumb: no redraws, the plain lines of a log
 	TERM=dumb CACHEFORM_PROGRESS_EVERY=1 script -qec "'$CACHEFORM' plan --parallelism 1 >'$OUT'" \
 		"$BATS_TEST_TMPDIR/tty" >/dev/null
-	! grep -q $'\r[a-z]' "$BATS_TEST_TMPDIR/tty"
+	! grep -q $'\r[a-z]' "$BATS_TEST_TMPDIR/tty" || false
 	grep -q 'cacheform: reading ' "$BATS_TEST_TMPDIR/tty"
 	# --quiet: nothing at all on the terminal's stderr
 	TERM=xterm script -qec "'$CACHEFORM' plan -q --parallelism 1 >'$OUT'" "$BATS_TEST_TMPDIR/tty" >/dev/null
-	! grep -q 'reading' "$BATS_TEST_TMPDIR/tty"
+	! grep -q 'reading' "$BATS_TEST_TMPDIR/tty" || false
 }
 
 @test "apply prints each result line as it completes, while the rest still runs" {
@@ -76,7 +76,7 @@ ledger_purges() {
 	done
 	grep -q "^  done          endpoint 'shop': cache rules$" "$OUT" || { cat "$OUT" "$ERR"; false; }
 	kill -0 "$pid"
-	! grep -q '^Apply: ' "$OUT"
+	! grep -q '^Apply: ' "$OUT" || false
 	wait "$pid"
 	grep -q '^Apply: 7 done, 0 failed, 0 not attempted.$' "$OUT"
 	# each line once
@@ -119,7 +119,7 @@ ledger_purges() {
 	grep -q 'Plan: 2 endpoints to update' "$BATS_TEST_TMPDIR/tty"
 	grep -q "Apply these changes?" "$BATS_TEST_TMPDIR/tty"
 	grep -q 'apply cancelled' "$BATS_TEST_TMPDIR/tty"
-	! grep -q 'rule 2:' "$BATS_TEST_TMPDIR/tty"
+	! grep -q 'rule 2:' "$BATS_TEST_TMPDIR/tty" || false
 	[ "$(journal_ops purge)" -eq 0 ]
 }
 
@@ -146,7 +146,7 @@ ledger_purges() {
 	jq -e '.totals == {"done": 8, "failed": 0, "not attempted": 0, "submitted": 0, "unknown": 0}' "$OUT"
 	# the plan and the report went to stderr for people
 	grep -q '^Plan: ' "$ERR"
-	! grep -q '^Plan: ' "$OUT"
+	! grep -q '^Plan: ' "$OUT" || false
 	jq -e '[.operations[] | select(.operation == "rules")] | map(.endpoint) | sort == ["shop", "www"]' "$OUT"
 	jq -e '.operations[] | select(.operation == "preload") | .endpoint == "www" and .manifest == "2026-11-21-logo" and .status == "done"' "$OUT"
 	# every task id is one fakecdn handed out

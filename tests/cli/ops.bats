@@ -238,7 +238,7 @@ wait_for() {
 	run cf validate
 	[ "$status" -eq 1 ]
 	[[ "$output" != *$'\033'* ]]
-	! grep -q '^::' <<<"$output"
+	! grep -q '^::' <<<"$output" || false
 	[[ "$output" == *'x\x0a::error::forged\x1b[2J.yaml'* ]]
 	rm -f "$bad"
 	# a ledger record pushed by someone else, with such an id
@@ -259,7 +259,7 @@ wait_for() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" != *$'\033'* ]]
-	! grep -q '^::' <<<"$output"
+	! grep -q '^::' <<<"$output" || false
 	[[ "$output" == *'\x3a:error::forged\x1b[2J'*'e\x0ax'* ]]
 }
 
