@@ -149,6 +149,18 @@ static int create_locked(struct inflight *f, const char *gitdir, struct cf_err *
 	return rc;
 }
 
+/* Closes the journal (releasing its lock) and frees f; its writer is not running. */
+static void journal_free(struct inflight *f)
+{
+	close(f->fd);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	sb_release(&f->q);
+	free(f->path);
+	free(f->gitdir);
+	free(f);
+}
+
 int inflight_open(const char *gitdir, struct inflight **out, struct cf_err *e)
 {
 	sigset_t all, old;
@@ -171,13 +183,7 @@ int inflight_open(const char *gitdir, struct inflight **out, struct cf_err *e)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (prc != 0) {
 		unlink(f->path);
-		close(f->fd);
-		pthread_mutex_destroy(&f->mu);
-		pthread_cond_destroy(&f->cv);
-		sb_release(&f->q);
-		free(f->path);
-		free(f->gitdir);
-		free(f);
+		journal_free(f);
 		return err_set(e, CF_EIO, "cannot start the in-flight journal's writer: %s",
 			       strerror(prc));
 	}
@@ -230,13 +236,7 @@ void inflight_close(struct inflight *f, bool remove)
 	/* unlinked while still locked: no other apply folds it in between */
 	if (remove && unlink(f->path) == 0)
 		sync_dir(f->gitdir);
-	close(f->fd);
-	pthread_mutex_destroy(&f->mu);
-	pthread_cond_destroy(&f->cv);
-	sb_release(&f->q);
-	free(f->path);
-	free(f->gitdir);
-	free(f);
+	journal_free(f);
 }
 
 /* ---- reading ---- */

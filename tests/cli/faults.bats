@@ -24,11 +24,6 @@ teardown() {
 	true
 }
 
-set_faults() {
-	run admin_curl POST faults "$1"
-	[ "$(http_status)" = 200 ] || { echo "fakecdn refused knobs $1: $output" >&2; return 1; }
-}
-
 no_faults() {
 	set_faults '{"error_rate":0,"drop_rate":0,"truncate_rate":0,"malformed_rate":0,"throttle_every":0,"throttle_for_ms":0,"latency_ms":0}'
 }

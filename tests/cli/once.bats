@@ -20,21 +20,6 @@ teardown() {
 	true
 }
 
-set_faults() {
-	run admin_curl POST faults "$1"
-	[ "$(http_status)" = 200 ] || { echo "fakecdn refused knobs $1: $output" >&2; return 1; }
-}
-
-# bounded CMD...: cacheform under $RUN_LIMIT; no hang, no sanitizer report.
-bounded() {
-	run timeout -k 5 "$RUN_LIMIT" "$CACHEFORM" "$@"
-	assert_no_sanitizer
-	if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-		echo "cacheform $* did not finish within ${RUN_LIMIT}s" >&2
-		return 1
-	fi
-}
-
 # accepted_on PATH_RE: purge/preload requests the provider acted on, whose path matches.
 accepted_on() {
 	jq -c --arg re "$1" 'select((.op == "purge" or .op == "preload") and .changed == true and (.path | test($re)))' \

@@ -21,20 +21,6 @@ teardown() {
 	true
 }
 
-set_faults() {
-	run admin_curl POST faults "$1"
-	[ "$(http_status)" = 200 ] || { echo "fakecdn refused knobs $1: $output" >&2; return 1; }
-}
-
-bounded() {
-	run timeout -k 5 "$RUN_LIMIT" "$CACHEFORM" "$@"
-	assert_no_sanitizer
-	if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-		echo "cacheform $* did not finish within ${RUN_LIMIT}s" >&2
-		return 1
-	fi
-}
-
 # purges_accepted: purge requests fakecdn acted on.
 purges_accepted() {
 	jq -c 'select(.op == "purge" and .changed == true)' "$FAKECDN_JOURNAL" | wc -l

@@ -92,3 +92,20 @@ ledger_cat() {
 ledger_rec() {
 	git ls-tree -r --name-only refs/cacheform/ledger | grep -m1 -x "v2/purges/../../$1/$2[.]json"
 }
+
+# set_faults JSON: sets fakecdn's fault knobs (admin API); fails when it refuses them.
+set_faults() {
+	run admin_curl POST faults "$1"
+	[ "$(http_status)" = 200 ] || { echo "fakecdn refused knobs $1: $output" >&2; return 1; }
+}
+
+# bounded CMD...: cacheform under $RUN_LIMIT (set by the test file); no hang, no sanitizer
+# report. faults.bats defines a stricter one (documented exit codes, an error line).
+bounded() {
+	run timeout -k 5 "$RUN_LIMIT" "$CACHEFORM" "$@"
+	assert_no_sanitizer
+	if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+		echo "cacheform $* did not finish within ${RUN_LIMIT}s" >&2
+		return 1
+	fi
+}
